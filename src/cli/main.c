@@ -1,0 +1,46 @@
+/* main.c - the clnet command: dispatches to one file per subcommand. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+int clnet_cli_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "clnet %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: clnet <command> [options]\n\n"
+               "commands:\n"
+               "  devices     list OpenCL platforms and devices, with the class clnet uses\n"
+               "  selftest    check every op and kernel variant against the reference\n"
+               "\nRun `clnet <command> --help` for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "devices") == 0)
+        return clnet_cli_devices(argc - 1, argv + 1);
+    if (strcmp(cmd, "selftest") == 0)
+        return clnet_cli_selftest(argc - 1, argv + 1);
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "clnet: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return 2;
+}

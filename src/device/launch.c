@@ -1,0 +1,130 @@
+/* launch.c - kernel launches from typed argument tables, device buffers with
+ * limit checks, and the context's scratch buffers. */
+#include <stdio.h>
+
+#include "device/runtime.h"
+
+clnet_status clnet__launch_local(clnet_context *ctx, const char *program, const char *kernel,
+                                 const clnet_arg *args, int n_args, int dims,
+                                 const size_t *global, const size_t *local)
+{
+    cl_kernel k = NULL;
+    CLNET_TRY(clnet__kernel(ctx, program, kernel, &k));
+    for (int i = 0; i < n_args; ++i) {
+        const clnet_arg *a = &args[i];
+        cl_int err = CL_SUCCESS;
+        switch (a->kind) {
+        case CLNET_ARG_KIND_MEM:
+            err = clSetKernelArg(k, (cl_uint)i, sizeof(cl_mem), &a->mem);
+            break;
+        case CLNET_ARG_KIND_INT:
+            err = clSetKernelArg(k, (cl_uint)i, sizeof(cl_int), &a->i);
+            break;
+        case CLNET_ARG_KIND_FLOAT:
+            err = clSetKernelArg(k, (cl_uint)i, sizeof(cl_float), &a->f);
+            break;
+        case CLNET_ARG_KIND_LOCAL:
+            err = clSetKernelArg(k, (cl_uint)i, a->local_bytes, NULL);
+            break;
+        }
+        if (err != CL_SUCCESS)
+            return clnet__fail(ctx, CLNET_ERR_OPENCL, "kernel %s (cl/%s.cl) argument %d: %s", kernel,
+                               program, i, clnet__cl_error_name(err));
+    }
+    size_t g[3] = {1, 1, 1};
+    for (int d = 0; d < dims; ++d) {
+        if (global[d] == 0)
+            return CLNET_OK; /* nothing to do: an empty tensor */
+        g[d] = local ? clnet__round_up(global[d], local[d]) : global[d];
+    }
+    cl_int err = clEnqueueNDRangeKernel(ctx->queue, k, (cl_uint)dims, NULL, g, local, 0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        return clnet__fail(ctx, err == CL_OUT_OF_RESOURCES ? CLNET_ERR_OUT_OF_MEMORY : CLNET_ERR_OPENCL,
+                           "enqueueing kernel %s (cl/%s.cl), global %zux%zux%zu: %s", kernel,
+                           program, g[0], g[1], g[2], clnet__cl_error_name(err));
+    if (ctx->sync) {
+        err = clFinish(ctx->queue);
+        if (err != CL_SUCCESS)
+            return clnet__fail(ctx, CLNET_ERR_OPENCL, "kernel %s (cl/%s.cl) failed: %s", kernel,
+                               program, clnet__cl_error_name(err));
+    }
+    return CLNET_OK;
+}
+
+clnet_status clnet__buffer(clnet_context *ctx, size_t bytes, const char *what, cl_mem *out)
+{
+    *out = NULL;
+    if (bytes == 0)
+        bytes = sizeof(float); /* OpenCL rejects empty buffers; keep one float */
+    if ((uint64_t)bytes > ctx->info.max_alloc_bytes)
+        return clnet__fail(ctx, CLNET_ERR_TOO_LARGE,
+                           "%s needs %zu bytes (%.1f MiB) in one buffer, above the device's "
+                           "max allocation of %llu bytes (%.1f MiB) on %s",
+                           what, bytes, (double)bytes / 1048576.0,
+                           (unsigned long long)ctx->info.max_alloc_bytes,
+                           (double)ctx->info.max_alloc_bytes / 1048576.0, ctx->info.name);
+    if ((uint64_t)bytes > ctx->info.global_mem_bytes)
+        return clnet__fail(ctx, CLNET_ERR_TOO_LARGE,
+                           "%s needs %zu bytes, more than the device's %llu bytes of memory (%s)",
+                           what, bytes, (unsigned long long)ctx->info.global_mem_bytes,
+                           ctx->info.name);
+    cl_int err = CL_SUCCESS;
+    cl_mem m = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    if (err != CL_SUCCESS)
+        return clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "allocating %zu bytes for %s on %s: %s",
+                           bytes, what, ctx->info.name, clnet__cl_error_name(err));
+    *out = m;
+    return CLNET_OK;
+}
+
+clnet_status clnet__scratch(clnet_context *ctx, clnet__scratch_slot slot, size_t bytes,
+                            cl_mem *out)
+{
+    static const char *names[CLNET_SCRATCH_COUNT] = {"im2col workspace", "GEMM A panels",
+                                                     "GEMM B panels", "reduction partials",
+                                                     "temporary workspace"};
+    if (ctx->scratch[slot] && ctx->scratch_bytes[slot] >= bytes) {
+        *out = ctx->scratch[slot];
+        return CLNET_OK;
+    }
+    /* Grow by half again so a slowly rising size does not reallocate every call.
+     * Releasing the old buffer is safe: OpenCL frees it after its last use. */
+    size_t want = bytes + bytes / 2;
+    if ((uint64_t)want > ctx->info.max_alloc_bytes)
+        want = bytes;
+    cl_mem m = NULL;
+    CLNET_TRY(clnet__buffer(ctx, want, names[slot], &m));
+    if (ctx->scratch[slot])
+        clReleaseMemObject(ctx->scratch[slot]);
+    ctx->scratch[slot] = m;
+    ctx->scratch_bytes[slot] = want;
+    *out = m;
+    return CLNET_OK;
+}
+
+clnet_status clnet__fill(clnet_context *ctx, cl_mem mem, size_t offset, size_t count, float value)
+{
+    if (count == 0)
+        return CLNET_OK;
+    CLNET_CL_TRY(ctx, clEnqueueFillBuffer(ctx->queue, mem, &value, sizeof value,
+                                          offset * sizeof(float), count * sizeof(float), 0, NULL,
+                                          NULL));
+    return CLNET_OK;
+}
+
+clnet_status clnet__copy(clnet_context *ctx, cl_mem src, size_t src_off, cl_mem dst,
+                         size_t dst_off, size_t count)
+{
+    if (count == 0)
+        return CLNET_OK;
+    CLNET_CL_TRY(ctx, clEnqueueCopyBuffer(ctx->queue, src, dst, src_off * sizeof(float),
+                                          dst_off * sizeof(float), count * sizeof(float), 0, NULL,
+                                          NULL));
+    return CLNET_OK;
+}
+
+size_t clnet__chunks(const clnet_context *ctx, const char *program, size_t count)
+{
+    const size_t chunk = (size_t)clnet__param(ctx, program, "CLNET_CHUNK", 1);
+    return (count + chunk - 1) / chunk;
+}

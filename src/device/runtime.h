@@ -1,0 +1,177 @@
+/* runtime.h - the OpenCL runtime inside the library: the context struct, error
+ * helpers, per-class kernel parameters, program building and kernel launches.
+ * Knows nothing about ops. Implemented in the .c files of src/device. */
+#ifndef CLNET_DEVICE_RUNTIME_H
+#define CLNET_DEVICE_RUNTIME_H
+
+#include <CL/cl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clnet.h"
+
+#define CLNET_COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
+#define CLNET_MAX_PROGRAMS 48
+#define CLNET_MAX_KERNELS 160
+
+/* Scratch buffers owned by the context, grown on demand. Ops use them between
+ * enqueues of one call only; the in-order queue makes reuse across calls safe. */
+typedef enum clnet__scratch_slot {
+    CLNET_SCRATCH_COL,    /* im2col / col2im matrices */
+    CLNET_SCRATCH_PACK_A, /* GEMM packed A panels */
+    CLNET_SCRATCH_PACK_B, /* GEMM packed B panels */
+    CLNET_SCRATCH_REDUCE, /* partial sums of reductions */
+    CLNET_SCRATCH_TMP,    /* anything an op needs once per call */
+    CLNET_SCRATCH_COUNT
+} clnet__scratch_slot;
+
+typedef struct clnet__program {
+    char name[48];
+    cl_program program;
+} clnet__program_entry;
+
+typedef struct clnet__kernel_entry {
+    char program[48];
+    char name[64];
+    cl_kernel kernel;
+} clnet__kernel_entry;
+
+struct clnet_context {
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context cl;
+    cl_command_queue queue;
+    clnet_device_info info;
+    clnet_device_class cls; /* effective class: picks kernel variants */
+    char platform_version[128];
+    int sync; /* $CLNET_SYNC: finish after every launch */
+    const char *cl_dir; /* $CLNET_CL_DIR or NULL */
+
+    clnet__program_entry programs[CLNET_MAX_PROGRAMS];
+    int n_programs;
+    clnet__kernel_entry kernels[CLNET_MAX_KERNELS];
+    int n_kernels;
+
+    cl_mem scratch[CLNET_SCRATCH_COUNT];
+    size_t scratch_bytes[CLNET_SCRATCH_COUNT];
+
+    clnet_context_stats stats;
+    clnet_log_fn log;
+    void *log_user;
+    char *error; /* heap: build logs can be long */
+    size_t error_cap;
+};
+
+/* ---- errors ---- */
+
+/* Records a printf-style message on ctx and returns status. */
+clnet_status clnet__fail(clnet_context *ctx, clnet_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Records a failed OpenCL call (its CL_* name, file, line) and returns CLNET_ERR_OPENCL,
+ * or CLNET_ERR_OUT_OF_MEMORY for the allocation failures. */
+clnet_status clnet__cl_fail(clnet_context *ctx, cl_int err, const char *call, const char *file,
+                            int line);
+const char *clnet__cl_error_name(cl_int err);
+void clnet__log(clnet_context *ctx, int level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+#define CLNET_TRY(expr)                                                                            \
+    do {                                                                                           \
+        clnet_status clnet__st = (expr);                                                           \
+        if (clnet__st != CLNET_OK)                                                                 \
+            return clnet__st;                                                                      \
+    } while (0)
+
+#define CLNET_CL_TRY(ctx, call)                                                                    \
+    do {                                                                                           \
+        cl_int clnet__err = (call);                                                                \
+        if (clnet__err != CL_SUCCESS)                                                              \
+            return clnet__cl_fail((ctx), clnet__err, #call, __FILE__, __LINE__);                   \
+    } while (0)
+
+/* ---- device discovery (device.c) ---- */
+
+/* Fills info for one device; class detection: CPU type -> cpu, GPU with host-unified
+ * memory -> igpu, other GPUs and accelerators -> dgpu. */
+void clnet__device_describe(cl_platform_id platform, cl_device_id device, int platform_index,
+                            int index, clnet_device_info *info);
+
+/* ---- per-class kernel parameters (variants.c) ---- */
+
+/* An integer parameter of a program for the context's class (tile sizes,
+ * work-group sizes, vector widths). Programs are built with every parameter of
+ * theirs as -Dkey=value. Returns fallback when the table has no entry. */
+int clnet__param(const clnet_context *ctx, const char *program, const char *key, int fallback);
+/* Writes the -D options of a program for the context's class into buf. */
+void clnet__param_defines(const clnet_context *ctx, const char *program, char *buf, size_t len);
+
+/* ---- programs and kernels (program.c, cache.c) ---- */
+
+/* The kernel `kernel` of cl/<program>.cl, built on first use (from the on-disk cache
+ * when possible) with cl/common.cl prepended. The returned kernel is owned by ctx. */
+clnet_status clnet__kernel(clnet_context *ctx, const char *program, const char *kernel,
+                           cl_kernel *out);
+/* Builds (or loads) a whole program now; used by warm-up and tests. */
+clnet_status clnet__program(clnet_context *ctx, const char *program, cl_program *out);
+
+/* ---- launches (launch.c) ---- */
+
+typedef enum { CLNET_ARG_KIND_MEM, CLNET_ARG_KIND_INT, CLNET_ARG_KIND_FLOAT, CLNET_ARG_KIND_LOCAL } clnet__arg_kind;
+
+typedef struct clnet_arg {
+    clnet__arg_kind kind;
+    cl_mem mem;
+    cl_int i;
+    cl_float f;
+    size_t local_bytes;
+} clnet_arg;
+
+#define CLNET_ARG_MEM(m) ((clnet_arg){CLNET_ARG_KIND_MEM, (m), 0, 0.0f, 0})
+#define CLNET_ARG_INT(v) ((clnet_arg){CLNET_ARG_KIND_INT, NULL, (cl_int)(v), 0.0f, 0})
+#define CLNET_ARG_FLOAT(v) ((clnet_arg){CLNET_ARG_KIND_FLOAT, NULL, 0, (cl_float)(v), 0})
+#define CLNET_ARG_LOCAL(bytes) ((clnet_arg){CLNET_ARG_KIND_LOCAL, NULL, 0, 0.0f, (bytes)})
+
+/* Sets the arguments and enqueues the kernel. local may be NULL (the runtime
+ * chooses); otherwise global is rounded up to a multiple of local, so kernels
+ * must bounds-check. An argument error names the kernel and the index. */
+clnet_status clnet__launch_local(clnet_context *ctx, const char *program, const char *kernel,
+                                 const clnet_arg *args, int n_args, int dims,
+                                 const size_t *global, const size_t *local);
+static inline clnet_status clnet__launch(clnet_context *ctx, const char *program,
+                                         const char *kernel, const clnet_arg *args, int n_args,
+                                         int dims, const size_t *global)
+{
+    return clnet__launch_local(ctx, program, kernel, args, n_args, dims, global, NULL);
+}
+
+/* A scratch buffer of at least bytes (see clnet__scratch_slot). Borrowed from ctx. */
+clnet_status clnet__scratch(clnet_context *ctx, clnet__scratch_slot slot, size_t bytes,
+                            cl_mem *out);
+/* Creates a device buffer, checking the device's max allocation and memory first so
+ * an oversize request is a clear error naming what and the sizes. */
+clnet_status clnet__buffer(clnet_context *ctx, size_t bytes, const char *what, cl_mem *out);
+/* Fills count floats at offset (in floats) of mem with value. */
+clnet_status clnet__fill(clnet_context *ctx, cl_mem mem, size_t offset, size_t count, float value);
+/* Copies count floats between buffers (offsets in floats). */
+clnet_status clnet__copy(clnet_context *ctx, cl_mem src, size_t src_off, cl_mem dst,
+                         size_t dst_off, size_t count);
+
+static inline size_t clnet__round_up(size_t x, size_t m)
+{
+    return (x + m - 1) / m * m;
+}
+
+/* Global size of an ELEMENTWISE kernel (cl/common.cl) over count elements: one
+ * work-item per CLNET_CHUNK elements of the program's class. */
+size_t clnet__chunks(const clnet_context *ctx, const char *program, size_t count);
+
+/* Monotonic wall time in seconds. */
+double clnet__now(void);
+
+#endif

@@ -1,0 +1,102 @@
+/* variants.c - the kernel variant table: per device class (and optionally vendor),
+ * the integer parameters each program is compiled with (-Dkey=value) and that its
+ * host launcher reads (work-group sizes, tiles, vector widths, local-memory use).
+ *
+ * Lookup order for one key: vendor + class, then class, then the default row (class
+ * AUTO), as CLBlast's database falls back, so an unknown device is never
+ * pathological. Program "*" rows apply to every program. The kernels' code paths
+ * switch on these keys: CLNET_GPU selects local-memory cooperative kernels,
+ * CLNET_CPU the wide per-work-item loops that CPU OpenCL runtimes vectorize. */
+#include <stdio.h>
+#include <string.h>
+
+#include "device/runtime.h"
+
+typedef struct param_row {
+    clnet_device_class cls; /* AUTO: any class */
+    const char *vendor;     /* substring of the vendor name, or NULL */
+    const char *program;    /* "*" for all */
+    const char *key;
+    int value;
+} param_row;
+
+static const param_row rows[] = {
+    /* Every program knows which family of code paths to compile. */
+    {CLNET_CLASS_DGPU, NULL, "*", "CLNET_GPU", 1},
+    {CLNET_CLASS_IGPU, NULL, "*", "CLNET_GPU", 1},
+    {CLNET_CLASS_CPU, NULL, "*", "CLNET_CPU", 1},
+    /* Work-group size of 1-D cooperative kernels (reductions, elementwise). */
+    {CLNET_CLASS_AUTO, NULL, "*", "CLNET_WG", 64},
+    {CLNET_CLASS_DGPU, NULL, "*", "CLNET_WG", 256},
+    {CLNET_CLASS_IGPU, NULL, "*", "CLNET_WG", 128},
+    {CLNET_CLASS_CPU, NULL, "*", "CLNET_WG", 16},
+    /* Elements one work-item handles in elementwise kernels: GPUs want one per
+     * work-item (coalesced, latency hidden by occupancy); integrated GPUs like a
+     * float4; CPU runtimes vectorize a long contiguous loop per work-item. */
+    {CLNET_CLASS_AUTO, NULL, "*", "CLNET_CHUNK", 1},
+    {CLNET_CLASS_IGPU, NULL, "*", "CLNET_CHUNK", 4},
+    {CLNET_CLASS_CPU, NULL, "*", "CLNET_CHUNK", 256},
+    /* Channels a CPU work-item owns in reductions over rows (a float16 of them). */
+    {CLNET_CLASS_AUTO, NULL, "*", "CLNET_CVEC", 1},
+    {CLNET_CLASS_CPU, NULL, "*", "CLNET_CVEC", 16},
+};
+
+/* 3: vendor + class, 2: class, 1: default, 0: no match. */
+static int match(const clnet_context *ctx, const param_row *r, const char *program)
+{
+    if (strcmp(r->program, "*") != 0 && strcmp(r->program, program) != 0)
+        return 0;
+    if (r->cls != CLNET_CLASS_AUTO && r->cls != ctx->cls)
+        return 0;
+    if (r->vendor && !strstr(ctx->info.vendor, r->vendor))
+        return 0;
+    int score = r->cls == CLNET_CLASS_AUTO ? 1 : 2;
+    if (r->vendor)
+        score++;
+    /* A program's own row beats a "*" row of the same rank. */
+    return score * 2 + (strcmp(r->program, "*") != 0);
+}
+
+static const param_row *lookup(const clnet_context *ctx, const char *program, const char *key)
+{
+    const param_row *best = NULL;
+    int best_score = 0;
+    for (size_t i = 0; i < CLNET_COUNTOF(rows); ++i) {
+        if (strcmp(rows[i].key, key) != 0)
+            continue;
+        int s = match(ctx, &rows[i], program);
+        if (s > best_score) {
+            best_score = s;
+            best = &rows[i];
+        }
+    }
+    return best;
+}
+
+int clnet__param(const clnet_context *ctx, const char *program, const char *key, int fallback)
+{
+    const param_row *r = lookup(ctx, program, key);
+    return r ? r->value : fallback;
+}
+
+void clnet__param_defines(const clnet_context *ctx, const char *program, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < CLNET_COUNTOF(rows); ++i) {
+        const param_row *r = &rows[i];
+        if (!match(ctx, r, program))
+            continue;
+        /* Emit each key once, with its winning value. */
+        int seen = 0;
+        for (size_t j = 0; j < i && !seen; ++j)
+            seen = strcmp(rows[j].key, r->key) == 0 && match(ctx, &rows[j], program);
+        if (seen)
+            continue;
+        const param_row *win = lookup(ctx, program, r->key);
+        int n = snprintf(buf + used, len - used, "-D%s=%d ", win->key, win->value);
+        if (n < 0 || (size_t)n >= len - used)
+            break;
+        used += (size_t)n;
+    }
+}

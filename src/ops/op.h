@@ -1,0 +1,144 @@
+/* op.h - the op interface: every op (src/ops/<op>.c) fills one clnet__op_desc with
+ * its parameter parsing, shape inference, weights, FLOP count, device forward and
+ * backward, and its plain C reference (src/ref/<op>.c). The registry is the X-macro
+ * list in op_list.h. check.c runs any op against its reference. */
+#ifndef CLNET_OPS_OP_H
+#define CLNET_OPS_OP_H
+
+#include "ops/kv.h"
+#include "ops/op_params.h"
+#include "tensor/tensor.h"
+
+#define CLNET_MAX_INPUTS 8
+#define CLNET_MAX_WEIGHTS 4
+#define CLNET_MAX_SAVED 4
+
+/* A parameter tensor of an op, in the order the op's kernels take them. */
+typedef struct clnet__weight_desc {
+    const char *name; /* Keras's: "kernel", "bias", "gamma", "beta", "moving_mean", ... */
+    clnet_shape shape;
+    int trainable;      /* 0: updated by forward (BN moving statistics), never by gradients */
+    clnet_init init;    /* default initializer with init_a, init_b (zeros: UNIFORM 0 0) */
+    float init_a, init_b;
+    float test_lo, test_hi; /* range of random values in checks (variance must be > 0) */
+} clnet__weight_desc;
+
+/* One device invocation. Forward reads in/w (and saved, in backward) and writes
+ * out; in training it may update non-trainable weights and fill saved. Backward
+ * writes din[i] (NULL: not wanted) and dw[i] (NULL for non-trainable or frozen);
+ * gradients are overwritten, never accumulated. Ops only enqueue. */
+typedef struct clnet__op_call {
+    clnet_context *ctx;
+    const void *params;
+    int n_in;
+    clnet_tensor *const *in;
+    clnet_tensor *out;
+    int n_w;
+    clnet_tensor *const *w;
+    clnet_tensor *const *saved; /* op state kept from forward for backward */
+    int training;
+    uint64_t seed; /* per step: dropout masks */
+    clnet_tensor *dout;
+    clnet_tensor *const *din;
+    clnet_tensor *const *dw;
+} clnet__op_call;
+
+/* The same invocation for the plain C reference, in double. Forward may update
+ * non-trainable w in training. Backward may recompute anything from in/out/w. */
+typedef struct clnet__ref_args {
+    const void *params;
+    int n_in;
+    const clnet_shape *in_shape;
+    const double *const *in;
+    clnet_shape out_shape;
+    double *out;
+    int n_w;
+    const clnet_shape *w_shape;
+    double *const *w;
+    int training;
+    uint64_t seed;
+    const double *dout;
+    double *const *din;
+    double *const *dw;
+} clnet__ref_args;
+
+/* A self-test / test case: parameters as spec text and the input shapes. Inputs
+ * are uniform in (-scale, scale); scale 0 means 1. */
+typedef struct clnet__op_case {
+    const char *params;
+    int n_in;
+    clnet_shape in[3];
+    float scale;
+} clnet__op_case;
+
+enum {
+    CLNET_OP_MODE_DEPENDENT = 1 << 0, /* training and inference differ (BN, dropout) */
+    CLNET_OP_LABELS_INPUT1 = 1 << 1,  /* input 1 holds target distributions: no gradient */
+    CLNET_OP_NOT_SMOOTH = 1 << 2,     /* gradient check must avoid kinks (max, relu) */
+};
+
+typedef struct clnet__op_desc {
+    const char *name;
+    size_t params_size;
+    int min_inputs, max_inputs;
+    unsigned flags;
+    /* Fills params (params_size bytes, zeroed by the caller) from kv; must reject
+     * unknown keys with clnet__kv_check_unused. */
+    clnet_status (*parse)(clnet_context *ctx, clnet__kv *kv, void *params);
+    /* Output shape; a mismatch is CLNET_ERR_SHAPE naming the shapes. */
+    clnet_status (*infer)(clnet_context *ctx, const void *params, const clnet_shape *in, int n_in,
+                          clnet_shape *out);
+    /* May be NULL (no weights). Returns the count written to w. */
+    int (*weights)(const void *params, const clnet_shape *in, int n_in, clnet__weight_desc *w);
+    /* May be NULL (nothing saved). Returns the count written to saved. */
+    int (*saved)(const void *params, const clnet_shape *in, int n_in, clnet_shape *saved);
+    /* Multiply-adds of one forward pass. */
+    double (*flops)(const void *params, const clnet_shape *in, int n_in, clnet_shape out);
+    clnet_status (*forward)(const clnet__op_call *call);
+    clnet_status (*backward)(const clnet__op_call *call);
+    void (*ref_forward)(const clnet__ref_args *a);
+    void (*ref_backward)(const clnet__ref_args *a);
+    const clnet__op_case *cases; /* self-test cases, awkward shapes included */
+    int n_cases;
+} clnet__op_desc;
+
+/* The registry (op_list.h). */
+#define CLNET_OP(name) extern const clnet__op_desc clnet__op_##name;
+#include "ops/op_list.h"
+#undef CLNET_OP
+
+const clnet__op_desc *clnet__op_find(const char *name);
+/* All ops in registry order; *count gets their number. */
+const clnet__op_desc *const *clnet__op_all(int *count);
+
+/* Parses spec text into a malloc'd params block (caller frees). */
+clnet_status clnet__op_parse(clnet_context *ctx, const clnet__op_desc *op, const char *text,
+                             const char *where, void **params);
+
+/* Shapes for messages: "2x7x9x16". buf of 48 bytes is enough. */
+const char *clnet__shape_str(clnet_shape s, char *buf, size_t len);
+
+/* ---- checks against the reference (check.c) ---- */
+
+typedef struct clnet__check_row {
+    const char *check; /* "forward", "forward-inference", "backward", "gradient" */
+    double max_abs, max_rel;
+    int passed;
+} clnet__check_row;
+
+typedef void (*clnet__check_fn)(void *user, const clnet__op_desc *op, const clnet__op_case *c,
+                                const clnet__check_row *row);
+
+/* Runs the op on the device (forward in each mode, then backward) against its
+ * reference on seeded random data; reports one row per check. Passing means
+ * |got - want| <= rtol * (|want| + rms(want)) everywhere. *failed counts failures. */
+clnet_status clnet__op_check(clnet_context *ctx, const clnet__op_desc *op, const clnet__op_case *c,
+                             uint64_t seed, double rtol, clnet__check_fn report, void *user,
+                             int *failed);
+/* Checks the reference backward against central finite differences of the
+ * reference forward, in double (no device). Reports one "gradient" row. */
+clnet_status clnet__op_gradcheck(clnet_context *ctx, const clnet__op_desc *op,
+                                 const clnet__op_case *c, uint64_t seed, clnet__check_fn report,
+                                 void *user, int *failed);
+
+#endif

@@ -1,0 +1,57 @@
+/* selftest.c - clnet_selftest: every registered op, each requested class, against
+ * the reference (check.c). */
+#include <stdio.h>
+
+#include "ops/op.h"
+
+typedef struct row_ctx {
+    clnet_selftest_fn report;
+    void *user;
+    const char *variant;
+} row_ctx;
+
+static void forward_row(void *user, const clnet__op_desc *op, const clnet__op_case *c,
+                        const clnet__check_row *row)
+{
+    const row_ctx *r = user;
+    char shape[200], s0[48];
+    snprintf(shape, sizeof shape, "%s%s%s", clnet__shape_str(c->in[0], s0, sizeof s0),
+             c->params[0] ? " " : "", c->params);
+    for (char *p = shape; *p; ++p)
+        if (*p == '\n')
+            *p = ' ';
+    clnet_selftest_row out = {op->name, r->variant,   row->check, shape,
+                              row->max_abs, row->max_rel, row->passed};
+    if (r->report)
+        r->report(r->user, &out);
+}
+
+clnet_status clnet_selftest(const clnet_context_options *opt, const clnet_device_class *classes,
+                            int n_classes, clnet_selftest_fn report, void *user, int *failed)
+{
+    if (!classes || n_classes <= 0 || !failed)
+        return CLNET_ERR_INVALID_ARG;
+    *failed = 0;
+    int n_ops = 0;
+    const clnet__op_desc *const *ops = clnet__op_all(&n_ops);
+    for (int k = 0; k < n_classes; ++k) {
+        clnet_context_options o = {0};
+        if (opt)
+            o = *opt;
+        o.device_class = classes[k];
+        clnet_context *ctx = NULL;
+        CLNET_TRY(clnet_context_create(&o, &ctx));
+        row_ctx r = {report, user, clnet_device_class_name(classes[k])};
+        clnet_status st = CLNET_OK;
+        for (int i = 0; i < n_ops && st == CLNET_OK; ++i)
+            for (int j = 0; j < ops[i]->n_cases && st == CLNET_OK; ++j)
+                st = clnet__op_check(ctx, ops[i], &ops[i]->cases[j], 4242u + (uint64_t)j, 1e-4,
+                                     forward_row, &r, failed);
+        if (st != CLNET_OK && opt && opt->error && opt->error_len)
+            snprintf(opt->error, opt->error_len, "%s", clnet_context_error(ctx));
+        clnet_context_destroy(ctx);
+        if (st != CLNET_OK)
+            return st;
+    }
+    return CLNET_OK;
+}

@@ -1,0 +1,18 @@
+/* ref.h - the plain C reference of every op (src/ref/<op>.c), in double: the
+ * specification the kernels are checked against, obvious rather than fast.
+ * Each op's forward and backward take a clnet__ref_args (src/ops/op.h). */
+#ifndef CLNET_REF_REF_H
+#define CLNET_REF_REF_H
+
+#include "ops/op.h"
+
+/* NHWC index of (n, y, x, c) in a tensor of shape s. */
+static inline size_t clnet__ref_at(clnet_shape s, int n, int y, int x, int c)
+{
+    return (((size_t)n * s.h + y) * s.w + x) * s.c + c;
+}
+
+void clnet__ref_relu_forward(const clnet__ref_args *a);
+void clnet__ref_relu_backward(const clnet__ref_args *a);
+
+#endif
