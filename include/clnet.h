@@ -186,11 +186,14 @@ typedef struct clnet_selftest_row {
 typedef void (*clnet_selftest_fn)(void *user, const clnet_selftest_row *row);
 
 /* Runs every op of every class in classes[0..n_classes) on the device chosen by
- * opt (opt->device_class is ignored). *failed receives the number of failing rows.
- * Returns an error status only when the run itself could not proceed. */
+ * opt (opt->device_class is ignored). *failed receives the number of failing rows;
+ * stats (may be NULL) the program-build statistics summed over the classes' contexts.
+ * Returns an error status only when the run itself could not proceed (the message
+ * goes to opt->error). */
 CLNET_API clnet_status clnet_selftest(const clnet_context_options *opt,
                                       const clnet_device_class *classes, int n_classes,
-                                      clnet_selftest_fn report, void *user, int *failed);
+                                      clnet_selftest_fn report, void *user, int *failed,
+                                      clnet_context_stats *stats);
 
 #ifdef __cplusplus
 }

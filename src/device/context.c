@@ -102,6 +102,8 @@ const char *clnet__cl_error_name(cl_int err)
         E(CL_INVALID_IMAGE_DESCRIPTOR) E(CL_INVALID_COMPILER_OPTIONS) E(CL_INVALID_LINKER_OPTIONS)
         E(CL_INVALID_DEVICE_PARTITION_COUNT)
 #undef E
+    case -1001:
+        return "CL_PLATFORM_NOT_FOUND_KHR";
     }
     return "CL_UNKNOWN_ERROR";
 }

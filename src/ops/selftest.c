@@ -1,6 +1,7 @@
 /* selftest.c - clnet_selftest: every registered op, each requested class, against
  * the reference (check.c). */
 #include <stdio.h>
+#include <string.h>
 
 #include "ops/op.h"
 
@@ -27,11 +28,14 @@ static void forward_row(void *user, const clnet__op_desc *op, const clnet__op_ca
 }
 
 clnet_status clnet_selftest(const clnet_context_options *opt, const clnet_device_class *classes,
-                            int n_classes, clnet_selftest_fn report, void *user, int *failed)
+                            int n_classes, clnet_selftest_fn report, void *user, int *failed,
+                            clnet_context_stats *stats)
 {
     if (!classes || n_classes <= 0 || !failed)
         return CLNET_ERR_INVALID_ARG;
     *failed = 0;
+    if (stats)
+        memset(stats, 0, sizeof *stats);
     int n_ops = 0;
     const clnet__op_desc *const *ops = clnet__op_all(&n_ops);
     for (int k = 0; k < n_classes; ++k) {
@@ -47,6 +51,17 @@ clnet_status clnet_selftest(const clnet_context_options *opt, const clnet_device
             for (int j = 0; j < ops[i]->n_cases && st == CLNET_OK; ++j)
                 st = clnet__op_check(ctx, ops[i], &ops[i]->cases[j], 4242u + (uint64_t)j, 1e-4,
                                      forward_row, &r, failed);
+        if (stats) {
+            clnet_context_stats s;
+            clnet_context_get_stats(ctx, &s);
+            stats->programs_built += s.programs_built;
+            stats->programs_cached += s.programs_cached;
+            stats->cache_writes += s.cache_writes;
+            stats->cache_rejected += s.cache_rejected;
+            stats->build_seconds += s.build_seconds;
+            stats->cache_enabled = s.cache_enabled;
+            memcpy(stats->cache_dir, s.cache_dir, sizeof s.cache_dir);
+        }
         if (st != CLNET_OK && opt && opt->error && opt->error_len)
             snprintf(opt->error, opt->error_len, "%s", clnet_context_error(ctx));
         clnet_context_destroy(ctx);
