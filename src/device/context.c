@@ -302,6 +302,10 @@ void clnet_context_destroy(clnet_context *ctx)
         return;
     if (ctx->queue)
         clFinish(ctx->queue);
+    for (int i = 0; i < ctx->n_events; ++i)
+        if (ctx->events[i])
+            clReleaseEvent(ctx->events[i]);
+    free(ctx->events);
     for (int i = 0; i < CLNET_SCRATCH_COUNT; ++i)
         if (ctx->scratch[i])
             clReleaseMemObject(ctx->scratch[i]);

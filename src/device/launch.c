@@ -1,6 +1,7 @@
 /* launch.c - kernel launches from typed argument tables, device buffers with
  * limit checks, and the context's scratch buffers. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "device/runtime.h"
 
@@ -37,7 +38,8 @@ clnet_status clnet__launch_local(clnet_context *ctx, const char *program, const 
             return CLNET_OK; /* nothing to do: an empty tensor */
         g[d] = local ? clnet__round_up(global[d], local[d]) : global[d];
     }
-    cl_int err = clEnqueueNDRangeKernel(ctx->queue, k, (cl_uint)dims, NULL, g, local, 0, NULL, NULL);
+    cl_int err = clEnqueueNDRangeKernel(ctx->queue, k, (cl_uint)dims, NULL, g, local, 0, NULL,
+                                        clnet__profile_slot(ctx));
     if (err != CL_SUCCESS)
         return clnet__fail(ctx, err == CL_OUT_OF_RESOURCES ? CLNET_ERR_OUT_OF_MEMORY : CLNET_ERR_OPENCL,
                            "enqueueing kernel %s (cl/%s.cl), global %zux%zux%zu: %s", kernel,
@@ -127,4 +129,51 @@ size_t clnet__chunks(const clnet_context *ctx, const char *program, size_t count
 {
     const size_t chunk = (size_t)clnet__param(ctx, program, "CLNET_CHUNK", 1);
     return (count + chunk - 1) / chunk;
+}
+
+void clnet__profile_begin(clnet_context *ctx)
+{
+    ctx->profiling = 1;
+}
+
+cl_event *clnet__profile_slot(clnet_context *ctx)
+{
+    if (!ctx->profiling)
+        return NULL;
+    if (ctx->n_events == ctx->cap_events) {
+        int cap = ctx->cap_events ? 2 * ctx->cap_events : 64;
+        cl_event *grown = realloc(ctx->events, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return NULL; /* this launch goes untimed rather than failing */
+        ctx->events = grown;
+        ctx->cap_events = cap;
+    }
+    ctx->events[ctx->n_events] = NULL;
+    return &ctx->events[ctx->n_events++];
+}
+
+clnet_status clnet__profile_end(clnet_context *ctx, double *device_ms)
+{
+    *device_ms = 0.0;
+    ctx->profiling = 0;
+    cl_int err = clFinish(ctx->queue);
+    double ns = 0.0;
+    for (int i = 0; i < ctx->n_events; ++i) {
+        cl_event e = ctx->events[i];
+        if (!e)
+            continue;
+        cl_ulong t0 = 0, t1 = 0;
+        if (clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL) ==
+                CL_SUCCESS &&
+            clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL) ==
+                CL_SUCCESS &&
+            t1 > t0)
+            ns += (double)(t1 - t0);
+        clReleaseEvent(e);
+    }
+    ctx->n_events = 0;
+    if (err != CL_SUCCESS)
+        return clnet__cl_fail(ctx, err, "clFinish", __FILE__, __LINE__);
+    *device_ms = ns * 1e-6;
+    return CLNET_OK;
 }

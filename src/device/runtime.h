@@ -55,6 +55,11 @@ struct clnet_context {
     cl_mem scratch[CLNET_SCRATCH_COUNT];
     size_t scratch_bytes[CLNET_SCRATCH_COUNT];
 
+    /* Profiling (bench/): while profiling, every launch keeps its event. */
+    int profiling;
+    cl_event *events;
+    int n_events, cap_events;
+
     clnet_context_stats stats;
     clnet_log_fn log;
     void *log_user;
@@ -170,6 +175,15 @@ static inline size_t clnet__round_up(size_t x, size_t m)
 /* Global size of an ELEMENTWISE kernel (cl/common.cl) over count elements: one
  * work-item per CLNET_CHUNK elements of the program's class. */
 size_t clnet__chunks(const clnet_context *ctx, const char *program, size_t count);
+
+/* Starts keeping an event per launch (GEMM library calls included). */
+void clnet__profile_begin(clnet_context *ctx);
+/* Waits for the queue, then returns the summed device time in milliseconds of
+ * the launches since clnet__profile_begin (from OpenCL profiling events). */
+clnet_status clnet__profile_end(clnet_context *ctx, double *device_ms);
+/* Where a launcher that enqueues by itself (CLBlast) should put its event, or
+ * NULL when not profiling; the event is owned by ctx after the call. */
+cl_event *clnet__profile_slot(clnet_context *ctx);
 
 /* Monotonic wall time in seconds. */
 double clnet__now(void);

@@ -74,8 +74,8 @@ clnet_status clnet__kv_parse(clnet_context *ctx, const char *text, const char *w
             return clnet__fail(ctx, CLNET_ERR_PARSE, "%s line %d: too many keys", kv->where,
                                line);
         clnet__kv_item *it = &kv->items[kv->n++];
-        snprintf(it->key, sizeof it->key, "%s", key);
-        snprintf(it->value, sizeof it->value, "%s", value);
+        memcpy(it->key, key, strlen(key) + 1); /* lengths checked above */
+        memcpy(it->value, value, strlen(value) + 1);
         it->line = line;
     }
     return CLNET_OK;

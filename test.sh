@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds and runs the test suite (Criterion tests through ctest).
+#   ./test.sh              the normal build, in ./build
+#   ./test.sh --sanitize   an AddressSanitizer + UndefinedBehaviorSanitizer build, in ./build-asan
+# Extra arguments go to ctest (e.g. -R max_pool).
+set -euo pipefail
+cd "$(dirname "$0")"
+scripts/install-deps.sh
+
+dir=build
+flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+if [ "${1:-}" = "--sanitize" ]; then
+    shift
+    dir=build-asan
+    flags=(-DCMAKE_BUILD_TYPE=Debug -DCLNET_SANITIZE=ON -DCLNET_BUILD_BENCH=OFF)
+    # POCL compiles kernels with LLVM inside the process; its allocations (and the
+    # ICD loader's and CLBlast's process-lifetime caches) are not ours to report.
+    export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
+    export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:strict_string_checks=1"
+    export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+fi
+cmake -S . -B "$dir" "${flags[@]}" >/dev/null
+cmake --build "$dir" -j"$(nproc)"
+cd "$dir"
+if [ "$dir" = build-asan ]; then
+    # Criterion runs each test in a child process and records the result before the
+    # child's exit-time leak check, so a leak must be found in the output.
+    ctest --output-on-failure -V "$@" 2>&1 | tee sanitizer.log | grep -vE '^\S+: \[(RUN|PASS)' || true
+    if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' sanitizer.log; then
+        echo "sanitizer reports in $dir/sanitizer.log:"
+        grep -E -A12 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' sanitizer.log | head -80
+        exit 1
+    fi
+    grep -qE '^[0-9]+% tests passed, 0 tests failed' sanitizer.log
+else
+    ctest --output-on-failure "$@"
+fi
