@@ -75,3 +75,143 @@ inline float act_backward(float dy, float y, int act)
         return (y > 0.0f && y < 6.0f) ? dy : 0.0f;
     return dy;
 }
+
+// act_forward / act_backward on VW lanes at once (the CPU paths' channel vectors).
+inline VFLOAT act_forward_v(VFLOAT x, int act)
+{
+    if (act == ACT_RELU)
+        return fmax(x, (VFLOAT)0.0f);
+    if (act == ACT_RELU6)
+        return fmin(fmax(x, (VFLOAT)0.0f), (VFLOAT)6.0f);
+    return x;
+}
+
+inline VFLOAT act_backward_v(VFLOAT dy, VFLOAT y, int act)
+{
+    if (act == ACT_NONE)
+        return dy;
+    VINT keep = isgreater(y, (VFLOAT)0.0f);
+    if (act == ACT_RELU6)
+        keep &= isless(y, (VFLOAT)6.0f);
+    return select((VFLOAT)0.0f, dy, keep);
+}
+
+// Horizontal sum / max of the VW lanes of a vector, in a fixed order (row loops of
+// the CPU paths).
+inline float vsum(VFLOAT v)
+{
+#if VW == 16
+    const float8 a = v.lo + v.hi;
+    const float4 b = a.lo + a.hi;
+    return (b.x + b.y) + (b.z + b.w);
+#elif VW == 4
+    return (v.x + v.y) + (v.z + v.w);
+#else
+    return v;
+#endif
+}
+
+inline float vmax(VFLOAT v)
+{
+#if VW == 16
+    const float8 a = fmax(v.lo, v.hi);
+    const float4 b = fmax(a.lo, a.hi);
+    return fmax(fmax(b.x, b.y), fmax(b.z, b.w));
+#elif VW == 4
+    return fmax(fmax(v.x, v.y), fmax(v.z, v.w));
+#else
+    return v;
+#endif
+}
+
+// Sum / max over dimension 0 of a work-group (get_local_size(0) lanes, a power of
+// two) through scratch[0 .. lanes): a fixed-order local-memory tree, so the result
+// repeats exactly. Every work-item of the group must call it (barriers); every lane
+// of the row gets the result, and scratch is free again on return.
+inline float lanes_sum(local float *scratch, float v)
+{
+    const int lane = get_local_id(0);
+    scratch[lane] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int step = (int)get_local_size(0) / 2; step > 0; step >>= 1) {
+        if (lane < step)
+            scratch[lane] += scratch[lane + step];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const float r = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+
+inline float lanes_max(local float *scratch, float v)
+{
+    const int lane = get_local_id(0);
+    scratch[lane] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int step = (int)get_local_size(0) / 2; step > 0; step >>= 1) {
+        if (lane < step)
+            scratch[lane] = fmax(scratch[lane], scratch[lane + step]);
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const float r = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+
+// The stable softmax denominator of a row xr[0 .. c): *max gets the row max m, the
+// result is sum(exp(x - m)). lanes_sum_exp: GPU row kernels whose dimension 0 is the
+// row's lanes (mine: the row's lanes_* scratch; a row past the end passes live = 0 and
+// still joins the barriers). row_sum_exp: a CPU work-item looping the row VW at a time.
+inline float lanes_sum_exp(local float *mine, const global float *xr, int c, int live,
+                           float *max)
+{
+    const int lane = get_local_id(0), lanes = get_local_size(0);
+    float m = -INFINITY;
+    for (int j = lane; live && j < c; j += lanes)
+        m = fmax(m, xr[j]);
+    m = lanes_max(mine, m);
+    float s = 0.0f;
+    for (int j = lane; live && j < c; j += lanes)
+        s += exp(xr[j] - m);
+    *max = m;
+    return lanes_sum(mine, s);
+}
+
+inline float row_sum_exp(const global float *xr, int c, float *max)
+{
+    VFLOAT vm = (VFLOAT)(-INFINITY);
+    int j = 0;
+    for (; j + VW <= c; j += VW)
+        vm = fmax(vm, VLOAD(0, xr + j));
+    float m = vmax(vm);
+    for (; j < c; ++j)
+        m = fmax(m, xr[j]);
+    VFLOAT vs = (VFLOAT)0.0f;
+    for (j = 0; j + VW <= c; j += VW)
+        vs += exp(VLOAD(0, xr + j) - m);
+    float s = vsum(vs);
+    for (; j < c; ++j)
+        s += exp(xr[j] - m);
+    *max = m;
+    return s;
+}
+
+// n floats from src to dst / zeros into dst, VW at a time with a scalar tail (CPU paths
+// that own contiguous runs: padding, cropping, channel copies).
+inline void vcopy(global const float *src, global float *dst, int n)
+{
+    int i = 0;
+    for (; i + VW <= n; i += VW)
+        VSTORE(VLOAD(0, src + i), 0, dst + i);
+    for (; i < n; ++i)
+        dst[i] = src[i];
+}
+
+inline void vzero(global float *dst, int n)
+{
+    int i = 0;
+    for (; i + VW <= n; i += VW)
+        VSTORE((VFLOAT)0.0f, 0, dst + i);
+    for (; i < n; ++i)
+        dst[i] = 0.0f;
+}

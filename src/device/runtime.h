@@ -54,6 +54,7 @@ struct clnet_context {
 
     cl_mem scratch[CLNET_SCRATCH_COUNT];
     size_t scratch_bytes[CLNET_SCRATCH_COUNT];
+    int gemm_clblast_failed; /* src/gemm/gemm.c: CLBlast failed here, use the tiled kernel */
 
     /* Profiling (bench/): while profiling, every launch keeps its event. */
     int profiling;

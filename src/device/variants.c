@@ -39,6 +39,68 @@ static const param_row rows[] = {
     /* Channels a CPU work-item owns in reductions over rows (a float16 of them). */
     {CLNET_CLASS_AUTO, NULL, "*", "CLNET_CVEC", 1},
     {CLNET_CLASS_CPU, NULL, "*", "CLNET_CVEC", 16},
+    /* GEMM (src/gemm/gemm.c). GEMM_IMPL is a clnet__gemm_impl: CLBlast (1) on GPUs;
+     * on CPU runtimes our packed register-tile kernels (2), several times faster
+     * there than CLBlast; the tiled kernel (3) is the fallback. GEMM_TILE x GEMM_TILE
+     * blocks of C per work-group, GEMM_WPT^2 outputs per work-item, GEMM_TK-deep
+     * local-memory slices (64/16/4: 256 work-items, 8.3 KiB, within any GPU's limits).
+     * Packed: GEMM_WG_M row tiles share a B panel; GEMM_A_ROWS reads an untransposed
+     * A in place instead of packing it (packing costs as much as the product when
+     * n is small), and products with m <= GEMM_B_DIRECT_M likewise read an
+     * untransposed B in place. */
+    {CLNET_CLASS_AUTO, NULL, "gemm", "GEMM_IMPL", 3},
+    {CLNET_CLASS_DGPU, NULL, "gemm", "GEMM_IMPL", 1},
+    {CLNET_CLASS_IGPU, NULL, "gemm", "GEMM_IMPL", 1},
+    {CLNET_CLASS_CPU, NULL, "gemm", "GEMM_IMPL", 2},
+    {CLNET_CLASS_AUTO, NULL, "gemm", "GEMM_TILE", 32},
+    {CLNET_CLASS_DGPU, NULL, "gemm", "GEMM_TILE", 64},
+    {CLNET_CLASS_AUTO, NULL, "gemm", "GEMM_TK", 16},
+    {CLNET_CLASS_AUTO, NULL, "gemm", "GEMM_WPT", 4},
+    {CLNET_CLASS_AUTO, NULL, "gemm", "GEMM_WG_M", 32},
+    {CLNET_CLASS_AUTO, NULL, "gemm", "GEMM_A_ROWS", 1},
+    {CLNET_CLASS_AUTO, NULL, "gemm", "GEMM_B_DIRECT_M", 256},
+    /* depthwise_conv2d and batch_norm: per-channel sums over rows in two fixed-order
+     * stages. Blocks of >= RED_ROWS rows, at most RED_BLOCKS of them; a GPU work-group is
+     * RED_CT channels x RED_RT row lanes (a power of two) reduced by a local tree.
+     * DW_RUN: output pixels a CPU work-item owns in depthwise loops; DW_TAPS: kernel taps
+     * (+ bias) whose weight gradients one CPU work-item accumulates in one pass. */
+    {CLNET_CLASS_DGPU, NULL, "depthwise_conv2d", "RED_CT", 32},
+    {CLNET_CLASS_DGPU, NULL, "depthwise_conv2d", "RED_RT", 8},
+    {CLNET_CLASS_IGPU, NULL, "depthwise_conv2d", "RED_CT", 16},
+    {CLNET_CLASS_IGPU, NULL, "depthwise_conv2d", "RED_RT", 8},
+    {CLNET_CLASS_AUTO, NULL, "depthwise_conv2d", "RED_ROWS", 512},
+    {CLNET_CLASS_AUTO, NULL, "depthwise_conv2d", "RED_BLOCKS", 128},
+    {CLNET_CLASS_CPU, NULL, "depthwise_conv2d", "RED_ROWS", 256},
+    {CLNET_CLASS_CPU, NULL, "depthwise_conv2d", "RED_BLOCKS", 32},
+    {CLNET_CLASS_CPU, NULL, "depthwise_conv2d", "DW_RUN", 8},
+    {CLNET_CLASS_CPU, NULL, "depthwise_conv2d", "DW_TAPS", 10},
+    {CLNET_CLASS_DGPU, NULL, "batch_norm", "RED_CT", 32},
+    {CLNET_CLASS_DGPU, NULL, "batch_norm", "RED_RT", 8},
+    {CLNET_CLASS_IGPU, NULL, "batch_norm", "RED_CT", 16},
+    {CLNET_CLASS_IGPU, NULL, "batch_norm", "RED_RT", 8},
+    {CLNET_CLASS_AUTO, NULL, "batch_norm", "RED_ROWS", 512},
+    {CLNET_CLASS_AUTO, NULL, "batch_norm", "RED_BLOCKS", 128},
+    {CLNET_CLASS_CPU, NULL, "batch_norm", "RED_ROWS", 256},
+    {CLNET_CLASS_CPU, NULL, "batch_norm", "RED_BLOCKS", 32},
+    /* reduce (src/ops/reduce.c): column sums for bias gradients, same scheme. */
+    {CLNET_CLASS_DGPU, NULL, "reduce", "RED_CT", 32},
+    {CLNET_CLASS_DGPU, NULL, "reduce", "RED_RT", 8},
+    {CLNET_CLASS_IGPU, NULL, "reduce", "RED_CT", 16},
+    {CLNET_CLASS_IGPU, NULL, "reduce", "RED_RT", 8},
+    {CLNET_CLASS_AUTO, NULL, "reduce", "RED_ROWS", 512},
+    {CLNET_CLASS_AUTO, NULL, "reduce", "RED_BLOCKS", 128},
+    {CLNET_CLASS_CPU, NULL, "reduce", "RED_ROWS", 256},
+    {CLNET_CLASS_CPU, NULL, "reduce", "RED_BLOCKS", 32},
+    /* conv2d: bound on the im2col workspace (bytes; max allocation bounds it too):
+     * the batch is lowered and multiplied in chunks of whole images. */
+    {CLNET_CLASS_AUTO, NULL, "conv2d", "COL_BYTES", 64 << 20},
+    /* global_pool: a GPU work-group of GP_CT channels x GP_RT pixel lanes (a power of
+     * two) per image; GP_RUN pixels per CPU work-item when spreading the gradient. */
+    {CLNET_CLASS_DGPU, NULL, "global_pool", "GP_CT", 32},
+    {CLNET_CLASS_DGPU, NULL, "global_pool", "GP_RT", 8},
+    {CLNET_CLASS_IGPU, NULL, "global_pool", "GP_CT", 16},
+    {CLNET_CLASS_IGPU, NULL, "global_pool", "GP_RT", 8},
+    {CLNET_CLASS_CPU, NULL, "global_pool", "GP_RUN", 16},
 };
 
 /* 3: vendor + class, 2: class, 1: default, 0: no match. */

@@ -118,6 +118,13 @@ clnet_status clnet__op_parse(clnet_context *ctx, const clnet__op_desc *op, const
 /* Shapes for messages: "2x7x9x16". buf of 48 bytes is enough. */
 const char *clnet__shape_str(clnet_shape s, char *buf, size_t len);
 
+/* infer and flops of one-input ops whose output has the input's shape and costs one
+ * operation per element (dropout, softmax, activations). */
+clnet_status clnet__op_same_shape(clnet_context *ctx, const void *params, const clnet_shape *in,
+                                  int n_in, clnet_shape *out);
+double clnet__op_flops_per_element(const void *params, const clnet_shape *in, int n_in,
+                                   clnet_shape out);
+
 /* ---- checks against the reference (check.c) ---- */
 
 typedef struct clnet__check_row {

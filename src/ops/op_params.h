@@ -11,4 +11,96 @@ typedef struct clnet__relu_params {
     float cap; /* 0: no cap (relu); 6: relu6 */
 } clnet__relu_params;
 
+/* depthwise_conv2d (depthwise_conv2d.c): Keras DepthwiseConv2D. Output channel
+ * ci * mult + m filters input channel ci with kernel[ky][kx][ci][m]. */
+typedef enum clnet__dw_padding {
+    CLNET_DW_PAD_VALID = 0,
+    CLNET_DW_PAD_SAME = 1,
+    CLNET_DW_PAD_EXPLICIT = 2
+} clnet__dw_padding;
+typedef struct clnet__depthwise_conv2d_params {
+    int kh, kw, sh, sw;
+    clnet__dw_padding padding;
+    int pad_t, pad_b, pad_l, pad_r; /* explicit padding only; same is computed per shape */
+    int mult;                       /* depth_multiplier */
+    int use_bias;
+    clnet__act act;
+} clnet__depthwise_conv2d_params;
+
+/* batch_norm (batch_norm.c): Keras BatchNormalization over the channel axis. */
+typedef struct clnet__batch_norm_params {
+    float epsilon;
+    float momentum; /* moving = momentum * moving + (1 - momentum) * batch */
+    int unbiased;   /* moving variance from n / (n - 1) * batch variance (PyTorch) */
+    clnet__act act; /* fused after the affine map */
+} clnet__batch_norm_params;
+
+/* conv2d (conv2d.c): Keras Conv2D, kernel {kh, kw, cin, filters}, with the fused
+ * epilogue y = act(conv(x) + bias + residual) (the residual is an optional 2nd input). */
+typedef enum clnet__conv2d_padding {
+    CLNET_CONV2D_PAD_VALID = 0,
+    CLNET_CONV2D_PAD_SAME = 1,
+    CLNET_CONV2D_PAD_EXPLICIT = 2
+} clnet__conv2d_padding;
+typedef struct clnet__conv2d_params {
+    int filters, kh, kw, sh, sw;
+    clnet__conv2d_padding padding;
+    int pad_t, pad_b, pad_l, pad_r; /* explicit padding only; same is computed per shape */
+    int use_bias;
+    clnet__act act;
+} clnet__conv2d_params;
+
+/* dense (dense.c): Keras Dense on the last axis, kernel {1, 1, c, units}; runs as a
+ * 1x1 conv2d. */
+typedef struct clnet__dense_params {
+    int units;
+    int use_bias;
+    clnet__act act;
+} clnet__dense_params;
+
+/* add (add.c): Keras Add of 2..8 same-shape inputs, then an optional fused activation
+ * (the residual join + ReLU). */
+typedef struct clnet__add_params {
+    clnet__act act;
+} clnet__add_params;
+
+/* dropout (dropout.c): Keras Dropout, inverted (kept elements scaled by 1 / (1 - rate)). */
+typedef struct clnet__dropout_params {
+    float rate;    /* 0 <= rate < 1 */
+    unsigned seed; /* mixed with the per-step call seed into the mask hash */
+} clnet__dropout_params;
+
+/* softmax (softmax.c): Keras Softmax over the last axis (channels). */
+typedef struct clnet__softmax_params {
+    int axis; /* always -1: parsed for Keras compatibility */
+} clnet__softmax_params;
+
+/* softmax_cross_entropy (softmax_cross_entropy.c): mean over rows of the categorical
+ * cross-entropy of softmax(logits) against target distributions (input 1). */
+typedef struct clnet__softmax_cross_entropy_params {
+    float label_smoothing; /* t' = t * (1 - ls) + ls / c, as Keras */
+} clnet__softmax_cross_entropy_params;
+
+/* max_pool, avg_pool (max_pool.c, avg_pool.c; parsing and geometry in pool.c): Keras
+ * MaxPooling2D / AveragePooling2D. Padding cells never win a max; avg_pool divides by
+ * the input cells of the window, or by kh * kw when count_include_pad (PyTorch's default). */
+typedef struct clnet__pool_params {
+    int kh, kw, sh, sw;
+    int padding;                    /* CLNET_PADDING_VALID, _SAME, _EXPLICIT (ops/window.h) */
+    int pad_t, pad_b, pad_l, pad_r; /* explicit padding only; same is computed per shape */
+    int count_include_pad;          /* avg_pool only */
+} clnet__pool_params;
+
+/* zero_pad (zero_pad.c): Keras ZeroPadding2D, cells of zeros on each side. */
+typedef struct clnet__zero_pad_params {
+    int top, bottom, left, right;
+} clnet__zero_pad_params;
+
+/* channel_pad (channel_pad.c): the option-A ResNet shortcut. Output pixel (y, x) is input
+ * pixel (y * stride, x * stride) with `before` zero channels ahead of the input's and
+ * zeros after, up to `channels`. */
+typedef struct clnet__channel_pad_params {
+    int channels, stride, before;
+} clnet__channel_pad_params;
+
 #endif

@@ -56,3 +56,22 @@ const char *clnet__shape_str(clnet_shape s, char *buf, size_t len)
     snprintf(buf, len, "%dx%dx%dx%d", s.n, s.h, s.w, s.c);
     return buf;
 }
+
+clnet_status clnet__op_same_shape(clnet_context *ctx, const void *params, const clnet_shape *in,
+                                  int n_in, clnet_shape *out)
+{
+    (void)ctx;
+    (void)params;
+    (void)n_in;
+    *out = in[0];
+    return CLNET_OK;
+}
+
+double clnet__op_flops_per_element(const void *params, const clnet_shape *in, int n_in,
+                                   clnet_shape out)
+{
+    (void)params;
+    (void)in;
+    (void)n_in;
+    return (double)clnet__shape_count(out);
+}

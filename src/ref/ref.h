@@ -14,5 +14,35 @@ static inline size_t clnet__ref_at(clnet_shape s, int n, int y, int x, int c)
 
 void clnet__ref_relu_forward(const clnet__ref_args *a);
 void clnet__ref_relu_backward(const clnet__ref_args *a);
+void clnet__ref_depthwise_conv2d_forward(const clnet__ref_args *a);
+void clnet__ref_depthwise_conv2d_backward(const clnet__ref_args *a);
+void clnet__ref_batch_norm_forward(const clnet__ref_args *a);
+void clnet__ref_batch_norm_backward(const clnet__ref_args *a);
+void clnet__ref_conv2d_forward(const clnet__ref_args *a);
+void clnet__ref_conv2d_backward(const clnet__ref_args *a);
+void clnet__ref_dense_forward(const clnet__ref_args *a);
+void clnet__ref_dense_backward(const clnet__ref_args *a);
+void clnet__ref_add_forward(const clnet__ref_args *a);
+void clnet__ref_add_backward(const clnet__ref_args *a);
+void clnet__ref_dropout_forward(const clnet__ref_args *a);
+void clnet__ref_dropout_backward(const clnet__ref_args *a);
+void clnet__ref_softmax_forward(const clnet__ref_args *a);
+void clnet__ref_softmax_backward(const clnet__ref_args *a);
+void clnet__ref_softmax_cross_entropy_forward(const clnet__ref_args *a);
+void clnet__ref_softmax_cross_entropy_backward(const clnet__ref_args *a);
+void clnet__ref_max_pool_forward(const clnet__ref_args *a);
+void clnet__ref_max_pool_backward(const clnet__ref_args *a);
+void clnet__ref_avg_pool_forward(const clnet__ref_args *a);
+void clnet__ref_avg_pool_backward(const clnet__ref_args *a);
+void clnet__ref_global_avg_pool_forward(const clnet__ref_args *a);
+void clnet__ref_global_avg_pool_backward(const clnet__ref_args *a);
+void clnet__ref_global_max_pool_forward(const clnet__ref_args *a);
+void clnet__ref_global_max_pool_backward(const clnet__ref_args *a);
+void clnet__ref_zero_pad_forward(const clnet__ref_args *a);
+void clnet__ref_zero_pad_backward(const clnet__ref_args *a);
+void clnet__ref_channel_pad_forward(const clnet__ref_args *a);
+void clnet__ref_channel_pad_backward(const clnet__ref_args *a);
+void clnet__ref_flatten_forward(const clnet__ref_args *a);
+void clnet__ref_flatten_backward(const clnet__ref_args *a);
 
 #endif

@@ -62,6 +62,163 @@ float clnet_test_max_abs_diff(const float *a, const float *b, size_t count)
     return m;
 }
 
+clnet_tensor *clnet_test_tensor(clnet_context *ctx, clnet_shape s, const float *data)
+{
+    clnet_tensor *t = NULL;
+    cr_assert_eq(clnet_tensor_create(ctx, s, &t), CLNET_OK, "%s", clnet_context_error(ctx));
+    if (data)
+        cr_assert_eq(clnet_tensor_write(t, data, t->count), CLNET_OK, "%s",
+                     clnet_context_error(ctx));
+    return t;
+}
+
+void clnet_test_read(clnet_tensor *t, float *out)
+{
+    cr_assert_eq(clnet_tensor_read(t, out, t->count), CLNET_OK, "%s",
+                 clnet_context_error(t->ctx));
+}
+
+/* Tensors of clnet_test_run_inputs: inputs, their gradients, output, output gradient. */
+typedef struct run_tensors {
+    clnet_tensor *in[CLNET_MAX_INPUTS], *din[CLNET_MAX_INPUTS], *out, *dout;
+} run_tensors;
+
+static clnet_status run_inputs(clnet_context *ctx, const clnet__op_desc *op, const void *params,
+                               int n_in, const clnet_shape *in, const float *const *x,
+                               int training, uint64_t seed, float *out, size_t out_count,
+                               const float *dout, float *const *din, run_tensors *t)
+{
+    clnet_shape out_shape;
+    CLNET_TRY(op->infer(ctx, params, in, n_in, &out_shape));
+    if (clnet__shape_count(out_shape) != out_count)
+        return clnet__fail(ctx, CLNET_ERR_SHAPE, "%s: output has %zu values, the test expects %zu",
+                           op->name, clnet__shape_count(out_shape), out_count);
+    for (int i = 0; i < n_in; ++i) {
+        CLNET_TRY(clnet_tensor_create(ctx, in[i], &t->in[i]));
+        CLNET_TRY(clnet_tensor_write(t->in[i], x[i], clnet__shape_count(in[i])));
+    }
+    CLNET_TRY(clnet_tensor_create(ctx, out_shape, &t->out));
+    clnet__op_call call = {ctx,  params,   n_in, t->in, t->out, 0,   NULL,
+                           NULL, training, seed, NULL,  NULL,   NULL};
+    CLNET_TRY(op->forward(&call));
+    CLNET_TRY(clnet_tensor_read(t->out, out, out_count));
+    if (!dout)
+        return CLNET_OK;
+    CLNET_TRY(clnet_tensor_create(ctx, out_shape, &t->dout));
+    CLNET_TRY(clnet_tensor_write(t->dout, dout, out_count));
+    for (int i = 0; i < n_in; ++i)
+        if (din[i])
+            CLNET_TRY(clnet_tensor_create(ctx, in[i], &t->din[i]));
+    call.dout = t->dout;
+    call.din = t->din;
+    CLNET_TRY(op->backward(&call));
+    for (int i = 0; i < n_in; ++i)
+        if (din[i])
+            CLNET_TRY(clnet_tensor_read(t->din[i], din[i], clnet__shape_count(in[i])));
+    return CLNET_OK;
+}
+
+clnet_status clnet_test_run_inputs(clnet_context *ctx, const char *op, const char *params,
+                                   int n_in, const clnet_shape *in, const float *const *x,
+                                   int training, uint64_t seed, float *out, size_t out_count,
+                                   const float *dout, float *const *din)
+{
+    const clnet__op_desc *desc = clnet__op_find(op);
+    cr_assert_not_null(desc, "op %s is not registered", op);
+    cr_assert(!desc->weights && !desc->saved, "clnet_test_run_inputs: %s has state", op);
+    cr_assert(n_in >= 1 && n_in <= CLNET_MAX_INPUTS);
+    void *p = NULL;
+    run_tensors t;
+    memset(&t, 0, sizeof t);
+    clnet_status st = clnet__op_parse(ctx, desc, params, op, &p);
+    if (st == CLNET_OK)
+        st = run_inputs(ctx, desc, p, n_in, in, x, training, seed, out, out_count, dout, din, &t);
+    for (int i = 0; i < CLNET_MAX_INPUTS; ++i) {
+        clnet_tensor_destroy(t.in[i]);
+        clnet_tensor_destroy(t.din[i]);
+    }
+    clnet_tensor_destroy(t.out);
+    clnet_tensor_destroy(t.dout);
+    free(p);
+    return st;
+}
+
+/* Parses params and infers op's output shape on in_shape; errors go to ctx. */
+static clnet_status infer_shape(clnet_context *ctx, const char *op, const char *params,
+                                clnet_shape in_shape, clnet_shape *out)
+{
+    const clnet__op_desc *desc = clnet__op_find(op);
+    cr_assert_not_null(desc, "op %s is not registered", op);
+    void *p = NULL;
+    clnet_status st = clnet__op_parse(ctx, desc, params, op, &p);
+    if (st == CLNET_OK)
+        st = desc->infer(ctx, p, &in_shape, 1, out);
+    free(p);
+    return st;
+}
+
+clnet_status clnet_test_run_op(clnet_context *ctx, const char *op, const char *params,
+                               clnet_shape in_shape, const float *in, clnet_shape want_out,
+                               float *out, const float *dout, float *din)
+{
+    clnet_shape got;
+    char a[48], b[48];
+    CLNET_TRY(infer_shape(ctx, op, params, in_shape, &got));
+    if (!clnet__shape_eq(got, want_out))
+        return clnet__fail(ctx, CLNET_ERR_SHAPE, "%s: output %s, the test expects %s", op,
+                           clnet__shape_str(got, a, sizeof a),
+                           clnet__shape_str(want_out, b, sizeof b));
+    float *const din_list[1] = {din};
+    return clnet_test_run_inputs(ctx, op, params, 1, &in_shape, &in, 1, 1, out,
+                                 clnet__shape_count(want_out), dout, din_list);
+}
+
+static void expect_near(const char *cls, const char *op, const char *what, const float *got,
+                        const float *want, size_t n, float tol)
+{
+    for (size_t i = 0; i < n; ++i) {
+        const float scale = want[i] > 1.0f ? want[i] : want[i] < -1.0f ? -want[i] : 1.0f;
+        const float d = got[i] > want[i] ? got[i] - want[i] : want[i] - got[i];
+        cr_expect(d <= tol * scale, "%s [%s] %s[%zu] = %.9g, want %.9g", op, cls, what, i,
+                  got[i], want[i]);
+    }
+}
+
+void clnet_test_expect_op(const char *op, const char *params, clnet_shape in_shape,
+                          const float *in, clnet_shape out_shape, const float *want,
+                          const float *dout, const float *want_din, float tol)
+{
+    const size_t n_in = clnet__shape_count(in_shape), n_out = clnet__shape_count(out_shape);
+    float *out = malloc((n_out ? n_out : 1) * sizeof *out);
+    float *din = malloc((n_in ? n_in : 1) * sizeof *din);
+    cr_assert(out && din);
+    for (int k = 0; k < 3; ++k) {
+        clnet_context *ctx = clnet_test_device_class(clnet_test_classes[k]);
+        const char *cls = clnet_device_class_name(clnet_test_classes[k]);
+        clnet_status st =
+            clnet_test_run_op(ctx, op, params, in_shape, in, out_shape, out, dout, din);
+        cr_assert_eq(st, CLNET_OK, "%s [%s] \"%s\": %s", op, cls, params,
+                     clnet_context_error(ctx));
+        expect_near(cls, op, "out", out, want, n_out, tol);
+        if (dout)
+            expect_near(cls, op, "din", din, want_din, n_in, tol);
+    }
+    free(out);
+    free(din);
+}
+
+void clnet_test_expect_error(const char *op, const char *params, clnet_shape in_shape,
+                             clnet_status want, const char *needle1, const char *needle2)
+{
+    clnet_context *ctx = clnet_test_device();
+    clnet_shape out;
+    clnet_status st = infer_shape(ctx, op, params, in_shape, &out);
+    const char *msg = st == CLNET_OK ? "" : clnet_context_error(ctx);
+    cr_expect_eq(st, want, "%s \"%s\": got %s: %s", op, params, clnet_status_string(st), msg);
+    cr_expect(strstr(msg, needle1) && strstr(msg, needle2),
+              "%s \"%s\": message '%s' lacks '%s' or '%s'", op, params, msg, needle1, needle2);
+}
+
 typedef struct check_ctx {
     const char *cls;
 } check_ctx;

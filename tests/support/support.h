@@ -19,6 +19,37 @@ extern const clnet_device_class clnet_test_classes[3];
 /* count floats uniform in (-1, 1) from seed; free() the result. */
 float *clnet_test_random(size_t count, uint64_t seed);
 float clnet_test_max_abs_diff(const float *a, const float *b, size_t count);
+/* A tensor of shape s on ctx holding data (left unwritten when data is NULL), and a
+ * blocking read of all of t into out; both assert success. */
+clnet_tensor *clnet_test_tensor(clnet_context *ctx, clnet_shape s, const float *data);
+void clnet_test_read(clnet_tensor *t, float *out);
+
+/* Runs op (params as spec text; one input, no weights) on ctx with host data: forward in
+ * training mode into out, then, when dout is not NULL, backward into din. The output
+ * shape must be want_out, else CLNET_ERR_SHAPE. Parse and shape errors come back as the
+ * status, with the message on ctx. */
+clnet_status clnet_test_run_op(clnet_context *ctx, const char *op, const char *params,
+                               clnet_shape in_shape, const float *in, clnet_shape want_out,
+                               float *out, const float *dout, float *din);
+
+/* clnet_test_run_op with n_in inputs (shapes in[], host data x[]), forward in either
+ * mode (training != 0 with the step seed, as dropout needs) into out, whose count must be
+ * out_count (else CLNET_ERR_SHAPE). When dout is not NULL, backward writes din[i] for
+ * every non-NULL din[i]. Ops without weights and saved state only. */
+clnet_status clnet_test_run_inputs(clnet_context *ctx, const char *op, const char *params,
+                                   int n_in, const clnet_shape *in, const float *const *x,
+                                   int training, uint64_t seed, float *out, size_t out_count,
+                                   const float *dout, float *const *din);
+
+/* Runs clnet_test_run_op on every class and expects out == want and, when dout is not
+ * NULL, din == want_din, within tol * max(1, |want|) (0: exactly). */
+void clnet_test_expect_op(const char *op, const char *params, clnet_shape in_shape,
+                          const float *in, clnet_shape out_shape, const float *want,
+                          const float *dout, const float *want_din, float tol);
+/* Expects parsing params and inferring the output shape of op on in_shape to fail with
+ * status want, the message holding needle1 and needle2. */
+void clnet_test_expect_error(const char *op, const char *params, clnet_shape in_shape,
+                             clnet_status want, const char *needle1, const char *needle2);
 
 /* Checks op on class cls against its reference: the desc's own cases, then
  * extra[0..n_extra). Every row is a Criterion expectation. */

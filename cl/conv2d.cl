@@ -1,0 +1,193 @@
+// conv2d.cl - kernels for src/ops/conv2d.c (Keras Conv2D as im2col + GEMM) and, shared,
+// src/ops/dense.c (the epilogue kernels).
+// Layouts: x NHWC {batch, in_h, in_w, cin}; y NHWC {batch, out_h, out_w, cout}; pad_t / pad_l
+// cells precede the input, cells outside it read as 0. The column matrix of a chunk of
+// images n0 .. n0 + images - 1 has a row per output pixel p = (nl * out_h + oy) * out_w + ox
+// (nl = n - n0) and kk = kh * kw * cin columns k = (ky * kw + kx) * cin + ci: for each tap a
+// contiguous run of channels, matching the kernel {kh, kw, cin, cout} seen as [kk, cout].
+//
+// conv2d_im2col: col[p * kk + k] = x(n, oy * sh - pad_t + ky, ox * sw - pad_l + kx, ci) or 0.
+//   GPU: one work-item per column element, global (kk, pixels): consecutive work-items
+//        write consecutive floats and read consecutive channels.
+//   CPU: one work-item per (ky, output pixel), global (kh, pixels): copies the kw * cin
+//        floats of its tap row, which are contiguous in x where inside, VW at a time.
+// conv2d_col2im: the transpose, by gather (deterministic, no atomics): dx(n, iy, ix, ci) sums
+//   dcol over the (output pixel, tap) pairs that read it, taps in order.
+//   GPU: one work-item per input element, global (cin, in_w, images * in_h).
+//   CPU: one work-item per input row (nl, iy), global (images * in_h), looping pixels,
+//        VW channels at a time (a register accumulator over the taps; scalar tail).
+// conv2d_epilogue_forward: y = act(y + bias[c] + res), in place on rows x cout.
+//   GPU: one work-item per element, global (cout, rows).
+//   CPU: one work-item per `run` whole rows, channels VW at a time (scalar tail).
+// conv2d_epilogue_backward: dpre = act_backward(dy, y), ELEMENTWISE (common.cl) over count:
+//   the activation mask comes from the saved output y.
+
+#define CV_GEOM                                                                            \
+    int in_h, int in_w, int cin, int out_h, int out_w, int kh, int kw, int sh, int sw,     \
+        int pad_t, int pad_l
+
+// n floats from src to dst, VW at a time (CPU paths).
+inline void cv_copy(global const float *src, global float *dst, int n)
+{
+    int i = 0;
+    for (; i + VW <= n; i += VW)
+        VSTORE(VLOAD(0, src + i), 0, dst + i);
+    for (; i < n; ++i)
+        dst[i] = src[i];
+}
+
+inline void cv_zero(global float *dst, int n)
+{
+    int i = 0;
+    for (; i + VW <= n; i += VW)
+        VSTORE((VFLOAT)0.0f, 0, dst + i);
+    for (; i < n; ++i)
+        dst[i] = 0.0f;
+}
+
+kernel void conv2d_im2col(global const float *x, global float *col, int n0, int pixels, CV_GEOM)
+{
+    const int kk = kh * kw * cin;
+#if CLNET_GPU
+    const int k = get_global_id(0), p = get_global_id(1);
+    if (k >= kk || p >= pixels)
+        return;  // global size is rounded up to the work-group size
+    const int ci = k % cin, t = k / cin, kx = t % kw, ky = t / kw;
+    const int ox = p % out_w, r = p / out_w, oy = r % out_h, n = n0 + r / out_h;
+    const int iy = oy * sh - pad_t + ky, ix = ox * sw - pad_l + kx;
+    float v = 0.0f;
+    if (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w)
+        v = x[(((size_t)n * in_h + iy) * in_w + ix) * cin + ci];
+    col[(size_t)p * kk + k] = v;
+#else
+    const int ky = get_global_id(0), p = get_global_id(1);
+    if (ky >= kh || p >= pixels)
+        return;
+    const int ox = p % out_w, r = p / out_w, oy = r % out_h, n = n0 + r / out_h;
+    const int iy = oy * sh - pad_t + ky, ix0 = ox * sw - pad_l;
+    global float *dst = col + (size_t)p * kk + ky * kw * cin;
+    if (iy < 0 || iy >= in_h) {
+        cv_zero(dst, kw * cin);
+        return;
+    }
+    // Taps kx0 .. kx1 - 1 fall inside the row: one contiguous run of x.
+    const int kx0 = clamp(-ix0, 0, kw), kx1 = clamp(in_w - ix0, kx0, kw);
+    cv_zero(dst, kx0 * cin);
+    cv_copy(x + (((size_t)n * in_h + iy) * in_w + ix0 + kx0) * cin, dst + kx0 * cin,
+            (kx1 - kx0) * cin);
+    cv_zero(dst + kx1 * cin, (kw - kx1) * cin);
+#endif
+}
+
+// Along one axis, taps t = first, first + s, ... < *end read input coordinate i, each
+// from output o = (i + pad - t) / s: t = i + pad (mod s) and 0 <= o < out. No taps when
+// first >= *end.
+inline int cv_first_tap(int i, int pad, int k, int s, int out, int *end)
+{
+    const int off = i + pad, lo = max(0, off - (out - 1) * s);
+    *end = min(k, off + 1);
+    return lo + (off - lo) % s;
+}
+
+// ACC += every dcol entry that reads input (iy, ix) at channel(s) c, taps in order;
+// LD loads one or VW channels.
+#define CV_GATHER(ACC, LD)                                                                 \
+    for (int ky = ky0; ky < ky1; ky += sh) {                                               \
+        const int oy = (iy + pad_t - ky) / sh;                                             \
+        for (int kx = kx0; kx < kx1; kx += sw) {                                           \
+            const size_t p = ((size_t)nl * out_h + oy) * out_w + (ix + pad_l - kx) / sw;   \
+            ACC += LD(dcol + p * kk + (ky * kw + kx) * cin + c);                           \
+        }                                                                                  \
+    }
+#define CV_LD_S(q) (*(q))
+#define CV_LD_V(q) VLOAD(0, (q))
+
+kernel void conv2d_col2im(global const float *dcol, global float *dx, int n0, int images,
+                          CV_GEOM)
+{
+    const int kk = kh * kw * cin;
+    int ky1, kx1;
+#if CLNET_GPU
+    const int c = get_global_id(0), ix = get_global_id(1), row = get_global_id(2);
+    if (c >= cin || ix >= in_w || row >= images * in_h)
+        return;
+    const int nl = row / in_h, iy = row % in_h;
+    const int ky0 = cv_first_tap(iy, pad_t, kh, sh, out_h, &ky1);
+    const int kx0 = cv_first_tap(ix, pad_l, kw, sw, out_w, &kx1);
+    float acc = 0.0f;
+    CV_GATHER(acc, CV_LD_S)
+    dx[(((size_t)n0 * in_h + row) * in_w + ix) * cin + c] = acc;
+#else
+    const int row = get_global_id(0);
+    if (row >= images * in_h)
+        return;
+    const int nl = row / in_h, iy = row % in_h;
+    const int ky0 = cv_first_tap(iy, pad_t, kh, sh, out_h, &ky1);
+    for (int ix = 0; ix < in_w; ++ix) {
+        global float *d = dx + (((size_t)n0 * in_h + row) * in_w + ix) * cin;
+        const int kx0 = cv_first_tap(ix, pad_l, kw, sw, out_w, &kx1);
+        int c = 0;
+        for (; c + VW <= cin; c += VW) {
+            VFLOAT acc = (VFLOAT)0.0f;
+            CV_GATHER(acc, CV_LD_V)
+            VSTORE(acc, 0, d + c);
+        }
+        for (; c < cin; ++c) {
+            float acc = 0.0f;
+            CV_GATHER(acc, CV_LD_S)
+            d[c] = acc;
+        }
+    }
+#endif
+}
+
+// bias and res are read only when use_bias / use_res (the host passes y otherwise).
+kernel void conv2d_epilogue_forward(global float *y, global const float *bias,
+                                    global const float *res, int rows, int cout, int use_bias,
+                                    int use_res, int act, int run)
+{
+#if CLNET_GPU
+    const int c = get_global_id(0), r = get_global_id(1);
+    if (c >= cout || r >= rows)
+        return;
+    const size_t i = (size_t)r * cout + c;
+    float v = y[i];
+    if (use_bias)
+        v += bias[c];
+    if (use_res)
+        v += res[i];
+    y[i] = act_forward(v, act);
+#else
+    const int r0 = get_global_id(0) * run, r1 = min(r0 + run, rows);
+    for (int r = r0; r < r1; ++r) {
+        const size_t base = (size_t)r * cout;
+        int c = 0;
+        for (; c + VW <= cout; c += VW) {
+            VFLOAT v = VLOAD(0, y + base + c);
+            if (use_bias)
+                v += VLOAD(0, bias + c);
+            if (use_res)
+                v += VLOAD(0, res + base + c);
+            VSTORE(act_forward_v(v, act), 0, y + base + c);
+        }
+        for (; c < cout; ++c) {
+            float v = y[base + c];
+            if (use_bias)
+                v += bias[c];
+            if (use_res)
+                v += res[base + c];
+            y[base + c] = act_forward(v, act);
+        }
+    }
+#endif
+}
+
+#define CV_BACK_S(i) dpre[i] = act_backward(dy[i], y[i], act);
+#define CV_BACK_V(i)                                                                       \
+    VSTORE(act_backward_v(VLOAD(0, dy + (i)), VLOAD(0, y + (i)), act), 0, dpre + (i));
+
+kernel void conv2d_epilogue_backward(global const float *dy, global const float *y,
+                                     global float *dpre, int count, int act)
+{
+    ELEMENTWISE(count, CV_BACK_V, CV_BACK_S)
+}

@@ -1,0 +1,294 @@
+// depthwise_conv2d.cl - kernels for src/ops/depthwise_conv2d.c (Keras DepthwiseConv2D).
+// Layouts: x NHWC {batch, in_h, in_w, cin}; y, dy NHWC {batch, out_h, out_w, cout} with
+// cout = cin * mult and output channel co = ci * mult + m; kernel {kh, kw, cin, mult}, so
+// tap t = ky * kw + kx of channel co is w[t * cout + co]; bias {cout}. pad_t / pad_l cells
+// precede the input, cells outside it read as 0. Output pixels are rows
+// r = (n * out_h + oy) * out_w + ox. dpre = act_backward(dy, y): the mask comes from y.
+//
+// forward  GPU: one work-item per output element, global (cout, out_w, batch * out_h),
+//          channels fastest so neighbouring work-items read neighbouring floats.
+//          CPU: a work-item owns `run` output pixels of one row x CLNET_CVEC channels,
+//          global (ceil(cout / CVEC), ceil(out_w / run), batch * out_h); taps are looped
+//          with VW-wide loads along the contiguous channels when mult == 1, scalar
+//          otherwise and for the channel tail.
+// backward (dx) gathers, no atomics: an input element sums dpre * w over the
+//          (output pixel, tap) pairs that read it. Same two mappings over the input.
+// dw, db   two-stage reduction over the rows in a fixed order. _partial_backward: block b
+//          sums rows [b * rpb, min((b + 1) * rpb, rows)) for taps t0 .. t0 + nt - 1 (tap
+//          kh * kw is the bias) into partial[(b * nt + tt) * cout + co]. GPU: a work-group of
+//          RED_CT channels x RED_RT row lanes (a power of two) per block; lanes stride the
+//          rows, then a local-memory tree over the lanes. CPU: a work-item per (CVEC
+//          channels, block, DW_TAPS taps) walks the rows once with VW vectors, one
+//          accumulator per tap. _sum_backward adds the blocks in order.
+#ifndef RED_CT
+#define RED_CT 16
+#endif
+#ifndef RED_RT
+#define RED_RT 4
+#endif
+#ifndef DW_TAPS
+#define DW_TAPS 10
+#endif
+
+#define DW_GEOM                                                                                    \
+    int batch, int in_h, int in_w, int cin, int out_h, int out_w, int mult, int kh, int kw,        \
+        int sh, int sw, int pad_t, int pad_l
+#define DW_GEOM_ARGS batch, in_h, in_w, cin, out_h, out_w, mult, kh, kw, sh, sw, pad_t, pad_l
+
+// Runs BODY for each tap (ky, kx) of output pixel (oy, ox) whose input cell (iy, ix) lies
+// inside the input.
+#define FORWARD_TAPS(BODY)                                                                         \
+    for (int ky = 0; ky < kh; ++ky) {                                                              \
+        const int iy = oy * sh - pad_t + ky;                                                       \
+        if (iy < 0 || iy >= in_h)                                                                  \
+            continue;                                                                              \
+        for (int kx = 0; kx < kw; ++kx) {                                                          \
+            const int ix = ox * sw - pad_l + kx;                                                   \
+            if (ix >= 0 && ix < in_w)                                                              \
+                BODY                                                                               \
+        }                                                                                          \
+    }
+
+// Tap sum (no bias) of output channel co at output pixel (n, oy, ox).
+inline float dw_point(global const float *x, global const float *w, int n, int oy, int ox, int co,
+                      DW_GEOM)
+{
+    const int cout = cin * mult;
+    float acc = 0.0f;
+    FORWARD_TAPS({
+        acc += x[(((size_t)n * in_h + iy) * in_w + ix) * cin + co / mult] *
+               w[(ky * kw + kx) * cout + co];
+    })
+    return acc;
+}
+
+// dw_point for VW channels from c when mult == 1 (input and output channels coincide).
+inline VFLOAT dw_point_vw(global const float *x, global const float *w, int n, int oy, int ox,
+                          int c, DW_GEOM)
+{
+    VFLOAT acc = (VFLOAT)0.0f;
+    FORWARD_TAPS({
+        acc += VLOAD(0, x + (((size_t)n * in_h + iy) * in_w + ix) * cin + c) *
+               VLOAD(0, w + (ky * kw + kx) * cin + c);
+    })
+    return acc;
+}
+
+kernel void depthwise_conv2d_forward(global const float *x, global const float *w,
+                                     global const float *bias, global float *y, DW_GEOM,
+                                     int use_bias, int act, int run)
+{
+    const int cout = cin * mult, row = get_global_id(2);
+    if (row >= batch * out_h)
+        return;
+    const int n = row / out_h, oy = row % out_h;
+#if CLNET_GPU
+    const int co = get_global_id(0), ox = get_global_id(1);
+    if (co >= cout || ox >= out_w)
+        return; // global size is rounded up to the work-group size
+    const float b = use_bias ? bias[co] : 0.0f;
+    y[((size_t)row * out_w + ox) * cout + co] =
+        act_forward(b + dw_point(x, w, n, oy, ox, co, DW_GEOM_ARGS), act);
+#else
+    const int c0 = get_global_id(0) * CLNET_CVEC, c1 = min(c0 + CLNET_CVEC, cout);
+    const int ox0 = get_global_id(1) * run, ox1 = min(ox0 + run, out_w);
+    for (int ox = ox0; ox < ox1; ++ox) {
+        global float *yp = y + ((size_t)row * out_w + ox) * cout;
+        int co = c0;
+        if (mult == 1)
+            for (; co + VW <= c1; co += VW) {
+                VFLOAT acc = dw_point_vw(x, w, n, oy, ox, co, DW_GEOM_ARGS);
+                if (use_bias)
+                    acc = VLOAD(0, bias + co) + acc;
+                VSTORE(act_forward_v(acc, act), 0, yp + co);
+            }
+        for (; co < c1; ++co) {
+            const float b = use_bias ? bias[co] : 0.0f;
+            yp[co] = act_forward(b + dw_point(x, w, n, oy, ox, co, DW_GEOM_ARGS), act);
+        }
+    }
+#endif
+}
+
+// Runs BODY for each tap (ky, kx) that reads input pixel (iy, ix), with the output pixel
+// (oy, ox) it belongs to: iy + pad_t - ky must be a whole number of strides inside the output.
+#define BACKWARD_TAPS(BODY)                                                                        \
+    for (int ky = 0; ky < kh; ++ky) {                                                              \
+        const int ty = iy + pad_t - ky, oy = ty / sh;                                              \
+        if (ty < 0 || ty % sh != 0 || oy >= out_h)                                                 \
+            continue;                                                                              \
+        for (int kx = 0; kx < kw; ++kx) {                                                          \
+            const int tx = ix + pad_l - kx, ox = tx / sw;                                          \
+            if (tx >= 0 && tx % sw == 0 && ox < out_w)                                             \
+                BODY                                                                               \
+        }                                                                                          \
+    }
+
+// Gradient of input channel ci at input pixel (n, iy, ix): over its taps and the mult
+// output channels of ci.
+inline float dw_dx_point(global const float *dy, global const float *y, global const float *w,
+                         int n, int iy, int ix, int ci, int act, DW_GEOM)
+{
+    const int cout = cin * mult;
+    float acc = 0.0f;
+    BACKWARD_TAPS({
+        const size_t o = (((size_t)n * out_h + oy) * out_w + ox) * cout + ci * mult;
+        global const float *wt = w + (ky * kw + kx) * cout + ci * mult;
+        for (int m = 0; m < mult; ++m)
+            acc += act_backward(dy[o + m], y[o + m], act) * wt[m];
+    })
+    return acc;
+}
+
+// dw_dx_point for VW channels from c when mult == 1.
+inline VFLOAT dw_dx_point_vw(global const float *dy, global const float *y, global const float *w,
+                             int n, int iy, int ix, int c, int act, DW_GEOM)
+{
+    VFLOAT acc = (VFLOAT)0.0f;
+    BACKWARD_TAPS({
+        const size_t o = (((size_t)n * out_h + oy) * out_w + ox) * cin + c;
+        const VFLOAT g = act_backward_v(VLOAD(0, dy + o), VLOAD(0, y + o), act);
+        acc += g * VLOAD(0, w + (ky * kw + kx) * cin + c);
+    })
+    return acc;
+}
+
+kernel void depthwise_conv2d_backward(global const float *dy, global const float *y,
+                                      global const float *w, global float *dx, DW_GEOM, int act,
+                                      int run)
+{
+    const int row = get_global_id(2);
+    if (row >= batch * in_h)
+        return;
+    const int n = row / in_h, iy = row % in_h;
+#if CLNET_GPU
+    const int ci = get_global_id(0), ix = get_global_id(1);
+    if (ci >= cin || ix >= in_w)
+        return;
+    dx[((size_t)row * in_w + ix) * cin + ci] =
+        dw_dx_point(dy, y, w, n, iy, ix, ci, act, DW_GEOM_ARGS);
+#else
+    const int c0 = get_global_id(0) * CLNET_CVEC, c1 = min(c0 + CLNET_CVEC, cin);
+    const int ix0 = get_global_id(1) * run, ix1 = min(ix0 + run, in_w);
+    for (int ix = ix0; ix < ix1; ++ix) {
+        global float *dxp = dx + ((size_t)row * in_w + ix) * cin;
+        int ci = c0;
+        if (mult == 1)
+            for (; ci + VW <= c1; ci += VW)
+                VSTORE(dw_dx_point_vw(dy, y, w, n, iy, ix, ci, act, DW_GEOM_ARGS), 0, dxp + ci);
+        for (; ci < c1; ++ci)
+            dxp[ci] = dw_dx_point(dy, y, w, n, iy, ix, ci, act, DW_GEOM_ARGS);
+    }
+#endif
+}
+
+// Row r's term of tap t's gradient for channel co: dpre * x under the tap, or dpre
+// alone for the bias (t == kh * kw).
+inline float dw_tap_term(global const float *x, global const float *dy, global const float *y,
+                         int r, int t, int co, int act, DW_GEOM)
+{
+    const int cout = cin * mult;
+    const size_t o = (size_t)r * cout + co;
+    const float g = act_backward(dy[o], y[o], act);
+    if (t == kh * kw)
+        return g;
+    const int ox = r % out_w, q = r / out_w, oy = q % out_h, n = q / out_h;
+    const int iy = oy * sh - pad_t + t / kw, ix = ox * sw - pad_l + t % kw;
+    if (iy < 0 || iy >= in_h || ix < 0 || ix >= in_w)
+        return 0.0f;
+    return g * x[(((size_t)n * in_h + iy) * in_w + ix) * cin + co / mult];
+}
+
+kernel void depthwise_conv2d_partial_backward(global const float *x, global const float *dy,
+                                              global const float *y, global float *partial, DW_GEOM,
+                                              int act, int rpb, int t0, int nt)
+{
+    const int cout = cin * mult, rows = batch * out_h * out_w;
+#if CLNET_GPU
+    const int tt = get_global_id(2), t = t0 + tt;
+    local float part[RED_RT][RED_CT];
+    const int co = get_global_id(0), lc = get_local_id(0), lane = get_local_id(1);
+    const int blk = get_group_id(1), live = co < cout && tt < nt;
+    float acc = 0.0f;
+    if (live) {
+        const int r1 = min((blk + 1) * rpb, rows);
+        for (int r = blk * rpb + lane; r < r1; r += RED_RT)
+            acc += dw_tap_term(x, dy, y, r, t, co, act, DW_GEOM_ARGS);
+    }
+    part[lane][lc] = acc;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = RED_RT / 2; s > 0; s >>= 1) {
+        if (lane < s)
+            part[lane][lc] += part[lane + s][lc];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lane == 0 && live)
+        partial[((size_t)blk * nt + tt) * cout + co] = part[0][lc];
+#else
+    // Taps tg .. tg + ntg - 1 (of the nt) of this work-item. The vector path walks the rows
+    // once: dpre is loaded once per row and feeds one accumulator per tap.
+    const int blk = get_global_id(1), tg = get_global_id(2) * DW_TAPS, ntg = min(DW_TAPS, nt - tg);
+    const int c0 = get_global_id(0) * CLNET_CVEC, c1 = min(c0 + CLNET_CVEC, cout);
+    const int r0 = blk * rpb, r1 = min(r0 + rpb, rows);
+    if (ntg <= 0)
+        return;
+    int oky[DW_TAPS], okx[DW_TAPS], bias[DW_TAPS]; // tap offsets from the window corner
+    for (int k = 0; k < ntg; ++k) {
+        const int t = t0 + tg + k;
+        bias[k] = t == kh * kw;
+        oky[k] = t / kw - pad_t;
+        okx[k] = t % kw - pad_l;
+    }
+    global float *out = partial + ((size_t)blk * nt + tg) * cout;
+    int co = c0;
+    if (mult == 1)
+        for (; co + VW <= c1; co += VW) {
+            VFLOAT acc[DW_TAPS];
+            for (int k = 0; k < DW_TAPS; ++k)
+                acc[k] = (VFLOAT)0.0f;
+            int ox = r0 % out_w, oy = r0 / out_w % out_h, n = r0 / out_w / out_h;
+            for (int r = r0; r < r1; ++r) {
+                const size_t o = (size_t)r * cout + co;
+                const VFLOAT g = act_backward_v(VLOAD(0, dy + o), VLOAD(0, y + o), act);
+                for (int k = 0; k < ntg; ++k) {
+                    const int iy = oy * sh + oky[k], ix = ox * sw + okx[k];
+                    if (bias[k])
+                        acc[k] += g;
+                    else if (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w)
+                        acc[k] +=
+                            g * VLOAD(0, x + (((size_t)n * in_h + iy) * in_w + ix) * cin + co);
+                }
+                if (++ox == out_w) {
+                    ox = 0;
+                    if (++oy == out_h) {
+                        oy = 0;
+                        ++n;
+                    }
+                }
+            }
+            for (int k = 0; k < ntg; ++k)
+                VSTORE(acc[k], 0, out + (size_t)k * cout + co);
+        }
+    for (; co < c1; ++co)
+        for (int k = 0; k < ntg; ++k) {
+            float acc = 0.0f;
+            for (int r = r0; r < r1; ++r)
+                acc += dw_tap_term(x, dy, y, r, t0 + tg + k, co, act, DW_GEOM_ARGS);
+            out[(size_t)k * cout + co] = acc;
+        }
+#endif
+}
+
+// Stage 2: out[k * cout + co] = sum over blocks, in order, of tap tt0 + k.
+// global (cout, ntaps); a work-item per output.
+kernel void depthwise_conv2d_sum_backward(global const float *partial, global float *out,
+                                          int blocks, int nt, int tt0, int ntaps, int cout)
+{
+    const int co = get_global_id(0), k = get_global_id(1);
+    if (co >= cout || k >= ntaps)
+        return;
+    float s = 0.0f;
+    for (int b = 0; b < blocks; ++b)
+        s += partial[((size_t)b * nt + tt0 + k) * cout + co];
+    out[(size_t)k * cout + co] = s;
+}

@@ -1,0 +1,95 @@
+// softmax_cross_entropy.cl - kernels for src/ops/softmax_cross_entropy.c.
+// x (logits) and t (targets) are NHWC seen as rows x c (rows = n * h * w, classes
+// contiguous); t' = t * keep + spread (label smoothing: keep = 1 - ls, spread = ls / c).
+// Per row, with m the row max and s = sum exp(x - m) (stable for any logits):
+//   loss_row = sum_j t'_j * (log(s) - (x_j - m))           (= -sum t' log softmax(x))
+//   dx_j     = g * (exp(x_j - m) / s - t'_j), g = dout[0] / rows
+// softmax_cross_entropy_forward writes loss_row / rows into partial[row]; the host then
+// sums partial in a fixed order (clnet__reduce_rows, cl/reduce.cl) into the mean.
+//   GPU: row kernels use local size (L, R): L lanes per row (a power of two), R rows per
+//        group, global (L, rows rounded up); lanes stride the row, then a local-memory
+//        tree (lanes_sum_exp / lanes_sum, common.cl). Rows past the end join the barriers
+//        only.
+//   CPU: a work-item per row looping c in VW-wide (float16) steps with a scalar tail
+//        (row_sum_exp, common.cl).
+
+#define TARGET(v) ((v) * keep + spread)
+
+#if CLNET_GPU
+
+// The GPU row kernels' common start: this row's lanes, scratch and offset.
+#define ROW_SETUP                                                                          \
+    local float scratch[CLNET_WG];                                                         \
+    const int lane = get_local_id(0), lanes = get_local_size(0);                           \
+    const int row = get_global_id(1), live = row < rows;                                   \
+    local float *mine = scratch + get_local_id(1) * lanes;                                 \
+    const size_t base = (size_t)(live ? row : 0) * c;                                      \
+    float m;                                                                               \
+    const float s = lanes_sum_exp(mine, x + base, c, live, &m);
+
+kernel void softmax_cross_entropy_forward(global const float *x, global const float *t,
+                                          global float *partial, int rows, int c, float keep,
+                                          float spread)
+{
+    ROW_SETUP
+    const float log_s = log(s);
+    float l = 0.0f;
+    for (int j = lane; live && j < c; j += lanes)
+        l += TARGET(t[base + j]) * (log_s - (x[base + j] - m));
+    l = lanes_sum(mine, l);
+    if (live && lane == 0)
+        partial[row] = l / (float)rows;
+}
+
+kernel void softmax_cross_entropy_backward(global const float *x, global const float *t,
+                                           global const float *dout, global float *dx, int rows,
+                                           int c, float keep, float spread)
+{
+    ROW_SETUP
+    const float inv = 1.0f / s, g = dout[0] / (float)rows;
+    for (int j = lane; live && j < c; j += lanes)
+        dx[base + j] = g * (exp(x[base + j] - m) * inv - TARGET(t[base + j]));
+}
+
+#else
+
+kernel void softmax_cross_entropy_forward(global const float *x, global const float *t,
+                                          global float *partial, int rows, int c, float keep,
+                                          float spread)
+{
+    const int row = get_global_id(0);
+    if (row >= rows)
+        return;
+    const global float *xr = x + (size_t)row * c, *tr = t + (size_t)row * c;
+    float m;
+    const float log_s = log(row_sum_exp(xr, c, &m));
+    VFLOAT vl = (VFLOAT)0.0f;
+    int j = 0;
+    for (; j + VW <= c; j += VW)
+        vl += TARGET(VLOAD(0, tr + j)) * (log_s - (VLOAD(0, xr + j) - m));
+    float l = vsum(vl);
+    for (; j < c; ++j)
+        l += TARGET(tr[j]) * (log_s - (xr[j] - m));
+    partial[row] = l / (float)rows;
+}
+
+kernel void softmax_cross_entropy_backward(global const float *x, global const float *t,
+                                           global const float *dout, global float *dx, int rows,
+                                           int c, float keep, float spread)
+{
+    const int row = get_global_id(0);
+    if (row >= rows)
+        return;
+    const size_t base = (size_t)row * c;
+    const global float *xr = x + base, *tr = t + base;
+    global float *dr = dx + base;
+    float m;
+    const float inv = 1.0f / row_sum_exp(xr, c, &m), g = dout[0] / (float)rows;
+    int j = 0;
+    for (; j + VW <= c; j += VW)
+        VSTORE(g * (exp(VLOAD(0, xr + j) - m) * inv - TARGET(VLOAD(0, tr + j))), 0, dr + j);
+    for (; j < c; ++j)
+        dr[j] = g * (exp(xr[j] - m) * inv - TARGET(tr[j]));
+}
+
+#endif

@@ -1,0 +1,105 @@
+/* add.c - add (Keras Add, the residual join) of 2..8 same-shape inputs, with an
+ * optional fused relu/relu6 so the scheduler can merge add + ReLU.
+ * Kernels: cl/add.cl. Reference: src/ref/add.c. Tests: tests/ops/test_add.c. */
+#include "ops/op.h"
+#include "ref/ref.h"
+
+static clnet_status add_parse(clnet_context *ctx, clnet__kv *kv, void *params)
+{
+    static const char *const acts[] = {"none", "relu", "relu6", "linear"};
+    clnet__add_params *p = params;
+    int act = 0;
+    CLNET_TRY(clnet__kv_enum(ctx, kv, "activation", acts, 4, 0, &act));
+    p->act = act == 3 ? CLNET_ACT_NONE : (clnet__act)act;
+    return CLNET_OK;
+}
+
+static clnet_status add_infer(clnet_context *ctx, const void *params, const clnet_shape *in,
+                              int n_in, clnet_shape *out)
+{
+    (void)params;
+    if (n_in < 2 || n_in > CLNET_MAX_INPUTS)
+        return clnet__fail(ctx, CLNET_ERR_INVALID_ARG, "add: needs 2 to %d inputs, got %d",
+                           CLNET_MAX_INPUTS, n_in);
+    for (int i = 1; i < n_in; ++i)
+        if (!clnet__shape_eq(in[i], in[0])) {
+            char a[48], b[48];
+            return clnet__fail(
+                ctx, CLNET_ERR_SHAPE, "add: input %d has shape %s, input 0 has %s (all must match)",
+                i, clnet__shape_str(in[i], a, sizeof a), clnet__shape_str(in[0], b, sizeof b));
+        }
+    *out = in[0];
+    return CLNET_OK;
+}
+
+static double add_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out)
+{
+    (void)params;
+    (void)in;
+    return (double)(n_in - 1) * (double)clnet__shape_count(out);
+}
+
+static clnet_status add_forward(const clnet__op_call *call)
+{
+    const clnet__add_params *p = call->params;
+    const int count = (int)call->out->count;
+    clnet_arg args[12];
+    for (int i = 0; i < 8; ++i)
+        args[i] = CLNET_ARG_MEM(call->in[i < call->n_in ? i : 0]->buf);
+    args[8] = CLNET_ARG_MEM(call->out->buf);
+    args[9] = CLNET_ARG_INT(call->n_in);
+    args[10] = CLNET_ARG_INT(count);
+    args[11] = CLNET_ARG_INT(p->act);
+    const size_t global[1] = {clnet__chunks(call->ctx, "add", (size_t)count)};
+    return clnet__launch(call->ctx, "add", "add_forward", args, (int)CLNET_COUNTOF(args), 1,
+                         global);
+}
+
+/* One launch writes every wanted input gradient (they are all the same). */
+static clnet_status add_backward(const clnet__op_call *call)
+{
+    const clnet__add_params *p = call->params;
+    const int count = (int)call->out->count;
+    cl_mem d[8];
+    int n_out = 0;
+    for (int i = 0; i < call->n_in; ++i)
+        if (call->din[i])
+            d[n_out++] = call->din[i]->buf;
+    if (n_out == 0)
+        return CLNET_OK;
+    clnet_arg args[13];
+    args[0] = CLNET_ARG_MEM(call->out->buf);
+    args[1] = CLNET_ARG_MEM(call->dout->buf);
+    for (int i = 0; i < 8; ++i)
+        args[2 + i] = CLNET_ARG_MEM(d[i < n_out ? i : 0]);
+    args[10] = CLNET_ARG_INT(n_out);
+    args[11] = CLNET_ARG_INT(count);
+    args[12] = CLNET_ARG_INT(p->act);
+    const size_t global[1] = {clnet__chunks(call->ctx, "add", (size_t)count)};
+    return clnet__launch(call->ctx, "add", "add_backward", args, (int)CLNET_COUNTOF(args), 1,
+                         global);
+}
+
+/* Counts not a multiple of the vector width or chunk; the scaled relu case crosses 0. */
+static const clnet__op_case add_cases[] = {
+    {"", 2, {{1, 1, 1, 1}, {1, 1, 1, 1}}, 0},
+    {"", 3, {{3, 5, 7, 3}, {3, 5, 7, 3}, {3, 5, 7, 3}}, 0},
+    {"activation = relu", 2, {{2, 9, 11, 17}, {2, 9, 11, 17}}, 2.0f},
+};
+
+const clnet__op_desc clnet__op_add = {
+    .name = "add",
+    .params_size = sizeof(clnet__add_params),
+    .min_inputs = 2,
+    .max_inputs = CLNET_MAX_INPUTS,
+    .flags = CLNET_OP_NOT_SMOOTH,
+    .parse = add_parse,
+    .infer = add_infer,
+    .flops = add_flops,
+    .forward = add_forward,
+    .backward = add_backward,
+    .ref_forward = clnet__ref_add_forward,
+    .ref_backward = clnet__ref_add_backward,
+    .cases = add_cases,
+    .n_cases = (int)CLNET_COUNTOF(add_cases),
+};

@@ -1,0 +1,78 @@
+/* avg_pool.c - Keras AveragePooling2D, with PyTorch's count_include_pad as an option.
+ * Geometry: src/ops/pool.c. Kernels: cl/avg_pool.cl. Reference: src/ref/avg_pool.c.
+ * Tests: tests/ops/test_avg_pool.c. */
+#include "ops/pool.h"
+#include "ref/ref.h"
+
+#define PROG "avg_pool"
+
+static clnet_status avg_pool_parse(clnet_context *ctx, clnet__kv *kv, void *params)
+{
+    clnet__pool_params *p = params;
+    CLNET_TRY(clnet__pool_parse(ctx, kv, p));
+    /* Keras never counts padding; PyTorch does by default (say true to match it). */
+    return clnet__kv_bool(ctx, kv, "count_include_pad", 0, &p->count_include_pad);
+}
+
+static clnet_status avg_pool_infer(clnet_context *ctx, const void *params, const clnet_shape *in,
+                                   int n_in, clnet_shape *out)
+{
+    (void)n_in;
+    return clnet__pool_infer(ctx, PROG, params, in[0], out);
+}
+
+static clnet_status avg_pool_forward(const clnet__op_call *call)
+{
+    const clnet__pool_params *p = call->params;
+    clnet__pool_geom g;
+    CLNET_TRY(clnet__pool_check(call->ctx, PROG, p, call->in[0]->shape, &g));
+    clnet_arg args[16];
+    int n = 0;
+    args[n++] = CLNET_ARG_MEM(call->in[0]->buf);
+    args[n++] = CLNET_ARG_MEM(call->out->buf);
+    n += clnet__pool_args(&g, args + n);
+    args[n++] = CLNET_ARG_INT(p->count_include_pad);
+    return clnet__pool_launch(call->ctx, PROG, "avg_pool_forward", args, n, &g, 0);
+}
+
+static clnet_status avg_pool_backward(const clnet__op_call *call)
+{
+    const clnet__pool_params *p = call->params;
+    if (!call->din[0])
+        return CLNET_OK;
+    clnet__pool_geom g;
+    CLNET_TRY(clnet__pool_check(call->ctx, PROG, p, call->in[0]->shape, &g));
+    clnet_arg args[16];
+    int n = 0;
+    args[n++] = CLNET_ARG_MEM(call->dout->buf);
+    args[n++] = CLNET_ARG_MEM(call->din[0]->buf);
+    n += clnet__pool_args(&g, args + n);
+    args[n++] = CLNET_ARG_INT(p->count_include_pad);
+    return clnet__pool_launch(call->ctx, PROG, "avg_pool_backward", args, n, &g, 1);
+}
+
+/* Padded windows counted both ways, Keras 'same' on an even size, a float16 tail,
+ * pool_size != strides. */
+static const clnet__op_case avg_pool_cases[] = {
+    {"", 1, {{1, 4, 4, 1}}, 0},
+    {"pool_size = 3\nstrides = 2\npadding = 1", 1, {{3, 9, 9, 17}}, 0},
+    {"pool_size = 3\nstrides = 2\npadding = 1\ncount_include_pad = true", 1, {{1, 9, 9, 5}}, 0},
+    {"pool_size = 3\nstrides = 2\npadding = same", 1, {{1, 8, 6, 5}}, 0},
+    {"pool_size = 2\nstrides = 1", 1, {{3, 5, 7, 33}}, 0},
+};
+
+const clnet__op_desc clnet__op_avg_pool = {
+    .name = "avg_pool",
+    .params_size = sizeof(clnet__pool_params),
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .parse = avg_pool_parse,
+    .infer = avg_pool_infer,
+    .flops = clnet__pool_flops,
+    .forward = avg_pool_forward,
+    .backward = avg_pool_backward,
+    .ref_forward = clnet__ref_avg_pool_forward,
+    .ref_backward = clnet__ref_avg_pool_backward,
+    .cases = avg_pool_cases,
+    .n_cases = (int)CLNET_COUNTOF(avg_pool_cases),
+};

@@ -1,0 +1,111 @@
+/* channel_pad.c - the option-A ResNet shortcut (He et al. 2015, CIFAR ResNets): spatial
+ * subsampling by `stride` and zero channels up to `channels`, `before` of them ahead of
+ * the input's. Kernels: cl/channel_pad.cl. Reference: src/ref/channel_pad.c.
+ * Tests: tests/ops/test_channel_pad.c. */
+#include "ops/op.h"
+#include "ref/ref.h"
+
+#define PROG "channel_pad"
+
+static clnet_status channel_pad_parse(clnet_context *ctx, clnet__kv *kv, void *params)
+{
+    clnet__channel_pad_params *p = params;
+    CLNET_TRY(clnet__kv_int(ctx, kv, "channels", CLNET_KV_REQUIRED, &p->channels));
+    CLNET_TRY(clnet__kv_int(ctx, kv, "stride", 1, &p->stride));
+    CLNET_TRY(clnet__kv_int(ctx, kv, "before", 0, &p->before));
+    if (p->channels < 1)
+        return clnet__kv_error(ctx, kv, clnet__kv_find(kv, "channels"), "channels",
+                               "must be positive, got %d", p->channels);
+    if (p->stride < 1)
+        return clnet__kv_error(ctx, kv, clnet__kv_find(kv, "stride"), "stride",
+                               "must be positive, got %d", p->stride);
+    if (p->before < 0)
+        return clnet__kv_error(ctx, kv, clnet__kv_find(kv, "before"), "before",
+                               "must not be negative, got %d", p->before);
+    return CLNET_OK;
+}
+
+static clnet_status channel_pad_infer(clnet_context *ctx, const void *params, const clnet_shape *in,
+                                      int n_in, clnet_shape *out)
+{
+    (void)n_in;
+    const clnet__channel_pad_params *p = params;
+    if (in[0].c + p->before > p->channels || clnet__shape_count(in[0]) == 0) {
+        char s[48];
+        return clnet__fail(ctx, CLNET_ERR_SHAPE,
+                           "channel_pad: input %s with %d channels before does not fit in "
+                           "channels = %d",
+                           clnet__shape_str(in[0], s, sizeof s), p->before, p->channels);
+    }
+    *out = (clnet_shape){in[0].n, (in[0].h + p->stride - 1) / p->stride,
+                         (in[0].w + p->stride - 1) / p->stride, p->channels};
+    return CLNET_OK;
+}
+
+static double channel_pad_flops(const void *params, const clnet_shape *in, int n_in,
+                                clnet_shape out)
+{
+    (void)params;
+    (void)in;
+    (void)n_in;
+    (void)out;
+    return 0.0;
+}
+
+/* kernel over dst, whose shape is the output's forward and the input's backward. */
+static clnet_status launch(const clnet__op_call *call, const char *kernel, cl_mem src, cl_mem dst,
+                           clnet_shape dst_shape)
+{
+    const clnet__channel_pad_params *p = call->params;
+    const clnet_shape in = call->in[0]->shape, out = call->out->shape;
+    const clnet_arg args[] = {
+        CLNET_ARG_MEM(src),       CLNET_ARG_MEM(dst),      CLNET_ARG_INT(in.n),
+        CLNET_ARG_INT(in.h),      CLNET_ARG_INT(in.w),     CLNET_ARG_INT(in.c),
+        CLNET_ARG_INT(out.h),     CLNET_ARG_INT(out.w),    CLNET_ARG_INT(out.c),
+        CLNET_ARG_INT(p->stride), CLNET_ARG_INT(p->before)};
+    const size_t rows = (size_t)dst_shape.n * dst_shape.h;
+    if (clnet__param(call->ctx, PROG, "CLNET_GPU", 0)) {
+        const size_t global[3] = {(size_t)dst_shape.c, (size_t)dst_shape.w, rows};
+        return clnet__launch(call->ctx, PROG, kernel, args, (int)CLNET_COUNTOF(args), 3, global);
+    }
+    const size_t global[1] = {rows};
+    return clnet__launch(call->ctx, PROG, kernel, args, (int)CLNET_COUNTOF(args), 1, global);
+}
+
+static clnet_status channel_pad_forward(const clnet__op_call *call)
+{
+    return launch(call, "channel_pad_forward", call->in[0]->buf, call->out->buf, call->out->shape);
+}
+
+static clnet_status channel_pad_backward(const clnet__op_call *call)
+{
+    if (!call->din[0])
+        return CLNET_OK;
+    return launch(call, "channel_pad_backward", call->dout->buf, call->din[0]->buf,
+                  call->in[0]->shape);
+}
+
+/* The CIFAR ResNet shortcuts (16 -> 32 channels, stride 2, 8 zero channels either side),
+ * odd sizes, float16 tails, stride 1, 1x1 inputs, all zeros after or all before. */
+static const clnet__op_case channel_pad_cases[] = {
+    {"channels = 32\nstride = 2\nbefore = 8", 1, {{3, 7, 9, 16}}, 0},
+    {"channels = 33\nstride = 2", 1, {{1, 5, 6, 17}}, 0},
+    {"channels = 5\nbefore = 4", 1, {{3, 1, 1, 1}}, 0},
+    {"channels = 21\nstride = 3\nbefore = 2", 1, {{1, 7, 4, 17}}, 0},
+};
+
+const clnet__op_desc clnet__op_channel_pad = {
+    .name = "channel_pad",
+    .params_size = sizeof(clnet__channel_pad_params),
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .parse = channel_pad_parse,
+    .infer = channel_pad_infer,
+    .flops = channel_pad_flops,
+    .forward = channel_pad_forward,
+    .backward = channel_pad_backward,
+    .ref_forward = clnet__ref_channel_pad_forward,
+    .ref_backward = clnet__ref_channel_pad_backward,
+    .cases = channel_pad_cases,
+    .n_cases = (int)CLNET_COUNTOF(channel_pad_cases),
+};

@@ -1,0 +1,429 @@
+/* conv2d.c - Keras Conv2D with the fused epilogue y = act(conv(x) + bias + residual):
+ * a 1x1 stride-1 unpadded convolution is one GEMM on the NHWC activation, any other is
+ * im2col (in chunks of whole images) + GEMM. Also runs dense (dense.c).
+ * Kernels: cl/conv2d.cl. Reference: src/ref/conv2d.c. Tests: tests/ops/test_conv2d.c. */
+#include <ctype.h>
+#include <limits.h>
+#include <string.h>
+
+#include "gemm/gemm.h"
+#include "ops/op.h"
+#include "ops/reduce.h"
+#include "ref/ref.h"
+
+#define PROG "conv2d"
+
+/* Everything the kernels need to address x, y and the column matrix (their CV_GEOM). */
+typedef struct geom {
+    int batch, in_h, in_w, cin, out_h, out_w, cout, kh, kw, sh, sw, pad_t, pad_l;
+} geom;
+
+static clnet_status positive2(clnet_context *ctx, clnet__kv *kv, const char *key, int def,
+                              int out[2])
+{
+    CLNET_TRY(clnet__kv_int2(ctx, kv, key, def, out));
+    if (out[0] < 1 || out[1] < 1)
+        return clnet__kv_error(ctx, kv, clnet__kv_find(kv, key), key,
+                               "must be positive, got %d, %d", out[0], out[1]);
+    return CLNET_OK;
+}
+
+/* padding = valid | same | p | ph, pw | t, b, l, r (cells of zeros). */
+static clnet_status parse_padding(clnet_context *ctx, clnet__kv *kv, clnet__conv2d_params *p)
+{
+    const clnet__kv_item *it = clnet__kv_find(kv, "padding");
+    p->padding = CLNET_CONV2D_PAD_VALID;
+    if (!it || strcmp(it->value, "valid") == 0)
+        return CLNET_OK;
+    if (strcmp(it->value, "same") == 0) {
+        p->padding = CLNET_CONV2D_PAD_SAME;
+        return CLNET_OK;
+    }
+    int v[4], n = 0;
+    if (!isalpha((unsigned char)it->value[0]))
+        CLNET_TRY(clnet__kv_ints(ctx, kv, "padding", v, 4, &n));
+    if (n != 1 && n != 2 && n != 4)
+        return clnet__kv_error(ctx, kv, it, "padding",
+                               "expected same, valid, or 1, 2 (h, w) or 4 (top, bottom, left, "
+                               "right) integers, got '%s'",
+                               it->value);
+    for (int i = 0; i < n; ++i)
+        if (v[i] < 0)
+            return clnet__kv_error(ctx, kv, it, "padding", "must not be negative, got '%s'",
+                                   it->value);
+    p->padding = CLNET_CONV2D_PAD_EXPLICIT;
+    p->pad_t = p->pad_b = v[0];
+    p->pad_l = p->pad_r = n == 1 ? v[0] : v[1];
+    if (n == 4) {
+        p->pad_b = v[1];
+        p->pad_l = v[2];
+        p->pad_r = v[3];
+    }
+    return CLNET_OK;
+}
+
+static clnet_status conv2d_parse(clnet_context *ctx, clnet__kv *kv, void *params)
+{
+    static const char *const acts[] = {"none", "relu", "relu6", "linear"};
+    clnet__conv2d_params *p = params;
+    int k[2], s[2], d[2], act = 0;
+    CLNET_TRY(clnet__kv_int(ctx, kv, "filters", CLNET_KV_REQUIRED, &p->filters));
+    if (p->filters < 1)
+        return clnet__kv_error(ctx, kv, clnet__kv_find(kv, "filters"), "filters",
+                               "must be positive, got %d", p->filters);
+    CLNET_TRY(positive2(ctx, kv, "kernel_size", CLNET_KV_REQUIRED, k));
+    CLNET_TRY(positive2(ctx, kv, "strides", 1, s));
+    CLNET_TRY(positive2(ctx, kv, "dilation_rate", 1, d));
+    if (d[0] != 1 || d[1] != 1)
+        return clnet__kv_error(ctx, kv, clnet__kv_find(kv, "dilation_rate"), "dilation_rate",
+                               "dilated convolutions are not supported (got %d, %d; only 1)",
+                               d[0], d[1]);
+    CLNET_TRY(parse_padding(ctx, kv, p));
+    CLNET_TRY(clnet__kv_bool(ctx, kv, "use_bias", 1, &p->use_bias));
+    CLNET_TRY(clnet__kv_enum(ctx, kv, "activation", acts, 4, 0, &act));
+    p->kh = k[0];
+    p->kw = k[1];
+    p->sh = s[0];
+    p->sw = s[1];
+    p->act = act == 3 ? CLNET_ACT_NONE : (clnet__act)act;
+    return CLNET_OK;
+}
+
+/* One spatial axis: output size and cells of padding before the input (Keras 'same':
+ * out = ceil(in / s), the odd cell of padding goes after). 0 when the kernel does not fit. */
+static int axis(int in, int k, int s, clnet__conv2d_padding mode, int before, int after, int *pad)
+{
+    *pad = 0;
+    if (mode == CLNET_CONV2D_PAD_SAME) {
+        const int out = (in + s - 1) / s, total = (out - 1) * s + k - in;
+        *pad = total > 0 ? total / 2 : 0;
+        return out;
+    }
+    if (mode == CLNET_CONV2D_PAD_EXPLICIT) {
+        *pad = before;
+        in += before + after;
+    }
+    return in >= k ? (in - k) / s + 1 : 0;
+}
+
+static clnet_status conv_geom(clnet_context *ctx, const clnet__conv2d_params *p, clnet_shape in,
+                              geom *g)
+{
+    char s[48];
+    *g = (geom){in.n, in.h, in.w, in.c, 0, 0, p->filters, p->kh, p->kw, p->sh, p->sw, 0, 0};
+    g->out_h = axis(in.h, p->kh, p->sh, p->padding, p->pad_t, p->pad_b, &g->pad_t);
+    g->out_w = axis(in.w, p->kw, p->sw, p->padding, p->pad_l, p->pad_r, &g->pad_l);
+    if (g->out_h < 1 || g->out_w < 1 || in.n < 1 || in.c < 1)
+        return clnet__fail(ctx, CLNET_ERR_SHAPE,
+                           "conv2d: input %s is too small for kernel %dx%d with padding %d, %d, "
+                           "%d, %d",
+                           clnet__shape_str(in, s, sizeof s), p->kh, p->kw, p->pad_t, p->pad_b,
+                           p->pad_l, p->pad_r);
+    /* Kernels index with int element counts (size_t only for whole tensors). */
+    const double out_count = (double)in.n * g->out_h * g->out_w * p->filters;
+    const double k_count = (double)p->kh * p->kw * in.c;
+    if (clnet__shape_count(in) > INT_MAX || out_count > INT_MAX || k_count * p->filters > INT_MAX)
+        return clnet__fail(ctx, CLNET_ERR_TOO_LARGE,
+                           "conv2d: input %s with kernel %dx%d and %d filters exceeds 2^31 "
+                           "elements per tensor",
+                           clnet__shape_str(in, s, sizeof s), p->kh, p->kw, p->filters);
+    return CLNET_OK;
+}
+
+static clnet_status conv2d_infer(clnet_context *ctx, const void *params, const clnet_shape *in,
+                                 int n_in, clnet_shape *out)
+{
+    const clnet__conv2d_params *p = params;
+    geom g;
+    CLNET_TRY(conv_geom(ctx, p, in[0], &g));
+    *out = (clnet_shape){in[0].n, g.out_h, g.out_w, p->filters};
+    if (n_in > 1 && !clnet__shape_eq(in[1], *out)) {
+        char a[48], b[48], c[48];
+        return clnet__fail(ctx, CLNET_ERR_SHAPE,
+                           "conv2d: residual input %s does not match the output %s of input %s",
+                           clnet__shape_str(in[1], a, sizeof a),
+                           clnet__shape_str(*out, b, sizeof b),
+                           clnet__shape_str(in[0], c, sizeof c));
+    }
+    return CLNET_OK;
+}
+
+static int conv2d_weights(const void *params, const clnet_shape *in, int n_in,
+                          clnet__weight_desc *w)
+{
+    (void)n_in;
+    const clnet__conv2d_params *p = params;
+    w[0] = (clnet__weight_desc){"kernel", {p->kh, p->kw, in[0].c, p->filters}, 1,
+                                CLNET_INIT_GLOROT_UNIFORM, 0.0f, 0.0f, -0.5f, 0.5f};
+    if (!p->use_bias)
+        return 1;
+    w[1] = (clnet__weight_desc){"bias", {1, 1, 1, p->filters}, 1, CLNET_INIT_UNIFORM,
+                                0.0f, 0.0f, -0.5f, 0.5f};
+    return 2;
+}
+
+static double conv2d_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out)
+{
+    (void)n_in;
+    const clnet__conv2d_params *p = params;
+    return (double)clnet__shape_count(out) * p->kh * p->kw * in[0].c;
+}
+
+static int is_gpu(const clnet_context *ctx)
+{
+    return clnet__param(ctx, PROG, "CLNET_GPU", 0) != 0;
+}
+
+/* The convolution is one GEMM on the activation itself: [pixels, cin] x [cin, cout]. */
+static int pointwise(const geom *g)
+{
+    return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->out_h == g->in_h &&
+           g->out_w == g->in_w;
+}
+
+/* Images per im2col chunk: the column matrix stays within COL_BYTES and the device's
+ * max allocation (one image at least). */
+static int chunk_images(const clnet_context *ctx, const geom *g)
+{
+    uint64_t bound = (uint64_t)clnet__param(ctx, PROG, "COL_BYTES", 64 << 20);
+    if (bound > ctx->info.max_alloc_bytes)
+        bound = ctx->info.max_alloc_bytes;
+    const uint64_t per_image =
+        (uint64_t)g->out_h * g->out_w * g->kh * g->kw * g->cin * sizeof(float);
+    const uint64_t n = bound / per_image;
+    return n < 1 ? 1 : n > (uint64_t)g->batch ? g->batch : (int)n;
+}
+
+/* Appends the CV_GEOM kernel arguments; returns how many. */
+static int geom_args(const geom *g, clnet_arg *a)
+{
+    const int v[] = {g->in_h, g->in_w, g->cin, g->out_h, g->out_w, g->kh,
+                     g->kw,   g->sh,   g->sw,  g->pad_t, g->pad_l};
+    for (size_t i = 0; i < CLNET_COUNTOF(v); ++i)
+        a[i] = CLNET_ARG_INT(v[i]);
+    return (int)CLNET_COUNTOF(v);
+}
+
+/* col = the column matrix of images n0 .. n0 + images - 1 of x. */
+static clnet_status im2col(clnet_context *ctx, const geom *g, cl_mem x, int n0, int images,
+                           cl_mem col)
+{
+    const int pixels = images * g->out_h * g->out_w, kk = g->kh * g->kw * g->cin;
+    clnet_arg args[16];
+    int n = 0;
+    args[n++] = CLNET_ARG_MEM(x);
+    args[n++] = CLNET_ARG_MEM(col);
+    args[n++] = CLNET_ARG_INT(n0);
+    args[n++] = CLNET_ARG_INT(pixels);
+    n += geom_args(g, args + n);
+    const size_t gpu[2] = {(size_t)kk, (size_t)pixels}, cpu[2] = {(size_t)g->kh, (size_t)pixels};
+    return clnet__launch(ctx, PROG, "conv2d_im2col", args, n, 2, is_gpu(ctx) ? gpu : cpu);
+}
+
+/* dx of images n0 .. n0 + images - 1 from their column-matrix gradient dcol. */
+static clnet_status col2im(clnet_context *ctx, const geom *g, cl_mem dcol, int n0, int images,
+                           cl_mem dx)
+{
+    clnet_arg args[16];
+    int n = 0;
+    args[n++] = CLNET_ARG_MEM(dcol);
+    args[n++] = CLNET_ARG_MEM(dx);
+    args[n++] = CLNET_ARG_INT(n0);
+    args[n++] = CLNET_ARG_INT(images);
+    n += geom_args(g, args + n);
+    const size_t rows = (size_t)images * g->in_h;
+    if (is_gpu(ctx)) {
+        const size_t global[3] = {(size_t)g->cin, (size_t)g->in_w, rows};
+        return clnet__launch(ctx, PROG, "conv2d_col2im", args, n, 3, global);
+    }
+    return clnet__launch(ctx, PROG, "conv2d_col2im", args, n, 1, &rows);
+}
+
+/* Row-major C[m x n] (+)= op(A) op(B), packed matrices (ld = the stored row length). */
+static clnet_status gemm(clnet_context *ctx, int ta, int tb, int m, int n, int k, float beta,
+                         cl_mem a, size_t a_off, cl_mem b, size_t b_off, cl_mem c, size_t c_off)
+{
+    const clnet__gemm_args ga = {ta, tb,    m, n,     k,          1.0f, beta, a, a_off,
+                                 ta ? m : k, b, b_off, tb ? k : n, c,    c_off, n};
+    return clnet__gemm(ctx, &ga);
+}
+
+/* y = act(y + bias + res) in place over rows x cout; bias and res may be NULL. */
+static clnet_status epilogue(clnet_context *ctx, cl_mem y, cl_mem bias, cl_mem res, int rows,
+                             int cout, clnet__act act)
+{
+    if (!bias && !res && act == CLNET_ACT_NONE)
+        return CLNET_OK;
+    const int chunk = clnet__param(ctx, PROG, "CLNET_CHUNK", 1);
+    const int run = chunk > cout ? chunk / cout : 1;
+    const clnet_arg args[] = {CLNET_ARG_MEM(y),          CLNET_ARG_MEM(bias ? bias : y),
+                              CLNET_ARG_MEM(res ? res : y), CLNET_ARG_INT(rows),
+                              CLNET_ARG_INT(cout),       CLNET_ARG_INT(bias != NULL),
+                              CLNET_ARG_INT(res != NULL), CLNET_ARG_INT(act),
+                              CLNET_ARG_INT(run)};
+    const size_t gpu[2] = {(size_t)cout, (size_t)rows};
+    const size_t cpu[1] = {((size_t)rows + (size_t)run - 1) / (size_t)run};
+    return clnet__launch(ctx, PROG, "conv2d_epilogue_forward", args, (int)CLNET_COUNTOF(args),
+                         is_gpu(ctx) ? 2 : 1, is_gpu(ctx) ? gpu : cpu);
+}
+
+/* The tensors of a call against the geometry (the graph inferred them; a mismatch here
+ * is a caller's bug, reported rather than written out of bounds). */
+static clnet_status check_call(const clnet__op_call *call, const geom *g)
+{
+    const clnet__conv2d_params *p = call->params;
+    const clnet_shape want = {g->kh, g->kw, g->cin, g->cout}, got = call->w[0]->shape;
+    const clnet_shape bias = {1, 1, 1, g->cout}, out = {g->batch, g->out_h, g->out_w, g->cout};
+    char a[48], b[48], c[48];
+    if (!clnet__shape_eq(got, want) ||
+        (p->use_bias && (call->n_w < 2 || !clnet__shape_eq(call->w[1]->shape, bias))))
+        return clnet__fail(call->ctx, CLNET_ERR_SHAPE,
+                           "conv2d: kernel %s (and bias) do not fit input %s: expected kernel %s",
+                           clnet__shape_str(got, a, sizeof a),
+                           clnet__shape_str(call->in[0]->shape, b, sizeof b),
+                           clnet__shape_str(want, c, sizeof c));
+    const clnet_tensor *other = NULL;
+    if (!clnet__shape_eq(call->out->shape, out))
+        other = call->out;
+    else if (call->n_in > 1 && !clnet__shape_eq(call->in[1]->shape, out))
+        other = call->in[1];
+    if (other)
+        return clnet__fail(call->ctx, CLNET_ERR_SHAPE,
+                           "conv2d: %s %s does not match the output %s of input %s",
+                           other == call->out ? "output tensor" : "residual input",
+                           clnet__shape_str(other->shape, a, sizeof a),
+                           clnet__shape_str(out, b, sizeof b),
+                           clnet__shape_str(call->in[0]->shape, c, sizeof c));
+    return CLNET_OK;
+}
+
+static clnet_status conv2d_forward(const clnet__op_call *call)
+{
+    const clnet__conv2d_params *p = call->params;
+    clnet_context *ctx = call->ctx;
+    geom g;
+    CLNET_TRY(conv_geom(ctx, p, call->in[0]->shape, &g));
+    CLNET_TRY(check_call(call, &g));
+    const int opix = g.out_h * g.out_w, rows = g.batch * opix, kk = g.kh * g.kw * g.cin;
+    cl_mem x = call->in[0]->buf, w = call->w[0]->buf, y = call->out->buf;
+    if (pointwise(&g)) {
+        CLNET_TRY(gemm(ctx, 0, 0, rows, g.cout, g.cin, 0.0f, x, 0, w, 0, y, 0));
+    } else {
+        const int per = chunk_images(ctx, &g);
+        cl_mem col = NULL;
+        CLNET_TRY(clnet__scratch(ctx, CLNET_SCRATCH_COL,
+                                 (size_t)per * opix * (size_t)kk * sizeof(float), &col));
+        for (int n0 = 0; n0 < g.batch; n0 += per) {
+            const int images = g.batch - n0 < per ? g.batch - n0 : per;
+            CLNET_TRY(im2col(ctx, &g, x, n0, images, col));
+            CLNET_TRY(gemm(ctx, 0, 0, images * opix, g.cout, kk, 0.0f, col, 0, w, 0, y,
+                           (size_t)n0 * opix * g.cout));
+        }
+    }
+    return epilogue(ctx, y, p->use_bias ? call->w[1]->buf : NULL,
+                                  call->n_in > 1 ? call->in[1]->buf : NULL, rows, g.cout, p->act);
+}
+
+/* dpre = act_backward(dout, y) into dst (NULL: a scratch buffer), or dout itself without
+ * an activation (then copied to dst when dst is given). */
+static clnet_status act_backward(const clnet__op_call *call, clnet__act act, cl_mem dst,
+                                cl_mem *dpre)
+{
+    clnet_context *ctx = call->ctx;
+    const size_t count = call->out->count;
+    if (act == CLNET_ACT_NONE) {
+        *dpre = call->dout->buf;
+        return dst ? clnet__copy(ctx, call->dout->buf, 0, dst, 0, count) : CLNET_OK;
+    }
+    if (!dst)
+        CLNET_TRY(clnet__scratch(ctx, CLNET_SCRATCH_TMP, count * sizeof(float), &dst));
+    *dpre = dst;
+    const clnet_arg args[] = {CLNET_ARG_MEM(call->dout->buf), CLNET_ARG_MEM(call->out->buf),
+                              CLNET_ARG_MEM(dst), CLNET_ARG_INT((int)count), CLNET_ARG_INT(act)};
+    const size_t global[1] = {clnet__chunks(ctx, PROG, count)};
+    return clnet__launch(ctx, PROG, "conv2d_epilogue_backward", args, (int)CLNET_COUNTOF(args),
+                         1, global);
+}
+
+/* dW and dX of the im2col path, chunk by chunk: dW accumulates col^T dpre over the
+ * chunks (beta 1 after the first), dcol = dpre W^T reuses the chunk's column buffer. */
+static clnet_status backward_im2col(const clnet__op_call *call, const geom *g, cl_mem dpre)
+{
+    clnet_context *ctx = call->ctx;
+    clnet_tensor *dw = call->dw[0], *dx = call->din[0];
+    const int opix = g->out_h * g->out_w, kk = g->kh * g->kw * g->cin;
+    const int per = chunk_images(ctx, g);
+    cl_mem col = NULL;
+    CLNET_TRY(clnet__scratch(ctx, CLNET_SCRATCH_COL,
+                             (size_t)per * opix * (size_t)kk * sizeof(float), &col));
+    for (int n0 = 0; n0 < g->batch; n0 += per) {
+        const int images = g->batch - n0 < per ? g->batch - n0 : per, pixels = images * opix;
+        const size_t d_off = (size_t)n0 * opix * g->cout;
+        if (dw) {
+            CLNET_TRY(im2col(ctx, g, call->in[0]->buf, n0, images, col));
+            CLNET_TRY(gemm(ctx, 1, 0, kk, g->cout, pixels, n0 ? 1.0f : 0.0f, col, 0, dpre,
+                           d_off, dw->buf, 0));
+        }
+        if (dx) {
+            CLNET_TRY(gemm(ctx, 0, 1, pixels, kk, g->cout, 0.0f, dpre, d_off, call->w[0]->buf,
+                           0, col, 0));
+            CLNET_TRY(col2im(ctx, g, col, n0, images, dx->buf));
+        }
+    }
+    return CLNET_OK;
+}
+
+static clnet_status conv2d_backward(const clnet__op_call *call)
+{
+    const clnet__conv2d_params *p = call->params;
+    clnet_context *ctx = call->ctx;
+    geom g;
+    CLNET_TRY(conv_geom(ctx, p, call->in[0]->shape, &g));
+    CLNET_TRY(check_call(call, &g));
+    const int rows = g.batch * g.out_h * g.out_w;
+    clnet_tensor *dres = call->n_in > 1 ? call->din[1] : NULL;
+    cl_mem dpre = NULL;
+    /* The residual's gradient is dpre itself: compute it there when wanted. */
+    CLNET_TRY(act_backward(call, p->act, dres ? dres->buf : NULL, &dpre));
+    if (p->use_bias && call->dw[1])
+        CLNET_TRY(clnet__reduce_rows(ctx, dpre, 0, rows, g.cout, call->dw[1]->buf, 0));
+    if (!pointwise(&g))
+        return backward_im2col(call, &g, dpre);
+    if (call->dw[0])
+        CLNET_TRY(gemm(ctx, 1, 0, g.cin, g.cout, rows, 0.0f, call->in[0]->buf, 0, dpre, 0,
+                       call->dw[0]->buf, 0));
+    if (call->din[0])
+        CLNET_TRY(gemm(ctx, 0, 1, rows, g.cin, g.cout, 0.0f, dpre, 0, call->w[0]->buf, 0,
+                       call->din[0]->buf, 0));
+    return CLNET_OK;
+}
+
+/* 1x1 (the direct GEMM), 'same' with stride 2 on odd sizes, the 7x7 stem whose 'same'
+ * padding is 2 before and 3 after, a residual input, relu6 scaled to cross 0 and 6. */
+static const clnet__op_case conv2d_cases[] = {
+    {"filters = 8\nkernel_size = 1", 1, {{3, 5, 7, 17}}, 0},
+    {"filters = 6\nkernel_size = 3\nstrides = 2\npadding = same\nactivation = relu6", 1,
+     {{3, 7, 7, 5}}, 4.0f},
+    {"filters = 5\nkernel_size = 3\npadding = same\nactivation = relu", 2,
+     {{1, 6, 5, 3}, {1, 6, 5, 5}}, 0},
+    {"filters = 4\nkernel_size = 7\nstrides = 2\npadding = same\nuse_bias = false", 1,
+     {{1, 8, 8, 3}}, 0},
+};
+
+const clnet__op_desc clnet__op_conv2d = {
+    .name = "conv2d",
+    .params_size = sizeof(clnet__conv2d_params),
+    .min_inputs = 1,
+    .max_inputs = 2,
+    .flags = CLNET_OP_NOT_SMOOTH, /* fused relu / relu6 */
+    .parse = conv2d_parse,
+    .infer = conv2d_infer,
+    .weights = conv2d_weights,
+    .flops = conv2d_flops,
+    .forward = conv2d_forward,
+    .backward = conv2d_backward,
+    .ref_forward = clnet__ref_conv2d_forward,
+    .ref_backward = clnet__ref_conv2d_backward,
+    .cases = conv2d_cases,
+    .n_cases = (int)CLNET_COUNTOF(conv2d_cases),
+};

@@ -1,0 +1,114 @@
+/* dense.c - Keras Dense on the last axis: [n, h, w, c] -> [n, h, w, units], one GEMM
+ * [n*h*w, c] x [c, units] with the fused bias + relu / relu6 epilogue. Runs as the 1x1
+ * stride-1 conv2d it is (src/ops/conv2d.c and its kernels in cl/conv2d.cl).
+ * Reference: src/ref/dense.c. Tests: tests/ops/test_dense.c. */
+#include <limits.h>
+
+#include "ops/op.h"
+#include "ref/ref.h"
+
+static clnet_status dense_parse(clnet_context *ctx, clnet__kv *kv, void *params)
+{
+    static const char *const acts[] = {"none", "relu", "relu6", "linear"};
+    clnet__dense_params *p = params;
+    int act = 0;
+    CLNET_TRY(clnet__kv_int(ctx, kv, "units", CLNET_KV_REQUIRED, &p->units));
+    if (p->units < 1)
+        return clnet__kv_error(ctx, kv, clnet__kv_find(kv, "units"), "units",
+                               "must be positive, got %d", p->units);
+    CLNET_TRY(clnet__kv_bool(ctx, kv, "use_bias", 1, &p->use_bias));
+    CLNET_TRY(clnet__kv_enum(ctx, kv, "activation", acts, 4, 0, &act));
+    p->act = act == 3 ? CLNET_ACT_NONE : (clnet__act)act;
+    return CLNET_OK;
+}
+
+static clnet_status dense_infer(clnet_context *ctx, const void *params, const clnet_shape *in,
+                                int n_in, clnet_shape *out)
+{
+    (void)n_in;
+    const clnet__dense_params *p = params;
+    const double count = (double)in[0].n * in[0].h * in[0].w * p->units;
+    if (clnet__shape_count(in[0]) == 0 || count > INT_MAX || (double)in[0].c * p->units > INT_MAX) {
+        char s[48];
+        return clnet__fail(ctx, in[0].c < 1 ? CLNET_ERR_SHAPE : CLNET_ERR_TOO_LARGE,
+                           "dense: input %s with %d units: empty or beyond 2^31 elements",
+                           clnet__shape_str(in[0], s, sizeof s), p->units);
+    }
+    *out = (clnet_shape){in[0].n, in[0].h, in[0].w, p->units};
+    return CLNET_OK;
+}
+
+static int dense_weights(const void *params, const clnet_shape *in, int n_in,
+                         clnet__weight_desc *w)
+{
+    (void)n_in;
+    const clnet__dense_params *p = params;
+    w[0] = (clnet__weight_desc){"kernel", {1, 1, in[0].c, p->units}, 1,
+                                CLNET_INIT_GLOROT_UNIFORM, 0.0f, 0.0f, -0.5f, 0.5f};
+    if (!p->use_bias)
+        return 1;
+    w[1] = (clnet__weight_desc){"bias", {1, 1, 1, p->units}, 1, CLNET_INIT_UNIFORM, 0.0f, 0.0f,
+                                -0.5f, 0.5f};
+    return 2;
+}
+
+static double dense_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out)
+{
+    (void)params;
+    (void)n_in;
+    return (double)clnet__shape_count(out) * in[0].c;
+}
+
+/* The conv2d parameters of this layer: 1x1, stride 1, no padding. */
+static clnet__conv2d_params as_conv(const clnet__dense_params *p)
+{
+    clnet__conv2d_params c = {0};
+    c.filters = p->units;
+    c.kh = c.kw = c.sh = c.sw = 1;
+    c.padding = CLNET_CONV2D_PAD_VALID;
+    c.use_bias = p->use_bias;
+    c.act = p->act;
+    return c;
+}
+
+static clnet_status dense_forward(const clnet__op_call *call)
+{
+    const clnet__conv2d_params cp = as_conv(call->params);
+    clnet__op_call c = *call;
+    c.params = &cp;
+    return clnet__op_conv2d.forward(&c);
+}
+
+static clnet_status dense_backward(const clnet__op_call *call)
+{
+    const clnet__conv2d_params cp = as_conv(call->params);
+    clnet__op_call c = *call;
+    c.params = &cp;
+    return clnet__op_conv2d.backward(&c);
+}
+
+/* A classifier head on a flat batch, dense on every pixel of an image, channel counts
+ * off the float16 width, relu6 scaled to cross 0 and 6. */
+static const clnet__op_case dense_cases[] = {
+    {"units = 10", 1, {{3, 1, 1, 33}}, 0},
+    {"units = 17\nactivation = relu", 1, {{1, 4, 3, 5}}, 0},
+    {"units = 6\nuse_bias = false\nactivation = relu6", 1, {{3, 2, 3, 17}}, 8.0f},
+};
+
+const clnet__op_desc clnet__op_dense = {
+    .name = "dense",
+    .params_size = sizeof(clnet__dense_params),
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .flags = CLNET_OP_NOT_SMOOTH, /* fused relu / relu6 */
+    .parse = dense_parse,
+    .infer = dense_infer,
+    .weights = dense_weights,
+    .flops = dense_flops,
+    .forward = dense_forward,
+    .backward = dense_backward,
+    .ref_forward = clnet__ref_dense_forward,
+    .ref_backward = clnet__ref_dense_backward,
+    .cases = dense_cases,
+    .n_cases = (int)CLNET_COUNTOF(dense_cases),
+};

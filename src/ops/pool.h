@@ -1,0 +1,37 @@
+/* pool.h - what max_pool and avg_pool share (pool.c): their parameters and their
+ * window geometry, used by the launchers (src/ops/max_pool.c, avg_pool.c) and the
+ * references (src/ref/max_pool.c, avg_pool.c). */
+#ifndef CLNET_OPS_POOL_H
+#define CLNET_OPS_POOL_H
+
+#include "ops/op.h"
+
+/* One pooling over one input shape: the kernels' POOL_GEOM arguments, in order.
+ * Output (oy, ox) pools input rows oy * sh - pad_t + [0, kh), columns likewise. */
+typedef struct clnet__pool_geom {
+    int batch, in_h, in_w, c, out_h, out_w, kh, kw, sh, sw, pad_t, pad_l;
+} clnet__pool_geom;
+
+/* pool_size, strides (default pool_size), padding = valid | same | p | ph, pw | t, b, l, r.
+ * Explicit padding must stay below the pool size, so every window holds an input cell. */
+clnet_status clnet__pool_parse(clnet_context *ctx, clnet__kv *kv, clnet__pool_params *p);
+/* The geometry of p over input in; 0 when the pool does not fit (valid, too small). */
+int clnet__pool_geometry(const clnet__pool_params *p, clnet_shape in, clnet__pool_geom *g);
+/* clnet__pool_geometry, or CLNET_ERR_SHAPE naming op and the shapes. */
+clnet_status clnet__pool_check(clnet_context *ctx, const char *op, const clnet__pool_params *p,
+                               clnet_shape in, clnet__pool_geom *g);
+/* The output shape {n, out_h, out_w, c}, or CLNET_ERR_SHAPE naming op and the shapes. */
+clnet_status clnet__pool_infer(clnet_context *ctx, const char *op, const clnet__pool_params *p,
+                               clnet_shape in, clnet_shape *out);
+/* The desc's flops: one comparison or addition per window cell. */
+double clnet__pool_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out);
+/* Appends the POOL_GEOM kernel arguments to a; returns how many (12). */
+int clnet__pool_args(const clnet__pool_geom *g, clnet_arg *a);
+/* Enqueues kernel of program over g's output elements (forward) or input elements
+ * (backward): GPU classes global (c, w, n * h), one element per work-item; CPU
+ * (1, w, n * h), one pixel per work-item looping its channels. */
+clnet_status clnet__pool_launch(clnet_context *ctx, const char *program, const char *kernel,
+                                const clnet_arg *args, int n_args, const clnet__pool_geom *g,
+                                int over_input);
+
+#endif

@@ -1,0 +1,68 @@
+/* reduce.c - column sums over rows in two fixed-order stages (see reduce.h).
+ * Kernels: cl/reduce.cl. Tests: tests/ops/test_reduce.c. */
+#include <limits.h>
+
+#include "ops/reduce.h"
+
+#define PROG "reduce"
+
+clnet_status clnet__reduce_rows(clnet_context *ctx, cl_mem x, size_t x_off, int rows, int cols,
+                                cl_mem out, size_t out_off)
+{
+    if (rows < 0 || cols < 0)
+        return clnet__fail(ctx, CLNET_ERR_INVALID_ARG, "reduce_rows: %d rows x %d columns", rows,
+                           cols);
+    if (cols == 0)
+        return CLNET_OK;
+    if (rows == 0)
+        return clnet__fill(ctx, out, out_off, (size_t)cols, 0.0f);
+    if (x_off > INT_MAX || out_off > INT_MAX)
+        return clnet__fail(ctx, CLNET_ERR_TOO_LARGE,
+                           "reduce_rows: offsets beyond 2^31 floats (%zu, %zu)", x_off, out_off);
+    /* Blocks of at least RED_ROWS rows, at most RED_BLOCKS of them: a function of rows
+     * and the class only, so the order of the additions never changes. */
+    const int min_rows = clnet__param(ctx, PROG, "RED_ROWS", 256);
+    const int max_blocks = clnet__param(ctx, PROG, "RED_BLOCKS", 64);
+    int blocks = (rows + min_rows - 1) / min_rows;
+    blocks = blocks < 1 ? 1 : blocks > max_blocks ? max_blocks : blocks;
+    const int rpb = (rows + blocks - 1) / blocks;
+    blocks = (rows + rpb - 1) / rpb;
+
+    /* One block: stage 1 writes the sums straight into out. */
+    cl_mem dst = out;
+    size_t dst_off = out_off;
+    if (blocks > 1) {
+        CLNET_TRY(clnet__scratch(ctx, CLNET_SCRATCH_REDUCE,
+                                 (size_t)blocks * (size_t)cols * sizeof(float), &dst));
+        dst_off = 0;
+    }
+    const int gpu = clnet__param(ctx, PROG, "CLNET_GPU", 0) != 0;
+    const size_t cvec = (size_t)clnet__param(ctx, PROG, "CLNET_CVEC", 1);
+    const clnet_arg args[] = {CLNET_ARG_MEM(x),   CLNET_ARG_INT((int)x_off), CLNET_ARG_INT(rows),
+                              CLNET_ARG_INT(cols), CLNET_ARG_INT(rpb),      CLNET_ARG_MEM(dst),
+                              CLNET_ARG_INT((int)dst_off)};
+    if (gpu) {
+        const size_t ct = (size_t)clnet__param(ctx, PROG, "RED_CT", 16);
+        const size_t rt = (size_t)clnet__param(ctx, PROG, "RED_RT", 4);
+        if ((rt & (rt - 1)) != 0 || ct * rt > ctx->info.max_work_group_size)
+            return clnet__fail(ctx, CLNET_ERR_UNSUPPORTED,
+                               "reduce_rows: work-group %zu x %zu (RED_CT x RED_RT) needs a power "
+                               "of two of lanes within %zu work-items on %s",
+                               ct, rt, ctx->info.max_work_group_size, ctx->info.name);
+        const size_t global[2] = {clnet__round_up((size_t)cols, ct), rt * (size_t)blocks};
+        const size_t local[2] = {ct, rt};
+        CLNET_TRY(clnet__launch_local(ctx, PROG, "reduce_rows_partial", args,
+                                      (int)CLNET_COUNTOF(args), 2, global, local));
+    } else {
+        const size_t global[2] = {((size_t)cols + cvec - 1) / cvec, (size_t)blocks};
+        CLNET_TRY(clnet__launch(ctx, PROG, "reduce_rows_partial", args, (int)CLNET_COUNTOF(args),
+                                2, global));
+    }
+    if (blocks == 1)
+        return CLNET_OK;
+    const clnet_arg sum_args[] = {CLNET_ARG_MEM(dst), CLNET_ARG_INT(blocks), CLNET_ARG_INT(cols),
+                                  CLNET_ARG_MEM(out), CLNET_ARG_INT((int)out_off)};
+    const size_t global = gpu ? (size_t)cols : ((size_t)cols + cvec - 1) / cvec;
+    return clnet__launch(ctx, PROG, "reduce_rows_sum", sum_args, (int)CLNET_COUNTOF(sum_args), 1,
+                         &global);
+}

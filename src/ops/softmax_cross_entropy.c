@@ -1,0 +1,121 @@
+/* softmax_cross_entropy.c - the fused, numerically stable classification loss: mean over
+ * rows of -sum_c t' * log softmax(logits), t' the (label-smoothed) targets of input 1.
+ * Output {1, 1, 1, 1}. Targets are distributions (one-hot or soft, rows summing to 1)
+ * and get no gradient. Kernels: cl/softmax_cross_entropy.cl; the mean over rows is
+ * clnet__reduce_rows (src/ops/reduce.c).
+ * Reference: src/ref/softmax_cross_entropy.c. Tests: tests/ops/test_softmax_cross_entropy.c. */
+#include "ops/op.h"
+#include "ops/reduce.h"
+#include "ops/softmax.h"
+#include "ref/ref.h"
+
+#define PROGRAM "softmax_cross_entropy"
+
+static clnet_status sce_parse(clnet_context *ctx, clnet__kv *kv, void *params)
+{
+    clnet__softmax_cross_entropy_params *p = params;
+    double ls = 0.0;
+    CLNET_TRY(clnet__kv_float(ctx, kv, "label_smoothing", 0.0, &ls));
+    if (!(ls >= 0.0 && ls <= 1.0))
+        return clnet__kv_error(ctx, kv, clnet__kv_find(kv, "label_smoothing"), "label_smoothing",
+                               "must be in [0, 1], got %g", ls);
+    p->label_smoothing = (float)ls;
+    return CLNET_OK;
+}
+
+static clnet_status sce_infer(clnet_context *ctx, const void *params, const clnet_shape *in,
+                              int n_in, clnet_shape *out)
+{
+    (void)params;
+    if (n_in != 2)
+        return clnet__fail(ctx, CLNET_ERR_INVALID_ARG,
+                           "softmax_cross_entropy: needs logits and targets, got %d inputs", n_in);
+    if (!clnet__shape_eq(in[0], in[1])) {
+        char a[48], b[48];
+        return clnet__fail(ctx, CLNET_ERR_SHAPE,
+                           "softmax_cross_entropy: targets (input 1) %s do not match logits "
+                           "(input 0) %s",
+                           clnet__shape_str(in[1], a, sizeof a),
+                           clnet__shape_str(in[0], b, sizeof b));
+    }
+    *out = (clnet_shape){1, 1, 1, 1};
+    return CLNET_OK;
+}
+
+/* exp, log-sum-exp and the weighted sum per element. */
+static double sce_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out)
+{
+    (void)params;
+    (void)n_in;
+    (void)out;
+    return 4.0 * (double)clnet__shape_count(in[0]);
+}
+
+static clnet_status sce_forward(const clnet__op_call *call)
+{
+    const clnet__softmax_cross_entropy_params *p = call->params;
+    const clnet_shape s = call->in[0]->shape;
+    const int rows = s.n * s.h * s.w;
+    cl_mem partial = NULL;
+    CLNET_TRY(clnet__scratch(call->ctx, CLNET_SCRATCH_TMP, (size_t)rows * sizeof(float), &partial));
+    const clnet_arg args[] = {
+        CLNET_ARG_MEM(call->in[0]->buf),
+        CLNET_ARG_MEM(call->in[1]->buf),
+        CLNET_ARG_MEM(partial),
+        CLNET_ARG_INT(rows),
+        CLNET_ARG_INT(s.c),
+        CLNET_ARG_FLOAT(1.0f - p->label_smoothing),
+        CLNET_ARG_FLOAT(p->label_smoothing / (float)s.c),
+    };
+    CLNET_TRY(clnet__softmax_launch_rows(call->ctx, PROGRAM, "softmax_cross_entropy_forward", args,
+                                         (int)CLNET_COUNTOF(args), rows, s.c));
+    /* The per-row losses come divided by rows: their fixed-order sum is the mean. */
+    return clnet__reduce_rows(call->ctx, partial, 0, rows, 1, call->out->buf, 0);
+}
+
+static clnet_status sce_backward(const clnet__op_call *call)
+{
+    const clnet__softmax_cross_entropy_params *p = call->params;
+    if (!call->din[0])
+        return CLNET_OK;
+    const clnet_shape s = call->in[0]->shape;
+    const int rows = s.n * s.h * s.w;
+    const clnet_arg args[] = {
+        CLNET_ARG_MEM(call->in[0]->buf),
+        CLNET_ARG_MEM(call->in[1]->buf),
+        CLNET_ARG_MEM(call->dout->buf),
+        CLNET_ARG_MEM(call->din[0]->buf),
+        CLNET_ARG_INT(rows),
+        CLNET_ARG_INT(s.c),
+        CLNET_ARG_FLOAT(1.0f - p->label_smoothing),
+        CLNET_ARG_FLOAT(p->label_smoothing / (float)s.c),
+    };
+    return clnet__softmax_launch_rows(call->ctx, PROGRAM, "softmax_cross_entropy_backward", args,
+                                      (int)CLNET_COUNTOF(args), rows, s.c);
+}
+
+/* One class, two, ten with smoothing, 17 over spatial rows, 1000 (ImageNet). */
+static const clnet__op_case sce_cases[] = {
+    {"", 2, {{1, 1, 1, 1}, {1, 1, 1, 1}}, 0},
+    {"", 2, {{3, 1, 1, 2}, {3, 1, 1, 2}}, 0},
+    {"label_smoothing = 0.1", 2, {{3, 1, 1, 10}, {3, 1, 1, 10}}, 4.0f},
+    {"", 2, {{2, 3, 5, 17}, {2, 3, 5, 17}}, 0},
+    {"label_smoothing = 0.2", 2, {{3, 1, 1, 1000}, {3, 1, 1, 1000}}, 8.0f},
+};
+
+const clnet__op_desc clnet__op_softmax_cross_entropy = {
+    .name = "softmax_cross_entropy",
+    .params_size = sizeof(clnet__softmax_cross_entropy_params),
+    .min_inputs = 2,
+    .max_inputs = 2,
+    .flags = CLNET_OP_LABELS_INPUT1,
+    .parse = sce_parse,
+    .infer = sce_infer,
+    .flops = sce_flops,
+    .forward = sce_forward,
+    .backward = sce_backward,
+    .ref_forward = clnet__ref_softmax_cross_entropy_forward,
+    .ref_backward = clnet__ref_softmax_cross_entropy_backward,
+    .cases = sce_cases,
+    .n_cases = (int)CLNET_COUNTOF(sce_cases),
+};

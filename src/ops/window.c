@@ -1,0 +1,64 @@
+/* window.c - window keys and geometry shared by the sliding-window ops (window.h). */
+#include <ctype.h>
+#include <string.h>
+
+#include "ops/window.h"
+
+clnet_status clnet__kv_positive2(clnet_context *ctx, clnet__kv *kv, const char *key, int def,
+                                 int out[2])
+{
+    CLNET_TRY(clnet__kv_int2(ctx, kv, key, def, out));
+    if (out[0] < 1 || out[1] < 1)
+        return clnet__kv_error(ctx, kv, clnet__kv_find(kv, key), key,
+                               "must be positive, got %d, %d", out[0], out[1]);
+    return CLNET_OK;
+}
+
+clnet_status clnet__kv_padding(clnet_context *ctx, clnet__kv *kv, int *mode, int pad[4])
+{
+    const clnet__kv_item *it = clnet__kv_find(kv, "padding");
+    *mode = CLNET_PADDING_VALID;
+    pad[0] = pad[1] = pad[2] = pad[3] = 0;
+    if (!it || strcmp(it->value, "valid") == 0)
+        return CLNET_OK;
+    if (strcmp(it->value, "same") == 0) {
+        *mode = CLNET_PADDING_SAME;
+        return CLNET_OK;
+    }
+    int v[4], n = 0;
+    if (!isalpha((unsigned char)it->value[0]))
+        CLNET_TRY(clnet__kv_ints(ctx, kv, "padding", v, 4, &n));
+    if (n != 1 && n != 2 && n != 4)
+        return clnet__kv_error(ctx, kv, it, "padding",
+                               "expected valid, same, or 1, 2 (h, w) or 4 (top, bottom, left, "
+                               "right) integers, got '%s'",
+                               it->value);
+    for (int i = 0; i < n; ++i)
+        if (v[i] < 0)
+            return clnet__kv_error(ctx, kv, it, "padding", "must not be negative, got '%s'",
+                                   it->value);
+    *mode = CLNET_PADDING_EXPLICIT;
+    pad[0] = pad[1] = v[0];
+    pad[2] = pad[3] = n == 1 ? v[0] : v[1];
+    if (n == 4) {
+        pad[1] = v[1];
+        pad[2] = v[2];
+        pad[3] = v[3];
+    }
+    return CLNET_OK;
+}
+
+int clnet__window_axis(int mode, int in, int k, int s, int before, int after, int *pad)
+{
+    *pad = 0;
+    if (mode == CLNET_PADDING_SAME) {
+        const int out = (in + s - 1) / s, total = (out - 1) * s + k - in;
+        *pad = total > 0 ? total / 2 : 0;
+        return out;
+    }
+    if (mode == CLNET_PADDING_EXPLICIT) {
+        *pad = before;
+        in += before + after;
+    }
+    return in >= k ? (in - k) / s + 1 : 0;
+}

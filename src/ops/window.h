@@ -1,0 +1,24 @@
+/* window.h - the keys of ops that slide a window over the image (conv2d,
+ * depthwise_conv2d, max_pool, avg_pool): positive size and stride pairs, Keras padding,
+ * and the output size along one axis (window.c). */
+#ifndef CLNET_OPS_WINDOW_H
+#define CLNET_OPS_WINDOW_H
+
+#include "ops/kv.h"
+
+/* Padding modes; each op's padding enum has the same values. */
+enum { CLNET_PADDING_VALID = 0, CLNET_PADDING_SAME = 1, CLNET_PADDING_EXPLICIT = 2 };
+
+/* A pair of positive integers ("3" or "3, 5"); def fills both when the key is absent. */
+clnet_status clnet__kv_positive2(clnet_context *ctx, clnet__kv *kv, const char *key, int def,
+                                 int out[2]);
+/* padding = valid | same | p | ph, pw | t, b, l, r (cells, >= 0); absent is valid.
+ * *mode gets a CLNET_PADDING_*; pad[] top, bottom, left, right (explicit only, else 0). */
+clnet_status clnet__kv_padding(clnet_context *ctx, clnet__kv *kv, int *mode, int pad[4]);
+/* Output size along one axis of size in for window k and stride s, and *pad, the cells
+ * of padding before the input: Keras 'same' gives out = ceil(in / s) and puts the odd
+ * cell of its total max((out - 1) * s + k - in, 0) after; explicit adds before and after.
+ * 0 when the window does not fit. */
+int clnet__window_axis(int mode, int in, int k, int s, int before, int after, int *pad);
+
+#endif

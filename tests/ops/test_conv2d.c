@@ -1,0 +1,221 @@
+/* test_conv2d.c - conv2d against src/ref/conv2d.c on every class, values computed by
+ * hand, parse and shape errors, and a batch split into several im2col chunks. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support/support.h"
+
+/* 1x1 stride 2 (the downsampling shortcut), 3x3 'same' and 'valid' on odd sizes with
+ * float16 tails (17, 33 channels), one-sided and symmetric explicit padding, 5x5, a
+ * rectangular 3x1 kernel, 'same' on a 1x1 image, and the 1x1 direct-GEMM path with a
+ * residual and relu6 (scaled so pre-activations cross 0 and 6). */
+static const clnet__op_case conv2d_extra_cases[] = {
+    {"filters = 7\nkernel_size = 1\nstrides = 2", 1, {{3, 7, 9, 6}}, 0},
+    {"filters = 33\nkernel_size = 3\npadding = same", 1, {{1, 5, 7, 17}}, 0},
+    {"filters = 4\nkernel_size = 3\nactivation = relu", 1, {{3, 6, 5, 33}}, 0},
+    {"filters = 5\nkernel_size = 3\nstrides = 2\npadding = 0, 1, 0, 1", 1, {{1, 6, 6, 5}}, 0},
+    {"filters = 3\nkernel_size = 3\nstrides = 2\npadding = 1, 2\nactivation = relu6", 1,
+     {{3, 7, 6, 3}}, 6.0f},
+    {"filters = 3\nkernel_size = 5\npadding = same\nactivation = relu", 1, {{1, 7, 6, 3}}, 0},
+    {"filters = 6\nkernel_size = 3, 1\nstrides = 2, 1\npadding = same", 1, {{3, 7, 4, 5}}, 0},
+    {"filters = 17\nkernel_size = 3\npadding = same\nuse_bias = false", 1, {{3, 1, 1, 16}}, 0},
+    {"filters = 3\nkernel_size = 3\nstrides = 2", 1, {{1, 9, 9, 3}}, 0},
+    {"filters = 16\nkernel_size = 1\nuse_bias = false\nactivation = relu6", 2,
+     {{3, 4, 3, 33}, {3, 4, 3, 16}}, 4.0f},
+    {"filters = 5\nkernel_size = 3\nstrides = 2\npadding = same\nactivation = relu6", 2,
+     {{3, 5, 5, 5}, {3, 3, 3, 5}}, 4.0f},
+};
+
+CLNET_TEST_OP(conv2d)
+
+/* Runs conv2d forward on the device: x (shape in), kernel w, optional bias b. */
+static clnet_status run_forward(clnet_context *ctx, const char *spec, clnet_shape in,
+                                const float *x, clnet_shape wshape, const float *w,
+                                const float *b, float *y, size_t ny)
+{
+    const clnet__op_desc *op = clnet__op_find("conv2d");
+    void *params = NULL;
+    clnet_tensor *tx = NULL, *tw = NULL, *tb = NULL, *ty = NULL;
+    clnet_shape out;
+    clnet_status st = clnet__op_parse(ctx, op, spec, "test", &params);
+    if (st == CLNET_OK)
+        st = op->infer(ctx, params, &in, 1, &out);
+    if (st == CLNET_OK && clnet__shape_count(out) != ny)
+        st = clnet__fail(ctx, CLNET_ERR_SHAPE, "unexpected output size %zu",
+                         clnet__shape_count(out));
+    if (st == CLNET_OK)
+        st = clnet_tensor_create(ctx, in, &tx);
+    if (st == CLNET_OK)
+        st = clnet_tensor_create(ctx, wshape, &tw);
+    if (st == CLNET_OK && b)
+        st = clnet_tensor_create(ctx, (clnet_shape){1, 1, 1, wshape.c}, &tb);
+    if (st == CLNET_OK)
+        st = clnet_tensor_create(ctx, out, &ty);
+    if (st == CLNET_OK)
+        st = clnet_tensor_write(tx, x, clnet__shape_count(in));
+    if (st == CLNET_OK)
+        st = clnet_tensor_write(tw, w, clnet__shape_count(wshape));
+    if (st == CLNET_OK && b)
+        st = clnet_tensor_write(tb, b, (size_t)wshape.c);
+    if (st == CLNET_OK) {
+        clnet_tensor *ins[1] = {tx}, *ws[2] = {tw, tb};
+        const clnet__op_call call = {ctx, params, 1, ins, ty, b ? 2 : 1, ws, NULL, 0, 0,
+                                     NULL, NULL, NULL};
+        st = op->forward(&call);
+    }
+    if (st == CLNET_OK)
+        st = clnet_tensor_read(ty, y, ny);
+    clnet_tensor_destroy(tx);
+    clnet_tensor_destroy(tw);
+    clnet_tensor_destroy(tb);
+    clnet_tensor_destroy(ty);
+    free(params);
+    return st;
+}
+
+ParameterizedTestParameters(conv2d, known_values)
+{
+    return cr_make_param_array(clnet_device_class, (void *)clnet_test_classes, 3);
+}
+
+/* x = 1..9 in a 3x3 image. Kernel 2x2 {1, 2; 3, 4} 'valid' + bias 0.5: the top-left
+ * output is 1*1 + 2*2 + 4*3 + 5*4 + 0.5 = 37.5. A 3x3 kernel of ones 'same' sums each
+ * 3x3 neighbourhood: corner 1+2+4+5 = 12, centre 45. Two filters with relu: the second
+ * filter is the negated first, so relu zeroes it. */
+ParameterizedTest(clnet_device_class *cls, conv2d, known_values)
+{
+    clnet_context *ctx = clnet_test_device_class(*cls);
+    const float x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    const clnet_shape in = {1, 3, 3, 1};
+
+    const float w2[4] = {1, 2, 3, 4}, bias = 0.5f;
+    float y2[4];
+    clnet_status st = run_forward(ctx, "filters = 1\nkernel_size = 2", in, x,
+                                  (clnet_shape){2, 2, 1, 1}, w2, &bias, y2, 4);
+    cr_assert_eq(st, CLNET_OK, "%s", clnet_context_error(ctx));
+    const float want2[4] = {37.5f, 47.5f, 67.5f, 77.5f};
+    for (int i = 0; i < 4; ++i)
+        cr_expect_eq(y2[i], want2[i], "valid 2x2: y[%d] = %g, want %g", i, (double)y2[i],
+                     (double)want2[i]);
+
+    float w3[18], y3[18];
+    for (int i = 0; i < 18; ++i)
+        w3[i] = i % 2 ? -1.0f : 1.0f; /* {kh, kw, cin = 1, cout = 2}: filter 1 is -filter 0 */
+    st = run_forward(ctx, "filters = 2\nkernel_size = 3\npadding = same\nuse_bias = false\n"
+                          "activation = relu",
+                     in, x, (clnet_shape){3, 3, 1, 2}, w3, NULL, y3, 18);
+    cr_assert_eq(st, CLNET_OK, "%s", clnet_context_error(ctx));
+    const float want3[9] = {12, 21, 16, 27, 45, 33, 24, 39, 28};
+    for (int i = 0; i < 9; ++i) {
+        cr_expect_eq(y3[2 * i], want3[i], "same 3x3: y[%d] = %g, want %g", i,
+                     (double)y3[2 * i], (double)want3[i]);
+        cr_expect_eq(y3[2 * i + 1], 0.0f, "relu of the negated filter at %d: %g", i,
+                     (double)y3[2 * i + 1]);
+    }
+}
+
+static void expect_parse_error(const char *spec, const char *needle)
+{
+    void *params = NULL;
+    clnet_context *ctx = clnet_test_device();
+    clnet_status st = clnet__op_parse(ctx, clnet__op_find("conv2d"), spec, "test", &params);
+    free(params);
+    cr_expect_neq(st, CLNET_OK, "\"%s\" parsed", spec);
+    cr_expect(strstr(clnet_context_error(ctx), needle) != NULL,
+              "\"%s\": message \"%s\" does not name '%s'", spec, clnet_context_error(ctx), needle);
+}
+
+Test(conv2d, parse_errors_name_the_key)
+{
+    expect_parse_error("kernel_size = 3", "filters");
+    expect_parse_error("filters = 8", "kernel_size");
+    expect_parse_error("filters = 8\nkernel_size = 3\npadding = bogus", "padding");
+    expect_parse_error("filters = 8\nkernel_size = 3\npadding = 1, 2, 3", "padding");
+    expect_parse_error("filters = 0\nkernel_size = 3", "filters");
+    expect_parse_error("filters = 8\nkernel_size = 3\nstrides = 0", "strides");
+    expect_parse_error("filters = 8\nkernel_size = 3\ndilation_rate = 2", "dilation");
+    expect_parse_error("filters = 8\nkernel_size = 3\nactivation = tanh", "activation");
+    expect_parse_error("filters = 8\nkernel_size = 3\ngroups = 2", "groups");
+}
+
+/* infer's error for in[0 .. n_in), which must name every needle. */
+static void expect_shape_error(const char *spec, const clnet_shape *in, int n_in,
+                               const char *const *needles, int n_needles)
+{
+    clnet_context *ctx = clnet_test_device();
+    const clnet__op_desc *op = clnet__op_find("conv2d");
+    void *params = NULL;
+    cr_assert_eq(clnet__op_parse(ctx, op, spec, "test", &params), CLNET_OK);
+    clnet_shape out;
+    clnet_status st = op->infer(ctx, params, in, n_in, &out);
+    free(params);
+    cr_expect_eq(st, CLNET_ERR_SHAPE, "\"%s\": %s", spec, clnet_status_string(st));
+    for (int i = 0; i < n_needles; ++i)
+        cr_expect(strstr(clnet_context_error(ctx), needles[i]) != NULL,
+                  "message \"%s\" does not name %s", clnet_context_error(ctx), needles[i]);
+}
+
+Test(conv2d, shape_errors_name_the_shapes)
+{
+    const clnet_shape res[2] = {{1, 4, 4, 3}, {1, 4, 4, 7}};
+    const char *const res_needles[] = {"1x4x4x7", "1x4x4x8", "residual"};
+    expect_shape_error("filters = 8\nkernel_size = 3\npadding = same", res, 2, res_needles, 3);
+    const clnet_shape small[1] = {{2, 2, 5, 3}};
+    const char *const small_needles[] = {"2x2x5x3", "3x3"};
+    expect_shape_error("filters = 8\nkernel_size = 3", small, 1, small_needles, 2);
+}
+
+typedef struct row_ctx {
+    const char *cls;
+} row_ctx;
+
+static void expect_row(void *user, const clnet__op_desc *op, const clnet__op_case *c,
+                       const clnet__check_row *row)
+{
+    (void)op;
+    cr_expect(row->passed, "[%s] %s, params \"%s\": max abs err %.3g, rel %.3g",
+              ((row_ctx *)user)->cls, row->check, c->params, row->max_abs, row->max_rel);
+}
+
+ParameterizedTestParameters(conv2d, im2col_in_chunks)
+{
+    return cr_make_param_array(clnet_device_class, (void *)clnet_test_classes, 3);
+}
+
+/* A device whose max allocation holds the column matrix of two images, not five:
+ * forward, dW (accumulated over the chunks) and dX run in chunks 2, 2, 1. The column
+ * matrix of one image is 10 * 10 pixels x 3 * 3 * 8 taps = 28.8 KB; every other buffer
+ * of the case stays below the 80 KiB limit. */
+ParameterizedTest(clnet_device_class *cls, conv2d, im2col_in_chunks)
+{
+    clnet_context *ctx = clnet_test_device_class(*cls);
+    const clnet__op_case c = {"filters = 6\nkernel_size = 3\npadding = same\nactivation = relu",
+                              2, {{5, 10, 10, 8}, {5, 10, 10, 6}}, 0};
+    const uint64_t keep = ctx->info.max_alloc_bytes;
+    ctx->info.max_alloc_bytes = 80 << 10;
+    row_ctx rc = {clnet_device_class_name(*cls)};
+    int failed = 0;
+    clnet_status st =
+        clnet__op_check(ctx, clnet__op_find("conv2d"), &c, 31, 1e-4, expect_row, &rc, &failed);
+    ctx->info.max_alloc_bytes = keep;
+    cr_expect_eq(st, CLNET_OK, "%s: %s", clnet_status_string(st), clnet_context_error(ctx));
+}
+
+/* The ResNet stem: 112 x 112 outputs of 64 filters, 7 * 7 * 3 multiply-adds each. */
+Test(conv2d, flops_are_multiply_adds)
+{
+    const clnet__op_desc *op = clnet__op_find("conv2d");
+    void *params = NULL;
+    cr_assert_eq(clnet__op_parse(clnet_test_device(), op,
+                                 "filters = 64\nkernel_size = 7\nstrides = 2\npadding = same",
+                                 "test", &params),
+                 CLNET_OK);
+    const clnet_shape in = {2, 224, 224, 3};
+    clnet_shape out;
+    cr_assert_eq(op->infer(clnet_test_device(), params, &in, 1, &out), CLNET_OK);
+    cr_expect(clnet__shape_eq(out, (clnet_shape){2, 112, 112, 64}));
+    cr_expect_eq(op->flops(params, &in, 1, out), 2.0 * 112 * 112 * 64 * 7 * 7 * 3);
+    free(params);
+}

@@ -1,0 +1,45 @@
+/* test_dense.c - dense against src/ref/dense.c on every class, and its parse errors. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support/support.h"
+
+/* One row, one unit, float16 tails on both sides, a big flat head. */
+static const clnet__op_case dense_extra_cases[] = {
+    {"units = 1", 1, {{1, 1, 1, 1}}, 0},
+    {"units = 33\nactivation = relu6", 1, {{1, 1, 3, 17}}, 6.0f},
+    {"units = 5\nuse_bias = false", 1, {{3, 1, 1, 130}}, 0},
+};
+
+CLNET_TEST_OP(dense)
+
+static void expect_parse_error(const char *spec, const char *needle)
+{
+    void *params = NULL;
+    clnet_context *ctx = clnet_test_device();
+    clnet_status st = clnet__op_parse(ctx, clnet__op_find("dense"), spec, "test", &params);
+    free(params);
+    cr_expect_neq(st, CLNET_OK, "\"%s\" parsed", spec);
+    cr_expect(strstr(clnet_context_error(ctx), needle) != NULL,
+              "\"%s\": message \"%s\" does not name '%s'", spec, clnet_context_error(ctx), needle);
+}
+
+Test(dense, parse_errors_name_the_key)
+{
+    expect_parse_error("use_bias = false", "units");
+    expect_parse_error("units = -2", "units");
+    expect_parse_error("units = 4\nactivation = gelu", "activation");
+    expect_parse_error("units = 4\nkernel_size = 3", "kernel_size");
+}
+
+Test(dense, flops_are_multiply_adds)
+{
+    const clnet__op_desc *op = clnet__op_find("dense");
+    void *params = NULL;
+    cr_assert_eq(clnet__op_parse(clnet_test_device(), op, "units = 10", "test", &params), CLNET_OK);
+    const clnet_shape in = {2, 3, 1, 7}, out = {2, 3, 1, 10};
+    cr_expect_eq(op->flops(params, &in, 1, out), 2.0 * 3 * 7 * 10);
+    free(params);
+}
