@@ -2,13 +2,13 @@
  * a 1x1 stride-1 unpadded convolution is one GEMM on the NHWC activation, any other is
  * im2col (in chunks of whole images) + GEMM. Also runs dense (dense.c).
  * Kernels: cl/conv2d.cl. Reference: src/ref/conv2d.c. Tests: tests/ops/test_conv2d.c. */
-#include <ctype.h>
 #include <limits.h>
 #include <string.h>
 
 #include "gemm/gemm.h"
 #include "ops/op.h"
 #include "ops/reduce.h"
+#include "ops/window.h"
 #include "ref/ref.h"
 
 #define PROG "conv2d"
@@ -17,50 +17,6 @@
 typedef struct geom {
     int batch, in_h, in_w, cin, out_h, out_w, cout, kh, kw, sh, sw, pad_t, pad_l;
 } geom;
-
-static clnet_status positive2(clnet_context *ctx, clnet__kv *kv, const char *key, int def,
-                              int out[2])
-{
-    CLNET_TRY(clnet__kv_int2(ctx, kv, key, def, out));
-    if (out[0] < 1 || out[1] < 1)
-        return clnet__kv_error(ctx, kv, clnet__kv_find(kv, key), key,
-                               "must be positive, got %d, %d", out[0], out[1]);
-    return CLNET_OK;
-}
-
-/* padding = valid | same | p | ph, pw | t, b, l, r (cells of zeros). */
-static clnet_status parse_padding(clnet_context *ctx, clnet__kv *kv, clnet__conv2d_params *p)
-{
-    const clnet__kv_item *it = clnet__kv_find(kv, "padding");
-    p->padding = CLNET_CONV2D_PAD_VALID;
-    if (!it || strcmp(it->value, "valid") == 0)
-        return CLNET_OK;
-    if (strcmp(it->value, "same") == 0) {
-        p->padding = CLNET_CONV2D_PAD_SAME;
-        return CLNET_OK;
-    }
-    int v[4], n = 0;
-    if (!isalpha((unsigned char)it->value[0]))
-        CLNET_TRY(clnet__kv_ints(ctx, kv, "padding", v, 4, &n));
-    if (n != 1 && n != 2 && n != 4)
-        return clnet__kv_error(ctx, kv, it, "padding",
-                               "expected same, valid, or 1, 2 (h, w) or 4 (top, bottom, left, "
-                               "right) integers, got '%s'",
-                               it->value);
-    for (int i = 0; i < n; ++i)
-        if (v[i] < 0)
-            return clnet__kv_error(ctx, kv, it, "padding", "must not be negative, got '%s'",
-                                   it->value);
-    p->padding = CLNET_CONV2D_PAD_EXPLICIT;
-    p->pad_t = p->pad_b = v[0];
-    p->pad_l = p->pad_r = n == 1 ? v[0] : v[1];
-    if (n == 4) {
-        p->pad_b = v[1];
-        p->pad_l = v[2];
-        p->pad_r = v[3];
-    }
-    return CLNET_OK;
-}
 
 static clnet_status conv2d_parse(clnet_context *ctx, clnet__kv *kv, void *params)
 {
@@ -71,14 +27,20 @@ static clnet_status conv2d_parse(clnet_context *ctx, clnet__kv *kv, void *params
     if (p->filters < 1)
         return clnet__kv_error(ctx, kv, clnet__kv_find(kv, "filters"), "filters",
                                "must be positive, got %d", p->filters);
-    CLNET_TRY(positive2(ctx, kv, "kernel_size", CLNET_KV_REQUIRED, k));
-    CLNET_TRY(positive2(ctx, kv, "strides", 1, s));
-    CLNET_TRY(positive2(ctx, kv, "dilation_rate", 1, d));
+    CLNET_TRY(clnet__kv_positive2(ctx, kv, "kernel_size", CLNET_KV_REQUIRED, k));
+    CLNET_TRY(clnet__kv_positive2(ctx, kv, "strides", 1, s));
+    CLNET_TRY(clnet__kv_positive2(ctx, kv, "dilation_rate", 1, d));
     if (d[0] != 1 || d[1] != 1)
         return clnet__kv_error(ctx, kv, clnet__kv_find(kv, "dilation_rate"), "dilation_rate",
                                "dilated convolutions are not supported (got %d, %d; only 1)",
                                d[0], d[1]);
-    CLNET_TRY(parse_padding(ctx, kv, p));
+    int mode = CLNET_PADDING_VALID, pad[4];
+    CLNET_TRY(clnet__kv_padding(ctx, kv, &mode, pad));
+    p->padding = (clnet__padding)mode;
+    p->pad_t = pad[0];
+    p->pad_b = pad[1];
+    p->pad_l = pad[2];
+    p->pad_r = pad[3];
     CLNET_TRY(clnet__kv_bool(ctx, kv, "use_bias", 1, &p->use_bias));
     CLNET_TRY(clnet__kv_enum(ctx, kv, "activation", acts, 4, 0, &act));
     p->kh = k[0];
@@ -89,30 +51,13 @@ static clnet_status conv2d_parse(clnet_context *ctx, clnet__kv *kv, void *params
     return CLNET_OK;
 }
 
-/* One spatial axis: output size and cells of padding before the input (Keras 'same':
- * out = ceil(in / s), the odd cell of padding goes after). 0 when the kernel does not fit. */
-static int axis(int in, int k, int s, clnet__conv2d_padding mode, int before, int after, int *pad)
-{
-    *pad = 0;
-    if (mode == CLNET_CONV2D_PAD_SAME) {
-        const int out = (in + s - 1) / s, total = (out - 1) * s + k - in;
-        *pad = total > 0 ? total / 2 : 0;
-        return out;
-    }
-    if (mode == CLNET_CONV2D_PAD_EXPLICIT) {
-        *pad = before;
-        in += before + after;
-    }
-    return in >= k ? (in - k) / s + 1 : 0;
-}
-
 static clnet_status conv_geom(clnet_context *ctx, const clnet__conv2d_params *p, clnet_shape in,
                               geom *g)
 {
     char s[48];
     *g = (geom){in.n, in.h, in.w, in.c, 0, 0, p->filters, p->kh, p->kw, p->sh, p->sw, 0, 0};
-    g->out_h = axis(in.h, p->kh, p->sh, p->padding, p->pad_t, p->pad_b, &g->pad_t);
-    g->out_w = axis(in.w, p->kw, p->sw, p->padding, p->pad_l, p->pad_r, &g->pad_l);
+    g->out_h = clnet__window_axis(p->padding, in.h, p->kh, p->sh, p->pad_t, p->pad_b, &g->pad_t);
+    g->out_w = clnet__window_axis(p->padding, in.w, p->kw, p->sw, p->pad_l, p->pad_r, &g->pad_l);
     if (g->out_h < 1 || g->out_w < 1 || in.n < 1 || in.c < 1)
         return clnet__fail(ctx, CLNET_ERR_SHAPE,
                            "conv2d: input %s is too small for kernel %dx%d with padding %d, %d, "

@@ -65,7 +65,7 @@ static clnet__conv2d_params as_conv(const clnet__dense_params *p)
     clnet__conv2d_params c = {0};
     c.filters = p->units;
     c.kh = c.kw = c.sh = c.sw = 1;
-    c.padding = CLNET_CONV2D_PAD_VALID;
+    c.padding = CLNET_PADDING_VALID;
     c.use_bias = p->use_bias;
     c.act = p->act;
     return c;

@@ -31,7 +31,7 @@ static clnet_status dw_parse(clnet_context *ctx, clnet__kv *kv, void *params)
     p->kw = k[1];
     p->sh = s[0];
     p->sw = s[1];
-    p->padding = (clnet__dw_padding)mode;
+    p->padding = (clnet__padding)mode;
     p->pad_t = pad[0];
     p->pad_b = pad[1];
     p->pad_l = pad[2];

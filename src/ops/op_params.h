@@ -3,6 +3,14 @@
 #ifndef CLNET_OPS_OP_PARAMS_H
 #define CLNET_OPS_OP_PARAMS_H
 
+/* Padding of the ops that slide a window (conv2d, depthwise_conv2d, max_pool,
+ * avg_pool); parsed and applied by src/ops/window.c. */
+typedef enum clnet__padding {
+    CLNET_PADDING_VALID = 0,
+    CLNET_PADDING_SAME = 1,
+    CLNET_PADDING_EXPLICIT = 2
+} clnet__padding;
+
 /* Fused activation of conv2d, dense and batch_norm: the kernels' ACT argument. */
 typedef enum clnet__act { CLNET_ACT_NONE = 0, CLNET_ACT_RELU = 1, CLNET_ACT_RELU6 = 2 } clnet__act;
 
@@ -13,14 +21,9 @@ typedef struct clnet__relu_params {
 
 /* depthwise_conv2d (depthwise_conv2d.c): Keras DepthwiseConv2D. Output channel
  * ci * mult + m filters input channel ci with kernel[ky][kx][ci][m]. */
-typedef enum clnet__dw_padding {
-    CLNET_DW_PAD_VALID = 0,
-    CLNET_DW_PAD_SAME = 1,
-    CLNET_DW_PAD_EXPLICIT = 2
-} clnet__dw_padding;
 typedef struct clnet__depthwise_conv2d_params {
     int kh, kw, sh, sw;
-    clnet__dw_padding padding;
+    clnet__padding padding;
     int pad_t, pad_b, pad_l, pad_r; /* explicit padding only; same is computed per shape */
     int mult;                       /* depth_multiplier */
     int use_bias;
@@ -37,14 +40,9 @@ typedef struct clnet__batch_norm_params {
 
 /* conv2d (conv2d.c): Keras Conv2D, kernel {kh, kw, cin, filters}, with the fused
  * epilogue y = act(conv(x) + bias + residual) (the residual is an optional 2nd input). */
-typedef enum clnet__conv2d_padding {
-    CLNET_CONV2D_PAD_VALID = 0,
-    CLNET_CONV2D_PAD_SAME = 1,
-    CLNET_CONV2D_PAD_EXPLICIT = 2
-} clnet__conv2d_padding;
 typedef struct clnet__conv2d_params {
     int filters, kh, kw, sh, sw;
-    clnet__conv2d_padding padding;
+    clnet__padding padding;
     int pad_t, pad_b, pad_l, pad_r; /* explicit padding only; same is computed per shape */
     int use_bias;
     clnet__act act;
@@ -86,7 +84,7 @@ typedef struct clnet__softmax_cross_entropy_params {
  * the input cells of the window, or by kh * kw when count_include_pad (PyTorch's default). */
 typedef struct clnet__pool_params {
     int kh, kw, sh, sw;
-    int padding;                    /* CLNET_PADDING_VALID, _SAME, _EXPLICIT (ops/window.h) */
+    clnet__padding padding;
     int pad_t, pad_b, pad_l, pad_r; /* explicit padding only; same is computed per shape */
     int count_include_pad;          /* avg_pool only */
 } clnet__pool_params;

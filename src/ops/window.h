@@ -5,9 +5,8 @@
 #define CLNET_OPS_WINDOW_H
 
 #include "ops/kv.h"
+#include "ops/op_params.h"
 
-/* Padding modes; each op's padding enum has the same values. */
-enum { CLNET_PADDING_VALID = 0, CLNET_PADDING_SAME = 1, CLNET_PADDING_EXPLICIT = 2 };
 
 /* A pair of positive integers ("3" or "3, 5"); def fills both when the key is absent. */
 clnet_status clnet__kv_positive2(clnet_context *ctx, clnet__kv *kv, const char *key, int def,

@@ -8,10 +8,10 @@ static void pads(const clnet__depthwise_conv2d_params *p, clnet_shape in, clnet_
                  int *left)
 {
     *top = *left = 0;
-    if (p->padding == CLNET_DW_PAD_EXPLICIT) {
+    if (p->padding == CLNET_PADDING_EXPLICIT) {
         *top = p->pad_t;
         *left = p->pad_l;
-    } else if (p->padding == CLNET_DW_PAD_SAME) {
+    } else if (p->padding == CLNET_PADDING_SAME) {
         const int th = (out.h - 1) * p->sh + p->kh - in.h, tw = (out.w - 1) * p->sw + p->kw - in.w;
         *top = th > 0 ? th / 2 : 0;
         *left = tw > 0 ? tw / 2 : 0;
