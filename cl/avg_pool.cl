@@ -11,27 +11,6 @@
 //   CPU: one work-item per pixel, global (1, w, batch * h), looping the channels VW at a
 //        time with a scalar tail.
 
-#define POOL_GEOM                                                                          \
-    int batch, int in_h, int in_w, int c, int out_h, int out_w, int kh, int kw, int sh,   \
-        int sw, int pad_t, int pad_l
-
-// The window of output (oy, ox) inside the input: rows [.s0, .s1), columns [.s2, .s3).
-inline int4 pool_window(int oy, int ox, int in_h, int in_w, int kh, int kw, int sh, int sw,
-                        int pad_t, int pad_l)
-{
-    const int y0 = oy * sh - pad_t, x0 = ox * sw - pad_l;
-    return (int4)(max(y0, 0), min(y0 + kh, in_h), max(x0, 0), min(x0 + kw, in_w));
-}
-
-// The outputs whose windows hold input (iy, ix): rows [.s0, .s1), columns [.s2, .s3).
-inline int4 pool_covering(int iy, int ix, int out_h, int out_w, int kh, int kw, int sh, int sw,
-                          int pad_t, int pad_l)
-{
-    const int fy = iy + pad_t - kh + 1, fx = ix + pad_l - kw + 1; // first o with o * s >= f
-    return (int4)(fy <= 0 ? 0 : (fy + sh - 1) / sh, min((iy + pad_t) / sh + 1, out_h),
-                  fx <= 0 ? 0 : (fx + sw - 1) / sw, min((ix + pad_l) / sw + 1, out_w));
-}
-
 inline float avg_divisor(int4 win, int kh, int kw, int count_include_pad)
 {
     return (float)(count_include_pad ? kh * kw : (win.s1 - win.s0) * (win.s3 - win.s2));
@@ -104,7 +83,6 @@ inline VFLOAT avg_pool_grad_v(global const float *d, int4 cov, POOL_GEOM, int co
     GATHER(VFLOAT, LOAD_V)
 }
 
-#define POOL_GEOM_ARGS batch, in_h, in_w, c, out_h, out_w, kh, kw, sh, sw, pad_t, pad_l
 
 kernel void avg_pool_backward(global const float *dy, global float *dx, POOL_GEOM,
                               int count_include_pad)

@@ -215,3 +215,26 @@ inline void vzero(global float *dst, int n)
     for (; i < n; ++i)
         dst[i] = 0.0f;
 }
+
+// The sliding windows of max_pool and avg_pool (src/ops/pool.c computes the geometry).
+#define POOL_GEOM                                                                          \
+    int batch, int in_h, int in_w, int c, int out_h, int out_w, int kh, int kw, int sh,   \
+        int sw, int pad_t, int pad_l
+#define POOL_GEOM_ARGS batch, in_h, in_w, c, out_h, out_w, kh, kw, sh, sw, pad_t, pad_l
+
+// The window of output (oy, ox) inside the input: rows [.s0, .s1), columns [.s2, .s3).
+inline int4 pool_window(int oy, int ox, int in_h, int in_w, int kh, int kw, int sh, int sw,
+                        int pad_t, int pad_l)
+{
+    const int y0 = oy * sh - pad_t, x0 = ox * sw - pad_l;
+    return (int4)(max(y0, 0), min(y0 + kh, in_h), max(x0, 0), min(x0 + kw, in_w));
+}
+
+// The outputs whose windows hold input (iy, ix): rows [.s0, .s1), columns [.s2, .s3).
+inline int4 pool_covering(int iy, int ix, int out_h, int out_w, int kh, int kw, int sh, int sw,
+                          int pad_t, int pad_l)
+{
+    const int fy = iy + pad_t - kh + 1, fx = ix + pad_l - kw + 1; // first o with o * s >= f
+    return (int4)(fy <= 0 ? 0 : (fy + sh - 1) / sh, min((iy + pad_t) / sh + 1, out_h),
+                  fx <= 0 ? 0 : (fx + sw - 1) / sw, min((ix + pad_l) / sw + 1, out_w));
+}

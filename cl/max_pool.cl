@@ -13,28 +13,6 @@
 //   CPU: one work-item per pixel, global (1, w, batch * h), looping the channels VW at a
 //        time with a scalar tail.
 
-#define POOL_GEOM                                                                          \
-    int batch, int in_h, int in_w, int c, int out_h, int out_w, int kh, int kw, int sh,   \
-        int sw, int pad_t, int pad_l
-#define POOL_GEOM_ARGS batch, in_h, in_w, c, out_h, out_w, kh, kw, sh, sw, pad_t, pad_l
-
-// The window of output (oy, ox) inside the input: rows [.s0, .s1), columns [.s2, .s3).
-inline int4 pool_window(int oy, int ox, int in_h, int in_w, int kh, int kw, int sh, int sw,
-                        int pad_t, int pad_l)
-{
-    const int y0 = oy * sh - pad_t, x0 = ox * sw - pad_l;
-    return (int4)(max(y0, 0), min(y0 + kh, in_h), max(x0, 0), min(x0 + kw, in_w));
-}
-
-// The outputs whose windows hold input (iy, ix): rows [.s0, .s1), columns [.s2, .s3).
-inline int4 pool_covering(int iy, int ix, int out_h, int out_w, int kh, int kw, int sh, int sw,
-                          int pad_t, int pad_l)
-{
-    const int fy = iy + pad_t - kh + 1, fx = ix + pad_l - kw + 1; // first o with o * s >= f
-    return (int4)(fy <= 0 ? 0 : (fy + sh - 1) / sh, min((iy + pad_t) / sh + 1, out_h),
-                  fx <= 0 ? 0 : (fx + sw - 1) / sw, min((ix + pad_l) / sw + 1, out_w));
-}
-
 // Maximum of window win of one channel; p points at that channel of the image's first
 // pixel. *arg gets the pixel index iy * in_w + ix of the first maximum.
 inline float window_max(global const float *p, int4 win, int in_w, int c, int *arg)
