@@ -1,12 +1,31 @@
 // gemm.cl - kernels for src/gemm/gemm.c. Row-major C = alpha*op(A)*op(B) + beta*C.
+// beta == 0 never reads C: it may hold NaN garbage (BLAS semantics).
 //
 // gemm_tiled: the GPU-style kernel. A work-group of (GEMM_TILE/GEMM_WPT)^2
-// work-items computes a GEMM_TILE x GEMM_TILE block of C; A and B tiles are staged
-// in local memory; each work-item accumulates GEMM_WPT x GEMM_WPT outputs strided by
-// the local size so neighbouring work-items touch neighbouring columns.
-// global = (ceil(n/TILE)*TILE/WPT, ceil(m/TILE)*TILE/WPT).
+// work-items computes a GEMM_TILE x GEMM_TILE block of C, staging GEMM_TILE x GEMM_TK
+// slices of op(A) and GEMM_TK x GEMM_TILE slices of op(B) in local memory; each
+// work-item accumulates GEMM_WPT x GEMM_WPT outputs strided by the local size so
+// neighbouring work-items touch neighbouring columns.
+// global = (ceil(n/TILE)*TILE/WPT, ceil(m/TILE)*TILE/WPT), local = (TILE/WPT, TILE/WPT).
+//
+// The packed path, for CPU OpenCL runtimes (one work-item = one thread's loop, so the
+// work-item itself must hold a register tile and use explicit wide vectors):
+// gemm_pack copies op(A) into row panels of PK_MR rows, [panel][kp][PK_MR], and op(B)
+// into column panels of PK_NR columns, [panel][kp][PK_NR], zero-padded to whole panels
+// and to kp = k rounded up to 4.
+// gemm_packed: each work-item computes one PK_MR x PK_NR tile of C in 16 float16
+// accumulators (8 rows x 2 float16), k unrolled by 4, reading B panels with vload16
+// (packed, or rows of an untransposed B in place) and A from its packed panel or
+// in place from an untransposed A. 1-D: a work-group is up to GEMM_WG_M consecutive row
+// tiles sharing one B panel, which then stays in cache; consecutive work-groups walk
+// the column panels of one row block, so that block of A stays in cache as well.
+// global = n_panels * row_blocks * local, local = min(GEMM_WG_M, row tiles).
+// gemm_scale: C = beta*C, one work-item per element; global = (n, m).
 #ifndef GEMM_TILE
 #define GEMM_TILE 32
+#endif
+#ifndef GEMM_TK
+#define GEMM_TK 16
 #endif
 #ifndef GEMM_WPT
 #define GEMM_WPT 4
@@ -17,9 +36,10 @@ kernel void gemm_tiled(int trans_a, int trans_b, int m, int n, int k, float alph
                        global const float *a, int a_off, int lda, global const float *b, int b_off,
                        int ldb, float beta, global float *c, int c_off, int ldc)
 {
-    local float As[GEMM_TILE][GEMM_TILE + 1];
-    local float Bs[GEMM_TILE][GEMM_TILE + 1];
+    local float As[GEMM_TILE][GEMM_TK + 1];
+    local float Bs[GEMM_TK][GEMM_TILE];
     const int lx = get_local_id(0), ly = get_local_id(1);
+    const int lin = ly * GEMM_RTS + lx;
     const int col0 = get_group_id(0) * GEMM_TILE, row0 = get_group_id(1) * GEMM_TILE;
     a += a_off;
     b += b_off;
@@ -27,24 +47,28 @@ kernel void gemm_tiled(int trans_a, int trans_b, int m, int n, int k, float alph
     for (int i = 0; i < GEMM_WPT; ++i)
         for (int j = 0; j < GEMM_WPT; ++j)
             acc[i][j] = 0.0f;
-    for (int k0 = 0; k0 < k; k0 += GEMM_TILE) {
-        // As[r][kk] = op(A)[row0 + r][k0 + kk], Bs[kk][cc] = op(B)[k0 + kk][col0 + cc]
-        for (int i = ly; i < GEMM_TILE; i += GEMM_RTS) {
-            for (int j = lx; j < GEMM_TILE; j += GEMM_RTS) {
-                const int r = row0 + i, kk = k0 + j;
-                float va = 0.0f;
-                if (r < m && kk < k)
-                    va = trans_a ? a[(size_t)kk * lda + r] : a[(size_t)r * lda + kk];
-                As[i][j] = va;
-                const int kb = k0 + i, cc = col0 + j;
-                float vb = 0.0f;
-                if (kb < k && cc < n)
-                    vb = trans_b ? b[(size_t)cc * ldb + kb] : b[(size_t)kb * ldb + cc];
-                Bs[i][j] = vb;
-            }
+    for (int k0 = 0; k0 < k; k0 += GEMM_TK) {
+        // As[r][kk] = op(A)[row0 + r][k0 + kk], Bs[kk][cc] = op(B)[k0 + kk][col0 + cc].
+        // The linear work-item index walks the slice along its contiguous direction in
+        // memory, so neighbouring work-items load neighbouring floats.
+        for (int e = lin; e < GEMM_TILE * GEMM_TK; e += GEMM_RTS * GEMM_RTS) {
+            const int r = trans_a ? e % GEMM_TILE : e / GEMM_TK;
+            const int kk = trans_a ? e / GEMM_TILE : e % GEMM_TK;
+            const int gr = row0 + r, gk = k0 + kk;
+            float v = 0.0f;
+            if (gr < m && gk < k)
+                v = trans_a ? a[(size_t)gk * lda + gr] : a[(size_t)gr * lda + gk];
+            As[r][kk] = v;
+            const int cc = trans_b ? e / GEMM_TK : e % GEMM_TILE;
+            const int kb = trans_b ? e % GEMM_TK : e / GEMM_TILE;
+            const int gc = col0 + cc, gkb = k0 + kb;
+            float w = 0.0f;
+            if (gkb < k && gc < n)
+                w = trans_b ? b[(size_t)gc * ldb + gkb] : b[(size_t)gkb * ldb + gc];
+            Bs[kb][cc] = w;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
-        for (int kk = 0; kk < GEMM_TILE; ++kk) {
+        for (int kk = 0; kk < GEMM_TK; ++kk) {
             float bv[GEMM_WPT];
             for (int j = 0; j < GEMM_WPT; ++j)
                 bv[j] = Bs[kk][lx + j * GEMM_RTS];
@@ -64,9 +88,174 @@ kernel void gemm_tiled(int trans_a, int trans_b, int m, int n, int k, float alph
             const int cc = col0 + lx + j * GEMM_RTS;
             if (cc < n) {
                 global float *p = c + c_off + (size_t)r * ldc + cc;
-                // beta == 0 must not read C: it may hold NaN garbage (BLAS semantics).
                 *p = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * *p;
             }
         }
     }
+}
+
+// gemm_scale: C = beta*C, for k == 0 (an empty product). global = (n, m).
+kernel void gemm_scale(int m, int n, float beta, global float *c, int c_off, int ldc)
+{
+    const int j = get_global_id(0), i = get_global_id(1);
+    if (j >= n || i >= m)
+        return;
+    global float *p = c + c_off + (size_t)i * ldc + j;
+    *p = beta == 0.0f ? 0.0f : beta * *p;
+}
+
+#define PK_MR 8
+#define PK_NR 32
+
+// out[panel][p][j] = X[panel*width + j][p], zero outside rows x k. X[i][p] is
+// x[p*ld + i] when contiguous (op(A) of a transposed A, op(B) of an untransposed B:
+// the panel's width is contiguous in memory) and x[i*ld + p] otherwise. A work-item
+// packs PK_PB values of p of one panel, reading and writing whole float16 where it
+// can; global = (ceil(kp / PK_PB), panels).
+#define PK_PB 16
+#define PK_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define PK_K16(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(a) X(b) X(c) X(d) X(e) X(f)
+#define PK_LOAD_ROW(r) const float16 v##r = vload16(0, src + (size_t)(r) * ld);
+#define PK_STORE_COL(q)                                                                            \
+    vstore8((float8)(v0.s##q, v1.s##q, v2.s##q, v3.s##q, v4.s##q, v5.s##q, v6.s##q, v7.s##q), 0,   \
+            dst + 0x##q * width);
+kernel void gemm_pack(global const float *x, int x_off, int ld, int rows, int k, int contiguous,
+                      int width, int kp, global float *out)
+{
+    const int p0 = get_global_id(0) * PK_PB, panel = get_global_id(1);
+    if (p0 >= kp || panel * width >= rows)
+        return;
+    const int p1 = min(p0 + PK_PB, kp), i0 = panel * width;
+    const int full = i0 + width <= rows; // width is a multiple of 8
+    global float *o = out + (size_t)panel * kp * width;
+    x += x_off;
+    if (contiguous) {
+        for (int p = p0; p < p1; ++p) {
+            global float *dst = o + (size_t)p * width;
+            const global float *src = x + (size_t)min(p, k - 1) * ld + i0;
+            if (p < k && full) {
+                for (int j = 0; j < width; j += 8)
+                    vstore8(vload8(0, src + j), 0, dst + j);
+            } else {
+                for (int j = 0; j < width; ++j)
+                    dst[j] = p < k && i0 + j < rows ? src[j] : 0.0f;
+            }
+        }
+        return;
+    }
+    // Eight rows at a time: eight float16 along k, transposed in registers into
+    // sixteen float8 (one per k) of the panel.
+    for (int j = 0; j < width; j += 8) {
+        if (i0 + j + 8 <= rows && p0 + PK_PB <= k) {
+            const global float *src = x + (size_t)(i0 + j) * ld + p0;
+            PK_ROWS(PK_LOAD_ROW)
+            global float *dst = o + (size_t)p0 * width + j;
+            PK_K16(PK_STORE_COL)
+            continue;
+        }
+        for (int jj = j; jj < j + 8; ++jj) {
+            const int i = i0 + jj;
+            const global float *src = x + (size_t)min(i, rows - 1) * ld;
+            for (int p = p0; p < p1; ++p)
+                o[(size_t)p * width + jj] = i < rows && p < k ? src[p] : 0.0f;
+        }
+    }
+}
+
+// C row segment of up to PK_NR columns (cols of them in the matrix) from two float16.
+inline void packed_store(global float *cr, int cols, float16 lo, float16 hi, float alpha,
+                         float beta)
+{
+    if (cols >= PK_NR) {
+        float16 v0 = alpha * lo, v1 = alpha * hi;
+        if (beta != 0.0f) {
+            v0 += beta * vload16(0, cr);
+            v1 += beta * vload16(0, cr + 16);
+        }
+        vstore16(v0, 0, cr);
+        vstore16(v1, 0, cr + 16);
+        return;
+    }
+    float t[PK_NR];
+    vstore16(lo, 0, t);
+    vstore16(hi, 0, t + 16);
+    for (int j = 0; j < cols; ++j)
+        cr[j] = beta == 0.0f ? alpha * t[j] : alpha * t[j] + beta * cr[j];
+}
+
+#define PK_DECL(r) float16 lo##r = (float16)(0.0f), hi##r = (float16)(0.0f);
+// One k step q: two float16 of the B panel times eight broadcast A values.
+#define PK_FMA(r)                                                                                  \
+    {                                                                                              \
+        const float16 av = (float16)(PK_A(r, q));                                                  \
+        lo##r = fma(av, b0, lo##r);                                                                \
+        hi##r = fma(av, b1, hi##r);                                                                \
+    }
+#define PK_STEP(qq)                                                                                \
+    {                                                                                              \
+        const int q = (qq);                                                                        \
+        const float16 b0 = vload16(0, bq + (size_t)q * bs);                                        \
+        const float16 b1 = vload16(0, bq + (size_t)q * bs + 16);                                   \
+        PK_ROWS(PK_FMA)                                                                            \
+    }
+#define PK_STORE(r)                                                                                \
+    if (row0 + r < m)                                                                              \
+        packed_store(c + (size_t)(row0 + r) * ldc, cols, lo##r, hi##r, alpha, beta);
+
+// Which tile this work-item owns (see the top of the file), and where its B panel
+// is: the first n_direct panels are read in place from b (row stride ldb), the
+// others from the packed panels bp (row stride PK_NR).
+#define PK_TILE()                                                                                  \
+    const int g_ = get_group_id(0), wg_ = get_local_size(0);                                       \
+    const int panel = g_ % n_panels, tile = g_ / n_panels * wg_ + get_local_id(0);                 \
+    const int row0 = tile * PK_MR, col0 = panel * PK_NR;                                           \
+    if (row0 >= m)                                                                                 \
+        return;                                                                                    \
+    const int cols = n - col0;                                                                     \
+    const int direct = panel < n_direct, bs = direct ? ldb : PK_NR;                                \
+    const global float *bq =                                                                       \
+        direct ? b + b_off + col0 : bp + (size_t)(panel - n_direct) * kp * PK_NR;                  \
+    c += c_off + col0;
+#define PK_B_ARGS                                                                                  \
+    global const float *b, int b_off, int ldb, int n_direct, global const float *bp
+
+// op(A) row row0 + r (rows past m repeat the last one: read in bounds, never stored)
+// is a##r, k step q at a##r[q * ks]: ks = 1 for a row-major A read in place, lda for a
+// transposed A read in place, PK_MR for packed panels.
+#define PK_ROWPTR(r) const global float *a##r = a + (size_t)min(row0 + r, m - 1) * lda;
+#define PK_COLPTR(r) const global float *a##r = a + (a_mode == 1 ? min(row0 + r, m - 1) : r);
+// k runs over [k0, k1), unrolled by 4; B read in place has no zero padding past k.
+#define PK_K_LOOP()                                                                                \
+    int p = k0;                                                                                    \
+    for (; p + 4 <= k1; p += 4) {                                                                  \
+        PK_STEP(p)                                                                                 \
+        PK_STEP(p + 1)                                                                             \
+        PK_STEP(p + 2)                                                                             \
+        PK_STEP(p + 3)                                                                             \
+    }                                                                                              \
+    for (; p < k1; ++p)                                                                            \
+        PK_STEP(p)
+// a_mode 0: A row-major m x k at a + a_off (row stride lda); 1: A transposed, k x m
+// at a + a_off; 2: packed panels at a, kp deep.
+kernel void gemm_packed(int a_mode, global const float *a, int a_off, int lda, PK_B_ARGS,
+                        int m, int n, int k0, int k1, int kp, int n_panels, float alpha,
+                        float beta, global float *c, int c_off, int ldc)
+{
+    PK_TILE()
+    PK_ROWS(PK_DECL)
+    if (a_mode == 0) {
+        a += a_off;
+        PK_ROWS(PK_ROWPTR)
+#define PK_A(r, q) a##r[q]
+        PK_K_LOOP()
+#undef PK_A
+    } else {
+        const int ks = a_mode == 1 ? lda : PK_MR;
+        a += a_mode == 1 ? (size_t)a_off : (size_t)tile * kp * PK_MR;
+        PK_ROWS(PK_COLPTR)
+#define PK_A(r, q) a##r[(size_t)(q) * ks]
+        PK_K_LOOP()
+#undef PK_A
+    }
+    PK_ROWS(PK_STORE)
 }

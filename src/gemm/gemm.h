@@ -7,7 +7,7 @@
  * CPU OpenCL runtimes (cpu class), a local-memory tiled kernel of ours (a GPU
  * candidate and fallback). The variant table picks one per class ("gemm" program,
  * key GEMM_IMPL); every one is checked against the reference by tests/ops/test_gemm.c
- * and the self-test. gemm.c, cl/gemm.cl. */
+ * and the self-test. gemm.c, cl/gemm.cl, gemm_check.c. */
 #ifndef CLNET_GEMM_GEMM_H
 #define CLNET_GEMM_GEMM_H
 
@@ -41,6 +41,38 @@ clnet_status clnet__gemm_with(clnet_context *ctx, clnet__gemm_impl impl, const c
 /* The implementation clnet__gemm uses on this context. */
 clnet__gemm_impl clnet__gemm_choice(const clnet_context *ctx);
 const char *clnet__gemm_impl_name(clnet__gemm_impl impl);
+
+/* ---- checks against the reference (gemm_check.c): tests, self-test, tuner ---- */
+
+/* Relative tolerance of the checks: |got - want| <= 1e-4 * (|want| + rms(want)). */
+#define CLNET_GEMM_RTOL 1e-4
+
+/* One product to check. Each matrix sits at an offset in its buffer with padded
+ * rows, so offsets and leading dimensions are exercised. */
+typedef struct clnet__gemm_case {
+    int trans_a, trans_b;
+    int m, n, k;
+    float alpha, beta;
+    int a_off, b_off, c_off;       /* floats before each matrix in its buffer */
+    int lda_pad, ldb_pad, ldc_pad; /* leading dimension minus the smallest valid one */
+    int nan_c;                     /* C starts as NaN: with beta 0 it must not be read */
+} clnet__gemm_case;
+
+/* Runs c with impl on uniform(-1, 1) data from seed and compares the whole C buffer
+ * with clnet__ref_gemm: the matrix by relative error (see CLNET_GEMM_RTOL), every
+ * float around it (offset, row padding) must be unchanged (else max_rel is
+ * INFINITY). A failed GEMM call returns its status. */
+clnet_status clnet__gemm_check_case(clnet_context *ctx, clnet__gemm_impl impl,
+                                    const clnet__gemm_case *c, uint64_t seed, double *max_abs,
+                                    double *max_rel);
+/* "65x31x129 TN alpha 0.5 beta 1 off 3/5/7 ld+2/0/3 nanC" into buf. */
+void clnet__gemm_case_str(const clnet__gemm_case *c, char *buf, size_t len);
+/* A few small awkward shapes and every transpose combination of one implementation
+ * against the reference; report gets one row per shape, *failed counts failures. */
+clnet_status clnet__gemm_check(clnet_context *ctx, clnet__gemm_impl impl,
+                               void (*report)(void *user, const char *shape, double max_abs,
+                                              double max_rel, int passed),
+                               void *user, int *failed);
 
 /* Plain C reference in double: C = alpha*op(A)*op(B) + beta*C. src/ref/gemm.c. */
 void clnet__ref_gemm(int trans_a, int trans_b, int m, int n, int k, double alpha, const double *a,

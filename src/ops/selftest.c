@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gemm/gemm.h"
 #include "ops/op.h"
 
 typedef struct row_ctx {
@@ -27,6 +28,32 @@ static void forward_row(void *user, const clnet__op_desc *op, const clnet__op_ca
         r->report(r->user, &out);
 }
 
+typedef struct gemm_row_ctx {
+    const row_ctx *r;
+    const char *impl;
+} gemm_row_ctx;
+
+static void gemm_row(void *user, const char *shape, double max_abs, double max_rel, int passed)
+{
+    const gemm_row_ctx *g = user;
+    clnet_selftest_row out = {"gemm", g->r->variant, g->impl, shape, max_abs, max_rel, passed};
+    if (g->r->report)
+        g->r->report(g->r->user, &out);
+}
+
+/* Every GEMM implementation with this class's parameters: the class's own choice
+ * is what its ops use, the others are candidates a tuner may pick. */
+static clnet_status check_gemms(clnet_context *ctx, const row_ctx *r, int *failed)
+{
+    static const clnet__gemm_impl impls[] = {CLNET_GEMM_CLBLAST, CLNET_GEMM_PACKED,
+                                             CLNET_GEMM_TILED};
+    for (size_t i = 0; i < sizeof impls / sizeof impls[0]; ++i) {
+        gemm_row_ctx g = {r, clnet__gemm_impl_name(impls[i])};
+        CLNET_TRY(clnet__gemm_check(ctx, impls[i], gemm_row, &g, failed));
+    }
+    return CLNET_OK;
+}
+
 clnet_status clnet_selftest(const clnet_context_options *opt, const clnet_device_class *classes,
                             int n_classes, clnet_selftest_fn report, void *user, int *failed,
                             clnet_context_stats *stats)
@@ -46,7 +73,7 @@ clnet_status clnet_selftest(const clnet_context_options *opt, const clnet_device
         clnet_context *ctx = NULL;
         CLNET_TRY(clnet_context_create(&o, &ctx));
         row_ctx r = {report, user, clnet_device_class_name(classes[k])};
-        clnet_status st = CLNET_OK;
+        clnet_status st = check_gemms(ctx, &r, failed);
         for (int i = 0; i < n_ops && st == CLNET_OK; ++i)
             for (int j = 0; j < ops[i]->n_cases && st == CLNET_OK; ++j)
                 st = clnet__op_check(ctx, ops[i], &ops[i]->cases[j], 4242u + (uint64_t)j, 1e-4,

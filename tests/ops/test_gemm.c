@@ -1,0 +1,218 @@
+/* test_gemm.c - every GEMM implementation (src/gemm/gemm.c, cl/gemm.cl) against the
+ * double reference (src/ref/gemm.c) through clnet__gemm_check_case (gemm_check.c):
+ * transposes, awkward shapes, offsets and padded rows, alpha/beta, NaN in C. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gemm/gemm.h"
+#include "support/support.h"
+
+/* An implementation on a class: the classes compile the kernels differently. */
+typedef struct impl_class {
+    clnet__gemm_impl impl;
+    clnet_device_class cls;
+} impl_class;
+
+static void check(clnet_context *ctx, clnet__gemm_impl impl, const clnet__gemm_case *c,
+                  uint64_t seed)
+{
+    char shape[128];
+    clnet__gemm_case_str(c, shape, sizeof shape);
+    double max_abs = 0.0, max_rel = 0.0;
+    clnet_status st = clnet__gemm_check_case(ctx, impl, c, seed, &max_abs, &max_rel);
+    cr_assert_eq(st, CLNET_OK, "%s [%s] %s: %s: %s", clnet__gemm_impl_name(impl),
+                 clnet_device_class_name(clnet_context_class(ctx)), shape,
+                 clnet_status_string(st), clnet_context_error(ctx));
+    cr_expect(max_rel <= CLNET_GEMM_RTOL, "%s [%s] %s: max abs err %.3g, rel %.3g",
+              clnet__gemm_impl_name(impl), clnet_device_class_name(clnet_context_class(ctx)),
+              shape, max_abs, max_rel);
+}
+
+ParameterizedTestParameters(gemm, matches_reference)
+{
+    static impl_class runs[] = {
+        {CLNET_GEMM_CLBLAST, CLNET_CLASS_CPU}, {CLNET_GEMM_PACKED, CLNET_CLASS_CPU},
+        {CLNET_GEMM_TILED, CLNET_CLASS_DGPU},  {CLNET_GEMM_TILED, CLNET_CLASS_IGPU},
+        {CLNET_GEMM_TILED, CLNET_CLASS_CPU},
+    };
+    return cr_make_param_array(impl_class, runs, CLNET_COUNTOF(runs));
+}
+
+/* Every shape x transpose combination x mode:
+ * 0: alpha 1, beta 0, packed matrices;
+ * 1: alpha 0.5, beta 0, offsets and padded rows, C pre-filled with NaN;
+ * 2: alpha 1, beta 1 (accumulate), offsets and padded rows. */
+ParameterizedTest(impl_class *r, gemm, matches_reference, .timeout = 600)
+{
+    static const int shapes[][3] = {
+        {1, 1, 1}, {1, 1000, 2048}, {7, 33, 5}, {65, 31, 129}, {200, 100, 300},
+    };
+    clnet_context *ctx = clnet_test_device_class(r->cls);
+    uint64_t seed = 1;
+    for (size_t s = 0; s < CLNET_COUNTOF(shapes); ++s)
+        for (int t = 0; t < 4; ++t)
+            for (int mode = 0; mode < 3; ++mode) {
+                clnet__gemm_case c;
+                memset(&c, 0, sizeof c);
+                c.trans_a = t & 1;
+                c.trans_b = t >> 1;
+                c.m = shapes[s][0];
+                c.n = shapes[s][1];
+                c.k = shapes[s][2];
+                c.alpha = mode == 1 ? 0.5f : 1.0f;
+                c.beta = mode == 2 ? 1.0f : 0.0f;
+                if (mode > 0) {
+                    c.a_off = 3;
+                    c.b_off = 5;
+                    c.c_off = 7;
+                    c.lda_pad = 2;
+                    c.ldb_pad = 1;
+                    c.ldc_pad = 3;
+                }
+                c.nan_c = mode == 1;
+                check(ctx, r->impl, &c, seed++);
+            }
+}
+
+ParameterizedTestParameters(gemm, self_check_passes)
+{
+    static impl_class runs[] = {
+        {CLNET_GEMM_CLBLAST, CLNET_CLASS_CPU}, {CLNET_GEMM_PACKED, CLNET_CLASS_CPU},
+        {CLNET_GEMM_TILED, CLNET_CLASS_DGPU},  {CLNET_GEMM_AUTO, CLNET_CLASS_CPU},
+    };
+    return cr_make_param_array(impl_class, runs, CLNET_COUNTOF(runs));
+}
+
+static void expect_row(void *user, const char *shape, double max_abs, double max_rel,
+                       int passed)
+{
+    cr_expect(passed, "%s %s: max abs err %.3g, rel %.3g", (const char *)user, shape, max_abs,
+              max_rel);
+}
+
+ParameterizedTest(impl_class *r, gemm, self_check_passes, .timeout = 600)
+{
+    clnet_context *ctx = clnet_test_device_class(r->cls);
+    int failed = 0;
+    clnet_status st =
+        clnet__gemm_check(ctx, r->impl, expect_row, (void *)clnet__gemm_impl_name(r->impl), &failed);
+    cr_assert_eq(st, CLNET_OK, "%s: %s", clnet_status_string(st), clnet_context_error(ctx));
+    cr_expect_eq(failed, 0);
+}
+
+/* Operands larger than the packed path's 32 MiB panel budget are multiplied in
+ * chunks: several column chunks of B, then several row chunks of a transposed A. */
+Test(gemm, packed_chunks_large_operands, .timeout = 600)
+{
+    clnet_context *ctx = clnet_test_device_class(CLNET_CLASS_CPU);
+    const clnet__gemm_case wide_b = {0, 0, 9, 2100, 4100, 1.0f, 1.0f, 1, 2, 3, 0, 1, 0, 0};
+    const clnet__gemm_case tall_a = {1, 1, 2300, 9, 4100, 0.5f, 0.0f, 0, 0, 0, 3, 0, 1, 1};
+    check(ctx, CLNET_GEMM_PACKED, &wide_b, 11);
+    check(ctx, CLNET_GEMM_PACKED, &tall_a, 12);
+}
+
+/* A ResNet 3x3 convolution at batch 32 as one GEMM (m = 32*56*56, k = 576): sampled
+ * rows of C against a double dot product. */
+Test(gemm, packed_large_m, .timeout = 600)
+{
+    clnet_context *ctx = clnet_test_device_class(CLNET_CLASS_CPU);
+    const int m = 32 * 56 * 56, n = 64, k = 576;
+    float *a = clnet_test_random((size_t)m * k, 21), *b = clnet_test_random((size_t)k * n, 22);
+    float *c = malloc((size_t)m * n * sizeof *c);
+    cr_assert_not_null(c);
+    clnet_tensor *ta = NULL, *tb = NULL, *tc = NULL;
+    cr_assert_eq(clnet_tensor_create(ctx, (clnet_shape){1, 1, m, k}, &ta), CLNET_OK);
+    cr_assert_eq(clnet_tensor_create(ctx, (clnet_shape){1, 1, k, n}, &tb), CLNET_OK);
+    cr_assert_eq(clnet_tensor_create(ctx, (clnet_shape){1, 1, m, n}, &tc), CLNET_OK);
+    cr_assert_eq(clnet_tensor_write(ta, a, (size_t)m * k), CLNET_OK);
+    cr_assert_eq(clnet_tensor_write(tb, b, (size_t)k * n), CLNET_OK);
+    const clnet__gemm_args g = {0, 0, m, n, k, 1.0f, 0.0f, ta->buf, 0, k, tb->buf, 0, n,
+                                tc->buf, 0, n};
+    clnet_status st = clnet__gemm_with(ctx, CLNET_GEMM_PACKED, &g);
+    cr_assert_eq(st, CLNET_OK, "%s: %s", clnet_status_string(st), clnet_context_error(ctx));
+    cr_assert_eq(clnet_tensor_read(tc, c, (size_t)m * n), CLNET_OK);
+    double worst = 0.0;
+    for (int i = 0; i < m; i += i < m - 8 ? 997 : 1)
+        for (int j = 0; j < n; ++j) {
+            double want = 0.0, mag = 0.0;
+            for (int p = 0; p < k; ++p) {
+                want += (double)a[(size_t)i * k + p] * b[(size_t)p * n + j];
+                mag += fabs((double)a[(size_t)i * k + p] * b[(size_t)p * n + j]);
+            }
+            const double err = fabs(c[(size_t)i * n + j] - want) / (mag + 1e-7);
+            worst = err > worst ? err : worst;
+        }
+    cr_expect(worst <= 1e-5, "max error relative to sum |a*b|: %.3g", worst);
+    clnet_tensor_destroy(ta);
+    clnet_tensor_destroy(tb);
+    clnet_tensor_destroy(tc);
+    free(a);
+    free(b);
+    free(c);
+}
+
+Test(gemm, bad_leading_dimension_is_invalid_arg)
+{
+    clnet_context *ctx = clnet_test_device_class(CLNET_CLASS_CPU);
+    cl_mem buf = NULL;
+    cr_assert_eq(clnet__buffer(ctx, 64 * sizeof(float), "test", &buf), CLNET_OK);
+    /* op(A) is 4x5 untransposed: lda must be at least 5. */
+    const clnet__gemm_args g = {0, 0, 4, 3, 5, 1.0f, 0.0f, buf, 0, 4, buf, 0, 3, buf, 0, 3};
+    for (int impl = CLNET_GEMM_AUTO; impl < CLNET_GEMM_IMPL_COUNT; ++impl) {
+        clnet_status st = clnet__gemm_with(ctx, (clnet__gemm_impl)impl, &g);
+        cr_expect_eq(st, CLNET_ERR_INVALID_ARG, "%s: %s", clnet__gemm_impl_name(impl),
+                     clnet_status_string(st));
+        cr_expect(strstr(clnet_context_error(ctx), "lda=4") != NULL, "message: %s",
+                  clnet_context_error(ctx));
+    }
+    clnet__gemm_args t = g;
+    t.trans_b = 1; /* op(B) 5x3 stored as 3x5: ldb 3 < 5 */
+    t.lda = 5;
+    cr_expect_eq(clnet__gemm(ctx, &t), CLNET_ERR_INVALID_ARG);
+    cr_expect(strstr(clnet_context_error(ctx), "ldb=3") != NULL, "message: %s",
+              clnet_context_error(ctx));
+    t.trans_b = 0;
+    t.m = -1;
+    cr_expect_eq(clnet__gemm(ctx, &t), CLNET_ERR_INVALID_ARG);
+    clReleaseMemObject(buf);
+}
+
+Test(gemm, class_choice)
+{
+    cr_expect_eq(clnet__gemm_choice(clnet_test_device_class(CLNET_CLASS_DGPU)), CLNET_GEMM_CLBLAST);
+    cr_expect_eq(clnet__gemm_choice(clnet_test_device_class(CLNET_CLASS_IGPU)), CLNET_GEMM_CLBLAST);
+    cr_expect_eq(clnet__gemm_choice(clnet_test_device_class(CLNET_CLASS_CPU)), CLNET_GEMM_PACKED);
+}
+
+/* Known values: [1 2; 3 4] * [5 6; 7 8] = [19 22; 43 50], then k = 0 leaves beta*C. */
+Test(gemm, known_values_and_empty_k)
+{
+    clnet_context *ctx = clnet_test_device_class(CLNET_CLASS_CPU);
+    const float ab[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    for (int impl = CLNET_GEMM_CLBLAST; impl < CLNET_GEMM_IMPL_COUNT; ++impl) {
+        clnet_tensor *tab = NULL, *tc = NULL;
+        cr_assert_eq(clnet_tensor_create(ctx, (clnet_shape){1, 1, 1, 8}, &tab), CLNET_OK);
+        cr_assert_eq(clnet_tensor_create(ctx, (clnet_shape){1, 1, 1, 4}, &tc), CLNET_OK);
+        cr_assert_eq(clnet_tensor_write(tab, ab, 8), CLNET_OK);
+        clnet__gemm_args g = {0, 0, 2, 2, 2, 1.0f, 0.0f, tab->buf, 0, 2, tab->buf, 4, 2,
+                              tc->buf, 0, 2};
+        cr_assert_eq(clnet__gemm_with(ctx, (clnet__gemm_impl)impl, &g), CLNET_OK, "%s",
+                     clnet_context_error(ctx));
+        float c[4];
+        cr_assert_eq(clnet_tensor_read(tc, c, 4), CLNET_OK);
+        cr_expect(c[0] == 19 && c[1] == 22 && c[2] == 43 && c[3] == 50,
+                  "%s: %g %g %g %g", clnet__gemm_impl_name(impl), c[0], c[1], c[2], c[3]);
+        g.k = 0;
+        g.beta = 2.0f;
+        cr_assert_eq(clnet__gemm_with(ctx, (clnet__gemm_impl)impl, &g), CLNET_OK, "%s",
+                     clnet_context_error(ctx));
+        cr_assert_eq(clnet_tensor_read(tc, c, 4), CLNET_OK);
+        cr_expect(c[0] == 38 && c[1] == 44 && c[2] == 86 && c[3] == 100,
+                  "%s, k = 0: %g %g %g %g", clnet__gemm_impl_name(impl), c[0], c[1], c[2], c[3]);
+        clnet_tensor_destroy(tab);
+        clnet_tensor_destroy(tc);
+    }
+}
