@@ -302,6 +302,8 @@ void clnet_context_destroy(clnet_context *ctx)
         return;
     if (ctx->queue)
         clFinish(ctx->queue);
+    if (ctx->before_destroy)
+        ctx->before_destroy(ctx);
     for (int i = 0; i < ctx->n_events; ++i)
         if (ctx->events[i])
             clReleaseEvent(ctx->events[i]);

@@ -55,6 +55,9 @@ struct clnet_context {
     cl_mem scratch[CLNET_SCRATCH_COUNT];
     size_t scratch_bytes[CLNET_SCRATCH_COUNT];
     int gemm_clblast_failed; /* src/gemm/gemm.c: CLBlast failed here, use the tiled kernel */
+    /* Set by a layer that keeps OpenCL objects of this context in a library's global
+     * cache (CLBlast's programs): called first by clnet_context_destroy. */
+    void (*before_destroy)(clnet_context *ctx);
 
     /* Profiling (bench/): while profiling, every launch keeps its event. */
     int profiling;

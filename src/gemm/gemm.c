@@ -55,6 +55,15 @@ static CLBlastStatusCode gemm_clblast(clnet_context *ctx, const clnet__gemm_args
                         (size_t)g->ldc, &ctx->queue, clnet__profile_slot(ctx));
 }
 
+/* CLBlast keeps its compiled programs, which hold our context, in a process-wide
+ * cache until exit; releasing them after the context is gone is undefined (it
+ * corrupts oclgrind's heap). Clear it when a context that used CLBlast goes. */
+static void clblast_release(clnet_context *ctx)
+{
+    (void)ctx;
+    CLBlastClearCache();
+}
+
 static clnet_status clblast_fail(clnet_context *ctx, const clnet__gemm_args *g,
                                  CLBlastStatusCode s)
 {
@@ -241,6 +250,7 @@ clnet_status clnet__gemm_with(clnet_context *ctx, clnet__gemm_impl impl, const c
         impl = clnet__gemm_choice(ctx);
     switch (impl) {
     case CLNET_GEMM_CLBLAST: {
+        ctx->before_destroy = clblast_release;
         CLBlastStatusCode s = gemm_clblast(ctx, g);
         if (s == CLBlastSuccess)
             return CLNET_OK;
