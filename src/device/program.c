@@ -140,6 +140,54 @@ static void store_binary(clnet_context *ctx, cl_program p, const unsigned char k
     free(bin);
 }
 
+/* Line of the assembled source holding the #line directive before the op file. */
+static int directive_line(const char *source)
+{
+    const char *dir = strstr(source, "\n#line 1 \"");
+    int line = 1;
+    for (const char *p = source; dir && p <= dir; ++p)
+        line += *p == '\n';
+    return dir ? line : 0;
+}
+
+/* Compilers that ignore #line (oclgrind's, some vendors') report positions in the
+ * assembled source ("input.cl:6:12:"). Rewrites each log line's leading
+ * "<file>:<line>:" to the op file's (or common.cl's) own name and line. */
+char *clnet__fix_build_log(const char *log, const char *name, int dir_line)
+{
+    char want[64];
+    snprintf(want, sizeof want, "%s.cl:", name);
+    if (dir_line == 0 || strstr(log, want))
+        return NULL;
+    size_t cap = strlen(log) * 2 + 64, used = 0;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    for (const char *p = log; *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p + 1) : strlen(p);
+        size_t tok = 0;
+        while (tok < len && p[tok] != ':' && p[tok] != ' ' && p[tok] != '\n')
+            ++tok;
+        char *end = NULL;
+        long line = tok < len && p[tok] == ':' ? strtol(p + tok + 1, &end, 10) : 0;
+        if (tok > 0 && line > 0 && end && *end == ':' && used + len + 64 < cap) {
+            const int in_op = line > dir_line;
+            used += (size_t)snprintf(out + used, cap - used, "%s.cl:%ld",
+                                     in_op ? name : "common", in_op ? line - dir_line : line);
+            const size_t rest = len - (size_t)(end - p);
+            memcpy(out + used, end, rest);
+            used += rest;
+        } else if (used + len + 1 < cap) {
+            memcpy(out + used, p, len);
+            used += len;
+        }
+        p += len;
+    }
+    out[used] = '\0';
+    return out;
+}
+
 static clnet_status build_from_source(clnet_context *ctx, const char *name, const char *source,
                                       const char *options, cl_program *out)
 {
@@ -156,6 +204,11 @@ static clnet_status build_from_source(clnet_context *ctx, const char *name, cons
             log[0] = '\0';
             clGetProgramBuildInfo(p, ctx->device, CL_PROGRAM_BUILD_LOG, log_len, log, NULL);
             log[log_len] = '\0';
+            char *fixed = clnet__fix_build_log(log, name, directive_line(source));
+            if (fixed) {
+                free(log);
+                log = fixed;
+            }
         }
         clReleaseProgram(p);
         clnet_status st = clnet__fail(ctx, CLNET_ERR_BUILD,

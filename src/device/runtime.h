@@ -129,6 +129,12 @@ clnet_status clnet__kernel(clnet_context *ctx, const char *program, const char *
 /* Builds (or loads) a whole program now; used by warm-up and tests. */
 clnet_status clnet__program(clnet_context *ctx, const char *program, cl_program *out);
 
+/* A build log whose "<file>:<line>:" positions count lines of the assembled source
+ * (compilers that ignore #line), rewritten to name.cl / common.cl lines, given the
+ * line dir_line of the #line directive; malloc'd, or NULL when there is nothing to
+ * rewrite (the log already names name.cl). */
+char *clnet__fix_build_log(const char *log, const char *name, int dir_line);
+
 /* ---- launches (launch.c) ---- */
 
 typedef enum { CLNET_ARG_KIND_MEM, CLNET_ARG_KIND_INT, CLNET_ARG_KIND_FLOAT, CLNET_ARG_KIND_LOCAL } clnet__arg_kind;

@@ -159,3 +159,19 @@ Test(cache, build_failure_reports_the_log_with_line_numbers)
     clnet_context_destroy(ctx);
     unsetenv("CLNET_CL_DIR");
 }
+
+Test(cache, build_log_positions_are_mapped_to_the_op_file)
+{
+    const char *log = "input.cl:6:12: error: use of undeclared identifier 'x'\n"
+                      "    x[0] = y;\n"
+                      "<source>:2:1: warning: something in common\n";
+    char *fixed = clnet__fix_build_log(log, "broken", 3);
+    cr_assert_not_null(fixed);
+    cr_assert(strstr(fixed, "broken.cl:3:12: error: use of undeclared identifier 'x'\n"), "%s",
+              fixed);
+    cr_assert(strstr(fixed, "    x[0] = y;\n"), "%s", fixed);
+    cr_assert(strstr(fixed, "common.cl:2:1: warning"), "%s", fixed);
+    free(fixed);
+    cr_assert_null(clnet__fix_build_log("broken.cl:3:1: error\n", "broken", 3),
+                   "a log that already names the op file is kept");
+}
