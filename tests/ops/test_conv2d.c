@@ -16,24 +16,30 @@ static const clnet__op_case conv2d_extra_cases[] = {
     {"filters = 33\nkernel_size = 3\npadding = same", 1, {{1, 5, 7, 17}}, 0},
     {"filters = 4\nkernel_size = 3\nactivation = relu", 1, {{3, 6, 5, 33}}, 0},
     {"filters = 5\nkernel_size = 3\nstrides = 2\npadding = 0, 1, 0, 1", 1, {{1, 6, 6, 5}}, 0},
-    {"filters = 3\nkernel_size = 3\nstrides = 2\npadding = 1, 2\nactivation = relu6", 1,
-     {{3, 7, 6, 3}}, 6.0f},
+    {"filters = 3\nkernel_size = 3\nstrides = 2\npadding = 1, 2\nactivation = relu6",
+     1,
+     {{3, 7, 6, 3}},
+     6.0f},
     {"filters = 3\nkernel_size = 5\npadding = same\nactivation = relu", 1, {{1, 7, 6, 3}}, 0},
     {"filters = 6\nkernel_size = 3, 1\nstrides = 2, 1\npadding = same", 1, {{3, 7, 4, 5}}, 0},
     {"filters = 17\nkernel_size = 3\npadding = same\nuse_bias = false", 1, {{3, 1, 1, 16}}, 0},
     {"filters = 3\nkernel_size = 3\nstrides = 2", 1, {{1, 9, 9, 3}}, 0},
-    {"filters = 16\nkernel_size = 1\nuse_bias = false\nactivation = relu6", 2,
-     {{3, 4, 3, 33}, {3, 4, 3, 16}}, 4.0f},
-    {"filters = 5\nkernel_size = 3\nstrides = 2\npadding = same\nactivation = relu6", 2,
-     {{3, 5, 5, 5}, {3, 3, 3, 5}}, 4.0f},
+    {"filters = 16\nkernel_size = 1\nuse_bias = false\nactivation = relu6",
+     2,
+     {{3, 4, 3, 33}, {3, 4, 3, 16}},
+     4.0f},
+    {"filters = 5\nkernel_size = 3\nstrides = 2\npadding = same\nactivation = relu6",
+     2,
+     {{3, 5, 5, 5}, {3, 3, 3, 5}},
+     4.0f},
 };
 
 CLNET_TEST_OP(conv2d)
 
 /* Runs conv2d forward on the device: x (shape in), kernel w, optional bias b. */
 static clnet_status run_forward(clnet_context *ctx, const char *spec, clnet_shape in,
-                                const float *x, clnet_shape wshape, const float *w,
-                                const float *b, float *y, size_t ny)
+                                const float *x, clnet_shape wshape, const float *w, const float *b,
+                                float *y, size_t ny)
 {
     const clnet__op_desc *op = clnet__op_find("conv2d");
     void *params = NULL;
@@ -61,8 +67,8 @@ static clnet_status run_forward(clnet_context *ctx, const char *spec, clnet_shap
         st = clnet_tensor_write(tb, b, (size_t)wshape.c);
     if (st == CLNET_OK) {
         clnet_tensor *ins[1] = {tx}, *ws[2] = {tw, tb};
-        const clnet__op_call call = {ctx, params, 1, ins, ty, b ? 2 : 1, ws, NULL, 0, 0,
-                                     NULL, NULL, NULL};
+        const clnet__op_call call = {ctx,  params, 1, ins,  ty,   b ? 2 : 1, ws,
+                                     NULL, 0,      0, NULL, NULL, NULL};
         st = op->forward(&call);
     }
     if (st == CLNET_OK)
@@ -103,41 +109,35 @@ ParameterizedTest(clnet_device_class *cls, conv2d, known_values)
     float w3[18], y3[18];
     for (int i = 0; i < 18; ++i)
         w3[i] = i % 2 ? -1.0f : 1.0f; /* {kh, kw, cin = 1, cout = 2}: filter 1 is -filter 0 */
-    st = run_forward(ctx, "filters = 2\nkernel_size = 3\npadding = same\nuse_bias = false\n"
-                          "activation = relu",
+    st = run_forward(ctx,
+                     "filters = 2\nkernel_size = 3\npadding = same\nuse_bias = false\n"
+                     "activation = relu",
                      in, x, (clnet_shape){3, 3, 1, 2}, w3, NULL, y3, 18);
     cr_assert_eq(st, CLNET_OK, "%s", clnet_context_error(ctx));
     const float want3[9] = {12, 21, 16, 27, 45, 33, 24, 39, 28};
     for (int i = 0; i < 9; ++i) {
-        cr_expect_eq(y3[2 * i], want3[i], "same 3x3: y[%d] = %g, want %g", i,
-                     (double)y3[2 * i], (double)want3[i]);
+        cr_expect_eq(y3[2 * i], want3[i], "same 3x3: y[%d] = %g, want %g", i, (double)y3[2 * i],
+                     (double)want3[i]);
         cr_expect_eq(y3[2 * i + 1], 0.0f, "relu of the negated filter at %d: %g", i,
                      (double)y3[2 * i + 1]);
     }
 }
 
-static void expect_parse_error(const char *spec, const char *needle)
-{
-    void *params = NULL;
-    clnet_context *ctx = clnet_test_device();
-    clnet_status st = clnet__op_parse(ctx, clnet__op_find("conv2d"), spec, "test", &params);
-    free(params);
-    cr_expect_neq(st, CLNET_OK, "\"%s\" parsed", spec);
-    cr_expect(strstr(clnet_context_error(ctx), needle) != NULL,
-              "\"%s\": message \"%s\" does not name '%s'", spec, clnet_context_error(ctx), needle);
-}
-
 Test(conv2d, parse_errors_name_the_key)
 {
-    expect_parse_error("kernel_size = 3", "filters");
-    expect_parse_error("filters = 8", "kernel_size");
-    expect_parse_error("filters = 8\nkernel_size = 3\npadding = bogus", "padding");
-    expect_parse_error("filters = 8\nkernel_size = 3\npadding = 1, 2, 3", "padding");
-    expect_parse_error("filters = 0\nkernel_size = 3", "filters");
-    expect_parse_error("filters = 8\nkernel_size = 3\nstrides = 0", "strides");
-    expect_parse_error("filters = 8\nkernel_size = 3\ndilation_rate = 2", "dilation");
-    expect_parse_error("filters = 8\nkernel_size = 3\nactivation = tanh", "activation");
-    expect_parse_error("filters = 8\nkernel_size = 3\ngroups = 2", "groups");
+    clnet_test_expect_parse_error("conv2d", "kernel_size = 3", "filters");
+    clnet_test_expect_parse_error("conv2d", "filters = 8", "kernel_size");
+    clnet_test_expect_parse_error("conv2d", "filters = 8\nkernel_size = 3\npadding = bogus",
+                                  "padding");
+    clnet_test_expect_parse_error("conv2d", "filters = 8\nkernel_size = 3\npadding = 1, 2, 3",
+                                  "padding");
+    clnet_test_expect_parse_error("conv2d", "filters = 0\nkernel_size = 3", "filters");
+    clnet_test_expect_parse_error("conv2d", "filters = 8\nkernel_size = 3\nstrides = 0", "strides");
+    clnet_test_expect_parse_error("conv2d", "filters = 8\nkernel_size = 3\ndilation_rate = 2",
+                                  "dilation");
+    clnet_test_expect_parse_error("conv2d", "filters = 8\nkernel_size = 3\nactivation = tanh",
+                                  "activation");
+    clnet_test_expect_parse_error("conv2d", "filters = 8\nkernel_size = 3\ngroups = 2", "groups");
 }
 
 /* infer's error for in[0 .. n_in), which must name every needle. */
@@ -192,7 +192,9 @@ ParameterizedTest(clnet_device_class *cls, conv2d, im2col_in_chunks)
 {
     clnet_context *ctx = clnet_test_device_class(*cls);
     const clnet__op_case c = {"filters = 6\nkernel_size = 3\npadding = same\nactivation = relu",
-                              2, {{5, 10, 10, 8}, {5, 10, 10, 6}}, 0};
+                              2,
+                              {{5, 10, 10, 8}, {5, 10, 10, 6}},
+                              0};
     const uint64_t keep = ctx->info.max_alloc_bytes;
     ctx->info.max_alloc_bytes = 80 << 10;
     row_ctx rc = {clnet_device_class_name(*cls)};

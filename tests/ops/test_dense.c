@@ -15,23 +15,12 @@ static const clnet__op_case dense_extra_cases[] = {
 
 CLNET_TEST_OP(dense)
 
-static void expect_parse_error(const char *spec, const char *needle)
-{
-    void *params = NULL;
-    clnet_context *ctx = clnet_test_device();
-    clnet_status st = clnet__op_parse(ctx, clnet__op_find("dense"), spec, "test", &params);
-    free(params);
-    cr_expect_neq(st, CLNET_OK, "\"%s\" parsed", spec);
-    cr_expect(strstr(clnet_context_error(ctx), needle) != NULL,
-              "\"%s\": message \"%s\" does not name '%s'", spec, clnet_context_error(ctx), needle);
-}
-
 Test(dense, parse_errors_name_the_key)
 {
-    expect_parse_error("use_bias = false", "units");
-    expect_parse_error("units = -2", "units");
-    expect_parse_error("units = 4\nactivation = gelu", "activation");
-    expect_parse_error("units = 4\nkernel_size = 3", "kernel_size");
+    clnet_test_expect_parse_error("dense", "use_bias = false", "units");
+    clnet_test_expect_parse_error("dense", "units = -2", "units");
+    clnet_test_expect_parse_error("dense", "units = 4\nactivation = gelu", "activation");
+    clnet_test_expect_parse_error("dense", "units = 4\nkernel_size = 3", "kernel_size");
 }
 
 Test(dense, flops_are_multiply_adds)

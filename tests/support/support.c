@@ -283,3 +283,17 @@ void clnet_test_op_gradient(const char *op, const clnet__op_case *extra, int n_e
     check_ctx cc = {"reference"};
     each_case(op, extra, n_extra, run_gradient, &cc);
 }
+
+void clnet_test_expect_parse_error(const char *op, const char *spec, const char *needle)
+{
+    void *params = NULL;
+    clnet_context *ctx = clnet_test_device();
+    const clnet__op_desc *desc = clnet__op_find(op);
+    cr_assert_not_null(desc, "op %s is not registered", op);
+    clnet_status st = clnet__op_parse(ctx, desc, spec, "test", &params);
+    free(params);
+    cr_expect_eq(st, CLNET_ERR_PARSE, "%s: \"%s\" gave %s", op, spec, clnet_status_string(st));
+    cr_expect(strstr(clnet_context_error(ctx), needle) != NULL,
+              "%s: \"%s\": message \"%s\" does not name '%s'", op, spec,
+              clnet_context_error(ctx), needle);
+}

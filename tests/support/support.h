@@ -51,6 +51,10 @@ void clnet_test_expect_op(const char *op, const char *params, clnet_shape in_sha
 void clnet_test_expect_error(const char *op, const char *params, clnet_shape in_shape,
                              clnet_status want, const char *needle1, const char *needle2);
 
+/* Expects parsing spec for op to fail with CLNET_ERR_PARSE, the message naming needle
+ * (the key). */
+void clnet_test_expect_parse_error(const char *op, const char *spec, const char *needle);
+
 /* Checks op on class cls against its reference: the desc's own cases, then
  * extra[0..n_extra). Every row is a Criterion expectation. */
 void clnet_test_op_against_ref(const char *op, clnet_device_class cls,
