@@ -26,25 +26,6 @@
     int in_h, int in_w, int cin, int out_h, int out_w, int kh, int kw, int sh, int sw,     \
         int pad_t, int pad_l
 
-// n floats from src to dst, VW at a time (CPU paths).
-inline void cv_copy(global const float *src, global float *dst, int n)
-{
-    int i = 0;
-    for (; i + VW <= n; i += VW)
-        VSTORE(VLOAD(0, src + i), 0, dst + i);
-    for (; i < n; ++i)
-        dst[i] = src[i];
-}
-
-inline void cv_zero(global float *dst, int n)
-{
-    int i = 0;
-    for (; i + VW <= n; i += VW)
-        VSTORE((VFLOAT)0.0f, 0, dst + i);
-    for (; i < n; ++i)
-        dst[i] = 0.0f;
-}
-
 kernel void conv2d_im2col(global const float *x, global float *col, int n0, int pixels, CV_GEOM)
 {
     const int kk = kh * kw * cin;
@@ -67,15 +48,15 @@ kernel void conv2d_im2col(global const float *x, global float *col, int n0, int 
     const int iy = oy * sh - pad_t + ky, ix0 = ox * sw - pad_l;
     global float *dst = col + (size_t)p * kk + ky * kw * cin;
     if (iy < 0 || iy >= in_h) {
-        cv_zero(dst, kw * cin);
+        vzero(dst, kw * cin);
         return;
     }
     // Taps kx0 .. kx1 - 1 fall inside the row: one contiguous run of x.
     const int kx0 = clamp(-ix0, 0, kw), kx1 = clamp(in_w - ix0, kx0, kw);
-    cv_zero(dst, kx0 * cin);
-    cv_copy(x + (((size_t)n * in_h + iy) * in_w + ix0 + kx0) * cin, dst + kx0 * cin,
+    vzero(dst, kx0 * cin);
+    vcopy(x + (((size_t)n * in_h + iy) * in_w + ix0 + kx0) * cin, dst + kx0 * cin,
             (kx1 - kx0) * cin);
-    cv_zero(dst + kx1 * cin, (kw - kx1) * cin);
+    vzero(dst + kx1 * cin, (kw - kx1) * cin);
 #endif
 }
 
