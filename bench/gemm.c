@@ -41,7 +41,8 @@ static clnet_status bench_one(clnet_context *ctx, clnet__gemm_impl impl, const s
                               int trans_a, int trans_b, int repeats)
 {
     clnet_tensor *ta = NULL, *tb = NULL, *tc = NULL;
-    double *wall = calloc((size_t)repeats, sizeof *wall), *dev = calloc((size_t)repeats, sizeof *dev);
+    double *wall = calloc((size_t)repeats, sizeof *wall),
+           *dev = calloc((size_t)repeats, sizeof *dev);
     clnet_status st = wall && dev ? CLNET_OK : CLNET_ERR_OUT_OF_MEMORY;
     if (st == CLNET_OK)
         st = clnet_tensor_create(ctx, (clnet_shape){1, 1, s->m, s->k}, &ta);
@@ -53,10 +54,22 @@ static clnet_status bench_one(clnet_context *ctx, clnet__gemm_impl impl, const s
         st = clnet_tensor_init(ta, CLNET_INIT_UNIFORM, -1.0f, 1.0f, 1);
     if (st == CLNET_OK)
         st = clnet_tensor_init(tb, CLNET_INIT_UNIFORM, -1.0f, 1.0f, 2);
-    const clnet__gemm_args g = {trans_a, trans_b, s->m, s->n,  s->k, 1.0f,
-                                0.0f,    ta ? ta->buf : NULL,  0,    trans_a ? s->m : s->k,
-                                tb ? tb->buf : NULL,  0,       trans_b ? s->k : s->n,
-                                tc ? tc->buf : NULL,  0,       s->n};
+    const clnet__gemm_args g = {trans_a,
+                                trans_b,
+                                s->m,
+                                s->n,
+                                s->k,
+                                1.0f,
+                                0.0f,
+                                ta ? ta->buf : NULL,
+                                0,
+                                trans_a ? s->m : s->k,
+                                tb ? tb->buf : NULL,
+                                0,
+                                trans_b ? s->k : s->n,
+                                tc ? tc->buf : NULL,
+                                0,
+                                s->n};
     double first_ms = 0.0;
     if (st == CLNET_OK) {
         /* First run (compiles), then a warm-up. */
@@ -156,7 +169,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < n_impls; ++i)
         for (int j = 0; j < n_shapes; ++j) {
             const shape *s = custom.m > 0 ? &custom : &shapes[j];
-            clnet_status st = bench_one(ctx, impls[i], s, trans[0] == 'T', trans[1] == 'T', repeats);
+            clnet_status st =
+                bench_one(ctx, impls[i], s, trans[0] == 'T', trans[1] == 'T', repeats);
             if (st != CLNET_OK) {
                 fprintf(stderr, "bench_gemm: %s %s: %s: %s\n", clnet__gemm_impl_name(impls[i]),
                         s->name, clnet_status_string(st), clnet_context_error(ctx));

@@ -8,18 +8,20 @@
 // neighbouring work-items touch neighbouring columns.
 // global = (ceil(n/TILE)*TILE/WPT, ceil(m/TILE)*TILE/WPT), local = (TILE/WPT, TILE/WPT).
 //
-// The packed path, for CPU OpenCL runtimes (one work-item = one thread's loop, so the
+// The packed path, for CPU OpenCL runtimes (a work-item is one thread's loop, so the
 // work-item itself must hold a register tile and use explicit wide vectors):
-// gemm_pack copies op(A) into row panels of PK_MR rows, [panel][kp][PK_MR], and op(B)
-// into column panels of PK_NR columns, [panel][kp][PK_NR], zero-padded to whole panels
-// and to kp = k rounded up to 4.
+// gemm_pack copies op(B) into column panels of PK_NR columns, [panel][kp][PK_NR],
+// zero-padded to whole panels; kp = k rounded up to 4. global = (ceil(kp/PK_PB),
+// panels), local = (16, 1): a work-group writes one contiguous run of a panel.
 // gemm_packed: each work-item computes one PK_MR x PK_NR tile of C in 16 float16
-// accumulators (8 rows x 2 float16), k unrolled by 4, reading B panels with vload16
-// (packed, or rows of an untransposed B in place) and A from its packed panel or
-// in place from an untransposed A. 1-D: a work-group is up to GEMM_WG_M consecutive row
-// tiles sharing one B panel, which then stays in cache; consecutive work-groups walk
-// the column panels of one row block, so that block of A stays in cache as well.
-// global = n_panels * row_blocks * local, local = min(GEMM_WG_M, row tiles).
+// accumulators (8 rows x 2 float16), k unrolled by 4: per k, two vload16 of the B
+// panel (packed, or a row of an untransposed B read in place) and eight broadcast A
+// values, read in place (packing A cost more than it saved). The work-item covers
+// k in [k0, k1): the host splits a long k into blocks (GEMM_KC) so what a work-group
+// shares stays in cache; later blocks accumulate with beta = 1. 1-D: a work-group
+// is GEMM_WG_M consecutive row tiles sharing one B panel, which then stays in cache;
+// consecutive work-groups walk the column panels of one row block, so those rows of
+// A stay in cache as well. global = n_panels * row_blocks * GEMM_WG_M.
 // gemm_scale: C = beta*C, one work-item per element; global = (n, m).
 #ifndef GEMM_TILE
 #define GEMM_TILE 32
@@ -104,40 +106,38 @@ kernel void gemm_scale(int m, int n, float beta, global float *c, int c_off, int
     *p = beta == 0.0f ? 0.0f : beta * *p;
 }
 
+// out[panel][p][j] = X[panel*PK_NR + j][p], zero outside rows x k, where X = op(B)^T:
+// X[i][p] is x[p*ld + i] when contiguous (an untransposed B: a panel's row is
+// contiguous in memory) and x[i*ld + p] otherwise. A work-item packs PK_PB values
+// of p of one panel with whole vector loads and stores where it can.
 #define PK_MR 8
 #define PK_NR 32
-
-// out[panel][p][j] = X[panel*width + j][p], zero outside rows x k. X[i][p] is
-// x[p*ld + i] when contiguous (op(A) of a transposed A, op(B) of an untransposed B:
-// the panel's width is contiguous in memory) and x[i*ld + p] otherwise. A work-item
-// packs PK_PB values of p of one panel, reading and writing whole float16 where it
-// can; global = (ceil(kp / PK_PB), panels).
 #define PK_PB 16
 #define PK_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 #define PK_K16(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(a) X(b) X(c) X(d) X(e) X(f)
 #define PK_LOAD_ROW(r) const float16 v##r = vload16(0, src + (size_t)(r) * ld);
 #define PK_STORE_COL(q)                                                                            \
     vstore8((float8)(v0.s##q, v1.s##q, v2.s##q, v3.s##q, v4.s##q, v5.s##q, v6.s##q, v7.s##q), 0,   \
-            dst + 0x##q * width);
+            dst + 0x##q * PK_NR);
 kernel void gemm_pack(global const float *x, int x_off, int ld, int rows, int k, int contiguous,
-                      int width, int kp, global float *out)
+                      int kp, global float *out)
 {
     const int p0 = get_global_id(0) * PK_PB, panel = get_global_id(1);
-    if (p0 >= kp || panel * width >= rows)
+    if (p0 >= kp || panel * PK_NR >= rows)
         return;
-    const int p1 = min(p0 + PK_PB, kp), i0 = panel * width;
-    const int full = i0 + width <= rows; // width is a multiple of 8
-    global float *o = out + (size_t)panel * kp * width;
+    const int p1 = min(p0 + PK_PB, kp), i0 = panel * PK_NR;
+    const int full = i0 + PK_NR <= rows;
+    global float *o = out + (size_t)panel * kp * PK_NR;
     x += x_off;
     if (contiguous) {
         for (int p = p0; p < p1; ++p) {
-            global float *dst = o + (size_t)p * width;
+            global float *dst = o + (size_t)p * PK_NR;
             const global float *src = x + (size_t)min(p, k - 1) * ld + i0;
             if (p < k && full) {
-                for (int j = 0; j < width; j += 8)
-                    vstore8(vload8(0, src + j), 0, dst + j);
+                vstore16(vload16(0, src), 0, dst);
+                vstore16(vload16(0, src + 16), 0, dst + 16);
             } else {
-                for (int j = 0; j < width; ++j)
+                for (int j = 0; j < PK_NR; ++j)
                     dst[j] = p < k && i0 + j < rows ? src[j] : 0.0f;
             }
         }
@@ -145,11 +145,11 @@ kernel void gemm_pack(global const float *x, int x_off, int ld, int rows, int k,
     }
     // Eight rows at a time: eight float16 along k, transposed in registers into
     // sixteen float8 (one per k) of the panel.
-    for (int j = 0; j < width; j += 8) {
+    for (int j = 0; j < PK_NR; j += 8) {
         if (i0 + j + 8 <= rows && p0 + PK_PB <= k) {
             const global float *src = x + (size_t)(i0 + j) * ld + p0;
             PK_ROWS(PK_LOAD_ROW)
-            global float *dst = o + (size_t)p0 * width + j;
+            global float *dst = o + (size_t)p0 * PK_NR + j;
             PK_K16(PK_STORE_COL)
             continue;
         }
@@ -157,7 +157,7 @@ kernel void gemm_pack(global const float *x, int x_off, int ld, int rows, int k,
             const int i = i0 + jj;
             const global float *src = x + (size_t)min(i, rows - 1) * ld;
             for (int p = p0; p < p1; ++p)
-                o[(size_t)p * width + jj] = i < rows && p < k ? src[p] : 0.0f;
+                o[(size_t)p * PK_NR + jj] = i < rows && p < k ? src[p] : 0.0f;
         }
     }
 }
@@ -219,11 +219,11 @@ inline void packed_store(global float *cr, int cols, float16 lo, float16 hi, flo
 #define PK_B_ARGS                                                                                  \
     global const float *b, int b_off, int ldb, int n_direct, global const float *bp
 
-// op(A) row row0 + r (rows past m repeat the last one: read in bounds, never stored)
-// is a##r, k step q at a##r[q * ks]: ks = 1 for a row-major A read in place, lda for a
-// transposed A read in place, PK_MR for packed panels.
+// op(A) row row0 + r is a##r (rows past m repeat the last one: read in bounds,
+// never stored); its k step q is a##r[q] for an untransposed A, a##r[q * lda] for a
+// transposed one (then the tile's eight values of one k are neighbours in memory).
 #define PK_ROWPTR(r) const global float *a##r = a + (size_t)min(row0 + r, m - 1) * lda;
-#define PK_COLPTR(r) const global float *a##r = a + (a_mode == 1 ? min(row0 + r, m - 1) : r);
+#define PK_COLPTR(r) const global float *a##r = a + min(row0 + r, m - 1);
 // k runs over [k0, k1), unrolled by 4; B read in place has no zero padding past k.
 #define PK_K_LOOP()                                                                                \
     int p = k0;                                                                                    \
@@ -235,25 +235,21 @@ inline void packed_store(global float *cr, int cols, float16 lo, float16 hi, flo
     }                                                                                              \
     for (; p < k1; ++p)                                                                            \
         PK_STEP(p)
-// a_mode 0: A row-major m x k at a + a_off (row stride lda); 1: A transposed, k x m
-// at a + a_off; 2: packed panels at a, kp deep.
-kernel void gemm_packed(int a_mode, global const float *a, int a_off, int lda, PK_B_ARGS,
+kernel void gemm_packed(int trans_a, global const float *a, int a_off, int lda, PK_B_ARGS,
                         int m, int n, int k0, int k1, int kp, int n_panels, float alpha,
                         float beta, global float *c, int c_off, int ldc)
 {
     PK_TILE()
     PK_ROWS(PK_DECL)
-    if (a_mode == 0) {
-        a += a_off;
+    a += a_off;
+    if (!trans_a) {
         PK_ROWS(PK_ROWPTR)
 #define PK_A(r, q) a##r[q]
         PK_K_LOOP()
 #undef PK_A
     } else {
-        const int ks = a_mode == 1 ? lda : PK_MR;
-        a += a_mode == 1 ? (size_t)a_off : (size_t)tile * kp * PK_MR;
         PK_ROWS(PK_COLPTR)
-#define PK_A(r, q) a##r[(size_t)(q) * ks]
+#define PK_A(r, q) a##r[(size_t)(q) * lda]
         PK_K_LOOP()
 #undef PK_A
     }

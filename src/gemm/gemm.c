@@ -7,13 +7,13 @@
 
 #include "gemm/gemm.h"
 
-/* Register tile of the packed kernels; must match PK_MR / PK_NR in cl/gemm.cl. */
+/* Register tile of the packed kernel and the k run of one gemm_pack work-item; must
+ * match PK_MR, PK_NR and PK_PB in cl/gemm.cl. */
 #define PACK_MR 8
 #define PACK_NR 32
-/* Values of k one gemm_pack work-item packs; PK_PB in cl/gemm.cl. */
 #define PACK_PB 16
-/* Bound on each packed buffer: larger operands are packed and multiplied in chunks
- * of rows (A) or columns (B), so memory stays modest and below max allocation. */
+/* Bound on the packed B panels: a larger op(B) is packed and multiplied in column
+ * chunks, so memory stays modest and below the max allocation. */
 #define PACK_BUDGET_BYTES ((size_t)32 << 20)
 
 const char *clnet__gemm_impl_name(clnet__gemm_impl impl)
@@ -47,12 +47,11 @@ static int clblast_out_of_memory(CLBlastStatusCode s)
 
 static CLBlastStatusCode gemm_clblast(clnet_context *ctx, const clnet__gemm_args *g)
 {
-    return CLBlastSgemm(CLBlastLayoutRowMajor,
-                        g->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
-                        g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, (size_t)g->m,
-                        (size_t)g->n, (size_t)g->k, g->alpha, g->a, g->a_off, (size_t)g->lda,
-                        g->b, g->b_off, (size_t)g->ldb, g->beta, g->c, g->c_off,
-                        (size_t)g->ldc, &ctx->queue, clnet__profile_slot(ctx));
+    return CLBlastSgemm(
+        CLBlastLayoutRowMajor, g->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
+        g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, (size_t)g->m, (size_t)g->n,
+        (size_t)g->k, g->alpha, g->a, g->a_off, (size_t)g->lda, g->b, g->b_off, (size_t)g->ldb,
+        g->beta, g->c, g->c_off, (size_t)g->ldc, &ctx->queue, clnet__profile_slot(ctx));
 }
 
 /* CLBlast keeps its compiled programs, which hold our context, in a process-wide
@@ -64,12 +63,11 @@ static void clblast_release(clnet_context *ctx)
     CLBlastClearCache();
 }
 
-static clnet_status clblast_fail(clnet_context *ctx, const clnet__gemm_args *g,
-                                 CLBlastStatusCode s)
+static clnet_status clblast_fail(clnet_context *ctx, const clnet__gemm_args *g, CLBlastStatusCode s)
 {
     return clnet__fail(ctx, clblast_out_of_memory(s) ? CLNET_ERR_OUT_OF_MEMORY : CLNET_ERR_GEMM,
-                       "CLBlastSgemm %dx%dx%d (trans %d%d) failed with CLBlast code %d", g->m,
-                       g->n, g->k, g->trans_a, g->trans_b, (int)s);
+                       "CLBlastSgemm %dx%dx%d (trans %d%d) failed with CLBlast code %d", g->m, g->n,
+                       g->k, g->trans_a, g->trans_b, (int)s);
 }
 
 static clnet_status gemm_tiled(clnet_context *ctx, const clnet__gemm_args *g)
@@ -97,112 +95,96 @@ static clnet_status gemm_tiled(clnet_context *ctx, const clnet__gemm_args *g)
     const size_t local[2] = {side, side};
     const size_t global[2] = {(size_t)(g->n + tile - 1) / (size_t)tile * side,
                               (size_t)(g->m + tile - 1) / (size_t)tile * side};
-    return clnet__launch_local(ctx, "gemm", "gemm_tiled", args, (int)CLNET_COUNTOF(args), 2,
-                               global, local);
+    return clnet__launch_local(ctx, "gemm", "gemm_tiled", args, (int)CLNET_COUNTOF(args), 2, global,
+                               local);
 }
 
-/* Packs rows x k of X (see gemm_pack in cl/gemm.cl) into panels of width. */
-static clnet_status pack(clnet_context *ctx, cl_mem x, size_t off, int ld, int rows, int k,
-                         int contiguous, int width, int kp, cl_mem out)
+/* Packs columns [0, cols) of op(B) (k x cols at x + off, row stride ld) into panels
+ * (see gemm_pack in cl/gemm.cl). */
+static clnet_status pack_b(clnet_context *ctx, const clnet__gemm_args *g, size_t off, int cols,
+                           int kp, cl_mem out)
 {
     const clnet_arg args[] = {
-        CLNET_ARG_MEM(x),        CLNET_ARG_INT((int)off), CLNET_ARG_INT(ld),
-        CLNET_ARG_INT(rows),     CLNET_ARG_INT(k),        CLNET_ARG_INT(contiguous),
-        CLNET_ARG_INT(width),    CLNET_ARG_INT(kp),       CLNET_ARG_MEM(out),
+        CLNET_ARG_MEM(g->b), CLNET_ARG_INT((int)off),    CLNET_ARG_INT(g->ldb), CLNET_ARG_INT(cols),
+        CLNET_ARG_INT(g->k), CLNET_ARG_INT(!g->trans_b), CLNET_ARG_INT(kp),     CLNET_ARG_MEM(out),
     };
     const size_t global[2] = {(size_t)(kp + PACK_PB - 1) / PACK_PB,
-                              (size_t)((rows + width - 1) / width)};
+                              (size_t)((cols + PACK_NR - 1) / PACK_NR)};
     /* A fixed local size: POCL compiles a kernel once per local size. A work-group
      * writes 256 consecutive k of one panel: one contiguous run of the output. */
     const size_t local[2] = {16, 1};
-    return clnet__launch_local(ctx, "gemm", "gemm_pack", args, (int)CLNET_COUNTOF(args), 2,
-                               global, local);
+    return clnet__launch_local(ctx, "gemm", "gemm_pack", args, (int)CLNET_COUNTOF(args), 2, global,
+                               local);
 }
 
-/* Rows (or columns) per chunk: whole groups of `unit`, each chunk's panels of kp
- * floats per row within the pack budget. */
-static int chunk_of(int total, int kp, int unit)
-{
-    size_t fit = PACK_BUDGET_BYTES / ((size_t)kp * sizeof(float) * (size_t)unit);
-    if (fit < 1)
-        fit = 1;
-    if (fit > (size_t)(INT_MAX / unit))
-        fit = (size_t)(INT_MAX / unit);
-    const int chunk = (int)fit * unit;
-    return chunk < total ? chunk : total;
-}
-
-/* The packed path. Column chunks of op(B) are packed into panels, except that a
- * small-m product reads the whole panels of an untransposed B in place (packing B
- * would cost as much as the product) and packs only the last, partial one. op(A)
- * is read in place (GEMM_PACK_A = 0) or packed into row panels chunk by chunk.
- * GEMM_KC > 0 splits k into blocks of that depth, one launch each, accumulating
- * into C, so the A rows and B panel a work-group shares stay in cache. */
+/* The packed path. op(B) is packed into column panels, chunk by chunk within the
+ * pack budget, except that a small-m product reads the whole panels of an
+ * untransposed B in place (packing B would cost as much as the product) and packs
+ * only the last, partial one. op(A) is read in place: packing it measured no faster
+ * and costs a pass over A. GEMM_KC > 0 splits k into blocks of about that depth, one
+ * launch each, accumulating into C, so the B panel and A rows a work-group shares
+ * stay in cache (weight gradients have k = batch * H * W). */
 static clnet_status gemm_packed(clnet_context *ctx, const clnet__gemm_args *g)
 {
-    const int wg_m = clnet__param(ctx, "gemm", "GEMM_WG_M", 32);
+    const size_t wg = (size_t)clnet__param(ctx, "gemm", "GEMM_WG_M", 32);
     const int kc_param = clnet__param(ctx, "gemm", "GEMM_KC", 0);
     const int kp = (g->k + 3) / 4 * 4;
-    const int pack_a = clnet__param(ctx, "gemm", "GEMM_PACK_A", 0);
     const int b_direct = !g->trans_b && g->m <= clnet__param(ctx, "gemm", "GEMM_B_DIRECT_M", 0);
-    const int nc = b_direct ? g->n : chunk_of(g->n, kp, PACK_NR);
-    const int mc = pack_a ? chunk_of(g->m, kp, PACK_MR * wg_m) : g->m;
-    /* Blocks of about kc, evenly split so no block is a sliver. */
+    /* Columns per chunk: whole panels, each chunk's panels within the budget. */
+    size_t fit = PACK_BUDGET_BYTES / ((size_t)kp * sizeof(float) * PACK_NR);
+    fit = fit < 1 ? 1 : fit > (size_t)(INT_MAX / PACK_NR) ? (size_t)(INT_MAX / PACK_NR) : fit;
+    const int nc = b_direct || (int)fit * PACK_NR >= g->n ? g->n : (int)fit * PACK_NR;
+    /* k blocks of about kc, evenly split so that none is a sliver. */
     const int n_kb = kc_param > 0 ? (g->k + kc_param - 1) / kc_param : 1;
     const int kc = (g->k + n_kb - 1) / n_kb;
-    cl_mem bp = NULL, ap = NULL;
+    const int tiles = (g->m + PACK_MR - 1) / PACK_MR;
     const int packed_cols = b_direct ? g->n % PACK_NR : nc;
-    CLNET_TRY(clnet__scratch(ctx, CLNET_SCRATCH_PACK_B,
-                             (size_t)(packed_cols + PACK_NR - 1) / PACK_NR * PACK_NR *
-                                 (size_t)kp * sizeof(float),
-                             &bp));
-    if (pack_a)
-        CLNET_TRY(clnet__scratch(ctx, CLNET_SCRATCH_PACK_A,
-                                 (size_t)(mc + PACK_MR - 1) / PACK_MR * PACK_MR * (size_t)kp *
-                                     sizeof(float),
-                                 &ap));
+    cl_mem bp = NULL;
+    CLNET_TRY(clnet__scratch(
+        ctx, CLNET_SCRATCH_PACK_B,
+        (size_t)(packed_cols + PACK_NR - 1) / PACK_NR * PACK_NR * (size_t)kp * sizeof(float), &bp));
     for (int j0 = 0; j0 < g->n; j0 += nc) {
         const int ncur = g->n - j0 < nc ? g->n - j0 : nc;
         const int n_panels = (ncur + PACK_NR - 1) / PACK_NR;
         const int n_direct = b_direct ? ncur / PACK_NR : 0;
         const size_t b_off = g->b_off + (g->trans_b ? (size_t)j0 * (size_t)g->ldb : (size_t)j0);
+        const size_t c_off = g->c_off + (size_t)j0;
+        if (b_off > INT_MAX || c_off > INT_MAX)
+            return clnet__fail(ctx, CLNET_ERR_TOO_LARGE,
+                               "GEMM %dx%dx%d: offsets beyond 2^31 floats", g->m, g->n, g->k);
         if (n_direct < n_panels) {
             const size_t skip = (size_t)n_direct * PACK_NR;
-            CLNET_TRY(pack(ctx, g->b, b_off + (g->trans_b ? skip * (size_t)g->ldb : skip),
-                           g->ldb, ncur - (int)skip, g->k, !g->trans_b, PACK_NR, kp, bp));
+            CLNET_TRY(pack_b(ctx, g, b_off + (g->trans_b ? skip * (size_t)g->ldb : skip),
+                             ncur - (int)skip, kp, bp));
         }
-        for (int i0 = 0; i0 < g->m; i0 += mc) {
-            const int mcur = g->m - i0 < mc ? g->m - i0 : mc;
-            const int tiles = (mcur + PACK_MR - 1) / PACK_MR;
-            const size_t wg = (size_t)wg_m;
-            const size_t global = (size_t)n_panels * (((size_t)tiles + wg - 1) / wg * wg);
-            const size_t c_off = g->c_off + (size_t)i0 * (size_t)g->ldc + (size_t)j0;
-            const size_t a_off =
-                g->a_off + (g->trans_a ? (size_t)i0 : (size_t)i0 * (size_t)g->lda);
-            if (c_off > INT_MAX || a_off > INT_MAX || b_off > INT_MAX)
-                return clnet__fail(ctx, CLNET_ERR_TOO_LARGE,
-                                   "GEMM %dx%dx%d: offsets beyond 2^31 floats", g->m, g->n,
-                                   g->k);
-            if (pack_a)
-                CLNET_TRY(pack(ctx, g->a, a_off, g->lda, mcur, g->k, g->trans_a, PACK_MR, kp, ap));
-            for (int k0 = 0; k0 < g->k; k0 += kc) {
-                const int k1 = g->k - k0 < kc ? g->k : k0 + kc;
-                const clnet_arg args[] = {
-                    CLNET_ARG_INT(pack_a ? 2 : g->trans_a), CLNET_ARG_MEM(pack_a ? ap : g->a),
-                    CLNET_ARG_INT((int)a_off), CLNET_ARG_INT(g->lda),
-                    CLNET_ARG_MEM(g->b),       CLNET_ARG_INT((int)b_off),
-                    CLNET_ARG_INT(g->ldb),     CLNET_ARG_INT(n_direct),
-                    CLNET_ARG_MEM(bp),         CLNET_ARG_INT(mcur),
-                    CLNET_ARG_INT(ncur),       CLNET_ARG_INT(k0),
-                    CLNET_ARG_INT(k1),         CLNET_ARG_INT(kp),
-                    CLNET_ARG_INT(n_panels),   CLNET_ARG_FLOAT(g->alpha),
-                    /* later k blocks add to what the earlier ones stored */
-                    CLNET_ARG_FLOAT(k0 == 0 ? g->beta : 1.0f), CLNET_ARG_MEM(g->c),
-                    CLNET_ARG_INT((int)c_off), CLNET_ARG_INT(g->ldc),
-                };
-                CLNET_TRY(clnet__launch_local(ctx, "gemm", "gemm_packed", args,
-                                              (int)CLNET_COUNTOF(args), 1, &global, &wg));
-            }
+        const size_t global = (size_t)n_panels * (((size_t)tiles + wg - 1) / wg * wg);
+        for (int k0 = 0; k0 < g->k; k0 += kc) {
+            const int k1 = g->k - k0 < kc ? g->k : k0 + kc;
+            const clnet_arg args[] = {
+                CLNET_ARG_INT(g->trans_a),
+                CLNET_ARG_MEM(g->a),
+                CLNET_ARG_INT((int)g->a_off),
+                CLNET_ARG_INT(g->lda),
+                CLNET_ARG_MEM(g->b),
+                CLNET_ARG_INT((int)b_off),
+                CLNET_ARG_INT(g->ldb),
+                CLNET_ARG_INT(n_direct),
+                CLNET_ARG_MEM(bp),
+                CLNET_ARG_INT(g->m),
+                CLNET_ARG_INT(ncur),
+                CLNET_ARG_INT(k0),
+                CLNET_ARG_INT(k1),
+                CLNET_ARG_INT(kp),
+                CLNET_ARG_INT(n_panels),
+                CLNET_ARG_FLOAT(g->alpha),
+                /* later k blocks add to what the earlier ones stored */
+                CLNET_ARG_FLOAT(k0 == 0 ? g->beta : 1.0f),
+                CLNET_ARG_MEM(g->c),
+                CLNET_ARG_INT((int)c_off),
+                CLNET_ARG_INT(g->ldc),
+            };
+            CLNET_TRY(clnet__launch_local(ctx, "gemm", "gemm_packed", args,
+                                          (int)CLNET_COUNTOF(args), 1, &global, &wg));
         }
     }
     return CLNET_OK;
@@ -212,22 +194,22 @@ static clnet_status check_args(clnet_context *ctx, const clnet__gemm_args *g)
 {
     const int a_cols = g->trans_a ? g->m : g->k, b_cols = g->trans_b ? g->k : g->n;
     if (g->m < 0 || g->n < 0 || g->k < 0)
-        return clnet__fail(ctx, CLNET_ERR_INVALID_ARG, "GEMM %dx%dx%d: negative size", g->m,
-                           g->n, g->k);
+        return clnet__fail(ctx, CLNET_ERR_INVALID_ARG, "GEMM %dx%dx%d: negative size", g->m, g->n,
+                           g->k);
     if (g->lda < (a_cols > 1 ? a_cols : 1) || g->ldb < (b_cols > 1 ? b_cols : 1) ||
         g->ldc < (g->n > 1 ? g->n : 1))
         return clnet__fail(ctx, CLNET_ERR_INVALID_ARG,
                            "GEMM %dx%dx%d (trans %d%d): bad leading dimensions lda=%d ldb=%d "
                            "ldc=%d (need at least %d, %d, %d)",
-                           g->m, g->n, g->k, g->trans_a, g->trans_b, g->lda, g->ldb, g->ldc,
-                           a_cols, b_cols, g->n);
+                           g->m, g->n, g->k, g->trans_a, g->trans_b, g->lda, g->ldb, g->ldc, a_cols,
+                           b_cols, g->n);
     if (g->m > 0 && g->n > 0 && (!g->a || !g->b || !g->c))
-        return clnet__fail(ctx, CLNET_ERR_INVALID_ARG, "GEMM %dx%dx%d: a NULL buffer", g->m,
-                           g->n, g->k);
+        return clnet__fail(ctx, CLNET_ERR_INVALID_ARG, "GEMM %dx%dx%d: a NULL buffer", g->m, g->n,
+                           g->k);
     if (g->a_off > INT_MAX || g->b_off > INT_MAX || g->c_off > INT_MAX)
         return clnet__fail(ctx, CLNET_ERR_TOO_LARGE,
-                           "GEMM %dx%dx%d: offsets beyond 2^31 floats (%zu, %zu, %zu)", g->m,
-                           g->n, g->k, g->a_off, g->b_off, g->c_off);
+                           "GEMM %dx%dx%d: offsets beyond 2^31 floats (%zu, %zu, %zu)", g->m, g->n,
+                           g->k, g->a_off, g->b_off, g->c_off);
     return CLNET_OK;
 }
 
@@ -238,12 +220,11 @@ clnet_status clnet__gemm_with(clnet_context *ctx, clnet__gemm_impl impl, const c
         return CLNET_OK;
     if (g->k == 0) {
         /* An empty product: C = beta*C (CLBlast rejects k = 0). */
-        const clnet_arg args[] = {CLNET_ARG_INT(g->m),  CLNET_ARG_INT(g->n),
-                                  CLNET_ARG_FLOAT(g->beta), CLNET_ARG_MEM(g->c),
+        const clnet_arg args[] = {CLNET_ARG_INT(g->m),          CLNET_ARG_INT(g->n),
+                                  CLNET_ARG_FLOAT(g->beta),     CLNET_ARG_MEM(g->c),
                                   CLNET_ARG_INT((int)g->c_off), CLNET_ARG_INT(g->ldc)};
         const size_t global[2] = {(size_t)g->n, (size_t)g->m};
-        return clnet__launch(ctx, "gemm", "gemm_scale", args, (int)CLNET_COUNTOF(args), 2,
-                             global);
+        return clnet__launch(ctx, "gemm", "gemm_scale", args, (int)CLNET_COUNTOF(args), 2, global);
     }
     const int automatic = impl == CLNET_GEMM_AUTO;
     if (automatic)

@@ -121,14 +121,16 @@ clnet_status clnet__gemm_check_case(clnet_context *ctx, clnet__gemm_impl impl,
         (st = upload(ctx, f + l.na, l.nb, "GEMM check B", &b)) != CLNET_OK ||
         (st = upload(ctx, fc, l.nc, "GEMM check C", &cm)) != CLNET_OK)
         goto done;
-    const clnet__gemm_args g = {c->trans_a, c->trans_b, c->m,     c->n,     c->k,
-                                c->alpha,   c->beta,    a,        (size_t)c->a_off,
-                                l.lda,      b,          (size_t)c->b_off, l.ldb,
-                                cm,         (size_t)c->c_off,     l.ldc};
+    const clnet__gemm_args g = {c->trans_a, c->trans_b, c->m,
+                                c->n,       c->k,       c->alpha,
+                                c->beta,    a,          (size_t)c->a_off,
+                                l.lda,      b,          (size_t)c->b_off,
+                                l.ldb,      cm,         (size_t)c->c_off,
+                                l.ldc};
     if ((st = clnet__gemm_with(ctx, impl, &g)) != CLNET_OK)
         goto done;
-    cl_int err = clEnqueueReadBuffer(ctx->queue, cm, CL_TRUE, 0, l.nc * sizeof(float), fc, 0,
-                                     NULL, NULL);
+    cl_int err =
+        clEnqueueReadBuffer(ctx->queue, cm, CL_TRUE, 0, l.nc * sizeof(float), fc, 0, NULL, NULL);
     if (err != CL_SUCCESS) {
         st = clnet__cl_fail(ctx, err, "clEnqueueReadBuffer", __FILE__, __LINE__);
         goto done;

@@ -24,11 +24,11 @@ static void check(clnet_context *ctx, clnet__gemm_impl impl, const clnet__gemm_c
     double max_abs = 0.0, max_rel = 0.0;
     clnet_status st = clnet__gemm_check_case(ctx, impl, c, seed, &max_abs, &max_rel);
     cr_assert_eq(st, CLNET_OK, "%s [%s] %s: %s: %s", clnet__gemm_impl_name(impl),
-                 clnet_device_class_name(clnet_context_class(ctx)), shape,
-                 clnet_status_string(st), clnet_context_error(ctx));
+                 clnet_device_class_name(clnet_context_class(ctx)), shape, clnet_status_string(st),
+                 clnet_context_error(ctx));
     cr_expect(max_rel <= CLNET_GEMM_RTOL, "%s [%s] %s: max abs err %.3g, rel %.3g",
-              clnet__gemm_impl_name(impl), clnet_device_class_name(clnet_context_class(ctx)),
-              shape, max_abs, max_rel);
+              clnet__gemm_impl_name(impl), clnet_device_class_name(clnet_context_class(ctx)), shape,
+              max_abs, max_rel);
 }
 
 ParameterizedTestParameters(gemm, matches_reference)
@@ -48,7 +48,8 @@ ParameterizedTestParameters(gemm, matches_reference)
 ParameterizedTest(impl_class *r, gemm, matches_reference, .timeout = 600)
 {
     static const int shapes[][3] = {
-        {1, 1, 1}, {1, 1000, 2048}, {7, 33, 5}, {65, 31, 129}, {200, 100, 300},
+        {1, 1, 1},       {1, 1000, 2048}, {7, 33, 5}, {65, 31, 129},
+        {200, 100, 300}, {300, 70, 40}, /* m > GEMM_B_DIRECT_M: an untransposed B is packed too */
     };
     clnet_context *ctx = clnet_test_device_class(r->cls);
     uint64_t seed = 1;
@@ -80,14 +81,15 @@ ParameterizedTest(impl_class *r, gemm, matches_reference, .timeout = 600)
 ParameterizedTestParameters(gemm, self_check_passes)
 {
     static impl_class runs[] = {
-        {CLNET_GEMM_CLBLAST, CLNET_CLASS_CPU}, {CLNET_GEMM_PACKED, CLNET_CLASS_CPU},
-        {CLNET_GEMM_TILED, CLNET_CLASS_DGPU},  {CLNET_GEMM_AUTO, CLNET_CLASS_CPU},
+        {CLNET_GEMM_CLBLAST, CLNET_CLASS_CPU},
+        {CLNET_GEMM_PACKED, CLNET_CLASS_CPU},
+        {CLNET_GEMM_TILED, CLNET_CLASS_DGPU},
+        {CLNET_GEMM_AUTO, CLNET_CLASS_CPU},
     };
     return cr_make_param_array(impl_class, runs, CLNET_COUNTOF(runs));
 }
 
-static void expect_row(void *user, const char *shape, double max_abs, double max_rel,
-                       int passed)
+static void expect_row(void *user, const char *shape, double max_abs, double max_rel, int passed)
 {
     cr_expect(passed, "%s %s: max abs err %.3g, rel %.3g", (const char *)user, shape, max_abs,
               max_rel);
@@ -97,21 +99,22 @@ ParameterizedTest(impl_class *r, gemm, self_check_passes, .timeout = 600)
 {
     clnet_context *ctx = clnet_test_device_class(r->cls);
     int failed = 0;
-    clnet_status st =
-        clnet__gemm_check(ctx, r->impl, expect_row, (void *)clnet__gemm_impl_name(r->impl), &failed);
+    clnet_status st = clnet__gemm_check(ctx, r->impl, expect_row,
+                                        (void *)clnet__gemm_impl_name(r->impl), &failed);
     cr_assert_eq(st, CLNET_OK, "%s: %s", clnet_status_string(st), clnet_context_error(ctx));
     cr_expect_eq(failed, 0);
 }
 
-/* Operands larger than the packed path's 32 MiB panel budget are multiplied in
- * chunks: several column chunks of B, then several row chunks of a transposed A. */
-Test(gemm, packed_chunks_large_operands, .timeout = 600)
+/* The packed path's chunks and blocks: op(B) above the 32 MiB panel budget is packed
+ * and multiplied in column chunks, and k > GEMM_KC (cpu: 2048) runs in blocks that
+ * accumulate into C, after a first block that must not read C (beta 0, NaN C). */
+Test(gemm, packed_chunks_and_k_blocks, .timeout = 600)
 {
     clnet_context *ctx = clnet_test_device_class(CLNET_CLASS_CPU);
-    const clnet__gemm_case wide_b = {0, 0, 9, 2100, 4100, 1.0f, 1.0f, 1, 2, 3, 0, 1, 0, 0};
-    const clnet__gemm_case tall_a = {1, 1, 2300, 9, 4100, 0.5f, 0.0f, 0, 0, 0, 3, 0, 1, 1};
+    const clnet__gemm_case wide_b = {0, 1, 9, 2100, 4100, 1.0f, 1.0f, 1, 2, 3, 0, 1, 0, 0};
+    const clnet__gemm_case long_k = {1, 0, 300, 40, 4100, 0.5f, 0.0f, 0, 0, 0, 3, 0, 1, 1};
     check(ctx, CLNET_GEMM_PACKED, &wide_b, 11);
-    check(ctx, CLNET_GEMM_PACKED, &tall_a, 12);
+    check(ctx, CLNET_GEMM_PACKED, &long_k, 12);
 }
 
 /* A ResNet 3x3 convolution at batch 32 as one GEMM (m = 32*56*56, k = 576): sampled
@@ -129,8 +132,8 @@ Test(gemm, packed_large_m, .timeout = 600)
     cr_assert_eq(clnet_tensor_create(ctx, (clnet_shape){1, 1, m, n}, &tc), CLNET_OK);
     cr_assert_eq(clnet_tensor_write(ta, a, (size_t)m * k), CLNET_OK);
     cr_assert_eq(clnet_tensor_write(tb, b, (size_t)k * n), CLNET_OK);
-    const clnet__gemm_args g = {0, 0, m, n, k, 1.0f, 0.0f, ta->buf, 0, k, tb->buf, 0, n,
-                                tc->buf, 0, n};
+    const clnet__gemm_args g = {0, 0, m,       n, k, 1.0f,    0.0f, ta->buf,
+                                0, k, tb->buf, 0, n, tc->buf, 0,    n};
     clnet_status st = clnet__gemm_with(ctx, CLNET_GEMM_PACKED, &g);
     cr_assert_eq(st, CLNET_OK, "%s: %s", clnet_status_string(st), clnet_context_error(ctx));
     cr_assert_eq(clnet_tensor_read(tc, c, (size_t)m * n), CLNET_OK);
@@ -197,21 +200,21 @@ Test(gemm, known_values_and_empty_k)
         cr_assert_eq(clnet_tensor_create(ctx, (clnet_shape){1, 1, 1, 8}, &tab), CLNET_OK);
         cr_assert_eq(clnet_tensor_create(ctx, (clnet_shape){1, 1, 1, 4}, &tc), CLNET_OK);
         cr_assert_eq(clnet_tensor_write(tab, ab, 8), CLNET_OK);
-        clnet__gemm_args g = {0, 0, 2, 2, 2, 1.0f, 0.0f, tab->buf, 0, 2, tab->buf, 4, 2,
-                              tc->buf, 0, 2};
+        clnet__gemm_args g = {0, 0, 2,        2, 2, 1.0f,    0.0f, tab->buf,
+                              0, 2, tab->buf, 4, 2, tc->buf, 0,    2};
         cr_assert_eq(clnet__gemm_with(ctx, (clnet__gemm_impl)impl, &g), CLNET_OK, "%s",
                      clnet_context_error(ctx));
         float c[4];
         cr_assert_eq(clnet_tensor_read(tc, c, 4), CLNET_OK);
-        cr_expect(c[0] == 19 && c[1] == 22 && c[2] == 43 && c[3] == 50,
-                  "%s: %g %g %g %g", clnet__gemm_impl_name(impl), c[0], c[1], c[2], c[3]);
+        cr_expect(c[0] == 19 && c[1] == 22 && c[2] == 43 && c[3] == 50, "%s: %g %g %g %g",
+                  clnet__gemm_impl_name(impl), c[0], c[1], c[2], c[3]);
         g.k = 0;
         g.beta = 2.0f;
         cr_assert_eq(clnet__gemm_with(ctx, (clnet__gemm_impl)impl, &g), CLNET_OK, "%s",
                      clnet_context_error(ctx));
         cr_assert_eq(clnet_tensor_read(tc, c, 4), CLNET_OK);
-        cr_expect(c[0] == 38 && c[1] == 44 && c[2] == 86 && c[3] == 100,
-                  "%s, k = 0: %g %g %g %g", clnet__gemm_impl_name(impl), c[0], c[1], c[2], c[3]);
+        cr_expect(c[0] == 38 && c[1] == 44 && c[2] == 86 && c[3] == 100, "%s, k = 0: %g %g %g %g",
+                  clnet__gemm_impl_name(impl), c[0], c[1], c[2], c[3]);
         clnet_tensor_destroy(tab);
         clnet_tensor_destroy(tc);
     }
