@@ -18,7 +18,6 @@
  * enqueues of one call only; the in-order queue makes reuse across calls safe. */
 typedef enum clnet__scratch_slot {
     CLNET_SCRATCH_COL,    /* im2col / col2im matrices */
-    CLNET_SCRATCH_PACK_A, /* GEMM packed A panels */
     CLNET_SCRATCH_PACK_B, /* GEMM packed B panels */
     CLNET_SCRATCH_REDUCE, /* partial sums of reductions */
     CLNET_SCRATCH_TMP,    /* anything an op needs once per call */
