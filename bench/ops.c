@@ -17,17 +17,19 @@ typedef struct bench_case {
     const char *model;
     const char *op;
     const char *params;
-    int h, w, c;        /* input 0 per image */
-    int residual;       /* conv2d: a second input of the output shape */
-    int training;       /* forward in training mode (batch_norm, dropout) */
+    int h, w, c;  /* input 0 per image */
+    int residual; /* conv2d: a second input of the output shape */
+    int training; /* forward in training mode (batch_norm, dropout) */
 } bench_case;
 
 static const bench_case cases[] = {
     /* ResNet-50 (torchvision v1.5: the stride on the 3x3), 224x224. */
-    {"resnet50", "conv2d", "filters=64\nkernel_size=7\nstrides=2\npadding=3\nuse_bias=false", 224, 224, 3, 0, 0},
+    {"resnet50", "conv2d", "filters=64\nkernel_size=7\nstrides=2\npadding=3\nuse_bias=false", 224,
+     224, 3, 0, 0},
     {"resnet50", "max_pool", "pool_size=3\nstrides=2\npadding=1", 112, 112, 64, 0, 0},
     {"resnet50", "conv2d", "filters=64\nkernel_size=1\nuse_bias=false", 56, 56, 64, 0, 0},
-    {"resnet50", "conv2d", "filters=64\nkernel_size=3\npadding=1\nactivation=relu", 56, 56, 64, 0, 0},
+    {"resnet50", "conv2d", "filters=64\nkernel_size=3\npadding=1\nactivation=relu", 56, 56, 64, 0,
+     0},
     {"resnet50", "conv2d", "filters=256\nkernel_size=1\nactivation=relu", 56, 56, 64, 1, 0},
     {"resnet50", "conv2d", "filters=128\nkernel_size=1", 56, 56, 256, 0, 0},
     {"resnet50", "conv2d", "filters=128\nkernel_size=3\nstrides=2\npadding=1", 56, 56, 128, 0, 0},
@@ -45,17 +47,24 @@ static const bench_case cases[] = {
     {"resnet50", "dense", "units=1000", 1, 1, 2048, 0, 0},
     {"resnet50", "softmax", "", 1, 1, 1000, 0, 0},
     /* MobileNetV2 (alpha 1.0), 224x224. */
-    {"mobilenetv2", "conv2d", "filters=32\nkernel_size=3\nstrides=2\npadding=same\nuse_bias=false", 224, 224, 3, 0, 0},
-    {"mobilenetv2", "depthwise_conv2d", "kernel_size=3\npadding=same\nactivation=relu6", 112, 112, 32, 0, 0},
+    {"mobilenetv2", "conv2d", "filters=32\nkernel_size=3\nstrides=2\npadding=same\nuse_bias=false",
+     224, 224, 3, 0, 0},
+    {"mobilenetv2", "depthwise_conv2d", "kernel_size=3\npadding=same\nactivation=relu6", 112, 112,
+     32, 0, 0},
     {"mobilenetv2", "conv2d", "filters=16\nkernel_size=1\nuse_bias=false", 112, 112, 32, 0, 0},
     {"mobilenetv2", "conv2d", "filters=96\nkernel_size=1\nactivation=relu6", 112, 112, 16, 0, 0},
-    {"mobilenetv2", "depthwise_conv2d", "kernel_size=3\nstrides=2\npadding=same\nactivation=relu6", 112, 112, 96, 0, 0},
+    {"mobilenetv2", "depthwise_conv2d", "kernel_size=3\nstrides=2\npadding=same\nactivation=relu6",
+     112, 112, 96, 0, 0},
     {"mobilenetv2", "conv2d", "filters=144\nkernel_size=1\nactivation=relu6", 56, 56, 24, 0, 0},
-    {"mobilenetv2", "depthwise_conv2d", "kernel_size=3\npadding=same\nactivation=relu6", 56, 56, 144, 0, 0},
+    {"mobilenetv2", "depthwise_conv2d", "kernel_size=3\npadding=same\nactivation=relu6", 56, 56,
+     144, 0, 0},
     {"mobilenetv2", "conv2d", "filters=24\nkernel_size=1", 56, 56, 144, 1, 0},
-    {"mobilenetv2", "depthwise_conv2d", "kernel_size=3\npadding=same\nactivation=relu6", 28, 28, 192, 0, 0},
-    {"mobilenetv2", "depthwise_conv2d", "kernel_size=3\npadding=same\nactivation=relu6", 14, 14, 576, 0, 0},
-    {"mobilenetv2", "depthwise_conv2d", "kernel_size=3\npadding=same\nactivation=relu6", 7, 7, 960, 0, 0},
+    {"mobilenetv2", "depthwise_conv2d", "kernel_size=3\npadding=same\nactivation=relu6", 28, 28,
+     192, 0, 0},
+    {"mobilenetv2", "depthwise_conv2d", "kernel_size=3\npadding=same\nactivation=relu6", 14, 14,
+     576, 0, 0},
+    {"mobilenetv2", "depthwise_conv2d", "kernel_size=3\npadding=same\nactivation=relu6", 7, 7, 960,
+     0, 0},
     {"mobilenetv2", "conv2d", "filters=1280\nkernel_size=1\nactivation=relu6", 7, 7, 320, 0, 0},
     {"mobilenetv2", "batch_norm", "activation=relu6", 112, 112, 96, 0, 1},
     {"mobilenetv2", "relu6", "", 112, 112, 96, 0, 0},
@@ -86,8 +95,8 @@ typedef struct setup {
     clnet_shape in_shape[2], out_shape, w_shape[CLNET_MAX_WEIGHTS], saved_shape[CLNET_MAX_SAVED];
     clnet__weight_desc wd[CLNET_MAX_WEIGHTS];
     int n_in, n_w, n_saved;
-    clnet_tensor *in[2], *out, *w[CLNET_MAX_WEIGHTS], *saved[CLNET_MAX_SAVED], *dout,
-        *din[2], *dw[CLNET_MAX_WEIGHTS];
+    clnet_tensor *in[2], *out, *w[CLNET_MAX_WEIGHTS], *saved[CLNET_MAX_SAVED], *dout, *din[2],
+        *dw[CLNET_MAX_WEIGHTS];
 } setup;
 
 static void setup_free(setup *s)
@@ -150,8 +159,8 @@ static clnet_status make_setup(clnet_context *ctx, const clnet__op_desc *op, con
 static clnet_status run_once(const clnet__op_desc *op, clnet_context *ctx, setup *s, int backward,
                              int training)
 {
-    clnet__op_call call = {ctx,       s->params, s->n_in, s->in,    s->out, s->n_w, s->w,
-                           s->saved,  training,  7,       s->dout,  s->din, s->dw};
+    clnet__op_call call = {ctx,      s->params, s->n_in, s->in,   s->out, s->n_w, s->w,
+                           s->saved, training,  7,       s->dout, s->din, s->dw};
     return backward ? op->backward(&call) : op->forward(&call);
 }
 
@@ -195,7 +204,9 @@ static clnet_status bench_dir(clnet_context *ctx, const clnet__op_desc *op, cons
     if (st == CLNET_OK) {
         qsort(dev, (size_t)o->repeats, sizeof *dev, cmp_double);
         qsort(wall, (size_t)o->repeats, sizeof *wall, cmp_double);
-        const double med = dev[o->repeats / 2], p90 = dev[(o->repeats * 9) / 10 < o->repeats ? (o->repeats * 9) / 10 : o->repeats - 1];
+        const double
+            med = dev[o->repeats / 2],
+            p90 = dev[(o->repeats * 9) / 10 < o->repeats ? (o->repeats * 9) / 10 : o->repeats - 1];
         /* Backward of a layer with weights costs about twice the forward. */
         double macs = op->flops(s->params, s->in_shape, s->n_in, s->out_shape);
         if (backward)
@@ -217,8 +228,8 @@ static clnet_status bench_dir(clnet_context *ctx, const clnet__op_desc *op, cons
                bc->model, bc->op, params, clnet__shape_str(s->in_shape[0], in, sizeof in),
                clnet__shape_str(s->out_shape, out, sizeof out),
                backward ? "backward" : (training ? "forward-train" : "forward"),
-               clnet_device_class_name(clnet_context_class(ctx)), compile_ms, first_ms, dev[0],
-               med, p90, wall[o->repeats / 2], med > 0 ? 2.0 * macs / (med * 1e6) : 0.0,
+               clnet_device_class_name(clnet_context_class(ctx)), compile_ms, first_ms, dev[0], med,
+               p90, wall[o->repeats / 2], med > 0 ? 2.0 * macs / (med * 1e6) : 0.0,
                med > 0 ? floats * 4.0 / (med * 1e6) : 0.0);
         fflush(stdout);
     }

@@ -118,8 +118,7 @@ typedef struct clnet_context_options {
 } clnet_context_options;
 
 /* opt may be NULL for all defaults. */
-CLNET_API clnet_status clnet_context_create(const clnet_context_options *opt,
-                                            clnet_context **out);
+CLNET_API clnet_status clnet_context_create(const clnet_context_options *opt, clnet_context **out);
 CLNET_API void clnet_context_destroy(clnet_context *ctx);
 /* The last failure's message ("" if none). Valid until the next failing call. */
 CLNET_API const char *clnet_context_error(const clnet_context *ctx);
@@ -130,12 +129,12 @@ CLNET_API clnet_device_class clnet_context_class(const clnet_context *ctx);
 CLNET_API clnet_status clnet_context_finish(clnet_context *ctx);
 
 typedef struct clnet_context_stats {
-    int programs_built;    /* compiled from source */
-    int programs_cached;   /* loaded from the on-disk cache */
-    int cache_writes;      /* binaries written to the cache */
-    int cache_rejected;    /* corrupt or stale entries rebuilt */
-    double build_seconds;  /* wall time spent building programs (both kinds) */
-    int cache_enabled;     /* 0 when there is no usable cache directory */
+    int programs_built;   /* compiled from source */
+    int programs_cached;  /* loaded from the on-disk cache */
+    int cache_writes;     /* binaries written to the cache */
+    int cache_rejected;   /* corrupt or stale entries rebuilt */
+    double build_seconds; /* wall time spent building programs (both kinds) */
+    int cache_enabled;    /* 0 when there is no usable cache directory */
     char cache_dir[512];
 } clnet_context_stats;
 
@@ -178,7 +177,7 @@ typedef struct clnet_selftest_row {
     const char *check;   /* "forward", "forward-inference", "backward", "gradient" */
     const char *shape;   /* the case, human-readable */
     double max_abs_err;
-    double max_rel_err;  /* max |got - want| / (|want| + rms(want)) */
+    double max_rel_err; /* max |got - want| / (|want| + rms(want)) */
     int passed;
 } clnet_selftest_row;
 

@@ -81,8 +81,7 @@ int clnet_cli_selftest(int argc, char **argv)
     table t = {verbose, 0};
     int failed = 0;
     clnet_context_stats stats;
-    clnet_status st =
-        clnet_selftest(&opt, classes, n_classes, print_row, &t, &failed, &stats);
+    clnet_status st = clnet_selftest(&opt, classes, n_classes, print_row, &t, &failed, &stats);
     if (st != CLNET_OK)
         return clnet_cli_error("selftest", "%s: %s", clnet_status_string(st), err);
     printf("\n%d checks, %d failed (classes:", t.rows, failed);

@@ -42,8 +42,8 @@ static int has_extension(cl_device_id d, const char *ext)
     return found;
 }
 
-void clnet__device_describe(cl_platform_id platform, cl_device_id d, int platform_index,
-                            int index, clnet_device_info *info)
+void clnet__device_describe(cl_platform_id platform, cl_device_id d, int platform_index, int index,
+                            clnet_device_info *info)
 {
     memset(info, 0, sizeof *info);
     info->index = index;

@@ -6,8 +6,8 @@
 #include "device/runtime.h"
 
 clnet_status clnet__launch_local(clnet_context *ctx, const char *program, const char *kernel,
-                                 const clnet_arg *args, int n_args, int dims,
-                                 const size_t *global, const size_t *local)
+                                 const clnet_arg *args, int n_args, int dims, const size_t *global,
+                                 const size_t *local)
 {
     cl_kernel k = NULL;
     CLNET_TRY(clnet__kernel(ctx, program, kernel, &k));
@@ -29,8 +29,8 @@ clnet_status clnet__launch_local(clnet_context *ctx, const char *program, const 
             break;
         }
         if (err != CL_SUCCESS)
-            return clnet__fail(ctx, CLNET_ERR_OPENCL, "kernel %s (cl/%s.cl) argument %d: %s", kernel,
-                               program, i, clnet__cl_error_name(err));
+            return clnet__fail(ctx, CLNET_ERR_OPENCL, "kernel %s (cl/%s.cl) argument %d: %s",
+                               kernel, program, i, clnet__cl_error_name(err));
     }
     size_t g[3] = {1, 1, 1};
     for (int d = 0; d < dims; ++d) {
@@ -41,7 +41,8 @@ clnet_status clnet__launch_local(clnet_context *ctx, const char *program, const 
     cl_int err = clEnqueueNDRangeKernel(ctx->queue, k, (cl_uint)dims, NULL, g, local, 0, NULL,
                                         clnet__profile_slot(ctx));
     if (err != CL_SUCCESS)
-        return clnet__fail(ctx, err == CL_OUT_OF_RESOURCES ? CLNET_ERR_OUT_OF_MEMORY : CLNET_ERR_OPENCL,
+        return clnet__fail(ctx,
+                           err == CL_OUT_OF_RESOURCES ? CLNET_ERR_OUT_OF_MEMORY : CLNET_ERR_OPENCL,
                            "enqueueing kernel %s (cl/%s.cl), global %zux%zux%zu: %s", kernel,
                            program, g[0], g[1], g[2], clnet__cl_error_name(err));
     if (ctx->sync) {
@@ -79,8 +80,7 @@ clnet_status clnet__buffer(clnet_context *ctx, size_t bytes, const char *what, c
     return CLNET_OK;
 }
 
-clnet_status clnet__scratch(clnet_context *ctx, clnet__scratch_slot slot, size_t bytes,
-                            cl_mem *out)
+clnet_status clnet__scratch(clnet_context *ctx, clnet__scratch_slot slot, size_t bytes, cl_mem *out)
 {
     static const char *names[CLNET_SCRATCH_COUNT] = {"im2col workspace", "GEMM B panels",
                                                      "reduction partials", "temporary workspace"};
@@ -107,14 +107,14 @@ clnet_status clnet__fill(clnet_context *ctx, cl_mem mem, size_t offset, size_t c
 {
     if (count == 0)
         return CLNET_OK;
-    CLNET_CL_TRY(ctx, clEnqueueFillBuffer(ctx->queue, mem, &value, sizeof value,
-                                          offset * sizeof(float), count * sizeof(float), 0, NULL,
-                                          NULL));
+    CLNET_CL_TRY(ctx,
+                 clEnqueueFillBuffer(ctx->queue, mem, &value, sizeof value, offset * sizeof(float),
+                                     count * sizeof(float), 0, NULL, NULL));
     return CLNET_OK;
 }
 
-clnet_status clnet__copy(clnet_context *ctx, cl_mem src, size_t src_off, cl_mem dst,
-                         size_t dst_off, size_t count)
+clnet_status clnet__copy(clnet_context *ctx, cl_mem src, size_t src_off, cl_mem dst, size_t dst_off,
+                         size_t count)
 {
     if (count == 0)
         return CLNET_OK;

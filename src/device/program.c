@@ -105,8 +105,7 @@ static cl_program from_binary(clnet_context *ctx, const unsigned char *bin, size
                               const char *options)
 {
     cl_int err = CL_SUCCESS, status = CL_SUCCESS;
-    cl_program p =
-        clCreateProgramWithBinary(ctx->cl, 1, &ctx->device, &size, &bin, &status, &err);
+    cl_program p = clCreateProgramWithBinary(ctx->cl, 1, &ctx->device, &size, &bin, &status, &err);
     if (err != CL_SUCCESS || status != CL_SUCCESS) {
         if (p)
             clReleaseProgram(p);
@@ -173,8 +172,8 @@ char *clnet__fix_build_log(const char *log, const char *name, int dir_line)
         long line = tok < len && p[tok] == ':' ? strtol(p + tok + 1, &end, 10) : 0;
         if (tok > 0 && line > 0 && end && *end == ':' && used + len + 64 < cap) {
             const int in_op = line > dir_line;
-            used += (size_t)snprintf(out + used, cap - used, "%s.cl:%ld",
-                                     in_op ? name : "common", in_op ? line - dir_line : line);
+            used += (size_t)snprintf(out + used, cap - used, "%s.cl:%ld", in_op ? name : "common",
+                                     in_op ? line - dir_line : line);
             const size_t rest = len - (size_t)(end - p);
             memcpy(out + used, end, rest);
             used += rest;
@@ -211,10 +210,9 @@ static clnet_status build_from_source(clnet_context *ctx, const char *name, cons
             }
         }
         clReleaseProgram(p);
-        clnet_status st = clnet__fail(ctx, CLNET_ERR_BUILD,
-                                      "building cl/%s.cl for %s failed (%s), options \"%s\":\n%s",
-                                      name, ctx->info.name, clnet__cl_error_name(err), options,
-                                      log ? log : "(no build log)");
+        clnet_status st = clnet__fail(
+            ctx, CLNET_ERR_BUILD, "building cl/%s.cl for %s failed (%s), options \"%s\":\n%s", name,
+            ctx->info.name, clnet__cl_error_name(err), options, log ? log : "(no build log)");
         free(log);
         return st;
     }
@@ -232,7 +230,8 @@ clnet_status clnet__program(clnet_context *ctx, const char *name, cl_program *ou
         }
     }
     if (ctx->n_programs == CLNET_MAX_PROGRAMS)
-        return clnet__fail(ctx, CLNET_ERR_UNSUPPORTED, "too many programs (raise CLNET_MAX_PROGRAMS)");
+        return clnet__fail(ctx, CLNET_ERR_UNSUPPORTED,
+                           "too many programs (raise CLNET_MAX_PROGRAMS)");
     if (strlen(name) >= sizeof ctx->programs[0].name)
         return clnet__fail(ctx, CLNET_ERR_INVALID_ARG, "program name %s is too long", name);
 
@@ -288,7 +287,8 @@ clnet_status clnet__kernel(clnet_context *ctx, const char *program, const char *
         }
     }
     if (ctx->n_kernels == CLNET_MAX_KERNELS)
-        return clnet__fail(ctx, CLNET_ERR_UNSUPPORTED, "too many kernels (raise CLNET_MAX_KERNELS)");
+        return clnet__fail(ctx, CLNET_ERR_UNSUPPORTED,
+                           "too many kernels (raise CLNET_MAX_KERNELS)");
     if (strlen(kernel) >= sizeof ctx->kernels[0].name)
         return clnet__fail(ctx, CLNET_ERR_INVALID_ARG, "kernel name %s is too long", kernel);
     cl_program p = NULL;

@@ -43,7 +43,7 @@ struct clnet_context {
     clnet_device_info info;
     clnet_device_class cls; /* effective class: picks kernel variants */
     char platform_version[128];
-    int sync; /* $CLNET_SYNC: finish after every launch */
+    int sync;           /* $CLNET_SYNC: finish after every launch */
     const char *cl_dir; /* $CLNET_CL_DIR or NULL */
 
     clnet__program_entry programs[CLNET_MAX_PROGRAMS];
@@ -136,7 +136,12 @@ char *clnet__fix_build_log(const char *log, const char *name, int dir_line);
 
 /* ---- launches (launch.c) ---- */
 
-typedef enum { CLNET_ARG_KIND_MEM, CLNET_ARG_KIND_INT, CLNET_ARG_KIND_FLOAT, CLNET_ARG_KIND_LOCAL } clnet__arg_kind;
+typedef enum {
+    CLNET_ARG_KIND_MEM,
+    CLNET_ARG_KIND_INT,
+    CLNET_ARG_KIND_FLOAT,
+    CLNET_ARG_KIND_LOCAL
+} clnet__arg_kind;
 
 typedef struct clnet_arg {
     clnet__arg_kind kind;
@@ -155,8 +160,8 @@ typedef struct clnet_arg {
  * chooses); otherwise global is rounded up to a multiple of local, so kernels
  * must bounds-check. An argument error names the kernel and the index. */
 clnet_status clnet__launch_local(clnet_context *ctx, const char *program, const char *kernel,
-                                 const clnet_arg *args, int n_args, int dims,
-                                 const size_t *global, const size_t *local);
+                                 const clnet_arg *args, int n_args, int dims, const size_t *global,
+                                 const size_t *local);
 static inline clnet_status clnet__launch(clnet_context *ctx, const char *program,
                                          const char *kernel, const clnet_arg *args, int n_args,
                                          int dims, const size_t *global)
@@ -173,8 +178,8 @@ clnet_status clnet__buffer(clnet_context *ctx, size_t bytes, const char *what, c
 /* Fills count floats at offset (in floats) of mem with value. */
 clnet_status clnet__fill(clnet_context *ctx, cl_mem mem, size_t offset, size_t count, float value);
 /* Copies count floats between buffers (offsets in floats). */
-clnet_status clnet__copy(clnet_context *ctx, cl_mem src, size_t src_off, cl_mem dst,
-                         size_t dst_off, size_t count);
+clnet_status clnet__copy(clnet_context *ctx, cl_mem src, size_t src_off, cl_mem dst, size_t dst_off,
+                         size_t count);
 
 static inline size_t clnet__round_up(size_t x, size_t m)
 {

@@ -211,9 +211,8 @@ static clnet_status run_forward(clnet_context *ctx, bundle *b, int training, uin
     for (int i = 0; i < b->n_saved; ++i)
         CLNET_TRY(upload(ctx, &b->t_saved[i], b->saved_shape[i], NULL));
     CLNET_TRY(upload(ctx, &b->t_out, b->out_shape, NULL));
-    clnet__op_call call = {ctx,      b->params, b->n_in,   b->t_in,  b->t_out, b->n_w,
-                           b->t_w,   b->t_saved, training, seed,     NULL,     NULL,
-                           NULL};
+    clnet__op_call call = {ctx,        b->params, b->n_in, b->t_in, b->t_out, b->n_w, b->t_w,
+                           b->t_saved, training,  seed,    NULL,    NULL,     NULL};
     CLNET_TRY(b->op->forward(&call));
     clnet__ref_args a = ref_args(b, training, seed);
     b->op->ref_forward(&a);
@@ -244,8 +243,8 @@ static clnet_status run_backward(clnet_context *ctx, bundle *b, uint64_t seed,
         CLNET_TRY(clnet_tensor_fill(b->t_dw[i], NAN));
         dw[i] = b->t_dw[i];
     }
-    clnet__op_call call = {ctx,    b->params, b->n_in, b->t_in,   b->t_out, b->n_w, b->t_w,
-                           b->t_saved, 1,     seed,    b->t_dout, din,      dw};
+    clnet__op_call call = {ctx,        b->params, b->n_in, b->t_in,   b->t_out, b->n_w, b->t_w,
+                           b->t_saved, 1,         seed,    b->t_dout, din,      dw};
     CLNET_TRY(b->op->backward(&call));
     double *ref_din[CLNET_MAX_INPUTS] = {0}, *ref_dw[CLNET_MAX_WEIGHTS] = {0};
     for (int i = 0; i < b->n_in; ++i)
@@ -357,8 +356,7 @@ clnet_status clnet__op_gradcheck(clnet_context *ctx, const clnet__op_desc *op,
         clnet__check_row row = {"gradient", 0.0, 0.0, 0};
         for (int i = 0; i < b.n_in; ++i)
             if (din[i])
-                fd_tensor(&b, b.in[i], din[i], clnet__shape_count(b.in_shape[i]), step_seed,
-                          &row);
+                fd_tensor(&b, b.in[i], din[i], clnet__shape_count(b.in_shape[i]), step_seed, &row);
         for (int i = 0; i < b.n_w; ++i)
             if (dw[i]) {
                 /* The objective resets only moving statistics: perturb the live copy. */

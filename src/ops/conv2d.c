@@ -32,8 +32,8 @@ static clnet_status conv2d_parse(clnet_context *ctx, clnet__kv *kv, void *params
     CLNET_TRY(clnet__kv_positive2(ctx, kv, "dilation_rate", 1, d));
     if (d[0] != 1 || d[1] != 1)
         return clnet__kv_error(ctx, kv, clnet__kv_find(kv, "dilation_rate"), "dilation_rate",
-                               "dilated convolutions are not supported (got %d, %d; only 1)",
-                               d[0], d[1]);
+                               "dilated convolutions are not supported (got %d, %d; only 1)", d[0],
+                               d[1]);
     int mode = CLNET_PADDING_VALID, pad[4];
     CLNET_TRY(clnet__kv_padding(ctx, kv, &mode, pad));
     p->padding = (clnet__padding)mode;
@@ -98,12 +98,14 @@ static int conv2d_weights(const void *params, const clnet_shape *in, int n_in,
 {
     (void)n_in;
     const clnet__conv2d_params *p = params;
-    w[0] = (clnet__weight_desc){"kernel", {p->kh, p->kw, in[0].c, p->filters}, 1,
-                                CLNET_INIT_GLOROT_UNIFORM, 0.0f, 0.0f, -0.5f, 0.5f};
+    w[0] = (clnet__weight_desc){"kernel", {p->kh, p->kw, in[0].c, p->filters},
+                                1,        CLNET_INIT_GLOROT_UNIFORM,
+                                0.0f,     0.0f,
+                                -0.5f,    0.5f};
     if (!p->use_bias)
         return 1;
-    w[1] = (clnet__weight_desc){"bias", {1, 1, 1, p->filters}, 1, CLNET_INIT_UNIFORM,
-                                0.0f, 0.0f, -0.5f, 0.5f};
+    w[1] = (clnet__weight_desc){
+        "bias", {1, 1, 1, p->filters}, 1, CLNET_INIT_UNIFORM, 0.0f, 0.0f, -0.5f, 0.5f};
     return 2;
 }
 
@@ -188,8 +190,8 @@ static clnet_status col2im(clnet_context *ctx, const geom *g, cl_mem dcol, int n
 static clnet_status gemm(clnet_context *ctx, int ta, int tb, int m, int n, int k, float beta,
                          cl_mem a, size_t a_off, cl_mem b, size_t b_off, cl_mem c, size_t c_off)
 {
-    const clnet__gemm_args ga = {ta, tb,    m, n,     k,          1.0f, beta, a, a_off,
-                                 ta ? m : k, b, b_off, tb ? k : n, c,    c_off, n};
+    const clnet__gemm_args ga = {ta,    tb,         m, n,     k,          1.0f, beta,  a,
+                                 a_off, ta ? m : k, b, b_off, tb ? k : n, c,    c_off, n};
     return clnet__gemm(ctx, &ga);
 }
 
@@ -201,10 +203,14 @@ static clnet_status epilogue(clnet_context *ctx, cl_mem y, cl_mem bias, cl_mem r
         return CLNET_OK;
     const int chunk = clnet__param(ctx, PROG, "CLNET_CHUNK", 1);
     const int run = chunk > cout ? chunk / cout : 1;
-    const clnet_arg args[] = {CLNET_ARG_MEM(y),          CLNET_ARG_MEM(bias ? bias : y),
-                              CLNET_ARG_MEM(res ? res : y), CLNET_ARG_INT(rows),
-                              CLNET_ARG_INT(cout),       CLNET_ARG_INT(bias != NULL),
-                              CLNET_ARG_INT(res != NULL), CLNET_ARG_INT(act),
+    const clnet_arg args[] = {CLNET_ARG_MEM(y),
+                              CLNET_ARG_MEM(bias ? bias : y),
+                              CLNET_ARG_MEM(res ? res : y),
+                              CLNET_ARG_INT(rows),
+                              CLNET_ARG_INT(cout),
+                              CLNET_ARG_INT(bias != NULL),
+                              CLNET_ARG_INT(res != NULL),
+                              CLNET_ARG_INT(act),
                               CLNET_ARG_INT(run)};
     const size_t gpu[2] = {(size_t)cout, (size_t)rows};
     const size_t cpu[1] = {((size_t)rows + (size_t)run - 1) / (size_t)run};
@@ -233,12 +239,11 @@ static clnet_status check_call(const clnet__op_call *call, const geom *g)
     else if (call->n_in > 1 && !clnet__shape_eq(call->in[1]->shape, out))
         other = call->in[1];
     if (other)
-        return clnet__fail(call->ctx, CLNET_ERR_SHAPE,
-                           "conv2d: %s %s does not match the output %s of input %s",
-                           other == call->out ? "output tensor" : "residual input",
-                           clnet__shape_str(other->shape, a, sizeof a),
-                           clnet__shape_str(out, b, sizeof b),
-                           clnet__shape_str(call->in[0]->shape, c, sizeof c));
+        return clnet__fail(
+            call->ctx, CLNET_ERR_SHAPE, "conv2d: %s %s does not match the output %s of input %s",
+            other == call->out ? "output tensor" : "residual input",
+            clnet__shape_str(other->shape, a, sizeof a), clnet__shape_str(out, b, sizeof b),
+            clnet__shape_str(call->in[0]->shape, c, sizeof c));
     return CLNET_OK;
 }
 
@@ -266,13 +271,13 @@ static clnet_status conv2d_forward(const clnet__op_call *call)
         }
     }
     return epilogue(ctx, y, p->use_bias ? call->w[1]->buf : NULL,
-                                  call->n_in > 1 ? call->in[1]->buf : NULL, rows, g.cout, p->act);
+                    call->n_in > 1 ? call->in[1]->buf : NULL, rows, g.cout, p->act);
 }
 
 /* dpre = act_backward(dout, y) into dst (NULL: a scratch buffer), or dout itself without
  * an activation (then copied to dst when dst is given). */
 static clnet_status act_backward(const clnet__op_call *call, clnet__act act, cl_mem dst,
-                                cl_mem *dpre)
+                                 cl_mem *dpre)
 {
     clnet_context *ctx = call->ctx;
     const size_t count = call->out->count;
@@ -286,8 +291,8 @@ static clnet_status act_backward(const clnet__op_call *call, clnet__act act, cl_
     const clnet_arg args[] = {CLNET_ARG_MEM(call->dout->buf), CLNET_ARG_MEM(call->out->buf),
                               CLNET_ARG_MEM(dst), CLNET_ARG_INT((int)count), CLNET_ARG_INT(act)};
     const size_t global[1] = {clnet__chunks(ctx, PROG, count)};
-    return clnet__launch(ctx, PROG, "conv2d_epilogue_backward", args, (int)CLNET_COUNTOF(args),
-                         1, global);
+    return clnet__launch(ctx, PROG, "conv2d_epilogue_backward", args, (int)CLNET_COUNTOF(args), 1,
+                         global);
 }
 
 /* dW and dX of the im2col path, chunk by chunk: dW accumulates col^T dpre over the
@@ -306,12 +311,12 @@ static clnet_status backward_im2col(const clnet__op_call *call, const geom *g, c
         const size_t d_off = (size_t)n0 * opix * g->cout;
         if (dw) {
             CLNET_TRY(im2col(ctx, g, call->in[0]->buf, n0, images, col));
-            CLNET_TRY(gemm(ctx, 1, 0, kk, g->cout, pixels, n0 ? 1.0f : 0.0f, col, 0, dpre,
-                           d_off, dw->buf, 0));
+            CLNET_TRY(gemm(ctx, 1, 0, kk, g->cout, pixels, n0 ? 1.0f : 0.0f, col, 0, dpre, d_off,
+                           dw->buf, 0));
         }
         if (dx) {
-            CLNET_TRY(gemm(ctx, 0, 1, pixels, kk, g->cout, 0.0f, dpre, d_off, call->w[0]->buf,
-                           0, col, 0));
+            CLNET_TRY(gemm(ctx, 0, 1, pixels, kk, g->cout, 0.0f, dpre, d_off, call->w[0]->buf, 0,
+                           col, 0));
             CLNET_TRY(col2im(ctx, g, col, n0, images, dx->buf));
         }
     }
@@ -347,12 +352,18 @@ static clnet_status conv2d_backward(const clnet__op_call *call)
  * padding is 2 before and 3 after, a residual input, relu6 scaled to cross 0 and 6. */
 static const clnet__op_case conv2d_cases[] = {
     {"filters = 8\nkernel_size = 1", 1, {{3, 5, 7, 17}}, 0},
-    {"filters = 6\nkernel_size = 3\nstrides = 2\npadding = same\nactivation = relu6", 1,
-     {{3, 7, 7, 5}}, 4.0f},
-    {"filters = 5\nkernel_size = 3\npadding = same\nactivation = relu", 2,
-     {{1, 6, 5, 3}, {1, 6, 5, 5}}, 0},
-    {"filters = 4\nkernel_size = 7\nstrides = 2\npadding = same\nuse_bias = false", 1,
-     {{1, 8, 8, 3}}, 0},
+    {"filters = 6\nkernel_size = 3\nstrides = 2\npadding = same\nactivation = relu6",
+     1,
+     {{3, 7, 7, 5}},
+     4.0f},
+    {"filters = 5\nkernel_size = 3\npadding = same\nactivation = relu",
+     2,
+     {{1, 6, 5, 3}, {1, 6, 5, 5}},
+     0},
+    {"filters = 4\nkernel_size = 7\nstrides = 2\npadding = same\nuse_bias = false",
+     1,
+     {{1, 8, 8, 3}},
+     0},
 };
 
 const clnet__op_desc clnet__op_conv2d = {

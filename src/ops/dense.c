@@ -38,17 +38,16 @@ static clnet_status dense_infer(clnet_context *ctx, const void *params, const cl
     return CLNET_OK;
 }
 
-static int dense_weights(const void *params, const clnet_shape *in, int n_in,
-                         clnet__weight_desc *w)
+static int dense_weights(const void *params, const clnet_shape *in, int n_in, clnet__weight_desc *w)
 {
     (void)n_in;
     const clnet__dense_params *p = params;
-    w[0] = (clnet__weight_desc){"kernel", {1, 1, in[0].c, p->units}, 1,
-                                CLNET_INIT_GLOROT_UNIFORM, 0.0f, 0.0f, -0.5f, 0.5f};
+    w[0] = (clnet__weight_desc){
+        "kernel", {1, 1, in[0].c, p->units}, 1, CLNET_INIT_GLOROT_UNIFORM, 0.0f, 0.0f, -0.5f, 0.5f};
     if (!p->use_bias)
         return 1;
-    w[1] = (clnet__weight_desc){"bias", {1, 1, 1, p->units}, 1, CLNET_INIT_UNIFORM, 0.0f, 0.0f,
-                                -0.5f, 0.5f};
+    w[1] = (clnet__weight_desc){
+        "bias", {1, 1, 1, p->units}, 1, CLNET_INIT_UNIFORM, 0.0f, 0.0f, -0.5f, 0.5f};
     return 2;
 }
 

@@ -28,8 +28,8 @@ clnet_status clnet__kv_error(clnet_context *ctx, const clnet__kv *kv, const clne
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (item)
-        return clnet__fail(ctx, CLNET_ERR_PARSE, "%s line %d: key '%s': %s", kv->where,
-                           item->line, key, msg);
+        return clnet__fail(ctx, CLNET_ERR_PARSE, "%s line %d: key '%s': %s", kv->where, item->line,
+                           key, msg);
     return clnet__fail(ctx, CLNET_ERR_PARSE, "%s: key '%s': %s", kv->where, key, msg);
 }
 
@@ -71,8 +71,7 @@ clnet_status clnet__kv_parse(clnet_context *ctx, const char *text, const char *w
                 return clnet__fail(ctx, CLNET_ERR_PARSE, "%s line %d: key '%s' given twice",
                                    kv->where, line, key);
         if (kv->n == CLNET_KV_MAX)
-            return clnet__fail(ctx, CLNET_ERR_PARSE, "%s line %d: too many keys", kv->where,
-                               line);
+            return clnet__fail(ctx, CLNET_ERR_PARSE, "%s line %d: too many keys", kv->where, line);
         clnet__kv_item *it = &kv->items[kv->n++];
         memcpy(it->key, key, strlen(key) + 1); /* lengths checked above */
         memcpy(it->value, value, strlen(value) + 1);
@@ -154,8 +153,7 @@ clnet_status clnet__kv_int(clnet_context *ctx, clnet__kv *kv, const char *key, i
     return CLNET_OK;
 }
 
-clnet_status clnet__kv_int2(clnet_context *ctx, clnet__kv *kv, const char *key, int def,
-                            int out[2])
+clnet_status clnet__kv_int2(clnet_context *ctx, clnet__kv *kv, const char *key, int def, int out[2])
 {
     int vals[2], n = 0;
     CLNET_TRY(clnet__kv_ints(ctx, kv, key, vals, 2, &n));

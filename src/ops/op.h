@@ -17,8 +17,8 @@
 typedef struct clnet__weight_desc {
     const char *name; /* Keras's: "kernel", "bias", "gamma", "beta", "moving_mean", ... */
     clnet_shape shape;
-    int trainable;      /* 0: updated by forward (BN moving statistics), never by gradients */
-    clnet_init init;    /* default initializer with init_a, init_b (zeros: UNIFORM 0 0) */
+    int trainable;   /* 0: updated by forward (BN moving statistics), never by gradients */
+    clnet_init init; /* default initializer with init_a, init_b (zeros: UNIFORM 0 0) */
     float init_a, init_b;
     float test_lo, test_hi; /* range of random values in checks (variance must be > 0) */
 } clnet__weight_desc;

@@ -38,8 +38,9 @@ clnet_status clnet__reduce_rows(clnet_context *ctx, cl_mem x, size_t x_off, int 
     }
     const int gpu = clnet__param(ctx, PROG, "CLNET_GPU", 0) != 0;
     const size_t cvec = (size_t)clnet__param(ctx, PROG, "CLNET_CVEC", 1);
-    const clnet_arg args[] = {CLNET_ARG_MEM(x),   CLNET_ARG_INT((int)x_off), CLNET_ARG_INT(rows),
-                              CLNET_ARG_INT(cols), CLNET_ARG_INT(rpb),      CLNET_ARG_MEM(dst),
+    const clnet_arg args[] = {CLNET_ARG_MEM(x),           CLNET_ARG_INT((int)x_off),
+                              CLNET_ARG_INT(rows),        CLNET_ARG_INT(cols),
+                              CLNET_ARG_INT(rpb),         CLNET_ARG_MEM(dst),
                               CLNET_ARG_INT((int)dst_off)};
     if (gpu) {
         const size_t ct = (size_t)clnet__param(ctx, PROG, "RED_CT", 16);
@@ -55,8 +56,8 @@ clnet_status clnet__reduce_rows(clnet_context *ctx, cl_mem x, size_t x_off, int 
                                       (int)CLNET_COUNTOF(args), 2, global, local));
     } else {
         const size_t global[2] = {((size_t)cols + cvec - 1) / cvec, (size_t)blocks};
-        CLNET_TRY(clnet__launch(ctx, PROG, "reduce_rows_partial", args, (int)CLNET_COUNTOF(args),
-                                2, global));
+        CLNET_TRY(clnet__launch(ctx, PROG, "reduce_rows_partial", args, (int)CLNET_COUNTOF(args), 2,
+                                global));
     }
     if (blocks == 1)
         return CLNET_OK;

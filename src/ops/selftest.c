@@ -22,7 +22,7 @@ static void forward_row(void *user, const clnet__op_desc *op, const clnet__op_ca
     for (char *p = shape; *p; ++p)
         if (*p == '\n')
             *p = ' ';
-    clnet_selftest_row out = {op->name, r->variant,   row->check, shape,
+    clnet_selftest_row out = {op->name,     r->variant,   row->check, shape,
                               row->max_abs, row->max_rel, row->passed};
     if (r->report)
         r->report(r->user, &out);

@@ -7,7 +7,6 @@
 #include "ops/kv.h"
 #include "ops/op_params.h"
 
-
 /* A pair of positive integers ("3" or "3, 5"); def fills both when the key is absent. */
 clnet_status clnet__kv_positive2(clnet_context *ctx, clnet__kv *kv, const char *key, int def,
                                  int out[2]);

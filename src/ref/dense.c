@@ -44,8 +44,8 @@ void clnet__ref_dense_backward(const clnet__ref_args *a)
     for (size_t r = 0, rows = (size_t)in.n * in.h * in.w; r < rows; ++r)
         for (int u = 0; u < p->units; ++u) {
             const double v = pre(a, r, u);
-            const int pass = p->act == CLNET_ACT_NONE ||
-                             (v > 0.0 && (p->act == CLNET_ACT_RELU || v < 6.0));
+            const int pass =
+                p->act == CLNET_ACT_NONE || (v > 0.0 && (p->act == CLNET_ACT_RELU || v < 6.0));
             const double g = pass ? a->dout[r * p->units + u] : 0.0;
             if (db)
                 db[u] += g;

@@ -16,8 +16,9 @@ clnet_status clnet_tensor_create(clnet_context *ctx, clnet_shape shape, clnet_te
     if (!ctx)
         return CLNET_ERR_INVALID_ARG;
     if (shape.n <= 0 || shape.h <= 0 || shape.w <= 0 || shape.c <= 0)
-        return clnet__fail(ctx, CLNET_ERR_SHAPE, "tensor shape %dx%dx%dx%d: every dimension must be positive",
-                           shape.n, shape.h, shape.w, shape.c);
+        return clnet__fail(ctx, CLNET_ERR_SHAPE,
+                           "tensor shape %dx%dx%dx%d: every dimension must be positive", shape.n,
+                           shape.h, shape.w, shape.c);
     size_t count = 1;
     const int dims[4] = {shape.n, shape.h, shape.w, shape.c};
     for (int i = 0; i < 4; ++i) {

@@ -16,7 +16,7 @@ typedef struct reduce_case {
 } reduce_case;
 
 static const reduce_case cases[] = {
-    {1, 1, 0, 0},     {1, 37, 3, 1},    {37, 1, 0, 5},   {3, 16, 0, 0},    {257, 17, 7, 2},
+    {1, 1, 0, 0},     {1, 37, 3, 1},    {37, 1, 0, 5},    {3, 16, 0, 0},    {257, 17, 7, 2},
     {1000, 33, 1, 0}, {50000, 3, 2, 3}, {50000, 1, 0, 0}, {4099, 64, 0, 0}, {0, 5, 0, 1},
 };
 
@@ -51,16 +51,16 @@ static void check_case(clnet_context *ctx, const reduce_case *k, const char *cls
     for (size_t i = 0; i < nout; ++i) {
         const int c = (int)i - k->out_off;
         if (c < 0 || c >= k->cols) {
-            cr_expect_eq(got[i], -3.0f, "[%s] %dx%d: out[%zu] outside the sums changed to %g",
-                         cls, k->rows, k->cols, i, (double)got[i]);
+            cr_expect_eq(got[i], -3.0f, "[%s] %dx%d: out[%zu] outside the sums changed to %g", cls,
+                         k->rows, k->cols, i, (double)got[i]);
             continue;
         }
         const double err = fabs((double)got[i] - want[c]) / (fabs(want[c]) + rms + 1e-7);
-        cr_expect(err <= 1e-5, "[%s] %dx%d: column %d got %.9g want %.9g (rel %.3g)", cls,
-                  k->rows, k->cols, c, (double)got[i], want[c], err);
+        cr_expect(err <= 1e-5, "[%s] %dx%d: column %d got %.9g want %.9g (rel %.3g)", cls, k->rows,
+                  k->cols, c, (double)got[i], want[c], err);
     }
-    cr_expect(memcmp(got, again, nout * sizeof *got) == 0, "[%s] %dx%d: runs differ", cls,
-              k->rows, k->cols);
+    cr_expect(memcmp(got, again, nout * sizeof *got) == 0, "[%s] %dx%d: runs differ", cls, k->rows,
+              k->cols);
     clnet_tensor_destroy(tx);
     clnet_tensor_destroy(tout);
     free(x);
@@ -87,7 +87,6 @@ Test(reduce, rejects_negative_sizes)
     clnet_tensor *t = NULL;
     cr_assert_eq(clnet_tensor_create(ctx, (clnet_shape){1, 1, 1, 4}, &t), CLNET_OK);
     cr_expect_eq(clnet__reduce_rows(ctx, t->buf, 0, -1, 4, t->buf, 0), CLNET_ERR_INVALID_ARG);
-    cr_expect(strstr(clnet_context_error(ctx), "-1 rows") != NULL, "%s",
-              clnet_context_error(ctx));
+    cr_expect(strstr(clnet_context_error(ctx), "-1 rows") != NULL, "%s", clnet_context_error(ctx));
     clnet_tensor_destroy(t);
 }

@@ -74,8 +74,7 @@ clnet_tensor *clnet_test_tensor(clnet_context *ctx, clnet_shape s, const float *
 
 void clnet_test_read(clnet_tensor *t, float *out)
 {
-    cr_assert_eq(clnet_tensor_read(t, out, t->count), CLNET_OK, "%s",
-                 clnet_context_error(t->ctx));
+    cr_assert_eq(clnet_tensor_read(t, out, t->count), CLNET_OK, "%s", clnet_context_error(t->ctx));
 }
 
 /* Tensors of clnet_test_run_inputs: inputs, their gradients, output, output gradient. */
@@ -84,9 +83,9 @@ typedef struct run_tensors {
 } run_tensors;
 
 static clnet_status run_inputs(clnet_context *ctx, const clnet__op_desc *op, const void *params,
-                               int n_in, const clnet_shape *in, const float *const *x,
-                               int training, uint64_t seed, float *out, size_t out_count,
-                               const float *dout, float *const *din, run_tensors *t)
+                               int n_in, const clnet_shape *in, const float *const *x, int training,
+                               uint64_t seed, float *out, size_t out_count, const float *dout,
+                               float *const *din, run_tensors *t)
 {
     clnet_shape out_shape;
     CLNET_TRY(op->infer(ctx, params, in, n_in, &out_shape));
@@ -118,10 +117,10 @@ static clnet_status run_inputs(clnet_context *ctx, const clnet__op_desc *op, con
     return CLNET_OK;
 }
 
-clnet_status clnet_test_run_inputs(clnet_context *ctx, const char *op, const char *params,
-                                   int n_in, const clnet_shape *in, const float *const *x,
-                                   int training, uint64_t seed, float *out, size_t out_count,
-                                   const float *dout, float *const *din)
+clnet_status clnet_test_run_inputs(clnet_context *ctx, const char *op, const char *params, int n_in,
+                                   const clnet_shape *in, const float *const *x, int training,
+                                   uint64_t seed, float *out, size_t out_count, const float *dout,
+                                   float *const *din)
 {
     const clnet__op_desc *desc = clnet__op_find(op);
     cr_assert_not_null(desc, "op %s is not registered", op);
@@ -179,14 +178,14 @@ static void expect_near(const char *cls, const char *op, const char *what, const
     for (size_t i = 0; i < n; ++i) {
         const float scale = want[i] > 1.0f ? want[i] : want[i] < -1.0f ? -want[i] : 1.0f;
         const float d = got[i] > want[i] ? got[i] - want[i] : want[i] - got[i];
-        cr_expect(d <= tol * scale, "%s [%s] %s[%zu] = %.9g, want %.9g", op, cls, what, i,
-                  got[i], want[i]);
+        cr_expect(d <= tol * scale, "%s [%s] %s[%zu] = %.9g, want %.9g", op, cls, what, i, got[i],
+                  want[i]);
     }
 }
 
-void clnet_test_expect_op(const char *op, const char *params, clnet_shape in_shape,
-                          const float *in, clnet_shape out_shape, const float *want,
-                          const float *dout, const float *want_din, float tol)
+void clnet_test_expect_op(const char *op, const char *params, clnet_shape in_shape, const float *in,
+                          clnet_shape out_shape, const float *want, const float *dout,
+                          const float *want_din, float tol)
 {
     const size_t n_in = clnet__shape_count(in_shape), n_out = clnet__shape_count(out_shape);
     float *out = malloc((n_out ? n_out : 1) * sizeof *out);
@@ -197,8 +196,7 @@ void clnet_test_expect_op(const char *op, const char *params, clnet_shape in_sha
         const char *cls = clnet_device_class_name(clnet_test_classes[k]);
         clnet_status st =
             clnet_test_run_op(ctx, op, params, in_shape, in, out_shape, out, dout, din);
-        cr_assert_eq(st, CLNET_OK, "%s [%s] \"%s\": %s", op, cls, params,
-                     clnet_context_error(ctx));
+        cr_assert_eq(st, CLNET_OK, "%s [%s] \"%s\": %s", op, cls, params, clnet_context_error(ctx));
         expect_near(cls, op, "out", out, want, n_out, tol);
         if (dout)
             expect_near(cls, op, "din", din, want_din, n_in, tol);
@@ -261,8 +259,8 @@ static void run_device(const clnet__op_desc *op, const clnet__op_case *c, int se
                  clnet_status_string(st), clnet_context_error(r->ctx));
 }
 
-void clnet_test_op_against_ref(const char *op, clnet_device_class cls,
-                               const clnet__op_case *extra, int n_extra)
+void clnet_test_op_against_ref(const char *op, clnet_device_class cls, const clnet__op_case *extra,
+                               int n_extra)
 {
     device_run r = {clnet_test_device_class(cls), {clnet_device_class_name(cls)}};
     each_case(op, extra, n_extra, run_device, &r);
@@ -272,8 +270,8 @@ static void run_gradient(const clnet__op_desc *op, const clnet__op_case *c, int 
 {
     check_ctx *cc = user;
     int failed = 0;
-    clnet_status st = clnet__op_gradcheck(NULL, op, c, 2000u + (uint64_t)seq, expect_row, cc,
-                                          &failed);
+    clnet_status st =
+        clnet__op_gradcheck(NULL, op, c, 2000u + (uint64_t)seq, expect_row, cc, &failed);
     cr_expect_eq(st, CLNET_OK, "%s gradient check, params \"%s\": %s", op->name, c->params,
                  clnet_status_string(st));
 }
@@ -294,6 +292,6 @@ void clnet_test_expect_parse_error(const char *op, const char *spec, const char 
     free(params);
     cr_expect_eq(st, CLNET_ERR_PARSE, "%s: \"%s\" gave %s", op, spec, clnet_status_string(st));
     cr_expect(strstr(clnet_context_error(ctx), needle) != NULL,
-              "%s: \"%s\": message \"%s\" does not name '%s'", op, spec,
-              clnet_context_error(ctx), needle);
+              "%s: \"%s\": message \"%s\" does not name '%s'", op, spec, clnet_context_error(ctx),
+              needle);
 }

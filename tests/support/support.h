@@ -36,16 +36,16 @@ clnet_status clnet_test_run_op(clnet_context *ctx, const char *op, const char *p
  * mode (training != 0 with the step seed, as dropout needs) into out, whose count must be
  * out_count (else CLNET_ERR_SHAPE). When dout is not NULL, backward writes din[i] for
  * every non-NULL din[i]. Ops without weights and saved state only. */
-clnet_status clnet_test_run_inputs(clnet_context *ctx, const char *op, const char *params,
-                                   int n_in, const clnet_shape *in, const float *const *x,
-                                   int training, uint64_t seed, float *out, size_t out_count,
-                                   const float *dout, float *const *din);
+clnet_status clnet_test_run_inputs(clnet_context *ctx, const char *op, const char *params, int n_in,
+                                   const clnet_shape *in, const float *const *x, int training,
+                                   uint64_t seed, float *out, size_t out_count, const float *dout,
+                                   float *const *din);
 
 /* Runs clnet_test_run_op on every class and expects out == want and, when dout is not
  * NULL, din == want_din, within tol * max(1, |want|) (0: exactly). */
-void clnet_test_expect_op(const char *op, const char *params, clnet_shape in_shape,
-                          const float *in, clnet_shape out_shape, const float *want,
-                          const float *dout, const float *want_din, float tol);
+void clnet_test_expect_op(const char *op, const char *params, clnet_shape in_shape, const float *in,
+                          clnet_shape out_shape, const float *want, const float *dout,
+                          const float *want_din, float tol);
 /* Expects parsing params and inferring the output shape of op on in_shape to fail with
  * status want, the message holding needle1 and needle2. */
 void clnet_test_expect_error(const char *op, const char *params, clnet_shape in_shape,
@@ -57,8 +57,8 @@ void clnet_test_expect_parse_error(const char *op, const char *spec, const char 
 
 /* Checks op on class cls against its reference: the desc's own cases, then
  * extra[0..n_extra). Every row is a Criterion expectation. */
-void clnet_test_op_against_ref(const char *op, clnet_device_class cls,
-                               const clnet__op_case *extra, int n_extra);
+void clnet_test_op_against_ref(const char *op, clnet_device_class cls, const clnet__op_case *extra,
+                               int n_extra);
 /* Checks the reference backward of op against finite differences, same cases. */
 void clnet_test_op_gradient(const char *op, const clnet__op_case *extra, int n_extra);
 

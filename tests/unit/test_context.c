@@ -33,7 +33,8 @@ Test(devices, lists_at_least_one_device_with_a_class)
     cr_assert_gt(n, 0);
     for (int i = 0; i < n; ++i) {
         cr_expect_eq(list[i].index, i);
-        cr_expect(list[i].device_class >= CLNET_CLASS_DGPU && list[i].device_class <= CLNET_CLASS_CPU);
+        cr_expect(list[i].device_class >= CLNET_CLASS_DGPU &&
+                  list[i].device_class <= CLNET_CLASS_CPU);
         cr_expect_gt(list[i].compute_units, 0u);
         cr_expect_gt(list[i].max_alloc_bytes, 0u);
         cr_expect_gt(strlen(list[i].name), 0u);

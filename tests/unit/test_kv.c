@@ -18,8 +18,9 @@ Test(kv, parses_values_and_defaults)
 {
     clnet_context *ctx = fake_ctx();
     clnet__kv kv;
-    cr_assert_eq(clnet__kv_parse(ctx, "filters = 64\n# comment\n\nkernel_size=(3, 5)\n"
-                                      "padding = same  # trailing\nuse_bias = false\nrate=0.25\n",
+    cr_assert_eq(clnet__kv_parse(ctx,
+                                 "filters = 64\n# comment\n\nkernel_size=(3, 5)\n"
+                                 "padding = same  # trailing\nuse_bias = false\nrate=0.25\n",
                                  "net.spec [conv1]", 10, &kv),
                  CLNET_OK);
     int filters = 0, k[2] = {0}, bias = 1, strides[2] = {0};
