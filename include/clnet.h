@@ -169,6 +169,57 @@ typedef enum clnet_init {
 CLNET_API clnet_status clnet_tensor_init(clnet_tensor *t, clnet_init kind, float a, float b,
                                          uint64_t seed);
 
+/* ---- graphs: layers built in C, shapes inferred as they are added ---- */
+
+typedef struct clnet_graph clnet_graph;
+
+/* A layer of a graph (its index), or CLNET_LAYER_NONE after a failed call. Builder
+ * calls return CLNET_LAYER_NONE on failure and keep the FIRST error on the graph
+ * (clnet_graph_status / clnet_graph_error); a call given CLNET_LAYER_NONE as an input
+ * returns CLNET_LAYER_NONE without a new error, so a block of calls can be written
+ * straight through and checked once, as in Keras:
+ *     x = clnet_graph_layer(g, "conv2d", NULL, "filters = 64\nkernel_size = 3", &x, 1); */
+typedef int clnet_layer;
+#define CLNET_LAYER_NONE (-1)
+
+CLNET_API clnet_status clnet_graph_create(clnet_graph **out);
+CLNET_API void clnet_graph_destroy(clnet_graph *g);
+/* CLNET_OK, or the first failure's status; its message from clnet_graph_error. */
+CLNET_API clnet_status clnet_graph_status(const clnet_graph *g);
+CLNET_API const char *clnet_graph_error(const clnet_graph *g);
+
+/* An input of h x w x c per image. name may be NULL ("input_1", "input_2", ...). */
+CLNET_API clnet_layer clnet_graph_input(clnet_graph *g, const char *name, int h, int w, int c);
+/* A layer of a registered op (conv2d, batch_norm, add, ...) on n_inputs earlier layers.
+ * params are "key = value" lines with Keras's keys ("filters = 64\nkernel_size = 3").
+ * name may be NULL (Keras-like "<op>", "<op>_1", ...); names are unique. The output
+ * shape is inferred now: a mismatch names the layer and the shapes. */
+CLNET_API clnet_layer clnet_graph_layer(clnet_graph *g, const char *op, const char *name,
+                                        const char *params, const clnet_layer *inputs,
+                                        int n_inputs);
+CLNET_API int clnet_graph_layer_count(const clnet_graph *g);
+/* The layer's output shape per image (n = 1); all zero for an invalid layer. */
+CLNET_API clnet_shape clnet_graph_layer_shape(const clnet_graph *g, clnet_layer layer);
+/* The layer's name (borrowed, valid while g lives), or NULL for an invalid layer. */
+CLNET_API const char *clnet_graph_layer_name(const clnet_graph *g, clnet_layer layer);
+/* The layer called name, or CLNET_LAYER_NONE. */
+CLNET_API clnet_layer clnet_graph_find(const clnet_graph *g, const char *name);
+
+/* Parameter counts as Keras reports them: batch-norm moving statistics count as
+ * non-trainable parameters. */
+typedef struct clnet_param_counts {
+    int64_t total, trainable, non_trainable;
+} clnet_param_counts;
+
+CLNET_API clnet_param_counts clnet_graph_params(const clnet_graph *g);
+/* Multiply-adds of one forward pass of one image. */
+CLNET_API double clnet_graph_flops(const clnet_graph *g);
+/* A Keras-style summary table (layer name and type, output shape, params, connected
+ * to, multiply-adds) with the totals, malloc'd into *text: release with clnet_free. */
+CLNET_API clnet_status clnet_graph_summary(const clnet_graph *g, const char *title, char **text);
+/* Frees memory the library returned (summary text). */
+CLNET_API void clnet_free(void *p);
+
 /* ---- self-test: every op and kernel variant against the plain C reference ---- */
 
 typedef struct clnet_selftest_row {

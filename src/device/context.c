@@ -304,6 +304,12 @@ clnet_status clnet_context_create(const clnet_context_options *opt, clnet_contex
     return CLNET_OK;
 }
 
+clnet_status clnet__context_create_host(clnet_context **out)
+{
+    *out = calloc(1, sizeof **out);
+    return *out ? CLNET_OK : CLNET_ERR_OUT_OF_MEMORY;
+}
+
 void clnet_context_destroy(clnet_context *ctx)
 {
     if (!ctx)

@@ -103,6 +103,10 @@ void clnet__log(clnet_context *ctx, int level, const char *fmt, ...)
             return clnet__cl_fail((ctx), clnet__err, #call, __FILE__, __LINE__);                   \
     } while (0)
 
+/* A context without a device that only records errors, for host-side work (graph
+ * building, spec parsing) that reports through the op functions' ctx argument. */
+clnet_status clnet__context_create_host(clnet_context **out);
+
 /* ---- device discovery (device.c) ---- */
 
 /* Fills info for one device; class detection: CPU type -> cpu, GPU with host-unified

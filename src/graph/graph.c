@@ -1,0 +1,253 @@
+/* graph.c - building a graph layer by layer with shapes inferred at once; parameter
+ * and FLOP counts. Summary: summary.c. Tests: tests/unit/test_graph.c. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph/graph.h"
+
+clnet_status clnet_graph_create(clnet_graph **out)
+{
+    if (!out)
+        return CLNET_ERR_INVALID_ARG;
+    *out = NULL;
+    clnet_graph *g = calloc(1, sizeof *g);
+    if (!g)
+        return CLNET_ERR_OUT_OF_MEMORY;
+    if (clnet__context_create_host(&g->err) != CLNET_OK) {
+        free(g);
+        return CLNET_ERR_OUT_OF_MEMORY;
+    }
+    *out = g;
+    return CLNET_OK;
+}
+
+void clnet_graph_destroy(clnet_graph *g)
+{
+    if (!g)
+        return;
+    for (int i = 0; i < g->n; ++i) {
+        free(g->layers[i].params);
+        free(g->layers[i].params_text);
+    }
+    free(g->layers);
+    clnet_context_destroy(g->err);
+    free(g);
+}
+
+clnet_status clnet_graph_status(const clnet_graph *g)
+{
+    return g ? g->status : CLNET_ERR_INVALID_ARG;
+}
+
+const char *clnet_graph_error(const clnet_graph *g)
+{
+    return g ? clnet_context_error(g->err) : "no graph";
+}
+
+/* Records the first failure: the op functions already wrote their message on g->err;
+ * fmt, when given, replaces it. */
+static clnet_layer fail(clnet_graph *g, clnet_status st, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static clnet_layer fail(clnet_graph *g, clnet_status st, const char *fmt, ...)
+{
+    if (g->status != CLNET_OK)
+        return CLNET_LAYER_NONE;
+    g->status = st;
+    if (fmt) {
+        char msg[1024];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        clnet__fail(g->err, st, "%s", msg);
+    }
+    return CLNET_LAYER_NONE;
+}
+
+clnet_layer clnet_graph_find(const clnet_graph *g, const char *name)
+{
+    for (int i = 0; g && name && i < g->n; ++i)
+        if (strcmp(g->layers[i].name, name) == 0)
+            return i;
+    return CLNET_LAYER_NONE;
+}
+
+/* A new layer slot named name, or the Keras-like "<base>", "<base>_1", ... */
+static clnet__layer *new_layer(clnet_graph *g, const char *name, const char *base)
+{
+    char auto_name[64];
+    if (!name) {
+        snprintf(auto_name, sizeof auto_name, "%s", base);
+        for (int k = 1; clnet_graph_find(g, auto_name) != CLNET_LAYER_NONE; ++k)
+            snprintf(auto_name, sizeof auto_name, "%s_%d", base, k);
+        name = auto_name;
+    }
+    if (!*name || strlen(name) >= sizeof g->layers[0].name) {
+        fail(g, CLNET_ERR_INVALID_ARG, "layer name '%s' must have 1 to %zu characters", name,
+             sizeof g->layers[0].name - 1);
+        return NULL;
+    }
+    if (clnet_graph_find(g, name) != CLNET_LAYER_NONE) {
+        fail(g, CLNET_ERR_INVALID_ARG, "layer name '%s' is used twice", name);
+        return NULL;
+    }
+    if (g->n == g->cap) {
+        int cap = g->cap ? 2 * g->cap : 64;
+        clnet__layer *grown = realloc(g->layers, (size_t)cap * sizeof *grown);
+        if (!grown) {
+            fail(g, CLNET_ERR_OUT_OF_MEMORY, "out of host memory adding layer '%s'", name);
+            return NULL;
+        }
+        g->layers = grown;
+        g->cap = cap;
+    }
+    clnet__layer *l = &g->layers[g->n];
+    memset(l, 0, sizeof *l);
+    snprintf(l->name, sizeof l->name, "%s", name);
+    return l;
+}
+
+clnet_layer clnet_graph_input(clnet_graph *g, const char *name, int h, int w, int c)
+{
+    if (!g || g->status != CLNET_OK)
+        return CLNET_LAYER_NONE;
+    if (h < 1 || w < 1 || c < 1)
+        return fail(g, CLNET_ERR_SHAPE, "input '%s': size %dx%dx%d must be positive",
+                    name ? name : "input", h, w, c);
+    char base[24];
+    int k = 1;
+    for (int i = 0; i < g->n; ++i)
+        k += g->layers[i].op == NULL;
+    snprintf(base, sizeof base, "input_%d", k);
+    clnet__layer *l = new_layer(g, name, base);
+    if (!l)
+        return CLNET_LAYER_NONE;
+    l->out = (clnet_shape){1, h, w, c};
+    return g->n++;
+}
+
+static int shows_rank2(const clnet_graph *g, const clnet__layer *l)
+{
+    static const char *const flat[] = {"flatten", "global_avg_pool", "global_max_pool"};
+    for (size_t i = 0; i < CLNET_COUNTOF(flat); ++i)
+        if (strcmp(l->op->name, flat[i]) == 0)
+            return 1;
+    for (int i = 0; i < l->n_in; ++i)
+        if (!g->layers[l->in[i]].rank2)
+            return 0;
+    return l->n_in > 0 && l->out.h == 1 && l->out.w == 1;
+}
+
+clnet_layer clnet_graph_layer(clnet_graph *g, const char *op_name, const char *name,
+                              const char *params, const clnet_layer *inputs, int n_inputs)
+{
+    if (!g || g->status != CLNET_OK)
+        return CLNET_LAYER_NONE;
+    const char *shown = name ? name : op_name ? op_name : "?";
+    for (int i = 0; i < n_inputs; ++i)
+        if (inputs[i] == CLNET_LAYER_NONE)
+            return fail(g, CLNET_ERR_INVALID_ARG, "layer '%s': input %d is not a layer", shown, i);
+    const clnet__op_desc *op = op_name ? clnet__op_find(op_name) : NULL;
+    if (!op)
+        return fail(g, CLNET_ERR_UNKNOWN_OP, "layer '%s': unknown op '%s'", shown,
+                    op_name ? op_name : "(null)");
+    if (n_inputs < op->min_inputs || n_inputs > op->max_inputs || (n_inputs > 0 && !inputs))
+        return fail(g, CLNET_ERR_INVALID_ARG, "layer '%s': %s takes %d to %d inputs, got %d", shown,
+                    op->name, op->min_inputs, op->max_inputs, n_inputs);
+    for (int i = 0; i < n_inputs; ++i)
+        if (inputs[i] < 0 || inputs[i] >= g->n)
+            return fail(g, CLNET_ERR_INVALID_ARG,
+                        "layer '%s': input %d (%d) is not a layer of "
+                        "this graph",
+                        shown, i, inputs[i]);
+    clnet__layer *l = new_layer(g, name, op->name);
+    if (!l)
+        return CLNET_LAYER_NONE;
+    char where[96];
+    snprintf(where, sizeof where, "layer '%s' (%s)", l->name, op->name);
+    clnet_status st = clnet__op_parse(g->err, op, params ? params : "", where, &l->params);
+    clnet_shape in[CLNET_MAX_INPUTS];
+    for (int i = 0; i < n_inputs; ++i) {
+        l->in[i] = inputs[i];
+        in[i] = g->layers[inputs[i]].out;
+    }
+    l->n_in = n_inputs;
+    l->op = op;
+    if (st == CLNET_OK) {
+        st = op->infer(g->err, l->params, in, n_inputs, &l->out);
+        if (st != CLNET_OK) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", clnet_context_error(g->err));
+            clnet__fail(g->err, st, "%s: %s", where, msg);
+        }
+    }
+    if (st == CLNET_OK) {
+        l->params_text = malloc(strlen(params ? params : "") + 1);
+        if (!l->params_text)
+            st = clnet__fail(g->err, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+        else
+            strcpy(l->params_text, params ? params : "");
+    }
+    if (st != CLNET_OK) {
+        free(l->params);
+        free(l->params_text);
+        g->status = st;
+        return CLNET_LAYER_NONE;
+    }
+    l->n_w = op->weights ? op->weights(l->params, in, n_inputs, l->w) : 0;
+    l->flops = op->flops(l->params, in, n_inputs, l->out);
+    l->rank2 = shows_rank2(g, l);
+    return g->n++;
+}
+
+int clnet_graph_layer_count(const clnet_graph *g)
+{
+    return g ? g->n : 0;
+}
+
+clnet_shape clnet_graph_layer_shape(const clnet_graph *g, clnet_layer layer)
+{
+    clnet_shape none = {0, 0, 0, 0};
+    return g && layer >= 0 && layer < g->n ? g->layers[layer].out : none;
+}
+
+const char *clnet_graph_layer_name(const clnet_graph *g, clnet_layer layer)
+{
+    return g && layer >= 0 && layer < g->n ? g->layers[layer].name : NULL;
+}
+
+clnet_param_counts clnet_graph_params(const clnet_graph *g)
+{
+    clnet_param_counts c = {0, 0, 0};
+    for (int i = 0; g && i < g->n; ++i) {
+        const clnet__layer *l = &g->layers[i];
+        for (int k = 0; k < l->n_w; ++k) {
+            const int64_t n = (int64_t)clnet__shape_count(l->w[k].shape);
+            if (l->w[k].trainable)
+                c.trainable += n;
+            else
+                c.non_trainable += n;
+        }
+    }
+    c.total = c.trainable + c.non_trainable;
+    return c;
+}
+
+double clnet_graph_flops(const clnet_graph *g)
+{
+    double f = 0.0;
+    for (int i = 0; g && i < g->n; ++i)
+        f += g->layers[i].flops;
+    return f;
+}
+
+void clnet_free(void *p)
+{
+    free(p);
+}

@@ -1,0 +1,30 @@
+/* graph.h - the graph of layers behind clnet_graph (graph.c builds it, summary.c
+ * prints it). Layers are stored in the order they were added, which is a
+ * topological order: a layer's inputs always come before it. */
+#ifndef CLNET_GRAPH_GRAPH_H
+#define CLNET_GRAPH_GRAPH_H
+
+#include "ops/op.h"
+
+typedef struct clnet__layer {
+    char name[64];
+    const clnet__op_desc *op; /* NULL: an input */
+    void *params;             /* op's params struct, owned */
+    char *params_text;        /* the spec lines it was parsed from, owned */
+    int n_in;
+    int in[CLNET_MAX_INPUTS];
+    clnet_shape out; /* per image: n = 1 */
+    int rank2;       /* shown as (None, c), as Keras shows Flatten / global pools / Dense */
+    int n_w;
+    clnet__weight_desc w[CLNET_MAX_WEIGHTS];
+    double flops;
+} clnet__layer;
+
+struct clnet_graph {
+    clnet__layer *layers;
+    int n, cap;
+    clnet_context *err;  /* host-only context: error messages of the op functions */
+    clnet_status status; /* first failure, sticky */
+};
+
+#endif
