@@ -217,7 +217,17 @@ CLNET_API double clnet_graph_flops(const clnet_graph *g);
 /* A Keras-style summary table (layer name and type, output shape, params, connected
  * to, multiply-adds) with the totals, malloc'd into *text: release with clnet_free. */
 CLNET_API clnet_status clnet_graph_summary(const clnet_graph *g, const char *title, char **text);
-/* Frees memory the library returned (summary text). */
+/* Reads a text architecture spec: one [section] per layer named after it, with
+ * `op = <op>` (or `op = input` and `shape = h, w, c`), `inputs = a, b` (default: the
+ * layer above) and the op's Keras keys. source names the text in messages (a file
+ * name). On failure *out is NULL and err (err_len bytes) holds "<source> line <n>
+ * [<layer>]: ..." naming the key. */
+CLNET_API clnet_status clnet_graph_from_spec(const char *text, const char *source,
+                                             clnet_graph **out, char *err, size_t err_len);
+/* Writes g as a spec that clnet_graph_from_spec reads back to the identical graph;
+ * malloc'd into *text (release with clnet_free). */
+CLNET_API clnet_status clnet_graph_to_spec(const clnet_graph *g, char **text);
+/* Frees memory the library returned (summary and spec text). */
 CLNET_API void clnet_free(void *p);
 
 /* ---- self-test: every op and kernel variant against the plain C reference ---- */

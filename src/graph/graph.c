@@ -147,6 +147,13 @@ static int shows_rank2(const clnet_graph *g, const clnet__layer *l)
 clnet_layer clnet_graph_layer(clnet_graph *g, const char *op_name, const char *name,
                               const char *params, const clnet_layer *inputs, int n_inputs)
 {
+    return clnet__graph_layer_at(g, op_name, name, params, inputs, n_inputs, NULL, 1);
+}
+
+clnet_layer clnet__graph_layer_at(clnet_graph *g, const char *op_name, const char *name,
+                                  const char *params, const clnet_layer *inputs, int n_inputs,
+                                  const char *where_given, int first_line)
+{
     if (!g || g->status != CLNET_OK)
         return CLNET_LAYER_NONE;
     const char *shown = name ? name : op_name ? op_name : "?";
@@ -169,9 +176,13 @@ clnet_layer clnet_graph_layer(clnet_graph *g, const char *op_name, const char *n
     clnet__layer *l = new_layer(g, name, op->name);
     if (!l)
         return CLNET_LAYER_NONE;
-    char where[96];
-    snprintf(where, sizeof where, "layer '%s' (%s)", l->name, op->name);
-    clnet_status st = clnet__op_parse(g->err, op, params ? params : "", where, &l->params);
+    char where[160];
+    if (where_given)
+        snprintf(where, sizeof where, "%s", where_given);
+    else
+        snprintf(where, sizeof where, "layer '%s' (%s)", l->name, op->name);
+    clnet_status st =
+        clnet__op_parse_at(g->err, op, params ? params : "", where, first_line, &l->params);
     clnet_shape in[CLNET_MAX_INPUTS];
     for (int i = 0; i < n_inputs; ++i) {
         l->in[i] = inputs[i];

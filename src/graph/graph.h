@@ -27,4 +27,10 @@ struct clnet_graph {
     clnet_status status; /* first failure, sticky */
 };
 
+/* clnet_graph_layer with the parameter text's origin: messages start with where
+ * (default "layer '<name>' (<op>)") and count lines from first_line. */
+clnet_layer clnet__graph_layer_at(clnet_graph *g, const char *op_name, const char *name,
+                                  const char *params, const clnet_layer *inputs, int n_inputs,
+                                  const char *where, int first_line);
+
 #endif

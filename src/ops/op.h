@@ -114,6 +114,10 @@ const clnet__op_desc *const *clnet__op_all(int *count);
 /* Parses spec text into a malloc'd params block (caller frees). */
 clnet_status clnet__op_parse(clnet_context *ctx, const clnet__op_desc *op, const char *text,
                              const char *where, void **params);
+/* The same for text that starts at line first_line of a file, so messages give the
+ * file's line numbers. */
+clnet_status clnet__op_parse_at(clnet_context *ctx, const clnet__op_desc *op, const char *text,
+                                const char *where, int first_line, void **params);
 
 /* Shapes for messages: "2x7x9x16". buf of 48 bytes is enough. */
 const char *clnet__shape_str(clnet_shape s, char *buf, size_t len);

@@ -25,8 +25,8 @@ const clnet__op_desc *clnet__op_find(const char *name)
     return NULL;
 }
 
-clnet_status clnet__op_parse(clnet_context *ctx, const clnet__op_desc *op, const char *text,
-                             const char *where, void **params)
+clnet_status clnet__op_parse_at(clnet_context *ctx, const clnet__op_desc *op, const char *text,
+                                const char *where, int first_line, void **params)
 {
     *params = NULL;
     clnet__kv *kv = malloc(sizeof *kv);
@@ -36,7 +36,7 @@ clnet_status clnet__op_parse(clnet_context *ctx, const clnet__op_desc *op, const
         st = clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
         goto done;
     }
-    st = clnet__kv_parse(ctx, text, where ? where : op->name, 1, kv);
+    st = clnet__kv_parse(ctx, text, where ? where : op->name, first_line, kv);
     if (st == CLNET_OK)
         st = op->parse(ctx, kv, p);
     if (st == CLNET_OK)
@@ -74,4 +74,10 @@ double clnet__op_flops_per_element(const void *params, const clnet_shape *in, in
     (void)in;
     (void)n_in;
     return (double)clnet__shape_count(out);
+}
+
+clnet_status clnet__op_parse(clnet_context *ctx, const clnet__op_desc *op, const char *text,
+                             const char *where, void **params)
+{
+    return clnet__op_parse_at(ctx, op, text, where, 1, params);
 }
