@@ -7,6 +7,7 @@
 
 int clnet_cli_devices(int argc, char **argv);
 int clnet_cli_selftest(int argc, char **argv);
+int clnet_cli_summary(int argc, char **argv);
 
 /* Prints "clnet <cmd>: <msg>" to stderr; returns 1 for `return cli_error(...)`. */
 int clnet_cli_error(const char *cmd, const char *fmt, ...)

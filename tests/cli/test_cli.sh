@@ -24,5 +24,12 @@ check bad-env-class nonzero "CLNET_DEVICE_CLASS=tpu" env CLNET_DEVICE_CLASS=tpu 
 check unknown-command nonzero "unknown command" "$clnet" frobnicate
 check selftest-passes 0 "selftest passed" "$clnet" selftest --verbose
 check selftest-second-run-compiles-nothing 0 "programs: 0 built from source" "$clnet" selftest --verbose
+spec=$(mktemp)
+printf '[image]\nop = input\nshape = 28, 28, 1\n[conv]\nop = conv2d\nfilters = 8\nkernel_size = 3\n[pool]\nop = global_avg_pool\n[logits]\nop = dense\nunits = 10\n' >"$spec"
+check summary-counts 0 "Total params: 170" "$clnet" summary "$spec"
+printf '[image]\nop = input\nshape = 28, 28, 1\n[conv]\nop = conv2d\nkernel_size = 3\n' >"$spec"
+check summary-bad-spec nonzero "line 4 \[conv\]: key 'filters'" "$clnet" summary "$spec"
+check summary-missing-file nonzero "cannot read" "$clnet" summary /nonexistent/net.spec
+rm -f "$spec"
 echo "$passes passed, $fails failed"
 [ $fails -eq 0 ]
