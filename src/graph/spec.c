@@ -26,16 +26,6 @@ typedef struct section {
     const char *body, *end;
 } section;
 
-static void trim(char *s)
-{
-    size_t n = strlen(s), b = 0;
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    while (s[b] && isspace((unsigned char)s[b]))
-        ++b;
-    memmove(s, s + b, n - b + 1);
-}
-
 static void set_error(char *err, size_t len, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
@@ -67,11 +57,11 @@ static int line_key(const char *line, size_t len, const char *key, char *value, 
     if (!eq)
         return 0;
     *eq = '\0';
-    trim(buf);
+    clnet__trim(buf);
     if (strcmp(buf, key) != 0)
         return 0;
     snprintf(value, vlen, "%s", eq + 1);
-    trim(value);
+    clnet__trim(value);
     return 1;
 }
 
@@ -111,7 +101,7 @@ static int resolve_inputs(const clnet_graph *g, const char *list, clnet_layer *o
     snprintf(buf, sizeof buf, "%s", list);
     int n = 0;
     for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-        trim(tok);
+        clnet__trim(tok);
         if (n == max) {
             snprintf(bad, bad_len, "more than %d inputs", max);
             return -1;
@@ -227,7 +217,7 @@ clnet_status clnet_graph_from_spec(const char *text, const char *source, clnet_g
         char *hash = strchr(buf, '#');
         if (hash)
             *hash = '\0';
-        trim(buf);
+        clnet__trim(buf);
         const int header = buf[0] == '[';
         if ((header || !*p) && in_section) {
             s.end = p;
@@ -247,7 +237,7 @@ clnet_status clnet_graph_from_spec(const char *text, const char *source, clnet_g
                 break;
             }
             snprintf(s.name, sizeof s.name, "%.*s", (int)(n - 2), buf + 1);
-            trim(s.name);
+            clnet__trim(s.name);
             s.header_line = line;
             s.first_line = line + 1;
             s.body = eol ? eol + 1 : p + len;
@@ -306,7 +296,7 @@ clnet_status clnet_graph_to_spec(const clnet_graph *g, char **out)
             char *hash = strchr(line, '#');
             if (hash)
                 *hash = '\0';
-            trim(line);
+            clnet__trim(line);
             if (line[0])
                 fprintf(f, "%s\n", line);
             p = eol ? eol + 1 : p + len;

@@ -9,7 +9,7 @@
 
 #include "ops/kv.h"
 
-static void trim(char *s)
+void clnet__trim(char *s)
 {
     size_t n = strlen(s), b = 0;
     while (n > 0 && isspace((unsigned char)s[n - 1]))
@@ -51,7 +51,7 @@ clnet_status clnet__kv_parse(clnet_context *ctx, const char *text, const char *w
         char *hash = strchr(buf, '#');
         if (hash)
             *hash = '\0';
-        trim(buf);
+        clnet__trim(buf);
         if (!buf[0])
             continue;
         char *eq = strchr(buf, '=');
@@ -60,8 +60,8 @@ clnet_status clnet__kv_parse(clnet_context *ctx, const char *text, const char *w
                                kv->where, line, buf);
         *eq = '\0';
         char *key = buf, *value = eq + 1;
-        trim(key);
-        trim(value);
+        clnet__trim(key);
+        clnet__trim(value);
         if (!key[0] || strlen(key) >= sizeof kv->items[0].key ||
             strlen(value) >= sizeof kv->items[0].value)
             return clnet__fail(ctx, CLNET_ERR_PARSE, "%s line %d: bad key or value too long",

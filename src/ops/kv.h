@@ -25,6 +25,9 @@ typedef struct clnet__kv {
     int n;
 } clnet__kv;
 
+/* Removes leading and trailing white space in place. */
+void clnet__trim(char *s);
+
 /* Parses "key = value" lines; '#' starts a comment; blank lines are skipped.
  * first_line numbers the first line of text (for messages). */
 clnet_status clnet__kv_parse(clnet_context *ctx, const char *text, const char *where,
