@@ -1,6 +1,6 @@
-/* graph.h - the graph of layers behind clnet_graph (graph.c builds it, summary.c
- * prints it). Layers are stored in the order they were added, which is a
- * topological order: a layer's inputs always come before it. */
+/* graph.h - the graph of layers behind clnet_graph (graph.c builds it, summary.c and
+ * dot.c print it, with text.c's helpers). Layers are stored in the order they were
+ * added, which is a topological order: a layer's inputs always come before it. */
 #ifndef CLNET_GRAPH_GRAPH_H
 #define CLNET_GRAPH_GRAPH_H
 
@@ -32,5 +32,26 @@ struct clnet_graph {
 clnet_layer clnet__graph_layer_at(clnet_graph *g, const char *op_name, const char *name,
                                   const char *params, const clnet_layer *inputs, int n_inputs,
                                   const char *where, int first_line);
+
+/* Keras's class name of the layer's op, as model.summary() prints it ("InputLayer"
+ * for inputs). */
+const char *clnet__keras_type(const clnet__layer *l);
+
+/* A growing text buffer, zero-initialized; on allocation failure it stops growing
+ * and says so in failed. buf is malloc'd (the caller frees it). */
+typedef struct clnet__text {
+    char *buf;
+    size_t len, cap;
+    int failed;
+} clnet__text;
+
+void clnet__text_put(clnet__text *t, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* 23600006 -> "23,600,006" in buf (len bytes); returns buf. */
+const char *clnet__grouped(double v, char *buf, size_t len);
 
 #endif
