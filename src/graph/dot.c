@@ -141,7 +141,7 @@ static void describe(const clnet__layer *l, char *buf, size_t len)
     }
 }
 
-/* 1814083944 -> "1.81 G": totals in the title. */
+/* 1814083944 -> "1.81 G", 54160 -> "54,160": totals in the title. */
 static const char *scaled(double v, char *buf, size_t len)
 {
     if (v >= 1e9)
@@ -149,37 +149,35 @@ static const char *scaled(double v, char *buf, size_t len)
     else if (v >= 1e6)
         snprintf(buf, len, "%.2f M", v / 1e6);
     else
-        snprintf(buf, len, "%.0f", v);
+        clnet__grouped(v, buf, len);
     return buf;
 }
 
-/* The graph label: title, totals, and one swatch per family present. */
+/* The graph label: title, totals, and a swatch per family present (a table of its own,
+ * so the swatches keep their width under a wide title). */
 static void put_title(clnet__text *t, const clnet_graph *g, const char *title)
 {
     unsigned present = 0;
-    int n_present = 0;
     for (int i = 0; i < g->n; ++i)
         present |= 1u << family_of(&g->layers[i]);
-    for (int f = 0; f < (int)CLNET_COUNTOF(families); ++f)
-        n_present += (present >> f) & 1u;
-    const int span = n_present > 0 ? n_present : 1;
     char params[48], flops[48];
-    clnet__text_put(t, "    label=<<table border=\"0\" cellspacing=\"4\" cellpadding=\"3\">\n");
-    clnet__text_put(t, "        <tr><td colspan=\"%d\"><font point-size=\"18\"><b>", span);
+    clnet__text_put(t, "    label=<<table border=\"0\" cellspacing=\"2\">\n");
+    clnet__text_put(t, "        <tr><td><font point-size=\"18\"><b>");
     put_html(t, title);
     clnet__text_put(t, "</b></font></td></tr>\n");
-    clnet__text_put(t, "        <tr><td colspan=\"%d\">%d layers &#183; %s params &#183; ", span,
-                    g->n,
+    clnet__text_put(t, "        <tr><td>%d layers &#183; %s params &#183; ", g->n,
                     clnet__grouped((double)clnet_graph_params(g).total, params, sizeof params));
     clnet__text_put(t, "%s mult-adds per image</td></tr>\n",
                     scaled(clnet_graph_flops(g), flops, sizeof flops));
-    if (n_present > 0) {
-        clnet__text_put(t, "        <tr>");
+    if (present) {
+        clnet__text_put(t, "        <tr><td><table border=\"0\" cellspacing=\"3\"><tr>");
         for (int f = 0; f < (int)CLNET_COUNTOF(families); ++f)
             if ((present >> f) & 1u)
-                clnet__text_put(t, "<td bgcolor=\"%s\" border=\"1\" color=\"#666666\">%s</td>",
+                clnet__text_put(t,
+                                "<td bgcolor=\"%s\" border=\"1\" color=\"#666666\">"
+                                "<font point-size=\"10\">%s</font></td>",
                                 families[f].fill, families[f].label);
-        clnet__text_put(t, "</tr>\n");
+        clnet__text_put(t, "</tr></table></td></tr>\n");
     }
     clnet__text_put(t, "    </table>>;\n");
 }
