@@ -230,6 +230,107 @@ CLNET_API clnet_status clnet_graph_to_spec(const clnet_graph *g, char **text);
 /* Frees memory the library returned (summary and spec text). */
 CLNET_API void clnet_free(void *p);
 
+/* Graphviz DOT of the graph: one node per layer (name, type, output shape, params),
+ * edges from inputs to users; renders with `dot -Tsvg`. malloc'd into *text (release
+ * with clnet_free). title may be NULL. */
+CLNET_API clnet_status clnet_graph_to_dot(const clnet_graph *g, const char *title, char **text);
+
+/* ---- the zoo: reference architectures built as graphs ---- */
+
+/* Options of clnet_zoo_build; zero fields take the defaults. */
+typedef struct clnet_zoo_options {
+    int h, w, c;       /* input per image; 0: 224 x 224 x 3. At least 32 x 32, 1 or 3 channels */
+    int classes;       /* units of the final dense layer (logits); 0: 1000 */
+    const char *style; /* ResNets: "torch" (torchvision layout, default) or "keras" (the
+                        * Keras tutorials' layout); MobileNetV2: "torch" (default) or "keras"
+                        * (Keras padding and BN constants, no dropout); MnasNet: "torch" only */
+    double alpha;      /* width multiplier: mobilenetv2 0.35 .. 1.4, mnasnet 0.5 .. 1.3; 0: 1.0 */
+    int shortcut_a;    /* ResNets: option-A shortcuts (zero-filled channels, no parameters)
+                        * instead of 1x1 projections */
+} clnet_zoo_options;
+
+/* The names clnet_zoo_build knows ("resnet18", ..., "mobilenetv2", "mnasnet"), a static
+ * NULL-terminated array. */
+CLNET_API const char *const *clnet_zoo_names(void);
+/* Builds the zoo model name (opt may be NULL for all defaults). The graph ends with
+ * the logits (dense, no softmax). On failure *out is NULL and err (err_len bytes) says
+ * what is wrong: an unknown name lists the known ones; a bad option names it. */
+CLNET_API clnet_status clnet_zoo_build(const char *name, const clnet_zoo_options *opt,
+                                       clnet_graph **out, char *err, size_t err_len);
+
+/* ---- models: a graph's weights on a device, run through a fused, memory-planned plan ---- */
+
+typedef struct clnet_model clnet_model;
+
+typedef struct clnet_model_options {
+    uint64_t seed; /* weight initialization and dropout masks */
+    int no_fusion; /* 1: run every layer as its own op (for checks against the fused plan) */
+    int no_memory_plan; /* 1: every activation gets its own buffer */
+} clnet_model_options;
+
+/* A model of graph g (copied: g may be destroyed afterwards) on ctx, its weights
+ * initialised from opt->seed with each layer's Keras default initializer. The graph
+ * must have one input; its last layer is the output. opt may be NULL. */
+CLNET_API clnet_status clnet_model_create(clnet_context *ctx, const clnet_graph *g,
+                                          const clnet_model_options *opt, clnet_model **out);
+CLNET_API void clnet_model_destroy(clnet_model *m);
+/* The model's own copy of its graph (borrowed, lives as long as m). */
+CLNET_API const clnet_graph *clnet_model_graph(const clnet_model *m);
+
+/* Runs x ({batch, h, w, c} of the graph's input) through the model. training = 0:
+ * inference plan (batch norm folded into convolutions, fused epilogues, buffers
+ * reused by liveness; batches whose activations exceed the device's largest
+ * allocation run in slices); training = 1: batch statistics, moving statistics
+ * updated, everything backward needs kept. *y (borrowed) holds the output until the
+ * next forward or clnet_model_destroy. After a training forward, x must stay
+ * unchanged until clnet_model_backward. */
+CLNET_API clnet_status clnet_model_forward(clnet_model *m, const clnet_tensor *x, int training,
+                                           clnet_tensor **y);
+/* Backpropagates dy (the gradient of the loss with respect to the last training
+ * forward's output, same shape) into the gradients of every trainable weight
+ * (overwritten, not accumulated). */
+CLNET_API clnet_status clnet_model_backward(clnet_model *m, const clnet_tensor *dy);
+
+typedef struct clnet_weight_info {
+    const char *layer; /* layer name (borrowed, lives as long as the model) */
+    const char *name;  /* Keras's weight name: "kernel", "bias", "gamma", "moving_mean", ... */
+    clnet_shape shape; /* {kh, kw, in, out} for kernels, {1, 1, 1, c} for vectors */
+    int trainable;     /* 0: batch-norm moving statistics */
+} clnet_weight_info;
+
+CLNET_API int clnet_model_weight_count(const clnet_model *m);
+/* The i-th weight, in graph order: its description, its value and (trainable ones)
+ * the gradient the last backward wrote; each out-parameter may be NULL. The tensors
+ * are borrowed (they live as long as m). Writing a value through the tensor is how
+ * weights are loaded: call clnet_model_weight again (or clnet_model_weights_changed)
+ * after writing so the inference plan folds the new values. */
+CLNET_API clnet_status clnet_model_weight(clnet_model *m, int i, clnet_weight_info *info,
+                                          clnet_tensor **value, clnet_tensor **grad);
+/* Tells the model its weights were written (the folded inference weights are rebuilt
+ * on the next inference forward). */
+CLNET_API void clnet_model_weights_changed(clnet_model *m);
+
+/* The plan of one mode for a batch, as text: the fused groups in execution order with
+ * the kernels chosen for this device, each activation buffer, and the peak activation
+ * memory against the unplanned sum. malloc'd into *text (clnet_free). */
+CLNET_API clnet_status clnet_model_plan_text(clnet_model *m, int training, int batch, char **text);
+
+typedef struct clnet_plan_stats {
+    int layers;              /* graph layers that run */
+    int steps;               /* kernels groups after fusion */
+    int fused_bn;            /* batch norms folded into a convolution */
+    int fused_activations;   /* activations run as an epilogue */
+    int fused_adds;          /* residual adds run as a convolution's epilogue */
+    uint64_t planned_bytes;  /* activation (and, training, gradient) buffers allocated */
+    uint64_t unplanned_bytes; /* the same with one buffer per tensor */
+    int buffers;             /* buffers allocated */
+    int slices;              /* batch slices of one inference forward (1 when it fits) */
+} clnet_plan_stats;
+
+/* Builds (or reuses) the plan of one mode for a batch and describes it. */
+CLNET_API clnet_status clnet_model_plan_stats(clnet_model *m, int training, int batch,
+                                              clnet_plan_stats *out);
+
 /* ---- self-test: every op and kernel variant against the plain C reference ---- */
 
 typedef struct clnet_selftest_row {

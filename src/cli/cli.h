@@ -8,6 +8,27 @@
 int clnet_cli_devices(int argc, char **argv);
 int clnet_cli_selftest(int argc, char **argv);
 int clnet_cli_summary(int argc, char **argv);
+int clnet_cli_spec(int argc, char **argv);
+int clnet_cli_graph(int argc, char **argv);
+
+/* The MODEL argument shared by summary, graph and plan: a zoo name or a spec file, with
+ * --input HxWxC, --classes N, --style keras|torch, --alpha A, --shortcut a|b
+ * (implemented in model_arg.c). */
+typedef struct clnet_cli_model {
+    const char *model; /* zoo name or spec file path; NULL until given */
+    clnet_zoo_options zoo;
+} clnet_cli_model;
+
+/* The option lines for a command's --help. */
+extern const char clnet_cli_model_usage[];
+/* Takes argv[*i] (and its value, advancing *i) when it is MODEL or a model option:
+ * returns 1 when taken, 0 when argv[*i] is not a model argument, -1 after printing an
+ * error for a bad value. */
+int clnet_cli_model_arg(const char *cmd, int argc, char **argv, int *i, clnet_cli_model *m);
+/* Builds the graph: a spec file when m->model names a readable file, else a zoo model.
+ * Prints the error (file, line, layer) and returns NULL on failure. *title gets a name
+ * for tables (borrowed from m->model). */
+clnet_graph *clnet_cli_model_build(const char *cmd, const clnet_cli_model *m, const char **title);
 
 /* Prints "clnet <cmd>: <msg>" to stderr; returns 1 for `return cli_error(...)`. */
 int clnet_cli_error(const char *cmd, const char *fmt, ...)

@@ -1,0 +1,134 @@
+/* describe.c - a plan as text (`clnet plan`) and as numbers: the fused groups in
+ * execution order with the kernels this device runs for them, each activation
+ * buffer, and the planned against the unplanned activation memory.
+ * Tests: tests/models/test_plan.c, tests/cli/test_cli.sh. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gemm/gemm.h"
+#include "plan/plan.h"
+
+static const char *act_name(clnet__act a)
+{
+    return a == CLNET_ACT_RELU ? "relu" : a == CLNET_ACT_RELU6 ? "relu6" : NULL;
+}
+
+/* The kernels of one step on this context, e.g. "im2col + gemm packed + epilogue(bias,
+ * residual, relu)". */
+static void kernels(const clnet_model *m, const clnet__plan *p, const clnet__step *s, char *buf,
+                    size_t len)
+{
+    const char *gemm = clnet__gemm_impl_name(clnet__gemm_choice(m->ctx));
+    const char *op = s->op->name;
+    if (strcmp(op, "conv2d") == 0 || strcmp(op, "dense") == 0) {
+        int direct = 1, bias, act;
+        if (op[0] == 'c') {
+            const clnet__conv2d_params *c = s->params;
+            const clnet_shape in = p->values[s->in[0]].view.shape;
+            const clnet_shape out = p->values[s->out].view.shape;
+            direct = c->kh == 1 && c->kw == 1 && c->sh == 1 && c->sw == 1 && in.h == out.h &&
+                     in.w == out.w;
+            bias = c->use_bias;
+            act = c->act;
+        } else {
+            const clnet__dense_params *d = s->params;
+            bias = d->use_bias;
+            act = d->act;
+        }
+        const int res = s->n_in > 1;
+        snprintf(buf, len, "%sgemm %s", direct ? "" : "im2col + ", gemm);
+        if (bias || res || act) {
+            const size_t used = strlen(buf);
+            snprintf(buf + used, len - used, " + epilogue(%s%s%s%s%s)", bias ? "bias" : "",
+                     bias && (res || act) ? ", " : "", res ? "residual" : "",
+                     res && act ? ", " : "", act ? act_name((clnet__act)act) : "");
+        }
+        return;
+    }
+    const char *act = NULL;
+    if (strcmp(op, "batch_norm") == 0)
+        act = act_name(((const clnet__batch_norm_params *)s->params)->act);
+    else if (strcmp(op, "add") == 0)
+        act = act_name(((const clnet__add_params *)s->params)->act);
+    else if (strcmp(op, "depthwise_conv2d") == 0)
+        act = act_name(((const clnet__depthwise_conv2d_params *)s->params)->act);
+    snprintf(buf, len, "%s_forward%s%s", op, act ? " + " : "", act ? act : "");
+}
+
+static double mib(uint64_t bytes)
+{
+    return (double)bytes / (1024.0 * 1024.0);
+}
+
+clnet_status clnet_model_plan_stats(clnet_model *m, int training, int batch, clnet_plan_stats *out)
+{
+    if (!m || !out || batch < 1)
+        return m ? clnet__fail(m->ctx, CLNET_ERR_INVALID_ARG, "plan stats: batch must be >= 1")
+                 : CLNET_ERR_INVALID_ARG;
+    memset(out, 0, sizeof *out);
+    clnet__plan *p = NULL;
+    int slice = batch;
+    CLNET_TRY(clnet__model_plan(m, training != 0, batch, &p, &slice));
+    out->layers = p->layers;
+    out->steps = p->n_steps;
+    out->fused_bn = p->fused_bn;
+    out->fused_activations = p->fused_act;
+    out->fused_adds = p->fused_add;
+    out->planned_bytes = p->planned_bytes;
+    out->unplanned_bytes = p->unplanned_bytes;
+    out->buffers = p->n_slots;
+    out->slices = (batch + slice - 1) / slice;
+    return CLNET_OK;
+}
+
+clnet_status clnet_model_plan_text(clnet_model *m, int training, int batch, char **text)
+{
+    if (!text)
+        return CLNET_ERR_INVALID_ARG;
+    *text = NULL;
+    clnet_plan_stats ps;
+    CLNET_TRY(clnet_model_plan_stats(m, training, batch, &ps));
+    const clnet__plan *p = m->plans[training != 0];
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    if (!f)
+        return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+    const clnet_device_info *d = &m->ctx->info;
+    fprintf(f, "%s plan, batch %d%s, on %s (%s kernels)\n", training ? "Training" : "Inference",
+            p->batch, ps.slices > 1 ? " per slice" : "", d->name,
+            clnet_device_class_name(m->ctx->cls));
+    fprintf(f, "%-5s %-58s %-44s %-18s %s\n", "step", "layers (fused group)", "kernels", "output",
+            "buffer");
+    for (int s = 0; s < p->n_steps; ++s) {
+        const clnet__step *st = &p->steps[s];
+        char group[512] = "", k[160], shape[48];
+        for (int i = 0; i < st->n_members; ++i) {
+            const size_t used = strlen(group);
+            snprintf(group + used, sizeof group - used, "%s%s", i ? " + " : "",
+                     m->graph->layers[st->members[i]].name);
+        }
+        kernels(m, p, st, k, sizeof k);
+        const clnet__value *v = &p->values[st->out];
+        snprintf(shape, sizeof shape, "%dx%dx%dx%d", v->view.shape.n, v->view.shape.h,
+                 v->view.shape.w, v->view.shape.c);
+        fprintf(f, "%-5d %-58s %-44s %-18s %d\n", s, group, k, shape, v->slot);
+    }
+    fprintf(f,
+            "\n%d layers in %d steps: %d batch norms folded, %d activations and %d residual "
+            "adds fused\n",
+            ps.layers, ps.steps, ps.fused_bn, ps.fused_activations, ps.fused_adds);
+    fprintf(f, "%s memory: %.2f MiB in %d buffers (unplanned: %.2f MiB, one per tensor%s)\n",
+            training ? "Activation + gradient" : "Peak activation", mib(ps.planned_bytes),
+            ps.buffers, mib(ps.unplanned_bytes), training ? " and gradient" : "");
+    if (ps.slices > 1)
+        fprintf(f, "The batch runs in %d slices of %d images (largest buffer %.1f MiB)\n",
+                ps.slices, p->batch, mib(d->max_alloc_bytes));
+    if (fclose(f) != 0 || !buf) {
+        free(buf);
+        return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+    }
+    *text = buf;
+    return CLNET_OK;
+}

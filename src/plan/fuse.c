@@ -1,0 +1,262 @@
+/* fuse.c - the fusion passes: graph layers become plan steps. Inference folds a batch
+ * norm into the convolution before it (conv2d, depthwise_conv2d, dense), takes a
+ * following relu / relu6 as the epilogue's activation and a residual add (+ relu) as
+ * conv2d's second input; dropout and flatten become views. Training keeps batch norm
+ * (batch statistics) and fuses only the activations (BN + ReLU6 is one kernel whose
+ * backward reads the mask from the output). Memory: memory.c. Tests:
+ * tests/models/test_plan.c. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan/plan.h"
+
+static int is_op(const clnet__layer *l, const char *name)
+{
+    return l->op && strcmp(l->op->name, name) == 0;
+}
+
+/* The params' fused activation field of the ops that have one, else NULL. */
+static clnet__act *act_field(const clnet__op_desc *op, void *params)
+{
+    if (strcmp(op->name, "conv2d") == 0)
+        return &((clnet__conv2d_params *)params)->act;
+    if (strcmp(op->name, "depthwise_conv2d") == 0)
+        return &((clnet__depthwise_conv2d_params *)params)->act;
+    if (strcmp(op->name, "dense") == 0)
+        return &((clnet__dense_params *)params)->act;
+    if (strcmp(op->name, "batch_norm") == 0)
+        return &((clnet__batch_norm_params *)params)->act;
+    if (strcmp(op->name, "add") == 0)
+        return &((clnet__add_params *)params)->act;
+    return NULL;
+}
+
+static int *use_bias_field(const clnet__op_desc *op, void *params)
+{
+    if (strcmp(op->name, "conv2d") == 0)
+        return &((clnet__conv2d_params *)params)->use_bias;
+    if (strcmp(op->name, "depthwise_conv2d") == 0)
+        return &((clnet__depthwise_conv2d_params *)params)->use_bias;
+    if (strcmp(op->name, "dense") == 0)
+        return &((clnet__dense_params *)params)->use_bias;
+    return NULL;
+}
+
+/* The activation a relu layer applies, or -1 when it is no plain relu / relu6
+ * (a relu with another max_value). */
+static int relu_act(const clnet__layer *l)
+{
+    if (is_op(l, "relu6"))
+        return CLNET_ACT_RELU6;
+    if (!is_op(l, "relu"))
+        return -1;
+    const float cap = ((const clnet__relu_params *)l->params)->cap;
+    return cap == 0.0f ? CLNET_ACT_RELU : cap == 6.0f ? CLNET_ACT_RELU6 : -1;
+}
+
+typedef struct builder {
+    const clnet_graph *g;
+    int training, fuse;
+    int *uses;  /* per layer: readers, +1 for the output layer */
+    int *live;  /* per layer: the output depends on it */
+    int *taken; /* per layer: already in a step */
+} builder;
+
+/* The one layer reading layer t, when t is read exactly once and is not the output. */
+static int sole_reader(const builder *b, int t)
+{
+    if (b->uses[t] != 1)
+        return -1;
+    for (int j = t + 1; j < b->g->n; ++j)
+        for (int k = 0; k < b->g->layers[j].n_in; ++k)
+            if (b->g->layers[j].in[k] == t)
+                return b->taken[j] ? -1 : j;
+    return -1;
+}
+
+static void take(builder *b, clnet__step *s, int layer)
+{
+    s->members[s->n_members++] = layer;
+    b->taken[layer] = 1;
+}
+
+/* Grows the step that starts at its first member through the layers it can absorb. */
+static void grow(builder *b, clnet__step *s, clnet__plan *p)
+{
+    const clnet__layer *head = &b->g->layers[s->members[0]];
+    clnet__act *act = act_field(s->op, s->params);
+    int tail = s->members[0];
+    const int foldable =
+        is_op(head, "conv2d") || is_op(head, "depthwise_conv2d") || is_op(head, "dense");
+    if (!b->training && foldable && act && *act == CLNET_ACT_NONE && head->n_in == 1) {
+        const int j = sole_reader(b, tail);
+        if (j >= 0 && is_op(&b->g->layers[j], "batch_norm")) {
+            s->fold_bn = j;
+            *use_bias_field(s->op, s->params) = 1;
+            *act = ((const clnet__batch_norm_params *)b->g->layers[j].params)->act;
+            take(b, s, j);
+            tail = j;
+            ++p->fused_bn;
+        }
+    }
+    if (act && *act == CLNET_ACT_NONE) {
+        const int j = sole_reader(b, tail);
+        if (j >= 0 && relu_act(&b->g->layers[j]) >= 0) {
+            *act = (clnet__act)relu_act(&b->g->layers[j]);
+            take(b, s, j);
+            tail = j;
+            ++p->fused_act;
+        }
+    }
+    if (b->training || !is_op(head, "conv2d") || head->n_in != 1 || *act != CLNET_ACT_NONE)
+        return;
+    const int j = sole_reader(b, tail);
+    const clnet__layer *add = j >= 0 ? &b->g->layers[j] : NULL;
+    if (!add || !is_op(add, "add") || add->n_in != 2 || add->in[0] == add->in[1])
+        return;
+    s->in[s->n_in++] = add->in[0] == tail ? add->in[1] : add->in[0]; /* a layer until mapped */
+    *act = ((const clnet__add_params *)add->params)->act;
+    take(b, s, j);
+    tail = j;
+    ++p->fused_add;
+    if (*act == CLNET_ACT_NONE) {
+        const int r = sole_reader(b, tail);
+        if (r >= 0 && relu_act(&b->g->layers[r]) >= 0) {
+            *act = (clnet__act)relu_act(&b->g->layers[r]);
+            take(b, s, r);
+            ++p->fused_act;
+        }
+    }
+}
+
+static int tail_of(const clnet__step *s)
+{
+    return s->members[s->n_members - 1];
+}
+
+static int by_tail(const void *a, const void *b)
+{
+    return tail_of(a) - tail_of(b);
+}
+
+/* Marks every layer the output depends on. */
+static void mark_live(builder *b, int output)
+{
+    b->live[output] = 1;
+    for (int i = output; i >= 0; --i)
+        if (b->live[i])
+            for (int k = 0; k < b->g->layers[i].n_in; ++k)
+                b->live[b->g->layers[i].in[k]] = 1;
+}
+
+static clnet_status make_steps(builder *b, const clnet_model *m, clnet__plan *p)
+{
+    const clnet_graph *g = b->g;
+    for (int i = 0; i < g->n; ++i) {
+        const clnet__layer *l = &g->layers[i];
+        p->layers += l->op && b->live[i];
+        if (!l->op || !b->live[i] || b->taken[i])
+            continue;
+        /* Inference no-ops become views of their input (memory.c shares the buffer). */
+        if (!b->training && b->fuse && (is_op(l, "dropout") || is_op(l, "flatten")))
+            continue;
+        clnet__step *s = &p->steps[p->n_steps++];
+        s->op = l->op;
+        s->fold_bn = -1;
+        if (!(s->params = malloc(l->op->params_size ? l->op->params_size : 1)))
+            return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+        memcpy(s->params, l->params, l->op->params_size);
+        s->n_in = l->n_in;
+        memcpy(s->in, l->in, sizeof s->in);
+        take(b, s, i);
+        if (b->fuse)
+            grow(b, s, p);
+        s->n_w = s->fold_bn >= 0 ? 2 : l->n_w; /* folded: the plan's kernel and bias */
+        for (int k = 0; k < s->n_w; ++k)
+            s->w_index[k] = s->fold_bn >= 0 ? -1 : m->weight_base[i] + k;
+    }
+    qsort(p->steps, (size_t)p->n_steps, sizeof *p->steps, by_tail);
+    return CLNET_OK;
+}
+
+/* Values: the input, each step's output, and the views; step inputs become values. */
+static clnet_status make_values(builder *b, clnet__plan *p, int batch, int input_layer,
+                                clnet_context *ctx)
+{
+    const clnet_graph *g = b->g;
+    int *value_of = malloc((size_t)g->n * sizeof *value_of);
+    if (!value_of)
+        return clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+    for (int i = 0; i < g->n; ++i)
+        value_of[i] = -1;
+    int step = 0;
+    for (int i = 0; i < g->n; ++i) {
+        const clnet__layer *l = &g->layers[i];
+        const int produced = step < p->n_steps && tail_of(&p->steps[step]) == i;
+        const int is_view = !produced && b->live[i] && l->op && !b->taken[i];
+        if (i != input_layer && !produced && !is_view)
+            continue;
+        clnet__value *v = &p->values[p->n_values];
+        memset(v, 0, sizeof *v);
+        v->layer = i;
+        v->alias = is_view ? value_of[l->in[0]] : -1;
+        v->def = produced ? step : -1;
+        v->slot = v->grad_slot = -1;
+        v->view.shape = l->out;
+        v->view.shape.n = batch;
+        v->view.count = clnet__shape_count(v->view.shape);
+        v->view.ctx = ctx;
+        v->grad_view = v->view;
+        value_of[i] = p->n_values++;
+        if (produced) {
+            clnet__step *s = &p->steps[step++];
+            s->out = value_of[i];
+            for (int k = 0; k < s->n_in; ++k)
+                s->in[k] = value_of[s->in[k]];
+        }
+    }
+    p->input = value_of[input_layer];
+    p->output = value_of[g->n - 1];
+    free(value_of);
+    return CLNET_OK;
+}
+
+clnet_status clnet__plan_build(const clnet_model *m, int training, int batch, clnet__plan **out)
+{
+    *out = NULL;
+    const clnet_graph *g = m->graph;
+    clnet__plan *p = calloc(1, sizeof *p);
+    builder b = {g,
+                 training,
+                 !m->opt.no_fusion,
+                 calloc((size_t)g->n, sizeof(int)),
+                 calloc((size_t)g->n, sizeof(int)),
+                 calloc((size_t)g->n, sizeof(int))};
+    clnet_status st = CLNET_OK;
+    if (!p || !b.uses || !b.live || !b.taken ||
+        !(p->steps = calloc((size_t)g->n, sizeof *p->steps)) ||
+        !(p->values = calloc((size_t)g->n, sizeof *p->values))) {
+        st = clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory planning");
+        goto done;
+    }
+    p->training = training;
+    p->batch = batch;
+    mark_live(&b, g->n - 1);
+    for (int i = 0; i < g->n; ++i)
+        for (int k = 0; b.live[i] && k < g->layers[i].n_in; ++k)
+            ++b.uses[g->layers[i].in[k]];
+    ++b.uses[g->n - 1];
+    st = make_steps(&b, m, p);
+    if (st == CLNET_OK)
+        st = make_values(&b, p, batch, m->input_layer, m->ctx);
+done:
+    free(b.uses);
+    free(b.live);
+    free(b.taken);
+    if (st != CLNET_OK) {
+        clnet__plan_free(p);
+        return st;
+    }
+    *out = p;
+    return CLNET_OK;
+}

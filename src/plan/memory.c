@@ -1,0 +1,251 @@
+/* memory.c - the memory plan: each value (and, in training, each gradient) is live
+ * over an interval of the plan's timeline, and intervals that never overlap share a
+ * buffer. Timeline: forward step s runs at time s; in training, the backward of step s
+ * runs at time 2n - 1 - s. A buffer is reused only from the step after its last
+ * reader, so no op ever writes a buffer it also reads. Fusion: fuse.c.
+ * Tests: tests/models/test_plan.c (poisons dead buffers). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan/plan.h"
+
+/* What each op's backward reads, found by reading the backward launchers: ops not
+ * listed read both their inputs' and their output's data. Shape-only reads do not
+ * count: a view keeps its shape when its buffer is reused. */
+static int listed(const clnet__op_desc *op, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; ++i)
+        if (strcmp(op->name, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int clnet__bwd_reads_input(const clnet__op_desc *op)
+{
+    static const char *const shape_only[] = {"add",     "avg_pool", "channel_pad",
+                                             "dropout", "flatten",  "global_avg_pool",
+                                             "softmax", "zero_pad"};
+    return !listed(op, shape_only, CLNET_COUNTOF(shape_only));
+}
+
+int clnet__bwd_reads_output(const clnet__op_desc *op)
+{
+    static const char *const unread[] = {
+        "relu",    "relu6",           "avg_pool",        "max_pool", "dropout",
+        "flatten", "global_avg_pool", "global_max_pool", "zero_pad", "channel_pad"};
+    return !listed(op, unread, CLNET_COUNTOF(unread));
+}
+
+/* The value whose buffer v uses (views share their source's). */
+static int root(const clnet__plan *p, int v)
+{
+    while (p->values[v].alias >= 0)
+        v = p->values[v].alias;
+    return v;
+}
+
+static void extend(clnet__value *v, int t)
+{
+    if (t > v->last)
+        v->last = t;
+}
+
+/* The live interval of every value and gradient. */
+static void intervals(clnet__plan *p)
+{
+    const int n = p->n_steps, end = p->training ? 2 * n : n;
+    for (int i = 0; i < p->n_values; ++i) {
+        clnet__value *v = &p->values[i];
+        v->first = v->def;
+        v->last = v->def;
+        v->grad_first = v->grad_last = -1;
+    }
+    for (int s = 0; s < n; ++s) {
+        const clnet__step *st = &p->steps[s];
+        for (int k = 0; k < st->n_in; ++k) {
+            clnet__value *v = &p->values[root(p, st->in[k])];
+            extend(v, s);
+            if (p->training && clnet__bwd_reads_input(st->op))
+                extend(v, 2 * n - 1 - s);
+            /* The gradient of an input is written from the backward of its last reader
+             * (the first in backward order) until the backward of its producer. */
+            clnet__value *d = &p->values[st->in[k]];
+            if (p->training && d->def >= 0 &&
+                (d->grad_first < 0 || 2 * n - 1 - s < d->grad_first)) {
+                d->grad_first = 2 * n - 1 - s;
+                d->grad_last = 2 * n - 1 - d->def;
+            }
+        }
+        if (p->training && clnet__bwd_reads_output(st->op))
+            extend(&p->values[root(p, st->out)], 2 * n - 1 - s);
+    }
+    /* The output stays until the caller is done with it (training: its backward). */
+    clnet__value *o = &p->values[root(p, p->output)];
+    extend(o, end);
+    if (p->training && o->def >= 0)
+        extend(o, 2 * n - 1 - o->def);
+}
+
+/* One buffer request: a value or a gradient, live over [first, last]. */
+typedef struct request {
+    int first, last;
+    size_t bytes;
+    int *slot;
+} request;
+
+static int by_first(const void *a, const void *b)
+{
+    const request *x = a, *y = b;
+    return x->first != y->first ? x->first - y->first
+                                : (x->bytes < y->bytes) - (x->bytes > y->bytes);
+}
+
+/* Greedy best fit in order of start time: a free buffer that is large enough and
+ * smallest, else the largest free one grown, else a new one. slot_last[] is when
+ * each buffer's current tenant dies. */
+static int assign(request *r, int n, int share, size_t *bytes, int *slot_last)
+{
+    int n_slots = 0;
+    qsort(r, (size_t)n, sizeof *r, by_first);
+    for (int i = 0; i < n; ++i) {
+        int best = -1;
+        for (int s = 0; share && s < n_slots; ++s) {
+            if (slot_last[s] >= r[i].first)
+                continue;
+            if (best < 0)
+                best = s;
+            else if (bytes[s] >= r[i].bytes)
+                best = bytes[best] < r[i].bytes || bytes[s] < bytes[best] ? s : best;
+            else if (bytes[best] < r[i].bytes && bytes[s] > bytes[best])
+                best = s;
+        }
+        if (best < 0) {
+            best = n_slots++;
+            bytes[best] = 0;
+        }
+        if (bytes[best] < r[i].bytes)
+            bytes[best] = r[i].bytes;
+        slot_last[best] = r[i].last;
+        *r[i].slot = best;
+    }
+    return n_slots;
+}
+
+/* Saved state, folded weights and gradient temporaries of the steps. */
+static clnet_status step_state(clnet_model *m, clnet__plan *p)
+{
+    size_t acc_count = 0;
+    int *readers = calloc((size_t)p->n_values, sizeof *readers);
+    if (!readers)
+        return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+    for (int s = 0; s < p->n_steps; ++s) {
+        clnet__step *st = &p->steps[s];
+        const clnet__layer *head = &m->graph->layers[st->members[0]];
+        clnet_shape in[CLNET_MAX_INPUTS];
+        for (int k = 0; k < st->n_in; ++k) {
+            in[k] = p->values[st->in[k]].view.shape;
+            ++readers[st->in[k]];
+        }
+        if (p->training && st->op->saved) {
+            clnet_shape sv[CLNET_MAX_SAVED];
+            st->n_saved = st->op->saved(st->params, in, st->n_in, sv);
+            for (int k = 0; k < st->n_saved; ++k)
+                CLNET_TRY(clnet_tensor_create(m->ctx, sv[k], &st->saved[k]));
+        }
+        if (st->fold_bn >= 0) {
+            CLNET_TRY(clnet_tensor_create(m->ctx, head->w[0].shape, &st->folded[0]));
+            const clnet_shape bias = {1, 1, 1, p->values[st->out].view.shape.c};
+            CLNET_TRY(clnet_tensor_create(m->ctx, bias, &st->folded[1]));
+        }
+    }
+    /* Training: a value read by several steps gets its gradient's later contributions
+     * in a temporary, added in afterwards; one temporary per input position. */
+    if (p->training) {
+        for (int s = 0; s < p->n_steps; ++s)
+            for (int k = 0; k < p->steps[s].n_in; ++k)
+                if (readers[p->steps[s].in[k]] > 1) {
+                    const size_t c = p->values[p->steps[s].in[k]].view.count;
+                    acc_count = c > acc_count ? c : acc_count;
+                    p->n_acc = k + 1 > p->n_acc ? k + 1 : p->n_acc;
+                }
+        for (int k = 0; k < p->n_acc; ++k)
+            CLNET_TRY(
+                clnet_tensor_create(m->ctx, (clnet_shape){1, 1, 1, (int)acc_count}, &p->acc[k]));
+    }
+    free(readers);
+    return CLNET_OK;
+}
+
+clnet_status clnet__plan_allocate(clnet_model *m, clnet__plan *p)
+{
+    intervals(p);
+    const int n_req = 2 * p->n_values;
+    request *r = calloc((size_t)n_req, sizeof *r);
+    int *slot_last = calloc((size_t)n_req, sizeof *slot_last);
+    p->slot_bytes = calloc((size_t)n_req, sizeof *p->slot_bytes);
+    if (!r || !slot_last || !p->slot_bytes) {
+        free(r);
+        free(slot_last);
+        return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+    }
+    int n = 0;
+    for (int i = 0; i < p->n_values; ++i) {
+        clnet__value *v = &p->values[i];
+        const size_t bytes = v->view.count * sizeof(float);
+        if (v->alias < 0 && v->def >= 0) {
+            r[n++] = (request){v->first, v->last, bytes, &v->slot};
+            p->unplanned_bytes += bytes;
+        }
+        if (v->grad_first >= 0) {
+            r[n++] = (request){v->grad_first, v->grad_last, bytes, &v->grad_slot};
+            p->unplanned_bytes += bytes;
+        }
+    }
+    p->n_slots = assign(r, n, !m->opt.no_memory_plan, p->slot_bytes, slot_last);
+    free(r);
+    free(slot_last);
+    clnet_status st = CLNET_OK;
+    if (!(p->slots = calloc((size_t)(p->n_slots ? p->n_slots : 1), sizeof *p->slots)))
+        return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+    for (int s = 0; s < p->n_slots; ++s) {
+        p->planned_bytes += p->slot_bytes[s];
+        char what[64];
+        snprintf(what, sizeof what, "activation buffer %d of the plan", s);
+        CLNET_TRY(clnet__buffer(m->ctx, p->slot_bytes[s], what, &p->slots[s]));
+    }
+    for (int i = 0; i < p->n_values; ++i) {
+        clnet__value *v = &p->values[i];
+        const int rv = root(p, i);
+        if (p->values[rv].slot >= 0)
+            v->view.buf = p->slots[p->values[rv].slot];
+        if (v->grad_slot >= 0)
+            v->grad_view.buf = p->slots[v->grad_slot];
+    }
+    st = step_state(m, p);
+    return st;
+}
+
+void clnet__plan_free(clnet__plan *p)
+{
+    if (!p)
+        return;
+    for (int s = 0; s < p->n_steps; ++s) {
+        clnet__step *st = &p->steps[s];
+        free(st->params);
+        for (int k = 0; k < CLNET_MAX_SAVED; ++k)
+            clnet_tensor_destroy(st->saved[k]);
+        clnet_tensor_destroy(st->folded[0]);
+        clnet_tensor_destroy(st->folded[1]);
+    }
+    for (int s = 0; s < p->n_slots && p->slots; ++s)
+        if (p->slots[s])
+            clReleaseMemObject(p->slots[s]);
+    for (int k = 0; k < CLNET_MAX_INPUTS; ++k)
+        clnet_tensor_destroy(p->acc[k]);
+    free(p->slots);
+    free(p->slot_bytes);
+    free(p->steps);
+    free(p->values);
+    free(p);
+}

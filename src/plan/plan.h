@@ -1,0 +1,103 @@
+/* plan.h - the scheduler: a graph becomes a list of steps (fuse.c: fused groups),
+ * values get buffers by liveness (memory.c), and model.c runs the steps forward and
+ * backward. fold.c folds batch norm into convolutions; describe.c prints a plan.
+ * Tests: tests/models/test_plan.c, tests/models/test_model.c. */
+#ifndef CLNET_PLAN_PLAN_H
+#define CLNET_PLAN_PLAN_H
+
+#include "graph/graph.h"
+
+#define CLNET_MAX_MEMBERS 6
+
+/* A tensor the plan materialises: the output of one graph layer (the last layer of
+ * a fused group), at the plan's batch size. */
+typedef struct clnet__value {
+    int layer;
+    int alias;         /* -1, or the value whose storage this one shares (inference no-ops) */
+    int def;           /* step that writes it; -1 for the model input */
+    int first, last;   /* interval on the plan's timeline during which the buffer is live */
+    int slot;          /* buffer, -1 for the input (the caller's tensor) */
+    clnet_tensor view; /* the value's shape on its slot's buffer (borrowed) */
+    /* Training: its gradient. */
+    int grad_first, grad_last, grad_slot;
+    clnet_tensor grad_view;
+} clnet__value;
+
+/* One launch group: an op (params possibly changed by fusion) on values. */
+typedef struct clnet__step {
+    const clnet__op_desc *op;
+    void *params; /* owned copy */
+    int n_members;
+    int members[CLNET_MAX_MEMBERS]; /* graph layers run by this step, in order */
+    int fold_bn;                    /* graph layer of a batch norm folded into w, or -1 */
+    int n_in;
+    int in[CLNET_MAX_INPUTS]; /* values */
+    int out;                  /* value */
+    int n_w;
+    int w_index[CLNET_MAX_WEIGHTS]; /* model weight indices (-1: folded, owned below) */
+    clnet_tensor *folded[2];        /* inference: kernel and bias with the BN folded in */
+    int n_saved;
+    clnet_tensor *saved[CLNET_MAX_SAVED]; /* training: what backward needs from forward */
+} clnet__step;
+
+typedef struct clnet__plan {
+    int training, batch;
+    clnet__step *steps;
+    int n_steps;
+    clnet__value *values;
+    int n_values;
+    int input, output; /* values */
+    cl_mem *slots;
+    size_t *slot_bytes;
+    int n_slots;
+    /* Training: gradient temporaries for values read by several steps (their
+     * contributions are summed). */
+    clnet_tensor *acc[CLNET_MAX_INPUTS];
+    int n_acc;
+    uint64_t planned_bytes, unplanned_bytes;
+    int fused_bn, fused_act, fused_add, layers;
+    uint64_t folded_version; /* the model's weights_version the folds were made from */
+} clnet__plan;
+
+struct clnet_model {
+    clnet_context *ctx;
+    clnet_graph *graph; /* own copy */
+    clnet_model_options opt;
+    int n_weights;
+    int *weight_base;        /* per layer: index of its first weight */
+    clnet_weight_info *info; /* per weight */
+    clnet_tensor **w, **dw;  /* per weight; dw NULL for non-trainable */
+    uint64_t weights_version;
+    clnet__plan *plans[2]; /* inference, training; rebuilt when the batch changes */
+    clnet__plan *ran;      /* plan of the last forward */
+    uint64_t step_seed;    /* seed of the last training forward (dropout) */
+    uint64_t steps_run;
+    int input_layer;
+    clnet_tensor *output;      /* sliced inference: the whole batch's output */
+    clnet_tensor *slice_input; /* sliced inference: one slice of x */
+    int slice;                 /* images per inference slice; 0: the whole batch */
+    int poison;                /* tests: fill dead buffers with NaN after each step */
+    uint64_t slice_limit;      /* tests: the largest buffer instead of the device's */
+};
+
+/* Builds the steps of a plan: fused groups (unless no_fusion) in execution order,
+ * and the values they read and write. No device work. */
+clnet_status clnet__plan_build(const clnet_model *m, int training, int batch, clnet__plan **out);
+/* Assigns buffers to values by liveness (or one each when disabled) and allocates
+ * them with the step state (saved tensors, gradient temporaries, folded weights). */
+clnet_status clnet__plan_allocate(clnet_model *m, clnet__plan *p);
+void clnet__plan_free(clnet__plan *p);
+/* The plan a forward of batch images in this mode runs (built and allocated, or the
+ * cached one), and the images per slice it runs them in. */
+clnet_status clnet__model_plan(clnet_model *m, int training, int batch, clnet__plan **p,
+                               int *slice);
+/* Refolds the batch norms of an inference plan into its convolutions (host, double). */
+clnet_status clnet__plan_fold(clnet_model *m, clnet__plan *p);
+/* The largest bytes of one image over the plan's values (for slicing). */
+uint64_t clnet__plan_image_bytes(const clnet_model *m, int training, int *layer);
+
+/* Does op's backward read the data of its input i / its output? (conservative) */
+int clnet__bwd_reads_input(const clnet__op_desc *op);
+int clnet__bwd_reads_output(const clnet__op_desc *op);
+
+#endif

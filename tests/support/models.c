@@ -1,0 +1,142 @@
+/* models.c - see models.h. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support/models.h"
+
+static clnet_layer conv_bn(clnet_graph *g, clnet_layer x, int filters, int k, int stride,
+                           const char *act)
+{
+    char p[160];
+    snprintf(p, sizeof p,
+             "filters = %d\nkernel_size = %d\nstrides = %d\npadding = same\n"
+             "use_bias = false",
+             filters, k, stride);
+    x = clnet_graph_layer(g, "conv2d", NULL, p, &x, 1);
+    x = clnet_graph_layer(g, "batch_norm", NULL, "momentum = 0.9\nepsilon = 1e-5", &x, 1);
+    return act ? clnet_graph_layer(g, act, NULL, "", &x, 1) : x;
+}
+
+static clnet_layer basic_block(clnet_graph *g, clnet_layer x, int filters, int stride, int project)
+{
+    clnet_layer y = conv_bn(g, x, filters, 3, stride, "relu");
+    y = conv_bn(g, y, filters, 3, 1, NULL);
+    const clnet_layer s = project ? conv_bn(g, x, filters, 1, stride, NULL) : x;
+    const clnet_layer both[2] = {y, s};
+    y = clnet_graph_layer(g, "add", NULL, "", both, 2);
+    return clnet_graph_layer(g, "relu", NULL, "", &y, 1);
+}
+
+static clnet_layer head(clnet_graph *g, clnet_layer x, int classes)
+{
+    char p[32];
+    snprintf(p, sizeof p, "units = %d", classes);
+    x = clnet_graph_layer(g, "global_avg_pool", NULL, "", &x, 1);
+    return clnet_graph_layer(g, "dense", "logits", p, &x, 1);
+}
+
+clnet_graph *clnet_test_small_resnet(int h, int w, int c, int classes)
+{
+    clnet_graph *g = NULL;
+    cr_assert_eq(clnet_graph_create(&g), CLNET_OK);
+    clnet_layer x = clnet_graph_input(g, NULL, h, w, c);
+    x = conv_bn(g, x, 8, 3, 1, "relu");
+    x = clnet_graph_layer(g, "max_pool", NULL, "pool_size = 3\nstrides = 2\npadding = same", &x, 1);
+    x = basic_block(g, x, 8, 1, 0);
+    x = basic_block(g, x, 12, 2, 1);
+    x = head(g, x, classes);
+    cr_assert_eq(clnet_graph_status(g), CLNET_OK, "%s", clnet_graph_error(g));
+    return g;
+}
+
+static clnet_layer inverted_residual(clnet_graph *g, clnet_layer x, int in, int out, int t,
+                                     int stride)
+{
+    clnet_layer y = x;
+    if (t != 1)
+        y = conv_bn(g, y, in * t, 1, 1, "relu6");
+    char p[96];
+    snprintf(p, sizeof p, "kernel_size = 3\nstrides = %d\npadding = same\nuse_bias = false",
+             stride);
+    y = clnet_graph_layer(g, "depthwise_conv2d", NULL, p, &y, 1);
+    y = clnet_graph_layer(g, "batch_norm", NULL, "momentum = 0.9\nepsilon = 1e-5", &y, 1);
+    y = clnet_graph_layer(g, "relu6", NULL, "", &y, 1);
+    y = conv_bn(g, y, out, 1, 1, NULL);
+    if (stride == 1 && in == out) {
+        const clnet_layer both[2] = {x, y};
+        y = clnet_graph_layer(g, "add", NULL, "", both, 2);
+    }
+    return y;
+}
+
+clnet_graph *clnet_test_small_mobilenet(int h, int w, int c, int classes)
+{
+    clnet_graph *g = NULL;
+    cr_assert_eq(clnet_graph_create(&g), CLNET_OK);
+    clnet_layer x = clnet_graph_input(g, NULL, h, w, c);
+    x = conv_bn(g, x, 8, 3, 2, "relu6");
+    x = inverted_residual(g, x, 8, 8, 1, 1);
+    x = inverted_residual(g, x, 8, 12, 3, 2);
+    x = inverted_residual(g, x, 12, 12, 3, 1);
+    x = conv_bn(g, x, 16, 1, 1, "relu6");
+    x = head(g, x, classes);
+    cr_assert_eq(clnet_graph_status(g), CLNET_OK, "%s", clnet_graph_error(g));
+    return g;
+}
+
+void clnet_test_randomize_weights(clnet_model *m, uint64_t seed)
+{
+    for (int i = 0; i < clnet_model_weight_count(m); ++i) {
+        clnet_weight_info info;
+        clnet_tensor *t = NULL;
+        cr_assert_eq(clnet_model_weight(m, i, &info, &t, NULL), CLNET_OK);
+        const int one =
+            strcmp(info.name, "gamma") == 0 || strcmp(info.name, "moving_variance") == 0;
+        const int vec = one || strcmp(info.name, "beta") == 0 || strcmp(info.name, "bias") == 0 ||
+                        strcmp(info.name, "moving_mean") == 0;
+        clnet_status st =
+            vec ? clnet_tensor_init(t, CLNET_INIT_UNIFORM, one ? 0.5f : -0.5f, one ? 1.5f : 0.5f,
+                                    seed + (uint64_t)i)
+                : clnet_tensor_init(t, CLNET_INIT_HE_UNIFORM, 0, 0, seed + (uint64_t)i);
+        cr_assert_eq(st, CLNET_OK);
+    }
+}
+
+void clnet_test_copy_weights(clnet_model *dst, clnet_model *src)
+{
+    cr_assert_eq(clnet_model_weight_count(dst), clnet_model_weight_count(src));
+    for (int i = 0; i < clnet_model_weight_count(src); ++i) {
+        clnet_tensor *a = NULL, *b = NULL;
+        cr_assert_eq(clnet_model_weight(src, i, NULL, &a, NULL), CLNET_OK);
+        cr_assert_eq(clnet_model_weight(dst, i, NULL, &b, NULL), CLNET_OK);
+        float *x = clnet_test_host(a);
+        cr_assert_eq(clnet_tensor_write(b, x, clnet_tensor_count(b)), CLNET_OK);
+        free(x);
+    }
+}
+
+float *clnet_test_host(clnet_tensor *t)
+{
+    const size_t n = clnet_tensor_count(t);
+    float *x = malloc((n ? n : 1) * sizeof *x);
+    cr_assert_not_null(x);
+    cr_assert_eq(clnet_tensor_read(t, x, n), CLNET_OK);
+    return x;
+}
+
+double clnet_test_rel_diff(const float *a, const float *b, size_t count)
+{
+    double ss = 0.0, worst = 0.0;
+    for (size_t i = 0; i < count; ++i)
+        ss += (double)b[i] * b[i];
+    const double rms = sqrt(ss / (double)(count ? count : 1));
+    for (size_t i = 0; i < count; ++i) {
+        if (isnan(a[i]) || isnan(b[i]))
+            return INFINITY;
+        const double d = fabs((double)a[i] - b[i]) / (fabs((double)b[i]) + rms + 1e-12);
+        worst = d > worst ? d : worst;
+    }
+    return worst;
+}

@@ -1,0 +1,26 @@
+/* models.h - helpers of the whole-model tests (tests/models/): small networks built
+ * the way a Keras user writes them, random weights, and host copies of model tensors. */
+#ifndef CLNET_TESTS_MODELS_H
+#define CLNET_TESTS_MODELS_H
+
+#include "support/support.h"
+
+/* A small ResNet: conv-BN-ReLU stem, a basic block with identity shortcut, one with a
+ * projection shortcut (stride 2), max pool, global average pool, dense. */
+clnet_graph *clnet_test_small_resnet(int h, int w, int c, int classes);
+/* A small MobileNetV2: conv-BN-ReLU6 stem, inverted residual blocks (expansion, depthwise,
+ * linear projection, residual add), dropout-free head of 1x1 conv, global pool, dense. */
+clnet_graph *clnet_test_small_mobilenet(int h, int w, int c, int classes);
+
+/* Gives every weight of m random values from seed: kernels keep their initializer's
+ * scale, biases and BN beta / moving mean in (-0.5, 0.5), gamma and moving variance
+ * in (0.5, 1.5), so folding batch norm changes something. */
+void clnet_test_randomize_weights(clnet_model *m, uint64_t seed);
+/* Copies every weight of src into dst (same graph). */
+void clnet_test_copy_weights(clnet_model *dst, clnet_model *src);
+/* t's contents, malloc'd (free()). */
+float *clnet_test_host(clnet_tensor *t);
+/* max |a - b| / (|b| + rms(b)) over count elements; INFINITY when either has a NaN. */
+double clnet_test_rel_diff(const float *a, const float *b, size_t count);
+
+#endif
