@@ -1,0 +1,152 @@
+/* test_plan.c - the memory plan (src/plan/memory.c) and inference slicing: buffers
+ * shared only by tensors whose lives do not overlap, checked structurally and by
+ * poisoning every buffer whose tenant died (a plan that lets a dead tensor be read
+ * then gives NaN or other numbers than one buffer per tensor). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan/plan.h"
+#include "support/models.h"
+
+static clnet_model *make_model(clnet_context *ctx, clnet_graph *g, int plan_memory)
+{
+    clnet_model_options opt = {5, 0, !plan_memory};
+    clnet_model *m = NULL;
+    clnet_status st = clnet_model_create(ctx, g, &opt, &m);
+    cr_assert_eq(st, CLNET_OK, "%s: %s", clnet_status_string(st), clnet_context_error(ctx));
+    return m;
+}
+
+/* No two tensors of one buffer are live at the same time. */
+static void expect_disjoint(const clnet__plan *p)
+{
+    typedef struct {
+        int slot, first, last;
+    } life;
+    life *l = calloc(2 * (size_t)p->n_values, sizeof *l);
+    int n = 0;
+    for (int i = 0; i < p->n_values; ++i) {
+        const clnet__value *v = &p->values[i];
+        if (v->alias < 0 && v->slot >= 0)
+            l[n++] = (life){v->slot, v->first, v->last};
+        if (v->grad_slot >= 0)
+            l[n++] = (life){v->grad_slot, v->grad_first, v->grad_last};
+    }
+    for (int a = 0; a < n; ++a)
+        for (int b = a + 1; b < n; ++b)
+            if (l[a].slot == l[b].slot)
+                cr_expect(l[a].last < l[b].first || l[b].last < l[a].first,
+                          "buffer %d: lives [%d, %d] and [%d, %d] overlap", l[a].slot, l[a].first,
+                          l[a].last, l[b].first, l[b].last);
+    free(l);
+}
+
+/* Forward (and in training backward) of the same input and weights, planned with
+ * poison against one buffer per tensor: outputs and weight gradients must be equal. */
+static void poisoned_equals_unplanned(clnet_graph *g, int training)
+{
+    clnet_context *ctx = clnet_test_device();
+    clnet_model *planned = make_model(ctx, g, 1), *plain = make_model(ctx, g, 0);
+    planned->poison = 1;
+    clnet_test_randomize_weights(plain, 3);
+    clnet_test_copy_weights(planned, plain);
+    clnet_shape s = clnet_graph_layer_shape(g, 0);
+    s.n = 2;
+    float *xs = clnet_test_random(clnet__shape_count(s), 8);
+    clnet_tensor *x = clnet_test_tensor(ctx, s, xs);
+    clnet_tensor *ya = NULL, *yb = NULL;
+    cr_assert_eq(clnet_model_forward(planned, x, training, &ya), CLNET_OK, "%s",
+                 clnet_context_error(ctx));
+    cr_assert_eq(clnet_model_forward(plain, x, training, &yb), CLNET_OK, "%s",
+                 clnet_context_error(ctx));
+    float *a = clnet_test_host(ya), *b = clnet_test_host(yb);
+    const size_t n = clnet_tensor_count(ya);
+    cr_expect_eq(clnet_test_max_abs_diff(a, b, n), 0.0f, "outputs differ");
+    expect_disjoint(planned->plans[training]);
+    cr_expect_lt(planned->plans[training]->planned_bytes, plain->plans[training]->planned_bytes);
+    if (training) {
+        float *r = clnet_test_random(n, 9);
+        clnet_tensor *dy = clnet_test_tensor(ctx, clnet_tensor_shape(ya), r);
+        cr_assert_eq(clnet_model_backward(planned, dy), CLNET_OK, "%s", clnet_context_error(ctx));
+        cr_assert_eq(clnet_model_backward(plain, dy), CLNET_OK, "%s", clnet_context_error(ctx));
+        for (int i = 0; i < clnet_model_weight_count(plain); ++i) {
+            clnet_weight_info info;
+            clnet_tensor *ga = NULL, *gb = NULL;
+            cr_assert_eq(clnet_model_weight(planned, i, &info, NULL, &ga), CLNET_OK);
+            cr_assert_eq(clnet_model_weight(plain, i, NULL, NULL, &gb), CLNET_OK);
+            if (!ga)
+                continue;
+            float *da = clnet_test_host(ga), *db = clnet_test_host(gb);
+            cr_expect_eq(clnet_test_max_abs_diff(da, db, clnet_tensor_count(ga)), 0.0f,
+                         "%s/%s: gradients differ", info.layer, info.name);
+            free(da);
+            free(db);
+        }
+        free(r);
+        clnet_tensor_destroy(dy);
+    }
+    free(a);
+    free(b);
+    free(xs);
+    clnet_tensor_destroy(x);
+    clnet_model_destroy(planned);
+    clnet_model_destroy(plain);
+}
+
+Test(plan, poisoned_inference_equals_unplanned, .timeout = 600)
+{
+    clnet_graph *g = clnet_test_small_resnet(12, 10, 3, 4);
+    poisoned_equals_unplanned(g, 0);
+    clnet_graph_destroy(g);
+    g = clnet_test_small_mobilenet(12, 10, 3, 4);
+    poisoned_equals_unplanned(g, 0);
+    clnet_graph_destroy(g);
+}
+
+Test(plan, poisoned_training_equals_unplanned, .timeout = 600)
+{
+    clnet_graph *g = clnet_test_small_resnet(12, 10, 3, 4);
+    poisoned_equals_unplanned(g, 1);
+    clnet_graph_destroy(g);
+    g = clnet_test_small_mobilenet(12, 10, 3, 4);
+    poisoned_equals_unplanned(g, 1);
+    clnet_graph_destroy(g);
+}
+
+/* A batch whose activations exceed the largest buffer runs in slices (the last one
+ * padded) and gives what one pass gives. */
+Test(plan, oversized_inference_batch_runs_in_slices, .timeout = 600)
+{
+    clnet_context *ctx = clnet_test_device();
+    clnet_graph *g = clnet_test_small_resnet(12, 12, 3, 4);
+    clnet_model *whole = make_model(ctx, g, 1), *sliced = make_model(ctx, g, 1);
+    clnet_test_randomize_weights(whole, 4);
+    clnet_test_copy_weights(sliced, whole);
+    /* The largest activation is the stem's 12x12x8 floats per image: 2 images a slice. */
+    sliced->slice_limit = 2 * 12 * 12 * 8 * sizeof(float) + 100;
+    const clnet_shape s = {5, 12, 12, 3};
+    float *xs = clnet_test_random(clnet__shape_count(s), 2);
+    clnet_tensor *x = clnet_test_tensor(ctx, s, xs), *ya = NULL, *yb = NULL;
+    cr_assert_eq(clnet_model_forward(whole, x, 0, &ya), CLNET_OK, "%s", clnet_context_error(ctx));
+    cr_assert_eq(clnet_model_forward(sliced, x, 0, &yb), CLNET_OK, "%s", clnet_context_error(ctx));
+    cr_assert(clnet__shape_eq(clnet_tensor_shape(ya), clnet_tensor_shape(yb)));
+    float *a = clnet_test_host(ya), *b = clnet_test_host(yb);
+    cr_expect_eq(clnet_test_max_abs_diff(a, b, clnet_tensor_count(ya)), 0.0f);
+    clnet_plan_stats ps;
+    cr_assert_eq(clnet_model_plan_stats(sliced, 0, 5, &ps), CLNET_OK);
+    cr_expect_eq(ps.slices, 3);
+    /* Training cannot slice (batch statistics): the error names the layer and sizes. */
+    clnet_tensor *y = NULL;
+    cr_expect_eq(clnet_model_forward(sliced, x, 1, &y), CLNET_ERR_TOO_LARGE);
+    const char *msg = clnet_context_error(ctx);
+    cr_expect(strstr(msg, "layer '") && strstr(msg, "bytes"), "%s", msg);
+    free(a);
+    free(b);
+    free(xs);
+    clnet_tensor_destroy(x);
+    clnet_model_destroy(whole);
+    clnet_model_destroy(sliced);
+    clnet_graph_destroy(g);
+}
