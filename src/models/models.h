@@ -1,0 +1,78 @@
+/* models.h - what the zoo's builders share: resnet.c, mobilenetv2.c and mnasnet.c build
+ * the graphs, zoo.c checks the options, dispatches and holds the layer helpers.
+ * Tests: tests/models/test_zoo.c. */
+#ifndef CLNET_MODELS_MODELS_H
+#define CLNET_MODELS_MODELS_H
+
+#include "clnet.h"
+#include "device/runtime.h" /* CLNET_COUNTOF */
+
+/* The options of clnet_zoo_build, checked and with the defaults filled in. */
+typedef struct clnet__zoo_args {
+    int h, w, c, classes;
+    int keras;      /* the Keras layout and constants instead of torchvision's */
+    double alpha;   /* width multiplier (1.0 for models that have none) */
+    int shortcut_a; /* ResNets: zero-filled channels instead of 1x1 projections */
+    int depth;      /* ResNets: 18, 34, 50, 101 or 152 */
+} clnet__zoo_args;
+
+/* How a source framework pads its convolutions. */
+typedef enum clnet__zoo_pad {
+    CLNET__ZOO_PAD_TORCH, /* explicit and symmetric: kernel / 2 on every side */
+    CLNET__ZOO_PAD_SAME,  /* Keras 'same' for kernels above 1x1, 'valid' for 1x1 */
+    CLNET__ZOO_PAD_VALID  /* none (Keras stems pad with a zero_pad layer first) */
+} clnet__zoo_pad;
+
+/* The conventions a model's convolutions and batch norms follow. */
+typedef struct clnet__zoo_style {
+    const char *bn; /* batch_norm lines: epsilon, momentum (Keras's convention), unbiased */
+    int bias;       /* conv2d and depthwise_conv2d use_bias */
+    clnet__zoo_pad pad;
+} clnet__zoo_style;
+
+/* torchvision's BatchNorm2d(eps=1e-5, momentum=0.1): Keras momentum 0.9, and the running
+ * variance updated with the unbiased batch variance as PyTorch does. */
+#define CLNET__ZOO_BN_TORCH "epsilon = 1e-5\nmomentum = 0.9\nunbiased_variance = true"
+
+/* clnet_graph_layer named prefix followed by suffix, with printf-formatted parameters. */
+clnet_layer clnet__zoo_layer(clnet_graph *g, const char *op, const char *prefix, const char *suffix,
+                             clnet_layer x, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 6, 7)))
+#endif
+    ;
+
+/* An add of a and b named prefix followed by suffix. */
+clnet_layer clnet__zoo_add(clnet_graph *g, const char *prefix, const char *suffix, clnet_layer a,
+                           clnet_layer b);
+
+/* conv2d with filters outputs (a depthwise_conv2d when filters is 0) -> batch_norm ->
+ * act ("relu", "relu6", or NULL for none), named prefix + names[0], [1], [2]. */
+clnet_layer clnet__zoo_conv_bn(clnet_graph *g, const clnet__zoo_style *st, clnet_layer x,
+                               int filters, int kernel, int stride, const char *act,
+                               const char *prefix, const char *const names[3]);
+
+/* MobileNetV2's make_divisible(v, 8), which is also MnasNet's _round_to_multiple_of(v, 8):
+ * the multiple of 8 nearest v, at least 8, rounded up when that loses over 10%. */
+int clnet__zoo_round8(double v);
+
+/* The classifier head: global average pool named pool -> dropout named drop with rate
+ * (none when rate is 0) -> dense logits named fc. */
+clnet_layer clnet__zoo_head(clnet_graph *g, clnet_layer x, const char *pool, const char *drop,
+                            double rate, const char *fc, int classes);
+
+/* MobileNetV2's inverted residual, MnasNet's too: 1x1 expansion to in * expand channels
+ * (none when expand is 1) -> act -> depthwise kernel x kernel, stride -> act -> linear 1x1
+ * to out, plus the input when stride is 1 and in = out (named prefix + "_add"). names
+ * holds the name triplets of the convolutions in order (mobilenetv2.c). */
+clnet_layer clnet__inverted_residual(clnet_graph *g, const clnet__zoo_style *st, clnet_layer x,
+                                     int expand, int out, int kernel, int stride, const char *act,
+                                     const char *prefix, const char *const (*names)[3]);
+
+/* The builders: each adds the input and all layers to g and returns the logits layer
+ * (CLNET_LAYER_NONE after a failure, whose message is on g). */
+clnet_layer clnet__resnet(clnet_graph *g, const clnet__zoo_args *a);
+clnet_layer clnet__mobilenetv2(clnet_graph *g, const clnet__zoo_args *a);
+clnet_layer clnet__mnasnet(clnet_graph *g, const clnet__zoo_args *a);
+
+#endif

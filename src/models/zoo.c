@@ -1,0 +1,221 @@
+/* zoo.c - clnet_zoo_build: the zoo's names, its options checked and defaulted, dispatch to
+ * resnet.c, mobilenetv2.c and mnasnet.c, and the layer helpers they share (models.h).
+ * Tests: tests/models/test_zoo.c. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "models/models.h"
+
+static const double mobilenet_alphas[] = {0.35, 0.5, 0.75, 1.0, 1.3, 1.4, 0.0};
+static const double mnasnet_alphas[] = {0.5, 0.75, 1.0, 1.3, 0.0};
+
+/* name, builder, ResNet depth, width multipliers (0-terminated; NULL: none), Keras style */
+#define ZOO_MODELS(X)                                                                              \
+    X(resnet18, clnet__resnet, 18, NULL, 1)                                                        \
+    X(resnet34, clnet__resnet, 34, NULL, 1)                                                        \
+    X(resnet50, clnet__resnet, 50, NULL, 1)                                                        \
+    X(resnet101, clnet__resnet, 101, NULL, 1)                                                      \
+    X(resnet152, clnet__resnet, 152, NULL, 1)                                                      \
+    X(mobilenetv2, clnet__mobilenetv2, 0, mobilenet_alphas, 1)                                     \
+    X(mnasnet, clnet__mnasnet, 0, mnasnet_alphas, 0)
+
+typedef struct zoo_model {
+    const char *name;
+    clnet_layer (*build)(clnet_graph *g, const clnet__zoo_args *a);
+    int depth;
+    const double *alphas;
+    int keras;
+} zoo_model;
+
+#define ZOO_ROW(name, build, depth, alphas, keras) {#name, build, depth, alphas, keras},
+#define ZOO_NAME(name, build, depth, alphas, keras) #name,
+static const zoo_model models[] = {ZOO_MODELS(ZOO_ROW)};
+static const char *const names[] = {ZOO_MODELS(ZOO_NAME) NULL};
+
+const char *const *clnet_zoo_names(void)
+{
+    return names;
+}
+
+static clnet_status fail(char *err, size_t len, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static clnet_status fail(char *err, size_t len, const char *fmt, ...)
+{
+    if (err && len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, len, fmt, ap);
+        va_end(ap);
+    }
+    return CLNET_ERR_INVALID_ARG;
+}
+
+/* "0.35, 0.5, 0.75, ..." into buf. */
+static const char *list_alphas(const double *alphas, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; alphas[i] > 0.0 && used < len; ++i)
+        used += (size_t)snprintf(buf + used, len - used, "%s%g", i ? ", " : "", alphas[i]);
+    return buf;
+}
+
+/* "resnet18, resnet34, ..." into buf. */
+static const char *list_names(char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; names[i] && used < len; ++i)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", names[i]);
+    return buf;
+}
+
+/* Fills a from opt (NULL: all defaults) for model m, or says what is wrong. */
+static clnet_status check_options(const zoo_model *m, const clnet_zoo_options *opt,
+                                  clnet__zoo_args *a, char *err, size_t len)
+{
+    static const clnet_zoo_options none = {0, 0, 0, 0, NULL, 0.0, 0};
+    if (!opt)
+        opt = &none;
+    char list[128];
+    *a = (clnet__zoo_args){224, 224, 3, 1000, 0, 1.0, opt->shortcut_a != 0, m->depth};
+    a->h = opt->h ? opt->h : a->h;
+    a->w = opt->w ? opt->w : a->w;
+    a->c = opt->c ? opt->c : a->c;
+    a->classes = opt->classes ? opt->classes : a->classes;
+    a->alpha = opt->alpha != 0.0 ? opt->alpha : a->alpha;
+    if (a->h < 32 || a->w < 32)
+        return fail(err, len, "%s: input %dx%dx%d: height and width must be at least 32", m->name,
+                    a->h, a->w, a->c);
+    if (a->c != 1 && a->c != 3)
+        return fail(err, len, "%s: input %dx%dx%d: channels must be 1 or 3, got %d", m->name, a->h,
+                    a->w, a->c, a->c);
+    if (a->classes < 1)
+        return fail(err, len, "%s: classes must be at least 1, got %d", m->name, a->classes);
+    const char *style = opt->style && opt->style[0] ? opt->style : "torch";
+    if (strcmp(style, "keras") == 0 && !m->keras)
+        return fail(err, len, "%s: style 'keras' is not available: %s has only the torch style",
+                    m->name, m->name);
+    if (strcmp(style, "keras") != 0 && strcmp(style, "torch") != 0)
+        return fail(err, len, "%s: unknown style '%s' (expected torch or keras)", m->name, style);
+    a->keras = strcmp(style, "keras") == 0;
+    if (!m->alphas && a->alpha != 1.0)
+        return fail(err, len,
+                    "%s: alpha %g: %s has no width multiplier (alpha is for mobilenetv2 and "
+                    "mnasnet)",
+                    m->name, a->alpha, m->name);
+    int known = !m->alphas;
+    for (int i = 0; m->alphas && m->alphas[i] > 0.0; ++i)
+        known |= fabs(m->alphas[i] - a->alpha) < 1e-9;
+    if (!known)
+        return fail(err, len, "%s: alpha %g is not one of %s", m->name, a->alpha,
+                    list_alphas(m->alphas, list, sizeof list));
+    if (a->shortcut_a && !m->depth)
+        return fail(err, len, "%s: option-A shortcuts (shortcut_a) are for the ResNets only",
+                    m->name);
+    return CLNET_OK;
+}
+
+clnet_status clnet_zoo_build(const char *name, const clnet_zoo_options *opt, clnet_graph **out,
+                             char *err, size_t err_len)
+{
+    if (!out)
+        return fail(err, err_len, "no place for the graph (out is NULL)");
+    *out = NULL;
+    const zoo_model *m = NULL;
+    for (size_t i = 0; name && i < CLNET_COUNTOF(models); ++i)
+        if (strcmp(models[i].name, name) == 0)
+            m = &models[i];
+    char list[160];
+    if (!m)
+        return fail(err, err_len, "unknown model '%s'; the zoo has %s", name ? name : "(null)",
+                    list_names(list, sizeof list));
+    clnet__zoo_args a;
+    clnet_status st = check_options(m, opt, &a, err, err_len);
+    if (st != CLNET_OK)
+        return st;
+    clnet_graph *g = NULL;
+    st = clnet_graph_create(&g);
+    if (st != CLNET_OK)
+        return fail(err, err_len, "%s: %s", m->name, clnet_status_string(st));
+    m->build(g, &a);
+    st = clnet_graph_status(g);
+    if (st != CLNET_OK) {
+        fail(err, err_len, "%s: %s", m->name, clnet_graph_error(g));
+        clnet_graph_destroy(g);
+        return st;
+    }
+    *out = g;
+    return CLNET_OK;
+}
+
+int clnet__zoo_round8(double v)
+{
+    int n = (int)(v + 4.0) / 8 * 8;
+    n = n > 8 ? n : 8;
+    return n < 0.9 * v ? n + 8 : n;
+}
+
+/* prefix + suffix into name (64 bytes, the graph's limit). */
+static const char *join_name(char *name, const char *prefix, const char *suffix)
+{
+    snprintf(name, 64, "%s%s", prefix ? prefix : "", suffix ? suffix : "");
+    return name;
+}
+
+clnet_layer clnet__zoo_layer(clnet_graph *g, const char *op, const char *prefix, const char *suffix,
+                             clnet_layer x, const char *fmt, ...)
+{
+    char name[64], params[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(params, sizeof params, fmt, ap);
+    va_end(ap);
+    return clnet_graph_layer(g, op, join_name(name, prefix, suffix), params, &x, 1);
+}
+
+clnet_layer clnet__zoo_add(clnet_graph *g, const char *prefix, const char *suffix, clnet_layer a,
+                           clnet_layer b)
+{
+    char name[64];
+    const clnet_layer both[2] = {a, b};
+    return clnet_graph_layer(g, "add", join_name(name, prefix, suffix), "", both, 2);
+}
+
+clnet_layer clnet__zoo_conv_bn(clnet_graph *g, const clnet__zoo_style *st, clnet_layer x,
+                               int filters, int kernel, int stride, const char *act,
+                               const char *prefix, const char *const names3[3])
+{
+    char pad[16] = "valid";
+    if (st->pad == CLNET__ZOO_PAD_TORCH && kernel / 2 > 0)
+        snprintf(pad, sizeof pad, "%d", kernel / 2);
+    else if (st->pad == CLNET__ZOO_PAD_SAME && kernel > 1)
+        snprintf(pad, sizeof pad, "same");
+    const char *bias = st->bias ? "true" : "false";
+    if (filters > 0)
+        x = clnet__zoo_layer(g, "conv2d", prefix, names3[0], x,
+                             "filters = %d\nkernel_size = %d\nstrides = %d\npadding = %s\n"
+                             "use_bias = %s",
+                             filters, kernel, stride, pad, bias);
+    else
+        x = clnet__zoo_layer(g, "depthwise_conv2d", prefix, names3[0], x,
+                             "kernel_size = %d\nstrides = %d\npadding = %s\nuse_bias = %s", kernel,
+                             stride, pad, bias);
+    x = clnet__zoo_layer(g, "batch_norm", prefix, names3[1], x, "%s", st->bn);
+    return act ? clnet__zoo_layer(g, act, prefix, names3[2], x, "%s", "") : x;
+}
+
+clnet_layer clnet__zoo_head(clnet_graph *g, clnet_layer x, const char *pool, const char *drop,
+                            double rate, const char *fc, int classes)
+{
+    x = clnet__zoo_layer(g, "global_avg_pool", NULL, pool, x, "%s", "");
+    if (rate > 0.0)
+        x = clnet__zoo_layer(g, "dropout", NULL, drop, x, "rate = %g", rate);
+    return clnet__zoo_layer(g, "dense", NULL, fc, x, "units = %d", classes);
+}
