@@ -23,6 +23,7 @@ static void usage(FILE *f)
                "  devices     list OpenCL platforms and devices, with the class clnet uses\n"
                "  selftest    check every op and kernel variant against the reference\n"
                "  summary     layers, shapes, parameters and multiply-adds of a model spec\n"
+               "  spec        the text spec of a zoo model, to edit or to keep as a file\n"
                "\nRun `clnet <command> --help` for a command's options.\n");
 }
 
@@ -39,6 +40,8 @@ int main(int argc, char **argv)
         return clnet_cli_selftest(argc - 1, argv + 1);
     if (strcmp(cmd, "summary") == 0)
         return clnet_cli_summary(argc - 1, argv + 1);
+    if (strcmp(cmd, "spec") == 0)
+        return clnet_cli_spec(argc - 1, argv + 1);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return 0;

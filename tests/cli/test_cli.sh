@@ -31,5 +31,18 @@ printf '[image]\nop = input\nshape = 28, 28, 1\n[conv]\nop = conv2d\nkernel_size
 check summary-bad-spec nonzero "line 4 \[conv\]: key 'filters'" "$clnet" summary "$spec"
 check summary-missing-file nonzero "cannot read" "$clnet" summary /nonexistent/net.spec
 rm -f "$spec"
+check summary-zoo-keras-resnet50 0 "Total params: 23,600,006" "$clnet" summary resnet50 --style keras --input 64x64x3 --classes 6
+check summary-zoo-keras-resnet50-bn 0 "Non-trainable params: 53,120" "$clnet" summary resnet50 --style keras --input 64x64x3 --classes 6
+check summary-zoo-keras-mobilenetv2 0 "Total params: 3,538,984" "$clnet" summary mobilenetv2 --style keras
+check summary-zoo-torch-mnasnet 0 "Trainable params: 4,383,312" "$clnet" summary mnasnet --input=224x224
+check summary-zoo-unknown nonzero "the zoo has resnet18, resnet34, resnet50, resnet101, resnet152, mobilenetv2, mnasnet" "$clnet" summary nosuchnet
+check summary-zoo-bad-alpha nonzero "alpha 0.6 is not one of" "$clnet" summary mobilenetv2 --alpha 0.6
+check summary-zoo-bad-input nonzero "expected HxWxC or HxW" "$clnet" summary resnet18 --input 64by64
+check summary-zoo-small-input nonzero "at least 32" "$clnet" summary resnet18 --input 16x16x3
+check summary-zoo-missing-value nonzero "classes needs a value" "$clnet" summary resnet18 --classes
+check summary-spec-takes-no-zoo-options nonzero "apply to zoo models only" "$clnet" summary "$(dirname "$0")/../../samples/models/resnet18.spec" --classes 10
+spec=$(mktemp)
+check spec-reads-back 0 "Total params: 25,610,152" sh -c '"$1" spec resnet50 >"$2" && "$1" summary "$2"' sh "$clnet" "$spec"
+rm -f "$spec"
 echo "$passes passed, $fails failed"
 [ $fails -eq 0 ]

@@ -1,0 +1,195 @@
+/* model_arg.c - the MODEL argument of summary, spec, graph and plan (cli.h): a zoo name
+ * with its options (clnet_zoo_build, src/models/zoo.c) or a text spec file.
+ * Tests: tests/cli/test_cli.sh. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char clnet_cli_model_usage[] =
+    "  MODEL              a zoo model: resnet18, resnet34, resnet50, resnet101, resnet152,\n"
+    "                     mobilenetv2, mnasnet; or a spec file (one [section] per layer)\n"
+    "  --input HxWxC      input per image, at least 32x32 with 1 or 3 channels (HxW: 3\n"
+    "                     channels); default 224x224x3\n"
+    "  --classes N        units of the final dense layer, the logits; default 1000\n"
+    "  --style S          torch: torchvision's layout and constants (default); keras: the\n"
+    "                     Keras layout and constants (resnets, mobilenetv2)\n"
+    "  --alpha A          width multiplier: mobilenetv2 0.35, 0.5, 0.75, 1.0, 1.3 or 1.4;\n"
+    "                     mnasnet 0.5, 0.75, 1.0 or 1.3; default 1.0\n"
+    "  --shortcut a|b     resnets: a = zero-filled channels (option A, no parameters),\n"
+    "                     b = 1x1 projections (option B, default)\n"
+    "  The options apply to zoo models only.\n";
+
+static const char *const options[] = {"--input", "--classes", "--style", "--alpha", "--shortcut"};
+
+/* The value of option name at argv[*i] ("--name VALUE" or "--name=VALUE"), advancing *i
+ * past it; NULL when argv[*i] is another argument; *missing when the value is absent. */
+static const char *option_value(const char *name, int argc, char **argv, int *i, int *missing)
+{
+    const size_t n = strlen(name);
+    const char *arg = argv[*i];
+    if (strncmp(arg, name, n) != 0 || (arg[n] != '\0' && arg[n] != '='))
+        return NULL;
+    if (arg[n] == '=')
+        return arg + n + 1;
+    if (*i + 1 >= argc) {
+        *missing = 1;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+/* Stores the value of option k (0 input, 1 classes, 2 style, 3 alpha, 4 shortcut). */
+static int set_option(const char *cmd, int k, const char *v, clnet_cli_model *m)
+{
+    char *end = NULL, extra;
+    long n = 0;
+    double a = 0.0;
+    int h = 0, w = 0, c = 3;
+    switch (k) {
+    case 0:
+        if ((sscanf(v, "%dx%dx%d%c", &h, &w, &c, &extra) != 3 &&
+             sscanf(v, "%dx%d%c", &h, &w, &extra) != 2) ||
+            h < 1 || w < 1 || c < 1)
+            break;
+        m->zoo.h = h;
+        m->zoo.w = w;
+        m->zoo.c = c;
+        return 1;
+    case 1:
+        n = strtol(v, &end, 10);
+        if (end == v || *end || n < 1 || n > 1 << 24)
+            break;
+        m->zoo.classes = (int)n;
+        return 1;
+    case 2:
+        if (strcmp(v, "keras") != 0 && strcmp(v, "torch") != 0)
+            break;
+        m->zoo.style = v;
+        return 1;
+    case 3:
+        a = strtod(v, &end);
+        if (end == v || *end || !(a > 0.0))
+            break;
+        m->zoo.alpha = a;
+        return 1;
+    default:
+        if (strcmp(v, "a") != 0 && strcmp(v, "b") != 0)
+            break;
+        m->zoo.shortcut_a = v[0] == 'a';
+        return 1;
+    }
+    static const char *const expected[] = {"HxWxC or HxW with positive sizes, e.g. 64x64x3",
+                                           "a positive number of classes", "keras or torch",
+                                           "a positive width multiplier, e.g. 0.75", "a or b"};
+    clnet_cli_error(cmd, "%s: expected %s, got '%s'", options[k], expected[k], v);
+    return -1;
+}
+
+int clnet_cli_model_arg(const char *cmd, int argc, char **argv, int *i, clnet_cli_model *m)
+{
+    if (argv[*i][0] != '-') {
+        if (m->model)
+            return 0;
+        m->model = argv[*i];
+        return 1;
+    }
+    for (int k = 0; k < 5; ++k) {
+        int missing = 0;
+        const char *v = option_value(options[k], argc, argv, i, &missing);
+        if (missing) {
+            clnet_cli_error(cmd, "%s needs a value (see --help)", options[k]);
+            return -1;
+        }
+        if (v)
+            return set_option(cmd, k, v, m);
+    }
+    return 0;
+}
+
+/* The whole file, NUL-terminated and malloc'd, or NULL with errno set. */
+static char *read_all(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    for (size_t n; buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0;) {
+        len += n;
+        if (len + 1 == cap) {
+            char *grown = realloc(buf, cap *= 2);
+            if (!grown)
+                free(buf);
+            buf = grown;
+        }
+    }
+    if (buf && ferror(f)) {
+        free(buf);
+        buf = NULL;
+    }
+    const int saved = errno;
+    fclose(f);
+    errno = saved;
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+static clnet_graph *from_spec_file(const char *cmd, const clnet_cli_model *m)
+{
+    const clnet_zoo_options *z = &m->zoo;
+    if (z->h || z->w || z->c || z->classes || z->style || z->alpha != 0.0 || z->shortcut_a) {
+        clnet_cli_error(cmd,
+                        "--input, --classes, --style, --alpha and --shortcut apply to zoo "
+                        "models only, not to the spec file %s",
+                        m->model);
+        return NULL;
+    }
+    errno = 0;
+    char *text = read_all(m->model);
+    if (!text) {
+        clnet_cli_error(cmd, "cannot read %s: %s", m->model,
+                        errno ? strerror(errno) : "out of memory");
+        return NULL;
+    }
+    char err[1024] = "";
+    clnet_graph *g = NULL;
+    if (clnet_graph_from_spec(text, m->model, &g, err, sizeof err) != CLNET_OK)
+        clnet_cli_error(cmd, "%s", err);
+    free(text);
+    return g;
+}
+
+clnet_graph *clnet_cli_model_build(const char *cmd, const clnet_cli_model *m, const char **title)
+{
+    if (!m->model) {
+        clnet_cli_error(cmd, "which model? give a zoo name (resnet50, mobilenetv2, ...) or a "
+                             "spec file (see --help)");
+        return NULL;
+    }
+    int known = 0;
+    for (const char *const *n = clnet_zoo_names(); *n; ++n)
+        known |= strcmp(*n, m->model) == 0;
+    /* A readable file is a spec; so is a name that looks like a path, to say it is missing. */
+    FILE *f = fopen(m->model, "rb");
+    if (f)
+        fclose(f);
+    if (f || strchr(m->model, '/') || strstr(m->model, ".spec")) {
+        const char *slash = strrchr(m->model, '/');
+        if (title)
+            *title = slash ? slash + 1 : m->model;
+        return from_spec_file(cmd, m);
+    }
+    char err[1024] = "";
+    clnet_graph *g = NULL;
+    if (clnet_zoo_build(m->model, &m->zoo, &g, err, sizeof err) != CLNET_OK) {
+        clnet_cli_error(cmd, "%s%s", err, known ? "" : " (and no file has that name)");
+        return NULL;
+    }
+    if (title)
+        *title = m->model;
+    return g;
+}
