@@ -315,6 +315,10 @@ CLNET_API void clnet_model_weights_changed(clnet_model *m);
  * memory against the unplanned sum. malloc'd into *text (clnet_free). */
 CLNET_API clnet_status clnet_model_plan_text(clnet_model *m, int training, int batch, char **text);
 
+/* The plan of one mode for a batch as Graphviz DOT: one box per fused group (its
+ * layers, kernels and output), edges along the tensors. malloc'd (clnet_free). */
+CLNET_API clnet_status clnet_model_plan_dot(clnet_model *m, int training, int batch, char **text);
+
 typedef struct clnet_plan_stats {
     int layers;              /* graph layers that run */
     int steps;               /* kernels groups after fusion */
@@ -322,7 +326,9 @@ typedef struct clnet_plan_stats {
     int fused_activations;   /* activations run as an epilogue */
     int fused_adds;          /* residual adds run as a convolution's epilogue */
     uint64_t planned_bytes;  /* activation (and, training, gradient) buffers allocated */
-    uint64_t unplanned_bytes; /* the same with one buffer per tensor */
+    uint64_t unplanned_bytes; /* the same with one buffer per tensor of the fused plan */
+    uint64_t layer_bytes;     /* every layer's output (and, training, gradient) in a buffer
+                               * of its own: no fusion, no sharing */
     int buffers;             /* buffers allocated */
     int slices;              /* batch slices of one inference forward (1 when it fits) */
 } clnet_plan_stats;

@@ -10,6 +10,11 @@ int clnet_cli_selftest(int argc, char **argv);
 int clnet_cli_summary(int argc, char **argv);
 int clnet_cli_spec(int argc, char **argv);
 int clnet_cli_graph(int argc, char **argv);
+int clnet_cli_plan(int argc, char **argv);
+
+/* A context on --device / --class (either may be NULL); prints the error and returns
+ * NULL on failure. */
+clnet_context *clnet_cli_context(const char *cmd, const char *device, const char *cls);
 
 /* The MODEL argument shared by summary, graph and plan: a zoo name or a spec file, with
  * --input HxWxC, --classes N, --style keras|torch, --alpha A, --shortcut a|b

@@ -78,6 +78,10 @@ clnet_status clnet_model_plan_stats(clnet_model *m, int training, int batch, cln
     out->planned_bytes = p->planned_bytes;
     out->unplanned_bytes = p->unplanned_bytes;
     out->buffers = p->n_slots;
+    for (int i = 0; i < m->graph->n; ++i)
+        if (m->graph->layers[i].op)
+            out->layer_bytes += (training ? 2u : 1u) * sizeof(float) * (uint64_t)p->batch *
+                                clnet__shape_count(m->graph->layers[i].out);
     out->slices = (batch + slice - 1) / slice;
     return CLNET_OK;
 }
@@ -119,12 +123,83 @@ clnet_status clnet_model_plan_text(clnet_model *m, int training, int batch, char
             "\n%d layers in %d steps: %d batch norms folded, %d activations and %d residual "
             "adds fused\n",
             ps.layers, ps.steps, ps.fused_bn, ps.fused_activations, ps.fused_adds);
-    fprintf(f, "%s memory: %.2f MiB in %d buffers (unplanned: %.2f MiB, one per tensor%s)\n",
+    fprintf(f,
+            "%s memory: %.2f MiB in %d buffers (unplanned: %.2f MiB with a buffer per tensor, "
+            "%.2f MiB per layer unfused)\n",
             training ? "Activation + gradient" : "Peak activation", mib(ps.planned_bytes),
-            ps.buffers, mib(ps.unplanned_bytes), training ? " and gradient" : "");
+            ps.buffers, mib(ps.unplanned_bytes), mib(ps.layer_bytes));
     if (ps.slices > 1)
         fprintf(f, "The batch runs in %d slices of %d images (largest buffer %.1f MiB)\n",
                 ps.slices, p->batch, mib(d->max_alloc_bytes));
+    if (fclose(f) != 0 || !buf) {
+        free(buf);
+        return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+    }
+    *text = buf;
+    return CLNET_OK;
+}
+
+/* DOT-escaped into buf: quotes, backslashes and HTML-ish characters of layer names. */
+static const char *esc(const char *s, char *buf, size_t len)
+{
+    size_t o = 0;
+    for (; *s && o + 7 < len; ++s) {
+        const char *r = *s == '"' ? "\\\"" : *s == '\\' ? "\\\\" : NULL;
+        if (r) {
+            memcpy(buf + o, r, 2);
+            o += 2;
+        } else {
+            buf[o++] = *s;
+        }
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+clnet_status clnet_model_plan_dot(clnet_model *m, int training, int batch, char **text)
+{
+    if (!text)
+        return CLNET_ERR_INVALID_ARG;
+    *text = NULL;
+    clnet_plan_stats ps;
+    CLNET_TRY(clnet_model_plan_stats(m, training, batch, &ps));
+    const clnet__plan *p = m->plans[training != 0];
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    if (!f)
+        return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+    fprintf(f, "digraph plan {\n  rankdir=TB;\n  node [shape=box, style=\"rounded,filled\", "
+               "fontname=\"Helvetica\", fontsize=10, fillcolor=\"#eef3fb\"];\n");
+    fprintf(f,
+            "  label=\"%s plan, batch %d: %d layers in %d steps, %.2f MiB of buffers "
+            "(unplanned %.2f MiB)\";\n  labelloc=t;\n",
+            training ? "training" : "inference", p->batch, ps.layers, ps.steps,
+            mib(ps.planned_bytes), mib(ps.unplanned_bytes));
+    char name[160], k[160];
+    const clnet__value *in = &p->values[p->input];
+    fprintf(f, "  v%d [shape=ellipse, fillcolor=\"#ffffff\", label=\"%s\\n%dx%dx%d\"];\n", p->input,
+            esc(m->graph->layers[in->layer].name, name, sizeof name), in->view.shape.h,
+            in->view.shape.w, in->view.shape.c);
+    for (int s = 0; s < p->n_steps; ++s) {
+        const clnet__step *st = &p->steps[s];
+        const clnet__value *v = &p->values[st->out];
+        kernels(m, p, st, k, sizeof k);
+        fprintf(f, "  v%d [%slabel=\"", st->out,
+                st->n_members > 1 ? "fillcolor=\"#d8ecd4\", " : "");
+        for (int i = 0; i < st->n_members; ++i)
+            fprintf(f, "%s%s", i ? " + " : "",
+                    esc(m->graph->layers[st->members[i]].name, name, sizeof name));
+        fprintf(f, "\\n%s\\n%dx%dx%d, buffer %d\"];\n", k, v->view.shape.h, v->view.shape.w,
+                v->view.shape.c, v->slot);
+        for (int i = 0; i < st->n_in; ++i) {
+            int src = st->in[i];
+            while (p->values[src].alias >= 0)
+                src = p->values[src].alias;
+            fprintf(f, "  v%d -> v%d%s;\n", src, st->out, i == 1 ? " [style=dashed]" : "");
+        }
+    }
+    fprintf(f, "}\n");
     if (fclose(f) != 0 || !buf) {
         free(buf);
         return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
