@@ -24,6 +24,7 @@ static void usage(FILE *f)
                "  selftest    check every op and kernel variant against the reference\n"
                "  summary     layers, shapes, parameters and multiply-adds of a model spec\n"
                "  spec        the text spec of a zoo model, to edit or to keep as a file\n"
+               "  graph       a model's layers as a Graphviz DOT picture (--dot)\n"
                "\nRun `clnet <command> --help` for a command's options.\n");
 }
 
@@ -42,6 +43,8 @@ int main(int argc, char **argv)
         return clnet_cli_summary(argc - 1, argv + 1);
     if (strcmp(cmd, "spec") == 0)
         return clnet_cli_spec(argc - 1, argv + 1);
+    if (strcmp(cmd, "graph") == 0)
+        return clnet_cli_graph(argc - 1, argv + 1);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return 0;

@@ -31,6 +31,23 @@ printf '[image]\nop = input\nshape = 28, 28, 1\n[conv]\nop = conv2d\nkernel_size
 check summary-bad-spec nonzero "line 4 \[conv\]: key 'filters'" "$clnet" summary "$spec"
 check summary-missing-file nonzero "cannot read" "$clnet" summary /nonexistent/net.spec
 rm -f "$spec"
+dir=$(mktemp -d)
+printf '[image]\nop = input\nshape = 28, 28, 1\n[conv <a&b>]\nop = conv2d\nfilters = 8\nkernel_size = 3\n[pool]\nop = global_avg_pool\n[logits]\nop = dense\nunits = 10\n' >"$dir/tiny.spec"
+check graph-dot-writes-digraph 0 "^digraph" "$clnet" graph "$dir/tiny.spec" --dot
+check graph-dot-escapes-names 0 "<b>conv &lt;a&amp;b&gt;</b>" "$clnet" graph "$dir/tiny.spec" --dot
+check graph-dot-output-file 0 "^3$" sh -c '"$1" graph "$2" --dot --output "$3" && grep -c -- "->" "$3"' \
+    sh "$clnet" "$dir/tiny.spec" "$dir/tiny.dot"
+if command -v dot >/dev/null 2>&1; then
+    check graph-dot-renders 0 "<svg" dot -Tsvg "$dir/tiny.dot"
+else
+    echo "SKIP graph-dot-renders (no Graphviz dot on PATH)"
+fi
+check graph-needs-a-view nonzero "which view? --dot" "$clnet" graph "$dir/tiny.spec"
+check graph-plan-not-yet nonzero 'comes with `clnet plan`' "$clnet" graph "$dir/tiny.spec" --plan
+check graph-needs-a-model nonzero "which model?" "$clnet" graph --dot
+check graph-output-unwritable nonzero "cannot create /nonexistent/" "$clnet" graph "$dir/tiny.spec" --dot --output /nonexistent/net.dot
+check graph-zoo-dot 0 "layer4_1_add" "$clnet" graph resnet18 --dot --input 64x64x3 --classes 10
+rm -rf "$dir"
 check summary-zoo-keras-resnet50 0 "Total params: 23,600,006" "$clnet" summary resnet50 --style keras --input 64x64x3 --classes 6
 check summary-zoo-keras-resnet50-bn 0 "Non-trainable params: 53,120" "$clnet" summary resnet50 --style keras --input 64x64x3 --classes 6
 check summary-zoo-keras-mobilenetv2 0 "Total params: 3,538,984" "$clnet" summary mobilenetv2 --style keras
