@@ -2,25 +2,33 @@
  * spec file as a Graphviz DOT picture (clnet_graph_to_dot, src/graph/dot.c). The model
  * argument and its options: model_arg.c. Tests: tests/cli/test_cli.sh. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
-/* What the graph is shown as. Only DOT so far: the fused plan (--plan) needs a model on
- * a device and is drawn by `clnet plan MODEL --dot` (plan.c) until it is wired here. */
+/* What the graph is shown as: the layers, or (--plan) the fused plan, which needs the
+ * model on a device (src/plan/describe.c draws it). Both are Graphviz DOT. */
 typedef enum view { VIEW_NONE, VIEW_DOT, VIEW_PLAN } view;
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: clnet graph MODEL --dot [--output FILE] [model options]\n\n"
+            "usage: clnet graph MODEL --dot [--plan [--training] [--batch N] [--device N|NAME]\n"
+            "                   [--class C]] [--output FILE] [model options]\n\n"
             "Draws the layers of MODEL (a zoo name or a spec file) as a Graphviz DOT graph: one\n"
             "box per layer with its Keras type, key parameters (\"3x3/2, 64\"), output shape and\n"
             "parameter count, coloured by op family, and an arrow from each input to its\n"
-            "user. Render it with `dot -Tsvg model.dot > model.svg`.\n\n"
+            "user. Render it with `dot -Tsvg model.dot > model.svg`. With --plan: the fused plan\n"
+            "of MODEL on the device instead, one box per fused group (its layers, kernels,\n"
+            "output and buffer), as `clnet plan` lists it.\n\n"
             "options:\n"
-            "  --dot              write Graphviz DOT (required: the only view so far)\n"
-            "  --plan             not here: the fused plan is drawn by `clnet plan MODEL --dot`\n"
+            "  --dot              write Graphviz DOT (the only format)\n"
+            "  --plan             draw the fused plan on the device instead of the layers\n"
+            "  --training         with --plan: the training plan (default: inference)\n"
+            "  --batch N          with --plan: images per forward (default 1)\n"
+            "  --device N|NAME    with --plan: device index or name substring\n"
+            "  --class C          with --plan: the kernel variants of class dgpu, igpu or cpu\n"
             "  --output FILE      write to FILE instead of standard output\n"
             "%s",
             clnet_cli_model_usage);
@@ -44,8 +52,9 @@ int clnet_cli_graph(int argc, char **argv)
 {
     clnet_cli_model m;
     memset(&m, 0, sizeof m);
-    const char *output = NULL;
+    const char *output = NULL, *device = NULL, *cls = NULL;
     view v = VIEW_NONE;
+    int plan = 0, training = 0, batch = 1;
     for (int i = 1; i < argc; ++i) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
@@ -54,7 +63,26 @@ int clnet_cli_graph(int argc, char **argv)
         if (strcmp(argv[i], "--dot") == 0) {
             v = VIEW_DOT;
         } else if (strcmp(argv[i], "--plan") == 0) {
-            v = VIEW_PLAN;
+            plan = 1;
+        } else if (strcmp(argv[i], "--training") == 0) {
+            training = 1;
+        } else if (strcmp(argv[i], "--device") == 0 || strcmp(argv[i], "--class") == 0 ||
+                   strcmp(argv[i], "--batch") == 0) {
+            if (i + 1 >= argc)
+                return clnet_cli_error("graph", "%s needs a value (see --help)", argv[i]);
+            const char *opt = argv[i++];
+            if (strcmp(opt, "--device") == 0) {
+                device = argv[i];
+            } else if (strcmp(opt, "--class") == 0) {
+                cls = argv[i];
+            } else {
+                char *end = NULL;
+                const long n = strtol(argv[i], &end, 10);
+                if (end == argv[i] || *end || n < 1 || n > 1 << 20)
+                    return clnet_cli_error("graph", "--batch: expected a positive number, got '%s'",
+                                           argv[i]);
+                batch = (int)n;
+            }
         } else if (strcmp(argv[i], "--output") == 0 || strcmp(argv[i], "-o") == 0) {
             if (i + 1 >= argc)
                 return clnet_cli_error("graph", "%s needs a file name", argv[i]);
@@ -69,22 +97,39 @@ int clnet_cli_graph(int argc, char **argv)
     }
     if (!m.model)
         return clnet_cli_error("graph", "which model? usage: clnet graph MODEL --dot");
+    if (plan)
+        v = VIEW_PLAN;
     if (v == VIEW_NONE)
         return clnet_cli_error("graph", "which view? --dot writes Graphviz DOT (see --help)");
-    if (v == VIEW_PLAN)
-        return clnet_cli_error("graph",
-                               "the fused plan view comes with `clnet plan`: run "
-                               "`clnet plan %s --dot`",
-                               m.model);
     const char *title = NULL;
     clnet_graph *g = clnet_cli_model_build("graph", &m, &title);
     if (!g)
         return 1;
     char *text = NULL;
-    const clnet_status st = clnet_graph_to_dot(g, title, &text);
+    clnet_status st = CLNET_OK;
+    if (v == VIEW_PLAN) {
+        /* The plan is the device's: the model goes on it to be planned. */
+        clnet_context *ctx = clnet_cli_context("graph", device, cls);
+        clnet_model *model = NULL;
+        if (!ctx) {
+            clnet_graph_destroy(g);
+            return 1;
+        }
+        st = clnet_model_create(ctx, g, NULL, &model);
+        if (st == CLNET_OK)
+            st = clnet_model_plan_dot(model, training, batch, &text);
+        if (st != CLNET_OK)
+            clnet_cli_error("graph", "%s: %s", title, clnet_context_error(ctx));
+        clnet_model_destroy(model);
+        clnet_context_destroy(ctx);
+    } else {
+        st = clnet_graph_to_dot(g, title, &text);
+        if (st != CLNET_OK)
+            clnet_cli_error("graph", "%s", clnet_status_string(st));
+    }
     clnet_graph_destroy(g);
     if (st != CLNET_OK)
-        return clnet_cli_error("graph", "%s", clnet_status_string(st));
+        return 1;
     const int rc = write_text(output, text);
     clnet_free(text);
     return rc;

@@ -22,9 +22,10 @@ static void usage(FILE *f)
                "commands:\n"
                "  devices     list OpenCL platforms and devices, with the class clnet uses\n"
                "  selftest    check every op and kernel variant against the reference\n"
-               "  summary     layers, shapes, parameters and multiply-adds of a model spec\n"
+               "  summary     layers, shapes, parameters and multiply-adds of a zoo model or spec\n"
                "  spec        the text spec of a zoo model, to edit or to keep as a file\n"
                "  graph       a model's layers as a Graphviz DOT picture (--dot)\n"
+               "  plan        the fused plan of a model on a device, with its memory\n"
                "\nRun `clnet <command> --help` for a command's options.\n");
 }
 
@@ -45,6 +46,8 @@ int main(int argc, char **argv)
         return clnet_cli_spec(argc - 1, argv + 1);
     if (strcmp(cmd, "graph") == 0)
         return clnet_cli_graph(argc - 1, argv + 1);
+    if (strcmp(cmd, "plan") == 0)
+        return clnet_cli_plan(argc - 1, argv + 1);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return 0;

@@ -43,7 +43,11 @@ else
     echo "SKIP graph-dot-renders (no Graphviz dot on PATH)"
 fi
 check graph-needs-a-view nonzero "which view? --dot" "$clnet" graph "$dir/tiny.spec"
-check graph-plan-not-yet nonzero 'comes with `clnet plan`' "$clnet" graph "$dir/tiny.spec" --plan
+check graph-plan-dot 0 "label=\"conv <a&b>.n.*im2col + gemm" "$clnet" graph "$dir/tiny.spec" --dot --plan
+check plan-fuses-conv-bn-relu 0 "layer1_0_conv3 + layer1_0_bn3 + layer1_0_add + layer1_0_relu" "$clnet" plan resnet50 --input 64x64x3 --classes 6
+check plan-peak-memory 0 "Peak activation memory: .* MiB in 3 buffers" "$clnet" plan resnet50 --input 64x64x3 --classes 6
+check plan-training 0 "Training plan, batch 4" "$clnet" plan mobilenetv2 --input 32x32x3 --training --batch 4
+check plan-bad-batch nonzero "expected a positive number" "$clnet" plan resnet18 --batch 0
 check graph-needs-a-model nonzero "which model?" "$clnet" graph --dot
 check graph-output-unwritable nonzero "cannot create /nonexistent/" "$clnet" graph "$dir/tiny.spec" --dot --output /nonexistent/net.dot
 check graph-zoo-dot 0 "layer4_1_add" "$clnet" graph resnet18 --dot --input 64x64x3 --classes 10
