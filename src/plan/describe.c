@@ -86,19 +86,38 @@ clnet_status clnet_model_plan_stats(clnet_model *m, int training, int batch, cln
     return CLNET_OK;
 }
 
-clnet_status clnet_model_plan_text(clnet_model *m, int training, int batch, char **text)
+/* Writes one view of a plan to f. */
+typedef void (*plan_writer)(FILE *f, const clnet_model *m, const clnet__plan *p,
+                            const clnet_plan_stats *ps);
+
+/* Builds the plan of a mode for a batch and returns what writer makes of it, malloc'd. */
+static clnet_status describe(clnet_model *m, int training, int batch, plan_writer writer,
+                             char **text)
 {
     if (!text)
         return CLNET_ERR_INVALID_ARG;
     *text = NULL;
     clnet_plan_stats ps;
     CLNET_TRY(clnet_model_plan_stats(m, training, batch, &ps));
-    const clnet__plan *p = m->plans[training != 0];
     char *buf = NULL;
     size_t size = 0;
     FILE *f = open_memstream(&buf, &size);
     if (!f)
         return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+    writer(f, m, m->plans[training != 0], &ps);
+    if (fclose(f) != 0 || !buf) {
+        free(buf);
+        return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+    }
+    *text = buf;
+    return CLNET_OK;
+}
+
+static void write_table(FILE *f, const clnet_model *m, const clnet__plan *p,
+                        const clnet_plan_stats *pstats)
+{
+    const clnet_plan_stats ps = *pstats;
+    const int training = p->training;
     const clnet_device_info *d = &m->ctx->info;
     fprintf(f, "%s plan, batch %d%s, on %s (%s kernels)\n", training ? "Training" : "Inference",
             p->batch, ps.slices > 1 ? " per slice" : "", d->name,
@@ -131,12 +150,11 @@ clnet_status clnet_model_plan_text(clnet_model *m, int training, int batch, char
     if (ps.slices > 1)
         fprintf(f, "The batch runs in %d slices of %d images (largest buffer %.1f MiB)\n",
                 ps.slices, p->batch, mib(d->max_alloc_bytes));
-    if (fclose(f) != 0 || !buf) {
-        free(buf);
-        return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
-    }
-    *text = buf;
-    return CLNET_OK;
+}
+
+clnet_status clnet_model_plan_text(clnet_model *m, int training, int batch, char **text)
+{
+    return describe(m, training, batch, write_table, text);
 }
 
 /* DOT-escaped into buf: quotes, backslashes and HTML-ish characters of layer names. */
@@ -156,19 +174,11 @@ static const char *esc(const char *s, char *buf, size_t len)
     return buf;
 }
 
-clnet_status clnet_model_plan_dot(clnet_model *m, int training, int batch, char **text)
+static void write_dot(FILE *f, const clnet_model *m, const clnet__plan *p,
+                      const clnet_plan_stats *pstats)
 {
-    if (!text)
-        return CLNET_ERR_INVALID_ARG;
-    *text = NULL;
-    clnet_plan_stats ps;
-    CLNET_TRY(clnet_model_plan_stats(m, training, batch, &ps));
-    const clnet__plan *p = m->plans[training != 0];
-    char *buf = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&buf, &size);
-    if (!f)
-        return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+    const clnet_plan_stats ps = *pstats;
+    const int training = p->training;
     fprintf(f, "digraph plan {\n  rankdir=TB;\n  node [shape=box, style=\"rounded,filled\", "
                "fontname=\"Helvetica\", fontsize=10, fillcolor=\"#eef3fb\"];\n");
     fprintf(f,
@@ -200,10 +210,9 @@ clnet_status clnet_model_plan_dot(clnet_model *m, int training, int batch, char 
         }
     }
     fprintf(f, "}\n");
-    if (fclose(f) != 0 || !buf) {
-        free(buf);
-        return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
-    }
-    *text = buf;
-    return CLNET_OK;
+}
+
+clnet_status clnet_model_plan_dot(clnet_model *m, int training, int batch, char **text)
+{
+    return describe(m, training, batch, write_dot, text);
 }

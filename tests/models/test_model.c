@@ -12,15 +12,6 @@
 
 typedef clnet_graph *(*builder)(int h, int w, int c, int classes);
 
-static clnet_model *make_model(clnet_context *ctx, clnet_graph *g, int fuse, uint64_t seed)
-{
-    clnet_model_options opt = {seed, !fuse, !fuse};
-    clnet_model *m = NULL;
-    clnet_status st = clnet_model_create(ctx, g, &opt, &m);
-    cr_assert_eq(st, CLNET_OK, "%s: %s", clnet_status_string(st), clnet_context_error(ctx));
-    return m;
-}
-
 /* y = model(x) in one mode, copied to the host. */
 static float *run(clnet_model *m, clnet_tensor *x, int training, size_t *count)
 {
@@ -48,7 +39,8 @@ ParameterizedTest(fuse_case *k, model, fused_inference_equals_unfused, .timeout 
     clnet_context *ctx = clnet_test_device_class(k->cls);
     clnet_graph *g =
         k->model ? clnet_test_small_mobilenet(17, 15, 3, 7) : clnet_test_small_resnet(13, 11, 3, 5);
-    clnet_model *fused = make_model(ctx, g, 1, 7), *plain = make_model(ctx, g, 0, 7);
+    clnet_model *fused = clnet_test_model(ctx, g, 1, 1, 7),
+                *plain = clnet_test_model(ctx, g, 0, 0, 7);
     clnet_test_randomize_weights(plain, 99);
     clnet_test_copy_weights(fused, plain);
     clnet_shape s = clnet_graph_layer_shape(g, 0);
@@ -109,7 +101,7 @@ static void gradient_check(builder make, int h, int w)
 {
     clnet_context *ctx = clnet_test_device();
     clnet_graph *g = make(h, w, 3, 4);
-    clnet_model *m = make_model(ctx, g, 1, 3);
+    clnet_model *m = clnet_test_model(ctx, g, 1, 1, 3);
     clnet_test_randomize_weights(m, 11);
     clnet_shape s = clnet_graph_layer_shape(g, 0);
     s.n = 3;
@@ -179,7 +171,7 @@ Test(model, wrong_input_and_order_are_clear_errors)
 {
     clnet_context *ctx = clnet_test_device();
     clnet_graph *g = clnet_test_small_resnet(8, 8, 3, 2);
-    clnet_model *m = make_model(ctx, g, 1, 1);
+    clnet_model *m = clnet_test_model(ctx, g, 1, 1, 1);
     clnet_tensor *x = clnet_test_tensor(ctx, (clnet_shape){2, 8, 9, 3}, NULL), *y = NULL;
     cr_expect_eq(clnet_model_forward(m, x, 0, &y), CLNET_ERR_SHAPE);
     cr_expect(strstr(clnet_context_error(ctx), "8x8x3") != NULL, "%s", clnet_context_error(ctx));

@@ -10,15 +10,6 @@
 #include "plan/plan.h"
 #include "support/models.h"
 
-static clnet_model *make_model(clnet_context *ctx, clnet_graph *g, int plan_memory)
-{
-    clnet_model_options opt = {5, 0, !plan_memory};
-    clnet_model *m = NULL;
-    clnet_status st = clnet_model_create(ctx, g, &opt, &m);
-    cr_assert_eq(st, CLNET_OK, "%s: %s", clnet_status_string(st), clnet_context_error(ctx));
-    return m;
-}
-
 /* No two tensors of one buffer are live at the same time. */
 static void expect_disjoint(const clnet__plan *p)
 {
@@ -48,7 +39,8 @@ static void expect_disjoint(const clnet__plan *p)
 static void poisoned_equals_unplanned(clnet_graph *g, int training)
 {
     clnet_context *ctx = clnet_test_device();
-    clnet_model *planned = make_model(ctx, g, 1), *plain = make_model(ctx, g, 0);
+    clnet_model *planned = clnet_test_model(ctx, g, 1, 1, 5),
+                *plain = clnet_test_model(ctx, g, 1, 0, 5);
     planned->poison = 1;
     clnet_test_randomize_weights(plain, 3);
     clnet_test_copy_weights(planned, plain);
@@ -95,24 +87,26 @@ static void poisoned_equals_unplanned(clnet_graph *g, int training)
     clnet_model_destroy(plain);
 }
 
+/* Both small networks, in one mode. */
+static void poisoned_networks(int training)
+{
+    clnet_graph *(*const nets[2])(int, int, int, int) = {clnet_test_small_resnet,
+                                                         clnet_test_small_mobilenet};
+    for (int i = 0; i < 2; ++i) {
+        clnet_graph *g = nets[i](12, 10, 3, 4);
+        poisoned_equals_unplanned(g, training);
+        clnet_graph_destroy(g);
+    }
+}
+
 Test(plan, poisoned_inference_equals_unplanned, .timeout = 600)
 {
-    clnet_graph *g = clnet_test_small_resnet(12, 10, 3, 4);
-    poisoned_equals_unplanned(g, 0);
-    clnet_graph_destroy(g);
-    g = clnet_test_small_mobilenet(12, 10, 3, 4);
-    poisoned_equals_unplanned(g, 0);
-    clnet_graph_destroy(g);
+    poisoned_networks(0);
 }
 
 Test(plan, poisoned_training_equals_unplanned, .timeout = 600)
 {
-    clnet_graph *g = clnet_test_small_resnet(12, 10, 3, 4);
-    poisoned_equals_unplanned(g, 1);
-    clnet_graph_destroy(g);
-    g = clnet_test_small_mobilenet(12, 10, 3, 4);
-    poisoned_equals_unplanned(g, 1);
-    clnet_graph_destroy(g);
+    poisoned_networks(1);
 }
 
 /* A batch whose activations exceed the largest buffer runs in slices (the last one
@@ -121,7 +115,8 @@ Test(plan, oversized_inference_batch_runs_in_slices, .timeout = 600)
 {
     clnet_context *ctx = clnet_test_device();
     clnet_graph *g = clnet_test_small_resnet(12, 12, 3, 4);
-    clnet_model *whole = make_model(ctx, g, 1), *sliced = make_model(ctx, g, 1);
+    clnet_model *whole = clnet_test_model(ctx, g, 1, 1, 5),
+                *sliced = clnet_test_model(ctx, g, 1, 1, 5);
     clnet_test_randomize_weights(whole, 4);
     clnet_test_copy_weights(sliced, whole);
     /* The largest activation is the stem's 12x12x8 floats per image: 2 images a slice. */

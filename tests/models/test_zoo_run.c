@@ -27,15 +27,6 @@ ParameterizedTestParameters(zoo, fused_equals_unfused_and_trains)
     return cr_make_param_array(zoo_case, cases, sizeof cases / sizeof cases[0]);
 }
 
-static clnet_model *make(clnet_context *ctx, clnet_graph *g, int fuse)
-{
-    clnet_model_options opt = {1, !fuse, !fuse};
-    clnet_model *m = NULL;
-    clnet_status st = clnet_model_create(ctx, g, &opt, &m);
-    cr_assert_eq(st, CLNET_OK, "%s: %s", clnet_status_string(st), clnet_context_error(ctx));
-    return m;
-}
-
 ParameterizedTest(zoo_case *k, zoo, fused_equals_unfused_and_trains, .timeout = 900)
 {
     clnet_context *ctx = clnet_test_device();
@@ -43,7 +34,8 @@ ParameterizedTest(zoo_case *k, zoo, fused_equals_unfused_and_trains, .timeout = 
     clnet_graph *g = NULL;
     char err[512] = "";
     cr_assert_eq(clnet_zoo_build(k->name, &zo, &g, err, sizeof err), CLNET_OK, "%s", err);
-    clnet_model *fused = make(ctx, g, 1), *plain = make(ctx, g, 0);
+    clnet_model *fused = clnet_test_model(ctx, g, 1, 1, 1),
+                *plain = clnet_test_model(ctx, g, 0, 0, 1);
     clnet_test_randomize_weights(plain, 17);
     clnet_test_copy_weights(fused, plain);
     const clnet_shape s = {2, 32, 32, 3};

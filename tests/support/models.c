@@ -86,6 +86,16 @@ clnet_graph *clnet_test_small_mobilenet(int h, int w, int c, int classes)
     return g;
 }
 
+clnet_model *clnet_test_model(clnet_context *ctx, clnet_graph *g, int fuse, int plan_memory,
+                              uint64_t seed)
+{
+    const clnet_model_options opt = {seed, !fuse, !plan_memory};
+    clnet_model *m = NULL;
+    clnet_status st = clnet_model_create(ctx, g, &opt, &m);
+    cr_assert_eq(st, CLNET_OK, "%s: %s", clnet_status_string(st), clnet_context_error(ctx));
+    return m;
+}
+
 void clnet_test_randomize_weights(clnet_model *m, uint64_t seed)
 {
     for (int i = 0; i < clnet_model_weight_count(m); ++i) {

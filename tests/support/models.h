@@ -12,6 +12,11 @@ clnet_graph *clnet_test_small_resnet(int h, int w, int c, int classes);
  * linear projection, residual add), dropout-free head of 1x1 conv, global pool, dense. */
 clnet_graph *clnet_test_small_mobilenet(int h, int w, int c, int classes);
 
+/* A model of g on ctx (asserts success): fuse 0 runs every layer on its own, plan_memory 0
+ * gives every tensor its own buffer. */
+clnet_model *clnet_test_model(clnet_context *ctx, clnet_graph *g, int fuse, int plan_memory,
+                              uint64_t seed);
+
 /* Gives every weight of m random values from seed: kernels keep their initializer's
  * scale, biases and BN beta / moving mean in (-0.5, 0.5), gamma and moving variance
  * in (0.5, 1.5), so folding batch norm changes something. */
