@@ -205,13 +205,24 @@ clnet_status clnet__plan_allocate(clnet_model *m, clnet__plan *p)
     p->n_slots = assign(r, n, !m->opt.no_memory_plan, p->slot_bytes, slot_last);
     free(r);
     free(slot_last);
-    clnet_status st = CLNET_OK;
     if (!(p->slots = calloc((size_t)(p->n_slots ? p->n_slots : 1), sizeof *p->slots)))
         return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
     for (int s = 0; s < p->n_slots; ++s) {
         p->planned_bytes += p->slot_bytes[s];
-        char what[64];
-        snprintf(what, sizeof what, "activation buffer %d of the plan", s);
+        /* Named after the layer whose tensor sized it, so "does not fit" says where. */
+        const char *layer = "?", *kind = "output";
+        for (int i = 0; i < p->n_values; ++i) {
+            const clnet__value *v = &p->values[i];
+            const size_t bytes = v->view.count * sizeof(float);
+            if ((v->slot == s || v->grad_slot == s) && bytes == p->slot_bytes[s]) {
+                layer = m->graph->layers[v->layer].name;
+                kind = v->slot == s ? "output" : "gradient";
+                break;
+            }
+        }
+        char what[160];
+        snprintf(what, sizeof what, "the %s of layer '%s' at batch %d (%s buffer %d)", kind, layer,
+                 p->batch, p->training ? "training" : "inference", s);
         CLNET_TRY(clnet__buffer(m->ctx, p->slot_bytes[s], what, &p->slots[s]));
     }
     for (int i = 0; i < p->n_values; ++i) {
@@ -222,8 +233,7 @@ clnet_status clnet__plan_allocate(clnet_model *m, clnet__plan *p)
         if (v->grad_slot >= 0)
             v->grad_view.buf = p->slots[v->grad_slot];
     }
-    st = step_state(m, p);
-    return st;
+    return step_state(m, p);
 }
 
 void clnet__plan_free(clnet__plan *p)
