@@ -109,14 +109,16 @@ int clnet_cli_plan(int argc, char **argv)
     }
     clnet_status st = dot ? clnet_model_plan_dot(model, training, batch, &text)
                           : clnet_model_plan_text(model, training, batch, &text);
-    if (st == CLNET_OK && !dot)
-        st = clnet_model_plan_stats(model, !training, batch, &other);
     if (st != CLNET_OK) {
         clnet_cli_error("plan", "%s: %s", title, clnet_context_error(ctx));
         goto done;
     }
     if (dot) {
         fputs(text, stdout);
+    } else if (clnet_model_plan_stats(model, !training, batch, &other) != CLNET_OK) {
+        /* The other mode may not fit where this one does (training cannot slice). */
+        printf("Model: %s\n%s%s: %s\n", title, text, training ? "Inference" : "Training",
+               clnet_context_error(ctx));
     } else {
         printf("Model: %s\n%s", title, text);
         printf("%s memory: %.2f MiB in %d buffers (unplanned: %.2f MiB with a buffer per "
