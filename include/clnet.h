@@ -337,6 +337,104 @@ typedef struct clnet_plan_stats {
 CLNET_API clnet_status clnet_model_plan_stats(clnet_model *m, int training, int batch,
                                               clnet_plan_stats *out);
 
+/* ---- model metadata and model files ---- */
+
+/* Class names, in label order (copied). n must equal the output's channels. */
+CLNET_API clnet_status clnet_model_set_labels(clnet_model *m, const char *const *names, int n);
+CLNET_API int clnet_model_label_count(const clnet_model *m);
+/* The name of class i (borrowed, valid until the labels change), or NULL. */
+CLNET_API const char *clnet_model_label(const clnet_model *m, int i);
+/* The input normalization the model was trained with: pixels scaled to [0, 1], then
+ * (x - mean[c]) / std[c] per channel; channels must equal the input's. Default: mean 0,
+ * std 1 (none). */
+CLNET_API clnet_status clnet_model_set_normalization(clnet_model *m, const float *mean,
+                                                     const float *std, int channels);
+/* Copies the normalization into mean and std (the input's channels each). */
+CLNET_API void clnet_model_normalization(const clnet_model *m, float *mean, float *std);
+
+/* Writes the model as safetensors: every weight as a little-endian F32 tensor named
+ * "<layer>/<weight>", and in the header's __metadata__ the architecture spec, labels,
+ * input size and normalization. Written to a temporary file, then renamed over path, so
+ * an existing file is replaced only by a complete one. */
+CLNET_API clnet_status clnet_model_save(clnet_model *m, const char *path);
+/* Reads a model file written by clnet_model_save into a new model on ctx (opt as for
+ * clnet_model_create; NULL: defaults). A truncated, corrupt or mismatched file (bad
+ * header, missing tensor, wrong shape or dtype) is an error naming the file and what
+ * is wrong, with *out NULL. The loaded model predicts bit-identically to the saved one. */
+CLNET_API clnet_status clnet_model_load(clnet_context *ctx, const char *path,
+                                        const clnet_model_options *opt, clnet_model **out);
+
+/* ---- datasets: labelled images in host memory, batched in a background thread ---- */
+
+typedef struct clnet_dataset clnet_dataset;
+
+typedef struct clnet_dataset_options {
+    /* Images are converted to this size (stb_image_resize) and channel count (gray <->
+     * RGB, alpha dropped); 0: the data's own (idx 28x28x1, CIFAR 32x32x3; an image folder
+     * then takes the first image's size and channels). */
+    int h, w, c;
+    /* Receives one line per skipped (unreadable or corrupt) image, naming its path. */
+    clnet_log_fn log;
+    void *log_user;
+} clnet_dataset_options;
+
+/* Opens source:
+ *   "DIR"           an image folder: one sub-folder per class (class names = folder
+ *                   names, sorted), JPEG/PNG/BMP/GIF/TGA files inside;
+ *   "idx:DIR"       MNIST / Fashion-MNIST idx files (raw or .gz) in DIR;
+ *   "cifar:DIR"     CIFAR-10 binary batches (data_batch_1..5.bin, test_batch.bin) in DIR.
+ * part: "train" or "test" for idx and CIFAR (ignored for folders). Decodes every image
+ * now (into 8-bit pixels at the target size). Corrupt images are skipped and counted;
+ * an empty class folder or a folder without classes is an error. On failure *out is
+ * NULL and err (err_len bytes) says what and where. */
+CLNET_API clnet_status clnet_dataset_open(const char *source, const char *part,
+                                          const clnet_dataset_options *opt, clnet_dataset **out,
+                                          char *err, size_t err_len);
+CLNET_API void clnet_dataset_destroy(clnet_dataset *d);
+CLNET_API int clnet_dataset_size(const clnet_dataset *d);
+/* Per image: {1, h, w, c}. */
+CLNET_API clnet_shape clnet_dataset_image_shape(const clnet_dataset *d);
+CLNET_API int clnet_dataset_class_count(const clnet_dataset *d);
+/* Borrowed, lives as long as d (a split shares its parent's names). */
+CLNET_API const char *clnet_dataset_class_name(const clnet_dataset *d, int k);
+/* Images skipped as unreadable or corrupt when opening. */
+CLNET_API int clnet_dataset_skipped(const clnet_dataset *d);
+/* Image i's label. */
+CLNET_API int clnet_dataset_label(const clnet_dataset *d, int i);
+/* Splits d into a shuffled (seeded) training part and a validation part of
+ * round(fraction * size) images; both borrow d's images, so d must outlive them. */
+CLNET_API clnet_status clnet_dataset_split(clnet_dataset *d, double fraction, uint64_t seed,
+                                           clnet_dataset **train, clnet_dataset **val);
+/* Per-channel mean and standard deviation of the pixels scaled to [0, 1]. */
+CLNET_API clnet_status clnet_dataset_stats(const clnet_dataset *d, float *mean, float *std);
+
+typedef struct clnet_batcher clnet_batcher;
+
+typedef struct clnet_batch_options {
+    int batch;          /* images per batch (the last of an epoch may be smaller) */
+    int shuffle;        /* reshuffle every epoch from seed and the epoch number */
+    uint64_t seed;
+    int augment;        /* random crop (pad 4 by reflection or zeros) and horizontal flip */
+    const float *mean;  /* per channel, applied to pixels scaled to [0, 1]; NULL: 0 */
+    const float *std;   /* NULL: 1 */
+} clnet_batch_options;
+
+/* Batches of d, prepared by a background thread one batch ahead so the device never
+ * waits for decoding, augmentation or normalization. d must outlive b. */
+CLNET_API clnet_status clnet_batcher_create(const clnet_dataset *d, const clnet_batch_options *o,
+                                            clnet_batcher **out);
+CLNET_API void clnet_batcher_destroy(clnet_batcher *b);
+/* Starts epoch `epoch` (0-based: it picks the shuffle order and augmentation draws, so
+ * an epoch can be replayed exactly after a resume). */
+CLNET_API clnet_status clnet_batcher_start(clnet_batcher *b, int epoch);
+/* The next batch of the epoch: *images NHWC floats ({*n, h, w, c}), *labels *n ints,
+ * both borrowed until the next call; *n = 0 at the end of the epoch. *waited_ms (may be
+ * NULL) gets how long the call waited for the background thread. */
+CLNET_API clnet_status clnet_batcher_next(clnet_batcher *b, const float **images,
+                                          const int **labels, int *n, double *waited_ms);
+/* Batches in one epoch. */
+CLNET_API int clnet_batcher_batches(const clnet_batcher *b);
+
 /* ---- self-test: every op and kernel variant against the plain C reference ---- */
 
 typedef struct clnet_selftest_row {

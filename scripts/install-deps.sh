@@ -8,7 +8,7 @@ packages=(
     build-essential cmake pkg-config git
     ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo
     libclblast-dev libstb-dev libcriterion-dev libmd-dev
-    oclgrind graphviz
+    oclgrind graphviz libcjson-dev zlib1g-dev dataset-fashion-mnist
 )
 
 missing=()

@@ -99,6 +99,8 @@ clnet_status clnet_model_create(clnet_context *ctx, const clnet_graph *g,
     if (opt)
         m->opt = *opt;
     m->weights_version = 1;
+    for (int c = 0; c < 4; ++c)
+        m->std[c] = 1.0f;
     clnet_status st = copy_graph(g, &m->graph, ctx);
     if (st == CLNET_OK)
         st = find_input(m);
@@ -128,6 +130,9 @@ void clnet_model_destroy(clnet_model *m)
     free(m->dw);
     free(m->info);
     free(m->weight_base);
+    for (int i = 0; i < m->n_labels; ++i)
+        free(m->labels[i]);
+    free(m->labels);
     clnet_graph_destroy(m->graph);
     free(m);
 }

@@ -76,6 +76,9 @@ struct clnet_model {
     clnet_tensor *output;      /* sliced inference: the whole batch's output */
     clnet_tensor *slice_input; /* sliced inference: one slice of x */
     int slice;                 /* images per inference slice; 0: the whole batch */
+    char **labels; /* class names (src/io/model_file.c), n_labels of them, owned */
+    int n_labels;
+    float mean[4], std[4];     /* input normalization per channel (identity: 0 and 1) */
     int poison;                /* tests: fill dead buffers with NaN after each step */
     uint64_t slice_limit;      /* tests: the largest buffer instead of the device's */
 };
