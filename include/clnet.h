@@ -337,6 +337,52 @@ typedef struct clnet_plan_stats {
 CLNET_API clnet_status clnet_model_plan_stats(clnet_model *m, int training, int batch,
                                               clnet_plan_stats *out);
 
+/* ---- training: optimizers, learning-rate schedules ---- */
+
+typedef struct clnet_optimizer clnet_optimizer;
+
+typedef enum clnet_optimizer_kind { CLNET_OPT_SGD = 0, CLNET_OPT_ADAM = 1 } clnet_optimizer_kind;
+
+typedef struct clnet_optimizer_options {
+    clnet_optimizer_kind kind;
+    float momentum;     /* SGD: v = momentum * v + g (PyTorch's form); 0: plain SGD */
+    int nesterov;       /* SGD: Nesterov momentum */
+    float weight_decay; /* L2 added to the gradient (SGD, Adam) or decoupled (AdamW) */
+    int decoupled;      /* Adam: AdamW's decoupled weight decay */
+    float beta1, beta2, epsilon; /* Adam; 0: 0.9, 0.999, 1e-8 */
+} clnet_optimizer_options;
+
+/* An optimizer for m's trainable weights, its state (velocity, moments) zeroed on the
+ * device. o may be NULL: SGD without momentum. */
+CLNET_API clnet_status clnet_optimizer_create(clnet_model *m, const clnet_optimizer_options *o,
+                                              clnet_optimizer **out);
+CLNET_API void clnet_optimizer_destroy(clnet_optimizer *o);
+/* Updates every trainable, unfrozen weight from the gradient of the last
+ * clnet_model_backward with learning rate lr. */
+CLNET_API clnet_status clnet_optimizer_step(clnet_optimizer *o, float lr);
+/* Steps taken (Adam's bias correction counts them). */
+CLNET_API int64_t clnet_optimizer_steps(const clnet_optimizer *o);
+
+typedef enum clnet_schedule_kind {
+    CLNET_LR_CONSTANT = 0,
+    CLNET_LR_STEP = 1,   /* lr * gamma^(floor(epoch / step_epochs)) */
+    CLNET_LR_COSINE = 2  /* from lr down to min_lr over the run, half a cosine */
+} clnet_schedule_kind;
+
+typedef struct clnet_schedule {
+    clnet_schedule_kind kind;
+    float lr;          /* base learning rate */
+    float min_lr;      /* cosine: the final rate */
+    float gamma;       /* step: factor every step_epochs epochs (0: 0.1) */
+    int step_epochs;   /* step: 0 means 30 */
+    int warmup_steps;  /* linear warm-up from lr / warmup_steps over these steps */
+} clnet_schedule;
+
+/* The learning rate at optimizer step `step` (0-based) of a run of total_steps steps,
+ * steps_per_epoch of them per epoch. */
+CLNET_API float clnet_schedule_lr(const clnet_schedule *s, int64_t step, int64_t total_steps,
+                                  int64_t steps_per_epoch);
+
 /* ---- model metadata and model files ---- */
 
 /* Class names, in label order (copied). n must equal the output's channels. */

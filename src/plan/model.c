@@ -62,7 +62,8 @@ static clnet_status make_weights(clnet_model *m)
     m->info = calloc(n, sizeof *m->info);
     m->w = calloc(n, sizeof *m->w);
     m->dw = calloc(n, sizeof *m->dw);
-    if (!m->info || !m->w || !m->dw)
+    m->frozen = calloc(n, sizeof *m->frozen);
+    if (!m->info || !m->w || !m->dw || !m->frozen)
         return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
     for (int i = 0; i < g->n; ++i) {
         const clnet__layer *l = &g->layers[i];
@@ -128,6 +129,7 @@ void clnet_model_destroy(clnet_model *m)
     clnet_tensor_destroy(m->slice_input);
     free(m->w);
     free(m->dw);
+    free(m->frozen);
     free(m->info);
     free(m->weight_base);
     for (int i = 0; i < m->n_labels; ++i)

@@ -67,6 +67,7 @@ struct clnet_model {
     int *weight_base;        /* per layer: index of its first weight */
     clnet_weight_info *info; /* per weight */
     clnet_tensor **w, **dw;  /* per weight; dw NULL for non-trainable */
+    int *frozen;             /* per weight: fine-tuning keeps it (src/train/optimizer.c) */
     uint64_t weights_version;
     clnet__plan *plans[2]; /* inference, training; rebuilt when the batch changes */
     clnet__plan *ran;      /* plan of the last forward */

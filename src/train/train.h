@@ -1,0 +1,22 @@
+/* train.h - training internals: the optimizer (optimizer.c, cl/optimizer.cl), its plain
+ * C reference (src/ref/optimizer.c) and the loss (loss.c). */
+#ifndef CLNET_TRAIN_TRAIN_H
+#define CLNET_TRAIN_TRAIN_H
+
+#include "plan/plan.h"
+
+struct clnet_optimizer {
+    clnet_model *model; /* borrowed: the model outlives its optimizer */
+    clnet_optimizer_options opt;
+    int64_t steps;
+    /* Per model weight: SGD velocity (NULL without momentum) / Adam first moment, and
+     * Adam's second moment; NULL for non-trainable weights. */
+    clnet_tensor **state[2];
+};
+
+/* One update of n doubles in place, exactly the kernel's arithmetic in double: w, g,
+ * and the state arrays s0 (velocity or m) and s1 (v, Adam). t is the 1-based step. */
+void clnet__ref_optimizer_step(const clnet_optimizer_options *o, double lr, int64_t t, double *w,
+                               const double *g, double *s0, double *s1, size_t n);
+
+#endif
