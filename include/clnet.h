@@ -34,7 +34,8 @@ extern "C" {
     X(CLNET_ERR_IO, -11, "input/output error")                                                     \
     X(CLNET_ERR_GEMM, -12, "GEMM library failed")                                                  \
     X(CLNET_ERR_UNSUPPORTED, -13, "unsupported")                                                   \
-    X(CLNET_ERR_MISMATCH, -14, "result differs from the reference")
+    X(CLNET_ERR_MISMATCH, -14, "result differs from the reference")                               \
+    X(CLNET_ERR_DIVERGED, -15, "the loss is not finite")
 
 typedef enum clnet_status {
 #define CLNET_STATUS_ENUM(name, value, text) name = value,
@@ -382,6 +383,16 @@ typedef struct clnet_schedule {
  * steps_per_epoch of them per epoch. */
 CLNET_API float clnet_schedule_lr(const clnet_schedule *s, int64_t step, int64_t total_steps,
                                   int64_t steps_per_epoch);
+
+/* One optimization step on a batch: training forward of x, softmax cross-entropy of
+ * the output ({n, 1, 1, classes} logits) against labels (n class indices), backward,
+ * and o's update with learning rate lr. *loss (may be NULL) gets the batch's mean
+ * loss, *correct (may be NULL) its top-1 hits. A loss that is NaN or Inf returns
+ * CLNET_ERR_DIVERGED before any gradient is applied (the forward has updated the
+ * batch-norm moving statistics, as every training forward does). */
+CLNET_API clnet_status clnet_train_step(clnet_optimizer *o, const clnet_tensor *x,
+                                        const int *labels, float lr, float label_smoothing,
+                                        double *loss, int *correct);
 
 /* ---- model metadata and model files ---- */
 

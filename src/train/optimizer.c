@@ -64,6 +64,7 @@ void clnet_optimizer_destroy(clnet_optimizer *o)
 {
     if (!o)
         return;
+    clnet__loss_free(o);
     for (int k = 0; k < 2; ++k) {
         for (int i = 0; o->state[k] && i < o->model->n_weights; ++i)
             clnet_tensor_destroy(o->state[k][i]);

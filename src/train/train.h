@@ -12,7 +12,14 @@ struct clnet_optimizer {
     /* Per model weight: SGD velocity (NULL without momentum) / Adam first moment, and
      * Adam's second moment; NULL for non-trainable weights. */
     clnet_tensor **state[2];
+    /* clnet_train_step's loss workspace, sized for the last batch: one-hot targets,
+     * the loss, its seed gradient (1) and the logits' gradient. */
+    clnet_tensor *targets, *loss, *one, *dlogits;
+    float *host_targets, *host_logits;
 };
+
+/* Frees clnet_train_step's workspace (loss.c). */
+void clnet__loss_free(clnet_optimizer *o);
 
 /* One update of n doubles in place, exactly the kernel's arithmetic in double: w, g,
  * and the state arrays s0 (velocity or m) and s1 (v, Adam). t is the 1-based step. */

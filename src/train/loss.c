@@ -1,0 +1,104 @@
+/* loss.c - clnet_train_step: the softmax cross-entropy of a model's logits against
+ * integer labels (the softmax_cross_entropy op on one-hot targets), its gradient fed
+ * to the model's backward, then the optimizer's update. Tests:
+ * tests/models/test_train.c. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/train.h"
+
+/* (Re)sizes the workspace for logits of shape s. */
+static clnet_status workspace(clnet_optimizer *o, clnet_shape s)
+{
+    clnet_context *ctx = o->model->ctx;
+    if (o->targets && clnet__shape_eq(o->targets->shape, s))
+        return CLNET_OK;
+    clnet_tensor_destroy(o->targets);
+    clnet_tensor_destroy(o->dlogits);
+    o->targets = o->dlogits = NULL;
+    free(o->host_targets);
+    free(o->host_logits);
+    const size_t n = clnet__shape_count(s);
+    o->host_targets = malloc(n * sizeof(float));
+    o->host_logits = malloc(n * sizeof(float));
+    if (!o->host_targets || !o->host_logits)
+        return clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+    CLNET_TRY(clnet_tensor_create(ctx, s, &o->targets));
+    CLNET_TRY(clnet_tensor_create(ctx, s, &o->dlogits));
+    if (!o->loss) {
+        CLNET_TRY(clnet_tensor_create(ctx, (clnet_shape){1, 1, 1, 1}, &o->loss));
+        CLNET_TRY(clnet_tensor_create(ctx, (clnet_shape){1, 1, 1, 1}, &o->one));
+        CLNET_TRY(clnet_tensor_fill(o->one, 1.0f));
+    }
+    return CLNET_OK;
+}
+
+void clnet__loss_free(clnet_optimizer *o)
+{
+    clnet_tensor_destroy(o->targets);
+    clnet_tensor_destroy(o->dlogits);
+    clnet_tensor_destroy(o->loss);
+    clnet_tensor_destroy(o->one);
+    free(o->host_targets);
+    free(o->host_logits);
+}
+
+clnet_status clnet_train_step(clnet_optimizer *o, const clnet_tensor *x, const int *labels,
+                              float lr, float label_smoothing, double *loss, int *correct)
+{
+    if (loss)
+        *loss = NAN;
+    if (correct)
+        *correct = 0;
+    if (!o || !x || !labels)
+        return o ? clnet__fail(o->model->ctx, CLNET_ERR_INVALID_ARG,
+                               "clnet_train_step: no input or labels")
+                 : CLNET_ERR_INVALID_ARG;
+    clnet_model *m = o->model;
+    clnet_context *ctx = m->ctx;
+    clnet_tensor *y = NULL;
+    CLNET_TRY(clnet_model_forward(m, x, 1, &y));
+    const clnet_shape s = y->shape;
+    char buf[48];
+    if (s.h != 1 || s.w != 1)
+        return clnet__fail(ctx, CLNET_ERR_SHAPE,
+                           "the model's output %s is not one score per class (n x 1 x 1 x classes)",
+                           clnet__shape_str(s, buf, sizeof buf));
+    CLNET_TRY(workspace(o, s));
+    memset(o->host_targets, 0, y->count * sizeof(float));
+    for (int i = 0; i < s.n; ++i) {
+        if (labels[i] < 0 || labels[i] >= s.c)
+            return clnet__fail(ctx, CLNET_ERR_INVALID_ARG,
+                               "label %d of image %d is not a class of the model's %d", labels[i],
+                               i, s.c);
+        o->host_targets[(size_t)i * s.c + labels[i]] = 1.0f;
+    }
+    CLNET_TRY(clnet_tensor_write(o->targets, o->host_targets, y->count));
+    const clnet__softmax_cross_entropy_params p = {label_smoothing};
+    clnet_tensor *in[2] = {y, o->targets}, *din[2] = {o->dlogits, NULL};
+    const clnet__op_call fwd = {ctx, &p, 2, in, o->loss, 0, NULL, NULL, 1, 0, NULL, NULL, NULL};
+    CLNET_TRY(clnet__op_softmax_cross_entropy.forward(&fwd));
+    float l = 0.0f;
+    CLNET_TRY(clnet_tensor_read(o->loss, &l, 1));
+    if (loss)
+        *loss = l;
+    if (!isfinite(l))
+        return clnet__fail(ctx, CLNET_ERR_DIVERGED,
+                           "the loss is %g: training diverged (try a smaller learning rate)",
+                           (double)l);
+    if (correct) {
+        CLNET_TRY(clnet_tensor_read(y, o->host_logits, y->count));
+        for (int i = 0; i < s.n; ++i) {
+            const float *row = o->host_logits + (size_t)i * s.c;
+            int best = 0;
+            for (int k = 1; k < s.c; ++k)
+                best = row[k] > row[best] ? k : best;
+            *correct += best == labels[i];
+        }
+    }
+    const clnet__op_call bwd = {ctx, &p, 2, in, o->loss, 0, NULL, NULL, 1, 0, o->one, din, NULL};
+    CLNET_TRY(clnet__op_softmax_cross_entropy.backward(&bwd));
+    CLNET_TRY(clnet_model_backward(m, o->dlogits));
+    return clnet_optimizer_step(o, lr);
+}
