@@ -1,0 +1,544 @@
+/* test_model_file.c - model files (src/io/model_file.c): save -> load predicts bit for
+ * bit what the saved model predicts, with the same weights, labels and normalization;
+ * the file has the safetensors layout Python's reader expects; broken files and failed
+ * saves give errors naming the file and the problem and change nothing. */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io/safetensors.h"
+#include "plan/plan.h"
+#include "support/models.h"
+
+static char dir[64];
+
+static void make_dir(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/clnet-mf-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static void remove_dir(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_expect_eq(system(cmd), 0);
+}
+
+TestSuite(model_file, .init = make_dir, .fini = remove_dir, .timeout = 600);
+
+static const char *at(const char *name)
+{
+    static char buf[4][256];
+    static int next;
+    char *p = buf[next++ % 4];
+    snprintf(p, 256, "%s/%s", dir, name);
+    return p;
+}
+
+static unsigned char *read_bytes(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s", path);
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(*n + 1);
+    cr_assert_eq(fread(b, 1, *n, f), *n);
+    fclose(f);
+    return b;
+}
+
+static const char *const labels[5] = {"cat", "dog", "a, \"quoted\" [name]", "\xc3\xa9l\xc3\xa8ve",
+                                      "line\nbreak"};
+static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+
+/* A small model with random weights (BN moving statistics included), labels and
+ * normalization, on the test device. */
+static clnet_model *small_model(clnet_context *ctx, int mobile, clnet_graph **g)
+{
+    *g = mobile ? clnet_test_small_mobilenet(17, 15, 3, 5) : clnet_test_small_resnet(13, 11, 3, 5);
+    clnet_model *m = clnet_test_model(ctx, *g, 1, 1, 7);
+    clnet_test_randomize_weights(m, 99);
+    cr_assert_eq(clnet_model_set_labels(m, labels, 5), CLNET_OK, "%s", clnet_context_error(ctx));
+    cr_assert_eq(clnet_model_set_normalization(m, mean, std, 3), CLNET_OK, "%s",
+                 clnet_context_error(ctx));
+    return m;
+}
+
+/* Inference on a fixed batch of 3, on the host. */
+static float *predict(clnet_model *m, clnet_context *ctx, size_t *count)
+{
+    clnet_shape s = clnet_graph_layer_shape(clnet_model_graph(m), 0);
+    s.n = 3;
+    float *xs = clnet_test_random((size_t)s.n * s.h * s.w * s.c, 5);
+    clnet_tensor *x = clnet_test_tensor(ctx, s, xs), *y = NULL;
+    clnet_status st = clnet_model_forward(m, x, 0, &y);
+    cr_assert_eq(st, CLNET_OK, "%s: %s", clnet_status_string(st), clnet_context_error(ctx));
+    *count = clnet_tensor_count(y);
+    float *out = clnet_test_host(y);
+    clnet_tensor_destroy(x);
+    free(xs);
+    return out;
+}
+
+static void save(clnet_model *m, const char *path)
+{
+    clnet_status st = clnet_model_save(m, path);
+    cr_assert_eq(st, CLNET_OK, "%s: %s", clnet_status_string(st), clnet_context_error(m->ctx));
+}
+
+static clnet_model *load(clnet_context *ctx, const char *path)
+{
+    const clnet_model_options opt = {12345, 0, 0}; /* another seed: nothing comes from it */
+    clnet_model *m = NULL;
+    clnet_status st = clnet_model_load(ctx, path, &opt, &m);
+    cr_assert_eq(st, CLNET_OK, "%s: %s", clnet_status_string(st), clnet_context_error(ctx));
+    return m;
+}
+
+static void round_trip(int mobile)
+{
+    clnet_context *ctx = clnet_test_device();
+    clnet_graph *g = NULL;
+    clnet_model *a = small_model(ctx, mobile, &g);
+    size_t na = 0, nb = 0;
+    float *ya = predict(a, ctx, &na); /* folds BN before the save: the file has raw weights */
+    const char *path = at("model.safetensors");
+    save(a, path);
+    clnet_model *b = load(ctx, path);
+    float *yb = predict(b, ctx, &nb);
+    cr_assert_eq(na, nb);
+    for (size_t i = 0; i < na; ++i)
+        cr_assert(ya[i] == yb[i], "output %zu: %.9g saved, %.9g loaded", i, (double)ya[i],
+                  (double)yb[i]);
+
+    cr_assert_eq(clnet_model_weight_count(b), clnet_model_weight_count(a));
+    for (int i = 0; i < clnet_model_weight_count(a); ++i) {
+        clnet_weight_info ia, ib;
+        clnet_tensor *ta = NULL, *tb = NULL;
+        cr_assert_eq(clnet_model_weight(a, i, &ia, &ta, NULL), CLNET_OK);
+        cr_assert_eq(clnet_model_weight(b, i, &ib, &tb, NULL), CLNET_OK);
+        cr_assert_str_eq(ia.layer, ib.layer);
+        cr_assert_str_eq(ia.name, ib.name);
+        cr_assert_eq(clnet_tensor_count(ta), clnet_tensor_count(tb));
+        float *wa = clnet_test_host(ta), *wb = clnet_test_host(tb);
+        for (size_t k = 0; k < clnet_tensor_count(ta); ++k)
+            cr_assert(wa[k] == wb[k], "%s/%s[%zu]", ia.layer, ia.name, k);
+        free(wa);
+        free(wb);
+    }
+
+    cr_assert_eq(clnet_model_label_count(b), 5);
+    for (int i = 0; i < 5; ++i)
+        cr_expect_str_eq(clnet_model_label(b, i), labels[i]);
+    float m2[3], s2[3];
+    clnet_model_normalization(b, m2, s2);
+    for (int k = 0; k < 3; ++k)
+        cr_expect(m2[k] == mean[k] && s2[k] == std[k], "channel %d", k);
+
+    /* The graph comes back the same: its spec text is identical. */
+    char *sa = NULL, *sb = NULL;
+    cr_assert_eq(clnet_graph_to_spec(clnet_model_graph(a), &sa), CLNET_OK);
+    cr_assert_eq(clnet_graph_to_spec(clnet_model_graph(b), &sb), CLNET_OK);
+    cr_expect_str_eq(sa, sb);
+    clnet_free(sa);
+    clnet_free(sb);
+    free(ya);
+    free(yb);
+    clnet_model_destroy(a);
+    clnet_model_destroy(b);
+    clnet_graph_destroy(g);
+}
+
+Test(model_file, resnet_round_trip_predicts_bit_identically)
+{
+    round_trip(0);
+}
+
+Test(model_file, mobilenet_round_trip_predicts_bit_identically)
+{
+    round_trip(1);
+}
+
+/* A model without labels or normalization saves and loads as one. */
+Test(model_file, defaults_round_trip)
+{
+    clnet_context *ctx = clnet_test_device();
+    clnet_graph *g = clnet_test_small_resnet(13, 11, 1, 4);
+    clnet_model *a = clnet_test_model(ctx, g, 1, 1, 3);
+    cr_expect_eq(clnet_model_label_count(a), 0);
+    cr_expect_null(clnet_model_label(a, 0));
+    float m1[1] = {9}, s1[1] = {9};
+    clnet_model_normalization(a, m1, s1);
+    cr_expect(m1[0] == 0.0f && s1[0] == 1.0f);
+    save(a, at("plain.safetensors"));
+    clnet_model *b = load(ctx, at("plain.safetensors"));
+    cr_expect_eq(clnet_model_label_count(b), 0);
+    clnet_model_normalization(b, m1, s1);
+    cr_expect(m1[0] == 0.0f && s1[0] == 1.0f);
+    clnet_model_destroy(a);
+    clnet_model_destroy(b);
+    clnet_graph_destroy(g);
+}
+
+Test(model_file, labels_and_normalization_are_checked)
+{
+    clnet_context *ctx = clnet_test_device();
+    clnet_graph *g = clnet_test_small_resnet(13, 11, 3, 5);
+    clnet_model *m = clnet_test_model(ctx, g, 1, 1, 3);
+    cr_assert_eq(clnet_model_set_labels(m, labels, 5), CLNET_OK);
+    cr_expect_eq(clnet_model_set_labels(m, labels, 4), CLNET_ERR_SHAPE);
+    cr_expect(strstr(clnet_context_error(ctx), "4 labels for an output of 5 classes") != NULL, "%s",
+              clnet_context_error(ctx));
+    const char *const with_null[5] = {"a", "b", NULL, "d", "e"};
+    cr_expect_eq(clnet_model_set_labels(m, with_null, 5), CLNET_ERR_INVALID_ARG);
+    cr_expect(strstr(clnet_context_error(ctx), "label 2 is NULL") != NULL);
+    const char *const bad_utf8[5] = {"a", "b", "c", "\xff", "e"};
+    cr_expect_eq(clnet_model_set_labels(m, bad_utf8, 5), CLNET_ERR_INVALID_ARG);
+    cr_expect_str_eq(clnet_model_label(m, 2), labels[2], "a failed call keeps the old labels");
+    cr_expect_null(clnet_model_label(m, 5));
+    cr_expect_null(clnet_model_label(m, -1));
+    cr_expect_eq(clnet_model_set_labels(m, NULL, 0), CLNET_OK, "0 clears the labels");
+    cr_expect_eq(clnet_model_label_count(m), 0);
+
+    cr_expect_eq(clnet_model_set_normalization(m, mean, std, 1), CLNET_ERR_SHAPE);
+    cr_expect(strstr(clnet_context_error(ctx), "1 channels for an input of 3") != NULL, "%s",
+              clnet_context_error(ctx));
+    const float zero[3] = {0.2f, 0.0f, 0.2f};
+    cr_expect_eq(clnet_model_set_normalization(m, mean, zero, 3), CLNET_ERR_INVALID_ARG);
+    cr_expect(strstr(clnet_context_error(ctx), "channel 1") != NULL);
+    float m2[3], s2[3];
+    clnet_model_normalization(m, m2, s2);
+    cr_expect(m2[1] == 0.0f && s2[1] == 1.0f, "a failed call keeps the old normalization");
+    clnet_model_destroy(m);
+    clnet_graph_destroy(g);
+}
+
+/* The layout a Python reader (safetensors.safe_open) expects, checked against the
+ * format's definition rather than with our reader: u64 LE header length; a JSON
+ * object padded with spaces so the data starts 8-aligned; string metadata; every
+ * tensor F32 with data_offsets tiling the data section, little-endian floats. */
+Test(model_file, the_file_has_the_safetensors_layout)
+{
+    clnet_context *ctx = clnet_test_device();
+    clnet_graph *g = NULL;
+    clnet_model *m = small_model(ctx, 0, &g);
+    const char *path = at("layout.safetensors");
+    save(m, path);
+    size_t n = 0;
+    unsigned char *b = read_bytes(path, &n);
+    uint64_t hlen = 0;
+    for (int i = 0; i < 8; ++i)
+        hlen |= (uint64_t)b[i] << (8 * i);
+    cr_assert_leq(8 + hlen, n);
+    cr_expect_eq((8 + hlen) % 8, 0);
+    cr_expect_eq(b[8], '{');
+    cJSON *root = cJSON_ParseWithLength((const char *)b + 8, (size_t)hlen);
+    cr_assert(cJSON_IsObject(root), "header is not a JSON object");
+
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "__metadata__");
+    cr_assert(cJSON_IsObject(meta));
+    for (const cJSON *e = meta->child; e; e = e->next)
+        cr_expect(cJSON_IsString(e), "metadata %s is not a string", e->string);
+    cr_expect_str_eq(cJSON_GetObjectItem(meta, "format")->valuestring, "clnet");
+    cr_expect_str_eq(cJSON_GetObjectItem(meta, "format_version")->valuestring, "1");
+    cr_expect_str_eq(cJSON_GetObjectItem(meta, "input")->valuestring, "13,11,3");
+    cr_expect_str_eq(cJSON_GetObjectItem(meta, "mean")->valuestring,
+                     "0.485000014,0.456,0.405999988");
+    char *spec = NULL;
+    cr_assert_eq(clnet_graph_to_spec(g, &spec), CLNET_OK);
+    cr_expect_str_eq(cJSON_GetObjectItem(meta, "spec")->valuestring, spec);
+    clnet_free(spec);
+    cJSON *names = cJSON_Parse(cJSON_GetObjectItem(meta, "labels")->valuestring);
+    cr_assert(cJSON_IsArray(names) && cJSON_GetArraySize(names) == 5);
+    for (int i = 0; i < 5; ++i)
+        cr_expect_str_eq(cJSON_GetArrayItem(names, i)->valuestring, labels[i]);
+    cJSON_Delete(names);
+
+    /* Offsets tile the data section in header order (how clnet writes them). */
+    uint64_t pos = 0;
+    int tensors = 0;
+    for (const cJSON *e = root->child; e; e = e->next) {
+        if (strcmp(e->string, "__metadata__") == 0)
+            continue;
+        ++tensors;
+        cr_expect_str_eq(cJSON_GetObjectItem(e, "dtype")->valuestring, "F32", "%s", e->string);
+        uint64_t count = 1;
+        const cJSON *d;
+        cJSON_ArrayForEach(d, cJSON_GetObjectItem(e, "shape")) count *= (uint64_t)d->valuedouble;
+        const cJSON *off = cJSON_GetObjectItem(e, "data_offsets");
+        cr_expect_eq((uint64_t)cJSON_GetArrayItem(off, 0)->valuedouble, pos, "%s", e->string);
+        pos += count * 4;
+        cr_expect_eq((uint64_t)cJSON_GetArrayItem(off, 1)->valuedouble, pos, "%s", e->string);
+    }
+    cr_expect_eq(tensors, clnet_model_weight_count(m));
+    cr_expect_eq(8 + hlen + pos, n, "the data section is exactly the tensors");
+
+    /* Names, shapes and bytes of two weights: a conv kernel (HWIO) and a BN vector. */
+    const cJSON *kernel = cJSON_GetObjectItem(root, "conv2d/kernel");
+    const cJSON *var = cJSON_GetObjectItem(root, "batch_norm/moving_variance");
+    cr_assert(kernel && var, "conv2d/kernel and batch_norm/moving_variance");
+    const int want_kernel[4] = {3, 3, 3, 8};
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(kernel, "shape")), 4);
+    for (int d = 0; d < 4; ++d)
+        cr_expect_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(kernel, "shape"), d)->valueint,
+                     want_kernel[d]);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(var, "shape")), 1);
+    cr_expect_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(var, "shape"), 0)->valueint, 8);
+    for (int w = 0; w < clnet_model_weight_count(m); ++w) {
+        clnet_weight_info info;
+        clnet_tensor *t = NULL;
+        cr_assert_eq(clnet_model_weight(m, w, &info, &t, NULL), CLNET_OK);
+        const cJSON *e =
+            strcmp(info.layer, "batch_norm") == 0 && strcmp(info.name, "moving_variance") == 0 ? var
+            : strcmp(info.layer, "conv2d") == 0 ? kernel
+                                                : NULL;
+        if (!e)
+            continue;
+        float *host = clnet_test_host(t);
+        const uint64_t begin =
+            8 + hlen +
+            (uint64_t)cJSON_GetArrayItem(cJSON_GetObjectItem(e, "data_offsets"), 0)->valuedouble;
+        for (size_t k = 0; k < clnet_tensor_count(t); ++k) {
+            uint32_t bits = 0;
+            for (int i = 0; i < 4; ++i)
+                bits |= (uint32_t)b[begin + 4 * k + (size_t)i] << (8 * i);
+            float v;
+            memcpy(&v, &bits, 4);
+            cr_assert(v == host[k], "%s/%s[%zu]", info.layer, info.name, k);
+        }
+        free(host);
+    }
+    cJSON_Delete(root);
+    free(b);
+    clnet_model_destroy(m);
+    clnet_graph_destroy(g);
+}
+
+/* ---- broken files ---- */
+
+/* A broken copy of a good file, made through the low-level writer: without tensor
+ * drop, with tensor reshape given shape (same element count), with an extra tensor,
+ * with the metadata key meta_key set to meta_value (NULL: removed). Loading it fails
+ * with want, the message saying needle. */
+typedef struct rewrite {
+    const char *drop, *reshape, *extra, *meta_key, *meta_value;
+    int rank;
+    int64_t shape[4];
+    clnet_status want;
+    const char *needle;
+} rewrite;
+
+typedef struct rewrite_src {
+    clnet__st_file *f;
+    int *from; /* per entry: tensor of f, -1 for the extra */
+} rewrite_src;
+
+static clnet_status copy_tensor(void *user, int i, float *dst, size_t count, char *err, size_t len)
+{
+    rewrite_src *s = user;
+    if (s->from[i] < 0) {
+        for (size_t k = 0; k < count; ++k)
+            dst[k] = 0.5f;
+        return CLNET_OK;
+    }
+    return clnet__st_read(s->f, s->from[i], dst, count, err, len);
+}
+
+static void rewrite_file(const char *src, const char *dst, const rewrite *r)
+{
+    char err[512] = "";
+    rewrite_src s = {NULL, NULL};
+    cr_assert_eq(clnet__st_open(src, &s.f, err, sizeof err), CLNET_OK, "%s", err);
+    clnet__st_entry *e = calloc((size_t)s.f->n + 1, sizeof *e);
+    s.from = calloc((size_t)s.f->n + 1, sizeof *s.from);
+    int n = 0;
+    for (int t = 0; t < s.f->n; ++t) {
+        const clnet__st_tensor *ft = &s.f->tensors[t];
+        if (r->drop && strcmp(ft->name, r->drop) == 0)
+            continue;
+        e[n].name = ft->name;
+        e[n].rank = ft->rank;
+        memcpy(e[n].shape, ft->shape, sizeof ft->shape);
+        if (r->reshape && strcmp(ft->name, r->reshape) == 0) {
+            e[n].rank = r->rank;
+            memcpy(e[n].shape, r->shape, sizeof r->shape);
+        }
+        s.from[n++] = t;
+    }
+    if (r->extra) {
+        e[n] = (clnet__st_entry){r->extra, 1, {2}};
+        s.from[n++] = -1;
+    }
+    const char *(*meta)[2] = calloc((size_t)s.f->n_meta + 1, sizeof *meta);
+    int n_meta = 0, set = 0;
+    for (int k = 0; k < s.f->n_meta; ++k) {
+        const char *key = s.f->meta[k][0], *value = s.f->meta[k][1];
+        if (r->meta_key && strcmp(key, r->meta_key) == 0) {
+            set = 1;
+            if (!r->meta_value)
+                continue;
+            value = r->meta_value;
+        }
+        meta[n_meta][0] = key;
+        meta[n_meta++][1] = value;
+    }
+    cr_assert(!r->meta_key || set, "no metadata %s", r->meta_key);
+    clnet_status st = clnet__st_save(dst, e, n, (const char *const(*)[2])meta, n_meta, copy_tensor,
+                                     &s, err, sizeof err);
+    cr_assert_eq(st, CLNET_OK, "%s", err);
+    free(meta);
+    free(e);
+    free(s.from);
+    clnet__st_close(s.f);
+}
+
+/* Loading path fails with want, *out NULL, the message naming the path and needle. */
+static void expect_load_error(clnet_context *ctx, const char *path, clnet_status want,
+                              const char *needle)
+{
+    clnet_model *m = (clnet_model *)&m;
+    clnet_status st = clnet_model_load(ctx, path, NULL, &m);
+    const char *msg = clnet_context_error(ctx);
+    cr_expect_eq(st, want, "%s: got %s, want %s: %s", path, clnet_status_string(st),
+                 clnet_status_string(want), msg);
+    cr_expect_null(m, "%s: *out not NULL", path);
+    cr_expect(strstr(msg, path) != NULL, "message \"%s\" should name %s", msg, path);
+    cr_expect(strstr(msg, needle) != NULL, "message \"%s\" should say \"%s\"", msg, needle);
+    if (st == CLNET_OK)
+        clnet_model_destroy(m);
+}
+
+Test(model_file, broken_files_are_refused_with_the_file_and_the_problem)
+{
+    clnet_context *ctx = clnet_test_device();
+    clnet_graph *g = NULL;
+    clnet_model *m = small_model(ctx, 0, &g);
+    const char *good = at("good.safetensors"), *bad = at("bad.safetensors");
+    save(m, good);
+
+    static const rewrite cases[] = {
+        {.drop = "conv2d_1/kernel",
+         .want = CLNET_ERR_PARSE,
+         .needle = "tensor 'conv2d_1/kernel' is missing"},
+        {.reshape = "conv2d/kernel",
+         .rank = 4,
+         .shape = {3, 3, 8, 3},
+         .want = CLNET_ERR_SHAPE,
+         .needle = "tensor 'conv2d/kernel' has shape [3,3,8,3], the spec's weight has [3,3,3,8]"},
+        {.reshape = "logits/bias",
+         .rank = 4,
+         .shape = {1, 1, 1, 5},
+         .want = CLNET_ERR_SHAPE,
+         .needle = "tensor 'logits/bias' has shape [1,1,1,5]"},
+        {.extra = "ghost/kernel",
+         .want = CLNET_ERR_PARSE,
+         .needle = "tensor 'ghost/kernel' is not a weight"},
+        {.meta_key = "spec",
+         .meta_value = "[input_1]\nop = input\nshape = 13, 11, 3\n"
+                       "[conv2d]\nop = conv2d\nfilterz = 8\n",
+         .want = CLNET_ERR_PARSE,
+         .needle = "the architecture spec in __metadata__ does not parse: spec line"},
+        {.meta_key = "spec", .want = CLNET_ERR_PARSE, .needle = "__metadata__ has no \"spec\""},
+        {.meta_key = "format",
+         .meta_value = "pytorch",
+         .want = CLNET_ERR_PARSE,
+         .needle = "not a clnet model"},
+        {.meta_key = "format_version",
+         .meta_value = "2",
+         .want = CLNET_ERR_UNSUPPORTED,
+         .needle = "format_version \"2\""},
+        {.meta_key = "labels",
+         .meta_value = "[\"just one\"]",
+         .want = CLNET_ERR_SHAPE,
+         .needle = "1 labels for an output of 5 classes"},
+        {.meta_key = "labels",
+         .meta_value = "cat,dog",
+         .want = CLNET_ERR_PARSE,
+         .needle = "labels is not a JSON array of strings"},
+        {.meta_key = "input",
+         .meta_value = "32,32,3",
+         .want = CLNET_ERR_PARSE,
+         .needle = "input \"32,32,3\" does not match"},
+        {.meta_key = "std",
+         .meta_value = "0.2,0.2",
+         .want = CLNET_ERR_PARSE,
+         .needle = "are not 3 numbers each"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+        rewrite_file(good, bad, &cases[i]);
+        expect_load_error(ctx, bad, cases[i].want, cases[i].needle);
+    }
+
+    size_t n = 0;
+    unsigned char *bytes = read_bytes(good, &n);
+    const size_t cuts[] = {0, 5, 8, 200, n / 2, n - 1};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; ++i) {
+        FILE *f = fopen(bad, "wb");
+        cr_assert_eq(fwrite(bytes, 1, cuts[i], f), cuts[i]);
+        fclose(f);
+        expect_load_error(ctx, bad, CLNET_ERR_PARSE, cuts[i] < 8 ? "too few" : "truncated");
+    }
+    free(bytes);
+
+    expect_load_error(ctx, dir, CLNET_ERR_IO, "a directory");
+    expect_load_error(ctx, at("missing.safetensors"), CLNET_ERR_IO, "No such file or directory");
+
+    /* The good file still loads after all that. */
+    clnet_model_destroy(load(ctx, good));
+    clnet_model_destroy(m);
+    clnet_graph_destroy(g);
+}
+
+/* A save that fails leaves the file it would have replaced as it was. */
+Test(model_file, a_failed_save_keeps_the_existing_file)
+{
+    clnet_context *ctx = clnet_test_device();
+    clnet_graph *g = NULL;
+    clnet_model *m = small_model(ctx, 0, &g);
+    const char *path = at("model.safetensors");
+    save(m, path);
+    size_t n0 = 0, n1 = 0;
+    unsigned char *before = read_bytes(path, &n0);
+
+    clnet_test_randomize_weights(m, 1234); /* a save that succeeded would change the file */
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    cr_assert_eq(mkdir(tmp, 0755), 0); /* the temporary file cannot be created */
+    cr_expect_eq(clnet_model_save(m, path), CLNET_ERR_IO);
+    const char *msg = clnet_context_error(ctx);
+    cr_expect(strstr(msg, "saving model '") && strstr(msg, path) &&
+                  strstr(msg, "cannot create the temporary file"),
+              "%s", msg);
+    cr_assert_eq(rmdir(tmp), 0);
+    unsigned char *after = read_bytes(path, &n1);
+    cr_expect(n0 == n1 && memcmp(before, after, n0) == 0, "the existing file changed");
+    free(after);
+
+    cr_expect_eq(clnet_model_save(m, at("no/such/dir/model.safetensors")), CLNET_ERR_IO);
+    cr_expect(strstr(clnet_context_error(ctx), "no/such/dir/model.safetensors") != NULL, "%s",
+              clnet_context_error(ctx));
+
+    /* Saving over a directory fails at the rename: the temporary file goes too. */
+    const char *sub = at("subdir");
+    cr_assert_eq(mkdir(sub, 0755), 0);
+    cr_expect_eq(clnet_model_save(m, sub), CLNET_ERR_IO);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", sub, (long)getpid());
+    cr_expect_neq(access(tmp, F_OK), 0, "the temporary file was left behind");
+
+    /* And the old file still loads to the old model. */
+    clnet_model *old = load(ctx, path);
+    save(old, at("again.safetensors"));
+    unsigned char *again = read_bytes(at("again.safetensors"), &n1);
+    cr_expect(n0 == n1 && memcmp(before, again, n0) == 0, "load -> save changed the bytes");
+    free(again);
+    free(before);
+    clnet_model_destroy(old);
+    clnet_model_destroy(m);
+    clnet_graph_destroy(g);
+}
