@@ -1,0 +1,328 @@
+/* dataset.c - opening a dataset (dispatch to idx.c, cifar.c, folder.c), converting
+ * images to the target size, class names, seeded splits and pixel statistics.
+ * Tests: tests/unit/test_dataset.c. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <stb/stb_image_resize.h>
+
+#include "data/data.h"
+#include "tensor/rng.h"
+
+/* Larger sides are surely a typo, and h * w * c must not overflow an int. */
+#define MAX_SIDE 16384
+
+clnet_status clnet__data_fail(char *err, size_t err_len, clnet_status status, const char *fmt, ...)
+{
+    if (err && err_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_len, fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+clnet_status clnet__dataset_set_names(clnet_dataset *d, const char *const *names, int n)
+{
+    d->names = calloc((size_t)n, sizeof *d->names);
+    if (!d->names)
+        return CLNET_ERR_OUT_OF_MEMORY;
+    d->classes = n; /* set first: destroy frees the names made before a failure */
+    for (int k = 0; k < n; ++k) {
+        const size_t len = strlen(names[k]) + 1;
+        d->names[k] = malloc(len);
+        if (!d->names[k])
+            return CLNET_ERR_OUT_OF_MEMORY;
+        memcpy(d->names[k], names[k], len);
+    }
+    return CLNET_OK;
+}
+
+/* n pixels from sc channels (1..4) to dc (1 or 3). Integer luminance so a gray value
+ * does not depend on the compiler's float contraction. */
+static void convert_channels(const uint8_t *src, size_t n, int sc, uint8_t *dst, int dc)
+{
+    for (size_t i = 0; i < n; ++i, src += sc, dst += dc) {
+        if (sc <= 2) { /* gray, maybe with alpha */
+            for (int k = 0; k < dc; ++k)
+                dst[k] = src[0];
+        } else if (dc == 1) {
+            dst[0] = (uint8_t)((299u * src[0] + 587u * src[1] + 114u * src[2] + 500u) / 1000u);
+        } else {
+            memcpy(dst, src, 3);
+        }
+    }
+}
+
+clnet_status clnet__image_convert(const uint8_t *src, int sh, int sw, int sc, uint8_t *dst, int dh,
+                                  int dw, int dc)
+{
+    if (sh == dh && sw == dw) {
+        convert_channels(src, (size_t)sh * (size_t)sw, sc, dst, dc);
+        return CLNET_OK;
+    }
+    /* Resize with as few channels as needed: alpha dropped and RGB made gray before,
+     * gray made RGB after. */
+    const int mid = (sc <= 2 || dc == 1) ? 1 : 3;
+    uint8_t *before = NULL, *after = NULL;
+    clnet_status st = CLNET_ERR_OUT_OF_MEMORY;
+    const uint8_t *in = src;
+    if (sc != mid) {
+        before = malloc((size_t)sh * (size_t)sw * (size_t)mid);
+        if (!before)
+            goto done;
+        convert_channels(src, (size_t)sh * (size_t)sw, sc, before, mid);
+        in = before;
+    }
+    uint8_t *out = dst;
+    if (mid != dc) {
+        after = malloc((size_t)dh * (size_t)dw * (size_t)mid);
+        if (!after)
+            goto done;
+        out = after;
+    }
+    if (!stbir_resize_uint8(in, sw, sh, 0, out, dw, dh, 0, mid))
+        goto done;
+    if (after)
+        convert_channels(after, (size_t)dh * (size_t)dw, mid, dst, dc);
+    st = CLNET_OK;
+done:
+    free(before);
+    free(after);
+    return st;
+}
+
+/* Converts every image of a root read at its own size to opt's size and channels. */
+static clnet_status fit(clnet_dataset *d, const clnet_dataset_options *opt)
+{
+    const int h = opt->h ? opt->h : d->h, w = opt->w ? opt->w : d->w, c = opt->c ? opt->c : d->c;
+    if (h == d->h && w == d->w && c == d->c)
+        return CLNET_OK;
+    const size_t from = (size_t)d->h * d->w * d->c, to = (size_t)h * w * c;
+    uint8_t *pixels = malloc(to * (size_t)d->size);
+    if (!pixels)
+        return CLNET_ERR_OUT_OF_MEMORY;
+    for (int i = 0; i < d->size; ++i) {
+        const clnet_status st = clnet__image_convert(d->pixels + from * (size_t)i, d->h, d->w, d->c,
+                                                     pixels + to * (size_t)i, h, w, c);
+        if (st != CLNET_OK) {
+            free(pixels);
+            return st;
+        }
+    }
+    free(d->pixels);
+    d->pixels = pixels;
+    d->h = h;
+    d->w = w;
+    d->c = c;
+    return CLNET_OK;
+}
+
+char *clnet__path_join(const char *dir, const char *name)
+{
+    const size_t ld = strlen(dir), ln = strlen(name);
+    char *s = malloc(ld + ln + 2);
+    if (s) {
+        memcpy(s, dir, ld);
+        s[ld] = '/';
+        memcpy(s + ld + 1, name, ln + 1);
+    }
+    return s;
+}
+
+static int has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+clnet_status clnet_dataset_open(const char *source, const char *part,
+                                const clnet_dataset_options *opt, clnet_dataset **out, char *err,
+                                size_t err_len)
+{
+    if (!out)
+        return clnet__data_fail(err, err_len, CLNET_ERR_INVALID_ARG, "no place for the dataset");
+    *out = NULL;
+    if (!source || !*source)
+        return clnet__data_fail(err, err_len, CLNET_ERR_INVALID_ARG, "no dataset source given");
+    const clnet_dataset_options defaults = {0};
+    if (!opt)
+        opt = &defaults;
+    if (opt->h < 0 || opt->w < 0 || opt->h > MAX_SIDE || opt->w > MAX_SIDE ||
+        (opt->c != 0 && opt->c != 1 && opt->c != 3))
+        return clnet__data_fail(err, err_len, CLNET_ERR_INVALID_ARG,
+                                "%s: bad image size %dx%dx%d (sides 0..%d, channels 0, 1 or 3)",
+                                source, opt->h, opt->w, opt->c, MAX_SIDE);
+    const int is_idx = has_prefix(source, "idx:"), is_cifar = has_prefix(source, "cifar:");
+    const char *dir = is_idx ? source + 4 : is_cifar ? source + 6 : source;
+    if (!*dir)
+        return clnet__data_fail(err, err_len, CLNET_ERR_INVALID_ARG, "%s: no directory given",
+                                source);
+    if (!part)
+        part = "train";
+    if ((is_idx || is_cifar) && strcmp(part, "train") != 0 && strcmp(part, "test") != 0)
+        return clnet__data_fail(err, err_len, CLNET_ERR_INVALID_ARG,
+                                "%s: part '%s' is neither 'train' nor 'test'", source, part);
+    clnet_dataset *d = calloc(1, sizeof *d);
+    if (!d)
+        return clnet__data_fail(err, err_len, CLNET_ERR_OUT_OF_MEMORY, "%s: out of memory", source);
+    clnet_status st = is_idx     ? clnet__idx_open(d, dir, part, opt, err, err_len)
+                      : is_cifar ? clnet__cifar_open(d, dir, part, opt, err, err_len)
+                                 : clnet__folder_open(d, dir, opt, err, err_len);
+    if (st == CLNET_OK && fit(d, opt) != CLNET_OK)
+        st = clnet__data_fail(err, err_len, CLNET_ERR_OUT_OF_MEMORY,
+                              "%s: out of memory converting %d images to the target size", source,
+                              d->size);
+    if (st != CLNET_OK) {
+        clnet_dataset_destroy(d);
+        return st;
+    }
+    *out = d;
+    return CLNET_OK;
+}
+
+void clnet_dataset_destroy(clnet_dataset *d)
+{
+    if (!d)
+        return;
+    if (!d->index) {
+        free(d->pixels);
+        free(d->labels);
+        if (d->names)
+            for (int k = 0; k < d->classes; ++k)
+                free(d->names[k]);
+        free(d->names);
+    }
+    free(d->index);
+    free(d);
+}
+
+int clnet_dataset_size(const clnet_dataset *d)
+{
+    return d ? d->size : 0;
+}
+
+clnet_shape clnet_dataset_image_shape(const clnet_dataset *d)
+{
+    const clnet_shape none = {0, 0, 0, 0};
+    if (!d)
+        return none;
+    const clnet_shape s = {1, d->h, d->w, d->c};
+    return s;
+}
+
+int clnet_dataset_class_count(const clnet_dataset *d)
+{
+    return d ? d->classes : 0;
+}
+
+const char *clnet_dataset_class_name(const clnet_dataset *d, int k)
+{
+    return d && k >= 0 && k < d->classes ? d->names[k] : NULL;
+}
+
+int clnet_dataset_skipped(const clnet_dataset *d)
+{
+    return d ? d->skipped : 0;
+}
+
+int clnet_dataset_label(const clnet_dataset *d, int i)
+{
+    return d && i >= 0 && i < d->size ? clnet__dataset_label_at(d, i) : -1;
+}
+
+void clnet__shuffle(int *a, int n, clnet__rng *r)
+{
+    for (int i = n - 1; i > 0; --i) {
+        const int j = (int)(clnet__rng_uniform(r) * (i + 1));
+        const int t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+    }
+}
+
+static int compare_int(const void *a, const void *b)
+{
+    const int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* A split of d holding root indices of d's images at[0..n), in increasing order so
+ * that reading the part walks memory forwards (the batcher shuffles anyway). */
+static clnet_dataset *part_of(const clnet_dataset *d, const int *at, int n)
+{
+    clnet_dataset *p = malloc(sizeof *p);
+    int *index = malloc((size_t)(n ? n : 1) * sizeof *index);
+    if (!p || !index) {
+        free(p);
+        free(index);
+        return NULL;
+    }
+    *p = *d;
+    p->size = n;
+    for (int i = 0; i < n; ++i)
+        index[i] = d->index ? d->index[at[i]] : at[i];
+    qsort(index, (size_t)n, sizeof *index, compare_int);
+    p->index = index;
+    return p;
+}
+
+clnet_status clnet_dataset_split(clnet_dataset *d, double fraction, uint64_t seed,
+                                 clnet_dataset **train, clnet_dataset **val)
+{
+    if (train)
+        *train = NULL;
+    if (val)
+        *val = NULL;
+    if (!d || !train || !val || !(fraction >= 0.0 && fraction <= 1.0))
+        return CLNET_ERR_INVALID_ARG;
+    int *perm = malloc((size_t)(d->size ? d->size : 1) * sizeof *perm);
+    if (!perm)
+        return CLNET_ERR_OUT_OF_MEMORY;
+    for (int i = 0; i < d->size; ++i)
+        perm[i] = i;
+    clnet__rng r;
+    clnet__rng_seed(&r, seed);
+    clnet__shuffle(perm, d->size, &r);
+    const int n_val = (int)floor(fraction * d->size + 0.5);
+    clnet_dataset *v = part_of(d, perm, n_val);
+    clnet_dataset *t = part_of(d, perm + n_val, d->size - n_val);
+    free(perm);
+    if (!v || !t) {
+        clnet_dataset_destroy(v);
+        clnet_dataset_destroy(t);
+        return CLNET_ERR_OUT_OF_MEMORY;
+    }
+    *train = t;
+    *val = v;
+    return CLNET_OK;
+}
+
+clnet_status clnet_dataset_stats(const clnet_dataset *d, float *mean, float *std)
+{
+    if (!d || !mean || !std || d->size == 0)
+        return CLNET_ERR_INVALID_ARG;
+    /* Exact integer sums (255^2 per value leaves room for 2^47 pixels); the population
+     * standard deviation, as normalization uses it. */
+    uint64_t sum[3] = {0, 0, 0}, sq[3] = {0, 0, 0};
+    const size_t pixels = (size_t)d->h * d->w;
+    for (int i = 0; i < d->size; ++i) {
+        const uint8_t *p = clnet__dataset_image(d, i);
+        for (size_t k = 0; k < pixels; ++k)
+            for (int ch = 0; ch < d->c; ++ch) {
+                const uint64_t v = p[k * (size_t)d->c + (size_t)ch];
+                sum[ch] += v;
+                sq[ch] += v * v;
+            }
+    }
+    const double n = (double)pixels * d->size;
+    for (int ch = 0; ch < d->c; ++ch) {
+        const double m = (double)sum[ch] / n, var = (double)sq[ch] / n - m * m;
+        mean[ch] = (float)(m / 255.0);
+        std[ch] = (float)(sqrt(var > 0.0 ? var : 0.0) / 255.0);
+    }
+    return CLNET_OK;
+}

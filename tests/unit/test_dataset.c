@@ -1,0 +1,819 @@
+/* test_dataset.c - datasets and the batcher (src/data): tiny idx, CIFAR and image-folder
+ * datasets written to a temporary folder, read back pixel for pixel; conversions,
+ * skipped images, errors that name the file, splits, statistics and batches. The real
+ * Fashion-MNIST is read when installed. No device needed. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <stb/stb_image_resize.h>
+#include <stb/stb_image_write.h>
+
+#include "clnet.h"
+#include "data/data.h"
+
+static char root[256]; /* this test's temporary folder, removed by the fixture */
+
+static void rm_tree(const char *path)
+{
+    DIR *dp = opendir(path);
+    if (dp) {
+        for (struct dirent *e; (e = readdir(dp));) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            char sub[1024];
+            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+            rm_tree(sub);
+        }
+        closedir(dp);
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+static void make_root(void)
+{
+    snprintf(root, sizeof root, "/tmp/clnet-data-test-XXXXXX");
+    cr_assert_not_null(mkdtemp(root));
+}
+
+static void remove_root(void)
+{
+    rm_tree(root);
+}
+
+TestSuite(dataset, .init = make_root, .fini = remove_root);
+
+/* root/rel (static buffer, one at a time). */
+static const char *at(const char *rel)
+{
+    static char path[1024];
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    return path;
+}
+
+static void move(const char *from, const char *to)
+{
+    char a[1024];
+    snprintf(a, sizeof a, "%s", at(from));
+    cr_assert_eq(rename(a, at(to)), 0);
+}
+
+static void make_sub(const char *rel)
+{
+    cr_assert_eq(mkdir(at(rel), 0700), 0, "mkdir %s", at(rel));
+}
+
+static void write_bytes(const char *path, const void *data, size_t len, int gz)
+{
+    if (gz) {
+        gzFile f = gzopen(path, "wb");
+        cr_assert_not_null(f);
+        cr_assert_eq(gzwrite(f, data, (unsigned)len), (int)len);
+        gzclose(f);
+    } else {
+        FILE *f = fopen(path, "wb");
+        cr_assert_not_null(f);
+        cr_assert_eq(fwrite(data, 1, len, f), len);
+        fclose(f);
+    }
+}
+
+static uint8_t *random_bytes(size_t n, uint64_t seed)
+{
+    clnet__rng r;
+    clnet__rng_seed(&r, seed);
+    uint8_t *p = malloc(n);
+    for (size_t i = 0; i < n; ++i)
+        p[i] = (uint8_t)(clnet__rng_next(&r) >> 56);
+    return p;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* dir/{prefix}-images-idx3-ubyte[.gz] and the labels file: n images of h x w. Image i
+ * has pixels[i*h*w ..] and label i % 10. keep_bytes (0: all) cuts the images file. */
+static void write_idx(const char *dir, const char *prefix, int n, int h, int w,
+                      const uint8_t *pixels, int gz, size_t keep_bytes)
+{
+    const size_t len = 16 + (size_t)n * h * w;
+    uint8_t *img = malloc(len), *lab = malloc(8 + (size_t)n);
+    put_be32(img, 0x803);
+    put_be32(img + 4, (uint32_t)n);
+    put_be32(img + 8, (uint32_t)h);
+    put_be32(img + 12, (uint32_t)w);
+    memcpy(img + 16, pixels, (size_t)n * h * w);
+    put_be32(lab, 0x801);
+    put_be32(lab + 4, (uint32_t)n);
+    for (int i = 0; i < n; ++i)
+        lab[8 + i] = (uint8_t)(i % 10);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte%s", dir, prefix, gz ? ".gz" : "");
+    write_bytes(path, img, keep_bytes ? keep_bytes : len, gz);
+    snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte%s", dir, prefix, gz ? ".gz" : "");
+    write_bytes(path, lab, 8 + (size_t)n, gz);
+    free(img);
+    free(lab);
+}
+
+static clnet_dataset *open_ok(const char *source, const char *part,
+                              const clnet_dataset_options *opt)
+{
+    char err[1024] = "";
+    clnet_dataset *d = NULL;
+    const clnet_status st = clnet_dataset_open(source, part, opt, &d, err, sizeof err);
+    cr_assert_eq(st, CLNET_OK, "%s: %s", source, err);
+    cr_assert_not_null(d);
+    return d;
+}
+
+/* Opening fails with status, and the message contains needle (and needle2 if given).
+ * line: the caller's, for the failure message. */
+static void open_fails_at(int line, const char *source, const char *part,
+                          const clnet_dataset_options *opt, clnet_status status, const char *needle,
+                          const char *needle2)
+{
+    char err[1024] = "";
+    clnet_dataset *d = (clnet_dataset *)&d;
+    const clnet_status st = clnet_dataset_open(source, part, opt, &d, err, sizeof err);
+    cr_assert_eq(st, status, "line %d: %s: got %s (%s)", line, source, clnet_status_string(st),
+                 err);
+    cr_assert_null(d);
+    cr_assert_not_null(strstr(err, needle), "line %d: '%s' does not name '%s'", line, err, needle);
+    if (needle2)
+        cr_assert_not_null(strstr(err, needle2), "line %d: '%s' does not say '%s'", line, err,
+                           needle2);
+}
+#define open_fails(...) open_fails_at(__LINE__, __VA_ARGS__)
+
+static void expect_shape(const clnet_dataset *d, int h, int w, int c)
+{
+    const clnet_shape s = clnet_dataset_image_shape(d);
+    cr_assert(s.n == 1 && s.h == h && s.w == w && s.c == c, "shape %dx%dx%dx%d, want 1x%dx%dx%d",
+              s.n, s.h, s.w, s.c, h, w, c);
+}
+
+Test(dataset, idx_raw_and_gz_keep_pixels_and_labels)
+{
+    const int n = 7, h = 5, w = 3;
+    uint8_t *px = random_bytes((size_t)n * h * w, 1);
+    for (int gz = 0; gz < 2; ++gz) {
+        char dir[512], source[1100];
+        snprintf(dir, sizeof dir, "%s/mnist%d", root, gz);
+        cr_assert_eq(mkdir(dir, 0700), 0);
+        write_idx(dir, "t10k", n, h, w, px, gz, 0);
+        snprintf(source, sizeof source, "idx:%s", dir);
+        clnet_dataset *d = open_ok(source, "test", NULL);
+        cr_assert_eq(clnet_dataset_size(d), n);
+        expect_shape(d, h, w, 1);
+        cr_assert_eq(clnet_dataset_class_count(d), 10);
+        cr_assert_str_eq(clnet_dataset_class_name(d, 3), "3");
+        cr_assert_null(clnet_dataset_class_name(d, 10));
+        for (int i = 0; i < n; ++i) {
+            cr_assert_eq(clnet_dataset_label(d, i), i % 10);
+            cr_assert_eq(memcmp(clnet__dataset_image(d, i), px + (size_t)i * h * w, (size_t)h * w),
+                         0, "image %d differs", i);
+        }
+        cr_assert_eq(clnet_dataset_label(d, n), -1);
+        clnet_dataset_destroy(d);
+        /* Only the test part exists here. */
+        open_fails(source, "train", NULL, CLNET_ERR_IO, "train-images-idx3-ubyte", NULL);
+        open_fails(source, "validation", NULL, CLNET_ERR_INVALID_ARG, "validation", NULL);
+    }
+    free(px);
+}
+
+Test(dataset, idx_fashion_names_and_rgb_resize)
+{
+    make_sub("Fashion-MNIST");
+    const int n = 3, h = 6, w = 4;
+    uint8_t *px = random_bytes((size_t)n * h * w, 2);
+    write_idx(at("Fashion-MNIST"), "train", n, h, w, px, 1, 0);
+    char source[1100];
+    snprintf(source, sizeof source, "idx:%s/", at("Fashion-MNIST"));
+    const clnet_dataset_options opt = {.h = 9, .w = 7, .c = 3};
+    clnet_dataset *d = open_ok(source, "train", &opt);
+    cr_assert_str_eq(clnet_dataset_class_name(d, 0), "T-shirt/top");
+    cr_assert_str_eq(clnet_dataset_class_name(d, 9), "Ankle boot");
+    expect_shape(d, 9, 7, 3);
+    /* Resized as gray by stb_image_resize, then replicated to RGB. */
+    uint8_t want[9 * 7];
+    for (int i = 0; i < n; ++i) {
+        cr_assert(stbir_resize_uint8(px + (size_t)i * h * w, w, h, 0, want, 7, 9, 0, 1));
+        const uint8_t *got = clnet__dataset_image(d, i);
+        for (int p = 0; p < 9 * 7; ++p)
+            cr_assert(got[3 * p] == want[p] && got[3 * p + 1] == want[p] &&
+                          got[3 * p + 2] == want[p],
+                      "image %d pixel %d", i, p);
+    }
+    clnet_dataset_destroy(d);
+    free(px);
+}
+
+Test(dataset, idx_errors_name_the_file)
+{
+    const int n = 4, h = 3, w = 3;
+    uint8_t *px = random_bytes((size_t)n * h * w, 3);
+    char source[1100];
+    snprintf(source, sizeof source, "idx:%s", root);
+    open_fails(source, "train", NULL, CLNET_ERR_IO, "train-images-idx3-ubyte", NULL);
+
+    /* Cut in the middle of the third image, raw and gzipped. */
+    write_idx(root, "train", n, h, w, px, 0, 16 + 2 * 9 + 4);
+    open_fails(source, "train", NULL, CLNET_ERR_PARSE, at("train-images-idx3-ubyte"), "truncated");
+    unlink(at("train-images-idx3-ubyte"));
+    write_idx(root, "train", n, h, w, px, 1, 16 + 2 * 9 + 4);
+    open_fails(source, "train", NULL, CLNET_ERR_PARSE, at("train-images-idx3-ubyte.gz"),
+               "truncated");
+    /* A gzip stream cut short. */
+    write_idx(root, "train", n, h, w, px, 1, 0);
+    FILE *f = fopen(at("train-images-idx3-ubyte.gz"), "r+b");
+    fseek(f, 0, SEEK_END);
+    cr_assert_eq(ftruncate(fileno(f), ftell(f) - 12), 0);
+    fclose(f);
+    open_fails(source, "train", NULL, CLNET_ERR_PARSE, at("train-images-idx3-ubyte.gz"),
+               "truncated");
+    unlink(at("train-images-idx3-ubyte.gz"));
+
+    /* A labels file where the images file should be: bad magic. */
+    write_idx(root, "train", n, h, w, px, 0, 0);
+    move("train-labels-idx1-ubyte", "train-images-idx3-ubyte");
+    write_idx(root, "t10k", n, h, w, px, 0, 0);
+    move("t10k-labels-idx1-ubyte", "train-labels-idx1-ubyte");
+    open_fails(source, "train", NULL, CLNET_ERR_PARSE, at("train-images-idx3-ubyte"), "magic");
+
+    /* Labels for a different number of images, and a label out of range. */
+    write_idx(root, "train", n, h, w, px, 0, 0);
+    uint8_t lab[8 + 3] = {0, 0, 8, 1, 0, 0, 0, 3, 1, 2, 3};
+    write_bytes(at("train-labels-idx1-ubyte"), lab, sizeof lab, 0);
+    open_fails(source, "train", NULL, CLNET_ERR_PARSE, at("train-labels-idx1-ubyte"), "3 labels");
+    uint8_t bad[8 + 4] = {0, 0, 8, 1, 0, 0, 0, 4, 1, 2, 10, 3};
+    write_bytes(at("train-labels-idx1-ubyte"), bad, sizeof bad, 0);
+    open_fails(source, "train", NULL, CLNET_ERR_PARSE, at("train-labels-idx1-ubyte"), "label 10");
+    free(px);
+}
+
+/* CIFAR file with n records: label (i + first) % classes, pixel bytes from seed. */
+static uint8_t *write_cifar(const char *name, int n, int first, int classes, uint64_t seed)
+{
+    const size_t rec = 3073;
+    uint8_t *data = random_bytes(rec * (size_t)n, seed);
+    for (int i = 0; i < n; ++i)
+        data[rec * (size_t)i] = (uint8_t)((i + first) % classes);
+    write_bytes(at(name), data, rec * (size_t)n, 0);
+    return data;
+}
+
+/* The HWC image of record i of data. */
+static void cifar_hwc(const uint8_t *data, int i, uint8_t *out)
+{
+    const uint8_t *rec = data + 3073 * (size_t)i + 1;
+    for (int p = 0; p < 1024; ++p)
+        for (int ch = 0; ch < 3; ++ch)
+            out[3 * p + ch] = rec[ch * 1024 + p];
+}
+
+Test(dataset, cifar_records_to_hwc)
+{
+    uint8_t *batches[5];
+    for (int b = 0; b < 5; ++b) {
+        char name[32];
+        snprintf(name, sizeof name, "data_batch_%d.bin", b + 1);
+        batches[b] = write_cifar(name, 2, 2 * b, 10, 10 + (uint64_t)b);
+    }
+    uint8_t *test = write_cifar("test_batch.bin", 3, 0, 10, 20);
+    char source[1100];
+    snprintf(source, sizeof source, "cifar:%s", root);
+    clnet_dataset *d = open_ok(source, "train", NULL);
+    cr_assert_eq(clnet_dataset_size(d), 10);
+    expect_shape(d, 32, 32, 3);
+    cr_assert_str_eq(clnet_dataset_class_name(d, 0), "airplane");
+    cr_assert_str_eq(clnet_dataset_class_name(d, 9), "truck");
+    uint8_t want[3072];
+    for (int i = 0; i < 10; ++i) {
+        cr_assert_eq(clnet_dataset_label(d, i), i);
+        cifar_hwc(batches[i / 2], i % 2, want);
+        cr_assert_eq(memcmp(clnet__dataset_image(d, i), want, sizeof want), 0, "image %d", i);
+    }
+    clnet_dataset_destroy(d);
+
+    /* Gray by luminance 0.299 R + 0.587 G + 0.114 B, rounded. */
+    const clnet_dataset_options gray = {.c = 1};
+    d = open_ok(source, "test", &gray);
+    cr_assert_eq(clnet_dataset_size(d), 3);
+    expect_shape(d, 32, 32, 1);
+    for (int i = 0; i < 3; ++i) {
+        cifar_hwc(test, i, want);
+        const uint8_t *got = clnet__dataset_image(d, i);
+        for (int p = 0; p < 1024; ++p) {
+            const double y =
+                0.299 * want[3 * p] + 0.587 * want[3 * p + 1] + 0.114 * want[3 * p + 2];
+            cr_assert(fabs(got[p] - y) <= 0.5 + 1e-9, "image %d pixel %d: %d, want %.3f", i, p,
+                      got[p], y);
+        }
+    }
+    clnet_dataset_destroy(d);
+
+    /* Names from batches.meta.txt; a label beyond them is an error naming the file. */
+    const char meta[] = "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n\n";
+    write_bytes(at("batches.meta.txt"), meta, strlen(meta), 0);
+    d = open_ok(source, "train", NULL);
+    cr_assert_eq(clnet_dataset_class_count(d), 10);
+    cr_assert_str_eq(clnet_dataset_class_name(d, 4), "e");
+    clnet_dataset_destroy(d);
+    write_bytes(at("batches.meta.txt"), "x\ny\n", 4, 0);
+    open_fails(source, "train", NULL, CLNET_ERR_PARSE, at("data_batch_2.bin"), "label 2");
+    unlink(at("batches.meta.txt"));
+
+    /* Truncated and missing batches. */
+    write_bytes(at("data_batch_3.bin"), batches[2], 3073 + 100, 0);
+    open_fails(source, "train", NULL, CLNET_ERR_PARSE, at("data_batch_3.bin"), "truncated");
+    unlink(at("data_batch_3.bin"));
+    open_fails(source, "train", NULL, CLNET_ERR_IO, at("data_batch_3.bin"), "not found");
+    for (int b = 0; b < 5; ++b)
+        free(batches[b]);
+    free(test);
+}
+
+/* A PNG (or BMP) of w x h x comp bytes from seed, whose pixels are returned. */
+static uint8_t *write_image(const char *rel, int w, int h, int comp, uint64_t seed)
+{
+    uint8_t *px = random_bytes((size_t)w * h * comp, seed);
+    const char *ext = strrchr(rel, '.');
+    const int ok = strcmp(ext, ".bmp") == 0 ? stbi_write_bmp(at(rel), w, h, comp, px)
+                                            : stbi_write_png(at(rel), w, h, comp, px, w * comp);
+    cr_assert(ok, "writing %s", rel);
+    return px;
+}
+
+typedef struct log_capture {
+    int lines, warnings;
+    char text[4096];
+} log_capture;
+
+static void capture(void *user, int level, const char *msg)
+{
+    log_capture *c = user;
+    ++c->lines;
+    c->warnings += level == 1;
+    const size_t len = strlen(c->text);
+    snprintf(c->text + len, sizeof c->text - len, "%d %s\n", level, msg);
+}
+
+Test(dataset, folder_classes_sorted_pixels_exact)
+{
+    make_sub("imgs");
+    make_sub("imgs/cat");
+    make_sub("imgs/Dog");
+    make_sub("imgs/ant");
+    make_sub("imgs/.cache"); /* hidden: not a class */
+    uint8_t *dog = write_image("imgs/Dog/b.png", 5, 4, 3, 30);
+    uint8_t *ant1 = write_image("imgs/ant/z.bmp", 5, 4, 3, 31);
+    uint8_t *ant0 = write_image("imgs/ant/a.png", 5, 4, 3, 32);
+    uint8_t *cat = write_image("imgs/cat/m.PNG", 5, 4, 4, 33); /* RGBA: alpha dropped */
+    free(write_image("imgs/cat/.hidden.png", 5, 4, 3, 34));
+    free(write_image("imgs/.cache/x.png", 5, 4, 3, 35));
+    write_bytes(at("imgs/cat/notes.txt"), "not an image", 12, 0);
+    clnet_dataset *d = open_ok(at("imgs"), NULL, NULL);
+    cr_assert_eq(clnet_dataset_class_count(d), 3);
+    cr_assert_str_eq(clnet_dataset_class_name(d, 0), "Dog"); /* strcmp: upper case first */
+    cr_assert_str_eq(clnet_dataset_class_name(d, 1), "ant");
+    cr_assert_str_eq(clnet_dataset_class_name(d, 2), "cat");
+    cr_assert_eq(clnet_dataset_size(d), 4);
+    cr_assert_eq(clnet_dataset_skipped(d), 0);
+    expect_shape(d, 4, 5, 3);
+    const uint8_t *want[4] = {dog, ant0, ant1, NULL};
+    const int labels[4] = {0, 1, 1, 2};
+    for (int i = 0; i < 4; ++i) {
+        cr_assert_eq(clnet_dataset_label(d, i), labels[i]);
+        if (want[i])
+            cr_assert_eq(memcmp(clnet__dataset_image(d, i), want[i], 60), 0, "image %d", i);
+    }
+    const uint8_t *got = clnet__dataset_image(d, 3);
+    for (int p = 0; p < 20; ++p)
+        cr_assert_eq(memcmp(got + 3 * p, cat + 4 * p, 3), 0, "RGBA pixel %d", p);
+    clnet_dataset_destroy(d);
+
+    /* Resized: exactly what stb_image_resize makes of the RGB pixels. */
+    const clnet_dataset_options big = {.h = 7, .w = 9};
+    d = open_ok(at("imgs"), NULL, &big);
+    expect_shape(d, 7, 9, 3);
+    uint8_t resized[7 * 9 * 3];
+    cr_assert(stbir_resize_uint8(dog, 5, 4, 0, resized, 9, 7, 0, 3));
+    cr_assert_eq(memcmp(clnet__dataset_image(d, 0), resized, sizeof resized), 0);
+    clnet_dataset_destroy(d);
+    free(dog);
+    free(ant0);
+    free(ant1);
+    free(cat);
+}
+
+Test(dataset, folder_gray_and_rgb_convert)
+{
+    make_sub("g");
+    make_sub("g/gray");
+    make_sub("g/rgb");
+    uint8_t *gray = write_image("g/gray/a.png", 3, 2, 1, 40);
+    uint8_t *rgb = write_image("g/rgb/a.png", 3, 2, 3, 41);
+    /* Gray first: the data's own channels are then 1. */
+    clnet_dataset *d = open_ok(at("g"), NULL, NULL);
+    expect_shape(d, 2, 3, 1);
+    cr_assert_eq(memcmp(clnet__dataset_image(d, 0), gray, 6), 0);
+    const uint8_t *y = clnet__dataset_image(d, 1);
+    for (int p = 0; p < 6; ++p) {
+        const unsigned want =
+            (299u * rgb[3 * p] + 587u * rgb[3 * p + 1] + 114u * rgb[3 * p + 2] + 500u) / 1000u;
+        cr_assert_eq(y[p], want, "pixel %d", p);
+    }
+    clnet_dataset_destroy(d);
+    const clnet_dataset_options color = {.c = 3};
+    d = open_ok(at("g"), NULL, &color);
+    expect_shape(d, 2, 3, 3);
+    const uint8_t *g3 = clnet__dataset_image(d, 0);
+    for (int p = 0; p < 6; ++p)
+        cr_assert(g3[3 * p] == gray[p] && g3[3 * p + 1] == gray[p] && g3[3 * p + 2] == gray[p]);
+    cr_assert_eq(memcmp(clnet__dataset_image(d, 1), rgb, 18), 0);
+    clnet_dataset_destroy(d);
+    free(gray);
+    free(rgb);
+}
+
+Test(dataset, corrupt_images_are_skipped_logged_and_counted)
+{
+    make_sub("c");
+    make_sub("c/one");
+    make_sub("c/two");
+    free(write_image("c/one/good.png", 4, 4, 3, 50));
+    free(write_image("c/two/good.png", 4, 4, 3, 51));
+    uint8_t *noise = random_bytes(300, 52);
+    write_bytes(at("c/one/broken.png"), noise, 300, 0);
+    free(noise);
+    /* A PNG cut in half. */
+    free(write_image("c/two/whole.png", 16, 16, 3, 53));
+    FILE *f = fopen(at("c/two/whole.png"), "rb");
+    uint8_t buf[4096];
+    const size_t len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    write_bytes(at("c/two/cut.png"), buf, len / 2, 0);
+    log_capture log = {0, 0, ""};
+    const clnet_dataset_options opt = {.log = capture, .log_user = &log};
+    clnet_dataset *d = open_ok(at("c"), NULL, &opt);
+    cr_assert_eq(clnet_dataset_size(d), 3);
+    cr_assert_eq(clnet_dataset_skipped(d), 2);
+    cr_assert_eq(log.warnings, 2, "%s", log.text);
+    cr_assert_not_null(strstr(log.text, at("c/one/broken.png")), "%s", log.text);
+    cr_assert_not_null(strstr(log.text, at("c/two/cut.png")), "%s", log.text);
+    cr_assert_eq(clnet_dataset_label(d, 0), 0);
+    cr_assert_eq(clnet_dataset_label(d, 2), 1);
+    clnet_dataset_destroy(d);
+}
+
+Test(dataset, folder_errors_name_the_folder)
+{
+    open_fails(at("missing"), NULL, NULL, CLNET_ERR_IO, at("missing"), NULL);
+    make_sub("flat");
+    free(write_image("flat/a.png", 2, 2, 3, 60));
+    open_fails(at("flat"), NULL, NULL, CLNET_ERR_INVALID_ARG, at("flat"), "no class folders");
+    make_sub("e");
+    make_sub("e/full");
+    make_sub("e/empty");
+    free(write_image("e/full/a.png", 2, 2, 3, 61));
+    write_bytes(at("e/empty/readme.txt"), "x", 1, 0);
+    open_fails(at("e"), NULL, NULL, CLNET_ERR_INVALID_ARG, at("e/empty"), "empty class folder");
+    const clnet_dataset_options bad = {.c = 2};
+    open_fails(at("e"), NULL, &bad, CLNET_ERR_INVALID_ARG, at("e"), "channels");
+}
+
+/* An idx dataset of n h x w images whose first two bytes hold the image number. */
+static clnet_dataset *numbered(int n, int h, int w)
+{
+    uint8_t *px = random_bytes((size_t)n * h * w, 70);
+    for (int i = 0; i < n; ++i) {
+        px[(size_t)i * h * w] = (uint8_t)(i & 255);
+        px[(size_t)i * h * w + 1] = (uint8_t)(i >> 8);
+    }
+    write_idx(root, "train", n, h, w, px, 0, 0);
+    free(px);
+    char source[1100];
+    snprintf(source, sizeof source, "idx:%s", root);
+    return open_ok(source, "train", NULL);
+}
+
+static int number_of(const clnet_dataset *d, int i)
+{
+    const uint8_t *p = clnet__dataset_image(d, i);
+    return p[0] | p[1] << 8;
+}
+
+Test(dataset, split_sizes_disjoint_deterministic)
+{
+    clnet_dataset *d = numbered(101, 2, 2);
+    clnet_dataset *train = NULL, *val = NULL, *train2 = NULL, *val2 = NULL;
+    cr_assert_eq(clnet_dataset_split(d, 0.2, 7, &train, &val), CLNET_OK);
+    cr_assert_eq(clnet_dataset_size(val), 20); /* round(20.2) */
+    cr_assert_eq(clnet_dataset_size(train), 81);
+    cr_assert_eq(clnet_dataset_class_count(val), 10);
+    cr_assert_eq(clnet_dataset_class_name(val, 2), clnet_dataset_class_name(d, 2));
+    int seen[101] = {0};
+    for (int i = 0; i < 81; ++i) {
+        const int k = number_of(train, i);
+        ++seen[k];
+        cr_assert_eq(clnet_dataset_label(train, i), k % 10);
+    }
+    for (int i = 0; i < 20; ++i)
+        ++seen[number_of(val, i)];
+    for (int k = 0; k < 101; ++k)
+        cr_assert_eq(seen[k], 1, "image %d in %d parts", k, seen[k]);
+
+    cr_assert_eq(clnet_dataset_split(d, 0.2, 7, &train2, &val2), CLNET_OK);
+    for (int i = 0; i < 20; ++i)
+        cr_assert_eq(number_of(val, i), number_of(val2, i));
+    clnet_dataset_destroy(train2);
+    clnet_dataset_destroy(val2);
+    cr_assert_eq(clnet_dataset_split(d, 0.2, 8, &train2, &val2), CLNET_OK);
+    int same = 1;
+    for (int i = 0; i < 20; ++i)
+        same &= number_of(val, i) == number_of(val2, i);
+    cr_assert(!same, "another seed picks other images");
+    clnet_dataset_destroy(train2);
+    clnet_dataset_destroy(val2);
+
+    /* A split of a split still names images of the root. */
+    cr_assert_eq(clnet_dataset_split(val, 0.5, 1, &train2, &val2), CLNET_OK);
+    cr_assert_eq(clnet_dataset_size(val2) + clnet_dataset_size(train2), 20);
+    for (int i = 0; i < clnet_dataset_size(val2); ++i) {
+        const int k = number_of(val2, i);
+        int found = 0;
+        for (int j = 0; j < 20; ++j)
+            found |= number_of(val, j) == k;
+        cr_assert(found);
+    }
+    clnet_dataset_destroy(train2);
+    clnet_dataset_destroy(val2);
+    cr_assert_eq(clnet_dataset_split(d, 1.5, 1, &train2, &val2), CLNET_ERR_INVALID_ARG);
+    cr_assert(!train2 && !val2);
+    clnet_dataset_destroy(train);
+    clnet_dataset_destroy(val);
+    clnet_dataset_destroy(d);
+}
+
+/* A CIFAR test part of n records from seed. */
+static clnet_dataset *cifar_test_set(int n, uint64_t seed)
+{
+    free(write_cifar("test_batch.bin", n, 0, 10, seed));
+    char source[1100];
+    snprintf(source, sizeof source, "cifar:%s", root);
+    return open_ok(source, "test", NULL);
+}
+
+Test(dataset, stats_match_a_direct_computation)
+{
+    clnet_dataset *d = cifar_test_set(5, 80);
+    clnet_dataset *train = NULL, *val = NULL;
+    cr_assert_eq(clnet_dataset_split(d, 0.4, 3, &train, &val), CLNET_OK);
+    const clnet_dataset *sets[2] = {d, val};
+    for (int s = 0; s < 2; ++s) {
+        float mean[3], std[3];
+        cr_assert_eq(clnet_dataset_stats(sets[s], mean, std), CLNET_OK);
+        for (int ch = 0; ch < 3; ++ch) {
+            double sum = 0, sq = 0, n = 0;
+            for (int i = 0; i < clnet_dataset_size(sets[s]); ++i)
+                for (int p = 0; p < 1024; ++p, ++n) {
+                    const double x = clnet__dataset_image(sets[s], i)[3 * p + ch] / 255.0;
+                    sum += x;
+                    sq += x * x;
+                }
+            const double m = sum / n, sd = sqrt(sq / n - m * m);
+            cr_assert(fabs(mean[ch] - m) < 1e-6 && fabs(std[ch] - sd) < 1e-6,
+                      "channel %d: %f %f, want %f %f", ch, mean[ch], std[ch], m, sd);
+        }
+    }
+    clnet_dataset_destroy(train);
+    clnet_dataset_destroy(val);
+    clnet_dataset_destroy(d);
+}
+
+/* One epoch: batch sizes into sizes[] (returns the number of batches), the floats into
+ * all (may be NULL) and, when order is not NULL, the numbers of numbered() images in
+ * order of appearance (unaugmented, the first two bytes give them back). */
+static int run_epoch(clnet_batcher *b, int epoch, const clnet_dataset *d, int *order, int *sizes,
+                     float *all)
+{
+    cr_assert_eq(clnet_batcher_start(b, epoch), CLNET_OK);
+    const clnet_shape s = clnet_dataset_image_shape(d);
+    const size_t floats = (size_t)s.h * s.w * s.c;
+    int batches = 0, seen = 0;
+    for (;;) {
+        const float *images = NULL;
+        const int *labels = NULL;
+        int n = -1;
+        double waited = -1;
+        cr_assert_eq(clnet_batcher_next(b, &images, &labels, &n, &waited), CLNET_OK);
+        cr_assert(waited >= 0.0);
+        if (n == 0)
+            return batches;
+        sizes[batches++] = n;
+        for (int i = 0; order && i < n; ++i) {
+            const float *img = images + floats * (size_t)i;
+            order[seen + i] = (int)lroundf(img[0] * 255) | (int)lroundf(img[1] * 255) << 8;
+            cr_assert_eq(labels[i], order[seen + i] % 10);
+        }
+        if (all)
+            memcpy(all + floats * (size_t)seen, images, floats * (size_t)n * sizeof *all);
+        seen += n;
+    }
+}
+
+Test(dataset, batcher_every_image_once_in_reproducible_order)
+{
+    clnet_dataset *d = numbered(10, 2, 3);
+    const clnet_batch_options o = {.batch = 4, .shuffle = 1, .seed = 5};
+    clnet_batcher *b = NULL;
+    cr_assert_eq(clnet_batcher_create(d, &o, &b), CLNET_OK);
+    cr_assert_eq(clnet_batcher_batches(b), 3);
+    int order[3][10], sizes[4];
+    for (int e = 0; e < 3; ++e) {
+        cr_assert_eq(run_epoch(b, e == 2 ? 0 : e, d, order[e], sizes, NULL), 3);
+        cr_assert(sizes[0] == 4 && sizes[1] == 4 && sizes[2] == 2);
+        int seen[10] = {0};
+        for (int i = 0; i < 10; ++i)
+            ++seen[order[e][i]];
+        for (int k = 0; k < 10; ++k)
+            cr_assert_eq(seen[k], 1, "epoch %d: image %d seen %d times", e, k, seen[k]);
+    }
+    cr_assert(memcmp(order[0], order[1], sizeof order[0]) != 0, "epochs 0 and 1 in one order");
+    cr_assert(memcmp(order[0], order[2], sizeof order[0]) == 0, "epoch 0 replayed differs");
+    clnet_batcher_destroy(b);
+
+    /* A new batcher with the same seed gives the same epoch 1. */
+    cr_assert_eq(clnet_batcher_create(d, &o, &b), CLNET_OK);
+    int again[10];
+    run_epoch(b, 1, d, again, sizes, NULL);
+    cr_assert(memcmp(order[1], again, sizeof again) == 0);
+    clnet_batcher_destroy(b);
+
+    /* Without shuffling: the dataset's order, one batch when the batch is large. */
+    const clnet_batch_options plain = {.batch = 64};
+    cr_assert_eq(clnet_batcher_create(d, &plain, &b), CLNET_OK);
+    cr_assert_eq(clnet_batcher_batches(b), 1);
+    cr_assert_eq(run_epoch(b, 3, d, again, sizes, NULL), 1);
+    for (int i = 0; i < 10; ++i)
+        cr_assert_eq(again[i], i);
+    clnet_batcher_destroy(b);
+    clnet_dataset_destroy(d);
+}
+
+Test(dataset, batcher_normalizes)
+{
+    clnet_dataset *d = cifar_test_set(3, 90);
+    const float mean[3] = {0.5f, 0.25f, 0.125f}, std[3] = {0.2f, 0.3f, 0.4f};
+    const clnet_batch_options o = {.batch = 2, .mean = mean, .std = std};
+    clnet_batcher *b = NULL;
+    cr_assert_eq(clnet_batcher_create(d, &o, &b), CLNET_OK);
+    const float *images;
+    const int *labels;
+    int n;
+    cr_assert_eq(clnet_batcher_next(b, &images, &labels, &n, NULL), CLNET_OK); /* epoch 0 */
+    cr_assert_eq(n, 2);
+    for (int i = 0; i < 2; ++i)
+        for (int p = 0; p < 3072; ++p) {
+            const float x = clnet__dataset_image(d, i)[p] / 255.0f;
+            const float want = (x - mean[p % 3]) / std[p % 3];
+            cr_assert(fabsf(images[3072 * i + p] - want) <= 1e-6f, "image %d value %d", i, p);
+        }
+    clnet_batcher_destroy(b);
+    const float zero[3] = {1, 0, 1};
+    const clnet_batch_options bad = {.batch = 2, .std = zero};
+    b = (clnet_batcher *)&b;
+    cr_assert_eq(clnet_batcher_create(d, &bad, &b), CLNET_ERR_INVALID_ARG);
+    cr_assert_null(b);
+    clnet_dataset_destroy(d);
+}
+
+Test(dataset, batcher_augments_reproducibly)
+{
+    clnet_dataset *d = numbered(40, 12, 10);
+    const size_t floats = 12 * 10;
+    float *plain = malloc(40 * floats * sizeof *plain);
+    float *aug = malloc(40 * floats * sizeof *aug), *aug2 = malloc(40 * floats * sizeof *aug);
+    int order[40], sizes[8];
+    clnet_batcher *b = NULL;
+    const clnet_batch_options po = {.batch = 8};
+    cr_assert_eq(clnet_batcher_create(d, &po, &b), CLNET_OK);
+    run_epoch(b, 0, d, order, sizes, plain);
+    clnet_batcher_destroy(b);
+
+    /* Augmented batches hold garbled numbers, so compare the floats only. */
+    const clnet_batch_options ao = {.batch = 8, .augment = 1, .seed = 11};
+    for (int pass = 0; pass < 2; ++pass) {
+        cr_assert_eq(clnet_batcher_create(d, &ao, &b), CLNET_OK);
+        cr_assert_eq(run_epoch(b, 2, d, NULL, sizes, pass ? aug2 : aug), 5);
+        clnet_batcher_destroy(b);
+    }
+    cr_assert_eq(memcmp(aug, aug2, 40 * floats * sizeof *aug), 0, "same seed and epoch");
+    int changed = 0;
+    for (int i = 0; i < 40; ++i)
+        changed += memcmp(aug + floats * i, plain + floats * i, floats * sizeof *aug) != 0;
+    cr_assert(changed >= 20, "only %d of 40 images augmented", changed);
+    /* A crop of a padded image: every value is a pixel of the image or the zero pad. */
+    for (int i = 0; i < 40; ++i)
+        for (size_t p = 0; p < floats; ++p) {
+            const float v = aug[floats * i + p];
+            int found = v == 0.0f;
+            for (size_t q = 0; q < floats && !found; ++q)
+                found = plain[floats * i + q] == v;
+            cr_assert(found, "image %d value %zu (%f) is not from the image", i, p, v);
+        }
+    free(plain);
+    free(aug);
+    free(aug2);
+    clnet_dataset_destroy(d);
+}
+
+Test(dataset, batcher_destroy_mid_epoch)
+{
+    clnet_dataset *d = numbered(50, 8, 8);
+    const clnet_batch_options o = {.batch = 3, .shuffle = 1, .augment = 1};
+    for (int stop = 0; stop < 4; ++stop) {
+        clnet_batcher *b = NULL;
+        cr_assert_eq(clnet_batcher_create(d, &o, &b), CLNET_OK);
+        if (stop >= 1)
+            cr_assert_eq(clnet_batcher_start(b, stop), CLNET_OK);
+        for (int k = 0; k < stop; ++k) {
+            const float *images;
+            const int *labels;
+            int n;
+            cr_assert_eq(clnet_batcher_next(b, &images, &labels, &n, NULL), CLNET_OK);
+            cr_assert_eq(n, 3);
+            if (k == 1)
+                cr_assert_eq(clnet_batcher_start(b, 0), CLNET_OK); /* restart mid-epoch */
+        }
+        clnet_batcher_destroy(b);
+    }
+    clnet_batcher_destroy(NULL);
+    clnet_dataset_destroy(NULL);
+    clnet_dataset_destroy(d);
+}
+
+static double seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+#define FASHION "/usr/share/datasets/fashion-mnist"
+
+Test(dataset, fashion_mnist_when_installed)
+{
+    if (access(FASHION "/train-images-idx3-ubyte.gz", R_OK) != 0)
+        cr_skip_test("Fashion-MNIST is not installed in " FASHION);
+    const double t0 = seconds();
+    clnet_dataset *train = open_ok("idx:" FASHION, "train", NULL);
+    const double opened = seconds() - t0;
+    clnet_dataset *test = open_ok("idx:" FASHION, "test", NULL);
+    cr_assert_eq(clnet_dataset_size(train), 60000);
+    cr_assert_eq(clnet_dataset_size(test), 10000);
+    expect_shape(train, 28, 28, 1);
+    expect_shape(test, 28, 28, 1);
+    cr_assert_str_eq(clnet_dataset_class_name(train, 0), "T-shirt/top");
+    int per_class[10] = {0};
+    for (int i = 0; i < 60000; ++i) {
+        const int y = clnet_dataset_label(train, i);
+        cr_assert(y >= 0 && y <= 9);
+        ++per_class[y];
+    }
+    for (int k = 0; k < 10; ++k)
+        cr_assert_eq(per_class[k], 6000, "class %d", k);
+
+    const clnet_batch_options o = {.batch = 128, .shuffle = 1, .augment = 1, .seed = 1};
+    clnet_batcher *b = NULL;
+    cr_assert_eq(clnet_batcher_create(train, &o, &b), CLNET_OK);
+    cr_assert_eq(clnet_batcher_batches(b), 469);
+    static int sizes[470];
+    const double t1 = seconds();
+    const int batches = run_epoch(b, 0, train, NULL, sizes, NULL);
+    const double epoch = seconds() - t1;
+    cr_assert_eq(batches, 469);
+    cr_assert(sizes[0] == 128 && sizes[468] == 60000 - 468 * 128);
+    cr_log_info("Fashion-MNIST train opened in %.3f s; one augmented epoch of 128-image "
+                "batches in %.3f s (%.0f batches/s)",
+                opened, epoch, batches / epoch);
+    clnet_batcher_destroy(b);
+    clnet_dataset_destroy(test);
+    clnet_dataset_destroy(train);
+}
