@@ -471,7 +471,7 @@ typedef struct clnet_batch_options {
     int batch;          /* images per batch (the last of an epoch may be smaller) */
     int shuffle;        /* reshuffle every epoch from seed and the epoch number */
     uint64_t seed;
-    int augment;        /* random crop (pad 4 by reflection or zeros) and horizontal flip */
+    int augment;        /* random crop (zero padding of 4, or 2 under 32x32) and flip */
     const float *mean;  /* per channel, applied to pixels scaled to [0, 1]; NULL: 0 */
     const float *std;   /* NULL: 1 */
 } clnet_batch_options;
@@ -491,6 +491,62 @@ CLNET_API clnet_status clnet_batcher_next(clnet_batcher *b, const float **images
                                           const int **labels, int *n, double *waited_ms);
 /* Batches in one epoch. */
 CLNET_API int clnet_batcher_batches(const clnet_batcher *b);
+
+/* ---- fit and evaluate: the Keras-like loops over datasets ---- */
+
+/* One report of clnet_fit: after every batch (end_of_epoch 0) and at the end of each
+ * epoch with the validation figures (end_of_epoch 1). */
+typedef struct clnet_progress {
+    int epoch, epochs;      /* 0-based epoch, and how many in the run */
+    int batch, batches;     /* batches done in this epoch, and how many it has */
+    double loss, accuracy;  /* running means over this epoch's batches so far */
+    double val_loss, val_accuracy; /* end of epoch, when there is validation data; else NAN */
+    double images_per_s;    /* this epoch so far */
+    double eta_s;           /* to the end of the epoch */
+    double epoch_s;         /* seconds spent in this epoch */
+    double device_busy;     /* fraction of the epoch's time not spent waiting for batches */
+    float lr;               /* learning rate of the last step */
+    int end_of_epoch;
+} clnet_progress;
+
+/* Returns 0 to go on, non-zero to stop: at the end of an epoch the run stops after that
+ * epoch's checkpoint; mid-epoch it stops at once (a resume repeats that epoch). */
+typedef int (*clnet_progress_fn)(void *user, const clnet_progress *p);
+
+typedef struct clnet_fit_options {
+    int epochs;                        /* 0: 1 */
+    int batch;                         /* 0: 32 */
+    clnet_optimizer_options optimizer; /* zeroes: SGD without momentum */
+    clnet_schedule schedule;           /* lr 0: 0.01 constant */
+    int augment;                       /* random crop and flip (clnet_batch_options) */
+    float label_smoothing;
+    uint64_t seed;                     /* shuffling, augmentation, dropout */
+    /* Written after every epoch (safetensors: weights, optimizer state, epoch, RNG
+     * position; temporary file then rename). NULL: no checkpoint. */
+    const char *checkpoint;
+    int resume;                        /* continue from checkpoint when it exists */
+    clnet_progress_fn progress;
+    void *user;
+} clnet_fit_options;
+
+/* Trains m on train (validation on val after each epoch, when val is not NULL), with
+ * the input normalization stored in the model (clnet_model_set_normalization). A loss
+ * that becomes NaN or Inf stops with CLNET_ERR_DIVERGED naming the epoch and step; the
+ * checkpoint of the last finished epoch is kept. */
+CLNET_API clnet_status clnet_fit(clnet_model *m, const clnet_dataset *train,
+                                 const clnet_dataset *val, const clnet_fit_options *o);
+
+typedef struct clnet_eval_result {
+    int images, classes;
+    double loss;      /* mean softmax cross-entropy */
+    double top1, top5;
+    int64_t *confusion; /* classes x classes, row = true class, column = predicted; malloc'd */
+} clnet_eval_result;
+
+/* Runs d through m's inference plan in batches (normalized as the model says). */
+CLNET_API clnet_status clnet_evaluate(clnet_model *m, const clnet_dataset *d, int batch,
+                                      clnet_eval_result *r);
+CLNET_API void clnet_eval_result_free(clnet_eval_result *r);
 
 /* ---- self-test: every op and kernel variant against the plain C reference ---- */
 

@@ -18,6 +18,13 @@ struct clnet_optimizer {
     float *host_targets, *host_logits;
 };
 
+/* Checkpoints (checkpoint.c): the model's weights and labels as a model file, plus the
+ * optimizer's state and step count and the number of finished epochs. Loading puts
+ * them back into o and its model and sets *epochs; a missing file is not an error
+ * (*epochs = 0: a fresh start). */
+clnet_status clnet__checkpoint_save(clnet_optimizer *o, const char *path, int epochs);
+clnet_status clnet__checkpoint_load(clnet_optimizer *o, const char *path, int *epochs);
+
 /* Frees clnet_train_step's workspace (loss.c). */
 void clnet__loss_free(clnet_optimizer *o);
 
