@@ -548,6 +548,19 @@ CLNET_API clnet_status clnet_evaluate(clnet_model *m, const clnet_dataset *d, in
                                       clnet_eval_result *r);
 CLNET_API void clnet_eval_result_free(clnet_eval_result *r);
 
+/* ---- prediction ---- */
+
+/* Decodes an image file (JPEG, PNG, BMP, GIF, TGA) and converts it to h x w x c as the
+ * image-folder dataset does (resize, gray <-> RGB, alpha dropped), pixels scaled to
+ * [0, 1], into out (h * w * c floats, HWC). A file that cannot be decoded is
+ * CLNET_ERR_IO with err saying which and why. */
+CLNET_API clnet_status clnet_image_load(const char *path, int h, int w, int c, float *out,
+                                        char *err, size_t err_len);
+/* Class probabilities (softmax of the logits) of n images: pixels in [0, 1], HWC at the
+ * model's input size, normalized here as the model says; probs gets n * classes floats. */
+CLNET_API clnet_status clnet_model_predict(clnet_model *m, const float *images, int n,
+                                           float *probs);
+
 /* ---- self-test: every op and kernel variant against the plain C reference ---- */
 
 typedef struct clnet_selftest_row {

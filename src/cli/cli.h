@@ -11,6 +11,9 @@ int clnet_cli_summary(int argc, char **argv);
 int clnet_cli_spec(int argc, char **argv);
 int clnet_cli_graph(int argc, char **argv);
 int clnet_cli_plan(int argc, char **argv);
+int clnet_cli_train(int argc, char **argv);
+int clnet_cli_eval(int argc, char **argv);
+int clnet_cli_predict(int argc, char **argv);
 
 /* A context on --device / --class (either may be NULL); prints the error and returns
  * NULL on failure. */

@@ -26,6 +26,9 @@ static void usage(FILE *f)
                "  spec        the text spec of a zoo model, to edit or to keep as a file\n"
                "  graph       a model's layers as a Graphviz DOT picture (--dot)\n"
                "  plan        the fused plan of a model on a device, with its memory\n"
+               "  train       train a model on an image folder, idx or CIFAR data\n"
+               "  eval        loss, accuracy, per-class figures and confusion of a saved model\n"
+               "  predict     the top classes of image files by a saved model\n"
                "\nRun `clnet <command> --help` for a command's options.\n");
 }
 
@@ -48,6 +51,12 @@ int main(int argc, char **argv)
         return clnet_cli_graph(argc - 1, argv + 1);
     if (strcmp(cmd, "plan") == 0)
         return clnet_cli_plan(argc - 1, argv + 1);
+    if (strcmp(cmd, "train") == 0)
+        return clnet_cli_train(argc - 1, argv + 1);
+    if (strcmp(cmd, "eval") == 0)
+        return clnet_cli_eval(argc - 1, argv + 1);
+    if (strcmp(cmd, "predict") == 0)
+        return clnet_cli_predict(argc - 1, argv + 1);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return 0;

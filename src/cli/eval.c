@@ -1,0 +1,102 @@
+/* eval.c - `clnet eval MODEL --data SOURCE`: loss, top-1 and top-5 accuracy, per-class
+ * precision and recall and the confusion matrix of a saved model on a dataset
+ * (clnet_evaluate). Tests: tests/cli/test_cli.sh. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: clnet eval MODEL.safetensors --data SOURCE [--part test|train] [--batch N]\n"
+               "                  [--device N|NAME] [--class dgpu|igpu|cpu]\n\n"
+               "Runs the images of SOURCE (an image folder, idx:DIR or cifar:DIR; --part picks\n"
+               "the test (default) or train files of idx and CIFAR) through the model and prints\n"
+               "the mean loss, top-1 and top-5 accuracy, each class's precision and recall, and\n"
+               "the confusion matrix (rows: true class, columns: predicted).\n");
+}
+
+static void report(clnet_model *m, const clnet_dataset *d, const clnet_eval_result *r)
+{
+    printf("%d images: loss %.4f - top-1 %.4f - top-5 %.4f\n\n", r->images, r->loss, r->top1,
+           r->top5);
+    const int c = r->classes;
+    printf("%-24s %9s %9s %7s\n", "class", "precision", "recall", "images");
+    for (int k = 0; k < c; ++k) {
+        int64_t row = 0, col = 0;
+        for (int j = 0; j < c; ++j) {
+            row += r->confusion[(size_t)k * c + j];
+            col += r->confusion[(size_t)j * c + k];
+        }
+        const int64_t hit = r->confusion[(size_t)k * c + k];
+        const char *name =
+            clnet_model_label(m, k) ? clnet_model_label(m, k) : clnet_dataset_class_name(d, k);
+        printf("%-24.24s %9.4f %9.4f %7lld\n", name, col ? (double)hit / col : 0.0,
+               row ? (double)hit / row : 0.0, (long long)row);
+    }
+    printf("\nconfusion (rows: true, columns: predicted)\n");
+    for (int k = 0; k < c; ++k) {
+        printf("%3d ", k);
+        for (int j = 0; j < c; ++j)
+            printf(" %6lld", (long long)r->confusion[(size_t)k * c + j]);
+        printf("\n");
+    }
+}
+
+int clnet_cli_eval(int argc, char **argv)
+{
+    const char *path = NULL, *data = NULL, *part = "test", *device = NULL, *cls = NULL;
+    int batch = 64;
+    for (int i = 1; i < argc; ++i) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        const int valued = !strcmp(a, "--data") || !strcmp(a, "--part") || !strcmp(a, "--batch") ||
+                           !strcmp(a, "--device") || !strcmp(a, "--class");
+        if (valued && i + 1 >= argc)
+            return clnet_cli_error("eval", "%s needs a value (see --help)", a);
+        if (!strcmp(a, "--data"))
+            data = argv[++i];
+        else if (!strcmp(a, "--part"))
+            part = argv[++i];
+        else if (!strcmp(a, "--batch") && (batch = atoi(argv[++i])) < 1)
+            return clnet_cli_error("eval", "--batch: expected a positive number");
+        else if (!strcmp(a, "--device"))
+            device = argv[++i];
+        else if (!strcmp(a, "--class"))
+            cls = argv[++i];
+        else if (a[0] == '-' || path)
+            return clnet_cli_error("eval", "unexpected argument '%s' (see --help)", a);
+        else if (!valued)
+            path = a;
+    }
+    if (!path || !data)
+        return clnet_cli_error("eval", "a model file and --data are needed (see --help)");
+    clnet_context *ctx = clnet_cli_context("eval", device, cls);
+    clnet_model *m = NULL;
+    clnet_dataset *d = NULL;
+    clnet_eval_result r;
+    memset(&r, 0, sizeof r);
+    int rc = ctx ? 0 : 1;
+    if (rc == 0 && clnet_model_load(ctx, path, NULL, &m) != CLNET_OK)
+        rc = clnet_cli_error("eval", "%s", clnet_context_error(ctx));
+    if (rc == 0) {
+        const clnet_shape in = clnet_graph_layer_shape(clnet_model_graph(m), 0);
+        clnet_dataset_options o = {in.h, in.w, in.c, NULL, NULL};
+        char err[1024] = "";
+        if (clnet_dataset_open(data, part, &o, &d, err, sizeof err) != CLNET_OK)
+            rc = clnet_cli_error("eval", "%s", err);
+    }
+    if (rc == 0 && clnet_evaluate(m, d, batch, &r) != CLNET_OK)
+        rc = clnet_cli_error("eval", "%s", clnet_context_error(ctx));
+    if (rc == 0)
+        report(m, d, &r);
+    clnet_eval_result_free(&r);
+    clnet_dataset_destroy(d);
+    clnet_model_destroy(m);
+    clnet_context_destroy(ctx);
+    return rc;
+}
