@@ -65,5 +65,51 @@ check summary-spec-takes-no-zoo-options nonzero "apply to zoo models only" "$cln
 spec=$(mktemp)
 check spec-reads-back 0 "Total params: 25,610,152" sh -c '"$1" spec resnet50 >"$2" && "$1" summary "$2"' sh "$clnet" "$spec"
 rm -f "$spec"
+# End to end on reduced Fashion-MNIST (Debian's dataset-fashion-mnist): train the
+# small ResNet of samples/, evaluate it far above chance (10 classes), predict, and
+# resume a run killed with SIGKILL.
+fm=/usr/share/datasets/fashion-mnist
+models=$(dirname "$0")/../../samples/models
+if [ -f "$fm/train-images-idx3-ubyte.gz" ]; then
+    data=$(mktemp -d /tmp/fashion-mnist.XXXXXX) # "fashion" in the name: the class names
+    # idx headers (big-endian) with the reduced counts, then the first images / labels.
+    # $1 file, $2 magic, $3 count (4 octal bytes), $4 bytes of data after the header.
+    cut_idx() {
+        if [ "$2" = 3 ]; then
+            printf "\000\000\010\003$3\000\000\000\034\000\000\000\034"; skip=17
+        else
+            printf "\000\000\010\001$3"; skip=9
+        fi
+        zcat "$fm/$1" | tail -c +$skip | head -c "$4"
+    }
+    cut_idx train-images-idx3-ubyte.gz 3 '\000\000\013\270' $((3000 * 784)) >"$data/train-images-idx3-ubyte"
+    cut_idx train-labels-idx1-ubyte.gz 1 '\000\000\013\270' 3000 >"$data/train-labels-idx1-ubyte"
+    cut_idx t10k-images-idx3-ubyte.gz 3 '\000\000\003\350' $((1000 * 784)) >"$data/t10k-images-idx3-ubyte"
+    cut_idx t10k-labels-idx1-ubyte.gz 1 '\000\000\003\350' 1000 >"$data/t10k-labels-idx1-ubyte"
+    check train-small-resnet 0 "Saved $data/m.safetensors" "$clnet" train --model "$models/fashion_resnet.spec" \
+        --data "idx:$data" --epochs 2 --batch 64 --lr 0.1 --out "$data/m.safetensors"
+    # Far above chance (0.1): top-1 of at least 0.60 on the 1000 test images.
+    check eval-far-above-chance 0 "top-1 0\.[6-9]" "$clnet" eval "$data/m.safetensors" --data "idx:$data"
+    printf 'P5 28 28 255\n' >"$data/shoe.pgm"
+    zcat "$fm/t10k-images-idx3-ubyte.gz" | tail -c +17 | head -c 784 >>"$data/shoe.pgm"
+    check predict-names-a-class 0 "Ankle boot\|Sneaker\|Sandal" "$clnet" predict "$data/m.safetensors" "$data/shoe.pgm"
+    check predict-json 0 '"class":' "$clnet" predict "$data/m.safetensors" "$data/shoe.pgm" --json --top 1
+    head -c 3000 "$data/m.safetensors" >"$data/cut.safetensors"
+    check predict-truncated-model nonzero "cut.safetensors" "$clnet" predict "$data/cut.safetensors" "$data/shoe.pgm"
+    printf 'not an image' >"$data/bad.png"
+    check predict-corrupt-image nonzero "bad.png" "$clnet" predict "$data/m.safetensors" "$data/bad.png"
+    # Killed with SIGKILL after its first checkpoint, then resumed to the end.
+    "$clnet" train --model "$models/fashion_resnet.spec" --data "idx:$data" --epochs 4 --batch 64 \
+        --out "$data/k.safetensors" >"$data/killed.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 600); do [ -f "$data/k.safetensors.ckpt" ] && break; sleep 0.2; done
+    kill -9 $pid 2>/dev/null
+    wait $pid 2>/dev/null
+    check resume-after-kill 0 "Saved $data/k.safetensors" "$clnet" train --model "$models/fashion_resnet.spec" \
+        --data "idx:$data" --epochs 4 --batch 64 --out "$data/k.safetensors" --resume
+    rm -rf "$data"
+else
+    echo "SKIP end-to-end training (no $fm: install dataset-fashion-mnist)"
+fi
 echo "$passes passed, $fails failed"
 [ $fails -eq 0 ]
