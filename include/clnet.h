@@ -421,6 +421,21 @@ CLNET_API clnet_status clnet_model_save(clnet_model *m, const char *path);
 CLNET_API clnet_status clnet_model_load(clnet_context *ctx, const char *path,
                                         const clnet_model_options *opt, clnet_model **out);
 
+/* ---- fine-tuning ---- */
+
+/* A new model (on m's context, same options) whose graph is m's with the last dense
+ * layer (the classifier head) resized to classes units and freshly initialised from
+ * seed; every other weight, the normalization and (when classes is unchanged) the
+ * labels are copied from m. Layers after the head (a softmax) must have no weights. */
+CLNET_API clnet_status clnet_model_replace_head(clnet_model *m, int classes, uint64_t seed,
+                                                clnet_model **out);
+/* Freezes the trainable weights of every layer except the last n layers that have
+ * trainable weights (the optimizer leaves frozen weights alone; their gradients are
+ * still computed). n < 0 unfreezes everything. Frozen batch norms keep updating their
+ * moving statistics in training, as in PyTorch. Returns the number of trainable
+ * weights left unfrozen through *trainable (may be NULL). */
+CLNET_API clnet_status clnet_model_freeze(clnet_model *m, int n, int64_t *trainable);
+
 /* ---- datasets: labelled images in host memory, batched in a background thread ---- */
 
 typedef struct clnet_dataset clnet_dataset;
@@ -437,7 +452,7 @@ typedef struct clnet_dataset_options {
 
 /* Opens source:
  *   "DIR"           an image folder: one sub-folder per class (class names = folder
- *                   names, sorted), JPEG/PNG/BMP/GIF/TGA files inside;
+ *                   names, sorted), JPEG/PNG/BMP/GIF/TGA/PNM files inside;
  *   "idx:DIR"       MNIST / Fashion-MNIST idx files (raw or .gz) in DIR;
  *   "cifar:DIR"     CIFAR-10 binary batches (data_batch_1..5.bin, test_batch.bin) in DIR.
  * part: "train" or "test" for idx and CIFAR (ignored for folders). Decodes every image
@@ -550,7 +565,7 @@ CLNET_API void clnet_eval_result_free(clnet_eval_result *r);
 
 /* ---- prediction ---- */
 
-/* Decodes an image file (JPEG, PNG, BMP, GIF, TGA) and converts it to h x w x c as the
+/* Decodes an image file (JPEG, PNG, BMP, GIF, TGA, PNM) and converts it to h x w x c as the
  * image-folder dataset does (resize, gray <-> RGB, alpha dropped), pixels scaled to
  * [0, 1], into out (h * w * c floats, HWC). A file that cannot be decoded is
  * CLNET_ERR_IO with err saying which and why. */
@@ -560,6 +575,31 @@ CLNET_API clnet_status clnet_image_load(const char *path, int h, int w, int c, f
  * model's input size, normalized here as the model says; probs gets n * classes floats. */
 CLNET_API clnet_status clnet_model_predict(clnet_model *m, const float *images, int n,
                                            float *probs);
+
+/* ---- charts ----
+ * PNG files drawn without a plotting library and written to a temporary file, then
+ * renamed over path (an existing file is replaced only by a complete chart). They need
+ * no context, so a failure is only the status: CLNET_ERR_INVALID_ARG for bad arguments,
+ * CLNET_ERR_IO when path cannot be written, CLNET_ERR_OUT_OF_MEMORY. Nothing is printed. */
+
+/* Training curves of epochs >= 1 epochs (epoch i + 1 is element i), 1200x540: loss (from
+ * 0) and accuracy (0..1, or a tighter range around the values) side by side, the
+ * training curve in blue, validation in orange, with a legend and epochs on the x axes.
+ * val_loss and val_accuracy may be NULL or hold NAN (no validation); a non-finite value
+ * leaves a gap. title may be NULL. */
+CLNET_API clnet_status clnet_plot_history(const char *path, const double *loss,
+                                          const double *accuracy, const double *val_loss,
+                                          const double *val_accuracy, int epochs,
+                                          const char *title);
+/* The confusion matrix of clnet_evaluate (classes x classes, 1..1000 classes, row = true
+ * class, column = predicted, counts >= 0) as a heat map coloured by each count's share
+ * of its row, counts written in the cells when they fit. names: classes class names for
+ * the axes (cut to 16 characters), or NULL (or a NULL entry) for the class index. title
+ * may be NULL. The image grows with the classes: cells shrink to 2 pixels and names are
+ * then shown for every few classes. */
+CLNET_API clnet_status clnet_plot_confusion(const char *path, const int64_t *confusion,
+                                            int classes, const char *const *names,
+                                            const char *title);
 
 /* ---- self-test: every op and kernel variant against the plain C reference ---- */
 

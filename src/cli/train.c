@@ -32,6 +32,9 @@ static void usage(FILE *f)
             "  --no-normalize       feed pixels in [0, 1] (default: per-channel mean/std)\n"
             "  --seed S             shuffling, augmentation, initialization (default 1)\n"
             "  --checkpoint FILE    --resume\n"
+            "  --from BASE          fine-tune a saved model (instead of --model): its classifier\n"
+            "                       head is replaced when the data has other classes\n"
+            "  --freeze N           train only the last N layers that have weights\n"
             "  --device N|NAME      --class dgpu|igpu|cpu\n"
             "%s"
             "  (--input also resizes the data; zoo models take at least 32x32, smaller images\n"
@@ -41,7 +44,8 @@ static void usage(FILE *f)
 
 typedef struct settings {
     clnet_cli_model model;
-    const char *data, *out, *checkpoint, *device, *cls;
+    const char *data, *out, *checkpoint, *device, *cls, *from;
+    int freeze; /* -1: none */
     clnet_fit_options fit;
     double val;
     int normalize, nesterov, adamw, tty;
@@ -107,9 +111,10 @@ static int option(settings *s, int argc, char **argv, int *i)
 {
     int bad = 0;
     const char *v = NULL;
-    const char **text[] = {&s->model.model, &s->data, &s->out, &s->checkpoint, &s->device, &s->cls};
-    static const char *const texts[] = {"--model",      "--data",   "--out",
-                                        "--checkpoint", "--device", "--class"};
+    const char **text[] = {&s->model.model, &s->data, &s->out, &s->checkpoint,
+                           &s->device,      &s->cls,  &s->from};
+    static const char *const texts[] = {"--model",  "--data",  "--out", "--checkpoint",
+                                        "--device", "--class", "--from"};
     for (size_t k = 0; k < sizeof texts / sizeof texts[0]; ++k)
         if ((v = value(texts[k], argc, argv, i, &bad)) != NULL || bad) {
             *text[k] = v;
@@ -117,16 +122,17 @@ static int option(settings *s, int argc, char **argv, int *i)
         }
     struct {
         const char *name;
-        double lo, hi, *dst;
-    } nums[] = {{"--epochs", 1, 1e6, NULL},
-                {"--batch", 1, 1 << 16, NULL},
-                {"--lr", 0, 10, NULL},
-                {"--momentum", 0, 0.999, NULL},
-                {"--weight-decay", 0, 1, NULL},
-                {"--warmup", 0, 1e9, NULL},
-                {"--label-smoothing", 0, 0.99, NULL},
-                {"--val", 0, 0.9, &s->val},
-                {"--seed", 0, 1e18, NULL}};
+        double lo, hi;
+    } nums[] = {{"--epochs", 1, 1e6},
+                {"--batch", 1, 1 << 16},
+                {"--lr", 0, 10},
+                {"--momentum", 0, 0.999},
+                {"--weight-decay", 0, 1},
+                {"--warmup", 0, 1e9},
+                {"--label-smoothing", 0, 0.99},
+                {"--val", 0, 0.9},
+                {"--seed", 0, 1e18},
+                {"--freeze", 0, 1e6}};
     for (size_t k = 0; k < sizeof nums / sizeof nums[0]; ++k) {
         if ((v = value(nums[k].name, argc, argv, i, &bad)) == NULL) {
             if (bad)
@@ -161,8 +167,11 @@ static int option(settings *s, int argc, char **argv, int *i)
         case 7:
             s->val = x;
             break;
-        default:
+        case 8:
             s->fit.seed = (uint64_t)x;
+            break;
+        default:
+            s->freeze = (int)x;
             break;
         }
         return 1;
@@ -253,7 +262,33 @@ static int prepare(settings *s, clnet_dataset **data, clnet_graph **g, const cha
     return (*g = clnet_cli_model_build("train", &s->model, title)) ? 0 : 1;
 }
 
-/* Labels from the data, normalization from the training part. */
+/* --from: the saved base model on ctx with its head replaced when the data has another
+ * number of classes; the data opened at the base's input size. */
+static int fine_tune_base(settings *s, clnet_context *ctx, clnet_dataset **data, clnet_model **m)
+{
+    clnet_model *base = NULL;
+    if (clnet_model_load(ctx, s->from, NULL, &base) != CLNET_OK)
+        return clnet_cli_error("train", "%s", clnet_context_error(ctx));
+    const clnet_graph *g = clnet_model_graph(base);
+    const clnet_shape in = clnet_graph_layer_shape(g, 0);
+    const int classes = clnet_graph_layer_shape(g, clnet_graph_layer_count(g) - 1).c;
+    if (!(*data = open_data(s->data, in.h, in.w, in.c))) {
+        clnet_model_destroy(base);
+        return 1;
+    }
+    const int want = clnet_dataset_class_count(*data);
+    if (want == classes) {
+        *m = base;
+        return 0;
+    }
+    printf("Replacing the %d-class head of %s with a %d-class one\n", classes, s->from, want);
+    const clnet_status st = clnet_model_replace_head(base, want, s->fit.seed, m);
+    clnet_model_destroy(base);
+    return st == CLNET_OK ? 0 : clnet_cli_error("train", "%s", clnet_context_error(ctx));
+}
+
+/* Labels from the data, normalization from the training part (a fine-tuned base keeps
+ * the normalization it was trained with). */
 static int describe_model(const settings *s, clnet_model *m, const clnet_dataset *all,
                           const clnet_dataset *train, clnet_context *ctx)
 {
@@ -267,9 +302,9 @@ static int describe_model(const settings *s, clnet_model *m, const clnet_dataset
     free(names);
     float mean[4] = {0, 0, 0, 0}, std[4] = {1, 1, 1, 1};
     const int c = clnet_dataset_image_shape(all).c;
-    if (st == CLNET_OK && s->normalize && c <= 4)
+    if (st == CLNET_OK && s->normalize && c <= 4 && !s->from)
         st = clnet_dataset_stats(train, mean, std);
-    if (st == CLNET_OK && c <= 4)
+    if (st == CLNET_OK && c <= 4 && !s->from)
         st = clnet_model_set_normalization(m, mean, std, c);
     return st == CLNET_OK ? 0 : clnet_cli_error("train", "%s", clnet_context_error(ctx));
 }
@@ -285,6 +320,7 @@ int clnet_cli_train(int argc, char **argv)
     s.val = 0.1;
     s.normalize = s.nesterov = 1;
     s.lr = s.weight_decay = -1.0f;
+    s.freeze = -1;
     s.momentum = 0.9f;
     s.tty = isatty(STDOUT_FILENO);
     for (int i = 1; i < argc; ++i) {
@@ -300,8 +336,9 @@ int clnet_cli_train(int argc, char **argv)
         if (taken == 0)
             return clnet_cli_error("train", "unexpected argument '%s' (see --help)", argv[i]);
     }
-    if (!s.model.model || !s.data || !s.out)
-        return clnet_cli_error("train", "--model, --data and --out are needed (see --help)");
+    if ((!s.model.model && !s.from) || !s.data || !s.out)
+        return clnet_cli_error("train", "--model (or --from), --data and --out are needed (see "
+                                        "--help)");
     const int adam = s.fit.optimizer.kind == CLNET_OPT_ADAM;
     s.fit.optimizer.momentum = adam ? 0.0f : s.momentum;
     s.fit.optimizer.nesterov = !adam && s.nesterov && s.momentum > 0.0f;
@@ -320,17 +357,30 @@ int clnet_cli_train(int argc, char **argv)
     clnet_context *ctx = NULL;
     clnet_model *m = NULL;
     const char *title = NULL;
-    int rc = prepare(&s, &all, &g, &title);
+    int rc = 0;
+    if (s.from) {
+        title = s.from;
+        if (!(ctx = clnet_cli_context("train", s.device, s.cls)))
+            rc = 1;
+        else
+            rc = fine_tune_base(&s, ctx, &all, &m);
+    } else {
+        rc = prepare(&s, &all, &g, &title);
+    }
     if (rc == 0 && s.val > 0.0 &&
         clnet_dataset_split(all, s.val, s.fit.seed, &train, &val) != CLNET_OK)
         rc = clnet_cli_error("train", "cannot split the data for validation");
-    if (rc == 0 && !(ctx = clnet_cli_context("train", s.device, s.cls)))
+    if (rc == 0 && !ctx && !(ctx = clnet_cli_context("train", s.device, s.cls)))
         rc = 1;
     const clnet_model_options mo = {s.fit.seed, 0, 0};
-    if (rc == 0 && clnet_model_create(ctx, g, &mo, &m) != CLNET_OK)
+    if (rc == 0 && !m && clnet_model_create(ctx, g, &mo, &m) != CLNET_OK)
         rc = clnet_cli_error("train", "%s: %s", title, clnet_context_error(ctx));
     if (rc == 0)
         rc = describe_model(&s, m, all, train ? train : all, ctx);
+    int64_t trainable = 0;
+    if (rc == 0 && s.freeze >= 0 && clnet_model_freeze(m, s.freeze, &trainable) == CLNET_OK)
+        printf("Training the last %d layers with weights: %lld parameters\n", s.freeze,
+               (long long)trainable);
     if (rc == 0) {
         const clnet_shape img = clnet_dataset_image_shape(all);
         printf("Training %s on %d images of %dx%dx%d in %d classes (%d for validation), %s\n",

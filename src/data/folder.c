@@ -59,10 +59,11 @@ static int compare_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The extensions stb_image decodes that image folders use. */
+/* The extensions stb_image decodes that image folders use (PNM: netpbm gray and RGB). */
 static int is_image_name(const char *name)
 {
-    static const char *const exts[] = {"jpg", "jpeg", "png", "bmp", "gif", "tga"};
+    static const char *const exts[] = {"jpg", "jpeg", "png", "bmp", "gif",
+                                       "tga", "pgm",  "ppm", "pnm"};
     const char *dot = strrchr(name, '.');
     if (!dot)
         return 0;
@@ -185,9 +186,9 @@ clnet_status clnet__folder_open(clnet_dataset *d, const char *dir, const clnet_d
                        : clnet__data_fail(err, err_len, CLNET_ERR_OUT_OF_MEMORY,
                                           "%s: out of memory", dir);
         if (st == CLNET_OK && files[k].n == 0)
-            st = clnet__data_fail(err, err_len, CLNET_ERR_INVALID_ARG,
-                                  "%s: empty class folder (no JPEG, PNG, BMP, GIF or TGA files)",
-                                  class_dir);
+            st = clnet__data_fail(
+                err, err_len, CLNET_ERR_INVALID_ARG,
+                "%s: empty class folder (no JPEG, PNG, BMP, GIF, TGA or PNM files)", class_dir);
         if (st != CLNET_OK)
             goto done;
         if (files[k].n > 0x7fffffff - total) {

@@ -98,6 +98,17 @@ if [ -f "$fm/train-images-idx3-ubyte.gz" ]; then
     check predict-truncated-model nonzero "cut.safetensors" "$clnet" predict "$data/cut.safetensors" "$data/shoe.pgm"
     printf 'not an image' >"$data/bad.png"
     check predict-corrupt-image nonzero "bad.png" "$clnet" predict "$data/m.safetensors" "$data/bad.png"
+    # Fine-tuning on a two-class folder: the head is replaced, only it trains.
+    mkdir -p "$data/two/boots" "$data/two/bags"
+    zcat "$fm/t10k-images-idx3-ubyte.gz" | tail -c +17 | head -c $((40 * 784)) >"$data/test40"
+    for i in $(seq 0 39); do
+        printf 'P5 28 28 255\n' >"$data/two/$([ $((i % 2)) = 0 ] && echo boots || echo bags)/$i.pgm"
+        dd if="$data/test40" bs=784 skip="$i" count=1 2>/dev/null \
+            >>"$data/two/$([ $((i % 2)) = 0 ] && echo boots || echo bags)/$i.pgm"
+    done
+    check finetune-replaces-head 0 "Replacing the 10-class head" "$clnet" train --from "$data/m.safetensors" \
+        --data "$data/two" --freeze 1 --epochs 1 --batch 8 --val 0 --out "$data/ft.safetensors"
+    check finetune-saves 0 "bags\|boots" "$clnet" predict "$data/ft.safetensors" "$data/shoe.pgm"
     # Killed with SIGKILL after its first checkpoint, then resumed to the end.
     "$clnet" train --model "$models/fashion_resnet.spec" --data "idx:$data" --epochs 4 --batch 64 \
         --out "$data/k.safetensors" >"$data/killed.log" 2>&1 &
