@@ -207,15 +207,16 @@ static void clip(const char *s, int max, char *buf, size_t len)
         snprintf(buf, len, "%.*s..", max > 2 ? max - 2 : 0, s);
 }
 
-/* The chart title, centred on top at triple size (cut to the width); returns the y
- * below it. */
+/* The chart title centred on top, at triple size or, when too long for that, double
+ * (cut to the width); returns the y below it. */
 static int heading(canvas *c, const char *title)
 {
     if (!title || !*title)
         return MARGIN;
     char buf[256];
-    clip(title, (c->w - 2 * MARGIN) / (ADVANCE * 3), buf, sizeof buf);
-    text(c, c->w / 2, MARGIN, buf, 3, 0.5, 0, 0, ink);
+    const int scale = text_width(title, 3) <= c->w - 2 * MARGIN ? 3 : 2;
+    clip(title, (c->w - 2 * MARGIN) / (ADVANCE * scale), buf, sizeof buf);
+    text(c, c->w / 2, MARGIN + CAP_H * (3 - scale), buf, scale, 0.5, 0, 0, ink);
     return MARGIN + CAP_H * 3 + 18;
 }
 
