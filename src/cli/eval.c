@@ -10,11 +10,13 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: clnet eval MODEL.safetensors --data SOURCE [--part test|train] [--batch N]\n"
-               "                  [--device N|NAME] [--class dgpu|igpu|cpu]\n\n"
+               "                  [--device N|NAME] [--class dgpu|igpu|cpu]\n"
+               "                  [--confusion FILE.png]\n\n"
                "Runs the images of SOURCE (an image folder, idx:DIR or cifar:DIR; --part picks\n"
                "the test (default) or train files of idx and CIFAR) through the model and prints\n"
                "the mean loss, top-1 and top-5 accuracy, each class's precision and recall, and\n"
-               "the confusion matrix (rows: true class, columns: predicted).\n");
+               "the confusion matrix (rows: true class, columns: predicted); --confusion also\n"
+               "draws it as a heat map into a PNG file.\n");
 }
 
 static void report(clnet_model *m, const clnet_dataset *d, const clnet_eval_result *r)
@@ -44,9 +46,32 @@ static void report(clnet_model *m, const clnet_dataset *d, const clnet_eval_resu
     }
 }
 
+/* --confusion: the matrix as a PNG heat map with the model's class names. */
+static int write_confusion(clnet_model *m, const clnet_dataset *d, const clnet_eval_result *r,
+                           const char *model, const char *data, const char *png)
+{
+    const char **names = malloc((size_t)r->classes * sizeof *names);
+    if (!names)
+        return clnet_cli_error("eval", "out of memory");
+    for (int k = 0; k < r->classes; ++k)
+        names[k] =
+            clnet_model_label(m, k) ? clnet_model_label(m, k) : clnet_dataset_class_name(d, k);
+    char title[512];
+    const char *slash = strrchr(model, '/');
+    snprintf(title, sizeof title, "%s on %s", slash ? slash + 1 : model, data);
+    const clnet_status st = clnet_plot_confusion(png, r->confusion, r->classes, names, title);
+    free(names);
+    if (st != CLNET_OK)
+        return clnet_cli_error("eval", "cannot write the chart %s: %s", png,
+                               clnet_status_string(st));
+    printf("\nWrote %s\n", png);
+    return 0;
+}
+
 int clnet_cli_eval(int argc, char **argv)
 {
     const char *path = NULL, *data = NULL, *part = "test", *device = NULL, *cls = NULL;
+    const char *confusion = NULL;
     int batch = 64;
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
@@ -55,7 +80,8 @@ int clnet_cli_eval(int argc, char **argv)
             return 0;
         }
         const int valued = !strcmp(a, "--data") || !strcmp(a, "--part") || !strcmp(a, "--batch") ||
-                           !strcmp(a, "--device") || !strcmp(a, "--class");
+                           !strcmp(a, "--device") || !strcmp(a, "--class") ||
+                           !strcmp(a, "--confusion");
         if (valued && i + 1 >= argc)
             return clnet_cli_error("eval", "%s needs a value (see --help)", a);
         if (!strcmp(a, "--data"))
@@ -68,6 +94,8 @@ int clnet_cli_eval(int argc, char **argv)
             device = argv[++i];
         else if (!strcmp(a, "--class"))
             cls = argv[++i];
+        else if (!strcmp(a, "--confusion"))
+            confusion = argv[++i];
         else if (a[0] == '-' || path)
             return clnet_cli_error("eval", "unexpected argument '%s' (see --help)", a);
         else if (!valued)
@@ -94,6 +122,8 @@ int clnet_cli_eval(int argc, char **argv)
         rc = clnet_cli_error("eval", "%s", clnet_context_error(ctx));
     if (rc == 0)
         report(m, d, &r);
+    if (rc == 0 && confusion)
+        rc = write_confusion(m, d, &r, path, data, confusion);
     clnet_eval_result_free(&r);
     clnet_dataset_destroy(d);
     clnet_model_destroy(m);

@@ -32,6 +32,7 @@ static void usage(FILE *f)
             "  --no-normalize       feed pixels in [0, 1] (default: per-channel mean/std)\n"
             "  --seed S             shuffling, augmentation, initialization (default 1)\n"
             "  --checkpoint FILE    --resume\n"
+            "  --plot FILE.png      chart of the loss and accuracy per epoch, after the run\n"
             "  --from BASE          fine-tune a saved model (instead of --model): its classifier\n"
             "                       head is replaced when the data has other classes\n"
             "  --freeze N           train only the last N layers that have weights\n"
@@ -50,11 +51,55 @@ typedef struct settings {
     double val;
     int normalize, nesterov, adamw, tty;
     float lr, momentum, weight_decay;
+    /* --plot: the end-of-epoch loss, accuracy, val_loss and val_accuracy, history_len
+     * (the run's epochs) each, NAN for epochs not run here (before a resume); figures
+     * up to epoch history_epochs were seen. */
+    const char *plot;
+    double *history;
+    int history_len, history_epochs;
 } settings;
+
+static void record(settings *s, const clnet_progress *p)
+{
+    const size_t n = (size_t)p->epochs;
+    if (!s->plot || !p->end_of_epoch || p->epoch < 0 || p->epoch >= p->epochs)
+        return;
+    if (!s->history && (s->history = malloc(4 * n * sizeof *s->history)) != NULL) {
+        for (size_t i = 0; i < 4 * n; ++i)
+            s->history[i] = NAN;
+        s->history_len = p->epochs;
+    }
+    if (!s->history || s->history_len != p->epochs)
+        return;
+    double *h = s->history + p->epoch;
+    h[0] = p->loss;
+    h[n] = p->accuracy;
+    h[2 * n] = p->val_loss;
+    h[3 * n] = p->val_accuracy;
+    s->history_epochs = p->epoch + 1 > s->history_epochs ? p->epoch + 1 : s->history_epochs;
+}
+
+/* Writes the --plot chart of the epochs seen (also after a failed run); returns rc, or
+ * 1 when the chart cannot be written. */
+static int write_plot(const settings *s, const char *title, int rc)
+{
+    const int n = s->history_len;
+    const double *h = s->history;
+    char heading[512];
+    snprintf(heading, sizeof heading, "%s on %s", title ? title : "model", s->data);
+    const clnet_status st =
+        clnet_plot_history(s->plot, h, h + n, h + 2 * n, h + 3 * n, s->history_epochs, heading);
+    if (st != CLNET_OK)
+        return clnet_cli_error("train", "cannot write the chart %s: %s", s->plot,
+                               clnet_status_string(st));
+    printf("Wrote %s\n", s->plot);
+    return rc;
+}
 
 static int progress(void *user, const clnet_progress *p)
 {
-    const settings *s = user;
+    settings *s = user;
+    record(s, p);
     const int width = 30, done = p->batches ? p->batch * width / p->batches : width;
     if (p->batch == 1 && !p->end_of_epoch)
         printf("Epoch %d/%d\n", p->epoch + 1, p->epochs);
@@ -111,10 +156,10 @@ static int option(settings *s, int argc, char **argv, int *i)
 {
     int bad = 0;
     const char *v = NULL;
-    const char **text[] = {&s->model.model, &s->data, &s->out, &s->checkpoint,
-                           &s->device,      &s->cls,  &s->from};
-    static const char *const texts[] = {"--model",  "--data",  "--out", "--checkpoint",
-                                        "--device", "--class", "--from"};
+    const char **text[] = {&s->model.model, &s->data, &s->out,  &s->checkpoint,
+                           &s->device,      &s->cls,  &s->from, &s->plot};
+    static const char *const texts[] = {"--model",  "--data",  "--out",  "--checkpoint",
+                                        "--device", "--class", "--from", "--plot"};
     for (size_t k = 0; k < sizeof texts / sizeof texts[0]; ++k)
         if ((v = value(texts[k], argc, argv, i, &bad)) != NULL || bad) {
             *text[k] = v;
@@ -394,6 +439,9 @@ int clnet_cli_train(int argc, char **argv)
         rc = clnet_cli_error("train", "%s", clnet_context_error(ctx));
     if (rc == 0)
         printf("Saved %s (checkpoint %s)\n", s.out, s.fit.checkpoint);
+    if (s.history_epochs > 0)
+        rc = write_plot(&s, title, rc);
+    free(s.history);
     clnet_model_destroy(m);
     clnet_context_destroy(ctx);
     clnet_graph_destroy(g);
