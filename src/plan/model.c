@@ -119,6 +119,9 @@ void clnet_model_destroy(clnet_model *m)
 {
     if (!m)
         return;
+    /* Its kernels may still be queued: let them finish before their buffers go (and
+     * before a process that exits next tears down a runtime still compiling them). */
+    clnet_context_finish(m->ctx);
     for (int i = 0; i < m->n_weights; ++i) {
         clnet_tensor_destroy(m->w[i]);
         clnet_tensor_destroy(m->dw[i]);
