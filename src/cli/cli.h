@@ -15,6 +15,10 @@ int clnet_cli_train(int argc, char **argv);
 int clnet_cli_eval(int argc, char **argv);
 int clnet_cli_predict(int argc, char **argv);
 
+/* A clnet_log_fn printing "clnet <user as const char *cmd>: <msg>" to stderr: the
+ * datasets' skipped images, by path. */
+void clnet_cli_log(void *cmd, int level, const char *msg);
+
 /* A context on --device / --class (either may be NULL); prints the error and returns
  * NULL on failure. */
 clnet_context *clnet_cli_context(const char *cmd, const char *device, const char *cls);

@@ -113,7 +113,7 @@ int clnet_cli_eval(int argc, char **argv)
         rc = clnet_cli_error("eval", "%s", clnet_context_error(ctx));
     if (rc == 0) {
         const clnet_shape in = clnet_graph_layer_shape(clnet_model_graph(m), 0);
-        clnet_dataset_options o = {in.h, in.w, in.c, NULL, NULL};
+        clnet_dataset_options o = {in.h, in.w, in.c, clnet_cli_log, (void *)"eval"};
         char err[1024] = "";
         if (clnet_dataset_open(data, part, &o, &d, err, sizeof err) != CLNET_OK)
             rc = clnet_cli_error("eval", "%s", err);

@@ -16,6 +16,12 @@ int clnet_cli_error(const char *cmd, const char *fmt, ...)
     return 1;
 }
 
+void clnet_cli_log(void *cmd, int level, const char *msg)
+{
+    (void)level;
+    fprintf(stderr, "clnet %s: %s\n", (const char *)cmd, msg);
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: clnet <command> [options]\n\n"

@@ -261,11 +261,7 @@ static int option(settings *s, int argc, char **argv, int *i)
 /* Opens the training data at h x w x c (0: its own size), printing the reason on error. */
 static clnet_dataset *open_data(const char *source, int h, int w, int c)
 {
-    clnet_dataset_options o;
-    memset(&o, 0, sizeof o);
-    o.h = h;
-    o.w = w;
-    o.c = c;
+    clnet_dataset_options o = {h, w, c, clnet_cli_log, (void *)"train"};
     char err[1024] = "";
     clnet_dataset *d = NULL;
     if (clnet_dataset_open(source, "train", &o, &d, err, sizeof err) != CLNET_OK)
