@@ -13,32 +13,9 @@
 #include "io/safetensors.h"
 #include "plan/plan.h"
 #include "support/models.h"
+#include "support/tempdir.h"
 
-static char dir[64];
-
-static void make_dir(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/clnet-mf-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void remove_dir(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_expect_eq(system(cmd), 0);
-}
-
-TestSuite(model_file, .init = make_dir, .fini = remove_dir, .timeout = 600);
-
-static const char *at(const char *name)
-{
-    static char buf[4][256];
-    static int next;
-    char *p = buf[next++ % 4];
-    snprintf(p, 256, "%s/%s", dir, name);
-    return p;
-}
+TestSuite(model_file, .init = clnet_test_make_dir, .fini = clnet_test_remove_dir, .timeout = 600);
 
 static unsigned char *read_bytes(const char *path, size_t *n)
 {
@@ -108,7 +85,7 @@ static void round_trip(int mobile)
     clnet_model *a = small_model(ctx, mobile, &g);
     size_t na = 0, nb = 0;
     float *ya = predict(a, ctx, &na); /* folds BN before the save: the file has raw weights */
-    const char *path = at("model.safetensors");
+    const char *path = clnet_test_path("model.safetensors");
     save(a, path);
     clnet_model *b = load(ctx, path);
     float *yb = predict(b, ctx, &nb);
@@ -176,8 +153,8 @@ Test(model_file, defaults_round_trip)
     float m1[1] = {9}, s1[1] = {9};
     clnet_model_normalization(a, m1, s1);
     cr_expect(m1[0] == 0.0f && s1[0] == 1.0f);
-    save(a, at("plain.safetensors"));
-    clnet_model *b = load(ctx, at("plain.safetensors"));
+    save(a, clnet_test_path("plain.safetensors"));
+    clnet_model *b = load(ctx, clnet_test_path("plain.safetensors"));
     cr_expect_eq(clnet_model_label_count(b), 0);
     clnet_model_normalization(b, m1, s1);
     cr_expect(m1[0] == 0.0f && s1[0] == 1.0f);
@@ -228,7 +205,7 @@ Test(model_file, the_file_has_the_safetensors_layout)
     clnet_context *ctx = clnet_test_device();
     clnet_graph *g = NULL;
     clnet_model *m = small_model(ctx, 0, &g);
-    const char *path = at("layout.safetensors");
+    const char *path = clnet_test_path("layout.safetensors");
     save(m, path);
     size_t n = 0;
     unsigned char *b = read_bytes(path, &n);
@@ -419,7 +396,8 @@ Test(model_file, broken_files_are_refused_with_the_file_and_the_problem)
     clnet_context *ctx = clnet_test_device();
     clnet_graph *g = NULL;
     clnet_model *m = small_model(ctx, 0, &g);
-    const char *good = at("good.safetensors"), *bad = at("bad.safetensors");
+    const char *good = clnet_test_path("good.safetensors"),
+               *bad = clnet_test_path("bad.safetensors");
     save(m, good);
 
     static const rewrite cases[] = {
@@ -486,8 +464,9 @@ Test(model_file, broken_files_are_refused_with_the_file_and_the_problem)
     }
     free(bytes);
 
-    expect_load_error(ctx, dir, CLNET_ERR_IO, "a directory");
-    expect_load_error(ctx, at("missing.safetensors"), CLNET_ERR_IO, "No such file or directory");
+    expect_load_error(ctx, clnet_test_dir, CLNET_ERR_IO, "a directory");
+    expect_load_error(ctx, clnet_test_path("missing.safetensors"), CLNET_ERR_IO,
+                      "No such file or directory");
 
     /* The good file still loads after all that. */
     clnet_model_destroy(load(ctx, good));
@@ -501,7 +480,7 @@ Test(model_file, a_failed_save_keeps_the_existing_file)
     clnet_context *ctx = clnet_test_device();
     clnet_graph *g = NULL;
     clnet_model *m = small_model(ctx, 0, &g);
-    const char *path = at("model.safetensors");
+    const char *path = clnet_test_path("model.safetensors");
     save(m, path);
     size_t n0 = 0, n1 = 0;
     unsigned char *before = read_bytes(path, &n0);
@@ -520,12 +499,13 @@ Test(model_file, a_failed_save_keeps_the_existing_file)
     cr_expect(n0 == n1 && memcmp(before, after, n0) == 0, "the existing file changed");
     free(after);
 
-    cr_expect_eq(clnet_model_save(m, at("no/such/dir/model.safetensors")), CLNET_ERR_IO);
+    cr_expect_eq(clnet_model_save(m, clnet_test_path("no/such/dir/model.safetensors")),
+                 CLNET_ERR_IO);
     cr_expect(strstr(clnet_context_error(ctx), "no/such/dir/model.safetensors") != NULL, "%s",
               clnet_context_error(ctx));
 
     /* Saving over a directory fails at the rename: the temporary file goes too. */
-    const char *sub = at("subdir");
+    const char *sub = clnet_test_path("subdir");
     cr_assert_eq(mkdir(sub, 0755), 0);
     cr_expect_eq(clnet_model_save(m, sub), CLNET_ERR_IO);
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", sub, (long)getpid());
@@ -533,8 +513,8 @@ Test(model_file, a_failed_save_keeps_the_existing_file)
 
     /* And the old file still loads to the old model. */
     clnet_model *old = load(ctx, path);
-    save(old, at("again.safetensors"));
-    unsigned char *again = read_bytes(at("again.safetensors"), &n1);
+    save(old, clnet_test_path("again.safetensors"));
+    unsigned char *again = read_bytes(clnet_test_path("again.safetensors"), &n1);
     cr_expect(n0 == n1 && memcmp(before, again, n0) == 0, "load -> save changed the bytes");
     free(again);
     free(before);

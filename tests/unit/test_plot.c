@@ -16,33 +16,9 @@
 #include <stb/stb_image.h>
 
 #include "clnet.h"
+#include "support/tempdir.h"
 
-/* Criterion runs each test in its own process: one temporary directory each. */
-static char dir[64];
-
-static void make_dir(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/clnet-plot-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void remove_dir(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_expect_eq(system(cmd), 0);
-}
-
-TestSuite(plot, .init = make_dir, .fini = remove_dir);
-
-static const char *at(const char *name)
-{
-    static char buf[4][256];
-    static int next;
-    char *p = buf[next++ % 4];
-    snprintf(p, 256, "%s/%s", dir, name);
-    return p;
-}
+TestSuite(plot, .init = clnet_test_make_dir, .fini = clnet_test_remove_dir);
 
 /* The colours the charts use (plot.c): the curves, text, and the heat map's ends. */
 static const uint8_t train_rgb[3] = {31, 119, 180}, val_rgb[3] = {255, 127, 14},
@@ -72,10 +48,10 @@ static int count(const image *im, const uint8_t c[3])
     return n;
 }
 
-/* Entries of dir whose name contains ".tmp.". */
+/* Entries of clnet_test_dir whose name contains ".tmp.". */
 static int temp_files(void)
 {
-    DIR *d = opendir(dir);
+    DIR *d = opendir(clnet_test_dir);
     cr_assert_not_null(d);
     int n = 0;
     for (struct dirent *e; (e = readdir(d)) != NULL;)
@@ -99,8 +75,9 @@ Test(plot, history_with_validation)
 {
     double loss[12], acc[12], vl[12], va[12];
     curves(loss, acc, vl, va, 12);
-    cr_assert_eq(clnet_plot_history(at("h.png"), loss, acc, vl, va, 12, "resnet20"), CLNET_OK);
-    image im = load(at("h.png"));
+    cr_assert_eq(clnet_plot_history(clnet_test_path("h.png"), loss, acc, vl, va, 12, "resnet20"),
+                 CLNET_OK);
+    image im = load(clnet_test_path("h.png"));
     cr_expect_eq(im.w, 1200);
     cr_expect_eq(im.h, 540);
     cr_expect_gt(count(&im, train_rgb), 500, "train curve: %d pixels", count(&im, train_rgb));
@@ -116,10 +93,12 @@ Test(plot, history_without_validation)
     curves(loss, acc, vl, va, 12);
     for (int i = 0; i < 12; ++i)
         vl[i] = va[i] = NAN;
-    cr_assert_eq(clnet_plot_history(at("nan.png"), loss, acc, vl, va, 12, NULL), CLNET_OK);
-    cr_assert_eq(clnet_plot_history(at("null.png"), loss, acc, NULL, NULL, 12, ""), CLNET_OK);
+    cr_assert_eq(clnet_plot_history(clnet_test_path("nan.png"), loss, acc, vl, va, 12, NULL),
+                 CLNET_OK);
+    cr_assert_eq(clnet_plot_history(clnet_test_path("null.png"), loss, acc, NULL, NULL, 12, ""),
+                 CLNET_OK);
     for (int k = 0; k < 2; ++k) {
-        image im = load(at(k ? "null.png" : "nan.png"));
+        image im = load(clnet_test_path(k ? "null.png" : "nan.png"));
         cr_expect_gt(count(&im, train_rgb), 500);
         cr_expect_eq(count(&im, val_rgb), 0, "no validation curve nor legend");
         cr_expect_gt(count(&im, ink_rgb), 500);
@@ -132,16 +111,17 @@ Test(plot, history_with_gaps_and_one_epoch)
     /* Validation every other epoch, a diverged last training loss: gaps, not failures. */
     double loss[6] = {2.0, 1.5, 1.2, 1.0, 0.9, INFINITY}, acc[6] = {0.3, 0.5, 0.6, 0.7, 0.75, NAN};
     double vl[6] = {NAN, 1.6, NAN, 1.1, NAN, NAN}, va[6] = {NAN, 0.45, NAN, 0.65, NAN, NAN};
-    cr_assert_eq(clnet_plot_history(at("gaps.png"), loss, acc, vl, va, 6, "gaps"), CLNET_OK);
-    image im = load(at("gaps.png"));
+    cr_assert_eq(clnet_plot_history(clnet_test_path("gaps.png"), loss, acc, vl, va, 6, "gaps"),
+                 CLNET_OK);
+    image im = load(clnet_test_path("gaps.png"));
     cr_expect_gt(count(&im, val_rgb), 50, "isolated validation points get markers");
     stbi_image_free(im.px);
 
     const double one_loss = 1.3, one_acc = 0.55, one_vl = 1.4, one_va = 0.5;
-    cr_assert_eq(
-        clnet_plot_history(at("one.png"), &one_loss, &one_acc, &one_vl, &one_va, 1, "one epoch"),
-        CLNET_OK);
-    im = load(at("one.png"));
+    cr_assert_eq(clnet_plot_history(clnet_test_path("one.png"), &one_loss, &one_acc, &one_vl,
+                                    &one_va, 1, "one epoch"),
+                 CLNET_OK);
+    im = load(clnet_test_path("one.png"));
     cr_expect_eq(im.w, 1200);
     cr_expect_gt(count(&im, train_rgb), 20, "a marker at the single point");
     cr_expect_gt(count(&im, val_rgb), 20);
@@ -159,8 +139,9 @@ Test(plot, confusion_fashion_mnist)
             m[i * 10 + j] = i == j ? 900 : (i + j) % 7 == 0 ? 25 : 0;
     for (int j = 0; j < 10; ++j)
         m[3 * 10 + j] = j == 3 ? 1000 : 0; /* a perfect row: the darkest colour */
-    cr_assert_eq(clnet_plot_confusion(at("c.png"), m, 10, names, "Fashion-MNIST"), CLNET_OK);
-    image im = load(at("c.png"));
+    cr_assert_eq(clnet_plot_confusion(clnet_test_path("c.png"), m, 10, names, "Fashion-MNIST"),
+                 CLNET_OK);
+    image im = load(clnet_test_path("c.png"));
     cr_expect_gt(im.w, 10 * 40);
     cr_expect_gt(im.h, 10 * 40);
     cr_expect_gt(count(&im, navy_rgb), 500, "the perfect row's diagonal cell");
@@ -177,8 +158,8 @@ Test(plot, confusion_many_classes_and_no_names)
     cr_assert_not_null(m);
     for (int i = 0; i < n; ++i)
         m[(size_t)i * n + i] = 50;
-    cr_assert_eq(clnet_plot_confusion(at("c100.png"), m, n, NULL, NULL), CLNET_OK);
-    image im = load(at("c100.png"));
+    cr_assert_eq(clnet_plot_confusion(clnet_test_path("c100.png"), m, n, NULL, NULL), CLNET_OK);
+    image im = load(clnet_test_path("c100.png"));
     cr_expect_geq(im.w, n * 2);
     cr_expect_gt(count(&im, navy_rgb), n, "every diagonal cell");
     stbi_image_free(im.px);
@@ -186,8 +167,8 @@ Test(plot, confusion_many_classes_and_no_names)
     /* One class, no images: a single pale cell, still a chart. */
     const int64_t zero = 0;
     const char *const one[1] = {NULL};
-    cr_assert_eq(clnet_plot_confusion(at("c1.png"), &zero, 1, one, "empty"), CLNET_OK);
-    im = load(at("c1.png"));
+    cr_assert_eq(clnet_plot_confusion(clnet_test_path("c1.png"), &zero, 1, one, "empty"), CLNET_OK);
+    im = load(clnet_test_path("c1.png"));
     cr_expect_gt(count(&im, pale_rgb), 1000);
     stbi_image_free(im.px);
     free(m);
@@ -199,17 +180,22 @@ Test(plot, bad_arguments)
     const int64_t m[4] = {1, 0, 0, 1}, negative[4] = {1, -1, 0, 1};
     cr_expect_eq(clnet_plot_history(NULL, v, v, NULL, NULL, 2, NULL), CLNET_ERR_INVALID_ARG);
     cr_expect_eq(clnet_plot_history("", v, v, NULL, NULL, 2, NULL), CLNET_ERR_INVALID_ARG);
-    cr_expect_eq(clnet_plot_history(at("x.png"), NULL, v, NULL, NULL, 2, NULL),
+    cr_expect_eq(clnet_plot_history(clnet_test_path("x.png"), NULL, v, NULL, NULL, 2, NULL),
                  CLNET_ERR_INVALID_ARG);
-    cr_expect_eq(clnet_plot_history(at("x.png"), v, NULL, NULL, NULL, 2, NULL),
+    cr_expect_eq(clnet_plot_history(clnet_test_path("x.png"), v, NULL, NULL, NULL, 2, NULL),
                  CLNET_ERR_INVALID_ARG);
-    cr_expect_eq(clnet_plot_history(at("x.png"), v, v, NULL, NULL, 0, NULL), CLNET_ERR_INVALID_ARG);
+    cr_expect_eq(clnet_plot_history(clnet_test_path("x.png"), v, v, NULL, NULL, 0, NULL),
+                 CLNET_ERR_INVALID_ARG);
     cr_expect_eq(clnet_plot_confusion(NULL, m, 2, NULL, NULL), CLNET_ERR_INVALID_ARG);
-    cr_expect_eq(clnet_plot_confusion(at("x.png"), NULL, 2, NULL, NULL), CLNET_ERR_INVALID_ARG);
-    cr_expect_eq(clnet_plot_confusion(at("x.png"), m, 0, NULL, NULL), CLNET_ERR_INVALID_ARG);
-    cr_expect_eq(clnet_plot_confusion(at("x.png"), m, 1001, NULL, NULL), CLNET_ERR_INVALID_ARG);
-    cr_expect_eq(clnet_plot_confusion(at("x.png"), negative, 2, NULL, NULL), CLNET_ERR_INVALID_ARG);
-    cr_expect_eq(access(at("x.png"), F_OK), -1, "nothing written");
+    cr_expect_eq(clnet_plot_confusion(clnet_test_path("x.png"), NULL, 2, NULL, NULL),
+                 CLNET_ERR_INVALID_ARG);
+    cr_expect_eq(clnet_plot_confusion(clnet_test_path("x.png"), m, 0, NULL, NULL),
+                 CLNET_ERR_INVALID_ARG);
+    cr_expect_eq(clnet_plot_confusion(clnet_test_path("x.png"), m, 1001, NULL, NULL),
+                 CLNET_ERR_INVALID_ARG);
+    cr_expect_eq(clnet_plot_confusion(clnet_test_path("x.png"), negative, 2, NULL, NULL),
+                 CLNET_ERR_INVALID_ARG);
+    cr_expect_eq(access(clnet_test_path("x.png"), F_OK), -1, "nothing written");
     cr_expect_eq(temp_files(), 0);
 }
 
@@ -217,24 +203,28 @@ Test(plot, unwritable_path)
 {
     const double v[2] = {1, 2};
     const int64_t m[4] = {1, 0, 0, 1};
-    cr_expect_eq(clnet_plot_history(at("missing/h.png"), v, v, NULL, NULL, 2, NULL), CLNET_ERR_IO);
-    cr_expect_eq(clnet_plot_confusion(at("missing/c.png"), m, 2, NULL, NULL), CLNET_ERR_IO);
+    cr_expect_eq(clnet_plot_history(clnet_test_path("missing/h.png"), v, v, NULL, NULL, 2, NULL),
+                 CLNET_ERR_IO);
+    cr_expect_eq(clnet_plot_confusion(clnet_test_path("missing/c.png"), m, 2, NULL, NULL),
+                 CLNET_ERR_IO);
     /* The temporary file is made beside a directory, then cannot replace it: removed. */
-    cr_assert_eq(mkdir(at("a-directory"), 0755), 0);
-    cr_expect_eq(clnet_plot_history(at("a-directory"), v, v, NULL, NULL, 2, NULL), CLNET_ERR_IO);
-    cr_expect_eq(clnet_plot_confusion(at("a-directory"), m, 2, NULL, NULL), CLNET_ERR_IO);
+    cr_assert_eq(mkdir(clnet_test_path("a-directory"), 0755), 0);
+    cr_expect_eq(clnet_plot_history(clnet_test_path("a-directory"), v, v, NULL, NULL, 2, NULL),
+                 CLNET_ERR_IO);
+    cr_expect_eq(clnet_plot_confusion(clnet_test_path("a-directory"), m, 2, NULL, NULL),
+                 CLNET_ERR_IO);
     cr_expect_eq(temp_files(), 0, "no temporary file left behind");
 }
 
 Test(plot, replaces_an_existing_file)
 {
-    FILE *f = fopen(at("old.png"), "wb");
+    FILE *f = fopen(clnet_test_path("old.png"), "wb");
     cr_assert_not_null(f);
     fputs("not a png", f);
     cr_assert_eq(fclose(f), 0);
     const int64_t m[4] = {3, 1, 0, 4};
-    cr_assert_eq(clnet_plot_confusion(at("old.png"), m, 2, NULL, "two"), CLNET_OK);
-    image im = load(at("old.png"));
+    cr_assert_eq(clnet_plot_confusion(clnet_test_path("old.png"), m, 2, NULL, "two"), CLNET_OK);
+    image im = load(clnet_test_path("old.png"));
     stbi_image_free(im.px);
     cr_expect_eq(temp_files(), 0);
 }

@@ -13,33 +13,9 @@
 
 #include "device/runtime.h"
 #include "io/safetensors.h"
+#include "support/tempdir.h"
 
-/* Criterion runs each test in its own process: one temporary directory each. */
-static char dir[64];
-
-static void make_dir(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/clnet-st-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void remove_dir(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_expect_eq(system(cmd), 0);
-}
-
-TestSuite(safetensors, .init = make_dir, .fini = remove_dir);
-
-static const char *at(const char *name)
-{
-    static char buf[4][256];
-    static int next;
-    char *p = buf[next++ % 4];
-    snprintf(p, 256, "%s/%s", dir, name);
-    return p;
-}
+TestSuite(safetensors, .init = clnet_test_make_dir, .fini = clnet_test_remove_dir);
 
 static void write_bytes(const char *path, const void *data, size_t n)
 {
@@ -132,7 +108,7 @@ static void save_small(const char *path)
 
 Test(safetensors, round_trip_keeps_every_bit)
 {
-    const char *path = at("small.safetensors");
+    const char *path = clnet_test_path("small.safetensors");
     save_small(path);
     clnet__st_file *f = NULL;
     char err[256] = "";
@@ -196,7 +172,8 @@ Test(safetensors, round_trip_keeps_every_bit)
 
 Test(safetensors, a_file_truncated_anywhere_is_refused)
 {
-    const char *path = at("small.safetensors"), *cut = at("cut.safetensors");
+    const char *path = clnet_test_path("small.safetensors"),
+               *cut = clnet_test_path("cut.safetensors");
     save_small(path);
     size_t n = 0;
     unsigned char *b = read_bytes(path, &n);
@@ -232,25 +209,26 @@ typedef struct bad_header {
 static void expect_all_refused(const bad_header *cases, size_t n)
 {
     for (size_t i = 0; i < n; ++i) {
-        write_raw(at("bad.safetensors"), cases[i].header, cases[i].data);
-        expect_refused(at("bad.safetensors"), cases[i].want, cases[i].needle);
+        write_raw(clnet_test_path("bad.safetensors"), cases[i].header, cases[i].data);
+        expect_refused(clnet_test_path("bad.safetensors"), cases[i].want, cases[i].needle);
     }
 }
 
 /* Opens a file of this header and data length (asserting success); close it. */
 static clnet__st_file *expect_opens(const char *header, size_t data)
 {
-    write_raw(at("good.safetensors"), header, data);
+    write_raw(clnet_test_path("good.safetensors"), header, data);
     clnet__st_file *f = NULL;
     char err[256] = "";
-    cr_assert_eq(clnet__st_open(at("good.safetensors"), &f, err, sizeof err), CLNET_OK, "%s: %s",
-                 header, err);
+    cr_assert_eq(clnet__st_open(clnet_test_path("good.safetensors"), &f, err, sizeof err), CLNET_OK,
+                 "%s: %s", header, err);
     return f;
 }
 
 Test(safetensors, a_bad_header_length_is_refused)
 {
-    const char *path = at("bad.safetensors"), *header = "{" F32("x", "[1]", "[0,4]") "}";
+    const char *path = clnet_test_path("bad.safetensors"),
+               *header = "{" F32("x", "[1]", "[0,4]") "}";
     const struct {
         uint64_t hlen;
         const char *needle;
@@ -279,8 +257,8 @@ Test(safetensors, a_header_that_is_not_json_is_refused)
         {"{\"x\": 5}", 0, CLNET_ERR_PARSE, "tensor 'x' is not a JSON object"},
     };
     expect_all_refused(cases, CLNET_COUNTOF(cases));
-    write_bytes(at("nul.safetensors"), "\4\0\0\0\0\0\0\0{}\0}", 12);
-    expect_refused(at("nul.safetensors"), CLNET_ERR_PARSE, "NUL byte");
+    write_bytes(clnet_test_path("nul.safetensors"), "\4\0\0\0\0\0\0\0{}\0}", 12);
+    expect_refused(clnet_test_path("nul.safetensors"), CLNET_ERR_PARSE, "NUL byte");
     clnet__st_file *f = expect_opens("{}      ", 0); /* padding spaces, no tensors: valid */
     cr_expect_eq(f->n, 0);
     clnet__st_close(f);
@@ -362,10 +340,11 @@ Test(safetensors, metadata_values_are_strings_and_may_be_required)
 
 Test(safetensors, paths_that_are_not_files_are_refused)
 {
-    expect_refused(at("nonexistent.safetensors"), CLNET_ERR_IO, "No such file");
-    expect_refused(dir, CLNET_ERR_IO, "a directory");
-    cr_assert_eq(mkfifo(at("fifo"), 0600), 0);
-    expect_refused(at("fifo"), CLNET_ERR_IO, "not a regular file"); /* without blocking */
+    expect_refused(clnet_test_path("nonexistent.safetensors"), CLNET_ERR_IO, "No such file");
+    expect_refused(clnet_test_dir, CLNET_ERR_IO, "a directory");
+    cr_assert_eq(mkfifo(clnet_test_path("fifo"), 0600), 0);
+    expect_refused(clnet_test_path("fifo"), CLNET_ERR_IO,
+                   "not a regular file"); /* without blocking */
 }
 
 static clnet_status fail_second(void *user, int i, float *dst, size_t count, char *err, size_t len)
@@ -380,7 +359,7 @@ static clnet_status fail_second(void *user, int i, float *dst, size_t count, cha
 /* An existing file survives every failed save byte for byte, and no temporary is left. */
 Test(safetensors, a_failed_save_leaves_the_existing_file)
 {
-    const char *path = at("model.safetensors");
+    const char *path = clnet_test_path("model.safetensors");
     save_small(path);
     size_t n0 = 0, n1 = 0;
     unsigned char *before = read_bytes(path, &n0);
@@ -405,23 +384,23 @@ Test(safetensors, a_failed_save_leaves_the_existing_file)
     free(before);
     free(after);
 
-    st = clnet__st_save(at("no/such/dir/x.safetensors"), entries, 4, meta, 3, fill_values, &calls,
-                        err, sizeof err);
+    st = clnet__st_save(clnet_test_path("no/such/dir/x.safetensors"), entries, 4, meta, 3,
+                        fill_values, &calls, err, sizeof err);
     cr_expect_eq(st, CLNET_ERR_IO);
     cr_expect(strstr(err, "no/such/dir/x.safetensors.tmp.") && strstr(err, "No such file"), "%s",
               err);
 
     /* Renaming over a directory fails after the data is written: the temporary goes. */
-    st = clnet__st_save(dir, entries, 4, meta, 3, fill_values, &calls, err, sizeof err);
+    st = clnet__st_save(clnet_test_dir, entries, 4, meta, 3, fill_values, &calls, err, sizeof err);
     cr_expect_eq(st, CLNET_ERR_IO);
     cr_expect(strstr(err, "cannot rename") != NULL, "%s", err);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", dir, (long)getpid());
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", clnet_test_dir, (long)getpid());
     cr_expect_neq(access(tmp, F_OK), 0, "the temporary file was left behind");
 }
 
 Test(safetensors, bad_entries_are_refused_before_writing)
 {
-    const char *path = at("x.safetensors");
+    const char *path = clnet_test_path("x.safetensors");
     char err[256];
     int calls = 0;
     const clnet__st_entry twice[] = {{"a", 1, {1}}, {"b", 1, {1}}, {"a", 1, {2}}};
