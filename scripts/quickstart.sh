@@ -18,7 +18,7 @@ echo "== clnet train: a small ResNet on the 60,000 Fashion-MNIST training images
     --epochs "${EPOCHS:-1}" --batch 128 --out "$model" </dev/null
 echo
 echo "== clnet eval: the 10,000 test images"
-"$clnet" eval "$model" --data "idx:$fm" | head -15
+"$clnet" eval "$model" --data "idx:$fm" | head -14
 echo
 echo "== clnet predict: the first three test images, written as netpbm files"
 images=""
