@@ -31,7 +31,8 @@ static void usage(FILE *f)
             "  --val F              fraction held out for validation (default 0.1; 0: none)\n"
             "  --no-normalize       feed pixels in [0, 1] (default: per-channel mean/std)\n"
             "  --seed S             shuffling, augmentation, initialization (default 1)\n"
-            "  --checkpoint FILE    --resume\n"
+            "  --checkpoint FILE    where checkpoints go (default FILE.safetensors.ckpt)\n"
+            "  --resume [CKPT]      continue from the checkpoint (CKPT: its path)\n"
             "  --plot FILE.png      chart of the loss and accuracy per epoch, after the run\n"
             "  --from BASE          fine-tune a saved model (instead of --model): its classifier\n"
             "                       head is replaced when the data has other classes\n"
@@ -253,6 +254,9 @@ static int option(settings *s, int argc, char **argv, int *i)
     for (size_t k = 0; k < sizeof flags / sizeof flags[0]; ++k)
         if (strcmp(argv[*i], flags[k].name) == 0) {
             *flags[k].flag = flags[k].set;
+            /* --resume CKPT: an optional path (anything not an option) names the checkpoint. */
+            if (flags[k].flag == &s->fit.resume && *i + 1 < argc && argv[*i + 1][0] != '-')
+                s->checkpoint = argv[++*i];
             return 1;
         }
     return 0;

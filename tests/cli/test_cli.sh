@@ -116,8 +116,11 @@ if [ -f "$fm/train-images-idx3-ubyte.gz" ]; then
     for _ in $(seq 600); do [ -f "$data/k.safetensors.ckpt" ] && break; sleep 0.2; done
     kill -9 $pid 2>/dev/null
     wait $pid 2>/dev/null
-    check resume-after-kill 0 "Saved $data/k.safetensors" "$clnet" train --model "$models/fashion_resnet.spec" \
-        --data "idx:$data" --epochs 4 --batch 64 --out "$data/k.safetensors" --resume
+    # The resumed run starts after the checkpoint's epoch (its first epoch line is not
+    # "Epoch 1/4") and finishes with the model file.
+    check resume-after-kill 0 "^Epoch [2-4]/4" sh -c '"$1" train --model "$2" --data "idx:$3" --epochs 4 \
+        --batch 64 --out "$3/k.safetensors" --resume "$3/k.safetensors.ckpt" >"$3/resumed.log" 2>&1 &&
+        test -f "$3/k.safetensors" && grep -m1 "^Epoch" "$3/resumed.log"' sh "$clnet" "$models/fashion_resnet.spec" "$data"
     rm -rf "$data"
 else
     echo "SKIP end-to-end training (no $fm: install dataset-fashion-mnist)"
