@@ -394,6 +394,23 @@ CLNET_API clnet_status clnet_train_step(clnet_optimizer *o, const clnet_tensor *
                                         const int *labels, float lr, float label_smoothing,
                                         double *loss, int *correct);
 
+/* ---- profiling ---- */
+
+/* One fused group of a profiled run. */
+typedef struct clnet_layer_profile {
+    const char *layers;  /* "conv1 + bn1 + relu" (borrowed, valid until the next profile) */
+    const char *kernels; /* what this device runs for it, e.g. "im2col + gemm packed + ..." */
+    double forward_ms;   /* device time from OpenCL profiling events */
+    double backward_ms;  /* training profiles; 0 in inference */
+    double mult_adds;    /* of the group's layers, for the whole batch */
+} clnet_layer_profile;
+
+/* Runs x through m once (training: forward, then backward of a gradient of ones) with
+ * every step timed by profiling events, one step at a time. *rows (borrowed, valid until
+ * the next profile or clnet_model_destroy) gets *n groups in execution order. */
+CLNET_API clnet_status clnet_model_profile(clnet_model *m, const clnet_tensor *x, int training,
+                                           const clnet_layer_profile **rows, int *n);
+
 /* ---- model metadata and model files ---- */
 
 /* Class names, in label order (copied). n must equal the output's channels. */
@@ -600,6 +617,49 @@ CLNET_API clnet_status clnet_plot_history(const char *path, const double *loss,
 CLNET_API clnet_status clnet_plot_confusion(const char *path, const int64_t *confusion,
                                             int classes, const char *const *names,
                                             const char *title);
+
+/* ---- benchmarks ---- */
+
+/* What a device sustains, in the manner of clpeak (clnet_device_bench_run). Kernel
+ * figures are medians of device times from OpenCL profiling events after a warm-up;
+ * host-side figures (transfers, launch latency, compiles) are medians of wall times.
+ * GB/s and GFLOP/s are 1e9 per second. */
+typedef struct clnet_device_bench {
+    char device[128];                /* device name */
+    clnet_device_class device_class; /* the context's effective class */
+    unsigned compute_units;
+    double gflops[5];       /* FP32 multiply-adds (2 FLOPs) with float, float2, float4, float8,
+                               float16 arithmetic: gflops[i] is width 1 << i */
+    double gflops_best;     /* the highest of gflops[] */
+    int gflops_best_width;  /* its vector width */
+    double read_gbs[2];     /* global memory read: float4 [0] and float16 [1] loads */
+    double read_gbs_best;   /* the higher of read_gbs[] */
+    double copy_gbs;        /* device buffer to buffer copy kernel, bytes read + written
+                               (the STREAM convention), the better of float4 and float16 */
+    size_t memory_bytes;    /* the size of the buffer read and of each copy buffer */
+    double host_to_device_gbs; /* blocking clEnqueueWriteBuffer from malloc'd memory */
+    double device_to_host_gbs; /* blocking clEnqueueReadBuffer into malloc'd memory */
+    double map_host_to_device_gbs; /* through a mapped CL_MEM_ALLOC_HOST_PTR buffer: map
+                                      for writing, memcpy, unmap, finish */
+    double map_device_to_host_gbs; /* map for reading, memcpy, unmap */
+    size_t transfer_bytes;  /* bytes per transfer */
+    double launch_us;       /* wall time of enqueueing an empty kernel and waiting for it */
+    double launch_device_us; /* the empty kernel's device time (profiling end - start); may
+                                be 0 where a device reports no time for an empty kernel */
+    double compile_cold_ms;   /* building compile_program from source, with a unique -D so
+                                 no cache answers, and storing its binary in the cache */
+    double compile_cached_ms; /* building it again from clnet's on-disk cache; 0 when the
+                                 cache is disabled (see clnet_context_stats) */
+    char compile_program[32]; /* the kernel source compiled, "gemm" (cl/gemm.cl) */
+} clnet_device_bench;
+
+/* Measures the device of ctx (a few seconds; quick: smaller sizes and fewer repeats,
+ * well under a second on a CPU, for tests). quick >= 2 runs the smallest sizes once,
+ * to check the kernels under a simulator such as oclgrind: its figures mean nothing.
+ * Allocates up to 2 x 256 MiB on the device and 256 MiB on the host, less where the
+ * device's limits are lower. Enqueues on ctx's queue, which it leaves empty. */
+CLNET_API clnet_status clnet_device_bench_run(clnet_context *ctx, int quick,
+                                              clnet_device_bench *out);
 
 /* ---- self-test: every op and kernel variant against the plain C reference ---- */
 

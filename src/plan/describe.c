@@ -16,8 +16,8 @@ static const char *act_name(clnet__act a)
 
 /* The kernels of one step on this context, e.g. "im2col + gemm packed + epilogue(bias,
  * residual, relu)". */
-static void kernels(const clnet_model *m, const clnet__plan *p, const clnet__step *s, char *buf,
-                    size_t len)
+void clnet__step_kernels(const clnet_model *m, const clnet__plan *p, const clnet__step *s,
+                         char *buf, size_t len)
 {
     const char *gemm = clnet__gemm_impl_name(clnet__gemm_choice(m->ctx));
     const char *op = s->op->name;
@@ -132,7 +132,7 @@ static void write_table(FILE *f, const clnet_model *m, const clnet__plan *p,
             snprintf(group + used, sizeof group - used, "%s%s", i ? " + " : "",
                      m->graph->layers[st->members[i]].name);
         }
-        kernels(m, p, st, k, sizeof k);
+        clnet__step_kernels(m, p, st, k, sizeof k);
         const clnet__value *v = &p->values[st->out];
         snprintf(shape, sizeof shape, "%dx%dx%dx%d", v->view.shape.n, v->view.shape.h,
                  v->view.shape.w, v->view.shape.c);
@@ -194,7 +194,7 @@ static void write_dot(FILE *f, const clnet_model *m, const clnet__plan *p,
     for (int s = 0; s < p->n_steps; ++s) {
         const clnet__step *st = &p->steps[s];
         const clnet__value *v = &p->values[st->out];
-        kernels(m, p, st, k, sizeof k);
+        clnet__step_kernels(m, p, st, k, sizeof k);
         fprintf(f, "  v%d [%slabel=\"", st->out,
                 st->n_members > 1 ? "fillcolor=\"#d8ecd4\", " : "");
         for (int i = 0; i < st->n_members; ++i)

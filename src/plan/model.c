@@ -128,6 +128,7 @@ void clnet_model_destroy(clnet_model *m)
     }
     clnet__plan_free(m->plans[0]);
     clnet__plan_free(m->plans[1]);
+    clnet__profile_free(m);
     clnet_tensor_destroy(m->output);
     clnet_tensor_destroy(m->slice_input);
     free(m->w);
@@ -287,7 +288,11 @@ static clnet_status run_forward(clnet_model *m, clnet__plan *p, const clnet_tens
             m->ctx,  st->params, st->n_in,  in,          &p->values[st->out].view,
             st->n_w, w,          st->saved, p->training, m->step_seed,
             NULL,    NULL,       NULL};
+        if (m->hook)
+            m->hook(m->hook_user, p, s, 0, 0);
         clnet_status status = st->op->forward(&call);
+        if (m->hook && status == CLNET_OK)
+            m->hook(m->hook_user, p, s, 0, 1);
         if (status != CLNET_OK) {
             char msg[1024];
             snprintf(msg, sizeof msg, "%s", clnet_context_error(m->ctx));
@@ -432,10 +437,14 @@ clnet_status clnet_model_backward(clnet_model *m, const clnet_tensor *dy)
         const clnet__op_call call = {m->ctx,  st->params, st->n_in,  in, &o->view,
                                      st->n_w, w,          st->saved, 1,  m->step_seed,
                                      dout,    din,        dw};
+        if (m->hook)
+            m->hook(m->hook_user, p, s, 1, 0);
         status = st->op->backward(&call);
         for (int k = 0; status == CLNET_OK && k < st->n_in; ++k)
             if (din[k] == &acc[k])
                 status = accumulate(m, &p->values[st->in[k]].grad_view, din[k]);
+        if (m->hook && status == CLNET_OK)
+            m->hook(m->hook_user, p, s, 1, 1);
         if (status != CLNET_OK) {
             char msg[1024];
             snprintf(msg, sizeof msg, "%s", clnet_context_error(m->ctx));

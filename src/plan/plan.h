@@ -77,11 +77,15 @@ struct clnet_model {
     clnet_tensor *output;      /* sliced inference: the whole batch's output */
     clnet_tensor *slice_input; /* sliced inference: one slice of x */
     int slice;                 /* images per inference slice; 0: the whole batch */
-    char **labels; /* class names (src/io/model_file.c), n_labels of them, owned */
+    char **labels;             /* class names (src/io/model_file.c), n_labels of them, owned */
     int n_labels;
-    float mean[4], std[4];     /* input normalization per channel (identity: 0 and 1) */
-    int poison;                /* tests: fill dead buffers with NaN after each step */
-    uint64_t slice_limit;      /* tests: the largest buffer instead of the device's */
+    float mean[4], std[4]; /* input normalization per channel (identity: 0 and 1) */
+    int poison;            /* tests: fill dead buffers with NaN after each step */
+    /* Profiling (profile.c): called before (after = 0) and after each step's launches. */
+    void (*hook)(void *user, const clnet__plan *p, int step, int backward, int after);
+    void *hook_user;
+    struct profile *profile; /* the last clnet_model_profile's rows (profile.c) */
+    uint64_t slice_limit;    /* tests: the largest buffer instead of the device's */
 };
 
 /* Builds the steps of a plan: fused groups (unless no_fusion) in execution order,
@@ -99,6 +103,14 @@ clnet_status clnet__model_plan(clnet_model *m, int training, int batch, clnet__p
 clnet_status clnet__plan_fold(clnet_model *m, clnet__plan *p);
 /* The largest bytes of one image over the plan's values (for slicing). */
 uint64_t clnet__plan_image_bytes(const clnet_model *m, int training, int *layer);
+
+/* Frees the last profile's rows (profile.c). */
+void clnet__profile_free(clnet_model *m);
+
+/* The kernels of one step on this context, e.g. "im2col + gemm packed + epilogue(bias,
+ * relu)" (describe.c). */
+void clnet__step_kernels(const clnet_model *m, const clnet__plan *p, const clnet__step *s,
+                         char *buf, size_t len);
 
 /* Does op's backward read the data of its input i / its output? (conservative) */
 int clnet__bwd_reads_input(const clnet__op_desc *op);
