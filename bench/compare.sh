@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# compare.sh - clnet against the CPU frameworks on the same models, batch sizes and
+# inputs, in one run (issue 5, item 7): PyTorch CPU, ONNX Runtime CPU, OpenCV DNN on the
+# CPU and on its OpenCL target, each when present. Prints a table per scenario with the
+# ratios peer/clnet (> 1: clnet faster). Peers: bench/compare/ (README.md there).
+# A benchmark: exits 0 whatever the numbers; 1 only if clnet itself cannot be run, 2 on
+# a bad option. Never part of clnet's build or tests.
+#
+#   bench/compare.sh [--quick] [--models a,b] [--repeats R] [--json FILE] [--train]
+#                    [--no-train] [--no-opencl] [--install] [--cache DIR] [--timeout S]
+#
+# Scenarios (models as clnet's zoo names them):
+#   inference 224x224x3, batch 1 and 8: resnet18 resnet50 mobilenetv2 mnasnet
+#   training  64x64x3, batch 32: resnet18 resnet50 mobilenetv2 (clnet and torch only)
+#   training  28x28x1, batch 128: resnet18 (clnet and torch only)
+# --quick: inference at batch 1 only, resnet18 and mobilenetv2, 3 repeats (add --train
+# for the training scenarios). Every framework gets 2 threads (the CPU the device has).
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+here=bench/compare
+
+usage() { sed -n '2,18s/^# \{0,1\}//p' "$0"; }
+
+quick=0 models="" repeats="" json="" train="" opencl=1 install=0
+cache=build/compare-cache timeout_s=1800
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --quick) quick=1 ;;
+    --models) models=${2:?--models needs a list}; shift ;;
+    --repeats) repeats=${2:?--repeats needs a number}; shift ;;
+    --json) json=${2:?--json needs a file}; shift ;;
+    --train) train=1 ;;
+    --no-train) train=0 ;;
+    --no-opencl) opencl=0 ;;
+    --install) install=1 ;;
+    --cache) cache=${2:?--cache needs a directory}; shift ;;
+    --timeout) timeout_s=${2:?--timeout needs seconds}; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "compare.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
+    esac
+    shift
+done
+if [ "$quick" = 1 ]; then
+    : "${models:=resnet18,mobilenetv2}" "${repeats:=3}" "${train:=0}"
+    batches=1
+else
+    : "${models:=resnet18,resnet50,mobilenetv2,mnasnet}" "${repeats:=10}" "${train:=1}"
+    batches=1,8
+fi
+case "$repeats" in '' | *[!0-9]* | 0) echo "compare.sh: --repeats must be a positive number" >&2; exit 2 ;; esac
+# OpenCV's OpenCL target takes about a second per ResNet-18 image on POCL: fewer repeats.
+ocl_repeats=$((repeats < 3 ? repeats : 3))
+models=$(echo "$models" | tr ' ' ',' | sed 's/mobilenet_v2/mobilenetv2/g; s/mnasnet1_0/mnasnet/g')
+mkdir -p "$cache" || exit 1
+cache=$(cd "$cache" && pwd)
+
+say() { echo "[compare] $*" >&2; }
+# The models of the list $1 that are also in the comma list $2, comma-joined.
+pick() { local out="" m; for m in ${1//,/ }; do case ",$2," in *",$m,"*) out+="${out:+,}$m" ;; esac; done; echo "$out"; }
+# Runs a command under the timeout with its stderr kept in $err_file.
+err_file=$(mktemp) out_file=$(mktemp)
+trap 'rm -f "$err_file" "$out_file" "${tmp_json:-}"' EXIT
+run() { timeout --kill-after=10 "$timeout_s" "$@" 2>"$err_file"; }
+# Why the last run failed: its exit code and the last line it wrote to stderr.
+why() {
+    local rc=$1 last
+    last=$(grep -v '^\s*$' "$err_file" | grep -v 'WARN' | tail -n 1 | cut -c1-240)
+    [ "$rc" = 124 ] && echo "timed out after ${timeout_s}s" && return
+    echo "exit $rc${last:+: $last}"
+}
+
+# Debian's python has torch and cv2; the `python3` first on PATH may be another one.
+py=/usr/bin/python3
+[ -x "$py" ] || py=$(command -v python3 || true)
+if [ -z "$py" ]; then
+    echo "compare.sh: no python3 to write the report with" >&2
+    exit 1
+fi
+
+if [ "$install" = 1 ]; then
+    say "installing peers: Debian python3-torch python3-torchvision python3-opencv, npm onnxruntime-node"
+    if command -v apt-get >/dev/null; then
+        apt-get install -y python3-torch python3-torchvision python3-opencv >&2 ||
+            say "apt-get install failed (run apt-get update first?)"
+    fi
+    if command -v npm >/dev/null; then
+        (cd "$here" && npm ci --ignore-scripts --no-audit --no-fund >&2) || say "npm ci failed"
+    fi
+fi
+
+# clnet: the CLI's `bench model` when it has one, else the bench_models program.
+clnet=${CLNET_BIN:-}
+[ -z "$clnet" ] && [ -x build/clnet ] && clnet=build/clnet
+[ -z "$clnet" ] && clnet=$(command -v clnet || true)
+bench_models=build/bench/bench_models
+if [ -n "$clnet" ] && "$clnet" bench model --help >/dev/null 2>&1; then
+    clnet_how=cli
+    say "clnet: $clnet bench model"
+elif [ -x "$bench_models" ]; then
+    clnet_how=bench_models
+    say "clnet: $bench_models, the stand-in while ${clnet:+$clnet has no 'bench model'}${clnet:-no clnet binary is found}"
+else
+    echo "compare.sh: neither 'clnet bench model' nor $bench_models: build clnet first" \
+        "(cmake -S . -B build && cmake --build build)" >&2
+    exit 1
+fi
+
+# Peers, each only when present.
+have_torch=0 have_ort=0 have_cv=0 have_ocl=0
+if v=$("$py" -c 'import torch, torchvision; print(torch.__version__, torchvision.__version__)' 2>/dev/null); then
+    have_torch=1
+    say "torch: $v ($py, 2 threads)"
+else
+    say "torch: not found ($py cannot import torch and torchvision; Debian python3-torch python3-torchvision)"
+fi
+if [ ! -d "$here/node_modules/onnxruntime-node" ]; then
+    say "ORT: not found (cd $here && npm ci --ignore-scripts, or compare.sh --install)"
+elif ! command -v node >/dev/null; then
+    say "ORT: not found (no node)"
+elif [ "$have_torch" = 0 ]; then
+    say "ORT: skipped: the ONNX files are exported with torch"
+else
+    have_ort=1
+    say "ORT: onnxruntime-node $(node -p "require('./$here/node_modules/onnxruntime-node/package.json').version") (node $(node --version), 2 intra-op threads)"
+fi
+if ! v=$("$py" -c 'import cv2; print(cv2.__version__)' 2>/dev/null); then
+    say "OpenCV: not found ($py cannot import cv2; Debian python3-opencv)"
+elif [ "$have_torch" = 0 ]; then
+    say "OpenCV: skipped: the ONNX files are exported with torch"
+else
+    have_cv=1
+    say "OpenCV: $v (DNN, CPU target, 2 threads)"
+    if [ "$opencl" = 0 ]; then
+        say "OpenCV-OpenCL: skipped (--no-opencl)"
+    elif d=$(OPENCV_OPENCL_DEVICE=:: "$py" -c 'import cv2; cv2.ocl.setUseOpenCL(True); assert cv2.ocl.useOpenCL(); print(cv2.ocl.Device_getDefault().name())' 2>/dev/null); then
+        have_ocl=1
+        say "OpenCV-OpenCL: DNN_TARGET_OPENCL on '$d' ($ocl_repeats repeats)"
+    else
+        say "OpenCV-OpenCL: no OpenCL device that OpenCV can use"
+    fi
+fi
+
+if [ -n "$json" ]; then
+    raw=$json
+    : >"$raw" || exit 1
+else
+    tmp_json=$(mktemp)
+    raw=$tmp_json
+fi
+
+# collect FRAMEWORK INPUT MODE MODELS BATCHES ERROR [SOURCE]: $out_file to records in $raw.
+collect() {
+    "$py" "$here/report.py" collect --framework "$1" --input "$2" --mode "$3" --models "$4" \
+        --batch "$5" --error "$6" --source "${7:-}" <"$out_file" >>"$raw"
+}
+
+# clnet_run INPUT MODE MODELS BATCHES
+clnet_run() {
+    local inp=$1 mode=$2 ms=$3 bs=$4 m b rc err="" h w c
+    IFS=x read -r h w c <<<"$inp"
+    : >"$out_file"
+    if [ "$clnet_how" = cli ]; then
+        local extra=()
+        [ "$mode" = training ] && extra=(--train)
+        for m in ${ms//,/ }; do
+            say "clnet $mode $inp $m batch $bs"
+            err=""
+            run "$clnet" bench model "$m" --input "$inp" --batch "$bs" --repeats "$repeats" \
+                "${extra[@]}" --json >"$out_file"
+            rc=$?
+            [ $rc != 0 ] && err=$(why $rc) && say "clnet $m: $err"
+            collect clnet "$inp" "$mode" "$m" "$bs" "$err" "clnet bench model"
+        done
+        return
+    fi
+    if [ "$c" != 3 ] || [ "$h" != "$w" ]; then
+        collect clnet "$inp" "$mode" "$ms" "$bs" \
+            "bench_models (the stand-in for clnet bench model) takes square 3-channel inputs only" \
+            bench_models
+        return
+    fi
+    local margs=()
+    for m in ${ms//,/ }; do margs+=(--model "$m"); done
+    for b in ${bs//,/ }; do
+        say "clnet $mode $inp ${ms} batch $b (bench_models)"
+        if [ "$mode" = training ]; then
+            run "$bench_models" "${margs[@]}" --batch "$b" --size "$h" --repeats "$repeats" >>"$out_file"
+        else
+            run "$bench_models" "${margs[@]}" --batch "$b" --size "$h" --repeats "$repeats" \
+                --no-training >>"$out_file"
+        fi
+        rc=$?
+        [ $rc != 0 ] && err=$(why $rc) && say "clnet: $err"
+    done
+    collect clnet "$inp" "$mode" "$ms" "$bs" "$err" bench_models
+}
+
+# peer_run FRAMEWORK INPUT MODE MODELS BATCHES COMMAND...
+peer_run() {
+    local fw=$1 inp=$2 mode=$3 ms=$4 bs=$5 rc err=""
+    shift 5
+    say "$fw $mode $inp $ms batch $bs"
+    run "$@" >"$out_file"
+    rc=$?
+    [ $rc != 0 ] && err=$(why $rc) && say "$fw: $err"
+    collect "$fw" "$inp" "$mode" "$ms" "$bs" "$err"
+}
+
+# export_onnx MODELS: the opset-13 files that ORT and OpenCV read, cached in $cache.
+export_onnx() {
+    say "exporting ONNX (opset 13, random weights) to $cache"
+    run "$py" "$here/torch_bench.py" export --models "$1" --input 224x224x3 --opset 13 \
+        --dir "$cache" >/dev/null || say "ONNX export: $(why $?)"
+}
+
+infer_models=$(pick "$models" resnet18,resnet50,mobilenetv2,mnasnet)
+unknown=$(for m in ${models//,/ }; do case ,resnet18,resnet50,mobilenetv2,mnasnet, in *",$m,"*) ;; *) echo -n "$m " ;; esac; done)
+[ -n "$unknown" ] && say "not compared (not in the peers' list): $unknown"
+
+start=$(date +%s)
+if [ -n "$infer_models" ]; then
+    inp=224x224x3
+    clnet_run $inp inference "$infer_models" "$batches"
+    [ "$have_torch" = 1 ] && peer_run torch $inp inference "$infer_models" "$batches" \
+        "$py" "$here/torch_bench.py" infer --models "$infer_models" --input $inp \
+        --batch "$batches" --repeats "$repeats"
+    [ $((have_ort + have_cv)) -gt 0 ] && export_onnx "$infer_models"
+    [ "$have_ort" = 1 ] && peer_run ort $inp inference "$infer_models" "$batches" \
+        node "$here/ort_bench.js" --dir "$cache" --models "$infer_models" --input $inp \
+        --batch "$batches" --repeats "$repeats"
+    [ "$have_cv" = 1 ] && peer_run opencv $inp inference "$infer_models" "$batches" \
+        "$py" "$here/opencv_bench.py" --target cpu --dir "$cache" --models "$infer_models" \
+        --input $inp --batch "$batches" --repeats "$repeats"
+    [ "$have_ocl" = 1 ] && peer_run opencv-ocl $inp inference "$infer_models" "$batches" \
+        "$py" "$here/opencv_bench.py" --target opencl --dir "$cache" --models "$infer_models" \
+        --input $inp --batch "$batches" --repeats "$ocl_repeats"
+fi
+if [ "$train" = 1 ]; then
+    # ORT and OpenCV DNN only infer: training is clnet against torch.
+    for scenario in "64x64x3 32 resnet18,resnet50,mobilenetv2" "28x28x1 128 resnet18"; do
+        read -r inp b list <<<"$scenario"
+        ms=$(pick "$models" "$list")
+        [ -z "$ms" ] && continue
+        clnet_run "$inp" training "$ms" "$b"
+        [ "$have_torch" = 1 ] && peer_run torch "$inp" training "$ms" "$b" \
+            "$py" "$here/torch_bench.py" train --models "$ms" --input "$inp" --batch "$b" \
+            --repeats "$repeats"
+    done
+fi
+
+echo
+echo "clnet vs CPU frameworks, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)," \
+    "$repeats repeats (OpenCV-OpenCL $ocl_repeats), $(($(date +%s) - start)) s"
+if [ "$train" = 1 ]; then
+    if [ "$clnet_how" = cli ]; then
+        echo "training step: clnet = clnet bench model --train; torch = zero_grad, forward, loss, backward, SGD update"
+    else
+        echo "training step: clnet = forward + backward (bench_models); torch = zero_grad, forward, loss, backward, SGD update"
+    fi
+fi
+"$py" "$here/report.py" table "$raw"
+[ -n "$json" ] && echo && echo "raw records: $json"
+exit 0

@@ -1,0 +1,168 @@
+# report.py - the records and tables of bench/compare.sh. Standard library only, so any
+# python3 runs it.
+#
+#   report.py collect --framework F --input HxWxC --mode M --models a,b --batch 1,8
+#                     [--error TEXT] < output
+#       One framework's output to records: clnet's JSON lines (`clnet bench model --json`,
+#       or bench_models as a stand-in) are converted, a peer's are already records. Every
+#       expected case (--models x --batch) without a line gets an "error" record (--error,
+#       e.g. why the process failed), so the table can say why a cell is n/a.
+#   report.py table RECORDS.jsonl
+#       one table per scenario (input and mode): rows model/batch, a column per framework
+#       (median ms for inference, images/s for training) and the ratios peer/clnet.
+#
+# A record (one JSON line, also what --json FILE of compare.sh holds):
+#   framework  clnet | torch | ort | opencv | opencv-ocl
+#   model      clnet zoo name (resnet18, resnet50, mobilenetv2, mnasnet)
+#   input "HxWxC", batch, mode "inference" | "training"
+#   first_ms, min_ms, median_ms, p90_ms (ms per batch), images_per_s, repeats
+#   optional: version, threads, device, note; "error" instead of the times when it failed.
+import argparse
+import json
+import sys
+
+FRAMEWORKS = ["clnet", "torch", "ort", "opencv", "opencv-ocl"]
+TITLES = {"clnet": "clnet", "torch": "torch", "ort": "ORT", "opencv": "OpenCV",
+          "opencv-ocl": "OCV-OCL"}
+# bench_models' modes; the unfused plan has no counterpart in the peers.
+BENCH_MODELS_MODES = {"inference-fused": "inference", "training-step": "training"}
+
+
+def from_clnet(r, a):
+    """A clnet output line as a record, or None for a line of another mode."""
+    if "median_ms" not in r:
+        return None
+    mode = BENCH_MODELS_MODES.get(r.get("mode"), r.get("mode"))
+    if mode != a.mode:
+        return None
+    inp = r.get("input") or (f"{r['size']}x{r['size']}x3" if "size" in r else a.input)
+    # `clnet bench model` runs one model per call and may title it otherwise (a spec
+    # file's path): the requested name keys the row.
+    model = a.models[0] if len(a.models) == 1 else r["model"]
+    rec = {"framework": "clnet", "model": model, "input": inp, "batch": r["batch"],
+           "mode": mode}
+    for k in ("first_ms", "min_ms", "median_ms", "p90_ms", "images_per_s", "gflops", "device"):
+        if k in r:
+            rec[k] = r[k]
+    if a.source:
+        rec["source"] = a.source
+    return rec
+
+
+def collect(a):
+    got = []
+    for line in sys.stdin:
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            r = json.loads(line)
+        except ValueError:
+            continue
+        if "model" not in r or "batch" not in r:
+            continue
+        rec = from_clnet(r, a) if a.framework == "clnet" else r
+        if rec is not None and rec["mode"] == a.mode:
+            got.append(rec)
+    seen = {(r["model"], r["batch"]) for r in got}
+    for model in a.models:
+        for batch in a.batch:
+            if (model, batch) not in seen:
+                got.append({"framework": a.framework, "model": model, "input": a.input,
+                            "batch": batch, "mode": a.mode,
+                            "error": a.error or "no result (see the log above)"})
+    for rec in got:
+        print(json.dumps(rec))
+    return 0
+
+
+def fmt(v, mode):
+    if v is None:
+        return "n/a"
+    return f"{v:.1f}" if mode == "inference" or v < 1000 else f"{v:.0f}"
+
+
+def ratio(peer, clnet, mode):
+    """> 1 means clnet is faster: peer time / clnet time, i.e. clnet img/s / peer img/s."""
+    if peer is None or clnet is None or peer <= 0 or clnet <= 0:
+        return "-"
+    return f"{(peer / clnet if mode == 'inference' else clnet / peer):.2f}"
+
+
+def table(a):
+    recs = []
+    with open(a.file) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("{"):
+                try:
+                    recs.append(json.loads(line))
+                except ValueError:
+                    pass
+    scenarios = []
+    for r in recs:
+        key = (r["mode"], r["input"])
+        if key not in scenarios:
+            scenarios.append(key)
+    for mode, inp in scenarios:
+        rows = [r for r in recs if r["mode"] == mode and r["input"] == inp]
+        fws = [fw for fw in FRAMEWORKS if any(r["framework"] == fw for r in rows)]
+        peers = [fw for fw in fws if fw != "clnet"]
+        cases = []
+        for r in rows:
+            if (r["model"], r["batch"]) not in cases:
+                cases.append((r["model"], r["batch"]))
+        unit = "median ms per batch, lower is better" if mode == "inference" else \
+            "images/s, higher is better"
+        print(f"\n== {mode}, input {inp} ({unit}; ratio peer/clnet > 1: clnet faster) ==")
+        head = ["model", "batch"] + [TITLES[fw] for fw in fws] + \
+            [f"{TITLES[fw]}/clnet" for fw in peers]
+        body, notes = [], []
+        for model, batch in cases:
+            val = {}
+            for fw in fws:
+                r = next((r for r in rows if r["framework"] == fw and r["model"] == model
+                          and r["batch"] == batch), None)
+                if r is None:
+                    val[fw] = None
+                    continue
+                if "error" in r:
+                    notes.append(f"{TITLES[fw]} {model} b{batch}: n/a: {r['error']}")
+                    val[fw] = None
+                    continue
+                val[fw] = r["median_ms"] if mode == "inference" else r["images_per_s"]
+                if r.get("note") and fw != "torch":
+                    notes.append(f"{TITLES[fw]} {model} b{batch}: {r['note']}")
+            body.append([model, str(batch)] + [fmt(val[fw], mode) for fw in fws] +
+                        [ratio(val[fw], val.get("clnet"), mode) for fw in peers])
+        widths = [max(len(row[i]) for row in [head] + body) for i in range(len(head))]
+        line = lambda row: "  ".join(c.ljust(w) if i < 1 else c.rjust(w)  # noqa: E731
+                                     for i, (c, w) in enumerate(zip(row, widths)))
+        print(line(head))
+        print("  ".join("-" * w for w in widths))
+        for row in body:
+            print(line(row))
+        for n in notes:
+            print(f"  note: {n}")
+    return 0
+
+
+def main():
+    p = argparse.ArgumentParser(description="records and tables of bench/compare.sh")
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("collect")
+    c.add_argument("--framework", required=True, choices=FRAMEWORKS)
+    c.add_argument("--input", required=True)
+    c.add_argument("--mode", required=True, choices=["inference", "training"])
+    c.add_argument("--models", default="", type=lambda s: [m for m in s.split(",") if m])
+    c.add_argument("--batch", default="", type=lambda s: [int(b) for b in s.split(",") if b])
+    c.add_argument("--source", default="", help="clnet: which command measured it")
+    c.add_argument("--error", default="")
+    t = sub.add_parser("table")
+    t.add_argument("file")
+    a = p.parse_args()
+    return collect(a) if a.command == "collect" else table(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
