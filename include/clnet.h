@@ -623,41 +623,49 @@ CLNET_API clnet_status clnet_plot_confusion(const char *path, const int64_t *con
 /* What a device sustains, in the manner of clpeak (clnet_device_bench_run). Kernel
  * figures are medians of device times from OpenCL profiling events after a warm-up;
  * host-side figures (transfers, launch latency, compiles) are medians of wall times.
- * GB/s and GFLOP/s are 1e9 per second. */
+ * GB/s and GFLOP/s count 1e9 bytes and FLOPs per second. */
 typedef struct clnet_device_bench {
     char device[128];                /* device name */
     clnet_device_class device_class; /* the context's effective class */
     unsigned compute_units;
-    double gflops[5];       /* FP32 multiply-adds (2 FLOPs) with float, float2, float4, float8,
-                               float16 arithmetic: gflops[i] is width 1 << i */
-    double gflops_best;     /* the highest of gflops[] */
-    int gflops_best_width;  /* its vector width */
-    double read_gbs[2];     /* global memory read: float4 [0] and float16 [1] loads */
-    double read_gbs_best;   /* the higher of read_gbs[] */
-    double copy_gbs;        /* device buffer to buffer copy kernel, bytes read + written
-                               (the STREAM convention), the better of float4 and float16 */
-    size_t memory_bytes;    /* the size of the buffer read and of each copy buffer */
-    double host_to_device_gbs; /* blocking clEnqueueWriteBuffer from malloc'd memory */
-    double device_to_host_gbs; /* blocking clEnqueueReadBuffer into malloc'd memory */
-    double map_host_to_device_gbs; /* through a mapped CL_MEM_ALLOC_HOST_PTR buffer: map
-                                      for writing, memcpy, unmap, finish */
-    double map_device_to_host_gbs; /* map for reading, memcpy, unmap */
-    size_t transfer_bytes;  /* bytes per transfer */
-    double launch_us;       /* wall time of enqueueing an empty kernel and waiting for it */
-    double launch_device_us; /* the empty kernel's device time (profiling end - start); may
-                                be 0 where a device reports no time for an empty kernel */
-    double compile_cold_ms;   /* building compile_program from source, with a unique -D so
-                                 no cache answers, and storing its binary in the cache */
-    double compile_cached_ms; /* building it again from clnet's on-disk cache; 0 when the
-                                 cache is disabled (see clnet_context_stats) */
-    char compile_program[32]; /* the kernel source compiled, "gemm" (cl/gemm.cl) */
+    /* FP32 multiply-adds (2 FLOPs each) in float, float2, float4, float8 and float16
+     * arithmetic: gflops[i] is vector width 1 << i. */
+    double gflops[5];
+    double gflops_best;    /* the highest of gflops[] */
+    int gflops_best_width; /* its vector width */
+    /* Global memory: a kernel reading a buffer of memory_bytes with float4 [0] and
+     * float16 [1] loads; a kernel copying it to another buffer, counted as bytes read
+     * plus bytes written (the STREAM convention), the better of float4 and float16. */
+    double read_gbs[2];
+    double read_gbs_best; /* the higher of read_gbs[] */
+    double copy_gbs;
+    size_t memory_bytes;
+    /* Transfers of transfer_bytes: blocking clEnqueueWriteBuffer / clEnqueueReadBuffer
+     * with malloc'd host memory, and through a mapped CL_MEM_ALLOC_HOST_PTR buffer (map,
+     * memcpy, unmap, finish). */
+    double host_to_device_gbs;
+    double device_to_host_gbs;
+    double map_host_to_device_gbs;
+    double map_device_to_host_gbs;
+    size_t transfer_bytes;
+    /* An empty kernel: the wall time of enqueueing it and waiting for it, and its device
+     * time (profiling end - start), which a device may report as 0. */
+    double launch_us;
+    double launch_device_us;
+    /* Building cl/<compile_program>.cl ("gemm") as clnet does: cold, from source with a
+     * unique -D so no cache answers, plus storing the binary in clnet's program cache;
+     * cached, from that cache entry. compile_cached_ms is 0 when the cache is disabled
+     * (clnet_context_stats). */
+    double compile_cold_ms;
+    double compile_cached_ms;
+    char compile_program[32];
 } clnet_device_bench;
 
-/* Measures the device of ctx (a few seconds; quick: smaller sizes and fewer repeats,
- * well under a second on a CPU, for tests). quick >= 2 runs the smallest sizes once,
- * to check the kernels under a simulator such as oclgrind: its figures mean nothing.
- * Allocates up to 2 x 256 MiB on the device and 256 MiB on the host, less where the
- * device's limits are lower. Enqueues on ctx's queue, which it leaves empty. */
+/* Measures the device of ctx: a few seconds (quick: smaller sizes and fewer repeats,
+ * for tests; most of its time is the cold compile). quick >= 2 runs the smallest sizes
+ * once, to check the kernels under a simulator such as oclgrind: its figures mean
+ * nothing. Allocates up to 2 x 256 MiB on the device and 256 MiB on the host, less
+ * where the device's limits are lower. Enqueues on ctx's queue and waits for it. */
 CLNET_API clnet_status clnet_device_bench_run(clnet_context *ctx, int quick,
                                               clnet_device_bench *out);
 
