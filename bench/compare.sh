@@ -58,9 +58,34 @@ say() { echo "[compare] $*" >&2; }
 # The models of the list $1 that are also in the comma list $2, comma-joined.
 pick() { local out="" m; for m in ${1//,/ }; do case ",$2," in *",$m,"*) out+="${out:+,}$m" ;; esac; done; echo "$out"; }
 # Runs a command under the timeout with its stderr kept in $err_file.
-err_file=$(mktemp) out_file=$(mktemp)
-trap 'rm -f "$err_file" "$out_file" "${tmp_json:-}"' EXIT
-run() { timeout --kill-after=10 "$timeout_s" "$@" 2>"$err_file"; }
+err_file=$(mktemp) out_file=$(mktemp) times_file=$(mktemp)
+trap 'rm -f "$err_file" "$out_file" "$times_file" "${tmp_json:-}"' EXIT
+# The machine is shared: how much of the CPU other processes took while a framework ran
+# (the machine's busy time from /proc/stat, steal included, less this script's children's
+# CPU time) goes into its records, so the table can say which numbers are inflated.
+busy_s() { awk '/^cpu /{printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / 100; exit}' /proc/stat; }
+# The children's CPU seconds from `times`, which must run in this shell (not in $(...)).
+child_s() {
+    awk 'function s(t) { split(t, a, "m"); return a[1] * 60 + a[2] }
+         NR == 2 { sub(/s$/, "", $1); sub(/s$/, "", $2); printf "%.2f", s($1) + s($2) }' "$times_file"
+}
+ncpu=$(nproc)
+other_pct=0  # the highest share since the last collect
+run() {
+    local b0 c0 t0 rc pct
+    times >"$times_file"
+    b0=$(busy_s) c0=$(child_s) t0=$(date +%s.%N)
+    timeout --kill-after=10 "$timeout_s" "$@" 2>"$err_file"
+    rc=$?
+    times >"$times_file"
+    pct=$(awk -v b0="$b0" -v b1="$(busy_s)" -v c0="$c0" -v c1="$(child_s)" -v t0="$t0" \
+        -v t1="$(date +%s.%N)" -v n="$ncpu" -v prev="$other_pct" 'BEGIN {
+            p = (t1 > t0) ? 100 * ((b1 - b0) - (c1 - c0)) / ((t1 - t0) * n) : 0
+            if (p < 0) p = 0
+            printf "%.0f", (p > prev) ? p : prev }')
+    other_pct=$pct
+    return $rc
+}
 # Why the last run failed: its exit code and the last line it wrote to stderr.
 why() {
     local rc=$1 last
@@ -151,7 +176,8 @@ fi
 # collect FRAMEWORK INPUT MODE MODELS BATCHES ERROR [SOURCE]: $out_file to records in $raw.
 collect() {
     "$py" "$here/report.py" collect --framework "$1" --input "$2" --mode "$3" --models "$4" \
-        --batch "$5" --error "$6" --source "${7:-}" <"$out_file" >>"$raw"
+        --batch "$5" --error "$6" --source "${7:-}" --other-cpu "$other_pct" <"$out_file" >>"$raw"
+    other_pct=0
 }
 
 # clnet_run INPUT MODE MODELS BATCHES

@@ -24,6 +24,8 @@ import sys
 FRAMEWORKS = ["clnet", "torch", "ort", "opencv", "opencv-ocl"]
 TITLES = {"clnet": "clnet", "torch": "torch", "ort": "ORT", "opencv": "OpenCV",
           "opencv-ocl": "OCV-OCL"}
+# A framework that ran while other processes took more of the CPU than this (%) is flagged.
+BUSY = 20
 # bench_models' modes; the unfused plan has no counterpart in the peers.
 BENCH_MODELS_MODES = {"inference-fused": "inference", "training-step": "training"}
 
@@ -72,6 +74,8 @@ def collect(a):
                             "batch": batch, "mode": a.mode,
                             "error": a.error or "no result (see the log above)"})
     for rec in got:
+        if a.other_cpu is not None:
+            rec["other_cpu_pct"] = a.other_cpu
         print(json.dumps(rec))
     return 0
 
@@ -117,7 +121,7 @@ def table(a):
         print(f"\n== {mode}, input {inp} ({unit}; ratio peer/clnet > 1: clnet faster) ==")
         head = ["model", "batch"] + [TITLES[fw] for fw in fws] + \
             [f"{TITLES[fw]}/clnet" for fw in peers]
-        body, notes = [], []
+        body, notes = [], {}  # (model, text) -> ([frameworks], [batches]), in order
         for model, batch in cases:
             val = {}
             for fw in fws:
@@ -126,13 +130,15 @@ def table(a):
                 if r is None:
                     val[fw] = None
                     continue
-                if "error" in r:
-                    notes.append(f"{TITLES[fw]} {model} b{batch}: n/a: {r['error']}")
-                    val[fw] = None
-                    continue
-                val[fw] = r["median_ms"] if mode == "inference" else r["images_per_s"]
-                if r.get("note") and fw != "torch":
-                    notes.append(f"{TITLES[fw]} {model} b{batch}: {r['note']}")
+                text = f"n/a: {r['error']}" if "error" in r else r.get("note")
+                if text:
+                    fw_list, batches = notes.setdefault((model, text), ([], []))
+                    if fw not in fw_list:
+                        fw_list.append(fw)
+                    if batch not in batches:
+                        batches.append(batch)
+                val[fw] = None if "error" in r else \
+                    r["median_ms"] if mode == "inference" else r["images_per_s"]
             body.append([model, str(batch)] + [fmt(val[fw], mode) for fw in fws] +
                         [ratio(val[fw], val.get("clnet"), mode) for fw in peers])
         widths = [max(len(row[i]) for row in [head] + body) for i in range(len(head))]
@@ -142,8 +148,16 @@ def table(a):
         print("  ".join("-" * w for w in widths))
         for row in body:
             print(line(row))
-        for n in notes:
-            print(f"  note: {n}")
+        busy = {fw: max((r.get("other_cpu_pct", 0) for r in rows if r["framework"] == fw),
+                        default=0) for fw in fws}
+        if any(busy.values()):
+            print("  CPU taken by other processes while each ran: " +
+                  ", ".join(f"{TITLES[fw]} {busy[fw]:.0f}%" for fw in fws) +
+                  (f" (over {BUSY}%: those times are inflated)"
+                   if max(busy.values()) > BUSY else ""))
+        for (model, text), (fw_list, batches) in notes.items():
+            who = ", ".join(TITLES[fw] for fw in fw_list)
+            print(f"  note: {who} {model} batch {','.join(map(str, batches))}: {text}")
     return 0
 
 
@@ -158,6 +172,8 @@ def main():
     c.add_argument("--batch", default="", type=lambda s: [int(b) for b in s.split(",") if b])
     c.add_argument("--source", default="", help="clnet: which command measured it")
     c.add_argument("--error", default="")
+    c.add_argument("--other-cpu", type=float, default=None,
+                   help="%% of the machine's CPU other processes took during the run")
     t = sub.add_parser("table")
     t.add_argument("file")
     a = p.parse_args()

@@ -131,7 +131,6 @@ def run_train(a):
 
                 first, times = timed(step, a.repeats)
                 rec.update(summary(times, first, batch))
-                rec["note"] = "SGD step incl. optimizer update"
             except Exception as e:
                 rec["error"] = f"{type(e).__name__}: {e}"[:300]
             emit(rec)
