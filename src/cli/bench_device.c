@@ -25,26 +25,11 @@ static void usage(FILE *f)
             "  --class C       kernel variants of class dgpu, igpu or cpu\n");
 }
 
-/* Prints s as a JSON string. */
-static void json_string(const char *s)
-{
-    putchar('"');
-    for (; *s; ++s) {
-        if (*s == '"' || *s == '\\')
-            printf("\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            printf("\\u%04x", *s);
-        else
-            putchar(*s);
-    }
-    putchar('"');
-}
-
 static void print_json(const clnet_device_bench *b, int quick)
 {
     static const char *const widths[5] = {"float", "float2", "float4", "float8", "float16"};
     printf("{\"bench\":\"device\",\"device\":");
-    json_string(b->device);
+    clnet_cli_json_string(b->device);
     printf(",\"class\":\"%s\",\"compute_units\":%u,\"quick\":%d",
            clnet_device_class_name(b->device_class), b->compute_units, quick);
     for (int w = 0; w < 5; ++w)
@@ -60,7 +45,7 @@ static void print_json(const clnet_device_bench *b, int quick)
            b->map_device_to_host_gbs, b->transfer_bytes);
     printf(",\"launch_us\":%.2f,\"launch_device_us\":%.3f", b->launch_us, b->launch_device_us);
     printf(",\"compile_program\":");
-    json_string(b->compile_program);
+    clnet_cli_json_string(b->compile_program);
     printf(",\"compile_cold_ms\":%.2f,\"compile_cached_ms\":%.2f}\n", b->compile_cold_ms,
            b->compile_cached_ms);
 }

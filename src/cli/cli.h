@@ -14,6 +14,13 @@ int clnet_cli_plan(int argc, char **argv);
 int clnet_cli_train(int argc, char **argv);
 int clnet_cli_eval(int argc, char **argv);
 int clnet_cli_predict(int argc, char **argv);
+int clnet_cli_bench(int argc, char **argv);
+int clnet_cli_bench_device(int argc, char **argv);
+int clnet_cli_bench_model(int argc, char **argv);
+
+/* Prints s to stdout as a JSON string (quotes, backslashes and control characters
+ * escaped). */
+void clnet_cli_json_string(const char *s);
 
 /* A clnet_log_fn printing "clnet <user as const char *cmd>: <msg>" to stderr: the
  * datasets' skipped images, by path. */

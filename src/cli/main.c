@@ -16,6 +16,20 @@ int clnet_cli_error(const char *cmd, const char *fmt, ...)
     return 1;
 }
 
+void clnet_cli_json_string(const char *s)
+{
+    putchar('"');
+    for (; *s; ++s) {
+        if (*s == '"' || *s == '\\')
+            printf("\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            printf("\\u%04x", *s);
+        else
+            putchar(*s);
+    }
+    putchar('"');
+}
+
 void clnet_cli_log(void *cmd, int level, const char *msg)
 {
     (void)level;
@@ -35,6 +49,7 @@ static void usage(FILE *f)
                "  train       train a model on an image folder, idx or CIFAR data\n"
                "  eval        loss, accuracy, per-class figures and confusion of a saved model\n"
                "  predict     the top classes of image files by a saved model\n"
+               "  bench       what the device sustains, and what a model and its layers cost\n"
                "\nRun `clnet <command> --help` for a command's options.\n");
 }
 
@@ -63,6 +78,8 @@ int main(int argc, char **argv)
         return clnet_cli_eval(argc - 1, argv + 1);
     if (strcmp(cmd, "predict") == 0)
         return clnet_cli_predict(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0)
+        return clnet_cli_bench(argc - 1, argv + 1);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return 0;

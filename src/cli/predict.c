@@ -15,21 +15,6 @@ static void usage(FILE *f)
                "probabilities; --json prints one JSON object per image instead.\n");
 }
 
-/* Prints s as a JSON string. */
-static void json_string(const char *s)
-{
-    putchar('"');
-    for (; *s; ++s) {
-        if (*s == '"' || *s == '\\')
-            printf("\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            printf("\\u%04x", *s);
-        else
-            putchar(*s);
-    }
-    putchar('"');
-}
-
 static void print_one(clnet_model *m, const char *path, const float *p, int classes, int top,
                       int json)
 {
@@ -47,7 +32,7 @@ static void print_one(clnet_model *m, const char *path, const float *p, int clas
             }
     if (json) {
         printf("{\"image\":");
-        json_string(path);
+        clnet_cli_json_string(path);
         printf(",\"top\":[");
     } else {
         printf("%s\n", path);
@@ -58,7 +43,7 @@ static void print_one(clnet_model *m, const char *path, const float *p, int clas
         snprintf(fallback, sizeof fallback, "%d", order[i]);
         if (json) {
             printf("%s{\"class\":", i ? "," : "");
-            json_string(name ? name : fallback);
+            clnet_cli_json_string(name ? name : fallback);
             printf(",\"index\":%d,\"probability\":%.6f}", order[i], p[order[i]]);
         } else {
             printf("  %6.2f%%  %s\n", 100.0 * p[order[i]], name ? name : fallback);

@@ -65,6 +65,13 @@ check summary-spec-takes-no-zoo-options nonzero "apply to zoo models only" "$cln
 spec=$(mktemp)
 check spec-reads-back 0 "Total params: 25,610,152" sh -c '"$1" spec resnet50 >"$2" && "$1" summary "$2"' sh "$clnet" "$spec"
 rm -f "$spec"
+# Profiles: inference groups conv1 + bn1 + relu; training times the backward too.
+check bench-model-profile-inference 0 '"mode":"inference".*"layers":\[{"layers":"conv1 + bn1 + relu"' \
+    "$clnet" bench model resnet18 --input 32x32x3 --classes 10 --batch 2 --repeats 2 --profile --json
+check bench-model-profile-training 0 '"mode":"training".*"layers":"bn1 + relu".*"backward_ms":0\.0*[1-9]' "$clnet" bench model resnet18 \
+    --input 32x32x3 --classes 10 --batch 1,2 --train --repeats 2 --profile --json
+check bench-model-table 0 "inference     2" "$clnet" bench model mobilenetv2 --input 32x32x3 --batch 1,2 --repeats 2
+check bench-model-bad-batch nonzero "expected sizes like 1,8,32" "$clnet" bench model resnet18 --batch 1,x
 # End to end on reduced Fashion-MNIST (Debian's dataset-fashion-mnist): train the
 # small ResNet of samples/, evaluate it far above chance (10 classes), predict, and
 # resume a run killed with SIGKILL.

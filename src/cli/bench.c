@@ -1,0 +1,22 @@
+/* bench.c - `clnet bench device|model`: what a device sustains (bench_device.c) and what
+ * a model and each of its layers cost on it (bench_model.c). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+int clnet_cli_bench(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "device") == 0)
+        return clnet_cli_bench_device(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "model") == 0)
+        return clnet_cli_bench_model(argc - 1, argv + 1);
+    const int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+    fprintf(help ? stdout : stderr,
+            "usage: clnet bench device [options]   FP32 GFLOP/s, memory and transfer GB/s,\n"
+            "                                       launch latency, compile times\n"
+            "       clnet bench model MODEL [options]  latency, images/s and a per-layer\n"
+            "                                       profile of inference and training\n\n"
+            "Run `clnet bench device --help` or `clnet bench model --help` for options.\n");
+    return help ? 0 : 2;
+}
