@@ -123,7 +123,11 @@ if [ -n "$clnet" ] && "$clnet" bench model --help >/dev/null 2>&1; then
     say "clnet: $clnet bench model"
 elif [ -x "$bench_models" ]; then
     clnet_how=bench_models
-    say "clnet: $bench_models, the stand-in while ${clnet:+$clnet has no 'bench model'}${clnet:-no clnet binary is found}"
+    if [ -n "$clnet" ]; then
+        say "clnet: $bench_models, the stand-in while $clnet has no 'bench model'"
+    else
+        say "clnet: $bench_models, the stand-in while no clnet binary is found"
+    fi
 else
     echo "compare.sh: neither 'clnet bench model' nor $bench_models: build clnet first" \
         "(cmake -S . -B build && cmake --build build)" >&2
