@@ -86,7 +86,9 @@ def main():
     cv2.ocl.setUseOpenCL(a.target == "opencl")
     device = ""
     if a.target == "opencl":
-        os.environ.setdefault("OPENCV_OCL4DNN_CONFIG_PATH", a.dir)
+        # ocl4dnn keeps one small file per convolution shape it has chosen kernels for.
+        os.makedirs(os.path.join(a.dir, "ocl4dnn"), exist_ok=True)
+        os.environ.setdefault("OPENCV_OCL4DNN_CONFIG_PATH", os.path.join(a.dir, "ocl4dnn"))
         if not cv2.ocl.useOpenCL():
             print("opencv_bench: OpenCV has no usable OpenCL device", file=sys.stderr)
             return 1
