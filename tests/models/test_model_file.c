@@ -17,19 +17,6 @@
 
 TestSuite(model_file, .init = clnet_test_make_dir, .fini = clnet_test_remove_dir, .timeout = 600);
 
-static unsigned char *read_bytes(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "%s", path);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*n + 1);
-    cr_assert_eq(fread(b, 1, *n, f), *n);
-    fclose(f);
-    return b;
-}
-
 static const char *const labels[5] = {"cat", "dog", "a, \"quoted\" [name]", "\xc3\xa9l\xc3\xa8ve",
                                       "line\nbreak"};
 static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
@@ -208,7 +195,7 @@ Test(model_file, the_file_has_the_safetensors_layout)
     const char *path = clnet_test_path("layout.safetensors");
     save(m, path);
     size_t n = 0;
-    unsigned char *b = read_bytes(path, &n);
+    unsigned char *b = clnet_test_read_file(path, &n);
     uint64_t hlen = 0;
     for (int i = 0; i < 8; ++i)
         hlen |= (uint64_t)b[i] << (8 * i);
@@ -454,7 +441,7 @@ Test(model_file, broken_files_are_refused_with_the_file_and_the_problem)
     }
 
     size_t n = 0;
-    unsigned char *bytes = read_bytes(good, &n);
+    unsigned char *bytes = clnet_test_read_file(good, &n);
     const size_t cuts[] = {0, 5, 8, 200, n / 2, n - 1};
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; ++i) {
         FILE *f = fopen(bad, "wb");
@@ -483,7 +470,7 @@ Test(model_file, a_failed_save_keeps_the_existing_file)
     const char *path = clnet_test_path("model.safetensors");
     save(m, path);
     size_t n0 = 0, n1 = 0;
-    unsigned char *before = read_bytes(path, &n0);
+    unsigned char *before = clnet_test_read_file(path, &n0);
 
     clnet_test_randomize_weights(m, 1234); /* a save that succeeded would change the file */
     char tmp[300];
@@ -495,7 +482,7 @@ Test(model_file, a_failed_save_keeps_the_existing_file)
                   strstr(msg, "cannot create the temporary file"),
               "%s", msg);
     cr_assert_eq(rmdir(tmp), 0);
-    unsigned char *after = read_bytes(path, &n1);
+    unsigned char *after = clnet_test_read_file(path, &n1);
     cr_expect(n0 == n1 && memcmp(before, after, n0) == 0, "the existing file changed");
     free(after);
 
@@ -514,7 +501,7 @@ Test(model_file, a_failed_save_keeps_the_existing_file)
     /* And the old file still loads to the old model. */
     clnet_model *old = load(ctx, path);
     save(old, clnet_test_path("again.safetensors"));
-    unsigned char *again = read_bytes(clnet_test_path("again.safetensors"), &n1);
+    unsigned char *again = clnet_test_read_file(clnet_test_path("again.safetensors"), &n1);
     cr_expect(n0 == n1 && memcmp(before, again, n0) == 0, "load -> save changed the bytes");
     free(again);
     free(before);

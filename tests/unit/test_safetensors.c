@@ -17,27 +17,6 @@
 
 TestSuite(safetensors, .init = clnet_test_make_dir, .fini = clnet_test_remove_dir);
 
-static void write_bytes(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f, "%s", path);
-    cr_assert_eq(fwrite(data, 1, n, f), n);
-    cr_assert_eq(fclose(f), 0);
-}
-
-static unsigned char *read_bytes(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "%s", path);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*n + 1);
-    cr_assert_eq(fread(b, 1, *n, f), *n);
-    fclose(f);
-    return b;
-}
-
 /* A file of header length hlen (written as given), then header, then data_len bytes. */
 static void write_raw_len(const char *path, uint64_t hlen, const char *header, size_t data_len)
 {
@@ -46,7 +25,7 @@ static void write_raw_len(const char *path, uint64_t hlen, const char *header, s
     for (int i = 0; i < 8; ++i)
         b[i] = (unsigned char)(hlen >> (8 * i));
     memcpy(b + 8, header, n);
-    write_bytes(path, b, 8 + n + data_len);
+    clnet_test_write_file(path, b, 8 + n + data_len);
     free(b);
 }
 
@@ -145,7 +124,7 @@ Test(safetensors, round_trip_keeps_every_bit)
     /* The layout of the spec: u64 LE header length, the JSON padded with spaces to a
      * multiple of 8, then the tensors back to back in header order, little-endian. */
     size_t n = 0;
-    unsigned char *b = read_bytes(path, &n);
+    unsigned char *b = clnet_test_read_file(path, &n);
     uint64_t hlen = 0;
     for (int i = 0; i < 8; ++i)
         hlen |= (uint64_t)b[i] << (8 * i);
@@ -176,9 +155,9 @@ Test(safetensors, a_file_truncated_anywhere_is_refused)
                *cut = clnet_test_path("cut.safetensors");
     save_small(path);
     size_t n = 0;
-    unsigned char *b = read_bytes(path, &n);
+    unsigned char *b = clnet_test_read_file(path, &n);
     for (size_t len = 0; len < n; ++len) {
-        write_bytes(cut, b, len);
+        clnet_test_write_file(cut, b, len);
         clnet__st_file *f = (clnet__st_file *)&f;
         char err[512] = "";
         clnet_status st = clnet__st_open(cut, &f, err, sizeof err);
@@ -190,7 +169,7 @@ Test(safetensors, a_file_truncated_anywhere_is_refused)
     }
     /* A byte too many belongs to no tensor. */
     b[n] = 0;
-    write_bytes(cut, b, n + 1);
+    clnet_test_write_file(cut, b, n + 1);
     expect_refused(cut, CLNET_ERR_PARSE, "belong to no tensor");
     free(b);
 }
@@ -240,7 +219,7 @@ Test(safetensors, a_bad_header_length_is_refused)
         write_raw_len(path, cases[i].hlen, header, 4);
         expect_refused(path, CLNET_ERR_PARSE, cases[i].needle);
     }
-    write_bytes(path, "\x10\0\0", 3);
+    clnet_test_write_file(path, "\x10\0\0", 3);
     expect_refused(path, CLNET_ERR_PARSE, "too few");
     clnet__st_close(expect_opens(header, 4)); /* with its right length it opens */
 }
@@ -257,7 +236,7 @@ Test(safetensors, a_header_that_is_not_json_is_refused)
         {"{\"x\": 5}", 0, CLNET_ERR_PARSE, "tensor 'x' is not a JSON object"},
     };
     expect_all_refused(cases, CLNET_COUNTOF(cases));
-    write_bytes(clnet_test_path("nul.safetensors"), "\4\0\0\0\0\0\0\0{}\0}", 12);
+    clnet_test_write_file(clnet_test_path("nul.safetensors"), "\4\0\0\0\0\0\0\0{}\0}", 12);
     expect_refused(clnet_test_path("nul.safetensors"), CLNET_ERR_PARSE, "NUL byte");
     clnet__st_file *f = expect_opens("{}      ", 0); /* padding spaces, no tensors: valid */
     cr_expect_eq(f->n, 0);
@@ -362,7 +341,7 @@ Test(safetensors, a_failed_save_leaves_the_existing_file)
     const char *path = clnet_test_path("model.safetensors");
     save_small(path);
     size_t n0 = 0, n1 = 0;
-    unsigned char *before = read_bytes(path, &n0);
+    unsigned char *before = clnet_test_read_file(path, &n0);
     char tmp[300], err[512] = "";
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     int calls = 0;
@@ -379,7 +358,7 @@ Test(safetensors, a_failed_save_leaves_the_existing_file)
     cr_expect(strstr(err, "cannot create the temporary file") && strstr(err, tmp), "%s", err);
     cr_assert_eq(rmdir(tmp), 0);
 
-    unsigned char *after = read_bytes(path, &n1);
+    unsigned char *after = clnet_test_read_file(path, &n1);
     cr_expect(n0 == n1 && memcmp(before, after, n0) == 0, "the existing file changed");
     free(before);
     free(after);
