@@ -1,5 +1,6 @@
-/* bench.c - `clnet bench device|model`: what a device sustains (bench_device.c) and what
- * a model and each of its layers cost on it (bench_model.c). */
+/* bench.c - `clnet bench device|model|compare`: what a device sustains (bench_device.c),
+ * what a model and each of its layers cost on it (bench_model.c), and two runs side by
+ * side (bench_compare.c). */
 #include <stdio.h>
 #include <string.h>
 
@@ -11,12 +12,15 @@ int clnet_cli_bench(int argc, char **argv)
         return clnet_cli_bench_device(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "model") == 0)
         return clnet_cli_bench_model(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "compare") == 0)
+        return clnet_cli_bench_compare(argc - 1, argv + 1);
     const int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
     fprintf(help ? stdout : stderr,
             "usage: clnet bench device [options]   FP32 GFLOP/s, memory and transfer GB/s,\n"
             "                                       launch latency, compile times\n"
             "       clnet bench model MODEL [options]  latency, images/s and a per-layer\n"
-            "                                       profile of inference and training\n\n"
+            "                                       profile of inference and training\n"
+            "       clnet bench compare A.json B.json  two --json runs side by side\n\n"
             "Run `clnet bench device --help` or `clnet bench model --help` for options.\n");
     return help ? 0 : 2;
 }

@@ -17,6 +17,7 @@ int clnet_cli_predict(int argc, char **argv);
 int clnet_cli_bench(int argc, char **argv);
 int clnet_cli_bench_device(int argc, char **argv);
 int clnet_cli_bench_model(int argc, char **argv);
+int clnet_cli_bench_compare(int argc, char **argv);
 
 /* Prints s to stdout as a JSON string (quotes, backslashes and control characters
  * escaped). */

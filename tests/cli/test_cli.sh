@@ -72,6 +72,14 @@ check bench-model-profile-training 0 '"mode":"training".*"layers":"bn1 + relu".*
     --input 32x32x3 --classes 10 --batch 1,2 --train --repeats 2 --profile --json
 check bench-model-table 0 "inference     2" "$clnet" bench model mobilenetv2 --input 32x32x3 --batch 1,2 --repeats 2
 check bench-model-bad-batch nonzero "expected sizes like 1,8,32" "$clnet" bench model resnet18 --batch 1,x
+runs=$(mktemp -d)
+"$clnet" bench model mobilenetv2 --input 32x32x3 --batch 2 --repeats 2 --json >"$runs/a.json" 2>&1
+"$clnet" bench model mobilenetv2 --input 32x32x3 --batch 2 --repeats 2 --json --class dgpu >"$runs/b.json" 2>&1
+check bench-compare-matches-runs 0 "mobilenetv2    32x32x3        2 inference" "$clnet" bench compare "$runs/a.json" "$runs/b.json"
+printf '{"model":"other"}\n' >"$runs/c.json"
+check bench-compare-no-match nonzero "no run of" "$clnet" bench compare "$runs/a.json" "$runs/c.json"
+check bench-compare-missing nonzero "cannot read" "$clnet" bench compare "$runs/a.json" "$runs/none.json"
+rm -rf "$runs"
 # End to end on reduced Fashion-MNIST (Debian's dataset-fashion-mnist): train the
 # small ResNet of samples/, evaluate it far above chance (10 classes), predict, and
 # resume a run killed with SIGKILL.
