@@ -36,21 +36,31 @@ void clnet_cli_log(void *cmd, int level, const char *msg)
     fprintf(stderr, "clnet %s: %s\n", (const char *)cmd, msg);
 }
 
+/* Every subcommand once: its name, its file's entry point and the line --help shows. */
+static const struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *what;
+} commands[] = {
+    {"devices", clnet_cli_devices, "list OpenCL platforms and devices, with the class clnet uses"},
+    {"selftest", clnet_cli_selftest, "check every op and kernel variant against the reference"},
+    {"summary", clnet_cli_summary,
+     "layers, shapes, parameters and multiply-adds of a zoo model or spec"},
+    {"spec", clnet_cli_spec, "the text spec of a zoo model, to edit or to keep as a file"},
+    {"graph", clnet_cli_graph, "a model's layers as a Graphviz DOT picture (--dot)"},
+    {"plan", clnet_cli_plan, "the fused plan of a model on a device, with its memory"},
+    {"train", clnet_cli_train, "train a model on an image folder, idx or CIFAR data"},
+    {"eval", clnet_cli_eval, "loss, accuracy, per-class figures and confusion of a saved model"},
+    {"predict", clnet_cli_predict, "the top classes of image files by a saved model"},
+    {"bench", clnet_cli_bench, "what the device sustains, and what a model and its layers cost"},
+};
+
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: clnet <command> [options]\n\n"
-               "commands:\n"
-               "  devices     list OpenCL platforms and devices, with the class clnet uses\n"
-               "  selftest    check every op and kernel variant against the reference\n"
-               "  summary     layers, shapes, parameters and multiply-adds of a zoo model or spec\n"
-               "  spec        the text spec of a zoo model, to edit or to keep as a file\n"
-               "  graph       a model's layers as a Graphviz DOT picture (--dot)\n"
-               "  plan        the fused plan of a model on a device, with its memory\n"
-               "  train       train a model on an image folder, idx or CIFAR data\n"
-               "  eval        loss, accuracy, per-class figures and confusion of a saved model\n"
-               "  predict     the top classes of image files by a saved model\n"
-               "  bench       what the device sustains, and what a model and its layers cost\n"
-               "\nRun `clnet <command> --help` for a command's options.\n");
+    fprintf(f, "usage: clnet <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; ++i)
+        fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].what);
+    fprintf(f, "\nRun `clnet <command> --help` for a command's options.\n");
 }
 
 int main(int argc, char **argv)
@@ -60,26 +70,9 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "devices") == 0)
-        return clnet_cli_devices(argc - 1, argv + 1);
-    if (strcmp(cmd, "selftest") == 0)
-        return clnet_cli_selftest(argc - 1, argv + 1);
-    if (strcmp(cmd, "summary") == 0)
-        return clnet_cli_summary(argc - 1, argv + 1);
-    if (strcmp(cmd, "spec") == 0)
-        return clnet_cli_spec(argc - 1, argv + 1);
-    if (strcmp(cmd, "graph") == 0)
-        return clnet_cli_graph(argc - 1, argv + 1);
-    if (strcmp(cmd, "plan") == 0)
-        return clnet_cli_plan(argc - 1, argv + 1);
-    if (strcmp(cmd, "train") == 0)
-        return clnet_cli_train(argc - 1, argv + 1);
-    if (strcmp(cmd, "eval") == 0)
-        return clnet_cli_eval(argc - 1, argv + 1);
-    if (strcmp(cmd, "predict") == 0)
-        return clnet_cli_predict(argc - 1, argv + 1);
-    if (strcmp(cmd, "bench") == 0)
-        return clnet_cli_bench(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; ++i)
+        if (strcmp(cmd, commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return 0;
