@@ -202,12 +202,9 @@ static void write_dot(FILE *f, const clnet_model *m, const clnet__plan *p,
                     esc(m->graph->layers[st->members[i]].name, name, sizeof name));
         fprintf(f, "\\n%s\\n%dx%dx%d, buffer %d\"];\n", k, v->view.shape.h, v->view.shape.w,
                 v->view.shape.c, v->slot);
-        for (int i = 0; i < st->n_in; ++i) {
-            int src = st->in[i];
-            while (p->values[src].alias >= 0)
-                src = p->values[src].alias;
-            fprintf(f, "  v%d -> v%d%s;\n", src, st->out, i == 1 ? " [style=dashed]" : "");
-        }
+        for (int i = 0; i < st->n_in; ++i)
+            fprintf(f, "  v%d -> v%d%s;\n", clnet__value_owner(p, st->in[i]), st->out,
+                    i == 1 ? " [style=dashed]" : "");
     }
     fprintf(f, "}\n");
 }

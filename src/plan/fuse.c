@@ -199,7 +199,8 @@ static clnet_status make_values(builder *b, clnet__plan *p, int batch, int input
         clnet__value *v = &p->values[p->n_values];
         memset(v, 0, sizeof *v);
         v->layer = i;
-        v->alias = is_view ? value_of[l->in[0]] : -1;
+        /* A view of a view shares the first owner's storage: one step from any value. */
+        v->alias = is_view ? clnet__value_owner(p, value_of[l->in[0]]) : -1;
         v->def = produced ? step : -1;
         v->slot = v->grad_slot = -1;
         v->view.shape = l->out;

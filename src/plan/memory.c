@@ -37,14 +37,6 @@ int clnet__bwd_reads_output(const clnet__op_desc *op)
     return !listed(op, unread, CLNET_COUNTOF(unread));
 }
 
-/* The value whose buffer v uses (views share their source's). */
-static int root(const clnet__plan *p, int v)
-{
-    while (p->values[v].alias >= 0)
-        v = p->values[v].alias;
-    return v;
-}
-
 static void extend(clnet__value *v, int t)
 {
     if (t > v->last)
@@ -64,7 +56,7 @@ static void intervals(clnet__plan *p)
     for (int s = 0; s < n; ++s) {
         const clnet__step *st = &p->steps[s];
         for (int k = 0; k < st->n_in; ++k) {
-            clnet__value *v = &p->values[root(p, st->in[k])];
+            clnet__value *v = &p->values[clnet__value_owner(p, st->in[k])];
             extend(v, s);
             if (p->training && clnet__bwd_reads_input(st->op))
                 extend(v, 2 * n - 1 - s);
@@ -78,10 +70,10 @@ static void intervals(clnet__plan *p)
             }
         }
         if (p->training && clnet__bwd_reads_output(st->op))
-            extend(&p->values[root(p, st->out)], 2 * n - 1 - s);
+            extend(&p->values[clnet__value_owner(p, st->out)], 2 * n - 1 - s);
     }
     /* The output stays until the caller is done with it (training: its backward). */
-    clnet__value *o = &p->values[root(p, p->output)];
+    clnet__value *o = &p->values[clnet__value_owner(p, p->output)];
     extend(o, end);
     if (p->training && o->def >= 0)
         extend(o, 2 * n - 1 - o->def);
@@ -227,7 +219,7 @@ clnet_status clnet__plan_allocate(clnet_model *m, clnet__plan *p)
     }
     for (int i = 0; i < p->n_values; ++i) {
         clnet__value *v = &p->values[i];
-        const int rv = root(p, i);
+        const int rv = clnet__value_owner(p, i);
         if (p->values[rv].slot >= 0)
             v->view.buf = p->slots[p->values[rv].slot];
         if (v->grad_slot >= 0)

@@ -49,6 +49,19 @@ static clnet_status find_input(clnet_model *m)
     return CLNET_OK;
 }
 
+/* The largest layer output of one image and its layer: what decides whether a batch
+ * must run in slices. A property of the graph, found once. */
+static void largest_output(clnet_model *m)
+{
+    for (int i = 0; i < m->graph->n; ++i) {
+        const uint64_t bytes = clnet__shape_count(m->graph->layers[i].out) * sizeof(float);
+        if (bytes > m->image_bytes) {
+            m->image_bytes = bytes;
+            m->image_bytes_layer = i;
+        }
+    }
+}
+
 static clnet_status make_weights(clnet_model *m)
 {
     const clnet_graph *g = m->graph;
@@ -105,6 +118,8 @@ clnet_status clnet_model_create(clnet_context *ctx, const clnet_graph *g,
     clnet_status st = copy_graph(g, &m->graph, ctx);
     if (st == CLNET_OK)
         st = find_input(m);
+    if (st == CLNET_OK)
+        largest_output(m);
     if (st == CLNET_OK)
         st = make_weights(m);
     if (st != CLNET_OK) {
@@ -182,23 +197,6 @@ void clnet_model_weights_changed(clnet_model *m)
         ++m->weights_version;
 }
 
-/* The largest value of one image, the layer it belongs to, for slicing and errors. */
-uint64_t clnet__plan_image_bytes(const clnet_model *m, int training, int *layer)
-{
-    (void)training;
-    uint64_t most = 0;
-    *layer = 0;
-    for (int i = 0; i < m->graph->n; ++i) {
-        clnet_shape s = m->graph->layers[i].out;
-        const uint64_t bytes = clnet__shape_count(s) * sizeof(float);
-        if (bytes > most) {
-            most = bytes;
-            *layer = i;
-        }
-    }
-    return most;
-}
-
 /* The plan of a mode for a batch: reused when the batch is the same. */
 static clnet_status get_plan(clnet_model *m, int training, int batch, clnet__plan **out)
 {
@@ -224,8 +222,8 @@ static clnet_status get_plan(clnet_model *m, int training, int batch, clnet__pla
 /* Images per forward such that no activation exceeds the device's largest buffer. */
 static clnet_status slice_size(clnet_model *m, int training, int batch, int *slice)
 {
-    int layer = 0;
-    const uint64_t per_image = clnet__plan_image_bytes(m, training, &layer);
+    const int layer = m->image_bytes_layer;
+    const uint64_t per_image = m->image_bytes;
     const uint64_t limit = m->slice_limit ? m->slice_limit : m->ctx->info.max_alloc_bytes;
     const uint64_t fit = per_image ? limit / per_image : (uint64_t)batch;
     if (fit < 1 || (training && fit < (uint64_t)batch))
@@ -271,13 +269,9 @@ static void step_weights(clnet_model *m, const clnet__step *s, clnet_tensor **w,
 
 static clnet_status run_forward(clnet_model *m, clnet__plan *p, const clnet_tensor *x)
 {
-    for (int i = 0; i < p->n_values; ++i) {
-        int r = i;
-        while (p->values[r].alias >= 0)
-            r = p->values[r].alias;
-        if (r == p->input)
+    for (int i = 0; i < p->n_values; ++i)
+        if (clnet__value_owner(p, i) == p->input)
             p->values[i].view.buf = x->buf;
-    }
     for (int s = 0; s < p->n_steps; ++s) {
         clnet__step *st = &p->steps[s];
         clnet_tensor *in[CLNET_MAX_INPUTS], *w[CLNET_MAX_WEIGHTS];

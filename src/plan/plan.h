@@ -13,8 +13,8 @@
  * a fused group), at the plan's batch size. */
 typedef struct clnet__value {
     int layer;
-    int alias;         /* -1, or the value whose storage this one shares (inference no-ops) */
-    int def;           /* step that writes it; -1 for the model input */
+    int alias; /* -1, or the value owning the storage this view shares (never a view itself) */
+    int def;   /* step that writes it; -1 for the model input */
     int first, last;   /* interval on the plan's timeline during which the buffer is live */
     int slot;          /* buffer, -1 for the input (the caller's tensor) */
     clnet_tensor view; /* the value's shape on its slot's buffer (borrowed) */
@@ -74,6 +74,8 @@ struct clnet_model {
     uint64_t step_seed;    /* seed of the last training forward (dropout) */
     uint64_t steps_run;
     int input_layer;
+    uint64_t image_bytes;      /* the largest layer output of one image (slicing) */
+    int image_bytes_layer;     /* its layer */
     clnet_tensor *output;      /* sliced inference: the whole batch's output */
     clnet_tensor *slice_input; /* sliced inference: one slice of x */
     int slice;                 /* images per inference slice; 0: the whole batch */
@@ -88,6 +90,12 @@ struct clnet_model {
     uint64_t slice_limit;    /* tests: the largest buffer instead of the device's */
 };
 
+/* The value whose buffer v uses: itself, or the owner of the storage a view shares. */
+static inline int clnet__value_owner(const clnet__plan *p, int v)
+{
+    return p->values[v].alias >= 0 ? p->values[v].alias : v;
+}
+
 /* Builds the steps of a plan: fused groups (unless no_fusion) in execution order,
  * and the values they read and write. No device work. */
 clnet_status clnet__plan_build(const clnet_model *m, int training, int batch, clnet__plan **out);
@@ -101,8 +109,6 @@ clnet_status clnet__model_plan(clnet_model *m, int training, int batch, clnet__p
                                int *slice);
 /* Refolds the batch norms of an inference plan into its convolutions (host, double). */
 clnet_status clnet__plan_fold(clnet_model *m, clnet__plan *p);
-/* The largest bytes of one image over the plan's values (for slicing). */
-uint64_t clnet__plan_image_bytes(const clnet_model *m, int training, int *layer);
 
 /* Frees the last profile's rows (profile.c). */
 void clnet__profile_free(clnet_model *m);
