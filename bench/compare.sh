@@ -113,26 +113,16 @@ if [ "$install" = 1 ]; then
     fi
 fi
 
-# clnet: the CLI's `bench model` when it has one, else the bench_models program.
+# clnet: the CLI's `bench model`.
 clnet=${CLNET_BIN:-}
 [ -z "$clnet" ] && [ -x build/clnet ] && clnet=build/clnet
 [ -z "$clnet" ] && clnet=$(command -v clnet || true)
-bench_models=build/bench/bench_models
-if [ -n "$clnet" ] && "$clnet" bench model --help >/dev/null 2>&1; then
-    clnet_how=cli
-    say "clnet: $clnet bench model"
-elif [ -x "$bench_models" ]; then
-    clnet_how=bench_models
-    if [ -n "$clnet" ]; then
-        say "clnet: $bench_models, the stand-in while $clnet has no 'bench model'"
-    else
-        say "clnet: $bench_models, the stand-in while no clnet binary is found"
-    fi
-else
-    echo "compare.sh: neither 'clnet bench model' nor $bench_models: build clnet first" \
+if [ -z "$clnet" ] || ! "$clnet" bench model --help >/dev/null 2>&1; then
+    echo "compare.sh: no clnet with 'bench model': build it first" \
         "(cmake -S . -B build && cmake --build build)" >&2
     exit 1
 fi
+say "clnet: $clnet bench model"
 
 # Peers, each only when present.
 have_torch=0 have_ort=0 have_cv=0 have_ocl=0
@@ -186,43 +176,19 @@ collect() {
 
 # clnet_run INPUT MODE MODELS BATCHES
 clnet_run() {
-    local inp=$1 mode=$2 ms=$3 bs=$4 m b rc err="" h w c
-    IFS=x read -r h w c <<<"$inp"
+    local inp=$1 mode=$2 ms=$3 bs=$4 m rc err=""
+    local extra=()
     : >"$out_file"
-    if [ "$clnet_how" = cli ]; then
-        local extra=()
-        [ "$mode" = training ] && extra=(--train)
-        for m in ${ms//,/ }; do
-            say "clnet $mode $inp $m batch $bs"
-            err=""
-            run "$clnet" bench model "$m" --input "$inp" --batch "$bs" --repeats "$repeats" \
-                "${extra[@]}" --json >"$out_file"
-            rc=$?
-            [ $rc != 0 ] && err=$(why $rc) && say "clnet $m: $err"
-            collect clnet "$inp" "$mode" "$m" "$bs" "$err" "clnet bench model"
-        done
-        return
-    fi
-    if [ "$c" != 3 ] || [ "$h" != "$w" ]; then
-        collect clnet "$inp" "$mode" "$ms" "$bs" \
-            "bench_models (the stand-in for clnet bench model) takes square 3-channel inputs only" \
-            bench_models
-        return
-    fi
-    local margs=()
-    for m in ${ms//,/ }; do margs+=(--model "$m"); done
-    for b in ${bs//,/ }; do
-        say "clnet $mode $inp ${ms} batch $b (bench_models)"
-        if [ "$mode" = training ]; then
-            run "$bench_models" "${margs[@]}" --batch "$b" --size "$h" --repeats "$repeats" >>"$out_file"
-        else
-            run "$bench_models" "${margs[@]}" --batch "$b" --size "$h" --repeats "$repeats" \
-                --no-training >>"$out_file"
-        fi
+    [ "$mode" = training ] && extra=(--train)
+    for m in ${ms//,/ }; do
+        say "clnet $mode $inp $m batch $bs"
+        err=""
+        run "$clnet" bench model "$m" --input "$inp" --batch "$bs" --repeats "$repeats" \
+            "${extra[@]}" --json >"$out_file"
         rc=$?
-        [ $rc != 0 ] && err=$(why $rc) && say "clnet: $err"
+        [ $rc != 0 ] && err=$(why $rc) && say "clnet $m: $err"
+        collect clnet "$inp" "$mode" "$m" "$bs" "$err" "clnet bench model"
     done
-    collect clnet "$inp" "$mode" "$ms" "$bs" "$err" bench_models
 }
 
 # peer_run FRAMEWORK INPUT MODE MODELS BATCHES COMMAND...
@@ -282,11 +248,8 @@ echo
 echo "clnet vs CPU frameworks, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)," \
     "$repeats repeats (OpenCV-OpenCL $ocl_repeats), $(($(date +%s) - start)) s"
 if [ "$train" = 1 ]; then
-    if [ "$clnet_how" = cli ]; then
-        echo "training step: clnet = clnet bench model --train; torch = zero_grad, forward, loss, backward, SGD update"
-    else
-        echo "training step: clnet = forward + backward (bench_models); torch = zero_grad, forward, loss, backward, SGD update"
-    fi
+    echo "training step: clnet = clnet bench model --train (forward, loss, backward, SGD update);" \
+        "torch = zero_grad, forward, loss, backward, SGD update"
 fi
 "$py" "$here/report.py" table "$raw"
 [ -n "$json" ] && echo && echo "raw records: $json"

@@ -3,8 +3,8 @@
 #
 #   report.py collect --framework F --input HxWxC --mode M --models a,b --batch 1,8
 #                     [--error TEXT] < output
-#       One framework's output to records: clnet's JSON lines (`clnet bench model --json`,
-#       or bench_models as a stand-in) are converted, a peer's are already records. Every
+#       One framework's output to records: clnet's JSON lines (`clnet bench model --json`)
+#       are converted, a peer's are already records. Every
 #       expected case (--models x --batch) without a line gets an "error" record (--error,
 #       e.g. why the process failed), so the table can say why a cell is n/a.
 #   report.py table RECORDS.jsonl
@@ -26,18 +26,16 @@ TITLES = {"clnet": "clnet", "torch": "torch", "ort": "ORT", "opencv": "OpenCV",
           "opencv-ocl": "OCV-OCL"}
 # A framework that ran while other processes took more of the CPU than this (%) is flagged.
 BUSY = 20
-# bench_models' modes; the unfused plan has no counterpart in the peers.
-BENCH_MODELS_MODES = {"inference-fused": "inference", "training-step": "training"}
 
 
 def from_clnet(r, a):
     """A clnet output line as a record, or None for a line of another mode."""
     if "median_ms" not in r:
         return None
-    mode = BENCH_MODELS_MODES.get(r.get("mode"), r.get("mode"))
+    mode = r.get("mode")
     if mode != a.mode:
         return None
-    inp = r.get("input") or (f"{r['size']}x{r['size']}x3" if "size" in r else a.input)
+    inp = r.get("input", a.input)
     # `clnet bench model` runs one model per call and may title it otherwise (a spec
     # file's path): the requested name keys the row.
     model = a.models[0] if len(a.models) == 1 else r["model"]

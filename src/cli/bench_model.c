@@ -13,21 +13,22 @@
 typedef struct options {
     clnet_cli_model model;
     const char *device, *cls;
-    int batches[16], n_batches, train, repeats, json, profile;
+    int batches[16], n_batches, train, repeats, json, profile, unfused;
 } options;
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: clnet bench model MODEL [--batch 1,8,32] [--train] [--repeats R] [--profile]\n"
+            "usage: clnet bench model MODEL [--batch 1,8,32] [--train] [--repeats R] [--profile] [--unfused]\n"
             "                         [--json] [--device N|NAME] [--class C] [model options]\n\n"
             "Times MODEL (a zoo name or a spec file; random weights) on the device: inference\n"
             "(the fused plan) and, with --train, a training step (forward, loss, backward,\n"
             "SGD update) for each batch size. Reports the first run (with the kernel\n"
             "compiles it triggers) apart from the steady state (min / median / p90 of R runs\n"
             "after it), images/s and GFLOP/s; --profile adds each fused group's device time,\n"
-            "GFLOP/s, share of the total and the kernels chosen. --json prints one JSON object\n"
-            "per batch and mode, for comparing devices.\n\n"
+            "GFLOP/s, share of the total and the kernels chosen. --unfused runs every layer as\n"
+            "its own op with a buffer per tensor (what the scheduler saves). --json prints one\n"
+            "JSON object per batch and mode, for comparing devices.\n\n"
             "options:\n"
             "  --batch LIST   batch sizes, comma-separated (default 1)\n"
             "  --repeats R    steady-state runs (default 10)\n"
@@ -143,8 +144,8 @@ static void report(const options *o, const char *title, clnet_shape in, const ch
     }
     printf("{\"model\":");
     clnet_cli_json_string(title);
-    printf(",\"input\":\"%dx%dx%d\",\"batch\":%d,\"mode\":\"%s\",\"device\":", in.h, in.w, in.c,
-           batch, training ? "training" : "inference");
+    printf(",\"input\":\"%dx%dx%d\",\"batch\":%d,\"mode\":\"%s\",\"fused\":%s,\"device\":", in.h,
+           in.w, in.c, batch, training ? "training" : "inference", o->unfused ? "false" : "true");
     clnet_cli_json_string(device);
     printf(",\"first_ms\":%.3f,\"compile_ms\":%.3f,\"min_ms\":%.3f,\"median_ms\":%.3f,"
            "\"p90_ms\":%.3f,\"images_per_s\":%.2f,\"gflops\":%.2f",
@@ -201,6 +202,8 @@ static int parse(options *o, int argc, char **argv)
             o->json = 1;
         } else if (!strcmp(a, "--profile")) {
             o->profile = 1;
+        } else if (!strcmp(a, "--unfused")) {
+            o->unfused = 1;
         } else {
             const int taken = clnet_cli_model_arg("bench", argc, argv, &i, &o->model);
             if (taken < 0)
@@ -229,15 +232,15 @@ int clnet_cli_bench_model(int argc, char **argv)
     clnet_context *ctx = clnet_cli_context("bench", o.device, o.cls);
     clnet_model *m = NULL;
     int rc = ctx ? 0 : 1;
-    const clnet_model_options mo = {1, 0, 0};
+    const clnet_model_options mo = {1, o.unfused, o.unfused};
     if (rc == 0 && clnet_model_create(ctx, g, &mo, &m) != CLNET_OK)
         rc = clnet_cli_error("bench", "%s: %s", title, clnet_context_error(ctx));
     const clnet_shape in = clnet_graph_layer_shape(g, 0);
     const char *device = ctx ? clnet_context_device(ctx)->name : "";
     if (rc == 0 && !o.json) {
-        printf("%s %dx%dx%d on %s (%s kernels), %.2f G mult-adds per image\n", title, in.h, in.w,
+        printf("%s %dx%dx%d on %s (%s kernels%s), %.2f G mult-adds per image\n", title, in.h, in.w,
                in.c, device, clnet_device_class_name(clnet_context_class(ctx)),
-               clnet_graph_flops(g) * 1e-9);
+               o.unfused ? ", unfused" : "", clnet_graph_flops(g) * 1e-9);
         printf("%-9s %5s %10s %10s %10s %10s %10s %9s %8s\n", "mode", "batch", "first ms",
                "compile ms", "min ms", "median ms", "p90 ms", "img/s", "GFLOP/s");
     }
