@@ -8,17 +8,6 @@
 #include "plan/plan.h"
 #include "support/models.h"
 
-static int same(clnet_tensor *a, clnet_tensor *b)
-{
-    if (a->count != b->count)
-        return 0;
-    float *x = clnet_test_host(a), *y = clnet_test_host(b);
-    const int eq = memcmp(x, y, a->count * sizeof(float)) == 0;
-    free(x);
-    free(y);
-    return eq;
-}
-
 Test(finetune, new_head_keeps_the_base)
 {
     clnet_context *ctx = clnet_test_device();
@@ -33,7 +22,8 @@ Test(finetune, new_head_keeps_the_base)
     cr_assert_eq(m->n_weights, n->n_weights);
     for (int i = 0; i < m->n_weights; ++i) {
         const int head = strcmp(m->info[i].layer, "logits") == 0;
-        cr_expect_eq(same(m->w[i], n->w[i]), !head, "%s/%s", m->info[i].layer, m->info[i].name);
+        cr_expect_eq(clnet_test_tensors_equal(m->w[i], n->w[i]), !head, "%s/%s", m->info[i].layer,
+                     m->info[i].name);
     }
     float nm[3], ns[3];
     clnet_model_normalization(n, nm, ns);
@@ -70,8 +60,7 @@ Test(finetune, frozen_layers_do_not_move)
     clnet_optimizer *o = NULL;
     const clnet_optimizer_options sgd = {CLNET_OPT_SGD, 0.9f, 0, 0.0f, 0, 0, 0, 0};
     cr_assert_eq(clnet_optimizer_create(m, &sgd, &o), CLNET_OK);
-    float *xs = clnet_test_random(4 * 12 * 12 * 3, 2);
-    clnet_tensor *x = clnet_test_tensor(ctx, (clnet_shape){4, 12, 12, 3}, xs);
+    clnet_tensor *x = clnet_test_input(ctx, g, 4, 2);
     const int labels[4] = {0, 1, 2, 1};
     cr_assert_eq(clnet_train_step(o, x, labels, 0.1f, 0.0f, NULL, NULL), CLNET_OK, "%s",
                  clnet_context_error(ctx));
@@ -86,7 +75,6 @@ Test(finetune, frozen_layers_do_not_move)
     }
     for (int i = 0; i < m->n_weights; ++i)
         free(before[i]);
-    free(xs);
     clnet_tensor_destroy(x);
     clnet_optimizer_destroy(o);
     clnet_model_destroy(m);

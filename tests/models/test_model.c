@@ -43,10 +43,7 @@ ParameterizedTest(fuse_case *k, model, fused_inference_equals_unfused, .timeout 
                 *plain = clnet_test_model(ctx, g, 0, 0, 7);
     clnet_test_randomize_weights(plain, 99);
     clnet_test_copy_weights(fused, plain);
-    clnet_shape s = clnet_graph_layer_shape(g, 0);
-    s.n = 3;
-    float *xs = clnet_test_random(clnet__shape_count(s), 5);
-    clnet_tensor *x = clnet_test_tensor(ctx, s, xs);
+    clnet_tensor *x = clnet_test_input(ctx, g, 3, 5);
     size_t n1, n2;
     float *a = run(fused, x, 0, &n1), *b = run(plain, x, 0, &n2);
     cr_assert_eq(n1, n2);
@@ -67,7 +64,6 @@ ParameterizedTest(fuse_case *k, model, fused_inference_equals_unfused, .timeout 
     cr_expect(rel_t <= 1e-4, "fused vs unfused training forward: relative difference %g", rel_t);
     free(a);
     free(b);
-    free(xs);
     clnet_tensor_destroy(x);
     clnet_model_destroy(fused);
     clnet_model_destroy(plain);
@@ -103,10 +99,7 @@ static void gradient_check(builder make, int h, int w)
     clnet_graph *g = make(h, w, 3, 4);
     clnet_model *m = clnet_test_model(ctx, g, 1, 1, 3);
     clnet_test_randomize_weights(m, 11);
-    clnet_shape s = clnet_graph_layer_shape(g, 0);
-    s.n = 3;
-    float *xs = clnet_test_random(clnet__shape_count(s), 21);
-    clnet_tensor *x = clnet_test_tensor(ctx, s, xs);
+    clnet_tensor *x = clnet_test_input(ctx, g, 3, 21);
     clnet_tensor *y = NULL;
     cr_assert_eq(clnet_model_forward(m, x, 1, &y), CLNET_OK, "%s", clnet_context_error(ctx));
     float *r = clnet_test_random(clnet_tensor_count(y), 31);
@@ -149,7 +142,6 @@ static void gradient_check(builder make, int h, int w)
         free(v);
     }
     cr_expect_gt(checked, 30);
-    free(xs);
     free(r);
     clnet_tensor_destroy(x);
     clnet_tensor_destroy(dy);

@@ -44,10 +44,7 @@ static void poisoned_equals_unplanned(clnet_graph *g, int training)
     planned->poison = 1;
     clnet_test_randomize_weights(plain, 3);
     clnet_test_copy_weights(planned, plain);
-    clnet_shape s = clnet_graph_layer_shape(g, 0);
-    s.n = 2;
-    float *xs = clnet_test_random(clnet__shape_count(s), 8);
-    clnet_tensor *x = clnet_test_tensor(ctx, s, xs);
+    clnet_tensor *x = clnet_test_input(ctx, g, 2, 8);
     clnet_tensor *ya = NULL, *yb = NULL;
     cr_assert_eq(clnet_model_forward(planned, x, training, &ya), CLNET_OK, "%s",
                  clnet_context_error(ctx));
@@ -81,7 +78,6 @@ static void poisoned_equals_unplanned(clnet_graph *g, int training)
     }
     free(a);
     free(b);
-    free(xs);
     clnet_tensor_destroy(x);
     clnet_model_destroy(planned);
     clnet_model_destroy(plain);
@@ -121,9 +117,7 @@ Test(plan, oversized_inference_batch_runs_in_slices, .timeout = 600)
     clnet_test_copy_weights(sliced, whole);
     /* The largest activation is the stem's 12x12x8 floats per image: 2 images a slice. */
     sliced->slice_limit = 2 * 12 * 12 * 8 * sizeof(float) + 100;
-    const clnet_shape s = {5, 12, 12, 3};
-    float *xs = clnet_test_random(clnet__shape_count(s), 2);
-    clnet_tensor *x = clnet_test_tensor(ctx, s, xs), *ya = NULL, *yb = NULL;
+    clnet_tensor *x = clnet_test_input(ctx, g, 5, 2), *ya = NULL, *yb = NULL;
     cr_assert_eq(clnet_model_forward(whole, x, 0, &ya), CLNET_OK, "%s", clnet_context_error(ctx));
     cr_assert_eq(clnet_model_forward(sliced, x, 0, &yb), CLNET_OK, "%s", clnet_context_error(ctx));
     cr_assert(clnet__shape_eq(clnet_tensor_shape(ya), clnet_tensor_shape(yb)));
@@ -139,7 +133,6 @@ Test(plan, oversized_inference_batch_runs_in_slices, .timeout = 600)
     cr_expect(strstr(msg, "layer '") && strstr(msg, "bytes"), "%s", msg);
     free(a);
     free(b);
-    free(xs);
     clnet_tensor_destroy(x);
     clnet_model_destroy(whole);
     clnet_model_destroy(sliced);

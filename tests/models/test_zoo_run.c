@@ -38,9 +38,7 @@ ParameterizedTest(zoo_case *k, zoo, fused_equals_unfused_and_trains, .timeout = 
                 *plain = clnet_test_model(ctx, g, 0, 0, 1);
     clnet_test_randomize_weights(plain, 17);
     clnet_test_copy_weights(fused, plain);
-    const clnet_shape s = {2, 32, 32, 3};
-    float *xs = clnet_test_random(clnet__shape_count(s), 3);
-    clnet_tensor *x = clnet_test_tensor(ctx, s, xs), *ya = NULL, *yb = NULL;
+    clnet_tensor *x = clnet_test_input(ctx, g, 2, 3), *ya = NULL, *yb = NULL;
     cr_assert_eq(clnet_model_forward(fused, x, 0, &ya), CLNET_OK, "%s", clnet_context_error(ctx));
     cr_assert_eq(clnet_model_forward(plain, x, 0, &yb), CLNET_OK, "%s", clnet_context_error(ctx));
     float *a = clnet_test_host(ya), *b = clnet_test_host(yb);
@@ -77,7 +75,6 @@ ParameterizedTest(zoo_case *k, zoo, fused_equals_unfused_and_trains, .timeout = 
     }
     cr_expect_gt(nonzero, 0);
     free(r);
-    free(xs);
     clnet_tensor_destroy(dy);
     clnet_tensor_destroy(x);
     clnet_model_destroy(fused);

@@ -127,6 +127,27 @@ void clnet_test_copy_weights(clnet_model *dst, clnet_model *src)
     }
 }
 
+clnet_tensor *clnet_test_input(clnet_context *ctx, const clnet_graph *g, int n, uint64_t seed)
+{
+    clnet_shape s = clnet_graph_layer_shape(g, 0);
+    s.n = n;
+    float *x = clnet_test_random(clnet__shape_count(s), seed);
+    clnet_tensor *t = clnet_test_tensor(ctx, s, x);
+    free(x);
+    return t;
+}
+
+int clnet_test_tensors_equal(clnet_tensor *a, clnet_tensor *b)
+{
+    if (clnet_tensor_count(a) != clnet_tensor_count(b))
+        return 0;
+    float *x = clnet_test_host(a), *y = clnet_test_host(b);
+    const int eq = memcmp(x, y, clnet_tensor_count(a) * sizeof(float)) == 0;
+    free(x);
+    free(y);
+    return eq;
+}
+
 float *clnet_test_host(clnet_tensor *t)
 {
     const size_t n = clnet_tensor_count(t);

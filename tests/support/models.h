@@ -23,6 +23,10 @@ clnet_model *clnet_test_model(clnet_context *ctx, clnet_graph *g, int fuse, int 
 void clnet_test_randomize_weights(clnet_model *m, uint64_t seed);
 /* Copies every weight of src into dst (same graph). */
 void clnet_test_copy_weights(clnet_model *dst, clnet_model *src);
+/* A batch of n images for g's input, uniform in (-1, 1) from seed (asserts). */
+clnet_tensor *clnet_test_input(clnet_context *ctx, const clnet_graph *g, int n, uint64_t seed);
+/* Whether two tensors hold the same bytes. */
+int clnet_test_tensors_equal(clnet_tensor *a, clnet_tensor *b);
 /* t's contents, malloc'd (free()). */
 float *clnet_test_host(clnet_tensor *t);
 /* max |a - b| / (|b| + rms(b)) over count elements; INFINITY when either has a NaN. */
