@@ -66,6 +66,7 @@ const clnet__op_desc clnet__op_avg_pool = {
     .params_size = sizeof(clnet__pool_params),
     .min_inputs = 1,
     .max_inputs = 1,
+    .flags = CLNET_OP_BWD_INPUT_SHAPE_ONLY | CLNET_OP_BWD_NO_OUTPUT,
     .parse = avg_pool_parse,
     .infer = avg_pool_infer,
     .flops = clnet__pool_flops,

@@ -99,6 +99,7 @@ const clnet__op_desc clnet__op_channel_pad = {
     .params_size = sizeof(clnet__channel_pad_params),
     .min_inputs = 1,
     .max_inputs = 1,
+    .flags = CLNET_OP_BWD_INPUT_SHAPE_ONLY | CLNET_OP_BWD_NO_OUTPUT,
     .parse = channel_pad_parse,
     .infer = channel_pad_infer,
     .flops = channel_pad_flops,

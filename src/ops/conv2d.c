@@ -3,6 +3,7 @@
  * im2col (in chunks of whole images) + GEMM. Also runs dense (dense.c).
  * Kernels: cl/conv2d.cl. Reference: src/ref/conv2d.c. Tests: tests/ops/test_conv2d.c. */
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "gemm/gemm.h"
@@ -126,6 +127,17 @@ static int pointwise(const geom *g)
 {
     return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->out_h == g->in_h &&
            g->out_w == g->in_w;
+}
+
+static void conv2d_describe(const clnet_context *ctx, const void *params, const clnet_shape *in,
+                            int n_in, clnet_shape out, char *buf, size_t len)
+{
+    (void)n_in;
+    const clnet__conv2d_params *p = params;
+    const geom g = {in[0].n, in[0].h, in[0].w, in[0].c, out.h, out.w, out.c,
+                    p->kh,   p->kw,   p->sh,   p->sw,   0,     0};
+    snprintf(buf, len, "%sgemm %s", pointwise(&g) ? "" : "im2col + ",
+             clnet__gemm_impl_name(clnet__gemm_choice(ctx)));
 }
 
 /* Images per im2col chunk: the column matrix stays within COL_BYTES and the device's
@@ -371,11 +383,15 @@ const clnet__op_desc clnet__op_conv2d = {
     .params_size = sizeof(clnet__conv2d_params),
     .min_inputs = 1,
     .max_inputs = 2,
-    .flags = CLNET_OP_NOT_SMOOTH, /* fused relu / relu6 */
+    .flags =
+        CLNET_OP_NOT_SMOOTH | CLNET_OP_FUSED_ACT | CLNET_OP_OPTIONAL_BIAS, /* fused relu / relu6 */
+    .act_offset = offsetof(clnet__conv2d_params, act),
+    .bias_offset = offsetof(clnet__conv2d_params, use_bias),
     .parse = conv2d_parse,
     .infer = conv2d_infer,
     .weights = conv2d_weights,
     .flops = conv2d_flops,
+    .describe = conv2d_describe,
     .forward = conv2d_forward,
     .backward = conv2d_backward,
     .ref_forward = clnet__ref_conv2d_forward,

@@ -70,6 +70,13 @@ static clnet__conv2d_params as_conv(const clnet__dense_params *p)
     return c;
 }
 
+static void dense_describe(const clnet_context *ctx, const void *params, const clnet_shape *in,
+                           int n_in, clnet_shape out, char *buf, size_t len)
+{
+    const clnet__conv2d_params cp = as_conv(params);
+    clnet__op_conv2d.describe(ctx, &cp, in, n_in, out, buf, len);
+}
+
 static clnet_status dense_forward(const clnet__op_call *call)
 {
     const clnet__conv2d_params cp = as_conv(call->params);
@@ -99,11 +106,15 @@ const clnet__op_desc clnet__op_dense = {
     .params_size = sizeof(clnet__dense_params),
     .min_inputs = 1,
     .max_inputs = 1,
-    .flags = CLNET_OP_NOT_SMOOTH, /* fused relu / relu6 */
+    .flags =
+        CLNET_OP_NOT_SMOOTH | CLNET_OP_FUSED_ACT | CLNET_OP_OPTIONAL_BIAS, /* fused relu / relu6 */
+    .act_offset = offsetof(clnet__dense_params, act),
+    .bias_offset = offsetof(clnet__dense_params, use_bias),
     .parse = dense_parse,
     .infer = dense_infer,
     .weights = dense_weights,
     .flops = dense_flops,
+    .describe = dense_describe,
     .forward = dense_forward,
     .backward = dense_backward,
     .ref_forward = clnet__ref_dense_forward,

@@ -266,7 +266,10 @@ const clnet__op_desc clnet__op_depthwise_conv2d = {
     .params_size = sizeof(clnet__depthwise_conv2d_params),
     .min_inputs = 1,
     .max_inputs = 1,
-    .flags = CLNET_OP_NOT_SMOOTH, /* fused relu / relu6 */
+    .flags =
+        CLNET_OP_NOT_SMOOTH | CLNET_OP_FUSED_ACT | CLNET_OP_OPTIONAL_BIAS, /* fused relu / relu6 */
+    .act_offset = offsetof(clnet__depthwise_conv2d_params, act),
+    .bias_offset = offsetof(clnet__depthwise_conv2d_params, use_bias),
     .parse = dw_parse,
     .infer = dw_infer,
     .weights = dw_weights,

@@ -58,6 +58,7 @@ const clnet__op_desc clnet__op_flatten = {
     .name = "flatten",
     .min_inputs = 1,
     .max_inputs = 1,
+    .flags = CLNET_OP_BWD_INPUT_SHAPE_ONLY | CLNET_OP_BWD_NO_OUTPUT,
     .parse = flatten_parse,
     .infer = flatten_infer,
     .flops = flatten_flops,

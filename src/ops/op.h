@@ -5,6 +5,8 @@
 #ifndef CLNET_OPS_OP_H
 #define CLNET_OPS_OP_H
 
+#include <stddef.h>
+
 #include "ops/kv.h"
 #include "ops/op_params.h"
 #include "tensor/tensor.h"
@@ -75,6 +77,15 @@ enum {
     CLNET_OP_MODE_DEPENDENT = 1 << 0, /* training and inference differ (BN, dropout) */
     CLNET_OP_LABELS_INPUT1 = 1 << 1,  /* input 1 holds target distributions: no gradient */
     CLNET_OP_NOT_SMOOTH = 1 << 2,     /* gradient check must avoid kinks (max, relu) */
+    /* What backward reads, for the memory plan (src/plan/memory.c): without these flags an
+     * op's backward may read the data of its inputs and of its output. */
+    CLNET_OP_BWD_INPUT_SHAPE_ONLY = 1 << 3, /* backward reads its inputs' shapes, not data */
+    CLNET_OP_BWD_NO_OUTPUT = 1 << 4,        /* backward never reads its output */
+    /* The params hold a fused clnet__act at act_offset (relu / relu6 can run inside the op). */
+    CLNET_OP_FUSED_ACT = 1 << 5,
+    /* The params hold an int use_bias at bias_offset, weight 0 is an HWIO kernel with the
+     * output channel last and weight 1 the bias: a batch norm after it folds in (fold.c). */
+    CLNET_OP_OPTIONAL_BIAS = 1 << 6,
 };
 
 typedef struct clnet__op_desc {
@@ -82,6 +93,7 @@ typedef struct clnet__op_desc {
     size_t params_size;
     int min_inputs, max_inputs;
     unsigned flags;
+    size_t act_offset, bias_offset; /* within params: see CLNET_OP_FUSED_ACT / _OPTIONAL_BIAS */
     /* Fills params (params_size bytes, zeroed by the caller) from kv; must reject
      * unknown keys with clnet__kv_check_unused. */
     clnet_status (*parse)(clnet_context *ctx, clnet__kv *kv, void *params);
@@ -94,6 +106,10 @@ typedef struct clnet__op_desc {
     int (*saved)(const void *params, const clnet_shape *in, int n_in, clnet_shape *saved);
     /* Multiply-adds of one forward pass. */
     double (*flops)(const void *params, const clnet_shape *in, int n_in, clnet_shape out);
+    /* May be NULL ("<op>_forward"). The algorithm forward runs on ctx for these shapes,
+     * e.g. "im2col + gemm packed", for plans and profiles. */
+    void (*describe)(const clnet_context *ctx, const void *params, const clnet_shape *in, int n_in,
+                     clnet_shape out, char *buf, size_t len);
     clnet_status (*forward)(const clnet__op_call *call);
     clnet_status (*backward)(const clnet__op_call *call);
     void (*ref_forward)(const clnet__ref_args *a);

@@ -79,6 +79,7 @@ const clnet__op_desc clnet__op_softmax = {
     .params_size = sizeof(clnet__softmax_params),
     .min_inputs = 1,
     .max_inputs = 1,
+    .flags = CLNET_OP_BWD_INPUT_SHAPE_ONLY,
     .parse = softmax_parse,
     .infer = clnet__op_same_shape,
     .flops = softmax_flops,

@@ -97,6 +97,7 @@ const clnet__op_desc clnet__op_zero_pad = {
     .params_size = sizeof(clnet__zero_pad_params),
     .min_inputs = 1,
     .max_inputs = 1,
+    .flags = CLNET_OP_BWD_INPUT_SHAPE_ONLY | CLNET_OP_BWD_NO_OUTPUT,
     .parse = zero_pad_parse,
     .infer = zero_pad_infer,
     .flops = zero_pad_flops,

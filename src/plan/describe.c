@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gemm/gemm.h"
 #include "plan/plan.h"
 
 static const char *act_name(clnet__act a)
@@ -14,46 +13,34 @@ static const char *act_name(clnet__act a)
     return a == CLNET_ACT_RELU ? "relu" : a == CLNET_ACT_RELU6 ? "relu6" : NULL;
 }
 
-/* The kernels of one step on this context, e.g. "im2col + gemm packed + epilogue(bias,
- * residual, relu)". */
+/* The kernels of one step on this context: the op's own algorithm ("im2col + gemm
+ * packed") and what fusion put in its epilogue, e.g. "+ epilogue(bias, residual, relu)". */
 void clnet__step_kernels(const clnet_model *m, const clnet__plan *p, const clnet__step *s,
                          char *buf, size_t len)
 {
-    const char *gemm = clnet__gemm_impl_name(clnet__gemm_choice(m->ctx));
-    const char *op = s->op->name;
-    if (strcmp(op, "conv2d") == 0 || strcmp(op, "dense") == 0) {
-        int direct = 1, bias, act;
-        if (op[0] == 'c') {
-            const clnet__conv2d_params *c = s->params;
-            const clnet_shape in = p->values[s->in[0]].view.shape;
-            const clnet_shape out = p->values[s->out].view.shape;
-            direct = c->kh == 1 && c->kw == 1 && c->sh == 1 && c->sw == 1 && in.h == out.h &&
-                     in.w == out.w;
-            bias = c->use_bias;
-            act = c->act;
-        } else {
-            const clnet__dense_params *d = s->params;
-            bias = d->use_bias;
-            act = d->act;
-        }
-        const int res = s->n_in > 1;
-        snprintf(buf, len, "%sgemm %s", direct ? "" : "im2col + ", gemm);
-        if (bias || res || act) {
-            const size_t used = strlen(buf);
-            snprintf(buf + used, len - used, " + epilogue(%s%s%s%s%s)", bias ? "bias" : "",
-                     bias && (res || act) ? ", " : "", res ? "residual" : "",
-                     res && act ? ", " : "", act ? act_name((clnet__act)act) : "");
-        }
+    const clnet__op_desc *op = s->op;
+    clnet_shape in[CLNET_MAX_INPUTS];
+    for (int k = 0; k < s->n_in; ++k)
+        in[k] = p->values[s->in[k]].view.shape;
+    if (op->describe)
+        op->describe(m->ctx, s->params, in, s->n_in, p->values[s->out].view.shape, buf, len);
+    else
+        snprintf(buf, len, "%s_forward", op->name);
+    const clnet__act *a = clnet__params_act(op, s->params);
+    const int *bias = clnet__params_use_bias(op, s->params);
+    const char *act = a ? act_name(*a) : NULL;
+    const size_t used = strlen(buf);
+    if (!bias) {
+        if (act)
+            snprintf(buf + used, len - used, " + %s", act);
         return;
     }
-    const char *act = NULL;
-    if (strcmp(op, "batch_norm") == 0)
-        act = act_name(((const clnet__batch_norm_params *)s->params)->act);
-    else if (strcmp(op, "add") == 0)
-        act = act_name(((const clnet__add_params *)s->params)->act);
-    else if (strcmp(op, "depthwise_conv2d") == 0)
-        act = act_name(((const clnet__depthwise_conv2d_params *)s->params)->act);
-    snprintf(buf, len, "%s_forward%s%s", op, act ? " + " : "", act ? act : "");
+    /* A second input of an op with a bias epilogue is the residual (conv2d). */
+    const int b = *bias, res = s->n_in > 1;
+    if (b || res || act)
+        snprintf(buf + used, len - used, " + epilogue(%s%s%s%s%s)", b ? "bias" : "",
+                 b && (res || act) ? ", " : "", res ? "residual" : "", res && act ? ", " : "",
+                 act ? act : "");
 }
 
 static double mib(uint64_t bytes)

@@ -15,33 +15,6 @@ static int is_op(const clnet__layer *l, const char *name)
     return l->op && strcmp(l->op->name, name) == 0;
 }
 
-/* The params' fused activation field of the ops that have one, else NULL. */
-static clnet__act *act_field(const clnet__op_desc *op, void *params)
-{
-    if (strcmp(op->name, "conv2d") == 0)
-        return &((clnet__conv2d_params *)params)->act;
-    if (strcmp(op->name, "depthwise_conv2d") == 0)
-        return &((clnet__depthwise_conv2d_params *)params)->act;
-    if (strcmp(op->name, "dense") == 0)
-        return &((clnet__dense_params *)params)->act;
-    if (strcmp(op->name, "batch_norm") == 0)
-        return &((clnet__batch_norm_params *)params)->act;
-    if (strcmp(op->name, "add") == 0)
-        return &((clnet__add_params *)params)->act;
-    return NULL;
-}
-
-static int *use_bias_field(const clnet__op_desc *op, void *params)
-{
-    if (strcmp(op->name, "conv2d") == 0)
-        return &((clnet__conv2d_params *)params)->use_bias;
-    if (strcmp(op->name, "depthwise_conv2d") == 0)
-        return &((clnet__depthwise_conv2d_params *)params)->use_bias;
-    if (strcmp(op->name, "dense") == 0)
-        return &((clnet__dense_params *)params)->use_bias;
-    return NULL;
-}
-
 /* The activation a relu layer applies, or -1 when it is no plain relu / relu6
  * (a relu with another max_value). */
 static int relu_act(const clnet__layer *l)
@@ -84,15 +57,14 @@ static void take(builder *b, clnet__step *s, int layer)
 static void grow(builder *b, clnet__step *s, clnet__plan *p)
 {
     const clnet__layer *head = &b->g->layers[s->members[0]];
-    clnet__act *act = act_field(s->op, s->params);
+    clnet__act *act = clnet__params_act(s->op, s->params);
     int tail = s->members[0];
-    const int foldable =
-        is_op(head, "conv2d") || is_op(head, "depthwise_conv2d") || is_op(head, "dense");
-    if (!b->training && foldable && act && *act == CLNET_ACT_NONE && head->n_in == 1) {
+    int *use_bias = clnet__params_use_bias(s->op, s->params);
+    if (!b->training && use_bias && act && *act == CLNET_ACT_NONE && head->n_in == 1) {
         const int j = sole_reader(b, tail);
         if (j >= 0 && is_op(&b->g->layers[j], "batch_norm")) {
             s->fold_bn = j;
-            *use_bias_field(s->op, s->params) = 1;
+            *use_bias = 1;
             *act = ((const clnet__batch_norm_params *)b->g->layers[j].params)->act;
             take(b, s, j);
             tail = j;

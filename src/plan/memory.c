@@ -10,31 +10,14 @@
 
 #include "plan/plan.h"
 
-/* What each op's backward reads, found by reading the backward launchers: ops not
- * listed read both their inputs' and their output's data. Shape-only reads do not
- * count: a view keeps its shape when its buffer is reused. */
-static int listed(const clnet__op_desc *op, const char *const *names, size_t n)
-{
-    for (size_t i = 0; i < n; ++i)
-        if (strcmp(op->name, names[i]) == 0)
-            return 1;
-    return 0;
-}
-
 int clnet__bwd_reads_input(const clnet__op_desc *op)
 {
-    static const char *const shape_only[] = {"add",     "avg_pool", "channel_pad",
-                                             "dropout", "flatten",  "global_avg_pool",
-                                             "softmax", "zero_pad"};
-    return !listed(op, shape_only, CLNET_COUNTOF(shape_only));
+    return !(op->flags & CLNET_OP_BWD_INPUT_SHAPE_ONLY);
 }
 
 int clnet__bwd_reads_output(const clnet__op_desc *op)
 {
-    static const char *const unread[] = {
-        "relu",    "relu6",           "avg_pool",        "max_pool", "dropout",
-        "flatten", "global_avg_pool", "global_max_pool", "zero_pad", "channel_pad"};
-    return !listed(op, unread, CLNET_COUNTOF(unread));
+    return !(op->flags & CLNET_OP_BWD_NO_OUTPUT);
 }
 
 static void extend(clnet__value *v, int t)

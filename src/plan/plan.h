@@ -96,6 +96,17 @@ static inline int clnet__value_owner(const clnet__plan *p, int v)
     return p->values[v].alias >= 0 ? p->values[v].alias : v;
 }
 
+/* A step's fused activation and use_bias fields, where its op has them (else NULL). */
+static inline clnet__act *clnet__params_act(const clnet__op_desc *op, void *params)
+{
+    return op->flags & CLNET_OP_FUSED_ACT ? (clnet__act *)((char *)params + op->act_offset) : NULL;
+}
+
+static inline int *clnet__params_use_bias(const clnet__op_desc *op, void *params)
+{
+    return op->flags & CLNET_OP_OPTIONAL_BIAS ? (int *)((char *)params + op->bias_offset) : NULL;
+}
+
 /* Builds the steps of a plan: fused groups (unless no_fusion) in execution order,
  * and the values they read and write. No device work. */
 clnet_status clnet__plan_build(const clnet_model *m, int training, int batch, clnet__plan **out);
