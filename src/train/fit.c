@@ -51,13 +51,10 @@ static void score(const float *logits, const int *labels, int n, int c, clnet_ev
 {
     for (int i = 0; i < n; ++i) {
         const float *row = logits + (size_t)i * c;
-        int best = 0, above = 0;
-        double top = row[0], sum = 0.0;
-        for (int k = 1; k < c; ++k)
-            if (row[k] > top) {
-                top = row[k];
-                best = k;
-            }
+        const int best = clnet__argmax(row, c);
+        const double top = row[best];
+        double sum = 0.0;
+        int above = 0;
         for (int k = 0; k < c; ++k) {
             sum += exp((double)row[k] - top);
             above += row[k] > row[labels[i]];

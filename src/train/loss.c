@@ -89,13 +89,8 @@ clnet_status clnet_train_step(clnet_optimizer *o, const clnet_tensor *x, const i
                            (double)l);
     if (correct) {
         CLNET_TRY(clnet_tensor_read(y, o->host_logits, y->count));
-        for (int i = 0; i < s.n; ++i) {
-            const float *row = o->host_logits + (size_t)i * s.c;
-            int best = 0;
-            for (int k = 1; k < s.c; ++k)
-                best = row[k] > row[best] ? k : best;
-            *correct += best == labels[i];
-        }
+        for (int i = 0; i < s.n; ++i)
+            *correct += clnet__argmax(o->host_logits + (size_t)i * s.c, s.c) == labels[i];
     }
     const clnet__op_call bwd = {ctx, &p, 2, in, o->loss, 0, NULL, NULL, 1, 0, o->one, din, NULL};
     CLNET_TRY(clnet__op_softmax_cross_entropy.backward(&bwd));

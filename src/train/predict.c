@@ -34,9 +34,8 @@ clnet_status clnet_model_predict(clnet_model *m, const float *images, int n, flo
         const int classes = (int)(y->count / (size_t)n);
         for (int i = 0; i < n; ++i) {
             float *row = probs + (size_t)i * classes;
-            double top = row[0], sum = 0.0;
-            for (int k = 1; k < classes; ++k)
-                top = row[k] > top ? row[k] : top;
+            const double top = row[clnet__argmax(row, classes)];
+            double sum = 0.0;
             for (int k = 0; k < classes; ++k)
                 sum += exp((double)row[k] - top);
             for (int k = 0; k < classes; ++k)

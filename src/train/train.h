@@ -18,6 +18,15 @@ struct clnet_optimizer {
     float *host_targets, *host_logits;
 };
 
+/* The index of the largest of n scores (the first of equals): the predicted class. */
+static inline int clnet__argmax(const float *row, int n)
+{
+    int best = 0;
+    for (int k = 1; k < n; ++k)
+        best = row[k] > row[best] ? k : best;
+    return best;
+}
+
 /* Checkpoints (checkpoint.c): the model's weights and labels as a model file, plus the
  * optimizer's state and step count and the number of finished epochs. Loading puts
  * them back into o and its model and sets *epochs; a missing file is not an error
