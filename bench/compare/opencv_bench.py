@@ -9,10 +9,8 @@
 # whose opset-13 file fails is exported again at opset 10 (bounds as attributes) and the
 # record says so in "note"; a model that still fails is reported with its "error".
 import argparse
-import json
 import os
 import sys
-import time
 
 TARGET = sys.argv[sys.argv.index("--target") + 1] if "--target" in sys.argv else "cpu"
 if TARGET == "opencl":
@@ -24,24 +22,13 @@ if TARGET == "opencl":
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+from common import emit, parse_input, summary, timed  # noqa: E402
 
 THREADS = 2
 WARMUP = 2
 FRAMEWORK = {"cpu": "opencv", "opencl": "opencv-ocl"}
 
 
-def parse_input(text):
-    h, w, c = (int(v) for v in text.lower().split("x"))
-    return h, w, c
-
-
-def summary(times, first_ms, batch):
-    """min / median / p90 of the repeats in ms, the same picks as bench/models.c."""
-    t = sorted(times)
-    med = t[len(t) // 2]
-    return {"first_ms": round(first_ms, 3), "min_ms": round(t[0], 3), "median_ms": round(med, 3),
-            "p90_ms": round(t[(len(t) * 9) // 10], 3), "images_per_s": round(batch * 1e3 / med, 2),
-            "repeats": len(t)}
 
 
 def short(e):
@@ -114,7 +101,7 @@ def main():
                 rec["device"] = device
             if load_error:
                 rec["error"] = load_error
-                print(json.dumps(rec), flush=True)
+                emit(rec)
                 continue
             try:
                 x = rng.uniform(-1, 1, (batch, c, h, w)).astype(np.float32)
@@ -123,22 +110,13 @@ def main():
                     net.setInput(x)
                     net.forward()
 
-                t0 = time.perf_counter()
-                run()
-                first = (time.perf_counter() - t0) * 1e3
-                for _ in range(warmup - 1):
-                    run()
-                times = []
-                for _ in range(a.repeats):
-                    t0 = time.perf_counter()
-                    run()
-                    times.append((time.perf_counter() - t0) * 1e3)
+                first, times = timed(run, a.repeats, warmup)
                 rec.update(summary(times, first, batch))
                 if note:
                     rec["note"] = note
             except Exception as e:
                 rec["error"] = short(e)
-            print(json.dumps(rec), flush=True)
+            emit(rec)
     return 0
 
 

@@ -11,13 +11,13 @@
 # input (HxWxC), batch, mode, first_ms, min_ms, median_ms, p90_ms, images_per_s, repeats;
 # or "error" when the case could not run. Random weights: only the time matters.
 import argparse
-import json
 import os
 import sys
-import time
 
 import torch
 import torchvision
+
+from common import emit, parse_input, summary, timed
 
 # clnet zoo name -> torchvision constructor name. The clnet names are the canonical ones.
 TORCHVISION = {
@@ -56,37 +56,8 @@ def build(model, channels, classes=1000):
     return m
 
 
-def parse_input(text):
-    h, w, c = (int(v) for v in text.lower().split("x"))
-    return h, w, c
 
 
-def summary(times, first_ms, batch):
-    """min / median / p90 of the repeats in ms, the same picks as bench/models.c."""
-    t = sorted(times)
-    med = t[len(t) // 2]
-    return {"first_ms": round(first_ms, 3), "min_ms": round(t[0], 3), "median_ms": round(med, 3),
-            "p90_ms": round(t[(len(t) * 9) // 10], 3), "images_per_s": round(batch * 1e3 / med, 2),
-            "repeats": len(t)}
-
-
-def timed(fn, repeats):
-    """First call (lazy init included), WARMUP-1 more warm-ups, then repeats timed calls."""
-    t0 = time.perf_counter()
-    fn()
-    first = (time.perf_counter() - t0) * 1e3
-    for _ in range(WARMUP - 1):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return first, times
-
-
-def emit(rec):
-    print(json.dumps(rec), flush=True)
 
 
 def base(model, inp, batch, mode):
@@ -103,7 +74,7 @@ def run_infer(a):
                 m = build(model, c).eval()
                 x = torch.randn(batch, c, h, w)
                 with torch.no_grad():
-                    first, times = timed(lambda: m(x), a.repeats)
+                    first, times = timed(lambda: m(x), a.repeats, WARMUP)
                 rec.update(summary(times, first, batch))
             except Exception as e:  # a benchmark reports what failed and goes on
                 rec["error"] = f"{type(e).__name__}: {e}"[:300]
@@ -129,7 +100,7 @@ def run_train(a):
                     loss.backward()
                     opt.step()
 
-                first, times = timed(step, a.repeats)
+                first, times = timed(step, a.repeats, WARMUP)
                 rec.update(summary(times, first, batch))
             except Exception as e:
                 rec["error"] = f"{type(e).__name__}: {e}"[:300]
