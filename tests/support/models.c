@@ -137,6 +137,19 @@ clnet_tensor *clnet_test_input(clnet_context *ctx, const clnet_graph *g, int n, 
     return t;
 }
 
+clnet_tensor *clnet_test_backward(clnet_model *m, clnet_tensor *x, uint64_t seed)
+{
+    clnet_tensor *y = NULL;
+    clnet_status st = clnet_model_forward(m, x, 1, &y);
+    cr_assert_eq(st, CLNET_OK, "%s", clnet_context_error(x->ctx));
+    float *r = clnet_test_random(clnet_tensor_count(y), seed);
+    clnet_tensor *dy = clnet_test_tensor(x->ctx, clnet_tensor_shape(y), r);
+    free(r);
+    st = clnet_model_backward(m, dy);
+    cr_assert_eq(st, CLNET_OK, "%s", clnet_context_error(x->ctx));
+    return dy;
+}
+
 int clnet_test_tensors_equal(clnet_tensor *a, clnet_tensor *b)
 {
     if (clnet_tensor_count(a) != clnet_tensor_count(b))

@@ -25,6 +25,9 @@ void clnet_test_randomize_weights(clnet_model *m, uint64_t seed);
 void clnet_test_copy_weights(clnet_model *dst, clnet_model *src);
 /* A batch of n images for g's input, uniform in (-1, 1) from seed (asserts). */
 clnet_tensor *clnet_test_input(clnet_context *ctx, const clnet_graph *g, int n, uint64_t seed);
+/* A training forward of x and a backward of a random output gradient (from seed), which
+ * it returns (the caller destroys it); asserts success. */
+clnet_tensor *clnet_test_backward(clnet_model *m, clnet_tensor *x, uint64_t seed);
 /* Whether two tensors hold the same bytes. */
 int clnet_test_tensors_equal(clnet_tensor *a, clnet_tensor *b);
 /* t's contents, malloc'd (free()). */
