@@ -27,6 +27,19 @@ void clnet_cli_json_string(const char *s);
  * datasets' skipped images, by path. */
 void clnet_cli_log(void *cmd, int level, const char *msg);
 
+/* The options of a plan on a device (plan.c), shared by `plan` and `graph --plan`. */
+typedef struct clnet_cli_plan_args {
+    const char *device, *cls;
+    int batch, training;
+} clnet_cli_plan_args;
+
+/* Takes --batch N, --training, --device D and --class C as clnet_cli_model_arg does. */
+int clnet_cli_plan_arg(const char *cmd, int argc, char **argv, int *i, clnet_cli_plan_args *a);
+/* g put on the device and planned: the plan table (with the other mode's memory) or,
+ * with dot, its DOT into *text (malloc'd, free()). Prints errors; returns 0 or 1. */
+int clnet_cli_plan_write(const char *cmd, const clnet_graph *g, const char *title,
+                         const clnet_cli_plan_args *a, int dot, char **text);
+
 /* A context on --device / --class (either may be NULL); prints the error and returns
  * NULL on failure. */
 clnet_context *clnet_cli_context(const char *cmd, const char *device, const char *cls);

@@ -52,9 +52,10 @@ int clnet_cli_graph(int argc, char **argv)
 {
     clnet_cli_model m;
     memset(&m, 0, sizeof m);
-    const char *output = NULL, *device = NULL, *cls = NULL;
+    const char *output = NULL;
     view v = VIEW_NONE;
-    int plan = 0, training = 0, batch = 1;
+    int plan = 0;
+    clnet_cli_plan_args a = {NULL, NULL, 1, 0};
     for (int i = 1; i < argc; ++i) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
@@ -64,31 +65,14 @@ int clnet_cli_graph(int argc, char **argv)
             v = VIEW_DOT;
         } else if (strcmp(argv[i], "--plan") == 0) {
             plan = 1;
-        } else if (strcmp(argv[i], "--training") == 0) {
-            training = 1;
-        } else if (strcmp(argv[i], "--device") == 0 || strcmp(argv[i], "--class") == 0 ||
-                   strcmp(argv[i], "--batch") == 0) {
-            if (i + 1 >= argc)
-                return clnet_cli_error("graph", "%s needs a value (see --help)", argv[i]);
-            const char *opt = argv[i++];
-            if (strcmp(opt, "--device") == 0) {
-                device = argv[i];
-            } else if (strcmp(opt, "--class") == 0) {
-                cls = argv[i];
-            } else {
-                char *end = NULL;
-                const long n = strtol(argv[i], &end, 10);
-                if (end == argv[i] || *end || n < 1 || n > 1 << 20)
-                    return clnet_cli_error("graph", "--batch: expected a positive number, got '%s'",
-                                           argv[i]);
-                batch = (int)n;
-            }
         } else if (strcmp(argv[i], "--output") == 0 || strcmp(argv[i], "-o") == 0) {
             if (i + 1 >= argc)
                 return clnet_cli_error("graph", "%s needs a file name", argv[i]);
             output = argv[++i];
         } else {
-            const int taken = clnet_cli_model_arg("graph", argc, argv, &i, &m);
+            int taken = clnet_cli_plan_arg("graph", argc, argv, &i, &a);
+            if (taken == 0)
+                taken = clnet_cli_model_arg("graph", argc, argv, &i, &m);
             if (taken < 0)
                 return 1;
             if (taken == 0)
@@ -106,31 +90,19 @@ int clnet_cli_graph(int argc, char **argv)
     if (!g)
         return 1;
     char *text = NULL;
-    clnet_status st = CLNET_OK;
+    int failed = 0;
     if (v == VIEW_PLAN) {
-        /* The plan is the device's: the model goes on it to be planned. */
-        clnet_context *ctx = clnet_cli_context("graph", device, cls);
-        clnet_model *model = NULL;
-        if (!ctx) {
-            clnet_graph_destroy(g);
-            return 1;
-        }
-        st = clnet_model_create(ctx, g, NULL, &model);
-        if (st == CLNET_OK)
-            st = clnet_model_plan_dot(model, training, batch, &text);
-        if (st != CLNET_OK)
-            clnet_cli_error("graph", "%s: %s", title, clnet_context_error(ctx));
-        clnet_model_destroy(model);
-        clnet_context_destroy(ctx);
+        failed = clnet_cli_plan_write("graph", g, title, &a, 1, &text);
     } else {
-        st = clnet_graph_to_dot(g, title, &text);
-        if (st != CLNET_OK)
-            clnet_cli_error("graph", "%s", clnet_status_string(st));
+        char *dot = NULL;
+        if (clnet_graph_to_dot(g, title, &dot) != CLNET_OK || !(text = strdup(dot)))
+            failed = clnet_cli_error("graph", "out of memory drawing %s", title);
+        clnet_free(dot);
     }
     clnet_graph_destroy(g);
-    if (st != CLNET_OK)
+    if (failed)
         return 1;
     const int rc = write_text(output, text);
-    clnet_free(text);
+    free(text);
     return rc;
 }

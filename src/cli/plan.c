@@ -52,86 +52,120 @@ static double mib(uint64_t bytes)
     return (double)bytes / (1024.0 * 1024.0);
 }
 
+int clnet_cli_plan_arg(const char *cmd, int argc, char **argv, int *i, clnet_cli_plan_args *a)
+{
+    const char *arg = argv[*i];
+    if (strcmp(arg, "--training") == 0) {
+        a->training = 1;
+        return 1;
+    }
+    const char **text = !strcmp(arg, "--device")  ? &a->device
+                        : !strcmp(arg, "--class") ? &a->cls
+                                                  : NULL;
+    if (!text && strcmp(arg, "--batch") != 0)
+        return 0;
+    if (*i + 1 >= argc) {
+        clnet_cli_error(cmd, "%s needs a value (see --help)", arg);
+        return -1;
+    }
+    const char *v = argv[++*i];
+    if (text) {
+        *text = v;
+        return 1;
+    }
+    char *end = NULL;
+    const long n = strtol(v, &end, 10);
+    if (end == v || *end || n < 1 || n > 1 << 20) {
+        clnet_cli_error(cmd, "--batch: expected a positive number, got '%s'", v);
+        return -1;
+    }
+    a->batch = (int)n;
+    return 1;
+}
+
+/* The table: the plan of the chosen mode, then the other mode's memory (which may not
+ * fit where this one does: training cannot slice). */
+static void write_table(FILE *f, clnet_model *model, const char *title, const char *plan,
+                        const clnet_cli_plan_args *a, clnet_context *ctx)
+{
+    clnet_plan_stats other;
+    fprintf(f, "Model: %s\n%s", title, plan);
+    if (clnet_model_plan_stats(model, !a->training, a->batch, &other) != CLNET_OK) {
+        fprintf(f, "%s: %s\n", a->training ? "Inference" : "Training", clnet_context_error(ctx));
+        return;
+    }
+    fprintf(f,
+            "%s memory: %.2f MiB in %d buffers (unplanned: %.2f MiB with a buffer per tensor, "
+            "%.2f MiB per layer unfused)\n",
+            a->training ? "Peak inference activation" : "Training activation + gradient",
+            mib(other.planned_bytes), other.buffers, mib(other.unplanned_bytes),
+            mib(other.layer_bytes));
+}
+
+int clnet_cli_plan_write(const char *cmd, const clnet_graph *g, const char *title,
+                         const clnet_cli_plan_args *a, int dot, char **text)
+{
+    *text = NULL;
+    clnet_context *ctx = clnet_cli_context(cmd, a->device, a->cls);
+    clnet_model *model = NULL;
+    char *plan = NULL;
+    int rc = ctx ? 0 : 1;
+    if (rc == 0 && clnet_model_create(ctx, g, NULL, &model) != CLNET_OK)
+        rc = clnet_cli_error(cmd, "%s: %s", title, clnet_context_error(ctx));
+    if (rc == 0 && (dot ? clnet_model_plan_dot(model, a->training, a->batch, &plan)
+                        : clnet_model_plan_text(model, a->training, a->batch, &plan)) != CLNET_OK)
+        rc = clnet_cli_error(cmd, "%s: %s", title, clnet_context_error(ctx));
+    if (rc == 0 && dot) {
+        if (!(*text = strdup(plan))) /* the caller frees with free(), like the table */
+            rc = clnet_cli_error(cmd, "out of memory");
+    } else if (rc == 0) {
+        size_t size = 0;
+        FILE *f = open_memstream(text, &size);
+        if (!f)
+            rc = clnet_cli_error(cmd, "out of memory");
+        else {
+            write_table(f, model, title, plan, a, ctx);
+            fclose(f);
+        }
+    }
+    clnet_free(plan);
+    clnet_model_destroy(model);
+    clnet_context_destroy(ctx);
+    return rc;
+}
+
 int clnet_cli_plan(int argc, char **argv)
 {
     clnet_cli_model m;
     memset(&m, 0, sizeof m);
-    const char *device = NULL, *cls = NULL;
-    int batch = 1, training = 0, dot = 0;
+    clnet_cli_plan_args a = {NULL, NULL, 1, 0};
+    int dot = 0;
     for (int i = 1; i < argc; ++i) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;
         }
-        if (strcmp(argv[i], "--training") == 0) {
-            training = 1;
-        } else if (strcmp(argv[i], "--dot") == 0) {
+        if (strcmp(argv[i], "--dot") == 0) {
             dot = 1;
-        } else if ((strcmp(argv[i], "--batch") == 0 || strcmp(argv[i], "--device") == 0 ||
-                    strcmp(argv[i], "--class") == 0)) {
-            if (i + 1 >= argc)
-                return clnet_cli_error("plan", "%s needs a value (see --help)", argv[i]);
-            const char *v = argv[++i];
-            if (argv[i - 1][2] == 'd') {
-                device = v;
-            } else if (argv[i - 1][2] == 'c') {
-                cls = v;
-            } else {
-                char *end = NULL;
-                const long n = strtol(v, &end, 10);
-                if (end == v || *end || n < 1 || n > 1 << 20)
-                    return clnet_cli_error("plan", "--batch: expected a positive number, got '%s'",
-                                           v);
-                batch = (int)n;
-            }
-        } else {
-            const int taken = clnet_cli_model_arg("plan", argc, argv, &i, &m);
-            if (taken < 0)
-                return 1;
-            if (taken == 0)
-                return clnet_cli_error("plan", "unexpected argument '%s' (see --help)", argv[i]);
+            continue;
         }
+        int taken = clnet_cli_plan_arg("plan", argc, argv, &i, &a);
+        if (taken == 0)
+            taken = clnet_cli_model_arg("plan", argc, argv, &i, &m);
+        if (taken < 0)
+            return 1;
+        if (taken == 0)
+            return clnet_cli_error("plan", "unexpected argument '%s' (see --help)", argv[i]);
     }
     const char *title = NULL;
     clnet_graph *g = clnet_cli_model_build("plan", &m, &title);
     if (!g)
         return 1;
-    clnet_context *ctx = clnet_cli_context("plan", device, cls);
-    clnet_model *model = NULL;
-    int rc = 1;
     char *text = NULL;
-    clnet_plan_stats other;
-    if (!ctx)
-        goto done;
-    if (clnet_model_create(ctx, g, NULL, &model) != CLNET_OK) {
-        clnet_cli_error("plan", "%s: %s", title, clnet_context_error(ctx));
-        goto done;
-    }
-    clnet_status st = dot ? clnet_model_plan_dot(model, training, batch, &text)
-                          : clnet_model_plan_text(model, training, batch, &text);
-    if (st != CLNET_OK) {
-        clnet_cli_error("plan", "%s: %s", title, clnet_context_error(ctx));
-        goto done;
-    }
-    if (dot) {
+    const int rc = clnet_cli_plan_write("plan", g, title, &a, dot, &text);
+    if (rc == 0)
         fputs(text, stdout);
-    } else if (clnet_model_plan_stats(model, !training, batch, &other) != CLNET_OK) {
-        /* The other mode may not fit where this one does (training cannot slice). */
-        printf("Model: %s\n%s%s: %s\n", title, text, training ? "Inference" : "Training",
-               clnet_context_error(ctx));
-    } else {
-        printf("Model: %s\n%s", title, text);
-        printf("%s memory: %.2f MiB in %d buffers (unplanned: %.2f MiB with a buffer per "
-               "tensor, %.2f MiB per layer unfused)\n",
-               training ? "Peak inference activation" : "Training activation + gradient",
-               mib(other.planned_bytes), other.buffers, mib(other.unplanned_bytes),
-               mib(other.layer_bytes));
-    }
-    rc = 0;
-done:
-    clnet_free(text);
-    clnet_model_destroy(model);
-    clnet_context_destroy(ctx);
+    free(text);
     clnet_graph_destroy(g);
     return rc;
 }
