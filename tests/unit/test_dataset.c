@@ -121,7 +121,7 @@ static void write_idx(const char *dir, const char *prefix, int n, int h, int w,
     put_be32(lab + 4, (uint32_t)n);
     for (int i = 0; i < n; ++i)
         lab[8 + i] = (uint8_t)(i % 10);
-    char path[1024];
+    char path[1100]; /* dir is up to 1023 chars plus the file name */
     snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte%s", dir, prefix, gz ? ".gz" : "");
     write_bytes(path, img, keep_bytes ? keep_bytes : len, gz);
     snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte%s", dir, prefix, gz ? ".gz" : "");
