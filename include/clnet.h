@@ -34,7 +34,7 @@ extern "C" {
     X(CLNET_ERR_IO, -11, "input/output error")                                                     \
     X(CLNET_ERR_GEMM, -12, "GEMM library failed")                                                  \
     X(CLNET_ERR_UNSUPPORTED, -13, "unsupported")                                                   \
-    X(CLNET_ERR_MISMATCH, -14, "result differs from the reference")                               \
+    X(CLNET_ERR_MISMATCH, -14, "result differs from the reference")                                \
     X(CLNET_ERR_DIVERGED, -15, "the loss is not finite")
 
 typedef enum clnet_status {
@@ -110,6 +110,10 @@ typedef struct clnet_context_options {
     /* Program cache directory; NULL: $CLNET_CACHE_DIR, else $XDG_CACHE_HOME/clnet,
      * else ~/.cache/clnet. "" disables the cache. */
     const char *cache_dir;
+    /* Tuning database (clnet_model_tune); NULL: $CLNET_TUNE_DB, else
+     * $XDG_DATA_HOME/clnet/tune.json, else ~/.local/share/clnet/tune.json. "" or
+     * $CLNET_TUNE=0: none, the variant table's defaults only. */
+    const char *tune_db;
     clnet_log_fn log;
     void *log_user;
     /* Where the failure message goes when creation fails (there is no context to
@@ -137,6 +141,9 @@ typedef struct clnet_context_stats {
     double build_seconds; /* wall time spent building programs (both kinds) */
     int cache_enabled;    /* 0 when there is no usable cache directory */
     char cache_dir[512];
+    char tune_db[512]; /* the tuning database consulted ("" none; see clnet_model_tune) */
+    int tune_entries;  /* its entries for this device, driver and kernel class */
+    int tune_hits;     /* GEMMs and layers that ran a tuned choice */
 } clnet_context_stats;
 
 CLNET_API void clnet_context_get_stats(const clnet_context *ctx, clnet_context_stats *out);
@@ -264,8 +271,8 @@ CLNET_API clnet_status clnet_zoo_build(const char *name, const clnet_zoo_options
 typedef struct clnet_model clnet_model;
 
 typedef struct clnet_model_options {
-    uint64_t seed; /* weight initialization and dropout masks */
-    int no_fusion; /* 1: run every layer as its own op (for checks against the fused plan) */
+    uint64_t seed;      /* weight initialization and dropout masks */
+    int no_fusion;      /* 1: run every layer as its own op (for checks against the fused plan) */
     int no_memory_plan; /* 1: every activation gets its own buffer */
 } clnet_model_options;
 
@@ -283,8 +290,8 @@ CLNET_API const clnet_graph *clnet_model_graph(const clnet_model *m);
  * reused by liveness; batches whose activations exceed the device's largest
  * allocation run in slices); training = 1: batch statistics, moving statistics
  * updated, everything backward needs kept. *y (borrowed) holds the output until the
- * next forward, clnet_model_plan_* call or clnet_model_destroy. After a training forward, x must stay
- * unchanged until clnet_model_backward. */
+ * next forward, clnet_model_plan_* call or clnet_model_destroy. After a training forward, x must
+ * stay unchanged until clnet_model_backward. */
 CLNET_API clnet_status clnet_model_forward(clnet_model *m, const clnet_tensor *x, int training,
                                            clnet_tensor **y);
 /* Backpropagates dy (the gradient of the loss with respect to the last training
@@ -321,17 +328,17 @@ CLNET_API clnet_status clnet_model_plan_text(clnet_model *m, int training, int b
 CLNET_API clnet_status clnet_model_plan_dot(clnet_model *m, int training, int batch, char **text);
 
 typedef struct clnet_plan_stats {
-    int layers;              /* graph layers that run */
-    int steps;               /* kernels groups after fusion */
-    int fused_bn;            /* batch norms folded into a convolution */
-    int fused_activations;   /* activations run as an epilogue */
-    int fused_adds;          /* residual adds run as a convolution's epilogue */
-    uint64_t planned_bytes;  /* activation (and, training, gradient) buffers allocated */
+    int layers;               /* graph layers that run */
+    int steps;                /* kernels groups after fusion */
+    int fused_bn;             /* batch norms folded into a convolution */
+    int fused_activations;    /* activations run as an epilogue */
+    int fused_adds;           /* residual adds run as a convolution's epilogue */
+    uint64_t planned_bytes;   /* activation (and, training, gradient) buffers allocated */
     uint64_t unplanned_bytes; /* the same with one buffer per tensor of the fused plan */
     uint64_t layer_bytes;     /* every layer's output (and, training, gradient) in a buffer
                                * of its own: no fusion, no sharing */
-    int buffers;             /* buffers allocated */
-    int slices;              /* batch slices of one inference forward (1 when it fits) */
+    int buffers;              /* buffers allocated */
+    int slices;               /* batch slices of one inference forward (1 when it fits) */
 } clnet_plan_stats;
 
 /* Builds (or reuses) the plan of one mode for a batch and describes it. */
@@ -346,10 +353,10 @@ typedef enum clnet_optimizer_kind { CLNET_OPT_SGD = 0, CLNET_OPT_ADAM = 1 } clne
 
 typedef struct clnet_optimizer_options {
     clnet_optimizer_kind kind;
-    float momentum;     /* SGD: v = momentum * v + g (PyTorch's form); 0: plain SGD */
-    int nesterov;       /* SGD: Nesterov momentum */
-    float weight_decay; /* L2 added to the gradient (SGD, Adam) or decoupled (AdamW) */
-    int decoupled;      /* Adam: AdamW's decoupled weight decay */
+    float momentum;              /* SGD: v = momentum * v + g (PyTorch's form); 0: plain SGD */
+    int nesterov;                /* SGD: Nesterov momentum */
+    float weight_decay;          /* L2 added to the gradient (SGD, Adam) or decoupled (AdamW) */
+    int decoupled;               /* Adam: AdamW's decoupled weight decay */
     float beta1, beta2, epsilon; /* Adam; 0: 0.9, 0.999, 1e-8 */
 } clnet_optimizer_options;
 
@@ -366,17 +373,17 @@ CLNET_API int64_t clnet_optimizer_steps(const clnet_optimizer *o);
 
 typedef enum clnet_schedule_kind {
     CLNET_LR_CONSTANT = 0,
-    CLNET_LR_STEP = 1,   /* lr * gamma^(floor(epoch / step_epochs)) */
-    CLNET_LR_COSINE = 2  /* from lr down to min_lr over the run, half a cosine */
+    CLNET_LR_STEP = 1,  /* lr * gamma^(floor(epoch / step_epochs)) */
+    CLNET_LR_COSINE = 2 /* from lr down to min_lr over the run, half a cosine */
 } clnet_schedule_kind;
 
 typedef struct clnet_schedule {
     clnet_schedule_kind kind;
-    float lr;          /* base learning rate */
-    float min_lr;      /* cosine: the final rate */
-    float gamma;       /* step: factor every step_epochs epochs (0: 0.1) */
-    int step_epochs;   /* step: 0 means 30 */
-    int warmup_steps;  /* linear warm-up from lr / warmup_steps over these steps */
+    float lr;         /* base learning rate */
+    float min_lr;     /* cosine: the final rate */
+    float gamma;      /* step: factor every step_epochs epochs (0: 0.1) */
+    int step_epochs;  /* step: 0 means 30 */
+    int warmup_steps; /* linear warm-up from lr / warmup_steps over these steps */
 } clnet_schedule;
 
 /* The learning rate at optimizer step `step` (0-based) of a run of total_steps steps,
@@ -410,6 +417,41 @@ typedef struct clnet_layer_profile {
  * the next profile or clnet_model_destroy) gets *n groups in execution order. */
 CLNET_API clnet_status clnet_model_profile(clnet_model *m, const clnet_tensor *x, int training,
                                            const clnet_layer_profile **rows, int *n);
+
+/* ---- tuning ---- */
+
+typedef struct clnet_tune_options {
+    int batch;    /* images of the problems tuned; 0: 1 */
+    int training; /* also the training step's problems (backward GEMMs) */
+    int repeats;  /* timed runs per candidate, the median kept; 0: 5 */
+    /* Also time the GEMM library (CLBlast) on classes whose variant table does not
+     * pick it: its first use there compiles for seconds per kernel. */
+    int gemm_library;
+    int dry_run; /* measure, but leave the database as it is */
+} clnet_tune_options;
+
+/* One candidate of one problem. */
+typedef struct clnet_tune_row {
+    const char *problem;   /* "gemm NN 3136x64x576" (borrowed, valid until the next tune) */
+    const char *candidate; /* "packed GEMM_WG_M=16 GEMM_KC=0", "default (packed)" */
+    double ms;             /* median wall time of one run; 0 when rejected */
+    double max_rel_err;    /* against the plain C reference on sampled rows */
+    clnet_status status;   /* CLNET_OK, CLNET_ERR_MISMATCH, or why it failed to run */
+    int is_default;        /* what runs without a database entry */
+    int is_winner;         /* fastest of those that matched the reference */
+} clnet_tune_row;
+
+/* Tunes the problems m runs on its device for a batch: collects them from one run
+ * (forward, and backward when training), then for each times every candidate
+ * implementation and launch parameter set, each first checked against the plain C
+ * reference (a candidate that differs is rejected, never timed), and stores the
+ * fastest in the context's tuning database (clnet_context_options.tune_db) keyed
+ * by device name, driver version, kernel class and problem, replacing older entries
+ * of the same key. Later contexts on the same device use them (stats.tune_hits).
+ * *rows (borrowed: valid until the next tune or clnet_model_destroy) gets *n rows,
+ * problem by problem. */
+CLNET_API clnet_status clnet_model_tune(clnet_model *m, const clnet_tune_options *opt,
+                                        const clnet_tune_row **rows, int *n);
 
 /* ---- model metadata and model files ---- */
 
@@ -500,12 +542,12 @@ CLNET_API clnet_status clnet_dataset_stats(const clnet_dataset *d, float *mean, 
 typedef struct clnet_batcher clnet_batcher;
 
 typedef struct clnet_batch_options {
-    int batch;          /* images per batch (the last of an epoch may be smaller) */
-    int shuffle;        /* reshuffle every epoch from seed and the epoch number */
+    int batch;   /* images per batch (the last of an epoch may be smaller) */
+    int shuffle; /* reshuffle every epoch from seed and the epoch number */
     uint64_t seed;
-    int augment;        /* random crop (zero padding of 4, or 2 under 32x32) and flip */
-    const float *mean;  /* per channel, applied to pixels scaled to [0, 1]; NULL: 0 */
-    const float *std;   /* NULL: 1 */
+    int augment;       /* random crop (zero padding of 4, or 2 under 32x32) and flip */
+    const float *mean; /* per channel, applied to pixels scaled to [0, 1]; NULL: 0 */
+    const float *std;  /* NULL: 1 */
 } clnet_batch_options;
 
 /* Batches of d, prepared by a background thread one batch ahead so the device never
@@ -529,15 +571,15 @@ CLNET_API int clnet_batcher_batches(const clnet_batcher *b);
 /* One report of clnet_fit: after every batch (end_of_epoch 0) and at the end of each
  * epoch with the validation figures (end_of_epoch 1). */
 typedef struct clnet_progress {
-    int epoch, epochs;      /* 0-based epoch, and how many in the run */
-    int batch, batches;     /* batches done in this epoch, and how many it has */
-    double loss, accuracy;  /* running means over this epoch's batches so far */
+    int epoch, epochs;             /* 0-based epoch, and how many in the run */
+    int batch, batches;            /* batches done in this epoch, and how many it has */
+    double loss, accuracy;         /* running means over this epoch's batches so far */
     double val_loss, val_accuracy; /* end of epoch, when there is validation data; else NAN */
-    double images_per_s;    /* this epoch so far */
-    double eta_s;           /* to the end of the epoch */
-    double epoch_s;         /* seconds spent in this epoch */
-    double device_busy;     /* fraction of the epoch's time not spent waiting for batches */
-    float lr;               /* learning rate of the last step */
+    double images_per_s;           /* this epoch so far */
+    double eta_s;                  /* to the end of the epoch */
+    double epoch_s;                /* seconds spent in this epoch */
+    double device_busy;            /* fraction of the epoch's time not spent waiting for batches */
+    float lr;                      /* learning rate of the last step */
     int end_of_epoch;
 } clnet_progress;
 
@@ -552,11 +594,11 @@ typedef struct clnet_fit_options {
     clnet_schedule schedule;           /* lr 0: 0.01 constant */
     int augment;                       /* random crop and flip (clnet_batch_options) */
     float label_smoothing;
-    uint64_t seed;                     /* shuffling, augmentation, dropout */
+    uint64_t seed; /* shuffling, augmentation, dropout */
     /* Written after every epoch (safetensors: weights, optimizer state, epoch, RNG
      * position; temporary file then rename). NULL: no checkpoint. */
     const char *checkpoint;
-    int resume;                        /* continue from checkpoint when it exists */
+    int resume; /* continue from checkpoint when it exists */
     clnet_progress_fn progress;
     void *user;
 } clnet_fit_options;
@@ -570,7 +612,7 @@ CLNET_API clnet_status clnet_fit(clnet_model *m, const clnet_dataset *train,
 
 typedef struct clnet_eval_result {
     int images, classes;
-    double loss;      /* mean softmax cross-entropy */
+    double loss; /* mean softmax cross-entropy */
     double top1, top5;
     int64_t *confusion; /* classes x classes, row = true class, column = predicted; malloc'd */
 } clnet_eval_result;
@@ -614,9 +656,8 @@ CLNET_API clnet_status clnet_plot_history(const char *path, const double *loss,
  * the axes (cut to 16 characters), or NULL (or a NULL entry) for the class index. title
  * may be NULL. The image grows with the classes: cells shrink to 2 pixels and names are
  * then shown for every few classes. */
-CLNET_API clnet_status clnet_plot_confusion(const char *path, const int64_t *confusion,
-                                            int classes, const char *const *names,
-                                            const char *title);
+CLNET_API clnet_status clnet_plot_confusion(const char *path, const int64_t *confusion, int classes,
+                                            const char *const *names, const char *title);
 
 /* ---- benchmarks ---- */
 

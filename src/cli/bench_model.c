@@ -13,22 +13,27 @@
 typedef struct options {
     clnet_cli_model model;
     const char *device, *cls;
-    int batches[16], n_batches, train, repeats, json, profile, unfused;
+    int batches[16], n_batches, train, repeats, json, profile, unfused, startup;
 } options;
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: clnet bench model MODEL [--batch 1,8,32] [--train] [--repeats R] [--profile] [--unfused]\n"
-            "                         [--json] [--device N|NAME] [--class C] [model options]\n\n"
+            "usage: clnet bench model MODEL [--batch 1,8,32] [--train] [--repeats R] [--profile] "
+            "[--unfused]\n"
+            "                         [--startup] [--json] [--device N|NAME] [--class C] [model "
+            "options]\n\n"
             "Times MODEL (a zoo name or a spec file; random weights) on the device: inference\n"
             "(the fused plan) and, with --train, a training step (forward, loss, backward,\n"
             "SGD update) for each batch size. Reports the first run (with the kernel\n"
             "compiles it triggers) apart from the steady state (min / median / p90 of R runs\n"
             "after it), images/s and GFLOP/s; --profile adds each fused group's device time,\n"
             "GFLOP/s, share of the total and the kernels chosen. --unfused runs every layer as\n"
-            "its own op with a buffer per tensor (what the scheduler saves). --json prints one\n"
-            "JSON object per batch and mode, for comparing devices.\n\n"
+            "its own op with a buffer per tensor (what the scheduler saves). --startup times\n"
+            "a first and a second `clnet predict` of the model as new processes, the first\n"
+            "with empty program caches. The \"tuned\" column counts the GEMMs of one run that\n"
+            "used an entry of the tuning database (`clnet tune`). --json prints one JSON\n"
+            "object per batch and mode, for comparing devices.\n\n"
             "options:\n"
             "  --batch LIST   batch sizes, comma-separated (default 1)\n"
             "  --repeats R    steady-state runs (default 10)\n"
@@ -62,6 +67,7 @@ static clnet_status run_once(clnet_context *ctx, clnet_model *m, clnet_optimizer
 
 typedef struct result {
     double first_ms, compile_ms, min_ms, median_ms, p90_ms;
+    int tuned; /* GEMMs of the first run that used a tuning database entry */
     const clnet_layer_profile *rows;
     int n_rows;
 } result;
@@ -92,6 +98,7 @@ static clnet_status measure(clnet_context *ctx, clnet_model *m, const options *o
     r->first_ms = (now_s() - t0) * 1e3;
     clnet_context_get_stats(ctx, &after);
     r->compile_ms = (after.build_seconds - before.build_seconds) * 1e3;
+    r->tuned = after.tune_hits - before.tune_hits;
     for (int i = 0; st == CLNET_OK && i < o->repeats; ++i) {
         t0 = now_s();
         st = run_once(ctx, m, opt, x, labels);
@@ -135,9 +142,9 @@ static void report(const options *o, const char *title, clnet_shape in, const ch
     const double per_step = training ? 3.0 : 1.0; /* backward: two GEMMs per forward one */
     const double gflops = 2.0 * per_step * mult_adds * batch / (r->median_ms * 1e6);
     if (!o->json) {
-        printf("%-9s %5d %10.1f %10.1f %10.2f %10.2f %10.2f %9.1f %8.1f\n",
+        printf("%-9s %5d %10.1f %10.1f %10.2f %10.2f %10.2f %9.1f %8.1f %6d\n",
                training ? "training" : "inference", batch, r->first_ms, r->compile_ms, r->min_ms,
-               r->median_ms, r->p90_ms, batch * 1e3 / r->median_ms, gflops);
+               r->median_ms, r->p90_ms, batch * 1e3 / r->median_ms, gflops, r->tuned);
         if (r->rows)
             print_profile(r);
         return;
@@ -148,9 +155,9 @@ static void report(const options *o, const char *title, clnet_shape in, const ch
            in.w, in.c, batch, training ? "training" : "inference", o->unfused ? "false" : "true");
     clnet_cli_json_string(device);
     printf(",\"first_ms\":%.3f,\"compile_ms\":%.3f,\"min_ms\":%.3f,\"median_ms\":%.3f,"
-           "\"p90_ms\":%.3f,\"images_per_s\":%.2f,\"gflops\":%.2f",
+           "\"p90_ms\":%.3f,\"images_per_s\":%.2f,\"gflops\":%.2f,\"tuned_gemms\":%d",
            r->first_ms, r->compile_ms, r->min_ms, r->median_ms, r->p90_ms,
-           batch * 1e3 / r->median_ms, gflops);
+           batch * 1e3 / r->median_ms, gflops, r->tuned);
     if (r->rows) {
         printf(",\"layers\":[");
         for (int i = 0; i < r->n_rows; ++i) {
@@ -204,6 +211,8 @@ static int parse(options *o, int argc, char **argv)
             o->profile = 1;
         } else if (!strcmp(a, "--unfused")) {
             o->unfused = 1;
+        } else if (!strcmp(a, "--startup")) {
+            o->startup = 1;
         } else {
             const int taken = clnet_cli_model_arg("bench", argc, argv, &i, &o->model);
             if (taken < 0)
@@ -241,8 +250,12 @@ int clnet_cli_bench_model(int argc, char **argv)
         printf("%s %dx%dx%d on %s (%s kernels%s), %.2f G mult-adds per image\n", title, in.h, in.w,
                in.c, device, clnet_device_class_name(clnet_context_class(ctx)),
                o.unfused ? ", unfused" : "", clnet_graph_flops(g) * 1e-9);
-        printf("%-9s %5s %10s %10s %10s %10s %10s %9s %8s\n", "mode", "batch", "first ms",
-               "compile ms", "min ms", "median ms", "p90 ms", "img/s", "GFLOP/s");
+        clnet_context_stats s;
+        clnet_context_get_stats(ctx, &s);
+        if (s.tune_db[0])
+            printf("tuning database %s: %d entries for this device\n", s.tune_db, s.tune_entries);
+        printf("%-9s %5s %10s %10s %10s %10s %10s %9s %8s %6s\n", "mode", "batch", "first ms",
+               "compile ms", "min ms", "median ms", "p90 ms", "img/s", "GFLOP/s", "tuned");
     }
     for (int mode = 0; rc == 0 && mode <= o.train; ++mode)
         for (int b = 0; rc == 0 && b < o.n_batches; ++b) {
@@ -254,6 +267,8 @@ int clnet_cli_bench_model(int argc, char **argv)
             else
                 report(&o, title, in, device, o.batches[b], mode, clnet_graph_flops(g), &r);
         }
+    if (rc == 0 && o.startup)
+        rc = clnet_cli_bench_startup(ctx, m, o.device, o.cls, o.json);
     clnet_model_destroy(m);
     clnet_context_destroy(ctx);
     clnet_graph_destroy(g);

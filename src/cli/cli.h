@@ -18,6 +18,11 @@ int clnet_cli_bench(int argc, char **argv);
 int clnet_cli_bench_device(int argc, char **argv);
 int clnet_cli_bench_model(int argc, char **argv);
 int clnet_cli_bench_compare(int argc, char **argv);
+int clnet_cli_tune(int argc, char **argv);
+/* `clnet bench model --startup` (bench_startup.c): a cold and a warm `clnet predict`
+ * of m (saved to a temporary file) as new processes; prints the times. 0 or 1. */
+int clnet_cli_bench_startup(clnet_context *ctx, clnet_model *m, const char *device, const char *cls,
+                            int json);
 
 /* Prints s to stdout as a JSON string (quotes, backslashes and control characters
  * escaped). */

@@ -53,6 +53,8 @@ static const struct command {
     {"eval", clnet_cli_eval, "loss, accuracy, per-class figures and confusion of a saved model"},
     {"predict", clnet_cli_predict, "the top classes of image files by a saved model"},
     {"bench", clnet_cli_bench, "what the device sustains, and what a model and its layers cost"},
+    {"tune", clnet_cli_tune,
+     "find and store the fastest kernels for a model's layers on the device"},
 };
 
 static void usage(FILE *f)

@@ -219,17 +219,18 @@ static clnet_status choose_device(clnet_context *ctx, const char *want, cl_devic
     return clnet__fail(ctx, CLNET_ERR_NO_DEVICE, "device %d disappeared while opening it", pick);
 }
 
-static void default_cache_dir(char *buf, size_t len)
+void clnet__user_path(const char *env_var, const char *xdg_var, const char *home_dir,
+                      const char *name, char *buf, size_t len)
 {
-    const char *env = getenv("CLNET_CACHE_DIR");
-    const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *env = getenv(env_var);
+    const char *xdg = getenv(xdg_var);
     const char *home = getenv("HOME");
     if (env)
         snprintf(buf, len, "%s", env);
     else if (xdg && *xdg)
-        snprintf(buf, len, "%s/clnet", xdg);
+        snprintf(buf, len, "%s/%s", xdg, name);
     else if (home && *home)
-        snprintf(buf, len, "%s/.cache/clnet", home);
+        snprintf(buf, len, "%s/%s/%s", home, home_dir, name);
     else
         buf[0] = '\0';
 }
@@ -265,8 +266,11 @@ static clnet_status open_context(clnet_context *ctx, const clnet_context_options
     if (opt->cache_dir)
         snprintf(ctx->stats.cache_dir, sizeof ctx->stats.cache_dir, "%s", opt->cache_dir);
     else
-        default_cache_dir(ctx->stats.cache_dir, sizeof ctx->stats.cache_dir);
+        clnet__user_path("CLNET_CACHE_DIR", "XDG_CACHE_HOME", ".cache", "clnet",
+                         ctx->stats.cache_dir, sizeof ctx->stats.cache_dir);
     ctx->stats.cache_enabled = ctx->stats.cache_dir[0] != '\0';
+
+    clnet__tune_load(ctx, opt->tune_db);
 
     const char *sync = getenv("CLNET_SYNC");
     ctx->sync = sync && *sync && strcmp(sync, "0") != 0;
@@ -333,6 +337,7 @@ void clnet_context_destroy(clnet_context *ctx)
         clReleaseCommandQueue(ctx->queue);
     if (ctx->cl)
         clReleaseContext(ctx->cl);
+    clnet__tune_unload(ctx);
     free(ctx->error);
     free(ctx);
 }

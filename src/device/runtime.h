@@ -24,6 +24,20 @@ typedef enum clnet__scratch_slot {
     CLNET_SCRATCH_COUNT
 } clnet__scratch_slot;
 
+/* A tuned choice for one problem (tune_db.c): the implementation or algorithm by
+ * name and the host-side launch parameters it overrides. */
+#define CLNET_TUNE_MAX_PARAMS 4
+typedef struct clnet__tuned {
+    char key[96];    /* the problem: "gemm NN 3136x64x576" */
+    char choice[24]; /* "packed", "winograd" */
+    int n_params;
+    char param_keys[CLNET_TUNE_MAX_PARAMS][24];
+    int param_values[CLNET_TUNE_MAX_PARAMS];
+    double ms, default_ms; /* measured by the tuner: the winner and the untuned choice */
+} clnet__tuned;
+
+struct clnet__gemm_args;
+
 typedef struct clnet__program {
     char name[48];
     cl_program program;
@@ -57,6 +71,17 @@ struct clnet_context {
     /* Set by a layer that keeps OpenCL objects of this context in a library's global
      * cache (CLBlast's programs): called first by clnet_context_destroy. */
     void (*before_destroy)(clnet_context *ctx);
+
+    /* Tuning database entries of this device, driver and class (tune_db.c). */
+    clnet__tuned *tuned;
+    int n_tuned;
+    int tune_off; /* the tuner measuring defaults: lookups find nothing */
+    /* While a tuned choice runs: its parameters win over the variant table's in
+     * clnet__param (host-side launch parameters only; programs never see them). */
+    const clnet__tuned *param_override;
+    /* The tuner collecting the GEMMs a model runs (src/gemm/gemm.c calls it). */
+    void (*gemm_record)(void *user, const struct clnet__gemm_args *g);
+    void *gemm_record_user;
 
     /* Profiling (bench/): while profiling, every launch keeps its event. */
     int profiling;
@@ -122,6 +147,30 @@ void clnet__device_describe(cl_platform_id platform, cl_device_id device, int pl
 int clnet__param(const clnet_context *ctx, const char *program, const char *key, int fallback);
 /* Writes the -D options of a program for the context's class into buf. */
 void clnet__param_defines(const clnet_context *ctx, const char *program, char *buf, size_t len);
+
+/* ---- tuning database (tune_db.c) ---- */
+
+/* A per-user file or directory (context.c): $env_var if set, else $xdg_var/name,
+ * else $HOME/home_dir/name, else "". */
+void clnet__user_path(const char *env_var, const char *xdg_var, const char *home_dir,
+                      const char *name, char *buf, size_t len);
+
+/* $CLNET_TUNE_DB, else $XDG_DATA_HOME/clnet/tune.json, else
+ * ~/.local/share/clnet/tune.json; "" when there is no home. */
+void clnet__tune_default_path(char *buf, size_t len);
+/* Loads the entries of this context's device from the database at path (NULL: the
+ * default path; "": none); $CLNET_TUNE=0 disables. A missing file is an empty
+ * database; an unreadable or invalid one is logged as a warning and ignored. */
+void clnet__tune_load(clnet_context *ctx, const char *path);
+void clnet__tune_unload(clnet_context *ctx);
+/* The tuned choice for a problem key, or NULL. Borrowed: valid until the next save. */
+const clnet__tuned *clnet__tune_find(const clnet_context *ctx, const char *key);
+/* Adds (or replaces) entries of this device in the database file, written to a
+ * temporary file renamed over the old one, and reloads. A file that exists but is
+ * not a valid database is an error naming it, and is left as it is. */
+clnet_status clnet__tune_save(clnet_context *ctx, const clnet__tuned *entries, int n);
+/* The value t sets for key: 1 and *value, or 0. */
+int clnet__tuned_param(const clnet__tuned *t, const char *key, int *value);
 
 /* ---- programs and kernels (program.c, cache.c) ---- */
 

@@ -4,6 +4,7 @@
 #include <clblast_c.h>
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "gemm/gemm.h"
 
@@ -28,6 +29,20 @@ const char *clnet__gemm_impl_name(clnet__gemm_impl impl)
     default:
         return "auto";
     }
+}
+
+clnet__gemm_impl clnet__gemm_impl_parse(const char *name)
+{
+    for (int i = 1; i < CLNET_GEMM_IMPL_COUNT; ++i)
+        if (strcmp(name, clnet__gemm_impl_name((clnet__gemm_impl)i)) == 0)
+            return (clnet__gemm_impl)i;
+    return CLNET_GEMM_AUTO;
+}
+
+void clnet__gemm_key(const clnet__gemm_args *g, char *buf, size_t len)
+{
+    snprintf(buf, len, "gemm %c%c %dx%dx%d", g->trans_a ? 'T' : 'N', g->trans_b ? 'T' : 'N', g->m,
+             g->n, g->k);
 }
 
 clnet__gemm_impl clnet__gemm_choice(const clnet_context *ctx)
@@ -254,7 +269,60 @@ clnet_status clnet__gemm_with(clnet_context *ctx, clnet__gemm_impl impl, const c
     }
 }
 
+static int add_candidate(clnet__tuned *out, int n, int max, clnet__gemm_impl impl, int n_params,
+                         const char *const *keys, const int *values)
+{
+    if (n >= max)
+        return n;
+    clnet__tuned *t = &out[n];
+    memset(t, 0, sizeof *t);
+    snprintf(t->choice, sizeof t->choice, "%s", clnet__gemm_impl_name(impl));
+    for (int i = 0; i < n_params && i < CLNET_TUNE_MAX_PARAMS; ++i) {
+        snprintf(t->param_keys[i], sizeof t->param_keys[i], "%s", keys[i]);
+        t->param_values[i] = values[i];
+        t->n_params++;
+    }
+    return n + 1;
+}
+
+int clnet__gemm_candidates(const clnet_context *ctx, const clnet__gemm_args *g, int with_library,
+                           clnet__tuned *out, int max)
+{
+    /* Packed: row tiles per work-group (the B panel they share) and the k block depth
+     * (0: none; only depths that split this k). */
+    static const int wgs[] = {8, 16, 32, 64}, kcs[] = {0, 1024, 2048, 4096};
+    static const char *const packed_keys[] = {"GEMM_WG_M", "GEMM_KC"};
+    int n = 0;
+    for (size_t i = 0; i < CLNET_COUNTOF(wgs); ++i)
+        for (size_t j = 0; j < CLNET_COUNTOF(kcs); ++j) {
+            if (kcs[j] && kcs[j] >= g->k)
+                continue;
+            const int v[] = {wgs[i], kcs[j]};
+            n = add_candidate(out, n, max, CLNET_GEMM_PACKED, 2, packed_keys, v);
+        }
+    n = add_candidate(out, n, max, CLNET_GEMM_TILED, 0, NULL, NULL);
+    if ((with_library || clnet__gemm_choice(ctx) == CLNET_GEMM_CLBLAST) &&
+        !ctx->gemm_clblast_failed)
+        n = add_candidate(out, n, max, CLNET_GEMM_CLBLAST, 0, NULL, NULL);
+    return n;
+}
+
 clnet_status clnet__gemm(clnet_context *ctx, const clnet__gemm_args *g)
 {
+    if (ctx->gemm_record)
+        ctx->gemm_record(ctx->gemm_record_user, g);
+    if (ctx->n_tuned) {
+        char key[96];
+        clnet__gemm_key(g, key, sizeof key);
+        const clnet__tuned *t = clnet__tune_find(ctx, key);
+        const clnet__gemm_impl impl = t ? clnet__gemm_impl_parse(t->choice) : CLNET_GEMM_AUTO;
+        if (impl != CLNET_GEMM_AUTO && !(impl == CLNET_GEMM_CLBLAST && ctx->gemm_clblast_failed)) {
+            ctx->param_override = t;
+            ctx->stats.tune_hits++;
+            const clnet_status st = clnet__gemm_with(ctx, impl, g);
+            ctx->param_override = NULL;
+            return st;
+        }
+    }
     return clnet__gemm_with(ctx, CLNET_GEMM_AUTO, g);
 }

@@ -36,11 +36,24 @@ typedef struct clnet__gemm_args {
     int ldc;
 } clnet__gemm_args;
 
+/* The implementation the variant table picks, unless the tuning database has an
+ * entry for the problem (clnet__gemm_key): then its implementation and parameters. */
 clnet_status clnet__gemm(clnet_context *ctx, const clnet__gemm_args *g);
 clnet_status clnet__gemm_with(clnet_context *ctx, clnet__gemm_impl impl, const clnet__gemm_args *g);
 /* The implementation clnet__gemm uses on this context. */
 clnet__gemm_impl clnet__gemm_choice(const clnet_context *ctx);
 const char *clnet__gemm_impl_name(clnet__gemm_impl impl);
+/* The implementation named name ("packed"), or CLNET_GEMM_AUTO. */
+clnet__gemm_impl clnet__gemm_impl_parse(const char *name);
+/* The tuning database's key of a problem: "gemm NT 3136x64x576". */
+void clnet__gemm_key(const clnet__gemm_args *g, char *buf, size_t len);
+
+/* What the tuner (src/plan/tune.c) times for g: each implementation that applies
+ * to it with its host-side launch parameters varied (choice and params set, key
+ * left empty). The GEMM library only when with_library or the class picks it.
+ * Returns how many were written to out (at most max). */
+int clnet__gemm_candidates(const clnet_context *ctx, const clnet__gemm_args *g, int with_library,
+                           clnet__tuned *out, int max);
 
 /* ---- checks against the reference (gemm_check.c): tests, self-test, tuner ---- */
 

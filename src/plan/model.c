@@ -144,6 +144,7 @@ void clnet_model_destroy(clnet_model *m)
     clnet__plan_free(m->plans[0]);
     clnet__plan_free(m->plans[1]);
     clnet__profile_free(m);
+    clnet__tune_free(m);
     clnet_tensor_destroy(m->output);
     clnet_tensor_destroy(m->slice_input);
     free(m->w);

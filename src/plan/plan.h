@@ -86,8 +86,9 @@ struct clnet_model {
     /* Profiling (profile.c): called before (after = 0) and after each step's launches. */
     void (*hook)(void *user, const clnet__plan *p, int step, int backward, int after);
     void *hook_user;
-    struct profile *profile; /* the last clnet_model_profile's rows (profile.c) */
-    uint64_t slice_limit;    /* tests: the largest buffer instead of the device's */
+    struct profile *profile;  /* the last clnet_model_profile's rows (profile.c) */
+    struct tune_result *tune; /* the last clnet_model_tune's rows (tune.c) */
+    uint64_t slice_limit;     /* tests: the largest buffer instead of the device's */
 };
 
 /* The value whose buffer v uses: itself, or the owner of the storage a view shares. */
@@ -123,6 +124,8 @@ clnet_status clnet__plan_fold(clnet_model *m, clnet__plan *p);
 
 /* Frees the last profile's rows (profile.c). */
 void clnet__profile_free(clnet_model *m);
+/* Frees the last tune's rows (tune.c). */
+void clnet__tune_free(clnet_model *m);
 
 /* The kernels of one step on this context, e.g. "im2col + gemm packed + epilogue(bias,
  * relu)" (describe.c). */

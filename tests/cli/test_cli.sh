@@ -79,6 +79,16 @@ check bench-compare-matches-runs 0 "mobilenetv2    32x32x3        2 inference" "
 printf '{"model":"other"}\n' >"$runs/c.json"
 check bench-compare-no-match nonzero "no run of" "$clnet" bench compare "$runs/a.json" "$runs/c.json"
 check bench-compare-missing nonzero "cannot read" "$clnet" bench compare "$runs/a.json" "$runs/none.json"
+check bench-model-startup-warm-compiles-nothing 0 "warm .*(0 and 0 written: nothing compiled)" \
+    "$clnet" bench model resnet18 --input 32x32x3 --classes 4 --repeats 1 --startup
+db="$runs/tune.json"
+check tune-stores-winners 0 "database $db: [1-9][0-9]* entries" "$clnet" tune resnet18 --input 32x32x3 \
+    --classes 4 --batch 2 --repeats 2 --quiet --db "$db"
+check bench-model-uses-tuned 0 "inference     2 .* [1-9][0-9]*$" env CLNET_TUNE_DB="$db" "$clnet" bench model \
+    resnet18 --input 32x32x3 --classes 4 --batch 2 --repeats 2
+printf 'not a database' >"$runs/bad.json"
+check tune-broken-db-named nonzero "$runs/bad.json is not valid" "$clnet" tune resnet18 --input 32x32x3 --db "$runs/bad.json"
+check tune-broken-db-kept 0 "^not a database$" cat "$runs/bad.json"
 rm -rf "$runs"
 # End to end on reduced Fashion-MNIST (Debian's dataset-fashion-mnist): train the
 # small ResNet of samples/, evaluate it far above chance (10 classes), predict, and

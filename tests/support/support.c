@@ -21,6 +21,8 @@ clnet_context *clnet_test_device_class(clnet_device_class cls)
     char err[1024] = "";
     clnet_context_options opt = {0};
     opt.device_class = cls;
+    /* The built-in choices, whatever the user running the tests has tuned. */
+    opt.tune_db = "";
     opt.error = err;
     opt.error_len = sizeof err;
     clnet_status st = clnet_context_create(&opt, &contexts[cls]);

@@ -1,0 +1,315 @@
+/* tune_db.c - the per-user tuning database: winners of `clnet tune` (src/plan/tune.c)
+ * per device name + driver version + kernel class + problem ("gemm NN 3136x64x576",
+ * "conv2d 1x56x56x64 k3x3 s1x1 p1,1 f64"). A JSON file (cJSON), by default
+ * $XDG_DATA_HOME/clnet/tune.json: user data, not a cache, since tuning takes minutes.
+ * An entry overrides the variant table's choice (the shipped default, variants.c)
+ * for its problem only. The entries of the context's device are loaded when the
+ * context opens; a database that cannot be read is logged and ignored, so a broken
+ * file never stops inference. Tests: tests/models/test_tune.c. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "device/runtime.h"
+
+#define FORMAT "clnet-tune-1"
+
+void clnet__tune_default_path(char *buf, size_t len)
+{
+    clnet__user_path("CLNET_TUNE_DB", "XDG_DATA_HOME", ".local/share", "clnet/tune.json", buf, len);
+}
+
+/* The whole file, NUL-terminated; NULL with errno set when it cannot be read. */
+static char *read_all(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 16384;
+            char *grown = realloc(text, cap);
+            if (!grown) {
+                free(text);
+                fclose(f);
+                errno = ENOMEM;
+                return NULL;
+            }
+            text = grown;
+        }
+        const size_t got = fread(text + len, 1, cap - len - 1, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    const int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        free(text);
+        errno = EIO;
+        return NULL;
+    }
+    text[len] = '\0';
+    return text;
+}
+
+/* The parsed database at path: an empty one when the file does not exist; NULL and
+ * a message in err when it exists but is not a database of ours. */
+static cJSON *load_doc(const char *path, char *err, size_t err_len)
+{
+    char *text = read_all(path);
+    if (!text) {
+        if (errno == ENOENT) {
+            cJSON *doc = cJSON_CreateObject();
+            if (doc && (!cJSON_AddStringToObject(doc, "format", FORMAT) ||
+                        !cJSON_AddArrayToObject(doc, "entries"))) {
+                cJSON_Delete(doc);
+                doc = NULL;
+            }
+            if (!doc)
+                snprintf(err, err_len, "out of host memory");
+            return doc;
+        }
+        snprintf(err, err_len, "cannot read the tuning database %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    cJSON *doc = cJSON_Parse(text);
+    free(text);
+    const cJSON *format = doc ? cJSON_GetObjectItemCaseSensitive(doc, "format") : NULL;
+    if (!doc || !cJSON_IsString(format) || strcmp(format->valuestring, FORMAT) != 0 ||
+        !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(doc, "entries"))) {
+        snprintf(err, err_len,
+                 "the tuning database %s is not valid: %s (expected JSON with \"format\": \"%s\" "
+                 "and an \"entries\" array; move it away or pass another path)",
+                 path, doc ? "wrong format or no entries" : "not JSON", FORMAT);
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+static const char *str_of(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static double num_of(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0.0;
+}
+
+/* Whether entry e belongs to this context's device, driver and kernel class. */
+static int ours(const clnet_context *ctx, const cJSON *e)
+{
+    const char *dev = str_of(e, "device"), *drv = str_of(e, "driver"), *cls = str_of(e, "class");
+    return dev && drv && cls && strcmp(dev, ctx->info.name) == 0 &&
+           strcmp(drv, ctx->info.driver_version) == 0 &&
+           strcmp(cls, clnet_device_class_name(ctx->cls)) == 0;
+}
+
+/* e as a clnet__tuned; 0 when a field is missing or too long (the entry is skipped). */
+static int from_json(const cJSON *e, clnet__tuned *t)
+{
+    memset(t, 0, sizeof *t);
+    const char *key = str_of(e, "problem"), *choice = str_of(e, "choice");
+    if (!key || !choice || strlen(key) >= sizeof t->key || strlen(choice) >= sizeof t->choice)
+        return 0;
+    strcpy(t->key, key);
+    strcpy(t->choice, choice);
+    t->ms = num_of(e, "ms");
+    t->default_ms = num_of(e, "default_ms");
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive(e, "params"), *p;
+    cJSON_ArrayForEach(p, params)
+    {
+        if (!cJSON_IsNumber(p) || !p->string || strlen(p->string) >= sizeof t->param_keys[0] ||
+            t->n_params == CLNET_TUNE_MAX_PARAMS)
+            return 0;
+        strcpy(t->param_keys[t->n_params], p->string);
+        t->param_values[t->n_params++] = p->valueint;
+    }
+    return 1;
+}
+
+static cJSON *to_json(const clnet_context *ctx, const clnet__tuned *t, const char *when)
+{
+    cJSON *e = cJSON_CreateObject(), *params = NULL;
+    int ok = e && cJSON_AddStringToObject(e, "device", ctx->info.name) &&
+             cJSON_AddStringToObject(e, "driver", ctx->info.driver_version) &&
+             cJSON_AddStringToObject(e, "class", clnet_device_class_name(ctx->cls)) &&
+             cJSON_AddStringToObject(e, "problem", t->key) &&
+             cJSON_AddStringToObject(e, "choice", t->choice) &&
+             (params = cJSON_AddObjectToObject(e, "params")) != NULL &&
+             cJSON_AddNumberToObject(e, "ms", t->ms) &&
+             cJSON_AddNumberToObject(e, "default_ms", t->default_ms) &&
+             cJSON_AddStringToObject(e, "tuned", when);
+    for (int i = 0; ok && i < t->n_params; ++i)
+        ok = cJSON_AddNumberToObject(params, t->param_keys[i], t->param_values[i]) != NULL;
+    if (!ok) {
+        cJSON_Delete(e);
+        return NULL;
+    }
+    return e;
+}
+
+static void clear(clnet_context *ctx)
+{
+    free(ctx->tuned);
+    ctx->tuned = NULL;
+    ctx->n_tuned = 0;
+    ctx->stats.tune_entries = 0;
+}
+
+/* Keeps the entries of doc that are ours. */
+static clnet_status take_ours(clnet_context *ctx, const cJSON *doc)
+{
+    clear(ctx);
+    const cJSON *entries = cJSON_GetObjectItemCaseSensitive(doc, "entries"), *e;
+    int n = 0;
+    cJSON_ArrayForEach(e, entries) n += ours(ctx, e);
+    if (n == 0)
+        return CLNET_OK;
+    ctx->tuned = calloc((size_t)n, sizeof *ctx->tuned);
+    if (!ctx->tuned)
+        return clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory loading %s",
+                           ctx->stats.tune_db);
+    cJSON_ArrayForEach(e, entries)
+    {
+        if (ours(ctx, e) && from_json(e, &ctx->tuned[ctx->n_tuned]))
+            ctx->n_tuned++;
+    }
+    ctx->stats.tune_entries = ctx->n_tuned;
+    return CLNET_OK;
+}
+
+void clnet__tune_load(clnet_context *ctx, const char *path)
+{
+    clear(ctx);
+    if (path)
+        snprintf(ctx->stats.tune_db, sizeof ctx->stats.tune_db, "%s", path);
+    else
+        clnet__tune_default_path(ctx->stats.tune_db, sizeof ctx->stats.tune_db);
+    const char *off = getenv("CLNET_TUNE");
+    if (!ctx->stats.tune_db[0] || (off && strcmp(off, "0") == 0))
+        return;
+    char err[1024];
+    cJSON *doc = load_doc(ctx->stats.tune_db, err, sizeof err);
+    if (!doc) {
+        clnet__log(ctx, 1, "%s; using the default kernel choices", err);
+        return;
+    }
+    if (take_ours(ctx, doc) != CLNET_OK)
+        clnet__log(ctx, 1, "%s; using the default kernel choices", clnet_context_error(ctx));
+    cJSON_Delete(doc);
+}
+
+void clnet__tune_unload(clnet_context *ctx)
+{
+    clear(ctx);
+}
+
+const clnet__tuned *clnet__tune_find(const clnet_context *ctx, const char *key)
+{
+    if (ctx->tune_off)
+        return NULL;
+    for (int i = 0; i < ctx->n_tuned; ++i)
+        if (strcmp(ctx->tuned[i].key, key) == 0)
+            return &ctx->tuned[i];
+    return NULL;
+}
+
+/* mkdir -p of the directory part of path. */
+static int make_parent(char *path)
+{
+    for (char *s = path + 1; *s; ++s) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        const int bad = mkdir(path, 0755) != 0 && errno != EEXIST;
+        *s = '/';
+        if (bad)
+            return -1;
+    }
+    return 0;
+}
+
+/* Writes doc to path through a temporary file renamed over it, so a crash or a full
+ * disk leaves the previous database whole. */
+static clnet_status write_doc(clnet_context *ctx, const char *path, const cJSON *doc)
+{
+    char *text = cJSON_Print(doc);
+    if (!text)
+        return clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory writing %s", path);
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    make_parent(tmp);
+    FILE *f = fopen(tmp, "wb");
+    const size_t len = strlen(text);
+    int ok = f && fwrite(text, 1, len, f) == len && fputc('\n', f) != EOF;
+    ok = f && fclose(f) == 0 && ok;
+    free(text);
+    if (!ok || rename(tmp, path) != 0) {
+        const int e = errno;
+        remove(tmp);
+        return clnet__fail(ctx, CLNET_ERR_IO, "cannot write the tuning database %s: %s", path,
+                           strerror(e));
+    }
+    return CLNET_OK;
+}
+
+clnet_status clnet__tune_save(clnet_context *ctx, const clnet__tuned *entries, int n)
+{
+    const char *path = ctx->stats.tune_db;
+    if (!path[0])
+        return clnet__fail(ctx, CLNET_ERR_INVALID_ARG,
+                           "no tuning database path: set $CLNET_TUNE_DB or HOME, or pass one");
+    char err[1024];
+    cJSON *doc = load_doc(path, err, sizeof err);
+    if (!doc)
+        return clnet__fail(ctx, CLNET_ERR_IO, "%s", err);
+    char when[32];
+    const time_t now = time(NULL);
+    struct tm tm;
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+    cJSON *list = cJSON_GetObjectItemCaseSensitive(doc, "entries");
+    clnet_status st = CLNET_OK;
+    for (int i = 0; i < n && st == CLNET_OK; ++i) {
+        /* A new winner replaces the old entry of the same problem. */
+        cJSON *e = list->child, *next;
+        for (; e; e = next) {
+            next = e->next;
+            const char *key = str_of(e, "problem");
+            if (ours(ctx, e) && key && strcmp(key, entries[i].key) == 0)
+                cJSON_Delete(cJSON_DetachItemViaPointer(list, e));
+        }
+        cJSON *add = to_json(ctx, &entries[i], when);
+        if (!add || !cJSON_AddItemToArray(list, add)) {
+            cJSON_Delete(add);
+            st = clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+        }
+    }
+    if (st == CLNET_OK)
+        st = write_doc(ctx, path, doc);
+    if (st == CLNET_OK)
+        st = take_ours(ctx, doc);
+    cJSON_Delete(doc);
+    return st;
+}
+
+int clnet__tuned_param(const clnet__tuned *t, const char *key, int *value)
+{
+    for (int i = 0; t && i < t->n_params; ++i)
+        if (strcmp(t->param_keys[i], key) == 0) {
+            *value = t->param_values[i];
+            return 1;
+        }
+    return 0;
+}

@@ -1,0 +1,410 @@
+/* tune.c - clnet_model_tune: the problems a model runs, each candidate checked against
+ * the plain C reference and timed on the device, the winners stored in the tuning
+ * database (src/device/tune_db.c) that clnet__gemm consults. Problems are collected by
+ * running the model once with the context's GEMM recorder set, so the tuner sees
+ * exactly the shapes, transposes and leading dimensions the layers use.
+ * Tests: tests/models/test_tune.c. CLI: src/cli/tune.c. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gemm/gemm.h"
+#include "plan/plan.h"
+#include "plan/tune.h"
+#include "tensor/rng.h"
+
+#define MAX_CANDIDATES 24
+/* The host reference of the sampled rows stays within about this many multiply-adds. */
+#define CHECK_MADDS 2e8
+/* How much faster than the default a candidate must be to be stored. */
+#define TUNE_MARGIN 0.03
+
+typedef struct tune_result {
+    clnet_tune_row *rows;
+    char (*text)[2][128]; /* per row: problem, candidate */
+    int n, cap;
+} tune_result;
+
+typedef struct recorded {
+    clnet__gemm_args *g;
+    int n, cap;
+    int failed; /* out of host memory while recording */
+} recorded;
+
+void clnet__tune_free(clnet_model *m)
+{
+    if (!m->tune)
+        return;
+    free(m->tune->rows);
+    free(m->tune->text);
+    free(m->tune);
+    m->tune = NULL;
+}
+
+static void record(void *user, const clnet__gemm_args *g)
+{
+    recorded *r = user;
+    for (int i = 0; i < r->n; ++i) {
+        const clnet__gemm_args *h = &r->g[i];
+        if (h->trans_a == g->trans_a && h->trans_b == g->trans_b && h->m == g->m && h->n == g->n &&
+            h->k == g->k)
+            return;
+    }
+    if (g->k == 0 || g->m == 0 || g->n == 0)
+        return;
+    if (r->n == r->cap) {
+        const int cap = r->cap ? r->cap * 2 : 32;
+        clnet__gemm_args *grown = realloc(r->g, (size_t)cap * sizeof *grown);
+        if (!grown) {
+            r->failed = 1;
+            return;
+        }
+        r->g = grown;
+        r->cap = cap;
+    }
+    r->g[r->n++] = *g;
+}
+
+/* Runs m once (forward, and backward when training) on random input with the GEMM
+ * recorder set. */
+static clnet_status collect(clnet_model *m, const clnet_tune_options *o, recorded *r)
+{
+    clnet_shape in = m->graph->layers[m->input_layer].out;
+    in.n = o->batch;
+    clnet_tensor *x = NULL, *y = NULL, *dy = NULL;
+    CLNET_TRY(clnet_tensor_create(m->ctx, in, &x));
+    clnet_status st = clnet_tensor_init(x, CLNET_INIT_UNIFORM, -1.0f, 1.0f, 7);
+    m->ctx->gemm_record = record;
+    m->ctx->gemm_record_user = r;
+    if (st == CLNET_OK)
+        st = clnet_model_forward(m, x, o->training, &y);
+    if (st == CLNET_OK && o->training) {
+        st = clnet_tensor_create(m->ctx, y->shape, &dy);
+        if (st == CLNET_OK)
+            st = clnet_tensor_init(dy, CLNET_INIT_UNIFORM, -1.0f, 1.0f, 8);
+        if (st == CLNET_OK)
+            st = clnet_model_backward(m, dy);
+    }
+    if (st == CLNET_OK)
+        st = clnet_context_finish(m->ctx);
+    m->ctx->gemm_record = NULL;
+    m->ctx->gemm_record_user = NULL;
+    clnet_tensor_destroy(dy);
+    clnet_tensor_destroy(x);
+    if (st == CLNET_OK && r->failed)
+        st = clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory recording GEMMs");
+    return st;
+}
+
+void clnet__gemm_problem_free(clnet__gemm_problem *p)
+{
+    if (p->g.a)
+        clReleaseMemObject(p->g.a);
+    if (p->g.b)
+        clReleaseMemObject(p->g.b);
+    if (p->g.c)
+        clReleaseMemObject(p->g.c);
+    free(p->a);
+    free(p->b);
+    free(p->c0);
+    free(p->c);
+    free(p->want);
+}
+
+static float op_at(const float *x, int trans, int ld, int row, int col)
+{
+    return trans ? x[(size_t)col * ld + row] : x[(size_t)row * ld + col];
+}
+
+/* The reference of the sampled rows of C, in double. */
+static void reference_rows(clnet__gemm_problem *p)
+{
+    const clnet__gemm_args *g = &p->g;
+    double ss = 0.0;
+    for (int r = 0; r < p->n_rows; ++r) {
+        const int i = p->rows[r];
+        for (int j = 0; j < g->n; ++j) {
+            double s = 0.0;
+            for (int q = 0; q < g->k; ++q)
+                s += (double)op_at(p->a, g->trans_a, g->lda, i, q) *
+                     op_at(p->b, g->trans_b, g->ldb, q, j);
+            const double v = g->alpha * s + g->beta * p->c0[(size_t)i * g->ldc + j];
+            p->want[(size_t)r * g->n + j] = v;
+            ss += v * v;
+        }
+    }
+    p->rms = sqrt(ss / ((double)p->n_rows * g->n));
+}
+
+static clnet_status upload(clnet_context *ctx, const float *host, size_t count, const char *what,
+                           cl_mem *out)
+{
+    CLNET_TRY(clnet__buffer(ctx, count * sizeof(float), what, out));
+    CLNET_CL_TRY(ctx, clEnqueueWriteBuffer(ctx->queue, *out, CL_TRUE, 0, count * sizeof(float),
+                                           host, 0, NULL, NULL));
+    return CLNET_OK;
+}
+
+clnet_status clnet__gemm_problem_init(clnet_context *ctx, const clnet__gemm_args *rec,
+                                      uint64_t seed, clnet__gemm_problem *p)
+{
+    memset(p, 0, sizeof *p);
+    p->g = *rec;
+    clnet__gemm_args *g = &p->g;
+    /* Packed operands at offset 0 with the recorded leading dimensions. */
+    g->a_off = g->b_off = g->c_off = 0;
+    p->a_count = (size_t)(g->trans_a ? g->k : g->m) * (size_t)g->lda;
+    p->b_count = (size_t)(g->trans_b ? g->n : g->k) * (size_t)g->ldb;
+    p->c_count = (size_t)g->m * (size_t)g->ldc;
+    const int max_rows =
+        (int)fmin(CLNET_TUNE_CHECK_ROWS, fmax(4.0, CHECK_MADDS / ((double)g->n * g->k)));
+    p->a = malloc(p->a_count * sizeof(float));
+    p->b = malloc(p->b_count * sizeof(float));
+    p->c0 = malloc(p->c_count * sizeof(float));
+    p->c = malloc(p->c_count * sizeof(float));
+    p->want = malloc((size_t)max_rows * (size_t)g->n * sizeof(double));
+    if (!p->a || !p->b || !p->c0 || !p->c || !p->want)
+        return clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory tuning GEMM %dx%dx%d",
+                           g->m, g->n, g->k);
+    clnet__rng rng;
+    clnet__rng_seed(&rng, seed);
+    for (size_t i = 0; i < p->a_count; ++i)
+        p->a[i] = (float)(2.0 * clnet__rng_uniform(&rng) - 1.0);
+    for (size_t i = 0; i < p->b_count; ++i)
+        p->b[i] = (float)(2.0 * clnet__rng_uniform(&rng) - 1.0);
+    for (size_t i = 0; i < p->c_count; ++i)
+        p->c0[i] = (float)(2.0 * clnet__rng_uniform(&rng) - 1.0);
+    /* The first and last rows, the rows around the 8- and 32-row tile edges, random. */
+    const int fixed[] = {0, g->m - 1, 7, 8, 31, 32, g->m / 2};
+    for (size_t i = 0; i < CLNET_COUNTOF(fixed) && p->n_rows < max_rows; ++i)
+        if (fixed[i] >= 0 && fixed[i] < g->m)
+            p->rows[p->n_rows++] = fixed[i];
+    while (p->n_rows < max_rows && p->n_rows < g->m)
+        p->rows[p->n_rows++] = (int)(clnet__rng_next(&rng) % (uint64_t)g->m);
+    reference_rows(p);
+    CLNET_TRY(upload(ctx, p->a, p->a_count, "tuning A", &g->a));
+    CLNET_TRY(upload(ctx, p->b, p->b_count, "tuning B", &g->b));
+    return upload(ctx, p->c0, p->c_count, "tuning C", &g->c);
+}
+
+/* One run of a candidate (NULL: the untuned default) on the problem's buffers. */
+static clnet_status gemm_run(clnet_context *ctx, clnet__gemm_problem *p, const clnet__tuned *cand)
+{
+    clnet_status st;
+    if (!cand) {
+        ctx->tune_off = 1;
+        st = clnet__gemm(ctx, &p->g);
+        ctx->tune_off = 0;
+    } else {
+        ctx->param_override = cand;
+        st = clnet__gemm_with(ctx, clnet__gemm_impl_parse(cand->choice), &p->g);
+        ctx->param_override = NULL;
+    }
+    if (st == CLNET_OK)
+        CLNET_CL_TRY(ctx, clFinish(ctx->queue));
+    return st;
+}
+
+/* Runs the candidate once from the initial C and compares the sampled rows with the
+ * reference; the same relative measure as the GEMM tests (gemm_check.c). */
+clnet_status clnet__gemm_problem_check(clnet_context *ctx, clnet__gemm_problem *p,
+                                       const clnet__tuned *cand, double *max_rel)
+{
+    const clnet__gemm_args *g = &p->g;
+    CLNET_CL_TRY(ctx, clEnqueueWriteBuffer(ctx->queue, g->c, CL_TRUE, 0, p->c_count * sizeof(float),
+                                           p->c0, 0, NULL, NULL));
+    CLNET_TRY(gemm_run(ctx, p, cand));
+    CLNET_CL_TRY(ctx, clEnqueueReadBuffer(ctx->queue, g->c, CL_TRUE, 0, p->c_count * sizeof(float),
+                                          p->c, 0, NULL, NULL));
+    *max_rel = 0.0;
+    for (int r = 0; r < p->n_rows; ++r)
+        for (int j = 0; j < g->n; ++j) {
+            const double want = p->want[(size_t)r * g->n + j];
+            const double got = p->c[(size_t)p->rows[r] * g->ldc + j];
+            double rel = fabs(got - want) / (fabs(want) + p->rms + 1e-7);
+            if (rel != rel)
+                rel = INFINITY;
+            if (rel > *max_rel)
+                *max_rel = rel;
+        }
+    return CLNET_OK;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median wall time of repeats runs, in milliseconds. */
+static clnet_status gemm_time(clnet_context *ctx, clnet__gemm_problem *p, const clnet__tuned *cand,
+                              int repeats, double *ms)
+{
+    double t[64];
+    if (repeats > (int)CLNET_COUNTOF(t))
+        repeats = (int)CLNET_COUNTOF(t);
+    for (int i = 0; i < repeats; ++i) {
+        const double t0 = clnet__now();
+        CLNET_TRY(gemm_run(ctx, p, cand));
+        t[i] = (clnet__now() - t0) * 1e3;
+    }
+    qsort(t, (size_t)repeats, sizeof t[0], cmp_double);
+    *ms = t[repeats / 2];
+    return CLNET_OK;
+}
+
+static clnet_tune_row *add_row(clnet_context *ctx, tune_result *res, const char *problem,
+                               const char *candidate)
+{
+    if (res->n == res->cap) {
+        const int cap = res->cap ? res->cap * 2 : 64;
+        clnet_tune_row *rows = realloc(res->rows, (size_t)cap * sizeof *rows);
+        if (rows)
+            res->rows = rows;
+        char(*text)[2][128] = rows ? realloc(res->text, (size_t)cap * sizeof *text) : NULL;
+        if (!rows || !text) {
+            clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+            return NULL;
+        }
+        res->text = text;
+        res->cap = cap;
+    }
+    clnet_tune_row *row = &res->rows[res->n];
+    snprintf(res->text[res->n][0], sizeof res->text[0][0], "%s", problem);
+    snprintf(res->text[res->n][1], sizeof res->text[0][1], "%s", candidate);
+    memset(row, 0, sizeof *row);
+    res->n++;
+    return row;
+}
+
+static void candidate_name(const clnet__tuned *c, char *buf, size_t len)
+{
+    size_t used = (size_t)snprintf(buf, len, "%s", c->choice);
+    for (int i = 0; i < c->n_params && used < len; ++i)
+        used += (size_t)snprintf(buf + used, len - used, " %s=%d", c->param_keys[i],
+                                 c->param_values[i]);
+}
+
+/* Times every candidate of one recorded GEMM; *winner gets the fastest that matched
+ * the reference (its choice, params and times). */
+static clnet_status tune_gemm(clnet_model *m, const clnet_tune_options *o,
+                              const clnet__gemm_args *rec, uint64_t seed, clnet__tuned *winner)
+{
+    clnet_context *ctx = m->ctx;
+    clnet__gemm_problem p;
+    clnet__tuned cand[MAX_CANDIDATES + 1];
+    const int n_cand = clnet__gemm_candidates(ctx, rec, o->gemm_library, cand + 1, MAX_CANDIDATES);
+    char key[96], name[128];
+    clnet__gemm_key(rec, key, sizeof key);
+    clnet_status st = clnet__gemm_problem_init(ctx, rec, seed, &p);
+    const int first_row = m->tune->n;
+    double best = INFINITY;
+    int best_i = -1;
+    /* Candidate 0 is the default: what clnet__gemm runs without an entry. */
+    for (int c = 0; st == CLNET_OK && c <= n_cand; ++c) {
+        const clnet__tuned *cnd = c ? &cand[c] : NULL;
+        if (cnd)
+            candidate_name(cnd, name, sizeof name);
+        else
+            snprintf(name, sizeof name, "default (%s)",
+                     clnet__gemm_impl_name(clnet__gemm_choice(ctx)));
+        clnet_tune_row *row = add_row(ctx, m->tune, key, name);
+        if (!row) {
+            st = CLNET_ERR_OUT_OF_MEMORY;
+            break;
+        }
+        row->is_default = c == 0;
+        /* A candidate that fails to run (unsupported here, out of resources) or
+         * differs from the reference is reported and skipped, not fatal. */
+        row->status = clnet__gemm_problem_check(ctx, &p, cnd, &row->max_rel_err);
+        if (row->status == CLNET_OK && !(row->max_rel_err <= CLNET_GEMM_RTOL))
+            row->status = CLNET_ERR_MISMATCH;
+        if (row->status == CLNET_OK)
+            row->status = gemm_time(ctx, &p, cnd, o->repeats, &row->ms);
+        if (row->status != CLNET_OK) {
+            row->ms = 0.0;
+            continue;
+        }
+        if (row->ms < best) {
+            best = row->ms;
+            best_i = c;
+        }
+    }
+    /* Within the timing noise of the default, the default stays: an entry should be
+     * a measured improvement, not a coin toss. */
+    const double default_ms = m->tune->rows[first_row].ms;
+    if (best_i > 0 && default_ms > 0.0 && best > default_ms * (1.0 - TUNE_MARGIN)) {
+        best_i = 0;
+        best = default_ms;
+    }
+    if (st == CLNET_OK && best_i < 0)
+        st = clnet__fail(ctx, CLNET_ERR_MISMATCH, "%s: no candidate matched the reference", key);
+    if (st == CLNET_OK) {
+        m->tune->rows[first_row + best_i].is_winner = 1;
+        if (best_i == 0) {
+            /* The default won: store the implementation it ran, without parameters. */
+            memset(winner, 0, sizeof *winner);
+            snprintf(winner->choice, sizeof winner->choice, "%s",
+                     clnet__gemm_impl_name(clnet__gemm_choice(ctx)));
+        } else {
+            *winner = cand[best_i];
+        }
+        snprintf(winner->key, sizeof winner->key, "%s", key);
+        winner->ms = best;
+        winner->default_ms = default_ms;
+    }
+    clnet__gemm_problem_free(&p);
+    return st;
+}
+
+static void finish_rows(tune_result *res)
+{
+    for (int i = 0; i < res->n; ++i) {
+        res->rows[i].problem = res->text[i][0];
+        res->rows[i].candidate = res->text[i][1];
+    }
+}
+
+clnet_status clnet_model_tune(clnet_model *m, const clnet_tune_options *opt,
+                              const clnet_tune_row **rows, int *n)
+{
+    if (rows)
+        *rows = NULL;
+    if (n)
+        *n = 0;
+    if (!m || !rows || !n)
+        return m ? clnet__fail(m->ctx, CLNET_ERR_INVALID_ARG, "clnet_model_tune: NULL argument")
+                 : CLNET_ERR_INVALID_ARG;
+    clnet_tune_options o = opt ? *opt : (clnet_tune_options){0};
+    o.batch = o.batch > 0 ? o.batch : 1;
+    o.repeats = o.repeats > 0 ? o.repeats : 5;
+    clnet_context *ctx = m->ctx;
+    if (!o.dry_run && !ctx->stats.tune_db[0])
+        return clnet__fail(ctx, CLNET_ERR_INVALID_ARG,
+                           "no tuning database: set $CLNET_TUNE_DB (or HOME), or tune a dry run");
+    clnet__tune_free(m);
+    m->tune = calloc(1, sizeof *m->tune);
+    if (!m->tune)
+        return clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+    recorded rec = {0};
+    clnet__tuned *winners = NULL;
+    clnet_status st = collect(m, &o, &rec);
+    if (st == CLNET_OK && rec.n) {
+        winners = calloc((size_t)rec.n, sizeof *winners);
+        if (!winners)
+            st = clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+    }
+    for (int i = 0; st == CLNET_OK && i < rec.n; ++i)
+        st = tune_gemm(m, &o, &rec.g[i], 1000u + (uint64_t)i, &winners[i]);
+    if (st == CLNET_OK && !o.dry_run && rec.n)
+        st = clnet__tune_save(ctx, winners, rec.n);
+    free(winners);
+    free(rec.g);
+    finish_rows(m->tune);
+    if (st != CLNET_OK)
+        return st;
+    *rows = m->tune->rows;
+    *n = m->tune->n;
+    return CLNET_OK;
+}

@@ -1,0 +1,161 @@
+/* test_tune.c - the tuner (src/plan/tune.c) and its database (src/device/tune_db.c):
+ * every problem gets one winner that matched the reference, later contexts run the
+ * winners and compute the same results, a wrong result is caught before timing, and
+ * a broken database is reported by name and never overwritten. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan/plan.h"
+#include "plan/tune.h"
+#include "support/models.h"
+#include "support/support.h"
+#include "support/tempdir.h"
+
+TestSuite(tune, .init = clnet_test_make_dir, .fini = clnet_test_remove_dir);
+
+static clnet_context *context_with_db(const char *db)
+{
+    char err[1024] = "";
+    clnet_context_options opt = {0};
+    opt.tune_db = db;
+    opt.error = err;
+    opt.error_len = sizeof err;
+    clnet_context *ctx = NULL;
+    if (clnet_context_create(&opt, &ctx) != CLNET_OK)
+        cr_skip_test("no OpenCL device: %s", err);
+    return ctx;
+}
+
+/* The inference output of g with weights from seed on ctx, on the host. */
+static float *output(clnet_context *ctx, clnet_graph *g, int batch, size_t *count)
+{
+    clnet_model *m = clnet_test_model(ctx, g, 1, 1, batch);
+    clnet_test_randomize_weights(m, 5);
+    clnet_tensor *x = clnet_test_input(ctx, g, batch, 6), *y = NULL;
+    cr_assert_eq(clnet_model_forward(m, x, 0, &y), CLNET_OK, "%s", clnet_context_error(ctx));
+    float *host = clnet_test_host(y);
+    *count = clnet_tensor_count(y);
+    clnet_tensor_destroy(x);
+    clnet_model_destroy(m);
+    return host;
+}
+
+Test(tune, winners_are_stored_and_used)
+{
+    const char *db = clnet_test_path("tune.json");
+    clnet_context *ctx = context_with_db(db);
+    clnet_graph *g = clnet_test_small_resnet(12, 12, 3, 4);
+    clnet_model *m = clnet_test_model(ctx, g, 1, 1, 2);
+    const clnet_tune_options opt = {.batch = 2, .training = 1, .repeats = 2};
+    const clnet_tune_row *rows = NULL;
+    int n = 0;
+    cr_assert_eq(clnet_model_tune(m, &opt, &rows, &n), CLNET_OK, "%s", clnet_context_error(ctx));
+    cr_assert_gt(n, 0);
+    /* Problem by problem: the default first, exactly one winner, which matched. */
+    int problems = 0, winners = 0, backward = 0;
+    for (int i = 0; i < n; ++i) {
+        const int first = i == 0 || strcmp(rows[i].problem, rows[i - 1].problem) != 0;
+        cr_expect_eq(rows[i].is_default, first, "%s %s", rows[i].problem, rows[i].candidate);
+        problems += first;
+        backward += first && strstr(rows[i].problem, "gemm NN") == NULL;
+        if (rows[i].is_winner) {
+            winners++;
+            cr_expect_eq(rows[i].status, CLNET_OK);
+            cr_expect_gt(rows[i].ms, 0.0);
+            cr_expect_leq(rows[i].max_rel_err, CLNET_GEMM_RTOL);
+        }
+        if (rows[i].status != CLNET_OK)
+            cr_expect_eq(rows[i].ms, 0.0);
+    }
+    cr_expect_eq(winners, problems);
+    cr_expect_gt(backward, 0, "training adds the transposed backward GEMMs");
+    clnet_context_stats s;
+    clnet_context_get_stats(ctx, &s);
+    cr_expect_str_eq(s.tune_db, db);
+    cr_expect_eq(s.tune_entries, problems);
+    clnet_model_destroy(m);
+
+    /* A new context on the same device reads the entries and runs them; the results
+     * are those of the built-in choices. */
+    clnet_context *tuned = context_with_db(db), *plain = context_with_db("");
+    clnet_context_get_stats(tuned, &s);
+    cr_expect_eq(s.tune_entries, problems);
+    size_t count = 0, count2 = 0;
+    float *a = output(tuned, g, 2, &count), *b = output(plain, g, 2, &count2);
+    clnet_context_get_stats(tuned, &s);
+    cr_expect_gt(s.tune_hits, 0);
+    cr_assert_eq(count, count2);
+    cr_expect_lt(clnet_test_rel_diff(a, b, count), 1e-4);
+    clnet_context_get_stats(plain, &s);
+    cr_expect_eq(s.tune_entries, 0);
+    cr_expect_eq(s.tune_hits, 0);
+    free(a);
+    free(b);
+
+    /* Tuning again replaces entries rather than adding duplicates. */
+    m = clnet_test_model(tuned, g, 1, 1, 2);
+    cr_assert_eq(clnet_model_tune(m, &opt, &rows, &n), CLNET_OK, "%s", clnet_context_error(tuned));
+    clnet_context_get_stats(tuned, &s);
+    cr_expect_eq(s.tune_entries, problems);
+    clnet_model_destroy(m);
+    clnet_context_destroy(plain);
+    clnet_context_destroy(tuned);
+    clnet_context_destroy(ctx);
+    clnet_graph_destroy(g);
+}
+
+/* A kernel computing the wrong product must fail the check: the device's B is
+ * replaced after the reference was computed from the host copy. */
+Test(tune, a_wrong_result_is_rejected)
+{
+    clnet_context *ctx = context_with_db("");
+    const clnet__gemm_args rec = {0, 1,  45,   37, 29, 1.0f, 0.0f, NULL,
+                                  0, 29, NULL, 0,  29, NULL, 0,    37};
+    clnet__gemm_problem p;
+    cr_assert_eq(clnet__gemm_problem_init(ctx, &rec, 3, &p), CLNET_OK, "%s",
+                 clnet_context_error(ctx));
+    double err = -1.0;
+    cr_assert_eq(clnet__gemm_problem_check(ctx, &p, NULL, &err), CLNET_OK);
+    cr_expect_leq(err, CLNET_GEMM_RTOL);
+    cr_expect_geq(err, 0.0);
+    p.b[5] += 0.5f;
+    cr_assert_eq(clEnqueueWriteBuffer(ctx->queue, p.g.b, CL_TRUE, 0, p.b_count * sizeof(float), p.b,
+                                      0, NULL, NULL),
+                 CL_SUCCESS);
+    cr_assert_eq(clnet__gemm_problem_check(ctx, &p, NULL, &err), CLNET_OK);
+    cr_expect_gt(err, CLNET_GEMM_RTOL, "B changed on the device went unnoticed (err %g)", err);
+    clnet__gemm_problem_free(&p);
+    clnet_context_destroy(ctx);
+}
+
+Test(tune, a_broken_database_is_named_and_kept)
+{
+    const char *db = clnet_test_path("broken.json");
+    static const char junk[] = "{\"format\": \"clnet-tune-1\", \"entries\": [ {";
+    clnet_test_write_file(db, junk, sizeof junk - 1);
+    /* Inference does not depend on it: the context opens with the defaults. */
+    clnet_context *ctx = context_with_db(db);
+    clnet_context_stats s;
+    clnet_context_get_stats(ctx, &s);
+    cr_expect_eq(s.tune_entries, 0);
+    clnet_graph *g = clnet_test_small_resnet(12, 12, 3, 4);
+    clnet_model *m = clnet_test_model(ctx, g, 1, 1, 1);
+    const clnet_tune_row *rows = NULL;
+    int n = 0;
+    clnet_tune_options opt = {.repeats = 1};
+    cr_expect_eq(clnet_model_tune(m, &opt, &rows, &n), CLNET_ERR_IO);
+    cr_expect(strstr(clnet_context_error(ctx), db) != NULL, "%s", clnet_context_error(ctx));
+    cr_expect_null(rows);
+    size_t len = 0;
+    unsigned char *kept = clnet_test_read_file(db, &len);
+    cr_expect(len == sizeof junk - 1 && memcmp(kept, junk, len) == 0, "the file was rewritten");
+    free(kept);
+    /* A dry run measures without touching it. */
+    opt.dry_run = 1;
+    cr_expect_eq(clnet_model_tune(m, &opt, &rows, &n), CLNET_OK, "%s", clnet_context_error(ctx));
+    cr_expect_gt(n, 0);
+    clnet_model_destroy(m);
+    clnet_context_destroy(ctx);
+    clnet_graph_destroy(g);
+}
