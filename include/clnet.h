@@ -247,7 +247,8 @@ CLNET_API clnet_status clnet_graph_to_dot(const clnet_graph *g, const char *titl
 
 /* Options of clnet_zoo_build; zero fields take the defaults. */
 typedef struct clnet_zoo_options {
-    int h, w, c;       /* input per image; 0: 224 x 224 x 3. At least 32 x 32, 1 or 3 channels */
+    int h, w, c;       /* input per image; 0: 224 x 224 x 3. 1 or 3 channels, any size every
+                        * layer keeps a pixel of (else the builder names the layer) */
     int classes;       /* units of the final dense layer (logits); 0: 1000 */
     const char *style; /* ResNets: "torch" (torchvision layout, default) or "keras" (the
                         * Keras tutorials' layout); MobileNetV2: "torch" (default) or "keras"

@@ -39,8 +39,7 @@ static void usage(FILE *f)
             "  --freeze N           train only the last N layers that have weights\n"
             "  --device N|NAME      --class dgpu|igpu|cpu\n"
             "%s"
-            "  (--input also resizes the data; zoo models take at least 32x32, smaller images\n"
-            "  are resized to 32x32)\n",
+            "  (--input also resizes the data)\n",
             clnet_cli_model_usage);
 }
 
@@ -276,7 +275,7 @@ static clnet_dataset *open_data(const char *source, int h, int w, int c)
 }
 
 /* Data and graph agree: a spec dictates the image size; a zoo model is built for the
- * data (at least 32x32) and its classes. */
+ * data's image size and its classes. */
 static int prepare(settings *s, clnet_dataset **data, clnet_graph **g, const char **title)
 {
     clnet_zoo_options *z = &s->model.zoo;
@@ -291,15 +290,7 @@ static int prepare(settings *s, clnet_dataset **data, clnet_graph **g, const cha
     }
     if (!(*data = open_data(s->data, z->h, z->w, z->c)))
         return 1;
-    clnet_shape img = clnet_dataset_image_shape(*data);
-    if (img.h < 32 || img.w < 32) {
-        printf("Images of %dx%d resized to %dx%d: zoo models take at least 32x32\n", img.h, img.w,
-               img.h < 32 ? 32 : img.h, img.w < 32 ? 32 : img.w);
-        clnet_dataset_destroy(*data);
-        if (!(*data = open_data(s->data, img.h < 32 ? 32 : img.h, img.w < 32 ? 32 : img.w, img.c)))
-            return 1;
-        img = clnet_dataset_image_shape(*data);
-    }
+    const clnet_shape img = clnet_dataset_image_shape(*data);
     z->h = img.h;
     z->w = img.w;
     z->c = img.c;

@@ -90,8 +90,10 @@ static clnet_status check_options(const zoo_model *m, const clnet_zoo_options *o
     a->c = opt->c ? opt->c : a->c;
     a->classes = opt->classes ? opt->classes : a->classes;
     a->alpha = opt->alpha != 0.0 ? opt->alpha : a->alpha;
-    if (a->h < 32 || a->w < 32)
-        return fail(err, len, "%s: input %dx%dx%d: height and width must be at least 32", m->name,
+    /* No fixed minimum: too small an input for the model's downsampling fails in the
+     * builder, naming the first layer whose output would be empty. */
+    if (a->h < 1 || a->w < 1)
+        return fail(err, len, "%s: input %dx%dx%d: height and width must be positive", m->name,
                     a->h, a->w, a->c);
     if (a->c != 1 && a->c != 3)
         return fail(err, len, "%s: input %dx%dx%d: channels must be 1 or 3, got %d", m->name, a->h,

@@ -59,7 +59,8 @@ check summary-zoo-torch-mnasnet 0 "Trainable params: 4,383,312" "$clnet" summary
 check summary-zoo-unknown nonzero "the zoo has resnet18, resnet34, resnet50, resnet101, resnet152, mobilenetv2, mnasnet" "$clnet" summary nosuchnet
 check summary-zoo-bad-alpha nonzero "alpha 0.6 is not one of" "$clnet" summary mobilenetv2 --alpha 0.6
 check summary-zoo-bad-input nonzero "expected HxWxC or HxW" "$clnet" summary resnet18 --input 64by64
-check summary-zoo-small-input nonzero "at least 32" "$clnet" summary resnet18 --input 16x16x3
+check summary-zoo-small-input nonzero "pool1_pool.*too small" "$clnet" summary resnet18 --input 4x4x3 --style keras
+check summary-zoo-fashion-mnist-size 0 "Trainable params: 11,175,370" "$clnet" summary resnet18 --input 28x28x1 --classes 10
 check summary-zoo-missing-value nonzero "classes needs a value" "$clnet" summary resnet18 --classes
 check summary-spec-takes-no-zoo-options nonzero "apply to zoo models only" "$clnet" summary "$(dirname "$0")/../../samples/models/resnet18.spec" --classes 10
 spec=$(mktemp)
