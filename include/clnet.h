@@ -435,6 +435,7 @@ typedef struct clnet_tune_options {
 typedef struct clnet_tune_row {
     const char *problem;   /* "gemm NN 3136x64x576" (borrowed, valid until the next tune) */
     const char *candidate; /* "packed GEMM_WG_M=16 GEMM_KC=0", "default (packed)" */
+    const char *layers;    /* where the model runs it: "conv1, layer1_0_conv2, ..." */
     double ms;             /* median wall time of one run; 0 when rejected */
     double max_rel_err;    /* against the plain C reference on sampled rows */
     clnet_status status;   /* CLNET_OK, CLNET_ERR_MISMATCH, or why it failed to run */

@@ -65,7 +65,7 @@ static void print_rows(const clnet_tune_row *rows, int n, int quiet)
         if (first) {
             problems++;
             if (!quiet)
-                printf("%s\n", r->problem);
+                printf("%s   (%s)\n", r->problem, r->layers);
         }
         if (r->is_default)
             total_default += r->ms;

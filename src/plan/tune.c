@@ -22,14 +22,18 @@
 
 typedef struct tune_result {
     clnet_tune_row *rows;
-    char (*text)[2][128]; /* per row: problem, candidate */
+    char (*text)[3][128]; /* per row: problem, candidate, layers */
     int n, cap;
 } tune_result;
 
 typedef struct recorded {
     clnet__gemm_args *g;
+    char (*layers)[128]; /* per problem: the layers (first of each step) that run it */
     int n, cap;
     int failed; /* out of host memory while recording */
+    clnet_model *m;
+    const clnet__plan *plan; /* the step running now, from the executor's hook */
+    int step;
 } recorded;
 
 void clnet__tune_free(clnet_model *m)
@@ -42,28 +46,63 @@ void clnet__tune_free(clnet_model *m)
     m->tune = NULL;
 }
 
+static void on_step(void *user, const clnet__plan *p, int step, int backward, int after)
+{
+    recorded *r = user;
+    (void)backward;
+    (void)after;
+    r->plan = p;
+    r->step = step;
+}
+
+/* Appends the running step's first layer to a problem's list (once). */
+static void note_layer(recorded *r, int i)
+{
+    if (!r->plan)
+        return;
+    const char *name = r->m->graph->layers[r->plan->steps[r->step].members[0]].name;
+    char *list = r->layers[i];
+    const size_t used = strlen(list), len = strlen(name), cap = sizeof r->layers[0];
+    for (const char *at = strstr(list, name); at; at = strstr(at + 1, name))
+        if ((at == list || at[-1] == ' ') && (at[len] == ',' || at[len] == '\0'))
+            return;
+    if (used >= 3 && strcmp(list + used - 3, "...") == 0)
+        return;
+    if (used + len + 3 < cap)
+        snprintf(list + used, cap - used, "%s%s", used ? ", " : "", name);
+    else if (used + 4 < cap)
+        snprintf(list + used, cap - used, "...");
+}
+
 static void record(void *user, const clnet__gemm_args *g)
 {
     recorded *r = user;
+    if (g->k == 0 || g->m == 0 || g->n == 0)
+        return;
     for (int i = 0; i < r->n; ++i) {
         const clnet__gemm_args *h = &r->g[i];
         if (h->trans_a == g->trans_a && h->trans_b == g->trans_b && h->m == g->m && h->n == g->n &&
-            h->k == g->k)
+            h->k == g->k) {
+            note_layer(r, i);
             return;
+        }
     }
-    if (g->k == 0 || g->m == 0 || g->n == 0)
-        return;
     if (r->n == r->cap) {
         const int cap = r->cap ? r->cap * 2 : 32;
         clnet__gemm_args *grown = realloc(r->g, (size_t)cap * sizeof *grown);
-        if (!grown) {
+        if (grown)
+            r->g = grown;
+        char(*layers)[128] = grown ? realloc(r->layers, (size_t)cap * sizeof *layers) : NULL;
+        if (!layers) {
             r->failed = 1;
             return;
         }
-        r->g = grown;
+        r->layers = layers;
         r->cap = cap;
     }
+    r->layers[r->n][0] = '\0';
     r->g[r->n++] = *g;
+    note_layer(r, r->n - 1);
 }
 
 /* Runs m once (forward, and backward when training) on random input with the GEMM
@@ -77,6 +116,9 @@ static clnet_status collect(clnet_model *m, const clnet_tune_options *o, recorde
     clnet_status st = clnet_tensor_init(x, CLNET_INIT_UNIFORM, -1.0f, 1.0f, 7);
     m->ctx->gemm_record = record;
     m->ctx->gemm_record_user = r;
+    r->m = m;
+    m->hook = on_step;
+    m->hook_user = r;
     if (st == CLNET_OK)
         st = clnet_model_forward(m, x, o->training, &y);
     if (st == CLNET_OK && o->training) {
@@ -90,6 +132,8 @@ static clnet_status collect(clnet_model *m, const clnet_tune_options *o, recorde
         st = clnet_context_finish(m->ctx);
     m->ctx->gemm_record = NULL;
     m->ctx->gemm_record_user = NULL;
+    m->hook = NULL;
+    m->hook_user = NULL;
     clnet_tensor_destroy(dy);
     clnet_tensor_destroy(x);
     if (st == CLNET_OK && r->failed)
@@ -255,14 +299,14 @@ static clnet_status gemm_time(clnet_context *ctx, clnet__gemm_problem *p, const 
 }
 
 static clnet_tune_row *add_row(clnet_context *ctx, tune_result *res, const char *problem,
-                               const char *candidate)
+                               const char *candidate, const char *layers)
 {
     if (res->n == res->cap) {
         const int cap = res->cap ? res->cap * 2 : 64;
         clnet_tune_row *rows = realloc(res->rows, (size_t)cap * sizeof *rows);
         if (rows)
             res->rows = rows;
-        char(*text)[2][128] = rows ? realloc(res->text, (size_t)cap * sizeof *text) : NULL;
+        char(*text)[3][128] = rows ? realloc(res->text, (size_t)cap * sizeof *text) : NULL;
         if (!rows || !text) {
             clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
             return NULL;
@@ -273,6 +317,7 @@ static clnet_tune_row *add_row(clnet_context *ctx, tune_result *res, const char 
     clnet_tune_row *row = &res->rows[res->n];
     snprintf(res->text[res->n][0], sizeof res->text[0][0], "%s", problem);
     snprintf(res->text[res->n][1], sizeof res->text[0][1], "%s", candidate);
+    snprintf(res->text[res->n][2], sizeof res->text[0][2], "%s", layers);
     memset(row, 0, sizeof *row);
     res->n++;
     return row;
@@ -289,7 +334,8 @@ static void candidate_name(const clnet__tuned *c, char *buf, size_t len)
 /* Times every candidate of one recorded GEMM; *winner gets the fastest that matched
  * the reference (its choice, params and times). */
 static clnet_status tune_gemm(clnet_model *m, const clnet_tune_options *o,
-                              const clnet__gemm_args *rec, uint64_t seed, clnet__tuned *winner)
+                              const clnet__gemm_args *rec, const char *layers, uint64_t seed,
+                              clnet__tuned *winner)
 {
     clnet_context *ctx = m->ctx;
     clnet__gemm_problem p;
@@ -309,7 +355,7 @@ static clnet_status tune_gemm(clnet_model *m, const clnet_tune_options *o,
         else
             snprintf(name, sizeof name, "default (%s)",
                      clnet__gemm_impl_name(clnet__gemm_choice(ctx)));
-        clnet_tune_row *row = add_row(ctx, m->tune, key, name);
+        clnet_tune_row *row = add_row(ctx, m->tune, key, name, layers);
         if (!row) {
             st = CLNET_ERR_OUT_OF_MEMORY;
             break;
@@ -363,6 +409,7 @@ static void finish_rows(tune_result *res)
     for (int i = 0; i < res->n; ++i) {
         res->rows[i].problem = res->text[i][0];
         res->rows[i].candidate = res->text[i][1];
+        res->rows[i].layers = res->text[i][2];
     }
 }
 
@@ -396,11 +443,12 @@ clnet_status clnet_model_tune(clnet_model *m, const clnet_tune_options *opt,
             st = clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
     }
     for (int i = 0; st == CLNET_OK && i < rec.n; ++i)
-        st = tune_gemm(m, &o, &rec.g[i], 1000u + (uint64_t)i, &winners[i]);
+        st = tune_gemm(m, &o, &rec.g[i], rec.layers[i], 1000u + (uint64_t)i, &winners[i]);
     if (st == CLNET_OK && !o.dry_run && rec.n)
         st = clnet__tune_save(ctx, winners, rec.n);
     free(winners);
     free(rec.g);
+    free(rec.layers);
     finish_rows(m->tune);
     if (st != CLNET_OK)
         return st;

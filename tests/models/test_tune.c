@@ -57,6 +57,8 @@ Test(tune, winners_are_stored_and_used)
     for (int i = 0; i < n; ++i) {
         const int first = i == 0 || strcmp(rows[i].problem, rows[i - 1].problem) != 0;
         cr_expect_eq(rows[i].is_default, first, "%s %s", rows[i].problem, rows[i].candidate);
+        cr_expect(rows[i].layers && rows[i].layers[0], "%s: layers '%s'", rows[i].problem,
+                  rows[i].layers ? rows[i].layers : "(null)");
         problems += first;
         backward += first && strstr(rows[i].problem, "gemm NN") == NULL;
         if (rows[i].is_winner) {
