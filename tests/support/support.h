@@ -55,6 +55,14 @@ void clnet_test_expect_error(const char *op, const char *params, clnet_shape in_
  * (the key). */
 void clnet_test_expect_parse_error(const char *op, const char *spec, const char *needle);
 
+/* A clnet__check_fn for clnet__op_check / clnet__op_gradcheck: every row is a Criterion
+ * expectation naming the op, cls, the check, the case and the errors. */
+typedef struct clnet_test_check {
+    const char *cls; /* class name, or "reference" */
+} clnet_test_check;
+void clnet_test_expect_row(void *user /* clnet_test_check */, const clnet__op_desc *op,
+                           const clnet__op_case *c, const clnet__check_row *row);
+
 /* Checks op on class cls against its reference: the desc's own cases, then
  * extra[0..n_extra). Every row is a Criterion expectation. */
 void clnet_test_op_against_ref(const char *op, clnet_device_class cls, const clnet__op_case *extra,
