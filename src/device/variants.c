@@ -94,6 +94,14 @@ static const param_row rows[] = {
     /* conv2d: bound on the im2col workspace (bytes; max allocation bounds it too):
      * the batch is lowered and multiplied in chunks of whole images. */
     {CLNET_CLASS_AUTO, NULL, "conv2d", "COL_BYTES", 64 << 20},
+    /* conv2d: 3x3 stride-1 convolutions (forward and dX) run Winograd F(2x2, 3x3)
+     * (conv2d_winograd.c) where WINOGRAD is 1 and min(cin, cout) >= WINOGRAD_MIN_C; else
+     * im2col. GPUs: the usual rule, from 32 channels (narrower layers are too small for
+     * the transforms' extra passes to pay). $CLNET_CONV_ALGO overrides. */
+    {CLNET_CLASS_AUTO, NULL, "conv2d", "WINOGRAD", 0},
+    {CLNET_CLASS_DGPU, NULL, "conv2d", "WINOGRAD", 1},
+    {CLNET_CLASS_IGPU, NULL, "conv2d", "WINOGRAD", 1},
+    {CLNET_CLASS_AUTO, NULL, "conv2d", "WINOGRAD_MIN_C", 32},
     /* global_pool: a GPU work-group of GP_CT channels x GP_RT pixel lanes (a power of
      * two) per image; GP_RUN pixels per CPU work-item when spreading the gradient. */
     {CLNET_CLASS_DGPU, NULL, "global_pool", "GP_CT", 32},
