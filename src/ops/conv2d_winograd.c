@@ -42,9 +42,20 @@ clnet__conv_algo clnet__conv2d_pick(const clnet_context *ctx, const clnet__conv_
     return CLNET_CONV_IM2COL;
 }
 
-static int is_gpu(const clnet_context *ctx)
+/* Launches a kernel of cl/conv2d_winograd.cl over items (tiles, or U rows) of channels
+ * each: GPU global (channels, items); CPU global (items) in work-groups of CLNET_WG, since
+ * POCL otherwise makes work-groups of thousands of items whose private transform arrays
+ * (kilobytes of float16 each) overflow its work-group stack. */
+static clnet_status launch(clnet_context *ctx, const char *kernel, const clnet_arg *args,
+                           int n_args, int channels, int items)
 {
-    return clnet__param(ctx, PROG, "CLNET_GPU", 0) != 0;
+    if (clnet__param(ctx, PROG, "CLNET_GPU", 0)) {
+        const size_t global[2] = {(size_t)channels, (size_t)items};
+        return clnet__launch(ctx, PROG, kernel, args, n_args, 2, global);
+    }
+    const size_t local[1] = {(size_t)clnet__param(ctx, PROG, "CLNET_WG", 16)};
+    const size_t global[1] = {clnet__round_up((size_t)items, local[0])};
+    return clnet__launch_local(ctx, PROG, kernel, args, n_args, 1, global, local);
 }
 
 /* Images per chunk: V [16][tiles][cin] (in the im2col slot) and M [16][tiles][cout] of a
@@ -66,9 +77,7 @@ static clnet_status weights(clnet_context *ctx, cl_mem w, int rows, int cols, in
 {
     const clnet_arg args[] = {CLNET_ARG_MEM(w), CLNET_ARG_MEM(u), CLNET_ARG_INT(rows),
                               CLNET_ARG_INT(cols), CLNET_ARG_INT(flip)};
-    const size_t gpu[2] = {(size_t)cols, (size_t)rows}, cpu[1] = {(size_t)rows};
-    return clnet__launch(ctx, PROG, "conv2d_winograd_weights", args, (int)CLNET_COUNTOF(args),
-                         is_gpu(ctx) ? 2 : 1, is_gpu(ctx) ? gpu : cpu);
+    return launch(ctx, "conv2d_winograd_weights", args, (int)CLNET_COUNTOF(args), cols, rows);
 }
 
 /* The Winograd convolution with kernel w (flip 0) or the rotated, transposed kernel of
@@ -87,7 +96,6 @@ static clnet_status winograd(clnet_context *ctx, const clnet__conv_geom *g, cl_m
     CLNET_TRY(clnet__scratch(ctx, CLNET_SCRATCH_WINOGRAD_M,
                              PLANES * per_tiles * (size_t)g->cout * sizeof(float), &m));
     CLNET_TRY(weights(ctx, w, g->cin, g->cout, flip, u));
-    const int gpu = is_gpu(ctx);
     for (int n0 = 0; n0 < g->batch; n0 += per) {
         const int images = g->batch - n0 < per ? g->batch - n0 : per;
         const int tiles = images * tiles_hw;
@@ -96,17 +104,23 @@ static clnet_status winograd(clnet_context *ctx, const clnet__conv_geom *g, cl_m
             CLNET_ARG_INT(tiles),    CLNET_ARG_INT(g->in_h), CLNET_ARG_INT(g->in_w),
             CLNET_ARG_INT(g->cin),   CLNET_ARG_INT(tiles_w), CLNET_ARG_INT(tiles_hw),
             CLNET_ARG_INT(g->pad_t), CLNET_ARG_INT(g->pad_l)};
-        const size_t in_gpu[2] = {(size_t)g->cin, (size_t)tiles}, cpu[1] = {(size_t)tiles};
-        CLNET_TRY(clnet__launch(ctx, PROG, "conv2d_winograd_input", in_args,
-                                (int)CLNET_COUNTOF(in_args), gpu ? 2 : 1, gpu ? in_gpu : cpu));
+        CLNET_TRY(launch(ctx, "conv2d_winograd_input", in_args, (int)CLNET_COUNTOF(in_args), g->cin,
+                         tiles));
         /* M[i] = V[i] U[i]: [tiles x cin] x [cin x cout], planes at their offsets. */
         for (int i = 0; i < PLANES; ++i) {
-            const clnet__gemm_args ga = {0,       0,      tiles,
-                                         g->cout, g->cin, 1.0f,
-                                         0.0f,    v,      (size_t)i * tiles * g->cin,
-                                         g->cin,  u,      (size_t)i * g->cin * g->cout,
-                                         g->cout, m,      (size_t)i * tiles * g->cout,
-                                         g->cout};
+            const clnet__gemm_args ga = {.m = tiles,
+                                         .n = g->cout,
+                                         .k = g->cin,
+                                         .alpha = 1.0f,
+                                         .a = v,
+                                         .a_off = (size_t)i * tiles * g->cin,
+                                         .lda = g->cin,
+                                         .b = u,
+                                         .b_off = (size_t)i * g->cin * g->cout,
+                                         .ldb = g->cout,
+                                         .c = m,
+                                         .c_off = (size_t)i * tiles * g->cout,
+                                         .ldc = g->cout};
             CLNET_TRY(clnet__gemm(ctx, &ga));
         }
         const clnet_arg out_args[] = {CLNET_ARG_MEM(m),
@@ -123,9 +137,8 @@ static clnet_status winograd(clnet_context *ctx, const clnet__conv_geom *g, cl_m
                                       CLNET_ARG_INT(bias != NULL),
                                       CLNET_ARG_INT(res != NULL),
                                       CLNET_ARG_INT(act)};
-        const size_t out_gpu[2] = {(size_t)g->cout, (size_t)tiles};
-        CLNET_TRY(clnet__launch(ctx, PROG, "conv2d_winograd_output", out_args,
-                                (int)CLNET_COUNTOF(out_args), gpu ? 2 : 1, gpu ? out_gpu : cpu));
+        CLNET_TRY(launch(ctx, "conv2d_winograd_output", out_args, (int)CLNET_COUNTOF(out_args),
+                         g->cout, tiles));
     }
     return CLNET_OK;
 }
