@@ -8,11 +8,11 @@
 //   V[i][t][ci] (input transform)  x  U[i][ci][co] (weight transform)  =  M[i][t][co]
 // (16 GEMMs on the host, through clnet__gemm).
 //
-// conv2d_winograd_weights: U = G g G^T. flip = 0: g(ky, kx) = w[ky][kx][r][c] with rows = cin,
-//   cols = cout; flip = 1: g(ky, kx) = w[2 - ky][2 - kx][c][r] with rows = cout, cols = cin,
-//   the kernel of the transposed convolution computing dX from dY.
-//   GPU: one work-item per U element column, global (cols, rows).
-//   CPU: one work-item per row r, global (rows), VW columns at a time (scalar tail).
+// conv2d_winograd_weights: U[i][r][c] = (G g G^T)[i], g(ky, kx) = w[ky][kx][r][c], or with
+//   rotate w[2 - ky][2 - kx][r][c]: the kernel of the data gradient, which the host's GEMMs
+//   read transposed (the products are then [tiles x cout] x [cout x cin]).
+//   GPU: one work-item per U element, global (cout, cin).
+//   CPU: one work-item per row r, global (cin), VW columns at a time (scalar tail).
 // conv2d_winograd_input: V = B^T d B.
 //   GPU: one work-item per (channel, tile), global (cin, tiles).
 //   CPU: one work-item per tile, global (tiles), VW channels at a time (scalar tail).
@@ -68,58 +68,38 @@
         o[2 * i_ + 1] = q[4 * i_ + 1] - q[4 * i_ + 2] - q[4 * i_ + 3];                     \
     }
 
-// Offset in w of tap (ky, kx) = tap of U element (r, c), and the step between columns c.
-inline size_t wg_weight_at(int tap, int r, int c, int rows, int cols, int flip)
-{
-    return flip ? ((size_t)(8 - tap) * cols + c) * rows + r : ((size_t)tap * rows + r) * cols + c;
-}
-
-#define WG_LD_S(p, step) (*(p))
-
-#if CLNET_CPU
-// VW floats step apart from p (the flipped kernel's columns are not contiguous).
-inline VFLOAT wg_gather(global const float *p, int step)
-{
-    if (step == 1)
-        return VLOAD(0, p);
-    float tmp[VW];
-    for (int k = 0; k < VW; ++k)
-        tmp[k] = p[(size_t)k * step];
-    return VLOAD(0, tmp);
-}
-#define WG_LD_V(p, step) wg_gather((p), (step))
-#endif
+#define WG_LD_S(p) (*(p))
+#define WG_LD_V(p) VLOAD(0, (p))
+#define WG_ST_S(v, p) (*(p) = (v))
+#define WG_ST_V(v, p) VSTORE((v), 0, (p))
 
 // Transforms the 3x3 taps of U columns c .. c + width - 1 of row r; T is float or VFLOAT.
 #define WG_WEIGHTS(T, LD, ST)                                                              \
     {                                                                                      \
         T g[9], s[12], uu[16];                                                             \
         for (int tap = 0; tap < 9; ++tap)                                                  \
-            g[tap] = LD(w + wg_weight_at(tap, r, c, rows, cols, flip), step);              \
+            g[tap] = LD(w + ((size_t)(rotate ? 8 - tap : tap) * cin + r) * cout + c);       \
         WG_WEIGHT_TF(g, s, uu)                                                             \
         for (int i = 0; i < 16; ++i)                                                       \
-            ST(uu[i], u + ((size_t)i * rows + r) * cols + c);                              \
+            ST(uu[i], u + ((size_t)i * cin + r) * cout + c);                               \
     }
-#define WG_ST_S(v, p) (*(p) = (v))
-#define WG_ST_V(v, p) VSTORE((v), 0, (p))
 
-kernel void conv2d_winograd_weights(global const float *w, global float *u, int rows, int cols,
-                                    int flip)
+kernel void conv2d_winograd_weights(global const float *w, global float *u, int cin, int cout,
+                                    int rotate)
 {
-    const int step = flip ? rows : 1;
 #if CLNET_GPU
     const int c = get_global_id(0), r = get_global_id(1);
-    if (c >= cols || r >= rows)
+    if (c >= cout || r >= cin)
         return;  // global size is rounded up to the work-group size
     WG_WEIGHTS(float, WG_LD_S, WG_ST_S)
 #else
     const int r = get_global_id(0);
-    if (r >= rows)
+    if (r >= cin)
         return;
     int c = 0;
-    for (; c + VW <= cols; c += VW)
+    for (; c + VW <= cout; c += VW)
         WG_WEIGHTS(VFLOAT, WG_LD_V, WG_ST_V)
-    for (; c < cols; ++c)
+    for (; c < cout; ++c)
         WG_WEIGHTS(float, WG_LD_S, WG_ST_S)
 #endif
 }
@@ -143,7 +123,7 @@ inline void wg_window(int t, int n0, int in_h, int in_w, int cin, int tiles_w, i
     {                                                                                      \
         T d[16], tt[16], vv[16];                                                           \
         for (int k = 0; k < 16; ++k)                                                       \
-            d[k] = at[k] < 0 ? ZERO : LD(x + at[k] + c, 1);                                \
+            d[k] = at[k] < 0 ? ZERO : LD(x + at[k] + c);                                \
         WG_INPUT_TF(d, tt, vv)                                                             \
         for (int i = 0; i < 16; ++i)                                                       \
             ST(vv[i], v + ((size_t)i * tiles + t) * cin + c);                              \
@@ -178,7 +158,7 @@ kernel void conv2d_winograd_input(global const float *x, global float *v, int n0
     {                                                                                      \
         T mm[16], q[8], o[4];                                                              \
         for (int i = 0; i < 16; ++i)                                                       \
-            mm[i] = LD(m + ((size_t)i * tiles + t) * cout + c, 1);                         \
+            mm[i] = LD(m + ((size_t)i * tiles + t) * cout + c);                         \
         WG_OUTPUT_TF(mm, q, o)                                                             \
         for (int k = 0; k < 4; ++k) {                                                      \
             if (oy + k / 2 >= out_h || ox + k % 2 >= out_w)                                \
@@ -186,9 +166,9 @@ kernel void conv2d_winograd_input(global const float *x, global float *v, int n0
             const size_t at = (((size_t)n * out_h + oy + k / 2) * out_w + ox + k % 2) * cout; \
             T val = o[k];                                                                  \
             if (use_bias)                                                                  \
-                val += LD(bias + c, 1);                                                    \
+                val += LD(bias + c);                                                    \
             if (use_res)                                                                   \
-                val += LD(res + at + c, 1);                                                \
+                val += LD(res + at + c);                                                \
             ST(ACT(val, act), y + at + c);                                                 \
         }                                                                                  \
     }

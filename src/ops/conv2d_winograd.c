@@ -72,16 +72,18 @@ static int chunk_images(const clnet_context *ctx, const clnet__conv_geom *g, int
     return n < 1 ? 1 : n > (uint64_t)g->batch ? g->batch : (int)n;
 }
 
-/* U[16][rows][cols] from the HWIO kernel w (flip: rotated and transposed, see the .cl). */
-static clnet_status weights(clnet_context *ctx, cl_mem w, int rows, int cols, int flip, cl_mem u)
+/* U[16][cin][cout] from the HWIO kernel w {3, 3, cin, cout}, rotated by 180 degrees when
+ * rotate (see the .cl). */
+static clnet_status weights(clnet_context *ctx, cl_mem w, int cin, int cout, int rotate, cl_mem u)
 {
-    const clnet_arg args[] = {CLNET_ARG_MEM(w), CLNET_ARG_MEM(u), CLNET_ARG_INT(rows),
-                              CLNET_ARG_INT(cols), CLNET_ARG_INT(flip)};
-    return launch(ctx, "conv2d_winograd_weights", args, (int)CLNET_COUNTOF(args), cols, rows);
+    const clnet_arg args[] = {CLNET_ARG_MEM(w), CLNET_ARG_MEM(u), CLNET_ARG_INT(cin),
+                              CLNET_ARG_INT(cout), CLNET_ARG_INT(rotate)};
+    return launch(ctx, "conv2d_winograd_weights", args, (int)CLNET_COUNTOF(args), cout, cin);
 }
 
-/* The Winograd convolution with kernel w (flip 0) or the rotated, transposed kernel of
- * the data gradient (flip 1); g is the convolution actually computed. */
+/* The Winograd convolution g with kernel w (flip 0), or with w rotated by 180 degrees and
+ * transposed (flip 1: w is {3, 3, g->cout, g->cin}, the data gradient's convolution): U
+ * keeps w's channel order and the GEMMs read it transposed. */
 static clnet_status winograd(clnet_context *ctx, const clnet__conv_geom *g, cl_mem x, cl_mem w,
                              int flip, cl_mem bias, cl_mem res, clnet__act act, cl_mem y)
 {
@@ -95,7 +97,10 @@ static clnet_status winograd(clnet_context *ctx, const clnet__conv_geom *g, cl_m
                              PLANES * per_tiles * (size_t)g->cin * sizeof(float), &v));
     CLNET_TRY(clnet__scratch(ctx, CLNET_SCRATCH_WINOGRAD_M,
                              PLANES * per_tiles * (size_t)g->cout * sizeof(float), &m));
-    CLNET_TRY(weights(ctx, w, g->cin, g->cout, flip, u));
+    if (flip)
+        CLNET_TRY(weights(ctx, w, g->cout, g->cin, 1, u));
+    else
+        CLNET_TRY(weights(ctx, w, g->cin, g->cout, 0, u));
     for (int n0 = 0; n0 < g->batch; n0 += per) {
         const int images = g->batch - n0 < per ? g->batch - n0 : per;
         const int tiles = images * tiles_hw;
@@ -106,9 +111,11 @@ static clnet_status winograd(clnet_context *ctx, const clnet__conv_geom *g, cl_m
             CLNET_ARG_INT(g->pad_t), CLNET_ARG_INT(g->pad_l)};
         CLNET_TRY(launch(ctx, "conv2d_winograd_input", in_args, (int)CLNET_COUNTOF(in_args), g->cin,
                          tiles));
-        /* M[i] = V[i] U[i]: [tiles x cin] x [cin x cout], planes at their offsets. */
+        /* M[i] = V[i] U[i]: [tiles x cin] x [cin x cout] (U[i] stored [cout x cin] when flip),
+         * planes at their offsets. */
         for (int i = 0; i < PLANES; ++i) {
-            const clnet__gemm_args ga = {.m = tiles,
+            const clnet__gemm_args ga = {.trans_b = flip,
+                                         .m = tiles,
                                          .n = g->cout,
                                          .k = g->cin,
                                          .alpha = 1.0f,
@@ -117,7 +124,7 @@ static clnet_status winograd(clnet_context *ctx, const clnet__conv_geom *g, cl_m
                                          .lda = g->cin,
                                          .b = u,
                                          .b_off = (size_t)i * g->cin * g->cout,
-                                         .ldb = g->cout,
+                                         .ldb = flip ? g->cin : g->cout,
                                          .c = m,
                                          .c_off = (size_t)i * tiles * g->cout,
                                          .ldc = g->cout};
