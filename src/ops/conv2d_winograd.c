@@ -28,16 +28,19 @@ int clnet__conv2d_algo_ok(clnet__conv_algo algo, const clnet__conv_geom *g)
 clnet__conv_algo clnet__conv2d_pick(const clnet_context *ctx, const clnet__conv_geom *g,
                                     int backward_data)
 {
-    (void)backward_data; /* dX is the same convolution with cin and cout swapped */
     const char *env = getenv("CLNET_CONV_ALGO");
     for (int a = CLNET_CONV_IM2COL; env && a < CLNET_CONV_ALGO_COUNT; ++a)
         if (strcmp(env, clnet__conv_algo_name((clnet__conv_algo)a)) == 0 &&
             clnet__conv2d_algo_ok((clnet__conv_algo)a, g))
             return (clnet__conv_algo)a;
+    /* dX is the convolution with cin and cout swapped whose output is x. */
     const int min_c = g->cin < g->cout ? g->cin : g->cout;
+    const int h = backward_data ? g->in_h : g->out_h, w = backward_data ? g->in_w : g->out_w;
+    const double tiles = (double)g->batch * ((h + 1) / 2) * ((w + 1) / 2);
     if (clnet__conv2d_algo_ok(CLNET_CONV_WINOGRAD, g) &&
         clnet__param(ctx, "conv2d", "WINOGRAD", 0) &&
-        min_c >= clnet__param(ctx, "conv2d", "WINOGRAD_MIN_C", 1))
+        min_c >= clnet__param(ctx, "conv2d", "WINOGRAD_MIN_C", 1) &&
+        tiles >= clnet__param(ctx, "conv2d", "WINOGRAD_MIN_TILES", 0))
         return CLNET_CONV_WINOGRAD;
     return CLNET_CONV_IM2COL;
 }
@@ -59,11 +62,11 @@ static clnet_status launch(clnet_context *ctx, const char *kernel, const clnet_a
 }
 
 /* Images per chunk: V [16][tiles][cin] (in the im2col slot) and M [16][tiles][cout] of a
- * chunk together stay within COL_BYTES (conv2d's im2col bound) and the device's max
- * allocation (one image at least). */
+ * chunk together stay within WINOGRAD_BYTES and the device's max allocation (one image at
+ * least). */
 static int chunk_images(const clnet_context *ctx, const clnet__conv_geom *g, int tiles_hw)
 {
-    uint64_t bound = (uint64_t)clnet__param(ctx, "conv2d", "COL_BYTES", 64 << 20);
+    uint64_t bound = (uint64_t)clnet__param(ctx, "conv2d", "WINOGRAD_BYTES", 64 << 20);
     if (bound > ctx->info.max_alloc_bytes)
         bound = ctx->info.max_alloc_bytes;
     const uint64_t per_image =
