@@ -385,7 +385,9 @@ static clnet_status conv2d_backward(const clnet__op_call *call)
 }
 
 /* 1x1 (the direct GEMM), 'same' with stride 2 on odd sizes, the 7x7 stem whose 'same'
- * padding is 2 before and 3 after, a residual input, relu6 scaled to cross 0 and 6. */
+ * padding is 2 before and 3 after, a residual input, relu6 scaled to cross 0 and 6, and a
+ * 3x3 stride-1 layer wide enough (32 channels, 36 tiles) for every class's default rule
+ * to run it by Winograd. */
 static const clnet__op_case conv2d_cases[] = {
     {"filters = 8\nkernel_size = 1", 1, {{3, 5, 7, 17}}, 0},
     {"filters = 6\nkernel_size = 3\nstrides = 2\npadding = same\nactivation = relu6",
@@ -399,6 +401,10 @@ static const clnet__op_case conv2d_cases[] = {
     {"filters = 4\nkernel_size = 7\nstrides = 2\npadding = same\nuse_bias = false",
      1,
      {{1, 8, 8, 3}},
+     0},
+    {"filters = 32\nkernel_size = 3\npadding = same\nactivation = relu",
+     2,
+     {{1, 12, 11, 32}, {1, 12, 11, 32}},
      0},
 };
 

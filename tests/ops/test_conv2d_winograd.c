@@ -127,3 +127,32 @@ Test(conv2d_winograd, applies_to_3x3_stride_1_only)
     clnet_tensor_destroy(b);
     free(params);
 }
+
+ParameterizedTestParameters(conv2d_winograd, default_rule)
+{
+    return cr_make_param_array(clnet_device_class, (void *)clnet_test_classes, 3);
+}
+
+/* The variant table's rule (src/device/variants.c): Winograd from 32 channels on every
+ * class, on CPU only from 32 output tiles per call (ResNet's 7x7x512 at batch 1 has 16). */
+ParameterizedTest(clnet_device_class *cls, conv2d_winograd, default_rule)
+{
+    clnet_context *ctx = clnet_test_device_class(*cls);
+    unsetenv("CLNET_CONV_ALGO");
+    const clnet__conv_geom wide = {1, 12, 11, 32, 12, 11, 32, 3, 3, 1, 1, 1, 1};
+    const clnet__conv_geom narrow = {8, 56, 56, 16, 56, 56, 64, 3, 3, 1, 1, 1, 1};
+    const clnet__conv_geom late1 = {1, 7, 7, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1};
+    clnet__conv_geom late8 = late1;
+    late8.batch = 8;
+    cr_expect_eq(clnet__conv2d_pick(ctx, &wide, 0), CLNET_CONV_WINOGRAD);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &wide, 1), CLNET_CONV_WINOGRAD);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &narrow, 0), CLNET_CONV_IM2COL);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &late8, 0), CLNET_CONV_WINOGRAD);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &late1, 0),
+                 *cls == CLNET_CLASS_CPU ? CLNET_CONV_IM2COL : CLNET_CONV_WINOGRAD);
+    char what[96];
+    const clnet__op_case wide_case = {
+        "filters = 32\nkernel_size = 3\npadding = same", 1, {{1, 12, 11, 32}}, 0};
+    describe(ctx, &wide_case, what, sizeof what);
+    cr_expect(strstr(what, "winograd F(2x2,3x3) + gemm ") == what, "%s", what);
+}
