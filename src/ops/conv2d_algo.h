@@ -1,6 +1,7 @@
 /* conv2d_algo.h - conv2d's convolution algorithms and the choice between them, inside
  * src/ops: im2col + GEMM (conv2d.c) and Winograd F(2x2, 3x3) + 16 GEMMs
- * (conv2d_winograd.c, kernels cl/conv2d_winograd.cl). Tests: tests/ops/test_conv2d.c. */
+ * (conv2d_winograd.c, kernels cl/conv2d_winograd.cl). Tests: tests/ops/test_conv2d.c,
+ * tests/ops/test_conv2d_winograd.c. */
 #ifndef CLNET_OPS_CONV2D_ALGO_H
 #define CLNET_OPS_CONV2D_ALGO_H
 
@@ -27,7 +28,8 @@ const char *clnet__conv_algo_name(clnet__conv_algo algo);
 int clnet__conv2d_algo_ok(clnet__conv_algo algo, const clnet__conv_geom *g);
 /* The algorithm for forward (backward_data = 0) or for the data gradient dX
  * (backward_data = 1) of g on ctx: $CLNET_CONV_ALGO when it names an algorithm that
- * applies, else the variant table's rule ("conv2d" keys WINOGRAD, WINOGRAD_MIN_C). Never
+ * applies, else the variant table's rule ("conv2d" keys WINOGRAD, WINOGRAD_MIN_C,
+ * WINOGRAD_MIN_TILES; Winograd's transformed kernel must fit the max allocation). Never
  * AUTO. */
 clnet__conv_algo clnet__conv2d_pick(const clnet_context *ctx, const clnet__conv_geom *g,
                                     int backward_data);

@@ -2,7 +2,8 @@
  * (2.25x fewer multiplies than direct / im2col), and the choice of algorithm
  * (conv2d_algo.h). Per chunk of whole images: input transform V = B^T d B, 16 GEMMs
  * M[i] = V[i] U[i] through clnet__gemm, output transform with the fused epilogue.
- * Kernels: cl/conv2d_winograd.cl. Tests: tests/ops/test_conv2d.c. */
+ * Kernels: cl/conv2d_winograd.cl. Tests: tests/ops/test_conv2d_winograd.c (and the chunked
+ * case in test_conv2d.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,14 +34,16 @@ clnet__conv_algo clnet__conv2d_pick(const clnet_context *ctx, const clnet__conv_
         if (strcmp(env, clnet__conv_algo_name((clnet__conv_algo)a)) == 0 &&
             clnet__conv2d_algo_ok((clnet__conv_algo)a, g))
             return (clnet__conv_algo)a;
-    /* dX is the convolution with cin and cout swapped whose output is x. */
+    /* dX is the convolution with cin and cout swapped whose output is x. The transformed
+     * kernel U must fit one allocation. */
     const int min_c = g->cin < g->cout ? g->cin : g->cout;
     const int h = backward_data ? g->in_h : g->out_h, w = backward_data ? g->in_w : g->out_w;
     const double tiles = (double)g->batch * ((h + 1) / 2) * ((w + 1) / 2);
     if (clnet__conv2d_algo_ok(CLNET_CONV_WINOGRAD, g) &&
         clnet__param(ctx, "conv2d", "WINOGRAD", 0) &&
         min_c >= clnet__param(ctx, "conv2d", "WINOGRAD_MIN_C", 1) &&
-        tiles >= clnet__param(ctx, "conv2d", "WINOGRAD_MIN_TILES", 0))
+        tiles >= clnet__param(ctx, "conv2d", "WINOGRAD_MIN_TILES", 0) &&
+        (uint64_t)PLANES * g->cin * g->cout * sizeof(float) <= ctx->info.max_alloc_bytes)
         return CLNET_CONV_WINOGRAD;
     return CLNET_CONV_IM2COL;
 }
