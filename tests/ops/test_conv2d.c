@@ -82,10 +82,7 @@ static clnet_status run_forward(clnet_context *ctx, const char *spec, clnet_shap
     return st;
 }
 
-ParameterizedTestParameters(conv2d, known_values)
-{
-    return cr_make_param_array(clnet_device_class, (void *)clnet_test_classes, 3);
-}
+CLNET_TEST_CLASS_PARAMS(conv2d, known_values)
 
 /* x = 1..9 in a 3x3 image. Kernel 2x2 {1, 2; 3, 4} 'valid' + bias 0.5: the top-left
  * output is 1*1 + 2*2 + 4*3 + 5*4 + 0.5 = 37.5. A 3x3 kernel of ones 'same' sums each
@@ -194,20 +191,14 @@ static void check_in_chunks(clnet_device_class cls, const char *algo)
                  clnet_context_error(ctx));
 }
 
-ParameterizedTestParameters(conv2d, im2col_in_chunks)
-{
-    return cr_make_param_array(clnet_device_class, (void *)clnet_test_classes, 3);
-}
+CLNET_TEST_CLASS_PARAMS(conv2d, im2col_in_chunks)
 
 ParameterizedTest(clnet_device_class *cls, conv2d, im2col_in_chunks)
 {
     check_in_chunks(*cls, "im2col");
 }
 
-ParameterizedTestParameters(conv2d, winograd_in_chunks)
-{
-    return cr_make_param_array(clnet_device_class, (void *)clnet_test_classes, 3);
-}
+CLNET_TEST_CLASS_PARAMS(conv2d, winograd_in_chunks)
 
 ParameterizedTest(clnet_device_class *cls, conv2d, winograd_in_chunks)
 {

@@ -48,10 +48,7 @@ static void describe(clnet_context *ctx, const clnet__op_case *c, char *buf, siz
     free(params);
 }
 
-ParameterizedTestParameters(conv2d_winograd, matches_reference)
-{
-    return cr_make_param_array(clnet_device_class, (void *)clnet_test_classes, 3);
-}
+CLNET_TEST_CLASS_PARAMS(conv2d_winograd, matches_reference)
 
 ParameterizedTest(clnet_device_class *cls, conv2d_winograd, matches_reference, .timeout = 600)
 {
@@ -128,10 +125,7 @@ Test(conv2d_winograd, applies_to_3x3_stride_1_only)
     free(params);
 }
 
-ParameterizedTestParameters(conv2d_winograd, default_rule)
-{
-    return cr_make_param_array(clnet_device_class, (void *)clnet_test_classes, 3);
-}
+CLNET_TEST_CLASS_PARAMS(conv2d_winograd, default_rule)
 
 /* The variant table's rule (src/device/variants.c): Winograd from 32 channels on every
  * class, on CPU only from 32 output tiles per call (ResNet's 7x7x512 at batch 1 has 16). */
