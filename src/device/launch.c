@@ -82,8 +82,10 @@ clnet_status clnet__buffer(clnet_context *ctx, size_t bytes, const char *what, c
 
 clnet_status clnet__scratch(clnet_context *ctx, clnet__scratch_slot slot, size_t bytes, cl_mem *out)
 {
-    static const char *names[CLNET_SCRATCH_COUNT] = {"im2col workspace", "GEMM B panels",
-                                                     "reduction partials", "temporary workspace"};
+    static const char *names[CLNET_SCRATCH_COUNT] = {
+        "im2col workspace",          "GEMM B panels",
+        "reduction partials",        "temporary workspace",
+        "Winograd weight workspace", "Winograd product workspace"};
     if (ctx->scratch[slot] && ctx->scratch_bytes[slot] >= bytes) {
         *out = ctx->scratch[slot];
         return CLNET_OK;

@@ -17,10 +17,12 @@
 /* Scratch buffers owned by the context, grown on demand. Ops use them between
  * enqueues of one call only; the in-order queue makes reuse across calls safe. */
 typedef enum clnet__scratch_slot {
-    CLNET_SCRATCH_COL,    /* im2col / col2im matrices */
-    CLNET_SCRATCH_PACK_B, /* GEMM packed B panels */
-    CLNET_SCRATCH_REDUCE, /* partial sums of reductions */
-    CLNET_SCRATCH_TMP,    /* anything an op needs once per call */
+    CLNET_SCRATCH_COL,        /* im2col / col2im matrices */
+    CLNET_SCRATCH_PACK_B,     /* GEMM packed B panels */
+    CLNET_SCRATCH_REDUCE,     /* partial sums of reductions */
+    CLNET_SCRATCH_TMP,        /* anything an op needs once per call */
+    CLNET_SCRATCH_WINOGRAD_U, /* conv2d Winograd transformed weights (V uses COL) */
+    CLNET_SCRATCH_WINOGRAD_M, /* conv2d Winograd products before the output transform */
     CLNET_SCRATCH_COUNT
 } clnet__scratch_slot;
 

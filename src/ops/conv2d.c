@@ -1,12 +1,14 @@
 /* conv2d.c - Keras Conv2D with the fused epilogue y = act(conv(x) + bias + residual):
  * a 1x1 stride-1 unpadded convolution is one GEMM on the NHWC activation, any other is
- * im2col (in chunks of whole images) + GEMM. Also runs dense (dense.c).
+ * im2col (in chunks of whole images) + GEMM, or for 3x3 stride 1 Winograd when
+ * clnet__conv2d_pick says so (conv2d_winograd.c). Also runs dense (dense.c).
  * Kernels: cl/conv2d.cl. Reference: src/ref/conv2d.c. Tests: tests/ops/test_conv2d.c. */
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "gemm/gemm.h"
+#include "ops/conv2d_algo.h"
 #include "ops/op.h"
 #include "ops/reduce.h"
 #include "ops/window.h"
@@ -15,9 +17,7 @@
 #define PROG "conv2d"
 
 /* Everything the kernels need to address x, y and the column matrix (their CV_GEOM). */
-typedef struct geom {
-    int batch, in_h, in_w, cin, out_h, out_w, cout, kh, kw, sh, sw, pad_t, pad_l;
-} geom;
+typedef clnet__conv_geom geom;
 
 static clnet_status conv2d_parse(clnet_context *ctx, clnet__kv *kv, void *params)
 {
@@ -136,8 +136,11 @@ static void conv2d_describe(const clnet_context *ctx, const void *params, const 
     const clnet__conv2d_params *p = params;
     const geom g = {in[0].n, in[0].h, in[0].w, in[0].c, out.h, out.w, out.c,
                     p->kh,   p->kw,   p->sh,   p->sw,   0,     0};
-    snprintf(buf, len, "%sgemm %s", pointwise(&g) ? "" : "im2col + ",
-             clnet__gemm_impl_name(clnet__gemm_choice(ctx)));
+    const char *algo = pointwise(&g) ? ""
+                       : clnet__conv2d_pick(ctx, &g, 0) == CLNET_CONV_WINOGRAD
+                           ? "winograd F(2x2,3x3) + "
+                           : "im2col + ";
+    snprintf(buf, len, "%sgemm %s", algo, clnet__gemm_impl_name(clnet__gemm_choice(ctx)));
 }
 
 /* Images per im2col chunk: the column matrix stays within COL_BYTES and the device's
@@ -259,7 +262,7 @@ static clnet_status check_call(const clnet__op_call *call, const geom *g)
     return CLNET_OK;
 }
 
-static clnet_status conv2d_forward(const clnet__op_call *call)
+clnet_status clnet__conv2d_forward_with(const clnet__op_call *call, clnet__conv_algo algo)
 {
     const clnet__conv2d_params *p = call->params;
     clnet_context *ctx = call->ctx;
@@ -268,6 +271,17 @@ static clnet_status conv2d_forward(const clnet__op_call *call)
     CLNET_TRY(check_call(call, &g));
     const int opix = g.out_h * g.out_w, rows = g.batch * opix, kk = g.kh * g.kw * g.cin;
     cl_mem x = call->in[0]->buf, w = call->w[0]->buf, y = call->out->buf;
+    cl_mem bias = p->use_bias ? call->w[1]->buf : NULL,
+           res = call->n_in > 1 ? call->in[1]->buf : NULL;
+    if (algo == CLNET_CONV_AUTO)
+        algo = clnet__conv2d_pick(ctx, &g, 0);
+    if (!clnet__conv2d_algo_ok(algo, &g))
+        return clnet__fail(ctx, CLNET_ERR_UNSUPPORTED,
+                           "conv2d: algorithm %s does not apply to a %dx%d kernel with strides "
+                           "%d, %d (winograd needs 3x3, stride 1)",
+                           clnet__conv_algo_name(algo), g.kh, g.kw, g.sh, g.sw);
+    if (algo == CLNET_CONV_WINOGRAD)
+        return clnet__conv2d_winograd(ctx, &g, x, w, bias, res, p->act, y);
     if (pointwise(&g)) {
         CLNET_TRY(gemm(ctx, 0, 0, rows, g.cout, g.cin, 0.0f, x, 0, w, 0, y, 0));
     } else {
@@ -282,8 +296,12 @@ static clnet_status conv2d_forward(const clnet__op_call *call)
                            (size_t)n0 * opix * g.cout));
         }
     }
-    return epilogue(ctx, y, p->use_bias ? call->w[1]->buf : NULL,
-                    call->n_in > 1 ? call->in[1]->buf : NULL, rows, g.cout, p->act);
+    return epilogue(ctx, y, bias, res, rows, g.cout, p->act);
+}
+
+static clnet_status conv2d_forward(const clnet__op_call *call)
+{
+    return clnet__conv2d_forward_with(call, CLNET_CONV_AUTO);
 }
 
 /* dpre = act_backward(dout, y) into dst (NULL: a scratch buffer), or dout itself without
@@ -307,12 +325,14 @@ static clnet_status act_backward(const clnet__op_call *call, clnet__act act, cl_
                          global);
 }
 
-/* dW and dX of the im2col path, chunk by chunk: dW accumulates col^T dpre over the
- * chunks (beta 1 after the first), dcol = dpre W^T reuses the chunk's column buffer. */
-static clnet_status backward_im2col(const clnet__op_call *call, const geom *g, cl_mem dpre)
+/* dW and dX (or only dW when dx is NULL) of the im2col path, chunk by chunk: dW
+ * accumulates col^T dpre over the chunks (beta 1 after the first), dcol = dpre W^T reuses
+ * the chunk's column buffer. */
+static clnet_status backward_im2col(const clnet__op_call *call, const geom *g, cl_mem dpre,
+                                    clnet_tensor *dx)
 {
     clnet_context *ctx = call->ctx;
-    clnet_tensor *dw = call->dw[0], *dx = call->din[0];
+    clnet_tensor *dw = call->dw[0];
     const int opix = g->out_h * g->out_w, kk = g->kh * g->kw * g->cin;
     const int per = chunk_images(ctx, g);
     cl_mem col = NULL;
@@ -349,8 +369,12 @@ static clnet_status conv2d_backward(const clnet__op_call *call)
     CLNET_TRY(act_backward(call, p->act, dres ? dres->buf : NULL, &dpre));
     if (p->use_bias && call->dw[1])
         CLNET_TRY(clnet__reduce_rows(ctx, dpre, 0, rows, g.cout, call->dw[1]->buf, 0));
+    if (call->din[0] && clnet__conv2d_pick(ctx, &g, 1) == CLNET_CONV_WINOGRAD) {
+        CLNET_TRY(clnet__conv2d_winograd_dx(ctx, &g, dpre, call->w[0]->buf, call->din[0]->buf));
+        return call->dw[0] ? backward_im2col(call, &g, dpre, NULL) : CLNET_OK;
+    }
     if (!pointwise(&g))
-        return backward_im2col(call, &g, dpre);
+        return backward_im2col(call, &g, dpre, call->din[0]);
     if (call->dw[0])
         CLNET_TRY(gemm(ctx, 1, 0, g.cin, g.cout, rows, 0.0f, call->in[0]->buf, 0, dpre, 0,
                        call->dw[0]->buf, 0));
@@ -361,7 +385,9 @@ static clnet_status conv2d_backward(const clnet__op_call *call)
 }
 
 /* 1x1 (the direct GEMM), 'same' with stride 2 on odd sizes, the 7x7 stem whose 'same'
- * padding is 2 before and 3 after, a residual input, relu6 scaled to cross 0 and 6. */
+ * padding is 2 before and 3 after, a residual input, relu6 scaled to cross 0 and 6, and a
+ * 3x3 stride-1 layer wide enough (32 channels, 36 tiles) for every class's default rule
+ * to run it by Winograd. */
 static const clnet__op_case conv2d_cases[] = {
     {"filters = 8\nkernel_size = 1", 1, {{3, 5, 7, 17}}, 0},
     {"filters = 6\nkernel_size = 3\nstrides = 2\npadding = same\nactivation = relu6",
@@ -375,6 +401,10 @@ static const clnet__op_case conv2d_cases[] = {
     {"filters = 4\nkernel_size = 7\nstrides = 2\npadding = same\nuse_bias = false",
      1,
      {{1, 8, 8, 3}},
+     0},
+    {"filters = 32\nkernel_size = 3\npadding = same\nactivation = relu",
+     2,
+     {{1, 12, 11, 32}, {1, 12, 11, 32}},
      0},
 };
 

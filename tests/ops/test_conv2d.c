@@ -1,5 +1,6 @@
 /* test_conv2d.c - conv2d against src/ref/conv2d.c on every class, values computed by
- * hand, parse and shape errors, and a batch split into several im2col chunks. */
+ * hand, parse and shape errors, and a batch split into several im2col / Winograd chunks.
+ * The Winograd path's own cases: test_conv2d_winograd.c. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <stdlib.h>
@@ -81,10 +82,7 @@ static clnet_status run_forward(clnet_context *ctx, const char *spec, clnet_shap
     return st;
 }
 
-ParameterizedTestParameters(conv2d, known_values)
-{
-    return cr_make_param_array(clnet_device_class, (void *)clnet_test_classes, 3);
-}
+CLNET_TEST_CLASS_PARAMS(conv2d, known_values)
 
 /* x = 1..9 in a 3x3 image. Kernel 2x2 {1, 2; 3, 4} 'valid' + bias 0.5: the top-left
  * output is 1*1 + 2*2 + 4*3 + 5*4 + 0.5 = 37.5. A 3x3 kernel of ones 'same' sums each
@@ -167,42 +165,44 @@ Test(conv2d, shape_errors_name_the_shapes)
     expect_shape_error("filters = 8\nkernel_size = 3", small, 1, small_needles, 2);
 }
 
-typedef struct row_ctx {
-    const char *cls;
-} row_ctx;
-
-static void expect_row(void *user, const clnet__op_desc *op, const clnet__op_case *c,
-                       const clnet__check_row *row)
+/* A device whose max allocation holds the workspace of two images, not five: forward, dW
+ * (accumulated over the chunks) and dX run in chunks, with algo ("im2col", "winograd")
+ * forced through $CLNET_CONV_ALGO. im2col: one image's column matrix is 10 * 10 pixels x
+ * 3 * 3 * 8 taps = 28.8 KB, chunks 2, 2, 1; Winograd: one image's V + M is 25 tiles x 16 x
+ * (8 + 6) floats = 22.4 KB, chunks 3, 2 (dW by im2col). Every other buffer of the case
+ * stays below the 80 KiB limit. */
+static void check_in_chunks(clnet_device_class cls, const char *algo)
 {
-    (void)op;
-    cr_expect(row->passed, "[%s] %s, params \"%s\": max abs err %.3g, rel %.3g",
-              ((row_ctx *)user)->cls, row->check, c->params, row->max_abs, row->max_rel);
-}
-
-ParameterizedTestParameters(conv2d, im2col_in_chunks)
-{
-    return cr_make_param_array(clnet_device_class, (void *)clnet_test_classes, 3);
-}
-
-/* A device whose max allocation holds the column matrix of two images, not five:
- * forward, dW (accumulated over the chunks) and dX run in chunks 2, 2, 1. The column
- * matrix of one image is 10 * 10 pixels x 3 * 3 * 8 taps = 28.8 KB; every other buffer
- * of the case stays below the 80 KiB limit. */
-ParameterizedTest(clnet_device_class *cls, conv2d, im2col_in_chunks)
-{
-    clnet_context *ctx = clnet_test_device_class(*cls);
+    clnet_context *ctx = clnet_test_device_class(cls);
     const clnet__op_case c = {"filters = 6\nkernel_size = 3\npadding = same\nactivation = relu",
                               2,
                               {{5, 10, 10, 8}, {5, 10, 10, 6}},
                               0};
+    setenv("CLNET_CONV_ALGO", algo, 1);
     const uint64_t keep = ctx->info.max_alloc_bytes;
     ctx->info.max_alloc_bytes = 80 << 10;
-    row_ctx rc = {clnet_device_class_name(*cls)};
+    clnet_test_check cc = {clnet_device_class_name(cls)};
     int failed = 0;
-    clnet_status st =
-        clnet__op_check(ctx, clnet__op_find("conv2d"), &c, 31, 1e-4, expect_row, &rc, &failed);
+    clnet_status st = clnet__op_check(ctx, clnet__op_find("conv2d"), &c, 31, 1e-4,
+                                      clnet_test_expect_row, &cc, &failed);
     ctx->info.max_alloc_bytes = keep;
-    cr_expect_eq(st, CLNET_OK, "%s: %s", clnet_status_string(st), clnet_context_error(ctx));
+    unsetenv("CLNET_CONV_ALGO");
+    cr_expect_eq(st, CLNET_OK, "%s %s: %s", algo, clnet_status_string(st),
+                 clnet_context_error(ctx));
+}
+
+CLNET_TEST_CLASS_PARAMS(conv2d, im2col_in_chunks)
+
+ParameterizedTest(clnet_device_class *cls, conv2d, im2col_in_chunks)
+{
+    check_in_chunks(*cls, "im2col");
+}
+
+CLNET_TEST_CLASS_PARAMS(conv2d, winograd_in_chunks)
+
+ParameterizedTest(clnet_device_class *cls, conv2d, winograd_in_chunks)
+{
+    check_in_chunks(*cls, "winograd");
 }
 
 /* The ResNet stem: 112 x 112 outputs of 64 filters, 7 * 7 * 3 multiply-adds each. */

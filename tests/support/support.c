@@ -219,14 +219,10 @@ void clnet_test_expect_error(const char *op, const char *params, clnet_shape in_
               "%s \"%s\": message '%s' lacks '%s' or '%s'", op, params, msg, needle1, needle2);
 }
 
-typedef struct check_ctx {
-    const char *cls;
-} check_ctx;
-
-static void expect_row(void *user, const clnet__op_desc *op, const clnet__op_case *c,
-                       const clnet__check_row *row)
+void clnet_test_expect_row(void *user, const clnet__op_desc *op, const clnet__op_case *c,
+                           const clnet__check_row *row)
 {
-    const check_ctx *cc = user;
+    const clnet_test_check *cc = user;
     char shape[48];
     cr_expect(row->passed, "%s [%s] %s, params \"%s\", input %s: max abs err %.3g, rel %.3g",
               op->name, cc->cls, row->check, c->params,
@@ -248,15 +244,15 @@ static void each_case(const char *name, const clnet__op_case *extra, int n_extra
 
 typedef struct device_run {
     clnet_context *ctx;
-    check_ctx cc;
+    clnet_test_check cc;
 } device_run;
 
 static void run_device(const clnet__op_desc *op, const clnet__op_case *c, int seq, void *user)
 {
     device_run *r = user;
     int failed = 0;
-    clnet_status st =
-        clnet__op_check(r->ctx, op, c, 1000u + (uint64_t)seq, 1e-4, expect_row, &r->cc, &failed);
+    clnet_status st = clnet__op_check(r->ctx, op, c, 1000u + (uint64_t)seq, 1e-4,
+                                      clnet_test_expect_row, &r->cc, &failed);
     cr_expect_eq(st, CLNET_OK, "%s [%s] params \"%s\": %s: %s", op->name, r->cc.cls, c->params,
                  clnet_status_string(st), clnet_context_error(r->ctx));
 }
@@ -270,17 +266,17 @@ void clnet_test_op_against_ref(const char *op, clnet_device_class cls, const cln
 
 static void run_gradient(const clnet__op_desc *op, const clnet__op_case *c, int seq, void *user)
 {
-    check_ctx *cc = user;
+    clnet_test_check *cc = user;
     int failed = 0;
     clnet_status st =
-        clnet__op_gradcheck(NULL, op, c, 2000u + (uint64_t)seq, expect_row, cc, &failed);
+        clnet__op_gradcheck(NULL, op, c, 2000u + (uint64_t)seq, clnet_test_expect_row, cc, &failed);
     cr_expect_eq(st, CLNET_OK, "%s gradient check, params \"%s\": %s", op->name, c->params,
                  clnet_status_string(st));
 }
 
 void clnet_test_op_gradient(const char *op, const clnet__op_case *extra, int n_extra)
 {
-    check_ctx cc = {"reference"};
+    clnet_test_check cc = {"reference"};
     each_case(op, extra, n_extra, run_gradient, &cc);
 }
 

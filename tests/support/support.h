@@ -55,6 +55,14 @@ void clnet_test_expect_error(const char *op, const char *params, clnet_shape in_
  * (the key). */
 void clnet_test_expect_parse_error(const char *op, const char *spec, const char *needle);
 
+/* A clnet__check_fn for clnet__op_check / clnet__op_gradcheck: every row is a Criterion
+ * expectation naming the op, cls, the check, the case and the errors. */
+typedef struct clnet_test_check {
+    const char *cls; /* class name, or "reference" */
+} clnet_test_check;
+void clnet_test_expect_row(void *user /* clnet_test_check */, const clnet__op_desc *op,
+                           const clnet__op_case *c, const clnet__check_row *row);
+
 /* Checks op on class cls against its reference: the desc's own cases, then
  * extra[0..n_extra). Every row is a Criterion expectation. */
 void clnet_test_op_against_ref(const char *op, clnet_device_class cls, const clnet__op_case *extra,
@@ -62,13 +70,18 @@ void clnet_test_op_against_ref(const char *op, clnet_device_class cls, const cln
 /* Checks the reference backward of op against finite differences, same cases. */
 void clnet_test_op_gradient(const char *op, const clnet__op_case *extra, int n_extra);
 
+/* The parameters of ParameterizedTest(clnet_device_class *cls, suite, name): the three
+ * classes. */
+#define CLNET_TEST_CLASS_PARAMS(suite, name)                                                       \
+    ParameterizedTestParameters(suite, name)                                                       \
+    {                                                                                              \
+        return cr_make_param_array(clnet_device_class, (void *)clnet_test_classes, 3);             \
+    }
+
 /* The standard tests of one op: reference on every class, and its gradient.
  * Extra cases come from a static array named <op>_extra_cases. */
 #define CLNET_TEST_OP(op)                                                                          \
-    ParameterizedTestParameters(op, matches_reference)                                             \
-    {                                                                                              \
-        return cr_make_param_array(clnet_device_class, (void *)clnet_test_classes, 3);             \
-    }                                                                                              \
+    CLNET_TEST_CLASS_PARAMS(op, matches_reference)                                                 \
     ParameterizedTest(clnet_device_class *cls, op, matches_reference, .timeout = 600)              \
     {                                                                                              \
         clnet_test_op_against_ref(#op, *cls, op##_extra_cases,                                     \

@@ -1,0 +1,174 @@
+/* conv2d_winograd.c - conv2d's Winograd F(2x2, 3x3) algorithm for 3x3 stride-1 kernels
+ * (2.25x fewer multiplies than direct / im2col), and the choice of algorithm
+ * (conv2d_algo.h). Per chunk of whole images: input transform V = B^T d B, 16 GEMMs
+ * M[i] = V[i] U[i] through clnet__gemm, output transform with the fused epilogue.
+ * Kernels: cl/conv2d_winograd.cl. Tests: tests/ops/test_conv2d_winograd.c (and the chunked
+ * case in test_conv2d.c). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gemm/gemm.h"
+#include "ops/conv2d_algo.h"
+
+#define PROG "conv2d_winograd"
+#define PLANES 16 /* 4x4 transformed cells per tile */
+
+const char *clnet__conv_algo_name(clnet__conv_algo algo)
+{
+    static const char *const names[CLNET_CONV_ALGO_COUNT] = {"auto", "im2col", "winograd"};
+    return algo >= 0 && algo < CLNET_CONV_ALGO_COUNT ? names[algo] : "?";
+}
+
+int clnet__conv2d_algo_ok(clnet__conv_algo algo, const clnet__conv_geom *g)
+{
+    if (algo == CLNET_CONV_WINOGRAD)
+        return g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1;
+    return algo == CLNET_CONV_AUTO || algo == CLNET_CONV_IM2COL;
+}
+
+clnet__conv_algo clnet__conv2d_pick(const clnet_context *ctx, const clnet__conv_geom *g,
+                                    int backward_data)
+{
+    const char *env = getenv("CLNET_CONV_ALGO");
+    for (int a = CLNET_CONV_IM2COL; env && a < CLNET_CONV_ALGO_COUNT; ++a)
+        if (strcmp(env, clnet__conv_algo_name((clnet__conv_algo)a)) == 0 &&
+            clnet__conv2d_algo_ok((clnet__conv_algo)a, g))
+            return (clnet__conv_algo)a;
+    /* dX is the convolution with cin and cout swapped whose output is x. The transformed
+     * kernel U must fit one allocation. */
+    const int min_c = g->cin < g->cout ? g->cin : g->cout;
+    const int h = backward_data ? g->in_h : g->out_h, w = backward_data ? g->in_w : g->out_w;
+    const double tiles = (double)g->batch * ((h + 1) / 2) * ((w + 1) / 2);
+    if (clnet__conv2d_algo_ok(CLNET_CONV_WINOGRAD, g) &&
+        clnet__param(ctx, "conv2d", "WINOGRAD", 0) &&
+        min_c >= clnet__param(ctx, "conv2d", "WINOGRAD_MIN_C", 1) &&
+        tiles >= clnet__param(ctx, "conv2d", "WINOGRAD_MIN_TILES", 0) &&
+        (uint64_t)PLANES * g->cin * g->cout * sizeof(float) <= ctx->info.max_alloc_bytes)
+        return CLNET_CONV_WINOGRAD;
+    return CLNET_CONV_IM2COL;
+}
+
+/* Launches a kernel of cl/conv2d_winograd.cl over items (tiles, or U rows) of channels
+ * each: GPU global (channels, items); CPU global (items) in work-groups of CLNET_WG, since
+ * POCL otherwise makes work-groups of thousands of items whose private transform arrays
+ * (kilobytes of float16 each) overflow its work-group stack. */
+static clnet_status launch(clnet_context *ctx, const char *kernel, const clnet_arg *args,
+                           int n_args, int channels, int items)
+{
+    if (clnet__param(ctx, PROG, "CLNET_GPU", 0)) {
+        const size_t global[2] = {(size_t)channels, (size_t)items};
+        return clnet__launch(ctx, PROG, kernel, args, n_args, 2, global);
+    }
+    const size_t local[1] = {(size_t)clnet__param(ctx, PROG, "CLNET_WG", 16)};
+    const size_t global[1] = {clnet__round_up((size_t)items, local[0])};
+    return clnet__launch_local(ctx, PROG, kernel, args, n_args, 1, global, local);
+}
+
+/* Images per chunk: V [16][tiles][cin] (in the im2col slot) and M [16][tiles][cout] of a
+ * chunk together stay within WINOGRAD_BYTES and the device's max allocation (one image at
+ * least). */
+static int chunk_images(const clnet_context *ctx, const clnet__conv_geom *g, int tiles_hw)
+{
+    uint64_t bound = (uint64_t)clnet__param(ctx, "conv2d", "WINOGRAD_BYTES", 64 << 20);
+    if (bound > ctx->info.max_alloc_bytes)
+        bound = ctx->info.max_alloc_bytes;
+    const uint64_t per_image =
+        (uint64_t)tiles_hw * PLANES * ((uint64_t)g->cin + g->cout) * sizeof(float);
+    const uint64_t n = bound / per_image;
+    return n < 1 ? 1 : n > (uint64_t)g->batch ? g->batch : (int)n;
+}
+
+/* U[16][cin][cout] from the HWIO kernel w {3, 3, cin, cout}, rotated by 180 degrees when
+ * rotate (see the .cl). */
+static clnet_status weights(clnet_context *ctx, cl_mem w, int cin, int cout, int rotate, cl_mem u)
+{
+    const clnet_arg args[] = {CLNET_ARG_MEM(w), CLNET_ARG_MEM(u), CLNET_ARG_INT(cin),
+                              CLNET_ARG_INT(cout), CLNET_ARG_INT(rotate)};
+    return launch(ctx, "conv2d_winograd_weights", args, (int)CLNET_COUNTOF(args), cout, cin);
+}
+
+/* The Winograd convolution g with kernel w (flip 0), or with w rotated by 180 degrees and
+ * transposed (flip 1: w is {3, 3, g->cout, g->cin}, the data gradient's convolution): U
+ * keeps w's channel order and the GEMMs read it transposed. */
+static clnet_status winograd(clnet_context *ctx, const clnet__conv_geom *g, cl_mem x, cl_mem w,
+                             int flip, cl_mem bias, cl_mem res, clnet__act act, cl_mem y)
+{
+    const int tiles_h = (g->out_h + 1) / 2, tiles_w = (g->out_w + 1) / 2;
+    const int tiles_hw = tiles_h * tiles_w, per = chunk_images(ctx, g, tiles_hw);
+    const size_t per_tiles = (size_t)per * tiles_hw;
+    cl_mem u = NULL, v = NULL, m = NULL;
+    CLNET_TRY(clnet__scratch(ctx, CLNET_SCRATCH_WINOGRAD_U,
+                             (size_t)PLANES * g->cin * g->cout * sizeof(float), &u));
+    CLNET_TRY(clnet__scratch(ctx, CLNET_SCRATCH_COL,
+                             PLANES * per_tiles * (size_t)g->cin * sizeof(float), &v));
+    CLNET_TRY(clnet__scratch(ctx, CLNET_SCRATCH_WINOGRAD_M,
+                             PLANES * per_tiles * (size_t)g->cout * sizeof(float), &m));
+    if (flip)
+        CLNET_TRY(weights(ctx, w, g->cout, g->cin, 1, u));
+    else
+        CLNET_TRY(weights(ctx, w, g->cin, g->cout, 0, u));
+    for (int n0 = 0; n0 < g->batch; n0 += per) {
+        const int images = g->batch - n0 < per ? g->batch - n0 : per;
+        const int tiles = images * tiles_hw;
+        const clnet_arg in_args[] = {
+            CLNET_ARG_MEM(x),        CLNET_ARG_MEM(v),       CLNET_ARG_INT(n0),
+            CLNET_ARG_INT(tiles),    CLNET_ARG_INT(g->in_h), CLNET_ARG_INT(g->in_w),
+            CLNET_ARG_INT(g->cin),   CLNET_ARG_INT(tiles_w), CLNET_ARG_INT(tiles_hw),
+            CLNET_ARG_INT(g->pad_t), CLNET_ARG_INT(g->pad_l)};
+        CLNET_TRY(launch(ctx, "conv2d_winograd_input", in_args, (int)CLNET_COUNTOF(in_args), g->cin,
+                         tiles));
+        /* M[i] = V[i] U[i]: [tiles x cin] x [cin x cout] (U[i] stored [cout x cin] when flip),
+         * planes at their offsets. */
+        for (int i = 0; i < PLANES; ++i) {
+            const clnet__gemm_args ga = {.trans_b = flip,
+                                         .m = tiles,
+                                         .n = g->cout,
+                                         .k = g->cin,
+                                         .alpha = 1.0f,
+                                         .a = v,
+                                         .a_off = (size_t)i * tiles * g->cin,
+                                         .lda = g->cin,
+                                         .b = u,
+                                         .b_off = (size_t)i * g->cin * g->cout,
+                                         .ldb = flip ? g->cin : g->cout,
+                                         .c = m,
+                                         .c_off = (size_t)i * tiles * g->cout,
+                                         .ldc = g->cout};
+            CLNET_TRY(clnet__gemm(ctx, &ga));
+        }
+        const clnet_arg out_args[] = {CLNET_ARG_MEM(m),
+                                      CLNET_ARG_MEM(y),
+                                      CLNET_ARG_MEM(bias ? bias : y),
+                                      CLNET_ARG_MEM(res ? res : y),
+                                      CLNET_ARG_INT(n0),
+                                      CLNET_ARG_INT(tiles),
+                                      CLNET_ARG_INT(g->out_h),
+                                      CLNET_ARG_INT(g->out_w),
+                                      CLNET_ARG_INT(g->cout),
+                                      CLNET_ARG_INT(tiles_w),
+                                      CLNET_ARG_INT(tiles_hw),
+                                      CLNET_ARG_INT(bias != NULL),
+                                      CLNET_ARG_INT(res != NULL),
+                                      CLNET_ARG_INT(act)};
+        CLNET_TRY(launch(ctx, "conv2d_winograd_output", out_args, (int)CLNET_COUNTOF(out_args),
+                         g->cout, tiles));
+    }
+    return CLNET_OK;
+}
+
+clnet_status clnet__conv2d_winograd(clnet_context *ctx, const clnet__conv_geom *g, cl_mem x,
+                                    cl_mem w, cl_mem bias, cl_mem res, clnet__act act, cl_mem y)
+{
+    return winograd(ctx, g, x, w, 0, bias, res, act, y);
+}
+
+clnet_status clnet__conv2d_winograd_dx(clnet_context *ctx, const clnet__conv_geom *g, cl_mem dpre,
+                                       cl_mem w, cl_mem dx)
+{
+    /* dx(iy) = sum_ky dpre(iy + pad_t - ky) w(ky) = sum_k dpre(iy - (2 - pad_t) + k) w(2 - k):
+     * a convolution of dpre padded by 2 - pad (negative: cropped) with the rotated kernel. */
+    const clnet__conv_geom d = {g->batch, g->out_h,     g->out_w,    g->cout, g->in_h,
+                                g->in_w,  g->cin,       3,           3,       1,
+                                1,        2 - g->pad_t, 2 - g->pad_l};
+    return winograd(ctx, &d, dpre, w, 1, NULL, NULL, CLNET_ACT_NONE, dx);
+}

@@ -1,0 +1,152 @@
+/* test_conv2d_winograd.c - conv2d's Winograd F(2x2, 3x3) path (src/ops/conv2d_winograd.c,
+ * cl/conv2d_winograd.cl), forced with CLNET_CONV_ALGO=winograd, against the reference
+ * src/ref/conv2d.c on every class: forward and backward (dX by Winograd, dW by im2col).
+ * Its chunked workspace: test_conv2d.c. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/conv2d_algo.h"
+#include "support/support.h"
+
+/* Odd sizes (partial tiles on both axes), padding same / valid / one-sided explicit / more
+ * than the kernel reaches (dX's padding 2 - 3 then crops), bias + residual + relu6 scaled
+ * to cross 0 and 6, a 1x1 output, a 1x1 image, channel counts off multiples of 4 and 16
+ * (float16 tails), several images per chunk. */
+static const clnet__op_case winograd_cases[] = {
+    {"filters = 6\nkernel_size = 3\npadding = same\nactivation = relu6",
+     2,
+     {{3, 7, 9, 5}, {3, 7, 9, 6}},
+     4.0f},
+    {"filters = 6\nkernel_size = 3\nactivation = relu", 1, {{3, 7, 9, 5}}, 0},
+    {"filters = 6\nkernel_size = 3\npadding = 0, 2, 1, 0\nactivation = relu6",
+     2,
+     {{3, 7, 9, 5}, {3, 7, 8, 6}},
+     4.0f},
+    {"filters = 5\nkernel_size = 3\npadding = 3, 0, 1, 2\nuse_bias = false", 1, {{2, 5, 4, 3}}, 0},
+    {"filters = 19\nkernel_size = 3", 1, {{2, 3, 3, 17}}, 0},
+    {"filters = 17\nkernel_size = 3\npadding = same\nuse_bias = false", 1, {{3, 1, 1, 33}}, 0},
+    {"filters = 33\nkernel_size = 3\npadding = same\nactivation = relu", 1, {{1, 6, 5, 35}}, 0},
+};
+
+/* Measured worst relative errors (|got - want| / (|want| + rms(want))) of these cases are
+ * below 1e-6, as for im2col: F(2x2, 3x3)'s transforms only add and halve (exact scalings),
+ * each output sums 16 rounded products per channel instead of 9, so the error stays a
+ * few float ulps times sqrt(terms). The im2col tolerance 1e-4 holds with a wide margin. */
+#define WINOGRAD_RTOL 1e-4
+
+/* describe's algorithm for case c on ctx. */
+static void describe(clnet_context *ctx, const clnet__op_case *c, char *buf, size_t len)
+{
+    const clnet__op_desc *op = clnet__op_find("conv2d");
+    void *params = NULL;
+    clnet_shape out;
+    cr_assert_eq(clnet__op_parse(ctx, op, c->params, "test", &params), CLNET_OK);
+    cr_assert_eq(op->infer(ctx, params, c->in, c->n_in, &out), CLNET_OK);
+    op->describe(ctx, params, c->in, c->n_in, out, buf, len);
+    free(params);
+}
+
+CLNET_TEST_CLASS_PARAMS(conv2d_winograd, matches_reference)
+
+ParameterizedTest(clnet_device_class *cls, conv2d_winograd, matches_reference, .timeout = 600)
+{
+    clnet_context *ctx = clnet_test_device_class(*cls);
+    setenv("CLNET_CONV_ALGO", "winograd", 1);
+    clnet_test_check cc = {clnet_device_class_name(*cls)};
+    for (size_t i = 0; i < CLNET_COUNTOF(winograd_cases); ++i) {
+        const clnet__op_case *c = &winograd_cases[i];
+        char what[96];
+        describe(ctx, c, what, sizeof what);
+        cr_expect(strncmp(what, "winograd F(2x2,3x3) + gemm", 26) == 0, "\"%s\" runs %s", c->params,
+                  what);
+        int failed = 0;
+        clnet_status st = clnet__op_check(ctx, clnet__op_find("conv2d"), c, 77 + i, WINOGRAD_RTOL,
+                                          clnet_test_expect_row, &cc, &failed);
+        cr_expect_eq(st, CLNET_OK, "%s: %s", clnet_status_string(st), clnet_context_error(ctx));
+    }
+    unsetenv("CLNET_CONV_ALGO");
+}
+
+/* The reference backward these checks trust, against finite differences on these shapes. */
+Test(conv2d_winograd, reference_gradient_matches_finite_differences, .timeout = 600)
+{
+    clnet_test_check cc = {"reference"};
+    for (size_t i = 0; i < CLNET_COUNTOF(winograd_cases); ++i) {
+        int failed = 0;
+        clnet_status st = clnet__op_gradcheck(NULL, clnet__op_find("conv2d"), &winograd_cases[i],
+                                              99 + i, clnet_test_expect_row, &cc, &failed);
+        cr_expect_eq(st, CLNET_OK, "%s", clnet_status_string(st));
+    }
+}
+
+/* Winograd applies to 3x3 stride 1 only: the environment cannot force it elsewhere, and
+ * a forced forward says why it cannot run. */
+Test(conv2d_winograd, applies_to_3x3_stride_1_only)
+{
+    clnet_context *ctx = clnet_test_device_class(CLNET_CLASS_CPU);
+    const clnet__conv_geom ok = {1, 8, 8, 4, 8, 8, 4, 3, 3, 1, 1, 1, 1};
+    clnet__conv_geom strided = ok, five = ok;
+    strided.sh = 2;
+    five.kh = five.kw = 5;
+    cr_expect(clnet__conv2d_algo_ok(CLNET_CONV_WINOGRAD, &ok));
+    cr_expect(!clnet__conv2d_algo_ok(CLNET_CONV_WINOGRAD, &strided));
+    cr_expect(!clnet__conv2d_algo_ok(CLNET_CONV_WINOGRAD, &five));
+    setenv("CLNET_CONV_ALGO", "winograd", 1);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 0), CLNET_CONV_WINOGRAD);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 1), CLNET_CONV_WINOGRAD);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &strided, 0), CLNET_CONV_IM2COL);
+    setenv("CLNET_CONV_ALGO", "im2col", 1);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 0), CLNET_CONV_IM2COL);
+    unsetenv("CLNET_CONV_ALGO");
+
+    const clnet__op_desc *op = clnet__op_find("conv2d");
+    void *params = NULL;
+    cr_assert_eq(
+        clnet__op_parse(ctx, op, "filters = 4\nkernel_size = 3\nstrides = 2", "test", &params),
+        CLNET_OK);
+    const clnet_shape in = {1, 8, 8, 4};
+    clnet_shape out, ws[2] = {{3, 3, 4, 4}, {1, 1, 1, 4}};
+    cr_assert_eq(op->infer(ctx, params, &in, 1, &out), CLNET_OK);
+    clnet_tensor *x = clnet_test_tensor(ctx, in, NULL), *y = clnet_test_tensor(ctx, out, NULL);
+    clnet_tensor *w = clnet_test_tensor(ctx, ws[0], NULL), *b = clnet_test_tensor(ctx, ws[1], NULL);
+    clnet_tensor *ins[1] = {x}, *wts[2] = {w, b};
+    const clnet__op_call call = {ctx, params, 1, ins, y, 2, wts, NULL, 0, 0, NULL, NULL, NULL};
+    clnet_status st = clnet__conv2d_forward_with(&call, CLNET_CONV_WINOGRAD);
+    cr_expect_eq(st, CLNET_ERR_UNSUPPORTED, "%s", clnet_status_string(st));
+    cr_expect(strstr(clnet_context_error(ctx), "winograd") != NULL, "message: %s",
+              clnet_context_error(ctx));
+    cr_expect_eq(clnet__conv2d_forward_with(&call, CLNET_CONV_IM2COL), CLNET_OK);
+    clnet_tensor_destroy(x);
+    clnet_tensor_destroy(y);
+    clnet_tensor_destroy(w);
+    clnet_tensor_destroy(b);
+    free(params);
+}
+
+CLNET_TEST_CLASS_PARAMS(conv2d_winograd, default_rule)
+
+/* The variant table's rule (src/device/variants.c): Winograd from 32 channels on every
+ * class, on CPU only from 32 output tiles per call (ResNet's 7x7x512 at batch 1 has 16). */
+ParameterizedTest(clnet_device_class *cls, conv2d_winograd, default_rule)
+{
+    clnet_context *ctx = clnet_test_device_class(*cls);
+    unsetenv("CLNET_CONV_ALGO");
+    const clnet__conv_geom wide = {1, 12, 11, 32, 12, 11, 32, 3, 3, 1, 1, 1, 1};
+    const clnet__conv_geom narrow = {8, 56, 56, 16, 56, 56, 64, 3, 3, 1, 1, 1, 1};
+    const clnet__conv_geom late1 = {1, 7, 7, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1};
+    clnet__conv_geom late8 = late1;
+    late8.batch = 8;
+    cr_expect_eq(clnet__conv2d_pick(ctx, &wide, 0), CLNET_CONV_WINOGRAD);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &wide, 1), CLNET_CONV_WINOGRAD);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &narrow, 0), CLNET_CONV_IM2COL);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &late8, 0), CLNET_CONV_WINOGRAD);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &late1, 0),
+                 *cls == CLNET_CLASS_CPU ? CLNET_CONV_IM2COL : CLNET_CONV_WINOGRAD);
+    char what[96];
+    const clnet__op_case wide_case = {
+        "filters = 32\nkernel_size = 3\npadding = same", 1, {{1, 12, 11, 32}}, 0};
+    describe(ctx, &wide_case, what, sizeof what);
+    cr_expect(strstr(what, "winograd F(2x2,3x3) + gemm ") == what, "%s", what);
+}
