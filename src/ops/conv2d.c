@@ -52,8 +52,8 @@ static clnet_status conv2d_parse(clnet_context *ctx, clnet__kv *kv, void *params
     return CLNET_OK;
 }
 
-static clnet_status conv_geom(clnet_context *ctx, const clnet__conv2d_params *p, clnet_shape in,
-                              geom *g)
+clnet_status clnet__conv2d_geom(clnet_context *ctx, const clnet__conv2d_params *p, clnet_shape in,
+                                geom *g)
 {
     char s[48];
     *g = (geom){in.n, in.h, in.w, in.c, 0, 0, p->filters, p->kh, p->kw, p->sh, p->sw, 0, 0};
@@ -81,7 +81,7 @@ static clnet_status conv2d_infer(clnet_context *ctx, const void *params, const c
 {
     const clnet__conv2d_params *p = params;
     geom g;
-    CLNET_TRY(conv_geom(ctx, p, in[0], &g));
+    CLNET_TRY(clnet__conv2d_geom(ctx, p, in[0], &g));
     *out = (clnet_shape){in[0].n, g.out_h, g.out_w, p->filters};
     if (n_in > 1 && !clnet__shape_eq(in[1], *out)) {
         char a[48], b[48], c[48];
@@ -267,14 +267,17 @@ clnet_status clnet__conv2d_forward_with(const clnet__op_call *call, clnet__conv_
     const clnet__conv2d_params *p = call->params;
     clnet_context *ctx = call->ctx;
     geom g;
-    CLNET_TRY(conv_geom(ctx, p, call->in[0]->shape, &g));
+    CLNET_TRY(clnet__conv2d_geom(ctx, p, call->in[0]->shape, &g));
     CLNET_TRY(check_call(call, &g));
     const int opix = g.out_h * g.out_w, rows = g.batch * opix, kk = g.kh * g.kw * g.cin;
     cl_mem x = call->in[0]->buf, w = call->w[0]->buf, y = call->out->buf;
     cl_mem bias = p->use_bias ? call->w[1]->buf : NULL,
            res = call->n_in > 1 ? call->in[1]->buf : NULL;
-    if (algo == CLNET_CONV_AUTO)
+    if (algo == CLNET_CONV_AUTO) {
+        clnet__conv_algo tuned;
+        ctx->stats.tune_hits += clnet__conv2d_tuned(ctx, &g, 0, &tuned);
         algo = clnet__conv2d_pick(ctx, &g, 0);
+    }
     if (!clnet__conv2d_algo_ok(algo, &g))
         return clnet__fail(ctx, CLNET_ERR_UNSUPPORTED,
                            "conv2d: algorithm %s does not apply to a %dx%d kernel with strides "
@@ -360,7 +363,7 @@ static clnet_status conv2d_backward(const clnet__op_call *call)
     const clnet__conv2d_params *p = call->params;
     clnet_context *ctx = call->ctx;
     geom g;
-    CLNET_TRY(conv_geom(ctx, p, call->in[0]->shape, &g));
+    CLNET_TRY(clnet__conv2d_geom(ctx, p, call->in[0]->shape, &g));
     CLNET_TRY(check_call(call, &g));
     const int rows = g.batch * g.out_h * g.out_w;
     clnet_tensor *dres = call->n_in > 1 ? call->din[1] : NULL;

@@ -4,6 +4,7 @@
  * M[i] = V[i] U[i] through clnet__gemm, output transform with the fused epilogue.
  * Kernels: cl/conv2d_winograd.cl. Tests: tests/ops/test_conv2d_winograd.c (and the chunked
  * case in test_conv2d.c). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,14 +27,44 @@ int clnet__conv2d_algo_ok(clnet__conv_algo algo, const clnet__conv_geom *g)
     return algo == CLNET_CONV_AUTO || algo == CLNET_CONV_IM2COL;
 }
 
+void clnet__conv2d_key(const clnet__conv_geom *g, int backward_data, char *buf, size_t len)
+{
+    snprintf(buf, len, "conv2d %dx%dx%dx%d k%dx%d s%dx%d p%d,%d -> %dx%dx%d%s", g->batch, g->in_h,
+             g->in_w, g->cin, g->kh, g->kw, g->sh, g->sw, g->pad_t, g->pad_l, g->out_h, g->out_w,
+             g->cout, backward_data ? " dx" : "");
+}
+
+/* The algorithm named name that applies to g, or AUTO. */
+static clnet__conv_algo named(const char *name, const clnet__conv_geom *g)
+{
+    for (int a = CLNET_CONV_IM2COL; name && a < CLNET_CONV_ALGO_COUNT; ++a)
+        if (strcmp(name, clnet__conv_algo_name((clnet__conv_algo)a)) == 0 &&
+            clnet__conv2d_algo_ok((clnet__conv_algo)a, g))
+            return (clnet__conv_algo)a;
+    return CLNET_CONV_AUTO;
+}
+
+int clnet__conv2d_tuned(const clnet_context *ctx, const clnet__conv_geom *g, int backward_data,
+                        clnet__conv_algo *algo)
+{
+    if (!ctx->n_tuned)
+        return 0;
+    char key[96];
+    clnet__conv2d_key(g, backward_data, key, sizeof key);
+    const clnet__tuned *t = clnet__tune_find(ctx, key);
+    const clnet__conv_algo a = t ? named(t->choice, g) : CLNET_CONV_AUTO;
+    if (a == CLNET_CONV_AUTO)
+        return 0;
+    *algo = a;
+    return 1;
+}
+
 clnet__conv_algo clnet__conv2d_pick(const clnet_context *ctx, const clnet__conv_geom *g,
                                     int backward_data)
 {
-    const char *env = getenv("CLNET_CONV_ALGO");
-    for (int a = CLNET_CONV_IM2COL; env && a < CLNET_CONV_ALGO_COUNT; ++a)
-        if (strcmp(env, clnet__conv_algo_name((clnet__conv_algo)a)) == 0 &&
-            clnet__conv2d_algo_ok((clnet__conv_algo)a, g))
-            return (clnet__conv_algo)a;
+    clnet__conv_algo algo = named(getenv("CLNET_CONV_ALGO"), g);
+    if (algo != CLNET_CONV_AUTO || clnet__conv2d_tuned(ctx, g, backward_data, &algo))
+        return algo;
     /* dX is the convolution with cin and cout swapped whose output is x. The transformed
      * kernel U must fit one allocation. */
     const int min_c = g->cin < g->cout ? g->cin : g->cout;

@@ -1,8 +1,9 @@
 /* tune.c - clnet_model_tune: the problems a model runs, each candidate checked against
  * the plain C reference and timed on the device, the winners stored in the tuning
- * database (src/device/tune_db.c) that clnet__gemm consults. Problems are collected by
- * running the model once with the context's GEMM recorder set, so the tuner sees
- * exactly the shapes, transposes and leading dimensions the layers use.
+ * database (src/device/tune_db.c) that clnet__gemm and conv2d consult. First the
+ * algorithm of every distinct convolution (im2col or Winograd), then every GEMM: those
+ * are collected by running the model once with the context's GEMM recorder set, so the
+ * tuner sees exactly the shapes, transposes and leading dimensions the layers use.
  * Tests: tests/models/test_tune.c. CLI: src/cli/tune.c. */
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "gemm/gemm.h"
+#include "ops/conv2d_algo.h"
 #include "plan/plan.h"
 #include "plan/tune.h"
 #include "tensor/rng.h"
@@ -281,21 +283,34 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* One candidate's run, waited for: a GEMM (gemm_run) or a convolution (conv_run). */
+typedef struct timed_run {
+    clnet_context *ctx;
+    void *problem;
+    const clnet__tuned *gemm; /* GEMM candidate, NULL: the default */
+    int conv_algo;            /* clnet__conv_algo */
+    clnet_status (*run)(const struct timed_run *r);
+} timed_run;
+
 /* Median wall time of repeats runs, in milliseconds. */
-static clnet_status gemm_time(clnet_context *ctx, clnet__gemm_problem *p, const clnet__tuned *cand,
-                              int repeats, double *ms)
+static clnet_status median_ms(const timed_run *r, int repeats, double *ms)
 {
     double t[64];
     if (repeats > (int)CLNET_COUNTOF(t))
         repeats = (int)CLNET_COUNTOF(t);
     for (int i = 0; i < repeats; ++i) {
         const double t0 = clnet__now();
-        CLNET_TRY(gemm_run(ctx, p, cand));
+        CLNET_TRY(r->run(r));
         t[i] = (clnet__now() - t0) * 1e3;
     }
     qsort(t, (size_t)repeats, sizeof t[0], cmp_double);
     *ms = t[repeats / 2];
     return CLNET_OK;
+}
+
+static clnet_status gemm_timed(const timed_run *r)
+{
+    return gemm_run(r->ctx, r->problem, r->gemm);
 }
 
 static clnet_tune_row *add_row(clnet_context *ctx, tune_result *res, const char *problem,
@@ -367,7 +382,8 @@ static clnet_status tune_gemm(clnet_model *m, const clnet_tune_options *o,
         if (row->status == CLNET_OK && !(row->max_rel_err <= CLNET_GEMM_RTOL))
             row->status = CLNET_ERR_MISMATCH;
         if (row->status == CLNET_OK)
-            row->status = gemm_time(ctx, &p, cnd, o->repeats, &row->ms);
+            row->status =
+                median_ms(&(timed_run){ctx, &p, cnd, 0, gemm_timed}, o->repeats, &row->ms);
         if (row->status != CLNET_OK) {
             row->ms = 0.0;
             continue;
@@ -404,6 +420,264 @@ static clnet_status tune_gemm(clnet_model *m, const clnet_tune_options *o,
     return st;
 }
 
+/* ---- conv2d algorithms: one problem per distinct forward geometry ---- */
+
+/* One convolution step's problem on tensors of its own: x, kernel, bias, residual (as
+ * the step has them), y, with host copies and the reference output in double. */
+typedef struct conv_problem {
+    clnet__conv_geom g;
+    const clnet__step *step;
+    clnet_tensor *in[2], *w[2], *out;
+    int n_in, n_w;
+    double *want;
+    float *got;
+    double rms;
+} conv_problem;
+
+static void conv_problem_free(conv_problem *p)
+{
+    for (int i = 0; i < 2; ++i) {
+        clnet_tensor_destroy(p->in[i]);
+        clnet_tensor_destroy(p->w[i]);
+    }
+    clnet_tensor_destroy(p->out);
+    free(p->want);
+    free(p->got);
+}
+
+/* A device tensor of shape s from seeded uniform(-1, 1) data, its host copy in d. */
+static clnet_status random_tensor(clnet_context *ctx, clnet_shape s, uint64_t seed,
+                                  clnet_tensor **t, double **d)
+{
+    const size_t n = clnet__shape_count(s);
+    float *f = malloc(n * sizeof *f);
+    *d = malloc(n * sizeof **d);
+    clnet_status st = f && *d ? clnet_tensor_create(ctx, s, t) : CLNET_ERR_OUT_OF_MEMORY;
+    clnet__rng rng;
+    clnet__rng_seed(&rng, seed);
+    for (size_t i = 0; f && *d && i < n; ++i) {
+        f[i] = (float)(2.0 * clnet__rng_uniform(&rng) - 1.0);
+        (*d)[i] = f[i];
+    }
+    if (st == CLNET_OK)
+        st = clnet_tensor_write(*t, f, n);
+    free(f);
+    return st == CLNET_ERR_OUT_OF_MEMORY && !*t
+               ? clnet__fail(ctx, st, "out of host memory tuning a convolution")
+               : st;
+}
+
+static clnet_status conv_problem_init(clnet_model *m, const clnet__step *s,
+                                      const clnet__conv_geom *g, uint64_t seed, conv_problem *p)
+{
+    clnet_context *ctx = m->ctx;
+    memset(p, 0, sizeof *p);
+    p->g = *g;
+    p->step = s;
+    p->n_in = s->n_in;
+    const clnet__conv2d_params *cp = s->params;
+    p->n_w = cp->use_bias ? 2 : 1;
+    clnet_shape in_shape[2], w_shape[2];
+    double *in[2] = {NULL, NULL}, *w[2] = {NULL, NULL};
+    const clnet_shape out = {g->batch, g->out_h, g->out_w, g->cout};
+    in_shape[0] = (clnet_shape){g->batch, g->in_h, g->in_w, g->cin};
+    in_shape[1] = out;
+    w_shape[0] = (clnet_shape){g->kh, g->kw, g->cin, g->cout};
+    w_shape[1] = (clnet_shape){1, 1, 1, g->cout};
+    clnet_status st = CLNET_OK;
+    for (int i = 0; st == CLNET_OK && i < p->n_in; ++i)
+        st = random_tensor(ctx, in_shape[i], seed + (uint64_t)i, &p->in[i], &in[i]);
+    for (int i = 0; st == CLNET_OK && i < p->n_w; ++i)
+        st = random_tensor(ctx, w_shape[i], seed + 2 + (uint64_t)i, &p->w[i], &w[i]);
+    const size_t count = clnet__shape_count(out);
+    if (st == CLNET_OK)
+        st = clnet_tensor_create(ctx, out, &p->out);
+    p->want = st == CLNET_OK ? calloc(count, sizeof *p->want) : NULL;
+    p->got = st == CLNET_OK ? malloc(count * sizeof *p->got) : NULL;
+    if (st == CLNET_OK && (!p->want || !p->got))
+        st = clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory tuning a convolution");
+    if (st == CLNET_OK) {
+        const clnet__ref_args a = {.params = s->params,
+                                   .n_in = p->n_in,
+                                   .in_shape = in_shape,
+                                   .in = (const double *const *)in,
+                                   .out_shape = out,
+                                   .out = p->want,
+                                   .n_w = p->n_w,
+                                   .w_shape = w_shape,
+                                   .w = w};
+        s->op->ref_forward(&a);
+        double ss = 0.0;
+        for (size_t i = 0; i < count; ++i)
+            ss += p->want[i] * p->want[i];
+        p->rms = sqrt(ss / (double)count);
+    }
+    for (int i = 0; i < 2; ++i) {
+        free(in[i]);
+        free(w[i]);
+    }
+    return st;
+}
+
+/* One forward by algo (AUTO: the untuned default), waited for. */
+static clnet_status conv_run(clnet_context *ctx, conv_problem *p, clnet__conv_algo algo)
+{
+    const clnet__op_call call = {.ctx = ctx,
+                                 .params = p->step->params,
+                                 .n_in = p->n_in,
+                                 .in = p->in,
+                                 .out = p->out,
+                                 .n_w = p->n_w,
+                                 .w = p->w};
+    /* Every candidate with the built-in GEMM choices, so they compare like with like. */
+    ctx->tune_off = 1;
+    const clnet_status st = clnet__conv2d_forward_with(&call, algo);
+    ctx->tune_off = 0;
+    return st == CLNET_OK ? clnet_context_finish(ctx) : st;
+}
+
+static clnet_status conv_check(clnet_context *ctx, conv_problem *p, clnet__conv_algo algo,
+                               double *max_rel)
+{
+    CLNET_TRY(clnet_tensor_fill(p->out, NAN));
+    CLNET_TRY(conv_run(ctx, p, algo));
+    const size_t count = p->out->count;
+    CLNET_TRY(clnet_tensor_read(p->out, p->got, count));
+    *max_rel = 0.0;
+    for (size_t i = 0; i < count; ++i) {
+        double rel = fabs(p->got[i] - p->want[i]) / (fabs(p->want[i]) + p->rms + 1e-7);
+        if (rel != rel)
+            rel = INFINITY;
+        if (rel > *max_rel)
+            *max_rel = rel;
+    }
+    return CLNET_OK;
+}
+
+static clnet_status conv_timed(const timed_run *r)
+{
+    return conv_run(r->ctx, r->problem, (clnet__conv_algo)r->conv_algo);
+}
+
+/* The layers (first of each step) of the plan's convolutions with geometry key. */
+static void conv_layers(clnet_model *m, const clnet__plan *plan, const char *key, char *buf,
+                        size_t len)
+{
+    buf[0] = '\0';
+    for (int s = 0; s < plan->n_steps; ++s) {
+        const clnet__step *st = &plan->steps[s];
+        clnet__conv_geom g;
+        char k[96];
+        if (strcmp(st->op->name, "conv2d") != 0 ||
+            clnet__conv2d_geom(m->ctx, st->params, plan->values[st->in[0]].view.shape, &g) !=
+                CLNET_OK)
+            continue;
+        clnet__conv2d_key(&g, 0, k, sizeof k);
+        const size_t used = strlen(buf);
+        if (strcmp(k, key) == 0 && used + 4 < len)
+            snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
+                     m->graph->layers[st->members[0]].name);
+    }
+}
+
+/* Times the algorithms of every distinct convolution of the inference plan; the
+ * winners (one per problem) are appended to *winners. */
+static clnet_status tune_convs(clnet_model *m, const clnet_tune_options *o, clnet__tuned **winners,
+                               int *n_winners)
+{
+    clnet_context *ctx = m->ctx;
+    clnet__plan *plan = NULL;
+    int slice = 0;
+    CLNET_TRY(clnet__model_plan(m, 0, o->batch, &plan, &slice));
+    for (int s = 0; s < plan->n_steps; ++s) {
+        const clnet__step *st = &plan->steps[s];
+        clnet__conv_geom g;
+        char key[96], layers[128];
+        if (strcmp(st->op->name, "conv2d") != 0)
+            continue;
+        CLNET_TRY(clnet__conv2d_geom(ctx, st->params, plan->values[st->in[0]].view.shape, &g));
+        clnet__conv2d_key(&g, 0, key, sizeof key);
+        int seen = 0;
+        for (int i = 0; i < *n_winners && !seen; ++i)
+            seen = strcmp((*winners)[i].key, key) == 0;
+        /* Only convolutions with a choice: one algorithm is nothing to tune. */
+        int choices = 0;
+        for (int a = CLNET_CONV_IM2COL; a < CLNET_CONV_ALGO_COUNT; ++a)
+            choices += clnet__conv2d_algo_ok((clnet__conv_algo)a, &g);
+        if (seen || choices < 2)
+            continue;
+        conv_layers(m, plan, key, layers, sizeof layers);
+        clnet__tuned *grown = realloc(*winners, (size_t)(*n_winners + 1) * sizeof *grown);
+        if (!grown)
+            return clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+        *winners = grown;
+        conv_problem p;
+        clnet_status status = conv_problem_init(m, st, &g, 500u + (uint64_t)s, &p);
+        const int first_row = m->tune->n;
+        double best = INFINITY;
+        int best_row = -1;
+        clnet__conv_algo best_algo = CLNET_CONV_AUTO;
+        for (int a = CLNET_CONV_AUTO; status == CLNET_OK && a < CLNET_CONV_ALGO_COUNT; ++a) {
+            const clnet__conv_algo algo = (clnet__conv_algo)a;
+            if (!clnet__conv2d_algo_ok(algo, &g))
+                continue;
+            char name[64];
+            ctx->tune_off = 1;
+            if (algo == CLNET_CONV_AUTO)
+                snprintf(name, sizeof name, "default (%s)",
+                         clnet__conv_algo_name(clnet__conv2d_pick(ctx, &g, 0)));
+            else
+                snprintf(name, sizeof name, "%s", clnet__conv_algo_name(algo));
+            ctx->tune_off = 0;
+            clnet_tune_row *row = add_row(ctx, m->tune, key, name, layers);
+            if (!row) {
+                status = CLNET_ERR_OUT_OF_MEMORY;
+                break;
+            }
+            row->is_default = algo == CLNET_CONV_AUTO;
+            row->status = conv_check(ctx, &p, algo, &row->max_rel_err);
+            if (row->status == CLNET_OK && !(row->max_rel_err <= CLNET_GEMM_RTOL))
+                row->status = CLNET_ERR_MISMATCH;
+            if (row->status == CLNET_OK)
+                row->status =
+                    median_ms(&(timed_run){ctx, &p, NULL, algo, conv_timed}, o->repeats, &row->ms);
+            if (row->status != CLNET_OK) {
+                row->ms = 0.0;
+                continue;
+            }
+            if (row->ms < best) {
+                best = row->ms;
+                best_algo = algo;
+                best_row = (int)(row - m->tune->rows);
+            }
+        }
+        conv_problem_free(&p);
+        CLNET_TRY(status);
+        if (best_row < 0)
+            return clnet__fail(ctx, CLNET_ERR_MISMATCH, "%s: no algorithm matched the reference",
+                               key);
+        /* Within the noise of the default, the default stays (as for GEMMs). */
+        const double default_ms = m->tune->rows[first_row].ms;
+        if (default_ms > 0.0 && best > default_ms * (1.0 - TUNE_MARGIN)) {
+            best_algo = CLNET_CONV_AUTO;
+            best = default_ms;
+            best_row = first_row;
+        }
+        m->tune->rows[best_row].is_winner = 1;
+        clnet__tuned *w = &(*winners)[(*n_winners)++];
+        memset(w, 0, sizeof *w);
+        snprintf(w->key, sizeof w->key, "%s", key);
+        ctx->tune_off = 1;
+        snprintf(w->choice, sizeof w->choice, "%s",
+                 clnet__conv_algo_name(best_algo == CLNET_CONV_AUTO ? clnet__conv2d_pick(ctx, &g, 0)
+                                                                    : best_algo));
+        ctx->tune_off = 0;
+        w->ms = best;
+        w->default_ms = default_ms;
+    }
+    return CLNET_OK;
+}
+
 static void finish_rows(tune_result *res)
 {
     for (int i = 0; i < res->n; ++i) {
@@ -434,9 +708,18 @@ clnet_status clnet_model_tune(clnet_model *m, const clnet_tune_options *opt,
     m->tune = calloc(1, sizeof *m->tune);
     if (!m->tune)
         return clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+    /* Convolution algorithms first: they decide which GEMMs run. Stored before the
+     * GEMMs are collected, so those are the ones the chosen algorithms call. */
+    clnet__tuned *convs = NULL;
+    int n_convs = 0;
+    clnet_status st = tune_convs(m, &o, &convs, &n_convs);
+    if (st == CLNET_OK && !o.dry_run && n_convs)
+        st = clnet__tune_save(ctx, convs, n_convs);
+    free(convs);
     recorded rec = {0};
     clnet__tuned *winners = NULL;
-    clnet_status st = collect(m, &o, &rec);
+    if (st == CLNET_OK)
+        st = collect(m, &o, &rec);
     if (st == CLNET_OK && rec.n) {
         winners = calloc((size_t)rec.n, sizeof *winners);
         if (!winners)
