@@ -129,14 +129,17 @@ static clnet_status pack_b(clnet_context *ctx, const clnet__gemm_args *g, size_t
  * before the next, so the B block and, for a transposed A, the cache lines neighbouring
  * tiles share are still in cache (CPU time, 2 cores: TN 576x64x8192 263 -> 300
  * GFLOP/s, TN 4608x512x128 223 -> 346, NT 8192x576x64 207 -> 258, NN 128x512x4608
- * 238 -> 319; untransposed k <= 1152 lost 5-15% with it, so it keeps gemm_packed). */
+ * 238 -> 319; untransposed k <= 1152 lost 5-15% with it, so it keeps gemm_packed, and
+ * so does m <= 8: 1x1000x2048 fell from 30 to 12). */
 static clnet_status gemm_packed(clnet_context *ctx, const clnet__gemm_args *g)
 {
     const size_t wg = (size_t)clnet__param(ctx, "gemm", "GEMM_WG_M", 32);
     const int kc_param = clnet__param(ctx, "gemm", "GEMM_KC", 0);
     const int kb_param = clnet__param(ctx, "gemm", "GEMM_KB", 0);
-    const int blocked = kb_param > 0 && (g->trans_a || g->trans_b ||
-                                         g->k >= clnet__param(ctx, "gemm", "GEMM_KB_K", 0));
+    /* Blocks pay only when several tiles share them: not for a single row tile. */
+    const int blocked =
+        kb_param > 0 && g->m > PACK_MR &&
+        (g->trans_a || g->trans_b || g->k >= clnet__param(ctx, "gemm", "GEMM_KB_K", 0));
     const int kp = (g->k + 3) / 4 * 4;
     const int b_direct = !g->trans_b && g->m <= clnet__param(ctx, "gemm", "GEMM_B_DIRECT_M", 0);
     /* Columns per chunk: whole panels, each chunk's panels within the budget. */
