@@ -2,8 +2,9 @@
  * ResNet-50 224x224 convolutions as GEMMs at batch 1 (m = H*W, n = Cout,
  * k = kh*kw*Cin) plus its dense layer. Warm-up, then the median of several runs
  * of wall time around clFinish (every enqueue of the call, packing included; CLBlast
- * reports only its last kernel's event) and of the summed profiling-event time.
- * One JSON line per (impl, shape) on stdout. A benchmark, never a test.
+ * reports only its last kernel's event), of the summed profiling-event time and of
+ * the process CPU time (cpu_ms). One JSON line per (impl, shape) on stdout. A
+ * benchmark, never a test.
  *
  *   bench_gemm [--impl clblast|packed|tiled|all] [--class dgpu|igpu|cpu]
  *              [--repeats R] [--shape MxNxK] [--trans NN|NT|TN|TT] */
