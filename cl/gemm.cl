@@ -23,7 +23,8 @@
 // consecutive work-groups walk the column panels of one row block, so those rows of
 // A stay in cache as well. global = n_panels * row_blocks * GEMM_WG_M.
 // gemm_packed_blocked: the same, its k run in in-kernel blocks of kc with a barrier
-// after each (see there); the host takes it for transposed operands and long k.
+// after each (see there); the host takes it for a transposed A, and for a long k with
+// B read in place.
 // gemm_scale: C = beta*C, one work-item per element; global = (n, m).
 #ifndef GEMM_TILE
 #define GEMM_TILE 32

@@ -47,8 +47,9 @@ static const param_row rows[] = {
      * Packed: GEMM_WG_M row tiles share a B panel; products with m <= GEMM_B_DIRECT_M
      * read an untransposed B in place rather than pack it; GEMM_KC splits a longer k
      * into launches (2048: 89 -> 130 GFLOP/s at k = 100352, no loss at k <= 4608).
-     * GEMM_KB > 0: products with a transposed operand or k >= GEMM_KB_K run their k in
-     * in-kernel blocks of about GEMM_KB (gemm_packed_blocked); see src/gemm/gemm.c. */
+     * GEMM_KB > 0: products with a transposed A, or with B read in place and k >=
+     * GEMM_KB_K, run their k in in-kernel blocks of about GEMM_KB (gemm_packed_blocked);
+     * see src/gemm/gemm.c. */
     {CLNET_CLASS_AUTO, NULL, "gemm", "GEMM_IMPL", 3},
     {CLNET_CLASS_DGPU, NULL, "gemm", "GEMM_IMPL", 1},
     {CLNET_CLASS_IGPU, NULL, "gemm", "GEMM_IMPL", 1},
