@@ -8,21 +8,24 @@
 #
 #   bench/compare.sh [--quick] [--models a,b] [--repeats R] [--json FILE] [--train]
 #                    [--no-train] [--no-opencl] [--install] [--cache DIR] [--timeout S]
+#                    [--gemm] [--trans NN|NT|TN|TT]
 #
 # Scenarios (models as clnet's zoo names them):
 #   inference 224x224x3, batch 1 and 8: resnet18 resnet50 mobilenetv2 mnasnet
 #   training  64x64x3, batch 32: resnet18 resnet50 mobilenetv2 (clnet and torch only)
 #   training  28x28x1, batch 128: resnet18 (clnet and torch only)
 # --quick: inference at batch 1 only, resnet18 and mobilenetv2, 3 repeats (add --train
-# for the training scenarios). Every framework gets 2 threads (the CPU the device has).
+# for the training scenarios). --gemm: instead of models, bench_gemm's packed kernel
+# against OpenBLAS SGEMM (numpy, openblas_gemm.py) per shape, GFLOP/s and their ratio
+# (op(A), op(B) as --trans). Every framework gets 2 threads (the CPU the device has).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 here=bench/compare
 
-usage() { sed -n '2,18s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,21s/^# \{0,1\}//p' "$0"; }
 
 quick=0 models="" repeats="" json="" train="" opencl=1 install=0
-cache=build/compare-cache timeout_s=1800
+cache=build/compare-cache timeout_s=1800 gemm=0 trans=NN
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) quick=1 ;;
@@ -35,6 +38,8 @@ while [ $# -gt 0 ]; do
     --install) install=1 ;;
     --cache) cache=${2:?--cache needs a directory}; shift ;;
     --timeout) timeout_s=${2:?--timeout needs seconds}; shift ;;
+    --gemm) gemm=1 ;;
+    --trans) trans=${2:?--trans needs NN, NT, TN or TT}; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "compare.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -111,6 +116,29 @@ if [ "$install" = 1 ]; then
     if command -v npm >/dev/null; then
         (cd "$here" && npm ci --ignore-scripts --no-audit --no-fund >&2) || say "npm ci failed"
     fi
+fi
+
+if [ "$gemm" = 1 ]; then
+    case "$trans" in NN | NT | TN | TT) ;; *) echo "compare.sh: --trans must be NN, NT, TN or TT" >&2; exit 2 ;; esac
+    bench_gemm=${CLNET_BENCH_GEMM:-build/bench/bench_gemm}
+    if [ ! -x "$bench_gemm" ]; then
+        echo "compare.sh: no $bench_gemm: build it first (cmake --build build)" >&2
+        exit 1
+    fi
+    gemm_json=$(mktemp)
+    trap 'rm -f "$err_file" "$out_file" "$times_file" "$gemm_json"' EXIT
+    say "clnet: $bench_gemm --impl packed --trans $trans"
+    run "$bench_gemm" --impl packed --trans "$trans" --repeats "$repeats" >>"$gemm_json" ||
+        say "bench_gemm: $(why $?)"
+    grep -v '^\s*$' "$err_file" | head -n 1 | sed 's/^/[compare] /' >&2
+    clnet_other=$other_pct other_pct=0
+    run "$py" "$here/openblas_gemm.py" --trans "$trans" --repeats "$repeats" >>"$gemm_json" ||
+        say "openblas_gemm.py: $(why $?)"
+    sed 's/^/[compare] /' "$err_file" >&2
+    "$py" "$here/report.py" gemm "$gemm_json"
+    echo "  CPU taken by other processes while each ran: clnet ${clnet_other}%, OpenBLAS ${other_pct}%" \
+        "(over 20%: those figures are low)"
+    exit 0
 fi
 
 # clnet: the CLI's `bench model`.

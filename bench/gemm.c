@@ -2,14 +2,17 @@
  * ResNet-50 224x224 convolutions as GEMMs at batch 1 (m = H*W, n = Cout,
  * k = kh*kw*Cin) plus its dense layer. Warm-up, then the median of several runs
  * of wall time around clFinish (every enqueue of the call, packing included; CLBlast
- * reports only its last kernel's event) and of the summed profiling-event time.
- * One JSON line per (impl, shape) on stdout. A benchmark, never a test.
+ * reports only its last kernel's event), of the summed profiling-event time and of
+ * the process CPU time (cpu_ms). One JSON line per (impl, shape) on stdout. A
+ * benchmark, never a test.
  *
  *   bench_gemm [--impl clblast|packed|tiled|all] [--class dgpu|igpu|cpu]
  *              [--repeats R] [--shape MxNxK] [--trans NN|NT|TN|TT] */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gemm/gemm.h"
 #include "tensor/tensor.h"
@@ -19,6 +22,7 @@ typedef struct shape {
     int m, n, k;
 } shape;
 
+/* bench/compare/openblas_gemm.py times OpenBLAS on the same list: change both. */
 static const shape shapes[] = {
     {"square", 1024, 1024, 1024},
     {"resnet50 conv1 7x7/2", 112 * 112, 64, 147},
@@ -31,6 +35,15 @@ static const shape shapes[] = {
     {"resnet50 fc", 1, 1000, 2048},
 };
 
+/* CPU seconds of every thread of the process: on a shared machine, less disturbed by
+ * other processes than wall time (though blind to one thread idling). */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -42,8 +55,8 @@ static clnet_status bench_one(clnet_context *ctx, clnet__gemm_impl impl, const s
 {
     clnet_tensor *ta = NULL, *tb = NULL, *tc = NULL;
     double *wall = calloc((size_t)repeats, sizeof *wall),
-           *dev = calloc((size_t)repeats, sizeof *dev);
-    clnet_status st = wall && dev ? CLNET_OK : CLNET_ERR_OUT_OF_MEMORY;
+           *dev = calloc((size_t)repeats, sizeof *dev), *cpu = calloc((size_t)repeats, sizeof *cpu);
+    clnet_status st = wall && dev && cpu ? CLNET_OK : CLNET_ERR_OUT_OF_MEMORY;
     if (st == CLNET_OK)
         st = clnet_tensor_create(ctx, (clnet_shape){1, 1, s->m, s->k}, &ta);
     if (st == CLNET_OK)
@@ -84,7 +97,7 @@ static clnet_status bench_one(clnet_context *ctx, clnet__gemm_impl impl, const s
     if (st == CLNET_OK)
         st = clnet_context_finish(ctx);
     for (int r = 0; r < repeats && st == CLNET_OK; ++r) {
-        const double t0 = clnet__now();
+        const double t0 = clnet__now(), c0 = cpu_now();
         clnet__profile_begin(ctx);
         st = clnet__gemm_with(ctx, impl, &g);
         double d = 0.0;
@@ -92,18 +105,20 @@ static clnet_status bench_one(clnet_context *ctx, clnet__gemm_impl impl, const s
         if (st == CLNET_OK)
             st = st2;
         wall[r] = (clnet__now() - t0) * 1e3;
+        cpu[r] = (cpu_now() - c0) * 1e3;
         dev[r] = d;
     }
     if (st == CLNET_OK) {
         qsort(wall, (size_t)repeats, sizeof *wall, cmp_double);
         qsort(dev, (size_t)repeats, sizeof *dev, cmp_double);
+        qsort(cpu, (size_t)repeats, sizeof *cpu, cmp_double);
         const double ms = wall[repeats / 2], flop = 2.0 * s->m * (double)s->n * s->k;
         printf("{\"impl\":\"%s\",\"class\":\"%s\",\"shape\":\"%s\",\"trans\":\"%c%c\",\"m\":%d,"
                "\"n\":%d,\"k\":%d,\"first_ms\":%.2f,\"ms\":%.4f,\"min_ms\":%.4f,"
-               "\"device_ms\":%.4f,\"gflops\":%.2f}\n",
+               "\"device_ms\":%.4f,\"cpu_ms\":%.4f,\"gflops\":%.2f}\n",
                clnet__gemm_impl_name(impl), clnet_device_class_name(clnet_context_class(ctx)),
                s->name, trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', s->m, s->n, s->k, first_ms, ms,
-               wall[0], dev[repeats / 2], ms > 0 ? flop / (ms * 1e6) : 0.0);
+               wall[0], dev[repeats / 2], cpu[repeats / 2], ms > 0 ? flop / (ms * 1e6) : 0.0);
         fflush(stdout);
     }
     clnet_tensor_destroy(ta);
@@ -111,6 +126,7 @@ static clnet_status bench_one(clnet_context *ctx, clnet__gemm_impl impl, const s
     clnet_tensor_destroy(tc);
     free(wall);
     free(dev);
+    free(cpu);
     return st;
 }
 

@@ -22,6 +22,9 @@
 // is GEMM_WG_M consecutive row tiles sharing one B panel, which then stays in cache;
 // consecutive work-groups walk the column panels of one row block, so those rows of
 // A stay in cache as well. global = n_panels * row_blocks * GEMM_WG_M.
+// gemm_packed_blocked: the same, its k run in in-kernel blocks of kc with a barrier
+// after each (see there); the host takes it for a transposed A, and for a long k with
+// B read in place.
 // gemm_scale: C = beta*C, one work-item per element; global = (n, m).
 #ifndef GEMM_TILE
 #define GEMM_TILE 32
@@ -209,8 +212,7 @@ inline void packed_store(global float *cr, int cols, float16 lo, float16 hi, flo
     const int g_ = get_group_id(0), wg_ = get_local_size(0);                                       \
     const int panel = g_ % n_panels, tile = g_ / n_panels * wg_ + get_local_id(0);                 \
     const int row0 = tile * PK_MR, col0 = panel * PK_NR;                                           \
-    if (row0 >= m)                                                                                 \
-        return;                                                                                    \
+    const int live = row0 < m;                                                                     \
     const int cols = n - col0;                                                                     \
     const int direct = panel < n_direct, bs = direct ? ldb : PK_NR;                                \
     const global float *bq =                                                                       \
@@ -226,22 +228,30 @@ inline void packed_store(global float *cr, int cols, float16 lo, float16 hi, flo
 #define PK_COLPTR(r) const global float *a##r = a + min(row0 + r, m - 1);
 // k runs over [k0, k1), unrolled by 4; B read in place has no zero padding past k.
 #define PK_K_LOOP()                                                                                \
-    int p = k0;                                                                                    \
-    for (; p + 4 <= k1; p += 4) {                                                                  \
+    int p = kb;                                                                                    \
+    for (; p + 4 <= ke; p += 4) {                                                                  \
         PK_STEP(p)                                                                                 \
         PK_STEP(p + 1)                                                                             \
         PK_STEP(p + 2)                                                                             \
         PK_STEP(p + 3)                                                                             \
     }                                                                                              \
-    for (; p < k1; ++p)                                                                            \
+    for (; p < ke; ++p)                                                                            \
         PK_STEP(p)
-kernel void gemm_packed(int trans_a, global const float *a, int a_off, int lda, PK_B_ARGS,
-                        int m, int n, int k0, int k1, int kp, int n_panels, float alpha,
-                        float beta, global float *c, int c_off, int ldc)
+// Both packed kernels take the same arguments; gemm_packed ignores kc.
+#define PK_ARGS                                                                                    \
+    int trans_a, global const float *a, int a_off, int lda, PK_B_ARGS, int m, int n, int k0,       \
+        int k1, int kc, int kp, int n_panels, float alpha, float beta, global float *c, int c_off, \
+        int ldc
+
+// gemm_packed: the work-item's whole k run at once.
+kernel void gemm_packed(PK_ARGS)
 {
     PK_TILE()
+    if (!live)
+        return;
     PK_ROWS(PK_DECL)
     a += a_off;
+    const int kb = k0, ke = k1;
     if (!trans_a) {
         PK_ROWS(PK_ROWPTR)
 #define PK_A(r, q) a##r[q]
@@ -254,4 +264,36 @@ kernel void gemm_packed(int trans_a, global const float *a, int a_off, int lda, 
 #undef PK_A
     }
     PK_ROWS(PK_STORE)
+}
+
+// gemm_packed_blocked: the same in k blocks of kc (a multiple of 4), a barrier after
+// each. A CPU runtime runs the work-items of a group one after another between
+// barriers, so all of them finish one block before any starts the next: the block of
+// the B panel they share, and for a transposed A the cache lines of A neighbouring
+// tiles share, stay in cache (POCL keeps the accumulators in memory across a barrier:
+// 16 float16 stored and loaded per block). Tiles past m (the last group's) only keep
+// the barriers company.
+kernel void gemm_packed_blocked(PK_ARGS)
+{
+    PK_TILE()
+    PK_ROWS(PK_DECL)
+    a += a_off;
+    for (int kb = k0; kb < k1; kb += kc) {
+        const int ke = min(kb + kc, k1);
+        if (live && !trans_a) {
+            PK_ROWS(PK_ROWPTR)
+#define PK_A(r, q) a##r[q]
+            PK_K_LOOP()
+#undef PK_A
+        } else if (live) {
+            PK_ROWS(PK_COLPTR)
+#define PK_A(r, q) a##r[(size_t)(q) * lda]
+            PK_K_LOOP()
+#undef PK_A
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (live) {
+        PK_ROWS(PK_STORE)
+    }
 }

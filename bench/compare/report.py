@@ -10,6 +10,9 @@
 #   report.py table RECORDS.jsonl
 #       one table per scenario (input and mode): rows model/batch, a column per framework
 #       (median ms for inference, images/s for training) and the ratios peer/clnet.
+#   report.py gemm LINES.jsonl
+#       GEMM per shape: clnet's packed kernel (bench_gemm --impl packed) against OpenBLAS
+#       (openblas_gemm.py), GFLOP/s each and the ratio clnet/OpenBLAS (> 1: clnet faster).
 #
 # A record (one JSON line, also what --json FILE of compare.sh holds):
 #   framework  clnet | torch | ort | opencv | opencv-ocl
@@ -49,16 +52,20 @@ def from_clnet(r, a):
     return rec
 
 
+def json_lines(lines):
+    """The JSON objects among lines (other lines, e.g. logs, are skipped)."""
+    for line in lines:
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                yield json.loads(line)
+            except ValueError:
+                pass
+
+
 def collect(a):
     got = []
-    for line in sys.stdin:
-        line = line.strip()
-        if not line.startswith("{"):
-            continue
-        try:
-            r = json.loads(line)
-        except ValueError:
-            continue
+    for r in json_lines(sys.stdin):
         if "model" not in r or "batch" not in r:
             continue
         rec = from_clnet(r, a) if a.framework == "clnet" else r
@@ -92,15 +99,8 @@ def ratio(peer, clnet, mode):
 
 
 def table(a):
-    recs = []
     with open(a.file) as f:
-        for line in f:
-            line = line.strip()
-            if line.startswith("{"):
-                try:
-                    recs.append(json.loads(line))
-                except ValueError:
-                    pass
+        recs = list(json_lines(f))
     scenarios = []
     for r in recs:
         key = (r["mode"], r["input"])
@@ -159,6 +159,34 @@ def table(a):
     return 0
 
 
+def gemm(a):
+    """bench_gemm's and openblas_gemm.py's JSON lines (one per impl and shape) as a table."""
+    by = {}
+    order = []
+    with open(a.file) as f:
+        for r in json_lines(f):
+            if "impl" not in r or "gflops" not in r:
+                continue
+            key = (r["shape"], r["m"], r["n"], r["k"], r.get("trans", "NN"))
+            if key not in order:
+                order.append(key)
+            by[(key, r["impl"])] = r["gflops"]
+    head = ["shape", "MxNxK", "trans", "packed", "OpenBLAS", "packed/OpenBLAS"]
+    body = []
+    for key in order:
+        name, m, n, k, trans = key
+        c, o = by.get((key, "packed")), by.get((key, "openblas"))
+        body.append([name, f"{m}x{n}x{k}", trans, "n/a" if c is None else f"{c:.1f}",
+                     "n/a" if o is None else f"{o:.1f}",
+                     f"{c / o:.2f}" if c and o else "-"])
+    print("\n== GEMM GFLOP/s (median; ratio > 1: clnet faster) ==")
+    widths = [max(len(row[i]) for row in [head] + body) for i in range(len(head))]
+    for row in [head, ["-" * w for w in widths]] + body:
+        print("  ".join(c.ljust(w) if i < 1 else c.rjust(w)
+                        for i, (c, w) in enumerate(zip(row, widths))))
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser(description="records and tables of bench/compare.sh")
     sub = p.add_subparsers(dest="command", required=True)
@@ -174,8 +202,10 @@ def main():
                    help="%% of the machine's CPU other processes took during the run")
     t = sub.add_parser("table")
     t.add_argument("file")
+    g = sub.add_parser("gemm")
+    g.add_argument("file")
     a = p.parse_args()
-    return collect(a) if a.command == "collect" else table(a)
+    return {"collect": collect, "table": table, "gemm": gemm}[a.command](a)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,10 @@ static const param_row rows[] = {
      * local-memory slices (64/16/4: 256 work-items, 8.3 KiB, within any GPU's limits).
      * Packed: GEMM_WG_M row tiles share a B panel; products with m <= GEMM_B_DIRECT_M
      * read an untransposed B in place rather than pack it; GEMM_KC splits a longer k
-     * into blocks (2048: 89 -> 130 GFLOP/s at k = 100352, no loss at k <= 4608). */
+     * into launches (2048: 89 -> 130 GFLOP/s at k = 100352, no loss at k <= 4608).
+     * GEMM_KB > 0: products with a transposed A, or with B read in place and k >=
+     * GEMM_KB_K, run their k in in-kernel blocks of about GEMM_KB (gemm_packed_blocked);
+     * see src/gemm/gemm.c. */
     {CLNET_CLASS_AUTO, NULL, "gemm", "GEMM_IMPL", 3},
     {CLNET_CLASS_DGPU, NULL, "gemm", "GEMM_IMPL", 1},
     {CLNET_CLASS_IGPU, NULL, "gemm", "GEMM_IMPL", 1},
@@ -59,6 +62,9 @@ static const param_row rows[] = {
     {CLNET_CLASS_AUTO, NULL, "gemm", "GEMM_B_DIRECT_M", 256},
     {CLNET_CLASS_AUTO, NULL, "gemm", "GEMM_KC", 0},
     {CLNET_CLASS_CPU, NULL, "gemm", "GEMM_KC", 2048},
+    {CLNET_CLASS_AUTO, NULL, "gemm", "GEMM_KB", 0},
+    {CLNET_CLASS_CPU, NULL, "gemm", "GEMM_KB", 256},
+    {CLNET_CLASS_AUTO, NULL, "gemm", "GEMM_KB_K", 2048},
     /* depthwise_conv2d and batch_norm: per-channel sums over rows in two fixed-order
      * stages. Blocks of >= RED_ROWS rows, at most RED_BLOCKS of them; a GPU work-group is
      * RED_CT channels x RED_RT row lanes (a power of two) reduced by a local tree.

@@ -165,6 +165,7 @@ clnet_status clnet__gemm_check(clnet_context *ctx, clnet__gemm_impl impl,
         {1, 1, 17, 3, 37, 2.0f, -0.5f, 0, 3, 0, 0, 4, 0, 0},
         {0, 0, 1, 100, 300, 1.0f, 0.0f, 0, 0, 0, 0, 0, 0, 0},
         {0, 1, 65, 31, 129, 0.5f, 1.0f, 3, 5, 7, 2, 0, 3, 0},
+        {1, 0, 37, 45, 701, 1.0f, 0.5f, 2, 1, 0, 1, 3, 0, 0}, /* k blocks, off 4 */
     };
     clnet_status st = CLNET_OK;
     for (size_t i = 0; i < CLNET_COUNTOF(cases) && st == CLNET_OK; ++i) {

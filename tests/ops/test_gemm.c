@@ -50,6 +50,8 @@ ParameterizedTest(impl_class *r, gemm, matches_reference, .timeout = 600)
     static const int shapes[][3] = {
         {1, 1, 1},       {1, 1000, 2048}, {7, 33, 5}, {65, 31, 129},
         {200, 100, 300}, {300, 70, 40}, /* m > GEMM_B_DIRECT_M: an untransposed B is packed too */
+        {37, 45, 701}, /* cpu, A transposed: k blocks of gemm_packed_blocked (GEMM_KB 256: 3
+                          of 236, the last 229 deep), tiles past m at its barriers */
     };
     clnet_context *ctx = clnet_test_device_class(r->cls);
     uint64_t seed = 1;
@@ -106,8 +108,10 @@ ParameterizedTest(impl_class *r, gemm, self_check_passes, .timeout = 600)
 }
 
 /* The packed path's chunks and blocks: op(B) above the 32 MiB panel budget is packed
- * and multiplied in column chunks, and k > GEMM_KC (cpu: 2048) runs in blocks that
- * accumulate into C, after a first block that must not read C (beta 0, NaN C). */
+ * and multiplied in column chunks, and k > GEMM_KC (cpu: 2048) runs in launches that
+ * accumulate into C, after a first one that must not read C (beta 0, NaN C), each in
+ * in-kernel blocks (GEMM_KB) when A is transposed, or B read in place and k >=
+ * GEMM_KB_K: the untransposed long k, m off the tile and the work-group, is that case. */
 Test(gemm, packed_chunks_and_k_blocks, .timeout = 600)
 {
     clnet_context *ctx = clnet_test_device_class(CLNET_CLASS_CPU);
@@ -115,6 +119,8 @@ Test(gemm, packed_chunks_and_k_blocks, .timeout = 600)
     const clnet__gemm_case long_k = {1, 0, 300, 40, 4100, 0.5f, 0.0f, 0, 0, 0, 3, 0, 1, 1};
     check(ctx, CLNET_GEMM_PACKED, &wide_b, 11);
     check(ctx, CLNET_GEMM_PACKED, &long_k, 12);
+    const clnet__gemm_case long_k_nn = {0, 0, 49, 70, 4609, 1.0f, 0.0f, 2, 0, 1, 1, 0, 0, 1};
+    check(ctx, CLNET_GEMM_PACKED, &long_k_nn, 13);
 }
 
 /* A ResNet 3x3 convolution at batch 32 as one GEMM (m = 32*56*56, k = 576): sampled
