@@ -255,3 +255,247 @@ kernel void gemm_packed(int trans_a, global const float *a, int a_off, int lda, 
     }
     PK_ROWS(PK_STORE)
 }
+
+// gemm_gemv: C = alpha*op(A)*op(B) + beta*C for a small m (batch-1 and small-batch
+// dense layers), memory-bound: op(B) is read once per pass of up to GV_ROWS rows of
+// C (every row when m <= GV_ROWS), op(A) is tiny and stays in cache. k may be split
+// into ks slices [s*kc, min(k, (s+1)*kc)), the slice index s being dimension 1; a
+// split writes raw partial sums to part[s][m][n] and gemm_gemv_reduce adds them in
+// slice order (deterministic, no atomics), otherwise C is written directly (then part
+// is any valid buffer, never touched).
+// CPU (CLNET_CPU; global = (column items, ks)):
+//   untransposed B (k x n, y = x W): a work-item owns GV_NV = 16 consecutive columns
+//   as a float16 per row and walks k reading one contiguous float16 of B per step;
+//   transposed B (n x k, dx = dy W^T): a work-item owns GV_NC columns, each a float16
+//   dot product along contiguous k, for up to 4 rows per pass.
+// GPU (CLNET_GPU; local = (GV_LX, GV_LY)): a work-group owns GV_LX columns with
+//   GV_LY lanes along k (untransposed B: neighbouring work-items read neighbouring
+//   columns), or GV_LY columns with GV_LX lanes along k (transposed B: neighbouring
+//   work-items read neighbouring k); lanes are summed by a tree in local memory.
+//   global = (ceil(n/GV_LX)*GV_LX, ks*GV_LY), or (ceil(n/GV_LY)*GV_LX, ks*GV_LY).
+// op(A)[r][p] is a[r*ar + p*ap]: (ar, ap) = (lda, 1), or (1, lda) for a transposed A.
+#define GV_NV 16
+#define GV_NC 4
+#define GV_ROWS 8
+#ifndef GV_LX
+#define GV_LX 32
+#endif
+#ifndef GV_LY
+#define GV_LY 8
+#endif
+
+// One output, or its partial sum when the k range is split.
+inline void gemv_store(global float *c, int ldc, global float *part, int split, int m, int n, int r,
+                       int j, float v, float alpha, float beta)
+{
+    if (split) {
+        part[(size_t)r * n + j] = v;
+        return;
+    }
+    global float *p = c + (size_t)r * ldc + j;
+    *p = beta == 0.0f ? alpha * v : alpha * v + beta * *p;
+}
+
+#define GV_ARGS                                                                                    \
+    int m, int n, int k0, int k1, global const float *a, int ar, int ap, global const float *b,    \
+        int ldb, global float *c, int ldc, global float *part, int split, float alpha, float beta
+#define GV_PASS m, n, k0, k1, a, ar, ap, b, ldb, c, ldc, part, split, alpha, beta
+
+#ifndef CLNET_GPU
+inline float gemv_hsum(float16 v)
+{
+    const float4 s = v.lo.lo + v.lo.hi + v.hi.lo + v.hi.hi;
+    return (s.x + s.y) + (s.z + s.w);
+}
+
+// Columns col0.. (cols of them, up to 16) of B row p; zero past cols.
+inline float16 gemv_brow(const global float *bp, int cols)
+{
+    if (cols >= GV_NV)
+        return vload16(0, bp);
+    float t[GV_NV];
+    for (int j = 0; j < GV_NV; ++j)
+        t[j] = j < cols ? bp[j] : 0.0f;
+    return vload16(0, t);
+}
+
+// Untransposed B, rows r0 .. r0+R-1 (rows past m repeat row m-1: read, never stored).
+#define GV_NN(R)                                                                                   \
+    inline void gemv_nn##R(GV_ARGS, int r0, int col0)                                              \
+    {                                                                                              \
+        const int cols = min(GV_NV, n - col0);                                                     \
+        float16 acc[R];                                                                            \
+        const global float *ai[R];                                                                 \
+        for (int i = 0; i < R; ++i) {                                                              \
+            acc[i] = (float16)(0.0f);                                                              \
+            ai[i] = a + (size_t)min(r0 + i, m - 1) * ar;                                           \
+        }                                                                                          \
+        const global float *bp = b + (size_t)k0 * ldb + col0;                                      \
+        for (int p = k0; p < k1; ++p, bp += ldb) {                                                 \
+            const float16 bv = gemv_brow(bp, cols);                                                \
+            for (int i = 0; i < R; ++i)                                                            \
+                acc[i] = fma((float16)(ai[i][(size_t)p * ap]), bv, acc[i]);                        \
+        }                                                                                          \
+        for (int i = 0; i < R && r0 + i < m; ++i) {                                                \
+            float t[GV_NV];                                                                        \
+            vstore16(acc[i], 0, t);                                                                \
+            for (int j = 0; j < cols; ++j)                                                         \
+                gemv_store(c, ldc, part, split, m, n, r0 + i, col0 + j, t[j], alpha, beta);        \
+        }                                                                                          \
+    }
+GV_NN(1)
+GV_NN(2)
+GV_NN(4)
+GV_NN(8)
+
+// 16 consecutive k of op(A) row r from p: contiguous, or strided for a transposed A.
+inline float16 gemv_arow(const global float *ar_, int ap, int p)
+{
+    if (ap == 1)
+        return vload16(0, ar_ + p);
+    float t[GV_NV];
+    for (int q = 0; q < GV_NV; ++q)
+        t[q] = ar_[(size_t)(p + q) * ap];
+    return vload16(0, t);
+}
+
+// Transposed B, rows r0 .. r0+R-1, columns col0 .. col0+GV_NC-1 (past n: column n-1
+// is read, never stored).
+#define GV_NT(R)                                                                                   \
+    inline void gemv_nt##R(GV_ARGS, int r0, int col0)                                              \
+    {                                                                                              \
+        float16 acc[R][GV_NC];                                                                     \
+        float tail[R][GV_NC];                                                                      \
+        const global float *ai[R], *bj[GV_NC];                                                     \
+        for (int i = 0; i < R; ++i) {                                                              \
+            ai[i] = a + (size_t)min(r0 + i, m - 1) * ar;                                           \
+            for (int j = 0; j < GV_NC; ++j) {                                                      \
+                acc[i][j] = (float16)(0.0f);                                                       \
+                tail[i][j] = 0.0f;                                                                 \
+            }                                                                                      \
+        }                                                                                          \
+        for (int j = 0; j < GV_NC; ++j)                                                            \
+            bj[j] = b + (size_t)min(col0 + j, n - 1) * ldb;                                        \
+        int p = k0;                                                                                \
+        for (; p + GV_NV <= k1; p += GV_NV) {                                                      \
+            float16 bv[GV_NC];                                                                     \
+            for (int j = 0; j < GV_NC; ++j)                                                        \
+                bv[j] = vload16(0, bj[j] + p);                                                     \
+            for (int i = 0; i < R; ++i) {                                                          \
+                const float16 av = gemv_arow(ai[i], ap, p);                                        \
+                for (int j = 0; j < GV_NC; ++j)                                                    \
+                    acc[i][j] = fma(av, bv[j], acc[i][j]);                                         \
+            }                                                                                      \
+        }                                                                                          \
+        for (; p < k1; ++p)                                                                        \
+            for (int i = 0; i < R; ++i)                                                            \
+                for (int j = 0; j < GV_NC; ++j)                                                    \
+                    tail[i][j] = fma(ai[i][(size_t)p * ap], bj[j][p], tail[i][j]);                 \
+        for (int i = 0; i < R && r0 + i < m; ++i)                                                  \
+            for (int j = 0; j < GV_NC && col0 + j < n; ++j)                                        \
+                gemv_store(c, ldc, part, split, m, n, r0 + i, col0 + j,                            \
+                           gemv_hsum(acc[i][j]) + tail[i][j], alpha, beta);                        \
+    }
+GV_NT(1)
+GV_NT(2)
+GV_NT(4)
+#endif
+
+kernel void gemm_gemv(int trans_a, int trans_b, int m, int n, int k, int kc, float alpha,
+                      global const float *a, int a_off, int lda, global const float *b, int b_off,
+                      int ldb, float beta, global float *c, int c_off, int ldc, global float *part,
+                      int split)
+{
+    const int ar = trans_a ? 1 : lda, ap = trans_a ? lda : 1;
+#ifdef CLNET_GPU
+    const int slice = get_group_id(1);
+#else
+    const int slice = get_global_id(1);
+#endif
+    const int k0 = slice * kc, k1 = min(k, k0 + kc);
+    if (split)
+        part += (size_t)slice * m * n; // this slice's partial sums
+    a += a_off;
+    b += b_off;
+    c += c_off;
+#ifdef CLNET_GPU
+    local float red[GV_LY][GV_LX];
+    const int lx = get_local_id(0), ly = get_local_id(1);
+    // Column j, and this work-item's lane along k out of nl.
+    const int j = trans_b ? get_group_id(0) * GV_LY + ly : get_global_id(0);
+    const int lane = trans_b ? lx : ly, nl = trans_b ? GV_LX : GV_LY;
+    for (int r0 = 0; r0 < m; r0 += GV_ROWS) {
+        float acc[GV_ROWS];
+        for (int i = 0; i < GV_ROWS; ++i)
+            acc[i] = 0.0f;
+        if (j < n)
+            for (int p = k0 + lane; p < k1; p += nl) {
+                const float bv = trans_b ? b[(size_t)j * ldb + p] : b[(size_t)p * ldb + j];
+                for (int i = 0; i < GV_ROWS; ++i)
+                    if (r0 + i < m)
+                        acc[i] = fma(a[(size_t)(r0 + i) * ar + (size_t)p * ap], bv, acc[i]);
+            }
+        for (int i = 0; i < GV_ROWS && r0 + i < m; ++i) {
+            red[ly][lx] = acc[i];
+            barrier(CLK_LOCAL_MEM_FENCE);
+            for (int s = nl / 2; s > 0; s >>= 1) {
+                if (lane < s) {
+                    if (trans_b)
+                        red[ly][lx] += red[ly][lx + s];
+                    else
+                        red[ly][lx] += red[ly + s][lx];
+                }
+                barrier(CLK_LOCAL_MEM_FENCE);
+            }
+            if (lane == 0 && j < n)
+                gemv_store(c, ldc, part, split, m, n, r0 + i, j, red[ly][lx], alpha, beta);
+            barrier(CLK_LOCAL_MEM_FENCE);
+        }
+    }
+#else
+    if (!trans_b) {
+        const int col0 = get_global_id(0) * GV_NV;
+        if (col0 >= n)
+            return;
+        for (int r0 = 0; r0 < m; r0 += GV_ROWS) {
+            const int rows = m - r0;
+            if (rows == 1)
+                gemv_nn1(GV_PASS, r0, col0);
+            else if (rows == 2)
+                gemv_nn2(GV_PASS, r0, col0);
+            else if (rows <= 4)
+                gemv_nn4(GV_PASS, r0, col0);
+            else
+                gemv_nn8(GV_PASS, r0, col0);
+        }
+    } else {
+        const int col0 = get_global_id(0) * GV_NC;
+        if (col0 >= n)
+            return;
+        for (int r0 = 0; r0 < m; r0 += 4) {
+            const int rows = m - r0;
+            if (rows == 1)
+                gemv_nt1(GV_PASS, r0, col0);
+            else if (rows == 2)
+                gemv_nt2(GV_PASS, r0, col0);
+            else
+                gemv_nt4(GV_PASS, r0, col0);
+        }
+    }
+#endif
+}
+
+// gemm_gemv_reduce: C = alpha * sum over the ks slices of part[s][m][n] (in slice
+// order) + beta*C. One work-item per element; global = (n, m).
+kernel void gemm_gemv_reduce(int m, int n, int ks, global const float *part, float alpha,
+                             float beta, global float *c, int c_off, int ldc)
+{
+    const int j = get_global_id(0), i = get_global_id(1);
+    if (j >= n || i >= m)
+        return;
+    float v = 0.0f;
+    for (int s = 0; s < ks; ++s)
+        v += part[((size_t)s * m + i) * n + j];
+    global float *p = c + c_off + (size_t)i * ldc + j;
+    *p = beta == 0.0f ? alpha * v : alpha * v + beta * *p;
+}

@@ -59,6 +59,14 @@ static const param_row rows[] = {
     {CLNET_CLASS_AUTO, NULL, "gemm", "GEMM_B_DIRECT_M", 256},
     {CLNET_CLASS_AUTO, NULL, "gemm", "GEMM_KC", 0},
     {CLNET_CLASS_CPU, NULL, "gemm", "GEMM_KC", 2048},
+    /* GEMV (gemm_gemv): clnet__gemm uses it when m <= GEMV_M (0: never; GPU classes run
+     * CLBlast, which serves m == 1 with Sgemv). k is split into slices of at least
+     * GEMV_KMIN when the columns give fewer than GEMV_ITEMS_PER_CU work-items (CPU)
+     * or work-groups (GPU) per compute unit. */
+    {CLNET_CLASS_AUTO, NULL, "gemm", "GEMV_M", 0},
+    {CLNET_CLASS_CPU, NULL, "gemm", "GEMV_M", 8},
+    {CLNET_CLASS_AUTO, NULL, "gemm", "GEMV_ITEMS_PER_CU", 4},
+    {CLNET_CLASS_AUTO, NULL, "gemm", "GEMV_KMIN", 256},
     /* depthwise_conv2d and batch_norm: per-channel sums over rows in two fixed-order
      * stages. Blocks of >= RED_ROWS rows, at most RED_BLOCKS of them; a GPU work-group is
      * RED_CT channels x RED_RT row lanes (a power of two) reduced by a local tree.
