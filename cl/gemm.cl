@@ -319,29 +319,50 @@ inline float16 gemv_brow(const global float *bp, int cols)
     return vload16(0, t);
 }
 
-// Untransposed B, rows r0 .. r0+R-1 (rows past m repeat row m-1: read, never stored).
+// A row segment of C (cols columns from col0) from a float16.
+inline void gemv_store_row(global float *c, int ldc, global float *part, int split, int m, int n,
+                           int r, int col0, int cols, float16 v, float alpha, float beta)
+{
+    float t[GV_NV];
+    vstore16(v, 0, t);
+    for (int j = 0; j < cols; ++j)
+        gemv_store(c, ldc, part, split, m, n, r, col0 + j, t[j], alpha, beta);
+}
+
+// Row lists of a pass: accumulators are named variables (acc0, acc1, ...) so that the
+// compiler keeps them in vector registers.
+#define GV_R1(X) X(0)
+#define GV_R2(X) X(0) X(1)
+#define GV_R4(X) X(0) X(1) X(2) X(3)
+#define GV_R8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+// Row r0 + i of op(A) (rows past m repeat row m-1: read, never stored).
+#define GV_DECL(i)                                                                                 \
+    float16 acc##i = (float16)(0.0f);                                                              \
+    const global float *a##i = a + (size_t)min(r0 + (i), m - 1) * ar + (size_t)k0 * ap;
+#define GV_NN_FMA(i)                                                                               \
+    acc##i = fma((float16)(*a##i), bv, acc##i);                                                    \
+    a##i += ap;
+#define GV_NN_STORE(i)                                                                             \
+    if (r0 + (i) < m)                                                                              \
+        gemv_store_row(c, ldc, part, split, m, n, r0 + (i), col0, cols, acc##i, alpha, beta);
+// Untransposed B, rows r0 .. r0+R-1, columns col0 .. col0+15.
 #define GV_NN(R)                                                                                   \
     inline void gemv_nn##R(GV_ARGS, int r0, int col0)                                              \
     {                                                                                              \
         const int cols = min(GV_NV, n - col0);                                                     \
-        float16 acc[R];                                                                            \
-        const global float *ai[R];                                                                 \
-        for (int i = 0; i < R; ++i) {                                                              \
-            acc[i] = (float16)(0.0f);                                                              \
-            ai[i] = a + (size_t)min(r0 + i, m - 1) * ar;                                           \
+        GV_R##R(GV_DECL) const global float *bp = b + (size_t)k0 * ldb + col0;                     \
+        if (cols == GV_NV) {                                                                       \
+            for (int p = k0; p < k1; ++p, bp += ldb) {                                             \
+                const float16 bv = vload16(0, bp);                                                 \
+                GV_R##R(GV_NN_FMA)                                                                 \
+            }                                                                                      \
+        } else {                                                                                   \
+            for (int p = k0; p < k1; ++p, bp += ldb) {                                             \
+                const float16 bv = gemv_brow(bp, cols);                                            \
+                GV_R##R(GV_NN_FMA)                                                                 \
+            }                                                                                      \
         }                                                                                          \
-        const global float *bp = b + (size_t)k0 * ldb + col0;                                      \
-        for (int p = k0; p < k1; ++p, bp += ldb) {                                                 \
-            const float16 bv = gemv_brow(bp, cols);                                                \
-            for (int i = 0; i < R; ++i)                                                            \
-                acc[i] = fma((float16)(ai[i][(size_t)p * ap]), bv, acc[i]);                        \
-        }                                                                                          \
-        for (int i = 0; i < R && r0 + i < m; ++i) {                                                \
-            float t[GV_NV];                                                                        \
-            vstore16(acc[i], 0, t);                                                                \
-            for (int j = 0; j < cols; ++j)                                                         \
-                gemv_store(c, ldc, part, split, m, n, r0 + i, col0 + j, t[j], alpha, beta);        \
-        }                                                                                          \
+        GV_R##R(GV_NN_STORE)                                                                       \
     }
 GV_NN(1)
 GV_NN(2)
@@ -359,42 +380,55 @@ inline float16 gemv_arow(const global float *ar_, int ap, int p)
     return vload16(0, t);
 }
 
-// Transposed B, rows r0 .. r0+R-1, columns col0 .. col0+GV_NC-1 (past n: column n-1
-// is read, never stored).
+// Transposed B, rows r0 .. r0+R-1, columns col0 .. col0+3 (GV_NC; past n: column
+// n-1 is read, never stored): sixteen k at a time, a float16 product per row and
+// column, summed across at the end; the k tail past the last whole 16 in t##i##j.
+#define GV_NT_DECL(i)                                                                              \
+    const global float *a##i = a + (size_t)min(r0 + (i), m - 1) * ar;                              \
+    float16 acc##i##0 = (float16)(0.0f), acc##i##1 = acc##i##0, acc##i##2 = acc##i##0,             \
+            acc##i##3 = acc##i##0;                                                                 \
+    float t##i##0 = 0.0f, t##i##1 = 0.0f, t##i##2 = 0.0f, t##i##3 = 0.0f;
+#define GV_NT_FMA(i)                                                                               \
+    {                                                                                              \
+        const float16 av = gemv_arow(a##i, ap, p);                                                 \
+        acc##i##0 = fma(av, b0, acc##i##0);                                                        \
+        acc##i##1 = fma(av, b1, acc##i##1);                                                        \
+        acc##i##2 = fma(av, b2, acc##i##2);                                                        \
+        acc##i##3 = fma(av, b3, acc##i##3);                                                        \
+    }
+#define GV_NT_TAIL(i)                                                                              \
+    {                                                                                              \
+        const float av = a##i[(size_t)p * ap];                                                     \
+        t##i##0 = fma(av, bj0[p], t##i##0);                                                        \
+        t##i##1 = fma(av, bj1[p], t##i##1);                                                        \
+        t##i##2 = fma(av, bj2[p], t##i##2);                                                        \
+        t##i##3 = fma(av, bj3[p], t##i##3);                                                        \
+    }
+#define GV_NT_STORE1(i, j)                                                                         \
+    if (col0 + (j) < n)                                                                            \
+        gemv_store(c, ldc, part, split, m, n, r0 + (i), col0 + (j),                                \
+                   gemv_hsum(acc##i##j) + t##i##j, alpha, beta);
+#define GV_NT_STORE(i)                                                                             \
+    if (r0 + (i) < m) {                                                                            \
+        GV_NT_STORE1(i, 0) GV_NT_STORE1(i, 1) GV_NT_STORE1(i, 2) GV_NT_STORE1(i, 3)                \
+    }
 #define GV_NT(R)                                                                                   \
     inline void gemv_nt##R(GV_ARGS, int r0, int col0)                                              \
     {                                                                                              \
-        float16 acc[R][GV_NC];                                                                     \
-        float tail[R][GV_NC];                                                                      \
-        const global float *ai[R], *bj[GV_NC];                                                     \
-        for (int i = 0; i < R; ++i) {                                                              \
-            ai[i] = a + (size_t)min(r0 + i, m - 1) * ar;                                           \
-            for (int j = 0; j < GV_NC; ++j) {                                                      \
-                acc[i][j] = (float16)(0.0f);                                                       \
-                tail[i][j] = 0.0f;                                                                 \
-            }                                                                                      \
-        }                                                                                          \
-        for (int j = 0; j < GV_NC; ++j)                                                            \
-            bj[j] = b + (size_t)min(col0 + j, n - 1) * ldb;                                        \
+        GV_R##R(GV_NT_DECL) const global float *bj0 = b + (size_t)min(col0, n - 1) * ldb;          \
+        const global float *bj1 = b + (size_t)min(col0 + 1, n - 1) * ldb;                          \
+        const global float *bj2 = b + (size_t)min(col0 + 2, n - 1) * ldb;                          \
+        const global float *bj3 = b + (size_t)min(col0 + 3, n - 1) * ldb;                          \
         int p = k0;                                                                                \
         for (; p + GV_NV <= k1; p += GV_NV) {                                                      \
-            float16 bv[GV_NC];                                                                     \
-            for (int j = 0; j < GV_NC; ++j)                                                        \
-                bv[j] = vload16(0, bj[j] + p);                                                     \
-            for (int i = 0; i < R; ++i) {                                                          \
-                const float16 av = gemv_arow(ai[i], ap, p);                                        \
-                for (int j = 0; j < GV_NC; ++j)                                                    \
-                    acc[i][j] = fma(av, bv[j], acc[i][j]);                                         \
-            }                                                                                      \
+            const float16 b0 = vload16(0, bj0 + p), b1 = vload16(0, bj1 + p),                      \
+                          b2 = vload16(0, bj2 + p), b3 = vload16(0, bj3 + p);                      \
+            GV_R##R(GV_NT_FMA)                                                                     \
         }                                                                                          \
-        for (; p < k1; ++p)                                                                        \
-            for (int i = 0; i < R; ++i)                                                            \
-                for (int j = 0; j < GV_NC; ++j)                                                    \
-                    tail[i][j] = fma(ai[i][(size_t)p * ap], bj[j][p], tail[i][j]);                 \
-        for (int i = 0; i < R && r0 + i < m; ++i)                                                  \
-            for (int j = 0; j < GV_NC && col0 + j < n; ++j)                                        \
-                gemv_store(c, ldc, part, split, m, n, r0 + i, col0 + j,                            \
-                           gemv_hsum(acc[i][j]) + tail[i][j], alpha, beta);                        \
+        for (; p < k1; ++p) {                                                                      \
+            GV_R##R(GV_NT_TAIL)                                                                    \
+        }                                                                                          \
+        GV_R##R(GV_NT_STORE)                                                                       \
     }
 GV_NT(1)
 GV_NT(2)

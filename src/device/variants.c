@@ -62,10 +62,13 @@ static const param_row rows[] = {
     /* GEMV (gemm_gemv): clnet__gemm uses it when m <= GEMV_M (0: never; GPU classes run
      * CLBlast, which serves m == 1 with Sgemv). k is split into slices of at least
      * GEMV_KMIN when the columns give fewer than GEMV_ITEMS_PER_CU work-items (CPU)
-     * or work-groups (GPU) per compute unit. */
+     * or work-groups (GPU) per compute unit. On the CPU class one work-item per core
+     * is enough: a thread streams B as fast as the memory allows (1x16x10^6 NN and
+     * 1x8x2*10^6 NT timed the same split and unsplit on 2 cores). */
     {CLNET_CLASS_AUTO, NULL, "gemm", "GEMV_M", 0},
     {CLNET_CLASS_CPU, NULL, "gemm", "GEMV_M", 8},
     {CLNET_CLASS_AUTO, NULL, "gemm", "GEMV_ITEMS_PER_CU", 4},
+    {CLNET_CLASS_CPU, NULL, "gemm", "GEMV_ITEMS_PER_CU", 1},
     {CLNET_CLASS_AUTO, NULL, "gemm", "GEMV_KMIN", 256},
     /* depthwise_conv2d and batch_norm: per-channel sums over rows in two fixed-order
      * stages. Blocks of >= RED_ROWS rows, at most RED_BLOCKS of them; a GPU work-group is
