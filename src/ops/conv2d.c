@@ -136,8 +136,13 @@ static void conv2d_describe(const clnet_context *ctx, const void *params, const 
     const clnet__conv2d_params *p = params;
     const geom g = {in[0].n, in[0].h, in[0].w, in[0].c, out.h, out.w, out.c,
                     p->kh,   p->kw,   p->sh,   p->sw,   0,     0};
+    /* The forward product's shape decides the implementation (gemv for small m). */
+    clnet__gemm_args ga = {0};
+    ga.m = g.batch * g.out_h * g.out_w;
+    ga.n = g.cout;
+    ga.k = g.kh * g.kw * g.cin;
     snprintf(buf, len, "%sgemm %s", pointwise(&g) ? "" : "im2col + ",
-             clnet__gemm_impl_name(clnet__gemm_choice(ctx)));
+             clnet__gemm_impl_name(clnet__gemm_pick(ctx, &ga)));
 }
 
 /* Images per im2col chunk: the column matrix stays within COL_BYTES and the device's
