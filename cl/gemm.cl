@@ -364,10 +364,30 @@ inline void gemv_store_row(global float *c, int ldc, global float *part, int spl
         }                                                                                          \
         GV_R##R(GV_NN_STORE)                                                                       \
     }
-GV_NN(1)
 GV_NN(2)
 GV_NN(4)
 GV_NN(8)
+
+// One row: four accumulators over interleaved k, so that consecutive fma do not wait
+// on each other (a single chain is bound by the fma latency, not by memory).
+inline void gemv_nn1(GV_ARGS, int r0, int col0)
+{
+    const int cols = min(GV_NV, n - col0);
+    const global float *a0 = a + (size_t)min(r0, m - 1) * ar + (size_t)k0 * ap;
+    const global float *bp = b + (size_t)k0 * ldb + col0;
+    float16 c0 = (float16)(0.0f), c1 = c0, c2 = c0, c3 = c0;
+    int p = k0;
+    if (cols == GV_NV)
+        for (; p + 4 <= k1; p += 4, bp += 4 * ldb, a0 += 4 * ap) {
+            c0 = fma((float16)(a0[0]), vload16(0, bp), c0);
+            c1 = fma((float16)(a0[ap]), vload16(0, bp + ldb), c1);
+            c2 = fma((float16)(a0[2 * ap]), vload16(0, bp + 2 * ldb), c2);
+            c3 = fma((float16)(a0[3 * ap]), vload16(0, bp + 3 * ldb), c3);
+        }
+    for (; p < k1; ++p, bp += ldb, a0 += ap)
+        c0 = fma((float16)(*a0), gemv_brow(bp, cols), c0);
+    gemv_store_row(c, ldc, part, split, m, n, r0, col0, cols, (c0 + c1) + (c2 + c3), alpha, beta);
+}
 
 // 16 consecutive k of op(A) row r from p: contiguous, or strided for a transposed A.
 inline float16 gemv_arow(const global float *ar_, int ap, int p)
