@@ -257,15 +257,16 @@ kernel void gemm_packed(int trans_a, global const float *a, int a_off, int lda, 
 }
 
 // gemm_gemv: C = alpha*op(A)*op(B) + beta*C for a small m (batch-1 and small-batch
-// dense layers), memory-bound: op(B) is read once per pass of up to GV_ROWS rows of
-// C (every row when m <= GV_ROWS), op(A) is tiny and stays in cache. k may be split
+// dense layers), memory-bound: op(B) is read once per pass of up to 4 rows of C
+// (GV_ROWS on GPUs), op(A) is tiny and stays in cache. k may be split
 // into ks slices [s*kc, min(k, (s+1)*kc)), the slice index s being dimension 1; a
 // split writes raw partial sums to part[s][m][n] and gemm_gemv_reduce adds them in
 // slice order (deterministic, no atomics), otherwise C is written directly (then part
 // is any valid buffer, never touched).
 // CPU (CLNET_CPU; global = (column items, ks)):
-//   untransposed B (k x n, y = x W): a work-item owns GV_NV = 16 consecutive columns
-//   as a float16 per row and walks k reading one contiguous float16 of B per step;
+//   untransposed B (k x n, y = x W): a work-item owns GV_NW = 64 consecutive columns
+//   as four float16 per row and walks k reading 256 contiguous bytes of a B row per
+//   step, for up to 4 rows per pass;
 //   transposed B (n x k, dx = dy W^T): a work-item owns GV_NC columns, each a float16
 //   dot product along contiguous k, for up to 4 rows per pass.
 // GPU (CLNET_GPU; local = (GV_LX, GV_LY)): a work-group owns GV_LX columns with
@@ -275,6 +276,7 @@ kernel void gemm_packed(int trans_a, global const float *a, int a_off, int lda, 
 //   global = (ceil(n/GV_LX)*GV_LX, ks*GV_LY), or (ceil(n/GV_LY)*GV_LX, ks*GV_LY).
 // op(A)[r][p] is a[r*ar + p*ap]: (ar, ap) = (lda, 1), or (1, lda) for a transposed A.
 #define GV_NV 16
+#define GV_NW 64
 #define GV_NC 4
 #define GV_ROWS 8
 #ifndef GV_LX
@@ -329,65 +331,99 @@ inline void gemv_store_row(global float *c, int ldc, global float *part, int spl
         gemv_store(c, ldc, part, split, m, n, r, col0 + j, t[j], alpha, beta);
 }
 
-// Row lists of a pass: accumulators are named variables (acc0, acc1, ...) so that the
-// compiler keeps them in vector registers.
+// Row lists of a pass: accumulators are named variables (acc00, acc01, ...) so that
+// the compiler keeps them in vector registers.
 #define GV_R1(X) X(0)
 #define GV_R2(X) X(0) X(1)
 #define GV_R4(X) X(0) X(1) X(2) X(3)
-#define GV_R8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
-// Row r0 + i of op(A) (rows past m repeat row m-1: read, never stored).
-#define GV_DECL(i)                                                                                 \
-    float16 acc##i = (float16)(0.0f);                                                              \
-    const global float *a##i = a + (size_t)min(r0 + (i), m - 1) * ar + (size_t)k0 * ap;
-#define GV_NN_FMA(i)                                                                               \
-    acc##i = fma((float16)(*a##i), bv, acc##i);                                                    \
-    a##i += ap;
-#define GV_NN_STORE(i)                                                                             \
-    if (r0 + (i) < m)                                                                              \
-        gemv_store_row(c, ldc, part, split, m, n, r0 + (i), col0, cols, acc##i, alpha, beta);
-// Untransposed B, rows r0 .. r0+R-1, columns col0 .. col0+15.
-#define GV_NN(R)                                                                                   \
+
+// One or two rows over all GV_NW columns of the work-item at once: per k, four
+// neighbouring float16 of B (256 bytes), so that a thread has many cache lines in
+// flight when B streams from memory (a 64-byte strip per row, a new page every row,
+// reached 6 GB/s on 2 cores); one row also alternates two accumulator sets over k,
+// so that consecutive fma do not wait on each other.
+#define GV_W4(X) X(0) X(1) X(2) X(3)
+#define GV_WB(g) gemv_brow(bp + (g)*GV_NV, cols - (g)*GV_NV)
+#define GV_WSTORE(r, v, g)                                                                         \
+    if (cols > (g)*GV_NV)                                                                          \
+        gemv_store_row(c, ldc, part, split, m, n, r, col0 + (g)*GV_NV, min(GV_NV, cols - (g)*GV_NV), \
+                       v, alpha, beta);
+inline void gemv_nn1(GV_ARGS, int r0, int col0)
+{
+    const int cols = min(GV_NW, n - col0);
+    const global float *a0 = a + (size_t)min(r0, m - 1) * ar + (size_t)k0 * ap;
+    const global float *bp = b + (size_t)k0 * ldb + col0;
+    float16 c0 = (float16)(0.0f), c1 = c0, c2 = c0, c3 = c0, d0 = c0, d1 = c0, d2 = c0, d3 = c0;
+    int p = k0;
+    if (cols == GV_NW)
+        for (; p + 2 <= k1; p += 2, bp += 2 * ldb, a0 += 2 * ap) {
+            const float16 x = (float16)(a0[0]), y = (float16)(a0[ap]);
+            const global float *bq = bp + ldb;
+            c0 = fma(x, vload16(0, bp), c0);
+            c1 = fma(x, vload16(1, bp), c1);
+            c2 = fma(x, vload16(2, bp), c2);
+            c3 = fma(x, vload16(3, bp), c3);
+            d0 = fma(y, vload16(0, bq), d0);
+            d1 = fma(y, vload16(1, bq), d1);
+            d2 = fma(y, vload16(2, bq), d2);
+            d3 = fma(y, vload16(3, bq), d3);
+        }
+    for (; p < k1; ++p, bp += ldb, a0 += ap) {
+        const float16 x = (float16)(*a0);
+        c0 = fma(x, GV_WB(0), c0);
+        c1 = fma(x, GV_WB(1), c1);
+        c2 = fma(x, GV_WB(2), c2);
+        c3 = fma(x, GV_WB(3), c3);
+    }
+    GV_WSTORE(r0, c0 + d0, 0)
+    GV_WSTORE(r0, c1 + d1, 1)
+    GV_WSTORE(r0, c2 + d2, 2)
+    GV_WSTORE(r0, c3 + d3, 3)
+}
+
+// Rows r0 .. r0+R-1 (rows past m repeat row m-1: read, never stored) over all GV_NW
+// columns: R x 4 float16 accumulators.
+#define GV_W_DECL(i)                                                                               \
+    const global float *a##i = a + (size_t)min(r0 + (i), m - 1) * ar + (size_t)k0 * ap;            \
+    float16 acc##i##0 = (float16)(0.0f), acc##i##1 = acc##i##0, acc##i##2 = acc##i##0,             \
+            acc##i##3 = acc##i##0;
+#define GV_W_FMA(i)                                                                                \
+    {                                                                                              \
+        const float16 x = (float16)(*a##i);                                                        \
+        a##i += ap;                                                                                \
+        acc##i##0 = fma(x, b0, acc##i##0);                                                         \
+        acc##i##1 = fma(x, b1, acc##i##1);                                                         \
+        acc##i##2 = fma(x, b2, acc##i##2);                                                         \
+        acc##i##3 = fma(x, b3, acc##i##3);                                                         \
+    }
+#define GV_W_STORE(i)                                                                              \
+    if (r0 + (i) < m) {                                                                            \
+        GV_WSTORE(r0 + (i), acc##i##0, 0)                                                          \
+        GV_WSTORE(r0 + (i), acc##i##1, 1)                                                          \
+        GV_WSTORE(r0 + (i), acc##i##2, 2)                                                          \
+        GV_WSTORE(r0 + (i), acc##i##3, 3)                                                          \
+    }
+#define GV_NNW(R)                                                                                  \
     inline void gemv_nn##R(GV_ARGS, int r0, int col0)                                              \
     {                                                                                              \
-        const int cols = min(GV_NV, n - col0);                                                     \
-        GV_R##R(GV_DECL) const global float *bp = b + (size_t)k0 * ldb + col0;                     \
-        if (cols == GV_NV) {                                                                       \
+        const int cols = min(GV_NW, n - col0);                                                     \
+        GV_R##R(GV_W_DECL) const global float *bp = b + (size_t)k0 * ldb + col0;                   \
+        if (cols == GV_NW) {                                                                       \
             for (int p = k0; p < k1; ++p, bp += ldb) {                                             \
-                const float16 bv = vload16(0, bp);                                                 \
-                GV_R##R(GV_NN_FMA)                                                                 \
+                const float16 b0 = vload16(0, bp), b1 = vload16(1, bp), b2 = vload16(2, bp),       \
+                              b3 = vload16(3, bp);                                                 \
+                GV_R##R(GV_W_FMA)                                                                  \
             }                                                                                      \
         } else {                                                                                   \
             for (int p = k0; p < k1; ++p, bp += ldb) {                                             \
-                const float16 bv = gemv_brow(bp, cols);                                            \
-                GV_R##R(GV_NN_FMA)                                                                 \
+                const float16 b0 = GV_WB(0), b1 = GV_WB(1), b2 = GV_WB(2), b3 = GV_WB(3);          \
+                GV_R##R(GV_W_FMA)                                                                  \
             }                                                                                      \
         }                                                                                          \
-        GV_R##R(GV_NN_STORE)                                                                       \
+        GV_R##R(GV_W_STORE)                                                                        \
     }
-GV_NN(2)
-GV_NN(4)
-GV_NN(8)
-
-// One row: four accumulators over interleaved k, so that consecutive fma do not wait
-// on each other (a single chain is bound by the fma latency, not by memory).
-inline void gemv_nn1(GV_ARGS, int r0, int col0)
-{
-    const int cols = min(GV_NV, n - col0);
-    const global float *a0 = a + (size_t)min(r0, m - 1) * ar + (size_t)k0 * ap;
-    const global float *bp = b + (size_t)k0 * ldb + col0;
-    float16 c0 = (float16)(0.0f), c1 = c0, c2 = c0, c3 = c0;
-    int p = k0;
-    if (cols == GV_NV)
-        for (; p + 4 <= k1; p += 4, bp += 4 * ldb, a0 += 4 * ap) {
-            c0 = fma((float16)(a0[0]), vload16(0, bp), c0);
-            c1 = fma((float16)(a0[ap]), vload16(0, bp + ldb), c1);
-            c2 = fma((float16)(a0[2 * ap]), vload16(0, bp + 2 * ldb), c2);
-            c3 = fma((float16)(a0[3 * ap]), vload16(0, bp + 3 * ldb), c3);
-        }
-    for (; p < k1; ++p, bp += ldb, a0 += ap)
-        c0 = fma((float16)(*a0), gemv_brow(bp, cols), c0);
-    gemv_store_row(c, ldc, part, split, m, n, r0, col0, cols, (c0 + c1) + (c2 + c3), alpha, beta);
-}
+GV_NNW(2)
+GV_NNW(4)
 
 // 16 consecutive k of op(A) row r from p: contiguous, or strided for a transposed A.
 inline float16 gemv_arow(const global float *ar_, int ap, int p)
@@ -508,19 +544,17 @@ kernel void gemm_gemv(int trans_a, int trans_b, int m, int n, int k, int kc, flo
     }
 #else
     if (!trans_b) {
-        const int col0 = get_global_id(0) * GV_NV;
+        const int col0 = get_global_id(0) * GV_NW;
         if (col0 >= n)
             return;
-        for (int r0 = 0; r0 < m; r0 += GV_ROWS) {
+        for (int r0 = 0; r0 < m; r0 += 4) {
             const int rows = m - r0;
             if (rows == 1)
                 gemv_nn1(GV_PASS, r0, col0);
             else if (rows == 2)
                 gemv_nn2(GV_PASS, r0, col0);
-            else if (rows <= 4)
-                gemv_nn4(GV_PASS, r0, col0);
             else
-                gemv_nn8(GV_PASS, r0, col0);
+                gemv_nn4(GV_PASS, r0, col0);
         }
     } else {
         const int col0 = get_global_id(0) * GV_NC;

@@ -16,9 +16,9 @@
  * chunks, so memory stays modest and below the max allocation. */
 #define PACK_BUDGET_BYTES ((size_t)32 << 20)
 /* gemm_gemv: columns a CPU work-item owns for an untransposed and a transposed B,
- * and the GPU work-group shape; must match GV_NV, GV_NC, GV_LX and GV_LY in
+ * and the GPU work-group shape; must match GV_NW, GV_NC, GV_LX and GV_LY in
  * cl/gemm.cl. */
-#define GEMV_NV 16
+#define GEMV_NW 64
 #define GEMV_NC 4
 #define GEMV_LX 32
 #define GEMV_LY 8
@@ -249,7 +249,7 @@ static clnet_status gemm_packed(clnet_context *ctx, const clnet__gemm_args *g)
 static clnet_status gemm_gemv(clnet_context *ctx, const clnet__gemm_args *g)
 {
     const int gpu = clnet__param(ctx, "gemm", "CLNET_GPU", 0);
-    const int per = gpu ? (g->trans_b ? GEMV_LY : GEMV_LX) : (g->trans_b ? GEMV_NC : GEMV_NV);
+    const int per = gpu ? (g->trans_b ? GEMV_LY : GEMV_LX) : (g->trans_b ? GEMV_NC : GEMV_NW);
     const size_t items = (size_t)(g->n + per - 1) / (size_t)per;
     const size_t target =
         (size_t)ctx->info.compute_units * (size_t)clnet__param(ctx, "gemm", "GEMV_ITEMS_PER_CU", 4);
