@@ -342,12 +342,11 @@ inline void gemv_store_row(global float *c, int ldc, global float *part, int spl
 // flight when B streams from memory (a 64-byte strip per row, a new page every row,
 // reached 6 GB/s on 2 cores); one row also alternates two accumulator sets over k,
 // so that consecutive fma do not wait on each other.
-#define GV_W4(X) X(0) X(1) X(2) X(3)
 #define GV_WB(g) gemv_brow(bp + (g)*GV_NV, cols - (g)*GV_NV)
 #define GV_WSTORE(r, v, g)                                                                         \
     if (cols > (g)*GV_NV)                                                                          \
-        gemv_store_row(c, ldc, part, split, m, n, r, col0 + (g)*GV_NV, min(GV_NV, cols - (g)*GV_NV), \
-                       v, alpha, beta);
+        gemv_store_row(c, ldc, part, split, m, n, r, col0 + (g)*GV_NV,                             \
+                       min(GV_NV, cols - (g)*GV_NV), v, alpha, beta);
 inline void gemv_nn1(GV_ARGS, int r0, int col0)
 {
     const int cols = min(GV_NW, n - col0);
