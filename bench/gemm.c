@@ -1,13 +1,16 @@
 /* gemm.c - bench_gemm: each GEMM implementation (src/gemm/gemm.c) on 1024^3 and the
  * ResNet-50 224x224 convolutions as GEMMs at batch 1 (m = H*W, n = Cout,
- * k = kh*kw*Cin) plus its dense layer. Warm-up, then the median of several runs
+ * k = kh*kw*Cin) plus its dense layer at batch 1, 2, 4 and 8 and the input gradient
+ * of that layer (NT), the small-m shapes of the gemv path. Warm-up, then the median of several runs
  * of wall time around clFinish (every enqueue of the call, packing included; CLBlast
  * reports only its last kernel's event), of the summed profiling-event time and of
  * the process CPU time (cpu_ms). One JSON line per (impl, shape) on stdout. A
  * benchmark, never a test.
  *
- *   bench_gemm [--impl clblast|packed|tiled|all] [--class dgpu|igpu|cpu]
- *              [--repeats R] [--shape MxNxK] [--trans NN|NT|TN|TT] */
+ *   bench_gemm [--impl clblast|packed|tiled|gemv|all] [--class dgpu|igpu|cpu]
+ *              [--repeats R] [--shape MxNxK] [--trans NN|NT|TN|TT] [--only TEXT]
+ * --trans applies to the shapes without their own; --only keeps the shapes whose
+ * name holds TEXT. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,19 +23,25 @@
 typedef struct shape {
     const char *name;
     int m, n, k;
+    const char *trans; /* NULL: --trans */
 } shape;
 
 /* bench/compare/openblas_gemm.py times OpenBLAS on the same list: change both. */
 static const shape shapes[] = {
-    {"square", 1024, 1024, 1024},
-    {"resnet50 conv1 7x7/2", 112 * 112, 64, 147},
-    {"resnet50 res2 1x1 64", 56 * 56, 64, 64},
-    {"resnet50 res2 3x3 64", 56 * 56, 64, 576},
-    {"resnet50 res2 1x1 256", 56 * 56, 256, 64},
-    {"resnet50 res3 3x3 128", 28 * 28, 128, 1152},
-    {"resnet50 res4 3x3 256", 14 * 14, 256, 2304},
-    {"resnet50 res5 3x3 512", 7 * 7, 512, 4608},
-    {"resnet50 fc", 1, 1000, 2048},
+    {"square", 1024, 1024, 1024, NULL},
+    {"resnet50 conv1 7x7/2", 112 * 112, 64, 147, NULL},
+    {"resnet50 res2 1x1 64", 56 * 56, 64, 64, NULL},
+    {"resnet50 res2 3x3 64", 56 * 56, 64, 576, NULL},
+    {"resnet50 res2 1x1 256", 56 * 56, 256, 64, NULL},
+    {"resnet50 res3 3x3 128", 28 * 28, 128, 1152, NULL},
+    {"resnet50 res4 3x3 256", 14 * 14, 256, 2304, NULL},
+    {"resnet50 res5 3x3 512", 7 * 7, 512, 4608, NULL},
+    {"resnet50 fc", 1, 1000, 2048, "NN"},
+    {"resnet50 fc dx", 1, 2048, 1000, "NT"},
+    {"resnet50 fc batch 2", 2, 1000, 2048, "NN"},
+    {"resnet50 fc batch 4", 4, 1000, 2048, "NN"},
+    {"resnet50 fc batch 8", 8, 1000, 2048, "NN"},
+    {"resnet50 fc dx batch 8", 8, 2048, 1000, "NT"},
 };
 
 /* CPU seconds of every thread of the process: on a shared machine, less disturbed by
@@ -132,16 +141,17 @@ static clnet_status bench_one(clnet_context *ctx, clnet__gemm_impl impl, const s
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: bench_gemm [--impl clblast|packed|tiled|all] [--class dgpu|igpu|cpu] "
-                    "[--repeats R] [--shape MxNxK] [--trans NN|NT|TN|TT]\n");
+    fprintf(stderr, "usage: bench_gemm [--impl clblast|packed|tiled|gemv|all] "
+                    "[--class dgpu|igpu|cpu] [--repeats R] [--shape MxNxK] [--trans NN|NT|TN|TT] "
+                    "[--only TEXT]\n");
     return 2;
 }
 
 int main(int argc, char **argv)
 {
-    const char *impl_text = "all", *cls = NULL, *trans = "NN";
+    const char *impl_text = "all", *cls = NULL, *trans = "NN", *only = "";
     int repeats = 7;
-    shape custom = {"custom", 0, 0, 0};
+    shape custom = {"custom", 0, 0, 0, NULL};
     for (int i = 1; i < argc; ++i) {
         if (strcmp(argv[i], "--impl") == 0 && i + 1 < argc)
             impl_text = argv[++i];
@@ -149,6 +159,8 @@ int main(int argc, char **argv)
             cls = argv[++i];
         else if (strcmp(argv[i], "--repeats") == 0 && i + 1 < argc)
             repeats = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+            only = argv[++i];
         else if (strcmp(argv[i], "--trans") == 0 && i + 1 < argc && strlen(argv[i + 1]) == 2)
             trans = argv[++i];
         else if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc &&
@@ -159,7 +171,7 @@ int main(int argc, char **argv)
     }
     if (repeats < 1 || custom.m < 0 || !strchr("NT", trans[0]) || !strchr("NT", trans[1]))
         return usage();
-    clnet__gemm_impl impls[3];
+    clnet__gemm_impl impls[CLNET_GEMM_IMPL_COUNT];
     int n_impls = 0;
     for (int i = CLNET_GEMM_CLBLAST; i < CLNET_GEMM_IMPL_COUNT; ++i)
         if (strcmp(impl_text, "all") == 0 ||
@@ -185,8 +197,10 @@ int main(int argc, char **argv)
     for (int i = 0; i < n_impls; ++i)
         for (int j = 0; j < n_shapes; ++j) {
             const shape *s = custom.m > 0 ? &custom : &shapes[j];
-            clnet_status st =
-                bench_one(ctx, impls[i], s, trans[0] == 'T', trans[1] == 'T', repeats);
+            const char *t = s->trans ? s->trans : trans;
+            if (!strstr(s->name, only))
+                continue;
+            clnet_status st = bench_one(ctx, impls[i], s, t[0] == 'T', t[1] == 'T', repeats);
             if (st != CLNET_OK) {
                 fprintf(stderr, "bench_gemm: %s %s: %s: %s\n", clnet__gemm_impl_name(impls[i]),
                         s->name, clnet_status_string(st), clnet_context_error(ctx));

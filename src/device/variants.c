@@ -65,6 +65,21 @@ static const param_row rows[] = {
     {CLNET_CLASS_AUTO, NULL, "gemm", "GEMM_KB", 0},
     {CLNET_CLASS_CPU, NULL, "gemm", "GEMM_KB", 256},
     {CLNET_CLASS_AUTO, NULL, "gemm", "GEMM_KB_K", 2048},
+    /* GEMV (gemm_gemv): clnet__gemm uses it when m <= GEMV_M (0: never; GPU classes run
+     * CLBlast, which serves m == 1 with Sgemv). cpu 8, from the ResNet-50 head on POCL,
+     * 2 cores, against the packed kernel: forward (m x 1000 x 2048 NN) 0.14 vs 0.22 ms
+     * at m = 1..4, level at m = 5..12, behind at 16; input gradient (m x 2048 x 1000
+     * NT) 0.10 vs 0.6 ms at m = 1, 0.23 vs 0.64 ms at m = 8, still ahead at 16.
+     * k is split into slices of at least GEMV_KMIN when the columns give fewer than
+     * GEMV_ITEMS_PER_CU work-items (CPU) or work-groups (GPU) per compute unit. On the
+     * CPU class one work-item per core is enough: a thread streams B as fast as the
+     * memory allows (1x16x10^6 NN and 1x8x2*10^6 NT timed the same split and unsplit
+     * on 2 cores). */
+    {CLNET_CLASS_AUTO, NULL, "gemm", "GEMV_M", 0},
+    {CLNET_CLASS_CPU, NULL, "gemm", "GEMV_M", 8},
+    {CLNET_CLASS_AUTO, NULL, "gemm", "GEMV_ITEMS_PER_CU", 4},
+    {CLNET_CLASS_CPU, NULL, "gemm", "GEMV_ITEMS_PER_CU", 1},
+    {CLNET_CLASS_AUTO, NULL, "gemm", "GEMV_KMIN", 256},
     /* depthwise_conv2d and batch_norm: per-channel sums over rows in two fixed-order
      * stages. Blocks of >= RED_ROWS rows, at most RED_BLOCKS of them; a GPU work-group is
      * RED_CT channels x RED_RT row lanes (a power of two) reduced by a local tree.

@@ -5,7 +5,8 @@
  * Offsets and leading dimensions are in floats.
  * Implementations: CLBlast (GPU classes), packed register-tile kernels written for
  * CPU OpenCL runtimes (cpu class), a local-memory tiled kernel of ours (a GPU
- * candidate and fallback). The variant table picks one per class ("gemm" program,
+ * candidate and fallback), and a small-m GEMV kernel (batch-1 dense layers, any m
+ * correct). The variant table picks one per class ("gemm" program,
  * key GEMM_IMPL); every one is checked against the reference by tests/ops/test_gemm.c
  * and the self-test. gemm.c, cl/gemm.cl, gemm_check.c. */
 #ifndef CLNET_GEMM_GEMM_H
@@ -18,6 +19,7 @@ typedef enum clnet__gemm_impl {
     CLNET_GEMM_CLBLAST = 1,
     CLNET_GEMM_PACKED = 2,
     CLNET_GEMM_TILED = 3,
+    CLNET_GEMM_GEMV = 4, /* small m: one pass over op(B) (batch-1 and small-batch dense) */
     CLNET_GEMM_IMPL_COUNT
 } clnet__gemm_impl;
 
@@ -40,8 +42,12 @@ typedef struct clnet__gemm_args {
  * entry for the problem (clnet__gemm_key): then its implementation and parameters. */
 clnet_status clnet__gemm(clnet_context *ctx, const clnet__gemm_args *g);
 clnet_status clnet__gemm_with(clnet_context *ctx, clnet__gemm_impl impl, const clnet__gemm_args *g);
-/* The implementation clnet__gemm uses on this context. */
+/* The implementation the class uses for a general product (variant key GEMM_IMPL). */
 clnet__gemm_impl clnet__gemm_choice(const clnet_context *ctx);
+/* The implementation clnet__gemm uses for g on this context: gemv when m <= GEMV_M
+ * (variant key; 0 turns it off), CLBlast for vector shapes where CLBlast is the
+ * choice (it runs Sgemv for them), else clnet__gemm_choice. */
+clnet__gemm_impl clnet__gemm_pick(const clnet_context *ctx, const clnet__gemm_args *g);
 const char *clnet__gemm_impl_name(clnet__gemm_impl impl);
 /* The implementation named name ("packed"), or CLNET_GEMM_AUTO. */
 clnet__gemm_impl clnet__gemm_impl_parse(const char *name);

@@ -164,6 +164,11 @@ clnet_status clnet__gemm_check(clnet_context *ctx, clnet__gemm_impl impl,
         {1, 0, 9, 40, 70, 1.0f, 0.0f, 5, 0, 1, 1, 0, 2, 1},
         {1, 1, 17, 3, 37, 2.0f, -0.5f, 0, 3, 0, 0, 4, 0, 0},
         {0, 0, 1, 100, 300, 1.0f, 0.0f, 0, 0, 0, 0, 0, 0, 0},
+        /* small m, as in batch-1 and small-batch dense layers and their input gradients
+         * (the gemv path): a split k, a transposed B, a column of C */
+        {0, 0, 1, 17, 2048, 1.0f, 0.0f, 1, 0, 2, 0, 3, 0, 1},
+        {0, 1, 5, 33, 300, 0.5f, 1.0f, 0, 4, 0, 2, 0, 1, 0},
+        {1, 1, 3, 1, 77, 1.0f, 0.0f, 2, 1, 0, 1, 2, 0, 1},
         {0, 1, 65, 31, 129, 0.5f, 1.0f, 3, 5, 7, 2, 0, 3, 0},
         {1, 0, 37, 45, 701, 1.0f, 0.5f, 2, 1, 0, 1, 3, 0, 0}, /* k blocks, off 4 */
     };

@@ -134,13 +134,24 @@ static void conv2d_describe(const clnet_context *ctx, const void *params, const 
 {
     (void)n_in;
     const clnet__conv2d_params *p = params;
-    const geom g = {in[0].n, in[0].h, in[0].w, in[0].c, out.h, out.w, out.c,
-                    p->kh,   p->kw,   p->sh,   p->sw,   0,     0};
-    const char *algo = pointwise(&g) ? ""
-                       : clnet__conv2d_pick(ctx, &g, 0) == CLNET_CONV_WINOGRAD
-                           ? "winograd F(2x2,3x3) + "
-                           : "im2col + ";
-    snprintf(buf, len, "%sgemm %s", algo, clnet__gemm_impl_name(clnet__gemm_choice(ctx)));
+    geom g = {in[0].n, in[0].h, in[0].w, in[0].c, out.h, out.w, out.c,
+              p->kh,   p->kw,   p->sh,   p->sw,   0,     0};
+    /* The padding before each axis: part of a tuned problem's key. */
+    clnet__window_axis(p->padding, in[0].h, p->kh, p->sh, p->pad_t, p->pad_b, &g.pad_t);
+    clnet__window_axis(p->padding, in[0].w, p->kw, p->sw, p->pad_l, p->pad_r, &g.pad_l);
+    /* The forward product's shape decides the GEMM implementation (gemv for small m):
+     * Winograd multiplies [tiles, cin] x [cin, cout], im2col [pixels, k*k*cin] x [.., cout]. */
+    const int winograd = !pointwise(&g) && clnet__conv2d_pick(ctx, &g, 0) == CLNET_CONV_WINOGRAD;
+    clnet__gemm_args ga = {0};
+    ga.m = winograd ? g.batch * ((g.out_h + 1) / 2) * ((g.out_w + 1) / 2)
+                    : g.batch * g.out_h * g.out_w;
+    ga.n = g.cout;
+    ga.k = winograd ? g.cin : g.kh * g.kw * g.cin;
+    snprintf(buf, len, "%sgemm %s",
+             pointwise(&g) ? ""
+             : winograd    ? "winograd F(2x2,3x3) + "
+                           : "im2col + ",
+             clnet__gemm_impl_name(clnet__gemm_pick(ctx, &ga)));
 }
 
 /* Images per im2col chunk: the column matrix stays within COL_BYTES and the device's

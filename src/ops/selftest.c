@@ -46,7 +46,7 @@ static void gemm_row(void *user, const char *shape, double max_abs, double max_r
 static clnet_status check_gemms(clnet_context *ctx, const row_ctx *r, int *failed)
 {
     static const clnet__gemm_impl impls[] = {CLNET_GEMM_CLBLAST, CLNET_GEMM_PACKED,
-                                             CLNET_GEMM_TILED};
+                                             CLNET_GEMM_TILED, CLNET_GEMM_GEMV};
     for (size_t i = 0; i < sizeof impls / sizeof impls[0]; ++i) {
         gemm_row_ctx g = {r, clnet__gemm_impl_name(impls[i])};
         CLNET_TRY(clnet__gemm_check(ctx, impls[i], gemm_row, &g, failed));

@@ -16,7 +16,7 @@
 #include "plan/tune.h"
 #include "tensor/rng.h"
 
-#define MAX_CANDIDATES 24
+#define MAX_CANDIDATES 32
 /* The host reference of the sampled rows stays within about this many multiply-adds. */
 #define CHECK_MADDS 2e8
 /* How much faster than the default a candidate must be to be stored. */
@@ -369,7 +369,7 @@ static clnet_status tune_gemm(clnet_model *m, const clnet_tune_options *o,
             candidate_name(cnd, name, sizeof name);
         else
             snprintf(name, sizeof name, "default (%s)",
-                     clnet__gemm_impl_name(clnet__gemm_choice(ctx)));
+                     clnet__gemm_impl_name(clnet__gemm_pick(ctx, rec)));
         clnet_tune_row *row = add_row(ctx, m->tune, key, name, layers);
         if (!row) {
             st = CLNET_ERR_OUT_OF_MEMORY;
@@ -408,7 +408,7 @@ static clnet_status tune_gemm(clnet_model *m, const clnet_tune_options *o,
             /* The default won: store the implementation it ran, without parameters. */
             memset(winner, 0, sizeof *winner);
             snprintf(winner->choice, sizeof winner->choice, "%s",
-                     clnet__gemm_impl_name(clnet__gemm_choice(ctx)));
+                     clnet__gemm_impl_name(clnet__gemm_pick(ctx, rec)));
         } else {
             *winner = cand[best_i];
         }

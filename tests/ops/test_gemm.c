@@ -36,15 +36,40 @@ ParameterizedTestParameters(gemm, matches_reference)
     static impl_class runs[] = {
         {CLNET_GEMM_CLBLAST, CLNET_CLASS_CPU}, {CLNET_GEMM_PACKED, CLNET_CLASS_CPU},
         {CLNET_GEMM_TILED, CLNET_CLASS_DGPU},  {CLNET_GEMM_TILED, CLNET_CLASS_IGPU},
-        {CLNET_GEMM_TILED, CLNET_CLASS_CPU},
+        {CLNET_GEMM_TILED, CLNET_CLASS_CPU},   {CLNET_GEMM_GEMV, CLNET_CLASS_DGPU},
+        {CLNET_GEMM_GEMV, CLNET_CLASS_IGPU},   {CLNET_GEMM_GEMV, CLNET_CLASS_CPU},
     };
     return cr_make_param_array(impl_class, runs, CLNET_COUNTOF(runs));
 }
 
-/* Every shape x transpose combination x mode:
+/* One case of a shape, a transpose combination (bit 0: A, bit 1: B) and a mode:
  * 0: alpha 1, beta 0, packed matrices;
  * 1: alpha 0.5, beta 0, offsets and padded rows, C pre-filled with NaN;
  * 2: alpha 1, beta 1 (accumulate), offsets and padded rows. */
+static clnet__gemm_case case_of(int m, int n, int k, int t, int mode)
+{
+    clnet__gemm_case c;
+    memset(&c, 0, sizeof c);
+    c.trans_a = t & 1;
+    c.trans_b = t >> 1;
+    c.m = m;
+    c.n = n;
+    c.k = k;
+    c.alpha = mode == 1 ? 0.5f : 1.0f;
+    c.beta = mode == 2 ? 1.0f : 0.0f;
+    if (mode > 0) {
+        c.a_off = 3;
+        c.b_off = 5;
+        c.c_off = 7;
+        c.lda_pad = 2;
+        c.ldb_pad = 1;
+        c.ldc_pad = 3;
+    }
+    c.nan_c = mode == 1;
+    return c;
+}
+
+/* Every shape x transpose combination x mode (see case_of). */
 ParameterizedTest(impl_class *r, gemm, matches_reference, .timeout = 600)
 {
     static const int shapes[][3] = {
@@ -58,35 +83,48 @@ ParameterizedTest(impl_class *r, gemm, matches_reference, .timeout = 600)
     for (size_t s = 0; s < CLNET_COUNTOF(shapes); ++s)
         for (int t = 0; t < 4; ++t)
             for (int mode = 0; mode < 3; ++mode) {
-                clnet__gemm_case c;
-                memset(&c, 0, sizeof c);
-                c.trans_a = t & 1;
-                c.trans_b = t >> 1;
-                c.m = shapes[s][0];
-                c.n = shapes[s][1];
-                c.k = shapes[s][2];
-                c.alpha = mode == 1 ? 0.5f : 1.0f;
-                c.beta = mode == 2 ? 1.0f : 0.0f;
-                if (mode > 0) {
-                    c.a_off = 3;
-                    c.b_off = 5;
-                    c.c_off = 7;
-                    c.lda_pad = 2;
-                    c.ldb_pad = 1;
-                    c.ldc_pad = 3;
-                }
-                c.nan_c = mode == 1;
+                const clnet__gemm_case c =
+                    case_of(shapes[s][0], shapes[s][1], shapes[s][2], t, mode);
                 check(ctx, r->impl, &c, seed++);
             }
+}
+
+ParameterizedTestParameters(gemm, small_m_matches_reference)
+{
+    static impl_class runs[] = {
+        {CLNET_GEMM_GEMV, CLNET_CLASS_DGPU},   {CLNET_GEMM_GEMV, CLNET_CLASS_IGPU},
+        {CLNET_GEMM_GEMV, CLNET_CLASS_CPU},    {CLNET_GEMM_AUTO, CLNET_CLASS_CPU},
+        {CLNET_GEMM_CLBLAST, CLNET_CLASS_CPU}, /* Sgemv for m == 1 and n == 1 */
+    };
+    return cr_make_param_array(impl_class, runs, CLNET_COUNTOF(runs));
+}
+
+/* The shapes of batch-1 and small-batch dense layers and their gradients, around the
+ * gemv kernel's vector widths, row passes and k slices: every m x n x k, transpose
+ * and mode. CLNET_GEMM_SMALL=1 keeps k <= 7 and n <= 17 (for oclgrind). */
+ParameterizedTest(impl_class *r, gemm, small_m_matches_reference, .timeout = 1200)
+{
+    static const int ms[] = {1, 2, 3, 5, 9}, ns[] = {1, 15, 17, 1000}, ks[] = {1, 7, 2048};
+    const char *small = getenv("CLNET_GEMM_SMALL");
+    const int reduced = small && strcmp(small, "1") == 0;
+    clnet_context *ctx = clnet_test_device_class(r->cls);
+    uint64_t seed = 1000;
+    for (size_t mi = 0; mi < CLNET_COUNTOF(ms); ++mi)
+        for (size_t ni = 0; ni < CLNET_COUNTOF(ns) - (size_t)reduced; ++ni)
+            for (size_t ki = 0; ki < CLNET_COUNTOF(ks) - (size_t)reduced; ++ki)
+                for (int t = 0; t < 4; ++t)
+                    for (int mode = 0; mode < 3; ++mode) {
+                        const clnet__gemm_case c = case_of(ms[mi], ns[ni], ks[ki], t, mode);
+                        check(ctx, r->impl, &c, seed++);
+                    }
 }
 
 ParameterizedTestParameters(gemm, self_check_passes)
 {
     static impl_class runs[] = {
-        {CLNET_GEMM_CLBLAST, CLNET_CLASS_CPU},
-        {CLNET_GEMM_PACKED, CLNET_CLASS_CPU},
-        {CLNET_GEMM_TILED, CLNET_CLASS_DGPU},
-        {CLNET_GEMM_AUTO, CLNET_CLASS_CPU},
+        {CLNET_GEMM_CLBLAST, CLNET_CLASS_CPU}, {CLNET_GEMM_PACKED, CLNET_CLASS_CPU},
+        {CLNET_GEMM_TILED, CLNET_CLASS_DGPU},  {CLNET_GEMM_GEMV, CLNET_CLASS_DGPU},
+        {CLNET_GEMM_GEMV, CLNET_CLASS_CPU},    {CLNET_GEMM_AUTO, CLNET_CLASS_CPU},
     };
     return cr_make_param_array(impl_class, runs, CLNET_COUNTOF(runs));
 }
@@ -194,6 +232,24 @@ Test(gemm, class_choice)
     cr_expect_eq(clnet__gemm_choice(clnet_test_device_class(CLNET_CLASS_DGPU)), CLNET_GEMM_CLBLAST);
     cr_expect_eq(clnet__gemm_choice(clnet_test_device_class(CLNET_CLASS_IGPU)), CLNET_GEMM_CLBLAST);
     cr_expect_eq(clnet__gemm_choice(clnet_test_device_class(CLNET_CLASS_CPU)), CLNET_GEMM_PACKED);
+}
+
+/* The shape-aware choice: gemv for small m on the CPU class; CLBlast (Sgemv) on GPU
+ * classes; the class choice for larger m. */
+Test(gemm, shape_pick)
+{
+    clnet__gemm_args g;
+    memset(&g, 0, sizeof g);
+    g.n = 1000;
+    g.k = 2048;
+    g.m = 1;
+    clnet_context *cpu = clnet_test_device_class(CLNET_CLASS_CPU);
+    clnet_context *dgpu = clnet_test_device_class(CLNET_CLASS_DGPU);
+    cr_expect_eq(clnet__gemm_pick(cpu, &g), CLNET_GEMM_GEMV);
+    cr_expect_eq(clnet__gemm_pick(dgpu, &g), CLNET_GEMM_CLBLAST);
+    g.m = 256;
+    cr_expect_eq(clnet__gemm_pick(cpu, &g), CLNET_GEMM_PACKED);
+    cr_expect_eq(clnet__gemm_pick(dgpu, &g), CLNET_GEMM_CLBLAST);
 }
 
 /* Known values: [1 2; 3 4] * [5 6; 7 8] = [19 22; 43 50], then k = 0 leaves beta*C. */
