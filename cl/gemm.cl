@@ -299,8 +299,8 @@ kernel void gemm_packed_blocked(PK_ARGS)
 }
 
 // gemm_gemv: C = alpha*op(A)*op(B) + beta*C for a small m (batch-1 and small-batch
-// dense layers), memory-bound: op(B) is read once per pass of up to 4 rows of C
-// (GV_ROWS on GPUs), op(A) is tiny and stays in cache. k may be split
+// dense layers), memory-bound: op(B) is read once per pass of up to 8 rows of C,
+// op(A) is tiny and stays in cache. k may be split
 // into ks slices [s*kc, min(k, (s+1)*kc)), the slice index s being dimension 1; a
 // split writes raw partial sums to part[s][m][n] and gemm_gemv_reduce adds them in
 // slice order (deterministic, no atomics), otherwise C is written directly (then part
@@ -308,7 +308,8 @@ kernel void gemm_packed_blocked(PK_ARGS)
 // CPU (CLNET_CPU; global = (column items, ks)):
 //   untransposed B (k x n, y = x W): a work-item owns GV_NW = 64 consecutive columns
 //   as four float16 per row and walks k reading 256 contiguous bytes of a B row per
-//   step, for up to 4 rows per pass;
+//   step, for up to 4 rows per pass; 5 to 8 rows take each half (32 columns) in turn,
+//   so B is still read once;
 //   transposed B (n x k, dx = dy W^T): a work-item owns GV_NC columns, each a float16
 //   dot product along contiguous k, for up to 4 rows per pass.
 // GPU (CLNET_GPU; local = (GV_LX, GV_LY)): a work-group owns GV_LX columns with
@@ -422,8 +423,10 @@ inline void gemv_nn1(GV_ARGS, int r0, int col0)
     GV_WSTORE(r0, c3 + d3, 3)
 }
 
-// Rows r0 .. r0+R-1 (rows past m repeat row m-1: read, never stored) over all GV_NW
-// columns: R x 4 float16 accumulators.
+// Rows r0 .. r0+R-1 (rows past m repeat row m-1: read, never stored) over G float16
+// of columns from col0: R x G accumulators (G is 4, all GV_NW columns, for up to 4
+// rows; 2, half of them, for 8 rows, so that 16 accumulators fit in registers). The
+// groups past G are dead code the compiler drops.
 #define GV_W_DECL(i)                                                                               \
     const global float *a##i = a + (size_t)min(r0 + (i), m - 1) * ar + (size_t)k0 * ap;            \
     float16 acc##i##0 = (float16)(0.0f), acc##i##1 = acc##i##0, acc##i##2 = acc##i##0,             \
@@ -434,8 +437,10 @@ inline void gemv_nn1(GV_ARGS, int r0, int col0)
         a##i += ap;                                                                                \
         acc##i##0 = fma(x, b0, acc##i##0);                                                         \
         acc##i##1 = fma(x, b1, acc##i##1);                                                         \
-        acc##i##2 = fma(x, b2, acc##i##2);                                                         \
-        acc##i##3 = fma(x, b3, acc##i##3);                                                         \
+        if (G > 2) {                                                                               \
+            acc##i##2 = fma(x, b2, acc##i##2);                                                     \
+            acc##i##3 = fma(x, b3, acc##i##3);                                                     \
+        }                                                                                          \
     }
 #define GV_W_STORE(i)                                                                              \
     if (r0 + (i) < m) {                                                                            \
@@ -444,27 +449,32 @@ inline void gemv_nn1(GV_ARGS, int r0, int col0)
         GV_WSTORE(r0 + (i), acc##i##2, 2)                                                          \
         GV_WSTORE(r0 + (i), acc##i##3, 3)                                                          \
     }
-#define GV_NNW(R)                                                                                  \
-    inline void gemv_nn##R(GV_ARGS, int r0, int col0)                                              \
+#define GV_R8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define GV_NNW(NAME, R, G_)                                                                        \
+    inline void NAME(GV_ARGS, int r0, int col0)                                                    \
     {                                                                                              \
-        const int cols = min(GV_NW, n - col0);                                                     \
+        const int G = (G_), cols = min(G * GV_NV, n - col0);                                       \
+        const float16 zero = (float16)(0.0f);                                                      \
         GV_R##R(GV_W_DECL) const global float *bp = b + (size_t)k0 * ldb + col0;                   \
-        if (cols == GV_NW) {                                                                       \
+        if (cols == G * GV_NV) {                                                                   \
             for (int p = k0; p < k1; ++p, bp += ldb) {                                             \
-                const float16 b0 = vload16(0, bp), b1 = vload16(1, bp), b2 = vload16(2, bp),       \
-                              b3 = vload16(3, bp);                                                 \
+                const float16 b0 = vload16(0, bp), b1 = vload16(1, bp);                            \
+                const float16 b2 = G > 2 ? vload16(2, bp) : zero;                                  \
+                const float16 b3 = G > 2 ? vload16(3, bp) : zero;                                  \
                 GV_R##R(GV_W_FMA)                                                                  \
             }                                                                                      \
         } else {                                                                                   \
             for (int p = k0; p < k1; ++p, bp += ldb) {                                             \
-                const float16 b0 = GV_WB(0), b1 = GV_WB(1), b2 = GV_WB(2), b3 = GV_WB(3);          \
+                const float16 b0 = GV_WB(0), b1 = GV_WB(1);                                        \
+                const float16 b2 = G > 2 ? GV_WB(2) : zero, b3 = G > 2 ? GV_WB(3) : zero;          \
                 GV_R##R(GV_W_FMA)                                                                  \
             }                                                                                      \
         }                                                                                          \
         GV_R##R(GV_W_STORE)                                                                        \
     }
-GV_NNW(2)
-GV_NNW(4)
+GV_NNW(gemv_nn2, 2, 4)
+GV_NNW(gemv_nn4, 4, 4)
+GV_NNW(gemv_nn8h, 8, 2)
 
 // 16 consecutive k of op(A) row r from p: contiguous, or strided for a transposed A.
 inline float16 gemv_arow(const global float *ar_, int ap, int p)
@@ -588,14 +598,18 @@ kernel void gemm_gemv(int trans_a, int trans_b, int m, int n, int k, int kc, flo
         const int col0 = get_global_id(0) * GV_NW;
         if (col0 >= n)
             return;
-        for (int r0 = 0; r0 < m; r0 += 4) {
+        for (int r0 = 0; r0 < m;) {
             const int rows = m - r0;
             if (rows == 1)
                 gemv_nn1(GV_PASS, r0, col0);
             else if (rows == 2)
                 gemv_nn2(GV_PASS, r0, col0);
-            else
+            else if (rows <= 4)
                 gemv_nn4(GV_PASS, r0, col0);
+            else
+                for (int h = col0; h < min(n, col0 + GV_NW); h += 2 * GV_NV)
+                    gemv_nn8h(GV_PASS, r0, h);
+            r0 += rows <= 4 ? 4 : 8;
         }
     } else {
         const int col0 = get_global_id(0) * GV_NC;
