@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -170,10 +171,14 @@ int clnet_cli_tune(int argc, char **argv)
                info->driver_version, clnet_device_class_name(clnet_context_class(ctx)));
         const clnet_tune_row *rows = NULL;
         int n = 0;
+        const clock_t t0 = clock();
+        const time_t w0 = time(NULL);
         if (clnet_model_tune(m, &to, &rows, &n) != CLNET_OK) {
             clnet_cli_error(cmd, "%s", clnet_context_error(ctx));
         } else {
             print_rows(rows, n, quiet);
+            printf("tuning took %.0f s (%.0f s of CPU in this process)\n", difftime(time(NULL), w0),
+                   (double)(clock() - t0) / CLOCKS_PER_SEC);
             clnet_context_get_stats(ctx, &s);
             if (to.dry_run)
                 printf("dry run: %s left as it was\n", s.tune_db[0] ? s.tune_db : "the database");
