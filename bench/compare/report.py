@@ -116,7 +116,10 @@ def table(a):
                 cases.append((r["model"], r["batch"]))
         unit = "median ms per batch, lower is better" if mode == "inference" else \
             "images/s, higher is better"
-        print(f"\n== {mode}, input {inp} ({unit}; ratio peer/clnet > 1: clnet faster) ==")
+        # Ratios are of time per image (clnet's images/s over the peer's in training),
+        # so > 1 means clnet is faster in both tables.
+        print(f"\n== {mode}, input {inp} ({unit}; ratio peer/clnet of time per image > 1: "
+              "clnet faster) ==")
         head = ["model", "batch"] + [TITLES[fw] for fw in fws] + \
             [f"{TITLES[fw]}/clnet" for fw in peers]
         body, notes = [], {}  # (model, text) -> ([frameworks], [batches]), in order
