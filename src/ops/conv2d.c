@@ -342,29 +342,56 @@ static clnet_status act_backward(const clnet__op_call *call, clnet__act act, cl_
 /* dW and dX (or only dW when dx is NULL) of the im2col path, chunk by chunk: dW
  * accumulates col^T dpre over the chunks (beta 1 after the first), dcol = dpre W^T reuses
  * the chunk's column buffer. */
-static clnet_status backward_im2col(const clnet__op_call *call, const geom *g, cl_mem dpre,
-                                    clnet_tensor *dx)
+clnet_status clnet__conv2d_dx_with(clnet_context *ctx, const clnet__conv_geom *g, cl_mem dpre,
+                                   cl_mem w, cl_mem dx, clnet__conv_algo algo)
 {
-    clnet_context *ctx = call->ctx;
-    clnet_tensor *dw = call->dw[0];
+    if (algo == CLNET_CONV_AUTO) {
+        clnet__conv_algo tuned;
+        ctx->stats.tune_hits += clnet__conv2d_tuned(ctx, g, 1, &tuned);
+        algo = clnet__conv2d_pick(ctx, g, 1);
+    }
+    if (!clnet__conv2d_algo_ok(algo, g))
+        return clnet__fail(ctx, CLNET_ERR_UNSUPPORTED,
+                           "conv2d: algorithm %s does not apply to a %dx%d kernel with strides "
+                           "%d, %d (winograd needs 3x3, stride 1)",
+                           clnet__conv_algo_name(algo), g->kh, g->kw, g->sh, g->sw);
+    if (algo == CLNET_CONV_WINOGRAD)
+        return clnet__conv2d_winograd_dx(ctx, g, dpre, w, dx);
     const int opix = g->out_h * g->out_w, kk = g->kh * g->kw * g->cin;
+    if (pointwise(g))
+        return gemm(ctx, 0, 1, g->batch * opix, g->cin, g->cout, 0.0f, dpre, 0, w, 0, dx, 0);
+    /* dcol = dpre W^T chunk by chunk, scattered back by col2im. */
     const int per = chunk_images(ctx, g);
     cl_mem col = NULL;
     CLNET_TRY(clnet__scratch(ctx, CLNET_SCRATCH_COL,
                              (size_t)per * opix * (size_t)kk * sizeof(float), &col));
     for (int n0 = 0; n0 < g->batch; n0 += per) {
-        const int images = g->batch - n0 < per ? g->batch - n0 : per, pixels = images * opix;
-        const size_t d_off = (size_t)n0 * opix * g->cout;
-        if (dw) {
-            CLNET_TRY(im2col(ctx, g, call->in[0]->buf, n0, images, col));
-            CLNET_TRY(gemm(ctx, 1, 0, kk, g->cout, pixels, n0 ? 1.0f : 0.0f, col, 0, dpre, d_off,
-                           dw->buf, 0));
-        }
-        if (dx) {
-            CLNET_TRY(gemm(ctx, 0, 1, pixels, kk, g->cout, 0.0f, dpre, d_off, call->w[0]->buf, 0,
-                           col, 0));
-            CLNET_TRY(col2im(ctx, g, col, n0, images, dx->buf));
-        }
+        const int images = g->batch - n0 < per ? g->batch - n0 : per;
+        CLNET_TRY(gemm(ctx, 0, 1, images * opix, kk, g->cout, 0.0f, dpre,
+                       (size_t)n0 * opix * g->cout, w, 0, col, 0));
+        CLNET_TRY(col2im(ctx, g, col, n0, images, dx));
+    }
+    return CLNET_OK;
+}
+
+/* dW = col^T dpre (x itself for 1x1 stride 1), accumulated over chunks of images. */
+static clnet_status backward_weights(const clnet__op_call *call, const geom *g, cl_mem dpre)
+{
+    clnet_context *ctx = call->ctx;
+    cl_mem dw = call->dw[0]->buf;
+    const int opix = g->out_h * g->out_w, kk = g->kh * g->kw * g->cin;
+    if (pointwise(g))
+        return gemm(ctx, 1, 0, g->cin, g->cout, g->batch * opix, 0.0f, call->in[0]->buf, 0, dpre, 0,
+                    dw, 0);
+    const int per = chunk_images(ctx, g);
+    cl_mem col = NULL;
+    CLNET_TRY(clnet__scratch(ctx, CLNET_SCRATCH_COL,
+                             (size_t)per * opix * (size_t)kk * sizeof(float), &col));
+    for (int n0 = 0; n0 < g->batch; n0 += per) {
+        const int images = g->batch - n0 < per ? g->batch - n0 : per;
+        CLNET_TRY(im2col(ctx, g, call->in[0]->buf, n0, images, col));
+        CLNET_TRY(gemm(ctx, 1, 0, kk, g->cout, images * opix, n0 ? 1.0f : 0.0f, col, 0, dpre,
+                       (size_t)n0 * opix * g->cout, dw, 0));
     }
     return CLNET_OK;
 }
@@ -383,19 +410,10 @@ static clnet_status conv2d_backward(const clnet__op_call *call)
     CLNET_TRY(act_backward(call, p->act, dres ? dres->buf : NULL, &dpre));
     if (p->use_bias && call->dw[1])
         CLNET_TRY(clnet__reduce_rows(ctx, dpre, 0, rows, g.cout, call->dw[1]->buf, 0));
-    if (call->din[0] && clnet__conv2d_pick(ctx, &g, 1) == CLNET_CONV_WINOGRAD) {
-        CLNET_TRY(clnet__conv2d_winograd_dx(ctx, &g, dpre, call->w[0]->buf, call->din[0]->buf));
-        return call->dw[0] ? backward_im2col(call, &g, dpre, NULL) : CLNET_OK;
-    }
-    if (!pointwise(&g))
-        return backward_im2col(call, &g, dpre, call->din[0]);
-    if (call->dw[0])
-        CLNET_TRY(gemm(ctx, 1, 0, g.cin, g.cout, rows, 0.0f, call->in[0]->buf, 0, dpre, 0,
-                       call->dw[0]->buf, 0));
     if (call->din[0])
-        CLNET_TRY(gemm(ctx, 0, 1, rows, g.cin, g.cout, 0.0f, dpre, 0, call->w[0]->buf, 0,
-                       call->din[0]->buf, 0));
-    return CLNET_OK;
+        CLNET_TRY(clnet__conv2d_dx_with(ctx, &g, dpre, call->w[0]->buf, call->din[0]->buf,
+                                        CLNET_CONV_AUTO));
+    return call->dw[0] ? backward_weights(call, &g, dpre) : CLNET_OK;
 }
 
 /* 1x1 (the direct GEMM), 'same' with stride 2 on odd sizes, the 7x7 stem whose 'same'

@@ -48,6 +48,12 @@ clnet__conv_algo clnet__conv2d_pick(const clnet_context *ctx, const clnet__conv_
  * conv2d.c. */
 clnet_status clnet__conv2d_forward_with(const clnet__op_call *call, clnet__conv_algo algo);
 
+/* dx = the data gradient of the convolution g from dpre (the gradient before the
+ * activation) by algo (AUTO: clnet__conv2d_pick's for dX), for conv2d's backward and for
+ * tuners; CLNET_ERR_UNSUPPORTED when algo does not apply. conv2d.c. */
+clnet_status clnet__conv2d_dx_with(clnet_context *ctx, const clnet__conv_geom *g, cl_mem dpre,
+                                   cl_mem w, cl_mem dx, clnet__conv_algo algo);
+
 /* y = act(conv(x, w) + bias + res) by Winograd; bias and res may be NULL. g must pass
  * clnet__conv2d_algo_ok(CLNET_CONV_WINOGRAD, g). */
 clnet_status clnet__conv2d_winograd(clnet_context *ctx, const clnet__conv_geom *g, cl_mem x,
