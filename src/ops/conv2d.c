@@ -167,6 +167,14 @@ static int chunk_images(const clnet_context *ctx, const geom *g)
     return n < 1 ? 1 : n > (uint64_t)g->batch ? g->batch : (int)n;
 }
 
+/* The column buffer of a chunk of *per images (chunk_images), from the scratch. */
+static clnet_status col_buffer(clnet_context *ctx, const geom *g, int *per, cl_mem *col)
+{
+    *per = chunk_images(ctx, g);
+    const size_t floats = (size_t)*per * g->out_h * g->out_w * (size_t)(g->kh * g->kw * g->cin);
+    return clnet__scratch(ctx, CLNET_SCRATCH_COL, floats * sizeof(float), col);
+}
+
 /* Appends the CV_GEOM kernel arguments; returns how many. */
 static int geom_args(const geom *g, clnet_arg *a)
 {
@@ -299,10 +307,9 @@ clnet_status clnet__conv2d_forward_with(const clnet__op_call *call, clnet__conv_
     if (pointwise(&g)) {
         CLNET_TRY(gemm(ctx, 0, 0, rows, g.cout, g.cin, 0.0f, x, 0, w, 0, y, 0));
     } else {
-        const int per = chunk_images(ctx, &g);
+        int per = 0;
         cl_mem col = NULL;
-        CLNET_TRY(clnet__scratch(ctx, CLNET_SCRATCH_COL,
-                                 (size_t)per * opix * (size_t)kk * sizeof(float), &col));
+        CLNET_TRY(col_buffer(ctx, &g, &per, &col));
         for (int n0 = 0; n0 < g.batch; n0 += per) {
             const int images = g.batch - n0 < per ? g.batch - n0 : per;
             CLNET_TRY(im2col(ctx, &g, x, n0, images, col));
@@ -361,10 +368,9 @@ clnet_status clnet__conv2d_dx_with(clnet_context *ctx, const clnet__conv_geom *g
     if (pointwise(g))
         return gemm(ctx, 0, 1, g->batch * opix, g->cin, g->cout, 0.0f, dpre, 0, w, 0, dx, 0);
     /* dcol = dpre W^T chunk by chunk, scattered back by col2im. */
-    const int per = chunk_images(ctx, g);
+    int per = 0;
     cl_mem col = NULL;
-    CLNET_TRY(clnet__scratch(ctx, CLNET_SCRATCH_COL,
-                             (size_t)per * opix * (size_t)kk * sizeof(float), &col));
+    CLNET_TRY(col_buffer(ctx, g, &per, &col));
     for (int n0 = 0; n0 < g->batch; n0 += per) {
         const int images = g->batch - n0 < per ? g->batch - n0 : per;
         CLNET_TRY(gemm(ctx, 0, 1, images * opix, kk, g->cout, 0.0f, dpre,
@@ -383,10 +389,9 @@ static clnet_status backward_weights(const clnet__op_call *call, const geom *g, 
     if (pointwise(g))
         return gemm(ctx, 1, 0, g->cin, g->cout, g->batch * opix, 0.0f, call->in[0]->buf, 0, dpre, 0,
                     dw, 0);
-    const int per = chunk_images(ctx, g);
+    int per = 0;
     cl_mem col = NULL;
-    CLNET_TRY(clnet__scratch(ctx, CLNET_SCRATCH_COL,
-                             (size_t)per * opix * (size_t)kk * sizeof(float), &col));
+    CLNET_TRY(col_buffer(ctx, g, &per, &col));
     for (int n0 = 0; n0 < g->batch; n0 += per) {
         const int images = g->batch - n0 < per ? g->batch - n0 : per;
         CLNET_TRY(im2col(ctx, g, call->in[0]->buf, n0, images, col));
