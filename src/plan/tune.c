@@ -420,12 +420,14 @@ static clnet_status tune_gemm(clnet_model *m, const clnet_tune_options *o,
     return st;
 }
 
-/* ---- conv2d algorithms: one problem per distinct forward geometry ---- */
+/* ---- conv2d algorithms: one problem per distinct geometry, forward and (training) dX ---- */
 
-/* One convolution step's problem on tensors of its own: x, kernel, bias, residual (as
- * the step has them), y, with host copies and the reference output in double. */
+/* One convolution step's problem on tensors of its own, with the reference result in
+ * double. Forward: x, kernel, bias, residual (as the step has them) -> y. dX: dpre (in
+ * in[0], shaped like y), kernel -> dx (in out, shaped like x). */
 typedef struct conv_problem {
     clnet__conv_geom g;
+    int dx;
     const clnet__step *step;
     clnet_tensor *in[2], *w[2], *out;
     int n_in, n_w;
@@ -467,21 +469,47 @@ static clnet_status random_tensor(clnet_context *ctx, clnet_shape s, uint64_t se
                : st;
 }
 
+/* The data gradient of convolution g in double: dx[n][ih][iw][ci] = the sum over the
+ * kernel taps and cout of dpre[n][oh][ow][co] w[kh][kw][ci][co], ih = oh*sh - pad_t + kh. */
+static void reference_dx(const clnet__conv_geom *g, const double *dpre, const double *w, double *dx)
+{
+    for (int n = 0; n < g->batch; ++n)
+        for (int oh = 0; oh < g->out_h; ++oh)
+            for (int ow = 0; ow < g->out_w; ++ow)
+                for (int kh = 0; kh < g->kh; ++kh)
+                    for (int kw = 0; kw < g->kw; ++kw) {
+                        const int ih = oh * g->sh - g->pad_t + kh, iw = ow * g->sw - g->pad_l + kw;
+                        if (ih < 0 || ih >= g->in_h || iw < 0 || iw >= g->in_w)
+                            continue;
+                        const double *d =
+                            dpre + (((size_t)n * g->out_h + oh) * g->out_w + ow) * (size_t)g->cout;
+                        const double *wk = w + ((size_t)kh * g->kw + kw) * g->cin * (size_t)g->cout;
+                        double *o = dx + (((size_t)n * g->in_h + ih) * g->in_w + iw) * g->cin;
+                        for (int ci = 0; ci < g->cin; ++ci)
+                            for (int co = 0; co < g->cout; ++co)
+                                o[ci] += d[co] * wk[(size_t)ci * g->cout + co];
+                    }
+}
+
 static clnet_status conv_problem_init(clnet_model *m, const clnet__step *s,
-                                      const clnet__conv_geom *g, uint64_t seed, conv_problem *p)
+                                      const clnet__conv_geom *g, int dx, uint64_t seed,
+                                      conv_problem *p)
 {
     clnet_context *ctx = m->ctx;
     memset(p, 0, sizeof *p);
     p->g = *g;
+    p->dx = dx;
     p->step = s;
-    p->n_in = s->n_in;
+    p->n_in = dx ? 1 : s->n_in;
     const clnet__conv2d_params *cp = s->params;
-    p->n_w = cp->use_bias ? 2 : 1;
+    p->n_w = cp->use_bias && !dx ? 2 : 1;
     clnet_shape in_shape[2], w_shape[2];
     double *in[2] = {NULL, NULL}, *w[2] = {NULL, NULL};
-    const clnet_shape out = {g->batch, g->out_h, g->out_w, g->cout};
-    in_shape[0] = (clnet_shape){g->batch, g->in_h, g->in_w, g->cin};
-    in_shape[1] = out;
+    const clnet_shape x_shape = {g->batch, g->in_h, g->in_w, g->cin};
+    const clnet_shape y_shape = {g->batch, g->out_h, g->out_w, g->cout};
+    const clnet_shape out = dx ? x_shape : y_shape;
+    in_shape[0] = dx ? y_shape : x_shape;
+    in_shape[1] = y_shape;
     w_shape[0] = (clnet_shape){g->kh, g->kw, g->cin, g->cout};
     w_shape[1] = (clnet_shape){1, 1, 1, g->cout};
     clnet_status st = CLNET_OK;
@@ -496,7 +524,9 @@ static clnet_status conv_problem_init(clnet_model *m, const clnet__step *s,
     p->got = st == CLNET_OK ? malloc(count * sizeof *p->got) : NULL;
     if (st == CLNET_OK && (!p->want || !p->got))
         st = clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory tuning a convolution");
-    if (st == CLNET_OK) {
+    if (st == CLNET_OK && dx)
+        reference_dx(g, in[0], w[0], p->want);
+    if (st == CLNET_OK && !dx) {
         const clnet__ref_args a = {.params = s->params,
                                    .n_in = p->n_in,
                                    .in_shape = in_shape,
@@ -507,6 +537,8 @@ static clnet_status conv_problem_init(clnet_model *m, const clnet__step *s,
                                    .w_shape = w_shape,
                                    .w = w};
         s->op->ref_forward(&a);
+    }
+    if (st == CLNET_OK) {
         double ss = 0.0;
         for (size_t i = 0; i < count; ++i)
             ss += p->want[i] * p->want[i];
@@ -519,7 +551,7 @@ static clnet_status conv_problem_init(clnet_model *m, const clnet__step *s,
     return st;
 }
 
-/* One forward by algo (AUTO: the untuned default), waited for. */
+/* One forward (or dX) by algo (AUTO: the untuned default), waited for. */
 static clnet_status conv_run(clnet_context *ctx, conv_problem *p, clnet__conv_algo algo)
 {
     const clnet__op_call call = {.ctx = ctx,
@@ -531,7 +563,9 @@ static clnet_status conv_run(clnet_context *ctx, conv_problem *p, clnet__conv_al
                                  .w = p->w};
     /* Every candidate with the built-in GEMM choices, so they compare like with like. */
     ctx->tune_off = 1;
-    const clnet_status st = clnet__conv2d_forward_with(&call, algo);
+    const clnet_status st =
+        p->dx ? clnet__conv2d_dx_with(ctx, &p->g, p->in[0]->buf, p->w[0]->buf, p->out->buf, algo)
+              : clnet__conv2d_forward_with(&call, algo);
     ctx->tune_off = 0;
     return st == CLNET_OK ? clnet_context_finish(ctx) : st;
 }
@@ -560,7 +594,7 @@ static clnet_status conv_timed(const timed_run *r)
 }
 
 /* The layers (first of each step) of the plan's convolutions with geometry key. */
-static void conv_layers(clnet_model *m, const clnet__plan *plan, const char *key, char *buf,
+static void conv_layers(clnet_model *m, const clnet__plan *plan, const char *key, int dx, char *buf,
                         size_t len)
 {
     buf[0] = '\0';
@@ -572,7 +606,7 @@ static void conv_layers(clnet_model *m, const clnet__plan *plan, const char *key
             clnet__conv2d_geom(m->ctx, st->params, plan->values[st->in[0]].view.shape, &g) !=
                 CLNET_OK)
             continue;
-        clnet__conv2d_key(&g, 0, k, sizeof k);
+        clnet__conv2d_key(&g, dx, k, sizeof k);
         const size_t used = strlen(buf);
         if (strcmp(k, key) == 0 && used + 4 < len)
             snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
@@ -589,30 +623,33 @@ static clnet_status tune_convs(clnet_model *m, const clnet_tune_options *o, clne
     clnet__plan *plan = NULL;
     int slice = 0;
     CLNET_TRY(clnet__model_plan(m, 0, o->batch, &plan, &slice));
-    for (int s = 0; s < plan->n_steps; ++s) {
+    /* dX problems in training only; the plan's first convolution needs no dX, but its
+     * geometry may repeat deeper, so every geometry gets one. */
+    for (int i = 0; i < plan->n_steps * (1 + (o->training != 0)); ++i) {
+        const int s = i % plan->n_steps, dx = i >= plan->n_steps;
         const clnet__step *st = &plan->steps[s];
         clnet__conv_geom g;
         char key[96], layers[128];
         if (strcmp(st->op->name, "conv2d") != 0)
             continue;
         CLNET_TRY(clnet__conv2d_geom(ctx, st->params, plan->values[st->in[0]].view.shape, &g));
-        clnet__conv2d_key(&g, 0, key, sizeof key);
+        clnet__conv2d_key(&g, dx, key, sizeof key);
         int seen = 0;
-        for (int i = 0; i < *n_winners && !seen; ++i)
-            seen = strcmp((*winners)[i].key, key) == 0;
+        for (int j = 0; j < *n_winners && !seen; ++j)
+            seen = strcmp((*winners)[j].key, key) == 0;
         /* Only convolutions with a choice: one algorithm is nothing to tune. */
         int choices = 0;
         for (int a = CLNET_CONV_IM2COL; a < CLNET_CONV_ALGO_COUNT; ++a)
             choices += clnet__conv2d_algo_ok((clnet__conv_algo)a, &g);
         if (seen || choices < 2)
             continue;
-        conv_layers(m, plan, key, layers, sizeof layers);
+        conv_layers(m, plan, key, dx, layers, sizeof layers);
         clnet__tuned *grown = realloc(*winners, (size_t)(*n_winners + 1) * sizeof *grown);
         if (!grown)
             return clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
         *winners = grown;
         conv_problem p;
-        clnet_status status = conv_problem_init(m, st, &g, 500u + (uint64_t)s, &p);
+        clnet_status status = conv_problem_init(m, st, &g, dx, 500u + (uint64_t)i, &p);
         const int first_row = m->tune->n;
         double best = INFINITY;
         int best_row = -1;
@@ -625,7 +662,7 @@ static clnet_status tune_convs(clnet_model *m, const clnet_tune_options *o, clne
             ctx->tune_off = 1;
             if (algo == CLNET_CONV_AUTO)
                 snprintf(name, sizeof name, "default (%s)",
-                         clnet__conv_algo_name(clnet__conv2d_pick(ctx, &g, 0)));
+                         clnet__conv_algo_name(clnet__conv2d_pick(ctx, &g, dx)));
             else
                 snprintf(name, sizeof name, "%s", clnet__conv_algo_name(algo));
             ctx->tune_off = 0;
@@ -669,8 +706,8 @@ static clnet_status tune_convs(clnet_model *m, const clnet_tune_options *o, clne
         snprintf(w->key, sizeof w->key, "%s", key);
         ctx->tune_off = 1;
         snprintf(w->choice, sizeof w->choice, "%s",
-                 clnet__conv_algo_name(best_algo == CLNET_CONV_AUTO ? clnet__conv2d_pick(ctx, &g, 0)
-                                                                    : best_algo));
+                 clnet__conv_algo_name(
+                     best_algo == CLNET_CONV_AUTO ? clnet__conv2d_pick(ctx, &g, dx) : best_algo));
         ctx->tune_off = 0;
         w->ms = best;
         w->default_ms = default_ms;

@@ -53,7 +53,7 @@ Test(tune, winners_are_stored_and_used)
     cr_assert_eq(clnet_model_tune(m, &opt, &rows, &n), CLNET_OK, "%s", clnet_context_error(ctx));
     cr_assert_gt(n, 0);
     /* Problem by problem: the default first, exactly one winner, which matched. */
-    int problems = 0, winners = 0, backward = 0, convs = 0;
+    int problems = 0, winners = 0, backward = 0, convs = 0, dx = 0;
     for (int i = 0; i < n; ++i) {
         const int first = i == 0 || strcmp(rows[i].problem, rows[i - 1].problem) != 0;
         cr_expect_eq(rows[i].is_default, first, "%s %s", rows[i].problem, rows[i].candidate);
@@ -63,6 +63,7 @@ Test(tune, winners_are_stored_and_used)
         backward +=
             first && (strstr(rows[i].problem, "gemm NT") || strstr(rows[i].problem, "gemm TN"));
         convs += first && strncmp(rows[i].problem, "conv2d ", 7) == 0;
+        dx += first && strstr(rows[i].problem, " dx") != NULL;
         if (rows[i].is_winner) {
             winners++;
             cr_expect_eq(rows[i].status, CLNET_OK);
@@ -74,6 +75,7 @@ Test(tune, winners_are_stored_and_used)
     }
     cr_expect_eq(winners, problems);
     cr_expect_gt(convs, 0, "the 3x3 stride-1 convolutions choose between im2col and Winograd");
+    cr_expect_gt(dx, 0, "training tunes the data gradients' algorithm too");
     cr_expect_gt(backward, 0, "training adds the transposed backward GEMMs");
     clnet_context_stats s;
     clnet_context_get_stats(ctx, &s);
