@@ -1,6 +1,7 @@
 /* tune_db.c - the per-user tuning database: winners of `clnet tune` (src/plan/tune.c)
  * per device name + driver version + kernel class + problem ("gemm NN 3136x64x576",
- * "conv2d 1x56x56x64 k3x3 s1x1 p1,1 f64"). A JSON file (cJSON), by default
+ * "conv2d 1x56x56x64 k3x3 s1x1 p1,1 -> 56x56x64"), with a digest of the kernel sources
+ * they were measured with (entries of other kernels are ignored). A JSON file (cJSON), by default
  * $XDG_DATA_HOME/clnet/tune.json: user data, not a cache, since tuning takes minutes.
  * An entry overrides the variant table's choice (the shipped default, variants.c)
  * for its problem only. The entries of the context's device are loaded when the
@@ -15,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "device/cache.h"
+#include "device/cl_sources.h"
 #include "device/runtime.h"
 
 #define FORMAT "clnet-tune-1"
@@ -107,13 +110,35 @@ static double num_of(const cJSON *o, const char *name)
     return cJSON_IsNumber(v) ? v->valuedouble : 0.0;
 }
 
-/* Whether entry e belongs to this context's device, driver and kernel class. */
-static int ours(const clnet_context *ctx, const cJSON *e)
+/* A digest of every embedded kernel source: entries tuned against other kernels
+ * (another clnet version) measured something else and are ignored. */
+static void kernels_digest(char out[17])
+{
+    const void *parts[2 * 64];
+    size_t lens[2 * 64];
+    int n = 0;
+    for (int i = 0; clnet__cl_sources[i].name && n + 2 <= (int)CLNET_COUNTOF(parts); ++i) {
+        parts[n] = clnet__cl_sources[i].name;
+        lens[n++] = strlen(clnet__cl_sources[i].name);
+        parts[n] = clnet__cl_sources[i].text;
+        lens[n++] = clnet__cl_sources[i].length;
+    }
+    unsigned char h[32];
+    clnet__sha256(parts, lens, n, h);
+    for (int i = 0; i < 8; ++i)
+        snprintf(out + 2 * i, 3, "%02x", h[i]);
+}
+
+/* Whether entry e is of this context's device, driver and kernel class, and (unless
+ * digest is NULL) of the kernel sources with that digest. */
+static int ours(const clnet_context *ctx, const cJSON *e, const char *digest)
 {
     const char *dev = str_of(e, "device"), *drv = str_of(e, "driver"), *cls = str_of(e, "class");
+    const char *kernels = str_of(e, "kernels");
     return dev && drv && cls && strcmp(dev, ctx->info.name) == 0 &&
            strcmp(drv, ctx->info.driver_version) == 0 &&
-           strcmp(cls, clnet_device_class_name(ctx->cls)) == 0;
+           strcmp(cls, clnet_device_class_name(ctx->cls)) == 0 &&
+           (!digest || (kernels && strcmp(kernels, digest) == 0));
 }
 
 /* e as a clnet__tuned; 0 when a field is missing or too long (the entry is skipped). */
@@ -139,12 +164,14 @@ static int from_json(const cJSON *e, clnet__tuned *t)
     return 1;
 }
 
-static cJSON *to_json(const clnet_context *ctx, const clnet__tuned *t, const char *when)
+static cJSON *to_json(const clnet_context *ctx, const clnet__tuned *t, const char *when,
+                      const char *digest)
 {
     cJSON *e = cJSON_CreateObject(), *params = NULL;
     int ok = e && cJSON_AddStringToObject(e, "device", ctx->info.name) &&
              cJSON_AddStringToObject(e, "driver", ctx->info.driver_version) &&
              cJSON_AddStringToObject(e, "class", clnet_device_class_name(ctx->cls)) &&
+             cJSON_AddStringToObject(e, "kernels", digest) &&
              cJSON_AddStringToObject(e, "problem", t->key) &&
              cJSON_AddStringToObject(e, "choice", t->choice) &&
              (params = cJSON_AddObjectToObject(e, "params")) != NULL &&
@@ -171,10 +198,12 @@ static void clear(clnet_context *ctx)
 /* Keeps the entries of doc that are ours. */
 static clnet_status take_ours(clnet_context *ctx, const cJSON *doc)
 {
+    char digest[17];
+    kernels_digest(digest);
     clear(ctx);
     const cJSON *entries = cJSON_GetObjectItemCaseSensitive(doc, "entries"), *e;
     int n = 0;
-    cJSON_ArrayForEach(e, entries) n += ours(ctx, e);
+    cJSON_ArrayForEach(e, entries) n += ours(ctx, e, digest);
     if (n == 0)
         return CLNET_OK;
     ctx->tuned = calloc((size_t)n, sizeof *ctx->tuned);
@@ -183,7 +212,7 @@ static clnet_status take_ours(clnet_context *ctx, const cJSON *doc)
                            ctx->stats.tune_db);
     cJSON_ArrayForEach(e, entries)
     {
-        if (ours(ctx, e) && from_json(e, &ctx->tuned[ctx->n_tuned]))
+        if (ours(ctx, e, digest) && from_json(e, &ctx->tuned[ctx->n_tuned]))
             ctx->n_tuned++;
     }
     ctx->stats.tune_entries = ctx->n_tuned;
@@ -275,7 +304,8 @@ clnet_status clnet__tune_save(clnet_context *ctx, const clnet__tuned *entries, i
     cJSON *doc = load_doc(path, err, sizeof err);
     if (!doc)
         return clnet__fail(ctx, CLNET_ERR_IO, "%s", err);
-    char when[32];
+    char when[32], digest[17];
+    kernels_digest(digest);
     const time_t now = time(NULL);
     struct tm tm;
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
@@ -287,10 +317,11 @@ clnet_status clnet__tune_save(clnet_context *ctx, const clnet__tuned *entries, i
         for (; e; e = next) {
             next = e->next;
             const char *key = str_of(e, "problem");
-            if (ours(ctx, e) && key && strcmp(key, entries[i].key) == 0)
+            /* ... and entries of older kernels for the same problem. */
+            if (ours(ctx, e, NULL) && key && strcmp(key, entries[i].key) == 0)
                 cJSON_Delete(cJSON_DetachItemViaPointer(list, e));
         }
-        cJSON *add = to_json(ctx, &entries[i], when);
+        cJSON *add = to_json(ctx, &entries[i], when, digest);
         if (!add || !cJSON_AddItemToArray(list, add)) {
             cJSON_Delete(add);
             st = clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");

@@ -112,6 +112,55 @@ Test(tune, winners_are_stored_and_used)
     clnet_graph_destroy(g);
 }
 
+/* Entries measured with other kernel sources (another clnet version) are ignored, and
+ * tuning again replaces them rather than adding to them. */
+Test(tune, entries_of_other_kernels_are_stale)
+{
+    const char *db = clnet_test_path("stale.json");
+    clnet_context *ctx = context_with_db(db);
+    clnet_graph *g = clnet_test_small_resnet(12, 12, 3, 4);
+    clnet_model *m = clnet_test_model(ctx, g, 1, 1, 1);
+    const clnet_tune_options opt = {.repeats = 1};
+    const clnet_tune_row *rows = NULL;
+    int n = 0;
+    cr_assert_eq(clnet_model_tune(m, &opt, &rows, &n), CLNET_OK, "%s", clnet_context_error(ctx));
+    clnet_context_stats s;
+    clnet_context_get_stats(ctx, &s);
+    const int entries = s.tune_entries;
+    cr_assert_gt(entries, 0);
+    /* Every digest made a non-hex string, as a build with other kernels would write. */
+    size_t len = 0;
+    char *text = (char *)clnet_test_read_file(db, &len);
+    int changed = 0;
+    for (char *at = strstr(text, "\"kernels\""); at; at = strstr(at + 1, "\"kernels\"")) {
+        char *q = strchr(at + 9, '"');
+        cr_assert_not_null(q);
+        q[1] = 'z';
+        changed++;
+    }
+    cr_assert_eq(changed, entries);
+    clnet_test_write_file(db, text, len);
+    free(text);
+    clnet_context *later = context_with_db(db);
+    clnet_context_get_stats(later, &s);
+    cr_expect_eq(s.tune_entries, 0, "stale entries were used");
+    clnet_model *m2 = clnet_test_model(later, g, 1, 1, 1);
+    cr_assert_eq(clnet_model_tune(m2, &opt, &rows, &n), CLNET_OK, "%s", clnet_context_error(later));
+    clnet_context_get_stats(later, &s);
+    cr_expect_eq(s.tune_entries, entries);
+    text = (char *)clnet_test_read_file(db, &len);
+    int total = 0;
+    for (char *at = strstr(text, "\"problem\""); at; at = strstr(at + 1, "\"problem\""))
+        total++;
+    cr_expect_eq(total, entries, "stale entries were kept beside the new ones");
+    free(text);
+    clnet_model_destroy(m2);
+    clnet_model_destroy(m);
+    clnet_context_destroy(later);
+    clnet_context_destroy(ctx);
+    clnet_graph_destroy(g);
+}
+
 /* A kernel computing the wrong product must fail the check: the device's B is
  * replaced after the reference was computed from the host copy. */
 Test(tune, a_wrong_result_is_rejected)

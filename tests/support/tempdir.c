@@ -48,5 +48,6 @@ unsigned char *clnet_test_read_file(const char *path, size_t *n)
     cr_assert_not_null(b);
     cr_assert_eq(fread(b, 1, *n, f), *n);
     fclose(f);
+    b[*n] = '\0'; /* text files can be searched as strings */
     return b;
 }

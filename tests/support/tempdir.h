@@ -13,7 +13,8 @@ void clnet_test_remove_dir(void);
 /* "<clnet_test_dir>/<name>" in one of four rotating static buffers. */
 const char *clnet_test_path(const char *name);
 
-/* Writes n bytes to path; reads a whole file (malloc'd, *n bytes, free()). Both assert. */
+/* Writes n bytes to path; reads a whole file (malloc'd, *n bytes and a NUL after them,
+ * free()). Both assert. */
 void clnet_test_write_file(const char *path, const void *data, size_t n);
 unsigned char *clnet_test_read_file(const char *path, size_t *n);
 
