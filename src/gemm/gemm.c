@@ -70,8 +70,22 @@ static int is_gemv_shape(const clnet__gemm_args *g)
     return g->m == 1 || g->n == 1;
 }
 
-clnet__gemm_impl clnet__gemm_pick(const clnet_context *ctx, const clnet__gemm_args *g)
+clnet__gemm_impl clnet__gemm_pick(const clnet_context *ctx, const clnet__gemm_args *g,
+                                  const clnet__tuned **tuned)
 {
+    if (tuned)
+        *tuned = NULL;
+    if (ctx->n_tuned) {
+        char key[96];
+        clnet__gemm_key(g, key, sizeof key);
+        const clnet__tuned *t = clnet__tune_find(ctx, key);
+        const clnet__gemm_impl impl = t ? clnet__gemm_impl_parse(t->choice) : CLNET_GEMM_AUTO;
+        if (impl != CLNET_GEMM_AUTO && !(impl == CLNET_GEMM_CLBLAST && ctx->gemm_clblast_failed)) {
+            if (tuned)
+                *tuned = t;
+            return impl;
+        }
+    }
     const clnet__gemm_impl choice = clnet__gemm_choice(ctx);
     /* CLBlast serves a vector shape itself, with Sgemv (see gemm_clblast). */
     if (choice == CLNET_GEMM_CLBLAST && is_gemv_shape(g))
@@ -198,17 +212,29 @@ static clnet_status pack_b(clnet_context *ctx, const clnet__gemm_args *g, size_t
  * 263 -> 300 GFLOP/s, TN 4608x512x128 223 -> 346, NN 128x512x4608 238 -> 319). Others
  * keep gemm_packed: with it, untransposed k <= 1152 lost 5-15%, a packed op(B^T) 10-18%
  * (NT 196x256x2304 377 -> 346) and m <= 8 more than half (1x1000x2048 30 -> 12). */
+/* The packed path reads an untransposed B in place (rather than packing it). */
+static int packed_b_direct(const clnet_context *ctx, const clnet__gemm_args *g)
+{
+    return !g->trans_b && g->m <= clnet__param(ctx, "gemm", "GEMM_B_DIRECT_M", 0);
+}
+
+/* The packed path runs gemm_packed_blocked (GEMM_KB > 0 its block depth). Blocks pay
+ * only when several tiles share them: not for a single row tile. */
+static int packed_blocked(const clnet_context *ctx, const clnet__gemm_args *g)
+{
+    return clnet__param(ctx, "gemm", "GEMM_KB", 0) > 0 && g->m > PACK_MR &&
+           (g->trans_a ||
+            (packed_b_direct(ctx, g) && g->k >= clnet__param(ctx, "gemm", "GEMM_KB_K", 0)));
+}
+
 static clnet_status gemm_packed(clnet_context *ctx, const clnet__gemm_args *g)
 {
     const size_t wg = (size_t)clnet__param(ctx, "gemm", "GEMM_WG_M", 32);
     const int kc_param = clnet__param(ctx, "gemm", "GEMM_KC", 0);
     const int kb_param = clnet__param(ctx, "gemm", "GEMM_KB", 0);
     const int kp = (g->k + 3) / 4 * 4;
-    const int b_direct = !g->trans_b && g->m <= clnet__param(ctx, "gemm", "GEMM_B_DIRECT_M", 0);
-    /* Blocks pay only when several tiles share them: not for a single row tile. */
-    const int blocked =
-        kb_param > 0 && g->m > PACK_MR &&
-        (g->trans_a || (b_direct && g->k >= clnet__param(ctx, "gemm", "GEMM_KB_K", 0)));
+    const int b_direct = packed_b_direct(ctx, g);
+    const int blocked = packed_blocked(ctx, g);
     /* Columns per chunk: whole panels, each chunk's panels within the budget. */
     size_t fit = PACK_BUDGET_BYTES / ((size_t)kp * sizeof(float) * PACK_NR);
     fit = fit < 1 ? 1 : fit > (size_t)(INT_MAX / PACK_NR) ? (size_t)(INT_MAX / PACK_NR) : fit;
@@ -361,18 +387,11 @@ static clnet_status check_args(clnet_context *ctx, const clnet__gemm_args *g)
     return CLNET_OK;
 }
 
-clnet_status clnet__gemm_with(clnet_context *ctx, clnet__gemm_impl impl, const clnet__gemm_args *g)
+/* Runs g by impl; automatic: chosen by clnet__gemm_pick, so a CLBlast failure may fall
+ * back to our kernels. */
+static clnet_status dispatch(clnet_context *ctx, clnet__gemm_impl impl, int automatic,
+                             const clnet__gemm_args *g)
 {
-    CLNET_TRY(check_args(ctx, g));
-    if (g->m == 0 || g->n == 0)
-        return CLNET_OK;
-    if (g->k == 0) {
-        /* An empty product: C = beta*C (CLBlast rejects k = 0). */
-        return scale_c(ctx, g, g->beta);
-    }
-    const int automatic = impl == CLNET_GEMM_AUTO;
-    if (automatic)
-        impl = clnet__gemm_pick(ctx, g);
     switch (impl) {
     case CLNET_GEMM_CLBLAST: {
         ctx->before_destroy = clblast_release;
@@ -404,6 +423,27 @@ clnet_status clnet__gemm_with(clnet_context *ctx, clnet__gemm_impl impl, const c
     }
 }
 
+clnet_status clnet__gemm_with(clnet_context *ctx, clnet__gemm_impl impl, const clnet__gemm_args *g)
+{
+    CLNET_TRY(check_args(ctx, g));
+    if (g->m == 0 || g->n == 0)
+        return CLNET_OK;
+    if (g->k == 0) {
+        /* An empty product: C = beta*C (CLBlast rejects k = 0). */
+        return scale_c(ctx, g, g->beta);
+    }
+    if (impl != CLNET_GEMM_AUTO)
+        return dispatch(ctx, impl, 0, g);
+    /* A tuned entry's launch parameters win over the variant table's for this call. */
+    const clnet__tuned *tuned = NULL;
+    impl = clnet__gemm_pick(ctx, g, &tuned);
+    ctx->param_override = tuned;
+    ctx->stats.tune_hits += tuned != NULL;
+    const clnet_status st = dispatch(ctx, impl, 1, g);
+    ctx->param_override = NULL;
+    return st;
+}
+
 static int add_candidate(clnet__tuned *out, int n, int max, clnet__gemm_impl impl, int n_params,
                          const char *const *keys, const int *values)
 {
@@ -428,7 +468,6 @@ int clnet__gemm_candidates(const clnet_context *ctx, const clnet__gemm_args *g, 
      * apply, their depth (0: off) at the class's other settings. */
     static const int wgs[] = {8, 16, 32, 64}, kcs[] = {0, 1024, 2048, 4096}, kbs[] = {0, 128, 512};
     static const char *const packed_keys[] = {"GEMM_WG_M", "GEMM_KC", "GEMM_KB"};
-    const int kb = clnet__param(ctx, "gemm", "GEMM_KB", 0);
     int n = 0;
     for (size_t i = 0; i < CLNET_COUNTOF(wgs); ++i)
         for (size_t j = 0; j < CLNET_COUNTOF(kcs); ++j) {
@@ -437,8 +476,7 @@ int clnet__gemm_candidates(const clnet_context *ctx, const clnet__gemm_args *g, 
             const int v[] = {wgs[i], kcs[j]};
             n = add_candidate(out, n, max, CLNET_GEMM_PACKED, 2, packed_keys, v);
         }
-    if (kb > 0 && g->m > PACK_MR &&
-        (g->trans_a || g->k >= clnet__param(ctx, "gemm", "GEMM_KB_K", 0)))
+    if (packed_blocked(ctx, g))
         for (size_t i = 0; i < CLNET_COUNTOF(kbs); ++i) {
             const int v[] = {clnet__param(ctx, "gemm", "GEMM_WG_M", 32),
                              clnet__param(ctx, "gemm", "GEMM_KC", 0), kbs[i]};
@@ -458,18 +496,5 @@ clnet_status clnet__gemm(clnet_context *ctx, const clnet__gemm_args *g)
 {
     if (ctx->gemm_record)
         ctx->gemm_record(ctx->gemm_record_user, g);
-    if (ctx->n_tuned) {
-        char key[96];
-        clnet__gemm_key(g, key, sizeof key);
-        const clnet__tuned *t = clnet__tune_find(ctx, key);
-        const clnet__gemm_impl impl = t ? clnet__gemm_impl_parse(t->choice) : CLNET_GEMM_AUTO;
-        if (impl != CLNET_GEMM_AUTO && !(impl == CLNET_GEMM_CLBLAST && ctx->gemm_clblast_failed)) {
-            ctx->param_override = t;
-            ctx->stats.tune_hits++;
-            const clnet_status st = clnet__gemm_with(ctx, impl, g);
-            ctx->param_override = NULL;
-            return st;
-        }
-    }
     return clnet__gemm_with(ctx, CLNET_GEMM_AUTO, g);
 }

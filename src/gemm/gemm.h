@@ -38,16 +38,17 @@ typedef struct clnet__gemm_args {
     int ldc;
 } clnet__gemm_args;
 
-/* The implementation the variant table picks, unless the tuning database has an
- * entry for the problem (clnet__gemm_key): then its implementation and parameters. */
+/* g by clnet__gemm_pick's implementation (after the tuner's recorder, when set). */
 clnet_status clnet__gemm(clnet_context *ctx, const clnet__gemm_args *g);
 clnet_status clnet__gemm_with(clnet_context *ctx, clnet__gemm_impl impl, const clnet__gemm_args *g);
 /* The implementation the class uses for a general product (variant key GEMM_IMPL). */
 clnet__gemm_impl clnet__gemm_choice(const clnet_context *ctx);
-/* The implementation clnet__gemm uses for g on this context: gemv when m <= GEMV_M
- * (variant key; 0 turns it off), CLBlast for vector shapes where CLBlast is the
- * choice (it runs Sgemv for them), else clnet__gemm_choice. */
-clnet__gemm_impl clnet__gemm_pick(const clnet_context *ctx, const clnet__gemm_args *g);
+/* The implementation clnet__gemm uses for g on this context: the tuning database's
+ * entry for the problem (*tuned, may be NULL, gets it: its launch parameters apply),
+ * else gemv when m <= GEMV_M (variant key; 0 turns it off), CLBlast for vector shapes
+ * where CLBlast is the choice (it runs Sgemv for them), else clnet__gemm_choice. */
+clnet__gemm_impl clnet__gemm_pick(const clnet_context *ctx, const clnet__gemm_args *g,
+                                  const clnet__tuned **tuned);
 const char *clnet__gemm_impl_name(clnet__gemm_impl impl);
 /* The implementation named name ("packed"), or CLNET_GEMM_AUTO. */
 clnet__gemm_impl clnet__gemm_impl_parse(const char *name);

@@ -133,15 +133,14 @@ static void conv2d_describe(const clnet_context *ctx, const void *params, const 
                             int n_in, clnet_shape out, char *buf, size_t len)
 {
     (void)n_in;
-    const clnet__conv2d_params *p = params;
-    geom g = {in[0].n, in[0].h, in[0].w, in[0].c, out.h, out.w, out.c,
-              p->kh,   p->kw,   p->sh,   p->sw,   0,     0};
-    /* The padding before each axis: part of a tuned problem's key. */
-    clnet__window_axis(p->padding, in[0].h, p->kh, p->sh, p->pad_t, p->pad_b, &g.pad_t);
-    clnet__window_axis(p->padding, in[0].w, p->kw, p->sw, p->pad_l, p->pad_r, &g.pad_l);
+    (void)out;
+    geom g;
+    /* The graph checked these shapes when it was built: no error to report (NULL). */
+    clnet__conv2d_geom(NULL, params, in[0], &g);
     /* The forward product's shape decides the GEMM implementation (gemv for small m):
      * Winograd multiplies [tiles, cin] x [cin, cout], im2col [pixels, k*k*cin] x [.., cout]. */
-    const int winograd = !pointwise(&g) && clnet__conv2d_pick(ctx, &g, 0) == CLNET_CONV_WINOGRAD;
+    const int winograd =
+        !pointwise(&g) && clnet__conv2d_pick(ctx, &g, 0, NULL) == CLNET_CONV_WINOGRAD;
     clnet__gemm_args ga = {0};
     ga.m = winograd ? g.batch * ((g.out_h + 1) / 2) * ((g.out_w + 1) / 2)
                     : g.batch * g.out_h * g.out_w;
@@ -151,7 +150,7 @@ static void conv2d_describe(const clnet_context *ctx, const void *params, const 
              pointwise(&g) ? ""
              : winograd    ? "winograd F(2x2,3x3) + "
                            : "im2col + ",
-             clnet__gemm_impl_name(clnet__gemm_pick(ctx, &ga)));
+             clnet__gemm_impl_name(clnet__gemm_pick(ctx, &ga, NULL)));
 }
 
 /* Images per im2col chunk: the column matrix stays within COL_BYTES and the device's
@@ -293,9 +292,9 @@ clnet_status clnet__conv2d_forward_with(const clnet__op_call *call, clnet__conv_
     cl_mem bias = p->use_bias ? call->w[1]->buf : NULL,
            res = call->n_in > 1 ? call->in[1]->buf : NULL;
     if (algo == CLNET_CONV_AUTO) {
-        clnet__conv_algo tuned;
-        ctx->stats.tune_hits += clnet__conv2d_tuned(ctx, &g, 0, &tuned);
-        algo = clnet__conv2d_pick(ctx, &g, 0);
+        int tuned = 0;
+        algo = clnet__conv2d_pick(ctx, &g, 0, &tuned);
+        ctx->stats.tune_hits += tuned;
     }
     if (!clnet__conv2d_algo_ok(algo, &g))
         return clnet__fail(ctx, CLNET_ERR_UNSUPPORTED,
@@ -353,9 +352,9 @@ clnet_status clnet__conv2d_dx_with(clnet_context *ctx, const clnet__conv_geom *g
                                    cl_mem w, cl_mem dx, clnet__conv_algo algo)
 {
     if (algo == CLNET_CONV_AUTO) {
-        clnet__conv_algo tuned;
-        ctx->stats.tune_hits += clnet__conv2d_tuned(ctx, g, 1, &tuned);
-        algo = clnet__conv2d_pick(ctx, g, 1);
+        int tuned = 0;
+        algo = clnet__conv2d_pick(ctx, g, 1, &tuned);
+        ctx->stats.tune_hits += tuned;
     }
     if (!clnet__conv2d_algo_ok(algo, g))
         return clnet__fail(ctx, CLNET_ERR_UNSUPPORTED,

@@ -29,10 +29,6 @@ int clnet__conv2d_algo_ok(clnet__conv_algo algo, const clnet__conv_geom *g);
 /* The tuning database's key of a convolution problem (forward, or dX with
  * backward_data): "conv2d 1x56x56x64 k3x3 s1x1 p1,1 -> 56x56x64" (+ " dx"). */
 void clnet__conv2d_key(const clnet__conv_geom *g, int backward_data, char *buf, size_t len);
-/* The tuned algorithm of g on ctx (1 and *algo), or 0 when the database has none
- * that applies. */
-int clnet__conv2d_tuned(const clnet_context *ctx, const clnet__conv_geom *g, int backward_data,
-                        clnet__conv_algo *algo);
 /* The geometry of a convolution with params p on input in, checked (conv2d.c). */
 clnet_status clnet__conv2d_geom(clnet_context *ctx, const clnet__conv2d_params *p, clnet_shape in,
                                 clnet__conv_geom *g);
@@ -40,9 +36,10 @@ clnet_status clnet__conv2d_geom(clnet_context *ctx, const clnet__conv2d_params *
  * (backward_data = 1) of g on ctx: $CLNET_CONV_ALGO when it names an algorithm that
  * applies, else the tuning database's entry for the problem, else the variant table's
  * rule ("conv2d" keys WINOGRAD, WINOGRAD_MIN_C, WINOGRAD_MIN_TILES; Winograd's
- * transformed kernel must fit the max allocation). Never AUTO. */
+ * transformed kernel must fit the max allocation). Never AUTO. *tuned (may be NULL)
+ * is 1 when the database decided. */
 clnet__conv_algo clnet__conv2d_pick(const clnet_context *ctx, const clnet__conv_geom *g,
-                                    int backward_data);
+                                    int backward_data, int *tuned);
 /* conv2d's forward with a forced algorithm (AUTO: clnet__conv2d_pick's), for tuners
  * timing candidates; CLNET_ERR_UNSUPPORTED when algo does not apply to the shapes.
  * conv2d.c. */

@@ -44,27 +44,31 @@ static clnet__conv_algo named(const char *name, const clnet__conv_geom *g)
     return CLNET_CONV_AUTO;
 }
 
-int clnet__conv2d_tuned(const clnet_context *ctx, const clnet__conv_geom *g, int backward_data,
-                        clnet__conv_algo *algo)
+/* The database's algorithm for g on ctx, or AUTO when it has none that applies. */
+static clnet__conv_algo tuned_algo(const clnet_context *ctx, const clnet__conv_geom *g,
+                                   int backward_data)
 {
     if (!ctx->n_tuned)
-        return 0;
+        return CLNET_CONV_AUTO;
     char key[96];
     clnet__conv2d_key(g, backward_data, key, sizeof key);
     const clnet__tuned *t = clnet__tune_find(ctx, key);
-    const clnet__conv_algo a = t ? named(t->choice, g) : CLNET_CONV_AUTO;
-    if (a == CLNET_CONV_AUTO)
-        return 0;
-    *algo = a;
-    return 1;
+    return t ? named(t->choice, g) : CLNET_CONV_AUTO;
 }
 
 clnet__conv_algo clnet__conv2d_pick(const clnet_context *ctx, const clnet__conv_geom *g,
-                                    int backward_data)
+                                    int backward_data, int *tuned)
 {
+    if (tuned)
+        *tuned = 0;
     clnet__conv_algo algo = named(getenv("CLNET_CONV_ALGO"), g);
-    if (algo != CLNET_CONV_AUTO || clnet__conv2d_tuned(ctx, g, backward_data, &algo))
+    if (algo != CLNET_CONV_AUTO)
         return algo;
+    if ((algo = tuned_algo(ctx, g, backward_data)) != CLNET_CONV_AUTO) {
+        if (tuned)
+            *tuned = 1;
+        return algo;
+    }
     /* dX is the convolution with cin and cout swapped whose output is x. The transformed
      * kernel U must fit one allocation. */
     const int min_c = g->cin < g->cout ? g->cin : g->cout;

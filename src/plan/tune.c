@@ -359,6 +359,10 @@ static clnet_status tune_gemm(clnet_model *m, const clnet_tune_options *o,
     char key[96], name[128];
     clnet__gemm_key(rec, key, sizeof key);
     clnet_status st = clnet__gemm_problem_init(ctx, rec, seed, &p);
+    /* What clnet__gemm runs without an entry. */
+    ctx->tune_off = 1;
+    const char *default_impl = clnet__gemm_impl_name(clnet__gemm_pick(ctx, rec, NULL));
+    ctx->tune_off = 0;
     const int first_row = m->tune->n;
     double best = INFINITY;
     int best_i = -1;
@@ -368,8 +372,7 @@ static clnet_status tune_gemm(clnet_model *m, const clnet_tune_options *o,
         if (cnd)
             candidate_name(cnd, name, sizeof name);
         else
-            snprintf(name, sizeof name, "default (%s)",
-                     clnet__gemm_impl_name(clnet__gemm_pick(ctx, rec)));
+            snprintf(name, sizeof name, "default (%s)", default_impl);
         clnet_tune_row *row = add_row(ctx, m->tune, key, name, layers);
         if (!row) {
             st = CLNET_ERR_OUT_OF_MEMORY;
@@ -407,8 +410,7 @@ static clnet_status tune_gemm(clnet_model *m, const clnet_tune_options *o,
         if (best_i == 0) {
             /* The default won: store the implementation it ran, without parameters. */
             memset(winner, 0, sizeof *winner);
-            snprintf(winner->choice, sizeof winner->choice, "%s",
-                     clnet__gemm_impl_name(clnet__gemm_pick(ctx, rec)));
+            snprintf(winner->choice, sizeof winner->choice, "%s", default_impl);
         } else {
             *winner = cand[best_i];
         }
@@ -551,7 +553,7 @@ static clnet_status conv_problem_init(clnet_model *m, const clnet__step *s,
     return st;
 }
 
-/* One forward (or dX) by algo (AUTO: the untuned default), waited for. */
+/* One forward (or dX) by algo, waited for. */
 static clnet_status conv_run(clnet_context *ctx, conv_problem *p, clnet__conv_algo algo)
 {
     const clnet__op_call call = {.ctx = ctx,
@@ -653,25 +655,25 @@ static clnet_status tune_convs(clnet_model *m, const clnet_tune_options *o, clne
         const int first_row = m->tune->n;
         double best = INFINITY;
         int best_row = -1;
-        clnet__conv_algo best_algo = CLNET_CONV_AUTO;
-        for (int a = CLNET_CONV_AUTO; status == CLNET_OK && a < CLNET_CONV_ALGO_COUNT; ++a) {
-            const clnet__conv_algo algo = (clnet__conv_algo)a;
-            if (!clnet__conv2d_algo_ok(algo, &g))
-                continue;
+        /* The applicable algorithms, the untuned choice first (the default row). */
+        clnet__conv_algo algos[CLNET_CONV_ALGO_COUNT];
+        int n_algos = 0;
+        ctx->tune_off = 1;
+        algos[n_algos++] = clnet__conv2d_pick(ctx, &g, dx, NULL);
+        ctx->tune_off = 0;
+        for (int a = CLNET_CONV_IM2COL; a < CLNET_CONV_ALGO_COUNT; ++a)
+            if (a != (int)algos[0] && clnet__conv2d_algo_ok((clnet__conv_algo)a, &g))
+                algos[n_algos++] = (clnet__conv_algo)a;
+        for (int c = 0; status == CLNET_OK && c < n_algos; ++c) {
+            const clnet__conv_algo algo = algos[c];
             char name[64];
-            ctx->tune_off = 1;
-            if (algo == CLNET_CONV_AUTO)
-                snprintf(name, sizeof name, "default (%s)",
-                         clnet__conv_algo_name(clnet__conv2d_pick(ctx, &g, dx)));
-            else
-                snprintf(name, sizeof name, "%s", clnet__conv_algo_name(algo));
-            ctx->tune_off = 0;
+            snprintf(name, sizeof name, "%s%s", clnet__conv_algo_name(algo), c ? "" : " (default)");
             clnet_tune_row *row = add_row(ctx, m->tune, key, name, layers);
             if (!row) {
                 status = CLNET_ERR_OUT_OF_MEMORY;
                 break;
             }
-            row->is_default = algo == CLNET_CONV_AUTO;
+            row->is_default = c == 0;
             row->status = conv_check(ctx, &p, algo, &row->max_rel_err);
             if (row->status == CLNET_OK && !(row->max_rel_err <= CLNET_GEMM_RTOL))
                 row->status = CLNET_ERR_MISMATCH;
@@ -684,7 +686,6 @@ static clnet_status tune_convs(clnet_model *m, const clnet_tune_options *o, clne
             }
             if (row->ms < best) {
                 best = row->ms;
-                best_algo = algo;
                 best_row = (int)(row - m->tune->rows);
             }
         }
@@ -696,7 +697,6 @@ static clnet_status tune_convs(clnet_model *m, const clnet_tune_options *o, clne
         /* Within the noise of the default, the default stays (as for GEMMs). */
         const double default_ms = m->tune->rows[first_row].ms;
         if (default_ms > 0.0 && best > default_ms * (1.0 - TUNE_MARGIN)) {
-            best_algo = CLNET_CONV_AUTO;
             best = default_ms;
             best_row = first_row;
         }
@@ -704,11 +704,8 @@ static clnet_status tune_convs(clnet_model *m, const clnet_tune_options *o, clne
         clnet__tuned *w = &(*winners)[(*n_winners)++];
         memset(w, 0, sizeof *w);
         snprintf(w->key, sizeof w->key, "%s", key);
-        ctx->tune_off = 1;
         snprintf(w->choice, sizeof w->choice, "%s",
-                 clnet__conv_algo_name(
-                     best_algo == CLNET_CONV_AUTO ? clnet__conv2d_pick(ctx, &g, dx) : best_algo));
-        ctx->tune_off = 0;
+                 clnet__conv_algo_name(algos[best_row - first_row]));
         w->ms = best;
         w->default_ms = default_ms;
     }

@@ -94,11 +94,11 @@ Test(conv2d_winograd, applies_to_3x3_stride_1_only)
     cr_expect(!clnet__conv2d_algo_ok(CLNET_CONV_WINOGRAD, &strided));
     cr_expect(!clnet__conv2d_algo_ok(CLNET_CONV_WINOGRAD, &five));
     setenv("CLNET_CONV_ALGO", "winograd", 1);
-    cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 0), CLNET_CONV_WINOGRAD);
-    cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 1), CLNET_CONV_WINOGRAD);
-    cr_expect_eq(clnet__conv2d_pick(ctx, &strided, 0), CLNET_CONV_IM2COL);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 0, NULL), CLNET_CONV_WINOGRAD);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 1, NULL), CLNET_CONV_WINOGRAD);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &strided, 0, NULL), CLNET_CONV_IM2COL);
     setenv("CLNET_CONV_ALGO", "im2col", 1);
-    cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 0), CLNET_CONV_IM2COL);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 0, NULL), CLNET_CONV_IM2COL);
     unsetenv("CLNET_CONV_ALGO");
 
     const clnet__op_desc *op = clnet__op_find("conv2d");
@@ -138,11 +138,11 @@ ParameterizedTest(clnet_device_class *cls, conv2d_winograd, default_rule)
     const clnet__conv_geom late1 = {1, 7, 7, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1};
     clnet__conv_geom late8 = late1;
     late8.batch = 8;
-    cr_expect_eq(clnet__conv2d_pick(ctx, &wide, 0), CLNET_CONV_WINOGRAD);
-    cr_expect_eq(clnet__conv2d_pick(ctx, &wide, 1), CLNET_CONV_WINOGRAD);
-    cr_expect_eq(clnet__conv2d_pick(ctx, &narrow, 0), CLNET_CONV_IM2COL);
-    cr_expect_eq(clnet__conv2d_pick(ctx, &late8, 0), CLNET_CONV_WINOGRAD);
-    cr_expect_eq(clnet__conv2d_pick(ctx, &late1, 0),
+    cr_expect_eq(clnet__conv2d_pick(ctx, &wide, 0, NULL), CLNET_CONV_WINOGRAD);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &wide, 1, NULL), CLNET_CONV_WINOGRAD);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &narrow, 0, NULL), CLNET_CONV_IM2COL);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &late8, 0, NULL), CLNET_CONV_WINOGRAD);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &late1, 0, NULL),
                  *cls == CLNET_CLASS_CPU ? CLNET_CONV_IM2COL : CLNET_CONV_WINOGRAD);
     char what[96];
     const clnet__op_case wide_case = {

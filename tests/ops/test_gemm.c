@@ -245,11 +245,11 @@ Test(gemm, shape_pick)
     g.m = 1;
     clnet_context *cpu = clnet_test_device_class(CLNET_CLASS_CPU);
     clnet_context *dgpu = clnet_test_device_class(CLNET_CLASS_DGPU);
-    cr_expect_eq(clnet__gemm_pick(cpu, &g), CLNET_GEMM_GEMV);
-    cr_expect_eq(clnet__gemm_pick(dgpu, &g), CLNET_GEMM_CLBLAST);
+    cr_expect_eq(clnet__gemm_pick(cpu, &g, NULL), CLNET_GEMM_GEMV);
+    cr_expect_eq(clnet__gemm_pick(dgpu, &g, NULL), CLNET_GEMM_CLBLAST);
     g.m = 256;
-    cr_expect_eq(clnet__gemm_pick(cpu, &g), CLNET_GEMM_PACKED);
-    cr_expect_eq(clnet__gemm_pick(dgpu, &g), CLNET_GEMM_CLBLAST);
+    cr_expect_eq(clnet__gemm_pick(cpu, &g, NULL), CLNET_GEMM_PACKED);
+    cr_expect_eq(clnet__gemm_pick(dgpu, &g, NULL), CLNET_GEMM_CLBLAST);
 }
 
 /* Known values: [1 2; 3 4] * [5 6; 7 8] = [19 22; 43 50], then k = 0 leaves beta*C. */
