@@ -28,8 +28,7 @@ static void entry_path(const char *dir, const unsigned char key[32], char *buf, 
     snprintf(buf, len, "%s/%s.bin", dir, hex);
 }
 
-/* mkdir -p; returns 0 on success. */
-static int make_dirs(const char *path)
+int clnet__make_dirs(const char *path)
 {
     char tmp[1024];
     size_t n = strlen(path);
@@ -101,33 +100,75 @@ int clnet__cache_load(const char *dir, const unsigned char key[32], unsigned cha
 int clnet__cache_store(const char *dir, const unsigned char key[32], const unsigned char *data,
                        size_t size)
 {
-    if (make_dirs(dir) != 0)
+    if (clnet__make_dirs(dir) != 0)
         return -1;
-    char path[1200], tmp[1300];
+    char path[1200];
     entry_path(dir, key, path, sizeof path);
-    snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return -1;
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        close(fd);
-        unlink(tmp);
-        return -1;
-    }
     unsigned char head[HEADER];
     memcpy(head, magic, 8);
     memcpy(head + 8, key, 32);
     for (int i = 0; i < 8; ++i)
         head[40 + i] = (unsigned char)((uint64_t)size >> (8 * i));
-    const void *parts[] = {data};
-    const size_t lens[] = {size};
-    clnet__sha256(parts, lens, 1, head + 48);
-    int ok = fwrite(head, 1, HEADER, f) == HEADER && fwrite(data, 1, size, f) == size;
+    const void *payload[] = {data};
+    const size_t payload_len[] = {size};
+    clnet__sha256(payload, payload_len, 1, head + 48);
+    const void *parts[] = {head, data};
+    const size_t lens[] = {HEADER, size};
+    return clnet__write_atomic(path, parts, lens, 2);
+}
+
+int clnet__write_atomic(const char *path, const void *const *parts, const size_t *lens, int n)
+{
+    char tmp[1300];
+    if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return -1;
+    FILE *f = fdopen(fd, "wb");
+    if (!f) {
+        const int e = errno;
+        close(fd);
+        unlink(tmp);
+        errno = e;
+        return -1;
+    }
+    int ok = 1;
+    for (int i = 0; ok && i < n; ++i)
+        ok = fwrite(parts[i], 1, lens[i], f) == lens[i];
     ok = (fclose(f) == 0) && ok;
     if (!ok || rename(tmp, path) != 0) {
+        const int e = errno;
         unlink(tmp);
+        errno = e;
         return -1;
     }
     return 0;
+}
+
+char *clnet__read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long n = ftell(f);
+        if (n >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) != NULL) {
+            if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+                free(buf);
+                buf = NULL;
+                errno = EIO;
+            } else {
+                buf[n] = '\0';
+                *len = (size_t)n;
+            }
+        }
+    }
+    const int e = errno;
+    fclose(f);
+    errno = e;
+    return buf;
 }

@@ -1,4 +1,5 @@
-/* cache.h - on-disk cache of compiled program binaries (cache.c). */
+/* cache.h - on-disk cache of compiled program binaries, and the file helpers it and
+ * the tuning database share (cache.c). */
 #ifndef CLNET_DEVICE_CACHE_H
 #define CLNET_DEVICE_CACHE_H
 
@@ -13,5 +14,14 @@ int clnet__cache_load(const char *dir, const unsigned char key[32], unsigned cha
 /* 0 on success, -1 when the directory or file cannot be written. */
 int clnet__cache_store(const char *dir, const unsigned char key[32], const unsigned char *data,
                        size_t size);
+
+/* mkdir -p: 0 when path is a directory afterwards, else -1. */
+int clnet__make_dirs(const char *path);
+/* Writes the n parts to a temporary file beside path, then renames it over path, so a
+ * reader sees the old file or the whole new one. 0, or -1 with errno set. */
+int clnet__write_atomic(const char *path, const void *const *parts, const size_t *lens, int n);
+/* The whole file, NUL-terminated and malloc'd, its length in *len; NULL with errno set
+ * (ENOENT: no such file) when it cannot be read. */
+char *clnet__read_file(const char *path, size_t *len);
 
 #endif

@@ -12,35 +12,13 @@
 /* Bump when the cache entry format or the way sources are assembled changes. */
 #define CACHE_FORMAT "clnet-program-cache 1"
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long n = ftell(f);
-        if (n >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) != NULL) {
-            if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-                free(buf);
-                buf = NULL;
-            } else {
-                buf[n] = '\0';
-                *len = (size_t)n;
-            }
-        }
-    }
-    fclose(f);
-    return buf;
-}
-
 /* The text of cl/<name>.cl, malloc'd: from $CLNET_CL_DIR when set, else embedded. */
 static clnet_status load_source(clnet_context *ctx, const char *name, char **text, size_t *len)
 {
     if (ctx->cl_dir) {
         char path[1024];
         snprintf(path, sizeof path, "%s/%s.cl", ctx->cl_dir, name);
-        *text = read_file(path, len);
+        *text = clnet__read_file(path, len);
         if (!*text)
             return clnet__fail(ctx, CLNET_ERR_IO, "cannot read kernel source %s (CLNET_CL_DIR)",
                                path);

@@ -12,9 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "device/cache.h"
 #include "device/cl_sources.h"
@@ -27,47 +25,12 @@ void clnet__tune_default_path(char *buf, size_t len)
     clnet__user_path("CLNET_TUNE_DB", "XDG_DATA_HOME", ".local/share", "clnet/tune.json", buf, len);
 }
 
-/* The whole file, NUL-terminated; NULL with errno set when it cannot be read. */
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 16384;
-            char *grown = realloc(text, cap);
-            if (!grown) {
-                free(text);
-                fclose(f);
-                errno = ENOMEM;
-                return NULL;
-            }
-            text = grown;
-        }
-        const size_t got = fread(text + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    const int failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        free(text);
-        errno = EIO;
-        return NULL;
-    }
-    text[len] = '\0';
-    return text;
-}
-
 /* The parsed database at path: an empty one when the file does not exist; NULL and
  * a message in err when it exists but is not a database of ours. */
 static cJSON *load_doc(const char *path, char *err, size_t err_len)
 {
-    char *text = read_all(path);
+    size_t len = 0;
+    char *text = clnet__read_file(path, &len);
     if (!text) {
         if (errno == ENOENT) {
             cJSON *doc = cJSON_CreateObject();
@@ -195,13 +158,20 @@ static void clear(clnet_context *ctx)
     ctx->stats.tune_entries = 0;
 }
 
-/* Keeps the entries of doc that are ours. */
+static int by_key(const void *a, const void *b)
+{
+    return strcmp(((const clnet__tuned *)a)->key, ((const clnet__tuned *)b)->key);
+}
+
+/* Keeps the entries of doc that are ours, sorted by key for clnet__tune_find. */
 static clnet_status take_ours(clnet_context *ctx, const cJSON *doc)
 {
-    char digest[17];
-    kernels_digest(digest);
     clear(ctx);
     const cJSON *entries = cJSON_GetObjectItemCaseSensitive(doc, "entries"), *e;
+    if (!cJSON_GetArraySize(entries))
+        return CLNET_OK; /* no file yet: no digest to compute either */
+    char digest[17];
+    kernels_digest(digest);
     int n = 0;
     cJSON_ArrayForEach(e, entries) n += ours(ctx, e, digest);
     if (n == 0)
@@ -215,6 +185,7 @@ static clnet_status take_ours(clnet_context *ctx, const cJSON *doc)
         if (ours(ctx, e, digest) && from_json(e, &ctx->tuned[ctx->n_tuned]))
             ctx->n_tuned++;
     }
+    qsort(ctx->tuned, (size_t)ctx->n_tuned, sizeof *ctx->tuned, by_key);
     ctx->stats.tune_entries = ctx->n_tuned;
     return CLNET_OK;
 }
@@ -247,27 +218,12 @@ void clnet__tune_unload(clnet_context *ctx)
 
 const clnet__tuned *clnet__tune_find(const clnet_context *ctx, const char *key)
 {
-    if (ctx->tune_off)
+    if (ctx->tune_off || !ctx->n_tuned)
         return NULL;
-    for (int i = 0; i < ctx->n_tuned; ++i)
-        if (strcmp(ctx->tuned[i].key, key) == 0)
-            return &ctx->tuned[i];
-    return NULL;
-}
-
-/* mkdir -p of the directory part of path. */
-static int make_parent(char *path)
-{
-    for (char *s = path + 1; *s; ++s) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        const int bad = mkdir(path, 0755) != 0 && errno != EEXIST;
-        *s = '/';
-        if (bad)
-            return -1;
-    }
-    return 0;
+    /* Every GEMM and convolution asks: a binary search, not a scan. */
+    clnet__tuned want;
+    snprintf(want.key, sizeof want.key, "%s", key);
+    return bsearch(&want, ctx->tuned, (size_t)ctx->n_tuned, sizeof *ctx->tuned, by_key);
 }
 
 /* Writes doc to path through a temporary file renamed over it, so a crash or a full
@@ -277,20 +233,20 @@ static clnet_status write_doc(clnet_context *ctx, const char *path, const cJSON 
     char *text = cJSON_Print(doc);
     if (!text)
         return clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory writing %s", path);
-    char tmp[600];
-    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-    make_parent(tmp);
-    FILE *f = fopen(tmp, "wb");
-    const size_t len = strlen(text);
-    int ok = f && fwrite(text, 1, len, f) == len && fputc('\n', f) != EOF;
-    ok = f && fclose(f) == 0 && ok;
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir)
+        *slash = '\0';
+    const void *parts[] = {text, "\n"};
+    const size_t lens[] = {strlen(text), 1};
+    const int failed = (slash && slash != dir && clnet__make_dirs(dir) != 0) ||
+                       clnet__write_atomic(path, parts, lens, 2) != 0;
+    const int e = errno;
     free(text);
-    if (!ok || rename(tmp, path) != 0) {
-        const int e = errno;
-        remove(tmp);
+    if (failed)
         return clnet__fail(ctx, CLNET_ERR_IO, "cannot write the tuning database %s: %s", path,
                            strerror(e));
-    }
     return CLNET_OK;
 }
 
