@@ -43,7 +43,8 @@ static void usage(FILE *f)
 /* Warnings (an unreadable database) but not the info lines. */
 static void log_warnings(void *user, int level, const char *msg)
 {
-    if (level <= 1)
+    /* Errors (level 0) come back as the failing call's message; print them once. */
+    if (level == 1)
         clnet_cli_log(user, level, msg);
 }
 
