@@ -424,7 +424,7 @@ CLNET_API clnet_status clnet_model_profile(clnet_model *m, const clnet_tensor *x
 typedef struct clnet_tune_options {
     int batch;    /* images of the problems tuned; 0: 1 */
     int training; /* also the training step's problems (backward GEMMs) */
-    int repeats;  /* timed runs per candidate, the median kept; 0: 5 */
+    int repeats;  /* timed runs per candidate, the median kept; 0: 5, at most 64 */
     /* Also time the GEMM library (CLBlast) on classes whose variant table does not
      * pick it: its first use there compiles for seconds per kernel. */
     int gemm_library;

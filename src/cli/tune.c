@@ -28,7 +28,7 @@ static void usage(FILE *f)
             "options:\n"
             "  --batch N        batch size of the problems (default 1)\n"
             "  --train          also tune the training step (forward and backward)\n"
-            "  --repeats R      timed runs per candidate, median kept (default 5)\n"
+            "  --repeats R      timed runs per candidate, median kept (default 5, at most 64)\n"
             "  --db FILE        the database (default $CLNET_TUNE_DB, else\n"
             "                   $XDG_DATA_HOME/clnet/tune.json or ~/.local/share/clnet/tune.json)\n"
             "  --dry-run        measure and print, write nothing\n"
