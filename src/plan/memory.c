@@ -152,6 +152,55 @@ static clnet_status step_state(clnet_model *m, clnet__plan *p)
     return CLNET_OK;
 }
 
+/* Names buffer s after the layer whose tensor sized it, so "does not fit" says where. */
+static void slot_name(const clnet_model *m, const clnet__plan *p, int s, char *buf, size_t len)
+{
+    const char *layer = "?", *kind = "output";
+    for (int i = 0; i < p->n_values; ++i) {
+        const clnet__value *v = &p->values[i];
+        const size_t bytes = v->view.count * sizeof(float);
+        if ((v->slot == s || v->grad_slot == s) && bytes == p->slot_bytes[s]) {
+            layer = m->graph->layers[v->layer].name;
+            kind = v->slot == s ? "output" : "gradient";
+            break;
+        }
+    }
+    snprintf(buf, len, "the %s of layer '%s' at batch %d (%s buffer %d)", kind, layer, p->batch,
+             p->training ? "training" : "inference", s);
+}
+
+/* Refuses, before anything is allocated, a plan whose buffers with the model's weights
+ * (and the other mode's plan, which stays allocated) exceed the device's global memory:
+ * a driver may otherwise fail inside its allocator at the first launch (POCL asserts). */
+static clnet_status check_fits(clnet_model *m, const clnet__plan *p)
+{
+    uint64_t weights = 0, other = 0;
+    for (int i = 0; i < m->n_weights; ++i)
+        weights += (m->w[i]->count + (m->dw[i] ? m->dw[i]->count : 0)) * sizeof(float);
+    const clnet__plan *q = m->plans[!p->training];
+    if (q)
+        other = q->planned_bytes;
+    const uint64_t limit = m->memory_limit ? m->memory_limit : m->ctx->info.global_mem_bytes;
+    const uint64_t total = p->planned_bytes + weights + other;
+    if (total <= limit)
+        return CLNET_OK;
+    int largest = 0;
+    for (int s = 1; s < p->n_slots; ++s)
+        largest = p->slot_bytes[s] > p->slot_bytes[largest] ? s : largest;
+    char what[160] = "";
+    if (p->n_slots > 0)
+        slot_name(m, p, largest, what, sizeof what);
+    return clnet__fail(m->ctx, CLNET_ERR_TOO_LARGE,
+                       "the %s plan at batch %d needs %.1f MiB (activations%s %.1f MiB, weights "
+                       "%.1f MiB%s) but %s has %.1f MiB of global memory; the largest buffer is "
+                       "%s, %.1f MiB: use a smaller input or batch",
+                       p->training ? "training" : "inference", p->batch, total / 1048576.0,
+                       p->training ? " and gradients" : "", p->planned_bytes / 1048576.0,
+                       weights / 1048576.0, other ? ", the other plan's buffers too" : "",
+                       m->ctx->info.name, limit / 1048576.0, what,
+                       p->n_slots ? p->slot_bytes[largest] / 1048576.0 : 0.0);
+}
+
 clnet_status clnet__plan_allocate(clnet_model *m, clnet__plan *p)
 {
     intervals(p);
@@ -182,22 +231,12 @@ clnet_status clnet__plan_allocate(clnet_model *m, clnet__plan *p)
     free(slot_last);
     if (!(p->slots = calloc((size_t)(p->n_slots ? p->n_slots : 1), sizeof *p->slots)))
         return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
-    for (int s = 0; s < p->n_slots; ++s) {
+    for (int s = 0; s < p->n_slots; ++s)
         p->planned_bytes += p->slot_bytes[s];
-        /* Named after the layer whose tensor sized it, so "does not fit" says where. */
-        const char *layer = "?", *kind = "output";
-        for (int i = 0; i < p->n_values; ++i) {
-            const clnet__value *v = &p->values[i];
-            const size_t bytes = v->view.count * sizeof(float);
-            if ((v->slot == s || v->grad_slot == s) && bytes == p->slot_bytes[s]) {
-                layer = m->graph->layers[v->layer].name;
-                kind = v->slot == s ? "output" : "gradient";
-                break;
-            }
-        }
+    CLNET_TRY(check_fits(m, p));
+    for (int s = 0; s < p->n_slots; ++s) {
         char what[160];
-        snprintf(what, sizeof what, "the %s of layer '%s' at batch %d (%s buffer %d)", kind, layer,
-                 p->batch, p->training ? "training" : "inference", s);
+        slot_name(m, p, s, what, sizeof what);
         CLNET_TRY(clnet__buffer(m->ctx, p->slot_bytes[s], what, &p->slots[s]));
     }
     for (int i = 0; i < p->n_values; ++i) {

@@ -89,6 +89,7 @@ struct clnet_model {
     struct profile *profile;  /* the last clnet_model_profile's rows (profile.c) */
     struct tune_result *tune; /* the last clnet_model_tune's rows (tune.c) */
     uint64_t slice_limit;     /* tests: the largest buffer instead of the device's */
+    uint64_t memory_limit;    /* tests: the global memory instead of the device's */
 };
 
 /* The value whose buffer v uses: itself, or the owner of the storage a view shares. */

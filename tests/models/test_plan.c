@@ -138,3 +138,32 @@ Test(plan, oversized_inference_batch_runs_in_slices, .timeout = 600)
     clnet_model_destroy(sliced);
     clnet_graph_destroy(g);
 }
+
+/* A plan whose buffers and weights together exceed the device's global memory is
+ * refused when it is built, naming the largest buffer's layer, the bytes and the limit,
+ * before any buffer is allocated; a smaller batch still plans. */
+Test(plan, plan_beyond_global_memory_is_refused, .timeout = 600)
+{
+    clnet_context *ctx = clnet_test_device();
+    clnet_graph *g = clnet_test_small_resnet(12, 12, 3, 4);
+    clnet_model *m = clnet_test_model(ctx, g, 1, 1, 5);
+    clnet_plan_stats small;
+    cr_assert_eq(clnet_model_plan_stats(m, 1, 2, &small), CLNET_OK, "%s", clnet_context_error(ctx));
+    /* Room for the weights and the batch-2 plan, not for a batch 8 times larger. */
+    uint64_t weights = 0;
+    for (int i = 0; i < m->n_weights; ++i)
+        weights += (m->w[i]->count + (m->dw[i] ? m->dw[i]->count : 0)) * sizeof(float);
+    clnet__plan_free(m->plans[1]);
+    m->plans[1] = NULL;
+    m->memory_limit = weights + 2 * small.planned_bytes;
+    clnet_plan_stats ps;
+    cr_expect_eq(clnet_model_plan_stats(m, 1, 16, &ps), CLNET_ERR_TOO_LARGE);
+    const char *msg = clnet_context_error(ctx);
+    cr_expect(strstr(msg, "training plan at batch 16") && strstr(msg, "global memory") &&
+                  strstr(msg, "layer '") && strstr(msg, "MiB"),
+              "%s", msg);
+    cr_expect_null(m->plans[1], "nothing of the refused plan stays");
+    cr_expect_eq(clnet_model_plan_stats(m, 1, 2, &ps), CLNET_OK, "%s", clnet_context_error(ctx));
+    clnet_model_destroy(m);
+    clnet_graph_destroy(g);
+}
