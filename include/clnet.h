@@ -583,6 +583,15 @@ typedef struct clnet_progress {
     double device_busy;            /* fraction of the epoch's time not spent waiting for batches */
     float lr;                      /* learning rate of the last step */
     int end_of_epoch;
+    /* 1: an epoch finished before a resume, reported again from the checkpoint's history
+     * (end_of_epoch 1, its figures as they were then) before the run continues, so a
+     * caller's history and charts cover the whole run. */
+    int restored;
+    /* Early stopping (clnet_fit_options.patience): the 0-based epoch with the best
+     * monitored loss so far (-1 before the first end of epoch), and 1 on the end-of-epoch
+     * report after which the run stops because it has not improved for patience epochs. */
+    int best_epoch;
+    int early_stop;
 } clnet_progress;
 
 /* Returns 0 to go on, non-zero to stop: at the end of an epoch the run stops after that
@@ -603,11 +612,33 @@ typedef struct clnet_fit_options {
     int resume; /* continue from checkpoint when it exists */
     clnet_progress_fn progress;
     void *user;
+    /* Early stopping, as Keras's EarlyStopping: the monitored figure is val_loss (loss
+     * when there is no validation data); the run stops after patience end-of-epoch
+     * reports without a decrease of more than min_delta (0: never stops early). */
+    int patience;
+    float min_delta;
+    /* At the end of the run (finished, stopped early or stopped by the callback at the
+     * end of an epoch) the weights are those of the epoch with the best monitored loss
+     * (Keras's restore_best_weights); the checkpoint keeps them across a resume. */
+    int restore_best;
+    /* Stored in the checkpoint as it is (copied), for the caller to find again with
+     * clnet_checkpoint_note: e.g. the options of the run, so that a resume needs only the
+     * checkpoint's path. NULL: none. */
+    const char *note;
 } clnet_fit_options;
+
+/* The note (clnet_fit_options.note) and the finished epochs of the checkpoint at path,
+ * without a device. *note is malloc'd (clnet_free), NULL when the run stored none;
+ * epochs may be NULL. A missing, truncated or foreign file is an error in err
+ * (err_len bytes) naming the path. */
+CLNET_API clnet_status clnet_checkpoint_note(const char *path, char **note, int *epochs, char *err,
+                                             size_t err_len);
 
 /* Trains m on train (validation on val after each epoch, when val is not NULL), with
  * the input normalization stored in the model (clnet_model_set_normalization). A loss
- * that becomes NaN or Inf stops with CLNET_ERR_DIVERGED naming the epoch and step; the
+ * that becomes NaN or Inf, or explodes (the mean of the last steps' losses above ten
+ * times the larger of ln(classes) and the run's first loss), stops with
+ * CLNET_ERR_DIVERGED naming the epoch, the step, the loss and the learning rate; the
  * checkpoint of the last finished epoch is kept. */
 CLNET_API clnet_status clnet_fit(clnet_model *m, const clnet_dataset *train,
                                  const clnet_dataset *val, const clnet_fit_options *o);

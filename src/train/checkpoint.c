@@ -1,29 +1,38 @@
 /* checkpoint.c - training checkpoints: one safetensors file (src/io/safetensors.c)
  * with the model's weights ("<layer>/<weight>"), the optimizer's state
- * ("optimizer/<k>/<layer>/<weight>": velocity or Adam's moments), and in the metadata
- * the architecture spec, finished epochs, optimizer steps and the model's training
- * step count (dropout seeds). Shuffling and augmentation are keyed by seed and epoch,
- * so a resumed run continues exactly as the uninterrupted one. Written to a temporary
- * file then renamed. Tests: tests/models/test_fit.c. */
+ * ("optimizer/<k>/<layer>/<weight>": velocity or Adam's moments), the best epoch's
+ * weights when early stopping keeps them ("best/<layer>/<weight>"), and in the metadata
+ * the model file's keys (spec, labels, input, normalization), finished epochs,
+ * optimizer steps, the model's training step count (dropout seeds), the history of
+ * every finished epoch, early stopping's state and the caller's note. Shuffling and
+ * augmentation are keyed by seed and epoch, so a resumed run continues exactly as the
+ * uninterrupted one. Written to a temporary file then renamed. Tests:
+ * tests/models/test_fit.c. */
+#include <cjson/cJSON.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/safetensors.h"
+#include "io/model_file.h"
 #include "train/train.h"
 
 #define FORMAT "clnet-checkpoint"
 #define NAME_LEN 160
 
-/* The i-th tensor of a checkpoint: the model's weights, then each state array. */
+/* The i-th tensor of a checkpoint: the model's weights, each state array, then the best
+ * epoch's weights. */
 typedef struct slot {
     clnet_tensor *t;
     int weight;
-    int state; /* -1: the weight itself */
+    int state; /* -1: the weight itself, 0..2: optimizer state k, 3: the best epoch's */
 } slot;
 
-static int slots(const clnet_optimizer *o, slot *out)
+enum { BEST = 3 };
+
+static int slots(const clnet_optimizer *o, clnet_tensor *const *best, slot *out)
 {
     const clnet_model *m = o->model;
     int n = 0;
@@ -33,6 +42,8 @@ static int slots(const clnet_optimizer *o, slot *out)
         for (int i = 0; i < m->n_weights; ++i)
             if (o->state[k] && o->state[k][i])
                 out[n++] = (slot){o->state[k][i], i, k};
+    for (int i = 0; best && i < m->n_weights; ++i)
+        out[n++] = (slot){best[i], i, BEST};
     return n;
 }
 
@@ -41,6 +52,8 @@ static void slot_name(const clnet_model *m, const slot *s, char *buf)
     const clnet_weight_info *w = &m->info[s->weight];
     if (s->state < 0)
         snprintf(buf, NAME_LEN, "%s/%s", w->layer, w->name);
+    else if (s->state == BEST)
+        snprintf(buf, NAME_LEN, "best/%s/%s", w->layer, w->name);
     else
         snprintf(buf, NAME_LEN, "optimizer/%d/%s/%s", s->state, w->layer, w->name);
 }
@@ -60,35 +73,81 @@ static clnet_status fill(void *user, int i, float *dst, size_t count, char *err,
     return st;
 }
 
-clnet_status clnet__checkpoint_save(clnet_optimizer *o, const char *path, int epochs)
+/* The history as {"loss": [...], "accuracy": [...], ...}, NaN as null. */
+static const char *const figure_names[] = {"loss",         "accuracy", "val_loss",
+                                           "val_accuracy", "lr",       "seconds"};
+
+static double *figure(clnet__epoch_figures *e, int k)
+{
+    double *const f[] = {&e->loss, &e->accuracy, &e->val_loss, &e->val_accuracy, &e->lr,
+                         &e->seconds};
+    return f[k];
+}
+
+static char *history_json(const clnet__run_record *r)
+{
+    cJSON *root = cJSON_CreateObject();
+    int ok = root != NULL;
+    for (size_t k = 0; ok && k < CLNET_COUNTOF(figure_names); ++k) {
+        cJSON *a = cJSON_AddArrayToObject(root, figure_names[k]);
+        ok = a != NULL;
+        for (int e = 0; ok && e < r->n_history; ++e) {
+            const double v = *figure(&r->history[e], (int)k);
+            ok = cJSON_AddItemToArray(a, isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull());
+        }
+    }
+    char *text = ok ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    return text;
+}
+
+clnet_status clnet__checkpoint_save(clnet_optimizer *o, const char *path,
+                                    const clnet__run_record *r)
 {
     clnet_model *m = o->model;
-    const int cap = 3 * m->n_weights + 1;
+    const int cap = 4 * m->n_weights + 1;
     slot *s = malloc((size_t)cap * sizeof *s);
-    char *names = malloc((size_t)cap * NAME_LEN), *spec = NULL, err[1024] = "";
+    char *names = malloc((size_t)cap * NAME_LEN), *history = history_json(r), err[1024] = "";
     clnet__st_entry *e = malloc((size_t)cap * sizeof *e);
-    clnet_status st = s && names && e ? CLNET_OK : CLNET_ERR_OUT_OF_MEMORY;
+    clnet__model_meta mm;
+    memset(&mm, 0, sizeof mm);
+    clnet_status st = s && names && e && history ? CLNET_OK : CLNET_ERR_OUT_OF_MEMORY;
     if (st == CLNET_OK)
-        st = clnet_graph_to_spec(m->graph, &spec);
+        st = clnet__model_meta_make(m, &mm, err, sizeof err);
     if (st == CLNET_OK) {
-        const int n = slots(o, s);
+        const int n = slots(o, r->best_w, s);
         for (int i = 0; i < n; ++i) {
             slot_name(m, &s[i], names + (size_t)i * NAME_LEN);
             const clnet_shape sh = s[i].t->shape;
             e[i] = (clnet__st_entry){names + (size_t)i * NAME_LEN, 4, {sh.n, sh.h, sh.w, sh.c}};
         }
-        char ep[32], steps[32], run[32], kind[8];
-        snprintf(ep, sizeof ep, "%d", epochs);
+        char ep[32], steps[32], run[32], kind[8], best[40], best_epoch[16], wait[16];
+        snprintf(ep, sizeof ep, "%d", r->epochs);
         snprintf(steps, sizeof steps, "%" PRId64, o->steps);
         snprintf(run, sizeof run, "%" PRIu64, m->steps_run);
         snprintf(kind, sizeof kind, "%d", (int)o->opt.kind);
-        const char *const meta[][2] = {{"format", FORMAT},      {"spec", spec},
-                                       {"epochs", ep},          {"optimizer_steps", steps},
-                                       {"training_steps", run}, {"optimizer", kind}};
+        snprintf(best, sizeof best, "%.17g", isfinite(r->best) ? r->best : HUGE_VAL);
+        snprintf(best_epoch, sizeof best_epoch, "%d", r->best_epoch);
+        snprintf(wait, sizeof wait, "%d", r->wait);
+        const char *meta[CLNET_MODEL_META + 11][2] = {
+            {"format", FORMAT},     {"epochs", ep},
+            {"optimizer_steps", steps}, {"training_steps", run},
+            {"optimizer", kind},    {"history", history},
+            {"best", best},         {"best_epoch", best_epoch},
+            {"wait", wait}};
+        int n_meta = 9;
+        if (r->note) {
+            meta[n_meta][0] = "note";
+            meta[n_meta++][1] = r->note;
+        }
+        memcpy(meta + n_meta, mm.pairs, sizeof mm.pairs);
+        n_meta += mm.n;
         save_job j = {o, s};
-        st = clnet__st_save(path, e, n, meta, (int)CLNET_COUNTOF(meta), fill, &j, err, sizeof err);
+        st = clnet__st_save(path, e, n, (const char *const(*)[2])meta, n_meta, fill, &j, err,
+                            sizeof err);
     }
-    clnet_free(spec);
+    clnet__model_meta_free(&mm);
+    cJSON_free(history);
     free(s);
     free(names);
     free(e);
@@ -98,18 +157,33 @@ clnet_status clnet__checkpoint_save(clnet_optimizer *o, const char *path, int ep
                        err[0] ? err : clnet_status_string(st));
 }
 
-/* Reads every slot's tensor by name, checking its size. */
-static clnet_status read_slots(clnet_optimizer *o, clnet__st_file *f, char *err, size_t len)
+/* Reads every slot's tensor by name, checking its size; the best epoch's weights only
+ * when the file has them (best: NULL when the run does not keep them). */
+static clnet_status read_slots(clnet_optimizer *o, clnet__st_file *f, clnet_tensor *const *best,
+                               int *got_best, char *err, size_t len)
 {
     clnet_model *m = o->model;
-    slot *s = malloc((size_t)(3 * m->n_weights + 1) * sizeof *s);
+    char probe[NAME_LEN];
+    const slot first_best = {NULL, 0, BEST};
+    if (best && m->n_weights > 0) {
+        slot_name(m, &first_best, probe);
+        if (clnet__st_find(f, probe) < 0)
+            best = NULL; /* written by a run that did not keep them */
+    }
+    slot *s = malloc((size_t)(4 * m->n_weights + 1) * sizeof *s);
     float *buf = NULL;
     if (!s)
         return CLNET_ERR_OUT_OF_MEMORY;
-    const int n = slots(o, s);
-    clnet_status st = n == f->n ? CLNET_OK : CLNET_ERR_MISMATCH;
+    const int n = slots(o, best, s);
+    int expected = n;
+    if (!best && m->n_weights > 0) {
+        slot_name(m, &first_best, probe);
+        expected += clnet__st_find(f, probe) >= 0 ? m->n_weights : 0;
+    }
+    clnet_status st = expected == f->n ? CLNET_OK : CLNET_ERR_MISMATCH;
     if (st != CLNET_OK)
-        snprintf(err, len, "it holds %d tensors where this model and optimizer have %d", f->n, n);
+        snprintf(err, len, "it holds %d tensors where this model and optimizer have %d", f->n,
+                 expected);
     for (int i = 0; i < n && st == CLNET_OK; ++i) {
         char name[NAME_LEN];
         slot_name(m, &s[i], name);
@@ -131,51 +205,207 @@ static clnet_status read_slots(clnet_optimizer *o, clnet__st_file *f, char *err,
     }
     free(buf);
     free(s);
+    *got_best = best != NULL;
     return st;
 }
 
-clnet_status clnet__checkpoint_load(clnet_optimizer *o, const char *path, int *epochs)
+/* "history" back into r->history (r->epochs entries, each figure array that long). */
+static clnet_status read_history(const char *text, clnet__run_record *r, char *err, size_t len)
+{
+    cJSON *root = cJSON_Parse(text);
+    clnet_status st = cJSON_IsObject(root) ? CLNET_OK : CLNET_ERR_PARSE;
+    if (st == CLNET_OK)
+        st = clnet__run_record_reserve(r, r->epochs);
+    r->n_history = st == CLNET_OK ? r->epochs : 0;
+    for (size_t k = 0; st == CLNET_OK && k < CLNET_COUNTOF(figure_names); ++k) {
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, figure_names[k]);
+        if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != r->epochs) {
+            st = CLNET_ERR_PARSE;
+            break;
+        }
+        int e = 0;
+        for (const cJSON *v = a->child; v; v = v->next, ++e) {
+            if (!cJSON_IsNumber(v) && !cJSON_IsNull(v)) {
+                st = CLNET_ERR_PARSE;
+                break;
+            }
+            *figure(&r->history[e], (int)k) = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+        }
+    }
+    cJSON_Delete(root);
+    if (st != CLNET_OK)
+        snprintf(err, len, "its history is not %d epochs of %s, %s, ...", r->epochs,
+                 figure_names[0], figure_names[1]);
+    return st;
+}
+
+/* A whole-string integer of metadata key within [lo, hi]. */
+static clnet_status meta_int(const char *key, const char *text, long long lo, long long hi,
+                             long long *v, char *err, size_t len)
+{
+    char *end = NULL;
+    errno = 0;
+    *v = strtoll(text, &end, 10);
+    if (end == text || *end || errno || *v < lo || *v > hi) {
+        snprintf(err, len, "__metadata__ %s \"%.32s\" is not a whole number from %lld to %lld",
+                 key, text, lo, hi);
+        return CLNET_ERR_PARSE;
+    }
+    return CLNET_OK;
+}
+
+/* The checkpoint's own metadata, checked: format, spec, counters, history, note. */
+static clnet_status read_meta(clnet__st_file *f, const clnet_optimizer *o, clnet__run_record *r,
+                              char *err, size_t len)
+{
+    const clnet_model *m = o->model;
+    const char *format = NULL, *saved = NULL, *ep = NULL, *steps = NULL, *run = NULL, *kind = NULL;
+    const char *keys[] = {"format",          "spec",           "epochs",
+                          "optimizer_steps", "training_steps", "optimizer"};
+    const char **values[] = {&format, &saved, &ep, &steps, &run, &kind};
+    for (size_t i = 0; i < CLNET_COUNTOF(keys); ++i)
+        CLNET_TRY(clnet__st_meta_require(f, keys[i], values[i], err, len));
+    if (strcmp(format, FORMAT) != 0) {
+        snprintf(err, len, "it is not a clnet checkpoint (format '%.64s')", format);
+        return CLNET_ERR_PARSE;
+    }
+    char *spec = NULL;
+    CLNET_TRY(clnet_graph_to_spec(m->graph, &spec));
+    const int same = strcmp(spec, saved) == 0;
+    clnet_free(spec);
+    if (!same) {
+        snprintf(err, len, "it was written for another architecture");
+        return CLNET_ERR_MISMATCH;
+    }
+    long long epochs = 0, n_steps = 0, n_run = 0, k = 0;
+    CLNET_TRY(meta_int("epochs", ep, 0, 1000000, &epochs, err, len));
+    CLNET_TRY(meta_int("optimizer_steps", steps, 0, 1LL << 53, &n_steps, err, len));
+    CLNET_TRY(meta_int("training_steps", run, 0, 1LL << 53, &n_run, err, len));
+    CLNET_TRY(meta_int("optimizer", kind, 0, 16, &k, err, len));
+    if (k != (long long)o->opt.kind) {
+        snprintf(err, len, "it was written with another optimizer (kind %lld)", k);
+        return CLNET_ERR_MISMATCH;
+    }
+    r->epochs = (int)epochs;
+    r->n_history = 0; /* an older checkpoint has no figures to replay */
+    const char *history = clnet__st_meta(f, "history"), *note = clnet__st_meta(f, "note");
+    if (history)
+        CLNET_TRY(read_history(history, r, err, len));
+    const char *best = clnet__st_meta(f, "best"), *best_epoch = clnet__st_meta(f, "best_epoch"),
+               *wait = clnet__st_meta(f, "wait");
+    if (best && best_epoch && wait) {
+        char *end = NULL;
+        r->best = strtod(best, &end);
+        long long be = 0, w = 0;
+        if (end == best || *end || isnan(r->best)) {
+            snprintf(err, len, "__metadata__ best \"%.32s\" is not a number", best);
+            return CLNET_ERR_PARSE;
+        }
+        CLNET_TRY(meta_int("best_epoch", best_epoch, -1, epochs - 1, &be, err, len));
+        CLNET_TRY(meta_int("wait", wait, 0, epochs, &w, err, len));
+        r->best_epoch = (int)be;
+        r->wait = (int)w;
+    }
+    free(r->note);
+    r->note = note ? strdup(note) : NULL;
+    if (note && !r->note)
+        return CLNET_ERR_OUT_OF_MEMORY;
+    r->steps = n_steps;
+    r->steps_run = (uint64_t)n_run;
+    return CLNET_OK;
+}
+
+clnet_status clnet__checkpoint_load(clnet_optimizer *o, const char *path, clnet__run_record *r)
 {
     clnet_model *m = o->model;
-    *epochs = 0;
+    r->epochs = r->n_history = 0;
     FILE *probe = fopen(path, "rb");
     if (!probe)
         return CLNET_OK; /* nothing to resume: a fresh start */
     fclose(probe);
     clnet__st_file *f = NULL;
-    char err[1024] = "", *spec = NULL;
-    const char *format = NULL, *saved = NULL, *ep = NULL, *steps = NULL, *run = NULL, *kind = NULL;
+    char err[1024] = "";
     clnet_status st = clnet__st_open(path, &f, err, sizeof err);
-    const char *keys[] = {"format",          "spec",           "epochs",
-                          "optimizer_steps", "training_steps", "optimizer"};
-    const char **values[] = {&format, &saved, &ep, &steps, &run, &kind};
-    for (size_t i = 0; i < CLNET_COUNTOF(keys) && st == CLNET_OK; ++i)
-        st = clnet__st_meta_require(f, keys[i], values[i], err, sizeof err);
-    if (st == CLNET_OK && strcmp(format, FORMAT) != 0) {
-        snprintf(err, sizeof err, "it is not a clnet checkpoint (format '%s')", format);
-        st = CLNET_ERR_PARSE;
-    }
-    if (st == CLNET_OK && (st = clnet_graph_to_spec(m->graph, &spec)) == CLNET_OK &&
-        strcmp(spec, saved) != 0) {
-        snprintf(err, sizeof err, "it was written for another architecture");
-        st = CLNET_ERR_MISMATCH;
-    }
-    if (st == CLNET_OK && atoi(kind) != (int)o->opt.kind) {
-        snprintf(err, sizeof err, "it was written with the %s optimizer",
-                 atoi(kind) == CLNET_OPT_ADAM ? "adam" : "sgd");
-        st = CLNET_ERR_MISMATCH;
-    }
     if (st == CLNET_OK)
-        st = read_slots(o, f, err, sizeof err);
-    if (st == CLNET_OK) {
-        *epochs = atoi(ep);
-        o->steps = strtoll(steps, NULL, 10);
-        m->steps_run = strtoull(run, NULL, 10);
-        ++m->weights_version;
+        st = read_meta(f, o, r, err, sizeof err);
+    int got_best = 0;
+    if (st == CLNET_OK)
+        st = read_slots(o, f, r->best_w, &got_best, err, sizeof err);
+    if (st == CLNET_OK && r->best_w && !got_best) { /* not kept by the run: track anew */
+        r->best = HUGE_VAL;
+        r->best_epoch = -1;
+        r->wait = 0;
     }
-    clnet_free(spec);
+    if (st == CLNET_OK) {
+        o->steps = r->steps;
+        m->steps_run = r->steps_run;
+        ++m->weights_version;
+    } else {
+        r->epochs = r->n_history = 0;
+    }
     clnet__st_close(f);
     if (st == CLNET_OK)
         return st;
     return clnet__fail(m->ctx, st, "resuming from checkpoint '%s': %s", path, err);
+}
+
+clnet_status clnet__run_record_reserve(clnet__run_record *r, int epochs)
+{
+    if (epochs <= r->cap)
+        return CLNET_OK;
+    clnet__epoch_figures *h = realloc(r->history, (size_t)epochs * sizeof *h);
+    if (!h)
+        return CLNET_ERR_OUT_OF_MEMORY;
+    r->history = h;
+    r->cap = epochs;
+    return CLNET_OK;
+}
+
+void clnet__run_record_free(clnet__run_record *r)
+{
+    free(r->history);
+    free(r->note);
+    r->history = NULL;
+    r->note = NULL;
+    r->cap = 0;
+}
+
+clnet_status clnet_checkpoint_note(const char *path, char **note, int *epochs, char *err,
+                                   size_t err_len)
+{
+    if (note)
+        *note = NULL;
+    if (epochs)
+        *epochs = 0;
+    if (!path || !note) {
+        if (err && err_len)
+            snprintf(err, err_len, "clnet_checkpoint_note: no path or no place for the note");
+        return CLNET_ERR_INVALID_ARG;
+    }
+    clnet__st_file *f = NULL;
+    char why[1024] = "";
+    const char *format = NULL, *ep = NULL;
+    long long n = 0;
+    clnet_status st = clnet__st_open(path, &f, why, sizeof why);
+    if (st == CLNET_OK)
+        st = clnet__st_meta_require(f, "format", &format, why, sizeof why);
+    if (st == CLNET_OK && strcmp(format, FORMAT) != 0) {
+        snprintf(why, sizeof why, "it is not a clnet checkpoint (format '%.64s')", format);
+        st = CLNET_ERR_PARSE;
+    }
+    if (st == CLNET_OK)
+        st = clnet__st_meta_require(f, "epochs", &ep, why, sizeof why);
+    if (st == CLNET_OK)
+        st = meta_int("epochs", ep, 0, 1000000, &n, why, sizeof why);
+    const char *text = st == CLNET_OK ? clnet__st_meta(f, "note") : NULL;
+    if (text && !(*note = strdup(text))) {
+        snprintf(why, sizeof why, "out of host memory");
+        st = CLNET_ERR_OUT_OF_MEMORY;
+    }
+    if (st == CLNET_OK && epochs)
+        *epochs = (int)n;
+    clnet__st_close(f);
+    if (st != CLNET_OK && err && err_len)
+        snprintf(err, err_len, "checkpoint '%s': %s", path, why);
+    return st;
 }

@@ -136,7 +136,37 @@ typedef struct run {
     clnet_batcher *b;
     clnet_tensor *x;
     int epochs, steps_per_epoch;
+    clnet__run_record rec;
+    /* Explosion watch: the last EXPLODE_WINDOW step losses and the run's reference. */
+    double recent[8], reference;
+    int n_recent;
 } run;
+
+/* A loss explodes when the mean of the last EXPLODE_WINDOW steps exceeds EXPLODE_FACTOR
+ * times the larger of ln(classes) (a uniform guess) and the run's first loss: far past
+ * any healthy run's spikes, long before NaN (lr 0.05 on ResNet-50 reached 1e20). */
+#define EXPLODE_WINDOW 5
+#define EXPLODE_FACTOR 10.0
+
+static clnet_status watch_loss(run *r, double loss, int epoch, int step, float lr)
+{
+    const int classes = r->m->graph->layers[r->m->graph->n - 1].out.c;
+    if (r->reference == 0.0)
+        r->reference = fmax(log(classes > 1 ? classes : 2), loss);
+    r->recent[r->n_recent++ % EXPLODE_WINDOW] = loss;
+    if (r->n_recent < EXPLODE_WINDOW)
+        return CLNET_OK;
+    double mean = 0.0;
+    for (int i = 0; i < EXPLODE_WINDOW; ++i)
+        mean += r->recent[i] / EXPLODE_WINDOW;
+    if (!(mean > EXPLODE_FACTOR * r->reference))
+        return CLNET_OK;
+    return clnet__fail(r->m->ctx, CLNET_ERR_DIVERGED,
+                       "epoch %d, step %d: the loss exploded to %.3g (the mean of the last %d "
+                       "steps; it started at %.3g) at learning rate %.3g: the learning rate is "
+                       "too high for this model and batch size; try a smaller one",
+                       epoch + 1, step + 1, mean, EXPLODE_WINDOW, r->reference, (double)lr);
+}
 
 /* *stop is set when the progress callback asks to stop. */
 static clnet_status one_epoch(run *r, int epoch, const clnet_dataset *val, clnet_progress *p,
@@ -154,6 +184,7 @@ static clnet_status one_epoch(run *r, int epoch, const clnet_dataset *val, clnet
     p->epochs = r->epochs;
     p->batches = r->steps_per_epoch;
     p->val_loss = p->val_accuracy = NAN;
+    p->best_epoch = r->rec.best_epoch;
     for (;;) {
         const float *img = NULL;
         const int *labels = NULL;
@@ -174,10 +205,11 @@ static clnet_status one_epoch(run *r, int epoch, const clnet_dataset *val, clnet
             clnet_train_step(r->opt, r->x, labels, p->lr, o->label_smoothing, &loss, &correct);
         if (st == CLNET_ERR_DIVERGED)
             return clnet__fail(m->ctx, st,
-                               "epoch %d, step %d: the loss is %g; training stopped (try a "
-                               "smaller learning rate)",
-                               epoch + 1, p->batch + 1, loss);
+                               "epoch %d, step %d: the loss is %g at learning rate %.3g; "
+                               "training stopped (try a smaller learning rate)",
+                               epoch + 1, p->batch + 1, loss, (double)p->lr);
         CLNET_TRY(st);
+        CLNET_TRY(watch_loss(r, loss, epoch, p->batch, p->lr));
         loss_sum += loss * n;
         hits += correct;
         images += n;
@@ -202,9 +234,92 @@ static clnet_status one_epoch(run *r, int epoch, const clnet_dataset *val, clnet
     }
     p->epoch_s = clnet__now() - t0;
     p->end_of_epoch = 1;
-    if (o->progress && o->progress(o->user, p))
+    return CLNET_OK;
+}
+
+/* Copies every weight of m into best (or back from it, restore). */
+static clnet_status copy_weights(clnet_model *m, clnet_tensor **best, int restore)
+{
+    for (int i = 0; i < m->n_weights; ++i) {
+        clnet_tensor *from = restore ? best[i] : m->w[i], *to = restore ? m->w[i] : best[i];
+        CLNET_TRY(clnet__copy(m->ctx, from->buf, 0, to->buf, 0, from->count));
+    }
+    if (restore)
+        ++m->weights_version;
+    return CLNET_OK;
+}
+
+/* The end of an epoch: its figures into the history, early stopping's bookkeeping
+ * (*stop = 1 when patience has run out). */
+static clnet_status end_epoch(run *r, int epoch, clnet_progress *p, int *stop)
+{
+    clnet__run_record *rec = &r->rec;
+    CLNET_TRY(clnet__run_record_reserve(rec, epoch + 1));
+    rec->history[epoch] = (clnet__epoch_figures){p->loss,         p->accuracy, p->val_loss,
+                                                 p->val_accuracy, p->lr,       p->epoch_s};
+    rec->n_history = epoch + 1;
+    rec->epochs = epoch + 1;
+    const double monitored = isnan(p->val_loss) ? p->loss : p->val_loss;
+    if (monitored < rec->best - r->o->min_delta || rec->best_epoch < 0) {
+        rec->best = monitored;
+        rec->best_epoch = epoch;
+        rec->wait = 0;
+        if (rec->best_w)
+            CLNET_TRY(copy_weights(r->m, rec->best_w, 0));
+    } else {
+        ++rec->wait;
+    }
+    p->best_epoch = rec->best_epoch;
+    p->early_stop = r->o->patience > 0 && rec->wait >= r->o->patience;
+    if (p->early_stop)
         *stop = 1;
     return CLNET_OK;
+}
+
+/* Reports the epochs a resumed run finished before, from the checkpoint's history. */
+static int replay(const run *r)
+{
+    const clnet__run_record *rec = &r->rec;
+    for (int e = 0; e < rec->n_history && e < rec->epochs; ++e) {
+        const clnet__epoch_figures *f = &rec->history[e];
+        clnet_progress p;
+        memset(&p, 0, sizeof p);
+        p.epoch = e;
+        p.epochs = r->epochs;
+        p.batch = p.batches = r->steps_per_epoch;
+        p.loss = f->loss;
+        p.accuracy = f->accuracy;
+        p.val_loss = f->val_loss;
+        p.val_accuracy = f->val_accuracy;
+        p.lr = (float)f->lr;
+        p.epoch_s = f->seconds;
+        p.end_of_epoch = p.restored = 1;
+        p.best_epoch = rec->best_epoch <= e ? rec->best_epoch : -1;
+        if (r->o->progress && r->o->progress(r->o->user, &p))
+            return 1;
+    }
+    return 0;
+}
+
+static clnet_status make_best(run *r)
+{
+    clnet_model *m = r->m;
+    if (!(r->rec.best_w = calloc((size_t)(m->n_weights ? m->n_weights : 1), sizeof(void *))))
+        return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+    for (int i = 0; i < m->n_weights; ++i)
+        CLNET_TRY(clnet_tensor_create(m->ctx, m->w[i]->shape, &r->rec.best_w[i]));
+    return CLNET_OK;
+}
+
+static void free_run(run *r)
+{
+    for (int i = 0; r->rec.best_w && i < r->m->n_weights; ++i)
+        clnet_tensor_destroy(r->rec.best_w[i]);
+    free(r->rec.best_w);
+    clnet__run_record_free(&r->rec);
+    clnet_tensor_destroy(r->x);
+    clnet_batcher_destroy(r->b);
+    clnet_optimizer_destroy(r->opt);
 }
 
 clnet_status clnet_fit(clnet_model *m, const clnet_dataset *train, const clnet_dataset *val,
@@ -221,27 +336,55 @@ clnet_status clnet_fit(clnet_model *m, const clnet_dataset *train, const clnet_d
     o.batch = o.batch > 0 ? o.batch : 32;
     if (o.schedule.lr == 0.0f)
         o.schedule.lr = 0.01f;
+    if (o.patience < 0 || !(o.min_delta >= 0.0f))
+        return clnet__fail(m->ctx, CLNET_ERR_INVALID_ARG,
+                           "clnet_fit: patience %d and min_delta %g must not be negative",
+                           o.patience, (double)o.min_delta);
     CLNET_TRY(check_data(m, train, "training"));
     if (val)
         CLNET_TRY(check_data(m, val, "validation"));
-    run r = {m, &o, NULL, NULL, NULL, o.epochs, 0};
-    clnet_status st = clnet_optimizer_create(m, &o.optimizer, &r.opt);
+    run r;
+    memset(&r, 0, sizeof r);
+    r.m = m;
+    r.o = &o;
+    r.epochs = o.epochs;
+    r.rec.best = HUGE_VAL;
+    r.rec.best_epoch = -1;
+    clnet_status st = CLNET_OK;
+    if (o.note && !(r.rec.note = strdup(o.note)))
+        st = clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+    if (st == CLNET_OK && o.restore_best)
+        st = make_best(&r);
+    if (st == CLNET_OK)
+        st = clnet_optimizer_create(m, &o.optimizer, &r.opt);
     if (st == CLNET_OK)
         st = batcher(m, train, o.batch, 1, o.augment, o.seed, &r.b);
     if (st == CLNET_OK)
         r.steps_per_epoch = clnet_batcher_batches(r.b);
-    int first = 0;
-    if (st == CLNET_OK && o.checkpoint && o.resume)
-        st = clnet__checkpoint_load(r.opt, o.checkpoint, &first);
-    int stop = 0;
-    for (int epoch = first; st == CLNET_OK && epoch < o.epochs && !stop; ++epoch) {
+    if (st == CLNET_OK && o.checkpoint && o.resume) {
+        st = clnet__checkpoint_load(r.opt, o.checkpoint, &r.rec);
+        if (st == CLNET_OK && o.note) { /* the caller's note wins over the stored one */
+            free(r.rec.note);
+            if (!(r.rec.note = strdup(o.note)))
+                st = clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+        }
+    }
+    int stop = st == CLNET_OK && replay(&r) ? 1 : 0;
+    if (st == CLNET_OK && !stop && o.patience > 0 && r.rec.wait >= o.patience)
+        stop = 1; /* it had stopped early already */
+    for (int epoch = r.rec.epochs; st == CLNET_OK && epoch < o.epochs && !stop; ++epoch) {
         clnet_progress p;
         st = one_epoch(&r, epoch, val, &p, &stop);
-        if (st == CLNET_OK && o.checkpoint && stop != 2)
-            st = clnet__checkpoint_save(r.opt, o.checkpoint, epoch + 1);
+        if (st != CLNET_OK || stop == 2)
+            break;
+        st = end_epoch(&r, epoch, &p, &stop);
+        if (st == CLNET_OK && o.progress && o.progress(o.user, &p))
+            stop = 1;
+        if (st == CLNET_OK && o.checkpoint)
+            st = clnet__checkpoint_save(r.opt, o.checkpoint, &r.rec);
     }
-    clnet_tensor_destroy(r.x);
-    clnet_batcher_destroy(r.b);
-    clnet_optimizer_destroy(r.opt);
+    if (st == CLNET_OK && stop != 2 && r.rec.best_w && r.rec.best_epoch >= 0)
+        st = copy_weights(m, r.rec.best_w, 1);
+    free_run(&r);
     return st;
 }

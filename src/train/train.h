@@ -27,12 +27,36 @@ static inline int clnet__argmax(const float *row, int n)
     return best;
 }
 
-/* Checkpoints (checkpoint.c): the model's weights and labels as a model file, plus the
- * optimizer's state and step count and the number of finished epochs. Loading puts
- * them back into o and its model and sets *epochs; a missing file is not an error
- * (*epochs = 0: a fresh start). */
-clnet_status clnet__checkpoint_save(clnet_optimizer *o, const char *path, int epochs);
-clnet_status clnet__checkpoint_load(clnet_optimizer *o, const char *path, int *epochs);
+/* One finished epoch's figures (NaN where there was no validation). */
+typedef struct clnet__epoch_figures {
+    double loss, accuracy, val_loss, val_accuracy, lr, seconds;
+} clnet__epoch_figures;
+
+/* What a run keeps besides weights and optimizer state, in its checkpoint. */
+typedef struct clnet__run_record {
+    int epochs;                     /* finished epochs */
+    int n_history, cap;             /* history[0..n_history): epochs 0.. (an older checkpoint
+                                     * has none); cap entries allocated */
+    clnet__epoch_figures *history;  /* malloc'd */
+    char *note;                     /* malloc'd copy of clnet_fit_options.note, or NULL */
+    double best;                    /* early stopping: the best monitored loss (HUGE_VAL: none) */
+    int best_epoch, wait;           /* its 0-based epoch (-1: none); epochs since */
+    clnet_tensor **best_w;          /* per model weight, the best epoch's values; NULL when the
+                                     * run does not restore them */
+    int64_t steps;                  /* loading: the optimizer's and the model's step counts */
+    uint64_t steps_run;
+} clnet__run_record;
+
+clnet_status clnet__run_record_reserve(clnet__run_record *r, int epochs);
+void clnet__run_record_free(clnet__run_record *r);
+
+/* Checkpoints (checkpoint.c): the model's weights with the model file's metadata, plus
+ * the optimizer's state and step count and the run record. Loading puts them back into
+ * o, its model and r (the best epoch's weights into r->best_w when the file has them);
+ * a missing file is not an error (r->epochs = 0: a fresh start). */
+clnet_status clnet__checkpoint_save(clnet_optimizer *o, const char *path,
+                                    const clnet__run_record *r);
+clnet_status clnet__checkpoint_load(clnet_optimizer *o, const char *path, clnet__run_record *r);
 
 /* Frees clnet_train_step's workspace (loss.c). */
 void clnet__loss_free(clnet_optimizer *o);

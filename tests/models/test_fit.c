@@ -217,3 +217,157 @@ Test(fit, divergence_names_epoch_and_step_and_keeps_the_checkpoint, .timeout = 6
     clnet_model_destroy(m);
     close_data(&f);
 }
+
+/* Scales the classifier's kernel by 1e4 after the third step of the run. */
+typedef struct blow_up {
+    clnet_model *m;
+    int batches;
+} blow_up;
+
+static int scale_head(void *user, const clnet_progress *p)
+{
+    blow_up *b = user;
+    if (p->end_of_epoch || ++b->batches != 3)
+        return 0;
+    clnet_tensor *w = b->m->w[b->m->n_weights - 2];
+    float *k = clnet_test_host(w);
+    for (size_t i = 0; i < w->count; ++i)
+        k[i] *= 1e4f;
+    cr_assert_eq(clnet_tensor_write(w, k, w->count), CLNET_OK);
+    free(k);
+    return 0;
+}
+
+/* A loss that grows huge but stays finite (the classifier scaled by 1e4 mid-run, a
+ * learning rate too small to repair it) stops within a window of steps with the advice
+ * to lower the learning rate, long before it would become NaN. */
+Test(fit, exploding_loss_stops_with_advice, .timeout = 600)
+{
+    fixture f;
+    open_data(&f);
+    clnet_model *m = model();
+    clnet_fit_options o = options(3, NULL, 0);
+    o.schedule = (clnet_schedule){CLNET_LR_CONSTANT, 1e-30f, 0.0f, 0.0f, 0, 0};
+    blow_up b = {m, 0};
+    o.progress = scale_head;
+    o.user = &b;
+    cr_expect_eq(clnet_fit(m, f.train, NULL, &o), CLNET_ERR_DIVERGED);
+    const char *msg = clnet_context_error(m->ctx);
+    cr_expect(strstr(msg, "epoch 1, step ") && strstr(msg, "the loss exploded") &&
+                  strstr(msg, "learning rate"),
+              "%s", msg);
+    cr_expect_leq(b.batches, 5, "stopped within the first window (%d batches)", b.batches);
+    clnet_model_destroy(m);
+    close_data(&f);
+}
+
+typedef struct history {
+    int reports, restored;
+    double loss[8], val_loss[8];
+    int best_epoch, early_stop, last_epoch;
+} history;
+
+static int record(void *user, const clnet_progress *p)
+{
+    history *h = user;
+    if (!p->end_of_epoch)
+        return 0;
+    cr_assert(p->epoch >= 0 && p->epoch < 8);
+    h->reports++;
+    h->restored += p->restored;
+    h->loss[p->epoch] = p->loss;
+    h->val_loss[p->epoch] = p->val_loss;
+    h->best_epoch = p->best_epoch;
+    h->early_stop = p->early_stop;
+    h->last_epoch = p->epoch;
+    return 0;
+}
+
+/* A resumed run reports the epochs before the resume again from the checkpoint, with
+ * the figures they had, and the checkpoint carries the caller's note. */
+Test(fit, resume_replays_the_history_and_keeps_the_note, .timeout = 600)
+{
+    fixture f;
+    open_data(&f);
+    char ckpt[96];
+    snprintf(ckpt, sizeof ckpt, "%s/run.ckpt", f.dir);
+    clnet_model *m = model();
+    history first = {0}, second = {0};
+    clnet_fit_options o = options(2, ckpt, 0);
+    o.note = "{\"data\": \"photos\"}";
+    o.progress = record;
+    o.user = &first;
+    cr_assert_eq(clnet_fit(m, f.train, f.val, &o), CLNET_OK, "%s", clnet_context_error(m->ctx));
+    char *note = NULL, err[512] = "";
+    int epochs = 0;
+    cr_assert_eq(clnet_checkpoint_note(ckpt, &note, &epochs, err, sizeof err), CLNET_OK, "%s",
+                 err);
+    cr_expect_str_eq(note, "{\"data\": \"photos\"}");
+    cr_expect_eq(epochs, 2);
+    clnet_free(note);
+    clnet_model_destroy(m);
+    m = model();
+    o = options(4, ckpt, 1);
+    o.progress = record;
+    o.user = &second;
+    cr_assert_eq(clnet_fit(m, f.train, f.val, &o), CLNET_OK, "%s", clnet_context_error(m->ctx));
+    cr_expect_eq(second.reports, 4);
+    cr_expect_eq(second.restored, 2);
+    for (int e = 0; e < 2; ++e) {
+        cr_expect_eq(second.loss[e], first.loss[e], "epoch %d loss", e + 1);
+        cr_expect_eq(second.val_loss[e], first.val_loss[e], "epoch %d val_loss", e + 1);
+    }
+    /* A model file is not a checkpoint: the note call says so, naming it. */
+    char path[96];
+    snprintf(path, sizeof path, "%s/m.safetensors", f.dir);
+    cr_assert_eq(clnet_model_save(m, path), CLNET_OK);
+    cr_expect_eq(clnet_checkpoint_note(path, &note, &epochs, err, sizeof err), CLNET_ERR_PARSE);
+    cr_expect(strstr(err, "m.safetensors") && strstr(err, "not a clnet checkpoint"), "%s", err);
+    cr_expect_null(note);
+    clnet_model_destroy(m);
+    close_data(&f);
+}
+
+/* With a min_delta no later epoch can beat, patience 2 stops after epoch 3 and the
+ * weights are epoch 1's, bit for bit those of a one-epoch run; the early stop survives
+ * a resume (nothing more runs). */
+Test(fit, early_stopping_keeps_the_best_epoch, .timeout = 600)
+{
+    fixture f;
+    open_data(&f);
+    char ckpt[96];
+    snprintf(ckpt, sizeof ckpt, "%s/run.ckpt", f.dir);
+    clnet_model *stopped = model(), *one = model();
+    clnet_fit_options o = options(10, ckpt, 0);
+    o.schedule.kind = CLNET_LR_CONSTANT;
+    o.patience = 2;
+    o.min_delta = 1e9f;
+    o.restore_best = 1;
+    history h = {0};
+    o.progress = record;
+    o.user = &h;
+    cr_assert_eq(clnet_fit(stopped, f.train, f.val, &o), CLNET_OK, "%s",
+                 clnet_context_error(stopped->ctx));
+    cr_expect_eq(h.reports, 3);
+    cr_expect_eq(h.best_epoch, 0);
+    cr_expect_eq(h.early_stop, 1);
+    clnet_fit_options first = options(10, NULL, 0);
+    first.schedule.kind = CLNET_LR_CONSTANT;
+    first.epochs = 1;
+    first.schedule = o.schedule;
+    cr_assert_eq(clnet_fit(one, f.train, f.val, &first), CLNET_OK);
+    expect_same_weights(stopped, one);
+    clnet_model_destroy(stopped);
+    stopped = model();
+    history again = {0};
+    o.resume = 1;
+    o.user = &again;
+    cr_assert_eq(clnet_fit(stopped, f.train, f.val, &o), CLNET_OK, "%s",
+                 clnet_context_error(stopped->ctx));
+    cr_expect_eq(again.reports, 3, "the stopped run replays and stops again");
+    cr_expect_eq(again.restored, 3);
+    expect_same_weights(stopped, one);
+    clnet_model_destroy(stopped);
+    clnet_model_destroy(one);
+    close_data(&f);
+}
