@@ -68,6 +68,13 @@ int clnet_cli_model_arg(const char *cmd, int argc, char **argv, int *i, clnet_cl
  * for tables (borrowed from m->model). */
 clnet_graph *clnet_cli_model_build(const char *cmd, const clnet_cli_model *m, const char **title);
 
+/* Prints "clnet <cmd>: unexpected argument '<arg>'", with "did you mean --x?" when one of
+ * known (a NULL-terminated list of option names) is close to it or is what other tools
+ * call it (--batch-size: --batch); returns 1. */
+int clnet_cli_unknown(const char *cmd, const char *arg, const char *const *known);
+/* The terminal's width when stdout is one, else fallback. */
+int clnet_cli_columns(int fallback);
+
 /* Prints "clnet <cmd>: <msg>" to stderr; returns 1 for `return cli_error(...)`. */
 int clnet_cli_error(const char *cmd, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -1,267 +1,16 @@
-/* train.c - `clnet train`: a zoo model or a spec trained on an image folder, idx or
- * CIFAR data (clnet_fit), with a Keras-like progress line, a checkpoint every epoch
- * and the model file at the end. Tests: tests/cli/test_cli.sh. */
+/* train.c - `clnet train`: a zoo model, a spec or a saved model (--from) trained on an
+ * image folder, idx or CIFAR data (clnet_fit), with progress lines, a checkpoint every
+ * epoch and the model file at the end. Options and defaults: train_options.c; progress,
+ * history, --plot, --log, Ctrl-C: train_report.c. Tests: tests/cli/test_cli.sh. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "train.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: clnet train --model MODEL --data SOURCE --out FILE.safetensors [options]\n\n"
-            "Trains MODEL (a zoo name or a spec file) on SOURCE: an image folder (one\n"
-            "sub-folder per class), idx:DIR (MNIST / Fashion-MNIST) or cifar:DIR (CIFAR-10).\n"
-            "A checkpoint is written after every epoch (FILE.ckpt unless --checkpoint);\n"
-            "--resume continues from it exactly where it stopped.\n\n"
-            "options:\n"
-            "  --epochs N           passes over the data (default 10)\n"
-            "  --batch N            images per step (default 32)\n"
-            "  --optimizer sgd|adam (default sgd: momentum 0.9, Nesterov)\n"
-            "  --lr X               base learning rate (default 0.05 sgd, 0.001 adam)\n"
-            "  --momentum X         SGD momentum (default 0.9); --no-nesterov\n"
-            "  --weight-decay X     (default 5e-4 sgd, 0 adam); --adamw decouples it\n"
-            "  --schedule S         constant, step or cosine (default cosine)\n"
-            "  --warmup N           linear warm-up steps (default 0)\n"
-            "  --augment            random crops and horizontal flips\n"
-            "  --label-smoothing X  (default 0)\n"
-            "  --val F              fraction held out for validation (default 0.1; 0: none)\n"
-            "  --no-normalize       feed pixels in [0, 1] (default: per-channel mean/std)\n"
-            "  --seed S             shuffling, augmentation, initialization (default 1)\n"
-            "  --checkpoint FILE    where checkpoints go (default FILE.safetensors.ckpt)\n"
-            "  --resume [CKPT]      continue from the checkpoint (CKPT: its path)\n"
-            "  --plot FILE.png      chart of the loss and accuracy per epoch, after the run\n"
-            "  --from BASE          fine-tune a saved model (instead of --model): its classifier\n"
-            "                       head is replaced when the data has other classes\n"
-            "  --freeze N           train only the last N layers that have weights\n"
-            "  --device N|NAME      --class dgpu|igpu|cpu\n"
-            "%s"
-            "  (--input also resizes the data)\n",
-            clnet_cli_model_usage);
-}
-
-typedef struct settings {
-    clnet_cli_model model;
-    const char *data, *out, *checkpoint, *device, *cls, *from;
-    int freeze; /* -1: none */
-    clnet_fit_options fit;
-    double val;
-    int normalize, nesterov, adamw, tty;
-    float lr, momentum, weight_decay;
-    /* --plot: the end-of-epoch loss, accuracy, val_loss and val_accuracy, history_len
-     * (the run's epochs) each, NAN for epochs not run here (before a resume); figures
-     * up to epoch history_epochs were seen. */
-    const char *plot;
-    double *history;
-    int history_len, history_epochs;
-} settings;
-
-static void record(settings *s, const clnet_progress *p)
-{
-    const size_t n = (size_t)p->epochs;
-    if (!s->plot || !p->end_of_epoch || p->epoch < 0 || p->epoch >= p->epochs)
-        return;
-    if (!s->history && (s->history = malloc(4 * n * sizeof *s->history)) != NULL) {
-        for (size_t i = 0; i < 4 * n; ++i)
-            s->history[i] = NAN;
-        s->history_len = p->epochs;
-    }
-    if (!s->history || s->history_len != p->epochs)
-        return;
-    double *h = s->history + p->epoch;
-    h[0] = p->loss;
-    h[n] = p->accuracy;
-    h[2 * n] = p->val_loss;
-    h[3 * n] = p->val_accuracy;
-    s->history_epochs = p->epoch + 1 > s->history_epochs ? p->epoch + 1 : s->history_epochs;
-}
-
-/* Writes the --plot chart of the epochs seen (also after a failed run); returns rc, or
- * 1 when the chart cannot be written. */
-static int write_plot(const settings *s, const char *title, int rc)
-{
-    const int n = s->history_len;
-    const double *h = s->history;
-    char heading[512];
-    snprintf(heading, sizeof heading, "%s on %s", title ? title : "model", s->data);
-    const clnet_status st =
-        clnet_plot_history(s->plot, h, h + n, h + 2 * n, h + 3 * n, s->history_epochs, heading);
-    if (st != CLNET_OK)
-        return clnet_cli_error("train", "cannot write the chart %s: %s", s->plot,
-                               clnet_status_string(st));
-    printf("Wrote %s\n", s->plot);
-    return rc;
-}
-
-static int progress(void *user, const clnet_progress *p)
-{
-    settings *s = user;
-    record(s, p);
-    const int width = 30, done = p->batches ? p->batch * width / p->batches : width;
-    if (p->batch == 1 && !p->end_of_epoch)
-        printf("Epoch %d/%d\n", p->epoch + 1, p->epochs);
-    /* Not a terminal: a line every tenth of the epoch instead of a redrawn bar. */
-    const int step = p->batches >= 10 ? p->batches / 10 : 1;
-    if (!p->end_of_epoch && !s->tty && p->batch % step != 0)
-        return 0;
-    char bar[64];
-    for (int i = 0; i < width; ++i)
-        bar[i] = i < done ? '=' : i == done ? '>' : '.';
-    bar[width] = '\0';
-    printf("%s%*d/%d [%s] - ", s->tty ? "\r" : "", 6, p->batch, p->batches, bar);
-    if (p->end_of_epoch)
-        printf("%.0fs", p->epoch_s);
-    else
-        printf("ETA: %.0fs", p->eta_s);
-    printf(" - loss: %.4f - accuracy: %.4f", p->loss, p->accuracy);
-    if (p->end_of_epoch && !isnan(p->val_loss))
-        printf(" - val_loss: %.4f - val_accuracy: %.4f", p->val_loss, p->val_accuracy);
-    printf(" - %.0f img/s - device busy %.0f%% - lr %.3g%s", p->images_per_s,
-           100.0 * p->device_busy, p->lr, s->tty && !p->end_of_epoch ? "   " : "\n");
-    fflush(stdout);
-    return 0;
-}
-
-/* The value of option name when argv[*i] is it (advancing *i), else NULL; *bad is set
- * when the value is missing. */
-static const char *value(const char *name, int argc, char **argv, int *i, int *bad)
-{
-    if (strcmp(argv[*i], name) != 0)
-        return NULL;
-    if (*i + 1 >= argc) {
-        clnet_cli_error("train", "%s needs a value (see --help)", name);
-        *bad = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-/* v as a number in [lo, hi], or NAN (after printing why). */
-static double number(const char *name, const char *v, double lo, double hi)
-{
-    char *end = NULL;
-    const double x = strtod(v, &end);
-    if (end == v || *end || !(x >= lo && x <= hi)) {
-        clnet_cli_error("train", "%s: expected a number from %g to %g, got '%s'", name, lo, hi, v);
-        return NAN;
-    }
-    return x;
-}
-
-/* Parses one option; returns 1 when taken, -1 on error, 0 when unknown. */
-static int option(settings *s, int argc, char **argv, int *i)
-{
-    int bad = 0;
-    const char *v = NULL;
-    const char **text[] = {&s->model.model, &s->data, &s->out,  &s->checkpoint,
-                           &s->device,      &s->cls,  &s->from, &s->plot};
-    static const char *const texts[] = {"--model",  "--data",  "--out",  "--checkpoint",
-                                        "--device", "--class", "--from", "--plot"};
-    for (size_t k = 0; k < sizeof texts / sizeof texts[0]; ++k)
-        if ((v = value(texts[k], argc, argv, i, &bad)) != NULL || bad) {
-            *text[k] = v;
-            return bad ? -1 : 1;
-        }
-    struct {
-        const char *name;
-        double lo, hi;
-    } nums[] = {{"--epochs", 1, 1e6},
-                {"--batch", 1, 1 << 16},
-                {"--lr", 0, 10},
-                {"--momentum", 0, 0.999},
-                {"--weight-decay", 0, 1},
-                {"--warmup", 0, 1e9},
-                {"--label-smoothing", 0, 0.99},
-                {"--val", 0, 0.9},
-                {"--seed", 0, 1e18},
-                {"--freeze", 0, 1e6}};
-    for (size_t k = 0; k < sizeof nums / sizeof nums[0]; ++k) {
-        if ((v = value(nums[k].name, argc, argv, i, &bad)) == NULL) {
-            if (bad)
-                return -1;
-            continue;
-        }
-        const double x = number(nums[k].name, v, nums[k].lo, nums[k].hi);
-        if (isnan(x))
-            return -1;
-        switch (k) {
-        case 0:
-            s->fit.epochs = (int)x;
-            break;
-        case 1:
-            s->fit.batch = (int)x;
-            break;
-        case 2:
-            s->lr = (float)x;
-            break;
-        case 3:
-            s->momentum = (float)x;
-            break;
-        case 4:
-            s->weight_decay = (float)x;
-            break;
-        case 5:
-            s->fit.schedule.warmup_steps = (int)x;
-            break;
-        case 6:
-            s->fit.label_smoothing = (float)x;
-            break;
-        case 7:
-            s->val = x;
-            break;
-        case 8:
-            s->fit.seed = (uint64_t)x;
-            break;
-        default:
-            s->freeze = (int)x;
-            break;
-        }
-        return 1;
-    }
-    if ((v = value("--optimizer", argc, argv, i, &bad)) != NULL) {
-        if (strcmp(v, "sgd") != 0 && strcmp(v, "adam") != 0)
-            return clnet_cli_error("train", "--optimizer: expected sgd or adam, got '%s'", v), -1;
-        s->fit.optimizer.kind = v[0] == 'a' ? CLNET_OPT_ADAM : CLNET_OPT_SGD;
-        return 1;
-    }
-    if ((v = value("--schedule", argc, argv, i, &bad)) != NULL) {
-        static const char *const kinds[] = {"constant", "step", "cosine"};
-        for (int k = 0; k < 3; ++k)
-            if (strcmp(v, kinds[k]) == 0) {
-                s->fit.schedule.kind = (clnet_schedule_kind)k;
-                return 1;
-            }
-        return clnet_cli_error("train",
-                               "--schedule: expected constant, step or cosine, got "
-                               "'%s'",
-                               v),
-               -1;
-    }
-    if (bad)
-        return -1;
-    struct {
-        const char *name;
-        int *flag, set;
-    } flags[] = {{"--augment", &s->fit.augment, 1},
-                 {"--resume", &s->fit.resume, 1},
-                 {"--adamw", &s->adamw, 1},
-                 {"--no-nesterov", &s->nesterov, 0},
-                 {"--no-normalize", &s->normalize, 0}};
-    for (size_t k = 0; k < sizeof flags / sizeof flags[0]; ++k)
-        if (strcmp(argv[*i], flags[k].name) == 0) {
-            *flags[k].flag = flags[k].set;
-            /* --resume CKPT: an optional path (anything not an option) names the checkpoint. */
-            if (flags[k].flag == &s->fit.resume && *i + 1 < argc && argv[*i + 1][0] != '-')
-                s->checkpoint = argv[++*i];
-            return 1;
-        }
-    return 0;
-}
-
-/* Opens the training data at h x w x c (0: its own size), printing the reason on error. */
+/* Opens source at h x w x c, printing the reason on error. */
 static clnet_dataset *open_data(const char *source, int h, int w, int c)
 {
     clnet_dataset_options o = {h, w, c, clnet_cli_log, (void *)"train"};
@@ -270,54 +19,161 @@ static clnet_dataset *open_data(const char *source, int h, int w, int c)
     if (clnet_dataset_open(source, "train", &o, &d, err, sizeof err) != CLNET_OK)
         clnet_cli_error("train", "%s", err);
     else if (clnet_dataset_skipped(d) > 0)
-        fprintf(stderr, "clnet train: skipped %d unreadable images\n", clnet_dataset_skipped(d));
+        fprintf(stderr, "clnet train: %s: skipped %d unreadable images\n", source,
+                clnet_dataset_skipped(d));
     return d;
 }
 
-/* Data and graph agree: a spec dictates the image size; a zoo model is built for the
- * data's image size and its classes. */
-static int prepare(settings *s, clnet_dataset **data, clnet_graph **g, const char **title)
+static int is_zoo(const char *name)
 {
-    clnet_zoo_options *z = &s->model.zoo;
-    int is_zoo = 0;
-    for (const char *const *n = clnet_zoo_names(); *n; ++n)
-        is_zoo |= strcmp(*n, s->model.model) == 0;
-    if (!is_zoo) {
-        if (!(*g = clnet_cli_model_build("train", &s->model, title)))
-            return 1;
-        const clnet_shape in = clnet_graph_layer_shape(*g, 0);
-        return (*data = open_data(s->data, in.h, in.w, in.c)) ? 0 : 1;
-    }
-    if (!(*data = open_data(s->data, z->h, z->w, z->c)))
-        return 1;
-    const clnet_shape img = clnet_dataset_image_shape(*data);
-    z->h = img.h;
-    z->w = img.w;
-    z->c = img.c;
-    z->classes = clnet_dataset_class_count(*data);
-    return (*g = clnet_cli_model_build("train", &s->model, title)) ? 0 : 1;
+    clnet_graph *g = NULL;
+    clnet_zoo_options z;
+    memset(&z, 0, sizeof z);
+    z.h = z.w = 64;
+    z.c = 3;
+    const int known = clnet_zoo_build(name, &z, &g, NULL, 0) == CLNET_OK;
+    clnet_graph_destroy(g);
+    return known;
 }
 
-/* --from: the saved base model on ctx with its head replaced when the data has another
- * number of classes; the data opened at the base's input size. */
+/* A zoo model is built for --input (224x224x3 by default, never an image's size) and
+ * the data's classes; a spec dictates its input. The data is opened at that size. */
+static int build_graph(settings *s, clnet_dataset **data, clnet_graph **g)
+{
+    clnet_cli_model *m = &s->a.model;
+    if (!is_zoo(m->model)) {
+        if (!(*g = clnet_cli_model_build("train", m, &s->title)))
+            return 1;
+        const clnet_shape in = clnet_graph_layer_shape(*g, 0);
+        return (*data = open_data(s->a.data, in.h, in.w, in.c)) ? 0 : 1;
+    }
+    clnet_zoo_options *z = &m->zoo;
+    if (!z->h) {
+        z->h = z->w = 224;
+        z->c = 3;
+        printf("Input 224x224x3, the zoo's default (--input HxWxC sets another)\n");
+    }
+    if (!(*data = open_data(s->a.data, z->h, z->w, z->c)))
+        return 1;
+    const int classes = clnet_dataset_class_count(*data);
+    if (z->classes && z->classes != classes)
+        return clnet_cli_error("train", "--classes %d, but %s has %d classes", z->classes,
+                               s->a.data, classes);
+    z->classes = classes;
+    return (*g = clnet_cli_model_build("train", m, &s->title)) ? 0 : 1;
+}
+
+/* base rebuilt for another input size: the same layers and weights (which must not
+ * depend on the input size), labels and normalization. */
+static int resize_base(settings *s, clnet_context *ctx, clnet_model **base)
+{
+    const clnet_zoo_options *z = &s->a.model.zoo;
+    const clnet_graph *g = clnet_model_graph(*base);
+    const clnet_shape in = clnet_graph_layer_shape(g, 0);
+    if (in.h == z->h && in.w == z->w && in.c == z->c)
+        return 0;
+    if (in.c != z->c)
+        return clnet_cli_error("train", "--input %dx%dx%d: %s takes %d channels", z->h, z->w, z->c,
+                               s->a.from, in.c);
+    char *spec = NULL, *at = NULL, want[64], err[1024] = "";
+    clnet_graph *resized = NULL;
+    clnet_model *m = NULL;
+    int rc = clnet_graph_to_spec(g, &spec) == CLNET_OK ? 0 : clnet_cli_error("train", "out of memory");
+    snprintf(want, sizeof want, "op = input\nshape = %d, %d, %d\n", in.h, in.w, in.c);
+    if (rc == 0 && !(at = strstr(spec, want)))
+        rc = clnet_cli_error("train", "%s: cannot find its input layer's shape", s->a.from);
+    if (rc == 0) {
+        const size_t keep = (size_t)(at - spec), len = strlen(spec);
+        char *text = malloc(len + 64);
+        if (!text) {
+            rc = clnet_cli_error("train", "out of memory");
+        } else {
+            snprintf(text, len + 64, "%.*sop = input\nshape = %d, %d, %d\n%s", (int)keep, spec,
+                     z->h, z->w, z->c, at + strlen(want));
+            if (clnet_graph_from_spec(text, s->a.from, &resized, err, sizeof err) != CLNET_OK)
+                rc = clnet_cli_error("train", "%s at --input %dx%dx%d: %s", s->a.from, z->h, z->w,
+                                     z->c, err);
+            free(text);
+        }
+    }
+    if (rc == 0 && clnet_model_create(ctx, resized, NULL, &m) != CLNET_OK)
+        rc = clnet_cli_error("train", "%s", clnet_context_error(ctx));
+    float *buf = NULL;
+    for (int i = 0; rc == 0 && i < clnet_model_weight_count(m); ++i) {
+        clnet_weight_info a, b;
+        clnet_tensor *from = NULL, *to = NULL;
+        clnet_model_weight(*base, i, &a, &from, NULL);
+        clnet_model_weight(m, i, &b, &to, NULL);
+        if (a.shape.n != b.shape.n || a.shape.h != b.shape.h || a.shape.w != b.shape.w ||
+            a.shape.c != b.shape.c) {
+            rc = clnet_cli_error("train",
+                                 "--input %dx%dx%d changes the shape of layer '%s''s %s (its "
+                                 "input depends on the image size): fine-tune %s at %dx%dx%d",
+                                 z->h, z->w, z->c, a.layer, a.name, s->a.from, in.h, in.w, in.c);
+            break;
+        }
+        const size_t n = clnet_tensor_count(from);
+        float *grown = realloc(buf, n * sizeof *buf);
+        if (!grown || clnet_tensor_read(from, grown, n) != CLNET_OK ||
+            clnet_tensor_write(to, grown, n) != CLNET_OK)
+            rc = clnet_cli_error("train", "copying the weights: %s",
+                                 grown ? clnet_context_error(ctx) : "out of memory");
+        buf = grown ? grown : buf;
+    }
+    free(buf);
+    const int labels = rc == 0 ? clnet_model_label_count(*base) : 0;
+    const char **names = labels ? malloc((size_t)labels * sizeof *names) : NULL;
+    for (int k = 0; names && k < labels; ++k)
+        names[k] = clnet_model_label(*base, k);
+    if (rc == 0 && labels && (!names || clnet_model_set_labels(m, names, labels) != CLNET_OK))
+        rc = clnet_cli_error("train", "copying the labels: %s", clnet_context_error(ctx));
+    free(names);
+    float mean[4], std[4];
+    clnet_model_normalization(*base, mean, std);
+    if (rc == 0 && in.c <= 4 && clnet_model_set_normalization(m, mean, std, in.c) != CLNET_OK)
+        rc = clnet_cli_error("train", "%s", clnet_context_error(ctx));
+    clnet_free(spec);
+    clnet_graph_destroy(resized);
+    if (rc != 0) {
+        clnet_model_destroy(m);
+        return 1;
+    }
+    printf("Running %s at %dx%dx%d (trained at %dx%dx%d)\n", s->a.from, z->h, z->w, z->c, in.h,
+           in.w, in.c);
+    clnet_model_destroy(*base);
+    *base = m;
+    return 0;
+}
+
+/* --from: the saved base model on ctx, at --input when given, with its head replaced
+ * when the data has other classes; the data opened at the base's input size. */
 static int fine_tune_base(settings *s, clnet_context *ctx, clnet_dataset **data, clnet_model **m)
 {
     clnet_model *base = NULL;
-    if (clnet_model_load(ctx, s->from, NULL, &base) != CLNET_OK)
+    if (clnet_model_load(ctx, s->a.from, NULL, &base) != CLNET_OK)
         return clnet_cli_error("train", "%s", clnet_context_error(ctx));
+    const clnet_zoo_options *z = &s->a.model.zoo;
+    if (z->h && resize_base(s, ctx, &base) != 0) {
+        clnet_model_destroy(base);
+        return 1;
+    }
     const clnet_graph *g = clnet_model_graph(base);
     const clnet_shape in = clnet_graph_layer_shape(g, 0);
     const int classes = clnet_graph_layer_shape(g, clnet_graph_layer_count(g) - 1).c;
-    if (!(*data = open_data(s->data, in.h, in.w, in.c))) {
+    if (!(*data = open_data(s->a.data, in.h, in.w, in.c))) {
         clnet_model_destroy(base);
         return 1;
     }
     const int want = clnet_dataset_class_count(*data);
-    if (want == classes) {
+    int same = want == classes && clnet_model_label_count(base) == want;
+    for (int k = 0; same && k < want; ++k)
+        same = strcmp(clnet_model_label(base, k), clnet_dataset_class_name(*data, k)) == 0;
+    if (same) {
         *m = base;
         return 0;
     }
-    printf("Replacing the %d-class head of %s with a %d-class one\n", classes, s->from, want);
+    printf("Replacing the %d-class head of %s with a %d-class one for the classes of %s\n",
+           classes, s->a.from, want, s->a.data);
     const clnet_status st = clnet_model_replace_head(base, want, s->fit.seed, m);
     clnet_model_destroy(base);
     return st == CLNET_OK ? 0 : clnet_cli_error("train", "%s", clnet_context_error(ctx));
@@ -338,106 +194,182 @@ static int describe_model(const settings *s, clnet_model *m, const clnet_dataset
     free(names);
     float mean[4] = {0, 0, 0, 0}, std[4] = {1, 1, 1, 1};
     const int c = clnet_dataset_image_shape(all).c;
-    if (st == CLNET_OK && s->normalize && c <= 4 && !s->from)
+    if (st == CLNET_OK && !s->a.no_normalize && c <= 4 && !s->a.from)
         st = clnet_dataset_stats(train, mean, std);
-    if (st == CLNET_OK && c <= 4 && !s->from)
+    if (st == CLNET_OK && c <= 4 && !s->a.from)
         st = clnet_model_set_normalization(m, mean, std, c);
     return st == CLNET_OK ? 0 : clnet_cli_error("train", "%s", clnet_context_error(ctx));
+}
+
+/* The validation part: --val-data opened like the training data, with the same classes,
+ * or a fraction split off the training data. */
+static int validation(settings *s, clnet_dataset *all, clnet_dataset **train, clnet_dataset **val)
+{
+    if (s->a.val_data) {
+        const clnet_shape img = clnet_dataset_image_shape(all);
+        if (!(*val = open_data(s->a.val_data, img.h, img.w, img.c)))
+            return 1;
+        const int n = clnet_dataset_class_count(all);
+        int same = clnet_dataset_class_count(*val) == n;
+        for (int k = 0; same && k < n; ++k)
+            same = !strcmp(clnet_dataset_class_name(all, k), clnet_dataset_class_name(*val, k));
+        return same ? 0
+                    : clnet_cli_error("train", "--val-data %s: its classes are not those of %s",
+                                      s->a.val_data, s->a.data);
+    }
+    const double fraction = s->a.val >= 0 ? s->a.val : 0.1;
+    if (fraction > 0.0 &&
+        clnet_dataset_split(all, fraction, s->fit.seed, train, val) != CLNET_OK)
+        return clnet_cli_error("train", "cannot split the data for validation");
+    return 0;
+}
+
+/* Checks that need no data or device; fills the checkpoint's path. */
+static int check_args(settings *s)
+{
+    const train_args *a = &s->a;
+    if (a->from && a->model.model)
+        return clnet_cli_error("train", "--from %s fine-tunes a saved model and --model %s builds "
+                                        "a new one: give one of them",
+                               a->from, a->model.model);
+    if ((!a->model.model && !a->from) || !a->data || !a->out)
+        return clnet_cli_error("train", "--model (or --from), --data and --out are needed (see "
+                                        "--help)");
+    if (a->freeze == 0)
+        return clnet_cli_error("train", "--freeze 0 would train no layer: give how many of the "
+                                        "last layers with weights train (--freeze 1: the "
+                                        "classifier only)");
+    if (a->val_data && a->val >= 0)
+        return clnet_cli_error("train", "--val-data and --val both say where validation images "
+                                        "come from: give one of them");
+    if (a->from && a->model.model == NULL) {
+        const clnet_zoo_options *z = &a->model.zoo;
+        if (z->classes || z->style || z->alpha != 0.0 || z->shortcut_a)
+            return clnet_cli_error("train", "--classes, --style, --alpha and --shortcut build zoo "
+                                            "models; --from %s has its own (--input applies)",
+                                   a->from);
+    }
+    if (!a->checkpoint)
+        snprintf(s->ckpt, sizeof s->ckpt, "%s.ckpt", a->out);
+    else if (a->checkpoint != s->ckpt)
+        snprintf(s->ckpt, sizeof s->ckpt, "%s", a->checkpoint);
+    s->fit.checkpoint = s->ckpt;
+    s->fit.resume = a->resume;
+    s->freeze = a->freeze > 0 ? (int)a->freeze : -1;
+    if (!a->resume && access(s->ckpt, F_OK) == 0)
+        printf("Replacing the checkpoint %s of an earlier run (--resume continues it)\n",
+               s->ckpt);
+    return 0;
+}
+
+/* What the user sees when the run stops with an error. */
+static int failed(const settings *s, clnet_context *ctx, clnet_status st)
+{
+    clnet_cli_error("train", "%s", clnet_context_error(ctx));
+    if (st == CLNET_ERR_DIVERGED) {
+        const double lr = s->fit.schedule.lr / 10.0;
+        if (access(s->ckpt, F_OK) == 0)
+            fprintf(stderr, "  try a tenth of the learning rate from the last good epoch: clnet "
+                            "train --resume %s --lr %.3g\n",
+                    s->ckpt, lr);
+        else
+            fprintf(stderr, "  try a tenth of the learning rate: --lr %.3g\n", lr);
+    }
+    return 1;
 }
 
 int clnet_cli_train(int argc, char **argv)
 {
     settings s;
     memset(&s, 0, sizeof s);
-    s.fit.epochs = 10;
-    s.fit.batch = 32;
-    s.fit.seed = 1;
-    s.fit.schedule.kind = CLNET_LR_COSINE;
-    s.val = 0.1;
-    s.normalize = s.nesterov = 1;
-    s.lr = s.weight_decay = -1.0f;
-    s.freeze = -1;
-    s.momentum = 0.9f;
     s.tty = isatty(STDOUT_FILENO);
-    for (int i = 1; i < argc; ++i) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
-        }
-        int taken = option(&s, argc, argv, &i);
-        if (taken == 0)
-            taken = clnet_cli_model_arg("train", argc, argv, &i, &s.model);
-        if (taken < 0)
-            return 1;
-        if (taken == 0)
-            return clnet_cli_error("train", "unexpected argument '%s' (see --help)", argv[i]);
+    s.columns = clnet_cli_columns(80);
+    int help = 0, rc = clnet_cli_train_parse(&s, argc, argv, &help);
+    if (rc || help) {
+        clnet_cli_train_free(&s);
+        return rc;
     }
-    if ((!s.model.model && !s.from) || !s.data || !s.out)
-        return clnet_cli_error("train", "--model (or --from), --data and --out are needed (see "
-                                        "--help)");
-    const int adam = s.fit.optimizer.kind == CLNET_OPT_ADAM;
-    s.fit.optimizer.momentum = adam ? 0.0f : s.momentum;
-    s.fit.optimizer.nesterov = !adam && s.nesterov && s.momentum > 0.0f;
-    s.fit.optimizer.weight_decay = s.weight_decay >= 0.0f ? s.weight_decay : adam ? 0.0f : 5e-4f;
-    s.fit.optimizer.decoupled = s.adamw;
-    s.fit.schedule.lr = s.lr >= 0.0f ? s.lr : adam ? 1e-3f : 0.05f;
-    s.fit.schedule.min_lr = s.fit.schedule.lr * 1e-3f;
-    char ckpt[4096];
-    snprintf(ckpt, sizeof ckpt, "%s.ckpt", s.out);
-    s.fit.checkpoint = s.checkpoint ? s.checkpoint : ckpt;
-    s.fit.progress = progress;
-    s.fit.user = &s;
-
+    if (s.a.resume) {
+        if (!s.a.checkpoint && !s.a.out)
+            rc = clnet_cli_error("train", "--resume needs the checkpoint: --resume CHECKPOINT");
+        else if (!s.a.checkpoint)
+            snprintf(s.ckpt, sizeof s.ckpt, "%s.ckpt", s.a.out);
+        else
+            snprintf(s.ckpt, sizeof s.ckpt, "%s", s.a.checkpoint);
+        if (rc == 0 && access(s.ckpt, F_OK) != 0)
+            rc = clnet_cli_error("train", "no checkpoint %s to resume from (train without "
+                                          "--resume to start a run)",
+                                 s.ckpt);
+        s.a.checkpoint = s.ckpt;
+        if (rc == 0)
+            rc = clnet_cli_train_recall(&s, argc, argv);
+    }
+    if (rc == 0)
+        rc = check_args(&s);
     clnet_dataset *all = NULL, *train = NULL, *val = NULL;
     clnet_graph *g = NULL;
     clnet_context *ctx = NULL;
     clnet_model *m = NULL;
-    const char *title = NULL;
-    int rc = 0;
-    if (s.from) {
-        title = s.from;
-        if (!(ctx = clnet_cli_context("train", s.device, s.cls)))
-            rc = 1;
-        else
-            rc = fine_tune_base(&s, ctx, &all, &m);
-    } else {
-        rc = prepare(&s, &all, &g, &title);
-    }
-    if (rc == 0 && s.val > 0.0 &&
-        clnet_dataset_split(all, s.val, s.fit.seed, &train, &val) != CLNET_OK)
-        rc = clnet_cli_error("train", "cannot split the data for validation");
-    if (rc == 0 && !ctx && !(ctx = clnet_cli_context("train", s.device, s.cls)))
+    if (rc == 0 && !(ctx = clnet_cli_context("train", s.a.device, s.a.cls)))
         rc = 1;
+    s.fit.seed = s.a.seed >= 0 ? (uint64_t)s.a.seed : 1;
+    if (rc == 0 && s.a.from) {
+        s.title = s.a.from;
+        rc = fine_tune_base(&s, ctx, &all, &m);
+    } else if (rc == 0) {
+        rc = build_graph(&s, &all, &g);
+    }
+    if (rc == 0)
+        rc = validation(&s, all, &train, &val);
     const clnet_model_options mo = {s.fit.seed, 0, 0};
     if (rc == 0 && !m && clnet_model_create(ctx, g, &mo, &m) != CLNET_OK)
-        rc = clnet_cli_error("train", "%s: %s", title, clnet_context_error(ctx));
+        rc = clnet_cli_error("train", "%s: %s", s.title, clnet_context_error(ctx));
     if (rc == 0)
         rc = describe_model(&s, m, all, train ? train : all, ctx);
     int64_t trainable = 0;
-    if (rc == 0 && s.freeze >= 0 && clnet_model_freeze(m, s.freeze, &trainable) == CLNET_OK)
-        printf("Training the last %d layers with weights: %lld parameters\n", s.freeze,
-               (long long)trainable);
+    if (rc == 0 && s.freeze > 0) {
+        if (clnet_model_freeze(m, s.freeze, &trainable) != CLNET_OK)
+            rc = clnet_cli_error("train", "%s", clnet_context_error(ctx));
+        else
+            printf("Training the last %d layers with weights: %lld parameters\n", s.freeze,
+                   (long long)trainable);
+    }
+    const clnet_dataset *fit_data = train ? train : all;
+    if (rc == 0)
+        rc = clnet_cli_train_settle(&s, clnet_dataset_size(fit_data));
     if (rc == 0) {
         const clnet_shape img = clnet_dataset_image_shape(all);
         printf("Training %s on %d images of %dx%dx%d in %d classes (%d for validation), %s\n",
-               title, clnet_dataset_size(train ? train : all), img.h, img.w, img.c,
+               s.title, clnet_dataset_size(fit_data), img.h, img.w, img.c,
                clnet_dataset_class_count(all), val ? clnet_dataset_size(val) : 0,
                clnet_context_device(ctx)->name);
-        if (clnet_fit(m, train ? train : all, val, &s.fit) != CLNET_OK)
-            rc = clnet_cli_error("train", "%s", clnet_context_error(ctx));
+        s.fit.progress = clnet_cli_train_progress;
+        s.fit.user = &s;
+        clnet_cli_train_sigint(1);
+        const clnet_status st = clnet_fit(m, fit_data, val, &s.fit);
+        clnet_cli_train_sigint(0);
+        if (st != CLNET_OK)
+            rc = failed(&s, ctx, st);
     }
-    if (rc == 0 && clnet_model_save(m, s.out) != CLNET_OK)
+    if (rc == 0 && s.interrupted) {
+        printf("Interrupted: %s holds the finished epochs; `clnet train --resume %s` goes on\n",
+               s.ckpt, s.ckpt);
+        rc = 130;
+    }
+    if (rc == 0 && clnet_model_save(m, s.a.out) != CLNET_OK)
         rc = clnet_cli_error("train", "%s", clnet_context_error(ctx));
     if (rc == 0)
-        printf("Saved %s (checkpoint %s)\n", s.out, s.fit.checkpoint);
-    if (s.history_epochs > 0)
-        rc = write_plot(&s, title, rc);
-    free(s.history);
+        printf("Saved %s (checkpoint %s)\n", s.a.out, s.ckpt);
+    if (clnet_cli_train_write_files(&s) != 0 && rc == 0)
+        rc = 1;
+    if (rc == 0 && s.a.plot)
+        printf("Wrote %s\n", s.a.plot);
     clnet_model_destroy(m);
     clnet_context_destroy(ctx);
     clnet_graph_destroy(g);
     clnet_dataset_destroy(train);
     clnet_dataset_destroy(val);
     clnet_dataset_destroy(all);
+    clnet_cli_train_free(&s);
     return rc;
 }
