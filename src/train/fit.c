@@ -280,7 +280,7 @@ static clnet_status end_epoch(run *r, int epoch, clnet_progress *p, int *stop)
 static int replay(const run *r)
 {
     const clnet__run_record *rec = &r->rec;
-    for (int e = 0; e < rec->n_history && e < rec->epochs; ++e) {
+    for (int e = 0; e < rec->n_history && e < rec->epochs && e < r->epochs; ++e) {
         const clnet__epoch_figures *f = &rec->history[e];
         clnet_progress p;
         memset(&p, 0, sizeof p);

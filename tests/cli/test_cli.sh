@@ -135,6 +135,40 @@ if [ -f "$fm/train-images-idx3-ubyte.gz" ]; then
     check finetune-replaces-head 0 "Replacing the 10-class head" "$clnet" train --from "$data/m.safetensors" \
         --data "$data/two" --freeze 1 --epochs 1 --batch 8 --val 0 --out "$data/ft.safetensors"
     check finetune-saves 0 "bags\|boots" "$clnet" predict "$data/ft.safetensors" "$data/shoe.pgm"
+    # Train's options: errors a user meets, and "did you mean".
+    check train-from-and-model nonzero "give one of them" "$clnet" train --from "$data/m.safetensors" \
+        --model resnet18 --data "$data/two" --out "$data/x.safetensors"
+    check train-freeze-zero nonzero "would train no layer" "$clnet" train --from "$data/m.safetensors" \
+        --data "$data/two" --freeze 0 --out "$data/x.safetensors"
+    check train-resume-nothing nonzero "no checkpoint $data/none.ckpt to resume" "$clnet" train \
+        --resume "$data/none.ckpt"
+    check train-did-you-mean nonzero "did you mean --batch?" "$clnet" train --batch-size 8
+    # A zoo model takes --input or 224x224x3, never the first image's size (here 20x30 and
+    # 28x28 gray images): they are resized.
+    mkdir -p "$data/tiny/a" "$data/tiny/b"
+    printf 'P5 20 30 255\n' >"$data/tiny/a/0.pgm"; head -c 600 "$data/test40" >>"$data/tiny/a/0.pgm"
+    cp "$data/two/boots/0.pgm" "$data/tiny/a/1.pgm"
+    cp "$data/two/bags/1.pgm" "$data/tiny/b/0.pgm"
+    cp "$data/two/bags/3.pgm" "$data/tiny/b/1.pgm"
+    check train-zoo-default-input 0 "on 4 images of 224x224x3" "$clnet" train --model mobilenetv2 \
+        --data "$data/tiny" --epochs 1 --batch 4 --val 0 --out "$data/tiny.safetensors"
+    # Ctrl-C stops at the end of a step: exit 130, the finished epochs kept in the
+    # checkpoint, the log and the chart; `--resume CKPT` alone goes on with the history.
+    "$clnet" train --from "$data/m.safetensors" --data "$data/two" --freeze 1 --epochs 300 --batch 8 \
+        --val 0.25 --out "$data/int.safetensors" --log "$data/int.csv" --plot "$data/int.png" \
+        >"$data/int.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 600); do [ -f "$data/int.safetensors.ckpt" ] && break; sleep 0.2; done
+    kill -INT $pid 2>/dev/null
+    wait $pid
+    code=$?
+    check train-ctrl-c-exits-130 0 "^130 Interrupted" sh -c 'echo "$1 $(grep -o "^Interrupted" "$2")"' \
+        sh "$code" "$data/int.log"
+    check train-ctrl-c-keeps-log 0 "^1,[0-9.]*,[0-9.]*,[0-9.]*," cat "$data/int.csv"
+    check train-ctrl-c-keeps-chart 0 "PNG" sh -c 'head -c 4 "$1"' sh "$data/int.png"
+    check train-resume-alone 0 "^Restored epoch 1/2" sh -c '"$1" train --resume "$2" --epochs 2 &&
+        grep -c "^[12]," "$3"' sh "$clnet" "$data/int.safetensors.ckpt" "$data/int.csv"
+    check train-resume-alone-log 0 "^2$" grep -c "^[12]," "$data/int.csv"
     # Killed with SIGKILL after its first checkpoint, then resumed to the end.
     "$clnet" train --model "$models/fashion_resnet.spec" --data "idx:$data" --epochs 4 --batch 64 \
         --out "$data/k.safetensors" >"$data/killed.log" 2>&1 &
@@ -144,9 +178,9 @@ if [ -f "$fm/train-images-idx3-ubyte.gz" ]; then
     wait $pid 2>/dev/null
     # The resumed run starts after the checkpoint's epoch (its first epoch line is not
     # "Epoch 1/4") and finishes with the model file.
-    check resume-after-kill 0 "^Epoch [2-4]/4" sh -c '"$1" train --model "$2" --data "idx:$3" --epochs 4 \
-        --batch 64 --out "$3/k.safetensors" --resume "$3/k.safetensors.ckpt" >"$3/resumed.log" 2>&1 &&
-        test -f "$3/k.safetensors" && grep -m1 "^Epoch" "$3/resumed.log"' sh "$clnet" "$models/fashion_resnet.spec" "$data"
+    check resume-after-kill 0 "^Epoch [2-4]/4" sh -c '"$1" train --resume "$3/k.safetensors.ckpt" \
+        >"$3/resumed.log" 2>&1 && test -f "$3/k.safetensors" && grep -m1 "^Epoch" "$3/resumed.log"' \
+        sh "$clnet" "$models/fashion_resnet.spec" "$data"
     rm -rf "$data"
 else
     echo "SKIP end-to-end training (no $fm: install dataset-fashion-mnist)"
