@@ -143,6 +143,10 @@ if [ -f "$fm/train-images-idx3-ubyte.gz" ]; then
     check train-resume-nothing nonzero "no checkpoint $data/none.ckpt to resume" "$clnet" train \
         --resume "$data/none.ckpt"
     check train-did-you-mean nonzero "did you mean --batch?" "$clnet" train --batch-size 8
+    # --from with --input runs the base at another size (its weights do not depend on it).
+    check train-from-at-another-input 0 "Running .*m.safetensors at 32x32x1 (trained at 28x28x1)" \
+        "$clnet" train --from "$data/m.safetensors" --input 32x32x1 --data "$data/two" --freeze 1 \
+        --epochs 1 --batch 8 --val 0 --out "$data/x32.safetensors"
     # A zoo model takes --input or 224x224x3, never the first image's size (here 20x30 and
     # 28x28 gray images): they are resized.
     mkdir -p "$data/tiny/a" "$data/tiny/b"
