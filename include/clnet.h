@@ -350,19 +350,44 @@ CLNET_API clnet_status clnet_model_plan_stats(clnet_model *m, int training, int 
 
 typedef struct clnet_optimizer clnet_optimizer;
 
-typedef enum clnet_optimizer_kind { CLNET_OPT_SGD = 0, CLNET_OPT_ADAM = 1 } clnet_optimizer_kind;
+typedef enum clnet_optimizer_kind {
+    CLNET_OPT_SGD = 0,
+    CLNET_OPT_ADAM = 1,
+    CLNET_OPT_RMSPROP = 2
+} clnet_optimizer_kind;
 
+/* "sgd", "adam", "rmsprop" (the names the clnet command takes), or NULL for a value
+ * that is none of them. */
+CLNET_API const char *clnet_optimizer_kind_name(clnet_optimizer_kind kind);
+/* Parses "sgd" / "adam" / "rmsprop"; returns CLNET_ERR_INVALID_ARG for anything else. */
+CLNET_API clnet_status clnet_optimizer_kind_parse(const char *text, clnet_optimizer_kind *out);
+
+/* Unset (zero) fields take the defaults given. RMSprop is PyTorch's update
+ * (torch.optim.RMSprop) with Keras's defaults (keras.optimizers.RMSprop: rho 0.9,
+ * epsilon 1e-7; PyTorch's are alpha 0.99, eps 1e-8):
+ *   g' = g + weight_decay * w (unless decoupled: w -= lr * weight_decay * w first)
+ *   v = rho * v + (1 - rho) * g'^2;  centered: a = rho * a + (1 - rho) * g', v~ = v - a^2
+ *   q = g' / (sqrt(v~) + epsilon);   momentum: b = momentum * b + q, q = b
+ *   w -= lr * q
+ * Keras differs in two places: epsilon inside the root, sqrt(v~ + epsilon), and lr
+ * inside its momentum buffer (b = momentum * b + lr * g / ..., w -= b), which matters
+ * only when lr changes between steps. Its weight decay is the decoupled form. */
 typedef struct clnet_optimizer_options {
     clnet_optimizer_kind kind;
-    float momentum;              /* SGD: v = momentum * v + g (PyTorch's form); 0: plain SGD */
-    int nesterov;                /* SGD: Nesterov momentum */
-    float weight_decay;          /* L2 added to the gradient (SGD, Adam) or decoupled (AdamW) */
-    int decoupled;               /* Adam: AdamW's decoupled weight decay */
-    float beta1, beta2, epsilon; /* Adam; 0: 0.9, 0.999, 1e-8 */
+    float momentum;     /* SGD: v = momentum * v + g (PyTorch's form); RMSprop: above; 0: off */
+    int nesterov;       /* SGD: Nesterov momentum */
+    float weight_decay; /* L2 added to the gradient (SGD, Adam, RMSprop) or decoupled */
+    int decoupled;      /* Adam (AdamW), RMSprop: decoupled weight decay */
+    float beta1, beta2; /* Adam; 0: 0.9, 0.999 */
+    float epsilon;      /* Adam, RMSprop; 0: 1e-8 (Adam), 1e-7 (RMSprop) */
+    float rho;          /* RMSprop: decay of the squared-gradient average; 0: 0.9 */
+    int centered;       /* RMSprop: divide by the gradient's estimated variance */
 } clnet_optimizer_options;
 
-/* An optimizer for m's trainable weights, its state (velocity, moments) zeroed on the
- * device. o may be NULL: SGD without momentum. */
+/* An optimizer for m's trainable weights, its state zeroed on the device: per weight,
+ * SGD's velocity (with momentum), Adam's two moments, or RMSprop's squared-gradient
+ * average, momentum buffer (with momentum) and gradient average (centered). o may be
+ * NULL: SGD without momentum. */
 CLNET_API clnet_status clnet_optimizer_create(clnet_model *m, const clnet_optimizer_options *o,
                                               clnet_optimizer **out);
 CLNET_API void clnet_optimizer_destroy(clnet_optimizer *o);

@@ -1,6 +1,7 @@
 /* checkpoint.c - training checkpoints: one safetensors file (src/io/safetensors.c)
  * with the model's weights ("<layer>/<weight>"), the optimizer's state
- * ("optimizer/<k>/<layer>/<weight>": velocity or Adam's moments), and in the metadata
+ * ("optimizer/<k>/<layer>/<weight>", slot k of train.h: velocity, Adam's moments,
+ * RMSprop's averages and momentum buffer), and in the metadata
  * the architecture spec, finished epochs, optimizer steps and the model's training
  * step count (dropout seeds). Shuffling and augmentation are keyed by seed and epoch,
  * so a resumed run continues exactly as the uninterrupted one. Written to a temporary
@@ -29,7 +30,7 @@ static int slots(const clnet_optimizer *o, slot *out)
     int n = 0;
     for (int i = 0; i < m->n_weights; ++i)
         out[n++] = (slot){m->w[i], i, -1};
-    for (int k = 0; k < 2; ++k)
+    for (int k = 0; k < CLNET__OPT_STATES; ++k)
         for (int i = 0; i < m->n_weights; ++i)
             if (o->state[k] && o->state[k][i])
                 out[n++] = (slot){o->state[k][i], i, k};
@@ -63,7 +64,7 @@ static clnet_status fill(void *user, int i, float *dst, size_t count, char *err,
 clnet_status clnet__checkpoint_save(clnet_optimizer *o, const char *path, int epochs)
 {
     clnet_model *m = o->model;
-    const int cap = 3 * m->n_weights + 1;
+    const int cap = (1 + CLNET__OPT_STATES) * m->n_weights + 1;
     slot *s = malloc((size_t)cap * sizeof *s);
     char *names = malloc((size_t)cap * NAME_LEN), *spec = NULL, err[1024] = "";
     clnet__st_entry *e = malloc((size_t)cap * sizeof *e);
@@ -102,7 +103,7 @@ clnet_status clnet__checkpoint_save(clnet_optimizer *o, const char *path, int ep
 static clnet_status read_slots(clnet_optimizer *o, clnet__st_file *f, char *err, size_t len)
 {
     clnet_model *m = o->model;
-    slot *s = malloc((size_t)(3 * m->n_weights + 1) * sizeof *s);
+    slot *s = malloc((size_t)((1 + CLNET__OPT_STATES) * m->n_weights + 1) * sizeof *s);
     float *buf = NULL;
     if (!s)
         return CLNET_ERR_OUT_OF_MEMORY;
@@ -161,8 +162,9 @@ clnet_status clnet__checkpoint_load(clnet_optimizer *o, const char *path, int *e
         st = CLNET_ERR_MISMATCH;
     }
     if (st == CLNET_OK && atoi(kind) != (int)o->opt.kind) {
-        snprintf(err, sizeof err, "it was written with the %s optimizer",
-                 atoi(kind) == CLNET_OPT_ADAM ? "adam" : "sgd");
+        const char *name = clnet_optimizer_kind_name((clnet_optimizer_kind)atoi(kind));
+        snprintf(err, sizeof err, "it was written with the %s optimizer, not %s",
+                 name ? name : kind, clnet_optimizer_kind_name(o->opt.kind));
         st = CLNET_ERR_MISMATCH;
     }
     if (st == CLNET_OK)

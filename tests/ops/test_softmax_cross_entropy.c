@@ -125,7 +125,8 @@ Test(softmax_cross_entropy, row_weights_by_hand)
     const float l0 = -(0.9f * logf(0.25f) + 0.1f * logf(0.75f));
     const float l1 = -(0.1f * logf(0.25f) + 0.9f * logf(0.75f));
     cr_expect_float_eq(loss, (2.0f * l0 + 0.5f * l1) / 2.0f, 1e-6f, "loss %g", loss);
-    const float want[4] = {2.0f * -0.65f / 2, 2.0f * 0.65f / 2, 0.5f * 0.15f / 2, 0.5f * -0.15f / 2};
+    const float want[4] = {2.0f * -0.65f / 2, 2.0f * 0.65f / 2, 0.5f * 0.15f / 2,
+                           0.5f * -0.15f / 2};
     for (int i = 0; i < 4; ++i)
         cr_expect_float_eq(dx[i], want[i], 1e-6f, "dx[%d] = %g, want %g", i, dx[i], want[i]);
     /* Weights that are not one per row are refused, naming input 2. */
