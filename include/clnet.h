@@ -426,6 +426,16 @@ CLNET_API float clnet_schedule_lr(const clnet_schedule *s, int64_t step, int64_t
 CLNET_API clnet_status clnet_train_step(clnet_optimizer *o, const clnet_tensor *x,
                                         const int *labels, float lr, float label_smoothing,
                                         double *loss, int *correct);
+/* clnet_train_step with class weights, as Keras's fit(class_weight=...): image i's loss
+ * (label smoothing included) counts class_weight[labels[i]] times, and the batch loss
+ * reported in *loss and differentiated is sum_i w_i * loss_i / n (Keras's default
+ * "sum_over_batch_size" reduction: divided by the batch size, not by the weights' sum).
+ * class_weight: one finite, non-negative weight per class of the model's output, read
+ * during the call; NULL: every weight 1, which is clnet_train_step. */
+CLNET_API clnet_status clnet_train_step_weighted(clnet_optimizer *o, const clnet_tensor *x,
+                                                 const int *labels, const float *class_weight,
+                                                 float lr, float label_smoothing, double *loss,
+                                                 int *correct);
 
 /* ---- profiling ---- */
 
@@ -565,6 +575,13 @@ CLNET_API clnet_status clnet_dataset_split(clnet_dataset *d, double fraction, ui
                                            clnet_dataset **train, clnet_dataset **val);
 /* Per-channel mean and standard deviation of the pixels scaled to [0, 1]. */
 CLNET_API clnet_status clnet_dataset_stats(const clnet_dataset *d, float *mean, float *std);
+/* Keras's and scikit-learn's "balanced" class weights for training on d (for
+ * clnet_fit_options.class_weight): class k gets size / (present * count_k), where count_k
+ * is its images in d and present the number of classes with at least one image
+ * (scikit-learn's n_classes), so the weights average 1 over d's images. A class with
+ * no image in d (a split can leave one out) gets 1, the weight Keras gives a class
+ * missing from class_weight. weights: clnet_dataset_class_count(d) floats. */
+CLNET_API clnet_status clnet_dataset_class_weights(const clnet_dataset *d, float *weights);
 
 typedef struct clnet_batcher clnet_batcher;
 
@@ -621,6 +638,11 @@ typedef struct clnet_fit_options {
     clnet_schedule schedule;           /* lr 0: 0.01 constant */
     int augment;                       /* random crop and flip (clnet_batch_options) */
     float label_smoothing;
+    /* One weight per class (finite, not negative) for the training loss, as Keras's
+     * class_weight (clnet_train_step_weighted; clnet_dataset_class_weights gives the
+     * "balanced" ones); copied during the call. NULL: none. Validation loss stays
+     * unweighted, as Keras's val_loss; checkpoints do not record the weights. */
+    const float *class_weight;
     uint64_t seed; /* shuffling, augmentation, dropout */
     /* Written after every epoch (safetensors: weights, optimizer state, epoch, RNG
      * position; temporary file then rename). NULL: no checkpoint. */

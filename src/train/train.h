@@ -18,9 +18,12 @@ struct clnet_optimizer {
      * as "optimizer/<k>/...". */
     clnet_tensor **state[CLNET__OPT_STATES];
     /* clnet_train_step's loss workspace, sized for the last batch: one-hot targets,
-     * the loss, its seed gradient (1) and the logits' gradient. */
-    clnet_tensor *targets, *loss, *one, *dlogits;
-    float *host_targets, *host_logits;
+     * each image's loss weight, the loss, its seed gradient (1) and the logits'
+     * gradient. */
+    clnet_tensor *targets, *row_weights, *loss, *one, *dlogits;
+    float *host_targets, *host_weights, *host_logits;
+    /* clnet_fit's class weights (one per class of the model, copied), or NULL. */
+    float *class_weight;
 };
 
 /* The index of the largest of n scores (the first of equals): the predicted class. */
@@ -41,6 +44,9 @@ clnet_status clnet__checkpoint_load(clnet_optimizer *o, const char *path, int *e
 
 /* Frees clnet_train_step's workspace (loss.c). */
 void clnet__loss_free(clnet_optimizer *o);
+/* Keeps a checked copy of w (one weight per class of o's model; NULL: none) as
+ * o->class_weight, for clnet_fit's steps (loss.c). */
+clnet_status clnet__loss_set_class_weight(clnet_optimizer *o, const float *w);
 
 /* Whether optimizer options o (defaults filled) keep state slot k (see the struct). */
 int clnet__optimizer_uses_state(const clnet_optimizer_options *o, int k);
