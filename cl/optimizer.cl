@@ -69,8 +69,9 @@ kernel void optimizer_adam(global float *w, global const float *g, global float 
     ELEMENTWISE(count, ADAM_V, ADAM_S)
 }
 
-// RMSprop, PyTorch's form (torch/optim/rmsprop.py, _single_tensor_rmsprop) with Keras's
-// defaults filled in on the host: g' = g + wd * w (coupled) unless decoupled (w -= lr *
+// RMSprop, PyTorch's form (torch/optim/rmsprop.py, _single_tensor_rmsprop; Keras's
+// keras/src/optimizers/rmsprop.py update_step differs as include/clnet.h says) with
+// Keras's defaults filled in on the host: g' = g + wd * w (coupled) unless decoupled (w -= lr *
 // wd * w first); v = rho v + (1 - rho) g'^2; centered: a = rho a + (1 - rho) g', the
 // variance v - a^2 (floored at 0 against rounding: it is >= 0 in exact arithmetic); q =
 // g' / (sqrt(v~) + eps); momentum: b = momentum b + q, q = b; w -= lr * q. v is state 0,

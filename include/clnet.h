@@ -363,8 +363,9 @@ CLNET_API const char *clnet_optimizer_kind_name(clnet_optimizer_kind kind);
 CLNET_API clnet_status clnet_optimizer_kind_parse(const char *text, clnet_optimizer_kind *out);
 
 /* Unset (zero) fields take the defaults given. RMSprop is PyTorch's update
- * (torch.optim.RMSprop) with Keras's defaults (keras.optimizers.RMSprop: rho 0.9,
- * epsilon 1e-7; PyTorch's are alpha 0.99, eps 1e-8):
+ * (torch.optim.RMSprop, torch/optim/rmsprop.py) with Keras's defaults
+ * (keras.optimizers.RMSprop, keras/src/optimizers/rmsprop.py: rho 0.9, epsilon 1e-7;
+ * PyTorch's are alpha 0.99, eps 1e-8):
  *   g' = g + weight_decay * w (unless decoupled: w -= lr * weight_decay * w first)
  *   v = rho * v + (1 - rho) * g'^2;  centered: a = rho * a + (1 - rho) * g', v~ = v - a^2
  *   q = g' / (sqrt(v~) + epsilon);   momentum: b = momentum * b + q, q = b

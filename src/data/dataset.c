@@ -327,6 +327,9 @@ clnet_status clnet_dataset_stats(const clnet_dataset *d, float *mean, float *std
     return CLNET_OK;
 }
 
+/* scikit-learn's compute_class_weight("balanced") (sklearn/utils/class_weight.py):
+ * len(y) / (len(classes present) * bincount(y)); it refuses a class absent from y,
+ * where this gives 1. */
 clnet_status clnet_dataset_class_weights(const clnet_dataset *d, float *weights)
 {
     if (!d || !weights)

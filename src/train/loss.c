@@ -1,7 +1,12 @@
 /* loss.c - clnet_train_step: the softmax cross-entropy of a model's logits against
  * integer labels (the softmax_cross_entropy op on one-hot targets, each image's loss
  * weighted by its class's weight when there are class weights), its gradient fed to the
- * model's backward, then the optimizer's update. Tests: tests/models/test_train.c,
+ * model's backward, then the optimizer's update. Class weights follow Keras: fit turns
+ * class_weight into per-sample weights (keras/src/trainers/data_adapters/
+ * data_adapter_utils.py, class_weight_to_sample_weights) and the loss multiplies each
+ * sample's loss by its weight, then sums and divides by the number of samples, not by the
+ * weights' sum (keras/src/losses/loss.py, reduce_weighted_values and reduce_values with
+ * the default "sum_over_batch_size"). Tests: tests/models/test_train.c,
  * tests/models/test_class_weight.c. */
 #include <math.h>
 #include <stdlib.h>
