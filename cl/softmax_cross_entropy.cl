@@ -1,11 +1,13 @@
 // softmax_cross_entropy.cl - kernels for src/ops/softmax_cross_entropy.c.
 // x (logits) and t (targets) are NHWC seen as rows x c (rows = n * h * w, classes
 // contiguous); t' = t * keep + spread (label smoothing: keep = 1 - ls, spread = ls / c).
-// Per row, with m the row max and s = sum exp(x - m) (stable for any logits):
-//   loss_row = sum_j t'_j * (log(s) - (x_j - m))           (= -sum t' log softmax(x))
-//   dx_j     = g * (exp(x_j - m) / s - t'_j), g = dout[0] / rows
+// Per row, with m the row max, s = sum exp(x - m) (stable for any logits) and the row's
+// weight u = sw[row] when weighted (per-sample weights: Keras's class_weight), else 1:
+//   loss_row = u * sum_j t'_j * (log(s) - (x_j - m))       (= -u sum t' log softmax(x))
+//   dx_j     = g * (exp(x_j - m) / s - t'_j), g = u * dout[0] / rows
 // softmax_cross_entropy_forward writes loss_row / rows into partial[row]; the host then
-// sums partial in a fixed order (clnet__reduce_rows, cl/reduce.cl) into the mean.
+// sums partial in a fixed order (clnet__reduce_rows, cl/reduce.cl): sum u * loss / rows,
+// Keras's "sum_over_batch_size". Unweighted, sw is any buffer and is never read.
 //   GPU: row kernels use local size (L, R): L lanes per row (a power of two), R rows per
 //        group, global (L, rows rounded up); lanes stride the row, then a local-memory
 //        tree (lanes_sum_exp / lanes_sum, common.cl). Rows past the end join the barriers
@@ -14,6 +16,7 @@
 //        (row_sum_exp, common.cl).
 
 #define TARGET(v) ((v) * keep + spread)
+#define ROW_WEIGHT(row) (weighted ? sw[row] : 1.0f)
 
 #if CLNET_GPU
 
@@ -28,6 +31,7 @@
     const float s = lanes_sum_exp(mine, x + base, c, live, &m);
 
 kernel void softmax_cross_entropy_forward(global const float *x, global const float *t,
+                                          global const float *sw, int weighted,
                                           global float *partial, int rows, int c, float keep,
                                           float spread)
 {
@@ -38,15 +42,16 @@ kernel void softmax_cross_entropy_forward(global const float *x, global const fl
         l += TARGET(t[base + j]) * (log_s - (x[base + j] - m));
     l = lanes_sum(mine, l);
     if (live && lane == 0)
-        partial[row] = l / (float)rows;
+        partial[row] = ROW_WEIGHT(row) * l / (float)rows;
 }
 
 kernel void softmax_cross_entropy_backward(global const float *x, global const float *t,
+                                           global const float *sw, int weighted,
                                            global const float *dout, global float *dx, int rows,
                                            int c, float keep, float spread)
 {
     ROW_SETUP
-    const float inv = 1.0f / s, g = dout[0] / (float)rows;
+    const float inv = 1.0f / s, g = (live ? ROW_WEIGHT(row) : 0.0f) * dout[0] / (float)rows;
     for (int j = lane; live && j < c; j += lanes)
         dx[base + j] = g * (exp(x[base + j] - m) * inv - TARGET(t[base + j]));
 }
@@ -54,6 +59,7 @@ kernel void softmax_cross_entropy_backward(global const float *x, global const f
 #else
 
 kernel void softmax_cross_entropy_forward(global const float *x, global const float *t,
+                                          global const float *sw, int weighted,
                                           global float *partial, int rows, int c, float keep,
                                           float spread)
 {
@@ -70,10 +76,11 @@ kernel void softmax_cross_entropy_forward(global const float *x, global const fl
     float l = vsum(vl);
     for (; j < c; ++j)
         l += TARGET(tr[j]) * (log_s - (xr[j] - m));
-    partial[row] = l / (float)rows;
+    partial[row] = ROW_WEIGHT(row) * l / (float)rows;
 }
 
 kernel void softmax_cross_entropy_backward(global const float *x, global const float *t,
+                                           global const float *sw, int weighted,
                                            global const float *dout, global float *dx, int rows,
                                            int c, float keep, float spread)
 {
@@ -84,7 +91,7 @@ kernel void softmax_cross_entropy_backward(global const float *x, global const f
     const global float *xr = x + base, *tr = t + base;
     global float *dr = dx + base;
     float m;
-    const float inv = 1.0f / row_sum_exp(xr, c, &m), g = dout[0] / (float)rows;
+    const float inv = 1.0f / row_sum_exp(xr, c, &m), g = ROW_WEIGHT(row) * dout[0] / (float)rows;
     int j = 0;
     for (; j + VW <= c; j += VW)
         VSTORE(g * (exp(VLOAD(0, xr + j) - m) * inv - TARGET(VLOAD(0, tr + j))), 0, dr + j);

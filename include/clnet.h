@@ -350,19 +350,45 @@ CLNET_API clnet_status clnet_model_plan_stats(clnet_model *m, int training, int 
 
 typedef struct clnet_optimizer clnet_optimizer;
 
-typedef enum clnet_optimizer_kind { CLNET_OPT_SGD = 0, CLNET_OPT_ADAM = 1 } clnet_optimizer_kind;
+typedef enum clnet_optimizer_kind {
+    CLNET_OPT_SGD = 0,
+    CLNET_OPT_ADAM = 1,
+    CLNET_OPT_RMSPROP = 2
+} clnet_optimizer_kind;
 
+/* "sgd", "adam", "rmsprop" (the names the clnet command takes), or NULL for a value
+ * that is none of them. */
+CLNET_API const char *clnet_optimizer_kind_name(clnet_optimizer_kind kind);
+/* Parses "sgd" / "adam" / "rmsprop"; returns CLNET_ERR_INVALID_ARG for anything else. */
+CLNET_API clnet_status clnet_optimizer_kind_parse(const char *text, clnet_optimizer_kind *out);
+
+/* Unset (zero) fields take the defaults given. RMSprop is PyTorch's update
+ * (torch.optim.RMSprop, torch/optim/rmsprop.py) with Keras's defaults
+ * (keras.optimizers.RMSprop, keras/src/optimizers/rmsprop.py: rho 0.9, epsilon 1e-7;
+ * PyTorch's are alpha 0.99, eps 1e-8):
+ *   g' = g + weight_decay * w (unless decoupled: w -= lr * weight_decay * w first)
+ *   v = rho * v + (1 - rho) * g'^2;  centered: a = rho * a + (1 - rho) * g', v~ = v - a^2
+ *   q = g' / (sqrt(v~) + epsilon);   momentum: b = momentum * b + q, q = b
+ *   w -= lr * q
+ * Keras differs in two places: epsilon inside the root, sqrt(v~ + epsilon), and lr
+ * inside its momentum buffer (b = momentum * b + lr * g / ..., w -= b), which matters
+ * only when lr changes between steps. Its weight decay is the decoupled form. */
 typedef struct clnet_optimizer_options {
     clnet_optimizer_kind kind;
-    float momentum;              /* SGD: v = momentum * v + g (PyTorch's form); 0: plain SGD */
-    int nesterov;                /* SGD: Nesterov momentum */
-    float weight_decay;          /* L2 added to the gradient (SGD, Adam) or decoupled (AdamW) */
-    int decoupled;               /* Adam: AdamW's decoupled weight decay */
-    float beta1, beta2, epsilon; /* Adam; 0: 0.9, 0.999, 1e-8 */
+    float momentum;     /* SGD: v = momentum * v + g (PyTorch's form); RMSprop: above; 0: off */
+    int nesterov;       /* SGD: Nesterov momentum */
+    float weight_decay; /* L2 added to the gradient (SGD, Adam, RMSprop) or decoupled */
+    int decoupled;      /* Adam (AdamW), RMSprop: decoupled weight decay */
+    float beta1, beta2; /* Adam; 0: 0.9, 0.999 */
+    float epsilon;      /* Adam, RMSprop; 0: 1e-8 (Adam), 1e-7 (RMSprop) */
+    float rho;          /* RMSprop: decay of the squared-gradient average; 0: 0.9 */
+    int centered;       /* RMSprop: divide by the gradient's estimated variance */
 } clnet_optimizer_options;
 
-/* An optimizer for m's trainable weights, its state (velocity, moments) zeroed on the
- * device. o may be NULL: SGD without momentum. */
+/* An optimizer for m's trainable weights, its state zeroed on the device: per weight,
+ * SGD's velocity (with momentum), Adam's two moments, or RMSprop's squared-gradient
+ * average, momentum buffer (with momentum) and gradient average (centered). o may be
+ * NULL: SGD without momentum. */
 CLNET_API clnet_status clnet_optimizer_create(clnet_model *m, const clnet_optimizer_options *o,
                                               clnet_optimizer **out);
 CLNET_API void clnet_optimizer_destroy(clnet_optimizer *o);
@@ -401,6 +427,16 @@ CLNET_API float clnet_schedule_lr(const clnet_schedule *s, int64_t step, int64_t
 CLNET_API clnet_status clnet_train_step(clnet_optimizer *o, const clnet_tensor *x,
                                         const int *labels, float lr, float label_smoothing,
                                         double *loss, int *correct);
+/* clnet_train_step with class weights, as Keras's fit(class_weight=...): image i's loss
+ * (label smoothing included) counts class_weight[labels[i]] times, and the batch loss
+ * reported in *loss and differentiated is sum_i w_i * loss_i / n (Keras's default
+ * "sum_over_batch_size" reduction: divided by the batch size, not by the weights' sum).
+ * class_weight: one finite, non-negative weight per class of the model's output, read
+ * during the call; NULL: every weight 1, which is clnet_train_step. */
+CLNET_API clnet_status clnet_train_step_weighted(clnet_optimizer *o, const clnet_tensor *x,
+                                                 const int *labels, const float *class_weight,
+                                                 float lr, float label_smoothing, double *loss,
+                                                 int *correct);
 
 /* ---- profiling ---- */
 
@@ -540,6 +576,13 @@ CLNET_API clnet_status clnet_dataset_split(clnet_dataset *d, double fraction, ui
                                            clnet_dataset **train, clnet_dataset **val);
 /* Per-channel mean and standard deviation of the pixels scaled to [0, 1]. */
 CLNET_API clnet_status clnet_dataset_stats(const clnet_dataset *d, float *mean, float *std);
+/* Keras's and scikit-learn's "balanced" class weights for training on d (for
+ * clnet_fit_options.class_weight): class k gets size / (present * count_k), where count_k
+ * is its images in d and present the number of classes with at least one image
+ * (scikit-learn's n_classes), so the weights average 1 over d's images. A class with
+ * no image in d (a split can leave one out) gets 1, the weight Keras gives a class
+ * missing from class_weight. weights: clnet_dataset_class_count(d) floats. */
+CLNET_API clnet_status clnet_dataset_class_weights(const clnet_dataset *d, float *weights);
 
 typedef struct clnet_batcher clnet_batcher;
 
@@ -605,6 +648,11 @@ typedef struct clnet_fit_options {
     clnet_schedule schedule;           /* lr 0: 0.01 constant */
     int augment;                       /* random crop and flip (clnet_batch_options) */
     float label_smoothing;
+    /* One weight per class (finite, not negative) for the training loss, as Keras's
+     * class_weight (clnet_train_step_weighted; clnet_dataset_class_weights gives the
+     * "balanced" ones); copied during the call. NULL: none. Validation loss stays
+     * unweighted, as Keras's val_loss; checkpoints do not record the weights. */
+    const float *class_weight;
     uint64_t seed; /* shuffling, augmentation, dropout */
     /* Written after every epoch (safetensors: weights, optimizer state, epoch, RNG
      * position; temporary file then rename). NULL: no checkpoint. */

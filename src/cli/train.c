@@ -224,6 +224,22 @@ static int validation(settings *s, clnet_dataset *all, clnet_dataset **train, cl
     return 0;
 }
 
+/* --class-weight auto: each class's loss weighed by n / (classes x its images). */
+static int balance(settings *s, const clnet_dataset *d, float **weights)
+{
+    const int n = clnet_dataset_class_count(d);
+    if (!(*weights = malloc((size_t)n * sizeof **weights)))
+        return clnet_cli_error("train", "out of memory");
+    if (clnet_dataset_class_weights(d, *weights) != CLNET_OK)
+        return clnet_cli_error("train", "cannot weigh the classes of %s", s->a.data);
+    printf("Class weights:");
+    for (int k = 0; k < n; ++k)
+        printf("%s %s %.3g", k ? "," : "", clnet_dataset_class_name(d, k), (double)(*weights)[k]);
+    printf("\n");
+    s->fit.class_weight = *weights;
+    return 0;
+}
+
 /* Checks that need no data or device; fills the checkpoint's path. */
 static int check_args(settings *s)
 {
@@ -337,6 +353,9 @@ int clnet_cli_train(int argc, char **argv)
     const clnet_dataset *fit_data = train ? train : all;
     if (rc == 0)
         rc = clnet_cli_train_settle(&s, clnet_dataset_size(fit_data));
+    float *class_weight = NULL;
+    if (rc == 0 && s.a.class_weight && strcmp(s.a.class_weight, "auto") == 0)
+        rc = balance(&s, fit_data, &class_weight);
     if (rc == 0) {
         const clnet_shape img = clnet_dataset_image_shape(all);
         printf("Training %s on %d images of %dx%dx%d in %d classes (%d for validation), %s\n",
@@ -370,6 +389,7 @@ int clnet_cli_train(int argc, char **argv)
     clnet_dataset_destroy(train);
     clnet_dataset_destroy(val);
     clnet_dataset_destroy(all);
+    free(class_weight);
     clnet_cli_train_free(&s);
     return rc;
 }

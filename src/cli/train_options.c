@@ -35,7 +35,8 @@ static void usage(void)
            "  --warmup N           linear warm-up steps (default: the first epoch, but at\n"
            "                       most a fifth of the run and at least 5%% of it; 0: none)\n"
            "  --schedule S         constant, step or cosine (default cosine)\n"
-           "  --momentum X         SGD momentum (default 0.9); --no-nesterov\n"
+           "  --momentum X         SGD (default 0.9) and RMSprop (default 0) momentum;\n"
+           "                       --no-nesterov\n"
            "  --weight-decay X     (default 5e-4 sgd, 0 adam and rmsprop); --adamw decouples\n"
            "  --augment            random crops and horizontal flips\n"
            "  --label-smoothing X  (default 0)\n"
@@ -385,17 +386,20 @@ int clnet_cli_train_settle(settings *s, int train_images)
     f->min_delta = a->min_delta >= 0 ? (float)a->min_delta : 0.0f;
     f->restore_best = f->patience > 0;
     const char *opt = a->optimizer ? a->optimizer : "sgd";
-    const int adam = strcmp(opt, "adam") == 0, rms = strcmp(opt, "rmsprop") == 0;
     clnet_optimizer_options *o = &f->optimizer;
-    o->kind = adam ? CLNET_OPT_ADAM : CLNET_OPT_SGD;
-    if (rms)
-        return clnet_cli_error("train", "--optimizer rmsprop is not available in this build");
-    o->momentum = adam ? 0.0f : a->momentum >= 0 ? (float)a->momentum : 0.9f;
-    o->nesterov = !adam && !a->no_nesterov && o->momentum > 0.0f;
+    if (clnet_optimizer_kind_parse(opt, &o->kind) != CLNET_OK)
+        return clnet_cli_error("train", "--optimizer: unknown '%s'", opt);
+    const int adam = o->kind == CLNET_OPT_ADAM, rms = o->kind == CLNET_OPT_RMSPROP;
+    /* SGD: momentum 0.9 (Nesterov); RMSprop: Keras's 0; Adam has none. */
+    o->momentum = adam ? 0.0f : a->momentum >= 0 ? (float)a->momentum : rms ? 0.0f : 0.9f;
+    o->nesterov = o->kind == CLNET_OPT_SGD && !a->no_nesterov && o->momentum > 0.0f;
+    if (adam && a->momentum >= 0)
+        return clnet_cli_error("train", "--momentum applies to sgd and rmsprop, not adam");
     o->weight_decay = a->weight_decay >= 0 ? (float)a->weight_decay : adam || rms ? 0.0f : 5e-4f;
     o->decoupled = a->adamw;
-    if (a->adamw && !adam)
-        return clnet_cli_error("train", "--adamw applies to --optimizer adam");
+    if (a->adamw && o->kind == CLNET_OPT_SGD)
+        return clnet_cli_error("train", "--adamw (decoupled weight decay) applies to adam and "
+                                        "rmsprop");
     static const clnet_schedule_kind kinds[] = {CLNET_LR_CONSTANT, CLNET_LR_STEP, CLNET_LR_COSINE};
     const char *sched = a->schedule ? a->schedule : "cosine";
     for (int k = 0; k < 3; ++k)

@@ -326,3 +326,24 @@ clnet_status clnet_dataset_stats(const clnet_dataset *d, float *mean, float *std
     }
     return CLNET_OK;
 }
+
+/* scikit-learn's compute_class_weight("balanced") (sklearn/utils/class_weight.py):
+ * len(y) / (len(classes present) * bincount(y)); it refuses a class absent from y,
+ * where this gives 1. */
+clnet_status clnet_dataset_class_weights(const clnet_dataset *d, float *weights)
+{
+    if (!d || !weights)
+        return CLNET_ERR_INVALID_ARG;
+    int *count = calloc((size_t)(d->classes ? d->classes : 1), sizeof *count);
+    if (!count)
+        return CLNET_ERR_OUT_OF_MEMORY;
+    for (int i = 0; i < d->size; ++i)
+        ++count[clnet__dataset_label_at(d, i)];
+    int present = 0;
+    for (int k = 0; k < d->classes; ++k)
+        present += count[k] > 0;
+    for (int k = 0; k < d->classes; ++k)
+        weights[k] = count[k] ? (float)((double)d->size / ((double)present * count[k])) : 1.0f;
+    free(count);
+    return CLNET_OK;
+}

@@ -23,9 +23,10 @@ typedef struct bundle {
         *t_out, *t_dout, *t_din[CLNET_MAX_INPUTS], *t_dw[CLNET_MAX_WEIGHTS];
 } bundle;
 
+/* Targets (input 1) and row weights (input 2) of a loss get no gradient. */
 static int wants_din(const bundle *b, int i)
 {
-    return !(i == 1 && (b->op->flags & CLNET_OP_LABELS_INPUT1));
+    return !(i >= 1 && (b->op->flags & CLNET_OP_LABELS_INPUT1));
 }
 
 static double *dalloc(size_t n)
@@ -99,8 +100,10 @@ static clnet_status bundle_make(clnet_context *ctx, const clnet__op_desc *op,
         size_t n = clnet__shape_count(b->in_shape[i]);
         if (!(b->in[i] = dalloc(n)) || !(b->din[i] = dalloc(n)))
             return clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
-        if (!wants_din(b, i))
+        if (!wants_din(b, i) && i == 1)
             fill_one_hot(&r, b->in[i], b->in_shape[i]);
+        else if (!wants_din(b, i))
+            fill_uniform(&r, b->in[i], n, 0.0, 3.0); /* row weights: not negative */
         else
             fill_uniform(&r, b->in[i], n, -scale, scale);
     }

@@ -75,7 +75,9 @@ typedef struct clnet__op_case {
 
 enum {
     CLNET_OP_MODE_DEPENDENT = 1 << 0, /* training and inference differ (BN, dropout) */
-    CLNET_OP_LABELS_INPUT1 = 1 << 1,  /* input 1 holds target distributions: no gradient */
+    /* Input 1 holds target distributions and an input 2, if any, per-row weights (not
+     * negative): neither gets a gradient. */
+    CLNET_OP_LABELS_INPUT1 = 1 << 1,
     CLNET_OP_NOT_SMOOTH = 1 << 2,     /* gradient check must avoid kinks (max, relu) */
     /* What backward reads, for the memory plan (src/plan/memory.c): without these flags an
      * op's backward may read the data of its inputs and of its output. */

@@ -1,7 +1,9 @@
 /* softmax_cross_entropy.c - the fused, numerically stable classification loss: mean over
- * rows of -sum_c t' * log softmax(logits), t' the (label-smoothed) targets of input 1.
- * Output {1, 1, 1, 1}. Targets are distributions (one-hot or soft, rows summing to 1)
- * and get no gradient. Kernels: cl/softmax_cross_entropy.cl; the mean over rows is
+ * rows of -u * sum_c t' * log softmax(logits), t' the (label-smoothed) targets of input 1
+ * and u the row's weight from the optional input 2 ({n, h, w, 1}: per-sample weights, as
+ * Keras's sample_weight / class_weight; 1 without it). Output {1, 1, 1, 1}. Targets are
+ * distributions (one-hot or soft, rows summing to 1); targets and weights get no
+ * gradient. Kernels: cl/softmax_cross_entropy.cl; the mean over rows is
  * clnet__reduce_rows (src/ops/reduce.c).
  * Reference: src/ref/softmax_cross_entropy.c. Tests: tests/ops/test_softmax_cross_entropy.c. */
 #include "ops/op.h"
@@ -27,9 +29,11 @@ static clnet_status sce_infer(clnet_context *ctx, const void *params, const clne
                               int n_in, clnet_shape *out)
 {
     (void)params;
-    if (n_in != 2)
+    if (n_in != 2 && n_in != 3)
         return clnet__fail(ctx, CLNET_ERR_INVALID_ARG,
-                           "softmax_cross_entropy: needs logits and targets, got %d inputs", n_in);
+                           "softmax_cross_entropy: needs logits, targets and optional row weights, "
+                           "got %d inputs",
+                           n_in);
     if (!clnet__shape_eq(in[0], in[1])) {
         char a[48], b[48];
         return clnet__fail(ctx, CLNET_ERR_SHAPE,
@@ -37,6 +41,15 @@ static clnet_status sce_infer(clnet_context *ctx, const void *params, const clne
                            "(input 0) %s",
                            clnet__shape_str(in[1], a, sizeof a),
                            clnet__shape_str(in[0], b, sizeof b));
+    }
+    const clnet_shape rows = {in[0].n, in[0].h, in[0].w, 1};
+    if (n_in == 3 && !clnet__shape_eq(in[2], rows)) {
+        char a[48], b[48];
+        return clnet__fail(ctx, CLNET_ERR_SHAPE,
+                           "softmax_cross_entropy: row weights (input 2) %s are not one per row "
+                           "of the logits (%s)",
+                           clnet__shape_str(in[2], a, sizeof a),
+                           clnet__shape_str(rows, b, sizeof b));
     }
     *out = (clnet_shape){1, 1, 1, 1};
     return CLNET_OK;
@@ -51,6 +64,14 @@ static double sce_flops(const void *params, const clnet_shape *in, int n_in, cln
     return 4.0 * (double)clnet__shape_count(in[0]);
 }
 
+/* The row weights' buffer and whether there are any (the kernels never read the buffer
+ * otherwise, so the logits stand in). */
+static cl_mem row_weights(const clnet__op_call *call, int *weighted)
+{
+    *weighted = call->n_in == 3;
+    return (*weighted ? call->in[2] : call->in[0])->buf;
+}
+
 static clnet_status sce_forward(const clnet__op_call *call)
 {
     const clnet__softmax_cross_entropy_params *p = call->params;
@@ -58,9 +79,13 @@ static clnet_status sce_forward(const clnet__op_call *call)
     const int rows = s.n * s.h * s.w;
     cl_mem partial = NULL;
     CLNET_TRY(clnet__scratch(call->ctx, CLNET_SCRATCH_TMP, (size_t)rows * sizeof(float), &partial));
+    int weighted = 0;
+    const cl_mem sw = row_weights(call, &weighted);
     const clnet_arg args[] = {
         CLNET_ARG_MEM(call->in[0]->buf),
         CLNET_ARG_MEM(call->in[1]->buf),
+        CLNET_ARG_MEM(sw),
+        CLNET_ARG_INT(weighted),
         CLNET_ARG_MEM(partial),
         CLNET_ARG_INT(rows),
         CLNET_ARG_INT(s.c),
@@ -80,9 +105,13 @@ static clnet_status sce_backward(const clnet__op_call *call)
         return CLNET_OK;
     const clnet_shape s = call->in[0]->shape;
     const int rows = s.n * s.h * s.w;
+    int weighted = 0;
+    const cl_mem sw = row_weights(call, &weighted);
     const clnet_arg args[] = {
         CLNET_ARG_MEM(call->in[0]->buf),
         CLNET_ARG_MEM(call->in[1]->buf),
+        CLNET_ARG_MEM(sw),
+        CLNET_ARG_INT(weighted),
         CLNET_ARG_MEM(call->dout->buf),
         CLNET_ARG_MEM(call->din[0]->buf),
         CLNET_ARG_INT(rows),
@@ -94,20 +123,24 @@ static clnet_status sce_backward(const clnet__op_call *call)
                                       (int)CLNET_COUNTOF(args), rows, s.c);
 }
 
-/* One class, two, ten with smoothing, 17 over spatial rows, 1000 (ImageNet). */
+/* One class, two, ten with smoothing, 17 over spatial rows, 1000 (ImageNet); with row
+ * weights: one row, seven with smoothing, 17 over spatial rows. */
 static const clnet__op_case sce_cases[] = {
     {"", 2, {{1, 1, 1, 1}, {1, 1, 1, 1}}, 0},
     {"", 2, {{3, 1, 1, 2}, {3, 1, 1, 2}}, 0},
     {"label_smoothing = 0.1", 2, {{3, 1, 1, 10}, {3, 1, 1, 10}}, 4.0f},
     {"", 2, {{2, 3, 5, 17}, {2, 3, 5, 17}}, 0},
     {"label_smoothing = 0.2", 2, {{3, 1, 1, 1000}, {3, 1, 1, 1000}}, 8.0f},
+    {"", 3, {{1, 1, 1, 3}, {1, 1, 1, 3}, {1, 1, 1, 1}}, 0},
+    {"label_smoothing = 0.1", 3, {{5, 1, 1, 7}, {5, 1, 1, 7}, {5, 1, 1, 1}}, 4.0f},
+    {"", 3, {{2, 3, 5, 17}, {2, 3, 5, 17}, {2, 3, 5, 1}}, 0},
 };
 
 const clnet__op_desc clnet__op_softmax_cross_entropy = {
     .name = "softmax_cross_entropy",
     .params_size = sizeof(clnet__softmax_cross_entropy_params),
     .min_inputs = 2,
-    .max_inputs = 2,
+    .max_inputs = 3,
     .flags = CLNET_OP_LABELS_INPUT1,
     .parse = sce_parse,
     .infer = sce_infer,

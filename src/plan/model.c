@@ -415,7 +415,7 @@ clnet_status clnet_model_backward(clnet_model *m, const clnet_tensor *dy)
         for (int k = 0; k < st->n_in; ++k) {
             clnet__value *v = &p->values[st->in[k]];
             in[k] = &v->view;
-            if (v->grad_slot < 0 || (k == 1 && (st->op->flags & CLNET_OP_LABELS_INPUT1)))
+            if (v->grad_slot < 0 || (k >= 1 && (st->op->flags & CLNET_OP_LABELS_INPUT1)))
                 continue;
             if (!written[st->in[k]]) {
                 din[k] = &v->grad_view;

@@ -1,13 +1,13 @@
 /* checkpoint.c - training checkpoints: one safetensors file (src/io/safetensors.c)
  * with the model's weights ("<layer>/<weight>"), the optimizer's state
- * ("optimizer/<k>/<layer>/<weight>": velocity or Adam's moments), the best epoch's
- * weights when early stopping keeps them ("best/<layer>/<weight>"), and in the metadata
- * the model file's keys (spec, labels, input, normalization), finished epochs,
- * optimizer steps, the model's training step count (dropout seeds), the history of
- * every finished epoch, early stopping's state and the caller's note. Shuffling and
- * augmentation are keyed by seed and epoch, so a resumed run continues exactly as the
- * uninterrupted one. Written to a temporary file then renamed. Tests:
- * tests/models/test_fit.c. */
+ * ("optimizer/<k>/<layer>/<weight>", slot k of train.h: velocity, Adam's moments,
+ * RMSprop's averages and momentum buffer), the best epoch's weights when early stopping
+ * keeps them ("best/<layer>/<weight>"), and in the metadata the model file's keys (spec,
+ * labels, input, normalization), finished epochs, optimizer steps, the model's training
+ * step count (dropout seeds), the history of every finished epoch, early stopping's
+ * state and the caller's note. Shuffling and augmentation are keyed by seed and epoch,
+ * so a resumed run continues exactly as the uninterrupted one. Written to a temporary
+ * file then renamed. Tests: tests/models/test_fit.c, tests/models/test_checkpoint.c. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -27,10 +27,10 @@
 typedef struct slot {
     clnet_tensor *t;
     int weight;
-    int state; /* -1: the weight itself, 0..2: optimizer state k, 3: the best epoch's */
+    int state; /* -1: the weight itself, 0..CLNET__OPT_STATES - 1: optimizer state k, BEST */
 } slot;
 
-enum { BEST = 3 };
+enum { BEST = CLNET__OPT_STATES }; /* the slot of the best epoch's weights */
 
 static int slots(const clnet_optimizer *o, clnet_tensor *const *best, slot *out)
 {
@@ -38,7 +38,7 @@ static int slots(const clnet_optimizer *o, clnet_tensor *const *best, slot *out)
     int n = 0;
     for (int i = 0; i < m->n_weights; ++i)
         out[n++] = (slot){m->w[i], i, -1};
-    for (int k = 0; k < 2; ++k)
+    for (int k = 0; k < CLNET__OPT_STATES; ++k)
         for (int i = 0; i < m->n_weights; ++i)
             if (o->state[k] && o->state[k][i])
                 out[n++] = (slot){o->state[k][i], i, k};
@@ -105,7 +105,7 @@ clnet_status clnet__checkpoint_save(clnet_optimizer *o, const char *path,
                                     const clnet__run_record *r)
 {
     clnet_model *m = o->model;
-    const int cap = 4 * m->n_weights + 1;
+    const int cap = (2 + CLNET__OPT_STATES) * m->n_weights + 1;
     slot *s = malloc((size_t)cap * sizeof *s);
     char *names = malloc((size_t)cap * NAME_LEN), *history = history_json(r), err[1024] = "";
     clnet__st_entry *e = malloc((size_t)cap * sizeof *e);
@@ -170,7 +170,7 @@ static clnet_status read_slots(clnet_optimizer *o, clnet__st_file *f, clnet_tens
         if (clnet__st_find(f, probe) < 0)
             best = NULL; /* written by a run that did not keep them */
     }
-    slot *s = malloc((size_t)(4 * m->n_weights + 1) * sizeof *s);
+    slot *s = malloc((size_t)((2 + CLNET__OPT_STATES) * m->n_weights + 1) * sizeof *s);
     float *buf = NULL;
     if (!s)
         return CLNET_ERR_OUT_OF_MEMORY;
@@ -209,17 +209,19 @@ static clnet_status read_slots(clnet_optimizer *o, clnet__st_file *f, clnet_tens
     return st;
 }
 
-/* "history" back into r->history (r->epochs entries, each figure array that long). */
+/* "history" back into r->history: arrays of one length, at most the finished epochs. */
 static clnet_status read_history(const char *text, clnet__run_record *r, char *err, size_t len)
 {
     cJSON *root = cJSON_Parse(text);
-    clnet_status st = cJSON_IsObject(root) ? CLNET_OK : CLNET_ERR_PARSE;
+    const cJSON *first = cJSON_GetObjectItemCaseSensitive(root, figure_names[0]);
+    const int n = cJSON_IsArray(first) ? cJSON_GetArraySize(first) : -1;
+    clnet_status st = cJSON_IsObject(root) && n >= 0 && n <= r->epochs ? CLNET_OK
+                                                                      : CLNET_ERR_PARSE;
     if (st == CLNET_OK)
-        st = clnet__run_record_reserve(r, r->epochs);
-    r->n_history = st == CLNET_OK ? r->epochs : 0;
+        st = clnet__run_record_reserve(r, n);
     for (size_t k = 0; st == CLNET_OK && k < CLNET_COUNTOF(figure_names); ++k) {
         const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, figure_names[k]);
-        if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != r->epochs) {
+        if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != n) {
             st = CLNET_ERR_PARSE;
             break;
         }
@@ -233,9 +235,10 @@ static clnet_status read_history(const char *text, clnet__run_record *r, char *e
         }
     }
     cJSON_Delete(root);
-    if (st != CLNET_OK)
-        snprintf(err, len, "its history is not %d epochs of %s, %s, ...", r->epochs,
-                 figure_names[0], figure_names[1]);
+    r->n_history = st == CLNET_OK ? n : 0;
+    if (st != CLNET_OK && st != CLNET_ERR_OUT_OF_MEMORY)
+        snprintf(err, len, "its history is not arrays of %s, %s, ... of one length of at most %d "
+                 "epochs", figure_names[0], figure_names[1], r->epochs);
     return st;
 }
 
@@ -283,7 +286,9 @@ static clnet_status read_meta(clnet__st_file *f, const clnet_optimizer *o, clnet
     CLNET_TRY(meta_int("training_steps", run, 0, 1LL << 53, &n_run, err, len));
     CLNET_TRY(meta_int("optimizer", kind, 0, 16, &k, err, len));
     if (k != (long long)o->opt.kind) {
-        snprintf(err, len, "it was written with another optimizer (kind %lld)", k);
+        const char *name = clnet_optimizer_kind_name((clnet_optimizer_kind)k);
+        snprintf(err, len, "it was written with the %s optimizer, not %s", name ? name : kind,
+                 clnet_optimizer_kind_name(o->opt.kind));
         return CLNET_ERR_MISMATCH;
     }
     r->epochs = (int)epochs;

@@ -201,8 +201,8 @@ static clnet_status one_epoch(run *r, int epoch, const clnet_dataset *val, clnet
                                   r->steps_per_epoch);
         double loss = 0.0;
         int correct = 0;
-        const clnet_status st =
-            clnet_train_step(r->opt, r->x, labels, p->lr, o->label_smoothing, &loss, &correct);
+        const clnet_status st = clnet_train_step_weighted(
+            r->opt, r->x, labels, r->opt->class_weight, p->lr, o->label_smoothing, &loss, &correct);
         if (st == CLNET_ERR_DIVERGED)
             return clnet__fail(m->ctx, st,
                                "epoch %d, step %d: the loss is %g at learning rate %.3g; "
@@ -357,6 +357,8 @@ clnet_status clnet_fit(clnet_model *m, const clnet_dataset *train, const clnet_d
         st = make_best(&r);
     if (st == CLNET_OK)
         st = clnet_optimizer_create(m, &o.optimizer, &r.opt);
+    if (st == CLNET_OK)
+        st = clnet__loss_set_class_weight(r.opt, o.class_weight);
     if (st == CLNET_OK)
         st = batcher(m, train, o.batch, 1, o.augment, o.seed, &r.b);
     if (st == CLNET_OK)

@@ -156,6 +156,9 @@ if [ -f "$fm/train-images-idx3-ubyte.gz" ]; then
     cp "$data/two/bags/3.pgm" "$data/tiny/b/1.pgm"
     check train-zoo-default-input 0 "on 4 images of 224x224x3" "$clnet" train --model mobilenetv2 \
         --data "$data/tiny" --epochs 1 --batch 4 --val 0 --out "$data/tiny.safetensors"
+    check train-rmsprop-class-weight 0 "Class weights: a 1, b 1" "$clnet" train --from "$data/m.safetensors" \
+        --data "$data/tiny" --optimizer rmsprop --class-weight auto --epochs 1 --batch 4 --val 0 \
+        --out "$data/rms.safetensors"
     # Ctrl-C stops at the end of a step: exit 130, the finished epochs kept in the
     # checkpoint, the log and the chart; `--resume CKPT` alone goes on with the history.
     "$clnet" train --from "$data/m.safetensors" --data "$data/two" --freeze 1 --epochs 300 --batch 8 \

@@ -58,7 +58,7 @@ Test(finetune, frozen_layers_do_not_move)
     for (int i = 0; i < m->n_weights; ++i)
         before[i] = clnet_test_host(m->w[i]);
     clnet_optimizer *o = NULL;
-    const clnet_optimizer_options sgd = {CLNET_OPT_SGD, 0.9f, 0, 0.0f, 0, 0, 0, 0};
+    const clnet_optimizer_options sgd = {CLNET_OPT_SGD, 0.9f, 0, 0.0f, 0, 0, 0, 0, 0, 0};
     cr_assert_eq(clnet_optimizer_create(m, &sgd, &o), CLNET_OK);
     clnet_tensor *x = clnet_test_input(ctx, g, 4, 2);
     const int labels[4] = {0, 1, 2, 1};

@@ -103,7 +103,7 @@ static clnet_fit_options options(int epochs, const char *checkpoint, int resume)
     memset(&o, 0, sizeof o);
     o.epochs = epochs;
     o.batch = 16;
-    o.optimizer = (clnet_optimizer_options){CLNET_OPT_SGD, 0.9f, 1, 1e-4f, 0, 0, 0, 0};
+    o.optimizer = (clnet_optimizer_options){CLNET_OPT_SGD, 0.9f, 1, 1e-4f, 0, 0, 0, 0, 0, 0};
     o.schedule = (clnet_schedule){CLNET_LR_COSINE, 0.02f, 0.001f, 0.0f, 0, 2};
     o.seed = 5;
     o.checkpoint = checkpoint;

@@ -1,7 +1,9 @@
 /* test_train.c - clnet_train_step (src/train/loss.c) end to end on the device: a small
- * ResNet learns a synthetic three-class problem far above chance with SGD and with
- * Adam, and a diverging step is reported without touching the weights. */
+ * ResNet learns a synthetic three-class problem far above chance with SGD, Adam and
+ * RMSprop (plain, and centered with momentum), and a diverging step is reported without touching
+ * the weights. */
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,22 +74,31 @@ static double train(const clnet_optimizer_options *oo, float lr, int steps, doub
     return hits / 96.0;
 }
 
-Test(train, sgd_momentum_learns_far_above_chance, .timeout = 600)
+typedef struct learn_case {
+    clnet_optimizer_options o;
+    float lr;
+} learn_case;
+
+ParameterizedTestParameters(train, learns_far_above_chance)
 {
-    const clnet_optimizer_options sgd = {CLNET_OPT_SGD, 0.9f, 1, 1e-4f, 0, 0, 0, 0};
-    double first = 0, last = 0;
-    const double acc = train(&sgd, 0.02f, 60, &first, &last);
-    cr_expect_gt(acc, 0.9, "accuracy %.3f after 60 steps (chance 0.33)", acc);
-    cr_expect_lt(last, first, "loss %g -> %g", first, last);
+    /* kind, momentum, nesterov, weight decay, decoupled, beta1, beta2, epsilon, rho, centered */
+    static learn_case cases[] = {
+        {{CLNET_OPT_SGD, 0.9f, 1, 1e-4f, 0, 0, 0, 0, 0, 0}, 0.02f},
+        {{CLNET_OPT_ADAM, 0.0f, 0, 0.0f, 0, 0, 0, 0, 0, 0}, 3e-3f},
+        {{CLNET_OPT_RMSPROP, 0.0f, 0, 0.0f, 0, 0, 0, 0, 0, 0}, 2e-3f},
+        {{CLNET_OPT_RMSPROP, 0.9f, 0, 1e-4f, 0, 0, 0, 0, 0, 1}, 3e-4f},
+    };
+    return cr_make_param_array(learn_case, cases, sizeof cases / sizeof cases[0]);
 }
 
-Test(train, adam_learns_far_above_chance, .timeout = 600)
+ParameterizedTest(learn_case *k, train, learns_far_above_chance, .timeout = 600)
 {
-    const clnet_optimizer_options adam = {CLNET_OPT_ADAM, 0.0f, 0, 0.0f, 0, 0, 0, 0};
     double first = 0, last = 0;
-    const double acc = train(&adam, 3e-3f, 60, &first, &last);
-    cr_expect_gt(acc, 0.9, "accuracy %.3f after 60 steps (chance 0.33)", acc);
-    cr_expect_lt(last, first, "loss %g -> %g", first, last);
+    const double acc = train(&k->o, k->lr, 60, &first, &last);
+    cr_expect_gt(acc, 0.9, "%s: accuracy %.3f after 60 steps (chance 0.33)",
+                 clnet_optimizer_kind_name(k->o.kind), acc);
+    cr_expect_lt(last, first, "%s: loss %g -> %g", clnet_optimizer_kind_name(k->o.kind), first,
+                 last);
 }
 
 /* A NaN in the classifier makes the loss NaN: the step says so and changes no weight.

@@ -10,11 +10,16 @@
 #include "support/support.h"
 
 /* Rows of two float16s and a tail; 600 rows, so the mean's fixed-order sum runs in
- * several blocks (two stages). */
+ * several blocks (two stages); the same with row weights (input 2), and weights with full
+ * smoothing and with 1000 classes over an odd batch. */
 static const clnet__op_case softmax_cross_entropy_extra_cases[] = {
     {"", 2, {{3, 7, 5, 33}, {3, 7, 5, 33}}, 3.0f},
     {"", 2, {{3, 10, 20, 3}, {3, 10, 20, 3}}, 2.0f},
     {"label_smoothing = 1", 2, {{1, 1, 1, 17}, {1, 1, 1, 17}}, 0},
+    {"", 3, {{3, 7, 5, 33}, {3, 7, 5, 33}, {3, 7, 5, 1}}, 3.0f},
+    {"label_smoothing = 0.3", 3, {{3, 10, 20, 3}, {3, 10, 20, 3}, {3, 10, 20, 1}}, 2.0f},
+    {"label_smoothing = 1", 3, {{1, 1, 1, 17}, {1, 1, 1, 17}, {1, 1, 1, 1}}, 0},
+    {"", 3, {{7, 1, 1, 1000}, {7, 1, 1, 1000}, {7, 1, 1, 1}}, 6.0f},
 };
 
 CLNET_TEST_OP(softmax_cross_entropy)
@@ -99,6 +104,38 @@ Test(softmax_cross_entropy, label_smoothing_by_hand)
     cr_assert_float_eq(loss, want, 1e-6f, "loss %g, want %g", loss, want);
     cr_assert_float_eq(dx[0], -0.65f, 1e-6f, "dx[0] = %g", dx[0]);
     cr_assert_float_eq(dx[1], 0.65f, 1e-6f, "dx[1] = %g", dx[1]);
+}
+
+/* Row weights by hand, as Keras's sample_weight: c = 2, logits (0, log 3) in both rows,
+ * targets class 0 and class 1, ls = 0.2, weights (2, 0.5): per-row losses l0 = -(0.9 log
+ * 1/4 + 0.1 log 3/4), l1 = -(0.1 log 1/4 + 0.9 log 3/4); loss = (2 l0 + 0.5 l1) / 2
+ * (divided by the rows, not by the weights' sum); dx = u (p - t') / 2. */
+Test(softmax_cross_entropy, row_weights_by_hand)
+{
+    clnet_context *ctx = clnet_test_device();
+    const float x[4] = {0.0f, logf(3.0f), 0.0f, logf(3.0f)}, t[4] = {1.0f, 0.0f, 0.0f, 1.0f};
+    const float u[2] = {2.0f, 0.5f}, dout = 1.0f;
+    const clnet_shape s[3] = {{2, 1, 1, 2}, {2, 1, 1, 2}, {2, 1, 1, 1}};
+    const float *xs[3] = {x, t, u};
+    float dx[4], loss = NAN;
+    float *dxs[3] = {dx, NULL, NULL};
+    clnet_status st = clnet_test_run_inputs(ctx, "softmax_cross_entropy", "label_smoothing = 0.2",
+                                            3, s, xs, 1, 1, &loss, 1, &dout, dxs);
+    cr_assert_eq(st, CLNET_OK, "%s: %s", clnet_status_string(st), clnet_context_error(ctx));
+    const float l0 = -(0.9f * logf(0.25f) + 0.1f * logf(0.75f));
+    const float l1 = -(0.1f * logf(0.25f) + 0.9f * logf(0.75f));
+    cr_expect_float_eq(loss, (2.0f * l0 + 0.5f * l1) / 2.0f, 1e-6f, "loss %g", loss);
+    const float want[4] = {2.0f * -0.65f / 2, 2.0f * 0.65f / 2, 0.5f * 0.15f / 2,
+                           0.5f * -0.15f / 2};
+    for (int i = 0; i < 4; ++i)
+        cr_expect_float_eq(dx[i], want[i], 1e-6f, "dx[%d] = %g, want %g", i, dx[i], want[i]);
+    /* Weights that are not one per row are refused, naming input 2. */
+    const clnet__op_desc *op = clnet__op_find("softmax_cross_entropy");
+    const clnet_shape bad[3] = {{2, 1, 1, 2}, {2, 1, 1, 2}, {2, 1, 1, 2}};
+    clnet__softmax_cross_entropy_params p = {0.0f};
+    clnet_shape out;
+    cr_assert_eq(op->infer(ctx, &p, bad, 3, &out), CLNET_ERR_SHAPE);
+    cr_expect(strstr(clnet_context_error(ctx), "input 2"), "%s", clnet_context_error(ctx));
 }
 
 Test(softmax_cross_entropy, shape_mismatch_names_both_shapes)
