@@ -176,3 +176,97 @@ Test(bn_update, keras_statistics_lag_unless_recomputed)
     clnet_model_destroy(m);
     clnet_model_destroy(lagging);
 }
+
+static int same(clnet_tensor *t, const float *host)
+{
+    float *now = clnet_test_host(t);
+    const int eq = memcmp(now, host, clnet_tensor_count(t) * sizeof(float)) == 0;
+    free(now);
+    return eq;
+}
+
+/* conv -> batch norm -> relu -> conv -> batch norm -> pool -> dropout -> dense on the folder's
+ * images, or the same without batch norms. */
+static clnet_model *small(int with_bn)
+{
+    clnet_graph *g = NULL;
+    cr_assert_eq(clnet_graph_create(&g), CLNET_OK);
+    clnet_layer x = clnet_graph_input(g, NULL, SIDE, SIDE, 3);
+    x = clnet_graph_layer(g, "conv2d", NULL, "filters = 4\nkernel_size = 3\nstrides = 2", &x, 1);
+    if (with_bn)
+        x = clnet_graph_layer(g, "batch_norm", NULL, "", &x, 1);
+    x = clnet_graph_layer(g, "relu", NULL, "", &x, 1);
+    x = clnet_graph_layer(g, "conv2d", NULL, "filters = 6\nkernel_size = 3\nstrides = 2", &x, 1);
+    if (with_bn)
+        x = clnet_graph_layer(g, "batch_norm", NULL, "unbiased_variance = true", &x, 1);
+    x = clnet_graph_layer(g, "global_avg_pool", NULL, "", &x, 1);
+    x = clnet_graph_layer(g, "dropout", NULL, "rate = 0.5", &x, 1);
+    clnet_graph_layer(g, "dense", NULL, "units = 4", &x, 1);
+    cr_assert_eq(clnet_graph_status(g), CLNET_OK, "%s", clnet_graph_error(g));
+    clnet_model *m = clnet_test_model(clnet_test_device(), g, 1, 1, 5);
+    clnet_graph_destroy(g);
+    clnet_test_randomize_weights(m, 2);
+    return m;
+}
+
+/* clnet_model_update_bn changes the moving statistics of the batch norms that train and
+ * nothing else: not the weights, the gradients, frozen batch norms or the dropout stream;
+ * a model without batch norms stays as it is. Each image counts once, so the batch size
+ * moves the means only by rounding. */
+Test(bn_update, only_training_mode_statistics_change)
+{
+    clnet_model *m = small(1), *plain = small(0);
+    float *w[16], *dw[16], *pw[16];
+    cr_assert_leq(m->n_weights, 16);
+    for (int i = 0; i < m->n_weights; ++i) {
+        if (m->dw[i])
+            cr_assert_eq(clnet_tensor_fill(m->dw[i], 3.0f), CLNET_OK);
+        w[i] = clnet_test_host(m->w[i]);
+        dw[i] = m->dw[i] ? clnet_test_host(m->dw[i]) : NULL;
+    }
+    for (int i = 0; i < plain->n_weights; ++i)
+        pw[i] = clnet_test_host(plain->w[i]);
+    /* Weights: conv 0-1, batch_norm 2-5 (gamma, beta, mean, variance), conv 6-7,
+     * batch_norm_1 8-11, dense 12-13. Freeze the first batch norm by hand. */
+    for (int i = 0; i < m->n_weights; ++i)
+        m->frozen[i] = i >= 2 && i < 6;
+    ++m->freeze_version;
+    cr_assert_eq(clnet_model_update_bn(m, data, 10), CLNET_OK, "%s", clnet_context_error(m->ctx));
+    cr_assert_eq(clnet_model_update_bn(plain, data, 10), CLNET_OK);
+    cr_expect_eq(m->steps_run, 0);
+    for (int i = 0; i < m->n_weights; ++i) {
+        const int moved = !same(m->w[i], w[i]);
+        cr_expect_eq(moved, i == 10 || i == 11, "%s/%s moved %d", m->info[i].layer, m->info[i].name,
+                     moved);
+        if (dw[i])
+            cr_expect(same(m->dw[i], dw[i]), "%s/%s gradient written", m->info[i].layer,
+                      m->info[i].name);
+    }
+    for (int i = 0; i < plain->n_weights; ++i)
+        cr_expect(same(plain->w[i], pw[i]), "%s/%s", plain->info[i].layer, plain->info[i].name);
+    /* Another batch size, the same means (to rounding). */
+    float mean10[6], mean7[6];
+    clnet_test_read(m->w[10], mean10);
+    cr_assert_eq(clnet_model_update_bn(m, data, 7), CLNET_OK);
+    clnet_test_read(m->w[10], mean7);
+    cr_expect_lt(clnet_test_rel_diff(mean7, mean10, 6), 1e-5);
+    /* Images of another size are refused, naming both. */
+    clnet_graph *g = NULL;
+    cr_assert_eq(clnet_graph_create(&g), CLNET_OK);
+    clnet_layer x = clnet_graph_input(g, NULL, 8, 8, 3);
+    clnet_graph_layer(g, "batch_norm", NULL, "", &x, 1);
+    clnet_model *other = clnet_test_model(clnet_test_device(), g, 1, 1, 1);
+    cr_expect_eq(clnet_model_update_bn(other, data, 4), CLNET_ERR_SHAPE);
+    cr_expect(strstr(clnet_context_error(other->ctx), "32x32x3"), "%s",
+              clnet_context_error(other->ctx));
+    clnet_model_destroy(other);
+    clnet_graph_destroy(g);
+    for (int i = 0; i < m->n_weights; ++i) {
+        free(w[i]);
+        free(dw[i]);
+    }
+    for (int i = 0; i < plain->n_weights; ++i)
+        free(pw[i]);
+    clnet_model_destroy(plain);
+    clnet_model_destroy(m);
+}
