@@ -290,7 +290,8 @@ CLNET_API const clnet_graph *clnet_model_graph(const clnet_model *m);
  * inference plan (batch norm folded into convolutions, fused epilogues, buffers
  * reused by liveness; batches whose activations exceed the device's largest
  * allocation run in slices); training = 1: batch statistics, moving statistics
- * updated, everything backward needs kept. *y (borrowed) holds the output until the
+ * updated (frozen batch norms: their moving statistics, left as they are; see
+ * clnet_model_freeze), everything backward needs kept. *y (borrowed) holds the output until the
  * next forward, clnet_model_plan_* call or clnet_model_destroy. After a training forward, x must
  * stay unchanged until clnet_model_backward. */
 CLNET_API clnet_status clnet_model_forward(clnet_model *m, const clnet_tensor *x, int training,

@@ -133,7 +133,8 @@ clnet_status clnet__model_plan(clnet_model *m, int training, int batch, clnet__p
 /* A training forward of x whose ops with moving statistics (batch norms in training
  * mode) use momentum instead of their own, so that over batches of n_i images with
  * momentum seen / (seen + n_i) the statistics become the exact batch-size-weighted mean
- * of the batch statistics (clnet_model_update_bn). No gradients are touched. */
+ * of the batch statistics (clnet_model_update_bn). No gradients are touched, and the
+ * dropout stream of training (steps_run) does not advance. */
 clnet_status clnet__model_forward_momentum(clnet_model *m, const clnet_tensor *x, float momentum);
 /* Refolds the batch norms of an inference plan into its convolutions (host, double). */
 clnet_status clnet__plan_fold(clnet_model *m, clnet__plan *p);

@@ -270,3 +270,34 @@ Test(bn_update, only_training_mode_statistics_change)
     clnet_model_destroy(plain);
     clnet_model_destroy(m);
 }
+
+/* Every zoo model recomputes its statistics (a few images, small inputs: whether it
+ * runs, not what it learns); every batch norm's moving mean leaves its initial zeros. */
+Test(bn_update, every_zoo_model)
+{
+    clnet_dataset *few = NULL, *rest = NULL;
+    cr_assert_eq(clnet_dataset_split(data, 0.05, 1, &rest, &few), CLNET_OK);
+    for (const char *const *name = clnet_zoo_names(); *name; ++name) {
+        const clnet_zoo_options zo = {SIDE, SIDE, 3, CLASSES, NULL, 0.0, 0};
+        clnet_graph *g = NULL;
+        char err[512] = "";
+        cr_assert_eq(clnet_zoo_build(*name, &zo, &g, err, sizeof err), CLNET_OK, "%s", err);
+        clnet_model *m = clnet_test_model(clnet_test_device(), g, 1, 1, 1);
+        clnet_graph_destroy(g);
+        cr_assert_eq(clnet_model_update_bn(m, few, 3), CLNET_OK, "%s: %s", *name,
+                     clnet_context_error(m->ctx));
+        for (int i = 0; i < m->n_weights; ++i)
+            if (strcmp(m->info[i].name, "moving_mean") == 0) {
+                float *mean = clnet_test_host(m->w[i]);
+                int zeros = 0;
+                for (size_t k = 0; k < m->w[i]->count; ++k)
+                    zeros += mean[k] == 0.0f;
+                cr_expect_lt(zeros, (int)m->w[i]->count, "%s: %s/moving_mean unchanged", *name,
+                             m->info[i].layer);
+                free(mean);
+            }
+        clnet_model_destroy(m);
+    }
+    clnet_dataset_destroy(few);
+    clnet_dataset_destroy(rest);
+}

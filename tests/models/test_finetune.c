@@ -4,6 +4,7 @@
  * norms run in inference mode) and no backward work for the frozen layers. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,6 +155,11 @@ Test(finetune, frozen_batch_norms_run_in_inference_mode)
     cr_expect_eq(ps.frozen_batch_norms, 6);
     cr_expect_eq(ps.backward_steps, 1, "only the dense head's backward runs: %d",
                  ps.backward_steps);
+    char *text = NULL, want[96];
+    cr_assert_eq(clnet_model_plan_text(m, 1, 4, &text), CLNET_OK);
+    snprintf(want, sizeof want, "backward runs in 1 of %d steps, 6 frozen batch norms", ps.steps);
+    cr_expect(strstr(text, want), "%s", text);
+    clnet_free(text);
     /* Unfreezing brings the training-mode batch norms back. */
     cr_assert_eq(clnet_model_freeze(m, -1, NULL), CLNET_OK);
     cr_assert_eq(clnet_train_step(o, x, labels, 0.1f, 0.0f, NULL, NULL), CLNET_OK);
@@ -367,5 +373,54 @@ Test(finetune, freezing_everything_reports_zero)
     cr_expect_eq(ps.backward_steps, 0);
     cr_expect_gt(ps.frozen_batch_norms, 0);
     clnet_model_destroy(m);
+    clnet_graph_destroy(g);
+}
+
+/* Frozen layers after a trainable one (frozen by hand: freezing the last layers never
+ * leaves them) still pass gradients back without their own: conv2d (a layer wide enough
+ * for Winograd's dx), depthwise_conv2d and dense backward with NULL weight gradients give
+ * the first convolution the unfrozen model's gradient to the bit. */
+Test(finetune, frozen_layers_after_a_trainable_one_pass_gradients_back)
+{
+    clnet_context *ctx = clnet_test_device();
+    clnet_graph *g = NULL;
+    cr_assert_eq(clnet_graph_create(&g), CLNET_OK);
+    clnet_layer x = clnet_graph_input(g, NULL, 12, 11, 4);
+    x = clnet_graph_layer(g, "conv2d", "a", "filters = 32\nkernel_size = 3\npadding = same", &x, 1);
+    x = clnet_graph_layer(g, "depthwise_conv2d", "dw",
+                          "kernel_size = 3\npadding = same\nactivation = relu", &x, 1);
+    x = clnet_graph_layer(g, "conv2d", "c",
+                          "filters = 32\nkernel_size = 3\npadding = same\nactivation = relu", &x,
+                          1);
+    x = clnet_graph_layer(g, "global_avg_pool", NULL, "", &x, 1);
+    clnet_graph_layer(g, "dense", "logits", "units = 3", &x, 1);
+    cr_assert_eq(clnet_graph_status(g), CLNET_OK, "%s", clnet_graph_error(g));
+    clnet_model *all = clnet_test_model(ctx, g, 1, 1, 4), *part = clnet_test_model(ctx, g, 1, 1, 4);
+    clnet_test_randomize_weights(all, 6);
+    clnet_test_copy_weights(part, all);
+    for (int i = 2; i < part->n_weights; ++i) {
+        part->frozen[i] = 1;
+        cr_assert_eq(clnet_tensor_fill(part->dw[i], 7.0f), CLNET_OK);
+    }
+    ++part->freeze_version;
+    clnet_tensor *in = clnet_test_input(ctx, g, 2, 3);
+    clnet_tensor *d1 = clnet_test_backward(all, in, 4), *d2 = clnet_test_backward(part, in, 4);
+    for (int i = 0; i < part->n_weights; ++i) {
+        if (i < 2) {
+            cr_expect(clnet_test_tensors_equal(part->dw[i], all->dw[i]), "%s/%s differs",
+                      part->info[i].layer, part->info[i].name);
+            continue;
+        }
+        float *d = clnet_test_host(part->dw[i]);
+        for (size_t k = 0; k < part->dw[i]->count; ++k)
+            cr_assert_eq(d[k], 7.0f, "%s/%s: frozen gradient written", part->info[i].layer,
+                         part->info[i].name);
+        free(d);
+    }
+    clnet_tensor_destroy(d1);
+    clnet_tensor_destroy(d2);
+    clnet_tensor_destroy(in);
+    clnet_model_destroy(part);
+    clnet_model_destroy(all);
     clnet_graph_destroy(g);
 }
