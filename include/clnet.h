@@ -290,14 +290,15 @@ CLNET_API const clnet_graph *clnet_model_graph(const clnet_model *m);
  * inference plan (batch norm folded into convolutions, fused epilogues, buffers
  * reused by liveness; batches whose activations exceed the device's largest
  * allocation run in slices); training = 1: batch statistics, moving statistics
- * updated, everything backward needs kept. *y (borrowed) holds the output until the
+ * updated (frozen batch norms: their moving statistics, left as they are; see
+ * clnet_model_freeze), everything backward needs kept. *y (borrowed) holds the output until the
  * next forward, clnet_model_plan_* call or clnet_model_destroy. After a training forward, x must
  * stay unchanged until clnet_model_backward. */
 CLNET_API clnet_status clnet_model_forward(clnet_model *m, const clnet_tensor *x, int training,
                                            clnet_tensor **y);
 /* Backpropagates dy (the gradient of the loss with respect to the last training
- * forward's output, same shape) into the gradients of every trainable weight
- * (overwritten, not accumulated). */
+ * forward's output, same shape) into the gradients of every trainable weight that is not
+ * frozen (overwritten, not accumulated; clnet_model_freeze). */
 CLNET_API clnet_status clnet_model_backward(clnet_model *m, const clnet_tensor *dy);
 
 typedef struct clnet_weight_info {
@@ -340,6 +341,8 @@ typedef struct clnet_plan_stats {
                                * of its own: no fusion, no sharing */
     int buffers;              /* buffers allocated */
     int slices;               /* batch slices of one inference forward (1 when it fits) */
+    int backward_steps;       /* training: steps whose backward runs (all but frozen ones) */
+    int frozen_batch_norms;   /* training: frozen batch norms, run in inference mode */
 } clnet_plan_stats;
 
 /* Builds (or reuses) the plan of one mode for a batch and describes it. */
@@ -527,10 +530,15 @@ CLNET_API clnet_status clnet_model_load(clnet_context *ctx, const char *path,
 CLNET_API clnet_status clnet_model_replace_head(clnet_model *m, int classes, uint64_t seed,
                                                 clnet_model **out);
 /* Freezes the trainable weights of every layer except the last n layers that have
- * trainable weights (the optimizer leaves frozen weights alone; their gradients are
- * still computed). n < 0 unfreezes everything. Frozen batch norms keep updating their
- * moving statistics in training, as in PyTorch. Returns the number of trainable
- * weights left unfrozen through *trainable (may be NULL). */
+ * trainable weights; n < 0 unfreezes everything. As with Keras's layer.trainable = False:
+ * the optimizer leaves frozen weights alone, and a frozen batch norm runs in inference
+ * mode in training forwards too (it normalizes with its moving statistics and leaves them
+ * as they are). Frozen layers cost no backward work: their weight gradients are not
+ * computed (their gradient tensors keep their old contents), and the backward pass stops
+ * where no trainable weight lies upstream. Training plans are rebuilt for the new state
+ * on their next use. *trainable (may be NULL) gets the number of trainable parameters
+ * left unfrozen: 0 for n = 0, when training would change nothing (callers such as
+ * `clnet train --freeze 0` should refuse); a warning goes to the log callback then. */
 CLNET_API clnet_status clnet_model_freeze(clnet_model *m, int n, int64_t *trainable);
 
 /* ---- datasets: labelled images in host memory, batched in a background thread ---- */
@@ -673,7 +681,20 @@ typedef struct clnet_fit_options {
      * clnet_checkpoint_note: e.g. the options of the run, so that a resume needs only the
      * checkpoint's path. NULL: none. */
     const char *note;
+    /* 0 (default): the batch-norm moving statistics are recomputed from the training data
+     * (clnet_model_update_bn) so that they match the weights: before each epoch's
+     * validation, and at the end of the run (the last epoch, or an epoch after which the
+     * progress callback stopped it) before its checkpoint. Each pass is one training-mode
+     * forward; the per-epoch ones use at most CLNET_FIT_BN_IMAGES images (a seeded sample)
+     * of larger training sets, the final one all of them. 1: keep the moving averages
+     * training left (they lag behind the weights, badly so after short runs with momentum
+     * 0.99 as Keras's). */
+    int keep_bn_statistics;
 } clnet_fit_options;
+
+/* Images of the training set each per-epoch recomputation of the batch-norm statistics
+ * uses at most (clnet_fit_options.keep_bn_statistics). */
+#define CLNET_FIT_BN_IMAGES 4096
 
 /* The note (clnet_fit_options.note) and the finished epochs of the checkpoint at path,
  * without a device. *note is malloc'd (clnet_free), NULL when the run stored none;
@@ -690,6 +711,20 @@ CLNET_API clnet_status clnet_checkpoint_note(const char *path, char **note, int 
  * checkpoint of the last finished epoch is kept. */
 CLNET_API clnet_status clnet_fit(clnet_model *m, const clnet_dataset *train,
                                  const clnet_dataset *val, const clnet_fit_options *o);
+
+/* Recomputes the moving statistics of m's batch norms from d, as PyTorch's
+ * torch.optim.swa_utils.update_bn does: each image of d once, in an order shuffled from
+ * the model's seed (clnet_model_options.seed) as training batches them (an image folder
+ * in its own order gives batches of one class, whose variances miss the variance between
+ * classes), without augmentation and normalized as the model says, goes through
+ * training-mode forwards of batch images (0: 32). Each batch norm that runs in training
+ * mode ends with the mean over the batches of their means, and of their variances
+ * (unbiased where the layer's unbiased_variance says), each batch weighted by its images.
+ * Frozen batch norms (clnet_model_freeze) run in inference mode and keep theirs. Nothing
+ * else changes: no weight, no gradient, not the dropout stream of training (dropout acts
+ * as in training). A model without batch norms is left as it is. Costs one training-mode
+ * forward over d. */
+CLNET_API clnet_status clnet_model_update_bn(clnet_model *m, const clnet_dataset *d, int batch);
 
 typedef struct clnet_eval_result {
     int images, classes;

@@ -21,10 +21,9 @@ static clnet_layer conv_bn(clnet_graph *g, clnet_layer x, int filters, int k, in
     snprintf(p, sizeof p, "filters = %d\nkernel_size = %d\nstrides = %d\npadding = same", filters,
              k, stride);
     x = clnet_graph_layer(g, "conv2d", NULL, p, &x, 1);
-    /* Keras's momentum of 0.99 leaves the moving statistics near their initial values
-     * after the few hundred steps of a small data set, and validation (which uses them)
-     * then lags far behind training; 0.9 follows the batches quickly. */
-    return clnet_graph_layer(g, "batch_norm", NULL, "momentum = 0.9", &x, 1);
+    /* Keras's defaults (momentum 0.99): clnet_fit recomputes the moving statistics for
+     * the weights before validating and at the end, so they never lag behind. */
+    return clnet_graph_layer(g, "batch_norm", NULL, "", &x, 1);
 }
 
 /* Two 3x3 convolutions plus a shortcut (a strided 1x1 projection when the shape

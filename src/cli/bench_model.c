@@ -14,15 +14,16 @@ typedef struct options {
     clnet_cli_model model;
     const char *device, *cls;
     int batches[16], n_batches, train, repeats, json, profile, unfused, startup;
+    int freeze; /* -1: none */
 } options;
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: clnet bench model MODEL [--batch 1,8,32] [--train] [--repeats R] [--profile] "
-            "[--unfused]\n"
-            "                         [--startup] [--json] [--device N|NAME] [--class C] [model "
-            "options]\n\n"
+            "usage: clnet bench model MODEL [--batch 1,8,32] [--train] [--freeze N] [--repeats R]\n"
+            "                         [--profile] [--unfused] [--startup] [--json] [--device "
+            "N|NAME]\n"
+            "                         [--class C] [model options]\n\n"
             "Times MODEL (a zoo name or a spec file; random weights) on the device: inference\n"
             "(the fused plan) and, with --train, a training step (forward, loss, backward,\n"
             "SGD update) for each batch size. Reports the first run (with the kernel\n"
@@ -37,6 +38,7 @@ static void usage(FILE *f)
             "options:\n"
             "  --batch LIST   batch sizes, comma-separated (default 1)\n"
             "  --repeats R    steady-state runs (default 10)\n"
+            "  --freeze N     train only the last N layers with weights (clnet_model_freeze)\n"
             "%s",
             clnet_cli_model_usage);
 }
@@ -151,8 +153,10 @@ static void report(const options *o, const char *title, clnet_shape in, const ch
     }
     printf("{\"model\":");
     clnet_cli_json_string(title);
-    printf(",\"input\":\"%dx%dx%d\",\"batch\":%d,\"mode\":\"%s\",\"fused\":%s,\"device\":", in.h,
-           in.w, in.c, batch, training ? "training" : "inference", o->unfused ? "false" : "true");
+    printf(",\"input\":\"%dx%dx%d\",\"batch\":%d,\"mode\":\"%s\",\"fused\":%s,\"freeze\":%d,"
+           "\"device\":",
+           in.h, in.w, in.c, batch, training ? "training" : "inference",
+           o->unfused ? "false" : "true", o->freeze);
     clnet_cli_json_string(device);
     printf(",\"first_ms\":%.3f,\"compile_ms\":%.3f,\"min_ms\":%.3f,\"median_ms\":%.3f,"
            "\"p90_ms\":%.3f,\"images_per_s\":%.2f,\"gflops\":%.2f,\"tuned_gemms\":%d",
@@ -183,7 +187,8 @@ static int parse(options *o, int argc, char **argv)
             return 0;
         }
         const int valued = !strcmp(a, "--batch") || !strcmp(a, "--repeats") ||
-                           !strcmp(a, "--device") || !strcmp(a, "--class");
+                           !strcmp(a, "--device") || !strcmp(a, "--class") ||
+                           !strcmp(a, "--freeze");
         if (valued && i + 1 >= argc)
             return clnet_cli_error("bench", "%s needs a value (see --help)", a);
         if (!strcmp(a, "--batch")) {
@@ -199,6 +204,15 @@ static int parse(options *o, int argc, char **argv)
         } else if (!strcmp(a, "--repeats")) {
             if ((o->repeats = atoi(argv[++i])) < 1)
                 return clnet_cli_error("bench", "--repeats: expected a positive number");
+        } else if (!strcmp(a, "--freeze")) {
+            char *end = NULL;
+            const long n = strtol(argv[++i], &end, 10);
+            if (end == argv[i] || *end || n < 0 || n > 1000000)
+                return clnet_cli_error("bench",
+                                       "--freeze: expected a number of layers >= 0, got "
+                                       "'%s'",
+                                       argv[i]);
+            o->freeze = (int)n;
         } else if (!strcmp(a, "--device")) {
             o->device = argv[++i];
         } else if (!strcmp(a, "--class")) {
@@ -231,6 +245,7 @@ int clnet_cli_bench_model(int argc, char **argv)
     o.batches[0] = 1;
     o.n_batches = 1;
     o.repeats = 10;
+    o.freeze = -1;
     const int parsed = parse(&o, argc, argv);
     if (parsed >= 0)
         return parsed;
@@ -244,12 +259,18 @@ int clnet_cli_bench_model(int argc, char **argv)
     const clnet_model_options mo = {1, o.unfused, o.unfused};
     if (rc == 0 && clnet_model_create(ctx, g, &mo, &m) != CLNET_OK)
         rc = clnet_cli_error("bench", "%s: %s", title, clnet_context_error(ctx));
+    int64_t trainable = 0;
+    if (rc == 0 && o.freeze >= 0 && clnet_model_freeze(m, o.freeze, &trainable) != CLNET_OK)
+        rc = clnet_cli_error("bench", "%s: %s", title, clnet_context_error(ctx));
     const clnet_shape in = clnet_graph_layer_shape(g, 0);
     const char *device = ctx ? clnet_context_device(ctx)->name : "";
     if (rc == 0 && !o.json) {
         printf("%s %dx%dx%d on %s (%s kernels%s), %.2f G mult-adds per image\n", title, in.h, in.w,
                in.c, device, clnet_device_class_name(clnet_context_class(ctx)),
                o.unfused ? ", unfused" : "", clnet_graph_flops(g) * 1e-9);
+        if (o.freeze >= 0)
+            printf("training the last %d layers with weights: %lld trainable parameters\n",
+                   o.freeze, (long long)trainable);
         clnet_context_stats s;
         clnet_context_get_stats(ctx, &s);
         if (s.tune_db[0])

@@ -346,6 +346,9 @@ int clnet_cli_train(int argc, char **argv)
     if (rc == 0 && s.freeze > 0) {
         if (clnet_model_freeze(m, s.freeze, &trainable) != CLNET_OK)
             rc = clnet_cli_error("train", "%s", clnet_context_error(ctx));
+        else if (trainable == 0)
+            rc = clnet_cli_error("train", "--freeze %d leaves no weight to train in %s", s.freeze,
+                                 s.title);
         else
             printf("Training the last %d layers with weights: %lld parameters\n", s.freeze,
                    (long long)trainable);

@@ -385,6 +385,7 @@ int clnet_cli_train_settle(settings *s, int train_images)
     f->patience = a->patience >= 0 ? (int)a->patience : 0;
     f->min_delta = a->min_delta >= 0 ? (float)a->min_delta : 0.0f;
     f->restore_best = f->patience > 0;
+    f->keep_bn_statistics = a->no_bn_update;
     const char *opt = a->optimizer ? a->optimizer : "sgd";
     clnet_optimizer_options *o = &f->optimizer;
     if (clnet_optimizer_kind_parse(opt, &o->kind) != CLNET_OK)

@@ -282,8 +282,10 @@ const clnet__op_desc clnet__op_batch_norm = {
     .params_size = sizeof(clnet__batch_norm_params),
     .min_inputs = 1,
     .max_inputs = 1,
-    .flags = CLNET_OP_MODE_DEPENDENT | CLNET_OP_NOT_SMOOTH | CLNET_OP_FUSED_ACT,
+    .flags =
+        CLNET_OP_MODE_DEPENDENT | CLNET_OP_NOT_SMOOTH | CLNET_OP_FUSED_ACT | CLNET_OP_MOVING_STATS,
     .act_offset = offsetof(clnet__batch_norm_params, act),
+    .momentum_offset = offsetof(clnet__batch_norm_params, momentum),
     .parse = bn_parse,
     .infer = bn_infer,
     .weights = bn_weights,

@@ -88,6 +88,11 @@ enum {
     /* The params hold an int use_bias at bias_offset, weight 0 is an HWIO kernel with the
      * output channel last and weight 1 the bias: a batch norm after it folds in (fold.c). */
     CLNET_OP_OPTIONAL_BIAS = 1 << 6,
+    /* The params hold a float momentum at momentum_offset: a training forward moves the op's
+     * non-trainable weights (moving statistics) as moving = momentum * moving + (1 - momentum)
+     * * batch. The executor may override it for one forward (clnet_model_update_bn), and runs
+     * the op in inference mode when its trainable weights are frozen (Keras's semantics). */
+    CLNET_OP_MOVING_STATS = 1 << 7,
 };
 
 typedef struct clnet__op_desc {
@@ -95,7 +100,8 @@ typedef struct clnet__op_desc {
     size_t params_size;
     int min_inputs, max_inputs;
     unsigned flags;
-    size_t act_offset, bias_offset; /* within params: see CLNET_OP_FUSED_ACT / _OPTIONAL_BIAS */
+    /* Within params: see CLNET_OP_FUSED_ACT, _OPTIONAL_BIAS and _MOVING_STATS. */
+    size_t act_offset, bias_offset, momentum_offset;
     /* Fills params (params_size bytes, zeroed by the caller) from kv; must reject
      * unknown keys with clnet__kv_check_unused. */
     clnet_status (*parse)(clnet_context *ctx, clnet__kv *kv, void *params);

@@ -65,6 +65,8 @@ clnet_status clnet_model_plan_stats(clnet_model *m, int training, int batch, cln
     out->planned_bytes = p->planned_bytes;
     out->unplanned_bytes = p->unplanned_bytes;
     out->buffers = p->n_slots;
+    out->backward_steps = p->backward_steps;
+    out->frozen_batch_norms = p->frozen_stats;
     for (int i = 0; i < m->graph->n; ++i)
         if (m->graph->layers[i].op)
             out->layer_bytes += (training ? 2u : 1u) * sizeof(float) * (uint64_t)p->batch *
@@ -134,6 +136,11 @@ static void write_table(FILE *f, const clnet_model *m, const clnet__plan *p,
             "%.2f MiB per layer unfused)\n",
             training ? "Activation + gradient" : "Peak activation", mib(ps.planned_bytes),
             ps.buffers, mib(ps.unplanned_bytes), mib(ps.layer_bytes));
+    if (training && (ps.backward_steps < ps.steps || ps.frozen_batch_norms))
+        fprintf(f,
+                "Frozen layers: backward runs in %d of %d steps, %d frozen batch norms run in "
+                "inference mode\n",
+                ps.backward_steps, ps.steps, ps.frozen_batch_norms);
     if (ps.slices > 1)
         fprintf(f, "The batch runs in %d slices of %d images (largest buffer %.1f MiB)\n",
                 ps.slices, p->batch, mib(d->max_alloc_bytes));

@@ -1,5 +1,7 @@
 /* finetune.c - fine-tuning: a model's classifier head replaced for a new class count,
- * and all but the last layers frozen. Tests: tests/models/test_finetune.c. */
+ * and all but the last layers frozen (Keras's semantics: frozen batch norms run in
+ * inference mode; fuse.c decides the backward work left). Tests:
+ * tests/models/test_finetune.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +144,20 @@ clnet_status clnet_model_freeze(clnet_model *m, int n, int64_t *trainable)
                 count += (int64_t)m->w[w]->count;
         }
     }
+    ++m->freeze_version; /* training plans decide their backward work from frozen[] */
+    if (n < 0)
+        clnet__log(m->ctx, 2, "freezing: nothing frozen, %lld trainable parameters",
+                   (long long)count);
+    else if (count == 0)
+        clnet__log(m->ctx, 1,
+                   "freezing all but the last %d layers with weights leaves no "
+                   "trainable parameter: training would change nothing",
+                   n);
+    else
+        clnet__log(m->ctx, 2,
+                   "freezing: %lld trainable parameters in the last %d of %d layers "
+                   "with weights",
+                   (long long)count, n < kept ? n : kept, kept);
     if (trainable)
         *trainable = count;
     return CLNET_OK;

@@ -3,8 +3,9 @@
  * following relu / relu6 as the epilogue's activation and a residual add (+ relu) as
  * conv2d's second input; dropout and flatten become views. Training keeps batch norm
  * (batch statistics) and fuses only the activations (BN + ReLU6 is one kernel whose
- * backward reads the mask from the output). Memory: memory.c. Tests:
- * tests/models/test_plan.c. */
+ * backward reads the mask from the output); frozen layers decide which steps run
+ * backward and which batch norms run in inference mode. Memory: memory.c. Tests:
+ * tests/models/test_plan.c, tests/models/test_finetune.c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -194,6 +195,35 @@ static clnet_status make_values(builder *b, clnet__plan *p, int batch, int input
     return CLNET_OK;
 }
 
+/* Training: what freezing leaves to do (Keras's semantics). An op with moving statistics
+ * whose trainable weights are all frozen runs in inference mode; a value needs its
+ * gradient when a trainable weight lies in its step or upstream of it; a step runs
+ * backward when its output needs a gradient, asking only for the input and weight
+ * gradients that are needed. Steps are in graph order, so producers come first (training
+ * plans have no views). */
+static void mark_backward(const clnet_model *m, clnet__plan *p)
+{
+    for (int s = 0; s < p->n_steps; ++s) {
+        clnet__step *st = &p->steps[s];
+        int trains = 0, has_trainable = 0;
+        for (int k = 0; k < st->n_w; ++k) {
+            const int w = st->w_index[k];
+            st->w_grad[k] = w >= 0 && m->dw[w] && !m->frozen[w];
+            trains |= st->w_grad[k];
+            has_trainable |= w >= 0 && m->dw[w] != NULL;
+        }
+        st->inference = (st->op->flags & CLNET_OP_MOVING_STATS) && has_trainable && !trains;
+        int upstream = 0;
+        for (int k = 0; k < st->n_in; ++k)
+            upstream |= p->values[st->in[k]].needs_grad;
+        st->backward = trains || upstream;
+        p->values[st->out].needs_grad = st->backward;
+        p->backward_steps += st->backward;
+        p->frozen_stats += st->inference;
+        p->moving_stats += (st->op->flags & CLNET_OP_MOVING_STATS) && !st->inference;
+    }
+}
+
 clnet_status clnet__plan_build(const clnet_model *m, int training, int batch, clnet__plan **out)
 {
     *out = NULL;
@@ -222,6 +252,9 @@ clnet_status clnet__plan_build(const clnet_model *m, int training, int batch, cl
     st = make_steps(&b, m, p);
     if (st == CLNET_OK)
         st = make_values(&b, p, batch, m->input_layer, m->ctx);
+    if (st == CLNET_OK && training)
+        mark_backward(m, p);
+    p->freeze_version = m->freeze_version;
 done:
     free(b.uses);
     free(b.live);

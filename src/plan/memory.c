@@ -2,7 +2,8 @@
  * over an interval of the plan's timeline, and intervals that never overlap share a
  * buffer. Timeline: forward step s runs at time s; in training, the backward of step s
  * runs at time 2n - 1 - s. A buffer is reused only from the step after its last
- * reader, so no op ever writes a buffer it also reads. Fusion: fuse.c.
+ * reader, so no op ever writes a buffer it also reads. Steps whose backward does not run
+ * (frozen layers, fuse.c) keep nothing for it and get no gradient buffers. Fusion: fuse.c.
  * Tests: tests/models/test_plan.c (poisons dead buffers). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,21 +39,22 @@ static void intervals(clnet__plan *p)
     }
     for (int s = 0; s < n; ++s) {
         const clnet__step *st = &p->steps[s];
+        const int bwd = p->training && st->backward; /* frozen steps do no backward work */
         for (int k = 0; k < st->n_in; ++k) {
             clnet__value *v = &p->values[clnet__value_owner(p, st->in[k])];
             extend(v, s);
-            if (p->training && clnet__bwd_reads_input(st->op))
+            if (bwd && clnet__bwd_reads_input(st->op))
                 extend(v, 2 * n - 1 - s);
             /* The gradient of an input is written from the backward of its last reader
              * (the first in backward order) until the backward of its producer. */
             clnet__value *d = &p->values[st->in[k]];
-            if (p->training && d->def >= 0 &&
+            if (bwd && d->def >= 0 && d->needs_grad &&
                 (d->grad_first < 0 || 2 * n - 1 - s < d->grad_first)) {
                 d->grad_first = 2 * n - 1 - s;
                 d->grad_last = 2 * n - 1 - d->def;
             }
         }
-        if (p->training && clnet__bwd_reads_output(st->op))
+        if (bwd && clnet__bwd_reads_output(st->op))
             extend(&p->values[clnet__value_owner(p, st->out)], 2 * n - 1 - s);
     }
     /* The output stays until the caller is done with it (training: its backward). */
@@ -122,7 +124,7 @@ static clnet_status step_state(clnet_model *m, clnet__plan *p)
             in[k] = p->values[st->in[k]].view.shape;
             ++readers[st->in[k]];
         }
-        if (p->training && st->op->saved) {
+        if (p->training && st->op->saved && !st->inference) {
             clnet_shape sv[CLNET_MAX_SAVED];
             st->n_saved = st->op->saved(st->params, in, st->n_in, sv);
             for (int k = 0; k < st->n_saved; ++k)
@@ -139,7 +141,7 @@ static clnet_status step_state(clnet_model *m, clnet__plan *p)
     if (p->training) {
         for (int s = 0; s < p->n_steps; ++s)
             for (int k = 0; k < p->steps[s].n_in; ++k)
-                if (readers[p->steps[s].in[k]] > 1) {
+                if (readers[p->steps[s].in[k]] > 1 && p->values[p->steps[s].in[k]].needs_grad) {
                     const size_t c = p->values[p->steps[s].in[k]].view.count;
                     acc_count = c > acc_count ? c : acc_count;
                     p->n_acc = k + 1 > p->n_acc ? k + 1 : p->n_acc;

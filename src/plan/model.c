@@ -202,7 +202,7 @@ void clnet_model_weights_changed(clnet_model *m)
 static clnet_status get_plan(clnet_model *m, int training, int batch, clnet__plan **out)
 {
     clnet__plan *p = m->plans[training];
-    if (p && p->batch == batch) {
+    if (p && p->batch == batch && p->freeze_version == m->freeze_version) {
         *out = p;
         return CLNET_OK;
     }
@@ -259,16 +259,21 @@ static clnet_status poison(clnet_model *m, const clnet__plan *p, int t)
     return CLNET_OK;
 }
 
+/* The step's weights, and (dw not NULL) the gradients its backward computes: NULL for
+ * frozen and non-trainable weights. */
 static void step_weights(clnet_model *m, const clnet__step *s, clnet_tensor **w, clnet_tensor **dw)
 {
     for (int k = 0; k < s->n_w; ++k) {
         w[k] = s->w_index[k] >= 0 ? m->w[s->w_index[k]] : s->folded[k];
         if (dw)
-            dw[k] = s->w_index[k] >= 0 ? m->dw[s->w_index[k]] : NULL;
+            dw[k] = s->w_grad[k] ? m->dw[s->w_index[k]] : NULL;
     }
 }
 
-static clnet_status run_forward(clnet_model *m, clnet__plan *p, const clnet_tensor *x)
+/* Runs the steps of p on x. momentum (not NULL): the momentum of every op with moving
+ * statistics that runs in training mode, for this forward only. */
+static clnet_status run_forward(clnet_model *m, clnet__plan *p, const clnet_tensor *x,
+                                const float *momentum)
 {
     for (int i = 0; i < p->n_values; ++i)
         if (clnet__value_owner(p, i) == p->input)
@@ -279,13 +284,23 @@ static clnet_status run_forward(clnet_model *m, clnet__plan *p, const clnet_tens
         for (int k = 0; k < st->n_in; ++k)
             in[k] = &p->values[st->in[k]].view;
         step_weights(m, st, w, NULL);
+        const int training = p->training && !st->inference;
         const clnet__op_call call = {
-            m->ctx,  st->params, st->n_in,  in,          &p->values[st->out].view,
-            st->n_w, w,          st->saved, p->training, m->step_seed,
+            m->ctx,  st->params, st->n_in,  in,       &p->values[st->out].view,
+            st->n_w, w,          st->saved, training, m->step_seed,
             NULL,    NULL,       NULL};
+        /* The override goes into the step's own copy of the params and back out. */
+        float *mom = momentum && training && (st->op->flags & CLNET_OP_MOVING_STATS)
+                         ? (float *)((char *)st->params + st->op->momentum_offset)
+                         : NULL;
+        const float own = mom ? *mom : 0.0f;
+        if (mom)
+            *mom = *momentum;
         if (m->hook)
             m->hook(m->hook_user, p, s, 0, 0);
         clnet_status status = st->op->forward(&call);
+        if (mom)
+            *mom = own;
         if (m->hook && status == CLNET_OK)
             m->hook(m->hook_user, p, s, 0, 1);
         if (status != CLNET_OK) {
@@ -328,15 +343,16 @@ static clnet_status run_sliced(clnet_model *m, clnet__plan *p, const clnet_tenso
             CLNET_TRY(clnet_tensor_fill(m->slice_input, 0.0f));
         CLNET_TRY(clnet__copy(m->ctx, x->buf, (size_t)i0 * in_img, m->slice_input->buf, 0,
                               (size_t)n * in_img));
-        CLNET_TRY(run_forward(m, p, m->slice_input));
+        CLNET_TRY(run_forward(m, p, m->slice_input, NULL));
         CLNET_TRY(clnet__copy(m->ctx, p->values[p->output].view.buf, 0, m->output->buf,
                               (size_t)i0 * out_img, (size_t)n * out_img));
     }
     return CLNET_OK;
 }
 
-clnet_status clnet_model_forward(clnet_model *m, const clnet_tensor *x, int training,
-                                 clnet_tensor **y)
+/* clnet_model_forward, with momentum as run_forward takes it. */
+static clnet_status forward(clnet_model *m, const clnet_tensor *x, int training,
+                            const float *momentum, clnet_tensor **y)
 {
     if (y)
         *y = NULL;
@@ -359,12 +375,12 @@ clnet_status clnet_model_forward(clnet_model *m, const clnet_tensor *x, int trai
     m->ran = NULL;
     if (training) {
         m->step_seed = mix(m->opt.seed ^ mix(++m->steps_run));
-        CLNET_TRY(run_forward(m, p, x));
+        CLNET_TRY(run_forward(m, p, x, momentum));
         ++m->weights_version; /* moving statistics */
     } else {
         CLNET_TRY(clnet__plan_fold(m, p));
         if (slice == batch) {
-            CLNET_TRY(run_forward(m, p, x));
+            CLNET_TRY(run_forward(m, p, x, NULL));
         } else {
             CLNET_TRY(run_sliced(m, p, x, batch, slice));
             *y = m->output;
@@ -375,6 +391,22 @@ clnet_status clnet_model_forward(clnet_model *m, const clnet_tensor *x, int trai
     m->ran = p;
     *y = &p->values[p->output].view;
     return CLNET_OK;
+}
+
+clnet_status clnet_model_forward(clnet_model *m, const clnet_tensor *x, int training,
+                                 clnet_tensor **y)
+{
+    return forward(m, x, training, NULL, y);
+}
+
+clnet_status clnet__model_forward_momentum(clnet_model *m, const clnet_tensor *x, float momentum)
+{
+    /* Training's dropout stream (and checkpoints' record of it) stays where it was. */
+    const uint64_t run = m->steps_run;
+    clnet_tensor *y = NULL;
+    const clnet_status st = forward(m, x, 1, &momentum, &y);
+    m->steps_run = run;
+    return st;
 }
 
 /* dv += the contribution in acc (the add op's kernel reads each element before
@@ -410,6 +442,10 @@ clnet_status clnet_model_backward(clnet_model *m, const clnet_tensor *dy)
     const int n = p->n_steps;
     for (int s = n - 1; s >= 0 && status == CLNET_OK; --s) {
         clnet__step *st = &p->steps[s];
+        if (!st->backward) { /* nothing in or upstream of it trains (frozen layers) */
+            status = poison(m, p, 2 * n - 1 - s);
+            continue;
+        }
         clnet_tensor *in[CLNET_MAX_INPUTS], *din[CLNET_MAX_INPUTS] = {0}, acc[CLNET_MAX_INPUTS];
         clnet_tensor *w[CLNET_MAX_WEIGHTS], *dw[CLNET_MAX_WEIGHTS];
         for (int k = 0; k < st->n_in; ++k) {
@@ -429,9 +465,9 @@ clnet_status clnet_model_backward(clnet_model *m, const clnet_tensor *dy)
         step_weights(m, st, w, dw);
         clnet__value *o = &p->values[st->out];
         clnet_tensor *dout = st->out == p->output ? (clnet_tensor *)dy : &o->grad_view;
-        const clnet__op_call call = {m->ctx,  st->params, st->n_in,  in, &o->view,
-                                     st->n_w, w,          st->saved, 1,  m->step_seed,
-                                     dout,    din,        dw};
+        const clnet__op_call call = {
+            m->ctx,    st->params,     st->n_in,     in,   &o->view, st->n_w, w,
+            st->saved, !st->inference, m->step_seed, dout, din,      dw};
         if (m->hook)
             m->hook(m->hook_user, p, s, 1, 0);
         status = st->op->backward(&call);

@@ -18,7 +18,9 @@ typedef struct clnet__value {
     int first, last;   /* interval on the plan's timeline during which the buffer is live */
     int slot;          /* buffer, -1 for the input (the caller's tensor) */
     clnet_tensor view; /* the value's shape on its slot's buffer (borrowed) */
-    /* Training: its gradient. */
+    /* Training: its gradient, computed only when a trainable (unfrozen) weight lies
+     * upstream of it (needs_grad). */
+    int needs_grad;
     int grad_first, grad_last, grad_slot;
     clnet_tensor grad_view;
 } clnet__value;
@@ -38,6 +40,10 @@ typedef struct clnet__step {
     clnet_tensor *folded[2];        /* inference: kernel and bias with the BN folded in */
     int n_saved;
     clnet_tensor *saved[CLNET_MAX_SAVED]; /* training: what backward needs from forward */
+    /* Training plans, decided when the plan is built from the model's frozen weights: */
+    int inference; /* runs in inference mode: a frozen op with moving statistics (Keras) */
+    int backward;  /* its backward runs: a trainable weight lies in or upstream of it */
+    int w_grad[CLNET_MAX_WEIGHTS]; /* weight k's gradient is computed (trainable, unfrozen) */
 } clnet__step;
 
 typedef struct clnet__plan {
@@ -56,7 +62,11 @@ typedef struct clnet__plan {
     int n_acc;
     uint64_t planned_bytes, unplanned_bytes;
     int fused_bn, fused_act, fused_add, layers;
+    /* Training: steps run backward; ops with moving statistics in training mode (updated
+     * by a forward) and in inference mode (frozen). */
+    int backward_steps, moving_stats, frozen_stats;
     uint64_t folded_version; /* the model's weights_version the folds were made from */
+    uint64_t freeze_version; /* the model's freeze_version the plan was built for */
 } clnet__plan;
 
 struct clnet_model {
@@ -67,7 +77,8 @@ struct clnet_model {
     int *weight_base;        /* per layer: index of its first weight */
     clnet_weight_info *info; /* per weight */
     clnet_tensor **w, **dw;  /* per weight; dw NULL for non-trainable */
-    int *frozen;             /* per weight: fine-tuning keeps it (src/train/optimizer.c) */
+    int *frozen;             /* per weight: fine-tuning keeps it (finetune.c) */
+    uint64_t freeze_version; /* changes with frozen[]: training plans are rebuilt */
     uint64_t weights_version;
     clnet__plan *plans[2]; /* inference, training; rebuilt when the batch changes */
     clnet__plan *ran;      /* plan of the last forward */
@@ -120,6 +131,12 @@ void clnet__plan_free(clnet__plan *p);
  * cached one), and the images per slice it runs them in. */
 clnet_status clnet__model_plan(clnet_model *m, int training, int batch, clnet__plan **p,
                                int *slice);
+/* A training forward of x whose ops with moving statistics (batch norms in training
+ * mode) use momentum instead of their own, so that over batches of n_i images with
+ * momentum seen / (seen + n_i) the statistics become the exact batch-size-weighted mean
+ * of the batch statistics (clnet_model_update_bn). No gradients are touched, and the
+ * dropout stream of training (steps_run) does not advance. */
+clnet_status clnet__model_forward_momentum(clnet_model *m, const clnet_tensor *x, float momentum);
 /* Refolds the batch norms of an inference plan into its convolutions (host, double). */
 clnet_status clnet__plan_fold(clnet_model *m, clnet__plan *p);
 

@@ -92,8 +92,11 @@ static char *history_json(const clnet__run_record *r)
         cJSON *a = cJSON_AddArrayToObject(root, figure_names[k]);
         ok = a != NULL;
         for (int e = 0; ok && e < r->n_history; ++e) {
+            /* %.17g round-trips exactly; cJSON's own printing may drop the last bit. */
             const double v = *figure(&r->history[e], (int)k);
-            ok = cJSON_AddItemToArray(a, isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull());
+            char text[32];
+            snprintf(text, sizeof text, "%.17g", v);
+            ok = cJSON_AddItemToArray(a, isfinite(v) ? cJSON_CreateRaw(text) : cJSON_CreateNull());
         }
     }
     char *text = ok ? cJSON_PrintUnformatted(root) : NULL;

@@ -1,22 +1,31 @@
 /* fit.c - clnet_fit and clnet_evaluate: the Keras-like loops over datasets. Batches
  * come from a background batcher (src/data/batcher.c); each training batch is one
- * clnet_train_step (loss.c). Tests: tests/models/test_fit.c. */
+ * clnet_train_step (loss.c). clnet_model_update_bn recomputes the batch-norm statistics
+ * for the weights, which clnet_fit does before validating and at the end.
+ * Tests: tests/models/test_fit.c, tests/models/test_bn_update.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "train/train.h"
 
-/* The dataset fits the model: same image shape, and the model scores every class. */
-static clnet_status check_data(clnet_model *m, const clnet_dataset *d, const char *what)
+/* The dataset's images have the model's input shape. */
+static clnet_status check_images(clnet_model *m, const clnet_dataset *d, const char *what)
 {
     const clnet_shape in = m->graph->layers[m->input_layer].out;
     const clnet_shape img = clnet_dataset_image_shape(d);
-    const clnet_shape out = m->graph->layers[m->graph->n - 1].out;
     if (img.h != in.h || img.w != in.w || img.c != in.c)
         return clnet__fail(m->ctx, CLNET_ERR_SHAPE,
                            "the %s images are %dx%dx%d but the model takes %dx%dx%d", what, img.h,
                            img.w, img.c, in.h, in.w, in.c);
+    return CLNET_OK;
+}
+
+/* The dataset fits the model: same image shape, and the model scores every class. */
+static clnet_status check_data(clnet_model *m, const clnet_dataset *d, const char *what)
+{
+    const clnet_shape out = m->graph->layers[m->graph->n - 1].out;
+    CLNET_TRY(check_images(m, d, what));
     if (out.h != 1 || out.w != 1 || out.c != clnet_dataset_class_count(d))
         return clnet__fail(m->ctx, CLNET_ERR_SHAPE,
                            "the %s data has %d classes but the model's output is %dx%dx%d", what,
@@ -128,10 +137,61 @@ void clnet_eval_result_free(clnet_eval_result *r)
     r->confusion = NULL;
 }
 
+/* clnet_model_update_bn over the first max_images (0: all) of d shuffled for epoch from
+ * seed. Shuffled, because the mean of batch variances is the variance the batch norms
+ * see in training only for batches drawn as training draws them: in an image folder's
+ * order a batch holds one class, and the variance between classes would be lost. */
+static clnet_status update_bn(clnet_model *m, const clnet_dataset *d, int batch, int max_images,
+                              uint64_t seed, int epoch)
+{
+    const int size = clnet_dataset_size(d);
+    const int images = max_images > 0 && max_images < size ? max_images : size;
+    batch = batch > 0 ? batch : 32;
+    batch = batch < images ? batch : images > 0 ? images : 1;
+    clnet__plan *p = NULL;
+    int slice = batch;
+    CLNET_TRY(clnet__model_plan(m, 1, batch, &p, &slice));
+    if (p->moving_stats == 0 || images == 0)
+        return CLNET_OK; /* no batch norm, or all frozen: nothing to recompute */
+    clnet_batcher *b = NULL;
+    clnet_tensor *x = NULL;
+    clnet_shape s = clnet_dataset_image_shape(d);
+    clnet_status st = batcher(m, d, batch, 1, 0, seed, &b);
+    if (st == CLNET_OK)
+        st = clnet_batcher_start(b, epoch);
+    /* With momentum seen / (seen + n) the moving statistics become the mean of the batch
+     * statistics weighted by their images (the first batch's replace them). */
+    for (int seen = 0; st == CLNET_OK && seen < images;) {
+        const float *img = NULL;
+        const int *labels = NULL;
+        int n = 0;
+        if ((st = clnet_batcher_next(b, &img, &labels, &n, NULL)) != CLNET_OK || n == 0)
+            break;
+        s.n = n < images - seen ? n : images - seen;
+        if ((st = upload(m->ctx, &x, s, img)) == CLNET_OK)
+            st = clnet__model_forward_momentum(m, x, (float)((double)seen / (seen + s.n)));
+        seen += s.n;
+    }
+    clnet_tensor_destroy(x);
+    clnet_batcher_destroy(b);
+    return st;
+}
+
+clnet_status clnet_model_update_bn(clnet_model *m, const clnet_dataset *d, int batch)
+{
+    if (!m || !d)
+        return m ? clnet__fail(m->ctx, CLNET_ERR_INVALID_ARG, "clnet_model_update_bn: no data")
+                 : CLNET_ERR_INVALID_ARG;
+    CLNET_TRY(check_images(m, d, "batch-norm statistics"));
+    return update_bn(m, d, batch, 0, m->opt.seed, 0);
+}
+
 /* Everything one run of clnet_fit holds. */
 typedef struct run {
     clnet_model *m;
+    const clnet_dataset *train;
     const clnet_fit_options *o;
+    int bn_current; /* the last epoch ended with statistics from all the training data */
     clnet_optimizer *opt;
     clnet_batcher *b;
     clnet_tensor *x;
@@ -224,6 +284,14 @@ static clnet_status one_epoch(run *r, int epoch, const clnet_dataset *val, clnet
             *stop = 2; /* mid-epoch: no checkpoint of a half epoch */
             return CLNET_OK;
         }
+    }
+    /* Statistics that match the weights for validation and checkpoints: a sample of a
+     * large training set per epoch, all of it at the end of the run. */
+    const int last = epoch + 1 == r->epochs;
+    r->bn_current = 0;
+    if (!o->keep_bn_statistics && (val || o->checkpoint || last)) {
+        CLNET_TRY(update_bn(m, r->train, o->batch, last ? 0 : CLNET_FIT_BN_IMAGES, o->seed, epoch));
+        r->bn_current = last || clnet_dataset_size(r->train) <= CLNET_FIT_BN_IMAGES;
     }
     if (val) {
         clnet_eval_result er;
@@ -346,6 +414,7 @@ clnet_status clnet_fit(clnet_model *m, const clnet_dataset *train, const clnet_d
     run r;
     memset(&r, 0, sizeof r);
     r.m = m;
+    r.train = train;
     r.o = &o;
     r.epochs = o.epochs;
     r.rec.best = HUGE_VAL;
@@ -382,11 +451,21 @@ clnet_status clnet_fit(clnet_model *m, const clnet_dataset *train, const clnet_d
         st = end_epoch(&r, epoch, &p, &stop);
         if (st == CLNET_OK && o.progress && o.progress(o.user, &p))
             stop = 1;
+        if (st == CLNET_OK && stop == 1 && !o.keep_bn_statistics && !r.bn_current) {
+            st = update_bn(m, train, o.batch, 0, o.seed, epoch); /* the run ends here */
+            r.bn_current = 1;
+        }
         if (st == CLNET_OK && o.checkpoint)
             st = clnet__checkpoint_save(r.opt, o.checkpoint, &r.rec);
     }
-    if (st == CLNET_OK && stop != 2 && r.rec.best_w && r.rec.best_epoch >= 0)
+    const int restore = r.rec.best_w && r.rec.best_epoch >= 0 && r.rec.best_epoch + 1 < r.rec.epochs;
+    if (st == CLNET_OK && stop != 2 && restore) {
         st = copy_weights(m, r.rec.best_w, 1);
+        /* The best epoch's statistics came from a sample when the data is large. */
+        if (st == CLNET_OK && !o.keep_bn_statistics &&
+            clnet_dataset_size(train) > CLNET_FIT_BN_IMAGES)
+            st = update_bn(m, train, o.batch, 0, o.seed, r.rec.best_epoch);
+    }
     free_run(&r);
     return st;
 }

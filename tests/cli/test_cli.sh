@@ -71,6 +71,10 @@ check bench-model-profile-inference 0 '"mode":"inference".*"layers":\[{"layers":
     "$clnet" bench model resnet18 --input 32x32x3 --classes 10 --batch 2 --repeats 2 --profile --json
 check bench-model-profile-training 0 '"mode":"training".*"layers":"bn1 + relu".*"backward_ms":0\.0*[1-9]' "$clnet" bench model resnet18 \
     --input 32x32x3 --classes 10 --batch 1,2 --train --repeats 2 --profile --json
+# Frozen layers do no backward work: the stem's backward time is zero.
+check bench-model-freeze 0 '"mode":"training","fused":true,"freeze":1.*"layers":"bn1 + relu","kernels":"[^"]*","forward_ms":[0-9.]*,"backward_ms":0\.0000,' \
+    "$clnet" bench model resnet18 --input 32x32x3 --classes 10 --batch 2 --train --freeze 1 --repeats 1 --profile --json
+check bench-model-bad-freeze nonzero "expected a number of layers" "$clnet" bench model resnet18 --freeze x
 check bench-model-table 0 "inference     2" "$clnet" bench model mobilenetv2 --input 32x32x3 --batch 1,2 --repeats 2
 check bench-model-bad-batch nonzero "expected sizes like 1,8,32" "$clnet" bench model resnet18 --batch 1,x
 runs=$(mktemp -d)

@@ -1,7 +1,8 @@
 /* test_fit.c - clnet_fit and clnet_evaluate (src/train/fit.c) on an image folder made
  * here: a small ResNet learns it far above chance, a run resumed from its checkpoint
  * ends with exactly the weights of the uninterrupted run, and a diverging run stops
- * naming the epoch and step while the last checkpoint stays loadable. */
+ * naming the epoch and step while the last checkpoint stays loadable, and a run ends with
+ * batch-norm statistics recomputed for its weights. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stb/stb_image_write.h>
@@ -315,7 +316,7 @@ Test(fit, resume_replays_the_history_and_keeps_the_note, .timeout = 600)
     cr_expect_eq(second.restored, 2);
     for (int e = 0; e < 2; ++e) {
         cr_expect_eq(second.loss[e], first.loss[e], "epoch %d loss", e + 1);
-        cr_expect_eq(second.val_loss[e], first.val_loss[e], "epoch %d val_loss", e + 1);
+        cr_expect_eq(second.val_loss[e], first.val_loss[e], "epoch %d val_loss %.17g vs %.17g", e + 1, second.val_loss[e], first.val_loss[e]);
     }
     /* A model file is not a checkpoint: the note call says so, naming it. */
     char path[96];
@@ -369,5 +370,47 @@ Test(fit, early_stopping_keeps_the_best_epoch, .timeout = 600)
     expect_same_weights(stopped, one);
     clnet_model_destroy(stopped);
     clnet_model_destroy(one);
+    close_data(&f);
+}
+
+/* The first batch norm's moving mean (host copy): the only statistic that does not
+ * depend on how the images are batched (later ones see batch-normalized inputs). */
+static int first_moving_mean(clnet_model *m, float *out, int cap)
+{
+    int i = 0;
+    while (strcmp(m->info[i].name, "moving_mean") != 0)
+        ++i;
+    cr_assert_leq((int)m->w[i]->count, cap);
+    clnet_test_read(m->w[i], out);
+    return (int)m->w[i]->count;
+}
+
+/* A run stopped at the end of an epoch (no validation, no checkpoint) ends with the
+ * statistics clnet_model_update_bn gives its weights; with keep_bn_statistics it keeps the
+ * moving averages. */
+Test(fit, a_stopped_run_ends_with_statistics_for_its_weights, .timeout = 600)
+{
+    fixture f;
+    open_data(&f);
+    float got[256], want[256];
+    for (int keep = 0; keep < 2; ++keep) {
+        clnet_model *m = model();
+        seen s = {0, 0, 0.0, 0.0, 1};
+        clnet_fit_options o = options(3, NULL, 0);
+        o.progress = progress;
+        o.user = &s;
+        o.keep_bn_statistics = keep;
+        cr_assert_eq(clnet_fit(m, f.train, NULL, &o), CLNET_OK, "%s", clnet_context_error(m->ctx));
+        cr_expect_eq(s.epochs, 1);
+        const int n = first_moving_mean(m, got, 256);
+        cr_assert_eq(clnet_model_update_bn(m, f.train, 16), CLNET_OK);
+        first_moving_mean(m, want, 256);
+        const double d = clnet_test_rel_diff(got, want, (size_t)n);
+        if (keep)
+            cr_expect_gt(d, 1e-2, "kept moving averages equal the recomputed ones (%g)", d);
+        else
+            cr_expect_lt(d, 1e-5, "the run's statistics differ from the recomputed ones (%g)", d);
+        clnet_model_destroy(m);
+    }
     close_data(&f);
 }
