@@ -243,6 +243,35 @@ CLNET_API void clnet_free(void *p);
  * with clnet_free). title may be NULL. */
 CLNET_API clnet_status clnet_graph_to_dot(const clnet_graph *g, const char *title, char **text);
 
+/* ---- ops: what a spec section (or clnet_graph_layer) may use ---- */
+
+/* One key of an op's spec section. Strings are static. */
+typedef struct clnet_op_key {
+    const char *name;          /* "kernel_size" */
+    const char *type;          /* the values it takes: "int", "int or h, w", "float", "bool",
+                                * "none|linear|relu|relu6", ... */
+    const char *default_value; /* as spec text ("1", "valid", "none"); NULL: required */
+    const char *description;   /* one line */
+    const char *sample;        /* a value it accepts ("3, 3"): the tests parse each key with it */
+} clnet_op_key;
+
+/* What `clnet ops` prints about one op. Strings and keys are static. */
+typedef struct clnet_op_info {
+    const char *name;           /* the spec's op name: "conv2d" ("input" for the input layer) */
+    const char *keras;          /* the Keras class it matches: "Conv2D" */
+    const char *description;    /* one line */
+    int min_inputs, max_inputs; /* layers it reads (0 for input) */
+    const clnet_op_key *keys;   /* the keys its section takes besides op and inputs */
+    int n_keys;
+} clnet_op_info;
+
+/* The number of ops clnet_op_info_at lists: the input pseudo-op (`op = input`, `shape =
+ * h, w, c`), then every registered op in registry order. */
+CLNET_API int clnet_op_count(void);
+/* The facts of op i, 0 <= i < clnet_op_count() (static), or NULL out of range. Safe to
+ * call from any thread. */
+CLNET_API const clnet_op_info *clnet_op_info_at(int i);
+
 /* ---- the zoo: reference architectures built as graphs ---- */
 
 /* Options of clnet_zoo_build; zero fields take the defaults. */
