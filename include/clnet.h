@@ -319,13 +319,16 @@ CLNET_API const clnet_graph *clnet_model_graph(const clnet_model *m);
  * inference plan (batch norm folded into convolutions, fused epilogues, buffers
  * reused by liveness; batches whose activations exceed the device's largest
  * allocation run in slices); training = 1: batch statistics, moving statistics
- * updated, everything backward needs kept. *y (borrowed) holds the output until the
- * next forward, clnet_model_plan_* call or clnet_model_destroy. After a training forward, x must
- * stay unchanged until clnet_model_backward. */
+ * updated, everything backward needs kept. A graph that ends in a softmax (a softmax
+ * layer, or dense with activation = softmax) gives the logits before it in training, as
+ * Keras trains such a model on the softmax cross-entropy of its logits; inference gives
+ * the probabilities. *y (borrowed) holds the output until the next forward,
+ * clnet_model_plan_* call or clnet_model_destroy. After a training forward, x must stay
+ * unchanged until clnet_model_backward. */
 CLNET_API clnet_status clnet_model_forward(clnet_model *m, const clnet_tensor *x, int training,
                                            clnet_tensor **y);
 /* Backpropagates dy (the gradient of the loss with respect to the last training
- * forward's output, same shape) into the gradients of every trainable weight
+ * forward's output, same shape: the logits of a graph ending in a softmax) into the gradients of every trainable weight
  * (overwritten, not accumulated). */
 CLNET_API clnet_status clnet_model_backward(clnet_model *m, const clnet_tensor *dy);
 
@@ -422,7 +425,8 @@ CLNET_API float clnet_schedule_lr(const clnet_schedule *s, int64_t step, int64_t
                                   int64_t steps_per_epoch);
 
 /* One optimization step on a batch: training forward of x, softmax cross-entropy of
- * the output ({n, 1, 1, classes} logits) against labels (n class indices), backward,
+ * the output ({n, 1, 1, classes} logits; a final softmax is left out of the training
+ * forward, see clnet_model_forward) against labels (n class indices), backward,
  * and o's update with learning rate lr. *loss (may be NULL) gets the batch's mean
  * loss, *correct (may be NULL) its top-1 hits. A loss that is NaN or Inf returns
  * CLNET_ERR_DIVERGED before any gradient is applied (the forward has updated the
@@ -643,12 +647,15 @@ CLNET_API clnet_status clnet_fit(clnet_model *m, const clnet_dataset *train,
 
 typedef struct clnet_eval_result {
     int images, classes;
-    double loss; /* mean softmax cross-entropy */
+    double loss; /* mean softmax cross-entropy of the logits; for a model ending in a
+                  * softmax, the mean -log(p[label]) of its probabilities */
     double top1, top5;
     int64_t *confusion; /* classes x classes, row = true class, column = predicted; malloc'd */
 } clnet_eval_result;
 
-/* Runs d through m's inference plan in batches (normalized as the model says). */
+/* Runs d through m's inference plan in batches (normalized as the model says). The
+ * model's output must be one score per class of d (1x1xclasses): else the message
+ * names the output layer, its shape and the head to add. */
 CLNET_API clnet_status clnet_evaluate(clnet_model *m, const clnet_dataset *d, int batch,
                                       clnet_eval_result *r);
 CLNET_API void clnet_eval_result_free(clnet_eval_result *r);
@@ -661,8 +668,9 @@ CLNET_API void clnet_eval_result_free(clnet_eval_result *r);
  * CLNET_ERR_IO with err saying which and why. */
 CLNET_API clnet_status clnet_image_load(const char *path, int h, int w, int c, float *out,
                                         char *err, size_t err_len);
-/* Class probabilities (softmax of the logits) of n images: pixels in [0, 1], HWC at the
- * model's input size, normalized here as the model says; probs gets n * classes floats. */
+/* Class probabilities (softmax of the logits, or the output itself for a model ending in
+ * a softmax) of n images: pixels in [0, 1], HWC at the model's input size, normalized here
+ * as the model says; probs gets n * classes floats. */
 CLNET_API clnet_status clnet_model_predict(clnet_model *m, const float *images, int n,
                                            float *probs);
 
