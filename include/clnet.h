@@ -46,6 +46,10 @@ typedef enum clnet_status {
 /* A static string; never NULL (unknown codes give "unknown status"). */
 CLNET_API const char *clnet_status_string(clnet_status status);
 
+/* The library's version, "major.minor.patch" (a static string): the project version
+ * it was built as, which `clnet --version` prints. */
+CLNET_API const char *clnet_version(void);
+
 typedef struct clnet_context clnet_context;
 typedef struct clnet_tensor clnet_tensor;
 
@@ -290,7 +294,12 @@ typedef struct clnet_zoo_options {
 /* The names clnet_zoo_build knows ("resnet18", ..., "mobilenetv2", "mnasnet"), a static
  * NULL-terminated array. */
 CLNET_API const char *const *clnet_zoo_names(void);
-/* Builds the zoo model name (opt may be NULL for all defaults). The graph ends with
+/* The zoo's own name for name, matched ignoring case, '-', '_', '.' and spaces ("ResNet50",
+ * "resnet-50", "MobileNet_V2", "MNASNet"), a static string; NULL when the zoo has no such
+ * model. */
+CLNET_API const char *clnet_zoo_name(const char *name);
+/* Builds the zoo model name, any spelling clnet_zoo_name knows (opt may be NULL for all
+ * defaults). The graph ends with
  * the logits (dense, no softmax). On failure *out is NULL and err (err_len bytes) says
  * what is wrong: an unknown name lists the known ones; a bad option names it. */
 CLNET_API clnet_status clnet_zoo_build(const char *name, const clnet_zoo_options *opt,

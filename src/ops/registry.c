@@ -29,7 +29,8 @@ const clnet__op_desc *clnet__op_find(const char *name)
     return NULL;
 }
 
-/* Levenshtein distance of a and b (each cut at 63 characters), case-insensitive. */
+/* The Levenshtein distance of a and b (each cut at 63 characters): edits that change
+ * one into the other. Names are folded (lower case) before they get here. */
 static int distance(const char *a, const char *b)
 {
     int row[64];
@@ -40,10 +41,9 @@ static int distance(const char *a, const char *b)
         int diag = row[0];
         row[0] = i;
         for (int j = 1; j <= nb; ++j) {
-            const int up = row[j];
-            const int same = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]);
-            const int best = diag + !same < up + 1 ? diag + !same : up + 1;
-            row[j] = best < row[j - 1] + 1 ? best : row[j - 1] + 1;
+            const int up = row[j], change = diag + (a[i - 1] != b[j - 1]);
+            row[j] = change < up + 1 ? change : up + 1;
+            row[j] = row[j] < row[j - 1] + 1 ? row[j] : row[j - 1] + 1;
             diag = up;
         }
     }
