@@ -690,7 +690,9 @@ CLNET_API clnet_status clnet_model_predict(clnet_model *m, const float *images, 
  * CLNET_ERR_IO when path cannot be written, CLNET_ERR_OUT_OF_MEMORY. Nothing is printed. */
 
 /* Training curves of epochs >= 1 epochs (epoch i + 1 is element i), 1200x540: loss (from
- * 0) and accuracy (0..1, or a tighter range around the values) side by side, the
+ * 0) and accuracy side by side. The accuracy axis is 0..1, so noise never looks like
+ * progress; only when every value is at least 0.5 does it start at the tenth below the
+ * smallest (0.93 -> 0.9..1, 0.6 -> 0.5..1). The
  * training curve in blue, validation in orange, with a legend and epochs on the x axes.
  * val_loss and val_accuracy may be NULL or hold NAN (no validation); a non-finite value
  * leaves a gap. title may be NULL. */
