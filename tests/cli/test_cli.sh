@@ -95,6 +95,7 @@ check unknown-option-selftest nonzero "unexpected argument '--devcie' (did you m
 check unknown-option-missing-value nonzero "selftest: --class needs a value" "$clnet" selftest --class
 check unknown-option-none-close nonzero "unexpected argument '--frobnicate' (see --help)" "$clnet" devices --frobnicate
 check unknown-command-suggests nonzero "unknown command 'trian' (did you mean train?)" "$clnet" trian
+check unknown-bench-suggests nonzero "unknown bench 'modle' (did you mean model?)" "$clnet" bench modle
 check zoo-name-any-case 0 "Total params: 11,191,242" "$clnet" summary ResNet-18 --input 32x32x3 --classes 10
 check zoo-name-mobilenet-v2 0 "^Model: \"mobilenetv2\"" "$clnet" summary MobileNet_V2 --input 32x32x3
 check summary-zoo-keras-resnet50 0 "Total params: 23,600,006" "$clnet" summary resnet50 --style keras --input 64x64x3 --classes 6
