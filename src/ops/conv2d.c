@@ -446,7 +446,7 @@ static const clnet__op_case conv2d_cases[] = {
 
 static const clnet_op_key conv2d_keys[] = {
     {"filters", "int", NULL, "output channels", "8"},
-    {"kernel_size", "int or h, w", NULL, "window height and width", "3, 5"},
+    CLNET_KEY_KERNEL_SIZE,
     CLNET_KEY_STRIDES,
     CLNET_KEY_PADDING,
     {"dilation_rate", "int or h, w (1 only)", "1", "dilated convolutions are not supported", "1"},

@@ -262,7 +262,7 @@ static const clnet__op_case dw_cases[] = {
 };
 
 static const clnet_op_key depthwise_conv2d_keys[] = {
-    {"kernel_size", "int or h, w", NULL, "window height and width", "3"},
+    CLNET_KEY_KERNEL_SIZE,
     CLNET_KEY_STRIDES,
     CLNET_KEY_PADDING,
     {"depth_multiplier", "int", "1", "output channels per input channel", "2"},

@@ -98,6 +98,10 @@ enum {
         "padding", "valid|same|p|ph, pw|t, b, l, r", "valid",                                      \
             "Keras valid (none) or same, or explicit cells of zeros (PyTorch's padding)", "same"   \
     }
+#define CLNET_KEY_KERNEL_SIZE                                                                      \
+    {                                                                                              \
+        "kernel_size", "int or h, w", NULL, "window height and width", "3"                         \
+    }
 #define CLNET_KEY_STRIDES                                                                          \
     {                                                                                              \
         "strides", "int or h, w", "1", "step of the window", "2"                                   \
