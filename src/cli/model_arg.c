@@ -10,7 +10,8 @@
 
 const char clnet_cli_model_usage[] =
     "  MODEL              a zoo model: resnet18, resnet34, resnet50, resnet101, resnet152,\n"
-    "                     mobilenetv2, mnasnet; or a spec file (one [section] per layer)\n"
+    "                     mobilenetv2, mnasnet (any case: ResNet-50); or a spec file (one\n"
+    "                     [section] per layer; `clnet ops` lists the ops and their keys)\n"
     "  --input HxWxC      input per image, 1 or 3 channels (HxW: 3 channels); default\n"
     "                     224x224x3; small inputs work while every layer keeps a pixel\n"
     "  --classes N        units of the final dense layer, the logits; default 1000\n"
