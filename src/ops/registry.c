@@ -143,7 +143,8 @@ static clnet_status check_unused(clnet_context *ctx, const clnet__kv *kv, const 
             }
         }
         if (op->n_keys == 0)
-            return clnet__kv_error(ctx, kv, it, it->key, "op %s takes no keys", op->name);
+            return clnet__kv_error(ctx, kv, it, it->key, "unknown key: op %s takes no keys",
+                                   op->name);
         return clnet__kv_error(ctx, kv, it, it->key, "unknown key for op %s (%sit takes %s)",
                                op->name, near, keys);
     }
