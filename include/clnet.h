@@ -46,6 +46,10 @@ typedef enum clnet_status {
 /* A static string; never NULL (unknown codes give "unknown status"). */
 CLNET_API const char *clnet_status_string(clnet_status status);
 
+/* The library's version, "major.minor.patch" (a static string): the project version
+ * it was built as, which `clnet --version` prints. */
+CLNET_API const char *clnet_version(void);
+
 typedef struct clnet_context clnet_context;
 typedef struct clnet_tensor clnet_tensor;
 
@@ -243,6 +247,35 @@ CLNET_API void clnet_free(void *p);
  * with clnet_free). title may be NULL. */
 CLNET_API clnet_status clnet_graph_to_dot(const clnet_graph *g, const char *title, char **text);
 
+/* ---- ops: what a spec section (or clnet_graph_layer) may use ---- */
+
+/* One key of an op's spec section. Strings are static. */
+typedef struct clnet_op_key {
+    const char *name;          /* "kernel_size" */
+    const char *type;          /* the values it takes: "int", "int or h, w", "float", "bool",
+                                * "none|linear|relu|relu6", ... */
+    const char *default_value; /* as spec text ("1", "valid", "none"); NULL: required */
+    const char *description;   /* one line */
+    const char *sample;        /* a value it accepts ("3, 3"): the tests parse each key with it */
+} clnet_op_key;
+
+/* What `clnet ops` prints about one op. Strings and keys are static. */
+typedef struct clnet_op_info {
+    const char *name;           /* the spec's op name: "conv2d" ("input" for the input layer) */
+    const char *keras;          /* the Keras class it matches: "Conv2D" */
+    const char *description;    /* one line */
+    int min_inputs, max_inputs; /* layers it reads (0 for input) */
+    const clnet_op_key *keys;   /* the keys its section takes besides op and inputs */
+    int n_keys;
+} clnet_op_info;
+
+/* The number of ops clnet_op_info_at lists: the input pseudo-op (`op = input`, `shape =
+ * h, w, c`), then every registered op in registry order. */
+CLNET_API int clnet_op_count(void);
+/* The facts of op i, 0 <= i < clnet_op_count() (static), or NULL out of range. Safe to
+ * call from any thread. */
+CLNET_API const clnet_op_info *clnet_op_info_at(int i);
+
 /* ---- the zoo: reference architectures built as graphs ---- */
 
 /* Options of clnet_zoo_build; zero fields take the defaults. */
@@ -261,7 +294,12 @@ typedef struct clnet_zoo_options {
 /* The names clnet_zoo_build knows ("resnet18", ..., "mobilenetv2", "mnasnet"), a static
  * NULL-terminated array. */
 CLNET_API const char *const *clnet_zoo_names(void);
-/* Builds the zoo model name (opt may be NULL for all defaults). The graph ends with
+/* The zoo's own name for name, matched ignoring case, '-', '_', '.' and spaces ("ResNet50",
+ * "resnet-50", "MobileNet_V2", "MNASNet"), a static string; NULL when the zoo has no such
+ * model. */
+CLNET_API const char *clnet_zoo_name(const char *name);
+/* Builds the zoo model name, any spelling clnet_zoo_name knows (opt may be NULL for all
+ * defaults). The graph ends with
  * the logits (dense, no softmax). On failure *out is NULL and err (err_len bytes) says
  * what is wrong: an unknown name lists the known ones; a bad option names it. */
 CLNET_API clnet_status clnet_zoo_build(const char *name, const clnet_zoo_options *opt,
@@ -291,14 +329,18 @@ CLNET_API const clnet_graph *clnet_model_graph(const clnet_model *m);
  * reused by liveness; batches whose activations exceed the device's largest
  * allocation run in slices); training = 1: batch statistics, moving statistics
  * updated (frozen batch norms: their moving statistics, left as they are; see
- * clnet_model_freeze), everything backward needs kept. *y (borrowed) holds the output until the
- * next forward, clnet_model_plan_* call or clnet_model_destroy. After a training forward, x must
- * stay unchanged until clnet_model_backward. */
+ * clnet_model_freeze), everything backward needs kept. A graph that ends in a softmax (a
+ * softmax layer, or dense with activation = softmax) gives the logits before it in
+ * training, as Keras trains such a model on the softmax cross-entropy of its logits;
+ * inference gives the probabilities. *y (borrowed) holds the output until the next
+ * forward, clnet_model_plan_* call or clnet_model_destroy. After a training forward, x
+ * must stay unchanged until clnet_model_backward. */
 CLNET_API clnet_status clnet_model_forward(clnet_model *m, const clnet_tensor *x, int training,
                                            clnet_tensor **y);
 /* Backpropagates dy (the gradient of the loss with respect to the last training
- * forward's output, same shape) into the gradients of every trainable weight that is not
- * frozen (overwritten, not accumulated; clnet_model_freeze). */
+ * forward's output, same shape: the logits of a graph ending in a softmax) into the
+ * gradients of every trainable weight that is not frozen (overwritten, not accumulated;
+ * clnet_model_freeze). */
 CLNET_API clnet_status clnet_model_backward(clnet_model *m, const clnet_tensor *dy);
 
 typedef struct clnet_weight_info {
@@ -422,7 +464,8 @@ CLNET_API float clnet_schedule_lr(const clnet_schedule *s, int64_t step, int64_t
                                   int64_t steps_per_epoch);
 
 /* One optimization step on a batch: training forward of x, softmax cross-entropy of
- * the output ({n, 1, 1, classes} logits) against labels (n class indices), backward,
+ * the output ({n, 1, 1, classes} logits; a final softmax is left out of the training
+ * forward, see clnet_model_forward) against labels (n class indices), backward,
  * and o's update with learning rate lr. *loss (may be NULL) gets the batch's mean
  * loss, *correct (may be NULL) its top-1 hits. A loss that is NaN or Inf returns
  * CLNET_ERR_DIVERGED before any gradient is applied (the forward has updated the
@@ -728,12 +771,15 @@ CLNET_API clnet_status clnet_model_update_bn(clnet_model *m, const clnet_dataset
 
 typedef struct clnet_eval_result {
     int images, classes;
-    double loss; /* mean softmax cross-entropy */
+    double loss; /* mean softmax cross-entropy of the logits; for a model ending in a
+                  * softmax, the mean -log(p[label]) of its probabilities */
     double top1, top5;
     int64_t *confusion; /* classes x classes, row = true class, column = predicted; malloc'd */
 } clnet_eval_result;
 
-/* Runs d through m's inference plan in batches (normalized as the model says). */
+/* Runs d through m's inference plan in batches (normalized as the model says). The
+ * model's output must be one score per class of d (1x1xclasses): else the message
+ * names the output layer, its shape and the head to add. */
 CLNET_API clnet_status clnet_evaluate(clnet_model *m, const clnet_dataset *d, int batch,
                                       clnet_eval_result *r);
 CLNET_API void clnet_eval_result_free(clnet_eval_result *r);
@@ -746,8 +792,9 @@ CLNET_API void clnet_eval_result_free(clnet_eval_result *r);
  * CLNET_ERR_IO with err saying which and why. */
 CLNET_API clnet_status clnet_image_load(const char *path, int h, int w, int c, float *out,
                                         char *err, size_t err_len);
-/* Class probabilities (softmax of the logits) of n images: pixels in [0, 1], HWC at the
- * model's input size, normalized here as the model says; probs gets n * classes floats. */
+/* Class probabilities (softmax of the logits, or the output itself for a model ending in
+ * a softmax) of n images: pixels in [0, 1], HWC at the model's input size, normalized here
+ * as the model says; probs gets n * classes floats. */
 CLNET_API clnet_status clnet_model_predict(clnet_model *m, const float *images, int n,
                                            float *probs);
 
@@ -758,7 +805,9 @@ CLNET_API clnet_status clnet_model_predict(clnet_model *m, const float *images, 
  * CLNET_ERR_IO when path cannot be written, CLNET_ERR_OUT_OF_MEMORY. Nothing is printed. */
 
 /* Training curves of epochs >= 1 epochs (epoch i + 1 is element i), 1200x540: loss (from
- * 0) and accuracy (0..1, or a tighter range around the values) side by side, the
+ * 0) and accuracy side by side. The accuracy axis is 0..1, so noise never looks like
+ * progress; only when every value is at least 0.5 does it start at the tenth below the
+ * smallest (0.93 -> 0.9..1, 0.6 -> 0.5..1). The
  * training curve in blue, validation in orange, with a legend and epochs on the x axes.
  * val_loss and val_accuracy may be NULL or hold NAN (no validation); a non-finite value
  * leaves a gap. title may be NULL. */

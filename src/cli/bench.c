@@ -15,6 +15,11 @@ int clnet_cli_bench(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "compare") == 0)
         return clnet_cli_bench_compare(argc - 1, argv + 1);
     const int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+    static const char *const known[] = {"device", "model", "compare", NULL};
+    const char *near = argc >= 2 && !help ? clnet_cli_nearest(argv[1], known) : NULL;
+    if (argc >= 2 && !help)
+        fprintf(stderr, "clnet bench: unknown bench '%s'%s%s%s\n\n", argv[1],
+                near ? " (did you mean " : "", near ? near : "", near ? "?)" : "");
     fprintf(help ? stdout : stderr,
             "usage: clnet bench device [options]   FP32 GFLOP/s, memory and transfer GB/s,\n"
             "                                       launch latency, compile times\n"

@@ -118,8 +118,11 @@ int clnet_cli_bench_device(int argc, char **argv)
             quick = 2;
         else if (!strcmp(a, "--json"))
             json = 1;
-        else
-            return clnet_cli_error("bench", "unexpected argument '%s' (see --help)", a);
+        else {
+            static const char *const known[] = {"--device", "--class", "--quick", "--tiny",
+                                                "--json",   "--help",  NULL};
+            return clnet_cli_unknown("bench", a, known);
+        }
     }
     clnet_context *ctx = clnet_cli_context("bench", device, cls);
     if (!ctx)

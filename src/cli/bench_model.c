@@ -231,8 +231,20 @@ static int parse(options *o, int argc, char **argv)
             const int taken = clnet_cli_model_arg("bench", argc, argv, &i, &o->model);
             if (taken < 0)
                 return 1;
+            static const char *const known[] = {"--batch",
+                                                "--repeats",
+                                                "--device",
+                                                "--class",
+                                                "--train",
+                                                "--json",
+                                                "--profile",
+                                                "--unfused",
+                                                "--startup",
+                                                "--help",
+                                                CLNET_CLI_MODEL_OPTIONS,
+                                                NULL};
             if (taken == 0)
-                return clnet_cli_error("bench", "unexpected argument '%s' (see --help)", a);
+                return clnet_cli_unknown("bench", a, known);
         }
     }
     return -1; /* go on */

@@ -19,6 +19,7 @@ int clnet_cli_bench_device(int argc, char **argv);
 int clnet_cli_bench_model(int argc, char **argv);
 int clnet_cli_bench_compare(int argc, char **argv);
 int clnet_cli_tune(int argc, char **argv);
+int clnet_cli_ops(int argc, char **argv);
 /* `clnet bench model --startup` (bench_startup.c): a cold and a warm `clnet predict`
  * of m (saved to a temporary file) as new processes; prints the times. 0 or 1. */
 int clnet_cli_bench_startup(clnet_context *ctx, clnet_model *m, const char *device, const char *cls,
@@ -68,10 +69,28 @@ int clnet_cli_model_arg(const char *cmd, int argc, char **argv, int *i, clnet_cl
  * for tables (borrowed from m->model). */
 clnet_graph *clnet_cli_model_build(const char *cmd, const clnet_cli_model *m, const char **title);
 
-/* Prints "clnet <cmd>: unexpected argument '<arg>'", with "did you mean --x?" when one of
- * known (a NULL-terminated list of option names) is close to it or is what other tools
- * call it (--batch-size: --batch); returns 1. */
+/* An argument a command does not take (suggest.c), for every subcommand's final else:
+ *
+ *     static const char *const known[] = {"--epochs", "--batch", "--lr", ..., NULL};
+ *     ...
+ *     else
+ *         return clnet_cli_unknown("train", argv[i], known);
+ *
+ * known: the command's options, NULL-terminated (CLNET_CLI_MODEL_OPTIONS and
+ * CLNET_CLI_PLAN_OPTIONS list the shared ones). Prints "clnet <cmd>: unexpected argument
+ * '--batch-size' (did you mean --batch?)" when an option is close to a known one (other
+ * tools' names such as --batch-size, --learning-rate, --epoch, --output; a known option
+ * plus a suffix; one or two typos), else "... (see --help)". "--opt=value" is matched
+ * on --opt; a known option reaching it (a valued option without its value) says so.
+ * Returns 2, the exit status of a usage error. */
 int clnet_cli_unknown(const char *cmd, const char *arg, const char *const *known);
+/* The entry of known (NULL-terminated) arg probably means, as clnet_cli_unknown picks
+ * it, or NULL. */
+const char *clnet_cli_nearest(const char *arg, const char *const *known);
+
+/* The options clnet_cli_model_arg and clnet_cli_plan_arg take, for known lists. */
+#define CLNET_CLI_MODEL_OPTIONS "--input", "--classes", "--style", "--alpha", "--shortcut"
+#define CLNET_CLI_PLAN_OPTIONS "--batch", "--training", "--device", "--class"
 /* The terminal's width when stdout is one, else fallback. */
 int clnet_cli_columns(int fallback);
 

@@ -24,7 +24,8 @@ int clnet_cli_devices(int argc, char **argv)
                    "CLNET_DEVICE_CLASS=dgpu|igpu|cpu.\n");
             return 0;
         }
-        return clnet_cli_error("devices", "unknown option '%s'", argv[i]);
+        static const char *const known[] = {"--help", NULL};
+        return clnet_cli_unknown("devices", argv[i], known);
     }
     char err[512];
     clnet_device_info *list = NULL;

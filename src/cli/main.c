@@ -1,4 +1,4 @@
-/* main.c - the clnet command: dispatches to one file per subcommand. */
+/* main.c - the clnet command: dispatches to one file per subcommand; --version. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -47,7 +47,8 @@ static const struct command {
     {"summary", clnet_cli_summary,
      "layers, shapes, parameters and multiply-adds of a zoo model or spec"},
     {"spec", clnet_cli_spec, "the text spec of a zoo model, to edit or to keep as a file"},
-    {"graph", clnet_cli_graph, "a model's layers as a Graphviz DOT picture (--dot)"},
+    {"ops", clnet_cli_ops, "the ops a spec can use, with their keys, values and defaults"},
+    {"graph", clnet_cli_graph, "a model's layers as a picture: SVG, PNG, PDF or Graphviz DOT"},
     {"plan", clnet_cli_plan, "the fused plan of a model on a device, with its memory"},
     {"train", clnet_cli_train, "train a model on an image folder, idx or CIFAR data"},
     {"eval", clnet_cli_eval, "loss, accuracy, per-class figures and confusion of a saved model"},
@@ -62,6 +63,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: clnet <command> [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; ++i)
         fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].what);
+    fprintf(f, "  %-11s %s\n", "version", "the version of clnet (also --version)");
     fprintf(f, "\nRun `clnet <command> --help` for a command's options.\n");
 }
 
@@ -79,7 +81,19 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "clnet: unknown command '%s'\n\n", cmd);
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0 || strcmp(cmd, "-V") == 0) {
+        printf("clnet %s\n", clnet_version());
+        return 0;
+    }
+    const char *names[sizeof commands / sizeof commands[0] + 4] = {"version", "--version",
+                                                                   "--help"};
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; ++i)
+        names[i + 3] = commands[i].name;
+    const char *near = clnet_cli_nearest(cmd, names);
+    if (near)
+        fprintf(stderr, "clnet: unknown command '%s' (did you mean %s?)\n\n", cmd, near);
+    else
+        fprintf(stderr, "clnet: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return 2;
 }

@@ -10,7 +10,8 @@
 
 const char clnet_cli_model_usage[] =
     "  MODEL              a zoo model: resnet18, resnet34, resnet50, resnet101, resnet152,\n"
-    "                     mobilenetv2, mnasnet; or a spec file (one [section] per layer)\n"
+    "                     mobilenetv2, mnasnet (any case: ResNet-50); or a spec file (one\n"
+    "                     [section] per layer; `clnet ops` lists the ops and their keys)\n"
     "  --input HxWxC      input per image, 1 or 3 channels (HxW: 3 channels); default\n"
     "                     224x224x3; small inputs work while every layer keeps a pixel\n"
     "  --classes N        units of the final dense layer, the logits; default 1000\n"
@@ -22,7 +23,7 @@ const char clnet_cli_model_usage[] =
     "                     b = 1x1 projections (option B, default)\n"
     "  The options apply to zoo models only.\n";
 
-static const char *const options[] = {"--input", "--classes", "--style", "--alpha", "--shortcut"};
+static const char *const options[] = {CLNET_CLI_MODEL_OPTIONS};
 
 /* The value of option name at argv[*i] ("--name VALUE" or "--name=VALUE"), advancing *i
  * past it; NULL when argv[*i] is another argument; *missing when the value is absent. */
@@ -170,9 +171,7 @@ clnet_graph *clnet_cli_model_build(const char *cmd, const clnet_cli_model *m, co
                              "spec file (see --help)");
         return NULL;
     }
-    int known = 0;
-    for (const char *const *n = clnet_zoo_names(); *n; ++n)
-        known |= strcmp(*n, m->model) == 0;
+    const int known = clnet_zoo_name(m->model) != NULL; /* "ResNet-50" too */
     /* A readable file is a spec; so is a name that looks like a path, to say it is missing. */
     FILE *f = fopen(m->model, "rb");
     if (f)
@@ -190,6 +189,6 @@ clnet_graph *clnet_cli_model_build(const char *cmd, const clnet_cli_model *m, co
         return NULL;
     }
     if (title)
-        *title = m->model;
+        *title = clnet_zoo_name(m->model);
     return g;
 }

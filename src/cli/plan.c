@@ -154,8 +154,10 @@ int clnet_cli_plan(int argc, char **argv)
             taken = clnet_cli_model_arg("plan", argc, argv, &i, &m);
         if (taken < 0)
             return 1;
+        static const char *const known[] = {"--dot", CLNET_CLI_PLAN_OPTIONS,
+                                            CLNET_CLI_MODEL_OPTIONS, "--help", NULL};
         if (taken == 0)
-            return clnet_cli_error("plan", "unexpected argument '%s' (see --help)", argv[i]);
+            return clnet_cli_unknown("plan", argv[i], known);
     }
     const char *title = NULL;
     clnet_graph *g = clnet_cli_model_build("plan", &m, &title);

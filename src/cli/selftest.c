@@ -45,8 +45,8 @@ int clnet_cli_selftest(int argc, char **argv)
             usage(stdout);
             return 0;
         } else {
-            usage(stderr);
-            return clnet_cli_error("selftest", "unknown or incomplete option '%s'", argv[i]);
+            static const char *const known[] = {"--device", "--class", "--verbose", "--help", NULL};
+            return clnet_cli_unknown("selftest", argv[i], known);
         }
     }
     clnet_device_class classes[3];

@@ -21,8 +21,9 @@ int clnet_cli_spec(int argc, char **argv)
         const int taken = clnet_cli_model_arg("spec", argc, argv, &i, &m);
         if (taken < 0)
             return 1;
+        static const char *const known[] = {CLNET_CLI_MODEL_OPTIONS, "--help", NULL};
         if (!taken)
-            return clnet_cli_error("spec", "unexpected argument '%s' (see --help)", argv[i]);
+            return clnet_cli_unknown("spec", argv[i], known);
     }
     clnet_graph *g = clnet_cli_model_build("spec", &m, NULL);
     if (!g)

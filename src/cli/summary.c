@@ -23,8 +23,9 @@ int clnet_cli_summary(int argc, char **argv)
         const int taken = clnet_cli_model_arg("summary", argc, argv, &i, &m);
         if (taken < 0)
             return 1;
+        static const char *const known[] = {CLNET_CLI_MODEL_OPTIONS, "--help", NULL};
         if (!taken)
-            return clnet_cli_error("summary", "unexpected argument '%s' (see --help)", argv[i]);
+            return clnet_cli_unknown("summary", argv[i], known);
     }
     const char *title = NULL;
     clnet_graph *g = clnet_cli_model_build("summary", &m, &title);

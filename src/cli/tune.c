@@ -132,9 +132,19 @@ int clnet_cli_tune(int argc, char **argv)
                    (!strcmp(a, "--db") || !strcmp(a, "--device") || !strcmp(a, "--class"))) {
             *(!strcmp(a, "--db") ? &db : !strcmp(a, "--device") ? &device : &cls) = argv[++i];
         } else {
-            clnet_cli_error(cmd, "unknown argument '%s' (or a missing value)", a);
-            usage(stderr);
-            return 2;
+            static const char *const known[] = {"--train",
+                                                "--dry-run",
+                                                "--gemm-library",
+                                                "--quiet",
+                                                "--batch",
+                                                "--repeats",
+                                                "--db",
+                                                "--device",
+                                                "--class",
+                                                "--help",
+                                                CLNET_CLI_MODEL_OPTIONS,
+                                                NULL};
+            return clnet_cli_unknown(cmd, a, known);
         }
     }
     if (!model.model) {

@@ -1,5 +1,5 @@
-/* context.c - context creation (device choice, queue), error recording and the
- * status strings. Programs: program.c. Tests: tests/unit/test_context.c. */
+/* context.c - context creation (device choice, queue), error recording, the status
+ * strings and the version. Programs: program.c. Tests: tests/unit/test_context.c. */
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +19,11 @@ const char *clnet_status_string(clnet_status status)
 #undef CLNET_STATUS_CASE
     }
     return "unknown status";
+}
+
+const char *clnet_version(void)
+{
+    return CLNET_VERSION_STRING; /* CMake's PROJECT_VERSION (CMakeLists.txt) */
 }
 
 double clnet__now(void)

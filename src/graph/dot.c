@@ -75,7 +75,10 @@ static void put_quoted(clnet__text *t, const char *s)
 
 static const char *act_suffix(clnet__act act)
 {
-    return act == CLNET_ACT_RELU ? " + ReLU" : act == CLNET_ACT_RELU6 ? " + ReLU6" : "";
+    return act == CLNET_ACT_RELU      ? " + ReLU"
+           : act == CLNET_ACT_RELU6   ? " + ReLU6"
+           : act == CLNET_ACT_SOFTMAX ? " + Softmax"
+                                      : "";
 }
 
 /* "3x3/2": a window and its stride, the stride left out when 1. */

@@ -161,9 +161,11 @@ clnet_layer clnet__graph_layer_at(clnet_graph *g, const char *op_name, const cha
         if (inputs[i] == CLNET_LAYER_NONE)
             return fail(g, CLNET_ERR_INVALID_ARG, "layer '%s': input %d is not a layer", shown, i);
     const clnet__op_desc *op = op_name ? clnet__op_find(op_name) : NULL;
+    char hint[512];
     if (!op)
-        return fail(g, CLNET_ERR_UNKNOWN_OP, "layer '%s': unknown op '%s'", shown,
-                    op_name ? op_name : "(null)");
+        return fail(g, CLNET_ERR_UNKNOWN_OP, "layer '%s': unknown op '%s' (%s)", shown,
+                    op_name ? op_name : "(null)",
+                    clnet__op_unknown_hint(op_name ? op_name : "", 0, hint, sizeof hint));
     if (n_inputs < op->min_inputs || n_inputs > op->max_inputs || (n_inputs > 0 && !inputs))
         return fail(g, CLNET_ERR_INVALID_ARG, "layer '%s': %s takes %d to %d inputs, got %d", shown,
                     op->name, op->min_inputs, op->max_inputs, n_inputs);

@@ -145,8 +145,9 @@ static clnet_status read_section(clnet_graph *g, const section *s, const char *s
             st = clnet_graph_status(g);
         }
     } else if (!clnet__op_find(op)) {
-        set_error(err, err_len, "%s line %d [%s]: unknown op '%s'", source, s->header_line, s->name,
-                  op);
+        char hint[512];
+        set_error(err, err_len, "%s line %d [%s]: unknown op '%s' (%s)", source, s->header_line,
+                  s->name, op, clnet__op_unknown_hint(op, 1, hint, sizeof hint));
         st = CLNET_ERR_UNKNOWN_OP;
     } else {
         clnet_layer in[CLNET_MAX_INPUTS];

@@ -9,31 +9,7 @@
 
 const char *clnet__keras_type(const clnet__layer *l)
 {
-    static const char *const names[][2] = {
-        {"conv2d", "Conv2D"},
-        {"depthwise_conv2d", "DepthwiseConv2D"},
-        {"dense", "Dense"},
-        {"batch_norm", "BatchNormalization"},
-        {"relu", "ReLU"},
-        {"relu6", "ReLU"},
-        {"add", "Add"},
-        {"zero_pad", "ZeroPadding2D"},
-        {"channel_pad", "ChannelPad"},
-        {"max_pool", "MaxPooling2D"},
-        {"avg_pool", "AveragePooling2D"},
-        {"global_avg_pool", "GlobalAveragePooling2D"},
-        {"global_max_pool", "GlobalMaxPooling2D"},
-        {"flatten", "Flatten"},
-        {"dropout", "Dropout"},
-        {"softmax", "Softmax"},
-        {"softmax_cross_entropy", "SoftmaxCrossEntropy"},
-    };
-    if (!l->op)
-        return "InputLayer";
-    for (size_t i = 0; i < CLNET_COUNTOF(names); ++i)
-        if (strcmp(names[i][0], l->op->name) == 0)
-            return names[i][1];
-    return l->op->name;
+    return !l->op ? "InputLayer" : l->op->keras ? l->op->keras : l->op->name;
 }
 
 void clnet__text_put(clnet__text *t, const char *fmt, ...)

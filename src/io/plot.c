@@ -12,6 +12,7 @@
 #include <stb/stb_image_write.h>
 
 #include "clnet.h"
+#include "io/plot.h"
 
 /* ASCII 32..126 in 5 columns x 8 rows: byte k of a glyph, counted from the most
  * significant, is row k (rows 0-6 stand on the baseline, row 7 is the descender of g, j,
@@ -258,11 +259,7 @@ static clnet_status write_png(const canvas *c, const char *path)
 
 /* ---- training history ---- */
 
-/* A value axis: ticks every step from lo to hi, printed with decimals digits. */
-typedef struct axis {
-    double lo, hi, step;
-    int decimals;
-} axis;
+typedef clnet__plot_axis axis;
 
 /* A round step (1, 2 or 5 times a power of ten) cutting span into about n intervals, or
  * at most n when at_most (labels that must not collide). */
@@ -274,21 +271,25 @@ static double nice_step(double span, int n, int at_most)
     return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * mag;
 }
 
-/* The axis for data in [min, max] (min > max: no data): from 0 when zero_based, else a
- * tight range; a fraction (unit: all data in [0, 1]) stays within [0, 1] and takes all
- * of it when the data spans more than half. */
-static axis value_axis(double min, double max, int zero_based)
+/* The rule is stated in plot.h. */
+axis clnet__plot_value_axis(double min, double max, int zero_based)
 {
     if (!(min <= max))
         min = 0, max = 1;
     const int unit = !zero_based && min >= 0 && max <= 1;
     if (zero_based && min > 0)
         min = 0;
-    if (unit && max - min > 0.5)
-        min = 0, max = 1;
+    if (unit) {
+        axis a;
+        a.lo = min >= 0.5 ? floor((min - 0.01) * 10 + 1e-9) / 10 : 0;
+        a.hi = 1;
+        a.step = nice_step((a.hi - a.lo) * 1.06, 5, 0);
+        a.decimals = (int)ceil(-log10(a.step) - 1e-9);
+        return a;
+    }
     double span = max - min;
     if (span < 1e-12) { /* flat: a range around the value */
-        span = unit ? 0.1 : fabs(max) > 1e-12 ? fabs(max) / 5 : 1;
+        span = fabs(max) > 1e-12 ? fabs(max) / 5 : 1;
         min -= zero_based ? 0 : span / 2;
         max += span / 2;
     }
@@ -296,10 +297,6 @@ static axis value_axis(double min, double max, int zero_based)
     a.step = nice_step(span * 1.06, 5, 0);
     a.lo = zero_based && min >= 0 ? 0 : floor((min - 0.03 * span) / a.step) * a.step;
     a.hi = ceil((max + 0.03 * span) / a.step) * a.step;
-    if (unit) {
-        a.lo = fmax(a.lo, 0);
-        a.hi = fmin(a.hi, 1);
-    }
     if (a.hi <= a.lo)
         a.hi = a.lo + a.step;
     a.decimals = a.step >= 1 ? 0 : (int)ceil(-log10(a.step) - 1e-9);
@@ -377,7 +374,7 @@ static axis curves_axis(const double *const v[2], int n, int zero_based)
                 min = fmin(min, v[k][i]);
                 max = fmax(max, v[k][i]);
             }
-    return value_axis(min, max, zero_based);
+    return clnet__plot_value_axis(min, max, zero_based);
 }
 
 /* The widest tick label of a, in pixels. */

@@ -1,6 +1,7 @@
 /* zoo.c - clnet_zoo_build: the zoo's names, its options checked and defaulted, dispatch to
  * resnet.c, mobilenetv2.c and mnasnet.c, and the layer helpers they share (models.h).
  * Tests: tests/models/test_zoo.c. */
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,6 +38,20 @@ static const char *const names[] = {ZOO_MODELS(ZOO_NAME) NULL};
 const char *const *clnet_zoo_names(void)
 {
     return names;
+}
+
+const char *clnet_zoo_name(const char *name)
+{
+    char folded[64];
+    size_t n = 0;
+    for (; name && *name && n + 1 < sizeof folded; ++name)
+        if (!strchr("-_ .", *name))
+            folded[n++] = (char)tolower((unsigned char)*name);
+    folded[n] = '\0';
+    for (size_t i = 0; name && i < CLNET_COUNTOF(models); ++i)
+        if (strcmp(models[i].name, folded) == 0)
+            return models[i].name;
+    return NULL;
 }
 
 static clnet_status fail(char *err, size_t len, const char *fmt, ...)
@@ -131,8 +146,9 @@ clnet_status clnet_zoo_build(const char *name, const clnet_zoo_options *opt, cln
         return fail(err, err_len, "no place for the graph (out is NULL)");
     *out = NULL;
     const zoo_model *m = NULL;
-    for (size_t i = 0; name && i < CLNET_COUNTOF(models); ++i)
-        if (strcmp(models[i].name, name) == 0)
+    const char *known = clnet_zoo_name(name);
+    for (size_t i = 0; known && i < CLNET_COUNTOF(models); ++i)
+        if (models[i].name == known)
             m = &models[i];
     char list[160];
     if (!m)

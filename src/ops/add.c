@@ -87,8 +87,16 @@ static const clnet__op_case add_cases[] = {
     {"activation = relu", 2, {{2, 9, 11, 17}, {2, 9, 11, 17}}, 2.0f},
 };
 
+static const clnet_op_key add_keys[] = {
+    CLNET_KEY_ACTIVATION,
+};
+
 const clnet__op_desc clnet__op_add = {
     .name = "add",
+    .keras = "Add",
+    .description = "sum of 2 to 8 inputs of the same shape (the residual join)",
+    .keys = add_keys,
+    .n_keys = (int)CLNET_COUNTOF(add_keys),
     .params_size = sizeof(clnet__add_params),
     .min_inputs = 2,
     .max_inputs = CLNET_MAX_INPUTS,

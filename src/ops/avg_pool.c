@@ -61,8 +61,18 @@ static const clnet__op_case avg_pool_cases[] = {
     {"pool_size = 2\nstrides = 1", 1, {{3, 5, 7, 33}}, 0},
 };
 
+static const clnet_op_key avg_pool_keys[] = {
+    CLNET_POOL_KEYS,
+    {"count_include_pad", "bool", "false",
+     "divide by the whole window, padding included (PyTorch's default)", "true"},
+};
+
 const clnet__op_desc clnet__op_avg_pool = {
     .name = "avg_pool",
+    .keras = "AveragePooling2D",
+    .description = "the mean of each window (of its input cells, unless count_include_pad)",
+    .keys = avg_pool_keys,
+    .n_keys = (int)CLNET_COUNTOF(avg_pool_keys),
     .params_size = sizeof(clnet__pool_params),
     .min_inputs = 1,
     .max_inputs = 1,

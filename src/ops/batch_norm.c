@@ -277,8 +277,22 @@ static const clnet__op_case bn_cases[] = {
     {"momentum = 0.5", 1, {{1, 1, 1, 3}}, 0},
 };
 
+static const clnet_op_key batch_norm_keys[] = {
+    {"epsilon", "float > 0", "0.001", "added to the variance (PyTorch: 1e-5)", "1e-5"},
+    {"momentum", "float in [0, 1]", "0.99",
+     "moving = momentum * moving + (1 - momentum) * batch (PyTorch's 0.1 is 0.9 here)", "0.9"},
+    {"unbiased_variance", "bool", "false",
+     "moving variance from the n / (n - 1) corrected batch variance, as PyTorch", "true"},
+    CLNET_KEY_ACTIVATION,
+};
+
 const clnet__op_desc clnet__op_batch_norm = {
     .name = "batch_norm",
+    .keras = "BatchNormalization",
+    .description =
+        "normalizes each channel: batch statistics in training, moving ones in inference",
+    .keys = batch_norm_keys,
+    .n_keys = (int)CLNET_COUNTOF(batch_norm_keys),
     .params_size = sizeof(clnet__batch_norm_params),
     .min_inputs = 1,
     .max_inputs = 1,

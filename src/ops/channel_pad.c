@@ -94,8 +94,18 @@ static const clnet__op_case channel_pad_cases[] = {
     {"channels = 21\nstride = 3\nbefore = 2", 1, {{1, 7, 4, 17}}, 0},
 };
 
+static const clnet_op_key channel_pad_keys[] = {
+    {"channels", "int", NULL, "output channels", "16"},
+    {"stride", "int", "1", "keeps every stride-th row and column", "2"},
+    {"before", "int >= 0", "0", "zero channels ahead of the input's", "4"},
+};
+
 const clnet__op_desc clnet__op_channel_pad = {
     .name = "channel_pad",
+    .keras = "ChannelPad",
+    .description = "zero channels around the input's, strided: the option-A ResNet shortcut",
+    .keys = channel_pad_keys,
+    .n_keys = (int)CLNET_COUNTOF(channel_pad_keys),
     .params_size = sizeof(clnet__channel_pad_params),
     .min_inputs = 1,
     .max_inputs = 1,

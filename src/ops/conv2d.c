@@ -444,8 +444,22 @@ static const clnet__op_case conv2d_cases[] = {
      0},
 };
 
+static const clnet_op_key conv2d_keys[] = {
+    {"filters", "int", NULL, "output channels", "8"},
+    CLNET_KEY_KERNEL_SIZE,
+    CLNET_KEY_STRIDES,
+    CLNET_KEY_PADDING,
+    {"dilation_rate", "int or h, w (1 only)", "1", "dilated convolutions are not supported", "1"},
+    CLNET_KEY_USE_BIAS,
+    CLNET_KEY_ACTIVATION,
+};
+
 const clnet__op_desc clnet__op_conv2d = {
     .name = "conv2d",
+    .keras = "Conv2D",
+    .description = "2-D convolution, kernel h x w x in x filters, with a fused bias and activation",
+    .keys = conv2d_keys,
+    .n_keys = (int)CLNET_COUNTOF(conv2d_keys),
     .params_size = sizeof(clnet__conv2d_params),
     .min_inputs = 1,
     .max_inputs = 2,

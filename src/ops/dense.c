@@ -1,15 +1,17 @@
 /* dense.c - Keras Dense on the last axis: [n, h, w, c] -> [n, h, w, units], one GEMM
  * [n*h*w, c] x [c, units] with the fused bias + relu / relu6 epilogue. Runs as the 1x1
- * stride-1 conv2d it is (src/ops/conv2d.c and its kernels in cl/conv2d.cl).
+ * stride-1 conv2d it is (src/ops/conv2d.c and its kernels in cl/conv2d.cl); activation =
+ * softmax then runs the softmax op's row kernels over the units (cl/softmax.cl).
  * Reference: src/ref/dense.c. Tests: tests/ops/test_dense.c. */
 #include <limits.h>
 
 #include "ops/op.h"
+#include "ops/softmax.h"
 #include "ref/ref.h"
 
 static clnet_status dense_parse(clnet_context *ctx, clnet__kv *kv, void *params)
 {
-    static const char *const acts[] = {"none", "relu", "relu6", "linear"};
+    static const char *const acts[] = {"none", "relu", "relu6", "linear", "softmax"};
     clnet__dense_params *p = params;
     int act = 0;
     CLNET_TRY(clnet__kv_int(ctx, kv, "units", CLNET_KV_REQUIRED, &p->units));
@@ -17,8 +19,8 @@ static clnet_status dense_parse(clnet_context *ctx, clnet__kv *kv, void *params)
         return clnet__kv_error(ctx, kv, clnet__kv_find(kv, "units"), "units",
                                "must be positive, got %d", p->units);
     CLNET_TRY(clnet__kv_bool(ctx, kv, "use_bias", 1, &p->use_bias));
-    CLNET_TRY(clnet__kv_enum(ctx, kv, "activation", acts, 4, 0, &act));
-    p->act = act == 3 ? CLNET_ACT_NONE : (clnet__act)act;
+    CLNET_TRY(clnet__kv_enum(ctx, kv, "activation", acts, 5, 0, &act));
+    p->act = act == 3 ? CLNET_ACT_NONE : act == 4 ? CLNET_ACT_SOFTMAX : (clnet__act)act;
     return CLNET_OK;
 }
 
@@ -58,7 +60,7 @@ static double dense_flops(const void *params, const clnet_shape *in, int n_in, c
     return (double)clnet__shape_count(out) * in[0].c;
 }
 
-/* The conv2d parameters of this layer: 1x1, stride 1, no padding. */
+/* The conv2d parameters of this layer: 1x1, stride 1, no padding; a softmax runs after. */
 static clnet__conv2d_params as_conv(const clnet__dense_params *p)
 {
     clnet__conv2d_params c = {0};
@@ -66,7 +68,7 @@ static clnet__conv2d_params as_conv(const clnet__dense_params *p)
     c.kh = c.kw = c.sh = c.sw = 1;
     c.padding = CLNET_PADDING_VALID;
     c.use_bias = p->use_bias;
-    c.act = p->act;
+    c.act = p->act == CLNET_ACT_SOFTMAX ? CLNET_ACT_NONE : p->act;
     return c;
 }
 
@@ -77,19 +79,43 @@ static void dense_describe(const clnet_context *ctx, const void *params, const c
     clnet__op_conv2d.describe(ctx, &cp, in, n_in, out, buf, len);
 }
 
-static clnet_status dense_forward(const clnet__op_call *call)
+/* Softmax rows: the pixels, of units each. */
+static int rows_of(clnet_shape s)
 {
-    const clnet__conv2d_params cp = as_conv(call->params);
-    clnet__op_call c = *call;
-    c.params = &cp;
-    return clnet__op_conv2d.forward(&c);
+    return s.n * s.h * s.w;
 }
 
-static clnet_status dense_backward(const clnet__op_call *call)
+static clnet_status dense_forward(const clnet__op_call *call)
 {
-    const clnet__conv2d_params cp = as_conv(call->params);
+    const clnet__dense_params *p = call->params;
+    const clnet__conv2d_params cp = as_conv(p);
     clnet__op_call c = *call;
     c.params = &cp;
+    CLNET_TRY(clnet__op_conv2d.forward(&c));
+    if (p->act != CLNET_ACT_SOFTMAX)
+        return CLNET_OK;
+    const clnet_shape s = call->out->shape;
+    return clnet__softmax_rows_forward(call->ctx, call->out->buf, call->out->buf, rows_of(s), s.c);
+}
+
+/* With softmax: the logits' gradient y * (dy - sum(dy * y)) into a scratch tensor, then
+ * the GEMM's backward from it. */
+static clnet_status dense_backward(const clnet__op_call *call)
+{
+    const clnet__dense_params *p = call->params;
+    const clnet__conv2d_params cp = as_conv(p);
+    clnet__op_call c = *call;
+    c.params = &cp;
+    clnet_tensor dlogits;
+    if (p->act == CLNET_ACT_SOFTMAX) {
+        const clnet_shape s = call->out->shape;
+        dlogits = *call->dout;
+        CLNET_TRY(clnet__scratch(call->ctx, CLNET_SCRATCH_TMP, dlogits.count * sizeof(float),
+                                 &dlogits.buf));
+        CLNET_TRY(clnet__softmax_rows_backward(call->ctx, call->out->buf, call->dout->buf,
+                                               dlogits.buf, rows_of(s), s.c));
+        c.dout = &dlogits; /* conv2d without an activation reads it and uses no TMP scratch */
+    }
     return clnet__op_conv2d.backward(&c);
 }
 
@@ -99,15 +125,29 @@ static const clnet__op_case dense_cases[] = {
     {"units = 10", 1, {{3, 1, 1, 33}}, 0},
     {"units = 17\nactivation = relu", 1, {{1, 4, 3, 5}}, 0},
     {"units = 6\nuse_bias = false\nactivation = relu6", 1, {{3, 2, 3, 17}}, 8.0f},
+    {"units = 10\nactivation = softmax", 1, {{3, 1, 1, 33}}, 0},
+    {"units = 17\nuse_bias = false\nactivation = softmax", 1, {{2, 2, 3, 5}}, 2.0f},
+};
+
+static const clnet_op_key dense_keys[] = {
+    {"units", "int", NULL, "output channels (the classes of a head)", "10"},
+    CLNET_KEY_USE_BIAS,
+    {"activation", "none|linear|relu|relu6|softmax", "none",
+     "applied to the output; softmax makes a head of probabilities (trained on its logits)",
+     "softmax"},
 };
 
 const clnet__op_desc clnet__op_dense = {
     .name = "dense",
+    .keras = "Dense",
+    .description = "fully connected on the channels of every pixel: the classifier head",
+    .keys = dense_keys,
+    .n_keys = (int)CLNET_COUNTOF(dense_keys),
     .params_size = sizeof(clnet__dense_params),
     .min_inputs = 1,
     .max_inputs = 1,
-    .flags =
-        CLNET_OP_NOT_SMOOTH | CLNET_OP_FUSED_ACT | CLNET_OP_OPTIONAL_BIAS, /* fused relu / relu6 */
+    /* fused relu / relu6 (softmax: a fused act no fusion pass mistakes for none) */
+    .flags = CLNET_OP_NOT_SMOOTH | CLNET_OP_FUSED_ACT | CLNET_OP_OPTIONAL_BIAS,
     .act_offset = offsetof(clnet__dense_params, act),
     .bias_offset = offsetof(clnet__dense_params, use_bias),
     .parse = dense_parse,

@@ -261,8 +261,22 @@ static const clnet__op_case dw_cases[] = {
     {"kernel_size = 3\ndepth_multiplier = 2\nactivation = relu", 1, {{3, 6, 5, 3}}, 0},
 };
 
+static const clnet_op_key depthwise_conv2d_keys[] = {
+    CLNET_KEY_KERNEL_SIZE,
+    CLNET_KEY_STRIDES,
+    CLNET_KEY_PADDING,
+    {"depth_multiplier", "int", "1", "output channels per input channel", "2"},
+    CLNET_KEY_USE_BIAS,
+    CLNET_KEY_ACTIVATION,
+};
+
 const clnet__op_desc clnet__op_depthwise_conv2d = {
     .name = "depthwise_conv2d",
+    .keras = "DepthwiseConv2D",
+    .description =
+        "a kh x kw filter per input channel (depth_multiplier of them), channels unmixed",
+    .keys = depthwise_conv2d_keys,
+    .n_keys = (int)CLNET_COUNTOF(depthwise_conv2d_keys),
     .params_size = sizeof(clnet__depthwise_conv2d_params),
     .min_inputs = 1,
     .max_inputs = 1,

@@ -62,8 +62,17 @@ static const clnet__op_case dropout_cases[] = {
     {"rate = 0", 1, {{2, 3, 3, 10}}, 0},
 };
 
+static const clnet_op_key dropout_keys[] = {
+    {"rate", "float in [0, 1)", "0.5", "fraction of the values dropped", "0.2"},
+    {"seed", "int >= 0", "0", "mixed into the mask (with the training step's seed)", "7"},
+};
+
 const clnet__op_desc clnet__op_dropout = {
     .name = "dropout",
+    .keras = "Dropout",
+    .description = "in training, zeroes a fraction of the values and scales the rest up",
+    .keys = dropout_keys,
+    .n_keys = (int)CLNET_COUNTOF(dropout_keys),
     .params_size = sizeof(clnet__dropout_params),
     .min_inputs = 1,
     .max_inputs = 1,

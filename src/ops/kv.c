@@ -82,6 +82,11 @@ clnet_status clnet__kv_parse(clnet_context *ctx, const char *text, const char *w
 
 const clnet__kv_item *clnet__kv_find(clnet__kv *kv, const char *key)
 {
+    int asked = 0;
+    for (int i = 0; i < kv->n_asked && !asked; ++i)
+        asked = strcmp(kv->asked[i], key) == 0;
+    if (!asked && kv->n_asked < CLNET_KV_MAX)
+        snprintf(kv->asked[kv->n_asked++], sizeof kv->asked[0], "%s", key);
     for (int i = 0; i < kv->n; ++i) {
         if (strcmp(kv->items[i].key, key) == 0) {
             kv->items[i].used = 1;

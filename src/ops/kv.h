@@ -23,6 +23,10 @@ typedef struct clnet__kv {
     char where[160]; /* "model.spec [conv1]", used to prefix messages */
     clnet__kv_item items[CLNET_KV_MAX];
     int n;
+    /* Every key a getter looked for, present or not (tests check each op documents
+     * every key its parse function reads). */
+    char asked[CLNET_KV_MAX][48];
+    int n_asked;
 } clnet__kv;
 
 /* Removes leading and trailing white space in place. */
@@ -32,7 +36,7 @@ void clnet__trim(char *s);
  * first_line numbers the first line of text (for messages). */
 clnet_status clnet__kv_parse(clnet_context *ctx, const char *text, const char *where,
                              int first_line, clnet__kv *kv);
-/* NULL if absent; marks the key used. */
+/* NULL if absent; marks the key used and records it as asked. */
 const clnet__kv_item *clnet__kv_find(clnet__kv *kv, const char *key);
 /* Records "<where> line N: key 'k': <msg>" on ctx. item may be NULL. */
 clnet_status clnet__kv_error(clnet_context *ctx, const clnet__kv *kv, const clnet__kv_item *item,

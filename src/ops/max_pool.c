@@ -55,8 +55,16 @@ static const clnet__op_case max_pool_cases[] = {
     {"pool_size = 2\nstrides = 1", 1, {{3, 5, 7, 33}}, 0},
 };
 
+static const clnet_op_key max_pool_keys[] = {
+    CLNET_POOL_KEYS,
+};
+
 const clnet__op_desc clnet__op_max_pool = {
     .name = "max_pool",
+    .keras = "MaxPooling2D",
+    .description = "the maximum of each window",
+    .keys = max_pool_keys,
+    .n_keys = (int)CLNET_COUNTOF(max_pool_keys),
     .params_size = sizeof(clnet__pool_params),
     .min_inputs = 1,
     .max_inputs = 1,

@@ -93,17 +93,50 @@ enum {
      * * batch. The executor may override it for one forward (clnet_model_update_bn), and runs
      * the op in inference mode when its trainable weights are frozen (Keras's semantics). */
     CLNET_OP_MOVING_STATS = 1 << 7,
+    /* The output is a probability distribution over the channels (softmax): a graph ending
+     * in this op is trained on the logits before it (src/plan/fuse.c, clnet__graph_logits). */
+    CLNET_OP_PROBABILITIES = 1 << 8,
 };
+
+/* Key rows several ops share (their parse functions read them through window.c / the
+ * kv getters the same way). */
+#define CLNET_KEY_PADDING                                                                          \
+    {                                                                                              \
+        "padding", "valid|same|p|ph, pw|t, b, l, r", "valid",                                      \
+            "Keras valid (none) or same, or explicit cells of zeros (PyTorch's padding)", "same"   \
+    }
+#define CLNET_KEY_KERNEL_SIZE                                                                      \
+    {                                                                                              \
+        "kernel_size", "int or h, w", NULL, "window height and width", "3"                         \
+    }
+#define CLNET_KEY_STRIDES                                                                          \
+    {                                                                                              \
+        "strides", "int or h, w", "1", "step of the window", "2"                                   \
+    }
+#define CLNET_KEY_USE_BIAS                                                                         \
+    {                                                                                              \
+        "use_bias", "bool", "true", "add a learned bias per output channel", "false"               \
+    }
+#define CLNET_KEY_ACTIVATION                                                                       \
+    {                                                                                              \
+        "activation", "none|linear|relu|relu6", "none",                                            \
+            "applied to the output, fused into the op", "relu6"                                    \
+    }
 
 typedef struct clnet__op_desc {
     const char *name;
+    const char *keras;       /* Keras's class name ("Conv2D"): summaries, suggestions */
+    const char *description; /* one line, for `clnet ops` */
+    /* Every key parse reads, documented (tests/unit/test_op_keys.c checks both ways). */
+    const clnet_op_key *keys;
+    int n_keys;
     size_t params_size;
     int min_inputs, max_inputs;
     unsigned flags;
     /* Within params: see CLNET_OP_FUSED_ACT, _OPTIONAL_BIAS and _MOVING_STATS. */
     size_t act_offset, bias_offset, momentum_offset;
-    /* Fills params (params_size bytes, zeroed by the caller) from kv; must reject
-     * unknown keys with clnet__kv_check_unused. */
+    /* Fills params (params_size bytes, zeroed by the caller) from kv; the caller
+     * (clnet__op_parse_at) rejects the keys it did not read, naming the op's keys. */
     clnet_status (*parse)(clnet_context *ctx, clnet__kv *kv, void *params);
     /* Output shape; a mismatch is CLNET_ERR_SHAPE naming the shapes. */
     clnet_status (*infer)(clnet_context *ctx, const void *params, const clnet_shape *in, int n_in,
@@ -132,6 +165,13 @@ typedef struct clnet__op_desc {
 #undef CLNET_OP
 
 const clnet__op_desc *clnet__op_find(const char *name);
+/* The op a user probably meant by an unknown name: the same name in another case or
+ * spelling ("Conv2D", "batchnorm", "MaxPool2D"), its Keras class name
+ * ("BatchNormalization"), or the nearest by edit distance; NULL when nothing is close. */
+const clnet__op_desc *clnet__op_suggest(const char *name);
+/* "did you mean conv2d? `clnet ops` lists them: add, avg_pool, ..." into buf: the hint
+ * appended to an unknown-op message. with_input adds the input pseudo-op to the list. */
+const char *clnet__op_unknown_hint(const char *name, int with_input, char *buf, size_t len);
 /* All ops in registry order; *count gets their number. */
 const clnet__op_desc *const *clnet__op_all(int *count);
 

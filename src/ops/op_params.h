@@ -11,8 +11,15 @@ typedef enum clnet__padding {
     CLNET_PADDING_EXPLICIT = 2
 } clnet__padding;
 
-/* Fused activation of conv2d, dense and batch_norm: the kernels' ACT argument. */
-typedef enum clnet__act { CLNET_ACT_NONE = 0, CLNET_ACT_RELU = 1, CLNET_ACT_RELU6 = 2 } clnet__act;
+/* Fused activation of conv2d, dense and batch_norm: the kernels' ACT argument. SOFTMAX
+ * (dense only) is no per-element epilogue: dense runs the softmax op's row kernels after
+ * its GEMM, and the kernels never see it. */
+typedef enum clnet__act {
+    CLNET_ACT_NONE = 0,
+    CLNET_ACT_RELU = 1,
+    CLNET_ACT_RELU6 = 2,
+    CLNET_ACT_SOFTMAX = 3
+} clnet__act;
 
 /* relu, relu6 (relu.c): max(x, 0), capped at `cap` when cap > 0. */
 typedef struct clnet__relu_params {
@@ -49,7 +56,7 @@ typedef struct clnet__conv2d_params {
 } clnet__conv2d_params;
 
 /* dense (dense.c): Keras Dense on the last axis, kernel {1, 1, c, units}; runs as a
- * 1x1 conv2d. */
+ * 1x1 conv2d, then (act softmax) a softmax over the units. */
 typedef struct clnet__dense_params {
     int units;
     int use_bias;

@@ -15,6 +15,10 @@ typedef struct clnet__pool_geom {
 /* pool_size, strides (default pool_size), padding = valid | same | p | ph, pw | t, b, l, r.
  * Explicit padding must stay below the pool size, so every window holds an input cell. */
 clnet_status clnet__pool_parse(clnet_context *ctx, clnet__kv *kv, clnet__pool_params *p);
+/* Their rows of the op's keys table. */
+#define CLNET_POOL_KEYS                                                                            \
+    {"pool_size", "int or h, w", "2", "window height and width", "3"},                             \
+        {"strides", "int or h, w", "pool_size", "step of the window", "1"}, CLNET_KEY_PADDING
 /* The geometry of p over input in; 0 when the pool does not fit (valid, too small). */
 int clnet__pool_geometry(const clnet__pool_params *p, clnet_shape in, clnet__pool_geom *g);
 /* clnet__pool_geometry, or CLNET_ERR_SHAPE naming op and the shapes. */

@@ -77,8 +77,16 @@ static const clnet__op_case relu6_cases[] = {
     {"", 1, {{3, 13, 13, 33}}, 8.0f},
 };
 
+static const clnet_op_key relu_keys[] = {
+    {"max_value", "float", "0", "cap of the output; 0: no cap (6 gives relu6)", "6"},
+};
+
 const clnet__op_desc clnet__op_relu = {
     .name = "relu",
+    .keras = "ReLU",
+    .description = "max(x, 0), capped at max_value when it is given",
+    .keys = relu_keys,
+    .n_keys = (int)CLNET_COUNTOF(relu_keys),
     .params_size = sizeof(clnet__relu_params),
     .min_inputs = 1,
     .max_inputs = 1,
@@ -96,6 +104,8 @@ const clnet__op_desc clnet__op_relu = {
 
 const clnet__op_desc clnet__op_relu6 = {
     .name = "relu6",
+    .keras = "ReLU",
+    .description = "min(max(x, 0), 6): Keras ReLU(max_value=6), MobileNet's activation",
     .params_size = sizeof(clnet__relu_params),
     .min_inputs = 1,
     .max_inputs = 1,

@@ -43,14 +43,28 @@ clnet_status clnet__softmax_launch_rows(clnet_context *ctx, const char *program,
     return clnet__launch_local(ctx, program, kernel, args, n_args, 2, global, local);
 }
 
+clnet_status clnet__softmax_rows_forward(clnet_context *ctx, cl_mem x, cl_mem y, int rows, int c)
+{
+    const clnet_arg args[] = {CLNET_ARG_MEM(x), CLNET_ARG_MEM(y), CLNET_ARG_INT(rows),
+                              CLNET_ARG_INT(c)};
+    return clnet__softmax_launch_rows(ctx, PROGRAM, "softmax_forward", args,
+                                      (int)CLNET_COUNTOF(args), rows, c);
+}
+
+clnet_status clnet__softmax_rows_backward(clnet_context *ctx, cl_mem y, cl_mem dy, cl_mem dx,
+                                          int rows, int c)
+{
+    const clnet_arg args[] = {CLNET_ARG_MEM(y), CLNET_ARG_MEM(dy), CLNET_ARG_MEM(dx),
+                              CLNET_ARG_INT(rows), CLNET_ARG_INT(c)};
+    return clnet__softmax_launch_rows(ctx, PROGRAM, "softmax_backward", args,
+                                      (int)CLNET_COUNTOF(args), rows, c);
+}
+
 static clnet_status softmax_forward(const clnet__op_call *call)
 {
     const clnet_shape s = call->out->shape;
-    const int rows = s.n * s.h * s.w;
-    const clnet_arg args[] = {CLNET_ARG_MEM(call->in[0]->buf), CLNET_ARG_MEM(call->out->buf),
-                              CLNET_ARG_INT(rows), CLNET_ARG_INT(s.c)};
-    return clnet__softmax_launch_rows(call->ctx, PROGRAM, "softmax_forward", args,
-                                      (int)CLNET_COUNTOF(args), rows, s.c);
+    return clnet__softmax_rows_forward(call->ctx, call->in[0]->buf, call->out->buf, s.n * s.h * s.w,
+                                       s.c);
 }
 
 static clnet_status softmax_backward(const clnet__op_call *call)
@@ -58,12 +72,8 @@ static clnet_status softmax_backward(const clnet__op_call *call)
     if (!call->din[0])
         return CLNET_OK;
     const clnet_shape s = call->out->shape;
-    const int rows = s.n * s.h * s.w;
-    const clnet_arg args[] = {CLNET_ARG_MEM(call->out->buf), CLNET_ARG_MEM(call->dout->buf),
-                              CLNET_ARG_MEM(call->din[0]->buf), CLNET_ARG_INT(rows),
-                              CLNET_ARG_INT(s.c)};
-    return clnet__softmax_launch_rows(call->ctx, PROGRAM, "softmax_backward", args,
-                                      (int)CLNET_COUNTOF(args), rows, s.c);
+    return clnet__softmax_rows_backward(call->ctx, call->out->buf, call->dout->buf,
+                                        call->din[0]->buf, s.n * s.h * s.w, s.c);
 }
 
 /* One class, two, ten, 17 (a float16 and a tail), 1000 (ImageNet: every lane of a
@@ -74,12 +84,20 @@ static const clnet__op_case softmax_cases[] = {
     {"", 1, {{3, 1, 1, 1000}}, 8.0f},
 };
 
+static const clnet_op_key softmax_keys[] = {
+    {"axis", "-1 (or 3)", "-1", "the channels, the only axis supported", "-1"},
+};
+
 const clnet__op_desc clnet__op_softmax = {
     .name = "softmax",
+    .keras = "Softmax",
+    .description = "exp(x) / sum(exp(x)) over the channels: class probabilities",
+    .keys = softmax_keys,
+    .n_keys = (int)CLNET_COUNTOF(softmax_keys),
     .params_size = sizeof(clnet__softmax_params),
     .min_inputs = 1,
     .max_inputs = 1,
-    .flags = CLNET_OP_BWD_INPUT_SHAPE_ONLY,
+    .flags = CLNET_OP_BWD_INPUT_SHAPE_ONLY | CLNET_OP_PROBABILITIES,
     .parse = softmax_parse,
     .infer = clnet__op_same_shape,
     .flops = softmax_flops,

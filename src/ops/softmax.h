@@ -9,5 +9,11 @@
  * rounded up to a power of two), global (lanes, rows); on CPUs a work-item per row. */
 clnet_status clnet__softmax_launch_rows(clnet_context *ctx, const char *program, const char *kernel,
                                         const clnet_arg *args, int n_args, int rows, int c);
+/* y = softmax(x) over rows of c floats; x may be y (each element is read and written by
+ * the same work-item, after its row's reductions). */
+clnet_status clnet__softmax_rows_forward(clnet_context *ctx, cl_mem x, cl_mem y, int rows, int c);
+/* dx = y * (dy - sum(dy * y)) per row, from the softmax's output y. */
+clnet_status clnet__softmax_rows_backward(clnet_context *ctx, cl_mem y, cl_mem dy, cl_mem dx,
+                                          int rows, int c);
 
 #endif

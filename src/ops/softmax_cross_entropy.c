@@ -136,8 +136,17 @@ static const clnet__op_case sce_cases[] = {
     {"", 3, {{2, 3, 5, 17}, {2, 3, 5, 17}, {2, 3, 5, 1}}, 0},
 };
 
+static const clnet_op_key softmax_cross_entropy_keys[] = {
+    {"label_smoothing", "float in [0, 1]", "0", "targets t * (1 - ls) + ls / classes, as Keras",
+     "0.1"},
+};
+
 const clnet__op_desc clnet__op_softmax_cross_entropy = {
     .name = "softmax_cross_entropy",
+    .keras = "SoftmaxCrossEntropy",
+    .description = "mean cross-entropy of softmax(input 0) against target distributions (input 1)",
+    .keys = softmax_cross_entropy_keys,
+    .n_keys = (int)CLNET_COUNTOF(softmax_cross_entropy_keys),
     .params_size = sizeof(clnet__softmax_cross_entropy_params),
     .min_inputs = 2,
     .max_inputs = 3,

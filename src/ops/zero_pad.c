@@ -92,8 +92,16 @@ static const clnet__op_case zero_pad_cases[] = {
     {"padding = 0", 1, {{1, 2, 3, 16}}, 0},
 };
 
+static const clnet_op_key zero_pad_keys[] = {
+    {"padding", "p|ph, pw|t, b, l, r", "1", "cells of zeros on each side", "1, 2, 3, 0"},
+};
+
 const clnet__op_desc clnet__op_zero_pad = {
     .name = "zero_pad",
+    .keras = "ZeroPadding2D",
+    .description = "rows and columns of zeros around the image",
+    .keys = zero_pad_keys,
+    .n_keys = (int)CLNET_COUNTOF(zero_pad_keys),
     .params_size = sizeof(clnet__zero_pad_params),
     .min_inputs = 1,
     .max_inputs = 1,

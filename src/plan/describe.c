@@ -8,6 +8,7 @@
 
 #include "plan/plan.h"
 
+/* The activation run in the epilogue (softmax runs after it: its own kernel). */
 static const char *act_name(clnet__act a)
 {
     return a == CLNET_ACT_RELU ? "relu" : a == CLNET_ACT_RELU6 ? "relu6" : NULL;
@@ -29,7 +30,7 @@ void clnet__step_kernels(const clnet_model *m, const clnet__plan *p, const clnet
     const clnet__act *a = clnet__params_act(op, s->params);
     const int *bias = clnet__params_use_bias(op, s->params);
     const char *act = a ? act_name(*a) : NULL;
-    const size_t used = strlen(buf);
+    size_t used = strlen(buf);
     if (!bias) {
         if (act)
             snprintf(buf + used, len - used, " + %s", act);
@@ -41,6 +42,9 @@ void clnet__step_kernels(const clnet_model *m, const clnet__plan *p, const clnet
         snprintf(buf + used, len - used, " + epilogue(%s%s%s%s%s)", b ? "bias" : "",
                  b && (res || act) ? ", " : "", res ? "residual" : "", res && act ? ", " : "",
                  act ? act : "");
+    used = strlen(buf);
+    if (a && *a == CLNET_ACT_SOFTMAX)
+        snprintf(buf + used, len - used, " + softmax");
 }
 
 static double mib(uint64_t bytes)

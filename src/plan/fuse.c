@@ -31,9 +31,11 @@ static int relu_act(const clnet__layer *l)
 typedef struct builder {
     const clnet_graph *g;
     int training, fuse;
-    int *uses;  /* per layer: readers, +1 for the output layer */
-    int *live;  /* per layer: the output depends on it */
-    int *taken; /* per layer: already in a step */
+    int *uses;        /* per layer: readers, +1 for the output layer */
+    int *live;        /* per layer: the output depends on it */
+    int *taken;       /* per layer: already in a step */
+    int output;       /* the layer whose value the plan gives: the last, or the logits */
+    int strip_output; /* training: the output layer's fused softmax is left out */
 } builder;
 
 /* The one layer reading layer t, when t is read exactly once and is not the output. */
@@ -139,6 +141,8 @@ static clnet_status make_steps(builder *b, const clnet_model *m, clnet__plan *p)
         if (!(s->params = malloc(l->op->params_size ? l->op->params_size : 1)))
             return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
         memcpy(s->params, l->params, l->op->params_size);
+        if (b->strip_output && i == b->output)
+            *clnet__params_act(l->op, s->params) = CLNET_ACT_NONE;
         s->n_in = l->n_in;
         memcpy(s->in, l->in, sizeof s->in);
         take(b, s, i);
@@ -190,7 +194,7 @@ static clnet_status make_values(builder *b, clnet__plan *p, int batch, int input
         }
     }
     p->input = value_of[input_layer];
-    p->output = value_of[g->n - 1];
+    p->output = value_of[b->output];
     free(value_of);
     return CLNET_OK;
 }
@@ -224,6 +228,24 @@ static void mark_backward(const clnet_model *m, clnet__plan *p)
     }
 }
 
+int clnet__graph_logits(const clnet_graph *g, int *fused)
+{
+    *fused = 0;
+    if (!g || g->n < 2)
+        return -1;
+    const clnet__layer *l = &g->layers[g->n - 1];
+    if (!l->op)
+        return -1;
+    const clnet__act *act = clnet__params_act(l->op, l->params);
+    if (act && *act == CLNET_ACT_SOFTMAX) {
+        *fused = 1;
+        return g->n - 1;
+    }
+    if (!(l->op->flags & CLNET_OP_PROBABILITIES) || l->n_in != 1 || !g->layers[l->in[0]].op)
+        return -1;
+    return l->in[0];
+}
+
 clnet_status clnet__plan_build(const clnet_model *m, int training, int batch, clnet__plan **out)
 {
     *out = NULL;
@@ -234,7 +256,9 @@ clnet_status clnet__plan_build(const clnet_model *m, int training, int batch, cl
                  !m->opt.no_fusion,
                  calloc((size_t)g->n, sizeof(int)),
                  calloc((size_t)g->n, sizeof(int)),
-                 calloc((size_t)g->n, sizeof(int))};
+                 calloc((size_t)g->n, sizeof(int)),
+                 g->n - 1,
+                 0};
     clnet_status st = CLNET_OK;
     if (!p || !b.uses || !b.live || !b.taken ||
         !(p->steps = calloc((size_t)g->n, sizeof *p->steps)) ||
@@ -244,11 +268,15 @@ clnet_status clnet__plan_build(const clnet_model *m, int training, int batch, cl
     }
     p->training = training;
     p->batch = batch;
-    mark_live(&b, g->n - 1);
+    if (training) {
+        const int logits = clnet__graph_logits(g, &b.strip_output);
+        b.output = logits >= 0 ? logits : b.output;
+    }
+    mark_live(&b, b.output);
     for (int i = 0; i < g->n; ++i)
         for (int k = 0; b.live[i] && k < g->layers[i].n_in; ++k)
             ++b.uses[g->layers[i].in[k]];
-    ++b.uses[g->n - 1];
+    ++b.uses[b.output];
     st = make_steps(&b, m, p);
     if (st == CLNET_OK)
         st = make_values(&b, p, batch, m->input_layer, m->ctx);

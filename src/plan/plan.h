@@ -120,8 +120,18 @@ static inline int *clnet__params_use_bias(const clnet__op_desc *op, void *params
     return op->flags & CLNET_OP_OPTIONAL_BIAS ? (int *)((char *)params + op->bias_offset) : NULL;
 }
 
+/* Where the logits of a graph ending in a softmax are: the input of a final softmax
+ * layer (*fused = 0), or the last layer itself when its fused activation is softmax
+ * (dense; *fused = 1: the layer without its activation gives the logits). -1 when the
+ * output is not a softmax (or is the softmax of the model's input). The training plan
+ * ends at the logits, since the loss is the softmax cross-entropy of the logits as
+ * Keras computes it; inference gives the probabilities (clnet_evaluate and
+ * clnet_model_predict then skip their own softmax). */
+int clnet__graph_logits(const clnet_graph *g, int *fused);
+
 /* Builds the steps of a plan: fused groups (unless no_fusion) in execution order,
- * and the values they read and write. No device work. */
+ * and the values they read and write. The training plan's output is the logits of a
+ * graph ending in a softmax (clnet__graph_logits). No device work. */
 clnet_status clnet__plan_build(const clnet_model *m, int training, int batch, clnet__plan **out);
 /* Assigns buffers to values by liveness (or one each when disabled) and allocates
  * them with the step state (saved tensors, gradient temporaries, folded weights). */

@@ -1,5 +1,6 @@
 /* dense.c - reference of dense (src/ops/dense.c): y[r][u] = act(sum_c x[r][c] *
- * kernel[c][u] + bias[u]) over rows r = pixels of the NHWC input, in double. */
+ * kernel[c][u] + bias[u]) over rows r = pixels of the NHWC input, in double; softmax
+ * acts on a whole row (src/ref/softmax.c). */
 #include <string.h>
 
 #include "ref/ref.h"
@@ -18,15 +19,19 @@ void clnet__ref_dense_forward(const clnet__ref_args *a)
 {
     const clnet__dense_params *p = a->params;
     const clnet_shape in = a->in_shape[0];
-    for (size_t r = 0, rows = (size_t)in.n * in.h * in.w; r < rows; ++r)
+    for (size_t r = 0, rows = (size_t)in.n * in.h * in.w; r < rows; ++r) {
+        double *y = a->out + r * p->units;
         for (int u = 0; u < p->units; ++u) {
             double v = pre(a, r, u);
-            if (p->act != CLNET_ACT_NONE && v < 0.0)
+            if ((p->act == CLNET_ACT_RELU || p->act == CLNET_ACT_RELU6) && v < 0.0)
                 v = 0.0;
             if (p->act == CLNET_ACT_RELU6 && v > 6.0)
                 v = 6.0;
-            a->out[r * p->units + u] = v;
+            y[u] = v;
         }
+        if (p->act == CLNET_ACT_SOFTMAX)
+            clnet__ref_softmax_row(y, y, (size_t)p->units);
+    }
 }
 
 void clnet__ref_dense_backward(const clnet__ref_args *a)
@@ -41,12 +46,18 @@ void clnet__ref_dense_backward(const clnet__ref_args *a)
         memset(dk, 0, (size_t)c * p->units * sizeof *dk);
     if (db)
         memset(db, 0, (size_t)p->units * sizeof *db);
-    for (size_t r = 0, rows = (size_t)in.n * in.h * in.w; r < rows; ++r)
+    for (size_t r = 0, rows = (size_t)in.n * in.h * in.w; r < rows; ++r) {
+        const double *dout = a->dout + r * p->units, *y = a->out + r * p->units;
+        double dot = 0.0; /* softmax: the logits' gradient is y * (dout - sum(dout * y)) */
+        for (int u = 0; p->act == CLNET_ACT_SOFTMAX && u < p->units; ++u)
+            dot += dout[u] * y[u];
         for (int u = 0; u < p->units; ++u) {
             const double v = pre(a, r, u);
             const int pass =
                 p->act == CLNET_ACT_NONE || (v > 0.0 && (p->act == CLNET_ACT_RELU || v < 6.0));
-            const double g = pass ? a->dout[r * p->units + u] : 0.0;
+            const double g = p->act == CLNET_ACT_SOFTMAX ? y[u] * (dout[u] - dot)
+                             : pass                      ? dout[u]
+                                                         : 0.0;
             if (db)
                 db[u] += g;
             for (int ci = 0; ci < c; ++ci) {
@@ -56,4 +67,5 @@ void clnet__ref_dense_backward(const clnet__ref_args *a)
                     dx[r * c + ci] += a->w[0][(size_t)ci * p->units + u] * g;
             }
         }
+    }
 }

@@ -27,6 +27,8 @@ void clnet__ref_add_backward(const clnet__ref_args *a);
 void clnet__ref_dropout_forward(const clnet__ref_args *a);
 void clnet__ref_dropout_backward(const clnet__ref_args *a);
 void clnet__ref_softmax_forward(const clnet__ref_args *a);
+/* One row of c: y = softmax(x) (y may be x). */
+void clnet__ref_softmax_row(const double *x, double *y, size_t c);
 void clnet__ref_softmax_backward(const clnet__ref_args *a);
 void clnet__ref_softmax_cross_entropy_forward(const clnet__ref_args *a);
 void clnet__ref_softmax_cross_entropy_backward(const clnet__ref_args *a);

@@ -3,6 +3,7 @@
  * clnet_train_step (loss.c). clnet_model_update_bn recomputes the batch-norm statistics
  * for the weights, which clnet_fit does before validating and at the end.
  * Tests: tests/models/test_fit.c, tests/models/test_bn_update.c. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,15 +22,27 @@ static clnet_status check_images(clnet_model *m, const clnet_dataset *d, const c
     return CLNET_OK;
 }
 
-/* The dataset fits the model: same image shape, and the model scores every class. */
+/* The dataset fits the model: same image shape, and the model ends in a classifier head
+ * (one score per class of the data); else what to change, naming the output layer. */
 static clnet_status check_data(clnet_model *m, const clnet_dataset *d, const char *what)
 {
-    const clnet_shape out = m->graph->layers[m->graph->n - 1].out;
+    const clnet__layer *last = &m->graph->layers[m->graph->n - 1];
+    const clnet_shape out = last->out;
+    const int classes = clnet_dataset_class_count(d);
     CLNET_TRY(check_images(m, d, what));
-    if (out.h != 1 || out.w != 1 || out.c != clnet_dataset_class_count(d))
+    if (out.h != 1 || out.w != 1)
         return clnet__fail(m->ctx, CLNET_ERR_SHAPE,
-                           "the %s data has %d classes but the model's output is %dx%dx%d", what,
-                           clnet_dataset_class_count(d), out.h, out.w, out.c);
+                           "the model has no classifier head: its output layer '%s' (%s) is "
+                           "%dx%dx%d, not one score per class (1x1x%d); end the spec with "
+                           "global_avg_pool (or flatten) and a dense layer of %d units",
+                           last->name, clnet__keras_type(last), out.h, out.w, out.c, classes,
+                           classes);
+    if (out.c != classes)
+        return clnet__fail(m->ctx, CLNET_ERR_SHAPE,
+                           "the model's output layer '%s' (%s) has %d units but the %s data has "
+                           "%d classes (an image folder's class sub-folders); give it %d units, "
+                           "or fine-tune from a saved model, which replaces the head",
+                           last->name, clnet__keras_type(last), out.c, what, classes, classes);
     return CLNET_OK;
 }
 
@@ -54,9 +67,11 @@ static clnet_status upload(clnet_context *ctx, clnet_tensor **x, clnet_shape s, 
     return clnet_tensor_write(*x, img, clnet__shape_count(s));
 }
 
-/* Mean loss, top-1 / top-5 hits and the confusion of one batch of logits. */
-static void score(const float *logits, const int *labels, int n, int c, clnet_eval_result *r,
-                  double *loss_sum)
+/* Mean loss, top-1 / top-5 hits and the confusion of one batch of logits, or of
+ * probabilities when the model ends in a softmax (the loss is then -log p[label], an
+ * underflowed p counting as the smallest float). */
+static void score(const float *logits, int probs, const int *labels, int n, int c,
+                  clnet_eval_result *r, double *loss_sum)
 {
     for (int i = 0; i < n; ++i) {
         const float *row = logits + (size_t)i * c;
@@ -68,7 +83,10 @@ static void score(const float *logits, const int *labels, int n, int c, clnet_ev
             sum += exp((double)row[k] - top);
             above += row[k] > row[labels[i]];
         }
-        *loss_sum += log(sum) - ((double)row[labels[i]] - top);
+        if (probs)
+            *loss_sum -= log(fmax((double)row[labels[i]], (double)FLT_TRUE_MIN));
+        else
+            *loss_sum += log(sum) - ((double)row[labels[i]] - top);
         r->top1 += best == labels[i];
         r->top5 += above < 5;
         r->confusion[(size_t)labels[i] * c + best] += 1;
@@ -91,6 +109,8 @@ clnet_status clnet_evaluate(clnet_model *m, const clnet_dataset *d, int batch, c
     clnet_tensor *x = NULL, *y = NULL;
     float *logits = NULL;
     double loss_sum = 0.0;
+    int fused = 0;
+    const int probs = clnet__graph_logits(m->graph, &fused) >= 0;
     clnet_status st = batcher(m, d, batch > 0 ? batch : 64, 0, 0, 0, &b);
     if (st == CLNET_OK)
         st = clnet_batcher_start(b, 0);
@@ -113,7 +133,7 @@ clnet_status clnet_evaluate(clnet_model *m, const clnet_dataset *d, int batch, c
         logits = grown;
         if ((st = clnet_tensor_read(y, logits, y->count)) != CLNET_OK)
             break;
-        score(logits, labels, n, c, r, &loss_sum);
+        score(logits, probs, labels, n, c, r, &loss_sum);
         r->images += n;
     }
     if (st == CLNET_OK && r->images > 0) {

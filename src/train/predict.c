@@ -1,5 +1,6 @@
 /* predict.c - clnet_model_predict: images in [0, 1] normalized as the model was trained,
- * through the inference plan, softmax in double on the host. Tests:
+ * through the inference plan, softmax in double on the host (unless the model ends in
+ * one: clnet__graph_logits). Tests:
  * tests/models/test_fit.c, tests/cli/test_cli.sh. */
 #include <math.h>
 #include <stdlib.h>
@@ -30,7 +31,8 @@ clnet_status clnet_model_predict(clnet_model *m, const float *images, int n, flo
         st = clnet_model_forward(m, t, 0, &y);
     if (st == CLNET_OK)
         st = clnet_tensor_read(y, probs, y->count);
-    if (st == CLNET_OK) {
+    int fused = 0;
+    if (st == CLNET_OK && clnet__graph_logits(m->graph, &fused) < 0) {
         const int classes = (int)(y->count / (size_t)n);
         for (int i = 0; i < n; ++i) {
             float *row = probs + (size_t)i * classes;

@@ -42,7 +42,23 @@ if command -v dot >/dev/null 2>&1; then
 else
     echo "SKIP graph-dot-renders (no Graphviz dot on PATH)"
 fi
-check graph-needs-a-view nonzero "which view? --dot" "$clnet" graph "$dir/tiny.spec"
+check graph-writes-dot-by-default 0 "^digraph" "$clnet" graph "$dir/tiny.spec"
+# Images through Graphviz's dot (the library never runs it; the command does).
+if command -v dot >/dev/null 2>&1; then
+    check graph-output-svg 0 "^<svg" sh -c '"$1" graph "$2" --output "$3/t.svg" && grep "^<svg" "$3/t.svg"' \
+        sh "$clnet" "$dir/tiny.spec" "$dir"
+    check graph-output-png 0 "211 *P *N *G" sh -c '"$1" graph "$2" --output "$3/t.png" && od -An -c -N4 "$3/t.png"' \
+        sh "$clnet" "$dir/tiny.spec" "$dir"
+    check graph-plan-pdf 0 "%PDF" sh -c '"$1" graph "$2" --plan --output "$3/p.pdf" && head -c 5 "$3/p.pdf"' \
+        sh "$clnet" "$dir/tiny.spec" "$dir"
+    check graph-dot-flag-keeps-text 0 "^digraph" sh -c '"$1" graph "$2" --dot --output "$3/t2.svg" && head -1 "$3/t2.svg"' \
+        sh "$clnet" "$dir/tiny.spec" "$dir"
+else
+    echo "SKIP graph-output-svg/png/pdf (no Graphviz dot on PATH)"
+fi
+check graph-image-without-dot nonzero "cannot run Graphviz's dot to draw .*install graphviz" \
+    env PATH=/nonexistent "$clnet" graph "$dir/tiny.spec" --output "$dir/none.svg"
+check graph-unknown-format nonzero "which format? name the file .svg, .png or .pdf" "$clnet" graph "$dir/tiny.spec" --output "$dir/t.jpeg"
 check graph-plan-dot 0 "label=\"conv <a&b>.n.*im2col + gemm" "$clnet" graph "$dir/tiny.spec" --dot --plan
 check plan-fuses-conv-bn-relu 0 "layer1_0_conv3 + layer1_0_bn3 + layer1_0_add + layer1_0_relu" "$clnet" plan resnet50 --input 64x64x3 --classes 6
 check plan-peak-memory 0 "Peak activation memory: .* MiB in 3 buffers" "$clnet" plan resnet50 --input 64x64x3 --classes 6
@@ -52,6 +68,36 @@ check graph-needs-a-model nonzero "which model?" "$clnet" graph --dot
 check graph-output-unwritable nonzero "cannot create /nonexistent/" "$clnet" graph "$dir/tiny.spec" --dot --output /nonexistent/net.dot
 check graph-zoo-dot 0 "layer4_1_add" "$clnet" graph resnet18 --dot --input 64x64x3 --classes 10
 rm -rf "$dir"
+# The version, the ops and their keys, and what mistyped names suggest.
+version=$(sed -n 's/^project(clnet VERSION \([0-9.]*\).*/\1/p' "$(dirname "$0")/../../CMakeLists.txt")
+check version-is-cmakes 0 "^clnet $version\$" "$clnet" --version
+check version-command 0 "^clnet $version\$" "$clnet" version
+check help-lists-ops 0 "^  ops  *the ops a spec can use" "$clnet" --help
+check ops-lists-keys 0 "kernel_size  *int or h, w, required" "$clnet" ops
+check ops-lists-input 0 "^input  (Keras InputLayer)" "$clnet" ops
+check ops-dense-softmax 0 "activation  *none|linear|relu|relu6|softmax (default none)" "$clnet" ops dense
+check ops-by-keras-name 0 "^batch_norm  (Keras BatchNormalization)" "$clnet" ops BatchNormalization
+check ops-json 0 '"name": "padding", "type": "valid|same' "$clnet" ops conv2d --json
+check ops-unknown nonzero "no op is called 'softmx' (did you mean softmax?)" "$clnet" ops softmx
+spec=$(mktemp)
+printf '[image]\nop = input\nshape = 28, 28, 1\n\n[c1]\nop = Conv2D\nfilters = 8\nkernel_size = 3\n' >"$spec"
+check spec-unknown-op-suggests nonzero "line 5 \[c1\]: unknown op 'Conv2D' (did you mean conv2d? \`clnet ops\` lists them: add, avg_pool, " \
+    "$clnet" summary "$spec"
+printf '[image]\nop = input\nshape = 28, 28, 1\n\n[c1]\nop = conv2d\nfilters = 8\nkernel_size = 3\nstride = 2\n' >"$spec"
+check spec-unknown-key-suggests nonzero "line 9 \[c1\]: key 'stride': unknown key for op conv2d (did you mean strides?" \
+    "$clnet" summary "$spec"
+rm -f "$spec"
+check unknown-option-alias nonzero "unexpected argument '--batch-size' (did you mean --batch?)" "$clnet" graph resnet18 --batch-size 4
+check unknown-option-typo nonzero "unexpected argument '--clases' (did you mean --classes?)" "$clnet" summary resnet18 --clases 10
+check unknown-option-plan nonzero "unexpected argument '--train' (did you mean --training?)" "$clnet" plan resnet18 --train
+check unknown-option-bench nonzero "unexpected argument '--training' (did you mean --train?)" "$clnet" bench model resnet18 --training
+check unknown-option-selftest nonzero "unexpected argument '--devcie' (did you mean --device?)" "$clnet" selftest --devcie 0
+check unknown-option-missing-value nonzero "selftest: --class needs a value" "$clnet" selftest --class
+check unknown-option-none-close nonzero "unexpected argument '--frobnicate' (see --help)" "$clnet" devices --frobnicate
+check unknown-command-suggests nonzero "unknown command 'trian' (did you mean train?)" "$clnet" trian
+check unknown-bench-suggests nonzero "unknown bench 'modle' (did you mean model?)" "$clnet" bench modle
+check zoo-name-any-case 0 "Total params: 11,191,242" "$clnet" summary ResNet-18 --input 32x32x3 --classes 10
+check zoo-name-mobilenet-v2 0 "^Model: \"mobilenetv2\"" "$clnet" summary MobileNet_V2 --input 32x32x3
 check summary-zoo-keras-resnet50 0 "Total params: 23,600,006" "$clnet" summary resnet50 --style keras --input 64x64x3 --classes 6
 check summary-zoo-keras-resnet50-bn 0 "Non-trainable params: 53,120" "$clnet" summary resnet50 --style keras --input 64x64x3 --classes 6
 check summary-zoo-keras-mobilenetv2 0 "Total params: 3,538,984" "$clnet" summary mobilenetv2 --style keras

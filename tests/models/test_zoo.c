@@ -262,6 +262,33 @@ Test(zoo, bad_options_are_named)
     cr_expect_eq(clnet_zoo_build("resnet18", NULL, NULL, NULL, 0), CLNET_ERR_INVALID_ARG);
 }
 
+Test(zoo, names_match_in_any_case_and_spelling)
+{
+    static const char *const pairs[][2] = {
+        {"ResNet50", "resnet50"},        {"resnet-50", "resnet50"},       {"RESNET_18", "resnet18"},
+        {"MobileNet_V2", "mobilenetv2"}, {"mobilenet-v2", "mobilenetv2"}, {"MNASNet", "mnasnet"},
+        {"ResNet 152", "resnet152"},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; ++i) {
+        const char *name = clnet_zoo_name(pairs[i][0]);
+        cr_expect(name && strcmp(name, pairs[i][1]) == 0, "%s gave %s", pairs[i][0],
+                  name ? name : "NULL");
+    }
+    cr_expect_null(clnet_zoo_name("resnet51"));
+    cr_expect_null(clnet_zoo_name("vgg16"));
+    cr_expect_null(clnet_zoo_name(NULL));
+    /* The builder takes them too, and builds what the zoo's own name builds. */
+    const clnet_zoo_options small = {32, 32, 3, 10, NULL, 0.0, 0};
+    clnet_graph *a = NULL, *b = NULL;
+    char err[256] = "";
+    cr_assert_eq(clnet_zoo_build("MobileNet_V2", &small, &a, err, sizeof err), CLNET_OK, "%s", err);
+    cr_assert_eq(clnet_zoo_build("mobilenetv2", &small, &b, err, sizeof err), CLNET_OK, "%s", err);
+    cr_expect_eq(clnet_graph_layer_count(a), clnet_graph_layer_count(b));
+    cr_expect_eq(clnet_graph_params(a).total, clnet_graph_params(b).total);
+    clnet_graph_destroy(a);
+    clnet_graph_destroy(b);
+}
+
 /* Each style's batch-norm constants, padding and dropout, as the spec text shows them. */
 Test(zoo, styles_keep_their_constants)
 {

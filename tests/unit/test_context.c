@@ -1,5 +1,5 @@
-/* test_context.c - device choice and its errors, forced classes, status strings
- * (src/device/context.c, device.c). */
+/* test_context.c - device choice and its errors, forced classes, status strings and the
+ * version (src/device/context.c, device.c). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +21,15 @@ Test(status, every_code_has_a_distinct_string)
     }
     cr_assert_str_eq(clnet_status_string((clnet_status)12345), "unknown status");
     cr_assert_eq(CLNET_OK, 0);
+}
+
+Test(status, the_version_is_major_minor_patch)
+{
+    int major = -1, minor = -1, patch = -1, used = 0;
+    const char *v = clnet_version();
+    cr_assert_not_null(v);
+    cr_expect_eq(sscanf(v, "%d.%d.%d%n", &major, &minor, &patch, &used), 3, "'%s'", v);
+    cr_expect(major >= 0 && minor >= 0 && patch >= 0 && v[used] == '\0', "'%s'", v);
 }
 
 Test(devices, lists_at_least_one_device_with_a_class)

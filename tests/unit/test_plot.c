@@ -1,8 +1,8 @@
 /* test_plot.c - the PNG charts of src/io/plot.c (clnet_plot_history,
  * clnet_plot_confusion): they decode back at the expected size as RGB, hold the curve
  * and heat-map colours and text, cope with missing validation and a single epoch, and
- * refuse bad arguments and unwritable paths without leaving a temporary file. No
- * device needed. */
+ * refuse bad arguments and unwritable paths without leaving a temporary file; the
+ * accuracy axis spans 0..1 unless every value is high. No device needed. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <math.h>
@@ -16,6 +16,7 @@
 #include <stb/stb_image.h>
 
 #include "clnet.h"
+#include "io/plot.h"
 #include "support/tempdir.h"
 
 TestSuite(plot, .init = clnet_test_make_dir, .fini = clnet_test_remove_dir);
@@ -227,4 +228,64 @@ Test(plot, replaces_an_existing_file)
     image im = load(clnet_test_path("old.png"));
     stbi_image_free(im.px);
     cr_expect_eq(temp_files(), 0);
+}
+
+/* lo and hi of the axis for accuracies in [min, max]. */
+static void expect_accuracy_axis(double min, double max, double lo, double hi)
+{
+    const clnet__plot_axis a = clnet__plot_value_axis(min, max, 0);
+    cr_expect(fabs(a.lo - lo) < 1e-9 && fabs(a.hi - hi) < 1e-9,
+              "accuracies %g..%g: axis %g..%g, not %g..%g", min, max, a.lo, a.hi, lo, hi);
+    cr_expect_gt(a.step, 0.0);
+    cr_expect_leq((a.hi - a.lo) / a.step, 10.5, "%g..%g in steps of %g", a.lo, a.hi, a.step);
+}
+
+Test(plot, accuracy_axis_does_not_zoom_into_noise)
+{
+    expect_accuracy_axis(0.30, 0.44, 0.0, 1.0); /* the band of issue 10: all of 0..1 */
+    expect_accuracy_axis(0.10, 0.12, 0.0, 1.0);
+    expect_accuracy_axis(0.45, 0.95, 0.0, 1.0); /* one value below 0.5 */
+    expect_accuracy_axis(0.5, 0.7, 0.4, 1.0);   /* all high: from a tenth below, up to 1 */
+    expect_accuracy_axis(0.6, 0.8, 0.5, 1.0);
+    expect_accuracy_axis(0.93, 0.99, 0.9, 1.0);
+    expect_accuracy_axis(0.905, 0.95, 0.8, 1.0); /* a margin below the smallest value */
+    expect_accuracy_axis(0.97, 0.97, 0.9, 1.0);  /* flat */
+    expect_accuracy_axis(1.0, 1.0, 0.9, 1.0);
+    expect_accuracy_axis(INFINITY, -INFINITY, 0.0, 1.0); /* no data */
+    /* The loss axis still starts at 0 and ends past the largest value. */
+    const clnet__plot_axis loss = clnet__plot_value_axis(0.3, 1.2, 1);
+    cr_expect_eq(loss.lo, 0.0);
+    cr_expect(loss.hi >= 1.2 && loss.hi < 1.6, "loss axis to %g", loss.hi);
+}
+
+/* Rows of the accuracy panel (the right half) holding the training curve's colour. */
+static void curve_rows(const image *im, int *top, int *bottom)
+{
+    *top = im->h;
+    *bottom = -1;
+    for (int y = 0; y < im->h; ++y)
+        for (int x = im->w / 2; x < im->w; ++x)
+            if (memcmp(im->px + 3 * ((size_t)y * im->w + x), train_rgb, 3) == 0) {
+                *top = y < *top ? y : *top;
+                *bottom = y > *bottom ? y : *bottom;
+            }
+}
+
+Test(plot, a_flat_low_accuracy_curve_stays_flat)
+{
+    /* Accuracy wandering in 0.30..0.44 over 8 epochs: drawn on 0..1, the curve takes a
+     * small part of the panel's height instead of all of it. */
+    double loss[8], acc[8];
+    for (int i = 0; i < 8; ++i) {
+        loss[i] = 1.5 - 0.01 * i;
+        acc[i] = i % 2 ? 0.30 + 0.02 * i : 0.44 - 0.01 * i;
+    }
+    cr_assert_eq(clnet_plot_history(clnet_test_path("flat.png"), loss, acc, NULL, NULL, 8, NULL),
+                 CLNET_OK);
+    image im = load(clnet_test_path("flat.png"));
+    int top = 0, bottom = 0;
+    curve_rows(&im, &top, &bottom);
+    cr_assert_geq(bottom, top, "no curve drawn");
+    cr_expect_lt(bottom - top, im.h / 5, "the curve spans rows %d..%d of %d", top, bottom, im.h);
+    stbi_image_free(im.px);
 }
