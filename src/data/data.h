@@ -61,7 +61,9 @@ clnet_status clnet__dataset_set_names(clnet_dataset *d, const char *const *names
 /* One image from sh x sw x sc (sc 1..4: gray, gray+alpha, RGB, RGBA) to dh x dw x dc
  * (dc 1 or 3): alpha dropped, gray replicated to RGB, RGB to gray by luminance
  * 0.299 R + 0.587 G + 0.114 B (rounded), resized with stbir_resize_uint8. Returns
- * CLNET_ERR_OUT_OF_MEMORY when a temporary buffer or the resizer fails. */
+ * CLNET_ERR_INVALID_ARG for a side below 1 or other channel counts (never reaching the
+ * resizer, which would abort), CLNET_ERR_OUT_OF_MEMORY when a temporary buffer or the
+ * resizer fails. */
 clnet_status clnet__image_convert(const uint8_t *src, int sh, int sw, int sc, uint8_t *dst, int dh,
                                   int dw, int dc);
 

@@ -61,6 +61,10 @@ static void convert_channels(const uint8_t *src, size_t n, int sc, uint8_t *dst,
 clnet_status clnet__image_convert(const uint8_t *src, int sh, int sw, int sc, uint8_t *dst, int dh,
                                   int dw, int dc)
 {
+    /* The resizer asserts (aborts) on an empty side: refused here, never passed on. */
+    if (!src || !dst || sh < 1 || sw < 1 || sc < 1 || sc > 4 || dh < 1 || dw < 1 ||
+        (dc != 1 && dc != 3))
+        return CLNET_ERR_INVALID_ARG;
     if (sh == dh && sw == dw) {
         convert_channels(src, (size_t)sh * (size_t)sw, sc, dst, dc);
         return CLNET_OK;
