@@ -112,11 +112,24 @@ int clnet_cli_eval(int argc, char **argv)
     if (rc == 0 && clnet_model_load(ctx, path, NULL, &m) != CLNET_OK)
         rc = clnet_cli_error("eval", "%s", clnet_context_error(ctx));
     if (rc == 0) {
+        /* Labels by the model's class names, so data holding some of its classes, in
+         * any order, is scored right. */
         const clnet_shape in = clnet_graph_layer_shape(clnet_model_graph(m), 0);
-        clnet_dataset_options o = {in.h, in.w, in.c, clnet_cli_log, (void *)"eval"};
+        const int n = clnet_model_label_count(m);
+        const char **names = n > 0 ? malloc((size_t)n * sizeof *names) : NULL;
+        for (int k = 0; names && k < n; ++k)
+            names[k] = clnet_model_label(m, k);
+        const clnet_dataset_options o = {.h = in.h,
+                                         .w = in.w,
+                                         .c = in.c,
+                                         .log = clnet_cli_log,
+                                         .log_user = (void *)"eval",
+                                         .classes = names,
+                                         .n_classes = names ? n : 0};
         char err[1024] = "";
         if (clnet_dataset_open(data, part, &o, &d, err, sizeof err) != CLNET_OK)
             rc = clnet_cli_error("eval", "%s", err);
+        free(names);
     }
     if (rc == 0 && clnet_evaluate(m, d, batch, &r) != CLNET_OK)
         rc = clnet_cli_error("eval", "%s", clnet_context_error(ctx));

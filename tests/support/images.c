@@ -12,6 +12,7 @@
 #include <webp/encode.h>
 
 #include "support/images.h"
+#include "tensor/rng.h"
 
 /* A growing byte buffer. */
 typedef struct buffer {
@@ -36,6 +37,17 @@ static void append_le(buffer *b, uint32_t v, int bytes)
         const uint8_t byte = (uint8_t)(v >> (8 * i));
         append(b, &byte, 1);
     }
+}
+
+uint8_t *clnet_test_bytes(size_t n, uint64_t seed)
+{
+    clnet__rng r;
+    clnet__rng_seed(&r, seed);
+    uint8_t *p = malloc(n ? n : 1);
+    cr_assert_not_null(p);
+    for (size_t i = 0; i < n; ++i)
+        p[i] = (uint8_t)(clnet__rng_next(&r) >> 56);
+    return p;
 }
 
 static void jpeg_failed(j_common_ptr cinfo)

@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* n bytes drawn from seed (clnet's generator), malloc'd. */
+uint8_t *clnet_test_bytes(size_t n, uint64_t seed);
+
 typedef struct clnet_test_jpeg_options {
     int quality; /* 0: 100 */
     /* c = 4 only: px are CMYK inks. 1: written with Adobe's marker and inverted inks, as
