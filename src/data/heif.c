@@ -10,16 +10,17 @@
 #include "data/data.h"
 #include "data/decode.h"
 
+/* libheif's error as ours: an image this libheif cannot decode (a codec it was built
+ * without) is still an image, so not CLNET_ERR_UNSUPPORTED, which says "no image". */
 static clnet_status corrupt(const char *name, struct heif_error e, char *err, size_t err_len)
 {
-    const clnet_status st =
-        e.code == heif_error_Memory_allocation_error ? CLNET_ERR_OUT_OF_MEMORY
-        : e.code == heif_error_Unsupported_feature || e.code == heif_error_Unsupported_filetype
-            ? CLNET_ERR_UNSUPPORTED
-            : CLNET_ERR_PARSE;
-    return clnet__data_fail(err, err_len, st, "%s: %s HEIF (%s)", name,
-                            st == CLNET_ERR_UNSUPPORTED ? "unsupported" : "truncated or corrupt",
-                            e.message ? e.message : "unknown error");
+    const int unsupported =
+        e.code == heif_error_Unsupported_feature || e.code == heif_error_Unsupported_filetype;
+    return clnet__data_fail(
+        err, err_len,
+        e.code == heif_error_Memory_allocation_error ? CLNET_ERR_OUT_OF_MEMORY : CLNET_ERR_PARSE,
+        "%s: %s HEIF (%s)", name, unsupported ? "unsupported" : "truncated or corrupt",
+        e.message ? e.message : "unknown error");
 }
 
 /* The decoded interleaved plane, row by row into out (its stride may be wider). */
