@@ -661,7 +661,8 @@ CLNET_API void clnet_eval_result_free(clnet_eval_result *r);
  * GIF, TGA, binary PNM (stb_image). Errors, with err (err_len bytes) naming the file:
  *   CLNET_ERR_IO           missing or unreadable ("photo.jpg: no such file");
  *   CLNET_ERR_UNSUPPORTED  not an image of those formats;
- *   CLNET_ERR_PARSE        truncated or corrupt, or a side of 0;
+ *   CLNET_ERR_PARSE        truncated or corrupt, a side of 0, or a feature the
+ *                          format's library lacks;
  *   CLNET_ERR_TOO_LARGE    more than CLNET_DEFAULT_MAX_PIXELS pixels (width x height,
  *                          checked from the header before decoding);
  *   CLNET_ERR_INVALID_ARG, CLNET_ERR_OUT_OF_MEMORY. */

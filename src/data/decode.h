@@ -42,7 +42,8 @@ clnet__image_format clnet__image_sniff(const uint8_t *bytes, size_t len, int wea
 /* Decodes bytes[0..len) into *out. name only names the image in messages. Errors, with
  * the message in err:
  *   CLNET_ERR_UNSUPPORTED  not an image of a supported format;
- *   CLNET_ERR_PARSE        truncated or corrupt, or a side of 0;
+ *   CLNET_ERR_PARSE        truncated or corrupt, a side of 0, or a feature the format's
+ *                          library lacks (an image all the same);
  *   CLNET_ERR_TOO_LARGE    the header declares more than max_pixels (0: the default);
  *   CLNET_ERR_OUT_OF_MEMORY.
  * *out is zeroed on failure. EXIF orientation is applied (JPEG APP1, PNG eXIf, WebP

@@ -45,6 +45,29 @@ static void read_bytes(png_structp png, png_bytep data, size_t n)
     j->at += n;
 }
 
+/* libpng allocates a chunk's declared length before reading its data (only warning,
+ * "chunk data is too large", beyond its 8 MB default), so a 52-byte file can ask for
+ * 1.5 GB. Every chunk but IDAT (which libpng streams) must fit in the bytes there are;
+ * NULL when they do, else the name of the first that does not. */
+static const char *oversized_chunk(const uint8_t *bytes, size_t len, char name[5])
+{
+    for (size_t at = 8; len - at >= 8;) {
+        const uint32_t n = (uint32_t)bytes[at] << 24 | (uint32_t)bytes[at + 1] << 16 |
+                           (uint32_t)bytes[at + 2] << 8 | bytes[at + 3];
+        for (int i = 0; i < 4; ++i) /* printable in the message, whatever the bytes */
+            name[i] = bytes[at + 4 + i] >= 0x20 && bytes[at + 4 + i] < 0x7f
+                          ? (char)bytes[at + 4 + i]
+                          : '?';
+        name[4] = '\0';
+        if (memcmp(name, "IEND", 4) == 0)
+            return NULL;
+        if ((uint64_t)n + 12 > len - at)
+            return memcmp(name, "IDAT", 4) == 0 ? NULL : name;
+        at += (size_t)n + 12;
+    }
+    return NULL;
+}
+
 /* 0 when libpng failed (j->message says why), -1 when out of memory or the size check
  * failed (err says why), 1 on success. */
 static int run(job *j, const char *name, uint64_t max_pixels, clnet_status *st, char *err,
@@ -89,6 +112,11 @@ static int run(job *j, const char *name, uint64_t max_pixels, clnet_status *st, 
 clnet_status clnet__png_decode(const uint8_t *bytes, size_t len, const char *name,
                                uint64_t max_pixels, clnet__image *out, char *err, size_t err_len)
 {
+    char chunk[5];
+    if (len >= 8 && oversized_chunk(bytes, len, chunk))
+        return clnet__data_fail(err, err_len, CLNET_ERR_PARSE,
+                                "%s: truncated or corrupt PNG (chunk '%s' is longer than the file)",
+                                name, chunk);
     job *j = calloc(1, sizeof *j);
     if (j)
         j->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, j, fail, warn);

@@ -399,6 +399,20 @@ Test(decode, headers_declaring_huge_images_are_refused_before_decoding)
     decode_fails(png, len, "huge.png", 0, CLNET_ERR_TOO_LARGE, "huge.png: 60000x60000 pixels",
                  NULL);
     free(png);
+    /* A chunk declaring 1.5 GB (libpng would allocate it, warning only), found by
+     * fuzzing: refused before libpng sees it. */
+    png = clnet_test_png(px, 8, 8, 3, 8, 0, NULL, 0, &len);
+    uint8_t *bomb = malloc(33 + 12);
+    memcpy(bomb, png, 33); /* signature and IHDR */
+    memcpy(bomb + 33,
+           "\x59\x00\x00\x1a"
+           "eXIfII*\0"
+           "\0\0\0\0",
+           12);
+    decode_fails(bomb, 45, "bomb.png", 0, CLNET_ERR_PARSE,
+                 "bomb.png: truncated or corrupt PNG (chunk 'eXIf' is longer than the file)", NULL);
+    free(bomb);
+    free(png);
     free(px);
 }
 
