@@ -502,7 +502,7 @@ CLNET_API clnet_status clnet_model_freeze(clnet_model *m, int n, int64_t *traina
 typedef struct clnet_dataset clnet_dataset;
 
 /* Images whose width x height exceed this are refused before any pixel is allocated
- * (128 Mi pixels: a 16-bit RGBA image this size needs 1 GiB). */
+ * (128 Mi pixels, 512 MiB once decoded to 8-bit RGBA). */
 #define CLNET_DEFAULT_MAX_PIXELS ((uint64_t)1 << 27)
 
 typedef struct clnet_dataset_options {
@@ -511,7 +511,8 @@ typedef struct clnet_dataset_options {
      * then takes the first image's size and channels). */
     int h, w, c;
     /* Receives, for image folders, one line per skipped image (level 1: its path and
-     * why), per empty class folder (level 1) and a summary (level 2). */
+     * why), per empty class folder (level 1), a summary (level 2: images, classes,
+     * skipped, ignored) and one line per ignored file (level 3). */
     clnet_log_fn log;
     void *log_user;
     /* When given (n_classes > 0), the dataset's classes are exactly these names in this
@@ -672,9 +673,9 @@ CLNET_API clnet_status clnet_image_load(const char *path, int h, int w, int c, f
 CLNET_API clnet_status clnet_image_load_ex(const char *path, int h, int w, int c,
                                            uint64_t max_pixels, float *out, char *err,
                                            size_t err_len);
-/* The files under dir and all folders below it, as image folders list a class's images:
- * symbolic links followed (each folder once, so loops end), hidden entries (".name") left
- * out, sorted by folder then name (strcmp). *paths gets *n malloc'd "dir/sub/name"
+/* The regular files under dir and all folders below it, as image folders list a class's
+ * images: symbolic links followed (each folder once, so loops end), hidden entries
+ * (".name") left out, sorted by folder then name (strcmp). *paths gets *n malloc'd "dir/sub/name"
  * strings in a malloc'd array, freed by clnet_folder_list_free. Which are images is
  * for clnet_image_load to say (CLNET_ERR_UNSUPPORTED for the others). CLNET_ERR_IO
  * when dir cannot be opened. */

@@ -39,10 +39,11 @@ static inline int clnet__dataset_label_at(const clnet_dataset *d, int i)
 }
 
 /* The readers fill a zeroed root dataset: size, h, w, c, pixels, labels, names and
- * classes (skipped for folders). On failure they return the status with a message in
- * err naming the file, and leave what they allocated in d for the caller to free.
- * opt is never NULL here. idx and CIFAR read at their own size (dataset.c converts
- * afterwards); folders decode straight to the target size. */
+ * classes (skipped and ignored for folders). On failure they return the status with a
+ * message in err naming the file, and leave what they allocated in d for the caller to
+ * free. opt is never NULL here. idx and CIFAR read at their own size and name their own
+ * classes (dataset.c converts and relabels by opt->classes afterwards); folders decode
+ * straight to the target size and label by opt->classes themselves. */
 clnet_status clnet__idx_open(clnet_dataset *d, const char *dir, const char *part,
                              const clnet_dataset_options *opt, char *err, size_t err_len);
 clnet_status clnet__cifar_open(clnet_dataset *d, const char *dir, const char *part,

@@ -157,6 +157,10 @@ if [ -f "$fm/train-images-idx3-ubyte.gz" ]; then
         --data "$data/two" --freeze 1 --epochs 1 --batch 8 --val 0 --out "$data/ft.safetensors"
     check train-skips-zero-side 0 "skipped $data/two/bags/zero.pgm: .*a side of 0" printf '%s' "$out"
     check finetune-saves 0 "bags\|boots" "$clnet" predict "$data/ft.safetensors" "$data/shoe.pgm"
+    # Data holding one of the model's two classes: labels by class name.
+    mkdir -p "$data/onlyboots/boots"
+    cp "$data/two/boots/"[0-9].pgm "$data/onlyboots/boots/"
+    check eval-subset-of-classes 0 "^5 images: loss" "$clnet" eval "$data/ft.safetensors" --data "$data/onlyboots"
     # Killed with SIGKILL after its first checkpoint, then resumed to the end.
     "$clnet" train --model "$models/fashion_resnet.spec" --data "idx:$data" --epochs 4 --batch 64 \
         --out "$data/k.safetensors" >"$data/killed.log" 2>&1 &
