@@ -66,6 +66,16 @@ static void expect_image(const clnet__image *im, const uint8_t *want, int w, int
     }
 }
 
+/* Decodes bytes, expects w x h x c pixels within tol of want, frees both. */
+static void expect_decodes(uint8_t *bytes, size_t len, const uint8_t *want, int w, int h, int c,
+                           int tol)
+{
+    clnet__image im = decode_ok(bytes, len, 0);
+    expect_image(&im, want, w, h, c, tol);
+    clnet__image_free(&im);
+    free(bytes);
+}
+
 /* w x h of four flat quadrants TL, TR, BL, BR (RGB), which survive JPEG almost exactly. */
 static uint8_t *quadrants(int w, int h, const uint8_t colors[4][3])
 {
@@ -96,21 +106,12 @@ Test(decode, jpeg_rgb_gray_progressive)
     uint8_t *rgb = pattern(24, 16, 3), *gray = pattern(24, 16, 1);
     size_t len = 0;
     uint8_t *jpg = clnet_test_jpeg(rgb, 24, 16, 3, NULL, &len);
-    clnet__image im = decode_ok(jpg, len, 0);
-    expect_image(&im, rgb, 24, 16, 3, 12); /* quality 100, 4:4:4: close, not exact */
-    clnet__image_free(&im);
-    free(jpg);
+    expect_decodes(jpg, len, rgb, 24, 16, 3, 12); /* quality 100, 4:4:4: close, not exact */
     const clnet_test_jpeg_options progressive = {90, 0, 1, NULL, 0};
     jpg = clnet_test_jpeg(rgb, 24, 16, 3, &progressive, &len);
-    im = decode_ok(jpg, len, 0);
-    expect_image(&im, rgb, 24, 16, 3, 40);
-    clnet__image_free(&im);
-    free(jpg);
+    expect_decodes(jpg, len, rgb, 24, 16, 3, 40);
     jpg = clnet_test_jpeg(gray, 24, 16, 1, NULL, &len);
-    im = decode_ok(jpg, len, 0);
-    expect_image(&im, gray, 24, 16, 1, 8);
-    clnet__image_free(&im);
-    free(jpg);
+    expect_decodes(jpg, len, gray, 24, 16, 1, 8);
     free(rgb);
     free(gray);
 }
@@ -132,10 +133,7 @@ Test(decode, jpeg_cmyk_adobe_plain_and_ycck)
         const clnet_test_jpeg_options o = {100, cmyk, 0, NULL, 0};
         size_t len = 0;
         uint8_t *jpg = clnet_test_jpeg(px, 16, 16, 4, &o, &len);
-        clnet__image im = decode_ok(jpg, len, 0);
-        expect_image(&im, want, 16, 16, 3, 6);
-        clnet__image_free(&im);
-        free(jpg);
+        expect_decodes(jpg, len, want, 16, 16, 3, 6);
     }
 }
 
@@ -199,10 +197,7 @@ Test(decode, png_depths_palette_alpha_interlace)
             uint8_t *px = pattern(13, 7, c);
             size_t len = 0;
             uint8_t *png = clnet_test_png(px, 13, 7, c, 8, interlaced, NULL, 0, &len);
-            clnet__image im = decode_ok(png, len, 0);
-            expect_image(&im, px, 13, 7, c, 0);
-            clnet__image_free(&im);
-            free(png);
+            expect_decodes(png, len, px, 13, 7, c, 0);
             free(px);
         }
     /* 16 bits: v * 255 / 65535, rounded. */
@@ -214,10 +209,7 @@ Test(decode, png_depths_palette_alpha_interlace)
     }
     size_t len = 0;
     uint8_t *png = clnet_test_png(deep, 5, 3, 3, 16, 0, NULL, 0, &len);
-    clnet__image im = decode_ok(png, len, 0);
-    expect_image(&im, want, 5, 3, 3, 0);
-    clnet__image_free(&im);
-    free(png);
+    expect_decodes(png, len, want, 5, 3, 3, 0);
     /* A palette with transparency becomes RGBA. */
     static const uint8_t palette[3 * 3] = {10, 20, 30, 200, 100, 50, 0, 255, 0};
     static const uint8_t alpha[3] = {255, 128, 0};
@@ -228,10 +220,7 @@ Test(decode, png_depths_palette_alpha_interlace)
         rgba[4 * i + 3] = alpha[index[i]];
     }
     png = clnet_test_png_palette(index, 2, 2, palette, alpha, 3, &len);
-    im = decode_ok(png, len, 0);
-    expect_image(&im, rgba, 2, 2, 4, 0);
-    clnet__image_free(&im);
-    free(png);
+    expect_decodes(png, len, rgba, 2, 2, 4, 0);
 }
 
 Test(decode, webp_lossless_lossy_alpha)
@@ -242,10 +231,7 @@ Test(decode, webp_lossless_lossy_alpha)
             px[4 * i + 3] |= 1; /* the encoder may change the colour of invisible pixels */
         size_t len = 0;
         uint8_t *webp = clnet_test_webp(px, 19, 11, c, 1, NULL, 0, &len);
-        clnet__image im = decode_ok(webp, len, 0);
-        expect_image(&im, px, 19, 11, c, 0);
-        clnet__image_free(&im);
-        free(webp);
+        expect_decodes(webp, len, px, 19, 11, c, 0);
         free(px);
     }
     static const uint8_t colors[4][3] = {{200, 30, 30}, {30, 200, 30}, {30, 30, 200}, {90, 90, 90}};
@@ -297,27 +283,18 @@ Test(decode, bmp_tga_pnm_gif_by_stb)
         uint8_t *px = pattern(9, 5, c);
         size_t len = 0;
         uint8_t *tga = clnet_test_stb("tga", px, 9, 5, c, &len);
-        clnet__image im = decode_ok(tga, len, 0);
-        expect_image(&im, px, 9, 5, c, 0);
-        clnet__image_free(&im);
-        free(tga);
+        expect_decodes(tga, len, px, 9, 5, c, 0);
         if (c == 3 || c == 4) { /* stb writes BMPs of 3 and 4 channels as such */
             uint8_t *bmp = clnet_test_stb("bmp", px, 9, 5, c, &len);
-            im = decode_ok(bmp, len, 0);
-            expect_image(&im, px, 9, 5, c, 0);
-            clnet__image_free(&im);
             decode_fails(bmp, len - 20, "cut.bmp", 0, CLNET_ERR_PARSE, "cut.bmp: truncated BMP",
                          NULL);
-            free(bmp);
+            expect_decodes(bmp, len, px, 9, 5, c, 0);
         }
         if (c == 1 || c == 3) {
             uint8_t *pnm = clnet_test_pnm(px, 9, 5, c, &len);
-            im = decode_ok(pnm, len, 0);
-            expect_image(&im, px, 9, 5, c, 0);
-            clnet__image_free(&im);
             decode_fails(pnm, len - 1, "cut.pgm", 0, CLNET_ERR_PARSE, "cut.pgm: truncated PNM",
                          NULL);
-            free(pnm);
+            expect_decodes(pnm, len, px, 9, 5, c, 0);
         }
         free(px);
     }
@@ -330,10 +307,7 @@ Test(decode, bmp_tga_pnm_gif_by_stb)
     }
     size_t len = 0;
     uint8_t *gif = clnet_test_gif(index, 7, 4, palette, 3, &len);
-    clnet__image im = decode_ok(gif, len, 0);
-    expect_image(&im, want, 7, 4, 4, 0); /* stb gives GIFs as RGBA */
-    clnet__image_free(&im);
-    free(gif);
+    expect_decodes(gif, len, want, 7, 4, 4, 0); /* stb gives GIFs as RGBA */
 }
 
 Test(decode, every_format_refuses_more_pixels_than_the_limit)
