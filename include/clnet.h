@@ -588,25 +588,51 @@ CLNET_API clnet_status clnet_model_freeze(clnet_model *m, int n, int64_t *traina
 
 typedef struct clnet_dataset clnet_dataset;
 
+/* Images whose width x height exceed this are refused before any pixel is allocated
+ * (128 Mi pixels, 512 MiB once decoded to 8-bit RGBA). */
+#define CLNET_DEFAULT_MAX_PIXELS ((uint64_t)1 << 27)
+
 typedef struct clnet_dataset_options {
     /* Images are converted to this size (stb_image_resize) and channel count (gray <->
      * RGB, alpha dropped); 0: the data's own (idx 28x28x1, CIFAR 32x32x3; an image folder
      * then takes the first image's size and channels). */
     int h, w, c;
-    /* Receives one line per skipped (unreadable or corrupt) image, naming its path. */
+    /* Receives, for image folders, one line per skipped image (level 1: its path and
+     * why), per empty class folder (level 1), a summary (level 2: images, classes,
+     * skipped, ignored) and one line per ignored file (level 3). */
     clnet_log_fn log;
     void *log_user;
+    /* When given (n_classes > 0), the dataset's classes are exactly these names in this
+     * order, label k being classes[k] (a model's classes, clnet_model_label): each class
+     * folder, idx or CIFAR class is mapped to its label by name, a source may hold only
+     * some of them, and a name not in the list is an error naming it and listing the
+     * known ones. Names must be distinct and non-empty; copied, not kept. NULL / 0: the
+     * source's own classes (folder names sorted, idx digits or Fashion-MNIST names,
+     * CIFAR's batches.meta.txt or the standard ten). */
+    const char *const *classes;
+    int n_classes;
+    /* Largest width x height of a source image; 0: CLNET_DEFAULT_MAX_PIXELS. Bigger
+     * images (and images with a side of 0) are skipped and reported. */
+    uint64_t max_pixels;
 } clnet_dataset_options;
 
 /* Opens source:
  *   "DIR"           an image folder: one sub-folder per class (class names = folder
- *                   names, sorted), JPEG/PNG/BMP/GIF/TGA/PNM files inside;
+ *                   names, sorted by strcmp); each class's images are the files in its
+ *                   folder and all folders below it (symbolic links followed, each folder
+ *                   once, hidden entries left out), sorted by folder then name as Keras's
+ *                   image_dataset_from_directory does. JPEG, PNG, WebP, HEIC/HEIF/AVIF,
+ *                   BMP, GIF, TGA and binary PNM, recognized by content, not by name;
  *   "idx:DIR"       MNIST / Fashion-MNIST idx files (raw or .gz) in DIR;
  *   "cifar:DIR"     CIFAR-10 binary batches (data_batch_1..5.bin, test_batch.bin) in DIR.
  * part: "train" or "test" for idx and CIFAR (ignored for folders). Decodes every image
- * now (into 8-bit pixels at the target size). Corrupt images are skipped and counted;
- * an empty class folder or a folder without classes is an error. On failure *out is
- * NULL and err (err_len bytes) says what and where. */
+ * now (into 8-bit pixels at the target size, EXIF orientation applied). In a folder,
+ * files that are no image of those formats are ignored and counted
+ * (clnet_dataset_ignored); images that fail to decode (corrupt, truncated, a side of 0,
+ * over max_pixels) are skipped, counted (clnet_dataset_skipped) and logged with the
+ * reason; an empty class folder is a warning and keeps its label with no images. A
+ * folder without class folders, or whose classes hold no image at all, is an error. On
+ * failure *out is NULL and err (err_len bytes) says what and where. */
 CLNET_API clnet_status clnet_dataset_open(const char *source, const char *part,
                                           const clnet_dataset_options *opt, clnet_dataset **out,
                                           char *err, size_t err_len);
@@ -619,6 +645,9 @@ CLNET_API int clnet_dataset_class_count(const clnet_dataset *d);
 CLNET_API const char *clnet_dataset_class_name(const clnet_dataset *d, int k);
 /* Images skipped as unreadable or corrupt when opening. */
 CLNET_API int clnet_dataset_skipped(const clnet_dataset *d);
+/* Files of an image folder left out because they are no image of a supported format
+ * (text files, videos, ...), loose files beside the class folders included. */
+CLNET_API int clnet_dataset_ignored(const clnet_dataset *d);
 /* Image i's label. */
 CLNET_API int clnet_dataset_label(const clnet_dataset *d, int i);
 /* Splits d into a shuffled (seeded) training part and a validation part of
@@ -786,12 +815,33 @@ CLNET_API void clnet_eval_result_free(clnet_eval_result *r);
 
 /* ---- prediction ---- */
 
-/* Decodes an image file (JPEG, PNG, BMP, GIF, TGA, PNM) and converts it to h x w x c as the
- * image-folder dataset does (resize, gray <-> RGB, alpha dropped), pixels scaled to
- * [0, 1], into out (h * w * c floats, HWC). A file that cannot be decoded is
- * CLNET_ERR_IO with err saying which and why. */
+/* Decodes an image file and converts it to h x w x c as the image-folder dataset does
+ * (EXIF orientation, resize, gray <-> RGB, alpha dropped), pixels scaled to [0, 1], into
+ * out (h * w * c floats, HWC). The format is found from the content, not the name:
+ * JPEG (libjpeg-turbo), PNG (libpng), WebP (libwebp), HEIC/HEIF/AVIF (libheif), BMP,
+ * GIF, TGA, binary PNM (stb_image). Errors, with err (err_len bytes) naming the file:
+ *   CLNET_ERR_IO           missing or unreadable ("photo.jpg: no such file");
+ *   CLNET_ERR_UNSUPPORTED  not an image of those formats;
+ *   CLNET_ERR_PARSE        truncated or corrupt, a side of 0, or a feature the
+ *                          format's library lacks;
+ *   CLNET_ERR_TOO_LARGE    more than CLNET_DEFAULT_MAX_PIXELS pixels (width x height,
+ *                          checked from the header before decoding);
+ *   CLNET_ERR_INVALID_ARG, CLNET_ERR_OUT_OF_MEMORY. */
 CLNET_API clnet_status clnet_image_load(const char *path, int h, int w, int c, float *out,
                                         char *err, size_t err_len);
+/* clnet_image_load with another pixel limit: max_pixels (0: CLNET_DEFAULT_MAX_PIXELS). */
+CLNET_API clnet_status clnet_image_load_ex(const char *path, int h, int w, int c,
+                                           uint64_t max_pixels, float *out, char *err,
+                                           size_t err_len);
+/* The regular files under dir and all folders below it, as image folders list a class's
+ * images: symbolic links followed (each folder once, so loops end), hidden entries
+ * (".name") left out, sorted by folder then name (strcmp). *paths gets *n malloc'd "dir/sub/name"
+ * strings in a malloc'd array, freed by clnet_folder_list_free. Which are images is
+ * for clnet_image_load to say (CLNET_ERR_UNSUPPORTED for the others). CLNET_ERR_IO
+ * when dir cannot be opened. */
+CLNET_API clnet_status clnet_folder_list(const char *dir, char ***paths, int *n, char *err,
+                                         size_t err_len);
+CLNET_API void clnet_folder_list_free(char **paths, int n);
 /* Class probabilities (softmax of the logits, or the output itself for a model ending in
  * a softmax) of n images: pixels in [0, 1], HWC at the model's input size, normalized here
  * as the model says; probs gets n * classes floats. */

@@ -8,9 +8,10 @@
 # Environment: CLNET (the clnet binary, default build/clnet), TRAIN_PER_CLASS
 # (default 200), TEST_PER_CLASS (default 20), EPOCHS (default 3).
 #
-# The images are 8-bit grayscale TGA files: the folder reader takes JPEG, PNG, BMP,
-# GIF and TGA, and of those only TGA is an 18-byte header plus raw pixels, so
-# printf and dd write it (PNG needs deflate and CRC-32, which coreutils lack).
+# The images are 8-bit grayscale TGA files: of the formats the folder reader takes
+# (JPEG, PNG, WebP, HEIC, BMP, GIF, TGA, PNM), TGA and binary PNM are a short header
+# plus raw pixels, so printf and dd write them (PNG needs deflate and CRC-32, which
+# coreutils lack).
 set -eu
 
 clnet=${CLNET:-build/clnet}

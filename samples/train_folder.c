@@ -4,9 +4,6 @@
  * saves model.safetensors, loads it back and predicts the first image of each class.
  *     sample_train_folder DIR [epochs]
  * Build: part of the samples (build/samples/sample_train_folder). Uses clnet.h only. */
-#define _POSIX_C_SOURCE 200809L /* opendir */
-#include <ctype.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,35 +80,22 @@ static void log_line(void *user, int level, const char *msg)
         fprintf(stderr, "%s\n", msg);
 }
 
-static int is_image(const char *name)
+/* The first file of dir/class (in the dataset's order) that loads as an image, into
+ * image and its path into path; 0 if none does. */
+static int first_image(const char *dir, const char *class_name, clnet_shape in, float *image,
+                       char *path, size_t len)
 {
-    static const char *const exts[] = {"jpg", "jpeg", "png", "bmp", "gif", "tga"};
-    const char *dot = strrchr(name, '.');
-    if (!dot || name[0] == '.')
-        return 0;
-    char ext[8] = "";
-    for (size_t i = 0; dot[i + 1] && i + 1 < sizeof ext; ++i)
-        ext[i] = (char)tolower((unsigned char)dot[i + 1]);
-    for (size_t i = 0; i < sizeof exts / sizeof exts[0]; ++i)
-        if (strcmp(ext, exts[i]) == 0)
-            return 1;
-    return 0;
-}
-
-/* The path of the first image file (by name) in dir/class into path; 0 if none. */
-static int first_image(const char *dir, const char *class_name, char *path, size_t len)
-{
-    char folder[4096], best[256] = "";
+    char folder[4096], err[1024];
     snprintf(folder, sizeof folder, "%s/%s", dir, class_name);
-    DIR *dp = opendir(folder);
-    if (!dp)
-        return 0;
-    for (struct dirent *e; (e = readdir(dp)) != NULL;)
-        if (is_image(e->d_name) && strlen(e->d_name) < sizeof best &&
-            (!best[0] || strcmp(e->d_name, best) < 0))
-            strcpy(best, e->d_name);
-    closedir(dp);
-    return best[0] && (size_t)snprintf(path, len, "%s/%s", folder, best) < len;
+    char **files = NULL;
+    int n = 0, found = 0;
+    if (clnet_folder_list(folder, &files, &n, err, sizeof err) != CLNET_OK)
+        fprintf(stderr, "%s\n", err);
+    for (int i = 0; i < n && !found; ++i)
+        found = clnet_image_load(files[i], in.h, in.w, in.c, image, err, sizeof err) == CLNET_OK &&
+                (size_t)snprintf(path, len, "%s", files[i]) < len;
+    clnet_folder_list_free(files, n);
+    return found;
 }
 
 /* The indices of the (up to) k most probable classes into top, most probable first;
@@ -173,14 +157,14 @@ int main(int argc, char **argv)
     printf("device: %s\n", clnet_context_device(ctx)->name);
 
     /* Every image is decoded now, resized to SIZE x SIZE and converted to RGB. */
-    const clnet_dataset_options dopt = {SIZE, SIZE, CHANNELS, log_line, NULL};
+    const clnet_dataset_options dopt = {.h = SIZE, .w = SIZE, .c = CHANNELS, .log = log_line};
     if (clnet_dataset_open(dir, "train", &dopt, &all, err, sizeof err) != CLNET_OK) {
         fprintf(stderr, "%s\n", err);
         goto done;
     }
     const int classes = clnet_dataset_class_count(all);
-    printf("%s: %d images in %d classes (%d skipped)\n", dir, clnet_dataset_size(all), classes,
-           clnet_dataset_skipped(all));
+    printf("%s: %d images in %d classes (%d skipped, %d ignored)\n", dir, clnet_dataset_size(all),
+           classes, clnet_dataset_skipped(all), clnet_dataset_ignored(all));
     clnet_status st = clnet_dataset_split(all, 0.2, 1, &train, &val);
     if (st != CLNET_OK) {
         fprintf(stderr, "split: %s\n", clnet_status_string(st));
@@ -234,12 +218,8 @@ int main(int argc, char **argv)
         goto done;
     for (int k = 0; k < classes; ++k) {
         char path[4096];
-        if (!first_image(dir, clnet_dataset_class_name(all, k), path, sizeof path))
+        if (!first_image(dir, clnet_dataset_class_name(all, k), in, image, path, sizeof path))
             continue;
-        if (clnet_image_load(path, in.h, in.w, in.c, image, err, sizeof err) != CLNET_OK) {
-            fprintf(stderr, "%s\n", err);
-            continue;
-        }
         if (failed(clnet_model_predict(loaded, image, 1, probs), ctx, "predict"))
             goto done;
         int top[3];

@@ -29,8 +29,8 @@ int clnet_cli_bench_startup(clnet_context *ctx, clnet_model *m, const char *devi
  * escaped). */
 void clnet_cli_json_string(const char *s);
 
-/* A clnet_log_fn printing "clnet <user as const char *cmd>: <msg>" to stderr: the
- * datasets' skipped images, by path. */
+/* A clnet_log_fn printing "clnet <user as const char *cmd>: <msg>" to stderr for levels
+ * 0..2: the datasets' skipped images by path, empty classes, the summary line. */
 void clnet_cli_log(void *cmd, int level, const char *msg);
 
 /* The options of a plan on a device (plan.c), shared by `plan` and `graph --plan`. */

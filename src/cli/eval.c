@@ -19,11 +19,28 @@ static void usage(FILE *f)
                "draws it as a heat map into a PNG file.\n");
 }
 
+/* A figure: 4 decimals, or an exponent when that would hide it. */
+static const char *num(char *buf, size_t len, double x)
+{
+    if (x == x && (x >= 1e4 || x <= -1e4 || (x != 0.0 && x < 1e-4 && x > -1e-4)))
+        snprintf(buf, len, "%.3e", x);
+    else
+        snprintf(buf, len, "%.4f", x);
+    return buf;
+}
+
+static const char *class_name(clnet_model *m, const clnet_dataset *d, int k)
+{
+    return clnet_model_label(m, k) ? clnet_model_label(m, k) : clnet_dataset_class_name(d, k);
+}
+
 static void report(clnet_model *m, const clnet_dataset *d, const clnet_eval_result *r)
 {
-    printf("%d images: loss %.4f - top-1 %.4f - top-5 %.4f\n\n", r->images, r->loss, r->top1,
-           r->top5);
+    char a[32];
+    printf("%d images: loss %s - top-1 %.4f - top-5 %.4f\n\n", r->images, num(a, sizeof a, r->loss),
+           r->top1, r->top5);
     const int c = r->classes;
+    int present = 0;
     printf("%-24s %9s %9s %7s\n", "class", "precision", "recall", "images");
     for (int k = 0; k < c; ++k) {
         int64_t row = 0, col = 0;
@@ -31,15 +48,29 @@ static void report(clnet_model *m, const clnet_dataset *d, const clnet_eval_resu
             row += r->confusion[(size_t)k * c + j];
             col += r->confusion[(size_t)j * c + k];
         }
+        present += row > 0;
         const int64_t hit = r->confusion[(size_t)k * c + k];
-        const char *name =
-            clnet_model_label(m, k) ? clnet_model_label(m, k) : clnet_dataset_class_name(d, k);
-        printf("%-24.24s %9.4f %9.4f %7lld\n", name, col ? (double)hit / col : 0.0,
-               row ? (double)hit / row : 0.0, (long long)row);
+        printf("%-24.24s ", class_name(m, d, k));
+        char precision[16] = "        -", recall[16] = "        -";
+        if (col)
+            snprintf(precision, sizeof precision, "%9.4f", (double)hit / (double)col);
+        if (row)
+            snprintf(recall, sizeof recall, "%9.4f", (double)hit / (double)row);
+        printf("%s %s %7lld\n", precision, recall, (long long)row);
     }
-    printf("\nconfusion (rows: true, columns: predicted)\n");
+    if (present < c)
+        printf("(the data holds images of %d of the model's %d classes)\n", present, c);
+    if (c > 20) {
+        printf("\nconfusion: %d classes, too many to print (--confusion FILE.png draws it)\n", c);
+        return;
+    }
+    /* Rows named in full, columns by their number in that list. */
+    printf("\nconfusion (rows: true class, columns: predicted, numbered as the rows)\n%18s", "");
+    for (int j = 0; j < c; ++j)
+        printf(" %6d", j);
+    printf("\n");
     for (int k = 0; k < c; ++k) {
-        printf("%3d ", k);
+        printf("%2d %-15.15s", k, class_name(m, d, k));
         for (int j = 0; j < c; ++j)
             printf(" %6lld", (long long)r->confusion[(size_t)k * c + j]);
         printf("\n");
@@ -54,8 +85,7 @@ static int write_confusion(clnet_model *m, const clnet_dataset *d, const clnet_e
     if (!names)
         return clnet_cli_error("eval", "out of memory");
     for (int k = 0; k < r->classes; ++k)
-        names[k] =
-            clnet_model_label(m, k) ? clnet_model_label(m, k) : clnet_dataset_class_name(d, k);
+        names[k] = class_name(m, d, k);
     char title[512];
     const char *slash = strrchr(model, '/');
     snprintf(title, sizeof title, "%s on %s", slash ? slash + 1 : model, data);
@@ -96,8 +126,11 @@ int clnet_cli_eval(int argc, char **argv)
             cls = argv[++i];
         else if (!strcmp(a, "--confusion"))
             confusion = argv[++i];
-        else if (a[0] == '-' || path)
-            return clnet_cli_error("eval", "unexpected argument '%s' (see --help)", a);
+        else if (a[0] == '-' || path) {
+            static const char *const known[] = {"--data",  "--part",      "--batch", "--device",
+                                                "--class", "--confusion", "--help",  NULL};
+            return clnet_cli_unknown("eval", a, known);
+        }
         else if (!valued)
             path = a;
     }
@@ -112,11 +145,24 @@ int clnet_cli_eval(int argc, char **argv)
     if (rc == 0 && clnet_model_load(ctx, path, NULL, &m) != CLNET_OK)
         rc = clnet_cli_error("eval", "%s", clnet_context_error(ctx));
     if (rc == 0) {
+        /* Labels by the model's class names, so data holding some of its classes, in
+         * any order, is scored right. */
         const clnet_shape in = clnet_graph_layer_shape(clnet_model_graph(m), 0);
-        clnet_dataset_options o = {in.h, in.w, in.c, clnet_cli_log, (void *)"eval"};
+        const int n = clnet_model_label_count(m);
+        const char **names = n > 0 ? malloc((size_t)n * sizeof *names) : NULL;
+        for (int k = 0; names && k < n; ++k)
+            names[k] = clnet_model_label(m, k);
+        const clnet_dataset_options o = {.h = in.h,
+                                         .w = in.w,
+                                         .c = in.c,
+                                         .log = clnet_cli_log,
+                                         .log_user = (void *)"eval",
+                                         .classes = names,
+                                         .n_classes = names ? n : 0};
         char err[1024] = "";
         if (clnet_dataset_open(data, part, &o, &d, err, sizeof err) != CLNET_OK)
             rc = clnet_cli_error("eval", "%s", err);
+        free(names);
     }
     if (rc == 0 && clnet_evaluate(m, d, batch, &r) != CLNET_OK)
         rc = clnet_cli_error("eval", "%s", clnet_context_error(ctx));

@@ -13,14 +13,12 @@
 /* Opens source at h x w x c, printing the reason on error. */
 static clnet_dataset *open_data(const char *source, int h, int w, int c)
 {
-    clnet_dataset_options o = {h, w, c, clnet_cli_log, (void *)"train"};
+    const clnet_dataset_options o = {
+        .h = h, .w = w, .c = c, .log = clnet_cli_log, .log_user = (void *)"train"};
     char err[1024] = "";
     clnet_dataset *d = NULL;
     if (clnet_dataset_open(source, "train", &o, &d, err, sizeof err) != CLNET_OK)
         clnet_cli_error("train", "%s", err);
-    else if (clnet_dataset_skipped(d) > 0)
-        fprintf(stderr, "clnet train: %s: skipped %d unreadable images\n", source,
-                clnet_dataset_skipped(d));
     return d;
 }
 

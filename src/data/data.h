@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "clnet.h"
 #include "tensor/rng.h"
@@ -18,6 +19,7 @@ struct clnet_dataset {
     int h, w, c;     /* every image, after conversion to the target size */
     int classes;     /* names[0..classes) */
     int skipped;     /* unreadable images left out when opening */
+    int ignored;     /* files of an image folder that are no image */
     uint8_t *pixels; /* root: size images of h*w*c bytes, HWC, row-major */
     int *labels;     /* root: size labels in 0..classes */
     char **names;
@@ -37,10 +39,11 @@ static inline int clnet__dataset_label_at(const clnet_dataset *d, int i)
 }
 
 /* The readers fill a zeroed root dataset: size, h, w, c, pixels, labels, names and
- * classes (skipped for folders). On failure they return the status with a message in
- * err naming the file, and leave what they allocated in d for the caller to free.
- * opt is never NULL here. idx and CIFAR read at their own size (dataset.c converts
- * afterwards); folders decode straight to the target size. */
+ * classes (skipped and ignored for folders). On failure they return the status with a
+ * message in err naming the file, and leave what they allocated in d for the caller to
+ * free. opt is never NULL here. idx and CIFAR read at their own size and name their own
+ * classes (dataset.c converts and relabels by opt->classes afterwards); folders decode
+ * straight to the target size and label by opt->classes themselves. */
 clnet_status clnet__idx_open(clnet_dataset *d, const char *dir, const char *part,
                              const clnet_dataset_options *opt, char *err, size_t err_len);
 clnet_status clnet__cifar_open(clnet_dataset *d, const char *dir, const char *part,
@@ -58,12 +61,57 @@ clnet_status clnet__data_fail(char *err, size_t err_len, clnet_status status, co
 /* Copies n names into d->names and sets d->classes. */
 clnet_status clnet__dataset_set_names(clnet_dataset *d, const char *const *names, int n);
 
+/* map[k] = the label of the source's class names[k] (k < n): its index in opt->classes
+ * when opt gives a class list, else k. A name not in the list is CLNET_ERR_INVALID_ARG:
+ * "<where>: <kind> '<name>' is not one of the N classes given (a, b, ...)". */
+clnet_status clnet__class_map(const clnet_dataset_options *opt, const char *const *names, int n,
+                              int *map, const char *where, const char *kind, char *err,
+                              size_t err_len);
+
+/* Sends one formatted line to opt->log, when there is one. */
+void clnet__data_log(const clnet_dataset_options *opt, int level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
 /* One image from sh x sw x sc (sc 1..4: gray, gray+alpha, RGB, RGBA) to dh x dw x dc
  * (dc 1 or 3): alpha dropped, gray replicated to RGB, RGB to gray by luminance
  * 0.299 R + 0.587 G + 0.114 B (rounded), resized with stbir_resize_uint8. Returns
- * CLNET_ERR_OUT_OF_MEMORY when a temporary buffer or the resizer fails. */
+ * CLNET_ERR_INVALID_ARG for a side below 1 or other channel counts (never reaching the
+ * resizer, which would abort), CLNET_ERR_OUT_OF_MEMORY when a temporary buffer or the
+ * resizer fails. */
 clnet_status clnet__image_convert(const uint8_t *src, int sh, int sw, int sc, uint8_t *dst, int dh,
                                   int dw, int dc);
+
+/* The files below a folder (list.c): path "dir/sub/name" (malloc'd) and the length of
+ * its folder part "dir/sub". */
+typedef struct clnet__file {
+    char *path;
+    size_t dir_len;
+} clnet__file;
+
+typedef struct clnet__files {
+    clnet__file *items;
+    int n, cap;
+    int others; /* entries that are neither files nor folders (broken links, pipes) */
+} clnet__files;
+
+/* Called by clnet__dir_each for each non-hidden entry: its name, "dir/name" (valid
+ * during the call) and its stat with links followed (NULL when that fails). Returns
+ * CLNET_OK to go on; an error stops the listing and is returned. */
+typedef clnet_status (*clnet__entry_fn)(void *user, const char *name, const char *path,
+                                        const struct stat *sb);
+/* Calls fn for the entries of dir, in the order the file system gives them; CLNET_ERR_IO
+ * naming dir when it cannot be opened. */
+clnet_status clnet__dir_each(const char *dir, clnet__entry_fn fn, void *user, char *err,
+                             size_t err_len);
+
+/* Every regular file in dir and the folders below it (links followed, each folder once,
+ * hidden entries left out), sorted by folder then name as Keras does. CLNET_ERR_IO
+ * naming the folder that cannot be opened. */
+clnet_status clnet__files_list(const char *dir, clnet__files *out, char *err, size_t err_len);
+void clnet__files_free(clnet__files *f);
 
 /* "dir/name", malloc'd, or NULL when out of memory. */
 char *clnet__path_join(const char *dir, const char *name);

@@ -26,6 +26,92 @@ clnet_status clnet__data_fail(char *err, size_t err_len, clnet_status status, co
     return status;
 }
 
+void clnet__data_log(const clnet_dataset_options *opt, int level, const char *fmt, ...)
+{
+    if (!opt->log)
+        return;
+    char msg[4352];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    opt->log(opt->log_user, level, msg);
+}
+
+clnet_status clnet__class_map(const clnet_dataset_options *opt, const char *const *names, int n,
+                              int *map, const char *where, const char *kind, char *err,
+                              size_t err_len)
+{
+    for (int k = 0; k < n; ++k) {
+        map[k] = opt->n_classes > 0 ? -1 : k;
+        for (int j = 0; j < opt->n_classes && map[k] < 0; ++j)
+            if (strcmp(names[k], opt->classes[j]) == 0)
+                map[k] = j;
+        if (map[k] >= 0)
+            continue;
+        char known[512] = "";
+        size_t at = 0;
+        for (int j = 0; j < opt->n_classes && at < sizeof known; ++j) {
+            const int w =
+                snprintf(known + at, sizeof known - at, "%s%s", j ? ", " : "", opt->classes[j]);
+            at += w > 0 ? (size_t)w : 0;
+        }
+        if (at >= sizeof known) /* cut: say so */
+            memcpy(known + sizeof known - 4, "...", 4);
+        return clnet__data_fail(err, err_len, CLNET_ERR_INVALID_ARG,
+                                "%s: %s '%s' is not one of the %d classes given (%s)", where, kind,
+                                names[k], opt->n_classes, known);
+    }
+    return CLNET_OK;
+}
+
+/* A class list given in opt: distinct, non-empty names. */
+static clnet_status check_classes(const clnet_dataset_options *opt, const char *source, char *err,
+                                  size_t err_len)
+{
+    if (opt->n_classes < 0 || (opt->n_classes > 0 && !opt->classes))
+        return clnet__data_fail(err, err_len, CLNET_ERR_INVALID_ARG,
+                                "%s: n_classes %d needs as many class names", source,
+                                opt->n_classes);
+    for (int k = 0; k < opt->n_classes; ++k) {
+        if (!opt->classes[k] || !*opt->classes[k])
+            return clnet__data_fail(err, err_len, CLNET_ERR_INVALID_ARG,
+                                    "%s: class name %d is empty", source, k);
+        for (int j = 0; j < k; ++j)
+            if (strcmp(opt->classes[j], opt->classes[k]) == 0)
+                return clnet__data_fail(err, err_len, CLNET_ERR_INVALID_ARG,
+                                        "%s: class '%s' is given twice (%d and %d)", source,
+                                        opt->classes[k], j, k);
+    }
+    return CLNET_OK;
+}
+
+/* idx and CIFAR name their own classes: with a class list given, their labels become
+ * the list's by name. */
+static clnet_status relabel(clnet_dataset *d, const clnet_dataset_options *opt, const char *source,
+                            char *err, size_t err_len)
+{
+    if (opt->n_classes == 0)
+        return CLNET_OK;
+    int *map = malloc((size_t)d->classes * sizeof *map);
+    if (!map)
+        return clnet__data_fail(err, err_len, CLNET_ERR_OUT_OF_MEMORY, "%s: out of memory", source);
+    clnet_status st = clnet__class_map(opt, (const char *const *)d->names, d->classes, map, source,
+                                       "class", err, err_len);
+    for (int i = 0; st == CLNET_OK && i < d->size; ++i)
+        d->labels[i] = map[d->labels[i]];
+    free(map);
+    if (st != CLNET_OK)
+        return st;
+    for (int k = 0; k < d->classes; ++k)
+        free(d->names[k]);
+    free(d->names);
+    d->names = NULL;
+    d->classes = 0;
+    st = clnet__dataset_set_names(d, opt->classes, opt->n_classes);
+    return st == CLNET_OK ? st : clnet__data_fail(err, err_len, st, "%s: out of memory", source);
+}
+
 clnet_status clnet__dataset_set_names(clnet_dataset *d, const char *const *names, int n)
 {
     d->names = calloc((size_t)n, sizeof *d->names);
@@ -61,6 +147,10 @@ static void convert_channels(const uint8_t *src, size_t n, int sc, uint8_t *dst,
 clnet_status clnet__image_convert(const uint8_t *src, int sh, int sw, int sc, uint8_t *dst, int dh,
                                   int dw, int dc)
 {
+    /* The resizer asserts (aborts) on an empty side: refused here, never passed on. */
+    if (!src || !dst || sh < 1 || sw < 1 || sc < 1 || sc > 4 || dh < 1 || dw < 1 ||
+        (dc != 1 && dc != 3))
+        return CLNET_ERR_INVALID_ARG;
     if (sh == dh && sw == dw) {
         convert_channels(src, (size_t)sh * (size_t)sw, sc, dst, dc);
         return CLNET_OK;
@@ -68,7 +158,7 @@ clnet_status clnet__image_convert(const uint8_t *src, int sh, int sw, int sc, ui
     /* Resize with as few channels as needed: alpha dropped and RGB made gray before,
      * gray made RGB after. */
     const int mid = (sc <= 2 || dc == 1) ? 1 : 3;
-    uint8_t *before = NULL, *after = NULL;
+    uint8_t *before = NULL, *after = NULL, *narrow = NULL;
     clnet_status st = CLNET_ERR_OUT_OF_MEMORY;
     const uint8_t *in = src;
     if (sc != mid) {
@@ -85,14 +175,32 @@ clnet_status clnet__image_convert(const uint8_t *src, int sh, int sw, int sc, ui
             goto done;
         out = after;
     }
-    if (!stbir_resize_uint8(in, sw, sh, 0, out, dw, dh, 0, mid))
+    /* stb_image_resize filters every input row to the output width, then down the
+     * columns: O(sh * dw) work. An image shrunk in height but widened (5 x 8,390,148 to
+     * 224 x 224: minutes) has its height reduced first, alone: O(sh * sw). The filters
+     * are the ones stbir_resize_uint8 picks (Mitchell to shrink, Catmull-Rom to widen;
+     * Catmull-Rom leaves the unscaled axis of each pass as it is), so only the rounding
+     * between the passes differs. */
+    if (sh > dh && sw < dw) {
+        narrow = malloc((size_t)dh * (size_t)sw * (size_t)mid);
+        if (!narrow ||
+            !stbir_resize(in, sw, sh, 0, narrow, sw, dh, 0, STBIR_TYPE_UINT8, mid, -1, 0,
+                          STBIR_EDGE_CLAMP, STBIR_EDGE_CLAMP, STBIR_FILTER_CATMULLROM,
+                          STBIR_FILTER_MITCHELL, STBIR_COLORSPACE_LINEAR, NULL) ||
+            !stbir_resize(narrow, sw, dh, 0, out, dw, dh, 0, STBIR_TYPE_UINT8, mid, -1, 0,
+                          STBIR_EDGE_CLAMP, STBIR_EDGE_CLAMP, STBIR_FILTER_CATMULLROM,
+                          STBIR_FILTER_CATMULLROM, STBIR_COLORSPACE_LINEAR, NULL))
+            goto done;
+    } else if (!stbir_resize_uint8(in, sw, sh, 0, out, dw, dh, 0, mid)) {
         goto done;
+    }
     if (after)
         convert_channels(after, (size_t)dh * (size_t)dw, mid, dst, dc);
     st = CLNET_OK;
 done:
     free(before);
     free(after);
+    free(narrow);
     return st;
 }
 
@@ -156,6 +264,9 @@ clnet_status clnet_dataset_open(const char *source, const char *part,
         return clnet__data_fail(err, err_len, CLNET_ERR_INVALID_ARG,
                                 "%s: bad image size %dx%dx%d (sides 0..%d, channels 0, 1 or 3)",
                                 source, opt->h, opt->w, opt->c, MAX_SIDE);
+    const clnet_status valid = check_classes(opt, source, err, err_len);
+    if (valid != CLNET_OK)
+        return valid;
     const int is_idx = has_prefix(source, "idx:"), is_cifar = has_prefix(source, "cifar:");
     const char *dir = is_idx ? source + 4 : is_cifar ? source + 6 : source;
     if (!*dir)
@@ -172,6 +283,8 @@ clnet_status clnet_dataset_open(const char *source, const char *part,
     clnet_status st = is_idx     ? clnet__idx_open(d, dir, part, opt, err, err_len)
                       : is_cifar ? clnet__cifar_open(d, dir, part, opt, err, err_len)
                                  : clnet__folder_open(d, dir, opt, err, err_len);
+    if (st == CLNET_OK && (is_idx || is_cifar))
+        st = relabel(d, opt, source, err, err_len);
     if (st == CLNET_OK && fit(d, opt) != CLNET_OK)
         st = clnet__data_fail(err, err_len, CLNET_ERR_OUT_OF_MEMORY,
                               "%s: out of memory converting %d images to the target size", source,
@@ -227,6 +340,11 @@ const char *clnet_dataset_class_name(const clnet_dataset *d, int k)
 int clnet_dataset_skipped(const clnet_dataset *d)
 {
     return d ? d->skipped : 0;
+}
+
+int clnet_dataset_ignored(const clnet_dataset *d)
+{
+    return d ? d->ignored : 0;
 }
 
 int clnet_dataset_label(const clnet_dataset *d, int i)

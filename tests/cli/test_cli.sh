@@ -3,7 +3,7 @@
 # paths of `devices` and `selftest`, and a passing selftest of the device's class.
 clnet="$1"
 fails=0 passes=0
-check() { # name, expected exit ("0" or "nonzero"), pattern, command...
+check() { # name, expected exit ("0" or "nonzero"), pattern, command... ($out keeps the output)
     name=$1 want=$2 pat=$3
     shift 3
     out=$("$@" 2>&1)
@@ -174,6 +174,26 @@ if [ -f "$fm/train-images-idx3-ubyte.gz" ]; then
     check predict-truncated-model nonzero "cut.safetensors" "$clnet" predict "$data/cut.safetensors" "$data/shoe.pgm"
     printf 'not an image' >"$data/bad.png"
     check predict-corrupt-image nonzero "bad.png" "$clnet" predict "$data/m.safetensors" "$data/bad.png"
+    # A folder: every image below it, sorted; non-images skipped with a note. A JPEG
+    # (a fuzzing seed) and the same cut short; a missing file; the 11-byte PGM.
+    jpeg=$(dirname "$0")/../../fuzz/corpus/image/orient6.jpg
+    mkdir -p "$data/pf/sub"
+    cp "$data/shoe.pgm" "$data/pf/a,b.pgm"
+    cp "$jpeg" "$data/pf/sub/c.jpg"
+    printf 'notes' >"$data/pf/notes.txt"
+    check predict-folder 0 "pf/sub/c.jpg" "$clnet" predict "$data/m.safetensors" "$data/pf" --top 1
+    check predict-folder-skips-non-images 0 "skipped $data/pf/notes.txt: not an image" printf '%s' "$out"
+    check predict-csv-header 0 "^image,class_1,probability_1,class_2,probability_2$" "$clnet" predict \
+        "$data/m.safetensors" "$data/pf" --csv --top 2
+    check predict-csv-quotes-a-comma 0 "^\"$data/pf/a,b.pgm\",[^,]*,0\.[0-9]*,[^,]*,0\.[0-9]*$" \
+        printf '%s' "$out"
+    head -c 300 "$jpeg" >"$data/cut.jpg"
+    printf 'P5\n0 4\n255\n' >"$data/zero.pgm"
+    check predict-missing-file nonzero "$data/missing.jpg: no such file" "$clnet" predict "$data/m.safetensors" \
+        "$data/missing.jpg" "$data/cut.jpg" "$data/zero.pgm" "$data/shoe.pgm"
+    check predict-truncated-jpeg 0 "$data/cut.jpg: truncated or corrupt JPEG (" printf '%s' "$out"
+    check predict-zero-side 0 "$data/zero.pgm: .*a side of 0" printf '%s' "$out"
+    check predict-others-still-predicted 0 "^$data/shoe.pgm$" printf '%s' "$out"
     # Fine-tuning on a two-class folder: the head is replaced, only it trains.
     mkdir -p "$data/two/boots" "$data/two/bags"
     zcat "$fm/t10k-images-idx3-ubyte.gz" | tail -c +17 | head -c $((40 * 784)) >"$data/test40"
@@ -182,9 +202,18 @@ if [ -f "$fm/train-images-idx3-ubyte.gz" ]; then
         dd if="$data/test40" bs=784 skip="$i" count=1 2>/dev/null \
             >>"$data/two/$([ $((i % 2)) = 0 ] && echo boots || echo bags)/$i.pgm"
     done
+    cp "$data/zero.pgm" "$data/two/bags/zero.pgm" # skipped, not an abort
     check finetune-replaces-head 0 "Replacing the 10-class head" "$clnet" train --from "$data/m.safetensors" \
         --data "$data/two" --freeze 1 --epochs 1 --batch 8 --val 0 --out "$data/ft.safetensors"
+    check train-skips-zero-side 0 "skipped $data/two/bags/zero.pgm: .*a side of 0" printf '%s' "$out"
     check finetune-saves 0 "bags\|boots" "$clnet" predict "$data/ft.safetensors" "$data/shoe.pgm"
+    # Data holding one of the model's two classes: labels by class name.
+    mkdir -p "$data/onlyboots/boots"
+    cp "$data/two/boots/"[0-9].pgm "$data/onlyboots/boots/"
+    check eval-subset-of-classes 0 "^5 images: loss" "$clnet" eval "$data/ft.safetensors" --data "$data/onlyboots"
+    check eval-subset-says-so 0 "images of 1 of the model's 2 classes" "$clnet" eval "$data/ft.safetensors" --data "$data/onlyboots"
+    check eval-confusion-names-rows 0 "^ 1 boots  *0  *5$" "$clnet" eval "$data/ft.safetensors" --data "$data/onlyboots"
+    check eval-did-you-mean nonzero "did you mean --batch?" "$clnet" eval "$data/ft.safetensors" --data "$data/two" --batch-size 4
     # Train's options: errors a user meets, and "did you mean".
     check train-from-and-model nonzero "give one of them" "$clnet" train --from "$data/m.safetensors" \
         --model resnet18 --data "$data/two" --out "$data/x.safetensors"

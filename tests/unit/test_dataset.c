@@ -1,7 +1,8 @@
-/* test_dataset.c - datasets and the batcher (src/data): tiny idx, CIFAR and image-folder
- * datasets written to a temporary folder, read back pixel for pixel; conversions,
- * skipped images, errors that name the file, splits, statistics and batches. The real
- * Fashion-MNIST is read when installed. No device needed. */
+/* test_dataset.c - datasets and the batcher (src/data): tiny idx and CIFAR datasets
+ * written to a temporary folder, read back pixel for pixel; conversions, labels by class
+ * name, errors that name the file, splits, statistics and batches. The real
+ * Fashion-MNIST is read when installed. Image folders: test_folder.c. No device
+ * needed. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <math.h>
@@ -18,6 +19,8 @@
 
 #include "clnet.h"
 #include "data/data.h"
+#include "support/datasets.h"
+#include "support/images.h"
 
 static char root[256]; /* this test's temporary folder, removed by the fixture */
 
@@ -87,16 +90,6 @@ static void write_bytes(const char *path, const void *data, size_t len, int gz)
     }
 }
 
-static uint8_t *random_bytes(size_t n, uint64_t seed)
-{
-    clnet__rng r;
-    clnet__rng_seed(&r, seed);
-    uint8_t *p = malloc(n);
-    for (size_t i = 0; i < n; ++i)
-        p[i] = (uint8_t)(clnet__rng_next(&r) >> 56);
-    return p;
-}
-
 static void put_be32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)(v >> 24);
@@ -130,56 +123,19 @@ static void write_idx(const char *dir, const char *prefix, int n, int h, int w,
     free(lab);
 }
 
-static clnet_dataset *open_ok(const char *source, const char *part,
-                              const clnet_dataset_options *opt)
-{
-    char err[1024] = "";
-    clnet_dataset *d = NULL;
-    const clnet_status st = clnet_dataset_open(source, part, opt, &d, err, sizeof err);
-    cr_assert_eq(st, CLNET_OK, "%s: %s", source, err);
-    cr_assert_not_null(d);
-    return d;
-}
-
-/* Opening fails with status, and the message contains needle (and needle2 if given).
- * line: the caller's, for the failure message. */
-static void open_fails_at(int line, const char *source, const char *part,
-                          const clnet_dataset_options *opt, clnet_status status, const char *needle,
-                          const char *needle2)
-{
-    char err[1024] = "";
-    clnet_dataset *d = (clnet_dataset *)&d;
-    const clnet_status st = clnet_dataset_open(source, part, opt, &d, err, sizeof err);
-    cr_assert_eq(st, status, "line %d: %s: got %s (%s)", line, source, clnet_status_string(st),
-                 err);
-    cr_assert_null(d);
-    cr_assert_not_null(strstr(err, needle), "line %d: '%s' does not name '%s'", line, err, needle);
-    if (needle2)
-        cr_assert_not_null(strstr(err, needle2), "line %d: '%s' does not say '%s'", line, err,
-                           needle2);
-}
-#define open_fails(...) open_fails_at(__LINE__, __VA_ARGS__)
-
-static void expect_shape(const clnet_dataset *d, int h, int w, int c)
-{
-    const clnet_shape s = clnet_dataset_image_shape(d);
-    cr_assert(s.n == 1 && s.h == h && s.w == w && s.c == c, "shape %dx%dx%dx%d, want 1x%dx%dx%d",
-              s.n, s.h, s.w, s.c, h, w, c);
-}
-
 Test(dataset, idx_raw_and_gz_keep_pixels_and_labels)
 {
     const int n = 7, h = 5, w = 3;
-    uint8_t *px = random_bytes((size_t)n * h * w, 1);
+    uint8_t *px = clnet_test_bytes((size_t)n * h * w, 1);
     for (int gz = 0; gz < 2; ++gz) {
         char dir[512], source[1100];
         snprintf(dir, sizeof dir, "%s/mnist%d", root, gz);
         cr_assert_eq(mkdir(dir, 0700), 0);
         write_idx(dir, "t10k", n, h, w, px, gz, 0);
         snprintf(source, sizeof source, "idx:%s", dir);
-        clnet_dataset *d = open_ok(source, "test", NULL);
+        clnet_dataset *d = clnet_test_open(source, "test", NULL);
         cr_assert_eq(clnet_dataset_size(d), n);
-        expect_shape(d, h, w, 1);
+        clnet_test_expect_shape(d, h, w, 1);
         cr_assert_eq(clnet_dataset_class_count(d), 10);
         cr_assert_str_eq(clnet_dataset_class_name(d, 3), "3");
         cr_assert_null(clnet_dataset_class_name(d, 10));
@@ -191,8 +147,9 @@ Test(dataset, idx_raw_and_gz_keep_pixels_and_labels)
         cr_assert_eq(clnet_dataset_label(d, n), -1);
         clnet_dataset_destroy(d);
         /* Only the test part exists here. */
-        open_fails(source, "train", NULL, CLNET_ERR_IO, "train-images-idx3-ubyte", NULL);
-        open_fails(source, "validation", NULL, CLNET_ERR_INVALID_ARG, "validation", NULL);
+        clnet_test_open_fails(source, "train", NULL, CLNET_ERR_IO, "train-images-idx3-ubyte", NULL);
+        clnet_test_open_fails(source, "validation", NULL, CLNET_ERR_INVALID_ARG, "validation",
+                              NULL);
     }
     free(px);
 }
@@ -201,15 +158,15 @@ Test(dataset, idx_fashion_names_and_rgb_resize)
 {
     make_sub("Fashion-MNIST");
     const int n = 3, h = 6, w = 4;
-    uint8_t *px = random_bytes((size_t)n * h * w, 2);
+    uint8_t *px = clnet_test_bytes((size_t)n * h * w, 2);
     write_idx(at("Fashion-MNIST"), "train", n, h, w, px, 1, 0);
     char source[1100];
     snprintf(source, sizeof source, "idx:%s/", at("Fashion-MNIST"));
     const clnet_dataset_options opt = {.h = 9, .w = 7, .c = 3};
-    clnet_dataset *d = open_ok(source, "train", &opt);
+    clnet_dataset *d = clnet_test_open(source, "train", &opt);
     cr_assert_str_eq(clnet_dataset_class_name(d, 0), "T-shirt/top");
     cr_assert_str_eq(clnet_dataset_class_name(d, 9), "Ankle boot");
-    expect_shape(d, 9, 7, 3);
+    clnet_test_expect_shape(d, 9, 7, 3);
     /* Resized as gray by stb_image_resize, then replicated to RGB. */
     uint8_t want[9 * 7];
     for (int i = 0; i < n; ++i) {
@@ -227,26 +184,27 @@ Test(dataset, idx_fashion_names_and_rgb_resize)
 Test(dataset, idx_errors_name_the_file)
 {
     const int n = 4, h = 3, w = 3;
-    uint8_t *px = random_bytes((size_t)n * h * w, 3);
+    uint8_t *px = clnet_test_bytes((size_t)n * h * w, 3);
     char source[1100];
     snprintf(source, sizeof source, "idx:%s", root);
-    open_fails(source, "train", NULL, CLNET_ERR_IO, "train-images-idx3-ubyte", NULL);
+    clnet_test_open_fails(source, "train", NULL, CLNET_ERR_IO, "train-images-idx3-ubyte", NULL);
 
     /* Cut in the middle of the third image, raw and gzipped. */
     write_idx(root, "train", n, h, w, px, 0, 16 + 2 * 9 + 4);
-    open_fails(source, "train", NULL, CLNET_ERR_PARSE, at("train-images-idx3-ubyte"), "truncated");
+    clnet_test_open_fails(source, "train", NULL, CLNET_ERR_PARSE, at("train-images-idx3-ubyte"),
+                          "truncated");
     unlink(at("train-images-idx3-ubyte"));
     write_idx(root, "train", n, h, w, px, 1, 16 + 2 * 9 + 4);
-    open_fails(source, "train", NULL, CLNET_ERR_PARSE, at("train-images-idx3-ubyte.gz"),
-               "truncated");
+    clnet_test_open_fails(source, "train", NULL, CLNET_ERR_PARSE, at("train-images-idx3-ubyte.gz"),
+                          "truncated");
     /* A gzip stream cut short. */
     write_idx(root, "train", n, h, w, px, 1, 0);
     FILE *f = fopen(at("train-images-idx3-ubyte.gz"), "r+b");
     fseek(f, 0, SEEK_END);
     cr_assert_eq(ftruncate(fileno(f), ftell(f) - 12), 0);
     fclose(f);
-    open_fails(source, "train", NULL, CLNET_ERR_PARSE, at("train-images-idx3-ubyte.gz"),
-               "truncated");
+    clnet_test_open_fails(source, "train", NULL, CLNET_ERR_PARSE, at("train-images-idx3-ubyte.gz"),
+                          "truncated");
     unlink(at("train-images-idx3-ubyte.gz"));
 
     /* A labels file where the images file should be: bad magic. */
@@ -254,16 +212,19 @@ Test(dataset, idx_errors_name_the_file)
     move("train-labels-idx1-ubyte", "train-images-idx3-ubyte");
     write_idx(root, "t10k", n, h, w, px, 0, 0);
     move("t10k-labels-idx1-ubyte", "train-labels-idx1-ubyte");
-    open_fails(source, "train", NULL, CLNET_ERR_PARSE, at("train-images-idx3-ubyte"), "magic");
+    clnet_test_open_fails(source, "train", NULL, CLNET_ERR_PARSE, at("train-images-idx3-ubyte"),
+                          "magic");
 
     /* Labels for a different number of images, and a label out of range. */
     write_idx(root, "train", n, h, w, px, 0, 0);
     uint8_t lab[8 + 3] = {0, 0, 8, 1, 0, 0, 0, 3, 1, 2, 3};
     write_bytes(at("train-labels-idx1-ubyte"), lab, sizeof lab, 0);
-    open_fails(source, "train", NULL, CLNET_ERR_PARSE, at("train-labels-idx1-ubyte"), "3 labels");
+    clnet_test_open_fails(source, "train", NULL, CLNET_ERR_PARSE, at("train-labels-idx1-ubyte"),
+                          "3 labels");
     uint8_t bad[8 + 4] = {0, 0, 8, 1, 0, 0, 0, 4, 1, 2, 10, 3};
     write_bytes(at("train-labels-idx1-ubyte"), bad, sizeof bad, 0);
-    open_fails(source, "train", NULL, CLNET_ERR_PARSE, at("train-labels-idx1-ubyte"), "label 10");
+    clnet_test_open_fails(source, "train", NULL, CLNET_ERR_PARSE, at("train-labels-idx1-ubyte"),
+                          "label 10");
     free(px);
 }
 
@@ -271,7 +232,7 @@ Test(dataset, idx_errors_name_the_file)
 static uint8_t *write_cifar(const char *name, int n, int first, int classes, uint64_t seed)
 {
     const size_t rec = 3073;
-    uint8_t *data = random_bytes(rec * (size_t)n, seed);
+    uint8_t *data = clnet_test_bytes(rec * (size_t)n, seed);
     for (int i = 0; i < n; ++i)
         data[rec * (size_t)i] = (uint8_t)((i + first) % classes);
     write_bytes(at(name), data, rec * (size_t)n, 0);
@@ -298,9 +259,9 @@ Test(dataset, cifar_records_to_hwc)
     uint8_t *test = write_cifar("test_batch.bin", 3, 0, 10, 20);
     char source[1100];
     snprintf(source, sizeof source, "cifar:%s", root);
-    clnet_dataset *d = open_ok(source, "train", NULL);
+    clnet_dataset *d = clnet_test_open(source, "train", NULL);
     cr_assert_eq(clnet_dataset_size(d), 10);
-    expect_shape(d, 32, 32, 3);
+    clnet_test_expect_shape(d, 32, 32, 3);
     cr_assert_str_eq(clnet_dataset_class_name(d, 0), "airplane");
     cr_assert_str_eq(clnet_dataset_class_name(d, 9), "truck");
     uint8_t want[3072];
@@ -313,9 +274,9 @@ Test(dataset, cifar_records_to_hwc)
 
     /* Gray by luminance 0.299 R + 0.587 G + 0.114 B, rounded. */
     const clnet_dataset_options gray = {.c = 1};
-    d = open_ok(source, "test", &gray);
+    d = clnet_test_open(source, "test", &gray);
     cr_assert_eq(clnet_dataset_size(d), 3);
-    expect_shape(d, 32, 32, 1);
+    clnet_test_expect_shape(d, 32, 32, 1);
     for (int i = 0; i < 3; ++i) {
         cifar_hwc(test, i, want);
         const uint8_t *got = clnet__dataset_image(d, i);
@@ -331,177 +292,115 @@ Test(dataset, cifar_records_to_hwc)
     /* Names from batches.meta.txt; a label beyond them is an error naming the file. */
     const char meta[] = "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n\n";
     write_bytes(at("batches.meta.txt"), meta, strlen(meta), 0);
-    d = open_ok(source, "train", NULL);
+    d = clnet_test_open(source, "train", NULL);
     cr_assert_eq(clnet_dataset_class_count(d), 10);
     cr_assert_str_eq(clnet_dataset_class_name(d, 4), "e");
     clnet_dataset_destroy(d);
     write_bytes(at("batches.meta.txt"), "x\ny\n", 4, 0);
-    open_fails(source, "train", NULL, CLNET_ERR_PARSE, at("data_batch_2.bin"), "label 2");
+    clnet_test_open_fails(source, "train", NULL, CLNET_ERR_PARSE, at("data_batch_2.bin"),
+                          "label 2");
     unlink(at("batches.meta.txt"));
 
     /* Truncated and missing batches. */
     write_bytes(at("data_batch_3.bin"), batches[2], 3073 + 100, 0);
-    open_fails(source, "train", NULL, CLNET_ERR_PARSE, at("data_batch_3.bin"), "truncated");
+    clnet_test_open_fails(source, "train", NULL, CLNET_ERR_PARSE, at("data_batch_3.bin"),
+                          "truncated");
     unlink(at("data_batch_3.bin"));
-    open_fails(source, "train", NULL, CLNET_ERR_IO, at("data_batch_3.bin"), "not found");
+    clnet_test_open_fails(source, "train", NULL, CLNET_ERR_IO, at("data_batch_3.bin"), "not found");
     for (int b = 0; b < 5; ++b)
         free(batches[b]);
     free(test);
 }
 
-/* A PNG (or BMP) of w x h x comp bytes from seed, whose pixels are returned. */
+/* A PNG of w x h x comp bytes from seed, whose pixels are returned. */
 static uint8_t *write_image(const char *rel, int w, int h, int comp, uint64_t seed)
 {
-    uint8_t *px = random_bytes((size_t)w * h * comp, seed);
-    const char *ext = strrchr(rel, '.');
-    const int ok = strcmp(ext, ".bmp") == 0 ? stbi_write_bmp(at(rel), w, h, comp, px)
-                                            : stbi_write_png(at(rel), w, h, comp, px, w * comp);
-    cr_assert(ok, "writing %s", rel);
+    uint8_t *px = clnet_test_bytes((size_t)w * h * comp, seed);
+    cr_assert(stbi_write_png(at(rel), w, h, comp, px, w * comp), "writing %s", rel);
     return px;
 }
 
-typedef struct log_capture {
-    int lines, warnings;
-    char text[4096];
-} log_capture;
-
-static void capture(void *user, int level, const char *msg)
+Test(dataset, labels_by_class_name_for_folders)
 {
-    log_capture *c = user;
-    ++c->lines;
-    c->warnings += level == 1;
-    const size_t len = strlen(c->text);
-    snprintf(c->text + len, sizeof c->text - len, "%d %s\n", level, msg);
-}
-
-Test(dataset, folder_classes_sorted_pixels_exact)
-{
-    make_sub("imgs");
-    make_sub("imgs/cat");
-    make_sub("imgs/Dog");
-    make_sub("imgs/ant");
-    make_sub("imgs/.cache"); /* hidden: not a class */
-    uint8_t *dog = write_image("imgs/Dog/b.png", 5, 4, 3, 30);
-    uint8_t *ant1 = write_image("imgs/ant/z.bmp", 5, 4, 3, 31);
-    uint8_t *ant0 = write_image("imgs/ant/a.png", 5, 4, 3, 32);
-    uint8_t *cat = write_image("imgs/cat/m.PNG", 5, 4, 4, 33); /* RGBA: alpha dropped */
-    free(write_image("imgs/cat/.hidden.png", 5, 4, 3, 34));
-    free(write_image("imgs/.cache/x.png", 5, 4, 3, 35));
-    write_bytes(at("imgs/cat/notes.txt"), "not an image", 12, 0);
-    clnet_dataset *d = open_ok(at("imgs"), NULL, NULL);
+    static const char *const model[3] = {"cat", "dog", "fox"};
+    const clnet_dataset_options by_name = {.classes = model, .n_classes = 3};
+    /* The folder holds two of the model's three classes: labels are the model's. */
+    make_sub("some");
+    make_sub("some/fox");
+    make_sub("some/dog");
+    uint8_t *fox = write_image("some/fox/1.png", 3, 2, 3, 80);
+    uint8_t *dog = write_image("some/dog/1.png", 3, 2, 3, 81);
+    clnet_dataset *d = clnet_test_open(at("some"), NULL, &by_name);
     cr_assert_eq(clnet_dataset_class_count(d), 3);
-    cr_assert_str_eq(clnet_dataset_class_name(d, 0), "Dog"); /* strcmp: upper case first */
-    cr_assert_str_eq(clnet_dataset_class_name(d, 1), "ant");
-    cr_assert_str_eq(clnet_dataset_class_name(d, 2), "cat");
-    cr_assert_eq(clnet_dataset_size(d), 4);
-    cr_assert_eq(clnet_dataset_skipped(d), 0);
-    expect_shape(d, 4, 5, 3);
-    const uint8_t *want[4] = {dog, ant0, ant1, NULL};
-    const int labels[4] = {0, 1, 1, 2};
-    for (int i = 0; i < 4; ++i) {
-        cr_assert_eq(clnet_dataset_label(d, i), labels[i]);
-        if (want[i])
-            cr_assert_eq(memcmp(clnet__dataset_image(d, i), want[i], 60), 0, "image %d", i);
-    }
-    const uint8_t *got = clnet__dataset_image(d, 3);
-    for (int p = 0; p < 20; ++p)
-        cr_assert_eq(memcmp(got + 3 * p, cat + 4 * p, 3), 0, "RGBA pixel %d", p);
+    for (int k = 0; k < 3; ++k)
+        cr_assert_str_eq(clnet_dataset_class_name(d, k), model[k]);
+    cr_assert_eq(clnet_dataset_size(d), 2);
+    cr_assert_eq(memcmp(clnet__dataset_image(d, 0), dog, 18), 0); /* folders still sorted */
+    cr_assert_eq(clnet_dataset_label(d, 0), 1);
+    cr_assert_eq(memcmp(clnet__dataset_image(d, 1), fox, 18), 0);
+    cr_assert_eq(clnet_dataset_label(d, 1), 2);
     clnet_dataset_destroy(d);
-
-    /* Resized: exactly what stb_image_resize makes of the RGB pixels. */
-    const clnet_dataset_options big = {.h = 7, .w = 9};
-    d = open_ok(at("imgs"), NULL, &big);
-    expect_shape(d, 7, 9, 3);
-    uint8_t resized[7 * 9 * 3];
-    cr_assert(stbir_resize_uint8(dog, 5, 4, 0, resized, 9, 7, 0, 3));
-    cr_assert_eq(memcmp(clnet__dataset_image(d, 0), resized, sizeof resized), 0);
+    /* Without the list the folder's own two classes, in sorted order. */
+    d = clnet_test_open(at("some"), NULL, NULL);
+    cr_assert_eq(clnet_dataset_class_count(d), 2);
+    cr_assert_eq(clnet_dataset_label(d, 1), 1);
     clnet_dataset_destroy(d);
+    /* A folder that is none of the classes names itself and the known ones. */
+    make_sub("some/cow");
+    free(write_image("some/cow/1.png", 3, 2, 3, 82));
+    clnet_test_open_fails(at("some"), NULL, &by_name, CLNET_ERR_INVALID_ARG, at("some"),
+                          "class folder 'cow' is not one of the 3 classes given (cat, dog, fox)");
+    /* The list itself: distinct, non-empty names. */
+    static const char *const twice[2] = {"dog", "dog"}, *const empty[2] = {"dog", ""};
+    const clnet_dataset_options dup = {.classes = twice, .n_classes = 2};
+    clnet_test_open_fails(at("some"), NULL, &dup, CLNET_ERR_INVALID_ARG, "'dog' is given twice",
+                          NULL);
+    const clnet_dataset_options blank = {.classes = empty, .n_classes = 2};
+    clnet_test_open_fails(at("some"), NULL, &blank, CLNET_ERR_INVALID_ARG, "class name 1 is empty",
+                          NULL);
+    const clnet_dataset_options none = {.n_classes = 2};
+    clnet_test_open_fails(at("some"), NULL, &none, CLNET_ERR_INVALID_ARG, "n_classes 2", NULL);
+    free(fox);
     free(dog);
-    free(ant0);
-    free(ant1);
-    free(cat);
 }
 
-Test(dataset, folder_gray_and_rgb_convert)
+Test(dataset, labels_by_class_name_for_idx_and_cifar)
 {
-    make_sub("g");
-    make_sub("g/gray");
-    make_sub("g/rgb");
-    uint8_t *gray = write_image("g/gray/a.png", 3, 2, 1, 40);
-    uint8_t *rgb = write_image("g/rgb/a.png", 3, 2, 3, 41);
-    /* Gray first: the data's own channels are then 1. */
-    clnet_dataset *d = open_ok(at("g"), NULL, NULL);
-    expect_shape(d, 2, 3, 1);
-    cr_assert_eq(memcmp(clnet__dataset_image(d, 0), gray, 6), 0);
-    const uint8_t *y = clnet__dataset_image(d, 1);
-    for (int p = 0; p < 6; ++p) {
-        const unsigned want =
-            (299u * rgb[3 * p] + 587u * rgb[3 * p + 1] + 114u * rgb[3 * p + 2] + 500u) / 1000u;
-        cr_assert_eq(y[p], want, "pixel %d", p);
-    }
+    /* idx digits mapped onto a model whose classes are the digits in reverse. */
+    static const char *const reversed[10] = {"9", "8", "7", "6", "5", "4", "3", "2", "1", "0"};
+    const clnet_dataset_options rev = {.classes = reversed, .n_classes = 10};
+    uint8_t *px = clnet_test_bytes(12 * 4 * 4, 90);
+    write_idx(root, "train", 12, 4, 4, px, 0, 0);
+    char source[1100];
+    snprintf(source, sizeof source, "idx:%s", root);
+    clnet_dataset *d = clnet_test_open(source, "train", &rev);
+    for (int i = 0; i < 12; ++i) /* item i has digit i % 10 */
+        cr_assert_eq(clnet_dataset_label(d, i), 9 - i % 10, "item %d", i);
+    cr_assert_str_eq(clnet_dataset_class_name(d, 0), "9");
     clnet_dataset_destroy(d);
-    const clnet_dataset_options color = {.c = 3};
-    d = open_ok(at("g"), NULL, &color);
-    expect_shape(d, 2, 3, 3);
-    const uint8_t *g3 = clnet__dataset_image(d, 0);
-    for (int p = 0; p < 6; ++p)
-        cr_assert(g3[3 * p] == gray[p] && g3[3 * p + 1] == gray[p] && g3[3 * p + 2] == gray[p]);
-    cr_assert_eq(memcmp(clnet__dataset_image(d, 1), rgb, 18), 0);
+    static const char *const two[2] = {"0", "1"};
+    const clnet_dataset_options binary = {.classes = two, .n_classes = 2};
+    clnet_test_open_fails(source, "train", &binary, CLNET_ERR_INVALID_ARG, source,
+                          "class '2' is not one of the 2 classes given (0, 1)");
+    free(px);
+    /* CIFAR: names from batches.meta.txt, mapped onto a longer list in another order. */
+    uint8_t *test = write_cifar("test_batch.bin", 6, 0, 3, 91);
+    write_bytes(at("batches.meta.txt"), "red\ngreen\nblue\n", 15, 0);
+    static const char *const colors[4] = {"blue", "cyan", "green", "red"};
+    const clnet_dataset_options by_name = {.classes = colors, .n_classes = 4};
+    snprintf(source, sizeof source, "cifar:%s", root);
+    d = clnet_test_open(source, "test", &by_name);
+    cr_assert_eq(clnet_dataset_class_count(d), 4);
+    static const int want[3] = {3, 2, 0}; /* red, green, blue */
+    for (int i = 0; i < 6; ++i)
+        cr_assert_eq(clnet_dataset_label(d, i), want[i % 3], "record %d", i);
     clnet_dataset_destroy(d);
-    free(gray);
-    free(rgb);
+    free(test);
 }
-
-Test(dataset, corrupt_images_are_skipped_logged_and_counted)
-{
-    make_sub("c");
-    make_sub("c/one");
-    make_sub("c/two");
-    free(write_image("c/one/good.png", 4, 4, 3, 50));
-    free(write_image("c/two/good.png", 4, 4, 3, 51));
-    uint8_t *noise = random_bytes(300, 52);
-    write_bytes(at("c/one/broken.png"), noise, 300, 0);
-    free(noise);
-    /* A PNG cut in half. */
-    free(write_image("c/two/whole.png", 16, 16, 3, 53));
-    FILE *f = fopen(at("c/two/whole.png"), "rb");
-    uint8_t buf[4096];
-    const size_t len = fread(buf, 1, sizeof buf, f);
-    fclose(f);
-    write_bytes(at("c/two/cut.png"), buf, len / 2, 0);
-    log_capture log = {0, 0, ""};
-    const clnet_dataset_options opt = {.log = capture, .log_user = &log};
-    clnet_dataset *d = open_ok(at("c"), NULL, &opt);
-    cr_assert_eq(clnet_dataset_size(d), 3);
-    cr_assert_eq(clnet_dataset_skipped(d), 2);
-    cr_assert_eq(log.warnings, 2, "%s", log.text);
-    cr_assert_not_null(strstr(log.text, at("c/one/broken.png")), "%s", log.text);
-    cr_assert_not_null(strstr(log.text, at("c/two/cut.png")), "%s", log.text);
-    cr_assert_eq(clnet_dataset_label(d, 0), 0);
-    cr_assert_eq(clnet_dataset_label(d, 2), 1);
-    clnet_dataset_destroy(d);
-}
-
-Test(dataset, folder_errors_name_the_folder)
-{
-    open_fails(at("missing"), NULL, NULL, CLNET_ERR_IO, at("missing"), NULL);
-    make_sub("flat");
-    free(write_image("flat/a.png", 2, 2, 3, 60));
-    open_fails(at("flat"), NULL, NULL, CLNET_ERR_INVALID_ARG, at("flat"), "no class folders");
-    make_sub("e");
-    make_sub("e/full");
-    make_sub("e/empty");
-    free(write_image("e/full/a.png", 2, 2, 3, 61));
-    write_bytes(at("e/empty/readme.txt"), "x", 1, 0);
-    open_fails(at("e"), NULL, NULL, CLNET_ERR_INVALID_ARG, at("e/empty"), "empty class folder");
-    const clnet_dataset_options bad = {.c = 2};
-    open_fails(at("e"), NULL, &bad, CLNET_ERR_INVALID_ARG, at("e"), "channels");
-}
-
 /* An idx dataset of n h x w images whose first two bytes hold the image number. */
 static clnet_dataset *numbered(int n, int h, int w)
 {
-    uint8_t *px = random_bytes((size_t)n * h * w, 70);
+    uint8_t *px = clnet_test_bytes((size_t)n * h * w, 70);
     for (int i = 0; i < n; ++i) {
         px[(size_t)i * h * w] = (uint8_t)(i & 255);
         px[(size_t)i * h * w + 1] = (uint8_t)(i >> 8);
@@ -510,7 +409,7 @@ static clnet_dataset *numbered(int n, int h, int w)
     free(px);
     char source[1100];
     snprintf(source, sizeof source, "idx:%s", root);
-    return open_ok(source, "train", NULL);
+    return clnet_test_open(source, "train", NULL);
 }
 
 static int number_of(const clnet_dataset *d, int i)
@@ -577,7 +476,7 @@ static clnet_dataset *cifar_test_set(int n, uint64_t seed)
     free(write_cifar("test_batch.bin", n, 0, 10, seed));
     char source[1100];
     snprintf(source, sizeof source, "cifar:%s", root);
-    return open_ok(source, "test", NULL);
+    return clnet_test_open(source, "test", NULL);
 }
 
 Test(dataset, stats_match_a_direct_computation)
@@ -783,13 +682,13 @@ Test(dataset, fashion_mnist_when_installed)
     if (access(FASHION "/train-images-idx3-ubyte.gz", R_OK) != 0)
         cr_skip_test("Fashion-MNIST is not installed in " FASHION);
     const double t0 = seconds();
-    clnet_dataset *train = open_ok("idx:" FASHION, "train", NULL);
+    clnet_dataset *train = clnet_test_open("idx:" FASHION, "train", NULL);
     const double opened = seconds() - t0;
-    clnet_dataset *test = open_ok("idx:" FASHION, "test", NULL);
+    clnet_dataset *test = clnet_test_open("idx:" FASHION, "test", NULL);
     cr_assert_eq(clnet_dataset_size(train), 60000);
     cr_assert_eq(clnet_dataset_size(test), 10000);
-    expect_shape(train, 28, 28, 1);
-    expect_shape(test, 28, 28, 1);
+    clnet_test_expect_shape(train, 28, 28, 1);
+    clnet_test_expect_shape(test, 28, 28, 1);
     cr_assert_str_eq(clnet_dataset_class_name(train, 0), "T-shirt/top");
     int per_class[10] = {0};
     for (int i = 0; i < 60000; ++i) {

@@ -1,0 +1,146 @@
+/* jpeg.c - JPEG by libjpeg-turbo: gray, RGB (YCbCr), and CMYK / YCCK made RGB (Adobe's
+ * inverted CMYK too), EXIF orientation from APP1. A file that ends early is an error, not
+ * a gray bottom half; other "corrupt data" warnings are tolerated as browsers do.
+ * Tests: tests/unit/test_decode.c. */
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jerror.h>
+#include <jpeglib.h>
+
+#include "data/data.h"
+#include "data/decode.h"
+
+/* Progressive files with thousands of tiny scans decode for minutes; real ones have
+ * about ten (libjpeg-turbo's own fuzzers stop at 500). */
+#define MAX_SCANS 1000
+
+/* One decode: libjpeg's state and ours. Everything that changes after setjmp lives here,
+ * not in run()'s locals, so it is intact after the longjmp. */
+typedef struct job {
+    struct jpeg_decompress_struct cinfo;
+    struct jpeg_error_mgr errors;
+    struct jpeg_progress_mgr progress;
+    jmp_buf jump;
+    char message[JMSG_LENGTH_MAX];
+    int whole;    /* every scanline read: a missing end marker no longer matters */
+    uint8_t *row; /* one CMYK scanline */
+    clnet__image *out;
+} job;
+
+static void fail(j_common_ptr cinfo)
+{
+    job *j = (job *)cinfo->client_data;
+    cinfo->err->format_message(cinfo, j->message);
+    longjmp(j->jump, 1);
+}
+
+/* Warnings: the end of the data before the image's end is fatal, the rest is ignored. */
+static void warn(j_common_ptr cinfo, int level)
+{
+    const job *j = (const job *)cinfo->client_data;
+    if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF && !j->whole)
+        fail(cinfo);
+}
+
+static void progress(j_common_ptr cinfo)
+{
+    job *j = (job *)cinfo->client_data;
+    if (j->cinfo.input_scan_number > MAX_SCANS) {
+        snprintf(j->message, sizeof j->message, "more than %d scans", MAX_SCANS);
+        longjmp(j->jump, 1);
+    }
+}
+
+/* The EXIF orientation of the first APP1 "Exif" marker, 1 without one. */
+static int orientation(j_decompress_ptr cinfo)
+{
+    for (jpeg_saved_marker_ptr m = cinfo->marker_list; m; m = m->next)
+        if (m->marker == JPEG_APP0 + 1 && m->data_length >= 6 &&
+            memcmp(m->data, "Exif\0\0", 6) == 0)
+            return clnet__exif_orientation(m->data, m->data_length);
+    return 1;
+}
+
+/* CMYK as libjpeg returns it (YCCK already turned into CMYK) to RGB. Adobe's writers
+ * (Photoshop) store the inks inverted, 255 = no ink; others store them plainly. */
+static void cmyk_to_rgb(const uint8_t *in, uint8_t *out, int w, int inverted)
+{
+    for (int x = 0; x < w; ++x, in += 4, out += 3) {
+        const unsigned k = inverted ? in[3] : 255u - in[3];
+        for (int ch = 0; ch < 3; ++ch) {
+            const unsigned v = inverted ? in[ch] : 255u - in[ch];
+            out[ch] = (uint8_t)((v * k + 127u) / 255u);
+        }
+    }
+}
+
+/* 0 when libjpeg failed (j->message says why), -1 when out of memory or the size check
+ * failed (err says why), 1 on success. */
+static int run(job *j, const uint8_t *bytes, size_t len, const char *name, uint64_t max_pixels,
+               clnet_status *st, char *err, size_t err_len)
+{
+    struct jpeg_decompress_struct *c = &j->cinfo;
+    if (setjmp(j->jump))
+        return 0;
+    jpeg_create_decompress(c);
+    c->progress = &j->progress;
+    jpeg_mem_src(c, bytes, (unsigned long)len);
+    jpeg_save_markers(c, JPEG_APP0 + 1, 0xffff);
+    jpeg_read_header(c, TRUE);
+    *st = clnet__image_check_size(name, "JPEG", c->image_width, c->image_height, max_pixels, err,
+                                  err_len);
+    if (*st != CLNET_OK)
+        return -1;
+    const int cmyk = c->jpeg_color_space == JCS_CMYK || c->jpeg_color_space == JCS_YCCK;
+    c->out_color_space = c->jpeg_color_space == JCS_GRAYSCALE ? JCS_GRAYSCALE
+                         : cmyk                               ? JCS_CMYK
+                                                              : JCS_RGB;
+    jpeg_start_decompress(c);
+    const int w = (int)c->output_width, h = (int)c->output_height;
+    *st = clnet__image_alloc(j->out, w, h, cmyk ? 3 : c->output_components, name, err, err_len);
+    if (*st == CLNET_OK && cmyk && !(j->row = malloc((size_t)w * 4)))
+        *st = clnet__data_fail(err, err_len, CLNET_ERR_OUT_OF_MEMORY, "%s: out of memory", name);
+    if (*st != CLNET_OK)
+        return -1;
+    while (c->output_scanline < c->output_height) {
+        uint8_t *line = j->out->pixels + (size_t)c->output_scanline * w * j->out->c;
+        JSAMPROW rows[1] = {cmyk ? j->row : line};
+        if (jpeg_read_scanlines(c, rows, 1) != 1)
+            break; /* suspension cannot happen with a memory source */
+        if (cmyk)
+            cmyk_to_rgb(j->row, line, w, c->saw_Adobe_marker);
+    }
+    j->whole = 1;
+    *st = clnet__image_orient(j->out, orientation(c));
+    if (*st != CLNET_OK)
+        clnet__data_fail(err, err_len, *st, "%s: out of memory", name);
+    return *st == CLNET_OK ? 1 : -1;
+}
+
+clnet_status clnet__jpeg_decode(const uint8_t *bytes, size_t len, const char *name,
+                                uint64_t max_pixels, clnet__image *out, char *err, size_t err_len)
+{
+    job *j = calloc(1, sizeof *j);
+    if (!j)
+        return clnet__data_fail(err, err_len, CLNET_ERR_OUT_OF_MEMORY, "%s: out of memory", name);
+    j->cinfo.err = jpeg_std_error(&j->errors);
+    j->cinfo.client_data = j; /* kept by jpeg_create_decompress, which may fail already */
+    j->errors.error_exit = fail;
+    j->errors.emit_message = warn;
+    j->progress.progress_monitor = progress;
+    j->out = out;
+    clnet_status st = CLNET_OK;
+    const int r = run(j, bytes, len, name, max_pixels, &st, err, err_len);
+    if (r == 0)
+        st = clnet__data_fail(err, err_len, CLNET_ERR_PARSE, "%s: truncated or corrupt JPEG (%s)",
+                              name, j->message);
+    jpeg_destroy_decompress(&j->cinfo);
+    free(j->row);
+    free(j);
+    if (st != CLNET_OK)
+        clnet__image_free(out);
+    return st;
+}
