@@ -10,16 +10,28 @@
 
 #include "train.h"
 
-/* Opens source at h x w x c, printing the reason on error. */
-static clnet_dataset *open_data(const char *source, int h, int w, int c)
+/* Opens source at h x w x c with the classes named (n of them; 0: the data's own),
+ * printing the reason on error unless quiet. */
+static clnet_dataset *open_classes(const char *source, int h, int w, int c,
+                                   const char *const *classes, int n, int quiet)
 {
-    const clnet_dataset_options o = {
-        .h = h, .w = w, .c = c, .log = clnet_cli_log, .log_user = (void *)"train"};
+    const clnet_dataset_options o = {.h = h,
+                                     .w = w,
+                                     .c = c,
+                                     .log = clnet_cli_log,
+                                     .log_user = (void *)"train",
+                                     .classes = classes,
+                                     .n_classes = n};
     char err[1024] = "";
     clnet_dataset *d = NULL;
-    if (clnet_dataset_open(source, "train", &o, &d, err, sizeof err) != CLNET_OK)
+    if (clnet_dataset_open(source, "train", &o, &d, err, sizeof err) != CLNET_OK && !quiet)
         clnet_cli_error("train", "%s", err);
     return d;
+}
+
+static clnet_dataset *open_data(const char *source, int h, int w, int c)
+{
+    return open_classes(source, h, w, c, NULL, 0, 0);
 }
 
 static int is_zoo(const char *name)
@@ -158,18 +170,25 @@ static int fine_tune_base(settings *s, clnet_context *ctx, clnet_dataset **data,
     const clnet_graph *g = clnet_model_graph(base);
     const clnet_shape in = clnet_graph_layer_shape(g, 0);
     const int classes = clnet_graph_layer_shape(g, clnet_graph_layer_count(g) - 1).c;
+    /* Data whose classes are among the base's keeps its head, labelled by class name. */
+    const int n = clnet_model_label_count(base);
+    const char **names = n == classes ? malloc((size_t)n * sizeof *names) : NULL;
+    for (int k = 0; names && k < n; ++k)
+        names[k] = clnet_model_label(base, k);
+    if (names)
+        *data = open_classes(s->a.data, in.h, in.w, in.c, names, n, 1);
+    free(names);
+    if (*data) {
+        printf("Keeping the head of %s: the classes of %s are among its %d\n", s->a.from,
+               s->a.data, classes);
+        *m = base;
+        return 0;
+    }
     if (!(*data = open_data(s->a.data, in.h, in.w, in.c))) {
         clnet_model_destroy(base);
         return 1;
     }
     const int want = clnet_dataset_class_count(*data);
-    int same = want == classes && clnet_model_label_count(base) == want;
-    for (int k = 0; same && k < want; ++k)
-        same = strcmp(clnet_model_label(base, k), clnet_dataset_class_name(*data, k)) == 0;
-    if (same) {
-        *m = base;
-        return 0;
-    }
     printf("Replacing the %d-class head of %s with a %d-class one for the classes of %s\n",
            classes, s->a.from, want, s->a.data);
     const clnet_status st = clnet_model_replace_head(base, want, s->fit.seed, m);
@@ -203,17 +222,17 @@ static int describe_model(const settings *s, clnet_model *m, const clnet_dataset
  * or a fraction split off the training data. */
 static int validation(settings *s, clnet_dataset *all, clnet_dataset **train, clnet_dataset **val)
 {
-    if (s->a.val_data) {
+    if (s->a.val_data) { /* labelled by the training data's class names */
         const clnet_shape img = clnet_dataset_image_shape(all);
-        if (!(*val = open_data(s->a.val_data, img.h, img.w, img.c)))
-            return 1;
         const int n = clnet_dataset_class_count(all);
-        int same = clnet_dataset_class_count(*val) == n;
-        for (int k = 0; same && k < n; ++k)
-            same = !strcmp(clnet_dataset_class_name(all, k), clnet_dataset_class_name(*val, k));
-        return same ? 0
-                    : clnet_cli_error("train", "--val-data %s: its classes are not those of %s",
-                                      s->a.val_data, s->a.data);
+        const char **names = malloc((size_t)n * sizeof *names);
+        if (!names)
+            return clnet_cli_error("train", "out of memory");
+        for (int k = 0; k < n; ++k)
+            names[k] = clnet_dataset_class_name(all, k);
+        *val = open_classes(s->a.val_data, img.h, img.w, img.c, names, n, 0);
+        free(names);
+        return *val ? 0 : 1;
     }
     const double fraction = s->a.val >= 0 ? s->a.val : 0.1;
     if (fraction > 0.0 &&
