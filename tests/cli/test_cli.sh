@@ -213,6 +213,14 @@ if [ -f "$fm/train-images-idx3-ubyte.gz" ]; then
     check eval-subset-of-classes 0 "^5 images: loss" "$clnet" eval "$data/ft.safetensors" --data "$data/onlyboots"
     check eval-subset-says-so 0 "images of 1 of the model's 2 classes" "$clnet" eval "$data/ft.safetensors" --data "$data/onlyboots"
     check eval-confusion-names-rows 0 "^ 1 boots  *[0-5]  *[0-5]$" "$clnet" eval "$data/ft.safetensors" --data "$data/onlyboots"
+    # A huge loss is printed with an exponent: the first class's bias of the head set to
+    # 2^100 (float bytes 00 00 80 71) in a copy of the model file.
+    cp "$data/ft.safetensors" "$data/huge.safetensors"
+    hl=$(od -An -tu8 -N8 "$data/huge.safetensors" | tr -d ' ')
+    at=$(head -c $((8 + hl)) "$data/huge.safetensors" | grep -ao '"logits/bias":{[^}]*}' |
+        sed 's/.*data_offsets":\[\([0-9]*\),.*/\1/')
+    printf '\000\000\200\161' | dd of="$data/huge.safetensors" bs=1 seek=$((8 + hl + at)) conv=notrunc 2>/dev/null
+    check eval-huge-loss-exponent 0 "images: loss 1.268e+30" "$clnet" eval "$data/huge.safetensors" --data "$data/onlyboots"
     check eval-did-you-mean nonzero "did you mean --batch?" "$clnet" eval "$data/ft.safetensors" --data "$data/two" --batch-size 4
     # Train's options: errors a user meets, and "did you mean".
     check train-from-and-model nonzero "give one of them" "$clnet" train --from "$data/m.safetensors" \
@@ -250,6 +258,7 @@ if [ -f "$fm/train-images-idx3-ubyte.gz" ]; then
     code=$?
     check train-ctrl-c-exits-130 0 "^130 Interrupted" sh -c 'echo "$1 $(grep -o "^Interrupted" "$2")"' \
         sh "$code" "$data/int.log"
+    check train-lines-fit-80-columns 0 "^0$" sh -c 'awk "length > 80" "$1" | wc -l' sh "$data/int.log"
     check train-ctrl-c-keeps-log 0 "^1,[0-9.]*,[0-9.]*,[0-9.]*," cat "$data/int.csv"
     check train-ctrl-c-keeps-chart 0 "PNG" sh -c 'head -c 4 "$1"' sh "$data/int.png"
     check train-resume-alone 0 "^Restored epoch 1/2" sh -c '"$1" train --resume "$2" --epochs 2 &&
