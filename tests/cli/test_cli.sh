@@ -258,7 +258,8 @@ if [ -f "$fm/train-images-idx3-ubyte.gz" ]; then
     code=$?
     check train-ctrl-c-exits-130 0 "^130 Interrupted" sh -c 'echo "$1 $(grep -o "^Interrupted" "$2")"' \
         sh "$code" "$data/int.log"
-    check train-lines-fit-80-columns 0 "^0$" sh -c 'awk "length > 80" "$1" | wc -l' sh "$data/int.log"
+    check train-progress-fits-80-columns 0 "^0$" sh -c 'awk "/\\[[=>.]+\\]|val_loss/ && length > 80" "$1" |
+        wc -l' sh "$data/int.log"
     check train-ctrl-c-keeps-log 0 "^1,[0-9.]*,[0-9.]*,[0-9.]*," cat "$data/int.csv"
     check train-ctrl-c-keeps-chart 0 "PNG" sh -c 'head -c 4 "$1"' sh "$data/int.png"
     check train-resume-alone 0 "^Restored epoch 1/2" sh -c '"$1" train --resume "$2" --epochs 2 &&
