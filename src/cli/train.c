@@ -196,17 +196,25 @@ static int fine_tune_base(settings *s, clnet_context *ctx, clnet_dataset **data,
     return st == CLNET_OK ? 0 : clnet_cli_error("train", "%s", clnet_context_error(ctx));
 }
 
+/* d's class names (borrowed from d) in a malloc'd array, or NULL when out of memory. */
+static const char **class_names(const clnet_dataset *d)
+{
+    const int n = clnet_dataset_class_count(d);
+    const char **names = malloc((size_t)(n ? n : 1) * sizeof *names);
+    for (int k = 0; names && k < n; ++k)
+        names[k] = clnet_dataset_class_name(d, k);
+    return names;
+}
+
 /* Labels from the data, normalization from the training part (a fine-tuned base keeps
  * the normalization it was trained with). */
 static int describe_model(const settings *s, clnet_model *m, const clnet_dataset *all,
                           const clnet_dataset *train, clnet_context *ctx)
 {
     const int n = clnet_dataset_class_count(all);
-    const char **names = malloc((size_t)n * sizeof *names);
+    const char **names = class_names(all);
     if (!names)
         return clnet_cli_error("train", "out of memory");
-    for (int k = 0; k < n; ++k)
-        names[k] = clnet_dataset_class_name(all, k);
     clnet_status st = clnet_model_set_labels(m, names, n);
     free(names);
     float mean[4] = {0, 0, 0, 0}, std[4] = {1, 1, 1, 1};
@@ -224,13 +232,11 @@ static int validation(settings *s, clnet_dataset *all, clnet_dataset **train, cl
 {
     if (s->a.val_data) { /* labelled by the training data's class names */
         const clnet_shape img = clnet_dataset_image_shape(all);
-        const int n = clnet_dataset_class_count(all);
-        const char **names = malloc((size_t)n * sizeof *names);
+        const char **names = class_names(all);
         if (!names)
             return clnet_cli_error("train", "out of memory");
-        for (int k = 0; k < n; ++k)
-            names[k] = clnet_dataset_class_name(all, k);
-        *val = open_classes(s->a.val_data, img.h, img.w, img.c, names, n, 0);
+        *val = open_classes(s->a.val_data, img.h, img.w, img.c, names,
+                            clnet_dataset_class_count(all), 0);
         free(names);
         return *val ? 0 : 1;
     }
