@@ -545,6 +545,41 @@ static clnet_status parse_header(clnet__st_file *f, const char *text, size_t hle
     return st;
 }
 
+/* Reads and checks the header of f (its stream and size set); on failure the caller
+ * closes f. */
+static clnet_status read_header(clnet__st_file *f, char *err, size_t len)
+{
+    unsigned char prefix[8];
+    uint64_t hlen = 0;
+    if (f->size < 8 || fread(prefix, 1, 8, f->f) != 8)
+        return fail(err, len, CLNET_ERR_PARSE,
+                    "%llu bytes are too few for the 8-byte header length: not a safetensors file",
+                    (unsigned long long)f->size);
+    for (int b = 0; b < 8; ++b)
+        hlen |= (uint64_t)prefix[b] << (8 * b);
+    if (hlen > CLNET_ST_MAX_HEADER || hlen > f->size - 8 || hlen < 2)
+        return fail(err, len, CLNET_ERR_PARSE,
+                    "header length %llu is %s: the file is truncated or not a safetensors file",
+                    (unsigned long long)hlen,
+                    hlen < 2                     ? "too short for a JSON object"
+                    : hlen > CLNET_ST_MAX_HEADER ? "above the limit of 100 MB"
+                                                 : "beyond the end of the file");
+    f->data_start = 8 + hlen;
+    char *text = malloc((size_t)hlen + 1);
+    if (!text)
+        return fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+    clnet_status st = CLNET_OK;
+    if (fread(text, 1, (size_t)hlen, f->f) != (size_t)hlen) {
+        st = fail(err, len, CLNET_ERR_IO, "reading the header: %s",
+                  ferror(f->f) ? strerror(errno) : "the file ended early");
+    } else {
+        text[hlen] = '\0';
+        st = parse_header(f, text, (size_t)hlen, err, len);
+    }
+    free(text);
+    return st;
+}
+
 clnet_status clnet__st_open(const char *path, clnet__st_file **out, char *err, size_t len)
 {
     if (!out)
@@ -557,57 +592,48 @@ clnet_status clnet__st_open(const char *path, clnet__st_file **out, char *err, s
         return fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
     clnet_status st = CLNET_OK;
     struct stat sb;
-    unsigned char prefix[8];
-    uint64_t hlen = 0;
-    char *text = NULL;
     /* Non-blocking, so a FIFO is refused below instead of waiting for a writer. */
     const int fd = open(path, O_RDONLY | O_NONBLOCK);
     if (fd < 0 || fstat(fd, &sb) != 0) {
         st = fail(err, len, CLNET_ERR_IO, "cannot open: %s", strerror(errno));
         if (fd >= 0)
             close(fd);
-        goto done;
-    }
-    if (!S_ISREG(sb.st_mode) || !(f->f = fdopen(fd, "rb"))) {
+    } else if (!S_ISREG(sb.st_mode) || !(f->f = fdopen(fd, "rb"))) {
         st = fail(err, len, CLNET_ERR_IO, "%s",
                   S_ISDIR(sb.st_mode)   ? "not a regular file (a directory)"
                   : S_ISREG(sb.st_mode) ? strerror(errno)
                                         : "not a regular file");
         close(fd);
-        goto done;
+    } else {
+        f->size = (uint64_t)sb.st_size;
+        st = read_header(f, err, len);
     }
-    f->size = (uint64_t)sb.st_size;
-    if (f->size < 8 || fread(prefix, 1, 8, f->f) != 8) {
-        st = fail(err, len, CLNET_ERR_PARSE,
-                  "%llu bytes are too few for the 8-byte header length: not a safetensors file",
-                  (unsigned long long)f->size);
-        goto done;
-    }
-    for (int b = 0; b < 8; ++b)
-        hlen |= (uint64_t)prefix[b] << (8 * b);
-    if (hlen > CLNET_ST_MAX_HEADER || hlen > f->size - 8 || hlen < 2) {
-        st = fail(err, len, CLNET_ERR_PARSE,
-                  "header length %llu is %s: the file is truncated or not a safetensors file",
-                  (unsigned long long)hlen,
-                  hlen < 2                     ? "too short for a JSON object"
-                  : hlen > CLNET_ST_MAX_HEADER ? "above the limit of 100 MB"
-                                               : "beyond the end of the file");
-        goto done;
-    }
-    f->data_start = 8 + hlen;
-    if (!(text = malloc((size_t)hlen + 1))) {
-        st = fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
-        goto done;
-    }
-    if (fread(text, 1, (size_t)hlen, f->f) != (size_t)hlen) {
-        st = fail(err, len, CLNET_ERR_IO, "reading the header: %s",
-                  ferror(f->f) ? strerror(errno) : "the file ended early");
-        goto done;
-    }
-    text[hlen] = '\0';
-    st = parse_header(f, text, (size_t)hlen, err, len);
-done:
-    free(text);
+    if (st != CLNET_OK)
+        clnet__st_close(f);
+    else
+        *out = f;
+    return st;
+}
+
+clnet_status clnet__st_open_memory(const void *data, size_t size, clnet__st_file **out, char *err,
+                                   size_t len)
+{
+    if (!out)
+        return fail(err, len, CLNET_ERR_INVALID_ARG, "clnet__st_open_memory: no out");
+    *out = NULL;
+    if (!data && size)
+        return fail(err, len, CLNET_ERR_INVALID_ARG, "clnet__st_open_memory: no data");
+    clnet__st_file *f = calloc(1, sizeof *f);
+    if (!f)
+        return fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+    f->size = size;
+    clnet_status st = CLNET_OK;
+    /* fmemopen refuses an empty buffer: read_header refuses it first, without a stream. */
+    if (size >= 8 && !(f->f = fmemopen((void *)data, size, "rb")))
+        st = fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "cannot read from memory: %s",
+                  strerror(errno));
+    if (st == CLNET_OK)
+        st = read_header(f, err, len);
     if (st != CLNET_OK)
         clnet__st_close(f);
     else

@@ -74,6 +74,10 @@ typedef struct clnet__st_file {
  * a file that cannot be read, CLNET_ERR_PARSE for a malformed one, CLNET_ERR_UNSUPPORTED
  * for a dtype other than F32. */
 clnet_status clnet__st_open(const char *path, clnet__st_file **out, char *err, size_t len);
+/* clnet__st_open of the size bytes at data, which must outlive the file (for the fuzz
+ * harnesses, fuzz/, and anything that has a file in memory already). */
+clnet_status clnet__st_open_memory(const void *data, size_t size, clnet__st_file **out, char *err,
+                                   size_t len);
 void clnet__st_close(clnet__st_file *f);
 /* The index of the tensor called name, or -1. */
 int clnet__st_find(const clnet__st_file *f, const char *name);
