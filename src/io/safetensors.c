@@ -630,8 +630,8 @@ clnet_status clnet__st_open_memory(const void *data, size_t size, clnet__st_file
     clnet_status st = CLNET_OK;
     /* fmemopen refuses an empty buffer: read_header refuses it first, without a stream. */
     if (size >= 8 && !(f->f = fmemopen((void *)data, size, "rb")))
-        st = fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "cannot read from memory: %s",
-                  strerror(errno));
+        st =
+            fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "cannot read from memory: %s", strerror(errno));
     if (st == CLNET_OK)
         st = read_header(f, err, len);
     if (st != CLNET_OK)
