@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -362,6 +363,16 @@ static void rewrite_file(const char *src, const char *dst, const rewrite *r)
     clnet__st_close(s.f);
 }
 
+static clnet_status zeros(void *user, int i, float *dst, size_t count, char *err, size_t len)
+{
+    (void)i;
+    (void)err;
+    (void)len;
+    ++*(int *)user;
+    memset(dst, 0, count * sizeof *dst);
+    return CLNET_OK;
+}
+
 /* Loading path fails with want, *out NULL, the message naming the path and needle. */
 static void expect_load_error(clnet_context *ctx, const char *path, clnet_status want,
                               const char *needle)
@@ -459,6 +470,48 @@ Test(model_file, broken_files_are_refused_with_the_file_and_the_problem)
     clnet_model_destroy(load(ctx, good));
     clnet_model_destroy(m);
     clnet_graph_destroy(g);
+}
+
+/* A file of no tensors whose spec declares a 16384 x 16384 dense layer (1 GiB of kernel):
+ * refused naming the tensor and the sizes, before any model or weight exists.
+ * Before, the load built every weight of the spec (20 s and 2.2 GB) to report the tensor
+ * missing. ru_maxrss says how much memory the process ever held. */
+Test(model_file, a_spec_larger_than_the_file_is_refused_before_allocating)
+{
+    clnet_context *ctx = clnet_test_device();
+    const char *path = clnet_test_path("huge.safetensors");
+    static const char *const meta[][2] = {
+        {"format", "clnet"},
+        {"format_version", "1"},
+        {"spec", "[in]\nop = input\nshape = 1, 1, 16384\n[d]\nop = dense\nunits = 16384\n"}};
+    char err[256] = "";
+    cr_assert_eq(clnet__st_save(path, NULL, 0, meta, 3, NULL, NULL, err, sizeof err), CLNET_OK,
+                 "%s", err);
+    struct stat sb;
+    cr_assert_eq(stat(path, &sb), 0);
+    cr_expect_lt(sb.st_size, 200, "the file is %lld bytes", (long long)sb.st_size);
+    struct rusage before, after;
+    getrusage(RUSAGE_SELF, &before);
+    expect_load_error(ctx, path, CLNET_ERR_PARSE,
+                      "tensor 'd/kernel' is missing (the spec's layer 'd' has a weight 'kernel' "
+                      "of shape [1,1,16384,16384]; the spec's weights need 1073807360 bytes, the "
+                      "file holds 0 bytes of tensor data)");
+    getrusage(RUSAGE_SELF, &after);
+    const long grown_kb = after.ru_maxrss - before.ru_maxrss;
+    cr_expect_lt(grown_kb, 64 * 1024, "the refused load held %ld KiB more", grown_kb);
+
+    /* With its kernel present but not the bias, the message names the bias. */
+    static const char *const small[][2] = {
+        {"format", "clnet"},
+        {"format_version", "1"},
+        {"spec", "[in]\nop = input\nshape = 1, 1, 3\n[d]\nop = dense\nunits = 2\n"}};
+    const clnet__st_entry kernel = {"d/kernel", 4, {1, 1, 3, 2}};
+    int calls = 0;
+    cr_assert_eq(clnet__st_save(path, &kernel, 1, small, 3, zeros, &calls, err, sizeof err),
+                 CLNET_OK, "%s", err);
+    expect_load_error(ctx, path, CLNET_ERR_PARSE,
+                      "tensor 'd/bias' is missing (the spec's layer 'd' has a weight 'bias' of "
+                      "shape [2]; the spec's weights need 32 bytes, the file holds 24");
 }
 
 /* A save that fails leaves the file it would have replaced as it was. */
