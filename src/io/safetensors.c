@@ -686,6 +686,25 @@ const char *clnet__st_meta(const clnet__st_file *f, const char *key)
     return NULL;
 }
 
+clnet_status clnet__st_meta_int(const clnet__st_file *f, const char *key, int64_t lo, int64_t hi,
+                                int64_t *value, char *err, size_t len)
+{
+    const char *text = NULL;
+    const clnet_status st = clnet__st_meta_require(f, key, &text, err, len);
+    if (st != CLNET_OK)
+        return st;
+    const char *digits = text[0] == '-' ? text + 1 : text;
+    char *end = NULL;
+    errno = 0;
+    const long long v = strtoll(text, &end, 10);
+    if (*digits < '0' || *digits > '9' || *end || errno || v < lo || v > hi)
+        return fail(err, len, CLNET_ERR_PARSE,
+                    "__metadata__ \"%s\" is \"%.40s\": not an integer in %lld..%lld", key, text,
+                    (long long)lo, (long long)hi);
+    *value = v;
+    return CLNET_OK;
+}
+
 clnet_status clnet__st_meta_require(const clnet__st_file *f, const char *key, const char **value,
                                     char *err, size_t len)
 {

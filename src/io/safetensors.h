@@ -91,6 +91,12 @@ const char *clnet__st_meta(const clnet__st_file *f, const char *key);
 clnet_status clnet__st_meta_require(const clnet__st_file *f, const char *key, const char **value,
                                     char *err, size_t len);
 
+/* A metadata value that must be a whole decimal integer ("-3", "17"; no spaces, signs
+ * other than a leading '-', or anything after the digits) in lo..hi. The error names the
+ * key and the value. */
+clnet_status clnet__st_meta_int(const clnet__st_file *f, const char *key, int64_t lo, int64_t hi,
+                                int64_t *value, char *err, size_t len);
+
 /* Is text[0..n) well-formed UTF-8 (no overlong forms, surrogates or code points above
  * U+10FFFF)? Headers must be, for the reference implementation to read them. */
 int clnet__utf8_valid(const char *text, size_t n);

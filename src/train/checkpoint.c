@@ -6,6 +6,7 @@
  * so a resumed run continues exactly as the uninterrupted one. Written to a temporary
  * file then renamed. Tests: tests/models/test_fit.c. */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +135,38 @@ static clnet_status read_slots(clnet_optimizer *o, clnet__st_file *f, char *err,
     return st;
 }
 
+/* The numbers of a checkpoint's metadata and their ranges, each parsed strictly (the
+ * whole value a decimal integer in range) before any is used: a step count near 2^63
+ * overflowed in the optimizer, a negative one gave a NaN loss. A new key is one row here
+ * (and its value in clnet__checkpoint_save's metadata). */
+static const struct {
+    const char *key;
+    int64_t lo, hi;
+    size_t offset; /* of its int64_t in clnet__checkpoint_meta */
+} numbers[] = {
+    {"epochs", 0, 1000000, offsetof(clnet__checkpoint_meta, epochs)},
+    {"optimizer_steps", 0, (int64_t)1 << 53, offsetof(clnet__checkpoint_meta, optimizer_steps)},
+    {"training_steps", 0, (int64_t)1 << 53, offsetof(clnet__checkpoint_meta, training_steps)},
+    {"optimizer", CLNET_OPT_SGD, CLNET_OPT_ADAM, offsetof(clnet__checkpoint_meta, optimizer)},
+};
+
+clnet_status clnet__checkpoint_read_meta(const clnet__st_file *f, clnet__checkpoint_meta *m,
+                                         char *err, size_t len)
+{
+    memset(m, 0, sizeof *m);
+    const char *format = NULL;
+    CLNET_TRY(clnet__st_meta_require(f, "format", &format, err, len));
+    if (strcmp(format, FORMAT) != 0) {
+        snprintf(err, len, "it is not a clnet checkpoint (format '%.64s')", format);
+        return CLNET_ERR_PARSE;
+    }
+    CLNET_TRY(clnet__st_meta_require(f, "spec", &m->spec, err, len));
+    for (size_t i = 0; i < CLNET_COUNTOF(numbers); ++i)
+        CLNET_TRY(clnet__st_meta_int(f, numbers[i].key, numbers[i].lo, numbers[i].hi,
+                                     (int64_t *)((char *)m + numbers[i].offset), err, len));
+    return CLNET_OK;
+}
+
 clnet_status clnet__checkpoint_load(clnet_optimizer *o, const char *path, int *epochs)
 {
     clnet_model *m = o->model;
@@ -144,38 +177,32 @@ clnet_status clnet__checkpoint_load(clnet_optimizer *o, const char *path, int *e
     fclose(probe);
     clnet__st_file *f = NULL;
     char err[1024] = "", *spec = NULL;
-    const char *format = NULL, *saved = NULL, *ep = NULL, *steps = NULL, *run = NULL, *kind = NULL;
+    clnet__checkpoint_meta meta;
     clnet_status st = clnet__st_open(path, &f, err, sizeof err);
-    const char *keys[] = {"format",          "spec",           "epochs",
-                          "optimizer_steps", "training_steps", "optimizer"};
-    const char **values[] = {&format, &saved, &ep, &steps, &run, &kind};
-    for (size_t i = 0; i < CLNET_COUNTOF(keys) && st == CLNET_OK; ++i)
-        st = clnet__st_meta_require(f, keys[i], values[i], err, sizeof err);
-    if (st == CLNET_OK && strcmp(format, FORMAT) != 0) {
-        snprintf(err, sizeof err, "it is not a clnet checkpoint (format '%s')", format);
-        st = CLNET_ERR_PARSE;
-    }
+    if (st == CLNET_OK)
+        st = clnet__checkpoint_read_meta(f, &meta, err, sizeof err);
     if (st == CLNET_OK && (st = clnet_graph_to_spec(m->graph, &spec)) == CLNET_OK &&
-        strcmp(spec, saved) != 0) {
+        strcmp(spec, meta.spec) != 0) {
         snprintf(err, sizeof err, "it was written for another architecture");
         st = CLNET_ERR_MISMATCH;
     }
-    if (st == CLNET_OK && atoi(kind) != (int)o->opt.kind) {
+    if (st == CLNET_OK && meta.optimizer != (int64_t)o->opt.kind) {
         snprintf(err, sizeof err, "it was written with the %s optimizer",
-                 atoi(kind) == CLNET_OPT_ADAM ? "adam" : "sgd");
+                 meta.optimizer == CLNET_OPT_ADAM ? "adam" : "sgd");
         st = CLNET_ERR_MISMATCH;
     }
     if (st == CLNET_OK)
         st = read_slots(o, f, err, sizeof err);
     if (st == CLNET_OK) {
-        *epochs = atoi(ep);
-        o->steps = strtoll(steps, NULL, 10);
-        m->steps_run = strtoull(run, NULL, 10);
+        *epochs = (int)meta.epochs;
+        o->steps = meta.optimizer_steps;
+        m->steps_run = (uint64_t)meta.training_steps;
         ++m->weights_version;
     }
     clnet_free(spec);
     clnet__st_close(f);
     if (st == CLNET_OK)
         return st;
-    return clnet__fail(m->ctx, st, "resuming from checkpoint '%s': %s", path, err);
+    return clnet__fail(m->ctx, st, "resuming from checkpoint '%s': %s", path,
+                       err[0] ? err : clnet_status_string(st));
 }

@@ -34,6 +34,19 @@ static inline int clnet__argmax(const float *row, int n)
 clnet_status clnet__checkpoint_save(clnet_optimizer *o, const char *path, int epochs);
 clnet_status clnet__checkpoint_load(clnet_optimizer *o, const char *path, int *epochs);
 
+/* A checkpoint's metadata, checked (checkpoint.c): the format, the architecture spec
+ * (borrowed from the file) and every number within its range. */
+typedef struct clnet__checkpoint_meta {
+    const char *spec;
+    int64_t epochs, optimizer_steps, training_steps, optimizer;
+} clnet__checkpoint_meta;
+
+struct clnet__st_file;
+/* Reads and checks f's metadata into m; on failure err (len bytes) names the key and the
+ * value (the caller adds the file). No device: the fuzz harness's entry too. */
+clnet_status clnet__checkpoint_read_meta(const struct clnet__st_file *f, clnet__checkpoint_meta *m,
+                                         char *err, size_t len);
+
 /* Frees clnet_train_step's workspace (loss.c). */
 void clnet__loss_free(clnet_optimizer *o);
 
