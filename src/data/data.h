@@ -65,6 +65,15 @@ clnet_status clnet__dataset_set_names(clnet_dataset *d, const char *const *names
 clnet_status clnet__image_convert(const uint8_t *src, int sh, int sw, int sc, uint8_t *dst, int dh,
                                   int dw, int dc);
 
+/* Decodes the image file at path with stb_image at its own channels (decode.c), after
+ * checking what its header claims against the file: stb_image allocates for the sizes a
+ * header claims before it reads the data, so a 94-byte PNG made it reserve 1 GiB. Refused:
+ * a file over 256 MiB, a side above 16384, more than 2^26 pixels, more pixel bytes than
+ * 2048 times the file's size plus 64 KiB (no format packs pixels that densely: deflate
+ * peaks near 1032:1), a PNG chunk longer than what is left of the file. The pixels
+ * (free with stbi_image_free), or NULL with the reason in why (len bytes). */
+uint8_t *clnet__image_decode(const char *path, int *w, int *h, int *comp, char *why, size_t len);
+
 /* "dir/name", malloc'd, or NULL when out of memory. */
 char *clnet__path_join(const char *dir, const char *name);
 

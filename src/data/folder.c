@@ -1,6 +1,7 @@
 /* folder.c - an image folder: one sub-folder per class, sorted by name (strcmp), image
  * files inside sorted the same way; hidden entries and other extensions are ignored.
- * Decoded with stb_image, converted and resized by clnet__image_convert (dataset.c).
+ * Decoded by clnet__image_decode (decode.c: headers checked against the file first),
+ * converted and resized by clnet__image_convert (dataset.c).
  * Tests: tests/unit/test_dataset.c.
  *
  * Every image is decoded up front into 8-bit pixels at the target size. That is the
@@ -128,12 +129,12 @@ static void log_line(const clnet_dataset_options *opt, int level, const char *fm
 
 /* Decodes one file into image slot d->size at the target size (fixed by the first
  * image that decodes when opt leaves it 0), out of total slots. *decoded is 0 when
- * stb_image cannot decode the file (stbi_failure_reason says why). */
+ * clnet__image_decode refuses the file; why (len bytes) says why. */
 static clnet_status decode(clnet_dataset *d, const char *path, int label, int total,
-                           const clnet_dataset_options *opt, int *decoded)
+                           const clnet_dataset_options *opt, int *decoded, char *why, size_t len)
 {
     int w = 0, h = 0, comp = 0;
-    uint8_t *img = stbi_load(path, &w, &h, &comp, 0);
+    uint8_t *img = clnet__image_decode(path, &w, &h, &comp, why, len);
     *decoded = img != NULL;
     if (!img)
         return CLNET_OK;
@@ -210,10 +211,12 @@ clnet_status clnet__folder_open(clnet_dataset *d, const char *dir, const clnet_d
         for (int j = 0; st == CLNET_OK && class_dir && j < files[k].n; ++j) {
             path = clnet__path_join(class_dir, files[k].items[j]);
             int decoded = 0;
-            st = path ? decode(d, path, k, total, opt, &decoded) : CLNET_ERR_OUT_OF_MEMORY;
+            char why[256] = "";
+            st = path ? decode(d, path, k, total, opt, &decoded, why, sizeof why)
+                      : CLNET_ERR_OUT_OF_MEMORY;
             if (st == CLNET_OK && !decoded) {
                 ++d->skipped;
-                log_line(opt, 1, "skipped %s: %s", path, stbi_failure_reason());
+                log_line(opt, 1, "skipped %s: %s", path, why);
             }
             free(path);
             path = NULL;

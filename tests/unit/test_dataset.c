@@ -482,6 +482,56 @@ Test(dataset, corrupt_images_are_skipped_logged_and_counted)
     clnet_dataset_destroy(d);
 }
 
+/* Files whose headers claim more than the file holds are skipped before stb_image sees
+ * them: stb reserved what they claim (a 94-byte PNG whose IDAT chunk claims 1 GiB;
+ * a PGM or BMP header claiming 30000 x 30000 pixels) before reading any of it. */
+Test(dataset, images_claiming_more_than_their_file_are_skipped)
+{
+    make_sub("h");
+    make_sub("h/a");
+    make_sub("h/b");
+    free(write_image("h/a/good.png", 4, 4, 3, 70));
+    free(write_image("h/b/good.png", 4, 4, 3, 71));
+    /* fuzz/corpus/image_folder/regress-stb-zlib-reserves-1gib's PNG. */
+    static const uint8_t png[94] = {
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48,
+        0x44, 0x52, 0x00, 0x00, 0x00, 0x28, 0x00, 0x00, 0x00, 0x24, 0x08, 0x00, 0x00, 0x00,
+        0x00, 0xde, 0x57, 0x27, 0xca, 0x40, 0x00, 0x00, 0x25, 0x49, 0x44, 0x41, 0x54, 0x78,
+        0x5e, 0x63, 0x64, 0x60, 0x23, 0x0e, 0x30, 0x31, 0x10, 0x09, 0x46, 0x15, 0xe2, 0x0d,
+        0xa8, 0xd1, 0xe0, 0x19, 0x0d, 0x1e, 0x8c, 0x10, 0x18, 0x4d, 0x14, 0xa3, 0x89, 0x82,
+        0xfc, 0x44, 0x01, 0x00, 0x07, 0xa4, 0x01, 0x32, 0x86, 0x99, 0xa9, 0x8a, 0x00, 0x00,
+        0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
+    write_bytes(at("h/a/chunk.png"), png, sizeof png, 0);
+    static const char pgm[] = "P5\n30000 30000\n255\n0123456789";
+    write_bytes(at("h/a/huge.pgm"), pgm, sizeof pgm - 1, 0);
+    uint8_t bmp[64] = {'B', 'M'};
+    const uint32_t fields[][2] = {{2, 64}, {10, 54}, {14, 40}, {18, 20000}, {22, 20000}};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; ++i)
+        for (int k = 0; k < 4; ++k)
+            bmp[fields[i][0] + (uint32_t)k] = (uint8_t)(fields[i][1] >> (8 * k));
+    bmp[26] = 1;  /* planes */
+    bmp[28] = 24; /* bits per pixel */
+    write_bytes(at("h/b/huge.bmp"), bmp, sizeof bmp, 0);
+    log_capture log = {0, 0, ""};
+    const clnet_dataset_options opt = {.log = capture, .log_user = &log};
+    clnet_dataset *d = open_ok(at("h"), NULL, &opt);
+    cr_expect_eq(clnet_dataset_size(d), 2);
+    cr_expect_eq(clnet_dataset_skipped(d), 3);
+    char want[1200];
+    snprintf(want, sizeof want, "skipped %s: PNG chunk '", at("h/a/chunk.png"));
+    cr_expect_not_null(strstr(log.text, want), "%s", log.text);
+    cr_expect_not_null(
+        strstr(log.text, "PNG chunk 'IDAT' at byte 33 claims 1073741861 bytes, the file has 49"),
+        "%s", log.text);
+    snprintf(want, sizeof want, "skipped %s: its header claims 30000x30000 pixels of 1",
+             at("h/a/huge.pgm"));
+    cr_expect_not_null(strstr(log.text, want), "%s", log.text);
+    snprintf(want, sizeof want, "skipped %s: its header claims 20000x20000 pixels of 3",
+             at("h/b/huge.bmp"));
+    cr_expect_not_null(strstr(log.text, want), "%s", log.text);
+    clnet_dataset_destroy(d);
+}
+
 Test(dataset, folder_errors_name_the_folder)
 {
     open_fails(at("missing"), NULL, NULL, CLNET_ERR_IO, at("missing"), NULL);
