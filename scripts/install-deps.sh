@@ -9,6 +9,7 @@ packages=(
     ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo
     libclblast-dev libstb-dev libcriterion-dev libmd-dev
     oclgrind graphviz libcjson-dev zlib1g-dev dataset-fashion-mnist
+    clang libclang-rt-14-dev
 )
 
 missing=()
