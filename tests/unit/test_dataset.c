@@ -492,7 +492,7 @@ Test(dataset, images_claiming_more_than_their_file_are_skipped)
     make_sub("h/b");
     free(write_image("h/a/good.png", 4, 4, 3, 70));
     free(write_image("h/b/good.png", 4, 4, 3, 71));
-    /* fuzz/corpus/image_folder/regress-stb-zlib-reserves-1gib's PNG. */
+    /* fuzz/corpus/image_folder/regress-png-chunk-claims-1gib's PNG. */
     static const uint8_t png[94] = {
         0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48,
         0x44, 0x52, 0x00, 0x00, 0x00, 0x28, 0x00, 0x00, 0x00, 0x24, 0x08, 0x00, 0x00, 0x00,
