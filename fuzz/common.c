@@ -3,6 +3,7 @@
 #include "common.h"
 
 #include "clnet.h"
+#include "io/safetensors.h"
 
 #include <ftw.h>
 #include <stdio.h>
@@ -106,6 +107,18 @@ const uint8_t *fuzz_bytes(fuzz_input *in, size_t n, size_t *got)
     in->p += *got;
     in->left -= *got;
     return p;
+}
+
+void fuzz_read_tensors(clnet__st_file *f)
+{
+    char err[512] = "";
+    for (int t = 0; t < f->n; ++t) {
+        const size_t count = (size_t)f->tensors[t].count;
+        float *buf = malloc((count ? count : 1) * sizeof *buf);
+        FUZZ_CHECK(buf != NULL);
+        FUZZ_CHECK(clnet__st_read(f, t, buf, count, err, sizeof err) == CLNET_OK);
+        free(buf);
+    }
 }
 
 void fuzz_note(const char *err)

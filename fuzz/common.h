@@ -35,6 +35,11 @@ struct clnet_dataset_options;
 void fuzz_use_dataset(const char *source, const char *part,
                       const struct clnet_dataset_options *opt);
 
+/* Reads every tensor of an opened safetensors file (src/io/safetensors.h): each read
+ * of a file that opened must work. */
+struct clnet__st_file;
+void fuzz_read_tensors(struct clnet__st_file *f);
+
 /* Prints why an input was refused when $FUZZ_VERBOSE is set: seeing that the seeds of a
  * corpus are accepted (FUZZ_VERBOSE=1 build-fuzz/fuzz/fuzz_x -runs=0 fuzz/corpus/x). */
 void fuzz_note(const char *err);

@@ -2,9 +2,6 @@
  * point where a model's tensors would be written: the safetensors header, the metadata's
  * format and numbers (clnet__checkpoint_read_meta, src/train/checkpoint.c), the spec, and
  * every tensor read. The input is the file. Seeds: fuzz/corpus/checkpoint/. */
-#include <stdlib.h>
-#include <string.h>
-
 #include "common.h"
 #include "io/safetensors.h"
 #include "train/train.h"
@@ -27,13 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(meta.optimizer == CLNET_OPT_SGD || meta.optimizer == CLNET_OPT_ADAM);
         clnet_graph *g = NULL;
         if (clnet_graph_from_spec(meta.spec, "checkpoint", &g, err, sizeof err) == CLNET_OK) {
-            for (int t = 0; t < f->n; ++t) {
-                const size_t count = (size_t)f->tensors[t].count;
-                float *buf = malloc((count ? count : 1) * sizeof *buf);
-                FUZZ_CHECK(buf != NULL);
-                FUZZ_CHECK(clnet__st_read(f, t, buf, count, err, sizeof err) == CLNET_OK);
-                free(buf);
-            }
+            fuzz_read_tensors(f);
             fuzz_note("accepted");
         } else {
             fuzz_note(err);

@@ -3,9 +3,6 @@
  * spec and the check of the file's tensors against its weights, labels, input size and
  * normalization (src/io/model_check.c), then every tensor read. The input is the file.
  * Seeds: fuzz/corpus/model_file/ (fuzz/make_corpus.c). */
-#include <stdlib.h>
-#include <string.h>
-
 #include "common.h"
 #include "io/model_file.h"
 
@@ -28,13 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     clnet__model_file mf;
     if (clnet__model_file_check(f, &mf, err, sizeof err) == CLNET_OK) {
         FUZZ_CHECK(mf.g != NULL && (mf.n_labels == 0 || mf.labels != NULL));
-        for (int t = 0; t < f->n; ++t) {
-            const size_t count = (size_t)f->tensors[t].count;
-            float *buf = malloc((count ? count : 1) * sizeof *buf);
-            FUZZ_CHECK(buf != NULL);
-            FUZZ_CHECK(clnet__st_read(f, t, buf, count, err, sizeof err) == CLNET_OK);
-            free(buf);
-        }
+        fuzz_read_tensors(f);
         clnet__model_file_free(&mf);
         fuzz_note("accepted");
     } else {

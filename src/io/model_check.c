@@ -6,29 +6,11 @@
  * Tests: tests/models/test_model_file.c; fuzzed by fuzz/fuzz_model_file.c. */
 #include <cjson/cJSON.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "io/model_file.h"
-
-static clnet_status fail(char *err, size_t len, clnet_status st, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-
-static clnet_status fail(char *err, size_t len, clnet_status st, const char *fmt, ...)
-{
-    if (err && len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, len, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
 
 void clnet__model_tensor_entry(const char *layer, const char *weight, clnet_shape s, char *name,
                                clnet__st_entry *e)
@@ -47,28 +29,16 @@ void clnet__model_tensor_entry(const char *layer, const char *weight, clnet_shap
     }
 }
 
-/* "[a,b,c]" of a shape, for messages. */
-static const char *dims_text(const int64_t *shape, int rank, char *buf, size_t len)
-{
-    size_t used = (size_t)snprintf(buf, len, "[");
-    for (int d = 0; d < rank && used < len; ++d)
-        used +=
-            (size_t)snprintf(buf + used, len - used, "%s%lld", d ? "," : "", (long long)shape[d]);
-    if (used < len)
-        snprintf(buf + used, len - used, "]");
-    return buf;
-}
-
 static clnet_status read_spec(clnet__st_file *f, clnet__model_file *mf, char *err, size_t len)
 {
     const char *format = NULL, *version = NULL, *spec = NULL;
     CLNET_TRY(clnet__st_meta_require(f, "format", &format, err, len));
     if (strcmp(format, "clnet") != 0)
-        return fail(err, len, CLNET_ERR_PARSE,
-                    "not a clnet model: __metadata__ format is \"%.64s\"", format);
+        return clnet__st_fail(err, len, CLNET_ERR_PARSE,
+                              "not a clnet model: __metadata__ format is \"%.64s\"", format);
     CLNET_TRY(clnet__st_meta_require(f, "format_version", &version, err, len));
     if (strcmp(version, CLNET_MODEL_FORMAT_VERSION) != 0)
-        return fail(
+        return clnet__st_fail(
             err, len, CLNET_ERR_UNSUPPORTED,
             "format_version \"%.32s\": this clnet reads version " CLNET_MODEL_FORMAT_VERSION,
             version);
@@ -76,7 +46,8 @@ static clnet_status read_spec(clnet__st_file *f, clnet__model_file *mf, char *er
     char gerr[768] = "";
     const clnet_status st = clnet_graph_from_spec(spec, "spec", &mf->g, gerr, sizeof gerr);
     if (st != CLNET_OK)
-        return fail(err, len, st, "the architecture spec in __metadata__ does not parse: %s", gerr);
+        return clnet__st_fail(err, len, st,
+                              "the architecture spec in __metadata__ does not parse: %s", gerr);
     int inputs = 0;
     for (int i = 0; i < mf->g->n; ++i)
         if (!mf->g->layers[i].op) {
@@ -84,10 +55,11 @@ static clnet_status read_spec(clnet__st_file *f, clnet__model_file *mf, char *er
             ++inputs;
         }
     if (inputs != 1 || mf->g->n < 2)
-        return fail(err, len, CLNET_ERR_UNSUPPORTED,
-                    "the architecture spec has %d input layers and %d layers: a model takes one "
-                    "input and at least one layer after it",
-                    inputs, mf->g->n);
+        return clnet__st_fail(
+            err, len, CLNET_ERR_UNSUPPORTED,
+            "the architecture spec has %d input layers and %d layers: a model takes one "
+            "input and at least one layer after it",
+            inputs, mf->g->n);
     return CLNET_OK;
 }
 
@@ -131,25 +103,27 @@ static clnet_status match_tensors(const clnet__st_file *f, const clnet_graph *g,
             clnet__model_tensor_entry(l->name, l->w[k].name, l->w[k].shape, name, &e);
             const int t = clnet__st_find(f, name);
             if (t < 0)
-                return fail(err, len, CLNET_ERR_PARSE,
-                            "tensor '%s' is missing (the spec's layer '%s' has a weight '%s' of "
-                            "shape %s%s)",
-                            name, l->name, l->w[k].name, dims_text(e.shape, e.rank, b, sizeof b),
-                            beyond);
+                return clnet__st_fail(
+                    err, len, CLNET_ERR_PARSE,
+                    "tensor '%s' is missing (the spec's layer '%s' has a weight '%s' of "
+                    "shape %s%s)",
+                    name, l->name, l->w[k].name, clnet__st_shape_text(e.shape, e.rank, b, sizeof b),
+                    beyond);
             const clnet__st_tensor *ft = &f->tensors[t];
             int same = ft->rank == e.rank;
             for (int d = 0; same && d < e.rank; ++d)
                 same = ft->shape[d] == e.shape[d];
             if (!same)
-                return fail(err, len, CLNET_ERR_SHAPE,
-                            "tensor '%s' has shape %s, the spec's weight has %s", name,
-                            dims_text(ft->shape, ft->rank, a, sizeof a),
-                            dims_text(e.shape, e.rank, b, sizeof b));
+                return clnet__st_fail(err, len, CLNET_ERR_SHAPE,
+                                      "tensor '%s' has shape %s, the spec's weight has %s", name,
+                                      clnet__st_shape_text(ft->shape, ft->rank, a, sizeof a),
+                                      clnet__st_shape_text(e.shape, e.rank, b, sizeof b));
         }
     for (int t = 0; t < f->n; ++t)
         if (!is_weight(g, f->tensors[t].name))
-            return fail(err, len, CLNET_ERR_PARSE,
-                        "tensor '%.200s' is not a weight of the spec's model", f->tensors[t].name);
+            return clnet__st_fail(err, len, CLNET_ERR_PARSE,
+                                  "tensor '%.200s' is not a weight of the spec's model",
+                                  f->tensors[t].name);
     return CLNET_OK;
 }
 
@@ -177,9 +151,10 @@ static clnet_status read_input_and_norm(const clnet__st_file *f, clnet__model_fi
     /* %d of a number past int is undefined: the digits are limited first. */
     if (input && (strlen(input) > 32 || sscanf(input, "%9d,%9d,%9d%c", &h, &w, &c, &tail) != 3 ||
                   h != in.h || w != in.w || c != in.c))
-        return fail(err, len, CLNET_ERR_PARSE,
-                    "__metadata__ input \"%.32s\" does not match the spec's input %d,%d,%d", input,
-                    in.h, in.w, in.c);
+        return clnet__st_fail(
+            err, len, CLNET_ERR_PARSE,
+            "__metadata__ input \"%.32s\" does not match the spec's input %d,%d,%d", input, in.h,
+            in.w, in.c);
     const char *mean = clnet__st_meta(f, "mean"), *std = clnet__st_meta(f, "std");
     for (int k = 0; k < 4; ++k) {
         mf->mean[k] = 0.0f;
@@ -188,14 +163,14 @@ static clnet_status read_input_and_norm(const clnet__st_file *f, clnet__model_fi
     if (in.c > 4)
         return CLNET_OK; /* normalization covers at most 4 channels */
     if ((mean && !parse_floats(mean, mf->mean, in.c)) || (std && !parse_floats(std, mf->std, in.c)))
-        return fail(err, len, CLNET_ERR_PARSE,
-                    "__metadata__ mean \"%.64s\" / std \"%.64s\" are not %d numbers each",
-                    mean ? mean : "", std ? std : "", in.c);
+        return clnet__st_fail(err, len, CLNET_ERR_PARSE,
+                              "__metadata__ mean \"%.64s\" / std \"%.64s\" are not %d numbers each",
+                              mean ? mean : "", std ? std : "", in.c);
     for (int k = 0; k < in.c; ++k)
         if (!(mf->std[k] > 0.0f))
-            return fail(err, len, CLNET_ERR_PARSE,
-                        "__metadata__ std \"%.64s\": channel %d is %g (must be > 0)", std, k,
-                        (double)mf->std[k]);
+            return clnet__st_fail(err, len, CLNET_ERR_PARSE,
+                                  "__metadata__ std \"%.64s\": channel %d is %g (must be > 0)", std,
+                                  k, (double)mf->std[k]);
     mf->has_norm = 1;
     return CLNET_OK;
 }
@@ -211,21 +186,24 @@ static clnet_status read_labels(const clnet__st_file *f, clnet__model_file *mf, 
     const int n = cJSON_IsArray(array) ? cJSON_GetArraySize(array) : -1;
     clnet_status st = CLNET_OK;
     if (n < 0)
-        st = fail(err, len, CLNET_ERR_PARSE, "__metadata__ labels is not a JSON array of strings");
+        st = clnet__st_fail(err, len, CLNET_ERR_PARSE,
+                            "__metadata__ labels is not a JSON array of strings");
     else if (n != classes && n != 0)
-        st = fail(err, len, CLNET_ERR_SHAPE, "%d labels for an output of %d classes (layer '%s')",
-                  n, classes, mf->g->layers[mf->g->n - 1].name);
+        st = clnet__st_fail(err, len, CLNET_ERR_SHAPE,
+                            "%d labels for an output of %d classes (layer '%s')", n, classes,
+                            mf->g->layers[mf->g->n - 1].name);
     else if (n && !(mf->labels = calloc((size_t)n, sizeof *mf->labels)))
-        st = fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+        st = clnet__st_fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
     const cJSON *e = st == CLNET_OK ? array->child : NULL;
     for (int i = 0; e && st == CLNET_OK; e = e->next, ++i) {
         if (!cJSON_IsString(e))
-            st = fail(err, len, CLNET_ERR_PARSE,
-                      "__metadata__ labels is not a JSON array of strings");
+            st = clnet__st_fail(err, len, CLNET_ERR_PARSE,
+                                "__metadata__ labels is not a JSON array of strings");
         else if (!clnet__utf8_valid(e->valuestring, strlen(e->valuestring)))
-            st = fail(err, len, CLNET_ERR_PARSE, "__metadata__ label %d is not valid UTF-8", i);
+            st = clnet__st_fail(err, len, CLNET_ERR_PARSE,
+                                "__metadata__ label %d is not valid UTF-8", i);
         else if (!(mf->labels[i] = strdup(e->valuestring)))
-            st = fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+            st = clnet__st_fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
         mf->n_labels = i + 1; /* freed by clnet__model_file_free, NULL or not */
     }
     cJSON_Delete(array);

@@ -97,6 +97,16 @@ clnet_status clnet__st_meta_require(const clnet__st_file *f, const char *key, co
 clnet_status clnet__st_meta_int(const clnet__st_file *f, const char *key, int64_t lo, int64_t hi,
                                 int64_t *value, char *err, size_t len);
 
+/* Writes a printf-style message into err (len bytes; err may be NULL) and returns st: how
+ * the readers here and their callers (model_check.c, checkpoint.c) report. */
+clnet_status clnet__st_fail(char *err, size_t len, clnet_status st, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+/* "[3,3,16,32]": shape[0..rank) into buf (len bytes); returns buf. */
+const char *clnet__st_shape_text(const int64_t *shape, int rank, char *buf, size_t len);
+
 /* Is text[0..n) well-formed UTF-8 (no overlong forms, surrogates or code points above
  * U+10FFFF)? Headers must be, for the reference implementation to read them. */
 int clnet__utf8_valid(const char *text, size_t n);
