@@ -93,15 +93,50 @@ static int bad_name_char(const char *name)
     return 0;
 }
 
+/* The Keras-like automatic name: base when it is free, else "<base>_k" of the smallest
+ * free k >= 1. One pass over the layers (probing name after name made adding n unnamed
+ * layers of one op cost n^3 string compares). */
+static void auto_name(const clnet_graph *g, const char *base, char *out, size_t len)
+{
+    const size_t n = strlen(base);
+    unsigned char *taken = calloc((size_t)g->n + 2, 1); /* taken[k]: "<base>_k" exists */
+    int base_taken = 0;
+    for (int i = 0; i < g->n; ++i) {
+        const char *name = g->layers[i].name;
+        if (strncmp(name, base, n) != 0)
+            continue;
+        base_taken |= !name[n];
+        if (name[n] != '_' || name[n + 1] < '1' || name[n + 1] > '9')
+            continue;
+        long k = 0; /* "<base>_<k>", k without leading zeros, as auto_name writes it */
+        const char *d = name + n + 1;
+        for (; *d >= '0' && *d <= '9' && k <= g->n + 1; ++d)
+            k = 10 * k + (*d - '0');
+        if (!*d && k <= g->n + 1 && taken)
+            taken[k] = 1;
+    }
+    int k = 1;
+    while (taken && k <= g->n && taken[k])
+        ++k;
+    free(taken);
+    if (base_taken)
+        snprintf(out, len, "%s_%d", base, k);
+    else
+        snprintf(out, len, "%s", base);
+}
+
 /* A new layer slot named name, or the Keras-like "<base>", "<base>_1", ... */
 static clnet__layer *new_layer(clnet_graph *g, const char *name, const char *base)
 {
-    char auto_name[64];
+    char generated[64];
+    if (g->n >= CLNET_MAX_LAYERS) {
+        fail(g, CLNET_ERR_TOO_LARGE, "layer '%s': a graph holds at most %d layers",
+             name ? name : base, CLNET_MAX_LAYERS);
+        return NULL;
+    }
     if (!name) {
-        snprintf(auto_name, sizeof auto_name, "%s", base);
-        for (int k = 1; clnet_graph_find(g, auto_name) != CLNET_LAYER_NONE; ++k)
-            snprintf(auto_name, sizeof auto_name, "%s_%d", base, k);
-        name = auto_name;
+        auto_name(g, base, generated, sizeof generated);
+        name = generated;
     }
     if (!*name || strlen(name) >= sizeof g->layers[0].name) {
         fail(g, CLNET_ERR_INVALID_ARG, "layer name '%s' must have 1 to %zu characters", name,
