@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "plan/plan.h"
 #include "plan/tune.h"
@@ -302,4 +303,33 @@ Test(tune, invalid_entries_are_ignored_with_a_warning)
         clnet__gemm_problem_free(&p);
     }
     clnet_context_destroy(ctx);
+}
+
+/* A database path that is a FIFO or a directory is warned about, never waited on: opening
+ * a FIFO for reading blocked until some writer came. */
+Test(tune, a_fifo_or_directory_is_not_waited_on, .timeout = 60)
+{
+    const char *fifo = clnet_test_path("fifo.json");
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    const char *paths[] = {fifo, clnet_test_dir};
+    for (size_t i = 0; i < CLNET_COUNTOF(paths); ++i) {
+        static char log[4096];
+        log[0] = '\0';
+        char err[1024] = "";
+        clnet_context_options opt = {0};
+        opt.tune_db = paths[i];
+        opt.log = collect;
+        opt.log_user = log;
+        opt.error = err;
+        opt.error_len = sizeof err;
+        clnet_context *ctx = NULL;
+        if (clnet_context_create(&opt, &ctx) != CLNET_OK)
+            cr_skip_test("no OpenCL device: %s", err);
+        clnet_context_stats s;
+        clnet_context_get_stats(ctx, &s);
+        cr_expect_eq(s.tune_entries, 0);
+        cr_expect(strstr(log, "cannot read the tuning database") && strstr(log, paths[i]), "%s",
+                  log);
+        clnet_context_destroy(ctx);
+    }
 }
