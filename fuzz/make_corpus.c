@@ -1,8 +1,9 @@
 /* make_corpus.c - writes the seed corpora of the fuzz harnesses: a few small, valid inputs
  * per loader, in the input layout its harness documents, into <root>/<loader>/ (root:
  * the first argument, normally fuzz/corpus). Deterministic: running it again rewrites the
- * same bytes. Regression seeds (inputs that once found a bug) live beside these under
- * names of their own and are not touched.
+ * same bytes. Files named hostile-* are the inputs of issue 10 that clnet now refuses
+ * (each also a unit test); regression seeds that fuzzing found (regress-*) live beside
+ * these and are not touched.
  *     build-fuzz/fuzz/make_corpus fuzz/corpus */
 #include <stdio.h>
 #include <stdlib.h>
@@ -366,6 +367,44 @@ static void image_folder_seeds(void)
     free(seed.p);
 }
 
+/* ---- the hostile inputs of issue 10, refused now ---- */
+
+static void hostile_seeds(void)
+{
+    static const char *const specs[][2] = {
+        {"hostile-zero-pad-int-max.spec",
+         "[in]\nop = input\nshape = 8, 8, 3\n[zp]\nop = zero_pad\npadding = 2147483647\n"},
+        {"hostile-pool-padding.spec", "[in]\nop = input\nshape = 8, 8, 3\n[mp]\nop = max_pool\n"
+                                      "pool_size = 3\npadding = 1100000000\n"},
+        {"hostile-same-strides.spec", "[in]\nop = input\nshape = 8, 8, 3\n[c]\nop = conv2d\n"
+                                      "filters = 2\nkernel_size = 3\nstrides = 2147483647\n"
+                                      "padding = same\n"},
+        {"hostile-comma-name.spec",
+         "[in]\nop = input\nshape = 4, 4, 2\n[a,b]\nop = relu\n[c]\nop = relu\ninputs = a,b\n"},
+    };
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; ++i)
+        write_seed("spec", specs[i][0], specs[i][1], strlen(specs[i][1]));
+    /* 144 bytes whose spec's dense layer has a 1 GiB kernel. */
+    const char *const dense[][2] = {
+        {"format", "clnet"},
+        {"format_version", "1"},
+        {"spec", "[in]\nop = input\nshape = 1, 1, 16384\n[d]\nop = dense\nunits = 16384\n"}};
+    save_seed("model_file", "hostile-dense-16384-no-tensors.safetensors", NULL, 0, dense, 3);
+    const char *const steps[][2] = {{"format", "clnet-checkpoint"},
+                                    {"spec", small_spec},
+                                    {"epochs", "-3"},
+                                    {"optimizer_steps", "9223372036854775807"},
+                                    {"training_steps", "-1"},
+                                    {"optimizer", "1"}};
+    save_seed("checkpoint", "hostile-steps.ckpt", NULL, 0, steps, 6);
+    static const char wg0[] =
+        "{\"format\": \"clnet-tune-1\", \"entries\": [{\"device\": \"fuzz device\", "
+        "\"driver\": \"1.0\", \"class\": \"cpu\", \"kernels\": \"0123456789abcdef\", "
+        "\"problem\": \"gemm NN 45x37x30\", \"choice\": \"packed\", "
+        "\"params\": {\"GEMM_WG_M\": 0}, \"ms\": 1, \"default_ms\": 1}]}";
+    write_seed("tune_db", "hostile-gemm-wg-m-0.json", wg0, strlen(wg0));
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -381,5 +420,6 @@ int main(int argc, char **argv)
     idx_seeds();
     cifar_seeds();
     image_folder_seeds();
+    hostile_seeds();
     return 0;
 }
