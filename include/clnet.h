@@ -194,6 +194,15 @@ typedef struct clnet_graph clnet_graph;
 typedef int clnet_layer;
 #define CLNET_LAYER_NONE (-1)
 
+/* Limits of a graph, past which a builder call fails with CLNET_ERR_TOO_LARGE naming the
+ * layer (a spec or model file cannot make clnet build more): at most CLNET_MAX_LAYERS
+ * layers; every side, channel count and size key (kernel_size, strides, padding, filters,
+ * units, ...) at most 2^24; every layer output of one image and every weight at most
+ * 2^31 - 1 elements. Layer names have 1 to 63 bytes and hold no ',', '[', ']', '=', '#',
+ * control character or white space at either end, which the text spec could not carry
+ * (CLNET_ERR_INVALID_ARG). */
+#define CLNET_MAX_LAYERS 16384
+
 CLNET_API clnet_status clnet_graph_create(clnet_graph **out);
 CLNET_API void clnet_graph_destroy(clnet_graph *g);
 /* CLNET_OK, or the first failure's status; its message from clnet_graph_error. */

@@ -10,6 +10,7 @@ packages=(
     libclblast-dev libstb-dev libcriterion-dev libmd-dev
     oclgrind graphviz libcjson-dev zlib1g-dev dataset-fashion-mnist
     libjpeg62-turbo-dev libpng-dev libwebp-dev libheif-dev
+    clang libclang-rt-14-dev
 )
 
 missing=()

@@ -67,10 +67,16 @@ static void augment(const clnet_batcher *b, const uint8_t *px, float *out, int p
         const int sy = y + oy;
         for (int x = 0; x < w; ++x, out += c) {
             const int sx = (flip ? w - 1 - x : x) + ox;
-            const int inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
-            const uint8_t *p = px + ((size_t)sy * w + sx) * c;
+            /* An index, never a pointer, outside the image: forming px + a negative
+             * offset is undefined even when nothing is read through it. */
+            if (sy < 0 || sy >= h || sx < 0 || sx >= w) {
+                for (int ch = 0; ch < c; ++ch)
+                    out[ch] = b->lut[ch][0];
+                continue;
+            }
+            const size_t at = ((size_t)sy * (size_t)w + (size_t)sx) * (size_t)c;
             for (int ch = 0; ch < c; ++ch)
-                out[ch] = b->lut[ch][inside ? p[ch] : 0];
+                out[ch] = b->lut[ch][px[at + (size_t)ch]];
         }
     }
 }

@@ -108,6 +108,12 @@ static clnet_status read_batch(clnet_dataset *d, const char *path, char *err, si
                               RECORD, len % RECORD ? " (truncated?)" : "");
         goto done;
     }
+    if (len / RECORD > (size_t)(0x7fffffff - d->size)) {
+        st = clnet__data_fail(err, err_len, CLNET_ERR_TOO_LARGE,
+                              "%s: %zu records: more than 2^31 - 1 images in all", path,
+                              len / RECORD);
+        goto done;
+    }
     const int n = (int)(len / RECORD), size = d->size + n;
     uint8_t *pixels = realloc(d->pixels, (size_t)size * 3 * PLANE);
     if (pixels)

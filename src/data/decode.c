@@ -108,6 +108,17 @@ clnet_status clnet__image_check_size(const char *name, const char *what, uint64_
     return CLNET_OK;
 }
 
+clnet_status clnet__image_check_density(const char *name, const char *what, uint64_t w,
+                                        uint64_t h, size_t len, char *err, size_t err_len)
+{
+    if (w * h <= 2048 * (uint64_t)len + 65536)
+        return CLNET_OK;
+    return clnet__data_fail(err, err_len, CLNET_ERR_PARSE,
+                            "%s: a %s of %zu bytes cannot hold the %llux%llu pixels its header "
+                            "claims (corrupt or hostile file)",
+                            name, what, len, (unsigned long long)w, (unsigned long long)h);
+}
+
 clnet_status clnet__image_alloc(clnet__image *im, int w, int h, int c, const char *name, char *err,
                                 size_t err_len)
 {

@@ -66,6 +66,14 @@ void clnet__image_free(clnet__image *im);
  * naming the image, its size and the limit. what is the format's name. */
 clnet_status clnet__image_check_size(const char *name, const char *what, uint64_t w, uint64_t h,
                                      uint64_t max_pixels, char *err, size_t err_len);
+/* CLNET_ERR_PARSE when a compressed file of len bytes claims more pixels than its format
+ * can pack into it: more than 2048 per byte plus 64 Ki (deflate peaks near 1032:1,
+ * JPEG's entropy coding lower, GIF's LZW near 2730:1 only for one flat colour). Checked
+ * from the header for PNG, JPEG and GIF, whose decoders allocate for the claimed size
+ * before reading the data: a 94-byte PNG or a 346-byte GIF would otherwise reserve
+ * hundreds of megabytes within max_pixels. */
+clnet_status clnet__image_check_density(const char *name, const char *what, uint64_t w,
+                                        uint64_t h, size_t len, char *err, size_t err_len);
 
 /* im->pixels of w x h x c allocated (pixels NULL on failure: CLNET_ERR_OUT_OF_MEMORY
  * naming the image). */

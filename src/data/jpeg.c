@@ -92,6 +92,9 @@ static int run(job *j, const uint8_t *bytes, size_t len, const char *name, uint6
     jpeg_read_header(c, TRUE);
     *st = clnet__image_check_size(name, "JPEG", c->image_width, c->image_height, max_pixels, err,
                                   err_len);
+    if (*st == CLNET_OK)
+        *st = clnet__image_check_density(name, "JPEG", c->image_width, c->image_height, len, err,
+                                         err_len);
     if (*st != CLNET_OK)
         return -1;
     const int cmyk = c->jpeg_color_space == JCS_CMYK || c->jpeg_color_space == JCS_YCCK;

@@ -81,6 +81,8 @@ static int run(job *j, const char *name, uint64_t max_pixels, clnet_status *st, 
     png_read_info(png, info);
     const png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
     *st = clnet__image_check_size(name, "PNG", w, h, max_pixels, err, err_len);
+    if (*st == CLNET_OK)
+        *st = clnet__image_check_density(name, "PNG", w, h, j->len, err, err_len);
     if (*st != CLNET_OK)
         return -1;
     png_set_expand(png);

@@ -96,6 +96,8 @@ clnet_status clnet__stb_decode(const uint8_t *bytes, size_t len, clnet__image_fo
                                 name, what, stbi_failure_reason());
     clnet_status st = clnet__image_check_size(name, what, w > 0 ? (uint64_t)w : 0,
                                               h > 0 ? (uint64_t)h : 0, max_pixels, err, err_len);
+    if (st == CLNET_OK && format == CLNET__FORMAT_GIF)
+        st = clnet__image_check_density(name, what, (uint64_t)w, (uint64_t)h, len, err, err_len);
     if (st != CLNET_OK)
         return st;
     const uint64_t need = format == CLNET__FORMAT_BMP   ? bmp_bytes(bytes, len, w, h)

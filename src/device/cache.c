@@ -8,6 +8,7 @@
  * is rebuilt. Any filesystem failure only disables caching for this context.
  * Tests: tests/unit/test_cache.c. */
 #include <errno.h>
+#include <fcntl.h>
 #include <sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,9 +151,25 @@ int clnet__write_atomic(const char *path, const void *const *parts, const size_t
 
 char *clnet__read_file(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    /* Non-blocking, and regular files only: a FIFO would wait for a writer forever, a
+     * directory or device has no size to read. */
+    const int fd = open(path, O_RDONLY | O_NONBLOCK);
+    if (fd < 0)
         return NULL;
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        const int e = fstat(fd, &sb) != 0 ? errno : S_ISDIR(sb.st_mode) ? EISDIR : EINVAL;
+        close(fd);
+        errno = e;
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        const int e = errno;
+        close(fd);
+        errno = e;
+        return NULL;
+    }
     char *buf = NULL;
     if (fseek(f, 0, SEEK_END) == 0) {
         long n = ftell(f);

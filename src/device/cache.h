@@ -20,8 +20,9 @@ int clnet__make_dirs(const char *path);
 /* Writes the n parts to a temporary file beside path, then renames it over path, so a
  * reader sees the old file or the whole new one. 0, or -1 with errno set. */
 int clnet__write_atomic(const char *path, const void *const *parts, const size_t *lens, int n);
-/* The whole file, NUL-terminated and malloc'd, its length in *len; NULL with errno set
- * (ENOENT: no such file) when it cannot be read. */
+/* The whole regular file, NUL-terminated and malloc'd, its length in *len; NULL with errno
+ * set (ENOENT: no such file; EISDIR, EINVAL: a directory, a FIFO or a device, never
+ * waited on) when it cannot be read. */
 char *clnet__read_file(const char *path, size_t *len);
 
 #endif

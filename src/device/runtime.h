@@ -147,6 +147,10 @@ void clnet__device_describe(cl_platform_id platform, cl_device_id device, int pl
  * work-group sizes, vector widths). Programs are built with every parameter of
  * theirs as -Dkey=value. Returns fallback when the table has no entry. */
 int clnet__param(const clnet_context *ctx, const char *program, const char *key, int fallback);
+/* Whether a tuning database entry may set key to value on ctx's device: 1, or 0 with the
+ * reason in why (len bytes), naming the key and the accepted range. */
+int clnet__param_tunable(const clnet_context *ctx, const char *key, double value, char *why,
+                         size_t len);
 /* Writes the -D options of a program for the context's class into buf. */
 void clnet__param_defines(const clnet_context *ctx, const char *program, char *buf, size_t len);
 
@@ -164,6 +168,12 @@ void clnet__tune_default_path(char *buf, size_t len);
  * default path; "": none); $CLNET_TUNE=0 disables. A missing file is an empty
  * database; an unreadable or invalid one is logged as a warning and ignored. */
 void clnet__tune_load(clnet_context *ctx, const char *path);
+/* The same for a database already read: text (len bytes) as if read from path (for
+ * messages), entries of kernel sources with digest (NULL: the embedded ones). Entries of
+ * this device whose values their launchers would not accept (clnet__param_tunable) are
+ * left out, each with a warning naming path and the entry. */
+void clnet__tune_load_text(clnet_context *ctx, const char *path, const char *text, size_t len,
+                           const char *digest);
 void clnet__tune_unload(clnet_context *ctx);
 /* The tuned choice for a problem key, or NULL. Borrowed: valid until the next save. */
 const clnet__tuned *clnet__tune_find(const clnet_context *ctx, const char *key);

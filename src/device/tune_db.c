@@ -25,29 +25,23 @@ void clnet__tune_default_path(char *buf, size_t len)
     clnet__user_path("CLNET_TUNE_DB", "XDG_DATA_HOME", ".local/share", "clnet/tune.json", buf, len);
 }
 
-/* The parsed database at path: an empty one when the file does not exist; NULL and
- * a message in err when it exists but is not a database of ours. */
-static cJSON *load_doc(const char *path, char *err, size_t err_len)
+/* A new, empty database. */
+static cJSON *empty_doc(void)
 {
-    size_t len = 0;
-    char *text = clnet__read_file(path, &len);
-    if (!text) {
-        if (errno == ENOENT) {
-            cJSON *doc = cJSON_CreateObject();
-            if (doc && (!cJSON_AddStringToObject(doc, "format", FORMAT) ||
-                        !cJSON_AddArrayToObject(doc, "entries"))) {
-                cJSON_Delete(doc);
-                doc = NULL;
-            }
-            if (!doc)
-                snprintf(err, err_len, "out of host memory");
-            return doc;
-        }
-        snprintf(err, err_len, "cannot read the tuning database %s: %s", path, strerror(errno));
-        return NULL;
+    cJSON *doc = cJSON_CreateObject();
+    if (doc && (!cJSON_AddStringToObject(doc, "format", FORMAT) ||
+                !cJSON_AddArrayToObject(doc, "entries"))) {
+        cJSON_Delete(doc);
+        doc = NULL;
     }
-    cJSON *doc = cJSON_Parse(text);
-    free(text);
+    return doc;
+}
+
+/* The database in text (len bytes, from path), or NULL and a message in err when it is
+ * not a database of ours. */
+static cJSON *parse_doc(const char *path, const char *text, size_t len, char *err, size_t err_len)
+{
+    cJSON *doc = cJSON_ParseWithLength(text, len);
     const cJSON *format = doc ? cJSON_GetObjectItemCaseSensitive(doc, "format") : NULL;
     if (!doc || !cJSON_IsString(format) || strcmp(format->valuestring, FORMAT) != 0 ||
         !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(doc, "entries"))) {
@@ -58,6 +52,25 @@ static cJSON *load_doc(const char *path, char *err, size_t err_len)
         cJSON_Delete(doc);
         return NULL;
     }
+    return doc;
+}
+
+/* The parsed database at path: an empty one when the file does not exist; NULL and
+ * a message in err when it exists but is not a database of ours. */
+static cJSON *load_doc(const char *path, char *err, size_t err_len)
+{
+    size_t len = 0;
+    char *text = clnet__read_file(path, &len);
+    if (!text) {
+        cJSON *doc = errno == ENOENT ? empty_doc() : NULL;
+        if (errno == ENOENT && !doc)
+            snprintf(err, err_len, "out of host memory");
+        else if (!doc)
+            snprintf(err, err_len, "cannot read the tuning database %s: %s", path, strerror(errno));
+        return doc;
+    }
+    cJSON *doc = parse_doc(path, text, len, err, err_len);
+    free(text);
     return doc;
 }
 
@@ -104,25 +117,44 @@ static int ours(const clnet_context *ctx, const cJSON *e, const char *digest)
            (!digest || (kernels && strcmp(kernels, digest) == 0));
 }
 
-/* e as a clnet__tuned; 0 when a field is missing or too long (the entry is skipped). */
-static int from_json(const cJSON *e, clnet__tuned *t)
+/* e as a clnet__tuned: 1, or 0 with the reason in why (the entry is skipped). Every
+ * parameter is checked against the values its launcher accepts (clnet__param_tunable): a
+ * GEMM_WG_M of 0 would divide by zero in gemm.c. */
+static int from_json(const clnet_context *ctx, const cJSON *e, clnet__tuned *t, char *why,
+                     size_t len)
 {
     memset(t, 0, sizeof *t);
     const char *key = str_of(e, "problem"), *choice = str_of(e, "choice");
-    if (!key || !choice || strlen(key) >= sizeof t->key || strlen(choice) >= sizeof t->choice)
+    if (!key || !choice || strlen(key) >= sizeof t->key || strlen(choice) >= sizeof t->choice) {
+        snprintf(why, len, "no \"problem\" or \"choice\" string of at most %zu and %zu bytes",
+                 sizeof t->key - 1, sizeof t->choice - 1);
         return 0;
+    }
     strcpy(t->key, key);
     strcpy(t->choice, choice);
     t->ms = num_of(e, "ms");
     t->default_ms = num_of(e, "default_ms");
+    if (!(t->ms >= 0.0 && t->ms < 1e12 && t->default_ms >= 0.0 && t->default_ms < 1e12)) {
+        snprintf(why, len, "\"ms\" %g or \"default_ms\" %g is not a time", t->ms, t->default_ms);
+        return 0;
+    }
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(e, "params"), *p;
+    if (params && !cJSON_IsObject(params)) {
+        snprintf(why, len, "\"params\" is not an object");
+        return 0;
+    }
     cJSON_ArrayForEach(p, params)
     {
-        if (!cJSON_IsNumber(p) || !p->string || strlen(p->string) >= sizeof t->param_keys[0] ||
-            t->n_params == CLNET_TUNE_MAX_PARAMS)
+        if (!cJSON_IsNumber(p) || strlen(p->string) >= sizeof t->param_keys[0] ||
+            t->n_params == CLNET_TUNE_MAX_PARAMS) {
+            snprintf(why, len, "parameter '%.24s' is not a number, or more than %d parameters",
+                     p->string, CLNET_TUNE_MAX_PARAMS);
+            return 0;
+        }
+        if (!clnet__param_tunable(ctx, p->string, p->valuedouble, why, len))
             return 0;
         strcpy(t->param_keys[t->n_params], p->string);
-        t->param_values[t->n_params++] = p->valueint;
+        t->param_values[t->n_params++] = (int)p->valuedouble;
     }
     return 1;
 }
@@ -163,31 +195,59 @@ static int by_key(const void *a, const void *b)
     return strcmp(((const clnet__tuned *)a)->key, ((const clnet__tuned *)b)->key);
 }
 
-/* Keeps the entries of doc that are ours, sorted by key for clnet__tune_find. */
-static clnet_status take_ours(clnet_context *ctx, const cJSON *doc)
+/* Keeps the entries of doc that are ours, sorted by key for clnet__tune_find; an entry
+ * that is ours but invalid is left out with a warning naming path and the entry. digest
+ * NULL: the embedded kernels'. */
+static clnet_status take_ours(clnet_context *ctx, const cJSON *doc, const char *path,
+                              const char *digest)
 {
     clear(ctx);
     const cJSON *entries = cJSON_GetObjectItemCaseSensitive(doc, "entries"), *e;
     if (!cJSON_GetArraySize(entries))
         return CLNET_OK; /* no file yet: no digest to compute either */
-    char digest[17];
-    kernels_digest(digest);
+    char ours_digest[17];
+    if (!digest) {
+        kernels_digest(ours_digest);
+        digest = ours_digest;
+    }
     int n = 0;
     cJSON_ArrayForEach(e, entries) n += ours(ctx, e, digest);
     if (n == 0)
         return CLNET_OK;
     ctx->tuned = calloc((size_t)n, sizeof *ctx->tuned);
     if (!ctx->tuned)
-        return clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory loading %s",
-                           ctx->stats.tune_db);
+        return clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory loading %s", path);
+    int index = 0;
     cJSON_ArrayForEach(e, entries)
     {
-        if (ours(ctx, e, digest) && from_json(e, &ctx->tuned[ctx->n_tuned]))
-            ctx->n_tuned++;
+        char why[256];
+        if (ours(ctx, e, digest)) {
+            if (from_json(ctx, e, &ctx->tuned[ctx->n_tuned], why, sizeof why))
+                ctx->n_tuned++;
+            else
+                clnet__log(ctx, 1, "tuning database %s: entry %d (problem \"%.96s\") ignored: %s",
+                           path, index, str_of(e, "problem") ? str_of(e, "problem") : "?", why);
+        }
+        ++index;
     }
     qsort(ctx->tuned, (size_t)ctx->n_tuned, sizeof *ctx->tuned, by_key);
     ctx->stats.tune_entries = ctx->n_tuned;
     return CLNET_OK;
+}
+
+void clnet__tune_load_text(clnet_context *ctx, const char *path, const char *text, size_t len,
+                           const char *digest)
+{
+    char err[1024];
+    cJSON *doc = parse_doc(path, text, len, err, sizeof err);
+    if (!doc) {
+        clear(ctx);
+        clnet__log(ctx, 1, "%s; using the default kernel choices", err);
+        return;
+    }
+    if (take_ours(ctx, doc, path, digest) != CLNET_OK)
+        clnet__log(ctx, 1, "%s; using the default kernel choices", clnet_context_error(ctx));
+    cJSON_Delete(doc);
 }
 
 void clnet__tune_load(clnet_context *ctx, const char *path)
@@ -200,15 +260,15 @@ void clnet__tune_load(clnet_context *ctx, const char *path)
     const char *off = getenv("CLNET_TUNE");
     if (!ctx->stats.tune_db[0] || (off && strcmp(off, "0") == 0))
         return;
-    char err[1024];
-    cJSON *doc = load_doc(ctx->stats.tune_db, err, sizeof err);
-    if (!doc) {
-        clnet__log(ctx, 1, "%s; using the default kernel choices", err);
-        return;
-    }
-    if (take_ours(ctx, doc) != CLNET_OK)
-        clnet__log(ctx, 1, "%s; using the default kernel choices", clnet_context_error(ctx));
-    cJSON_Delete(doc);
+    size_t len = 0;
+    char *text = clnet__read_file(ctx->stats.tune_db, &len);
+    if (text)
+        clnet__tune_load_text(ctx, ctx->stats.tune_db, text, len, NULL);
+    else if (errno != ENOENT)
+        clnet__log(ctx, 1,
+                   "cannot read the tuning database %s: %s; using the default kernel choices",
+                   ctx->stats.tune_db, strerror(errno));
+    free(text);
 }
 
 void clnet__tune_unload(clnet_context *ctx)
@@ -286,7 +346,7 @@ clnet_status clnet__tune_save(clnet_context *ctx, const clnet__tuned *entries, i
     if (st == CLNET_OK)
         st = write_doc(ctx, path, doc);
     if (st == CLNET_OK)
-        st = take_ours(ctx, doc);
+        st = take_ours(ctx, doc, path, NULL);
     cJSON_Delete(doc);
     return st;
 }

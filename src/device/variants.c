@@ -139,6 +139,47 @@ static const param_row rows[] = {
     {CLNET_CLASS_CPU, NULL, "global_pool", "GP_RUN", 16},
 };
 
+/* The parameters a tuning database entry may set, with the values their launchers
+ * accept (tune_db.c checks every entry against this when it reads the database). Only
+ * host-side launch parameters: programs are built with the table's values above, so a
+ * compile-time key (GEMM_TILE, ...) must never change under them. */
+typedef struct tunable {
+    const char *key;
+    int lo, hi;
+    int pow2; /* a work-group size: a power of two */
+} tunable;
+
+static const tunable tunables[] = {
+    /* gemm_packed's local size: rows of tiles sharing a B panel (the tuner tries 8..64). */
+    {"GEMM_WG_M", 1, 1024, 1},
+    /* k launch depth and in-kernel k block depth; 0 is off. */
+    {"GEMM_KC", 0, 1 << 24, 0},
+    {"GEMM_KB", 0, 1 << 24, 0},
+};
+
+int clnet__param_tunable(const clnet_context *ctx, const char *key, double value, char *why,
+                         size_t len)
+{
+    const tunable *t = NULL;
+    for (size_t i = 0; i < CLNET_COUNTOF(tunables) && !t; ++i)
+        t = strcmp(tunables[i].key, key) == 0 ? &tunables[i] : NULL;
+    if (!t) {
+        snprintf(why, len, "'%s' is not a parameter a tuned entry may set", key);
+        return 0;
+    }
+    const int whole = value >= t->lo && value <= t->hi && value == (double)(int)value;
+    const int v = whole ? (int)value : 0;
+    const size_t wg = ctx->info.max_work_group_size; /* 0 on a host-only context */
+    if (!whole || (t->pow2 && (v & (v - 1)) != 0) || (t->pow2 && wg && (size_t)v > wg)) {
+        snprintf(why, len, "%s = %g is not %s in %d..%d%s", key, value,
+                 t->pow2 ? "a power of two" : "an integer", t->lo,
+                 t->pow2 && wg && (size_t)t->hi > wg ? (int)wg : t->hi,
+                 t->pow2 ? " (a work-group size of this device)" : "");
+        return 0;
+    }
+    return 1;
+}
+
 /* 3: vendor + class, 2: class, 1: default, 0: no match. */
 static int match(const clnet_context *ctx, const param_row *r, const char *program)
 {

@@ -1,5 +1,6 @@
 /* graph.c - building a graph layer by layer with shapes inferred at once; parameter
  * and FLOP counts. Summary: summary.c. Tests: tests/unit/test_graph.c. */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,19 +79,83 @@ clnet_layer clnet_graph_find(const clnet_graph *g, const char *name)
     return CLNET_LAYER_NONE;
 }
 
+/* The first character of name the text spec cannot carry (its section headers, its
+ * `inputs = a, b` lists, its comments), or 0: ',', '[', ']', '=', '#', control characters,
+ * and white space at either end (the reader trims it). */
+static int bad_name_char(const char *name)
+{
+    const size_t n = strlen(name);
+    if (n && (isspace((unsigned char)name[0]) || isspace((unsigned char)name[n - 1])))
+        return isspace((unsigned char)name[0]) ? name[0] : name[n - 1];
+    for (const char *p = name; *p; ++p)
+        if (strchr(",[]=#", *p) || (unsigned char)*p < 0x20 || *p == 0x7f)
+            return *p;
+    return 0;
+}
+
+/* The Keras-like automatic name: base when it is free, else "<base>_k" of the smallest
+ * free k >= 1. One pass over the layers (probing name after name made adding n unnamed
+ * layers of one op cost n^3 string compares). */
+static void auto_name(const clnet_graph *g, const char *base, char *out, size_t len)
+{
+    const size_t n = strlen(base);
+    unsigned char *taken = calloc((size_t)g->n + 2, 1); /* taken[k]: "<base>_k" exists */
+    int base_taken = 0;
+    for (int i = 0; i < g->n; ++i) {
+        const char *name = g->layers[i].name;
+        if (strncmp(name, base, n) != 0)
+            continue;
+        base_taken |= !name[n];
+        if (name[n] != '_' || name[n + 1] < '1' || name[n + 1] > '9')
+            continue;
+        long k = 0; /* "<base>_<k>", k without leading zeros, as auto_name writes it */
+        const char *d = name + n + 1;
+        for (; *d >= '0' && *d <= '9' && k <= g->n + 1; ++d)
+            k = 10 * k + (*d - '0');
+        if (!*d && k <= g->n + 1 && taken)
+            taken[k] = 1;
+    }
+    int k = 1;
+    while (taken && k <= g->n && taken[k])
+        ++k;
+    free(taken);
+    if (base_taken)
+        snprintf(out, len, "%s_%d", base, k);
+    else
+        snprintf(out, len, "%s", base);
+}
+
 /* A new layer slot named name, or the Keras-like "<base>", "<base>_1", ... */
 static clnet__layer *new_layer(clnet_graph *g, const char *name, const char *base)
 {
-    char auto_name[64];
+    char generated[64];
+    if (g->n >= CLNET_MAX_LAYERS) {
+        fail(g, CLNET_ERR_TOO_LARGE, "layer '%s': a graph holds at most %d layers",
+             name ? name : base, CLNET_MAX_LAYERS);
+        return NULL;
+    }
     if (!name) {
-        snprintf(auto_name, sizeof auto_name, "%s", base);
-        for (int k = 1; clnet_graph_find(g, auto_name) != CLNET_LAYER_NONE; ++k)
-            snprintf(auto_name, sizeof auto_name, "%s_%d", base, k);
-        name = auto_name;
+        auto_name(g, base, generated, sizeof generated);
+        name = generated;
     }
     if (!*name || strlen(name) >= sizeof g->layers[0].name) {
         fail(g, CLNET_ERR_INVALID_ARG, "layer name '%s' must have 1 to %zu characters", name,
              sizeof g->layers[0].name - 1);
+        return NULL;
+    }
+    const int bad = bad_name_char(name);
+    if (bad) {
+        char what[24];
+        if (bad == ' ' || bad == '\t')
+            snprintf(what, sizeof what, "white space at an end");
+        else if (isprint(bad))
+            snprintf(what, sizeof what, "'%c'", bad);
+        else
+            snprintf(what, sizeof what, "the byte 0x%02x", (unsigned)(unsigned char)bad);
+        fail(g, CLNET_ERR_INVALID_ARG,
+             "layer name '%s' holds %s: names may not hold ',', '[', ']', '=', '#', control "
+             "characters or white space at either end (the text spec cannot carry them)",
+             name, what);
         return NULL;
     }
     if (clnet_graph_find(g, name) != CLNET_LAYER_NONE) {
@@ -120,6 +185,10 @@ clnet_layer clnet_graph_input(clnet_graph *g, const char *name, int h, int w, in
     if (h < 1 || w < 1 || c < 1)
         return fail(g, CLNET_ERR_SHAPE, "input '%s': size %dx%dx%d must be positive",
                     name ? name : "input", h, w, c);
+    char where[96];
+    snprintf(where, sizeof where, "input '%.64s': shape", name ? name : "input");
+    if (clnet__check_shape(g->err, where, (clnet_shape){1, h, w, c}, 0) != CLNET_OK)
+        return fail(g, CLNET_ERR_TOO_LARGE, NULL);
     char base[24];
     int k = 1;
     for (int i = 0; i < g->n; ++i)
@@ -192,13 +261,22 @@ clnet_layer clnet__graph_layer_at(clnet_graph *g, const char *op_name, const cha
     }
     l->n_in = n_inputs;
     l->op = op;
-    if (st == CLNET_OK) {
+    if (st == CLNET_OK)
         st = op->infer(g->err, l->params, in, n_inputs, &l->out);
-        if (st != CLNET_OK) {
-            char msg[1024];
-            snprintf(msg, sizeof msg, "%s", clnet_context_error(g->err));
-            clnet__fail(g->err, st, "%s: %s", where, msg);
-        }
+    /* Every op's output and weights within the limits, whatever its infer checked. */
+    if (st == CLNET_OK)
+        st = clnet__check_shape(g->err, "the output", l->out, 0);
+    if (st == CLNET_OK)
+        l->n_w = op->weights ? op->weights(l->params, in, n_inputs, l->w) : 0;
+    for (int k = 0; k < l->n_w && st == CLNET_OK; ++k) {
+        char what[64];
+        snprintf(what, sizeof what, "weight '%s'", l->w[k].name);
+        st = clnet__check_shape(g->err, what, l->w[k].shape, 1);
+    }
+    if (st != CLNET_OK && st != CLNET_ERR_PARSE) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", clnet_context_error(g->err));
+        clnet__fail(g->err, st, "%s: %s", where, msg);
     }
     if (st == CLNET_OK) {
         l->params_text = malloc(strlen(params ? params : "") + 1);
@@ -213,7 +291,6 @@ clnet_layer clnet__graph_layer_at(clnet_graph *g, const char *op_name, const cha
         g->status = st;
         return CLNET_LAYER_NONE;
     }
-    l->n_w = op->weights ? op->weights(l->params, in, n_inputs, l->w) : 0;
     l->flops = op->flops(l->params, in, n_inputs, l->out);
     l->rank2 = shows_rank2(g, l);
     return g->n++;

@@ -12,6 +12,8 @@
  * Writing a graph and reading it back gives the identical graph.
  * Tests: tests/unit/test_spec.c. */
 #include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +95,27 @@ static int split_section(const section *s, char *params, size_t cap, char *op, c
     return has_inputs;
 }
 
+/* "h, w, c": exactly three integers that fit an int (sscanf's %d is undefined past it;
+ * clnet_graph_input checks the sizes). */
+static int parse_shape(const char *text, int v[3])
+{
+    const char *p = text;
+    for (int i = 0; i < 3; ++i) {
+        char *end = NULL;
+        errno = 0;
+        const long x = strtol(p, &end, 10);
+        if (end == p || errno || x < INT_MIN || x > INT_MAX)
+            return 0;
+        v[i] = (int)x;
+        while (isspace((unsigned char)*end))
+            ++end;
+        if (*end != (i < 2 ? ',' : '\0'))
+            return 0;
+        p = end + 1;
+    }
+    return 1;
+}
+
 /* Resolves a comma-separated list of names to layers defined so far. */
 static int resolve_inputs(const clnet_graph *g, const char *list, clnet_layer *out, int max,
                           char *bad, size_t bad_len)
@@ -135,13 +158,12 @@ static clnet_status read_section(clnet_graph *g, const section *s, const char *s
                   s->name);
         st = CLNET_ERR_PARSE;
     } else if (strcmp(op, "input") == 0) {
-        int h = 0, w = 0, c = 0;
-        char extra;
-        if (sscanf(shape, "%d , %d , %d %c", &h, &w, &c, &extra) != 3) {
+        int v[3] = {0, 0, 0};
+        if (!parse_shape(shape, v)) {
             set_error(err, err_len, "%s line %d [%s]: key 'shape': expected h, w, c, got '%s'",
                       source, s->header_line, s->name, shape);
             st = CLNET_ERR_PARSE;
-        } else if (clnet_graph_input(g, s->name, h, w, c) == CLNET_LAYER_NONE) {
+        } else if (clnet_graph_input(g, s->name, v[0], v[1], v[2]) == CLNET_LAYER_NONE) {
             st = clnet_graph_status(g);
         }
     } else if (!clnet__op_find(op)) {

@@ -15,13 +15,7 @@
 /* Integers a JSON number (a double) holds exactly. */
 #define MAX_EXACT 9007199254740992.0
 
-static clnet_status fail(char *err, size_t len, clnet_status st, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-
-static clnet_status fail(char *err, size_t len, clnet_status st, const char *fmt, ...)
+clnet_status clnet__st_fail(char *err, size_t len, clnet_status st, const char *fmt, ...)
 {
     if (err && len) {
         va_list ap;
@@ -91,8 +85,7 @@ static int str_valid(const char *s)
     return s && *s && clnet__utf8_valid(s, strlen(s));
 }
 
-/* "[3,3,16,32]" into buf. */
-static const char *shape_text(const int64_t *shape, int rank, char *buf, size_t len)
+const char *clnet__st_shape_text(const int64_t *shape, int rank, char *buf, size_t len)
 {
     size_t used = (size_t)snprintf(buf, len, "[");
     for (int d = 0; d < rank && used < len; ++d)
@@ -134,44 +127,49 @@ static clnet_status check_entries(const clnet__st_entry *t, int n, const char *c
     const size_t n_names = (size_t)(n > n_meta ? n : n_meta);
     const char **names = malloc((n_names ? n_names : 1) * sizeof *names);
     if (!names)
-        return fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+        return clnet__st_fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
     clnet_status st = CLNET_OK;
     uint64_t total = 0;
     for (int i = 0; i < n && st == CLNET_OK; ++i) {
         names[i] = t[i].name;
         if (!str_valid(t[i].name) || strcmp(t[i].name, "__metadata__") == 0)
-            st = fail(err, len, CLNET_ERR_INVALID_ARG,
-                      "tensor %d: the name must be non-empty UTF-8 and not __metadata__", i);
+            st = clnet__st_fail(err, len, CLNET_ERR_INVALID_ARG,
+                                "tensor %d: the name must be non-empty UTF-8 and not __metadata__",
+                                i);
         else if (t[i].rank < 0 || t[i].rank > CLNET_ST_MAX_RANK)
-            st = fail(err, len, CLNET_ERR_INVALID_ARG, "tensor '%s': rank %d is not 0..%d",
-                      t[i].name, t[i].rank, CLNET_ST_MAX_RANK);
+            st =
+                clnet__st_fail(err, len, CLNET_ERR_INVALID_ARG, "tensor '%s': rank %d is not 0..%d",
+                               t[i].name, t[i].rank, CLNET_ST_MAX_RANK);
         counts[i] = 1;
         for (int d = 0; d < t[i].rank && st == CLNET_OK; ++d) {
             if (t[i].shape[d] < 0 || (double)t[i].shape[d] > MAX_EXACT / 4)
-                st = fail(err, len, CLNET_ERR_INVALID_ARG, "tensor '%s': dimension %lld", t[i].name,
-                          (long long)t[i].shape[d]);
+                st = clnet__st_fail(err, len, CLNET_ERR_INVALID_ARG, "tensor '%s': dimension %lld",
+                                    t[i].name, (long long)t[i].shape[d]);
             else if (t[i].shape[d] && counts[i] > (uint64_t)(MAX_EXACT / 4) / t[i].shape[d])
-                st = fail(err, len, CLNET_ERR_INVALID_ARG, "tensor '%s' is too large", t[i].name);
+                st = clnet__st_fail(err, len, CLNET_ERR_INVALID_ARG, "tensor '%s' is too large",
+                                    t[i].name);
             else
                 counts[i] *= (uint64_t)t[i].shape[d];
         }
         total += counts[i];
         if (st == CLNET_OK && (double)total > MAX_EXACT / 4)
-            st = fail(err, len, CLNET_ERR_INVALID_ARG, "the tensors are too large for one file");
+            st = clnet__st_fail(err, len, CLNET_ERR_INVALID_ARG,
+                                "the tensors are too large for one file");
     }
     const char *dup = st == CLNET_OK ? first_duplicate(names, (size_t)n) : NULL;
     if (dup)
-        st = fail(err, len, CLNET_ERR_INVALID_ARG, "two tensors are called '%s'", dup);
+        st = clnet__st_fail(err, len, CLNET_ERR_INVALID_ARG, "two tensors are called '%s'", dup);
     for (int k = 0; k < n_meta && st == CLNET_OK; ++k) {
         names[k] = meta[k][0];
         if (!str_valid(meta[k][0]) || !meta[k][1] ||
             !clnet__utf8_valid(meta[k][1], strlen(meta[k][1])))
-            st = fail(err, len, CLNET_ERR_INVALID_ARG,
-                      "metadata %d: keys must be non-empty UTF-8, values UTF-8", k);
+            st = clnet__st_fail(err, len, CLNET_ERR_INVALID_ARG,
+                                "metadata %d: keys must be non-empty UTF-8, values UTF-8", k);
     }
     dup = st == CLNET_OK ? first_duplicate(names, (size_t)n_meta) : NULL;
     if (dup)
-        st = fail(err, len, CLNET_ERR_INVALID_ARG, "two metadata entries are called '%s'", dup);
+        st = clnet__st_fail(err, len, CLNET_ERR_INVALID_ARG, "two metadata entries are called '%s'",
+                            dup);
     free(names);
     return st;
 }
@@ -208,7 +206,7 @@ static char *build_header(const clnet__st_entry *t, int n, const char *const (*m
 
 static clnet_status io_fail(char *err, size_t len, const char *what, const char *path)
 {
-    return fail(err, len, CLNET_ERR_IO, "%s '%s': %s", what, path, strerror(errno));
+    return clnet__st_fail(err, len, CLNET_ERR_IO, "%s '%s': %s", what, path, strerror(errno));
 }
 
 /* Writes the header and every tensor to f. */
@@ -227,10 +225,11 @@ static clnet_status write_all(FILE *f, const char *tmp, const char *header, int 
     for (int i = 0; i < n; ++i)
         most = counts[i] > most ? counts[i] : most;
     if (most > SIZE_MAX / sizeof(float))
-        return fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "a tensor does not fit in host memory");
+        return clnet__st_fail(err, len, CLNET_ERR_OUT_OF_MEMORY,
+                              "a tensor does not fit in host memory");
     float *buf = malloc((size_t)most * sizeof *buf);
     if (!buf)
-        return fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+        return clnet__st_fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
     clnet_status st = CLNET_OK;
     for (int i = 0; i < n && st == CLNET_OK; ++i) {
         const size_t count = (size_t)counts[i];
@@ -266,18 +265,18 @@ clnet_status clnet__st_save(const char *path, const clnet__st_entry *t, int n,
                             void *user, char *err, size_t len)
 {
     if (!path || !*path || n < 0 || n_meta < 0 || (n && (!t || !fill)) || (n_meta && !meta))
-        return fail(err, len, CLNET_ERR_INVALID_ARG, "clnet__st_save: bad arguments");
+        return clnet__st_fail(err, len, CLNET_ERR_INVALID_ARG, "clnet__st_save: bad arguments");
     uint64_t *counts = malloc((size_t)(n ? n : 1) * sizeof *counts);
     if (!counts)
-        return fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+        return clnet__st_fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
     clnet_status st = check_entries(t, n, meta, n_meta, counts, err, len);
     char *header = st == CLNET_OK ? build_header(t, n, meta, n_meta, counts) : NULL;
     if (st == CLNET_OK && !header)
-        st = fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory for the header");
+        st = clnet__st_fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory for the header");
     const size_t tmp_len = strlen(path) + 32;
     char *tmp = st == CLNET_OK ? malloc(tmp_len) : NULL;
     if (st == CLNET_OK && !tmp)
-        st = fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+        st = clnet__st_fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
     FILE *f = NULL;
     if (st == CLNET_OK) {
         snprintf(tmp, tmp_len, "%s.tmp.%ld", path, (long)getpid());
@@ -291,8 +290,8 @@ clnet_status clnet__st_save(const char *path, const clnet__st_entry *t, int n,
     if (f && fclose(f) != 0 && st == CLNET_OK)
         st = io_fail(err, len, "closing", tmp);
     if (st == CLNET_OK && rename(tmp, path) != 0)
-        st = fail(err, len, CLNET_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path,
-                  strerror(errno));
+        st = clnet__st_fail(err, len, CLNET_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path,
+                            strerror(errno));
     if (st == CLNET_OK)
         sync_parent(path);
     else if (f)
@@ -338,33 +337,34 @@ static int get_u64(const cJSON *item, uint64_t *v)
 static clnet_status parse_meta(clnet__st_file *f, const cJSON *m, char *err, size_t len)
 {
     if (!cJSON_IsObject(m))
-        return fail(err, len, CLNET_ERR_PARSE, "__metadata__ is not an object");
+        return clnet__st_fail(err, len, CLNET_ERR_PARSE, "__metadata__ is not an object");
     f->has_meta = 1;
     const int n = cJSON_GetArraySize(m);
     if (!(f->meta = calloc((size_t)(n ? n : 1), sizeof *f->meta)))
-        return fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+        return clnet__st_fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
     const cJSON *e;
     cJSON_ArrayForEach(e, m)
     {
         if (!cJSON_IsString(e))
-            return fail(err, len, CLNET_ERR_PARSE,
-                        "__metadata__ \"%s\" is not a string (metadata values are strings)",
-                        e->string);
+            return clnet__st_fail(
+                err, len, CLNET_ERR_PARSE,
+                "__metadata__ \"%s\" is not a string (metadata values are strings)", e->string);
         char **kv = f->meta[f->n_meta];
         kv[0] = strdup(e->string);
         kv[1] = strdup(e->valuestring);
         ++f->n_meta;
         if (!kv[0] || !kv[1])
-            return fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+            return clnet__st_fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
     }
     const char **keys = malloc((size_t)(n ? n : 1) * sizeof *keys);
     if (!keys)
-        return fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+        return clnet__st_fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
     for (int k = 0; k < n; ++k)
         keys[k] = f->meta[k][0];
     const char *dup = first_duplicate(keys, (size_t)n);
     clnet_status st =
-        dup ? fail(err, len, CLNET_ERR_PARSE, "__metadata__ has \"%s\" twice", dup) : CLNET_OK;
+        dup ? clnet__st_fail(err, len, CLNET_ERR_PARSE, "__metadata__ has \"%s\" twice", dup)
+            : CLNET_OK;
     free(keys);
     return st;
 }
@@ -375,34 +375,34 @@ static clnet_status parse_tensor(clnet__st_tensor *t, const cJSON *e, uint64_t d
                                  size_t len)
 {
     if (!(t->name = strdup(e->string)))
-        return fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+        return clnet__st_fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
     const char *name = t->name;
     if (!cJSON_IsObject(e))
-        return fail(err, len, CLNET_ERR_PARSE, "tensor '%s' is not a JSON object", name);
+        return clnet__st_fail(err, len, CLNET_ERR_PARSE, "tensor '%s' is not a JSON object", name);
     const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(e, "dtype");
     const cJSON *shape = cJSON_GetObjectItemCaseSensitive(e, "shape");
     const cJSON *offsets = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
     if (!cJSON_IsString(dtype))
-        return fail(err, len, CLNET_ERR_PARSE, "tensor '%s' has no dtype string", name);
+        return clnet__st_fail(err, len, CLNET_ERR_PARSE, "tensor '%s' has no dtype string", name);
     if (strcmp(dtype->valuestring, "F32") != 0)
-        return fail(err, len, CLNET_ERR_UNSUPPORTED,
-                    "tensor '%s' has dtype \"%.16s\": clnet reads F32 tensors only", name,
-                    dtype->valuestring);
+        return clnet__st_fail(err, len, CLNET_ERR_UNSUPPORTED,
+                              "tensor '%s' has dtype \"%.16s\": clnet reads F32 tensors only", name,
+                              dtype->valuestring);
     if (!cJSON_IsArray(shape) || cJSON_GetArraySize(shape) > CLNET_ST_MAX_RANK)
-        return fail(err, len, CLNET_ERR_PARSE,
-                    "tensor '%s': shape is not an array of at most %d dimensions", name,
-                    CLNET_ST_MAX_RANK);
+        return clnet__st_fail(err, len, CLNET_ERR_PARSE,
+                              "tensor '%s': shape is not an array of at most %d dimensions", name,
+                              CLNET_ST_MAX_RANK);
     t->count = 1;
     const cJSON *d;
     cJSON_ArrayForEach(d, shape)
     {
         uint64_t v = 0;
         if (!get_u64(d, &v))
-            return fail(err, len, CLNET_ERR_PARSE,
-                        "tensor '%s': shape holds something other than a non-negative integer",
-                        name);
+            return clnet__st_fail(
+                err, len, CLNET_ERR_PARSE,
+                "tensor '%s': shape holds something other than a non-negative integer", name);
         if (v && t->count > data_size / v) /* more elements than the data section holds */
-            return fail(
+            return clnet__st_fail(
                 err, len, CLNET_ERR_PARSE,
                 "tensor '%s': its shape needs more than the %llu bytes of the data section: "
                 "the file is truncated or corrupt",
@@ -413,25 +413,29 @@ static clnet_status parse_tensor(clnet__st_tensor *t, const cJSON *e, uint64_t d
     if (!cJSON_IsArray(offsets) || cJSON_GetArraySize(offsets) != 2 ||
         !get_u64(cJSON_GetArrayItem(offsets, 0), &t->begin) ||
         !get_u64(cJSON_GetArrayItem(offsets, 1), &t->end))
-        return fail(err, len, CLNET_ERR_PARSE,
-                    "tensor '%s': data_offsets is not [begin, end] in non-negative integers", name);
+        return clnet__st_fail(
+            err, len, CLNET_ERR_PARSE,
+            "tensor '%s': data_offsets is not [begin, end] in non-negative integers", name);
     char s[160];
     if (t->begin > t->end)
-        return fail(err, len, CLNET_ERR_PARSE, "tensor '%s': data_offsets [%llu, %llu) end first",
-                    name, (unsigned long long)t->begin, (unsigned long long)t->end);
+        return clnet__st_fail(err, len, CLNET_ERR_PARSE,
+                              "tensor '%s': data_offsets [%llu, %llu) end first", name,
+                              (unsigned long long)t->begin, (unsigned long long)t->end);
     if (t->end > data_size)
-        return fail(err, len, CLNET_ERR_PARSE,
-                    "tensor '%s': data_offsets [%llu, %llu) run past the end of the data "
-                    "section (%llu bytes): the file is truncated or corrupt",
-                    name, (unsigned long long)t->begin, (unsigned long long)t->end,
-                    (unsigned long long)data_size);
+        return clnet__st_fail(err, len, CLNET_ERR_PARSE,
+                              "tensor '%s': data_offsets [%llu, %llu) run past the end of the data "
+                              "section (%llu bytes): the file is truncated or corrupt",
+                              name, (unsigned long long)t->begin, (unsigned long long)t->end,
+                              (unsigned long long)data_size);
     if (t->end - t->begin != t->count * 4)
-        return fail(err, len, CLNET_ERR_PARSE,
-                    "tensor '%s': data_offsets [%llu, %llu) hold %llu bytes but shape %s of F32 "
-                    "needs %llu",
-                    name, (unsigned long long)t->begin, (unsigned long long)t->end,
-                    (unsigned long long)(t->end - t->begin),
-                    shape_text(t->shape, t->rank, s, sizeof s), (unsigned long long)(t->count * 4));
+        return clnet__st_fail(
+            err, len, CLNET_ERR_PARSE,
+            "tensor '%s': data_offsets [%llu, %llu) hold %llu bytes but shape %s of F32 "
+            "needs %llu",
+            name, (unsigned long long)t->begin, (unsigned long long)t->end,
+            (unsigned long long)(t->end - t->begin),
+            clnet__st_shape_text(t->shape, t->rank, s, sizeof s),
+            (unsigned long long)(t->count * 4));
     return CLNET_OK;
 }
 
@@ -459,7 +463,7 @@ static clnet_status check_layout(clnet__st_file *f, uint64_t data_size, char *er
     clnet__st_tensor **p = malloc((n ? n : 1) * sizeof *p);
     if (!p || !(f->by_name = malloc((n ? n : 1) * sizeof *f->by_name))) {
         free(p);
-        return fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+        return clnet__st_fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
     }
     clnet_status st = CLNET_OK;
     for (size_t i = 0; i < n; ++i)
@@ -468,27 +472,29 @@ static clnet_status check_layout(clnet__st_file *f, uint64_t data_size, char *er
     uint64_t pos = 0;
     for (size_t i = 0; i < n && st == CLNET_OK; ++i) {
         if (p[i]->begin < pos)
-            st = fail(err, len, CLNET_ERR_PARSE,
-                      "tensors '%s' and '%s' overlap: data_offsets [%llu, %llu) and [%llu, %llu)",
-                      p[i - 1]->name, p[i]->name, (unsigned long long)p[i - 1]->begin,
-                      (unsigned long long)p[i - 1]->end, (unsigned long long)p[i]->begin,
-                      (unsigned long long)p[i]->end);
+            st = clnet__st_fail(
+                err, len, CLNET_ERR_PARSE,
+                "tensors '%s' and '%s' overlap: data_offsets [%llu, %llu) and [%llu, %llu)",
+                p[i - 1]->name, p[i]->name, (unsigned long long)p[i - 1]->begin,
+                (unsigned long long)p[i - 1]->end, (unsigned long long)p[i]->begin,
+                (unsigned long long)p[i]->end);
         else if (p[i]->begin > pos)
-            st = fail(err, len, CLNET_ERR_PARSE,
-                      "bytes [%llu, %llu) of the data section belong to no tensor",
-                      (unsigned long long)pos, (unsigned long long)p[i]->begin);
+            st = clnet__st_fail(err, len, CLNET_ERR_PARSE,
+                                "bytes [%llu, %llu) of the data section belong to no tensor",
+                                (unsigned long long)pos, (unsigned long long)p[i]->begin);
         pos = p[i]->end;
     }
     if (st == CLNET_OK && pos != data_size)
-        st = fail(err, len, CLNET_ERR_PARSE,
-                  "bytes [%llu, %llu) at the end of the data section belong to no tensor",
-                  (unsigned long long)pos, (unsigned long long)data_size);
+        st = clnet__st_fail(err, len, CLNET_ERR_PARSE,
+                            "bytes [%llu, %llu) at the end of the data section belong to no tensor",
+                            (unsigned long long)pos, (unsigned long long)data_size);
     if (st == CLNET_OK) {
         qsort(p, n, sizeof *p, cmp_name);
         for (size_t i = 0; i < n; ++i) {
             f->by_name[i] = (int)(p[i] - f->tensors);
             if (i && strcmp(p[i - 1]->name, p[i]->name) == 0 && st == CLNET_OK)
-                st = fail(err, len, CLNET_ERR_PARSE, "two tensors are called '%s'", p[i]->name);
+                st = clnet__st_fail(err, len, CLNET_ERR_PARSE, "two tensors are called '%s'",
+                                    p[i]->name);
         }
     }
     free(p);
@@ -500,37 +506,39 @@ static clnet_status parse_header(clnet__st_file *f, const char *text, size_t hle
                                  size_t len)
 {
     if (memchr(text, '\0', hlen))
-        return fail(err, len, CLNET_ERR_PARSE, "the header holds a NUL byte: not JSON");
+        return clnet__st_fail(err, len, CLNET_ERR_PARSE, "the header holds a NUL byte: not JSON");
     if (!clnet__utf8_valid(text, hlen))
-        return fail(err, len, CLNET_ERR_PARSE, "the header is not valid UTF-8");
+        return clnet__st_fail(err, len, CLNET_ERR_PARSE, "the header is not valid UTF-8");
     if (text[0] != '{')
-        return fail(err, len, CLNET_ERR_PARSE,
-                    "the header does not start with '{' (starts \"%.16s\"): not a safetensors "
-                    "file",
-                    text);
+        return clnet__st_fail(
+            err, len, CLNET_ERR_PARSE,
+            "the header does not start with '{' (starts \"%.16s\"): not a safetensors "
+            "file",
+            text);
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, hlen, &end, 0);
     if (!root) {
         const size_t at = end && end >= text && end <= text + hlen ? (size_t)(end - text) : 0;
-        return fail(err, len, CLNET_ERR_PARSE, "the header is not JSON (at byte %zu: \"%.24s\")",
-                    at, text + at);
+        return clnet__st_fail(err, len, CLNET_ERR_PARSE,
+                              "the header is not JSON (at byte %zu: \"%.24s\")", at, text + at);
     }
     clnet_status st = CLNET_OK;
     for (const char *c = end; c < text + hlen && st == CLNET_OK; ++c)
         if (*c != ' ' && *c != '\t' && *c != '\n' && *c != '\r')
-            st =
-                fail(err, len, CLNET_ERR_PARSE,
-                     "the header has text after its JSON object (at byte %zu)", (size_t)(c - text));
+            st = clnet__st_fail(err, len, CLNET_ERR_PARSE,
+                                "the header has text after its JSON object (at byte %zu)",
+                                (size_t)(c - text));
     if (st == CLNET_OK && !cJSON_IsObject(root))
-        st = fail(err, len, CLNET_ERR_PARSE, "the header is not a JSON object");
+        st = clnet__st_fail(err, len, CLNET_ERR_PARSE, "the header is not a JSON object");
     const uint64_t data_size = f->size - f->data_start;
     const int n = st == CLNET_OK ? cJSON_GetArraySize(root) : 0;
     if (st == CLNET_OK && !(f->tensors = calloc((size_t)(n ? n : 1), sizeof *f->tensors)))
-        st = fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+        st = clnet__st_fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
     const cJSON *e = st == CLNET_OK ? root->child : NULL;
     for (; e; e = e->next) {
         if (strcmp(e->string, "__metadata__") == 0) {
-            st = f->has_meta ? fail(err, len, CLNET_ERR_PARSE, "the header has __metadata__ twice")
+            st = f->has_meta ? clnet__st_fail(err, len, CLNET_ERR_PARSE,
+                                              "the header has __metadata__ twice")
                              : parse_meta(f, e, err, len);
         } else {
             st = parse_tensor(&f->tensors[f->n], e, data_size, err, len);
@@ -545,69 +553,97 @@ static clnet_status parse_header(clnet__st_file *f, const char *text, size_t hle
     return st;
 }
 
+/* Reads and checks the header of f (its stream and size set); on failure the caller
+ * closes f. */
+static clnet_status read_header(clnet__st_file *f, char *err, size_t len)
+{
+    unsigned char prefix[8];
+    uint64_t hlen = 0;
+    if (f->size < 8 || fread(prefix, 1, 8, f->f) != 8)
+        return clnet__st_fail(
+            err, len, CLNET_ERR_PARSE,
+            "%llu bytes are too few for the 8-byte header length: not a safetensors file",
+            (unsigned long long)f->size);
+    for (int b = 0; b < 8; ++b)
+        hlen |= (uint64_t)prefix[b] << (8 * b);
+    if (hlen > CLNET_ST_MAX_HEADER || hlen > f->size - 8 || hlen < 2)
+        return clnet__st_fail(
+            err, len, CLNET_ERR_PARSE,
+            "header length %llu is %s: the file is truncated or not a safetensors file",
+            (unsigned long long)hlen,
+            hlen < 2                     ? "too short for a JSON object"
+            : hlen > CLNET_ST_MAX_HEADER ? "above the limit of 100 MB"
+                                         : "beyond the end of the file");
+    f->data_start = 8 + hlen;
+    char *text = malloc((size_t)hlen + 1);
+    if (!text)
+        return clnet__st_fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+    clnet_status st = CLNET_OK;
+    if (fread(text, 1, (size_t)hlen, f->f) != (size_t)hlen) {
+        st = clnet__st_fail(err, len, CLNET_ERR_IO, "reading the header: %s",
+                            ferror(f->f) ? strerror(errno) : "the file ended early");
+    } else {
+        text[hlen] = '\0';
+        st = parse_header(f, text, (size_t)hlen, err, len);
+    }
+    free(text);
+    return st;
+}
+
 clnet_status clnet__st_open(const char *path, clnet__st_file **out, char *err, size_t len)
 {
     if (!out)
-        return fail(err, len, CLNET_ERR_INVALID_ARG, "clnet__st_open: no out");
+        return clnet__st_fail(err, len, CLNET_ERR_INVALID_ARG, "clnet__st_open: no out");
     *out = NULL;
     if (!path)
-        return fail(err, len, CLNET_ERR_INVALID_ARG, "clnet__st_open: no path");
+        return clnet__st_fail(err, len, CLNET_ERR_INVALID_ARG, "clnet__st_open: no path");
     clnet__st_file *f = calloc(1, sizeof *f);
     if (!f)
-        return fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+        return clnet__st_fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
     clnet_status st = CLNET_OK;
     struct stat sb;
-    unsigned char prefix[8];
-    uint64_t hlen = 0;
-    char *text = NULL;
     /* Non-blocking, so a FIFO is refused below instead of waiting for a writer. */
     const int fd = open(path, O_RDONLY | O_NONBLOCK);
     if (fd < 0 || fstat(fd, &sb) != 0) {
-        st = fail(err, len, CLNET_ERR_IO, "cannot open: %s", strerror(errno));
+        st = clnet__st_fail(err, len, CLNET_ERR_IO, "cannot open: %s", strerror(errno));
         if (fd >= 0)
             close(fd);
-        goto done;
-    }
-    if (!S_ISREG(sb.st_mode) || !(f->f = fdopen(fd, "rb"))) {
-        st = fail(err, len, CLNET_ERR_IO, "%s",
-                  S_ISDIR(sb.st_mode)   ? "not a regular file (a directory)"
-                  : S_ISREG(sb.st_mode) ? strerror(errno)
-                                        : "not a regular file");
+    } else if (!S_ISREG(sb.st_mode) || !(f->f = fdopen(fd, "rb"))) {
+        st = clnet__st_fail(err, len, CLNET_ERR_IO, "%s",
+                            S_ISDIR(sb.st_mode)   ? "not a regular file (a directory)"
+                            : S_ISREG(sb.st_mode) ? strerror(errno)
+                                                  : "not a regular file");
         close(fd);
-        goto done;
+    } else {
+        f->size = (uint64_t)sb.st_size;
+        st = read_header(f, err, len);
     }
-    f->size = (uint64_t)sb.st_size;
-    if (f->size < 8 || fread(prefix, 1, 8, f->f) != 8) {
-        st = fail(err, len, CLNET_ERR_PARSE,
-                  "%llu bytes are too few for the 8-byte header length: not a safetensors file",
-                  (unsigned long long)f->size);
-        goto done;
-    }
-    for (int b = 0; b < 8; ++b)
-        hlen |= (uint64_t)prefix[b] << (8 * b);
-    if (hlen > CLNET_ST_MAX_HEADER || hlen > f->size - 8 || hlen < 2) {
-        st = fail(err, len, CLNET_ERR_PARSE,
-                  "header length %llu is %s: the file is truncated or not a safetensors file",
-                  (unsigned long long)hlen,
-                  hlen < 2                     ? "too short for a JSON object"
-                  : hlen > CLNET_ST_MAX_HEADER ? "above the limit of 100 MB"
-                                               : "beyond the end of the file");
-        goto done;
-    }
-    f->data_start = 8 + hlen;
-    if (!(text = malloc((size_t)hlen + 1))) {
-        st = fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
-        goto done;
-    }
-    if (fread(text, 1, (size_t)hlen, f->f) != (size_t)hlen) {
-        st = fail(err, len, CLNET_ERR_IO, "reading the header: %s",
-                  ferror(f->f) ? strerror(errno) : "the file ended early");
-        goto done;
-    }
-    text[hlen] = '\0';
-    st = parse_header(f, text, (size_t)hlen, err, len);
-done:
-    free(text);
+    if (st != CLNET_OK)
+        clnet__st_close(f);
+    else
+        *out = f;
+    return st;
+}
+
+clnet_status clnet__st_open_memory(const void *data, size_t size, clnet__st_file **out, char *err,
+                                   size_t len)
+{
+    if (!out)
+        return clnet__st_fail(err, len, CLNET_ERR_INVALID_ARG, "clnet__st_open_memory: no out");
+    *out = NULL;
+    if (!data && size)
+        return clnet__st_fail(err, len, CLNET_ERR_INVALID_ARG, "clnet__st_open_memory: no data");
+    clnet__st_file *f = calloc(1, sizeof *f);
+    if (!f)
+        return clnet__st_fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+    f->size = size;
+    clnet_status st = CLNET_OK;
+    /* fmemopen refuses an empty buffer: read_header refuses it first, without a stream. */
+    if (size >= 8 && !(f->f = fmemopen((void *)data, size, "rb")))
+        st = clnet__st_fail(err, len, CLNET_ERR_OUT_OF_MEMORY, "cannot read from memory: %s",
+                            strerror(errno));
+    if (st == CLNET_OK)
+        st = read_header(f, err, len);
     if (st != CLNET_OK)
         clnet__st_close(f);
     else
@@ -635,19 +671,21 @@ clnet_status clnet__st_read(clnet__st_file *f, int i, float *dst, size_t count, 
                             size_t len)
 {
     if (!f || i < 0 || i >= f->n || (count && !dst))
-        return fail(err, len, CLNET_ERR_INVALID_ARG, "clnet__st_read: no tensor %d", i);
+        return clnet__st_fail(err, len, CLNET_ERR_INVALID_ARG, "clnet__st_read: no tensor %d", i);
     const clnet__st_tensor *t = &f->tensors[i];
     if (count != t->count)
-        return fail(err, len, CLNET_ERR_SHAPE, "tensor '%s' holds %llu floats, not %zu", t->name,
-                    (unsigned long long)t->count, count);
+        return clnet__st_fail(err, len, CLNET_ERR_SHAPE, "tensor '%s' holds %llu floats, not %zu",
+                              t->name, (unsigned long long)t->count, count);
     if (!count)
         return CLNET_OK;
     if (fseeko(f->f, (off_t)(f->data_start + t->begin), SEEK_SET) != 0)
-        return fail(err, len, CLNET_ERR_IO, "tensor '%s': seek: %s", t->name, strerror(errno));
+        return clnet__st_fail(err, len, CLNET_ERR_IO, "tensor '%s': seek: %s", t->name,
+                              strerror(errno));
     const size_t got = fread(dst, sizeof *dst, count, f->f);
     if (got != count)
-        return fail(err, len, CLNET_ERR_IO, "tensor '%s': read %zu of %zu floats: %s", t->name, got,
-                    count, ferror(f->f) ? strerror(errno) : "the file ended early");
+        return clnet__st_fail(err, len, CLNET_ERR_IO, "tensor '%s': read %zu of %zu floats: %s",
+                              t->name, got, count,
+                              ferror(f->f) ? strerror(errno) : "the file ended early");
     swap_if_big_endian(dst, count);
     return CLNET_OK;
 }
@@ -660,6 +698,25 @@ const char *clnet__st_meta(const clnet__st_file *f, const char *key)
     return NULL;
 }
 
+clnet_status clnet__st_meta_int(const clnet__st_file *f, const char *key, int64_t lo, int64_t hi,
+                                int64_t *value, char *err, size_t len)
+{
+    const char *text = NULL;
+    const clnet_status st = clnet__st_meta_require(f, key, &text, err, len);
+    if (st != CLNET_OK)
+        return st;
+    const char *digits = text[0] == '-' ? text + 1 : text;
+    char *end = NULL;
+    errno = 0;
+    const long long v = strtoll(text, &end, 10);
+    if (*digits < '0' || *digits > '9' || *end || errno || v < lo || v > hi)
+        return clnet__st_fail(err, len, CLNET_ERR_PARSE,
+                              "__metadata__ \"%s\" is \"%.40s\": not an integer in %lld..%lld", key,
+                              text, (long long)lo, (long long)hi);
+    *value = v;
+    return CLNET_OK;
+}
+
 clnet_status clnet__st_meta_require(const clnet__st_file *f, const char *key, const char **value,
                                     char *err, size_t len)
 {
@@ -667,7 +724,7 @@ clnet_status clnet__st_meta_require(const clnet__st_file *f, const char *key, co
     if (*value)
         return CLNET_OK;
     if (!f->has_meta)
-        return fail(err, len, CLNET_ERR_PARSE, "the header has no __metadata__ (needed: \"%s\")",
-                    key);
-    return fail(err, len, CLNET_ERR_PARSE, "__metadata__ has no \"%s\"", key);
+        return clnet__st_fail(err, len, CLNET_ERR_PARSE,
+                              "the header has no __metadata__ (needed: \"%s\")", key);
+    return clnet__st_fail(err, len, CLNET_ERR_PARSE, "__metadata__ has no \"%s\"", key);
 }

@@ -74,6 +74,10 @@ typedef struct clnet__st_file {
  * a file that cannot be read, CLNET_ERR_PARSE for a malformed one, CLNET_ERR_UNSUPPORTED
  * for a dtype other than F32. */
 clnet_status clnet__st_open(const char *path, clnet__st_file **out, char *err, size_t len);
+/* clnet__st_open of the size bytes at data, which must outlive the file (for the fuzz
+ * harnesses, fuzz/, and anything that has a file in memory already). */
+clnet_status clnet__st_open_memory(const void *data, size_t size, clnet__st_file **out, char *err,
+                                   size_t len);
 void clnet__st_close(clnet__st_file *f);
 /* The index of the tensor called name, or -1. */
 int clnet__st_find(const clnet__st_file *f, const char *name);
@@ -86,6 +90,22 @@ const char *clnet__st_meta(const clnet__st_file *f, const char *key);
  * (the whole "__metadata__", or the key) otherwise. */
 clnet_status clnet__st_meta_require(const clnet__st_file *f, const char *key, const char **value,
                                     char *err, size_t len);
+
+/* A metadata value that must be a whole decimal integer ("-3", "17"; no spaces, signs
+ * other than a leading '-', or anything after the digits) in lo..hi. The error names the
+ * key and the value. */
+clnet_status clnet__st_meta_int(const clnet__st_file *f, const char *key, int64_t lo, int64_t hi,
+                                int64_t *value, char *err, size_t len);
+
+/* Writes a printf-style message into err (len bytes; err may be NULL) and returns st: how
+ * the readers here and their callers (model_check.c, checkpoint.c) report. */
+clnet_status clnet__st_fail(char *err, size_t len, clnet_status st, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+/* "[3,3,16,32]": shape[0..rank) into buf (len bytes); returns buf. */
+const char *clnet__st_shape_text(const int64_t *shape, int rank, char *buf, size_t len);
 
 /* Is text[0..n) well-formed UTF-8 (no overlong forms, surrogates or code points above
  * U+10FFFF)? Headers must be, for the reference implementation to read them. */

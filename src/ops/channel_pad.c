@@ -10,19 +10,10 @@
 static clnet_status channel_pad_parse(clnet_context *ctx, clnet__kv *kv, void *params)
 {
     clnet__channel_pad_params *p = params;
-    CLNET_TRY(clnet__kv_int(ctx, kv, "channels", CLNET_KV_REQUIRED, &p->channels));
-    CLNET_TRY(clnet__kv_int(ctx, kv, "stride", 1, &p->stride));
-    CLNET_TRY(clnet__kv_int(ctx, kv, "before", 0, &p->before));
-    if (p->channels < 1)
-        return clnet__kv_error(ctx, kv, clnet__kv_find(kv, "channels"), "channels",
-                               "must be positive, got %d", p->channels);
-    if (p->stride < 1)
-        return clnet__kv_error(ctx, kv, clnet__kv_find(kv, "stride"), "stride",
-                               "must be positive, got %d", p->stride);
-    if (p->before < 0)
-        return clnet__kv_error(ctx, kv, clnet__kv_find(kv, "before"), "before",
-                               "must not be negative, got %d", p->before);
-    return CLNET_OK;
+    CLNET_TRY(
+        clnet__kv_int_in(ctx, kv, "channels", CLNET_KV_REQUIRED, 1, CLNET_MAX_DIM, &p->channels));
+    CLNET_TRY(clnet__kv_int_in(ctx, kv, "stride", 1, 1, CLNET_MAX_DIM, &p->stride));
+    return clnet__kv_int_in(ctx, kv, "before", 0, 0, CLNET_MAX_DIM, &p->before);
 }
 
 static clnet_status channel_pad_infer(clnet_context *ctx, const void *params, const clnet_shape *in,
@@ -30,16 +21,16 @@ static clnet_status channel_pad_infer(clnet_context *ctx, const void *params, co
 {
     (void)n_in;
     const clnet__channel_pad_params *p = params;
-    if (in[0].c + p->before > p->channels || clnet__shape_count(in[0]) == 0) {
+    if ((int64_t)in[0].c + p->before > p->channels || clnet__shape_count(in[0]) == 0) {
         char s[48];
         return clnet__fail(ctx, CLNET_ERR_SHAPE,
                            "channel_pad: input %s with %d channels before does not fit in "
                            "channels = %d",
                            clnet__shape_str(in[0], s, sizeof s), p->before, p->channels);
     }
-    *out = (clnet_shape){in[0].n, (in[0].h + p->stride - 1) / p->stride,
-                         (in[0].w + p->stride - 1) / p->stride, p->channels};
-    return CLNET_OK;
+    return clnet__op_out_shape(ctx, "channel_pad: channels", in[0].n,
+                               ((int64_t)in[0].h + p->stride - 1) / p->stride,
+                               ((int64_t)in[0].w + p->stride - 1) / p->stride, p->channels, out);
 }
 
 static double channel_pad_flops(const void *params, const clnet_shape *in, int n_in,

@@ -24,10 +24,8 @@ static clnet_status conv2d_parse(clnet_context *ctx, clnet__kv *kv, void *params
     static const char *const acts[] = {"none", "relu", "relu6", "linear"};
     clnet__conv2d_params *p = params;
     int k[2], s[2], d[2], act = 0;
-    CLNET_TRY(clnet__kv_int(ctx, kv, "filters", CLNET_KV_REQUIRED, &p->filters));
-    if (p->filters < 1)
-        return clnet__kv_error(ctx, kv, clnet__kv_find(kv, "filters"), "filters",
-                               "must be positive, got %d", p->filters);
+    CLNET_TRY(
+        clnet__kv_int_in(ctx, kv, "filters", CLNET_KV_REQUIRED, 1, CLNET_MAX_DIM, &p->filters));
     CLNET_TRY(clnet__kv_positive2(ctx, kv, "kernel_size", CLNET_KV_REQUIRED, k));
     CLNET_TRY(clnet__kv_positive2(ctx, kv, "strides", 1, s));
     CLNET_TRY(clnet__kv_positive2(ctx, kv, "dilation_rate", 1, d));
@@ -82,7 +80,8 @@ static clnet_status conv2d_infer(clnet_context *ctx, const void *params, const c
     const clnet__conv2d_params *p = params;
     geom g;
     CLNET_TRY(clnet__conv2d_geom(ctx, p, in[0], &g));
-    *out = (clnet_shape){in[0].n, g.out_h, g.out_w, p->filters};
+    CLNET_TRY(clnet__op_out_shape(ctx, "conv2d: kernel_size, strides and padding", in[0].n, g.out_h,
+                                  g.out_w, p->filters, out));
     if (n_in > 1 && !clnet__shape_eq(in[1], *out)) {
         char a[48], b[48], c[48];
         return clnet__fail(ctx, CLNET_ERR_SHAPE,

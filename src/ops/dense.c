@@ -14,10 +14,7 @@ static clnet_status dense_parse(clnet_context *ctx, clnet__kv *kv, void *params)
     static const char *const acts[] = {"none", "relu", "relu6", "linear", "softmax"};
     clnet__dense_params *p = params;
     int act = 0;
-    CLNET_TRY(clnet__kv_int(ctx, kv, "units", CLNET_KV_REQUIRED, &p->units));
-    if (p->units < 1)
-        return clnet__kv_error(ctx, kv, clnet__kv_find(kv, "units"), "units",
-                               "must be positive, got %d", p->units);
+    CLNET_TRY(clnet__kv_int_in(ctx, kv, "units", CLNET_KV_REQUIRED, 1, CLNET_MAX_DIM, &p->units));
     CLNET_TRY(clnet__kv_bool(ctx, kv, "use_bias", 1, &p->use_bias));
     CLNET_TRY(clnet__kv_enum(ctx, kv, "activation", acts, 5, 0, &act));
     p->act = act == 3 ? CLNET_ACT_NONE : act == 4 ? CLNET_ACT_SOFTMAX : (clnet__act)act;
@@ -36,8 +33,7 @@ static clnet_status dense_infer(clnet_context *ctx, const void *params, const cl
                            "dense: input %s with %d units: empty or beyond 2^31 elements",
                            clnet__shape_str(in[0], s, sizeof s), p->units);
     }
-    *out = (clnet_shape){in[0].n, in[0].h, in[0].w, p->units};
-    return CLNET_OK;
+    return clnet__op_out_shape(ctx, "dense: units", in[0].n, in[0].h, in[0].w, p->units, out);
 }
 
 static int dense_weights(const void *params, const clnet_shape *in, int n_in, clnet__weight_desc *w)

@@ -21,10 +21,7 @@ static clnet_status dw_parse(clnet_context *ctx, clnet__kv *kv, void *params)
     CLNET_TRY(clnet__kv_positive2(ctx, kv, "kernel_size", CLNET_KV_REQUIRED, k));
     CLNET_TRY(clnet__kv_positive2(ctx, kv, "strides", 1, s));
     CLNET_TRY(clnet__kv_padding(ctx, kv, &mode, pad));
-    CLNET_TRY(clnet__kv_int(ctx, kv, "depth_multiplier", 1, &p->mult));
-    if (p->mult < 1)
-        return clnet__kv_error(ctx, kv, clnet__kv_find(kv, "depth_multiplier"), "depth_multiplier",
-                               "must be positive, got %d", p->mult);
+    CLNET_TRY(clnet__kv_int_in(ctx, kv, "depth_multiplier", 1, 1, CLNET_MAX_DIM, &p->mult));
     CLNET_TRY(clnet__kv_bool(ctx, kv, "use_bias", 1, &p->use_bias));
     CLNET_TRY(clnet__kv_enum(ctx, kv, "activation", acts, 4, 0, &act));
     p->kh = k[0];
@@ -82,8 +79,10 @@ static clnet_status dw_infer(clnet_context *ctx, const void *params, const clnet
     const clnet__depthwise_conv2d_params *p = params;
     geom g;
     CLNET_TRY(dw_geom(ctx, p, in[0], &g));
-    *out = (clnet_shape){in[0].n, g.out_h, g.out_w, in[0].c * p->mult};
-    return CLNET_OK;
+    return clnet__op_out_shape(ctx,
+                               "depthwise_conv2d: kernel_size, strides, padding and "
+                               "depth_multiplier",
+                               in[0].n, g.out_h, g.out_w, (int64_t)in[0].c * p->mult, out);
 }
 
 static int dw_weights(const void *params, const clnet_shape *in, int n_in, clnet__weight_desc *w)

@@ -17,14 +17,8 @@ static clnet_status flatten_infer(clnet_context *ctx, const void *params, const 
 {
     (void)params;
     (void)n_in;
-    const long long f = (long long)in[0].h * in[0].w * in[0].c;
-    if (f > 0x7fffffff) {
-        char s[48];
-        return clnet__fail(ctx, CLNET_ERR_SHAPE, "flatten: input %s has too many features",
-                           clnet__shape_str(in[0], s, sizeof s));
-    }
-    *out = (clnet_shape){in[0].n, 1, 1, (int)f};
-    return CLNET_OK;
+    return clnet__op_out_shape(ctx, "flatten: the features", in[0].n, 1, 1,
+                               (int64_t)in[0].h * in[0].w * in[0].c, out);
 }
 
 static double flatten_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out)

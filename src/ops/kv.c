@@ -144,6 +144,39 @@ clnet_status clnet__kv_ints(clnet_context *ctx, clnet__kv *kv, const char *key, 
     return CLNET_OK;
 }
 
+/* "must be in lo..hi", or "positive" / "at most hi" when a bound is the obvious one. */
+static clnet_status range_error(clnet_context *ctx, clnet__kv *kv, const clnet__kv_item *it,
+                                const char *key, int lo, int hi)
+{
+    if (lo == 1 && hi == CLNET_MAX_DIM)
+        return clnet__kv_error(ctx, kv, it, key, "must be positive and at most %d, got '%s'", hi,
+                               it->value);
+    if (lo == 0 && hi == CLNET_MAX_DIM)
+        return clnet__kv_error(ctx, kv, it, key, "must not be negative nor above %d, got '%s'", hi,
+                               it->value);
+    return clnet__kv_error(ctx, kv, it, key, "must be in %d..%d, got '%s'", lo, hi, it->value);
+}
+
+clnet_status clnet__kv_ints_in(clnet_context *ctx, clnet__kv *kv, const char *key, int *out,
+                               int max, int *count, int lo, int hi)
+{
+    CLNET_TRY(clnet__kv_ints(ctx, kv, key, out, max, count));
+    for (int i = 0; i < *count; ++i)
+        if (out[i] < lo || out[i] > hi)
+            return range_error(ctx, kv, clnet__kv_find(kv, key), key, lo, hi);
+    return CLNET_OK;
+}
+
+clnet_status clnet__kv_int_in(clnet_context *ctx, clnet__kv *kv, const char *key, int def, int lo,
+                              int hi, int *out)
+{
+    CLNET_TRY(clnet__kv_int(ctx, kv, key, def, out));
+    const clnet__kv_item *it = clnet__kv_find(kv, key);
+    if (it && (*out < lo || *out > hi))
+        return range_error(ctx, kv, it, key, lo, hi);
+    return CLNET_OK;
+}
+
 clnet_status clnet__kv_int(clnet_context *ctx, clnet__kv *kv, const char *key, int def, int *out)
 {
     const clnet__kv_item *it = clnet__kv_find(kv, key);

@@ -10,6 +10,12 @@
 #include "device/runtime.h"
 
 #define CLNET_KV_MAX 32
+/* Limits of every size a spec gives (kernel_size, strides, filters, units, padding, ...)
+ * and of the shapes they make, per image: a side or channel count at most CLNET_MAX_DIM,
+ * a tensor at most CLNET_MAX_ELEMENTS (kernels index with int). Sizes past them are
+ * refused when parsed, naming the key, so shape arithmetic cannot overflow. */
+#define CLNET_MAX_DIM (1 << 24)
+#define CLNET_MAX_ELEMENTS INT_MAX
 #define CLNET_KV_REQUIRED INT_MIN /* as an int default: the key must be present */
 
 typedef struct clnet__kv_item {
@@ -48,6 +54,9 @@ clnet_status clnet__kv_error(clnet_context *ctx, const clnet__kv *kv, const clne
 
 /* def == CLNET_KV_REQUIRED makes the key required. */
 clnet_status clnet__kv_int(clnet_context *ctx, clnet__kv *kv, const char *key, int def, int *out);
+/* clnet__kv_int whose value must be in lo..hi (def need not be). */
+clnet_status clnet__kv_int_in(clnet_context *ctx, clnet__kv *kv, const char *key, int def, int lo,
+                              int hi, int *out);
 /* "3" gives {3, 3}; "3, 5" or "(3, 5)" gives {3, 5}. */
 clnet_status clnet__kv_int2(clnet_context *ctx, clnet__kv *kv, const char *key, int def,
                             int out[2]);
@@ -55,6 +64,9 @@ clnet_status clnet__kv_int2(clnet_context *ctx, clnet__kv *kv, const char *key, 
  * how many. Absent key: *count = 0 and OK. */
 clnet_status clnet__kv_ints(clnet_context *ctx, clnet__kv *kv, const char *key, int *out, int max,
                             int *count);
+/* clnet__kv_ints whose values must each be in lo..hi. */
+clnet_status clnet__kv_ints_in(clnet_context *ctx, clnet__kv *kv, const char *key, int *out,
+                               int max, int *count, int lo, int hi);
 clnet_status clnet__kv_float(clnet_context *ctx, clnet__kv *kv, const char *key, double def,
                              double *out);
 /* true/false/1/0/yes/no. */

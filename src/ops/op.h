@@ -186,6 +186,17 @@ clnet_status clnet__op_parse_at(clnet_context *ctx, const clnet__op_desc *op, co
 /* Shapes for messages: "2x7x9x16". buf of 48 bytes is enough. */
 const char *clnet__shape_str(clnet_shape s, char *buf, size_t len);
 
+/* Whether s is within the limits of kv.h: an activation (weight 0: its sides and
+ * channels at most CLNET_MAX_DIM, an image h * w * c at most CLNET_MAX_ELEMENTS; n is the
+ * batch) or a weight (weight 1: all four dimensions and their product). Otherwise
+ * CLNET_ERR_TOO_LARGE (CLNET_ERR_SHAPE for a dimension below 1) with a message starting
+ * with what. Computed in 64 bits. */
+clnet_status clnet__check_shape(clnet_context *ctx, const char *what, clnet_shape s, int weight);
+/* An infer's output {n, h, w, c} computed in 64 bits, checked as an activation by
+ * clnet__check_shape (what: the op and the keys that made it) before it is narrowed. */
+clnet_status clnet__op_out_shape(clnet_context *ctx, const char *what, int64_t n, int64_t h,
+                                 int64_t w, int64_t c, clnet_shape *out);
+
 /* infer and flops of one-input ops whose output has the input's shape and costs one
  * operation per element (dropout, softmax, activations). */
 clnet_status clnet__op_same_shape(clnet_context *ctx, const void *params, const clnet_shape *in,

@@ -1,5 +1,7 @@
 /* pool.c - parameters and window geometry shared by max_pool and avg_pool (pool.h).
  * Ops: src/ops/max_pool.c, avg_pool.c. References: src/ref/max_pool.c, avg_pool.c. */
+#include <stdio.h>
+
 #include "ops/pool.h"
 #include "ops/window.h"
 
@@ -48,8 +50,9 @@ clnet_status clnet__pool_infer(clnet_context *ctx, const char *op, const clnet__
 {
     clnet__pool_geom g;
     CLNET_TRY(clnet__pool_check(ctx, op, p, in, &g));
-    *out = (clnet_shape){g.batch, g.out_h, g.out_w, g.c};
-    return CLNET_OK;
+    char what[64];
+    snprintf(what, sizeof what, "%s: pool_size, strides and padding", op);
+    return clnet__op_out_shape(ctx, what, g.batch, g.out_h, g.out_w, g.c, out);
 }
 
 double clnet__pool_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out)

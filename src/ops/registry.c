@@ -3,6 +3,7 @@
  * Tests: tests/unit/test_op_keys.c, tests/unit/test_kv.c. */
 #include <ctype.h>
 #include <pthread.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,6 +182,49 @@ const char *clnet__shape_str(clnet_shape s, char *buf, size_t len)
 {
     snprintf(buf, len, "%dx%dx%dx%d", s.n, s.h, s.w, s.c);
     return buf;
+}
+
+/* dims[0..n) within 1..CLNET_MAX_DIM and their product within CLNET_MAX_ELEMENTS. */
+static clnet_status check_dims(clnet_context *ctx, const char *what, const char *kind,
+                               const int64_t *dims, int n)
+{
+    double count = 1.0; /* exact up to 2^53; only compared with 2^31 */
+    for (int i = 0; i < n; ++i) {
+        if (dims[i] < 1)
+            return clnet__fail(ctx, CLNET_ERR_SHAPE, "%s: %s dimension %d is %lld", what, kind, i,
+                               (long long)dims[i]);
+        if (dims[i] > CLNET_MAX_DIM)
+            return clnet__fail(ctx, CLNET_ERR_TOO_LARGE,
+                               "%s: %s dimension %d is %lld, past the limit of %d", what, kind, i,
+                               (long long)dims[i], CLNET_MAX_DIM);
+        count *= (double)dims[i];
+    }
+    if (count > CLNET_MAX_ELEMENTS)
+        return clnet__fail(ctx, CLNET_ERR_TOO_LARGE,
+                           "%s: %s of %.0f elements, past the limit of %d (2^31 - 1)", what, kind,
+                           count, CLNET_MAX_ELEMENTS);
+    return CLNET_OK;
+}
+
+clnet_status clnet__check_shape(clnet_context *ctx, const char *what, clnet_shape s, int weight)
+{
+    const int64_t all[4] = {s.n, s.h, s.w, s.c};
+    if (weight)
+        return check_dims(ctx, what, "a weight", all, 4);
+    if (s.n < 1)
+        return clnet__fail(ctx, CLNET_ERR_SHAPE, "%s: batch %d", what, s.n);
+    return check_dims(ctx, what, "an image", all + 1, 3);
+}
+
+clnet_status clnet__op_out_shape(clnet_context *ctx, const char *what, int64_t n, int64_t h,
+                                 int64_t w, int64_t c, clnet_shape *out)
+{
+    const int64_t dims[3] = {h, w, c};
+    if (n < 1 || n > INT_MAX)
+        return clnet__fail(ctx, CLNET_ERR_TOO_LARGE, "%s: batch %lld", what, (long long)n);
+    CLNET_TRY(check_dims(ctx, what, "an output image", dims, 3));
+    *out = (clnet_shape){(int)n, (int)h, (int)w, (int)c};
+    return CLNET_OK;
 }
 
 clnet_status clnet__op_same_shape(clnet_context *ctx, const void *params, const clnet_shape *in,

@@ -1,5 +1,7 @@
 /* window.c - window keys and geometry shared by the sliding-window ops (window.h). */
 #include <ctype.h>
+#include <limits.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "ops/window.h"
@@ -8,9 +10,10 @@ clnet_status clnet__kv_positive2(clnet_context *ctx, clnet__kv *kv, const char *
                                  int out[2])
 {
     CLNET_TRY(clnet__kv_int2(ctx, kv, key, def, out));
-    if (out[0] < 1 || out[1] < 1)
+    if (out[0] < 1 || out[1] < 1 || out[0] > CLNET_MAX_DIM || out[1] > CLNET_MAX_DIM)
         return clnet__kv_error(ctx, kv, clnet__kv_find(kv, key), key,
-                               "must be positive, got %d, %d", out[0], out[1]);
+                               "must be positive and at most %d, got %d, %d", CLNET_MAX_DIM, out[0],
+                               out[1]);
     return CLNET_OK;
 }
 
@@ -34,8 +37,9 @@ clnet_status clnet__kv_padding(clnet_context *ctx, clnet__kv *kv, int *mode, int
                                "right) integers, got '%s'",
                                it->value);
     for (int i = 0; i < n; ++i)
-        if (v[i] < 0)
-            return clnet__kv_error(ctx, kv, it, "padding", "must not be negative, got '%s'",
+        if (v[i] < 0 || v[i] > CLNET_MAX_DIM)
+            return clnet__kv_error(ctx, kv, it, "padding",
+                                   "must not be negative nor above %d, got '%s'", CLNET_MAX_DIM,
                                    it->value);
     *mode = CLNET_PADDING_EXPLICIT;
     pad[0] = pad[1] = v[0];
@@ -50,15 +54,22 @@ clnet_status clnet__kv_padding(clnet_context *ctx, clnet__kv *kv, int *mode, int
 
 int clnet__window_axis(int mode, int in, int k, int s, int before, int after, int *pad)
 {
+    /* In 64 bits: the parsers bound every term by CLNET_MAX_DIM, but this must not
+     * overflow for any ints (ops' test cases, importers). */
     *pad = 0;
+    if (s < 1 || k < 1)
+        return 0;
+    int64_t size = in, out;
     if (mode == CLNET_PADDING_SAME) {
-        const int out = (in + s - 1) / s, total = (out - 1) * s + k - in;
-        *pad = total > 0 ? total / 2 : 0;
-        return out;
+        out = (size + s - 1) / s;
+        const int64_t total = (out - 1) * s + k - size;
+        *pad = total > 0 ? (int)(total / 2 < INT_MAX ? total / 2 : INT_MAX) : 0;
+    } else {
+        if (mode == CLNET_PADDING_EXPLICIT) {
+            *pad = before;
+            size += (int64_t)before + after;
+        }
+        out = size >= k ? (size - k) / s + 1 : 0;
     }
-    if (mode == CLNET_PADDING_EXPLICIT) {
-        *pad = before;
-        in += before + after;
-    }
-    return in >= k ? (in - k) / s + 1 : 0;
+    return out > 0 ? (int)(out < INT_MAX ? out : INT_MAX) : 0;
 }

@@ -11,7 +11,7 @@ static clnet_status zero_pad_parse(clnet_context *ctx, clnet__kv *kv, void *para
 {
     clnet__zero_pad_params *p = params;
     int v[4], n = 0;
-    CLNET_TRY(clnet__kv_ints(ctx, kv, "padding", v, 4, &n));
+    CLNET_TRY(clnet__kv_ints_in(ctx, kv, "padding", v, 4, &n, 0, CLNET_MAX_DIM));
     const clnet__kv_item *it = clnet__kv_find(kv, "padding");
     if (n == 0) {
         *p = (clnet__zero_pad_params){1, 1, 1, 1};
@@ -25,20 +25,17 @@ static clnet_status zero_pad_parse(clnet_context *ctx, clnet__kv *kv, void *para
     *p = (clnet__zero_pad_params){v[0], v[0], n == 1 ? v[0] : v[1], n == 1 ? v[0] : v[1]};
     if (n == 4)
         *p = (clnet__zero_pad_params){v[0], v[1], v[2], v[3]};
-    if (p->top < 0 || p->bottom < 0 || p->left < 0 || p->right < 0)
-        return clnet__kv_error(ctx, kv, it, "padding", "must not be negative, got '%s'", it->value);
     return CLNET_OK;
 }
 
 static clnet_status zero_pad_infer(clnet_context *ctx, const void *params, const clnet_shape *in,
                                    int n_in, clnet_shape *out)
 {
-    (void)ctx;
     (void)n_in;
     const clnet__zero_pad_params *p = params;
-    *out =
-        (clnet_shape){in[0].n, in[0].h + p->top + p->bottom, in[0].w + p->left + p->right, in[0].c};
-    return CLNET_OK;
+    return clnet__op_out_shape(ctx, "zero_pad: padding", in[0].n,
+                               (int64_t)in[0].h + p->top + p->bottom,
+                               (int64_t)in[0].w + p->left + p->right, in[0].c, out);
 }
 
 static double zero_pad_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out)

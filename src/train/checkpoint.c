@@ -9,9 +9,9 @@
  * so a resumed run continues exactly as the uninterrupted one. Written to a temporary
  * file then renamed. Tests: tests/models/test_fit.c, tests/models/test_checkpoint.c. */
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,15 +212,16 @@ static clnet_status read_slots(clnet_optimizer *o, clnet__st_file *f, clnet_tens
     return st;
 }
 
-/* "history" back into r->history: arrays of one length, at most the finished epochs. */
-static clnet_status read_history(const char *text, clnet__run_record *r, char *err, size_t len)
+/* "history" (arrays of one length, at most the finished epochs) checked, and read into
+ * r->history unless r is NULL. */
+static clnet_status read_history(const char *text, int64_t epochs, clnet__run_record *r, char *err,
+                                 size_t len)
 {
     cJSON *root = cJSON_Parse(text);
     const cJSON *first = cJSON_GetObjectItemCaseSensitive(root, figure_names[0]);
     const int n = cJSON_IsArray(first) ? cJSON_GetArraySize(first) : -1;
-    clnet_status st = cJSON_IsObject(root) && n >= 0 && n <= r->epochs ? CLNET_OK
-                                                                      : CLNET_ERR_PARSE;
-    if (st == CLNET_OK)
+    clnet_status st = cJSON_IsObject(root) && n >= 0 && n <= epochs ? CLNET_OK : CLNET_ERR_PARSE;
+    if (st == CLNET_OK && r)
         st = clnet__run_record_reserve(r, n);
     for (size_t k = 0; st == CLNET_OK && k < CLNET_COUNTOF(figure_names); ++k) {
         const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, figure_names[k]);
@@ -234,92 +235,101 @@ static clnet_status read_history(const char *text, clnet__run_record *r, char *e
                 st = CLNET_ERR_PARSE;
                 break;
             }
-            *figure(&r->history[e], (int)k) = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+            if (r)
+                *figure(&r->history[e], (int)k) = cJSON_IsNumber(v) ? v->valuedouble : NAN;
         }
     }
     cJSON_Delete(root);
-    r->n_history = st == CLNET_OK ? n : 0;
-    if (st != CLNET_OK && st != CLNET_ERR_OUT_OF_MEMORY)
-        snprintf(err, len, "its history is not arrays of %s, %s, ... of one length of at most %d "
-                 "epochs", figure_names[0], figure_names[1], r->epochs);
+    if (r)
+        r->n_history = st == CLNET_OK ? n : 0;
+    if (st == CLNET_ERR_PARSE)
+        clnet__st_fail(err, len, st,
+                       "__metadata__ history is not arrays of %s, %s, ... of one length of at "
+                       "most %lld epochs",
+                       figure_names[0], figure_names[1], (long long)epochs);
     return st;
 }
 
-/* A whole-string integer of metadata key within [lo, hi]. */
-static clnet_status meta_int(const char *key, const char *text, long long lo, long long hi,
-                             long long *v, char *err, size_t len)
+/* The numbers of a checkpoint's metadata and their ranges, each parsed strictly (the
+ * whole value a decimal integer in range) before any is used: a step count near 2^63
+ * overflowed in the optimizer, a negative one gave a NaN loss. A new key is one row here
+ * (and its value in clnet__checkpoint_save's metadata). */
+static const struct {
+    const char *key;
+    int64_t lo, hi;
+    size_t offset; /* of its int64_t in clnet__checkpoint_meta */
+} numbers[] = {
+    {"epochs", 0, 1000000, offsetof(clnet__checkpoint_meta, epochs)},
+    {"optimizer_steps", 0, (int64_t)1 << 53, offsetof(clnet__checkpoint_meta, optimizer_steps)},
+    {"training_steps", 0, (int64_t)1 << 53, offsetof(clnet__checkpoint_meta, training_steps)},
+    {"optimizer", CLNET_OPT_SGD, CLNET_OPT_RMSPROP, offsetof(clnet__checkpoint_meta, optimizer)},
+};
+
+clnet_status clnet__checkpoint_read_meta(const clnet__st_file *f, clnet__checkpoint_meta *m,
+                                         char *err, size_t len)
 {
-    char *end = NULL;
-    errno = 0;
-    *v = strtoll(text, &end, 10);
-    if (end == text || *end || errno || *v < lo || *v > hi) {
-        snprintf(err, len, "__metadata__ %s \"%.32s\" is not a whole number from %lld to %lld",
-                 key, text, lo, hi);
-        return CLNET_ERR_PARSE;
+    memset(m, 0, sizeof *m);
+    m->best = HUGE_VAL;
+    m->best_epoch = -1;
+    const char *format = NULL;
+    CLNET_TRY(clnet__st_meta_require(f, "format", &format, err, len));
+    if (strcmp(format, FORMAT) != 0)
+        return clnet__st_fail(err, len, CLNET_ERR_PARSE,
+                              "it is not a clnet checkpoint (format '%.64s')", format);
+    CLNET_TRY(clnet__st_meta_require(f, "spec", &m->spec, err, len));
+    for (size_t i = 0; i < CLNET_COUNTOF(numbers); ++i)
+        CLNET_TRY(clnet__st_meta_int(f, numbers[i].key, numbers[i].lo, numbers[i].hi,
+                                     (int64_t *)((char *)m + numbers[i].offset), err, len));
+    /* Written since early stopping and the history: absent in older checkpoints. */
+    m->history = clnet__st_meta(f, "history");
+    m->note = clnet__st_meta(f, "note");
+    if (m->history)
+        CLNET_TRY(read_history(m->history, m->epochs, NULL, err, len));
+    const char *best = clnet__st_meta(f, "best");
+    if (best) {
+        char *end = NULL;
+        m->best = strtod(best, &end);
+        if (end == best || *end || isnan(m->best))
+            return clnet__st_fail(err, len, CLNET_ERR_PARSE,
+                                  "__metadata__ best \"%.32s\" is not a number", best);
+        CLNET_TRY(clnet__st_meta_int(f, "best_epoch", -1, m->epochs - 1, &m->best_epoch, err, len));
+        CLNET_TRY(clnet__st_meta_int(f, "wait", 0, m->epochs, &m->wait, err, len));
     }
     return CLNET_OK;
 }
 
-/* The checkpoint's own metadata, checked: format, spec, counters, history, note. */
+/* The checkpoint's metadata into r, checked against o: the architecture and optimizer. */
 static clnet_status read_meta(clnet__st_file *f, const clnet_optimizer *o, clnet__run_record *r,
                               char *err, size_t len)
 {
     const clnet_model *m = o->model;
-    const char *format = NULL, *saved = NULL, *ep = NULL, *steps = NULL, *run = NULL, *kind = NULL;
-    const char *keys[] = {"format",          "spec",           "epochs",
-                          "optimizer_steps", "training_steps", "optimizer"};
-    const char **values[] = {&format, &saved, &ep, &steps, &run, &kind};
-    for (size_t i = 0; i < CLNET_COUNTOF(keys); ++i)
-        CLNET_TRY(clnet__st_meta_require(f, keys[i], values[i], err, len));
-    if (strcmp(format, FORMAT) != 0) {
-        snprintf(err, len, "it is not a clnet checkpoint (format '%.64s')", format);
-        return CLNET_ERR_PARSE;
-    }
+    clnet__checkpoint_meta meta;
+    CLNET_TRY(clnet__checkpoint_read_meta(f, &meta, err, len));
     char *spec = NULL;
     CLNET_TRY(clnet_graph_to_spec(m->graph, &spec));
-    const int same = strcmp(spec, saved) == 0;
+    const int same = strcmp(spec, meta.spec) == 0;
     clnet_free(spec);
-    if (!same) {
-        snprintf(err, len, "it was written for another architecture");
-        return CLNET_ERR_MISMATCH;
-    }
-    long long epochs = 0, n_steps = 0, n_run = 0, k = 0;
-    CLNET_TRY(meta_int("epochs", ep, 0, 1000000, &epochs, err, len));
-    CLNET_TRY(meta_int("optimizer_steps", steps, 0, 1LL << 53, &n_steps, err, len));
-    CLNET_TRY(meta_int("training_steps", run, 0, 1LL << 53, &n_run, err, len));
-    CLNET_TRY(meta_int("optimizer", kind, 0, 16, &k, err, len));
-    if (k != (long long)o->opt.kind) {
-        const char *name = clnet_optimizer_kind_name((clnet_optimizer_kind)k);
-        snprintf(err, len, "it was written with the %s optimizer, not %s", name ? name : kind,
-                 clnet_optimizer_kind_name(o->opt.kind));
-        return CLNET_ERR_MISMATCH;
-    }
-    r->epochs = (int)epochs;
+    if (!same)
+        return clnet__st_fail(err, len, CLNET_ERR_MISMATCH,
+                              "it was written for another architecture");
+    if (meta.optimizer != (int64_t)o->opt.kind)
+        return clnet__st_fail(err, len, CLNET_ERR_MISMATCH,
+                              "it was written with the %s optimizer, not %s",
+                              clnet_optimizer_kind_name((clnet_optimizer_kind)meta.optimizer),
+                              clnet_optimizer_kind_name(o->opt.kind));
+    r->epochs = (int)meta.epochs;
     r->n_history = 0; /* an older checkpoint has no figures to replay */
-    const char *history = clnet__st_meta(f, "history"), *note = clnet__st_meta(f, "note");
-    if (history)
-        CLNET_TRY(read_history(history, r, err, len));
-    const char *best = clnet__st_meta(f, "best"), *best_epoch = clnet__st_meta(f, "best_epoch"),
-               *wait = clnet__st_meta(f, "wait");
-    if (best && best_epoch && wait) {
-        char *end = NULL;
-        r->best = strtod(best, &end);
-        long long be = 0, w = 0;
-        if (end == best || *end || isnan(r->best)) {
-            snprintf(err, len, "__metadata__ best \"%.32s\" is not a number", best);
-            return CLNET_ERR_PARSE;
-        }
-        CLNET_TRY(meta_int("best_epoch", best_epoch, -1, epochs - 1, &be, err, len));
-        CLNET_TRY(meta_int("wait", wait, 0, epochs, &w, err, len));
-        r->best_epoch = (int)be;
-        r->wait = (int)w;
-    }
+    if (meta.history)
+        CLNET_TRY(read_history(meta.history, meta.epochs, r, err, len));
+    r->best = meta.best;
+    r->best_epoch = (int)meta.best_epoch;
+    r->wait = (int)meta.wait;
     free(r->note);
-    r->note = note ? strdup(note) : NULL;
-    if (note && !r->note)
+    r->note = meta.note ? strdup(meta.note) : NULL;
+    if (meta.note && !r->note)
         return CLNET_ERR_OUT_OF_MEMORY;
-    r->steps = n_steps;
-    r->steps_run = (uint64_t)n_run;
+    r->steps = meta.optimizer_steps;
+    r->steps_run = (uint64_t)meta.training_steps;
     return CLNET_OK;
 }
 
@@ -385,35 +395,21 @@ clnet_status clnet_checkpoint_note(const char *path, char **note, int *epochs, c
         *note = NULL;
     if (epochs)
         *epochs = 0;
-    if (!path || !note) {
-        if (err && err_len)
-            snprintf(err, err_len, "clnet_checkpoint_note: no path or no place for the note");
-        return CLNET_ERR_INVALID_ARG;
-    }
+    if (!path || !note)
+        return clnet__st_fail(err, err_len, CLNET_ERR_INVALID_ARG,
+                              "clnet_checkpoint_note: no path or no place for the note");
     clnet__st_file *f = NULL;
     char why[1024] = "";
-    const char *format = NULL, *ep = NULL;
-    long long n = 0;
+    clnet__checkpoint_meta meta;
     clnet_status st = clnet__st_open(path, &f, why, sizeof why);
     if (st == CLNET_OK)
-        st = clnet__st_meta_require(f, "format", &format, why, sizeof why);
-    if (st == CLNET_OK && strcmp(format, FORMAT) != 0) {
-        snprintf(why, sizeof why, "it is not a clnet checkpoint (format '%.64s')", format);
-        st = CLNET_ERR_PARSE;
-    }
-    if (st == CLNET_OK)
-        st = clnet__st_meta_require(f, "epochs", &ep, why, sizeof why);
-    if (st == CLNET_OK)
-        st = meta_int("epochs", ep, 0, 1000000, &n, why, sizeof why);
-    const char *text = st == CLNET_OK ? clnet__st_meta(f, "note") : NULL;
-    if (text && !(*note = strdup(text))) {
-        snprintf(why, sizeof why, "out of host memory");
-        st = CLNET_ERR_OUT_OF_MEMORY;
-    }
+        st = clnet__checkpoint_read_meta(f, &meta, why, sizeof why);
+    if (st == CLNET_OK && meta.note && !(*note = strdup(meta.note)))
+        st = clnet__st_fail(why, sizeof why, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
     if (st == CLNET_OK && epochs)
-        *epochs = (int)n;
+        *epochs = (int)meta.epochs;
     clnet__st_close(f);
-    if (st != CLNET_OK && err && err_len)
-        snprintf(err, err_len, "checkpoint '%s': %s", path, why);
+    if (st != CLNET_OK)
+        clnet__st_fail(err, err_len, st, "checkpoint '%s': %s", path, why);
     return st;
 }

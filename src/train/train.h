@@ -66,6 +66,22 @@ clnet_status clnet__checkpoint_save(clnet_optimizer *o, const char *path,
                                     const clnet__run_record *r);
 clnet_status clnet__checkpoint_load(clnet_optimizer *o, const char *path, clnet__run_record *r);
 
+/* A checkpoint's metadata, checked (checkpoint.c): the format, the architecture spec,
+ * every number within its range, the history and the note (borrowed from the file), and
+ * early stopping's state (best HUGE_VAL and best_epoch -1 when the file has none). */
+typedef struct clnet__checkpoint_meta {
+    const char *spec, *history, *note;
+    int64_t epochs, optimizer_steps, training_steps, optimizer;
+    double best;
+    int64_t best_epoch, wait;
+} clnet__checkpoint_meta;
+
+struct clnet__st_file;
+/* Reads and checks f's metadata into m; on failure err (len bytes) names the key and the
+ * value (the caller adds the file). No device: the fuzz harness's entry too. */
+clnet_status clnet__checkpoint_read_meta(const struct clnet__st_file *f, clnet__checkpoint_meta *m,
+                                         char *err, size_t len);
+
 /* Frees clnet_train_step's workspace (loss.c). */
 void clnet__loss_free(clnet_optimizer *o);
 /* Keeps a checked copy of w (one weight per class of o's model; NULL: none) as

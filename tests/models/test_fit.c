@@ -13,6 +13,7 @@
 
 #include "plan/plan.h"
 #include "support/models.h"
+#include "support/rewrite.h"
 #include "tensor/rng.h"
 
 /* DIR/{left,middle,right}/<i>.png: 12x12 gray images with a bright square in the
@@ -412,5 +413,61 @@ Test(fit, a_stopped_run_ends_with_statistics_for_its_weights, .timeout = 600)
             cr_expect_lt(d, 1e-5, "the run's statistics differ from the recomputed ones (%g)", d);
         clnet_model_destroy(m);
     }
+    close_data(&f);
+}
+
+/* Every number of a checkpoint's metadata is parsed strictly and range-checked: before,
+ * optimizer_steps = 9223372036854775807 overflowed in the optimizer, epochs = -3 failed
+ * with an empty message and optimizer_steps = -1 gave a NaN loss. A bad value is an
+ * error naming the file, the key and the value, and the run does not start. */
+Test(fit, bad_checkpoint_numbers_are_refused_naming_key_and_value, .timeout = 600)
+{
+    fixture f;
+    open_data(&f);
+    char good[96], bad[96];
+    snprintf(good, sizeof good, "%s/good.ckpt", f.dir);
+    snprintf(bad, sizeof bad, "%s/bad.ckpt", f.dir);
+    clnet_model *m = model();
+    clnet_fit_options o = options(1, good, 0);
+    cr_assert_eq(clnet_fit(m, f.train, NULL, &o), CLNET_OK, "%s", clnet_context_error(m->ctx));
+    clnet_model_destroy(m);
+    static const struct {
+        const char *key, *value;
+    } cases[] = {
+        {"optimizer_steps", "9223372036854775807"},
+        {"optimizer_steps", "-1"},
+        {"optimizer_steps", "9007199254740993"},
+        {"epochs", "-3"},
+        {"epochs", "1000001"},
+        {"epochs", "1x"},
+        {"epochs", " 1"},
+        {"epochs", "+1"},
+        {"epochs", ""},
+        {"epochs", "1e3"},
+        {"training_steps", "18446744073709551616"},
+        {"training_steps", "-"},
+        {"optimizer", "7"},
+        {"optimizer", "sgd"},
+    };
+    for (size_t i = 0; i < CLNET_COUNTOF(cases); ++i) {
+        const clnet_test_edit e = {.meta_key = cases[i].key, .meta_value = cases[i].value};
+        clnet_test_rewrite_file(good, bad, &e);
+        m = model();
+        o = options(2, bad, 1);
+        cr_expect_eq(clnet_fit(m, f.train, NULL, &o), CLNET_ERR_PARSE, "%s = '%s'", cases[i].key,
+                     cases[i].value);
+        char want[160];
+        snprintf(want, sizeof want, "__metadata__ \"%s\" is \"%s\": not an integer in ",
+                 cases[i].key, cases[i].value);
+        const char *msg = clnet_context_error(m->ctx);
+        cr_expect(strstr(msg, bad) && strstr(msg, want), "'%s' and '%s' not in: %s", bad, want,
+                  msg);
+        clnet_model_destroy(m);
+    }
+    /* The good one resumes: nothing is left of its 1 epoch. */
+    m = model();
+    o = options(1, good, 1);
+    cr_expect_eq(clnet_fit(m, f.train, NULL, &o), CLNET_OK, "%s", clnet_context_error(m->ctx));
+    clnet_model_destroy(m);
     close_data(&f);
 }

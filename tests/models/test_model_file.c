@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "io/safetensors.h"
 #include "plan/plan.h"
 #include "support/models.h"
+#include "support/rewrite.h"
 #include "support/tempdir.h"
 
 TestSuite(model_file, .init = clnet_test_make_dir, .fini = clnet_test_remove_dir, .timeout = 600);
@@ -286,80 +288,21 @@ Test(model_file, the_file_has_the_safetensors_layout)
 
 /* ---- broken files ---- */
 
-/* A broken copy of a good file, made through the low-level writer: without tensor
- * drop, with tensor reshape given shape (same element count), with an extra tensor,
- * with the metadata key meta_key set to meta_value (NULL: removed). Loading it fails
- * with want, the message saying needle. */
+/* A broken copy of a good file (clnet_test_rewrite_file) and what loading it must say. */
 typedef struct rewrite {
-    const char *drop, *reshape, *extra, *meta_key, *meta_value;
-    int rank;
-    int64_t shape[4];
+    clnet_test_edit edit;
     clnet_status want;
     const char *needle;
 } rewrite;
 
-typedef struct rewrite_src {
-    clnet__st_file *f;
-    int *from; /* per entry: tensor of f, -1 for the extra */
-} rewrite_src;
-
-static clnet_status copy_tensor(void *user, int i, float *dst, size_t count, char *err, size_t len)
+static clnet_status zeros(void *user, int i, float *dst, size_t count, char *err, size_t len)
 {
-    rewrite_src *s = user;
-    if (s->from[i] < 0) {
-        for (size_t k = 0; k < count; ++k)
-            dst[k] = 0.5f;
-        return CLNET_OK;
-    }
-    return clnet__st_read(s->f, s->from[i], dst, count, err, len);
-}
-
-static void rewrite_file(const char *src, const char *dst, const rewrite *r)
-{
-    char err[512] = "";
-    rewrite_src s = {NULL, NULL};
-    cr_assert_eq(clnet__st_open(src, &s.f, err, sizeof err), CLNET_OK, "%s", err);
-    clnet__st_entry *e = calloc((size_t)s.f->n + 1, sizeof *e);
-    s.from = calloc((size_t)s.f->n + 1, sizeof *s.from);
-    int n = 0;
-    for (int t = 0; t < s.f->n; ++t) {
-        const clnet__st_tensor *ft = &s.f->tensors[t];
-        if (r->drop && strcmp(ft->name, r->drop) == 0)
-            continue;
-        e[n].name = ft->name;
-        e[n].rank = ft->rank;
-        memcpy(e[n].shape, ft->shape, sizeof ft->shape);
-        if (r->reshape && strcmp(ft->name, r->reshape) == 0) {
-            e[n].rank = r->rank;
-            memcpy(e[n].shape, r->shape, sizeof r->shape);
-        }
-        s.from[n++] = t;
-    }
-    if (r->extra) {
-        e[n] = (clnet__st_entry){r->extra, 1, {2}};
-        s.from[n++] = -1;
-    }
-    const char *(*meta)[2] = calloc((size_t)s.f->n_meta + 1, sizeof *meta);
-    int n_meta = 0, set = 0;
-    for (int k = 0; k < s.f->n_meta; ++k) {
-        const char *key = s.f->meta[k][0], *value = s.f->meta[k][1];
-        if (r->meta_key && strcmp(key, r->meta_key) == 0) {
-            set = 1;
-            if (!r->meta_value)
-                continue;
-            value = r->meta_value;
-        }
-        meta[n_meta][0] = key;
-        meta[n_meta++][1] = value;
-    }
-    cr_assert(!r->meta_key || set, "no metadata %s", r->meta_key);
-    clnet_status st = clnet__st_save(dst, e, n, (const char *const(*)[2])meta, n_meta, copy_tensor,
-                                     &s, err, sizeof err);
-    cr_assert_eq(st, CLNET_OK, "%s", err);
-    free(meta);
-    free(e);
-    free(s.from);
-    clnet__st_close(s.f);
+    (void)i;
+    (void)err;
+    (void)len;
+    ++*(int *)user;
+    memset(dst, 0, count * sizeof *dst);
+    return CLNET_OK;
 }
 
 /* Loading path fails with want, *out NULL, the message naming the path and needle. */
@@ -388,55 +331,47 @@ Test(model_file, broken_files_are_refused_with_the_file_and_the_problem)
     save(m, good);
 
     static const rewrite cases[] = {
-        {.drop = "conv2d_1/kernel",
+        {.edit = {.drop = "conv2d_1/kernel"},
          .want = CLNET_ERR_PARSE,
          .needle = "tensor 'conv2d_1/kernel' is missing"},
-        {.reshape = "conv2d/kernel",
-         .rank = 4,
-         .shape = {3, 3, 8, 3},
+        {.edit = {.reshape = "conv2d/kernel", .rank = 4, .shape = {3, 3, 8, 3}},
          .want = CLNET_ERR_SHAPE,
          .needle = "tensor 'conv2d/kernel' has shape [3,3,8,3], the spec's weight has [3,3,3,8]"},
-        {.reshape = "logits/bias",
-         .rank = 4,
-         .shape = {1, 1, 1, 5},
+        {.edit = {.reshape = "logits/bias", .rank = 4, .shape = {1, 1, 1, 5}},
          .want = CLNET_ERR_SHAPE,
          .needle = "tensor 'logits/bias' has shape [1,1,1,5]"},
-        {.extra = "ghost/kernel",
+        {.edit = {.extra = "ghost/kernel"},
          .want = CLNET_ERR_PARSE,
          .needle = "tensor 'ghost/kernel' is not a weight"},
-        {.meta_key = "spec",
-         .meta_value = "[input_1]\nop = input\nshape = 13, 11, 3\n"
-                       "[conv2d]\nop = conv2d\nfilterz = 8\n",
+        {.edit = {.meta_key = "spec",
+                  .meta_value = "[input_1]\nop = input\nshape = 13, 11, 3\n"
+                                "[conv2d]\nop = conv2d\nfilterz = 8\n"},
          .want = CLNET_ERR_PARSE,
          .needle = "the architecture spec in __metadata__ does not parse: spec line"},
-        {.meta_key = "spec", .want = CLNET_ERR_PARSE, .needle = "__metadata__ has no \"spec\""},
-        {.meta_key = "format",
-         .meta_value = "pytorch",
+        {.edit = {.meta_key = "spec"},
+         .want = CLNET_ERR_PARSE,
+         .needle = "__metadata__ has no \"spec\""},
+        {.edit = {.meta_key = "format", .meta_value = "pytorch"},
          .want = CLNET_ERR_PARSE,
          .needle = "not a clnet model"},
-        {.meta_key = "format_version",
-         .meta_value = "2",
+        {.edit = {.meta_key = "format_version", .meta_value = "2"},
          .want = CLNET_ERR_UNSUPPORTED,
          .needle = "format_version \"2\""},
-        {.meta_key = "labels",
-         .meta_value = "[\"just one\"]",
+        {.edit = {.meta_key = "labels", .meta_value = "[\"just one\"]"},
          .want = CLNET_ERR_SHAPE,
          .needle = "1 labels for an output of 5 classes"},
-        {.meta_key = "labels",
-         .meta_value = "cat,dog",
+        {.edit = {.meta_key = "labels", .meta_value = "cat,dog"},
          .want = CLNET_ERR_PARSE,
          .needle = "labels is not a JSON array of strings"},
-        {.meta_key = "input",
-         .meta_value = "32,32,3",
+        {.edit = {.meta_key = "input", .meta_value = "32,32,3"},
          .want = CLNET_ERR_PARSE,
          .needle = "input \"32,32,3\" does not match"},
-        {.meta_key = "std",
-         .meta_value = "0.2,0.2",
+        {.edit = {.meta_key = "std", .meta_value = "0.2,0.2"},
          .want = CLNET_ERR_PARSE,
          .needle = "are not 3 numbers each"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
-        rewrite_file(good, bad, &cases[i]);
+        clnet_test_rewrite_file(good, bad, &cases[i].edit);
         expect_load_error(ctx, bad, cases[i].want, cases[i].needle);
     }
 
@@ -459,6 +394,48 @@ Test(model_file, broken_files_are_refused_with_the_file_and_the_problem)
     clnet_model_destroy(load(ctx, good));
     clnet_model_destroy(m);
     clnet_graph_destroy(g);
+}
+
+/* A file of no tensors whose spec declares a 16384 x 16384 dense layer (1 GiB of kernel):
+ * refused naming the tensor and the sizes, before any model or weight exists.
+ * Before, the load built every weight of the spec (20 s and 2.2 GB) to report the tensor
+ * missing. ru_maxrss says how much memory the process ever held. */
+Test(model_file, a_spec_larger_than_the_file_is_refused_before_allocating)
+{
+    clnet_context *ctx = clnet_test_device();
+    const char *path = clnet_test_path("huge.safetensors");
+    static const char *const meta[][2] = {
+        {"format", "clnet"},
+        {"format_version", "1"},
+        {"spec", "[in]\nop = input\nshape = 1, 1, 16384\n[d]\nop = dense\nunits = 16384\n"}};
+    char err[256] = "";
+    cr_assert_eq(clnet__st_save(path, NULL, 0, meta, 3, NULL, NULL, err, sizeof err), CLNET_OK,
+                 "%s", err);
+    struct stat sb;
+    cr_assert_eq(stat(path, &sb), 0);
+    cr_expect_lt(sb.st_size, 200, "the file is %lld bytes", (long long)sb.st_size);
+    struct rusage before, after;
+    getrusage(RUSAGE_SELF, &before);
+    expect_load_error(ctx, path, CLNET_ERR_PARSE,
+                      "tensor 'd/kernel' is missing (the spec's layer 'd' has a weight 'kernel' "
+                      "of shape [1,1,16384,16384]; the spec's weights need 1073807360 bytes, the "
+                      "file holds 0 bytes of tensor data)");
+    getrusage(RUSAGE_SELF, &after);
+    const long grown_kb = after.ru_maxrss - before.ru_maxrss;
+    cr_expect_lt(grown_kb, 64 * 1024, "the refused load held %ld KiB more", grown_kb);
+
+    /* With its kernel present but not the bias, the message names the bias. */
+    static const char *const small[][2] = {
+        {"format", "clnet"},
+        {"format_version", "1"},
+        {"spec", "[in]\nop = input\nshape = 1, 1, 3\n[d]\nop = dense\nunits = 2\n"}};
+    const clnet__st_entry kernel = {"d/kernel", 4, {1, 1, 3, 2}};
+    int calls = 0;
+    cr_assert_eq(clnet__st_save(path, &kernel, 1, small, 3, zeros, &calls, err, sizeof err),
+                 CLNET_OK, "%s", err);
+    expect_load_error(ctx, path, CLNET_ERR_PARSE,
+                      "tensor 'd/bias' is missing (the spec's layer 'd' has a weight 'bias' of "
+                      "shape [2]; the spec's weights need 32 bytes, the file holds 24");
 }
 
 /* A save that fails leaves the file it would have replaced as it was. */

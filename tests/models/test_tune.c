@@ -1,10 +1,13 @@
 /* test_tune.c - the tuner (src/plan/tune.c) and its database (src/device/tune_db.c):
  * every problem gets one winner that matched the reference, later contexts run the
- * winners and compute the same results, a wrong result is caught before timing, and
- * a broken database is reported by name and never overwritten. */
+ * winners and compute the same results, a wrong result is caught before timing, a
+ * broken database is reported by name and never overwritten, and entries whose values
+ * the kernels cannot take are ignored with a warning. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "plan/plan.h"
 #include "plan/tune.h"
@@ -214,4 +217,119 @@ Test(tune, a_broken_database_is_named_and_kept)
     clnet_model_destroy(m);
     clnet_context_destroy(ctx);
     clnet_graph_destroy(g);
+}
+
+/* Warnings of a context, appended one a line. */
+static void collect(void *user, int level, const char *msg)
+{
+    char *buf = user;
+    if (level <= 1 && strlen(buf) + strlen(msg) + 2 < 4096) {
+        strcat(buf, msg);
+        strcat(buf, "\n");
+    }
+}
+
+/* "GEMM_WG_M": 0 divided by zero in gemm_packed; values out of range, not powers of two
+ * or keys no launcher reads are as bad. Each such entry is ignored with a warning naming
+ * the file and the entry; the valid entries are still used. */
+Test(tune, invalid_entries_are_ignored_with_a_warning)
+{
+    const char *db = clnet_test_path("invalid.json");
+    clnet_context *writer = context_with_db(db);
+    static const struct {
+        const char *problem, *key;
+        int value;
+        const char *why;
+    } cases[] = {
+        {"gemm NN 45x37x29", "GEMM_WG_M", 16, NULL},
+        {"gemm NN 45x37x30", "GEMM_WG_M", 0, "GEMM_WG_M = 0 is not a power of two in 1.."},
+        {"gemm NN 45x37x31", "GEMM_WG_M", 24, "GEMM_WG_M = 24 is not a power of two"},
+        {"gemm NN 45x37x32", "GEMM_KC", -5, "GEMM_KC = -5 is not an integer in 0..16777216"},
+        {"gemm NN 45x37x33", "GEMM_TILE", 64, "'GEMM_TILE' is not a parameter a tuned entry"},
+    };
+    clnet__tuned entries[CLNET_COUNTOF(cases)];
+    for (size_t i = 0; i < CLNET_COUNTOF(cases); ++i) {
+        memset(&entries[i], 0, sizeof entries[i]);
+        snprintf(entries[i].key, sizeof entries[i].key, "%s", cases[i].problem);
+        snprintf(entries[i].choice, sizeof entries[i].choice, "packed");
+        snprintf(entries[i].param_keys[0], sizeof entries[i].param_keys[0], "%s", cases[i].key);
+        entries[i].param_values[0] = cases[i].value;
+        entries[i].n_params = 1;
+        entries[i].ms = entries[i].default_ms = 1.0;
+    }
+    cr_assert_eq(clnet__tune_save(writer, entries, (int)CLNET_COUNTOF(entries)), CLNET_OK, "%s",
+                 clnet_context_error(writer));
+    clnet_context_destroy(writer);
+
+    static char log[4096];
+    char err[1024] = "";
+    clnet_context_options opt = {0};
+    opt.tune_db = db;
+    opt.log = collect;
+    opt.log_user = log;
+    opt.error = err;
+    opt.error_len = sizeof err;
+    clnet_context *ctx = NULL;
+    if (clnet_context_create(&opt, &ctx) != CLNET_OK)
+        cr_skip_test("no OpenCL device: %s", err);
+    clnet_context_stats s;
+    clnet_context_get_stats(ctx, &s);
+    cr_expect_eq(s.tune_entries, 1, "the valid entry is kept, the others ignored");
+    for (size_t i = 0; i < CLNET_COUNTOF(cases); ++i) {
+        char entry[160];
+        snprintf(entry, sizeof entry,
+                 "tuning database %s: entry %zu (problem \"%s\") ignored: ", db, i,
+                 cases[i].problem);
+        const char *at = strstr(log, entry);
+        if (!cases[i].why) {
+            cr_expect_null(at, "the valid entry was warned about: %s", log);
+            continue;
+        }
+        cr_expect(at && strstr(at, cases[i].why) == at + strlen(entry), "no \"%s%s\" in:\n%s",
+                  entry, cases[i].why, log);
+    }
+
+    /* Each problem runs: the valid entry's choice, the default for the ignored ones. */
+    for (int k = 29; k <= 33; ++k) {
+        const clnet__gemm_args rec = {0, 0, 45,   37, k,  1.0f, 0.0f, NULL,
+                                      0, k, NULL, 0,  37, NULL, 0,    37};
+        clnet__gemm_problem p;
+        cr_assert_eq(clnet__gemm_problem_init(ctx, &rec, 3, &p), CLNET_OK, "%s",
+                     clnet_context_error(ctx));
+        cr_assert_eq(clnet__gemm(ctx, &p.g), CLNET_OK, "k %d: %s", k, clnet_context_error(ctx));
+        cr_assert_eq(clFinish(ctx->queue), CL_SUCCESS);
+        clnet_context_get_stats(ctx, &s);
+        cr_expect_eq(s.tune_hits, 1, "after k = %d", k);
+        clnet__gemm_problem_free(&p);
+    }
+    clnet_context_destroy(ctx);
+}
+
+/* A database path that is a FIFO or a directory is warned about, never waited on: opening
+ * a FIFO for reading blocked until some writer came. */
+Test(tune, a_fifo_or_directory_is_not_waited_on, .timeout = 60)
+{
+    const char *fifo = clnet_test_path("fifo.json");
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    const char *paths[] = {fifo, clnet_test_dir};
+    for (size_t i = 0; i < CLNET_COUNTOF(paths); ++i) {
+        static char log[4096];
+        log[0] = '\0';
+        char err[1024] = "";
+        clnet_context_options opt = {0};
+        opt.tune_db = paths[i];
+        opt.log = collect;
+        opt.log_user = log;
+        opt.error = err;
+        opt.error_len = sizeof err;
+        clnet_context *ctx = NULL;
+        if (clnet_context_create(&opt, &ctx) != CLNET_OK)
+            cr_skip_test("no OpenCL device: %s", err);
+        clnet_context_stats s;
+        clnet_context_get_stats(ctx, &s);
+        cr_expect_eq(s.tune_entries, 0);
+        cr_expect(strstr(log, "cannot read the tuning database") && strstr(log, paths[i]), "%s",
+                  log);
+        clnet_context_destroy(ctx);
+    }
 }

@@ -107,4 +107,9 @@ Test(max_pool, parse_errors_name_the_key)
     expect_error("padding = -1", s, CLNET_ERR_PARSE, "padding", "negative");
     expect_error("pool_size = 2\npadding = 2", s, CLNET_ERR_PARSE, "padding", "smaller");
     expect_error("count_include_pad = true", s, CLNET_ERR_PARSE, "count_include_pad", "max_pool");
+    /* Past CLNET_MAX_DIM: they overflowed int in the window geometry (window.c). */
+    expect_error("pool_size = 3\npadding = 1100000000", s, CLNET_ERR_PARSE, "padding",
+                 "nor above 16777216");
+    expect_error("strides = 2147483647\npadding = same", s, CLNET_ERR_PARSE, "strides",
+                 "at most 16777216");
 }

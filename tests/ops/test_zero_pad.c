@@ -49,4 +49,7 @@ Test(zero_pad, parse_errors_name_the_key)
                             "negative");
     clnet_test_expect_error("zero_pad", "padding = same", s, CLNET_ERR_PARSE, "padding", "same");
     clnet_test_expect_error("zero_pad", "pad = 1", s, CLNET_ERR_PARSE, "'pad'", "unknown");
+    /* It overflowed the output to a negative shape the build accepted. */
+    clnet_test_expect_error("zero_pad", "padding = 2147483647", s, CLNET_ERR_PARSE, "padding",
+                            "nor above 16777216");
 }

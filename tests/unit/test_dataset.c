@@ -397,6 +397,10 @@ Test(dataset, labels_by_class_name_for_idx_and_cifar)
     clnet_dataset_destroy(d);
     free(test);
 }
+
+
+
+
 /* An idx dataset of n h x w images whose first two bytes hold the image number. */
 static clnet_dataset *numbered(int n, int h, int w)
 {
@@ -640,6 +644,61 @@ Test(dataset, batcher_augments_reproducibly)
     free(plain);
     free(aug);
     free(aug2);
+    clnet_dataset_destroy(d);
+}
+
+/* The crop of image plain (h x w, one channel) at offset (oy, ox), flipped or not, with
+ * zeros outside: what augmentation makes of it. */
+static int is_crop(const float *aug, const float *plain, int h, int w, int oy, int ox, int flip)
+{
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+            const int sy = y + oy, sx = (flip ? w - 1 - x : x) + ox;
+            const int inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
+            if (aug[y * w + x] != (inside ? plain[sy * w + sx] : 0.0f))
+                return 0;
+        }
+    return 1;
+}
+
+/* Every augmented image is the padded image cropped at one offset in [-2, 2] (images
+ * below 32 pixels are padded by 2) and maybe flipped, and the offsets seen include
+ * negative ones and whole crops of padding. The offsets outside the image used to form
+ * pointers before the image (undefined even unread; clang's UBSan in the fuzz build,
+ * fuzz/fuzz_image_folder.c, reports it). */
+Test(dataset, batcher_crops_at_every_offset)
+{
+    enum { N = 300, H = 5, W = 4 };
+    clnet_dataset *d = numbered(N, H, W);
+    float *plain = malloc((size_t)N * H * W * sizeof *plain);
+    float *aug = malloc((size_t)N * H * W * sizeof *aug);
+    int sizes[N];
+    clnet_batcher *b = NULL;
+    const clnet_batch_options po = {.batch = 7};
+    cr_assert_eq(clnet_batcher_create(d, &po, &b), CLNET_OK);
+    run_epoch(b, 0, d, NULL, sizes, plain);
+    clnet_batcher_destroy(b);
+    const clnet_batch_options ao = {.batch = 7, .augment = 1, .seed = 3};
+    cr_assert_eq(clnet_batcher_create(d, &ao, &b), CLNET_OK);
+    run_epoch(b, 1, d, NULL, sizes, aug);
+    clnet_batcher_destroy(b);
+    int seen[5][5] = {{0}};
+    for (int i = 0; i < N; ++i) {
+        int found = 0;
+        for (int oy = -2; oy <= 2; ++oy)
+            for (int ox = -2; ox <= 2; ++ox)
+                for (int flip = 0; flip < 2; ++flip)
+                    if (is_crop(aug + i * H * W, plain + i * H * W, H, W, oy, ox, flip)) {
+                        seen[oy + 2][ox + 2] = 1;
+                        found = 1;
+                    }
+        cr_assert(found, "image %d is no crop of the padded image", i);
+    }
+    for (int oy = 0; oy < 5; ++oy)
+        for (int ox = 0; ox < 5; ++ox)
+            cr_expect(seen[oy][ox], "no crop at offset %d, %d in %d images", oy - 2, ox - 2, N);
+    free(plain);
+    free(aug);
     clnet_dataset_destroy(d);
 }
 

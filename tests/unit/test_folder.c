@@ -340,3 +340,45 @@ Test(folder, empty_class_folders_are_warnings_and_keep_their_labels)
     free(b);
     free(d4);
 }
+
+/* Files whose headers claim more than the file holds are skipped before a decoder allocates
+ * for them: stb_image reserved what they claim (a 94-byte PNG whose IDAT chunk claims 1 GiB;
+ * a PGM or BMP header claiming 30000 x 30000 pixels) before reading any of it. */
+Test(folder, images_claiming_more_than_their_file_are_skipped)
+{
+    make_sub("h");
+    make_sub("h/a");
+    make_sub("h/b");
+    free(write_image("h/a/good.png", 4, 4, 3, 70));
+    free(write_image("h/b/good.png", 4, 4, 3, 71));
+    /* fuzz/corpus/image_folder/regress-png-chunk-claims-1gib's PNG. */
+    static const uint8_t png[94] = {
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48,
+        0x44, 0x52, 0x00, 0x00, 0x00, 0x28, 0x00, 0x00, 0x00, 0x24, 0x08, 0x00, 0x00, 0x00,
+        0x00, 0xde, 0x57, 0x27, 0xca, 0x40, 0x00, 0x00, 0x25, 0x49, 0x44, 0x41, 0x54, 0x78,
+        0x5e, 0x63, 0x64, 0x60, 0x23, 0x0e, 0x30, 0x31, 0x10, 0x09, 0x46, 0x15, 0xe2, 0x0d,
+        0xa8, 0xd1, 0xe0, 0x19, 0x0d, 0x1e, 0x8c, 0x10, 0x18, 0x4d, 0x14, 0xa3, 0x89, 0x82,
+        0xfc, 0x44, 0x01, 0x00, 0x07, 0xa4, 0x01, 0x32, 0x86, 0x99, 0xa9, 0x8a, 0x00, 0x00,
+        0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
+    clnet_test_write_file(at("h/a/chunk.png"), png, sizeof png);
+    static const char pgm[] = "P5\n30000 30000\n255\n0123456789";
+    clnet_test_write_file(at("h/a/huge.pgm"), pgm, sizeof pgm - 1);
+    uint8_t bmp[64] = {'B', 'M'};
+    const uint32_t fields[][2] = {{2, 64}, {10, 54}, {14, 40}, {18, 20000}, {22, 20000}};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; ++i)
+        for (int k = 0; k < 4; ++k)
+            bmp[fields[i][0] + (uint32_t)k] = (uint8_t)(fields[i][1] >> (8 * k));
+    bmp[26] = 1;  /* planes */
+    bmp[28] = 24; /* bits per pixel */
+    clnet_test_write_file(at("h/b/huge.bmp"), bmp, sizeof bmp);
+    clnet_test_log log = {0, 0, ""};
+    const clnet_dataset_options opt = {.log = clnet_test_log_line, .log_user = &log};
+    clnet_dataset *d = clnet_test_open(at("h"), NULL, &opt);
+    cr_expect_eq(clnet_dataset_size(d), 2);
+    cr_expect_eq(clnet_dataset_skipped(d), 3);
+    /* Each named with its reason (the decoders' own words: tests/unit/test_decode.c). */
+    const char *const files[] = {"h/a/chunk.png", "h/a/huge.pgm", "h/b/huge.bmp"};
+    for (int k = 0; k < 3; ++k)
+        cr_expect_not_null(strstr(log.text, at(files[k])), "%s not in: %s", files[k], log.text);
+    clnet_dataset_destroy(d);
+}

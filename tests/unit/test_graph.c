@@ -179,3 +179,34 @@ Test(graph, automatic_names_follow_keras)
     clnet_graph_destroy(g);
     clnet_graph_destroy(NULL);
 }
+
+/* A graph holds at most CLNET_MAX_LAYERS layers, so a spec (a model file's header may be
+ * 100 MB) cannot make clnet build millions of them; unnamed layers up to the limit get
+ * their Keras names in one pass each (probing name after name cost n^3 compares). */
+Test(graph, layers_are_limited_and_auto_names_stay_cheap, .timeout = 120)
+{
+    clnet_graph *g = NULL;
+    cr_assert_eq(clnet_graph_create(&g), CLNET_OK);
+    clnet_layer x = clnet_graph_input(g, NULL, 2, 2, 1);
+    for (int i = 1; i < CLNET_MAX_LAYERS; ++i)
+        x = clnet_graph_layer(g, "relu", NULL, "", &x, 1);
+    cr_assert_eq(clnet_graph_status(g), CLNET_OK, "%s", clnet_graph_error(g));
+    cr_assert_eq(clnet_graph_layer_count(g), CLNET_MAX_LAYERS);
+    cr_expect_str_eq(clnet_graph_layer_name(g, 1), "relu");
+    cr_expect_str_eq(clnet_graph_layer_name(g, CLNET_MAX_LAYERS - 1), "relu_16382");
+    cr_expect_eq(clnet_graph_layer(g, "relu", NULL, "", &x, 1), CLNET_LAYER_NONE);
+    cr_expect_eq(clnet_graph_status(g), CLNET_ERR_TOO_LARGE);
+    cr_expect(strstr(clnet_graph_error(g), "at most 16384 layers"), "%s", clnet_graph_error(g));
+    clnet_graph_destroy(g);
+
+    /* Names a user gave in between are skipped, the smallest free suffix is taken. */
+    cr_assert_eq(clnet_graph_create(&g), CLNET_OK);
+    x = clnet_graph_input(g, NULL, 2, 2, 1);
+    x = clnet_graph_layer(g, "relu", "relu_2", "", &x, 1);
+    x = clnet_graph_layer(g, "relu", NULL, "", &x, 1);
+    x = clnet_graph_layer(g, "relu", NULL, "", &x, 1);
+    const clnet_layer y = clnet_graph_layer(g, "relu", NULL, "", &x, 1);
+    cr_expect_str_eq(clnet_graph_layer_name(g, x), "relu_1");
+    cr_expect_str_eq(clnet_graph_layer_name(g, y), "relu_3");
+    clnet_graph_destroy(g);
+}

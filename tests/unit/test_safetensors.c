@@ -46,6 +46,18 @@ static void expect_refused(const char *path, clnet_status want, const char *need
     cr_expect(strstr(err, needle) != NULL, "message \"%s\" should say \"%s\"", err, needle);
     if (st == CLNET_OK)
         clnet__st_close(f);
+    /* The same bytes in memory are refused the same way (the fuzz harnesses' path). */
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return;
+    size_t n = 0;
+    unsigned char *b = clnet_test_read_file(path, &n);
+    char err2[512] = "";
+    f = (clnet__st_file *)&f;
+    cr_expect_eq(clnet__st_open_memory(b, n, &f, err2, sizeof err2), st, "%s in memory", path);
+    cr_expect_null(f);
+    cr_expect_str_eq(err2, err);
+    free(b);
 }
 
 /* Tensor data of the round trip: values that must survive bit for bit. */
@@ -149,6 +161,33 @@ Test(safetensors, round_trip_keeps_every_bit)
     free(b);
 }
 
+/* The whole file from memory reads the same tensors and metadata. */
+Test(safetensors, a_file_in_memory_reads_the_same)
+{
+    const char *path = clnet_test_path("small.safetensors");
+    save_small(path);
+    size_t n = 0;
+    unsigned char *b = clnet_test_read_file(path, &n);
+    clnet__st_file *f = NULL;
+    char err[256] = "";
+    cr_assert_eq(clnet__st_open_memory(b, n, &f, err, sizeof err), CLNET_OK, "%s", err);
+    cr_assert_eq(f->n, 4);
+    for (int i = 0; i < 4; ++i) {
+        const int t = clnet__st_find(f, entries[i].name);
+        cr_assert_eq(t, i);
+        float got[16];
+        const size_t count = (size_t)f->tensors[t].count;
+        cr_assert_eq(clnet__st_read(f, t, got, count, err, sizeof err), CLNET_OK, "%s", err);
+        for (size_t k = 0; k < count; ++k)
+            cr_expect_eq(memcmp(&got[k], &(float){value(i, k)}, sizeof(float)), 0);
+    }
+    cr_expect_str_eq(clnet__st_meta(f, "unicode"), "\xc3\xbcn\xc3\xaf");
+    clnet__st_close(f);
+    cr_expect_eq(clnet__st_open_memory(NULL, 0, &f, err, sizeof err), CLNET_ERR_PARSE);
+    cr_expect(strstr(err, "too few") != NULL, "%s", err);
+    free(b);
+}
+
 Test(safetensors, a_file_truncated_anywhere_is_refused)
 {
     const char *path = clnet_test_path("small.safetensors"),
@@ -166,6 +205,9 @@ Test(safetensors, a_file_truncated_anywhere_is_refused)
         cr_expect(strlen(err) > 10, "truncated to %zu: no message", len);
         if (len >= 8)
             cr_expect(strstr(err, "truncated") != NULL, "truncated to %zu: %s", len, err);
+        char err2[512] = "";
+        cr_expect_eq(clnet__st_open_memory(b, len, &f, err2, sizeof err2), st);
+        cr_expect_str_eq(err2, err, "truncated to %zu in memory", len);
     }
     /* A byte too many belongs to no tensor. */
     b[n] = 0;
