@@ -34,11 +34,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_write(name, bytes, n);
     }
     const int side = sides[(options >> 2) & 3];
-    const clnet_dataset_options opt = {side, side,
-                                       options & 1   ? 1
-                                       : options & 2 ? 3
-                                                     : 0,
-                                       ignore, NULL};
+    const clnet_dataset_options opt = {.h = side,
+                                       .w = side,
+                                       .c = options & 1   ? 1
+                                            : options & 2 ? 3
+                                                          : 0,
+                                       .log = ignore,
+                                       .max_pixels = 1u << 20};
     fuzz_use_dataset(fuzz_dir(), "train", &opt);
     fuzz_clear();
     return 0;

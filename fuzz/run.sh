@@ -20,6 +20,7 @@ if ! fuzz/build.sh >build-fuzz/build.log 2>&1; then
 fi
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/fuzz/lsan.supp:print_suppressions=0}"
 mkdir -p build-fuzz/artifacts build-fuzz/logs
 failed=()
 for harness in fuzz/fuzz_*.c; do
