@@ -44,6 +44,47 @@ static float *output(clnet_context *ctx, clnet_graph *g, int batch, size_t *coun
     return host;
 }
 
+/* The problems of a tune's rows (each once, in order). */
+static int count_problems(const clnet_tune_row *rows, int n)
+{
+    int problems = 0;
+    for (int i = 0; i < n; ++i)
+        problems += i == 0 || strcmp(rows[i].problem, rows[i - 1].problem) != 0;
+    return problems;
+}
+
+/* Entries of the database file at path: how many, and whether each of the rows'
+ * problems has exactly one and every "problem" is there once (no duplicates). */
+static int file_entries(const char *path, const clnet_tune_row *rows, int n, int *duplicates,
+                        int *missing)
+{
+    size_t len = 0;
+    char *text = (char *)clnet_test_read_file(path, &len);
+    int total = 0;
+    *duplicates = *missing = 0;
+    char *keys[512];
+    for (char *at = strstr(text, "\"problem\""); at; at = strstr(at + 1, "\"problem\"")) {
+        char *open = strchr(at + 9, '"'), *close = open ? strchr(open + 1, '"') : NULL;
+        cr_assert(open && close && total < 512);
+        *close = '\0';
+        keys[total] = open + 1;
+        for (int k = 0; k < total; ++k)
+            *duplicates += strcmp(keys[k], keys[total]) == 0;
+        ++total;
+        at = close;
+    }
+    for (int i = 0; i < n; ++i) {
+        if (i > 0 && strcmp(rows[i].problem, rows[i - 1].problem) == 0)
+            continue;
+        int found = 0;
+        for (int k = 0; k < total; ++k)
+            found += strcmp(keys[k], rows[i].problem) == 0;
+        *missing += found != 1;
+    }
+    free(text);
+    return total;
+}
+
 Test(tune, winners_are_stored_and_used)
 {
     const char *db = clnet_test_path("tune.json");
@@ -103,11 +144,17 @@ Test(tune, winners_are_stored_and_used)
     free(a);
     free(b);
 
-    /* Tuning again replaces entries rather than adding duplicates. */
+    /* Tuning again replaces entries rather than adding duplicates. Which problems it meets
+     * depends on the algorithms the first tune stored (Winograd or im2col change the
+     * GEMMs), and which win depends on timing: only the bookkeeping is promised. */
     m = clnet_test_model(tuned, g, 1, 1, 2);
     cr_assert_eq(clnet_model_tune(m, &opt, &rows, &n), CLNET_OK, "%s", clnet_context_error(tuned));
     clnet_context_get_stats(tuned, &s);
-    cr_expect_eq(s.tune_entries, problems);
+    int duplicates = 0, missing = 0;
+    const int total = file_entries(db, rows, n, &duplicates, &missing);
+    cr_expect_eq(duplicates, 0, "an entry was added beside the one of its problem");
+    cr_expect_eq(missing, 0, "a problem of the second tune has no entry");
+    cr_expect_eq(s.tune_entries, total);
     clnet_model_destroy(m);
     clnet_context_destroy(plain);
     clnet_context_destroy(tuned);
@@ -116,7 +163,8 @@ Test(tune, winners_are_stored_and_used)
 }
 
 /* Entries measured with other kernel sources (another clnet version) are ignored, and
- * tuning again replaces them rather than adding to them. */
+ * tuning again replaces them rather than adding to them. Which problems a tune meets and
+ * which candidates win depend on timing: the tests assert the bookkeeping only. */
 Test(tune, entries_of_other_kernels_are_stale)
 {
     const char *db = clnet_test_path("stale.json");
@@ -150,13 +198,14 @@ Test(tune, entries_of_other_kernels_are_stale)
     clnet_model *m2 = clnet_test_model(later, g, 1, 1, 1);
     cr_assert_eq(clnet_model_tune(m2, &opt, &rows, &n), CLNET_OK, "%s", clnet_context_error(later));
     clnet_context_get_stats(later, &s);
-    cr_expect_eq(s.tune_entries, entries);
-    text = (char *)clnet_test_read_file(db, &len);
-    int total = 0;
-    for (char *at = strstr(text, "\"problem\""); at; at = strstr(at + 1, "\"problem\""))
-        total++;
-    cr_expect_eq(total, entries, "stale entries were kept beside the new ones");
-    free(text);
+    /* One fresh entry per problem the new tune met (which problems depends on the
+     * algorithms it chose, so not necessarily the first tune's), each replacing the stale
+     * entry of its problem; stale entries of problems it did not meet stay, ignored. */
+    int duplicates = 0, missing = 0;
+    file_entries(db, rows, n, &duplicates, &missing);
+    cr_expect_eq(s.tune_entries, count_problems(rows, n));
+    cr_expect_eq(duplicates, 0, "stale entries were kept beside the new ones");
+    cr_expect_eq(missing, 0);
     clnet_model_destroy(m2);
     clnet_model_destroy(m);
     clnet_context_destroy(later);
