@@ -9,8 +9,8 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: clnet eval MODEL.safetensors --data SOURCE [--part test|train] [--batch N]\n"
-               "                  [--device N|NAME] [--class dgpu|igpu|cpu]\n"
+    fprintf(f, "usage: clnet eval MODEL.safetensors --data SOURCE [--part test|train]\n"
+               "                  [--batch N] [--device N|NAME] [--class dgpu|igpu|cpu]\n"
                "                  [--confusion FILE.png]\n\n"
                "Runs the images of SOURCE (an image folder, idx:DIR or cifar:DIR; --part picks\n"
                "the test (default) or train files of idx and CIFAR) through the model and prints\n"

@@ -9,18 +9,21 @@
 #include "cli.h"
 
 const char clnet_cli_model_usage[] =
-    "  MODEL              a zoo model: resnet18, resnet34, resnet50, resnet101, resnet152,\n"
-    "                     mobilenetv2, mnasnet (any case: ResNet-50); or a spec file (one\n"
-    "                     [section] per layer; `clnet ops` lists the ops and their keys)\n"
-    "  --input HxWxC      input per image, 1 or 3 channels (HxW: 3 channels); default\n"
-    "                     224x224x3; small inputs work while every layer keeps a pixel\n"
+    "  MODEL              a zoo model: resnet18, resnet34, resnet50, resnet101,\n"
+    "                     resnet152, mobilenetv2, mnasnet (any case: ResNet-50); or\n"
+    "                     a spec file (one [section] per layer; `clnet ops` lists\n"
+    "                     the ops and their keys)\n"
+    "  --input HxWxC      input per image, 1 or 3 channels (HxW: 3 channels);\n"
+    "                     default 224x224x3; small inputs work while every layer\n"
+    "                     keeps a pixel\n"
     "  --classes N        units of the final dense layer, the logits; default 1000\n"
-    "  --style S          torch: torchvision's layout and constants (default); keras: the\n"
-    "                     Keras layout and constants (resnets, mobilenetv2)\n"
-    "  --alpha A          width multiplier: mobilenetv2 0.35, 0.5, 0.75, 1.0, 1.3 or 1.4;\n"
-    "                     mnasnet 0.5, 0.75, 1.0 or 1.3; default 1.0\n"
-    "  --shortcut a|b     resnets: a = zero-filled channels (option A, no parameters),\n"
-    "                     b = 1x1 projections (option B, default)\n"
+    "  --style S          torch: torchvision's layout and constants (default);\n"
+    "                     keras: the Keras layout and constants (resnets,\n"
+    "                     mobilenetv2)\n"
+    "  --alpha A          width multiplier: mobilenetv2 0.35, 0.5, 0.75, 1.0, 1.3\n"
+    "                     or 1.4; mnasnet 0.5, 0.75, 1.0 or 1.3; default 1.0\n"
+    "  --shortcut a|b     resnets: a = zero-filled channels (option A, no\n"
+    "                     parameters), b = 1x1 projections (option B, default)\n"
     "  The options apply to zoo models only.\n";
 
 static const char *const options[] = {CLNET_CLI_MODEL_OPTIONS};
