@@ -90,9 +90,13 @@ static void print_epoch_end(const settings *s, const clnet_progress *p)
     if (!isnan(p->val_loss))
         n += (size_t)snprintf(line2 + n, sizeof line2 - n, "val_loss: %s - val_accuracy: %s - ",
                               num(c, sizeof c, p->val_loss), num(d, sizeof d, p->val_accuracy));
-    snprintf(line2 + n, sizeof line2 - n, "%.0f img/s - lr %.3g - busy %.0f%%", p->images_per_s,
-             (double)p->lr, 100.0 * p->device_busy);
-    printf("%*s%s\n", 6, "", line2);
+    n += (size_t)snprintf(line2 + n, sizeof line2 - n, "%.0f img/s - lr %.3g", p->images_per_s,
+                          (double)p->lr);
+    char busy[32];
+    snprintf(busy, sizeof busy, " - busy %.0f%%", 100.0 * p->device_busy);
+    if (4 + n + strlen(busy) < (size_t)s->columns) /* only when it fits the line */
+        snprintf(line2 + n, sizeof line2 - n, "%s", busy);
+    printf("    %s\n", line2);
     if (p->early_stop)
         printf("Early stop: %s has not improved for %d epochs; keeping the weights of epoch %d\n",
                isnan(p->val_loss) ? "loss" : "val_loss", s->fit.patience, p->best_epoch + 1);
@@ -107,7 +111,7 @@ int clnet_cli_train_progress(void *user, const clnet_progress *p)
         printf("Restored epoch %d/%d - loss: %s - accuracy: %s", p->epoch + 1, p->epochs,
                num(a, sizeof a, p->loss), num(b, sizeof b, p->accuracy));
         if (!isnan(p->val_loss))
-            printf("\n      val_loss: %s - val_accuracy: %s", num(c, sizeof c, p->val_loss),
+            printf("\n    val_loss: %s - val_accuracy: %s", num(c, sizeof c, p->val_loss),
                    num(d, sizeof d, p->val_accuracy));
         printf("\n");
         fflush(stdout);
