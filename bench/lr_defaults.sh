@@ -2,10 +2,11 @@
 # lr_defaults.sh DATA [EPOCHS] [INPUT] - trains every zoo model (and style) at batch 32
 # with clnet train's default learning rate for each optimizer and prints the last
 # epoch's figures, or the error when a run diverges. What the defaults were chosen by.
+# OPTS="sgd" limits the optimizers (default: sgd adam).
 clnet=${CLNET:-build/clnet}
 data=$1 epochs=${2:-5} input=${3:-96x96x3}
 out=$(mktemp -d)
-for opt in sgd adam; do
+for opt in ${OPTS:-sgd adam}; do
     for cfg in "resnet18 torch" "resnet34 torch" "resnet50 torch" "resnet50 keras" \
         "resnet101 torch" "resnet152 torch" "mobilenetv2 torch" "mobilenetv2 keras" \
         "mnasnet torch"; do
