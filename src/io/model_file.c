@@ -109,7 +109,8 @@ void clnet_model_normalization(const clnet_model *m, float *mean, float *std)
     }
 }
 
-void clnet__model_weight_entry(const clnet_model *m, int i, char *name, clnet__st_entry *e)
+/* The file's name and shape of weight i. */
+static void weight_entry(const clnet_model *m, int i, char *name, clnet__st_entry *e)
 {
     clnet__model_tensor_entry(m->info[i].layer, m->info[i].name, m->info[i].shape, name, e);
 }
@@ -131,76 +132,51 @@ static clnet_status fill_weight(void *user, int i, float *dst, size_t count, cha
     return st;
 }
 
-clnet_status clnet__model_meta_make(clnet_model *m, clnet__model_meta *mm, char *err, size_t len)
-{
-    memset(mm, 0, sizeof *mm);
-    cJSON *array = cJSON_CreateArray();
-    clnet_status st = array ? CLNET_OK : CLNET_ERR_OUT_OF_MEMORY;
-    for (int i = 0; i < m->n_labels && st == CLNET_OK; ++i)
-        if (!cJSON_AddItemToArray(array, cJSON_CreateString(m->labels[i])))
-            st = CLNET_ERR_OUT_OF_MEMORY;
-    if (st == CLNET_OK && !(mm->labels = cJSON_PrintUnformatted(array)))
-        st = CLNET_ERR_OUT_OF_MEMORY;
-    cJSON_Delete(array);
-    if (st == CLNET_OK && (st = clnet_graph_to_spec(m->graph, &mm->spec)) != CLNET_OK) {
-        snprintf(err, len, "writing the architecture spec failed");
-        return st;
-    }
-    if (st == CLNET_OK) {
-        const clnet_shape in = m->graph->layers[m->input_layer].out;
-        snprintf(mm->input, sizeof mm->input, "%d,%d,%d", in.h, in.w, in.c);
-        channel_list(m, m->mean, 0.0f, &mm->mean);
-        channel_list(m, m->std, 1.0f, &mm->std);
-        if (mm->mean.failed || mm->std.failed)
-            st = CLNET_ERR_OUT_OF_MEMORY;
-    }
-    if (st != CLNET_OK) {
-        snprintf(err, len, "out of host memory");
-        return st;
-    }
-    const char *const pairs[][2] = {{"format_version", CLNET_MODEL_FORMAT_VERSION},
-                                    {"spec", mm->spec},
-                                    {"labels", mm->labels},
-                                    {"input", mm->input},
-                                    {"mean", mm->mean.buf},
-                                    {"std", mm->std.buf}};
-    memcpy(mm->pairs, pairs, sizeof pairs);
-    mm->n = (int)CLNET_COUNTOF(pairs);
-    return CLNET_OK;
-}
-
-void clnet__model_meta_free(clnet__model_meta *mm)
-{
-    clnet_free(mm->spec);
-    cJSON_free(mm->labels);
-    free(mm->mean.buf);
-    free(mm->std.buf);
-    memset(mm, 0, sizeof *mm);
-}
-
 clnet_status clnet_model_save(clnet_model *m, const char *path)
 {
     if (!m || !path)
         return m ? clnet__fail(m->ctx, CLNET_ERR_INVALID_ARG, "clnet_model_save: no path")
                  : CLNET_ERR_INVALID_ARG;
     const int n = m->n_weights;
-    char *names = malloc((size_t)(n ? n : 1) * NAME_LEN);
+    char *names = malloc((size_t)(n ? n : 1) * NAME_LEN), *spec = NULL, *labels = NULL;
     clnet__st_entry *e = malloc((size_t)(n ? n : 1) * sizeof *e);
-    char err[1024] = "out of host memory";
-    clnet__model_meta mm;
-    memset(&mm, 0, sizeof mm);
-    clnet_status st = names && e ? CLNET_OK : CLNET_ERR_OUT_OF_MEMORY;
-    if (st == CLNET_OK)
-        st = clnet__model_meta_make(m, &mm, err, sizeof err);
+    cJSON *array = cJSON_CreateArray();
+    char err[1024] = "", input[64];
+    clnet__text mean = {0}, std = {0};
+    clnet_status st = names && e && array ? CLNET_OK : CLNET_ERR_OUT_OF_MEMORY;
+    for (int i = 0; i < m->n_labels && st == CLNET_OK; ++i)
+        if (!cJSON_AddItemToArray(array, cJSON_CreateString(m->labels[i])))
+            st = CLNET_ERR_OUT_OF_MEMORY;
+    if (st == CLNET_OK && !(labels = cJSON_PrintUnformatted(array)))
+        st = CLNET_ERR_OUT_OF_MEMORY;
+    if (st == CLNET_OK && (st = clnet_graph_to_spec(m->graph, &spec)) != CLNET_OK)
+        snprintf(err, sizeof err, "writing the architecture spec failed");
     if (st == CLNET_OK) {
         for (int i = 0; i < n; ++i)
-            clnet__model_weight_entry(m, i, names + (size_t)i * NAME_LEN, &e[i]);
-        const char *meta[1 + CLNET_MODEL_META][2] = {{"format", "clnet"}};
-        memcpy(meta + 1, mm.pairs, sizeof mm.pairs);
-        st = clnet__st_save(path, e, n, (const char *const(*)[2])meta, 1 + mm.n, fill_weight, m,
-                            err, sizeof err);
+            weight_entry(m, i, names + (size_t)i * NAME_LEN, &e[i]);
+        const clnet_shape in = m->graph->layers[m->input_layer].out;
+        snprintf(input, sizeof input, "%d,%d,%d", in.h, in.w, in.c);
+        channel_list(m, m->mean, 0.0f, &mean);
+        channel_list(m, m->std, 1.0f, &std);
+        if (mean.failed || std.failed)
+            st = CLNET_ERR_OUT_OF_MEMORY;
     }
-    clnet__model_meta_free(&mm);
+    if (st == CLNET_OK) {
+        const char *const meta[][2] = {
+            {"format", "clnet"}, {"format_version", CLNET_MODEL_FORMAT_VERSION},
+            {"spec", spec},      {"labels", labels},
+            {"input", input},    {"mean", mean.buf},
+            {"std", std.buf}};
+        st = clnet__st_save(path, e, n, meta, (int)CLNET_COUNTOF(meta), fill_weight, m, err,
+                            sizeof err);
+    } else if (!err[0]) {
+        snprintf(err, sizeof err, "out of host memory");
+    }
+    clnet_free(spec);
+    free(mean.buf);
+    free(std.buf);
+    cJSON_free(labels);
+    cJSON_Delete(array);
     free(e);
     free(names);
     return st == CLNET_OK ? st : clnet__fail(m->ctx, st, "saving model '%s': %s", path, err);
@@ -222,7 +198,7 @@ static clnet_status read_weights(clnet_model *m, clnet__st_file *f, char *err, s
     for (int i = 0; i < m->n_weights && st == CLNET_OK; ++i) {
         char name[NAME_LEN];
         clnet__st_entry e;
-        clnet__model_weight_entry(m, i, name, &e);
+        weight_entry(m, i, name, &e);
         const int t = clnet__st_find(f, name);
         const size_t count = (size_t)f->tensors[t].count;
         st = clnet__st_read(f, t, buf, count, err, len);

@@ -7,7 +7,6 @@
 
 #include "graph/graph.h"
 #include "io/safetensors.h"
-#include "plan/plan.h"
 
 /* The "format_version" this clnet writes and reads. */
 #define CLNET_MODEL_FORMAT_VERSION "1"
@@ -40,24 +39,5 @@ void clnet__model_file_free(clnet__model_file *mf);
 #define CLNET_MODEL_NAME_LEN 128
 void clnet__model_tensor_entry(const char *layer, const char *weight, clnet_shape s, char *name,
                                clnet__st_entry *e);
-
-/* The same for weight i of a model. */
-void clnet__model_weight_entry(const clnet_model *m, int i, char *name, clnet__st_entry *e);
-
-/* The metadata that makes a file loadable as a model, shared by model files and
- * checkpoints (src/train/checkpoint.c): format_version, spec, labels, input, mean, std
- * (the "format" key is the writer's: "clnet" or "clnet-checkpoint"). pairs[0..n) borrow
- * the strings the struct owns until clnet__model_meta_free. */
-#define CLNET_MODEL_META 6
-typedef struct clnet__model_meta {
-    char *spec, *labels;
-    char input[64];
-    clnet__text mean, std;
-    const char *pairs[CLNET_MODEL_META][2];
-    int n;
-} clnet__model_meta;
-
-clnet_status clnet__model_meta_make(clnet_model *m, clnet__model_meta *mm, char *err, size_t len);
-void clnet__model_meta_free(clnet__model_meta *mm);
 
 #endif

@@ -2,10 +2,9 @@
  * with the model's weights ("<layer>/<weight>"), the optimizer's state
  * ("optimizer/<k>/<layer>/<weight>", slot k of train.h: velocity, Adam's moments,
  * RMSprop's averages and momentum buffer), the best epoch's weights when early stopping
- * keeps them ("best/<layer>/<weight>"), and in the metadata the model file's keys (spec,
- * labels, input, normalization), finished epochs, optimizer steps, the model's training
- * step count (dropout seeds), the history of every finished epoch, early stopping's
- * state and the caller's note. Shuffling and augmentation are keyed by seed and epoch,
+ * keeps them ("best/<layer>/<weight>"), and in the metadata the architecture spec,
+ * finished epochs, optimizer steps, the model's training step count (dropout seeds), the
+ * history of every finished epoch, early stopping's state and the caller's note. Shuffling and augmentation are keyed by seed and epoch,
  * so a resumed run continues exactly as the uninterrupted one. Written to a temporary
  * file then renamed. Tests: tests/models/test_fit.c, tests/models/test_checkpoint.c. */
 #include <cjson/cJSON.h>
@@ -16,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/model_file.h"
+#include "io/safetensors.h"
 #include "train/train.h"
 
 #define FORMAT "clnet-checkpoint"
@@ -110,13 +109,12 @@ clnet_status clnet__checkpoint_save(clnet_optimizer *o, const char *path,
     clnet_model *m = o->model;
     const int cap = (2 + CLNET__OPT_STATES) * m->n_weights + 1;
     slot *s = malloc((size_t)cap * sizeof *s);
-    char *names = malloc((size_t)cap * NAME_LEN), *history = history_json(r), err[1024] = "";
+    char *names = malloc((size_t)cap * NAME_LEN), *history = history_json(r), *spec = NULL;
+    char err[1024] = "";
     clnet__st_entry *e = malloc((size_t)cap * sizeof *e);
-    clnet__model_meta mm;
-    memset(&mm, 0, sizeof mm);
     clnet_status st = s && names && e && history ? CLNET_OK : CLNET_ERR_OUT_OF_MEMORY;
     if (st == CLNET_OK)
-        st = clnet__model_meta_make(m, &mm, err, sizeof err);
+        st = clnet_graph_to_spec(m->graph, &spec);
     if (st == CLNET_OK) {
         const int n = slots(o, r->best_w, s);
         for (int i = 0; i < n; ++i) {
@@ -132,24 +130,18 @@ clnet_status clnet__checkpoint_save(clnet_optimizer *o, const char *path,
         snprintf(best, sizeof best, "%.17g", isfinite(r->best) ? r->best : HUGE_VAL);
         snprintf(best_epoch, sizeof best_epoch, "%d", r->best_epoch);
         snprintf(wait, sizeof wait, "%d", r->wait);
-        const char *meta[CLNET_MODEL_META + 11][2] = {
-            {"format", FORMAT},     {"epochs", ep},
-            {"optimizer_steps", steps}, {"training_steps", run},
-            {"optimizer", kind},    {"history", history},
-            {"best", best},         {"best_epoch", best_epoch},
-            {"wait", wait}};
-        int n_meta = 9;
-        if (r->note) {
-            meta[n_meta][0] = "note";
-            meta[n_meta++][1] = r->note;
-        }
-        memcpy(meta + n_meta, mm.pairs, sizeof mm.pairs);
-        n_meta += mm.n;
+        const char *const meta[][2] = {
+            {"format", FORMAT},         {"spec", spec},
+            {"epochs", ep},             {"optimizer_steps", steps},
+            {"training_steps", run},    {"optimizer", kind},
+            {"history", history},       {"best", best},
+            {"best_epoch", best_epoch}, {"wait", wait},
+            {"note", r->note}};
+        const int n_meta = (int)CLNET_COUNTOF(meta) - (r->note ? 0 : 1); /* the note last */
         save_job j = {o, s};
-        st = clnet__st_save(path, e, n, (const char *const(*)[2])meta, n_meta, fill, &j, err,
-                            sizeof err);
+        st = clnet__st_save(path, e, n, meta, n_meta, fill, &j, err, sizeof err);
     }
-    clnet__model_meta_free(&mm);
+    clnet_free(spec);
     cJSON_free(history);
     free(s);
     free(names);
@@ -166,23 +158,21 @@ static clnet_status read_slots(clnet_optimizer *o, clnet__st_file *f, clnet_tens
                                int *got_best, char *err, size_t len)
 {
     clnet_model *m = o->model;
+    /* Best weights, when the file has them (a run that kept them wrote them all). */
     char probe[NAME_LEN];
     const slot first_best = {NULL, 0, BEST};
-    if (best && m->n_weights > 0) {
+    int has_best = 0;
+    if (m->n_weights > 0) {
         slot_name(m, &first_best, probe);
-        if (clnet__st_find(f, probe) < 0)
-            best = NULL; /* written by a run that did not keep them */
+        has_best = clnet__st_find(f, probe) >= 0;
     }
+    best = has_best ? best : NULL;
     slot *s = malloc((size_t)((2 + CLNET__OPT_STATES) * m->n_weights + 1) * sizeof *s);
     float *buf = NULL;
     if (!s)
         return CLNET_ERR_OUT_OF_MEMORY;
     const int n = slots(o, best, s);
-    int expected = n;
-    if (!best && m->n_weights > 0) {
-        slot_name(m, &first_best, probe);
-        expected += clnet__st_find(f, probe) >= 0 ? m->n_weights : 0;
-    }
+    const int expected = n + (has_best && !best ? m->n_weights : 0);
     clnet_status st = expected == f->n ? CLNET_OK : CLNET_ERR_MISMATCH;
     if (st != CLNET_OK)
         snprintf(err, len, "it holds %d tensors where this model and optimizer have %d", f->n,
