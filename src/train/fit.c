@@ -80,7 +80,7 @@ static void score(const float *logits, int probs, const int *labels, int n, int 
         double sum = 0.0;
         int above = 0;
         for (int k = 0; k < c; ++k) {
-            sum += exp((double)row[k] - top);
+            sum += probs ? 0.0 : exp((double)row[k] - top);
             above += row[k] > row[labels[i]];
         }
         if (probs)
@@ -206,6 +206,12 @@ clnet_status clnet_model_update_bn(clnet_model *m, const clnet_dataset *d, int b
     return update_bn(m, d, batch, 0, m->opt.seed, 0);
 }
 
+/* A loss explodes when the mean of the last EXPLODE_WINDOW steps exceeds EXPLODE_FACTOR
+ * times the larger of ln(classes) (a uniform guess) and the run's first loss: far past
+ * any healthy run's spikes, long before NaN (lr 0.05 on ResNet-50 reached 1e20). */
+#define EXPLODE_WINDOW 5
+#define EXPLODE_FACTOR 10.0
+
 /* Everything one run of clnet_fit holds. */
 typedef struct run {
     clnet_model *m;
@@ -218,15 +224,9 @@ typedef struct run {
     int epochs, steps_per_epoch;
     clnet__run_record rec;
     /* Explosion watch: the last EXPLODE_WINDOW step losses and the run's reference. */
-    double recent[8], reference;
+    double recent[EXPLODE_WINDOW], reference;
     int n_recent;
 } run;
-
-/* A loss explodes when the mean of the last EXPLODE_WINDOW steps exceeds EXPLODE_FACTOR
- * times the larger of ln(classes) (a uniform guess) and the run's first loss: far past
- * any healthy run's spikes, long before NaN (lr 0.05 on ResNet-50 reached 1e20). */
-#define EXPLODE_WINDOW 5
-#define EXPLODE_FACTOR 10.0
 
 static clnet_status watch_loss(run *r, double loss, int epoch, int step, float lr)
 {
@@ -305,11 +305,12 @@ static clnet_status one_epoch(run *r, int epoch, const clnet_dataset *val, clnet
             return CLNET_OK;
         }
     }
-    /* Statistics that match the weights for validation and checkpoints: a sample of a
-     * large training set per epoch, all of it at the end of the run. */
+    /* Statistics that match the weights for validation: a sample of a large training set
+     * per epoch, all of it at the end of the run (a checkpoint alone needs none: training
+     * never reads the moving statistics, and the run's end recomputes them whole). */
     const int last = epoch + 1 == r->epochs;
     r->bn_current = 0;
-    if (!o->keep_bn_statistics && (val || o->checkpoint || last)) {
+    if (!o->keep_bn_statistics && (val || last)) {
         CLNET_TRY(update_bn(m, r->train, o->batch, last ? 0 : CLNET_FIT_BN_IMAGES, o->seed, epoch));
         r->bn_current = last || clnet_dataset_size(r->train) <= CLNET_FIT_BN_IMAGES;
     }
@@ -439,11 +440,7 @@ clnet_status clnet_fit(clnet_model *m, const clnet_dataset *train, const clnet_d
     r.epochs = o.epochs;
     r.rec.best = HUGE_VAL;
     r.rec.best_epoch = -1;
-    clnet_status st = CLNET_OK;
-    if (o.note && !(r.rec.note = strdup(o.note)))
-        st = clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
-    if (st == CLNET_OK && o.restore_best)
-        st = make_best(&r);
+    clnet_status st = o.restore_best ? make_best(&r) : CLNET_OK;
     if (st == CLNET_OK)
         st = clnet_optimizer_create(m, &o.optimizer, &r.opt);
     if (st == CLNET_OK)
@@ -452,13 +449,12 @@ clnet_status clnet_fit(clnet_model *m, const clnet_dataset *train, const clnet_d
         st = batcher(m, train, o.batch, 1, o.augment, o.seed, &r.b);
     if (st == CLNET_OK)
         r.steps_per_epoch = clnet_batcher_batches(r.b);
-    if (st == CLNET_OK && o.checkpoint && o.resume) {
+    if (st == CLNET_OK && o.checkpoint && o.resume)
         st = clnet__checkpoint_load(r.opt, o.checkpoint, &r.rec);
-        if (st == CLNET_OK && o.note) { /* the caller's note wins over the stored one */
-            free(r.rec.note);
-            if (!(r.rec.note = strdup(o.note)))
-                st = clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
-        }
+    if (st == CLNET_OK && o.note) { /* the caller's note wins over a stored one */
+        free(r.rec.note);
+        if (!(r.rec.note = strdup(o.note)))
+            st = clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
     }
     int stop = st == CLNET_OK && replay(&r) ? 1 : 0;
     if (st == CLNET_OK && !stop && o.patience > 0 && r.rec.wait >= o.patience)
