@@ -29,6 +29,10 @@ int clnet_cli_bench_startup(clnet_context *ctx, clnet_model *m, const char *devi
  * escaped). */
 void clnet_cli_json_string(const char *s);
 
+/* A loss or accuracy for people (main.c): 4 decimals, or an exponent when they would hide
+ * it (1.268e+30, 3.200e-07); into buf (len bytes), returned. */
+const char *clnet_cli_figure(char *buf, size_t len, double x);
+
 /* A clnet_log_fn printing "clnet <user as const char *cmd>: <msg>" to stderr for levels
  * 0..2: the datasets' skipped images by path, empty classes, the summary line. */
 void clnet_cli_log(void *cmd, int level, const char *msg);
@@ -64,6 +68,9 @@ extern const char clnet_cli_model_usage[];
  * returns 1 when taken, 0 when argv[*i] is not a model argument, -1 after printing an
  * error for a bad value. */
 int clnet_cli_model_arg(const char *cmd, int argc, char **argv, int *i, clnet_cli_model *m);
+/* Is m->model a spec file (a readable file, or a name that looks like a path) rather
+ * than a zoo name? */
+int clnet_cli_model_is_spec(const clnet_cli_model *m);
 /* Builds the graph: a spec file when m->model names a readable file, else a zoo model.
  * Prints the error (file, line, layer) and returns NULL on failure. *title gets a name
  * for tables (borrowed from m->model). */

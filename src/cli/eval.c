@@ -19,16 +19,6 @@ static void usage(FILE *f)
                "draws it as a heat map into a PNG file.\n");
 }
 
-/* A figure: 4 decimals, or an exponent when that would hide it. */
-static const char *num(char *buf, size_t len, double x)
-{
-    if (x == x && (x >= 1e4 || x <= -1e4 || (x != 0.0 && x < 1e-4 && x > -1e-4)))
-        snprintf(buf, len, "%.3e", x);
-    else
-        snprintf(buf, len, "%.4f", x);
-    return buf;
-}
-
 static const char *class_name(clnet_model *m, const clnet_dataset *d, int k)
 {
     return clnet_model_label(m, k) ? clnet_model_label(m, k) : clnet_dataset_class_name(d, k);
@@ -37,8 +27,8 @@ static const char *class_name(clnet_model *m, const clnet_dataset *d, int k)
 static void report(clnet_model *m, const clnet_dataset *d, const clnet_eval_result *r)
 {
     char a[32];
-    printf("%d images: loss %s - top-1 %.4f - top-5 %.4f\n\n", r->images, num(a, sizeof a, r->loss),
-           r->top1, r->top5);
+    printf("%d images: loss %s - top-1 %.4f - top-5 %.4f\n\n", r->images,
+           clnet_cli_figure(a, sizeof a, r->loss), r->top1, r->top5);
     const int c = r->classes;
     int present = 0;
     printf("%-24s %9s %9s %7s\n", "class", "precision", "recall", "images");
@@ -130,8 +120,7 @@ int clnet_cli_eval(int argc, char **argv)
             static const char *const known[] = {"--data",  "--part",      "--batch", "--device",
                                                 "--class", "--confusion", "--help",  NULL};
             return clnet_cli_unknown("eval", a, known);
-        }
-        else if (!valued)
+        } else if (!valued)
             path = a;
     }
     if (!path || !data)

@@ -1,4 +1,5 @@
 /* main.c - the clnet command: dispatches to one file per subcommand; --version. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +29,17 @@ void clnet_cli_json_string(const char *s)
             putchar(*s);
     }
     putchar('"');
+}
+
+const char *clnet_cli_figure(char *buf, size_t len, double x)
+{
+    if (!isfinite(x))
+        snprintf(buf, len, "%s", isnan(x) ? "nan" : x > 0 ? "inf" : "-inf");
+    else if (fabs(x) >= 1e4 || (x != 0.0 && fabs(x) < 1e-4))
+        snprintf(buf, len, "%.3e", x);
+    else
+        snprintf(buf, len, "%.4f", x);
+    return buf;
 }
 
 void clnet_cli_log(void *cmd, int level, const char *msg)

@@ -167,6 +167,15 @@ static clnet_graph *from_spec_file(const char *cmd, const clnet_cli_model *m)
     return g;
 }
 
+int clnet_cli_model_is_spec(const clnet_cli_model *m)
+{
+    /* A readable file is a spec; so is a name that looks like a path, to say it is missing. */
+    FILE *f = fopen(m->model, "rb");
+    if (f)
+        fclose(f);
+    return f || strchr(m->model, '/') || strstr(m->model, ".spec");
+}
+
 clnet_graph *clnet_cli_model_build(const char *cmd, const clnet_cli_model *m, const char **title)
 {
     if (!m->model) {
@@ -175,11 +184,7 @@ clnet_graph *clnet_cli_model_build(const char *cmd, const clnet_cli_model *m, co
         return NULL;
     }
     const int known = clnet_zoo_name(m->model) != NULL; /* "ResNet-50" too */
-    /* A readable file is a spec; so is a name that looks like a path, to say it is missing. */
-    FILE *f = fopen(m->model, "rb");
-    if (f)
-        fclose(f);
-    if (f || strchr(m->model, '/') || strstr(m->model, ".spec")) {
+    if (clnet_cli_model_is_spec(m)) {
         const char *slash = strrchr(m->model, '/');
         if (title)
             *title = slash ? slash + 1 : m->model;

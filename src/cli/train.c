@@ -34,24 +34,12 @@ static clnet_dataset *open_data(const char *source, int h, int w, int c)
     return open_classes(source, h, w, c, NULL, 0, 0);
 }
 
-static int is_zoo(const char *name)
-{
-    clnet_graph *g = NULL;
-    clnet_zoo_options z;
-    memset(&z, 0, sizeof z);
-    z.h = z.w = 64;
-    z.c = 3;
-    const int known = clnet_zoo_build(name, &z, &g, NULL, 0) == CLNET_OK;
-    clnet_graph_destroy(g);
-    return known;
-}
-
 /* A zoo model is built for --input (224x224x3 by default, never an image's size) and
  * the data's classes; a spec dictates its input. The data is opened at that size. */
 static int build_graph(settings *s, clnet_dataset **data, clnet_graph **g)
 {
     clnet_cli_model *m = &s->a.model;
-    if (!is_zoo(m->model)) {
+    if (clnet_cli_model_is_spec(m) || !clnet_zoo_name(m->model)) { /* a spec, or the error */
         if (!(*g = clnet_cli_model_build("train", m, &s->title)))
             return 1;
         const clnet_shape in = clnet_graph_layer_shape(*g, 0);
@@ -88,7 +76,8 @@ static int resize_base(settings *s, clnet_context *ctx, clnet_model **base)
     char *spec = NULL, *at = NULL, want[64], err[1024] = "";
     clnet_graph *resized = NULL;
     clnet_model *m = NULL;
-    int rc = clnet_graph_to_spec(g, &spec) == CLNET_OK ? 0 : clnet_cli_error("train", "out of memory");
+    int rc =
+        clnet_graph_to_spec(g, &spec) == CLNET_OK ? 0 : clnet_cli_error("train", "out of memory");
     snprintf(want, sizeof want, "op = input\nshape = %d, %d, %d\n", in.h, in.w, in.c);
     if (rc == 0 && !(at = strstr(spec, want)))
         rc = clnet_cli_error("train", "%s: cannot find its input layer's shape", s->a.from);
@@ -179,8 +168,8 @@ static int fine_tune_base(settings *s, clnet_context *ctx, clnet_dataset **data,
         *data = open_classes(s->a.data, in.h, in.w, in.c, names, n, 1);
     free(names);
     if (*data) {
-        printf("Keeping the head of %s: the classes of %s are among its %d\n", s->a.from,
-               s->a.data, classes);
+        printf("Keeping the head of %s: the classes of %s are among its %d\n", s->a.from, s->a.data,
+               classes);
         *m = base;
         return 0;
     }
@@ -189,8 +178,8 @@ static int fine_tune_base(settings *s, clnet_context *ctx, clnet_dataset **data,
         return 1;
     }
     const int want = clnet_dataset_class_count(*data);
-    printf("Replacing the %d-class head of %s with a %d-class one for the classes of %s\n",
-           classes, s->a.from, want, s->a.data);
+    printf("Replacing the %d-class head of %s with a %d-class one for the classes of %s\n", classes,
+           s->a.from, want, s->a.data);
     const clnet_status st = clnet_model_replace_head(base, want, s->fit.seed, m);
     clnet_model_destroy(base);
     return st == CLNET_OK ? 0 : clnet_cli_error("train", "%s", clnet_context_error(ctx));
@@ -241,8 +230,7 @@ static int validation(settings *s, clnet_dataset *all, clnet_dataset **train, cl
         return *val ? 0 : 1;
     }
     const double fraction = s->a.val >= 0 ? s->a.val : 0.1;
-    if (fraction > 0.0 &&
-        clnet_dataset_split(all, fraction, s->fit.seed, train, val) != CLNET_OK)
+    if (fraction > 0.0 && clnet_dataset_split(all, fraction, s->fit.seed, train, val) != CLNET_OK)
         return clnet_cli_error("train", "cannot split the data for validation");
     return 0;
 }
@@ -268,8 +256,9 @@ static int check_args(settings *s)
 {
     const train_args *a = &s->a;
     if (a->from && a->model.model)
-        return clnet_cli_error("train", "--from %s fine-tunes a saved model and --model %s builds "
-                                        "a new one: give one of them",
+        return clnet_cli_error("train",
+                               "--from %s fine-tunes a saved model and --model %s builds "
+                               "a new one: give one of them",
                                a->from, a->model.model);
     if ((!a->model.model && !a->from) || !a->data || !a->out)
         return clnet_cli_error("train", "--model (or --from), --data and --out are needed (see "
@@ -284,8 +273,9 @@ static int check_args(settings *s)
     if (a->from && a->model.model == NULL) {
         const clnet_zoo_options *z = &a->model.zoo;
         if (z->classes || z->style || z->alpha != 0.0 || z->shortcut_a)
-            return clnet_cli_error("train", "--classes, --style, --alpha and --shortcut build zoo "
-                                            "models; --from %s has its own (--input applies)",
+            return clnet_cli_error("train",
+                                   "--classes, --style, --alpha and --shortcut build zoo "
+                                   "models; --from %s has its own (--input applies)",
                                    a->from);
     }
     if (!a->checkpoint)
@@ -296,8 +286,7 @@ static int check_args(settings *s)
     s->fit.resume = a->resume;
     s->freeze = a->freeze > 0 ? (int)a->freeze : -1;
     if (!a->resume && access(s->ckpt, F_OK) == 0)
-        printf("Replacing the checkpoint %s of an earlier run (--resume continues it)\n",
-               s->ckpt);
+        printf("Replacing the checkpoint %s of an earlier run (--resume continues it)\n", s->ckpt);
     return 0;
 }
 
@@ -308,8 +297,9 @@ static int failed(const settings *s, clnet_context *ctx, clnet_status st)
     if (st == CLNET_ERR_DIVERGED) {
         const double lr = s->fit.schedule.lr / 10.0;
         if (access(s->ckpt, F_OK) == 0)
-            fprintf(stderr, "  try a tenth of the learning rate from the last good epoch: clnet "
-                            "train --resume %s --lr %.3g\n",
+            fprintf(stderr,
+                    "  try a tenth of the learning rate from the last good epoch: clnet "
+                    "train --resume %s --lr %.3g\n",
                     s->ckpt, lr);
         else
             fprintf(stderr, "  try a tenth of the learning rate: --lr %.3g\n", lr);
@@ -336,8 +326,9 @@ int clnet_cli_train(int argc, char **argv)
         else
             snprintf(s.ckpt, sizeof s.ckpt, "%s", s.a.checkpoint);
         if (rc == 0 && access(s.ckpt, F_OK) != 0)
-            rc = clnet_cli_error("train", "no checkpoint %s to resume from (train without "
-                                          "--resume to start a run)",
+            rc = clnet_cli_error("train",
+                                 "no checkpoint %s to resume from (train without "
+                                 "--resume to start a run)",
                                  s.ckpt);
         s.a.checkpoint = s.ckpt;
         if (rc == 0)

@@ -74,9 +74,18 @@ static const struct option {
     double lo, hi;
     int path;
 } options[] = {
-#define T(name, field, path) {name, TEXT, offsetof(train_args, field), 0, 0, path}
-#define N(name, field, lo, hi) {name, NUMBER, offsetof(train_args, field), lo, hi, 0}
-#define F(name, field) {name, FLAG, offsetof(train_args, field), 0, 0, 0}
+#define T(name, field, path)                                                                       \
+    {                                                                                              \
+        name, TEXT, offsetof(train_args, field), 0, 0, path                                        \
+    }
+#define N(name, field, lo, hi)                                                                     \
+    {                                                                                              \
+        name, NUMBER, offsetof(train_args, field), lo, hi, 0                                       \
+    }
+#define F(name, field)                                                                             \
+    {                                                                                              \
+        name, FLAG, offsetof(train_args, field), 0, 0, 0                                           \
+    }
     T("--model", model.model, 0),
     T("--data", data, 1),
     T("--val-data", val_data, 1),
@@ -415,11 +424,10 @@ int clnet_cli_train_settle(settings *s, int train_images)
     int64_t warm = per_epoch < total / 5 ? per_epoch : total / 5;
     warm = warm < total / 20 ? total / 20 : warm;
     f->schedule.warmup_steps = a->warmup >= 0 ? (int)a->warmup : (int)warm;
-    printf("Optimizer %s, learning rate %.3g%s, %s schedule, %d warm-up steps, batch %d\n", opt,
-           lr,
-           a->lr >= 0                      ? ""
-           : a->from && s->freeze < 0      ? " (the default for fine-tuning)"
-                                           : " (the default at this batch size)",
+    printf("Optimizer %s, learning rate %.3g%s, %s schedule, %d warm-up steps, batch %d\n", opt, lr,
+           a->lr >= 0                 ? ""
+           : a->from && s->freeze < 0 ? " (the default for fine-tuning)"
+                                      : " (the default at this batch size)",
            sched, f->schedule.warmup_steps, f->batch);
     s->note = make_note(s);
     f->note = s->note;

@@ -31,18 +31,6 @@ void clnet_cli_train_sigint(int on)
     sigaction(SIGINT, &sa, NULL);
 }
 
-/* A figure for a progress line: 4 decimals, or an exponent when that would hide it. */
-static const char *num(char *buf, size_t len, double x)
-{
-    if (!isfinite(x))
-        snprintf(buf, len, "%s", isnan(x) ? "nan" : x > 0 ? "inf" : "-inf");
-    else if (fabs(x) >= 1e4 || (x != 0.0 && fabs(x) < 1e-4))
-        snprintf(buf, len, "%.3e", x);
-    else
-        snprintf(buf, len, "%.4f", x);
-    return buf;
-}
-
 static int record(settings *s, const clnet_progress *p)
 {
     if (p->epoch >= s->cap_history) {
@@ -55,8 +43,8 @@ static int record(settings *s, const clnet_progress *p)
     }
     for (int e = s->n_history; e < p->epoch; ++e) /* epochs never reported: gaps */
         s->history[e] = (struct epoch_row){NAN, NAN, NAN, NAN, NAN, NAN, 0};
-    s->history[p->epoch] = (struct epoch_row){p->loss,         p->accuracy, p->val_loss,
-                                              p->val_accuracy, p->lr,       p->epoch_s, 0};
+    s->history[p->epoch] = (struct epoch_row){
+        p->loss, p->accuracy, p->val_loss, p->val_accuracy, p->lr, p->epoch_s, 0};
     for (int e = 0; e <= p->epoch; ++e)
         s->history[e].best = e == p->best_epoch;
     s->n_history = p->epoch + 1;
@@ -83,13 +71,14 @@ static void print_epoch_end(const settings *s, const clnet_progress *p)
 {
     char a[32], b[32], c[32], d[32], tail[160], line2[200] = "";
     snprintf(tail, sizeof tail, "%.0fs - loss: %s - accuracy: %s", p->epoch_s,
-             num(a, sizeof a, p->loss), num(b, sizeof b, p->accuracy));
+             clnet_cli_figure(a, sizeof a, p->loss), clnet_cli_figure(b, sizeof b, p->accuracy));
     bar_line(s, p, tail);
     printf("%s\n", s->tty ? "\033[K" : "");
     size_t n = 0;
     if (!isnan(p->val_loss))
         n += (size_t)snprintf(line2 + n, sizeof line2 - n, "val_loss: %s - val_accuracy: %s - ",
-                              num(c, sizeof c, p->val_loss), num(d, sizeof d, p->val_accuracy));
+                              clnet_cli_figure(c, sizeof c, p->val_loss),
+                              clnet_cli_figure(d, sizeof d, p->val_accuracy));
     n += (size_t)snprintf(line2 + n, sizeof line2 - n, "%.0f img/s - lr %.3g", p->images_per_s,
                           (double)p->lr);
     char busy[32];
@@ -109,10 +98,11 @@ int clnet_cli_train_progress(void *user, const clnet_progress *p)
     if (p->restored) {
         record(s, p);
         printf("Restored epoch %d/%d - loss: %s - accuracy: %s", p->epoch + 1, p->epochs,
-               num(a, sizeof a, p->loss), num(b, sizeof b, p->accuracy));
+               clnet_cli_figure(a, sizeof a, p->loss), clnet_cli_figure(b, sizeof b, p->accuracy));
         if (!isnan(p->val_loss))
-            printf("\n    val_loss: %s - val_accuracy: %s", num(c, sizeof c, p->val_loss),
-                   num(d, sizeof d, p->val_accuracy));
+            printf("\n    val_loss: %s - val_accuracy: %s",
+                   clnet_cli_figure(c, sizeof c, p->val_loss),
+                   clnet_cli_figure(d, sizeof d, p->val_accuracy));
         printf("\n");
         fflush(stdout);
         return interrupted;
@@ -131,7 +121,8 @@ int clnet_cli_train_progress(void *user, const clnet_progress *p)
     const int step = p->batches >= 10 ? p->batches / 10 : 1;
     if (s->tty || (p->batch % step == 0 && p->batch < p->batches)) {
         snprintf(tail, sizeof tail, "ETA: %.0fs - loss: %s - accuracy: %s", p->eta_s,
-                 num(a, sizeof a, p->loss), num(b, sizeof b, p->accuracy));
+                 clnet_cli_figure(a, sizeof a, p->loss),
+                 clnet_cli_figure(b, sizeof b, p->accuracy));
         bar_line(s, p, tail);
         printf("%s", s->tty ? "\033[K" : "\n");
         fflush(stdout);

@@ -4,9 +4,10 @@
  * RMSprop's averages and momentum buffer), the best epoch's weights when early stopping
  * keeps them ("best/<layer>/<weight>"), and in the metadata the architecture spec,
  * finished epochs, optimizer steps, the model's training step count (dropout seeds), the
- * history of every finished epoch, early stopping's state and the caller's note. Shuffling and augmentation are keyed by seed and epoch,
- * so a resumed run continues exactly as the uninterrupted one. Written to a temporary
- * file then renamed. Tests: tests/models/test_fit.c, tests/models/test_checkpoint.c. */
+ * history of every finished epoch, early stopping's state and the caller's note. Shuffling and
+ * augmentation are keyed by seed and epoch, so a resumed run continues exactly as the uninterrupted
+ * one. Written to a temporary file then renamed. Tests: tests/models/test_fit.c,
+ * tests/models/test_checkpoint.c. */
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <math.h>
@@ -78,8 +79,8 @@ static const char *const figure_names[] = {"loss",         "accuracy", "val_loss
 
 static double *figure(clnet__epoch_figures *e, int k)
 {
-    double *const f[] = {&e->loss, &e->accuracy, &e->val_loss, &e->val_accuracy, &e->lr,
-                         &e->seconds};
+    double *const f[] = {&e->loss,         &e->accuracy, &e->val_loss,
+                         &e->val_accuracy, &e->lr,       &e->seconds};
     return f[k];
 }
 
@@ -130,13 +131,17 @@ clnet_status clnet__checkpoint_save(clnet_optimizer *o, const char *path,
         snprintf(best, sizeof best, "%.17g", isfinite(r->best) ? r->best : HUGE_VAL);
         snprintf(best_epoch, sizeof best_epoch, "%d", r->best_epoch);
         snprintf(wait, sizeof wait, "%d", r->wait);
-        const char *const meta[][2] = {
-            {"format", FORMAT},         {"spec", spec},
-            {"epochs", ep},             {"optimizer_steps", steps},
-            {"training_steps", run},    {"optimizer", kind},
-            {"history", history},       {"best", best},
-            {"best_epoch", best_epoch}, {"wait", wait},
-            {"note", r->note}};
+        const char *const meta[][2] = {{"format", FORMAT},
+                                       {"spec", spec},
+                                       {"epochs", ep},
+                                       {"optimizer_steps", steps},
+                                       {"training_steps", run},
+                                       {"optimizer", kind},
+                                       {"history", history},
+                                       {"best", best},
+                                       {"best_epoch", best_epoch},
+                                       {"wait", wait},
+                                       {"note", r->note}};
         const int n_meta = (int)CLNET_COUNTOF(meta) - (r->note ? 0 : 1); /* the note last */
         save_job j = {o, s};
         st = clnet__st_save(path, e, n, meta, n_meta, fill, &j, err, sizeof err);

@@ -474,7 +474,8 @@ clnet_status clnet_fit(clnet_model *m, const clnet_dataset *train, const clnet_d
         if (st == CLNET_OK && o.checkpoint)
             st = clnet__checkpoint_save(r.opt, o.checkpoint, &r.rec);
     }
-    const int restore = r.rec.best_w && r.rec.best_epoch >= 0 && r.rec.best_epoch + 1 < r.rec.epochs;
+    const int restore =
+        r.rec.best_w && r.rec.best_epoch >= 0 && r.rec.best_epoch + 1 < r.rec.epochs;
     if (st == CLNET_OK && stop != 2 && restore) {
         st = copy_weights(m, r.rec.best_w, 1);
         /* The best epoch's statistics came from a sample when the data is large. */
