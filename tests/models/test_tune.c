@@ -17,17 +17,35 @@
 
 TestSuite(tune, .init = clnet_test_make_dir, .fini = clnet_test_remove_dir);
 
-static clnet_context *context_with_db(const char *db)
+/* Warnings of a context, appended one a line. */
+static void collect(void *user, int level, const char *msg)
+{
+    char *buf = user;
+    if (level <= 1 && strlen(buf) + strlen(msg) + 2 < 4096) {
+        strcat(buf, msg);
+        strcat(buf, "\n");
+    }
+}
+
+/* A context on database db, its log lines collected into log (4096 bytes) when given. */
+static clnet_context *context_logged(const char *db, char *log)
 {
     char err[1024] = "";
     clnet_context_options opt = {0};
     opt.tune_db = db;
+    opt.log = log ? collect : NULL;
+    opt.log_user = log;
     opt.error = err;
     opt.error_len = sizeof err;
     clnet_context *ctx = NULL;
     if (clnet_context_create(&opt, &ctx) != CLNET_OK)
         cr_skip_test("no OpenCL device: %s", err);
     return ctx;
+}
+
+static clnet_context *context_with_db(const char *db)
+{
+    return context_logged(db, NULL);
 }
 
 /* The inference output of g with weights from seed on ctx, on the host. */
@@ -268,15 +286,6 @@ Test(tune, a_broken_database_is_named_and_kept)
     clnet_graph_destroy(g);
 }
 
-/* Warnings of a context, appended one a line. */
-static void collect(void *user, int level, const char *msg)
-{
-    char *buf = user;
-    if (level <= 1 && strlen(buf) + strlen(msg) + 2 < 4096) {
-        strcat(buf, msg);
-        strcat(buf, "\n");
-    }
-}
 
 /* "GEMM_WG_M": 0 divided by zero in gemm_packed; values out of range, not powers of two
  * or keys no launcher reads are as bad. Each such entry is ignored with a warning naming
@@ -311,16 +320,7 @@ Test(tune, invalid_entries_are_ignored_with_a_warning)
     clnet_context_destroy(writer);
 
     static char log[4096];
-    char err[1024] = "";
-    clnet_context_options opt = {0};
-    opt.tune_db = db;
-    opt.log = collect;
-    opt.log_user = log;
-    opt.error = err;
-    opt.error_len = sizeof err;
-    clnet_context *ctx = NULL;
-    if (clnet_context_create(&opt, &ctx) != CLNET_OK)
-        cr_skip_test("no OpenCL device: %s", err);
+    clnet_context *ctx = context_logged(db, log);
     clnet_context_stats s;
     clnet_context_get_stats(ctx, &s);
     cr_expect_eq(s.tune_entries, 1, "the valid entry is kept, the others ignored");
@@ -364,16 +364,7 @@ Test(tune, a_fifo_or_directory_is_not_waited_on, .timeout = 60)
     for (size_t i = 0; i < CLNET_COUNTOF(paths); ++i) {
         static char log[4096];
         log[0] = '\0';
-        char err[1024] = "";
-        clnet_context_options opt = {0};
-        opt.tune_db = paths[i];
-        opt.log = collect;
-        opt.log_user = log;
-        opt.error = err;
-        opt.error_len = sizeof err;
-        clnet_context *ctx = NULL;
-        if (clnet_context_create(&opt, &ctx) != CLNET_OK)
-            cr_skip_test("no OpenCL device: %s", err);
+        clnet_context *ctx = context_logged(paths[i], log);
         clnet_context_stats s;
         clnet_context_get_stats(ctx, &s);
         cr_expect_eq(s.tune_entries, 0);
