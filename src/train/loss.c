@@ -113,7 +113,7 @@ clnet_status clnet_train_step_weighted(clnet_optimizer *o, const clnet_tensor *x
         return clnet__fail(ctx, CLNET_ERR_SHAPE,
                            "the model's output %s is not one score per class (n x 1 x 1 x classes)",
                            clnet__shape_str(s, buf, sizeof buf));
-    if (class_weight)
+    if (class_weight && class_weight != o->class_weight) /* clnet_fit's copy was checked */
         CLNET_TRY(check_class_weight(ctx, class_weight, s.c));
     CLNET_TRY(workspace(o, s));
     memset(o->host_targets, 0, y->count * sizeof(float));
