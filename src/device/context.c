@@ -279,6 +279,8 @@ static clnet_status open_context(clnet_context *ctx, const clnet_context_options
 
     const char *sync = getenv("CLNET_SYNC");
     ctx->sync = sync && *sync && strcmp(sync, "0") != 0;
+    const char *algo = getenv("CLNET_CONV_ALGO");
+    snprintf(ctx->conv_algo, sizeof ctx->conv_algo, "%s", algo ? algo : "");
     const char *dir = getenv("CLNET_CL_DIR");
     ctx->cl_dir = dir && *dir ? dir : NULL;
     return CLNET_OK;

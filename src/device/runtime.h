@@ -60,6 +60,9 @@ struct clnet_context {
     clnet_device_class cls; /* effective class: picks kernel variants */
     char platform_version[128];
     int sync;           /* $CLNET_SYNC: finish after every launch */
+    /* $CLNET_CONV_ALGO ("im2col", "winograd"; "" none), read once here so that no op reads
+     * the environment while it runs (src/ops/conv2d_winograd.c). */
+    char conv_algo[16];
     const char *cl_dir; /* $CLNET_CL_DIR or NULL */
 
     clnet__program_entry programs[CLNET_MAX_PROGRAMS];

@@ -61,7 +61,7 @@ clnet__conv_algo clnet__conv2d_pick(const clnet_context *ctx, const clnet__conv_
 {
     if (tuned)
         *tuned = 0;
-    clnet__conv_algo algo = named(getenv("CLNET_CONV_ALGO"), g);
+    clnet__conv_algo algo = named(ctx->conv_algo, g); /* $CLNET_CONV_ALGO */
     if (algo != CLNET_CONV_AUTO)
         return algo;
     if ((algo = tuned_algo(ctx, g, backward_data)) != CLNET_CONV_AUTO) {

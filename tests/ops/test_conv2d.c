@@ -3,6 +3,7 @@
  * The Winograd path's own cases: test_conv2d_winograd.c. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -167,7 +168,7 @@ Test(conv2d, shape_errors_name_the_shapes)
 
 /* A device whose max allocation holds the workspace of two images, not five: forward, dW
  * (accumulated over the chunks) and dX run in chunks, with algo ("im2col", "winograd")
- * forced through $CLNET_CONV_ALGO. im2col: one image's column matrix is 10 * 10 pixels x
+ * forced through the context's $CLNET_CONV_ALGO. im2col: one image's column matrix is 10 * 10 pixels x
  * 3 * 3 * 8 taps = 28.8 KB, chunks 2, 2, 1; Winograd: one image's V + M is 25 tiles x 16 x
  * (8 + 6) floats = 22.4 KB, chunks 3, 2 (dW by im2col). Every other buffer of the case
  * stays below the 80 KiB limit. */
@@ -178,7 +179,7 @@ static void check_in_chunks(clnet_device_class cls, const char *algo)
                               2,
                               {{5, 10, 10, 8}, {5, 10, 10, 6}},
                               0};
-    setenv("CLNET_CONV_ALGO", algo, 1);
+    snprintf(ctx->conv_algo, sizeof ctx->conv_algo, "%s", algo);
     const uint64_t keep = ctx->info.max_alloc_bytes;
     ctx->info.max_alloc_bytes = 80 << 10;
     clnet_test_check cc = {clnet_device_class_name(cls)};
@@ -186,7 +187,7 @@ static void check_in_chunks(clnet_device_class cls, const char *algo)
     clnet_status st = clnet__op_check(ctx, clnet__op_find("conv2d"), &c, 31, 1e-4,
                                       clnet_test_expect_row, &cc, &failed);
     ctx->info.max_alloc_bytes = keep;
-    unsetenv("CLNET_CONV_ALGO");
+    ctx->conv_algo[0] = '\0';
     cr_expect_eq(st, CLNET_OK, "%s %s: %s", algo, clnet_status_string(st),
                  clnet_context_error(ctx));
 }

@@ -4,6 +4,7 @@
  * Its chunked workspace: test_conv2d.c. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,7 +54,7 @@ CLNET_TEST_CLASS_PARAMS(conv2d_winograd, matches_reference)
 ParameterizedTest(clnet_device_class *cls, conv2d_winograd, matches_reference, .timeout = 600)
 {
     clnet_context *ctx = clnet_test_device_class(*cls);
-    setenv("CLNET_CONV_ALGO", "winograd", 1);
+    snprintf(ctx->conv_algo, sizeof ctx->conv_algo, "%s", "winograd");
     clnet_test_check cc = {clnet_device_class_name(*cls)};
     for (size_t i = 0; i < CLNET_COUNTOF(winograd_cases); ++i) {
         const clnet__op_case *c = &winograd_cases[i];
@@ -66,7 +67,7 @@ ParameterizedTest(clnet_device_class *cls, conv2d_winograd, matches_reference, .
                                           clnet_test_expect_row, &cc, &failed);
         cr_expect_eq(st, CLNET_OK, "%s: %s", clnet_status_string(st), clnet_context_error(ctx));
     }
-    unsetenv("CLNET_CONV_ALGO");
+    ctx->conv_algo[0] = '\0';
 }
 
 /* The reference backward these checks trust, against finite differences on these shapes. */
@@ -81,7 +82,7 @@ Test(conv2d_winograd, reference_gradient_matches_finite_differences, .timeout = 
     }
 }
 
-/* Winograd applies to 3x3 stride 1 only: the environment cannot force it elsewhere, and
+/* Winograd applies to 3x3 stride 1 only: CLNET_CONV_ALGO cannot force it elsewhere, and
  * a forced forward says why it cannot run. */
 Test(conv2d_winograd, applies_to_3x3_stride_1_only)
 {
@@ -93,13 +94,21 @@ Test(conv2d_winograd, applies_to_3x3_stride_1_only)
     cr_expect(clnet__conv2d_algo_ok(CLNET_CONV_WINOGRAD, &ok));
     cr_expect(!clnet__conv2d_algo_ok(CLNET_CONV_WINOGRAD, &strided));
     cr_expect(!clnet__conv2d_algo_ok(CLNET_CONV_WINOGRAD, &five));
+    /* $CLNET_CONV_ALGO is read when a context is made, never while an op runs. */
     setenv("CLNET_CONV_ALGO", "winograd", 1);
+    clnet_context *fresh = NULL;
+    cr_assert_eq(clnet_context_create(NULL, &fresh), CLNET_OK);
+    unsetenv("CLNET_CONV_ALGO");
+    cr_expect_eq(clnet__conv2d_pick(fresh, &ok, 0, NULL), CLNET_CONV_WINOGRAD);
+    clnet_context_destroy(fresh);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 0, NULL), CLNET_CONV_IM2COL, "the old context");
+    snprintf(ctx->conv_algo, sizeof ctx->conv_algo, "%s", "winograd");
     cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 0, NULL), CLNET_CONV_WINOGRAD);
     cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 1, NULL), CLNET_CONV_WINOGRAD);
     cr_expect_eq(clnet__conv2d_pick(ctx, &strided, 0, NULL), CLNET_CONV_IM2COL);
-    setenv("CLNET_CONV_ALGO", "im2col", 1);
+    snprintf(ctx->conv_algo, sizeof ctx->conv_algo, "%s", "im2col");
     cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 0, NULL), CLNET_CONV_IM2COL);
-    unsetenv("CLNET_CONV_ALGO");
+    ctx->conv_algo[0] = '\0';
 
     const clnet__op_desc *op = clnet__op_find("conv2d");
     void *params = NULL;
@@ -132,7 +141,7 @@ CLNET_TEST_CLASS_PARAMS(conv2d_winograd, default_rule)
 ParameterizedTest(clnet_device_class *cls, conv2d_winograd, default_rule)
 {
     clnet_context *ctx = clnet_test_device_class(*cls);
-    unsetenv("CLNET_CONV_ALGO");
+    ctx->conv_algo[0] = '\0';
     const clnet__conv_geom wide = {1, 12, 11, 32, 12, 11, 32, 3, 3, 1, 1, 1, 1};
     const clnet__conv_geom narrow = {8, 56, 56, 16, 56, 56, 64, 3, 3, 1, 1, 1, 1};
     const clnet__conv_geom late1 = {1, 7, 7, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1};
