@@ -97,6 +97,7 @@ typedef struct setup {
     int n_in, n_w, n_saved;
     clnet_tensor *in[2], *out, *w[CLNET_MAX_WEIGHTS], *saved[CLNET_MAX_SAVED], *dout, *din[2],
         *dw[CLNET_MAX_WEIGHTS];
+    clnet__op_alone alone; /* prepared once, as a plan would */
 } setup;
 
 static void setup_free(setup *s)
@@ -114,6 +115,7 @@ static void setup_free(setup *s)
         clnet_tensor_destroy(s->saved[i]);
     clnet_tensor_destroy(s->out);
     clnet_tensor_destroy(s->dout);
+    clnet__op_alone_release(&s->alone);
 }
 
 static clnet_status make_setup(clnet_context *ctx, const clnet__op_desc *op, const bench_case *bc,
@@ -132,6 +134,7 @@ static clnet_status make_setup(clnet_context *ctx, const clnet__op_desc *op, con
             s->in_shape[1] = out;
     }
     CLNET_TRY(op->infer(ctx, s->params, s->in_shape, s->n_in, &s->out_shape));
+    CLNET_TRY(clnet__op_alone_prepare(ctx, op, s->params, s->in_shape, s->n_in, 1, &s->alone));
     s->n_w = op->weights ? op->weights(s->params, s->in_shape, s->n_in, s->wd) : 0;
     s->n_saved = op->saved ? op->saved(s->params, s->in_shape, s->n_in, s->saved_shape) : 0;
     for (int i = 0; i < s->n_in; ++i) {
@@ -159,8 +162,21 @@ static clnet_status make_setup(clnet_context *ctx, const clnet__op_desc *op, con
 static clnet_status run_once(const clnet__op_desc *op, clnet_context *ctx, setup *s, int backward,
                              int training)
 {
-    clnet__op_call call = {ctx,      s->params, s->n_in, s->in,   s->out, s->n_w, s->w,
-                           s->saved, training,  7,       s->dout, s->din, s->dw};
+    const clnet__op_call call = {.ctx = ctx,
+                                 .params = s->params,
+                                 .n_in = s->n_in,
+                                 .in = s->in,
+                                 .out = s->out,
+                                 .n_w = s->n_w,
+                                 .w = s->w,
+                                 .saved = s->saved,
+                                 .training = training,
+                                 .seed = 7,
+                                 .dout = s->dout,
+                                 .din = s->din,
+                                 .dw = s->dw,
+                                 .exec = &s->alone.exec,
+                                 .scratch = &s->alone.scratch};
     return backward ? op->backward(&call) : op->forward(&call);
 }
 

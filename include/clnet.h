@@ -35,7 +35,8 @@ extern "C" {
     X(CLNET_ERR_GEMM, -12, "GEMM library failed")                                                  \
     X(CLNET_ERR_UNSUPPORTED, -13, "unsupported")                                                   \
     X(CLNET_ERR_MISMATCH, -14, "result differs from the reference")                                \
-    X(CLNET_ERR_DIVERGED, -15, "the loss is not finite")
+    X(CLNET_ERR_DIVERGED, -15, "the loss is not finite")                                           \
+    X(CLNET_ERR_INTERNAL, -16, "internal error (a bug in clnet: please report it)")
 
 typedef enum clnet_status {
 #define CLNET_STATUS_ENUM(name, value, text) name = value,
@@ -386,8 +387,11 @@ typedef struct clnet_plan_stats {
     int fused_bn;             /* batch norms folded into a convolution */
     int fused_activations;    /* activations run as an epilogue */
     int fused_adds;           /* residual adds run as a convolution's epilogue */
-    uint64_t planned_bytes;   /* activation (and, training, gradient) buffers allocated */
+    uint64_t planned_bytes;   /* activation (and, training, gradient) buffers allocated, the
+                               * ops' scratch included: the plan's peak device memory */
     uint64_t unplanned_bytes; /* the same with one buffer per tensor of the fused plan */
+    uint64_t scratch_bytes;   /* the most scratch one step uses (im2col columns, GEMM panels,
+                               * reduction partials), inside planned_bytes */
     uint64_t layer_bytes;     /* every layer's output (and, training, gradient) in a buffer
                                * of its own: no fusion, no sharing */
     int buffers;              /* buffers allocated */

@@ -86,7 +86,8 @@ const char *clnet__cl_error_name(cl_int err)
     case x:                                                                                        \
         return #x;
         E(CL_SUCCESS)
-        E(CL_DEVICE_NOT_FOUND) E(CL_DEVICE_NOT_AVAILABLE) E(CL_COMPILER_NOT_AVAILABLE) E(
+        E(CL_DEVICE_NOT_FOUND)
+        E(CL_DEVICE_NOT_AVAILABLE) E(CL_COMPILER_NOT_AVAILABLE) E(
             CL_MEM_OBJECT_ALLOCATION_FAILURE) E(CL_OUT_OF_RESOURCES) E(CL_OUT_OF_HOST_MEMORY)
             E(CL_PROFILING_INFO_NOT_AVAILABLE) E(CL_MEM_COPY_OVERLAP) E(CL_IMAGE_FORMAT_MISMATCH) E(
                 CL_IMAGE_FORMAT_NOT_SUPPORTED) E(CL_BUILD_PROGRAM_FAILURE) E(CL_MAP_FAILURE)
@@ -333,9 +334,6 @@ void clnet_context_destroy(clnet_context *ctx)
         if (ctx->events[i])
             clReleaseEvent(ctx->events[i]);
     free(ctx->events);
-    for (int i = 0; i < CLNET_SCRATCH_COUNT; ++i)
-        if (ctx->scratch[i])
-            clReleaseMemObject(ctx->scratch[i]);
     for (int i = 0; i < ctx->n_kernels; ++i)
         clReleaseKernel(ctx->kernels[i].kernel);
     for (int i = 0; i < ctx->n_programs; ++i)

@@ -1,7 +1,8 @@
 /* launch.c - kernel launches from typed argument tables, device buffers with
- * limit checks, and the context's scratch buffers. */
+ * limit checks, and scratch buffers of op calls. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "device/runtime.h"
 
@@ -80,29 +81,52 @@ clnet_status clnet__buffer(clnet_context *ctx, size_t bytes, const char *what, c
     return CLNET_OK;
 }
 
-clnet_status clnet__scratch(clnet_context *ctx, clnet__scratch_slot slot, size_t bytes, cl_mem *out)
+const char *clnet__scratch_name(clnet__scratch_slot slot)
 {
-    static const char *names[CLNET_SCRATCH_COUNT] = {
+    static const char *const names[CLNET_SCRATCH_COUNT] = {
         "im2col workspace",          "GEMM B panels",
         "reduction partials",        "temporary workspace",
         "Winograd weight workspace", "Winograd product workspace"};
-    if (ctx->scratch[slot] && ctx->scratch_bytes[slot] >= bytes) {
-        *out = ctx->scratch[slot];
+    return slot >= 0 && slot < CLNET_SCRATCH_COUNT ? names[slot] : "?";
+}
+
+clnet_status clnet__scratch_create(clnet_context *ctx, const size_t *bytes, clnet__scratch *s)
+{
+    memset(s, 0, sizeof *s);
+    for (int k = 0; k < CLNET_SCRATCH_COUNT; ++k) {
+        if (!bytes[k])
+            continue;
+        clnet_status st = clnet__buffer(ctx, bytes[k], clnet__scratch_name(k), &s->mem[k]);
+        if (st != CLNET_OK) {
+            clnet__scratch_release(s);
+            return st;
+        }
+        s->bytes[k] = bytes[k];
+    }
+    return CLNET_OK;
+}
+
+void clnet__scratch_release(clnet__scratch *s)
+{
+    /* Safe while kernels using them are queued: OpenCL frees a buffer after its last use. */
+    for (int k = 0; k < CLNET_SCRATCH_COUNT; ++k)
+        if (s->mem[k])
+            clReleaseMemObject(s->mem[k]);
+    memset(s, 0, sizeof *s);
+}
+
+clnet_status clnet__scratch_get(clnet_context *ctx, const clnet__scratch *s,
+                                clnet__scratch_slot slot, size_t bytes, const char *who,
+                                cl_mem *out)
+{
+    *out = NULL;
+    if (s && s->mem[slot] && s->bytes[slot] >= bytes) {
+        *out = s->mem[slot];
         return CLNET_OK;
     }
-    /* Grow by half again so a slowly rising size does not reallocate every call.
-     * Releasing the old buffer is safe: OpenCL frees it after its last use. */
-    size_t want = bytes + bytes / 2;
-    if ((uint64_t)want > ctx->info.max_alloc_bytes)
-        want = bytes;
-    cl_mem m = NULL;
-    CLNET_TRY(clnet__buffer(ctx, want, names[slot], &m));
-    if (ctx->scratch[slot])
-        clReleaseMemObject(ctx->scratch[slot]);
-    ctx->scratch[slot] = m;
-    ctx->scratch_bytes[slot] = want;
-    *out = m;
-    return CLNET_OK;
+    return clnet__fail(ctx, CLNET_ERR_INTERNAL,
+                       "%s needs %zu bytes of %s but its prepare step planned %zu", who, bytes,
+                       clnet__scratch_name(slot), s ? s->bytes[slot] : (size_t)0);
 }
 
 clnet_status clnet__fill(clnet_context *ctx, cl_mem mem, size_t offset, size_t count, float value)

@@ -14,8 +14,9 @@
 #define CLNET_MAX_PROGRAMS 48
 #define CLNET_MAX_KERNELS 160
 
-/* Scratch buffers owned by the context, grown on demand. Ops use them between
- * enqueues of one call only; the in-order queue makes reuse across calls safe. */
+/* Kinds of scratch an op needs within one call. An op's prepare step records the bytes of
+ * each (src/ops/op.h); the memory plan gives each a buffer live during that step only
+ * (src/plan/memory.c), so scratch shares buffers with activations by liveness. */
 typedef enum clnet__scratch_slot {
     CLNET_SCRATCH_COL,        /* im2col / col2im matrices */
     CLNET_SCRATCH_PACK_B,     /* GEMM packed B panels */
@@ -25,6 +26,14 @@ typedef enum clnet__scratch_slot {
     CLNET_SCRATCH_WINOGRAD_M, /* conv2d Winograd products before the output transform */
     CLNET_SCRATCH_COUNT
 } clnet__scratch_slot;
+
+/* The scratch buffers one op call may use: mem[k] holds at least bytes[k] (NULL and 0 for
+ * a kind the call was not given). Borrowed from a plan, or owned by whoever made them
+ * with clnet__scratch_create. */
+typedef struct clnet__scratch {
+    cl_mem mem[CLNET_SCRATCH_COUNT];
+    size_t bytes[CLNET_SCRATCH_COUNT];
+} clnet__scratch;
 
 /* A tuned choice for one problem (tune_db.c): the implementation or algorithm by
  * name and the host-side launch parameters it overrides. */
@@ -37,8 +46,6 @@ typedef struct clnet__tuned {
     int param_values[CLNET_TUNE_MAX_PARAMS];
     double ms, default_ms; /* measured by the tuner: the winner and the untuned choice */
 } clnet__tuned;
-
-struct clnet__gemm_args;
 
 typedef struct clnet__program {
     char name[48];
@@ -59,9 +66,9 @@ struct clnet_context {
     clnet_device_info info;
     clnet_device_class cls; /* effective class: picks kernel variants */
     char platform_version[128];
-    int sync;           /* $CLNET_SYNC: finish after every launch */
-    /* $CLNET_CONV_ALGO ("im2col", "winograd"; "" none), read once here so that no op reads
-     * the environment while it runs (src/ops/conv2d_winograd.c). */
+    int sync; /* $CLNET_SYNC: finish after every launch */
+    /* $CLNET_CONV_ALGO ("im2col", "winograd"; "" none), read once when the context is made;
+     * conv2d's prepare step applies it (src/ops/conv2d_winograd.c). */
     char conv_algo[16];
     const char *cl_dir; /* $CLNET_CL_DIR or NULL */
 
@@ -70,23 +77,17 @@ struct clnet_context {
     clnet__kernel_entry kernels[CLNET_MAX_KERNELS];
     int n_kernels;
 
-    cl_mem scratch[CLNET_SCRATCH_COUNT];
-    size_t scratch_bytes[CLNET_SCRATCH_COUNT];
     int gemm_clblast_failed; /* src/gemm/gemm.c: CLBlast failed here, use the tiled kernel */
     /* Set by a layer that keeps OpenCL objects of this context in a library's global
      * cache (CLBlast's programs): called first by clnet_context_destroy. */
     void (*before_destroy)(clnet_context *ctx);
 
-    /* Tuning database entries of this device, driver and class (tune_db.c). */
+    /* Tuning database entries of this device, driver and class (tune_db.c), read only by
+     * prepare steps when a plan is built; tune_version changes whenever they do, so plans
+     * made before are rebuilt. */
     clnet__tuned *tuned;
     int n_tuned;
-    int tune_off; /* the tuner measuring defaults: lookups find nothing */
-    /* While a tuned choice runs: its parameters win over the variant table's in
-     * clnet__param (host-side launch parameters only; programs never see them). */
-    const clnet__tuned *param_override;
-    /* The tuner collecting the GEMMs a model runs (src/gemm/gemm.c calls it). */
-    void (*gemm_record)(void *user, const struct clnet__gemm_args *g);
-    void *gemm_record_user;
+    uint64_t tune_version;
 
     /* Profiling (bench/): while profiling, every launch keeps its event. */
     int profiling;
@@ -237,9 +238,17 @@ static inline clnet_status clnet__launch(clnet_context *ctx, const char *program
     return clnet__launch_local(ctx, program, kernel, args, n_args, dims, global, NULL);
 }
 
-/* A scratch buffer of at least bytes (see clnet__scratch_slot). Borrowed from ctx. */
-clnet_status clnet__scratch(clnet_context *ctx, clnet__scratch_slot slot, size_t bytes,
-                            cl_mem *out);
+/* Buffers of bytes[k] for each kind k (none for 0), for an op run outside a plan (tests,
+ * checks, benchmarks, the tuner). On failure s holds nothing. */
+clnet_status clnet__scratch_create(clnet_context *ctx, const size_t *bytes, clnet__scratch *s);
+void clnet__scratch_release(clnet__scratch *s);
+/* The scratch buffer of kind slot, which must hold bytes: more than s has is an error
+ * naming who and the bytes (a prepare step that under-counted), never a new allocation. */
+clnet_status clnet__scratch_get(clnet_context *ctx, const clnet__scratch *s,
+                                clnet__scratch_slot slot, size_t bytes, const char *who,
+                                cl_mem *out);
+/* "im2col workspace", ... */
+const char *clnet__scratch_name(clnet__scratch_slot slot);
 /* Creates a device buffer, checking the device's max allocation and memory first so
  * an oversize request is a clear error naming what and the sizes. */
 clnet_status clnet__buffer(clnet_context *ctx, size_t bytes, const char *what, cl_mem *out);

@@ -188,6 +188,7 @@ static void clear(clnet_context *ctx)
     ctx->tuned = NULL;
     ctx->n_tuned = 0;
     ctx->stats.tune_entries = 0;
+    ++ctx->tune_version; /* every load and save comes through here */
 }
 
 static int by_key(const void *a, const void *b)
@@ -278,9 +279,9 @@ void clnet__tune_unload(clnet_context *ctx)
 
 const clnet__tuned *clnet__tune_find(const clnet_context *ctx, const char *key)
 {
-    if (ctx->tune_off || !ctx->n_tuned)
+    if (!ctx->n_tuned)
         return NULL;
-    /* Every GEMM and convolution asks: a binary search, not a scan. */
+    /* Every GEMM and convolution of a plan asks: a binary search, not a scan. */
     clnet__tuned want;
     snprintf(want.key, sizeof want.key, "%s", key);
     return bsearch(&want, ctx->tuned, (size_t)ctx->n_tuned, sizeof *ctx->tuned, by_key);

@@ -214,9 +214,6 @@ static const param_row *lookup(const clnet_context *ctx, const char *program, co
 
 int clnet__param(const clnet_context *ctx, const char *program, const char *key, int fallback)
 {
-    int tuned;
-    if (clnet__tuned_param(ctx->param_override, key, &tuned))
-        return tuned;
     const param_row *r = lookup(ctx, program, key);
     return r ? r->value : fallback;
 }

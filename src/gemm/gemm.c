@@ -70,27 +70,115 @@ static int is_gemv_shape(const clnet__gemm_args *g)
     return g->m == 1 || g->n == 1;
 }
 
-clnet__gemm_impl clnet__gemm_pick(const clnet_context *ctx, const clnet__gemm_args *g,
-                                  const clnet__tuned **tuned)
+/* The rule's implementation for g, without the tuning database. */
+static clnet__gemm_impl rule(const clnet_context *ctx, const clnet__gemm_args *g)
 {
-    if (tuned)
-        *tuned = NULL;
-    if (ctx->n_tuned) {
-        char key[96];
-        clnet__gemm_key(g, key, sizeof key);
-        const clnet__tuned *t = clnet__tune_find(ctx, key);
-        const clnet__gemm_impl impl = t ? clnet__gemm_impl_parse(t->choice) : CLNET_GEMM_AUTO;
-        if (impl != CLNET_GEMM_AUTO && !(impl == CLNET_GEMM_CLBLAST && ctx->gemm_clblast_failed)) {
-            if (tuned)
-                *tuned = t;
-            return impl;
-        }
-    }
     const clnet__gemm_impl choice = clnet__gemm_choice(ctx);
     /* CLBlast serves a vector shape itself, with Sgemv (see gemm_clblast). */
     if (choice == CLNET_GEMM_CLBLAST && is_gemv_shape(g))
         return choice;
     return g->m <= clnet__param(ctx, "gemm", "GEMV_M", 0) ? CLNET_GEMM_GEMV : choice;
+}
+
+/* A launch parameter: the tuned candidate's value, else the variant table's. */
+static int param(const clnet_context *ctx, const clnet__tuned *cand, const char *key, int fallback)
+{
+    int v = 0;
+    return clnet__tuned_param(cand, key, &v) ? v : clnet__param(ctx, "gemm", key, fallback);
+}
+
+/* gemm_gemv's k slices: when the columns give too few work-items (CPU) or work-groups
+ * (GPU) to fill the device, k is split into slices of at least GEMV_KMIN whose partial
+ * sums gemm_gemv_reduce adds in a fixed order. Returns the slice depth (a multiple of 16,
+ * no slice empty). */
+static int gemv_slice_depth(const clnet_context *ctx, const clnet__tuned *cand,
+                            const clnet__gemm_args *g, int gpu)
+{
+    const int per = gpu ? (g->trans_b ? GEMV_LY : GEMV_LX) : (g->trans_b ? GEMV_NC : GEMV_NW);
+    const size_t items = (size_t)(g->n + per - 1) / (size_t)per;
+    const size_t target =
+        (size_t)ctx->info.compute_units * (size_t)param(ctx, cand, "GEMV_ITEMS_PER_CU", 4);
+    const int kmin = param(ctx, cand, "GEMV_KMIN", 256);
+    size_t ks = items >= target ? 1 : (target + items - 1) / items;
+    const size_t ks_k = (size_t)(g->k / (kmin > 0 ? kmin : 1)),
+                 ks_mem = PACK_BUDGET_BYTES / ((size_t)g->m * (size_t)g->n * sizeof(float));
+    ks = ks > ks_k ? ks_k : ks;
+    ks = ks > ks_mem ? ks_mem : ks;
+    ks = ks < 1 ? 1 : ks;
+    return (int)(((size_t)g->k + ks - 1) / ks + 15) / 16 * 16;
+}
+
+/* Bytes of packed B panels for a product of n columns and depth k under gp's choices. */
+static size_t packed_scratch(const clnet__gemm_plan *gp, int n, int k)
+{
+    const size_t kp = (size_t)(k + 3) / 4 * 4;
+    const int nc = gp->b_direct || gp->nc >= n ? n : gp->nc;
+    const int cols = gp->b_direct ? n % PACK_NR : nc;
+    const size_t bytes = (size_t)(cols + PACK_NR - 1) / PACK_NR * PACK_NR * kp * sizeof(float);
+    return bytes ? bytes : sizeof(float); /* the kernel takes the buffer even when unread */
+}
+
+static size_t gemv_scratch(const clnet__gemm_plan *gp, int m, int n, int k)
+{
+    const size_t ks = gp->gv_kc > 0 ? (size_t)((k + gp->gv_kc - 1) / gp->gv_kc) : 1;
+    return ks > 1 ? ks * (size_t)m * (size_t)n * sizeof(float) : 0;
+}
+
+void clnet__gemm_prepare_with(const clnet_context *ctx, const clnet__gemm_args *g,
+                              clnet__gemm_impl impl, const clnet__tuned *cand, clnet__gemm_plan *gp)
+{
+    memset(gp, 0, sizeof *gp);
+    gp->args = *g;
+    gp->args.a = gp->args.b = gp->args.c = NULL;
+    if (impl == CLNET_GEMM_AUTO && cand)
+        impl = clnet__gemm_impl_parse(cand->choice);
+    if (impl == CLNET_GEMM_AUTO || (impl == CLNET_GEMM_CLBLAST && ctx->gemm_clblast_failed))
+        impl = rule(ctx, g);
+    gp->impl = impl;
+    gp->wg_m = param(ctx, cand, "GEMM_WG_M", 32);
+    gp->kc = param(ctx, cand, "GEMM_KC", 0);
+    /* Packed reads an untransposed B in place (rather than packing it) for small m, and
+     * runs gemm_packed_blocked (GEMM_KB > 0 its block depth) only where several tiles
+     * share the blocks: not for a single row tile. */
+    gp->b_direct = !g->trans_b && g->m <= param(ctx, cand, "GEMM_B_DIRECT_M", 0);
+    gp->kb = param(ctx, cand, "GEMM_KB", 0);
+    if (!(gp->kb > 0 && g->m > PACK_MR &&
+          (g->trans_a || (gp->b_direct && g->k >= param(ctx, cand, "GEMM_KB_K", 0)))))
+        gp->kb = 0;
+    /* Columns per chunk: whole panels, each chunk's panels within the budget. */
+    const size_t kp = g->k > 4 ? (size_t)(g->k + 3) / 4 * 4 : 4;
+    size_t fit = PACK_BUDGET_BYTES / (kp * sizeof(float) * PACK_NR);
+    fit = fit < 1 ? 1 : fit > (size_t)(INT_MAX / PACK_NR) ? (size_t)(INT_MAX / PACK_NR) : fit;
+    gp->nc = gp->b_direct || (int)fit * PACK_NR >= g->n ? g->n : (int)fit * PACK_NR;
+    gp->tile = param(ctx, cand, "GEMM_TILE", 32);
+    gp->tk = param(ctx, cand, "GEMM_TK", 16);
+    gp->wpt = param(ctx, cand, "GEMM_WPT", 4);
+    gp->gpu = clnet__param(ctx, "gemm", "CLNET_GPU", 0);
+    gp->gv_kc = g->m > 0 && g->n > 0 && g->k > 0 ? gemv_slice_depth(ctx, cand, g, gp->gpu) : 0;
+    gp->scratch = impl == CLNET_GEMM_PACKED ? packed_scratch(gp, g->n, g->k)
+                  : impl == CLNET_GEMM_GEMV ? gemv_scratch(gp, g->m, g->n, g->k)
+                                            : 0;
+}
+
+void clnet__gemm_prepare(const clnet_context *ctx, const clnet__gemm_args *g, clnet__gemm_plan *gp)
+{
+    const clnet__tuned *t = NULL;
+    if (ctx->n_tuned) {
+        char key[96];
+        clnet__gemm_key(g, key, sizeof key);
+        t = clnet__tune_find(ctx, key);
+        const clnet__gemm_impl impl = t ? clnet__gemm_impl_parse(t->choice) : CLNET_GEMM_AUTO;
+        if (impl == CLNET_GEMM_AUTO || (impl == CLNET_GEMM_CLBLAST && ctx->gemm_clblast_failed))
+            t = NULL;
+    }
+    clnet__gemm_prepare_with(ctx, g, CLNET_GEMM_AUTO, t, gp);
+    gp->tuned = t != NULL;
+}
+
+const char *clnet__gemm_plan_name(const clnet__gemm_plan *gp, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s%s", clnet__gemm_impl_name(gp->impl), gp->tuned ? " (tuned)" : "");
+    return buf;
 }
 
 static int clblast_out_of_memory(CLBlastStatusCode s)
@@ -151,11 +239,10 @@ static clnet_status clblast_fail(clnet_context *ctx, const clnet__gemm_args *g, 
                        g->trans_b, (int)s);
 }
 
-static clnet_status gemm_tiled(clnet_context *ctx, const clnet__gemm_args *g)
+static clnet_status gemm_tiled(clnet_context *ctx, const clnet__gemm_plan *gp,
+                               const clnet__gemm_args *g)
 {
-    const int tile = clnet__param(ctx, "gemm", "GEMM_TILE", 32);
-    const int tk = clnet__param(ctx, "gemm", "GEMM_TK", 16);
-    const int wpt = clnet__param(ctx, "gemm", "GEMM_WPT", 4);
+    const int tile = gp->tile, tk = gp->tk, wpt = gp->wpt;
     const size_t side = (size_t)(tile / wpt);
     const uint64_t local_bytes = (uint64_t)(tile * (tk + 1) + tk * tile) * sizeof(float);
     if (side * side > ctx->info.max_work_group_size || local_bytes > ctx->info.local_mem_bytes)
@@ -212,42 +299,21 @@ static clnet_status pack_b(clnet_context *ctx, const clnet__gemm_args *g, size_t
  * 263 -> 300 GFLOP/s, TN 4608x512x128 223 -> 346, NN 128x512x4608 238 -> 319). Others
  * keep gemm_packed: with it, untransposed k <= 1152 lost 5-15%, a packed op(B^T) 10-18%
  * (NT 196x256x2304 377 -> 346) and m <= 8 more than half (1x1000x2048 30 -> 12). */
-/* The packed path reads an untransposed B in place (rather than packing it). */
-static int packed_b_direct(const clnet_context *ctx, const clnet__gemm_args *g)
+static clnet_status gemm_packed(clnet_context *ctx, const clnet__gemm_plan *gp,
+                                const clnet__scratch *scratch, const clnet__gemm_args *g)
 {
-    return !g->trans_b && g->m <= clnet__param(ctx, "gemm", "GEMM_B_DIRECT_M", 0);
-}
-
-/* The packed path runs gemm_packed_blocked (GEMM_KB > 0 its block depth). Blocks pay
- * only when several tiles share them: not for a single row tile. */
-static int packed_blocked(const clnet_context *ctx, const clnet__gemm_args *g)
-{
-    return clnet__param(ctx, "gemm", "GEMM_KB", 0) > 0 && g->m > PACK_MR &&
-           (g->trans_a ||
-            (packed_b_direct(ctx, g) && g->k >= clnet__param(ctx, "gemm", "GEMM_KB_K", 0)));
-}
-
-static clnet_status gemm_packed(clnet_context *ctx, const clnet__gemm_args *g)
-{
-    const size_t wg = (size_t)clnet__param(ctx, "gemm", "GEMM_WG_M", 32);
-    const int kc_param = clnet__param(ctx, "gemm", "GEMM_KC", 0);
-    const int kb_param = clnet__param(ctx, "gemm", "GEMM_KB", 0);
+    const size_t wg = (size_t)gp->wg_m;
+    const int kc_param = gp->kc, kb_param = gp->kb, blocked = gp->kb > 0;
     const int kp = (g->k + 3) / 4 * 4;
-    const int b_direct = packed_b_direct(ctx, g);
-    const int blocked = packed_blocked(ctx, g);
-    /* Columns per chunk: whole panels, each chunk's panels within the budget. */
-    size_t fit = PACK_BUDGET_BYTES / ((size_t)kp * sizeof(float) * PACK_NR);
-    fit = fit < 1 ? 1 : fit > (size_t)(INT_MAX / PACK_NR) ? (size_t)(INT_MAX / PACK_NR) : fit;
-    const int nc = b_direct || (int)fit * PACK_NR >= g->n ? g->n : (int)fit * PACK_NR;
+    const int b_direct = gp->b_direct;
+    const int nc = b_direct || gp->nc >= g->n ? g->n : gp->nc;
     /* k blocks of about kc, evenly split so that none is a sliver. */
     const int n_kb = kc_param > 0 ? (g->k + kc_param - 1) / kc_param : 1;
     const int kc = (g->k + n_kb - 1) / n_kb;
     const int tiles = (g->m + PACK_MR - 1) / PACK_MR;
-    const int packed_cols = b_direct ? g->n % PACK_NR : nc;
     cl_mem bp = NULL;
-    CLNET_TRY(clnet__scratch(
-        ctx, CLNET_SCRATCH_PACK_B,
-        (size_t)(packed_cols + PACK_NR - 1) / PACK_NR * PACK_NR * (size_t)kp * sizeof(float), &bp));
+    CLNET_TRY(clnet__scratch_get(ctx, scratch, CLNET_SCRATCH_PACK_B, packed_scratch(gp, g->n, g->k),
+                                 "gemm_packed", &bp));
     for (int j0 = 0; j0 < g->n; j0 += nc) {
         const int ncur = g->n - j0 < nc ? g->n - j0 : nc;
         const int n_panels = (ncur + PACK_NR - 1) / PACK_NR;
@@ -300,30 +366,20 @@ static clnet_status gemm_packed(clnet_context *ctx, const clnet__gemm_args *g)
 }
 
 /* The small-m path (gemm_gemv in cl/gemm.cl), correct for any m: op(B) is read once
- * per pass of 8 rows of C (4 for a transposed B). When the columns give too few
- * work-items (CPU) or work-groups (GPU) to fill the device, k is split into slices
- * of at least GEMV_KMIN whose partial sums gemm_gemv_reduce adds in a fixed order. */
-static clnet_status gemm_gemv(clnet_context *ctx, const clnet__gemm_args *g)
+ * per pass of 8 rows of C (4 for a transposed B), k in slices of gp->gv_kc (see
+ * gemv_slice_depth). */
+static clnet_status gemm_gemv(clnet_context *ctx, const clnet__gemm_plan *gp,
+                              const clnet__scratch *scratch, const clnet__gemm_args *g)
 {
-    const int gpu = clnet__param(ctx, "gemm", "CLNET_GPU", 0);
+    const int gpu = gp->gpu;
     const int per = gpu ? (g->trans_b ? GEMV_LY : GEMV_LX) : (g->trans_b ? GEMV_NC : GEMV_NW);
     const size_t items = (size_t)(g->n + per - 1) / (size_t)per;
-    const size_t target =
-        (size_t)ctx->info.compute_units * (size_t)clnet__param(ctx, "gemm", "GEMV_ITEMS_PER_CU", 4);
-    const int kmin = clnet__param(ctx, "gemm", "GEMV_KMIN", 256);
-    size_t ks = items >= target ? 1 : (target + items - 1) / items;
-    const size_t ks_k = (size_t)(g->k / (kmin > 0 ? kmin : 1)),
-                 ks_mem = PACK_BUDGET_BYTES / ((size_t)g->m * (size_t)g->n * sizeof(float));
-    ks = ks > ks_k ? ks_k : ks;
-    ks = ks > ks_mem ? ks_mem : ks;
-    ks = ks < 1 ? 1 : ks;
-    /* Slices a multiple of 16 deep (whole float16 steps), none of them empty. */
-    const int kc = (int)(((size_t)g->k + ks - 1) / ks + 15) / 16 * 16;
-    ks = (size_t)((g->k + kc - 1) / kc);
+    const int kc = gp->gv_kc > 0 ? gp->gv_kc : (g->k + 15) / 16 * 16;
+    const size_t ks = (size_t)((g->k + kc - 1) / kc);
     cl_mem part = g->c;
     if (ks > 1)
-        CLNET_TRY(clnet__scratch(ctx, CLNET_SCRATCH_PACK_B,
-                                 ks * (size_t)g->m * (size_t)g->n * sizeof(float), &part));
+        CLNET_TRY(clnet__scratch_get(ctx, scratch, CLNET_SCRATCH_PACK_B,
+                                     gemv_scratch(gp, g->m, g->n, g->k), "gemm_gemv", &part));
     const clnet_arg args[] = {
         CLNET_ARG_INT(g->trans_a),    CLNET_ARG_INT(g->trans_b), CLNET_ARG_INT(g->m),
         CLNET_ARG_INT(g->n),          CLNET_ARG_INT(g->k),       CLNET_ARG_INT(kc),
@@ -389,10 +445,10 @@ static clnet_status check_args(clnet_context *ctx, const clnet__gemm_args *g)
 
 /* Runs g by impl; automatic: chosen by clnet__gemm_pick, so a CLBlast failure may fall
  * back to our kernels. */
-static clnet_status dispatch(clnet_context *ctx, clnet__gemm_impl impl, int automatic,
-                             const clnet__gemm_args *g)
+static clnet_status dispatch(clnet_context *ctx, const clnet__gemm_plan *gp,
+                             const clnet__scratch *scratch, const clnet__gemm_args *g)
 {
-    switch (impl) {
+    switch (gp->impl) {
     case CLNET_GEMM_CLBLAST: {
         ctx->before_destroy = clblast_release;
         /* Sgemv reads y even when beta is 0, and C may hold NaN: zero it first. */
@@ -401,7 +457,7 @@ static clnet_status dispatch(clnet_context *ctx, clnet__gemm_impl impl, int auto
         CLBlastStatusCode s = gemm_clblast(ctx, g);
         if (s == CLBlastSuccess)
             return CLNET_OK;
-        if (!automatic || clblast_out_of_memory(s))
+        if (clblast_out_of_memory(s))
             return clblast_fail(ctx, g, s);
         /* A driver CLBlast cannot serve: our tiled kernel from now on, on this
          * context, rather than failing every GEMM. */
@@ -411,36 +467,56 @@ static clnet_status dispatch(clnet_context *ctx, clnet__gemm_impl impl, int auto
                    is_gemv_shape(g) ? "Sgemv" : "Sgemm", g->m, g->n, g->k, (int)s, ctx->info.name,
                    is_gemv_shape(g) ? "gemv" : "tiled");
         ctx->gemm_clblast_failed = 1;
-        return is_gemv_shape(g) ? gemm_gemv(ctx, g) : gemm_tiled(ctx, g);
+        /* gemv in one k slice: it needs no scratch, which was planned for CLBlast. */
+        clnet__gemm_plan one = *gp;
+        one.gv_kc = 0;
+        return is_gemv_shape(g) ? gemm_gemv(ctx, &one, scratch, g) : gemm_tiled(ctx, gp, g);
     }
     case CLNET_GEMM_GEMV:
-        return gemm_gemv(ctx, g);
+        return gemm_gemv(ctx, gp, scratch, g);
     case CLNET_GEMM_PACKED:
-        return gemm_packed(ctx, g);
+        return gemm_packed(ctx, gp, scratch, g);
     case CLNET_GEMM_TILED:
     default:
-        return gemm_tiled(ctx, g);
+        return gemm_tiled(ctx, gp, g);
     }
 }
 
-clnet_status clnet__gemm_with(clnet_context *ctx, clnet__gemm_impl impl, const clnet__gemm_args *g)
+clnet_status clnet__gemm_run(clnet_context *ctx, const clnet__gemm_plan *gp,
+                             const clnet__scratch *s, const clnet__gemm_args *g)
 {
     CLNET_TRY(check_args(ctx, g));
+    const clnet__gemm_args *p = &gp->args;
+    if (g->trans_a != p->trans_a || g->trans_b != p->trans_b || g->m > p->m || g->n > p->n ||
+        g->k > p->k)
+        return clnet__fail(ctx, CLNET_ERR_INTERNAL,
+                           "GEMM %dx%dx%d (trans %d%d) runs on the plan of %dx%dx%d (trans %d%d)",
+                           g->m, g->n, g->k, g->trans_a, g->trans_b, p->m, p->n, p->k, p->trans_a,
+                           p->trans_b);
     if (g->m == 0 || g->n == 0)
         return CLNET_OK;
     if (g->k == 0) {
         /* An empty product: C = beta*C (CLBlast rejects k = 0). */
         return scale_c(ctx, g, g->beta);
     }
-    if (impl != CLNET_GEMM_AUTO)
-        return dispatch(ctx, impl, 0, g);
-    /* A tuned entry's launch parameters win over the variant table's for this call. */
-    const clnet__tuned *tuned = NULL;
-    impl = clnet__gemm_pick(ctx, g, &tuned);
-    ctx->param_override = tuned;
-    ctx->stats.tune_hits += tuned != NULL;
-    const clnet_status st = dispatch(ctx, impl, 1, g);
-    ctx->param_override = NULL;
+    ctx->stats.tune_hits += gp->tuned;
+    return dispatch(ctx, gp, s, g);
+}
+
+clnet_status clnet__gemm_with(clnet_context *ctx, clnet__gemm_impl impl, const clnet__gemm_args *g)
+{
+    CLNET_TRY(check_args(ctx, g));
+    clnet__gemm_plan gp;
+    if (impl == CLNET_GEMM_AUTO)
+        clnet__gemm_prepare(ctx, g, &gp);
+    else
+        clnet__gemm_prepare_with(ctx, g, impl, NULL, &gp);
+    size_t bytes[CLNET_SCRATCH_COUNT] = {0};
+    bytes[CLNET_SCRATCH_PACK_B] = gp.scratch;
+    clnet__scratch s;
+    CLNET_TRY(clnet__scratch_create(ctx, bytes, &s));
+    const clnet_status st = clnet__gemm_run(ctx, &gp, &s, g);
+    clnet__scratch_release(&s);
     return st;
 }
 
@@ -476,7 +552,9 @@ int clnet__gemm_candidates(const clnet_context *ctx, const clnet__gemm_args *g, 
             const int v[] = {wgs[i], kcs[j]};
             n = add_candidate(out, n, max, CLNET_GEMM_PACKED, 2, packed_keys, v);
         }
-    if (packed_blocked(ctx, g))
+    clnet__gemm_plan rule_plan;
+    clnet__gemm_prepare_with(ctx, g, CLNET_GEMM_PACKED, NULL, &rule_plan);
+    if (rule_plan.kb > 0)
         for (size_t i = 0; i < CLNET_COUNTOF(kbs); ++i) {
             const int v[] = {clnet__param(ctx, "gemm", "GEMM_WG_M", 32),
                              clnet__param(ctx, "gemm", "GEMM_KC", 0), kbs[i]};
@@ -490,11 +568,4 @@ int clnet__gemm_candidates(const clnet_context *ctx, const clnet__gemm_args *g, 
         !ctx->gemm_clblast_failed)
         n = add_candidate(out, n, max, CLNET_GEMM_CLBLAST, 0, NULL, NULL);
     return n;
-}
-
-clnet_status clnet__gemm(clnet_context *ctx, const clnet__gemm_args *g)
-{
-    if (ctx->gemm_record)
-        ctx->gemm_record(ctx->gemm_record_user, g);
-    return clnet__gemm_with(ctx, CLNET_GEMM_AUTO, g);
 }

@@ -38,22 +38,52 @@ typedef struct clnet__gemm_args {
     int ldc;
 } clnet__gemm_args;
 
-/* g by clnet__gemm_pick's implementation (after the tuner's recorder, when set). */
-clnet_status clnet__gemm(clnet_context *ctx, const clnet__gemm_args *g);
+/* What one GEMM of an op will run, decided when the op is prepared (a plan is built):
+ * the implementation, whether the tuning database chose it, and every host-side launch
+ * parameter, for the largest problem it serves. It runs any problem of the same
+ * transposes and leading-dimension pattern whose m, n and k are not larger (a smaller
+ * batch), with the same choices and at most the scratch recorded here. */
+typedef struct clnet__gemm_plan {
+    clnet__gemm_impl impl;
+    int tuned;             /* the tuning database's entry chose it */
+    clnet__gemm_args args; /* the planned problem (no buffers): the tuner's key and shapes */
+    /* packed: row tiles per work-group, k launch depth (0: one launch), in-kernel k blocks
+     * (0: off), op(B) read in place, columns per packed chunk */
+    int wg_m, kc, kb, b_direct, nc;
+    int tile, tk, wpt; /* tiled */
+    int gpu, gv_kc;    /* gemv: the GPU form, depth of a k slice (k itself: no slices) */
+    size_t scratch;    /* bytes of CLNET_SCRATCH_PACK_B */
+} clnet__gemm_plan;
+
+/* The plan of problem g (buffers unused) on ctx: the tuning database's entry for its key,
+ * else gemv when m <= GEMV_M (variant key; 0 turns it off), CLBlast for vector shapes
+ * where CLBlast is the choice (it runs Sgemv for them), else clnet__gemm_choice; launch
+ * parameters from the entry or the variant table. The only place a GEMM consults the
+ * tuning database. */
+void clnet__gemm_prepare(const clnet_context *ctx, const clnet__gemm_args *g, clnet__gemm_plan *gp);
+/* The same with the choice given: cand's implementation and parameters (the tuner's
+ * candidates), or with cand NULL the built-in rule without the database; impl forces an
+ * implementation (AUTO: cand's or the rule's). */
+void clnet__gemm_prepare_with(const clnet_context *ctx, const clnet__gemm_args *g,
+                              clnet__gemm_impl impl, const clnet__tuned *cand,
+                              clnet__gemm_plan *gp);
+/* Runs g as gp decided, with gp->scratch bytes of PACK_B from s. g must fit gp (same
+ * transposes, m, n, k not larger): else CLNET_ERR_INTERNAL. Only enqueues. */
+clnet_status clnet__gemm_run(clnet_context *ctx, const clnet__gemm_plan *gp,
+                             const clnet__scratch *s, const clnet__gemm_args *g);
+/* Prepares, runs and releases in one call, with scratch of its own: for checks, tests and
+ * benchmarks of one product, never on a plan's run path. impl AUTO: the rule's choice
+ * (tuning database included). */
 clnet_status clnet__gemm_with(clnet_context *ctx, clnet__gemm_impl impl, const clnet__gemm_args *g);
 /* The implementation the class uses for a general product (variant key GEMM_IMPL). */
 clnet__gemm_impl clnet__gemm_choice(const clnet_context *ctx);
-/* The implementation clnet__gemm uses for g on this context: the tuning database's
- * entry for the problem (*tuned, may be NULL, gets it: its launch parameters apply),
- * else gemv when m <= GEMV_M (variant key; 0 turns it off), CLBlast for vector shapes
- * where CLBlast is the choice (it runs Sgemv for them), else clnet__gemm_choice. */
-clnet__gemm_impl clnet__gemm_pick(const clnet_context *ctx, const clnet__gemm_args *g,
-                                  const clnet__tuned **tuned);
 const char *clnet__gemm_impl_name(clnet__gemm_impl impl);
 /* The implementation named name ("packed"), or CLNET_GEMM_AUTO. */
 clnet__gemm_impl clnet__gemm_impl_parse(const char *name);
 /* The tuning database's key of a problem: "gemm NT 3136x64x576". */
 void clnet__gemm_key(const clnet__gemm_args *g, char *buf, size_t len);
+/* "packed" or "packed (tuned)": what gp runs, for plans and profiles. */
+const char *clnet__gemm_plan_name(const clnet__gemm_plan *gp, char *buf, size_t len);
 
 /* What the tuner (src/plan/tune.c) times for g: each implementation that applies
  * to it with its host-side launch parameters varied (choice and params set, key

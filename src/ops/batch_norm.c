@@ -182,8 +182,9 @@ static clnet_status bn_forward(const clnet__op_call *call)
     int blocks, rpb;
     reduce_plan(ctx, rows, &blocks, &rpb);
     cl_mem partial = NULL;
-    CLNET_TRY(
-        clnet__scratch(ctx, CLNET_SCRATCH_REDUCE, (size_t)blocks * c * sizeof(float), &partial));
+    CLNET_TRY(clnet__scratch_get(ctx, call->scratch, CLNET_SCRATCH_REDUCE,
+                                 (size_t)blocks * c * sizeof(float), "batch_norm statistics",
+                                 &partial));
     const size_t global[1] = {(size_t)c};
 
     const reduce_src sum_x = {x, x, x, mean, invstd, 0, BN_MEAN};
@@ -211,6 +212,24 @@ static clnet_status bn_forward(const clnet__op_call *call)
     return apply(call, mean, invstd, 0);
 }
 
+/* Training: the statistics' partials (forward), the gradient sums' partials and the sums
+ * (backward). Inference forward needs nothing. */
+static clnet_status bn_prepare(clnet_context *ctx, const void *params, const clnet_shape *in,
+                               int n_in, clnet_shape out, int training, clnet__op_exec *e)
+{
+    (void)params;
+    (void)in;
+    (void)n_in;
+    if (!training)
+        return CLNET_OK;
+    int blocks, rpb;
+    reduce_plan(ctx, out.n * out.h * out.w, &blocks, &rpb);
+    e->scratch[0][CLNET_SCRATCH_REDUCE] = (size_t)blocks * (size_t)out.c * sizeof(float);
+    e->scratch[1][CLNET_SCRATCH_REDUCE] = 2 * e->scratch[0][CLNET_SCRATCH_REDUCE];
+    e->scratch[1][CLNET_SCRATCH_TMP] = 2 * (size_t)out.c * sizeof(float);
+    return CLNET_OK;
+}
+
 /* Training mode differentiates through the batch statistics (saved mean / invstd);
  * inference mode (frozen BN when fine-tuning) is the fixed affine map of the moving
  * statistics. Both need dgamma = sum dpre * xhat and dbeta = sum dpre, which land in
@@ -229,9 +248,12 @@ static clnet_status bn_backward(const clnet__op_call *call)
         int blocks, rpb;
         reduce_plan(ctx, rows, &blocks, &rpb);
         cl_mem partial = NULL;
-        CLNET_TRY(clnet__scratch(ctx, CLNET_SCRATCH_REDUCE, 2 * (size_t)blocks * c * sizeof(float),
-                                 &partial));
-        CLNET_TRY(clnet__scratch(ctx, CLNET_SCRATCH_TMP, 2 * (size_t)c * sizeof(float), &sums));
+        CLNET_TRY(clnet__scratch_get(ctx, call->scratch, CLNET_SCRATCH_REDUCE,
+                                     2 * (size_t)blocks * c * sizeof(float),
+                                     "batch_norm gradient partials", &partial));
+        CLNET_TRY(clnet__scratch_get(ctx, call->scratch, CLNET_SCRATCH_TMP,
+                                     2 * (size_t)c * sizeof(float), "batch_norm gradient sums",
+                                     &sums));
         const reduce_src grad = {call->in[0]->buf, call->dout->buf, call->out->buf, mean, stat,
                                  !training,        BN_GRAD};
         CLNET_TRY(reduce(call, &grad, rows, blocks, rpb, partial));
@@ -305,6 +327,7 @@ const clnet__op_desc clnet__op_batch_norm = {
     .weights = bn_weights,
     .saved = bn_saved,
     .flops = bn_flops,
+    .prepare = bn_prepare,
     .forward = bn_forward,
     .backward = bn_backward,
     .ref_forward = clnet__ref_batch_norm_forward,

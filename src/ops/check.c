@@ -21,6 +21,7 @@ typedef struct bundle {
         *din[CLNET_MAX_INPUTS], *dw[CLNET_MAX_WEIGHTS];
     clnet_tensor *t_in[CLNET_MAX_INPUTS], *t_w[CLNET_MAX_WEIGHTS], *t_saved[CLNET_MAX_SAVED],
         *t_out, *t_dout, *t_din[CLNET_MAX_INPUTS], *t_dw[CLNET_MAX_WEIGHTS];
+    clnet__op_alone alone; /* the op prepared for training (both directions) */
 } bundle;
 
 /* Targets (input 1) and row weights (input 2) of a loss get no gradient. */
@@ -56,6 +57,7 @@ static void bundle_free(bundle *b)
     free(b->dout);
     clnet_tensor_destroy(b->t_out);
     clnet_tensor_destroy(b->t_dout);
+    clnet__op_alone_release(&b->alone);
 }
 
 /* Values are drawn as floats and kept in double, so device and reference see the
@@ -214,8 +216,18 @@ static clnet_status run_forward(clnet_context *ctx, bundle *b, int training, uin
     for (int i = 0; i < b->n_saved; ++i)
         CLNET_TRY(upload(ctx, &b->t_saved[i], b->saved_shape[i], NULL));
     CLNET_TRY(upload(ctx, &b->t_out, b->out_shape, NULL));
-    clnet__op_call call = {ctx,        b->params, b->n_in, b->t_in, b->t_out, b->n_w, b->t_w,
-                           b->t_saved, training,  seed,    NULL,    NULL,     NULL};
+    const clnet__op_call call = {.ctx = ctx,
+                                 .params = b->params,
+                                 .n_in = b->n_in,
+                                 .in = b->t_in,
+                                 .out = b->t_out,
+                                 .n_w = b->n_w,
+                                 .w = b->t_w,
+                                 .saved = b->t_saved,
+                                 .training = training,
+                                 .seed = seed,
+                                 .exec = &b->alone.exec,
+                                 .scratch = &b->alone.scratch};
     CLNET_TRY(b->op->forward(&call));
     clnet__ref_args a = ref_args(b, training, seed);
     b->op->ref_forward(&a);
@@ -246,8 +258,21 @@ static clnet_status run_backward(clnet_context *ctx, bundle *b, uint64_t seed,
         CLNET_TRY(clnet_tensor_fill(b->t_dw[i], NAN));
         dw[i] = b->t_dw[i];
     }
-    clnet__op_call call = {ctx,        b->params, b->n_in, b->t_in,   b->t_out, b->n_w, b->t_w,
-                           b->t_saved, 1,         seed,    b->t_dout, din,      dw};
+    const clnet__op_call call = {.ctx = ctx,
+                                 .params = b->params,
+                                 .n_in = b->n_in,
+                                 .in = b->t_in,
+                                 .out = b->t_out,
+                                 .n_w = b->n_w,
+                                 .w = b->t_w,
+                                 .saved = b->t_saved,
+                                 .training = 1,
+                                 .seed = seed,
+                                 .dout = b->t_dout,
+                                 .din = din,
+                                 .dw = dw,
+                                 .exec = &b->alone.exec,
+                                 .scratch = &b->alone.scratch};
     CLNET_TRY(b->op->backward(&call));
     double *ref_din[CLNET_MAX_INPUTS] = {0}, *ref_dw[CLNET_MAX_WEIGHTS] = {0};
     for (int i = 0; i < b->n_in; ++i)
@@ -273,6 +298,8 @@ clnet_status clnet__op_check(clnet_context *ctx, const clnet__op_desc *op, const
 {
     bundle b;
     clnet_status st = bundle_make(ctx, op, c, seed, &b);
+    if (st == CLNET_OK)
+        st = clnet__op_alone_prepare(ctx, op, b.params, b.in_shape, b.n_in, 1, &b.alone);
     for (int i = 0; st == CLNET_OK && i < b.n_in; ++i)
         st = upload(ctx, &b.t_in[i], b.in_shape[i], b.in[i]);
     const uint64_t step_seed = seed * 7919u + 17u;

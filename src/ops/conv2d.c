@@ -128,30 +128,6 @@ static int pointwise(const geom *g)
            g->out_w == g->in_w;
 }
 
-static void conv2d_describe(const clnet_context *ctx, const void *params, const clnet_shape *in,
-                            int n_in, clnet_shape out, char *buf, size_t len)
-{
-    (void)n_in;
-    (void)out;
-    geom g;
-    /* The graph checked these shapes when it was built: no error to report (NULL). */
-    clnet__conv2d_geom(NULL, params, in[0], &g);
-    /* The forward product's shape decides the GEMM implementation (gemv for small m):
-     * Winograd multiplies [tiles, cin] x [cin, cout], im2col [pixels, k*k*cin] x [.., cout]. */
-    const int winograd =
-        !pointwise(&g) && clnet__conv2d_pick(ctx, &g, 0, NULL) == CLNET_CONV_WINOGRAD;
-    clnet__gemm_args ga = {0};
-    ga.m = winograd ? g.batch * ((g.out_h + 1) / 2) * ((g.out_w + 1) / 2)
-                    : g.batch * g.out_h * g.out_w;
-    ga.n = g.cout;
-    ga.k = winograd ? g.cin : g.kh * g.kw * g.cin;
-    snprintf(buf, len, "%sgemm %s",
-             pointwise(&g) ? ""
-             : winograd    ? "winograd F(2x2,3x3) + "
-                           : "im2col + ",
-             clnet__gemm_impl_name(clnet__gemm_pick(ctx, &ga, NULL)));
-}
-
 /* Images per im2col chunk: the column matrix stays within COL_BYTES and the device's
  * max allocation (one image at least). */
 static int chunk_images(const clnet_context *ctx, const geom *g)
@@ -165,12 +141,17 @@ static int chunk_images(const clnet_context *ctx, const geom *g)
     return n < 1 ? 1 : n > (uint64_t)g->batch ? g->batch : (int)n;
 }
 
+static size_t col_bytes(const geom *g, int per)
+{
+    return (size_t)per * g->out_h * g->out_w * (size_t)(g->kh * g->kw * g->cin) * sizeof(float);
+}
+
 /* The column buffer of a chunk of *per images (chunk_images), from the scratch. */
-static clnet_status col_buffer(clnet_context *ctx, const geom *g, int *per, cl_mem *col)
+static clnet_status col_buffer(clnet_context *ctx, const clnet__scratch *s, const geom *g, int *per,
+                               cl_mem *col)
 {
     *per = chunk_images(ctx, g);
-    const size_t floats = (size_t)*per * g->out_h * g->out_w * (size_t)(g->kh * g->kw * g->cin);
-    return clnet__scratch(ctx, CLNET_SCRATCH_COL, floats * sizeof(float), col);
+    return clnet__scratch_get(ctx, s, CLNET_SCRATCH_COL, col_bytes(g, *per), "conv2d im2col", col);
 }
 
 /* Appends the CV_GEOM kernel arguments; returns how many. */
@@ -219,12 +200,40 @@ static clnet_status col2im(clnet_context *ctx, const geom *g, cl_mem dcol, int n
 }
 
 /* Row-major C[m x n] (+)= op(A) op(B), packed matrices (ld = the stored row length). */
-static clnet_status gemm(clnet_context *ctx, int ta, int tb, int m, int n, int k, float beta,
-                         cl_mem a, size_t a_off, cl_mem b, size_t b_off, cl_mem c, size_t c_off)
+static clnet__gemm_args gemm_args(int ta, int tb, int m, int n, int k, float beta)
 {
-    const clnet__gemm_args ga = {ta,    tb,         m, n,     k,          1.0f, beta,  a,
-                                 a_off, ta ? m : k, b, b_off, tb ? k : n, c,    c_off, n};
-    return clnet__gemm(ctx, &ga);
+    return (clnet__gemm_args){.trans_a = ta,
+                              .trans_b = tb,
+                              .m = m,
+                              .n = n,
+                              .k = k,
+                              .alpha = 1.0f,
+                              .beta = beta,
+                              .lda = ta ? m : k,
+                              .ldb = tb ? k : n,
+                              .ldc = n};
+}
+
+/* What a GEMM of conv2d runs on: the record and the scratch of the call. */
+typedef struct gemm_ctx {
+    clnet_context *ctx;
+    const clnet__op_exec *e;
+    const clnet__scratch *s;
+} gemm_ctx;
+
+/* The GEMM of role (CLNET_CONV_GEMM_*) as the record planned it. */
+static clnet_status gemm(const gemm_ctx *r, int role, int ta, int tb, int m, int n, int k,
+                         float beta, cl_mem a, size_t a_off, cl_mem b, size_t b_off, cl_mem c,
+                         size_t c_off)
+{
+    clnet__gemm_args ga = gemm_args(ta, tb, m, n, k, beta);
+    ga.a = a;
+    ga.a_off = a_off;
+    ga.b = b;
+    ga.b_off = b_off;
+    ga.c = c;
+    ga.c_off = c_off;
+    return clnet__gemm_run(r->ctx, &r->e->gemm[role], r->s, &ga);
 }
 
 /* y = act(y + bias + res) in place over rows x cout; bias and res may be NULL. */
@@ -279,10 +288,138 @@ static clnet_status check_call(const clnet__op_call *call, const geom *g)
     return CLNET_OK;
 }
 
-clnet_status clnet__conv2d_forward_with(const clnet__op_call *call, clnet__conv_algo algo)
+/* Scratch kind k of direction dir needs at least bytes. */
+static void need(clnet__op_exec *e, int dir, clnet__scratch_slot k, size_t bytes)
+{
+    if (e->scratch[dir][k] < bytes)
+        e->scratch[dir][k] = bytes;
+}
+
+/* Plans the GEMM of role for problem ga (the database only when use_db). */
+static void plan_gemm(const clnet_context *ctx, clnet__op_exec *e, int role, int backward,
+                      clnet__gemm_args ga, int use_db)
+{
+    if (use_db)
+        clnet__gemm_prepare(ctx, &ga, &e->gemm[role]);
+    else
+        clnet__gemm_prepare_with(ctx, &ga, CLNET_GEMM_AUTO, NULL, &e->gemm[role]);
+    e->gemm_backward[role] = backward;
+    e->tuned += e->gemm[role].tuned;
+    if (e->n_gemms < role + 1)
+        e->n_gemms = role + 1;
+    need(e, backward, CLNET_SCRATCH_PACK_B, e->gemm[role].scratch);
+}
+
+static clnet_status check_algo(clnet_context *ctx, clnet__conv_algo algo, const geom *g)
+{
+    if (clnet__conv2d_algo_ok(algo, g))
+        return CLNET_OK;
+    return clnet__fail(ctx, CLNET_ERR_UNSUPPORTED,
+                       "conv2d: algorithm %s does not apply to a %dx%d kernel with strides %d, %d "
+                       "(winograd needs 3x3, stride 1)",
+                       clnet__conv_algo_name(algo), g->kh, g->kw, g->sh, g->sw);
+}
+
+/* The algorithm of forward (dx 0) or dX: forced, else clnet__conv2d_pick's. */
+static clnet_status choose(clnet_context *ctx, const geom *g, int dx, clnet__conv_algo forced,
+                           int use_db, clnet__op_exec *e, clnet__conv_algo *algo)
+{
+    int tuned = 0;
+    *algo = forced != CLNET_CONV_AUTO ? forced : clnet__conv2d_pick(ctx, g, dx, use_db, &tuned);
+    e->tuned += tuned;
+    return check_algo(ctx, *algo, g);
+}
+
+clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_params *p,
+                                        const clnet_shape *in, int n_in, int training,
+                                        clnet__conv_algo fwd, clnet__conv_algo dx, int use_db,
+                                        clnet__op_exec *e)
+{
+    (void)n_in;
+    geom g;
+    CLNET_TRY(clnet__conv2d_geom(ctx, p, in[0], &g));
+    const int opix = g.out_h * g.out_w, rows = g.batch * opix, kk = g.kh * g.kw * g.cin;
+    const int per = chunk_images(ctx, &g), pw = pointwise(&g);
+    clnet__conv_algo algo;
+    char name[48];
+    e->chunk = per;
+    CLNET_TRY(choose(ctx, &g, 0, fwd, use_db, e, &algo));
+    e->algo = algo;
+    if (algo == CLNET_CONV_WINOGRAD) {
+        clnet__conv2d_winograd_prepare(ctx, &g, 0, use_db, e->scratch[0],
+                                       &e->gemm[CLNET_CONV_GEMM_FWD]);
+        e->tuned += e->gemm[CLNET_CONV_GEMM_FWD].tuned;
+        e->n_gemms = 1;
+    } else if (pw) {
+        plan_gemm(ctx, e, CLNET_CONV_GEMM_FWD, 0, gemm_args(0, 0, rows, g.cout, g.cin, 0.0f),
+                  use_db);
+    } else {
+        plan_gemm(ctx, e, CLNET_CONV_GEMM_FWD, 0, gemm_args(0, 0, per * opix, g.cout, kk, 0.0f),
+                  use_db);
+        need(e, 0, CLNET_SCRATCH_COL, col_bytes(&g, per));
+    }
+    /* The epilogue fusion adds is named by the plan (src/plan/describe.c). */
+    snprintf(e->forward, sizeof e->forward, "%sgemm %s",
+             algo == CLNET_CONV_WINOGRAD ? "winograd F(2x2,3x3) + "
+             : pw                        ? ""
+                                         : "im2col + ",
+             clnet__gemm_plan_name(&e->gemm[CLNET_CONV_GEMM_FWD], name, sizeof name));
+    if (!training)
+        return CLNET_OK;
+    /* Backward: the activation's gradient (TMP unless a residual input takes it), the bias
+     * gradient, dX, then dW. */
+    if (p->act != CLNET_ACT_NONE)
+        need(e, 1, CLNET_SCRATCH_TMP, (size_t)rows * g.cout * sizeof(float));
+    if (p->use_bias)
+        need(e, 1, CLNET_SCRATCH_REDUCE, clnet__reduce_rows_scratch(ctx, rows, g.cout));
+    CLNET_TRY(choose(ctx, &g, 1, dx, use_db, e, &algo));
+    e->algo_dx = algo;
+    if (algo == CLNET_CONV_WINOGRAD) {
+        clnet__conv2d_winograd_prepare(ctx, &g, 1, use_db, e->scratch[1],
+                                       &e->gemm[CLNET_CONV_GEMM_DX]);
+        e->tuned += e->gemm[CLNET_CONV_GEMM_DX].tuned;
+        e->gemm_backward[CLNET_CONV_GEMM_DX] = 1;
+        e->n_gemms = 2;
+    } else if (pw) {
+        plan_gemm(ctx, e, CLNET_CONV_GEMM_DX, 1, gemm_args(0, 1, rows, g.cin, g.cout, 0.0f),
+                  use_db);
+    } else {
+        plan_gemm(ctx, e, CLNET_CONV_GEMM_DX, 1, gemm_args(0, 1, per * opix, kk, g.cout, 0.0f),
+                  use_db);
+        need(e, 1, CLNET_SCRATCH_COL, col_bytes(&g, per));
+    }
+    if (pw) {
+        plan_gemm(ctx, e, CLNET_CONV_GEMM_DW, 1, gemm_args(1, 0, g.cin, g.cout, rows, 0.0f),
+                  use_db);
+    } else {
+        plan_gemm(ctx, e, CLNET_CONV_GEMM_DW, 1, gemm_args(1, 0, kk, g.cout, per * opix, 0.0f),
+                  use_db);
+        need(e, 1, CLNET_SCRATCH_COL, col_bytes(&g, per));
+    }
+    char dx_name[48];
+    snprintf(e->backward, sizeof e->backward, "dx: %sgemm %s; dw: %sgemm %s",
+             algo == CLNET_CONV_WINOGRAD ? "winograd + "
+             : pw                        ? ""
+                                         : "col2im + ",
+             clnet__gemm_plan_name(&e->gemm[CLNET_CONV_GEMM_DX], dx_name, sizeof dx_name),
+             pw ? "" : "im2col + ",
+             clnet__gemm_plan_name(&e->gemm[CLNET_CONV_GEMM_DW], name, sizeof name));
+    return CLNET_OK;
+}
+
+static clnet_status conv2d_prepare(clnet_context *ctx, const void *params, const clnet_shape *in,
+                                   int n_in, clnet_shape out, int training, clnet__op_exec *e)
+{
+    (void)out;
+    return clnet__conv2d_prepare_with(ctx, params, in, n_in, training, CLNET_CONV_AUTO,
+                                      CLNET_CONV_AUTO, 1, e);
+}
+
+static clnet_status conv2d_forward(const clnet__op_call *call)
 {
     const clnet__conv2d_params *p = call->params;
     clnet_context *ctx = call->ctx;
+    const gemm_ctx r = {ctx, call->exec, call->scratch};
     geom g;
     CLNET_TRY(clnet__conv2d_geom(ctx, p, call->in[0]->shape, &g));
     CLNET_TRY(check_call(call, &g));
@@ -290,37 +427,23 @@ clnet_status clnet__conv2d_forward_with(const clnet__op_call *call, clnet__conv_
     cl_mem x = call->in[0]->buf, w = call->w[0]->buf, y = call->out->buf;
     cl_mem bias = p->use_bias ? call->w[1]->buf : NULL,
            res = call->n_in > 1 ? call->in[1]->buf : NULL;
-    if (algo == CLNET_CONV_AUTO) {
-        int tuned = 0;
-        algo = clnet__conv2d_pick(ctx, &g, 0, &tuned);
-        ctx->stats.tune_hits += tuned;
-    }
-    if (!clnet__conv2d_algo_ok(algo, &g))
-        return clnet__fail(ctx, CLNET_ERR_UNSUPPORTED,
-                           "conv2d: algorithm %s does not apply to a %dx%d kernel with strides "
-                           "%d, %d (winograd needs 3x3, stride 1)",
-                           clnet__conv_algo_name(algo), g.kh, g.kw, g.sh, g.sw);
-    if (algo == CLNET_CONV_WINOGRAD)
-        return clnet__conv2d_winograd(ctx, &g, x, w, bias, res, p->act, y);
+    if (call->exec->algo == CLNET_CONV_WINOGRAD)
+        return clnet__conv2d_winograd(ctx, call->scratch, &call->exec->gemm[CLNET_CONV_GEMM_FWD],
+                                      &g, x, w, bias, res, p->act, y);
     if (pointwise(&g)) {
-        CLNET_TRY(gemm(ctx, 0, 0, rows, g.cout, g.cin, 0.0f, x, 0, w, 0, y, 0));
+        CLNET_TRY(gemm(&r, CLNET_CONV_GEMM_FWD, 0, 0, rows, g.cout, g.cin, 0.0f, x, 0, w, 0, y, 0));
     } else {
         int per = 0;
         cl_mem col = NULL;
-        CLNET_TRY(col_buffer(ctx, &g, &per, &col));
+        CLNET_TRY(col_buffer(ctx, call->scratch, &g, &per, &col));
         for (int n0 = 0; n0 < g.batch; n0 += per) {
             const int images = g.batch - n0 < per ? g.batch - n0 : per;
             CLNET_TRY(im2col(ctx, &g, x, n0, images, col));
-            CLNET_TRY(gemm(ctx, 0, 0, images * opix, g.cout, kk, 0.0f, col, 0, w, 0, y,
-                           (size_t)n0 * opix * g.cout));
+            CLNET_TRY(gemm(&r, CLNET_CONV_GEMM_FWD, 0, 0, images * opix, g.cout, kk, 0.0f, col, 0,
+                           w, 0, y, (size_t)n0 * opix * g.cout));
         }
     }
     return epilogue(ctx, y, bias, res, rows, g.cout, p->act);
-}
-
-static clnet_status conv2d_forward(const clnet__op_call *call)
-{
-    return clnet__conv2d_forward_with(call, CLNET_CONV_AUTO);
 }
 
 /* dpre = act_backward(dout, y) into dst (NULL: a scratch buffer), or dout itself without
@@ -335,7 +458,8 @@ static clnet_status act_backward(const clnet__op_call *call, clnet__act act, cl_
         return dst ? clnet__copy(ctx, call->dout->buf, 0, dst, 0, count) : CLNET_OK;
     }
     if (!dst)
-        CLNET_TRY(clnet__scratch(ctx, CLNET_SCRATCH_TMP, count * sizeof(float), &dst));
+        CLNET_TRY(clnet__scratch_get(ctx, call->scratch, CLNET_SCRATCH_TMP, count * sizeof(float),
+                                     "conv2d activation gradient", &dst));
     *dpre = dst;
     const clnet_arg args[] = {CLNET_ARG_MEM(call->dout->buf), CLNET_ARG_MEM(call->out->buf),
                               CLNET_ARG_MEM(dst), CLNET_ARG_INT((int)count), CLNET_ARG_INT(act)};
@@ -344,57 +468,49 @@ static clnet_status act_backward(const clnet__op_call *call, clnet__act act, cl_
                          global);
 }
 
-/* dW and dX (or only dW when dx is NULL) of the im2col path, chunk by chunk: dW
- * accumulates col^T dpre over the chunks (beta 1 after the first), dcol = dpre W^T reuses
- * the chunk's column buffer. */
-clnet_status clnet__conv2d_dx_with(clnet_context *ctx, const clnet__conv_geom *g, cl_mem dpre,
-                                   cl_mem w, cl_mem dx, clnet__conv_algo algo)
+/* dX of the im2col path chunk by chunk: dcol = dpre W^T reuses the chunk's column
+ * buffer, scattered back by col2im. */
+clnet_status clnet__conv2d_dx(clnet_context *ctx, const clnet__op_exec *e, const clnet__scratch *s,
+                              const clnet__conv_geom *g, cl_mem dpre, cl_mem w, cl_mem dx)
 {
-    if (algo == CLNET_CONV_AUTO) {
-        int tuned = 0;
-        algo = clnet__conv2d_pick(ctx, g, 1, &tuned);
-        ctx->stats.tune_hits += tuned;
-    }
-    if (!clnet__conv2d_algo_ok(algo, g))
-        return clnet__fail(ctx, CLNET_ERR_UNSUPPORTED,
-                           "conv2d: algorithm %s does not apply to a %dx%d kernel with strides "
-                           "%d, %d (winograd needs 3x3, stride 1)",
-                           clnet__conv_algo_name(algo), g->kh, g->kw, g->sh, g->sw);
-    if (algo == CLNET_CONV_WINOGRAD)
-        return clnet__conv2d_winograd_dx(ctx, g, dpre, w, dx);
+    const gemm_ctx r = {ctx, e, s};
+    if (e->algo_dx == CLNET_CONV_WINOGRAD)
+        return clnet__conv2d_winograd_dx(ctx, s, &e->gemm[CLNET_CONV_GEMM_DX], g, dpre, w, dx);
     const int opix = g->out_h * g->out_w, kk = g->kh * g->kw * g->cin;
     if (pointwise(g))
-        return gemm(ctx, 0, 1, g->batch * opix, g->cin, g->cout, 0.0f, dpre, 0, w, 0, dx, 0);
-    /* dcol = dpre W^T chunk by chunk, scattered back by col2im. */
+        return gemm(&r, CLNET_CONV_GEMM_DX, 0, 1, g->batch * opix, g->cin, g->cout, 0.0f, dpre, 0,
+                    w, 0, dx, 0);
     int per = 0;
     cl_mem col = NULL;
-    CLNET_TRY(col_buffer(ctx, g, &per, &col));
+    CLNET_TRY(col_buffer(ctx, s, g, &per, &col));
     for (int n0 = 0; n0 < g->batch; n0 += per) {
         const int images = g->batch - n0 < per ? g->batch - n0 : per;
-        CLNET_TRY(gemm(ctx, 0, 1, images * opix, kk, g->cout, 0.0f, dpre,
+        CLNET_TRY(gemm(&r, CLNET_CONV_GEMM_DX, 0, 1, images * opix, kk, g->cout, 0.0f, dpre,
                        (size_t)n0 * opix * g->cout, w, 0, col, 0));
         CLNET_TRY(col2im(ctx, g, col, n0, images, dx));
     }
     return CLNET_OK;
 }
 
-/* dW = col^T dpre (x itself for 1x1 stride 1), accumulated over chunks of images. */
+/* dW = col^T dpre (x itself for 1x1 stride 1), accumulated over chunks of images (beta 1
+ * after the first). */
 static clnet_status backward_weights(const clnet__op_call *call, const geom *g, cl_mem dpre)
 {
     clnet_context *ctx = call->ctx;
+    const gemm_ctx r = {ctx, call->exec, call->scratch};
     cl_mem dw = call->dw[0]->buf;
     const int opix = g->out_h * g->out_w, kk = g->kh * g->kw * g->cin;
     if (pointwise(g))
-        return gemm(ctx, 1, 0, g->cin, g->cout, g->batch * opix, 0.0f, call->in[0]->buf, 0, dpre, 0,
-                    dw, 0);
+        return gemm(&r, CLNET_CONV_GEMM_DW, 1, 0, g->cin, g->cout, g->batch * opix, 0.0f,
+                    call->in[0]->buf, 0, dpre, 0, dw, 0);
     int per = 0;
     cl_mem col = NULL;
-    CLNET_TRY(col_buffer(ctx, g, &per, &col));
+    CLNET_TRY(col_buffer(ctx, call->scratch, g, &per, &col));
     for (int n0 = 0; n0 < g->batch; n0 += per) {
         const int images = g->batch - n0 < per ? g->batch - n0 : per;
         CLNET_TRY(im2col(ctx, g, call->in[0]->buf, n0, images, col));
-        CLNET_TRY(gemm(ctx, 1, 0, kk, g->cout, images * opix, n0 ? 1.0f : 0.0f, col, 0, dpre,
-                       (size_t)n0 * opix * g->cout, dw, 0));
+        CLNET_TRY(gemm(&r, CLNET_CONV_GEMM_DW, 1, 0, kk, g->cout, images * opix, n0 ? 1.0f : 0.0f,
+                       col, 0, dpre, (size_t)n0 * opix * g->cout, dw, 0));
     }
     return CLNET_OK;
 }
@@ -412,10 +528,11 @@ static clnet_status conv2d_backward(const clnet__op_call *call)
     /* The residual's gradient is dpre itself: compute it there when wanted. */
     CLNET_TRY(act_backward(call, p->act, dres ? dres->buf : NULL, &dpre));
     if (p->use_bias && call->dw[1])
-        CLNET_TRY(clnet__reduce_rows(ctx, dpre, 0, rows, g.cout, call->dw[1]->buf, 0));
+        CLNET_TRY(
+            clnet__reduce_rows(ctx, call->scratch, dpre, 0, rows, g.cout, call->dw[1]->buf, 0));
     if (call->din[0])
-        CLNET_TRY(clnet__conv2d_dx_with(ctx, &g, dpre, call->w[0]->buf, call->din[0]->buf,
-                                        CLNET_CONV_AUTO));
+        CLNET_TRY(clnet__conv2d_dx(ctx, call->exec, call->scratch, &g, dpre, call->w[0]->buf,
+                                   call->din[0]->buf));
     return call->dw[0] ? backward_weights(call, &g, dpre) : CLNET_OK;
 }
 
@@ -470,7 +587,7 @@ const clnet__op_desc clnet__op_conv2d = {
     .infer = conv2d_infer,
     .weights = conv2d_weights,
     .flops = conv2d_flops,
-    .describe = conv2d_describe,
+    .prepare = conv2d_prepare,
     .forward = conv2d_forward,
     .backward = conv2d_backward,
     .ref_forward = clnet__ref_conv2d_forward,

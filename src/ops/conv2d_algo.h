@@ -33,32 +33,44 @@ void clnet__conv2d_key(const clnet__conv_geom *g, int backward_data, char *buf, 
 clnet_status clnet__conv2d_geom(clnet_context *ctx, const clnet__conv2d_params *p, clnet_shape in,
                                 clnet__conv_geom *g);
 /* The algorithm for forward (backward_data = 0) or for the data gradient dX
- * (backward_data = 1) of g on ctx: $CLNET_CONV_ALGO when it names an algorithm that
- * applies, else the tuning database's entry for the problem, else the variant table's
- * rule ("conv2d" keys WINOGRAD, WINOGRAD_MIN_C, WINOGRAD_MIN_TILES; Winograd's
- * transformed kernel must fit the max allocation). Never AUTO. *tuned (may be NULL)
- * is 1 when the database decided. */
+ * (backward_data = 1) of g on ctx: $CLNET_CONV_ALGO (ctx->conv_algo) when it names an
+ * algorithm that applies, else (use_db) the tuning database's entry for the problem, else
+ * the variant table's rule ("conv2d" keys WINOGRAD, WINOGRAD_MIN_C, WINOGRAD_MIN_TILES;
+ * Winograd's transformed kernel must fit the max allocation). Never AUTO. *tuned (may be
+ * NULL) is 1 when the database decided. Called by prepare steps only. */
 clnet__conv_algo clnet__conv2d_pick(const clnet_context *ctx, const clnet__conv_geom *g,
-                                    int backward_data, int *tuned);
-/* conv2d's forward with a forced algorithm (AUTO: clnet__conv2d_pick's), for tuners
- * timing candidates; CLNET_ERR_UNSUPPORTED when algo does not apply to the shapes.
- * conv2d.c. */
-clnet_status clnet__conv2d_forward_with(const clnet__op_call *call, clnet__conv_algo algo);
+                                    int backward_data, int use_db, int *tuned);
+
+/* Roles of conv2d's GEMM plans in its execution record. */
+enum { CLNET_CONV_GEMM_FWD, CLNET_CONV_GEMM_DX, CLNET_CONV_GEMM_DW };
+
+/* conv2d's prepare step with the algorithms given (AUTO: clnet__conv2d_pick's, with the
+ * database when use_db; the tuner forces them and leaves the database out so candidates
+ * compare like with like); CLNET_ERR_UNSUPPORTED when one does not apply. conv2d.c. */
+clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_params *p,
+                                        const clnet_shape *in, int n_in, int training,
+                                        clnet__conv_algo fwd, clnet__conv_algo dx, int use_db,
+                                        clnet__op_exec *e);
 
 /* dx = the data gradient of the convolution g from dpre (the gradient before the
- * activation) by algo (AUTO: clnet__conv2d_pick's for dX), for conv2d's backward and for
- * tuners; CLNET_ERR_UNSUPPORTED when algo does not apply. conv2d.c. */
-clnet_status clnet__conv2d_dx_with(clnet_context *ctx, const clnet__conv_geom *g, cl_mem dpre,
-                                   cl_mem w, cl_mem dx, clnet__conv_algo algo);
+ * activation) as e recorded (conv2d's backward and the tuner). conv2d.c. */
+clnet_status clnet__conv2d_dx(clnet_context *ctx, const clnet__op_exec *e, const clnet__scratch *s,
+                              const clnet__conv_geom *g, cl_mem dpre, cl_mem w, cl_mem dx);
 
+/* Winograd's scratch (U, V in COL, M, and its GEMM's PACK_B, added into scratch[]) and its
+ * GEMM plan for the convolution g (dx: its data gradient) at its largest chunk. */
+void clnet__conv2d_winograd_prepare(const clnet_context *ctx, const clnet__conv_geom *g, int dx,
+                                    int use_db, size_t *scratch, clnet__gemm_plan *gp);
 /* y = act(conv(x, w) + bias + res) by Winograd; bias and res may be NULL. g must pass
- * clnet__conv2d_algo_ok(CLNET_CONV_WINOGRAD, g). */
-clnet_status clnet__conv2d_winograd(clnet_context *ctx, const clnet__conv_geom *g, cl_mem x,
+ * clnet__conv2d_algo_ok(CLNET_CONV_WINOGRAD, g); gp and s as prepared for it. */
+clnet_status clnet__conv2d_winograd(clnet_context *ctx, const clnet__scratch *s,
+                                    const clnet__gemm_plan *gp, const clnet__conv_geom *g, cl_mem x,
                                     cl_mem w, cl_mem bias, cl_mem res, clnet__act act, cl_mem y);
 /* dx = the data gradient of the convolution g from dpre (the gradient before the
  * activation, shaped like y): the 3x3 stride-1 convolution of dpre with w rotated by 180
  * degrees, cin and cout swapped, padding 2 - pad before each axis, by Winograd. */
-clnet_status clnet__conv2d_winograd_dx(clnet_context *ctx, const clnet__conv_geom *g, cl_mem dpre,
-                                       cl_mem w, cl_mem dx);
+clnet_status clnet__conv2d_winograd_dx(clnet_context *ctx, const clnet__scratch *s,
+                                       const clnet__gemm_plan *gp, const clnet__conv_geom *g,
+                                       cl_mem dpre, cl_mem w, cl_mem dx);
 
 #endif

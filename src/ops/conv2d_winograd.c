@@ -1,7 +1,7 @@
 /* conv2d_winograd.c - conv2d's Winograd F(2x2, 3x3) algorithm for 3x3 stride-1 kernels
  * (2.25x fewer multiplies than direct / im2col), and the choice of algorithm
  * (conv2d_algo.h). Per chunk of whole images: input transform V = B^T d B, 16 GEMMs
- * M[i] = V[i] U[i] through clnet__gemm, output transform with the fused epilogue.
+ * M[i] = V[i] U[i] by one prepared GEMM plan, output transform with the fused epilogue.
  * Kernels: cl/conv2d_winograd.cl. Tests: tests/ops/test_conv2d_winograd.c (and the chunked
  * case in test_conv2d.c). */
 #include <stdio.h>
@@ -57,14 +57,14 @@ static clnet__conv_algo tuned_algo(const clnet_context *ctx, const clnet__conv_g
 }
 
 clnet__conv_algo clnet__conv2d_pick(const clnet_context *ctx, const clnet__conv_geom *g,
-                                    int backward_data, int *tuned)
+                                    int backward_data, int use_db, int *tuned)
 {
     if (tuned)
         *tuned = 0;
     clnet__conv_algo algo = named(ctx->conv_algo, g); /* $CLNET_CONV_ALGO */
     if (algo != CLNET_CONV_AUTO)
         return algo;
-    if ((algo = tuned_algo(ctx, g, backward_data)) != CLNET_CONV_AUTO) {
+    if (use_db && (algo = tuned_algo(ctx, g, backward_data)) != CLNET_CONV_AUTO) {
         if (tuned)
             *tuned = 1;
         return algo;
@@ -125,19 +125,72 @@ static clnet_status weights(clnet_context *ctx, cl_mem w, int cin, int cout, int
 /* The Winograd convolution g with kernel w (flip 0), or with w rotated by 180 degrees and
  * transposed (flip 1: w is {3, 3, g->cout, g->cin}, the data gradient's convolution): U
  * keeps w's channel order and the GEMMs read it transposed. */
-static clnet_status winograd(clnet_context *ctx, const clnet__conv_geom *g, cl_mem x, cl_mem w,
-                             int flip, cl_mem bias, cl_mem res, clnet__act act, cl_mem y)
+/* The scratch of a convolution g by Winograd: U, V (in the im2col slot) and M. */
+static void scratch_bytes(const clnet__conv_geom *g, int per_tiles, size_t *u, size_t *v, size_t *m)
+{
+    *u = (size_t)PLANES * g->cin * g->cout * sizeof(float);
+    *v = PLANES * (size_t)per_tiles * (size_t)g->cin * sizeof(float);
+    *m = PLANES * (size_t)per_tiles * (size_t)g->cout * sizeof(float);
+}
+
+/* The GEMM of one plane: M[i] = V[i] U[i], [tiles x cin] x [cin x cout] (U[i] stored
+ * [cout x cin] when flip). */
+static clnet__gemm_args plane_gemm(const clnet__conv_geom *g, int flip, int tiles)
+{
+    return (clnet__gemm_args){.trans_b = flip,
+                              .m = tiles,
+                              .n = g->cout,
+                              .k = g->cin,
+                              .alpha = 1.0f,
+                              .lda = g->cin,
+                              .ldb = flip ? g->cin : g->cout,
+                              .ldc = g->cout};
+}
+
+/* The convolution whose output is the data gradient of g: dx(iy) = sum_ky dpre(iy + pad_t
+ * - ky) w(ky) = sum_k dpre(iy - (2 - pad_t) + k) w(2 - k), a convolution of dpre padded by
+ * 2 - pad (negative: cropped) with the rotated kernel. */
+static clnet__conv_geom dx_geom(const clnet__conv_geom *g)
+{
+    return (clnet__conv_geom){g->batch, g->out_h,     g->out_w,    g->cout, g->in_h,
+                              g->in_w,  g->cin,       3,           3,       1,
+                              1,        2 - g->pad_t, 2 - g->pad_l};
+}
+
+void clnet__conv2d_winograd_prepare(const clnet_context *ctx, const clnet__conv_geom *g, int dx,
+                                    int use_db, size_t *scratch, clnet__gemm_plan *gp)
+{
+    const clnet__conv_geom d = dx ? dx_geom(g) : *g;
+    const int tiles_hw = ((d.out_h + 1) / 2) * ((d.out_w + 1) / 2);
+    const int per_tiles = chunk_images(ctx, &d, tiles_hw) * tiles_hw;
+    size_t u, v, m;
+    scratch_bytes(&d, per_tiles, &u, &v, &m);
+    const clnet__gemm_args ga = plane_gemm(&d, dx, per_tiles);
+    if (use_db)
+        clnet__gemm_prepare(ctx, &ga, gp);
+    else
+        clnet__gemm_prepare_with(ctx, &ga, CLNET_GEMM_AUTO, NULL, gp);
+    const size_t want[][2] = {{CLNET_SCRATCH_WINOGRAD_U, u},
+                              {CLNET_SCRATCH_COL, v},
+                              {CLNET_SCRATCH_WINOGRAD_M, m},
+                              {CLNET_SCRATCH_PACK_B, gp->scratch}};
+    for (size_t i = 0; i < CLNET_COUNTOF(want); ++i)
+        if (scratch[want[i][0]] < want[i][1])
+            scratch[want[i][0]] = want[i][1];
+}
+
+static clnet_status winograd(clnet_context *ctx, const clnet__scratch *s,
+                             const clnet__gemm_plan *gp, const clnet__conv_geom *g, cl_mem x,
+                             cl_mem w, int flip, cl_mem bias, cl_mem res, clnet__act act, cl_mem y)
 {
     const int tiles_h = (g->out_h + 1) / 2, tiles_w = (g->out_w + 1) / 2;
     const int tiles_hw = tiles_h * tiles_w, per = chunk_images(ctx, g, tiles_hw);
-    const size_t per_tiles = (size_t)per * tiles_hw;
     cl_mem u = NULL, v = NULL, m = NULL;
-    CLNET_TRY(clnet__scratch(ctx, CLNET_SCRATCH_WINOGRAD_U,
-                             (size_t)PLANES * g->cin * g->cout * sizeof(float), &u));
-    CLNET_TRY(clnet__scratch(ctx, CLNET_SCRATCH_COL,
-                             PLANES * per_tiles * (size_t)g->cin * sizeof(float), &v));
-    CLNET_TRY(clnet__scratch(ctx, CLNET_SCRATCH_WINOGRAD_M,
-                             PLANES * per_tiles * (size_t)g->cout * sizeof(float), &m));
+    size_t u_bytes, v_bytes, m_bytes;
+    scratch_bytes(g, per * tiles_hw, &u_bytes, &v_bytes, &m_bytes);
+    CLNET_TRY(clnet__scratch_get(ctx, s, CLNET_SCRATCH_WINOGRAD_U, u_bytes, "conv2d winograd", &u));
+    CLNET_TRY(clnet__scratch_get(ctx, s, CLNET_SCRATCH_COL, v_bytes, "conv2d winograd", &v));
+    CLNET_TRY(clnet__scratch_get(ctx, s, CLNET_SCRATCH_WINOGRAD_M, m_bytes, "conv2d winograd", &m));
     if (flip)
         CLNET_TRY(weights(ctx, w, g->cout, g->cin, 1, u));
     else
@@ -152,24 +205,16 @@ static clnet_status winograd(clnet_context *ctx, const clnet__conv_geom *g, cl_m
             CLNET_ARG_INT(g->pad_t), CLNET_ARG_INT(g->pad_l)};
         CLNET_TRY(launch(ctx, "conv2d_winograd_input", in_args, (int)CLNET_COUNTOF(in_args), g->cin,
                          tiles));
-        /* M[i] = V[i] U[i]: [tiles x cin] x [cin x cout] (U[i] stored [cout x cin] when flip),
-         * planes at their offsets. */
+        /* The planes at their offsets. */
         for (int i = 0; i < PLANES; ++i) {
-            const clnet__gemm_args ga = {.trans_b = flip,
-                                         .m = tiles,
-                                         .n = g->cout,
-                                         .k = g->cin,
-                                         .alpha = 1.0f,
-                                         .a = v,
-                                         .a_off = (size_t)i * tiles * g->cin,
-                                         .lda = g->cin,
-                                         .b = u,
-                                         .b_off = (size_t)i * g->cin * g->cout,
-                                         .ldb = flip ? g->cin : g->cout,
-                                         .c = m,
-                                         .c_off = (size_t)i * tiles * g->cout,
-                                         .ldc = g->cout};
-            CLNET_TRY(clnet__gemm(ctx, &ga));
+            clnet__gemm_args ga = plane_gemm(g, flip, tiles);
+            ga.a = v;
+            ga.a_off = (size_t)i * tiles * g->cin;
+            ga.b = u;
+            ga.b_off = (size_t)i * g->cin * g->cout;
+            ga.c = m;
+            ga.c_off = (size_t)i * tiles * g->cout;
+            CLNET_TRY(clnet__gemm_run(ctx, gp, s, &ga));
         }
         const clnet_arg out_args[] = {CLNET_ARG_MEM(m),
                                       CLNET_ARG_MEM(y),
@@ -191,19 +236,17 @@ static clnet_status winograd(clnet_context *ctx, const clnet__conv_geom *g, cl_m
     return CLNET_OK;
 }
 
-clnet_status clnet__conv2d_winograd(clnet_context *ctx, const clnet__conv_geom *g, cl_mem x,
+clnet_status clnet__conv2d_winograd(clnet_context *ctx, const clnet__scratch *s,
+                                    const clnet__gemm_plan *gp, const clnet__conv_geom *g, cl_mem x,
                                     cl_mem w, cl_mem bias, cl_mem res, clnet__act act, cl_mem y)
 {
-    return winograd(ctx, g, x, w, 0, bias, res, act, y);
+    return winograd(ctx, s, gp, g, x, w, 0, bias, res, act, y);
 }
 
-clnet_status clnet__conv2d_winograd_dx(clnet_context *ctx, const clnet__conv_geom *g, cl_mem dpre,
-                                       cl_mem w, cl_mem dx)
+clnet_status clnet__conv2d_winograd_dx(clnet_context *ctx, const clnet__scratch *s,
+                                       const clnet__gemm_plan *gp, const clnet__conv_geom *g,
+                                       cl_mem dpre, cl_mem w, cl_mem dx)
 {
-    /* dx(iy) = sum_ky dpre(iy + pad_t - ky) w(ky) = sum_k dpre(iy - (2 - pad_t) + k) w(2 - k):
-     * a convolution of dpre padded by 2 - pad (negative: cropped) with the rotated kernel. */
-    const clnet__conv_geom d = {g->batch, g->out_h,     g->out_w,    g->cout, g->in_h,
-                                g->in_w,  g->cin,       3,           3,       1,
-                                1,        2 - g->pad_t, 2 - g->pad_l};
-    return winograd(ctx, &d, dpre, w, 1, NULL, NULL, CLNET_ACT_NONE, dx);
+    const clnet__conv_geom d = dx_geom(g);
+    return winograd(ctx, s, gp, &d, dpre, w, 1, NULL, NULL, CLNET_ACT_NONE, dx);
 }

@@ -68,11 +68,18 @@ static clnet__conv2d_params as_conv(const clnet__dense_params *p)
     return c;
 }
 
-static void dense_describe(const clnet_context *ctx, const void *params, const clnet_shape *in,
-                           int n_in, clnet_shape out, char *buf, size_t len)
+/* conv2d's record of the same product; with softmax, its backward's logits gradient in TMP
+ * (conv2d without an activation then uses no TMP itself). */
+static clnet_status dense_prepare(clnet_context *ctx, const void *params, const clnet_shape *in,
+                                  int n_in, clnet_shape out, int training, clnet__op_exec *e)
 {
-    const clnet__conv2d_params cp = as_conv(params);
-    clnet__op_conv2d.describe(ctx, &cp, in, n_in, out, buf, len);
+    const clnet__dense_params *p = params;
+    const clnet__conv2d_params cp = as_conv(p);
+    CLNET_TRY(clnet__op_conv2d.prepare(ctx, &cp, in, n_in, out, training, e));
+    const size_t tmp = clnet__shape_count(out) * sizeof(float);
+    if (training && p->act == CLNET_ACT_SOFTMAX && e->scratch[1][CLNET_SCRATCH_TMP] < tmp)
+        e->scratch[1][CLNET_SCRATCH_TMP] = tmp;
+    return CLNET_OK;
 }
 
 /* Softmax rows: the pixels, of units each. */
@@ -106,8 +113,9 @@ static clnet_status dense_backward(const clnet__op_call *call)
     if (p->act == CLNET_ACT_SOFTMAX) {
         const clnet_shape s = call->out->shape;
         dlogits = *call->dout;
-        CLNET_TRY(clnet__scratch(call->ctx, CLNET_SCRATCH_TMP, dlogits.count * sizeof(float),
-                                 &dlogits.buf));
+        CLNET_TRY(clnet__scratch_get(call->ctx, call->scratch, CLNET_SCRATCH_TMP,
+                                     dlogits.count * sizeof(float), "dense softmax gradient",
+                                     &dlogits.buf));
         CLNET_TRY(clnet__softmax_rows_backward(call->ctx, call->out->buf, call->dout->buf,
                                                dlogits.buf, rows_of(s), s.c));
         c.dout = &dlogits; /* conv2d without an activation reads it and uses no TMP scratch */
@@ -150,7 +158,7 @@ const clnet__op_desc clnet__op_dense = {
     .infer = dense_infer,
     .weights = dense_weights,
     .flops = dense_flops,
-    .describe = dense_describe,
+    .prepare = dense_prepare,
     .forward = dense_forward,
     .backward = dense_backward,
     .ref_forward = clnet__ref_dense_forward,

@@ -203,8 +203,9 @@ static clnet_status backward_weights(const clnet__op_call *call, const geom *g)
     int blocks, rpb;
     reduce_plan(ctx, g->batch * g->out_h * g->out_w, &blocks, &rpb);
     cl_mem partial = NULL;
-    CLNET_TRY(clnet__scratch(ctx, CLNET_SCRATCH_REDUCE, (size_t)blocks * nt * cout * sizeof(float),
-                             &partial));
+    CLNET_TRY(clnet__scratch_get(ctx, call->scratch, CLNET_SCRATCH_REDUCE,
+                                 (size_t)blocks * nt * cout * sizeof(float),
+                                 "depthwise_conv2d weight gradients", &partial));
     clnet_arg args[24];
     int n = 0;
     args[n++] = CLNET_ARG_MEM(call->in[0]->buf);
@@ -239,6 +240,24 @@ static clnet_status backward_weights(const clnet__op_call *call, const geom *g)
         CLNET_TRY(sum_taps(ctx, partial, blocks, nt, 0, khw, cout, dk->buf));
     if (db)
         CLNET_TRY(sum_taps(ctx, partial, blocks, nt, dk ? khw : 0, 1, cout, db->buf));
+    return CLNET_OK;
+}
+
+/* Backward's weight-gradient partials: every tap and the bias, in REDUCE. */
+static clnet_status dw_prepare(clnet_context *ctx, const void *params, const clnet_shape *in,
+                               int n_in, clnet_shape out, int training, clnet__op_exec *e)
+{
+    (void)n_in;
+    (void)out;
+    const clnet__depthwise_conv2d_params *p = params;
+    geom g;
+    CLNET_TRY(dw_geom(ctx, p, in[0], &g));
+    int blocks, rpb;
+    reduce_plan(ctx, g.batch * g.out_h * g.out_w, &blocks, &rpb);
+    const size_t taps = (size_t)g.kh * g.kw + (p->use_bias ? 1 : 0);
+    if (training)
+        e->scratch[1][CLNET_SCRATCH_REDUCE] =
+            (size_t)blocks * taps * (size_t)(g.cin * g.mult) * sizeof(float);
     return CLNET_OK;
 }
 
@@ -287,6 +306,7 @@ const clnet__op_desc clnet__op_depthwise_conv2d = {
     .infer = dw_infer,
     .weights = dw_weights,
     .flops = dw_flops,
+    .prepare = dw_prepare,
     .forward = dw_forward,
     .backward = dw_backward,
     .ref_forward = clnet__ref_depthwise_conv2d_forward,

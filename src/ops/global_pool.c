@@ -110,10 +110,25 @@ static clnet_status global_max_pool_backward(const clnet__op_call *call)
         return CLNET_OK;
     const clnet_shape s = call->in[0]->shape;
     cl_mem arg = NULL;
-    CLNET_TRY(
-        clnet__scratch(call->ctx, CLNET_SCRATCH_TMP, (size_t)s.n * s.c * sizeof(cl_int), &arg));
+    CLNET_TRY(clnet__scratch_get(call->ctx, call->scratch, CLNET_SCRATCH_TMP,
+                                 (size_t)s.n * s.c * sizeof(cl_int), "global_max_pool argmax",
+                                 &arg));
     CLNET_TRY(reduce(call->ctx, call->in[0], call->dout->buf, arg, GP_ARGMAX));
     return spread(call, arg, 1);
+}
+
+/* Backward recomputes the argmax: n * c ints. */
+static clnet_status global_max_pool_prepare(clnet_context *ctx, const void *params,
+                                            const clnet_shape *in, int n_in, clnet_shape out,
+                                            int training, clnet__op_exec *e)
+{
+    (void)ctx;
+    (void)params;
+    (void)n_in;
+    (void)out;
+    if (training)
+        e->scratch[1][CLNET_SCRATCH_TMP] = (size_t)in[0].n * (size_t)in[0].c * sizeof(cl_int);
+    return CLNET_OK;
 }
 
 /* 1x1 inputs, float16 tails, more pixels than a GPU work-group has lanes. */
@@ -152,6 +167,7 @@ const clnet__op_desc clnet__op_global_max_pool = {
     .parse = global_pool_parse,
     .infer = global_pool_infer,
     .flops = global_pool_flops,
+    .prepare = global_max_pool_prepare,
     .forward = global_max_pool_forward,
     .backward = global_max_pool_backward,
     .ref_forward = clnet__ref_global_max_pool_forward,

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "gemm/gemm.h"
 #include "ops/kv.h"
 #include "ops/op_params.h"
 #include "tensor/tensor.h"
@@ -25,10 +26,31 @@ typedef struct clnet__weight_desc {
     float test_lo, test_hi; /* range of random values in checks (variance must be > 0) */
 } clnet__weight_desc;
 
+#define CLNET_EXEC_GEMMS 4
+
+/* What an op will do on a device for its parameters and the largest shapes it runs,
+ * decided once by its prepare step when a plan is built (or before a call outside a
+ * plan): forward, backward, `clnet plan`, profiles and the tuner read it, and nothing on
+ * the run path decides again (no environment, no tuning database). It serves any batch up
+ * to the one it was made for: work sizes follow the actual shapes, the choices do not. */
+typedef struct clnet__op_exec {
+    char forward[96], backward[96]; /* what runs: "im2col + gemm packed (tuned)" */
+    int algo, algo_dx; /* op-specific choices (conv2d: clnet__conv_algo of forward and dX) */
+    int tuned;         /* choices the tuning database made */
+    int chunk;         /* op-specific: images per im2col or Winograd chunk */
+    int n_gemms;
+    clnet__gemm_plan gemm[CLNET_EXEC_GEMMS]; /* op-specific roles (conv2d.c: fwd, dx, dw) */
+    int gemm_backward[CLNET_EXEC_GEMMS];     /* the GEMM runs in backward only */
+    /* Scratch bytes of each kind a forward (0) and a backward (1) call uses at most. */
+    size_t scratch[2][CLNET_SCRATCH_COUNT];
+} clnet__op_exec;
+
 /* One device invocation. Forward reads in/w (and saved, in backward) and writes
  * out; in training it may update non-trainable weights and fill saved. Backward
  * writes din[i] (NULL: not wanted) and dw[i] (NULL for non-trainable or frozen);
- * gradients are overwritten, never accumulated. Ops only enqueue. */
+ * gradients are overwritten, never accumulated. Ops only enqueue. exec is what the op's
+ * prepare step recorded for shapes at least as large as these; scratch holds what it
+ * recorded for this direction. Fields are named at every call site. */
 typedef struct clnet__op_call {
     clnet_context *ctx;
     const void *params;
@@ -43,6 +65,8 @@ typedef struct clnet__op_call {
     clnet_tensor *dout;
     clnet_tensor *const *din;
     clnet_tensor *const *dw;
+    const clnet__op_exec *exec;
+    const clnet__scratch *scratch;
 } clnet__op_call;
 
 /* The same invocation for the plain C reference, in double. Forward may update
@@ -78,7 +102,7 @@ enum {
     /* Input 1 holds target distributions and an input 2, if any, per-row weights (not
      * negative): neither gets a gradient. */
     CLNET_OP_LABELS_INPUT1 = 1 << 1,
-    CLNET_OP_NOT_SMOOTH = 1 << 2,     /* gradient check must avoid kinks (max, relu) */
+    CLNET_OP_NOT_SMOOTH = 1 << 2, /* gradient check must avoid kinks (max, relu) */
     /* What backward reads, for the memory plan (src/plan/memory.c): without these flags an
      * op's backward may read the data of its inputs and of its output. */
     CLNET_OP_BWD_INPUT_SHAPE_ONLY = 1 << 3, /* backward reads its inputs' shapes, not data */
@@ -147,10 +171,12 @@ typedef struct clnet__op_desc {
     int (*saved)(const void *params, const clnet_shape *in, int n_in, clnet_shape *saved);
     /* Multiply-adds of one forward pass. */
     double (*flops)(const void *params, const clnet_shape *in, int n_in, clnet_shape out);
-    /* May be NULL ("<op>_forward"). The algorithm forward runs on ctx for these shapes,
-     * e.g. "im2col + gemm packed", for plans and profiles. */
-    void (*describe)(const clnet_context *ctx, const void *params, const clnet_shape *in, int n_in,
-                     clnet_shape out, char *buf, size_t len);
+    /* May be NULL (no choices, no scratch: "<op>_forward" / "<op>_backward"). Records in e
+     * (zeroed, names preset) what the op will do on ctx for inputs in (the largest batch
+     * it will run) and output out; training adds what backward needs. The only place an
+     * op consults the tuning database or ctx->conv_algo. */
+    clnet_status (*prepare)(clnet_context *ctx, const void *params, const clnet_shape *in, int n_in,
+                            clnet_shape out, int training, clnet__op_exec *e);
     clnet_status (*forward)(const clnet__op_call *call);
     clnet_status (*backward)(const clnet__op_call *call);
     void (*ref_forward)(const clnet__ref_args *a);
@@ -174,6 +200,21 @@ const clnet__op_desc *clnet__op_suggest(const char *name);
 const char *clnet__op_unknown_hint(const char *name, int with_input, char *buf, size_t len);
 /* All ops in registry order; *count gets their number. */
 const clnet__op_desc *const *clnet__op_all(int *count);
+
+/* op's execution record for inputs in (op->prepare, or the names alone). */
+clnet_status clnet__op_prepare(clnet_context *ctx, const clnet__op_desc *op, const void *params,
+                               const clnet_shape *in, int n_in, int training, clnet__op_exec *e);
+
+/* An op prepared for calls outside a plan (checks, tests, benchmarks, the loss until it
+ * joins the training plan): its record and scratch of its own for both directions. */
+typedef struct clnet__op_alone {
+    clnet__op_exec exec;
+    clnet__scratch scratch;
+} clnet__op_alone;
+clnet_status clnet__op_alone_prepare(clnet_context *ctx, const clnet__op_desc *op,
+                                     const void *params, const clnet_shape *in, int n_in,
+                                     int training, clnet__op_alone *a);
+void clnet__op_alone_release(clnet__op_alone *a);
 
 /* Parses spec text into a malloc'd params block (caller frees). */
 clnet_status clnet__op_parse(clnet_context *ctx, const clnet__op_desc *op, const char *text,

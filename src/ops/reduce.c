@@ -6,8 +6,27 @@
 
 #define PROG "reduce"
 
-clnet_status clnet__reduce_rows(clnet_context *ctx, cl_mem x, size_t x_off, int rows, int cols,
-                                cl_mem out, size_t out_off)
+/* Blocks of at least RED_ROWS rows, at most RED_BLOCKS of them: a function of rows and
+ * the class only, so the order of the additions never changes. */
+static int blocks_of(const clnet_context *ctx, int rows, int *rpb)
+{
+    const int min_rows = clnet__param(ctx, PROG, "RED_ROWS", 256);
+    const int max_blocks = clnet__param(ctx, PROG, "RED_BLOCKS", 64);
+    int blocks = (rows + min_rows - 1) / min_rows;
+    blocks = blocks < 1 ? 1 : blocks > max_blocks ? max_blocks : blocks;
+    *rpb = (rows + blocks - 1) / blocks;
+    return (rows + *rpb - 1) / *rpb;
+}
+
+size_t clnet__reduce_rows_scratch(const clnet_context *ctx, int rows, int cols)
+{
+    int rpb;
+    const int blocks = rows > 0 ? blocks_of(ctx, rows, &rpb) : 1;
+    return blocks > 1 ? (size_t)blocks * (size_t)cols * sizeof(float) : 0;
+}
+
+clnet_status clnet__reduce_rows(clnet_context *ctx, const clnet__scratch *s, cl_mem x, size_t x_off,
+                                int rows, int cols, cl_mem out, size_t out_off)
 {
     if (rows < 0 || cols < 0)
         return clnet__fail(ctx, CLNET_ERR_INVALID_ARG, "reduce_rows: %d rows x %d columns", rows,
@@ -19,21 +38,16 @@ clnet_status clnet__reduce_rows(clnet_context *ctx, cl_mem x, size_t x_off, int 
     if (x_off > INT_MAX || out_off > INT_MAX)
         return clnet__fail(ctx, CLNET_ERR_TOO_LARGE,
                            "reduce_rows: offsets beyond 2^31 floats (%zu, %zu)", x_off, out_off);
-    /* Blocks of at least RED_ROWS rows, at most RED_BLOCKS of them: a function of rows
-     * and the class only, so the order of the additions never changes. */
-    const int min_rows = clnet__param(ctx, PROG, "RED_ROWS", 256);
-    const int max_blocks = clnet__param(ctx, PROG, "RED_BLOCKS", 64);
-    int blocks = (rows + min_rows - 1) / min_rows;
-    blocks = blocks < 1 ? 1 : blocks > max_blocks ? max_blocks : blocks;
-    const int rpb = (rows + blocks - 1) / blocks;
-    blocks = (rows + rpb - 1) / rpb;
+    int rpb;
+    const int blocks = blocks_of(ctx, rows, &rpb);
 
     /* One block: stage 1 writes the sums straight into out. */
     cl_mem dst = out;
     size_t dst_off = out_off;
     if (blocks > 1) {
-        CLNET_TRY(clnet__scratch(ctx, CLNET_SCRATCH_REDUCE,
-                                 (size_t)blocks * (size_t)cols * sizeof(float), &dst));
+        CLNET_TRY(clnet__scratch_get(ctx, s, CLNET_SCRATCH_REDUCE,
+                                     (size_t)blocks * (size_t)cols * sizeof(float), "reduce_rows",
+                                     &dst));
         dst_off = 0;
     }
     const int gpu = clnet__param(ctx, PROG, "CLNET_GPU", 0) != 0;

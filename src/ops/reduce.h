@@ -8,9 +8,13 @@
 
 /* out[out_off + c] = sum over r < rows of x[x_off + r * cols + c], for c < cols, in a
  * fixed order that depends only on rows, cols and the device class (no atomics), so
- * the same call repeats bit for bit. Offsets in floats. Uses CLNET_SCRATCH_REDUCE: x
- * and out must not live there. rows == 0 writes zeros. Only enqueues. */
-clnet_status clnet__reduce_rows(clnet_context *ctx, cl_mem x, size_t x_off, int rows, int cols,
-                                cl_mem out, size_t out_off);
+ * the same call repeats bit for bit. Offsets in floats. Uses clnet__reduce_rows_scratch
+ * bytes of CLNET_SCRATCH_REDUCE from s: x and out must not live there. rows == 0 writes
+ * zeros. Only enqueues. */
+clnet_status clnet__reduce_rows(clnet_context *ctx, const clnet__scratch *s, cl_mem x, size_t x_off,
+                                int rows, int cols, cl_mem out, size_t out_off);
+/* The REDUCE scratch bytes of clnet__reduce_rows over rows x cols (0: none), for prepare
+ * steps; never smaller for more rows. */
+size_t clnet__reduce_rows_scratch(const clnet_context *ctx, int rows, int cols);
 
 #endif

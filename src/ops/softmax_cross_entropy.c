@@ -72,13 +72,29 @@ static cl_mem row_weights(const clnet__op_call *call, int *weighted)
     return (*weighted ? call->in[2] : call->in[0])->buf;
 }
 
+/* Forward: the row losses (TMP) and their fixed-order sum's partials (REDUCE). */
+static clnet_status sce_prepare(clnet_context *ctx, const void *params, const clnet_shape *in,
+                                int n_in, clnet_shape out, int training, clnet__op_exec *e)
+{
+    (void)params;
+    (void)n_in;
+    (void)out;
+    (void)training;
+    const int rows = in[0].n * in[0].h * in[0].w;
+    e->scratch[0][CLNET_SCRATCH_TMP] = (size_t)rows * sizeof(float);
+    e->scratch[0][CLNET_SCRATCH_REDUCE] = clnet__reduce_rows_scratch(ctx, rows, 1);
+    return CLNET_OK;
+}
+
 static clnet_status sce_forward(const clnet__op_call *call)
 {
     const clnet__softmax_cross_entropy_params *p = call->params;
     const clnet_shape s = call->in[0]->shape;
     const int rows = s.n * s.h * s.w;
     cl_mem partial = NULL;
-    CLNET_TRY(clnet__scratch(call->ctx, CLNET_SCRATCH_TMP, (size_t)rows * sizeof(float), &partial));
+    CLNET_TRY(clnet__scratch_get(call->ctx, call->scratch, CLNET_SCRATCH_TMP,
+                                 (size_t)rows * sizeof(float), "softmax_cross_entropy row losses",
+                                 &partial));
     int weighted = 0;
     const cl_mem sw = row_weights(call, &weighted);
     const clnet_arg args[] = {
@@ -95,7 +111,7 @@ static clnet_status sce_forward(const clnet__op_call *call)
     CLNET_TRY(clnet__softmax_launch_rows(call->ctx, PROGRAM, "softmax_cross_entropy_forward", args,
                                          (int)CLNET_COUNTOF(args), rows, s.c));
     /* The per-row losses come divided by rows: their fixed-order sum is the mean. */
-    return clnet__reduce_rows(call->ctx, partial, 0, rows, 1, call->out->buf, 0);
+    return clnet__reduce_rows(call->ctx, call->scratch, partial, 0, rows, 1, call->out->buf, 0);
 }
 
 static clnet_status sce_backward(const clnet__op_call *call)
@@ -154,6 +170,7 @@ const clnet__op_desc clnet__op_softmax_cross_entropy = {
     .parse = sce_parse,
     .infer = sce_infer,
     .flops = sce_flops,
+    .prepare = sce_prepare,
     .forward = sce_forward,
     .backward = sce_backward,
     .ref_forward = clnet__ref_softmax_cross_entropy_forward,

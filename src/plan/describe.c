@@ -19,14 +19,10 @@ static const char *act_name(clnet__act a)
 void clnet__step_kernels(const clnet_model *m, const clnet__plan *p, const clnet__step *s,
                          char *buf, size_t len)
 {
+    (void)m;
+    (void)p;
     const clnet__op_desc *op = s->op;
-    clnet_shape in[CLNET_MAX_INPUTS];
-    for (int k = 0; k < s->n_in; ++k)
-        in[k] = p->values[s->in[k]].view.shape;
-    if (op->describe)
-        op->describe(m->ctx, s->params, in, s->n_in, p->values[s->out].view.shape, buf, len);
-    else
-        snprintf(buf, len, "%s_forward", op->name);
+    snprintf(buf, len, "%s", s->exec.forward);
     const clnet__act *a = clnet__params_act(op, s->params);
     const int *bias = clnet__params_use_bias(op, s->params);
     const char *act = a ? act_name(*a) : NULL;
@@ -68,6 +64,7 @@ clnet_status clnet_model_plan_stats(clnet_model *m, int training, int batch, cln
     out->fused_adds = p->fused_add;
     out->planned_bytes = p->planned_bytes;
     out->unplanned_bytes = p->unplanned_bytes;
+    out->scratch_bytes = p->scratch_bytes;
     out->buffers = p->n_slots;
     out->backward_steps = p->backward_steps;
     out->frozen_batch_norms = p->frozen_stats;
@@ -115,8 +112,12 @@ static void write_table(FILE *f, const clnet_model *m, const clnet__plan *p,
     fprintf(f, "%s plan, batch %d%s, on %s (%s kernels)\n", training ? "Training" : "Inference",
             p->batch, ps.slices > 1 ? " per slice" : "", d->name,
             clnet_device_class_name(m->ctx->cls));
-    fprintf(f, "%-5s %-58s %-44s %-18s %s\n", "step", "layers (fused group)", "kernels", "output",
-            "buffer");
+    /* Each step as its prepare step recorded it: forward's kernels, in training backward's,
+     * and the scratch (KiB, the larger direction's) the memory plan gives it. */
+    fprintf(f, "%-5s %-58s %-44s ", "step", "layers (fused group)", "kernels");
+    if (training)
+        fprintf(f, "%-60s ", "backward");
+    fprintf(f, "%-18s %-6s %s\n", "output", "buffer", "scratch KiB");
     for (int s = 0; s < p->n_steps; ++s) {
         const clnet__step *st = &p->steps[s];
         char group[512] = "", k[160], shape[48];
@@ -129,17 +130,27 @@ static void write_table(FILE *f, const clnet_model *m, const clnet__plan *p,
         const clnet__value *v = &p->values[st->out];
         snprintf(shape, sizeof shape, "%dx%dx%dx%d", v->view.shape.n, v->view.shape.h,
                  v->view.shape.w, v->view.shape.c);
-        fprintf(f, "%-5d %-58s %-44s %-18s %d\n", s, group, k, shape, v->slot);
+        uint64_t scratch[2] = {0, 0};
+        for (int dir = 0; dir < 2; ++dir)
+            for (int i = 0; i < CLNET_SCRATCH_COUNT; ++i)
+                scratch[dir] += st->scratch[dir].bytes[i];
+        fprintf(f, "%-5d %-58s %-44s ", s, group, k);
+        if (training)
+            fprintf(f, "%-60s ", st->backward ? st->exec.backward : "(frozen: none)");
+        fprintf(f, "%-18s %-6d %.0f\n", shape, v->slot,
+                (double)(scratch[0] > scratch[1] ? scratch[0] : scratch[1]) / 1024.0);
     }
     fprintf(f,
             "\n%d layers in %d steps: %d batch norms folded, %d activations and %d residual "
             "adds fused\n",
             ps.layers, ps.steps, ps.fused_bn, ps.fused_activations, ps.fused_adds);
     fprintf(f,
-            "%s memory: %.2f MiB in %d buffers (unplanned: %.2f MiB with a buffer per tensor, "
-            "%.2f MiB per layer unfused)\n",
+            "%s memory: %.2f MiB in %d buffers, scratch included (unplanned: %.2f MiB with a "
+            "buffer per tensor, %.2f MiB per layer unfused)\n",
             training ? "Activation + gradient" : "Peak activation", mib(ps.planned_bytes),
             ps.buffers, mib(ps.unplanned_bytes), mib(ps.layer_bytes));
+    fprintf(f, "Scratch: at most %.2f MiB in one step, sharing the buffers above by liveness\n",
+            mib(ps.scratch_bytes));
     if (training && (ps.backward_steps < ps.steps || ps.frozen_batch_norms))
         fprintf(f,
                 "Frozen layers: backward runs in %d of %d steps, %d frozen batch norms run in "

@@ -6,6 +6,7 @@
  * backward reads the mask from the output); frozen layers decide which steps run
  * backward and which batch norms run in inference mode. Memory: memory.c. Tests:
  * tests/models/test_plan.c, tests/models/test_finetune.c. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -246,6 +247,26 @@ int clnet__graph_logits(const clnet_graph *g, int *fused)
     return l->in[0];
 }
 
+/* Every step's execution record, for its shapes at the plan's batch. */
+static clnet_status prepare_steps(const clnet_model *m, clnet__plan *p)
+{
+    for (int s = 0; s < p->n_steps; ++s) {
+        clnet__step *st = &p->steps[s];
+        clnet_shape in[CLNET_MAX_INPUTS];
+        for (int k = 0; k < st->n_in; ++k)
+            in[k] = p->values[st->in[k]].view.shape;
+        const clnet_status status = clnet__op_prepare(m->ctx, st->op, st->params, in, st->n_in,
+                                                      p->training && st->backward, &st->exec);
+        if (status != CLNET_OK) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", clnet_context_error(m->ctx));
+            return clnet__fail(m->ctx, status, "layer '%s': %s",
+                               m->graph->layers[st->members[0]].name, msg);
+        }
+    }
+    return CLNET_OK;
+}
+
 clnet_status clnet__plan_build(const clnet_model *m, int training, int batch, clnet__plan **out)
 {
     *out = NULL;
@@ -283,6 +304,9 @@ clnet_status clnet__plan_build(const clnet_model *m, int training, int batch, cl
     if (st == CLNET_OK && training)
         mark_backward(m, p);
     p->freeze_version = m->freeze_version;
+    p->tune_version = m->ctx->tune_version;
+    if (st == CLNET_OK)
+        st = prepare_steps(m, p);
 done:
     free(b.uses);
     free(b.live);

@@ -1,10 +1,10 @@
-/* memory.c - the memory plan: each value (and, in training, each gradient) is live
- * over an interval of the plan's timeline, and intervals that never overlap share a
- * buffer. Timeline: forward step s runs at time s; in training, the backward of step s
- * runs at time 2n - 1 - s. A buffer is reused only from the step after its last
- * reader, so no op ever writes a buffer it also reads. Steps whose backward does not run
- * (frozen layers, fuse.c) keep nothing for it and get no gradient buffers. Fusion: fuse.c.
- * Tests: tests/models/test_plan.c (poisons dead buffers). */
+/* memory.c - the memory plan: each value (and, in training, each gradient, and each
+ * step's scratch) is live over an interval of the plan's timeline, and intervals that
+ * never overlap share a buffer. Timeline: forward step s runs at time s; in training, the backward
+ * of step s runs at time 2n - 1 - s. A buffer is reused only from the step after its last reader,
+ * so no op ever writes a buffer it also reads. Steps whose backward does not run (frozen layers,
+ * fuse.c) keep nothing for it and get no gradient buffers. Fusion: fuse.c. Tests:
+ * tests/models/test_plan.c (poisons dead buffers). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +167,14 @@ static void slot_name(const clnet_model *m, const clnet__plan *p, int s, char *b
             break;
         }
     }
+    for (int i = 0; layer[0] == '?' && i < p->n_steps; ++i)
+        for (int d = 0; d < 2; ++d)
+            for (int k = 0; k < CLNET_SCRATCH_COUNT; ++k)
+                if (p->steps[i].scratch_slot[d][k] == s &&
+                    p->steps[i].exec.scratch[d][k] == p->slot_bytes[s]) {
+                    layer = m->graph->layers[p->steps[i].members[0]].name;
+                    kind = clnet__scratch_name((clnet__scratch_slot)k);
+                }
     snprintf(buf, len, "the %s of layer '%s' at batch %d (%s buffer %d)", kind, layer, p->batch,
              p->training ? "training" : "inference", s);
 }
@@ -206,7 +214,7 @@ static clnet_status check_fits(clnet_model *m, const clnet__plan *p)
 clnet_status clnet__plan_allocate(clnet_model *m, clnet__plan *p)
 {
     intervals(p);
-    const int n_req = 2 * p->n_values;
+    const int n_req = 2 * p->n_values + 2 * CLNET_SCRATCH_COUNT * p->n_steps;
     request *r = calloc((size_t)n_req, sizeof *r);
     int *slot_last = calloc((size_t)n_req, sizeof *slot_last);
     p->slot_bytes = calloc((size_t)n_req, sizeof *p->slot_bytes);
@@ -226,6 +234,25 @@ clnet_status clnet__plan_allocate(clnet_model *m, clnet__plan *p)
         if (v->grad_first >= 0) {
             r[n++] = (request){v->grad_first, v->grad_last, bytes, &v->grad_slot};
             p->unplanned_bytes += bytes;
+        }
+    }
+    /* Scratch lives during its step alone: forward s at time s, backward at 2n - 1 - s. */
+    for (int s = 0; s < p->n_steps; ++s) {
+        clnet__step *st = &p->steps[s];
+        memset(st->scratch_slot, 0xff, sizeof st->scratch_slot); /* -1: none */
+        for (int d = 0; d < 1 + (p->training && st->backward); ++d) {
+            const int t = d ? 2 * p->n_steps - 1 - s : s;
+            uint64_t step_bytes = 0;
+            for (int k = 0; k < CLNET_SCRATCH_COUNT; ++k) {
+                const size_t bytes = st->exec.scratch[d][k];
+                if (!bytes)
+                    continue;
+                r[n++] = (request){t, t, bytes, &st->scratch_slot[d][k]};
+                p->unplanned_bytes += bytes;
+                step_bytes += bytes;
+            }
+            if (step_bytes > p->scratch_bytes)
+                p->scratch_bytes = step_bytes;
         }
     }
     p->n_slots = assign(r, n, !m->opt.no_memory_plan, p->slot_bytes, slot_last);
@@ -248,6 +275,15 @@ clnet_status clnet__plan_allocate(clnet_model *m, clnet__plan *p)
             v->view.buf = p->slots[p->values[rv].slot];
         if (v->grad_slot >= 0)
             v->grad_view.buf = p->slots[v->grad_slot];
+    }
+    for (int s = 0; s < p->n_steps; ++s) {
+        clnet__step *st = &p->steps[s];
+        for (int d = 0; d < 2; ++d)
+            for (int k = 0; k < CLNET_SCRATCH_COUNT; ++k)
+                if (st->exec.scratch[d][k] && st->scratch_slot[d][k] >= 0) {
+                    st->scratch[d].mem[k] = p->slots[st->scratch_slot[d][k]];
+                    st->scratch[d].bytes[k] = st->exec.scratch[d][k];
+                }
     }
     return step_state(m, p);
 }

@@ -202,7 +202,8 @@ void clnet_model_weights_changed(clnet_model *m)
 static clnet_status get_plan(clnet_model *m, int training, int batch, clnet__plan **out)
 {
     clnet__plan *p = m->plans[training];
-    if (p && p->batch == batch && p->freeze_version == m->freeze_version) {
+    if (p && p->batch == batch && p->freeze_version == m->freeze_version &&
+        p->tune_version == m->ctx->tune_version) {
         *out = p;
         return CLNET_OK;
     }
@@ -259,6 +260,16 @@ static clnet_status poison(clnet_model *m, const clnet__plan *p, int t)
     return CLNET_OK;
 }
 
+/* Tests: before a step, fill its scratch with NaN, so an op that reads scratch it did not
+ * write, or scratch that shares a buffer with a live tensor, shows up as NaN. */
+static clnet_status poison_scratch(clnet_model *m, const clnet__scratch *s)
+{
+    for (int k = 0; m->poison && k < CLNET_SCRATCH_COUNT; ++k)
+        if (s->mem[k])
+            CLNET_TRY(clnet__fill(m->ctx, s->mem[k], 0, s->bytes[k] / sizeof(float), NAN));
+    return CLNET_OK;
+}
+
 /* The step's weights, and (dw not NULL) the gradients its backward computes: NULL for
  * frozen and non-trainable weights. */
 static void step_weights(clnet_model *m, const clnet__step *s, clnet_tensor **w, clnet_tensor **dw)
@@ -285,10 +296,18 @@ static clnet_status run_forward(clnet_model *m, clnet__plan *p, const clnet_tens
             in[k] = &p->values[st->in[k]].view;
         step_weights(m, st, w, NULL);
         const int training = p->training && !st->inference;
-        const clnet__op_call call = {
-            m->ctx,  st->params, st->n_in,  in,       &p->values[st->out].view,
-            st->n_w, w,          st->saved, training, m->step_seed,
-            NULL,    NULL,       NULL};
+        const clnet__op_call call = {.ctx = m->ctx,
+                                     .params = st->params,
+                                     .n_in = st->n_in,
+                                     .in = in,
+                                     .out = &p->values[st->out].view,
+                                     .n_w = st->n_w,
+                                     .w = w,
+                                     .saved = st->saved,
+                                     .training = training,
+                                     .seed = m->step_seed,
+                                     .exec = &st->exec,
+                                     .scratch = &st->scratch[0]};
         /* The override goes into the step's own copy of the params and back out. */
         float *mom = momentum && training && (st->op->flags & CLNET_OP_MOVING_STATS)
                          ? (float *)((char *)st->params + st->op->momentum_offset)
@@ -296,6 +315,7 @@ static clnet_status run_forward(clnet_model *m, clnet__plan *p, const clnet_tens
         const float own = mom ? *mom : 0.0f;
         if (mom)
             *mom = *momentum;
+        CLNET_TRY(poison_scratch(m, &st->scratch[0]));
         if (m->hook)
             m->hook(m->hook_user, p, s, 0, 0);
         clnet_status status = st->op->forward(&call);
@@ -415,7 +435,7 @@ static clnet_status accumulate(clnet_model *m, clnet_tensor *dv, clnet_tensor *a
 {
     static const clnet__add_params none = {CLNET_ACT_NONE};
     clnet_tensor *in[2] = {dv, acc};
-    const clnet__op_call call = {m->ctx, &none, 2, in, dv, 0, NULL, NULL, 0, 0, NULL, NULL, NULL};
+    const clnet__op_call call = {.ctx = m->ctx, .params = &none, .n_in = 2, .in = in, .out = dv};
     return clnet__op_add.forward(&call);
 }
 
@@ -465,12 +485,26 @@ clnet_status clnet_model_backward(clnet_model *m, const clnet_tensor *dy)
         step_weights(m, st, w, dw);
         clnet__value *o = &p->values[st->out];
         clnet_tensor *dout = st->out == p->output ? (clnet_tensor *)dy : &o->grad_view;
-        const clnet__op_call call = {
-            m->ctx,    st->params,     st->n_in,     in,   &o->view, st->n_w, w,
-            st->saved, !st->inference, m->step_seed, dout, din,      dw};
+        const clnet__op_call call = {.ctx = m->ctx,
+                                     .params = st->params,
+                                     .n_in = st->n_in,
+                                     .in = in,
+                                     .out = &o->view,
+                                     .n_w = st->n_w,
+                                     .w = w,
+                                     .saved = st->saved,
+                                     .training = !st->inference,
+                                     .seed = m->step_seed,
+                                     .dout = dout,
+                                     .din = din,
+                                     .dw = dw,
+                                     .exec = &st->exec,
+                                     .scratch = &st->scratch[1]};
+        status = poison_scratch(m, &st->scratch[1]);
         if (m->hook)
             m->hook(m->hook_user, p, s, 1, 0);
-        status = st->op->backward(&call);
+        if (status == CLNET_OK)
+            status = st->op->backward(&call);
         for (int k = 0; status == CLNET_OK && k < st->n_in; ++k)
             if (din[k] == &acc[k])
                 status = accumulate(m, &p->values[st->in[k]].grad_view, din[k]);

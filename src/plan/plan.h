@@ -44,6 +44,12 @@ typedef struct clnet__step {
     int inference; /* runs in inference mode: a frozen op with moving statistics (Keras) */
     int backward;  /* its backward runs: a trainable weight lies in or upstream of it */
     int w_grad[CLNET_MAX_WEIGHTS]; /* weight k's gradient is computed (trainable, unfrozen) */
+    /* What the op will do, recorded when the plan is built (fuse.c, clnet__op_prepare),
+     * and its scratch for forward (0) and backward (1): buffers of the memory plan, live
+     * during the step only (memory.c). */
+    clnet__op_exec exec;
+    clnet__scratch scratch[2];
+    int scratch_slot[2][CLNET_SCRATCH_COUNT];
 } clnet__step;
 
 typedef struct clnet__plan {
@@ -61,12 +67,14 @@ typedef struct clnet__plan {
     clnet_tensor *acc[CLNET_MAX_INPUTS];
     int n_acc;
     uint64_t planned_bytes, unplanned_bytes;
+    uint64_t scratch_bytes; /* the largest scratch of one step (included in the above) */
     int fused_bn, fused_act, fused_add, layers;
     /* Training: steps run backward; ops with moving statistics in training mode (updated
      * by a forward) and in inference mode (frozen). */
     int backward_steps, moving_stats, frozen_stats;
     uint64_t folded_version; /* the model's weights_version the folds were made from */
     uint64_t freeze_version; /* the model's freeze_version the plan was built for */
+    uint64_t tune_version;   /* the context's tuning database the records were made from */
 } clnet__plan;
 
 struct clnet_model {
@@ -131,7 +139,8 @@ int clnet__graph_logits(const clnet_graph *g, int *fused);
 
 /* Builds the steps of a plan: fused groups (unless no_fusion) in execution order,
  * and the values they read and write. The training plan's output is the logits of a
- * graph ending in a softmax (clnet__graph_logits). No device work. */
+ * graph ending in a softmax (clnet__graph_logits). Then each step's prepare records what
+ * its op will do on the model's device (exec). No device work. */
 clnet_status clnet__plan_build(const clnet_model *m, int training, int batch, clnet__plan **out);
 /* Assigns buffers to values by liveness (or one each when disabled) and allocates
  * them with the step state (saved tensors, gradient temporaries, folded weights). */

@@ -1,9 +1,10 @@
 /* tune.c - clnet_model_tune: the problems a model runs, each candidate checked against
  * the plain C reference and timed on the device, the winners stored in the tuning
- * database (src/device/tune_db.c) that clnet__gemm and conv2d consult. First the
- * algorithm of every distinct convolution (im2col or Winograd), then every GEMM: those
- * are collected by running the model once with the context's GEMM recorder set, so the
- * tuner sees exactly the shapes, transposes and leading dimensions the layers use.
+ * database (src/device/tune_db.c) that the prepare steps of later plans consult. First
+ * the algorithm of every distinct convolution (im2col or Winograd), then every GEMM: those
+ * are read from the execution records of the plan built after the convolutions' winners
+ * were stored, so the tuner sees exactly the shapes, transposes and leading dimensions
+ * the layers' records planned.
  * Tests: tests/models/test_tune.c. CLI: src/cli/tune.c. */
 #include <math.h>
 #include <stdio.h>
@@ -34,7 +35,7 @@ typedef struct recorded {
     int n, cap;
     int failed; /* out of host memory while recording */
     clnet_model *m;
-    const clnet__plan *plan; /* the step running now, from the executor's hook */
+    const clnet__plan *plan; /* the plan whose records are read, and the step */
     int step;
 } recorded;
 
@@ -46,15 +47,6 @@ void clnet__tune_free(clnet_model *m)
     free(m->tune->text);
     free(m->tune);
     m->tune = NULL;
-}
-
-static void on_step(void *user, const clnet__plan *p, int step, int backward, int after)
-{
-    recorded *r = user;
-    (void)backward;
-    (void)after;
-    r->plan = p;
-    r->step = step;
 }
 
 /* Appends the running step's first layer to a problem's list (once). */
@@ -76,9 +68,8 @@ static void note_layer(recorded *r, int i)
         snprintf(list + used, cap - used, "...");
 }
 
-static void record(void *user, const clnet__gemm_args *g)
+static void record(recorded *r, const clnet__gemm_args *g)
 {
-    recorded *r = user;
     if (g->k == 0 || g->m == 0 || g->n == 0)
         return;
     for (int i = 0; i < r->n; ++i) {
@@ -107,40 +98,25 @@ static void record(void *user, const clnet__gemm_args *g)
     note_layer(r, r->n - 1);
 }
 
-/* Runs m once (forward, and backward when training) on random input with the GEMM
- * recorder set. */
+/* The GEMMs of the plan of o's mode and batch, from its steps' execution records
+ * (training: the forward and backward ones of the steps whose backward runs). */
 static clnet_status collect(clnet_model *m, const clnet_tune_options *o, recorded *r)
 {
-    clnet_shape in = m->graph->layers[m->input_layer].out;
-    in.n = o->batch;
-    clnet_tensor *x = NULL, *y = NULL, *dy = NULL;
-    CLNET_TRY(clnet_tensor_create(m->ctx, in, &x));
-    clnet_status st = clnet_tensor_init(x, CLNET_INIT_UNIFORM, -1.0f, 1.0f, 7);
-    m->ctx->gemm_record = record;
-    m->ctx->gemm_record_user = r;
+    clnet__plan *p = NULL;
+    int slice = 0;
+    CLNET_TRY(clnet__model_plan(m, o->training != 0, o->batch, &p, &slice));
     r->m = m;
-    m->hook = on_step;
-    m->hook_user = r;
-    if (st == CLNET_OK)
-        st = clnet_model_forward(m, x, o->training, &y);
-    if (st == CLNET_OK && o->training) {
-        st = clnet_tensor_create(m->ctx, y->shape, &dy);
-        if (st == CLNET_OK)
-            st = clnet_tensor_init(dy, CLNET_INIT_UNIFORM, -1.0f, 1.0f, 8);
-        if (st == CLNET_OK)
-            st = clnet_model_backward(m, dy);
+    r->plan = p;
+    for (int s = 0; s < p->n_steps && !r->failed; ++s) {
+        const clnet__step *st = &p->steps[s];
+        r->step = s;
+        for (int i = 0; i < st->exec.n_gemms; ++i)
+            if (!st->exec.gemm_backward[i] || (p->training && st->backward))
+                record(r, &st->exec.gemm[i].args);
     }
-    if (st == CLNET_OK)
-        st = clnet_context_finish(m->ctx);
-    m->ctx->gemm_record = NULL;
-    m->ctx->gemm_record_user = NULL;
-    m->hook = NULL;
-    m->hook_user = NULL;
-    clnet_tensor_destroy(dy);
-    clnet_tensor_destroy(x);
-    if (st == CLNET_OK && r->failed)
-        st = clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory recording GEMMs");
-    return st;
+    if (r->failed)
+        return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory recording GEMMs");
+    return CLNET_OK;
 }
 
 void clnet__gemm_problem_free(clnet__gemm_problem *p)
@@ -234,33 +210,52 @@ clnet_status clnet__gemm_problem_init(clnet_context *ctx, const clnet__gemm_args
     return upload(ctx, p->c0, p->c_count, "tuning C", &g->c);
 }
 
-/* One run of a candidate (NULL: the untuned default) on the problem's buffers. */
-static clnet_status gemm_run(clnet_context *ctx, clnet__gemm_problem *p, const clnet__tuned *cand)
+/* A candidate (NULL: the untuned default, the built-in rule) prepared for a problem, with
+ * its scratch, so timing runs allocate nothing. */
+typedef struct prepared_gemm {
+    clnet__gemm_plan gp;
+    clnet__scratch s;
+} prepared_gemm;
+
+static clnet_status gemm_prepare(clnet_context *ctx, const clnet__gemm_problem *p,
+                                 const clnet__tuned *cand, prepared_gemm *pg)
 {
-    clnet_status st;
-    if (!cand) {
-        ctx->tune_off = 1;
-        st = clnet__gemm(ctx, &p->g);
-        ctx->tune_off = 0;
-    } else {
-        ctx->param_override = cand;
-        st = clnet__gemm_with(ctx, clnet__gemm_impl_parse(cand->choice), &p->g);
-        ctx->param_override = NULL;
-    }
-    if (st == CLNET_OK)
-        CLNET_CL_TRY(ctx, clFinish(ctx->queue));
+    clnet__gemm_prepare_with(ctx, &p->g, CLNET_GEMM_AUTO, cand, &pg->gp);
+    size_t bytes[CLNET_SCRATCH_COUNT] = {0};
+    bytes[CLNET_SCRATCH_PACK_B] = pg->gp.scratch;
+    return clnet__scratch_create(ctx, bytes, &pg->s);
+}
+
+/* One run of a prepared candidate on the problem's buffers, waited for. */
+static clnet_status gemm_run(clnet_context *ctx, clnet__gemm_problem *p, const prepared_gemm *pg)
+{
+    CLNET_TRY(clnet__gemm_run(ctx, &pg->gp, &pg->s, &p->g));
+    CLNET_CL_TRY(ctx, clFinish(ctx->queue));
+    return CLNET_OK;
+}
+
+static clnet_status gemm_check(clnet_context *ctx, clnet__gemm_problem *p, const prepared_gemm *pg,
+                               double *max_rel);
+
+clnet_status clnet__gemm_problem_check(clnet_context *ctx, clnet__gemm_problem *p,
+                                       const clnet__tuned *cand, double *max_rel)
+{
+    prepared_gemm pg;
+    CLNET_TRY(gemm_prepare(ctx, p, cand, &pg));
+    const clnet_status st = gemm_check(ctx, p, &pg, max_rel);
+    clnet__scratch_release(&pg.s);
     return st;
 }
 
 /* Runs the candidate once from the initial C and compares the sampled rows with the
  * reference; the same relative measure as the GEMM tests (gemm_check.c). */
-clnet_status clnet__gemm_problem_check(clnet_context *ctx, clnet__gemm_problem *p,
-                                       const clnet__tuned *cand, double *max_rel)
+static clnet_status gemm_check(clnet_context *ctx, clnet__gemm_problem *p, const prepared_gemm *pg,
+                               double *max_rel)
 {
     const clnet__gemm_args *g = &p->g;
     CLNET_CL_TRY(ctx, clEnqueueWriteBuffer(ctx->queue, g->c, CL_TRUE, 0, p->c_count * sizeof(float),
                                            p->c0, 0, NULL, NULL));
-    CLNET_TRY(gemm_run(ctx, p, cand));
+    CLNET_TRY(gemm_run(ctx, p, pg));
     CLNET_CL_TRY(ctx, clEnqueueReadBuffer(ctx->queue, g->c, CL_TRUE, 0, p->c_count * sizeof(float),
                                           p->c, 0, NULL, NULL));
     *max_rel = 0.0;
@@ -287,8 +282,7 @@ static int cmp_double(const void *a, const void *b)
 typedef struct timed_run {
     clnet_context *ctx;
     void *problem;
-    const clnet__tuned *gemm; /* GEMM candidate, NULL: the default */
-    int conv_algo;            /* clnet__conv_algo */
+    const void *prepared; /* prepared_gemm, or the convolution's clnet__op_alone */
     clnet_status (*run)(const struct timed_run *r);
 } timed_run;
 
@@ -310,7 +304,7 @@ static clnet_status median_ms(const timed_run *r, int repeats, double *ms)
 
 static clnet_status gemm_timed(const timed_run *r)
 {
-    return gemm_run(r->ctx, r->problem, r->gemm);
+    return gemm_run(r->ctx, r->problem, r->prepared);
 }
 
 static clnet_tune_row *add_row(clnet_context *ctx, tune_result *res, const char *problem,
@@ -359,10 +353,10 @@ static clnet_status tune_gemm(clnet_model *m, const clnet_tune_options *o,
     char key[96], name[128];
     clnet__gemm_key(rec, key, sizeof key);
     clnet_status st = clnet__gemm_problem_init(ctx, rec, seed, &p);
-    /* What clnet__gemm runs without an entry. */
-    ctx->tune_off = 1;
-    const char *default_impl = clnet__gemm_impl_name(clnet__gemm_pick(ctx, rec, NULL));
-    ctx->tune_off = 0;
+    /* What a plan runs without an entry. */
+    clnet__gemm_plan rule;
+    clnet__gemm_prepare_with(ctx, rec, CLNET_GEMM_AUTO, NULL, &rule);
+    const char *default_impl = clnet__gemm_impl_name(rule.impl);
     const int first_row = m->tune->n;
     double best = INFINITY;
     int best_i = -1;
@@ -381,12 +375,15 @@ static clnet_status tune_gemm(clnet_model *m, const clnet_tune_options *o,
         row->is_default = c == 0;
         /* A candidate that fails to run (unsupported here, out of resources) or
          * differs from the reference is reported and skipped, not fatal. */
-        row->status = clnet__gemm_problem_check(ctx, &p, cnd, &row->max_rel_err);
+        prepared_gemm pg;
+        row->status = gemm_prepare(ctx, &p, cnd, &pg);
+        if (row->status == CLNET_OK)
+            row->status = gemm_check(ctx, &p, &pg, &row->max_rel_err);
         if (row->status == CLNET_OK && !(row->max_rel_err <= CLNET_GEMM_RTOL))
             row->status = CLNET_ERR_MISMATCH;
         if (row->status == CLNET_OK)
-            row->status =
-                median_ms(&(timed_run){ctx, &p, cnd, 0, gemm_timed}, o->repeats, &row->ms);
+            row->status = median_ms(&(timed_run){ctx, &p, &pg, gemm_timed}, o->repeats, &row->ms);
+        clnet__scratch_release(&pg.s);
         if (row->status != CLNET_OK) {
             row->ms = 0.0;
             continue;
@@ -553,8 +550,25 @@ static clnet_status conv_problem_init(clnet_model *m, const clnet__step *s,
     return st;
 }
 
-/* One forward (or dX) by algo, waited for. */
-static clnet_status conv_run(clnet_context *ctx, conv_problem *p, clnet__conv_algo algo)
+/* A convolution step prepared with algo forced (forward, or dX) and the built-in GEMM
+ * choices, so candidates compare like with like; scratch of its own. */
+static clnet_status conv_prepare(clnet_context *ctx, const conv_problem *p, clnet__conv_algo algo,
+                                 clnet__op_alone *a)
+{
+    memset(a, 0, sizeof *a);
+    const clnet_shape in[2] = {{p->g.batch, p->g.in_h, p->g.in_w, p->g.cin},
+                               {p->g.batch, p->g.out_h, p->g.out_w, p->g.cout}};
+    CLNET_TRY(clnet__conv2d_prepare_with(ctx, p->step->params, in, p->dx ? 1 : p->n_in, p->dx,
+                                         p->dx ? CLNET_CONV_AUTO : algo,
+                                         p->dx ? algo : CLNET_CONV_AUTO, 0, &a->exec));
+    size_t bytes[CLNET_SCRATCH_COUNT];
+    for (int k = 0; k < CLNET_SCRATCH_COUNT; ++k)
+        bytes[k] = a->exec.scratch[p->dx][k];
+    return clnet__scratch_create(ctx, bytes, &a->scratch);
+}
+
+/* One forward (or dX) as prepared, waited for. */
+static clnet_status conv_run(clnet_context *ctx, conv_problem *p, const clnet__op_alone *a)
 {
     const clnet__op_call call = {.ctx = ctx,
                                  .params = p->step->params,
@@ -562,21 +576,20 @@ static clnet_status conv_run(clnet_context *ctx, conv_problem *p, clnet__conv_al
                                  .in = p->in,
                                  .out = p->out,
                                  .n_w = p->n_w,
-                                 .w = p->w};
-    /* Every candidate with the built-in GEMM choices, so they compare like with like. */
-    ctx->tune_off = 1;
-    const clnet_status st =
-        p->dx ? clnet__conv2d_dx_with(ctx, &p->g, p->in[0]->buf, p->w[0]->buf, p->out->buf, algo)
-              : clnet__conv2d_forward_with(&call, algo);
-    ctx->tune_off = 0;
+                                 .w = p->w,
+                                 .exec = &a->exec,
+                                 .scratch = &a->scratch};
+    const clnet_status st = p->dx ? clnet__conv2d_dx(ctx, &a->exec, &a->scratch, &p->g,
+                                                     p->in[0]->buf, p->w[0]->buf, p->out->buf)
+                                  : clnet__op_conv2d.forward(&call);
     return st == CLNET_OK ? clnet_context_finish(ctx) : st;
 }
 
-static clnet_status conv_check(clnet_context *ctx, conv_problem *p, clnet__conv_algo algo,
+static clnet_status conv_check(clnet_context *ctx, conv_problem *p, const clnet__op_alone *a,
                                double *max_rel)
 {
     CLNET_TRY(clnet_tensor_fill(p->out, NAN));
-    CLNET_TRY(conv_run(ctx, p, algo));
+    CLNET_TRY(conv_run(ctx, p, a));
     const size_t count = p->out->count;
     CLNET_TRY(clnet_tensor_read(p->out, p->got, count));
     *max_rel = 0.0;
@@ -592,7 +605,7 @@ static clnet_status conv_check(clnet_context *ctx, conv_problem *p, clnet__conv_
 
 static clnet_status conv_timed(const timed_run *r)
 {
-    return conv_run(r->ctx, r->problem, (clnet__conv_algo)r->conv_algo);
+    return conv_run(r->ctx, r->problem, r->prepared);
 }
 
 /* The layers (first of each step) of the plan's convolutions with geometry key. */
@@ -658,9 +671,7 @@ static clnet_status tune_convs(clnet_model *m, const clnet_tune_options *o, clne
         /* The applicable algorithms, the untuned choice first (the default row). */
         clnet__conv_algo algos[CLNET_CONV_ALGO_COUNT];
         int n_algos = 0;
-        ctx->tune_off = 1;
-        algos[n_algos++] = clnet__conv2d_pick(ctx, &g, dx, NULL);
-        ctx->tune_off = 0;
+        algos[n_algos++] = clnet__conv2d_pick(ctx, &g, dx, 0, NULL);
         for (int a = CLNET_CONV_IM2COL; a < CLNET_CONV_ALGO_COUNT; ++a)
             if (a != (int)algos[0] && clnet__conv2d_algo_ok((clnet__conv_algo)a, &g))
                 algos[n_algos++] = (clnet__conv_algo)a;
@@ -674,12 +685,16 @@ static clnet_status tune_convs(clnet_model *m, const clnet_tune_options *o, clne
                 break;
             }
             row->is_default = c == 0;
-            row->status = conv_check(ctx, &p, algo, &row->max_rel_err);
+            clnet__op_alone a;
+            row->status = conv_prepare(ctx, &p, algo, &a);
+            if (row->status == CLNET_OK)
+                row->status = conv_check(ctx, &p, &a, &row->max_rel_err);
             if (row->status == CLNET_OK && !(row->max_rel_err <= CLNET_GEMM_RTOL))
                 row->status = CLNET_ERR_MISMATCH;
             if (row->status == CLNET_OK)
                 row->status =
-                    median_ms(&(timed_run){ctx, &p, NULL, algo, conv_timed}, o->repeats, &row->ms);
+                    median_ms(&(timed_run){ctx, &p, &a, conv_timed}, o->repeats, &row->ms);
+            clnet__op_alone_release(&a);
             if (row->status != CLNET_OK) {
                 row->ms = 0.0;
                 continue;

@@ -24,6 +24,7 @@ static clnet_status workspace(clnet_optimizer *o, clnet_shape s)
     clnet_tensor_destroy(o->row_weights);
     clnet_tensor_destroy(o->dlogits);
     o->targets = o->row_weights = o->dlogits = NULL;
+    clnet__op_alone_release(&o->loss_op);
     free(o->host_targets);
     free(o->host_weights);
     free(o->host_logits);
@@ -36,6 +37,11 @@ static clnet_status workspace(clnet_optimizer *o, clnet_shape s)
     CLNET_TRY(clnet_tensor_create(ctx, s, &o->targets));
     CLNET_TRY(clnet_tensor_create(ctx, (clnet_shape){s.n, 1, 1, 1}, &o->row_weights));
     CLNET_TRY(clnet_tensor_create(ctx, s, &o->dlogits));
+    /* The weighted form's record serves both: its scratch does not depend on the weights. */
+    const clnet__softmax_cross_entropy_params p = {0.0f};
+    const clnet_shape in[3] = {s, s, {s.n, 1, 1, 1}};
+    CLNET_TRY(
+        clnet__op_alone_prepare(ctx, &clnet__op_softmax_cross_entropy, &p, in, 3, 1, &o->loss_op));
     if (!o->loss) {
         CLNET_TRY(clnet_tensor_create(ctx, (clnet_shape){1, 1, 1, 1}, &o->loss));
         CLNET_TRY(clnet_tensor_create(ctx, (clnet_shape){1, 1, 1, 1}, &o->one));
@@ -51,6 +57,7 @@ void clnet__loss_free(clnet_optimizer *o)
     clnet_tensor_destroy(o->dlogits);
     clnet_tensor_destroy(o->loss);
     clnet_tensor_destroy(o->one);
+    clnet__op_alone_release(&o->loss_op);
     free(o->host_targets);
     free(o->host_weights);
     free(o->host_logits);
@@ -133,7 +140,14 @@ clnet_status clnet_train_step_weighted(clnet_optimizer *o, const clnet_tensor *x
     const int n_in = class_weight ? 3 : 2;
     const clnet__softmax_cross_entropy_params p = {label_smoothing};
     clnet_tensor *in[3] = {y, o->targets, o->row_weights}, *din[3] = {o->dlogits, NULL, NULL};
-    const clnet__op_call fwd = {ctx, &p, n_in, in, o->loss, 0, NULL, NULL, 1, 0, NULL, NULL, NULL};
+    const clnet__op_call fwd = {.ctx = ctx,
+                                .params = &p,
+                                .n_in = n_in,
+                                .in = in,
+                                .out = o->loss,
+                                .training = 1,
+                                .exec = &o->loss_op.exec,
+                                .scratch = &o->loss_op.scratch};
     CLNET_TRY(clnet__op_softmax_cross_entropy.forward(&fwd));
     float l = 0.0f;
     CLNET_TRY(clnet_tensor_read(o->loss, &l, 1));
@@ -148,7 +162,9 @@ clnet_status clnet_train_step_weighted(clnet_optimizer *o, const clnet_tensor *x
         for (int i = 0; i < s.n; ++i)
             *correct += clnet__argmax(o->host_logits + (size_t)i * s.c, s.c) == labels[i];
     }
-    const clnet__op_call bwd = {ctx, &p, n_in, in, o->loss, 0, NULL, NULL, 1, 0, o->one, din, NULL};
+    clnet__op_call bwd = fwd;
+    bwd.dout = o->one;
+    bwd.din = din;
     CLNET_TRY(clnet__op_softmax_cross_entropy.backward(&bwd));
     CLNET_TRY(clnet_model_backward(m, o->dlogits));
     return clnet_optimizer_step(o, lr);

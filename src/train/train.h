@@ -21,6 +21,7 @@ struct clnet_optimizer {
      * each image's loss weight, the loss, its seed gradient (1) and the logits'
      * gradient. */
     clnet_tensor *targets, *row_weights, *loss, *one, *dlogits;
+    clnet__op_alone loss_op; /* softmax_cross_entropy prepared for the targets' shape */
     float *host_targets, *host_weights, *host_logits;
     /* clnet_fit's class weights (one per class of the model, copied), or NULL. */
     float *class_weight;
@@ -42,16 +43,16 @@ typedef struct clnet__epoch_figures {
 
 /* What a run keeps besides weights and optimizer state, in its checkpoint. */
 typedef struct clnet__run_record {
-    int epochs;                     /* finished epochs */
-    int n_history, cap;             /* history[0..n_history): epochs 0.. (an older checkpoint
-                                     * has none); cap entries allocated */
-    clnet__epoch_figures *history;  /* malloc'd */
-    char *note;                     /* malloc'd copy of clnet_fit_options.note, or NULL */
-    double best;                    /* early stopping: the best monitored loss (HUGE_VAL: none) */
-    int best_epoch, wait;           /* its 0-based epoch (-1: none); epochs since */
-    clnet_tensor **best_w;          /* per model weight, the best epoch's values; NULL when the
-                                     * run does not restore them */
-    int64_t steps;                  /* loading: the optimizer's and the model's step counts */
+    int epochs;                    /* finished epochs */
+    int n_history, cap;            /* history[0..n_history): epochs 0.. (an older checkpoint
+                                    * has none); cap entries allocated */
+    clnet__epoch_figures *history; /* malloc'd */
+    char *note;                    /* malloc'd copy of clnet_fit_options.note, or NULL */
+    double best;                   /* early stopping: the best monitored loss (HUGE_VAL: none) */
+    int best_epoch, wait;          /* its 0-based epoch (-1: none); epochs since */
+    clnet_tensor **best_w;         /* per model weight, the best epoch's values; NULL when the
+                                    * run does not restore them */
+    int64_t steps;                 /* loading: the optimizer's and the model's step counts */
     uint64_t steps_run;
 } clnet__run_record;
 

@@ -10,14 +10,31 @@
 #include "plan/plan.h"
 #include "support/models.h"
 
-/* No two tensors of one buffer are live at the same time. */
+/* No two tensors of one buffer are live at the same time: values, gradients and each
+ * step's scratch (live during its step alone, sharing buffers with the others). */
 static void expect_disjoint(const clnet__plan *p)
 {
     typedef struct {
         int slot, first, last;
     } life;
-    life *l = calloc(2 * (size_t)p->n_values, sizeof *l);
-    int n = 0;
+    life *l =
+        calloc(2 * (size_t)p->n_values + 2 * CLNET_SCRATCH_COUNT * (size_t)p->n_steps, sizeof *l);
+    int n = 0, scratch = 0;
+    for (int s = 0; s < p->n_steps; ++s)
+        for (int d = 0; d < 2; ++d)
+            for (int k = 0; k < CLNET_SCRATCH_COUNT; ++k) {
+                const clnet__step *st = &p->steps[s];
+                if (!st->exec.scratch[d][k] || (d && !(p->training && st->backward)))
+                    continue;
+                const int t = d ? 2 * p->n_steps - 1 - s : s, slot = st->scratch_slot[d][k];
+                cr_assert(slot >= 0 && slot < p->n_slots, "step %d: no buffer for scratch %d", s,
+                          k);
+                cr_expect(p->slot_bytes[slot] >= st->exec.scratch[d][k]);
+                cr_expect_eq(st->scratch[d].mem[k], p->slots[slot]);
+                l[n++] = (life){slot, t, t};
+                ++scratch;
+            }
+    cr_expect_gt(scratch, 0, "the test graphs have steps with scratch");
     for (int i = 0; i < p->n_values; ++i) {
         const clnet__value *v = &p->values[i];
         if (v->alias < 0 && v->slot >= 0)

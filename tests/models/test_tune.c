@@ -286,7 +286,6 @@ Test(tune, a_broken_database_is_named_and_kept)
     clnet_graph_destroy(g);
 }
 
-
 /* "GEMM_WG_M": 0 divided by zero in gemm_packed; values out of range, not powers of two
  * or keys no launcher reads are as bad. Each such entry is ignored with a warning naming
  * the file and the entry; the valid entries are still used. */
@@ -345,7 +344,8 @@ Test(tune, invalid_entries_are_ignored_with_a_warning)
         clnet__gemm_problem p;
         cr_assert_eq(clnet__gemm_problem_init(ctx, &rec, 3, &p), CLNET_OK, "%s",
                      clnet_context_error(ctx));
-        cr_assert_eq(clnet__gemm(ctx, &p.g), CLNET_OK, "k %d: %s", k, clnet_context_error(ctx));
+        cr_assert_eq(clnet__gemm_with(ctx, CLNET_GEMM_AUTO, &p.g), CLNET_OK, "k %d: %s", k,
+                     clnet_context_error(ctx));
         cr_assert_eq(clFinish(ctx->queue), CL_SUCCESS);
         clnet_context_get_stats(ctx, &s);
         cr_expect_eq(s.tune_hits, 1, "after k = %d", k);

@@ -32,6 +32,7 @@ typedef struct bn {
     void *params;
     clnet_shape shape;
     clnet_tensor *x, *y, *w[4], *saved[2];
+    clnet__op_alone alone;
 } bn;
 
 /* w holds gamma, beta, moving mean, moving variance, c values each. */
@@ -50,17 +51,28 @@ static void bn_make(bn *b, clnet_device_class cls, const char *params, clnet_sha
         b->w[i] = clnet_test_tensor(b->ctx, v, w[i]);
     for (int i = 0; i < 2; ++i)
         b->saved[i] = clnet_test_tensor(b->ctx, v, NULL);
+    cr_assert_eq(clnet__op_alone_prepare(b->ctx, op(), b->params, &s, 1, 1, &b->alone), CLNET_OK);
 }
 
 static void bn_forward(bn *b, int training)
 {
-    clnet__op_call call = {b->ctx,   b->params, 1, &b->x, b->y, 4,   b->w,
-                           b->saved, training,  0, NULL,  NULL, NULL};
+    const clnet__op_call call = {.ctx = b->ctx,
+                                 .params = b->params,
+                                 .n_in = 1,
+                                 .in = &b->x,
+                                 .out = b->y,
+                                 .n_w = 4,
+                                 .w = b->w,
+                                 .saved = b->saved,
+                                 .training = training,
+                                 .exec = &b->alone.exec,
+                                 .scratch = &b->alone.scratch};
     cr_assert_eq(op()->forward(&call), CLNET_OK, "%s", clnet_context_error(b->ctx));
 }
 
 static void bn_free(bn *b)
 {
+    clnet__op_alone_release(&b->alone);
     clnet_tensor_destroy(b->x);
     clnet_tensor_destroy(b->y);
     for (int i = 0; i < 4; ++i)
@@ -199,7 +211,19 @@ ParameterizedTest(clnet_device_class *cls, batch_norm, inference_backward_is_the
     clnet_tensor *dg = clnet_test_tensor(b.ctx, v, NULL), *db = clnet_test_tensor(b.ctx, v, NULL);
     cr_assert_eq(clnet_tensor_fill(dx, NAN), CLNET_OK);
     clnet_tensor *din[1] = {dx}, *dw[4] = {dg, db, NULL, NULL};
-    clnet__op_call call = {b.ctx, b.params, 1, &b.x, b.y, 4, b.w, b.saved, 0, 0, tdy, din, dw};
+    const clnet__op_call call = {.ctx = b.ctx,
+                                 .params = b.params,
+                                 .n_in = 1,
+                                 .in = &b.x,
+                                 .out = b.y,
+                                 .n_w = 4,
+                                 .w = b.w,
+                                 .saved = b.saved,
+                                 .dout = tdy,
+                                 .din = din,
+                                 .dw = dw,
+                                 .exec = &b.alone.exec,
+                                 .scratch = &b.alone.scratch};
     cr_assert_eq(op()->backward(&call), CLNET_OK, "%s", clnet_context_error(b.ctx));
 
     /* The reference, in double, on the same float values. */

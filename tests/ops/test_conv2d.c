@@ -67,12 +67,23 @@ static clnet_status run_forward(clnet_context *ctx, const char *spec, clnet_shap
         st = clnet_tensor_write(tw, w, clnet__shape_count(wshape));
     if (st == CLNET_OK && b)
         st = clnet_tensor_write(tb, b, (size_t)wshape.c);
+    clnet__op_alone a = {0};
+    if (st == CLNET_OK)
+        st = clnet__op_alone_prepare(ctx, op, params, &in, 1, 0, &a);
     if (st == CLNET_OK) {
         clnet_tensor *ins[1] = {tx}, *ws[2] = {tw, tb};
-        const clnet__op_call call = {ctx,  params, 1, ins,  ty,   b ? 2 : 1, ws,
-                                     NULL, 0,      0, NULL, NULL, NULL};
+        const clnet__op_call call = {.ctx = ctx,
+                                     .params = params,
+                                     .n_in = 1,
+                                     .in = ins,
+                                     .out = ty,
+                                     .n_w = b ? 2 : 1,
+                                     .w = ws,
+                                     .exec = &a.exec,
+                                     .scratch = &a.scratch};
         st = op->forward(&call);
     }
+    clnet__op_alone_release(&a);
     if (st == CLNET_OK)
         st = clnet_tensor_read(ty, y, ny);
     clnet_tensor_destroy(tx);
@@ -168,8 +179,8 @@ Test(conv2d, shape_errors_name_the_shapes)
 
 /* A device whose max allocation holds the workspace of two images, not five: forward, dW
  * (accumulated over the chunks) and dX run in chunks, with algo ("im2col", "winograd")
- * forced through the context's $CLNET_CONV_ALGO. im2col: one image's column matrix is 10 * 10 pixels x
- * 3 * 3 * 8 taps = 28.8 KB, chunks 2, 2, 1; Winograd: one image's V + M is 25 tiles x 16 x
+ * forced through the context's $CLNET_CONV_ALGO. im2col: one image's column matrix is 10 * 10
+ * pixels x 3 * 3 * 8 taps = 28.8 KB, chunks 2, 2, 1; Winograd: one image's V + M is 25 tiles x 16 x
  * (8 + 6) floats = 22.4 KB, chunks 3, 2 (dW by im2col). Every other buffer of the case
  * stays below the 80 KiB limit. */
 static void check_in_chunks(clnet_device_class cls, const char *algo)

@@ -37,15 +37,15 @@ static const clnet__op_case winograd_cases[] = {
  * few float ulps times sqrt(terms). The im2col tolerance 1e-4 holds with a wide margin. */
 #define WINOGRAD_RTOL 1e-4
 
-/* describe's algorithm for case c on ctx. */
+/* The forward algorithm conv2d's prepare step records for case c on ctx. */
 static void describe(clnet_context *ctx, const clnet__op_case *c, char *buf, size_t len)
 {
     const clnet__op_desc *op = clnet__op_find("conv2d");
     void *params = NULL;
-    clnet_shape out;
+    clnet__op_exec e;
     cr_assert_eq(clnet__op_parse(ctx, op, c->params, "test", &params), CLNET_OK);
-    cr_assert_eq(op->infer(ctx, params, c->in, c->n_in, &out), CLNET_OK);
-    op->describe(ctx, params, c->in, c->n_in, out, buf, len);
+    cr_assert_eq(clnet__op_prepare(ctx, op, params, c->in, c->n_in, 1, &e), CLNET_OK);
+    snprintf(buf, len, "%s", e.forward);
     free(params);
 }
 
@@ -83,7 +83,7 @@ Test(conv2d_winograd, reference_gradient_matches_finite_differences, .timeout = 
 }
 
 /* Winograd applies to 3x3 stride 1 only: CLNET_CONV_ALGO cannot force it elsewhere, and
- * a forced forward says why it cannot run. */
+ * forcing it on a prepare step says why it cannot run. */
 Test(conv2d_winograd, applies_to_3x3_stride_1_only)
 {
     clnet_context *ctx = clnet_test_device_class(CLNET_CLASS_CPU);
@@ -99,15 +99,15 @@ Test(conv2d_winograd, applies_to_3x3_stride_1_only)
     clnet_context *fresh = NULL;
     cr_assert_eq(clnet_context_create(NULL, &fresh), CLNET_OK);
     unsetenv("CLNET_CONV_ALGO");
-    cr_expect_eq(clnet__conv2d_pick(fresh, &ok, 0, NULL), CLNET_CONV_WINOGRAD);
+    cr_expect_eq(clnet__conv2d_pick(fresh, &ok, 0, 1, NULL), CLNET_CONV_WINOGRAD);
     clnet_context_destroy(fresh);
-    cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 0, NULL), CLNET_CONV_IM2COL, "the old context");
+    cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 0, 1, NULL), CLNET_CONV_IM2COL, "the old context");
     snprintf(ctx->conv_algo, sizeof ctx->conv_algo, "%s", "winograd");
-    cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 0, NULL), CLNET_CONV_WINOGRAD);
-    cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 1, NULL), CLNET_CONV_WINOGRAD);
-    cr_expect_eq(clnet__conv2d_pick(ctx, &strided, 0, NULL), CLNET_CONV_IM2COL);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 0, 1, NULL), CLNET_CONV_WINOGRAD);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 1, 1, NULL), CLNET_CONV_WINOGRAD);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &strided, 0, 1, NULL), CLNET_CONV_IM2COL);
     snprintf(ctx->conv_algo, sizeof ctx->conv_algo, "%s", "im2col");
-    cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 0, NULL), CLNET_CONV_IM2COL);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 0, 1, NULL), CLNET_CONV_IM2COL);
     ctx->conv_algo[0] = '\0';
 
     const clnet__op_desc *op = clnet__op_find("conv2d");
@@ -116,21 +116,16 @@ Test(conv2d_winograd, applies_to_3x3_stride_1_only)
         clnet__op_parse(ctx, op, "filters = 4\nkernel_size = 3\nstrides = 2", "test", &params),
         CLNET_OK);
     const clnet_shape in = {1, 8, 8, 4};
-    clnet_shape out, ws[2] = {{3, 3, 4, 4}, {1, 1, 1, 4}};
-    cr_assert_eq(op->infer(ctx, params, &in, 1, &out), CLNET_OK);
-    clnet_tensor *x = clnet_test_tensor(ctx, in, NULL), *y = clnet_test_tensor(ctx, out, NULL);
-    clnet_tensor *w = clnet_test_tensor(ctx, ws[0], NULL), *b = clnet_test_tensor(ctx, ws[1], NULL);
-    clnet_tensor *ins[1] = {x}, *wts[2] = {w, b};
-    const clnet__op_call call = {ctx, params, 1, ins, y, 2, wts, NULL, 0, 0, NULL, NULL, NULL};
-    clnet_status st = clnet__conv2d_forward_with(&call, CLNET_CONV_WINOGRAD);
+    clnet__op_exec e;
+    clnet_status st = clnet__conv2d_prepare_with(ctx, params, &in, 1, 0, CLNET_CONV_WINOGRAD,
+                                                 CLNET_CONV_AUTO, 1, &e);
     cr_expect_eq(st, CLNET_ERR_UNSUPPORTED, "%s", clnet_status_string(st));
     cr_expect(strstr(clnet_context_error(ctx), "winograd") != NULL, "message: %s",
               clnet_context_error(ctx));
-    cr_expect_eq(clnet__conv2d_forward_with(&call, CLNET_CONV_IM2COL), CLNET_OK);
-    clnet_tensor_destroy(x);
-    clnet_tensor_destroy(y);
-    clnet_tensor_destroy(w);
-    clnet_tensor_destroy(b);
+    cr_expect_eq(clnet__conv2d_prepare_with(ctx, params, &in, 1, 1, CLNET_CONV_IM2COL,
+                                            CLNET_CONV_AUTO, 1, &e),
+                 CLNET_OK);
+    cr_expect_eq(e.algo, CLNET_CONV_IM2COL);
     free(params);
 }
 
@@ -147,11 +142,11 @@ ParameterizedTest(clnet_device_class *cls, conv2d_winograd, default_rule)
     const clnet__conv_geom late1 = {1, 7, 7, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1};
     clnet__conv_geom late8 = late1;
     late8.batch = 8;
-    cr_expect_eq(clnet__conv2d_pick(ctx, &wide, 0, NULL), CLNET_CONV_WINOGRAD);
-    cr_expect_eq(clnet__conv2d_pick(ctx, &wide, 1, NULL), CLNET_CONV_WINOGRAD);
-    cr_expect_eq(clnet__conv2d_pick(ctx, &narrow, 0, NULL), CLNET_CONV_IM2COL);
-    cr_expect_eq(clnet__conv2d_pick(ctx, &late8, 0, NULL), CLNET_CONV_WINOGRAD);
-    cr_expect_eq(clnet__conv2d_pick(ctx, &late1, 0, NULL),
+    cr_expect_eq(clnet__conv2d_pick(ctx, &wide, 0, 1, NULL), CLNET_CONV_WINOGRAD);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &wide, 1, 1, NULL), CLNET_CONV_WINOGRAD);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &narrow, 0, 1, NULL), CLNET_CONV_IM2COL);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &late8, 0, 1, NULL), CLNET_CONV_WINOGRAD);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &late1, 0, 1, NULL),
                  *cls == CLNET_CLASS_CPU ? CLNET_CONV_IM2COL : CLNET_CONV_WINOGRAD);
     char what[96];
     const clnet__op_case wide_case = {

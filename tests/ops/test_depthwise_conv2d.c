@@ -57,9 +57,20 @@ static void run_forward(clnet_device_class cls, const char *params, clnet_shape 
                  *y = clnet_test_tensor(ctx, out_shape, NULL);
     clnet_tensor *w[2] = {clnet_test_tensor(ctx, wd[0].shape, kernel),
                           n_w > 1 ? clnet_test_tensor(ctx, wd[1].shape, bias) : NULL};
-    clnet__op_call call = {ctx, p, 1, &in, y, n_w, w, NULL, 0, 0, NULL, NULL, NULL};
+    clnet__op_alone a;
+    cr_assert_eq(clnet__op_alone_prepare(ctx, op(), p, &in_shape, 1, 0, &a), CLNET_OK);
+    clnet__op_call call = {.ctx = ctx,
+                           .params = p,
+                           .n_in = 1,
+                           .in = &in,
+                           .out = y,
+                           .n_w = n_w,
+                           .w = w,
+                           .exec = &a.exec,
+                           .scratch = &a.scratch};
     cr_assert_eq(op()->forward(&call), CLNET_OK, "%s", clnet_context_error(ctx));
     clnet_test_read(y, out);
+    clnet__op_alone_release(&a);
     clnet_tensor_destroy(in);
     clnet_tensor_destroy(y);
     clnet_tensor_destroy(w[0]);
@@ -148,7 +159,21 @@ ParameterizedTest(clnet_device_class *cls, depthwise_conv2d, weight_gradients_re
     clnet_tensor *dw[2] = {clnet_test_tensor(ctx, wd[0].shape, NULL),
                            clnet_test_tensor(ctx, wd[1].shape, NULL)};
     clnet_tensor *din[1] = {NULL};
-    clnet__op_call call = {ctx, p, 1, &in, y, 2, w, NULL, 1, 0, tdy, din, dw};
+    clnet__op_alone a;
+    cr_assert_eq(clnet__op_alone_prepare(ctx, op(), p, &s, 1, 1, &a), CLNET_OK);
+    clnet__op_call call = {.ctx = ctx,
+                           .params = p,
+                           .n_in = 1,
+                           .in = &in,
+                           .out = y,
+                           .n_w = 2,
+                           .w = w,
+                           .training = 1,
+                           .dout = tdy,
+                           .din = din,
+                           .dw = dw,
+                           .exec = &a.exec,
+                           .scratch = &a.scratch};
     cr_assert_eq(op()->forward(&call), CLNET_OK, "%s", clnet_context_error(ctx));
     /* Both gradients twice, then the kernel's alone and the bias's alone (other tap ranges). */
     float first[21 * 10], again[21 * 10];
@@ -169,6 +194,7 @@ ParameterizedTest(clnet_device_class *cls, depthwise_conv2d, weight_gradients_re
         clnet_tensor_destroy(w[i]);
         clnet_tensor_destroy(dw[i]);
     }
+    clnet__op_alone_release(&a);
     clnet_tensor_destroy(in);
     clnet_tensor_destroy(y);
     clnet_tensor_destroy(tdy);

@@ -218,12 +218,12 @@ Test(gemm, bad_leading_dimension_is_invalid_arg)
     clnet__gemm_args t = g;
     t.trans_b = 1; /* op(B) 5x3 stored as 3x5: ldb 3 < 5 */
     t.lda = 5;
-    cr_expect_eq(clnet__gemm(ctx, &t), CLNET_ERR_INVALID_ARG);
+    cr_expect_eq(clnet__gemm_with(ctx, CLNET_GEMM_AUTO, &t), CLNET_ERR_INVALID_ARG);
     cr_expect(strstr(clnet_context_error(ctx), "ldb=3") != NULL, "message: %s",
               clnet_context_error(ctx));
     t.trans_b = 0;
     t.m = -1;
-    cr_expect_eq(clnet__gemm(ctx, &t), CLNET_ERR_INVALID_ARG);
+    cr_expect_eq(clnet__gemm_with(ctx, CLNET_GEMM_AUTO, &t), CLNET_ERR_INVALID_ARG);
     clReleaseMemObject(buf);
 }
 
@@ -245,11 +245,16 @@ Test(gemm, shape_pick)
     g.m = 1;
     clnet_context *cpu = clnet_test_device_class(CLNET_CLASS_CPU);
     clnet_context *dgpu = clnet_test_device_class(CLNET_CLASS_DGPU);
-    cr_expect_eq(clnet__gemm_pick(cpu, &g, NULL), CLNET_GEMM_GEMV);
-    cr_expect_eq(clnet__gemm_pick(dgpu, &g, NULL), CLNET_GEMM_CLBLAST);
+    clnet__gemm_plan gp;
+    clnet__gemm_prepare(cpu, &g, &gp);
+    cr_expect_eq(gp.impl, CLNET_GEMM_GEMV);
+    clnet__gemm_prepare(dgpu, &g, &gp);
+    cr_expect_eq(gp.impl, CLNET_GEMM_CLBLAST);
     g.m = 256;
-    cr_expect_eq(clnet__gemm_pick(cpu, &g, NULL), CLNET_GEMM_PACKED);
-    cr_expect_eq(clnet__gemm_pick(dgpu, &g, NULL), CLNET_GEMM_CLBLAST);
+    clnet__gemm_prepare(cpu, &g, &gp);
+    cr_expect_eq(gp.impl, CLNET_GEMM_PACKED);
+    clnet__gemm_prepare(dgpu, &g, &gp);
+    cr_expect_eq(gp.impl, CLNET_GEMM_CLBLAST);
 }
 
 /* Known values: [1 2; 3 4] * [5 6; 7 8] = [19 22; 43 50], then k = 0 leaves beta*C. */

@@ -33,9 +33,14 @@ static void check_case(clnet_context *ctx, const reduce_case *k, const char *cls
     cr_assert_eq(clnet_tensor_create(ctx, (clnet_shape){1, 1, 1, (int)nx}, &tx), CLNET_OK);
     cr_assert_eq(clnet_tensor_create(ctx, (clnet_shape){1, 1, 1, (int)nout}, &tout), CLNET_OK);
     cr_assert_eq(clnet_tensor_write(tx, x, nx), CLNET_OK);
+    /* Exactly the scratch the prepare steps would plan: more would be a failure. */
+    size_t bytes[CLNET_SCRATCH_COUNT] = {0};
+    bytes[CLNET_SCRATCH_REDUCE] = clnet__reduce_rows_scratch(ctx, k->rows, k->cols);
+    clnet__scratch s;
+    cr_assert_eq(clnet__scratch_create(ctx, bytes, &s), CLNET_OK);
     for (int run = 0; run < 2; ++run) {
         cr_assert_eq(clnet_tensor_fill(tout, -3.0f), CLNET_OK);
-        clnet_status st = clnet__reduce_rows(ctx, tx->buf, (size_t)k->x_off, k->rows, k->cols,
+        clnet_status st = clnet__reduce_rows(ctx, &s, tx->buf, (size_t)k->x_off, k->rows, k->cols,
                                              tout->buf, (size_t)k->out_off);
         cr_assert_eq(st, CLNET_OK, "%s: %s", clnet_status_string(st), clnet_context_error(ctx));
         cr_assert_eq(clnet_tensor_read(tout, run ? again : got, nout), CLNET_OK);
@@ -63,6 +68,7 @@ static void check_case(clnet_context *ctx, const reduce_case *k, const char *cls
               k->cols);
     clnet_tensor_destroy(tx);
     clnet_tensor_destroy(tout);
+    clnet__scratch_release(&s);
     free(x);
     free(got);
     free(again);
@@ -86,7 +92,7 @@ Test(reduce, rejects_negative_sizes)
     clnet_context *ctx = clnet_test_device();
     clnet_tensor *t = NULL;
     cr_assert_eq(clnet_tensor_create(ctx, (clnet_shape){1, 1, 1, 4}, &t), CLNET_OK);
-    cr_expect_eq(clnet__reduce_rows(ctx, t->buf, 0, -1, 4, t->buf, 0), CLNET_ERR_INVALID_ARG);
+    cr_expect_eq(clnet__reduce_rows(ctx, NULL, t->buf, 0, -1, 4, t->buf, 0), CLNET_ERR_INVALID_ARG);
     cr_expect(strstr(clnet_context_error(ctx), "-1 rows") != NULL, "%s", clnet_context_error(ctx));
     clnet_tensor_destroy(t);
 }

@@ -82,6 +82,7 @@ void clnet_test_read(clnet_tensor *t, float *out)
 /* Tensors of clnet_test_run_inputs: inputs, their gradients, output, output gradient. */
 typedef struct run_tensors {
     clnet_tensor *in[CLNET_MAX_INPUTS], *din[CLNET_MAX_INPUTS], *out, *dout;
+    clnet__op_alone alone;
 } run_tensors;
 
 static clnet_status run_inputs(clnet_context *ctx, const clnet__op_desc *op, const void *params,
@@ -91,6 +92,7 @@ static clnet_status run_inputs(clnet_context *ctx, const clnet__op_desc *op, con
 {
     clnet_shape out_shape;
     CLNET_TRY(op->infer(ctx, params, in, n_in, &out_shape));
+    CLNET_TRY(clnet__op_alone_prepare(ctx, op, params, in, n_in, 1, &t->alone));
     if (clnet__shape_count(out_shape) != out_count)
         return clnet__fail(ctx, CLNET_ERR_SHAPE, "%s: output has %zu values, the test expects %zu",
                            op->name, clnet__shape_count(out_shape), out_count);
@@ -99,8 +101,15 @@ static clnet_status run_inputs(clnet_context *ctx, const clnet__op_desc *op, con
         CLNET_TRY(clnet_tensor_write(t->in[i], x[i], clnet__shape_count(in[i])));
     }
     CLNET_TRY(clnet_tensor_create(ctx, out_shape, &t->out));
-    clnet__op_call call = {ctx,  params,   n_in, t->in, t->out, 0,   NULL,
-                           NULL, training, seed, NULL,  NULL,   NULL};
+    clnet__op_call call = {.ctx = ctx,
+                           .params = params,
+                           .n_in = n_in,
+                           .in = t->in,
+                           .out = t->out,
+                           .training = training,
+                           .seed = seed,
+                           .exec = &t->alone.exec,
+                           .scratch = &t->alone.scratch};
     CLNET_TRY(op->forward(&call));
     CLNET_TRY(clnet_tensor_read(t->out, out, out_count));
     if (!dout)
@@ -140,6 +149,7 @@ clnet_status clnet_test_run_inputs(clnet_context *ctx, const char *op, const cha
     }
     clnet_tensor_destroy(t.out);
     clnet_tensor_destroy(t.dout);
+    clnet__op_alone_release(&t.alone);
     free(p);
     return st;
 }
