@@ -149,6 +149,11 @@ typedef struct clnet_context_stats {
     char tune_db[512]; /* the tuning database consulted ("" none; see clnet_model_tune) */
     int tune_entries;  /* its entries for this device, driver and kernel class */
     int tune_hits;     /* GEMMs and layers that ran a tuned choice */
+    int plans_built;   /* model plans built (the first forward of a mode, a larger batch,
+                        * freezing, a new tuning database): none for a smaller batch */
+    int buffers_created; /* device buffers allocated by the library (tensors, plans) */
+    int host_waits;      /* calls that blocked the host on the device: blocking reads and
+                          * writes, clnet_context_finish */
 } clnet_context_stats;
 
 CLNET_API void clnet_context_get_stats(const clnet_context *ctx, clnet_context_stats *out);

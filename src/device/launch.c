@@ -47,6 +47,7 @@ clnet_status clnet__launch_local(clnet_context *ctx, const char *program, const 
                            "enqueueing kernel %s (cl/%s.cl), global %zux%zux%zu: %s", kernel,
                            program, g[0], g[1], g[2], clnet__cl_error_name(err));
     if (ctx->sync) {
+        ++ctx->stats.host_waits;
         err = clFinish(ctx->queue);
         if (err != CL_SUCCESS)
             return clnet__fail(ctx, CLNET_ERR_OPENCL, "kernel %s (cl/%s.cl) failed: %s", kernel,
@@ -74,6 +75,7 @@ clnet_status clnet__buffer(clnet_context *ctx, size_t bytes, const char *what, c
                            ctx->info.name);
     cl_int err = CL_SUCCESS;
     cl_mem m = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    ++ctx->stats.buffers_created;
     if (err != CL_SUCCESS)
         return clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "allocating %zu bytes for %s on %s: %s",
                            bytes, what, ctx->info.name, clnet__cl_error_name(err));
@@ -181,6 +183,7 @@ clnet_status clnet__profile_end(clnet_context *ctx, double *device_ms)
 {
     *device_ms = 0.0;
     ctx->profiling = 0;
+    ++ctx->stats.host_waits;
     cl_int err = clFinish(ctx->queue);
     double ns = 0.0;
     for (int i = 0; i < ctx->n_events; ++i) {

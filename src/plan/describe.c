@@ -70,7 +70,7 @@ clnet_status clnet_model_plan_stats(clnet_model *m, int training, int batch, cln
     out->frozen_batch_norms = p->frozen_stats;
     for (int i = 0; i < m->graph->n; ++i)
         if (m->graph->layers[i].op)
-            out->layer_bytes += (training ? 2u : 1u) * sizeof(float) * (uint64_t)p->batch *
+            out->layer_bytes += (training ? 2u : 1u) * sizeof(float) * (uint64_t)p->n *
                                 clnet__shape_count(m->graph->layers[i].out);
     out->slices = (batch + slice - 1) / slice;
     return CLNET_OK;
@@ -109,9 +109,11 @@ static void write_table(FILE *f, const clnet_model *m, const clnet__plan *p,
     const clnet_plan_stats ps = *pstats;
     const int training = p->training;
     const clnet_device_info *d = &m->ctx->info;
-    fprintf(f, "%s plan, batch %d%s, on %s (%s kernels)\n", training ? "Training" : "Inference",
-            p->batch, ps.slices > 1 ? " per slice" : "", d->name,
-            clnet_device_class_name(m->ctx->cls));
+    fprintf(f, "%s plan, batch %d%s, on %s (%s kernels)", training ? "Training" : "Inference", p->n,
+            ps.slices > 1 ? " per slice" : "", d->name, clnet_device_class_name(m->ctx->cls));
+    if (p->batch > p->n) /* a plan made for a larger batch serves this one */
+        fprintf(f, ", buffers for %d", p->batch);
+    fprintf(f, "\n");
     /* Each step as its prepare step recorded it: forward's kernels, in training backward's,
      * and the scratch (KiB, the larger direction's) the memory plan gives it. */
     fprintf(f, "%-5s %-58s %-44s ", "step", "layers (fused group)", "kernels");
@@ -158,7 +160,7 @@ static void write_table(FILE *f, const clnet_model *m, const clnet__plan *p,
                 ps.backward_steps, ps.steps, ps.frozen_batch_norms);
     if (ps.slices > 1)
         fprintf(f, "The batch runs in %d slices of %d images (largest buffer %.1f MiB)\n",
-                ps.slices, p->batch, mib(d->max_alloc_bytes));
+                ps.slices, p->n, mib(d->max_alloc_bytes));
 }
 
 clnet_status clnet_model_plan_text(clnet_model *m, int training, int batch, char **text)
@@ -193,8 +195,8 @@ static void write_dot(FILE *f, const clnet_model *m, const clnet__plan *p,
     fprintf(f,
             "  label=\"%s plan, batch %d: %d layers in %d steps, %.2f MiB of buffers "
             "(unplanned %.2f MiB)\";\n  labelloc=t;\n",
-            training ? "training" : "inference", p->batch, ps.layers, ps.steps,
-            mib(ps.planned_bytes), mib(ps.unplanned_bytes));
+            training ? "training" : "inference", p->n, ps.layers, ps.steps, mib(ps.planned_bytes),
+            mib(ps.unplanned_bytes));
     char name[160], k[160];
     const clnet__value *in = &p->values[p->input];
     fprintf(f, "  v%d [shape=ellipse, fillcolor=\"#ffffff\", label=\"%s\\n%dx%dx%d\"];\n", p->input,

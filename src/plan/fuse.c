@@ -288,7 +288,8 @@ clnet_status clnet__plan_build(const clnet_model *m, int training, int batch, cl
         goto done;
     }
     p->training = training;
-    p->batch = batch;
+    p->batch = p->n = batch;
+    ++m->ctx->stats.plans_built;
     if (training) {
         const int logits = clnet__graph_logits(g, &b.strip_output);
         b.output = logits >= 0 ? logits : b.output;

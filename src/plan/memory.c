@@ -288,6 +288,16 @@ clnet_status clnet__plan_allocate(clnet_model *m, clnet__plan *p)
     return step_state(m, p);
 }
 
+void clnet__plan_set_batch(clnet__plan *p, int n)
+{
+    p->n = n;
+    for (int i = 0; i < p->n_values; ++i) {
+        clnet__value *v = &p->values[i];
+        v->view.shape.n = v->grad_view.shape.n = n;
+        v->view.count = v->grad_view.count = clnet__shape_count(v->view.shape);
+    }
+}
+
 void clnet__plan_free(clnet__plan *p)
 {
     if (!p)

@@ -198,11 +198,13 @@ void clnet_model_weights_changed(clnet_model *m)
         ++m->weights_version;
 }
 
-/* The plan of a mode for a batch: reused when the batch is the same. */
+/* The plan of a mode for a batch: reused for any batch up to the one it was made for, so a
+ * partial last batch or alternating sizes cost neither planning nor allocation; a larger
+ * batch replaces it. */
 static clnet_status get_plan(clnet_model *m, int training, int batch, clnet__plan **out)
 {
     clnet__plan *p = m->plans[training];
-    if (p && p->batch == batch && p->freeze_version == m->freeze_version &&
+    if (p && p->batch >= batch && p->freeze_version == m->freeze_version &&
         p->tune_version == m->ctx->tune_version) {
         *out = p;
         return CLNET_OK;
@@ -243,7 +245,9 @@ static clnet_status slice_size(clnet_model *m, int training, int batch, int *sli
 clnet_status clnet__model_plan(clnet_model *m, int training, int batch, clnet__plan **p, int *slice)
 {
     CLNET_TRY(slice_size(m, training, batch, slice));
-    return get_plan(m, training, *slice, p);
+    CLNET_TRY(get_plan(m, training, *slice, p));
+    clnet__plan_set_batch(*p, *slice);
+    return CLNET_OK;
 }
 
 /* Tests: after time t, fill every buffer whose tenant died at t with NaN, so a plan

@@ -53,7 +53,9 @@ typedef struct clnet__step {
 } clnet__step;
 
 typedef struct clnet__plan {
-    int training, batch;
+    int training;
+    int batch; /* images its buffers and records are made for: the largest batch it runs */
+    int n;     /* images of the batch the views describe now (clnet__plan_set_batch) */
     clnet__step *steps;
     int n_steps;
     clnet__value *values;
@@ -137,6 +139,8 @@ static inline int *clnet__params_use_bias(const clnet__op_desc *op, void *params
  * clnet_model_predict then skip their own softmax). */
 int clnet__graph_logits(const clnet_graph *g, int *fused);
 
+/* Sets the views of every value and gradient of p to n images (n <= p->batch). */
+void clnet__plan_set_batch(clnet__plan *p, int n);
 /* Builds the steps of a plan: fused groups (unless no_fusion) in execution order,
  * and the values they read and write. The training plan's output is the logits of a
  * graph ending in a softmax (clnet__graph_logits). Then each step's prepare records what
@@ -147,7 +151,9 @@ clnet_status clnet__plan_build(const clnet_model *m, int training, int batch, cl
 clnet_status clnet__plan_allocate(clnet_model *m, clnet__plan *p);
 void clnet__plan_free(clnet__plan *p);
 /* The plan a forward of batch images in this mode runs (built and allocated, or the
- * cached one), and the images per slice it runs them in. */
+ * cached one when its batch is at least the slice), with its views set to a slice, and
+ * the images per slice it runs them in. A plan serves every batch up to its own: a
+ * partial last batch or alternating sizes neither re-plan nor re-allocate. */
 clnet_status clnet__model_plan(clnet_model *m, int training, int batch, clnet__plan **p,
                                int *slice);
 /* A training forward of x whose ops with moving statistics (batch norms in training

@@ -67,7 +67,7 @@ static clnet_status describe_rows(clnet_model *m, const clnet__plan *p, profile 
             flops += l->flops;
         }
         clnet__step_kernels(m, p, st, kern, each - 512);
-        pr->rows[s] = (clnet_layer_profile){names, kern, 0.0, 0.0, flops * p->batch};
+        pr->rows[s] = (clnet_layer_profile){names, kern, 0.0, 0.0, flops * p->n};
     }
     return CLNET_OK;
 }

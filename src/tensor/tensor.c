@@ -78,6 +78,7 @@ clnet_status clnet_tensor_write(clnet_tensor *t, const float *src, size_t count)
     if (!t || !src)
         return CLNET_ERR_INVALID_ARG;
     CLNET_TRY(check_count(t, count, "clnet_tensor_write"));
+    ++t->ctx->stats.host_waits;
     CLNET_CL_TRY(t->ctx, clEnqueueWriteBuffer(t->ctx->queue, t->buf, CL_TRUE, 0,
                                               count * sizeof(float), src, 0, NULL, NULL));
     return CLNET_OK;
@@ -88,6 +89,7 @@ clnet_status clnet_tensor_read(clnet_tensor *t, float *dst, size_t count)
     if (!t || !dst)
         return CLNET_ERR_INVALID_ARG;
     CLNET_TRY(check_count(t, count, "clnet_tensor_read"));
+    ++t->ctx->stats.host_waits;
     CLNET_CL_TRY(t->ctx, clEnqueueReadBuffer(t->ctx->queue, t->buf, CL_TRUE, 0,
                                              count * sizeof(float), dst, 0, NULL, NULL));
     return CLNET_OK;

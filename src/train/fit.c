@@ -55,16 +55,27 @@ static clnet_status batcher(clnet_model *m, const clnet_dataset *d, int batch, i
     return st == CLNET_OK ? st : clnet__fail(m->ctx, st, "cannot batch the data");
 }
 
-/* x as a {n, h, w, c} tensor holding images (re-created when n changes). */
-static clnet_status upload(clnet_context *ctx, clnet_tensor **x, clnet_shape s, const float *img)
+/* Batches on the device: a tensor of the largest batch so far, and a view of its first n
+ * images, so a partial last batch or alternating sizes allocate nothing. */
+typedef struct staged {
+    clnet_tensor *store;
+    clnet_tensor view;
+} staged;
+
+/* x->view as a {n, h, w, c} tensor holding images. */
+static clnet_status upload(clnet_context *ctx, staged *x, clnet_shape s, const float *img)
 {
-    if (*x && !clnet__shape_eq((*x)->shape, s)) {
-        clnet_tensor_destroy(*x);
-        *x = NULL;
+    const clnet_shape *have = x->store ? &x->store->shape : NULL;
+    if (have && (have->n < s.n || have->h != s.h || have->w != s.w || have->c != s.c)) {
+        clnet_tensor_destroy(x->store);
+        x->store = NULL;
     }
-    if (!*x)
-        CLNET_TRY(clnet_tensor_create(ctx, s, x));
-    return clnet_tensor_write(*x, img, clnet__shape_count(s));
+    if (!x->store)
+        CLNET_TRY(clnet_tensor_create(ctx, s, &x->store));
+    x->view = *x->store;
+    x->view.shape = s;
+    x->view.count = clnet__shape_count(s);
+    return clnet_tensor_write(&x->view, img, x->view.count);
 }
 
 /* Mean loss, top-1 / top-5 hits and the confusion of one batch of logits, or of
@@ -106,7 +117,8 @@ clnet_status clnet_evaluate(clnet_model *m, const clnet_dataset *d, int batch, c
     if (!(r->confusion = calloc((size_t)c * c, sizeof *r->confusion)))
         return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
     clnet_batcher *b = NULL;
-    clnet_tensor *x = NULL, *y = NULL;
+    staged x = {0};
+    clnet_tensor *y = NULL;
     float *logits = NULL;
     double loss_sum = 0.0;
     int fused = 0;
@@ -123,7 +135,7 @@ clnet_status clnet_evaluate(clnet_model *m, const clnet_dataset *d, int batch, c
             break;
         s.n = n;
         if ((st = upload(m->ctx, &x, s, img)) != CLNET_OK ||
-            (st = clnet_model_forward(m, x, 0, &y)) != CLNET_OK)
+            (st = clnet_model_forward(m, &x.view, 0, &y)) != CLNET_OK)
             break;
         float *grown = realloc(logits, y->count * sizeof *logits);
         if (!grown) {
@@ -142,7 +154,7 @@ clnet_status clnet_evaluate(clnet_model *m, const clnet_dataset *d, int batch, c
         r->top5 /= r->images;
     }
     free(logits);
-    clnet_tensor_destroy(x);
+    clnet_tensor_destroy(x.store);
     clnet_batcher_destroy(b);
     if (st != CLNET_OK)
         clnet_eval_result_free(r);
@@ -174,7 +186,7 @@ static clnet_status update_bn(clnet_model *m, const clnet_dataset *d, int batch,
     if (p->moving_stats == 0 || images == 0)
         return CLNET_OK; /* no batch norm, or all frozen: nothing to recompute */
     clnet_batcher *b = NULL;
-    clnet_tensor *x = NULL;
+    staged x = {0};
     clnet_shape s = clnet_dataset_image_shape(d);
     clnet_status st = batcher(m, d, batch, 1, 0, seed, &b);
     if (st == CLNET_OK)
@@ -189,10 +201,10 @@ static clnet_status update_bn(clnet_model *m, const clnet_dataset *d, int batch,
             break;
         s.n = n < images - seen ? n : images - seen;
         if ((st = upload(m->ctx, &x, s, img)) == CLNET_OK)
-            st = clnet__model_forward_momentum(m, x, (float)((double)seen / (seen + s.n)));
+            st = clnet__model_forward_momentum(m, &x.view, (float)((double)seen / (seen + s.n)));
         seen += s.n;
     }
-    clnet_tensor_destroy(x);
+    clnet_tensor_destroy(x.store);
     clnet_batcher_destroy(b);
     return st;
 }
@@ -220,7 +232,7 @@ typedef struct run {
     int bn_current; /* the last epoch ended with statistics from all the training data */
     clnet_optimizer *opt;
     clnet_batcher *b;
-    clnet_tensor *x;
+    staged x;
     int epochs, steps_per_epoch;
     clnet__run_record rec;
     /* Explosion watch: the last EXPLODE_WINDOW step losses and the run's reference. */
@@ -281,8 +293,9 @@ static clnet_status one_epoch(run *r, int epoch, const clnet_dataset *val, clnet
                                   r->steps_per_epoch);
         double loss = 0.0;
         int correct = 0;
-        const clnet_status st = clnet_train_step_weighted(
-            r->opt, r->x, labels, r->opt->class_weight, p->lr, o->label_smoothing, &loss, &correct);
+        const clnet_status st =
+            clnet_train_step_weighted(r->opt, &r->x.view, labels, r->opt->class_weight, p->lr,
+                                      o->label_smoothing, &loss, &correct);
         if (st == CLNET_ERR_DIVERGED)
             return clnet__fail(m->ctx, st,
                                "epoch %d, step %d: the loss is %g at learning rate %.3g; "
@@ -406,7 +419,7 @@ static void free_run(run *r)
         clnet_tensor_destroy(r->rec.best_w[i]);
     free(r->rec.best_w);
     clnet__run_record_free(&r->rec);
-    clnet_tensor_destroy(r->x);
+    clnet_tensor_destroy(r->x.store);
     clnet_batcher_destroy(r->b);
     clnet_optimizer_destroy(r->opt);
 }

@@ -184,3 +184,77 @@ Test(plan, plan_beyond_global_memory_is_refused, .timeout = 600)
     clnet_model_destroy(m);
     clnet_graph_destroy(g);
 }
+
+/* Forward and backward of the first n images of x with dy's first n rows; the output and
+ * every weight gradient, concatenated, into a malloc'd array of *count floats. */
+static float *train_pass(clnet_model *m, const clnet_tensor *x, const clnet_tensor *dy, int n,
+                         size_t *count)
+{
+    clnet_tensor xv = *x, dv = *dy, *y = NULL;
+    xv.shape.n = dv.shape.n = n;
+    xv.count = clnet__shape_count(xv.shape);
+    dv.count = clnet__shape_count(dv.shape);
+    cr_assert_eq(clnet_model_forward(m, &xv, 1, &y), CLNET_OK, "%s", clnet_context_error(m->ctx));
+    cr_assert_eq(clnet_model_backward(m, &dv), CLNET_OK, "%s", clnet_context_error(m->ctx));
+    size_t total = y->count;
+    for (int i = 0; i < m->n_weights; ++i)
+        total += m->dw[i] ? m->dw[i]->count : 0;
+    float *out = malloc(total * sizeof *out);
+    cr_assert_eq(clnet_tensor_read(y, out, y->count), CLNET_OK);
+    size_t at = y->count;
+    for (int i = 0; i < m->n_weights; ++i)
+        if (m->dw[i]) {
+            cr_assert_eq(clnet_tensor_read(m->dw[i], out + at, m->dw[i]->count), CLNET_OK);
+            at += m->dw[i]->count;
+        }
+    *count = total;
+    return out;
+}
+
+/* One plan serves every batch up to its own: batches of 16 and 15 in turn build no plan
+ * and allocate no device buffer after the first, and a batch of 15 run on the plan of 16
+ * gives what a model planned at 15 gives. */
+Test(plan, one_plan_serves_every_smaller_batch, .timeout = 600)
+{
+    clnet_context *ctx = clnet_test_device();
+    clnet_graph *g = clnet_test_small_resnet(12, 10, 3, 4);
+    clnet_model *m = clnet_test_model(ctx, g, 1, 1, 5), *fresh = clnet_test_model(ctx, g, 1, 1, 5);
+    clnet_test_randomize_weights(m, 6);
+    clnet_test_copy_weights(fresh, m);
+    m->poison = 1;
+    clnet_tensor *x = clnet_test_input(ctx, g, 16, 7);
+    float *r = clnet_test_random(16 * 4, 8);
+    clnet_tensor *dy = clnet_test_tensor(ctx, (clnet_shape){16, 1, 1, 4}, r);
+    size_t n16 = 0, n15 = 0, nf = 0;
+    free(train_pass(m, x, dy, 16, &n16));
+    clnet_context_stats before, after;
+    clnet_context_get_stats(ctx, &before);
+    float *got = NULL;
+    for (int i = 0; i < 4; ++i) {
+        free(got);
+        got = train_pass(m, x, dy, i % 2 ? 16 : 15, i % 2 ? &n16 : &n15);
+    }
+    free(got);
+    got = train_pass(m, x, dy, 15, &n15);
+    clnet_context_get_stats(ctx, &after);
+    cr_expect_eq(after.plans_built, before.plans_built, "plans built for a smaller batch");
+    cr_expect_eq(after.buffers_created, before.buffers_created, "buffers made for a smaller batch");
+    cr_expect_eq(m->plans[1]->batch, 16);
+    float *want = train_pass(fresh, x, dy, 15, &nf);
+    cr_assert_eq(fresh->plans[1]->batch, 15);
+    cr_assert_eq(n15, nf);
+    float worst = 0.0f;
+    for (size_t i = 0; i < nf; ++i) {
+        const float d = fabsf(got[i] - want[i]) / (fabsf(want[i]) + 1e-3f);
+        worst = d > worst || d != d ? d : worst;
+    }
+    cr_expect_lt(worst, 1e-4f, "batch 15 on the plan of 16 differs from its own plan: %g", worst);
+    free(got);
+    free(want);
+    free(r);
+    clnet_tensor_destroy(dy);
+    clnet_tensor_destroy(x);
+    clnet_model_destroy(m);
+    clnet_model_destroy(fresh);
+    clnet_graph_destroy(g);
+}
