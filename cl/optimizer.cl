@@ -3,6 +3,13 @@
 // (common.cl): one element per work-item on GPUs, CLNET_CHUNK contiguous elements in
 // float16 steps per work-item on CPUs. Each element is read and written by one
 // work-item only, so w and its state arrays are updated in place without races.
+// Every kernel first reads the step's loss (the training plan's loss step, or a finite
+// stand-in): when it is not finite the update is skipped on the device, leaving weights
+// and state as they were (PyTorch's GradScaler skips such steps), so the host need not
+// wait for the loss before enqueueing the update.
+#define SKIP_UNLESS_FINITE                                                                 \
+    if (!isfinite(loss[0]))                                                                \
+        return;
 // Reference: src/ref/optimizer.c. Tests: tests/ops/test_optimizer.c.
 
 #define LOAD_S(p, i) (p)[i]
@@ -30,8 +37,10 @@
 #define SGD_V(i) SGD_BODY(VFLOAT, LOAD_V, STORE_V, i)
 
 kernel void optimizer_sgd(global float *w, global const float *g, global float *v, int count,
-                          float lr, float momentum, int nesterov, float weight_decay)
+                          float lr, float momentum, int nesterov, float weight_decay,
+                          global const float *loss)
 {
+    SKIP_UNLESS_FINITE
     ELEMENTWISE(count, SGD_V, SGD_S)
 }
 
@@ -64,8 +73,10 @@ kernel void optimizer_sgd(global float *w, global const float *g, global float *
 
 kernel void optimizer_adam(global float *w, global const float *g, global float *m,
                            global float *v, int count, float lr, float beta1, float beta2,
-                           float eps, float weight_decay, int decoupled, float c1, float c2)
+                           float eps, float weight_decay, int decoupled, float c1, float c2,
+                           global const float *loss)
 {
+    SKIP_UNLESS_FINITE
     ELEMENTWISE(count, ADAM_V, ADAM_S)
 }
 
@@ -100,7 +111,8 @@ kernel void optimizer_adam(global float *w, global const float *g, global float 
 kernel void optimizer_rmsprop(global float *w, global const float *g, global float *v,
                               global float *b, global float *a, int count, float lr, float rho,
                               float eps, float momentum, int centered, float weight_decay,
-                              int decoupled)
+                              int decoupled, global const float *loss)
 {
+    SKIP_UNLESS_FINITE
     ELEMENTWISE(count, RMSPROP_V, RMSPROP_S)
 }

@@ -14,6 +14,11 @@
 //        only.
 //   CPU: a work-item per row looping c in VW-wide (float16) steps with a scalar tail
 //        (row_sum_exp, common.cl).
+// softmax_cross_entropy_sparse is the training plan's loss step (src/train/loss.c): the
+// targets are integer labels (one-hot, smoothed), the row weight u = cw[label] (Keras's
+// class_weight) when weighted, and one pass writes both the gradient dx of the mean loss
+// and per row, into partial[2 * row], u * loss_row / rows and whether the first largest
+// logit is the label (1.0 or 0.0), for one fixed-order sum of both (clnet__reduce_rows).
 
 #define TARGET(v) ((v) * keep + spread)
 #define ROW_WEIGHT(row) (weighted ? sw[row] : 1.0f)
@@ -56,7 +61,59 @@ kernel void softmax_cross_entropy_backward(global const float *x, global const f
         dx[base + j] = g * (exp(x[base + j] - m) * inv - TARGET(t[base + j]));
 }
 
+kernel void softmax_cross_entropy_sparse(global const float *x, global const int *labels,
+                                         global const float *cw, int weighted, global float *dx,
+                                         global float *partial, int rows, int c, float keep,
+                                         float spread)
+{
+    ROW_SETUP
+    const int label = live ? labels[row] : 0;
+    const float inv = 1.0f / s, u = live && weighted ? cw[label] : 1.0f;
+    const float g = u / (float)rows, log_s = log(s);
+    float l = 0.0f;
+    for (int j = lane; live && j < c; j += lanes) {
+        const float t = (j == label ? keep : 0.0f) + spread, z = x[base + j] - m;
+        l += t * (log_s - z);
+        dx[base + j] = g * (exp(z) * inv - t);
+    }
+    l = lanes_sum(mine, l);
+    if (live && lane == 0) {
+        int best = 0;
+        for (int j = 1; j < c; ++j)
+            best = x[base + j] > x[base + best] ? j : best;
+        partial[2 * (size_t)row] = u * l / (float)rows;
+        partial[2 * (size_t)row + 1] = best == label ? 1.0f : 0.0f;
+    }
+}
+
 #else
+
+kernel void softmax_cross_entropy_sparse(global const float *x, global const int *labels,
+                                         global const float *cw, int weighted, global float *dx,
+                                         global float *partial, int rows, int c, float keep,
+                                         float spread)
+{
+    const int row = get_global_id(0);
+    if (row >= rows)
+        return;
+    const size_t base = (size_t)row * c;
+    const global float *xr = x + base;
+    global float *dr = dx + base;
+    const int label = labels[row];
+    float m;
+    const float s = row_sum_exp(xr, c, &m), inv = 1.0f / s, log_s = log(s);
+    const float u = weighted ? cw[label] : 1.0f, g = u / (float)rows;
+    float l = 0.0f;
+    int best = 0;
+    for (int j = 0; j < c; ++j) {
+        const float t = (j == label ? keep : 0.0f) + spread, z = xr[j] - m;
+        l += t * (log_s - z);
+        dr[j] = g * (exp(z) * inv - t);
+        best = xr[j] > xr[best] ? j : best;
+    }
+    partial[2 * (size_t)row] = u * l / (float)rows;
+    partial[2 * (size_t)row + 1] = best == label ? 1.0f : 0.0f;
+}
 
 kernel void softmax_cross_entropy_forward(global const float *x, global const float *t,
                                           global const float *sw, int weighted,

@@ -146,11 +146,11 @@ typedef struct clnet_context_stats {
     double build_seconds; /* wall time spent building programs (both kinds) */
     int cache_enabled;    /* 0 when there is no usable cache directory */
     char cache_dir[512];
-    char tune_db[512]; /* the tuning database consulted ("" none; see clnet_model_tune) */
-    int tune_entries;  /* its entries for this device, driver and kernel class */
-    int tune_hits;     /* GEMMs and layers that ran a tuned choice */
-    int plans_built;   /* model plans built (the first forward of a mode, a larger batch,
-                        * freezing, a new tuning database): none for a smaller batch */
+    char tune_db[512];   /* the tuning database consulted ("" none; see clnet_model_tune) */
+    int tune_entries;    /* its entries for this device, driver and kernel class */
+    int tune_hits;       /* GEMMs and layers that ran a tuned choice */
+    int plans_built;     /* model plans built (the first forward of a mode, a larger batch,
+                          * freezing, a new tuning database): none for a smaller batch */
     int buffers_created; /* device buffers allocated by the library (tensors, plans) */
     int host_waits;      /* calls that blocked the host on the device: blocking reads and
                           * writes, clnet_context_finish */
@@ -485,9 +485,12 @@ CLNET_API float clnet_schedule_lr(const clnet_schedule *s, int64_t step, int64_t
  * the output ({n, 1, 1, classes} logits; a final softmax is left out of the training
  * forward, see clnet_model_forward) against labels (n class indices), backward,
  * and o's update with learning rate lr. *loss (may be NULL) gets the batch's mean
- * loss, *correct (may be NULL) its top-1 hits. A loss that is NaN or Inf returns
- * CLNET_ERR_DIVERGED before any gradient is applied (the forward has updated the
- * batch-norm moving statistics, as every training forward does). */
+ * loss, *correct (may be NULL) its top-1 hits. The labels go to the device without a
+ * wait and the loss is the training plan's last step: the host waits once, after the
+ * update is enqueued, to read the loss and the hits. A loss that is NaN or Inf returns
+ * CLNET_ERR_DIVERGED and the device has skipped the update, as PyTorch's GradScaler
+ * skips a step (weights, optimizer state and step count unchanged; the forward has
+ * updated the batch-norm moving statistics, as every training forward does). */
 CLNET_API clnet_status clnet_train_step(clnet_optimizer *o, const clnet_tensor *x,
                                         const int *labels, float lr, float label_smoothing,
                                         double *loss, int *correct);
@@ -501,6 +504,26 @@ CLNET_API clnet_status clnet_train_step_weighted(clnet_optimizer *o, const clnet
                                                  const int *labels, const float *class_weight,
                                                  float lr, float label_smoothing, double *loss,
                                                  int *correct);
+
+/* Forward (training mode), loss and backward of a batch without an update, for gradient
+ * accumulation and optimizers of one's own (PyTorch's loss.backward() without
+ * optimizer.step()): every trainable, unfrozen weight's gradient (clnet_model_weight's
+ * *grad) is overwritten with that of the batch's mean softmax cross-entropy (label
+ * smoothing as clnet_train_step). *loss and *correct as clnet_train_step; a loss that is
+ * not finite is CLNET_ERR_DIVERGED (the gradients are then not meaningful). The weights
+ * are unchanged; batch-norm moving statistics move, as in any training forward. */
+CLNET_API clnet_status clnet_model_gradients(clnet_model *m, const clnet_tensor *x,
+                                             const int *labels, float label_smoothing, double *loss,
+                                             int *correct);
+
+/* The mean softmax cross-entropy (*loss) and top-1 hits (*correct) of a batch in
+ * inference mode: batch norms use their moving statistics, dropout is off, and nothing
+ * changes (weights, moving statistics, the dropout stream), as Keras's
+ * model.evaluate(x, y) on one batch or PyTorch's model.eval() under torch.no_grad().
+ * Without label smoothing or class weights; a model ending in a softmax is scored on its
+ * probabilities (-log p[label]). Either output may be NULL. */
+CLNET_API clnet_status clnet_model_evaluate_batch(clnet_model *m, const clnet_tensor *x,
+                                                  const int *labels, double *loss, int *correct);
 
 /* ---- profiling ---- */
 

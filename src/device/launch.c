@@ -141,6 +141,15 @@ clnet_status clnet__fill(clnet_context *ctx, cl_mem mem, size_t offset, size_t c
     return CLNET_OK;
 }
 
+clnet_status clnet__write_async(clnet_context *ctx, cl_mem mem, size_t bytes, const void *host)
+{
+    if (bytes == 0)
+        return CLNET_OK;
+    CLNET_CL_TRY(ctx,
+                 clEnqueueWriteBuffer(ctx->queue, mem, CL_FALSE, 0, bytes, host, 0, NULL, NULL));
+    return CLNET_OK;
+}
+
 clnet_status clnet__copy(clnet_context *ctx, cl_mem src, size_t src_off, cl_mem dst, size_t dst_off,
                          size_t count)
 {

@@ -254,6 +254,9 @@ const char *clnet__scratch_name(clnet__scratch_slot slot);
 clnet_status clnet__buffer(clnet_context *ctx, size_t bytes, const char *what, cl_mem *out);
 /* Fills count floats at offset (in floats) of mem with value. */
 clnet_status clnet__fill(clnet_context *ctx, cl_mem mem, size_t offset, size_t count, float value);
+/* Enqueues a copy of bytes from host into mem without waiting: host must stay unchanged
+ * until the next wait on the queue (a blocking read, clnet_context_finish). */
+clnet_status clnet__write_async(clnet_context *ctx, cl_mem mem, size_t bytes, const void *host);
 /* Copies count floats between buffers (offsets in floats). */
 clnet_status clnet__copy(clnet_context *ctx, cl_mem src, size_t src_off, cl_mem dst, size_t dst_off,
                          size_t count);

@@ -262,7 +262,11 @@ clnet_status clnet__plan_allocate(clnet_model *m, clnet__plan *p)
         return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
     for (int s = 0; s < p->n_slots; ++s)
         p->planned_bytes += p->slot_bytes[s];
+    const uint64_t loss = clnet__loss_step_size(m, p);
+    p->planned_bytes += loss;
+    p->unplanned_bytes += loss;
     CLNET_TRY(check_fits(m, p));
+    CLNET_TRY(clnet__loss_step_allocate(m, p));
     for (int s = 0; s < p->n_slots; ++s) {
         char what[160];
         slot_name(m, p, s, what, sizeof what);
@@ -315,6 +319,7 @@ void clnet__plan_free(clnet__plan *p)
             clReleaseMemObject(p->slots[s]);
     for (int k = 0; k < CLNET_MAX_INPUTS; ++k)
         clnet_tensor_destroy(p->acc[k]);
+    clnet__loss_step_free(&p->loss);
     free(p->slots);
     free(p->slot_bytes);
     free(p->steps);

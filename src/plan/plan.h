@@ -52,6 +52,20 @@ typedef struct clnet__step {
     int scratch_slot[2][CLNET_SCRATCH_COUNT];
 } clnet__step;
 
+/* The training plan's last step: the softmax cross-entropy of its output (the logits,
+ * n x 1 x 1 x classes) against integer labels, its gradient and the step's figures
+ * (loss_step.c). Buffers made with the plan, for its batch; counted in its memory. */
+typedef struct clnet__loss_step {
+    int classes;            /* 0: the output is not one score per class (no loss step) */
+    cl_mem labels;          /* batch ints */
+    cl_mem class_weight;    /* classes floats */
+    cl_mem partial;         /* 2 * batch floats: each row's weighted loss and hit */
+    cl_mem result;          /* 2 floats: the mean loss, the hits */
+    clnet_tensor *dlogits;  /* the output's gradient, the plan's batch */
+    clnet__scratch scratch; /* the fixed-order sum's partials */
+    uint64_t bytes;
+} clnet__loss_step;
+
 typedef struct clnet__plan {
     int training;
     int batch; /* images its buffers and records are made for: the largest batch it runs */
@@ -77,6 +91,7 @@ typedef struct clnet__plan {
     uint64_t folded_version; /* the model's weights_version the folds were made from */
     uint64_t freeze_version; /* the model's freeze_version the plan was built for */
     uint64_t tune_version;   /* the context's tuning database the records were made from */
+    clnet__loss_step loss;   /* training plans */
 } clnet__plan;
 
 struct clnet_model {
@@ -162,6 +177,21 @@ clnet_status clnet__model_plan(clnet_model *m, int training, int batch, clnet__p
  * of the batch statistics (clnet_model_update_bn). No gradients are touched, and the
  * dropout stream of training (steps_run) does not advance. */
 clnet_status clnet__model_forward_momentum(clnet_model *m, const clnet_tensor *x, float momentum);
+/* The bytes of p's loss step (0 unless p trains a model with one score per class), and
+ * its buffers; freed with the plan (loss_step.c). */
+uint64_t clnet__loss_step_size(const clnet_model *m, clnet__plan *p);
+clnet_status clnet__loss_step_allocate(clnet_model *m, clnet__plan *p);
+void clnet__loss_step_free(clnet__loss_step *l);
+/* Each of n labels a class in [0, classes), else CLNET_ERR_INVALID_ARG naming the first
+ * that is not. */
+clnet_status clnet__labels_check(clnet_context *ctx, const int *labels, int n, int classes);
+/* Enqueues the loss step of the last training forward against labels (one per image in
+ * [0, classes), checked here; read by the device later: they must stay unchanged until
+ * the next host wait) with per-class weights cw (NULL: none; the same rule) and label
+ * smoothing ls: *dlogits (borrowed) gets the gradient for clnet_model_backward and
+ * *result the device buffer {mean loss, hits}. Nothing waits. */
+clnet_status clnet__model_loss(clnet_model *m, const int *labels, const float *cw, float ls,
+                               clnet_tensor **dlogits, cl_mem *result);
 /* Refolds the batch norms of an inference plan into its convolutions (host, double). */
 clnet_status clnet__plan_fold(clnet_model *m, clnet__plan *p);
 

@@ -62,8 +62,9 @@ typedef struct staged {
     clnet_tensor view;
 } staged;
 
-/* x->view as a {n, h, w, c} tensor holding images. */
-static clnet_status upload(clnet_context *ctx, staged *x, clnet_shape s, const float *img)
+/* x->view as a {n, h, w, c} tensor holding images. Without wait, img must stay unchanged
+ * until the caller's next wait on the device (a training step's or evaluation's read). */
+static clnet_status upload(clnet_context *ctx, staged *x, clnet_shape s, const float *img, int wait)
 {
     const clnet_shape *have = x->store ? &x->store->shape : NULL;
     if (have && (have->n < s.n || have->h != s.h || have->w != s.w || have->c != s.c)) {
@@ -75,12 +76,14 @@ static clnet_status upload(clnet_context *ctx, staged *x, clnet_shape s, const f
     x->view = *x->store;
     x->view.shape = s;
     x->view.count = clnet__shape_count(s);
-    return clnet_tensor_write(&x->view, img, x->view.count);
+    if (wait)
+        return clnet_tensor_write(&x->view, img, x->view.count);
+    return clnet__write_async(ctx, x->view.buf, x->view.count * sizeof(float), img);
 }
 
-/* Mean loss, top-1 / top-5 hits and the confusion of one batch of logits, or of
- * probabilities when the model ends in a softmax (the loss is then -log p[label], an
- * underflowed p counting as the smallest float). */
+/* Mean loss, top-1 / top-5 hits and the confusion (when r has one) of one batch of
+ * logits, or of probabilities when the model ends in a softmax (the loss is then
+ * -log p[label], an underflowed p counting as the smallest float). */
 static void score(const float *logits, int probs, const int *labels, int n, int c,
                   clnet_eval_result *r, double *loss_sum)
 {
@@ -100,8 +103,47 @@ static void score(const float *logits, int probs, const int *labels, int n, int 
             *loss_sum += log(sum) - ((double)row[labels[i]] - top);
         r->top1 += best == labels[i];
         r->top5 += above < 5;
-        r->confusion[(size_t)labels[i] * c + best] += 1;
+        if (r->confusion)
+            r->confusion[(size_t)labels[i] * c + best] += 1;
     }
+}
+
+clnet_status clnet_model_evaluate_batch(clnet_model *m, const clnet_tensor *x, const int *labels,
+                                        double *loss, int *correct)
+{
+    if (loss)
+        *loss = NAN;
+    if (correct)
+        *correct = 0;
+    if (!m || !x || !labels)
+        return m ? clnet__fail(m->ctx, CLNET_ERR_INVALID_ARG,
+                               "clnet_model_evaluate_batch: no input or labels")
+                 : CLNET_ERR_INVALID_ARG;
+    clnet_tensor *y = NULL;
+    CLNET_TRY(clnet_model_forward(m, x, 0, &y));
+    const clnet_shape s = y->shape;
+    char buf[48];
+    if (s.h != 1 || s.w != 1)
+        return clnet__fail(m->ctx, CLNET_ERR_SHAPE,
+                           "the model's output %s is not one score per class (n x 1 x 1 x classes)",
+                           clnet__shape_str(s, buf, sizeof buf));
+    CLNET_TRY(clnet__labels_check(m->ctx, labels, s.n, s.c));
+    float *out = malloc(y->count * sizeof *out);
+    if (!out)
+        return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+    clnet_status st = clnet_tensor_read(y, out, y->count);
+    if (st == CLNET_OK) {
+        int fused = 0;
+        clnet_eval_result r = {0};
+        double sum = 0.0;
+        score(out, clnet__graph_logits(m->graph, &fused) >= 0, labels, s.n, s.c, &r, &sum);
+        if (loss)
+            *loss = sum / s.n;
+        if (correct)
+            *correct = (int)r.top1;
+    }
+    free(out);
+    return st;
 }
 
 clnet_status clnet_evaluate(clnet_model *m, const clnet_dataset *d, int batch, clnet_eval_result *r)
@@ -134,7 +176,7 @@ clnet_status clnet_evaluate(clnet_model *m, const clnet_dataset *d, int batch, c
         if ((st = clnet_batcher_next(b, &img, &labels, &n, NULL)) != CLNET_OK || n == 0)
             break;
         s.n = n;
-        if ((st = upload(m->ctx, &x, s, img)) != CLNET_OK ||
+        if ((st = upload(m->ctx, &x, s, img, 0)) != CLNET_OK ||
             (st = clnet_model_forward(m, &x.view, 0, &y)) != CLNET_OK)
             break;
         float *grown = realloc(logits, y->count * sizeof *logits);
@@ -154,6 +196,8 @@ clnet_status clnet_evaluate(clnet_model *m, const clnet_dataset *d, int batch, c
         r->top5 /= r->images;
     }
     free(logits);
+    /* An upload still queued after a failure reads the batcher's memory: wait first. */
+    clnet_context_finish(m->ctx);
     clnet_tensor_destroy(x.store);
     clnet_batcher_destroy(b);
     if (st != CLNET_OK)
@@ -200,7 +244,8 @@ static clnet_status update_bn(clnet_model *m, const clnet_dataset *d, int batch,
         if ((st = clnet_batcher_next(b, &img, &labels, &n, NULL)) != CLNET_OK || n == 0)
             break;
         s.n = n < images - seen ? n : images - seen;
-        if ((st = upload(m->ctx, &x, s, img)) == CLNET_OK)
+        /* Nothing reads back before the next batch is drawn: the copy must be done. */
+        if ((st = upload(m->ctx, &x, s, img, 1)) == CLNET_OK)
             st = clnet__model_forward_momentum(m, &x.view, (float)((double)seen / (seen + s.n)));
         seen += s.n;
     }
@@ -287,7 +332,7 @@ static clnet_status one_epoch(run *r, int epoch, const clnet_dataset *val, clnet
         if (n == 0)
             break;
         s.n = n;
-        CLNET_TRY(upload(m->ctx, &r->x, s, img));
+        CLNET_TRY(upload(m->ctx, &r->x, s, img, 0)); /* the step reads back before the next */
         const int64_t step = (int64_t)epoch * r->steps_per_epoch + p->batch;
         p->lr = clnet_schedule_lr(&o->schedule, step, (int64_t)r->epochs * r->steps_per_epoch,
                                   r->steps_per_epoch);
@@ -419,6 +464,8 @@ static void free_run(run *r)
         clnet_tensor_destroy(r->rec.best_w[i]);
     free(r->rec.best_w);
     clnet__run_record_free(&r->rec);
+    /* An upload still queued after a failure reads the batcher's memory: wait first. */
+    clnet_context_finish(r->m->ctx);
     clnet_tensor_destroy(r->x.store);
     clnet_batcher_destroy(r->b);
     clnet_optimizer_destroy(r->opt);

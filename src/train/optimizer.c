@@ -104,6 +104,7 @@ void clnet_optimizer_destroy(clnet_optimizer *o)
     if (!o)
         return;
     clnet__loss_free(o);
+    clnet_tensor_destroy(o->finite);
     for (int k = 0; k < CLNET__OPT_STATES; ++k) {
         for (int i = 0; o->state[k] && i < o->model->n_weights; ++i)
             clnet_tensor_destroy(o->state[k][i]);
@@ -117,7 +118,7 @@ int64_t clnet_optimizer_steps(const clnet_optimizer *o)
     return o ? o->steps : 0;
 }
 
-static clnet_status update(clnet_optimizer *o, int i, float lr, double c1, double c2)
+static clnet_status update(clnet_optimizer *o, int i, float lr, double c1, double c2, cl_mem loss)
 {
     clnet_model *m = o->model;
     clnet_context *ctx = m->ctx;
@@ -133,7 +134,8 @@ static clnet_status update(clnet_optimizer *o, int i, float lr, double c1, doubl
         const clnet_arg args[] = {CLNET_ARG_MEM(w->buf),      CLNET_ARG_MEM(g->buf),
                                   CLNET_ARG_MEM(s[0]),        CLNET_ARG_INT(count),
                                   CLNET_ARG_FLOAT(lr),        CLNET_ARG_FLOAT(p->momentum),
-                                  CLNET_ARG_INT(p->nesterov), CLNET_ARG_FLOAT(p->weight_decay)};
+                                  CLNET_ARG_INT(p->nesterov), CLNET_ARG_FLOAT(p->weight_decay),
+                                  CLNET_ARG_MEM(loss)};
         return clnet__launch(ctx, PROG, "optimizer_sgd", args, (int)CLNET_COUNTOF(args), 1, global);
     }
     if (p->kind == CLNET_OPT_RMSPROP) {
@@ -143,7 +145,7 @@ static clnet_status update(clnet_optimizer *o, int i, float lr, double c1, doubl
                                   CLNET_ARG_FLOAT(lr),         CLNET_ARG_FLOAT(p->rho),
                                   CLNET_ARG_FLOAT(p->epsilon), CLNET_ARG_FLOAT(p->momentum),
                                   CLNET_ARG_INT(p->centered),  CLNET_ARG_FLOAT(p->weight_decay),
-                                  CLNET_ARG_INT(p->decoupled)};
+                                  CLNET_ARG_INT(p->decoupled), CLNET_ARG_MEM(loss)};
         return clnet__launch(ctx, PROG, "optimizer_rmsprop", args, (int)CLNET_COUNTOF(args), 1,
                              global);
     }
@@ -153,11 +155,16 @@ static clnet_status update(clnet_optimizer *o, int i, float lr, double c1, doubl
                               CLNET_ARG_FLOAT(p->beta1),   CLNET_ARG_FLOAT(p->beta2),
                               CLNET_ARG_FLOAT(p->epsilon), CLNET_ARG_FLOAT(p->weight_decay),
                               CLNET_ARG_INT(p->decoupled), CLNET_ARG_FLOAT((float)c1),
-                              CLNET_ARG_FLOAT((float)c2)};
+                              CLNET_ARG_FLOAT((float)c2),  CLNET_ARG_MEM(loss)};
     return clnet__launch(ctx, PROG, "optimizer_adam", args, (int)CLNET_COUNTOF(args), 1, global);
 }
 
 clnet_status clnet_optimizer_step(clnet_optimizer *o, float lr)
+{
+    return clnet__optimizer_step_if_finite(o, lr, NULL);
+}
+
+clnet_status clnet__optimizer_step_if_finite(clnet_optimizer *o, float lr, cl_mem loss)
 {
     if (!o)
         return CLNET_ERR_INVALID_ARG;
@@ -167,9 +174,16 @@ clnet_status clnet_optimizer_step(clnet_optimizer *o, float lr)
                            "optimizer: learning rate %g must be finite and not negative", lr);
     const int64_t t = o->steps + 1;
     const double c1 = 1.0 - pow(o->opt.beta1, (double)t), c2 = 1.0 - pow(o->opt.beta2, (double)t);
+    if (!loss) { /* an update the caller asked for: a finite stand-in */
+        if (!o->finite) {
+            CLNET_TRY(clnet_tensor_create(m->ctx, (clnet_shape){1, 1, 1, 1}, &o->finite));
+            CLNET_TRY(clnet_tensor_fill(o->finite, 0.0f));
+        }
+        loss = o->finite->buf;
+    }
     for (int i = 0; i < m->n_weights; ++i)
         if (m->dw[i] && !m->frozen[i])
-            CLNET_TRY(update(o, i, lr, c1, c2));
+            CLNET_TRY(update(o, i, lr, c1, c2, loss));
     o->steps = t;
     ++m->weights_version;
     return CLNET_OK;

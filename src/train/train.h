@@ -17,12 +17,7 @@ struct clnet_optimizer {
      * momentum); slot 2 RMSprop's gradient average (centered). Checkpoints store slot k
      * as "optimizer/<k>/...". */
     clnet_tensor **state[CLNET__OPT_STATES];
-    /* clnet_train_step's loss workspace, sized for the last batch: one-hot targets,
-     * each image's loss weight, the loss, its seed gradient (1) and the logits'
-     * gradient. */
-    clnet_tensor *targets, *row_weights, *loss, *one, *dlogits;
-    clnet__op_alone loss_op; /* softmax_cross_entropy prepared for the targets' shape */
-    float *host_targets, *host_weights, *host_logits;
+    clnet_tensor *finite; /* 0: the loss clnet_optimizer_step's updates read (always finite) */
     /* clnet_fit's class weights (one per class of the model, copied), or NULL. */
     float *class_weight;
 };
@@ -83,7 +78,11 @@ struct clnet__st_file;
 clnet_status clnet__checkpoint_read_meta(const struct clnet__st_file *f, clnet__checkpoint_meta *m,
                                          char *err, size_t len);
 
-/* Frees clnet_train_step's workspace (loss.c). */
+/* Enqueues the update of every trainable, unfrozen weight at learning rate lr, which
+ * the device skips when loss[0] (the training plan's loss step; NULL: none) is not
+ * finite. Counts the step (optimizer.c). */
+clnet_status clnet__optimizer_step_if_finite(clnet_optimizer *o, float lr, cl_mem loss);
+/* Frees clnet_train_step's state (loss.c). */
 void clnet__loss_free(clnet_optimizer *o);
 /* Keeps a checked copy of w (one weight per class of o's model; NULL: none) as
  * o->class_weight, for clnet_fit's steps (loss.c). */
