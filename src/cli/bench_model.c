@@ -13,7 +13,7 @@
 typedef struct options {
     clnet_cli_model model;
     const char *device, *cls;
-    int batches[16], n_batches, train, repeats, json, profile, unfused, startup;
+    int batches[16], n_batches, train, repeats, json, profile, unfused, startup, alternate;
     int freeze; /* -1: none */
 } options;
 
@@ -21,6 +21,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: clnet bench model MODEL [--batch 1,8,32] [--train] [--freeze N] [--repeats R]\n"
+            "                         [--alternate]\n"
             "                         [--profile] [--unfused] [--startup] [--json] [--device "
             "N|NAME]\n"
             "                         [--class C] [model options]\n\n"
@@ -37,6 +38,8 @@ static void usage(FILE *f)
             "object per batch and mode, for comparing devices.\n\n"
             "options:\n"
             "  --batch LIST   batch sizes, comma-separated (default 1)\n"
+            "  --alternate    runs take turns between the batch and one image fewer (a\n"
+            "                 partial batch); times are per run, images/s counts both\n"
             "  --repeats R    steady-state runs (default 10)\n"
             "  --freeze N     train only the last N layers with weights (clnet_model_freeze)\n"
             "%s",
@@ -69,6 +72,7 @@ static clnet_status run_once(clnet_context *ctx, clnet_model *m, clnet_optimizer
 
 typedef struct result {
     double first_ms, compile_ms, min_ms, median_ms, p90_ms;
+    double images; /* per run: the batch, or half of a batch and one fewer (--alternate) */
     int tuned; /* GEMMs of the first run that used a tuning database entry */
     const clnet_layer_profile *rows;
     int n_rows;
@@ -81,13 +85,20 @@ static clnet_status measure(clnet_context *ctx, clnet_model *m, const options *o
     clnet_shape s = clnet_graph_layer_shape(g, 0);
     const int classes = clnet_graph_layer_shape(g, clnet_graph_layer_count(g) - 1).c;
     s.n = batch;
-    clnet_tensor *x = NULL;
+    clnet_tensor *x = NULL, *fewer = NULL;
     clnet_optimizer *opt = NULL;
     int *labels = calloc((size_t)batch, sizeof *labels);
     double *t = calloc((size_t)o->repeats, sizeof *t);
     clnet_status st = labels && t ? clnet_tensor_create(ctx, s, &x) : CLNET_ERR_OUT_OF_MEMORY;
     if (st == CLNET_OK)
         st = clnet_tensor_init(x, CLNET_INIT_UNIFORM, -1.0f, 1.0f, 7);
+    const int alternate = o->alternate && batch > 1;
+    r->images = alternate ? batch - 0.5 : batch;
+    s.n = batch - 1;
+    if (st == CLNET_OK && alternate)
+        st = clnet_tensor_create(ctx, s, &fewer);
+    if (st == CLNET_OK && alternate)
+        st = clnet_tensor_init(fewer, CLNET_INIT_UNIFORM, -1.0f, 1.0f, 8);
     for (int i = 0; labels && i < batch; ++i)
         labels[i] = i % classes;
     if (st == CLNET_OK && training)
@@ -104,7 +115,9 @@ static clnet_status measure(clnet_context *ctx, clnet_model *m, const options *o
     for (int i = 0; st == CLNET_OK && i < o->repeats; ++i) {
         t0 = now_s();
         st = run_once(ctx, m, opt, x, labels);
-        t[i] = (now_s() - t0) * 1e3;
+        if (st == CLNET_OK && alternate) /* the mean of the two runs */
+            st = run_once(ctx, m, opt, fewer, labels);
+        t[i] = (now_s() - t0) * 1e3 / (alternate ? 2 : 1);
     }
     if (st == CLNET_OK) {
         qsort(t, (size_t)o->repeats, sizeof *t, cmp_double);
@@ -116,6 +129,7 @@ static clnet_status measure(clnet_context *ctx, clnet_model *m, const options *o
         st = clnet_model_profile(m, x, training, &r->rows, &r->n_rows);
     clnet_optimizer_destroy(opt);
     clnet_tensor_destroy(x);
+    clnet_tensor_destroy(fewer);
     free(labels);
     free(t);
     return st;
@@ -142,11 +156,11 @@ static void report(const options *o, const char *title, clnet_shape in, const ch
                    int batch, int training, double mult_adds, const result *r)
 {
     const double per_step = training ? 3.0 : 1.0; /* backward: two GEMMs per forward one */
-    const double gflops = 2.0 * per_step * mult_adds * batch / (r->median_ms * 1e6);
+    const double gflops = 2.0 * per_step * mult_adds * r->images / (r->median_ms * 1e6);
     if (!o->json) {
         printf("%-9s %5d %10.1f %10.1f %10.2f %10.2f %10.2f %9.1f %8.1f %6d\n",
                training ? "training" : "inference", batch, r->first_ms, r->compile_ms, r->min_ms,
-               r->median_ms, r->p90_ms, batch * 1e3 / r->median_ms, gflops, r->tuned);
+               r->median_ms, r->p90_ms, r->images * 1e3 / r->median_ms, gflops, r->tuned);
         if (r->rows)
             print_profile(r);
         return;
@@ -161,7 +175,9 @@ static void report(const options *o, const char *title, clnet_shape in, const ch
     printf(",\"first_ms\":%.3f,\"compile_ms\":%.3f,\"min_ms\":%.3f,\"median_ms\":%.3f,"
            "\"p90_ms\":%.3f,\"images_per_s\":%.2f,\"gflops\":%.2f,\"tuned_gemms\":%d",
            r->first_ms, r->compile_ms, r->min_ms, r->median_ms, r->p90_ms,
-           batch * 1e3 / r->median_ms, gflops, r->tuned);
+           r->images * 1e3 / r->median_ms, gflops, r->tuned);
+    if (o->alternate)
+        printf(",\"alternate\":true");
     if (r->rows) {
         printf(",\"layers\":[");
         for (int i = 0; i < r->n_rows; ++i) {
@@ -227,6 +243,8 @@ static int parse(options *o, int argc, char **argv)
             o->unfused = 1;
         } else if (!strcmp(a, "--startup")) {
             o->startup = 1;
+        } else if (!strcmp(a, "--alternate")) {
+            o->alternate = 1;
         } else {
             const int taken = clnet_cli_model_arg("bench", argc, argv, &i, &o->model);
             if (taken < 0)
@@ -240,6 +258,7 @@ static int parse(options *o, int argc, char **argv)
                                                 "--profile",
                                                 "--unfused",
                                                 "--startup",
+                                                "--alternate",
                                                 "--help",
                                                 CLNET_CLI_MODEL_OPTIONS,
                                                 NULL};
