@@ -56,11 +56,11 @@ Test(bench_device, quick_run_gives_sane_figures)
     expect_positive("compile cold", b.compile_cold_ms);
     clnet_context_stats stats;
     clnet_context_get_stats(ctx, &stats);
-    if (stats.cache_enabled) {
+    /* That the cached compile is faster is what the benchmark measures, not something a
+     * test may assert: on a busy machine two timings promise no order. That it loaded the
+     * binary back from the cache is checked by the benchmark itself (an error otherwise). */
+    if (stats.cache_enabled)
         expect_positive("compile cached", b.compile_cached_ms);
-        cr_expect_lt(b.compile_cached_ms, b.compile_cold_ms, "cached %.1f ms, cold %.1f ms",
-                     b.compile_cached_ms, b.compile_cold_ms);
-    }
 }
 
 /* The smallest sizes (for simulators) run through every kernel too. */
