@@ -372,21 +372,24 @@ clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_
         need(e, 1, CLNET_SCRATCH_TMP, (size_t)rows * g.cout * sizeof(float));
     if (p->use_bias)
         need(e, 1, CLNET_SCRATCH_REDUCE, clnet__reduce_rows_scratch(ctx, rows, g.cout));
-    CLNET_TRY(choose(ctx, &g, 1, dx, use_db, e, &algo));
-    e->algo_dx = algo;
-    if (algo == CLNET_CONV_WINOGRAD) {
-        clnet__conv2d_winograd_prepare(ctx, &g, 1, use_db, e->scratch[1],
-                                       &e->gemm[CLNET_CONV_GEMM_DX]);
-        e->tuned += e->gemm[CLNET_CONV_GEMM_DX].tuned;
-        e->gemm_backward[CLNET_CONV_GEMM_DX] = 1;
-        e->n_gemms = 2;
-    } else if (pw) {
-        plan_gemm(ctx, e, CLNET_CONV_GEMM_DX, 1, gemm_args(0, 1, rows, g.cin, g.cout, 0.0f),
-                  use_db);
-    } else {
-        plan_gemm(ctx, e, CLNET_CONV_GEMM_DX, 1, gemm_args(0, 1, per * opix, kk, g.cout, 0.0f),
-                  use_db);
-        need(e, 1, CLNET_SCRATCH_COL, col_bytes(&g, per));
+    const int want_dx = !(training & CLNET_PREPARE_NO_DX);
+    if (want_dx) {
+        CLNET_TRY(choose(ctx, &g, 1, dx, use_db, e, &algo));
+        e->algo_dx = algo;
+        if (algo == CLNET_CONV_WINOGRAD) {
+            clnet__conv2d_winograd_prepare(ctx, &g, 1, use_db, e->scratch[1],
+                                           &e->gemm[CLNET_CONV_GEMM_DX]);
+            e->tuned += e->gemm[CLNET_CONV_GEMM_DX].tuned;
+            e->gemm_backward[CLNET_CONV_GEMM_DX] = 1;
+            e->n_gemms = 2;
+        } else if (pw) {
+            plan_gemm(ctx, e, CLNET_CONV_GEMM_DX, 1, gemm_args(0, 1, rows, g.cin, g.cout, 0.0f),
+                      use_db);
+        } else {
+            plan_gemm(ctx, e, CLNET_CONV_GEMM_DX, 1, gemm_args(0, 1, per * opix, kk, g.cout, 0.0f),
+                      use_db);
+            need(e, 1, CLNET_SCRATCH_COL, col_bytes(&g, per));
+        }
     }
     if (pw) {
         plan_gemm(ctx, e, CLNET_CONV_GEMM_DW, 1, gemm_args(1, 0, g.cin, g.cout, rows, 0.0f),
@@ -396,13 +399,14 @@ clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_
                   use_db);
         need(e, 1, CLNET_SCRATCH_COL, col_bytes(&g, per));
     }
-    char dx_name[48];
-    snprintf(e->backward, sizeof e->backward, "dx: %sgemm %s; dw: %sgemm %s",
-             algo == CLNET_CONV_WINOGRAD ? "winograd + "
-             : pw                        ? ""
-                                         : "col2im + ",
-             clnet__gemm_plan_name(&e->gemm[CLNET_CONV_GEMM_DX], dx_name, sizeof dx_name),
-             pw ? "" : "im2col + ",
+    char dx_name[64] = "";
+    if (want_dx)
+        snprintf(dx_name, sizeof dx_name, "dx: %sgemm %s; ",
+                 algo == CLNET_CONV_WINOGRAD ? "winograd + "
+                 : pw                        ? ""
+                                             : "col2im + ",
+                 clnet__gemm_plan_name(&e->gemm[CLNET_CONV_GEMM_DX], name, sizeof name));
+    snprintf(e->backward, sizeof e->backward, "%sdw: %sgemm %s", dx_name, pw ? "" : "im2col + ",
              clnet__gemm_plan_name(&e->gemm[CLNET_CONV_GEMM_DW], name, sizeof name));
     return CLNET_OK;
 }

@@ -28,6 +28,11 @@ typedef struct clnet__weight_desc {
 
 #define CLNET_EXEC_GEMMS 4
 
+/* The training argument of prepare steps: 0 inference only; TRAINING forward in training
+ * mode and backward; with NO_DX, backward never wants input 0's gradient (the step reads
+ * the model's input), so what only that gradient needs is left out. */
+enum { CLNET_PREPARE_TRAINING = 1, CLNET_PREPARE_NO_DX = 2 };
+
 /* What an op will do on a device for its parameters and the largest shapes it runs,
  * decided once by its prepare step when a plan is built (or before a call outside a
  * plan): forward, backward, `clnet plan`, profiles and the tuner read it, and nothing on
@@ -173,8 +178,8 @@ typedef struct clnet__op_desc {
     double (*flops)(const void *params, const clnet_shape *in, int n_in, clnet_shape out);
     /* May be NULL (no choices, no scratch: "<op>_forward" / "<op>_backward"). Records in e
      * (zeroed, names preset) what the op will do on ctx for inputs in (the largest batch
-     * it will run) and output out; training adds what backward needs. The only place an
-     * op consults the tuning database or ctx->conv_algo. */
+     * it will run) and output out; training (CLNET_PREPARE_*) adds what backward needs.
+     * The only place an op consults the tuning database or ctx->conv_algo. */
     clnet_status (*prepare)(clnet_context *ctx, const void *params, const clnet_shape *in, int n_in,
                             clnet_shape out, int training, clnet__op_exec *e);
     clnet_status (*forward)(const clnet__op_call *call);

@@ -255,8 +255,13 @@ static clnet_status prepare_steps(const clnet_model *m, clnet__plan *p)
         clnet_shape in[CLNET_MAX_INPUTS];
         for (int k = 0; k < st->n_in; ++k)
             in[k] = p->values[st->in[k]].view.shape;
-        const clnet_status status = clnet__op_prepare(m->ctx, st->op, st->params, in, st->n_in,
-                                                      p->training && st->backward, &st->exec);
+        const clnet__value *x = &p->values[st->in[0]];
+        const int dx = x->def >= 0 && x->needs_grad; /* as clnet_model_backward asks */
+        const int training = p->training && st->backward
+                                 ? CLNET_PREPARE_TRAINING | (dx ? 0 : CLNET_PREPARE_NO_DX)
+                                 : 0;
+        const clnet_status status =
+            clnet__op_prepare(m->ctx, st->op, st->params, in, st->n_in, training, &st->exec);
         if (status != CLNET_OK) {
             char msg[1024];
             snprintf(msg, sizeof msg, "%s", clnet_context_error(m->ctx));
