@@ -372,6 +372,11 @@ CLNET_API clnet_status clnet_model_keep_output(clnet_model *m, const char *layer
  * outputs needs batches whose activations fit the device's largest buffer). */
 CLNET_API clnet_status clnet_model_layer_output(clnet_model *m, const char *layer,
                                                 clnet_tensor **out);
+/* enabled = 0: training forwards run dropout layers as the identity (their backward too),
+ * as PyTorch's eval() on the dropout modules alone or Keras's Dropout(training=False);
+ * batch norms still train. 1 (the default): dropout in training. Cached plans are rebuilt
+ * at the next forward; model files and checkpoints do not store it. */
+CLNET_API clnet_status clnet_model_set_dropout(clnet_model *m, int enabled);
 
 typedef struct clnet_weight_info {
     const char *layer; /* layer name (borrowed, lives as long as the model) */

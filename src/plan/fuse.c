@@ -229,6 +229,10 @@ static void mark_backward(const clnet_model *m, clnet__plan *p)
         p->backward_steps += st->backward;
         p->frozen_stats += st->inference;
         p->moving_stats += (st->op->flags & CLNET_OP_MOVING_STATS) && !st->inference;
+        /* Dropout turned off (clnet_model_set_dropout): the identity forward and backward,
+         * as in inference (PyTorch's eval() on the dropout modules alone). */
+        if (m->dropout_off && st->op == &clnet__op_dropout)
+            st->inference = 1;
     }
 }
 

@@ -1,7 +1,8 @@
 /* outputs.c - what a forward computes besides the output, decided when a plan is built:
  * the outputs of named layers the caller keeps (feature extraction, as Keras's
- * Model(inputs, layer.output) or a PyTorch forward hook). fuse.c ends a fused group at a
- * kept layer, memory.c keeps a kept buffer live to the end; model.c rebuilds plans when
+ * Model(inputs, layer.output) or a PyTorch forward hook), and dropout turned off in
+ * training. fuse.c ends a fused group at a kept layer and makes dropout steps the
+ * identity, memory.c keeps a kept buffer live to the end; model.c rebuilds plans when
  * options_version changes. Tests: tests/models/test_layer_output.c. */
 #include <limits.h>
 #include <stdlib.h>
@@ -114,5 +115,16 @@ clnet_status clnet_model_layer_output(clnet_model *m, const char *layer, clnet_t
                            "the model's output: read layer outputs of batches of at most %d",
                            name, m->ran_batch, t->shape.n, t->shape.n);
     *out = t;
+    return CLNET_OK;
+}
+
+clnet_status clnet_model_set_dropout(clnet_model *m, int enabled)
+{
+    if (!m)
+        return CLNET_ERR_INVALID_ARG;
+    if (m->dropout_off == !enabled)
+        return CLNET_OK;
+    m->dropout_off = !enabled;
+    ++m->options_version;
     return CLNET_OK;
 }

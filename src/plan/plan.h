@@ -43,7 +43,8 @@ typedef struct clnet__step {
     int n_saved;
     clnet_tensor *saved[CLNET_MAX_SAVED]; /* training: what backward needs from forward */
     /* Training plans, decided when the plan is built from the model's frozen weights: */
-    int inference; /* runs in inference mode: a frozen op with moving statistics (Keras) */
+    int inference; /* runs in inference mode: a frozen op with moving statistics (Keras), or a
+                    * dropout while dropout is off (clnet_model_set_dropout) */
     int backward;  /* its backward runs: a trainable weight lies in or upstream of it */
     int w_grad[CLNET_MAX_WEIGHTS]; /* weight k's gradient is computed (trainable, unfrozen) */
     /* What the op will do, recorded when the plan is built (fuse.c, clnet__op_prepare),
@@ -77,7 +78,7 @@ typedef struct clnet__plan {
     uint64_t folded_version; /* the model's weights_version the folds were made from */
     uint64_t freeze_version; /* the model's freeze_version the plan was built for */
     uint64_t tune_version;   /* the context's tuning database the records were made from */
-    /* The model's options_version (kept outputs) the plan was built for. */
+    /* The model's options_version (kept outputs, dropout) the plan was built for. */
     uint64_t options_version;
 } clnet__plan;
 
@@ -92,9 +93,10 @@ struct clnet_model {
     int *frozen;             /* per weight: fine-tuning keeps it (finetune.c) */
     uint64_t freeze_version; /* changes with frozen[]: training plans are rebuilt */
     uint64_t weights_version;
-    /* Plan options (outputs.c): layers whose outputs forwards keep, per layer (NULL: none);
-     * options_version changes with them. */
+    /* Plan options (outputs.c): layers whose outputs forwards keep, per layer (NULL: none),
+     * and dropout turned off in training; options_version changes with them. */
     unsigned char *kept;
+    int dropout_off;
     uint64_t options_version;
     clnet__plan *plans[2]; /* inference, training; rebuilt when the batch changes */
     clnet__plan *ran;      /* plan of the last forward */

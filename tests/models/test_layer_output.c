@@ -1,10 +1,12 @@
 /* test_layer_output.c - outputs of named layers read after a forward
- * (clnet_model_keep_output, clnet_model_layer_output; src/plan/outputs.c). Kept outputs
- * of a fused, memory-planned model whose dead buffers are poisoned equal the same layers
- * of a model with neither fusion nor memory plan; keeping a layer that ends a fused group
- * leaves the output bitwise as it was. */
+ * (clnet_model_keep_output, clnet_model_layer_output; src/plan/outputs.c) and dropout
+ * turned off in training (clnet_model_set_dropout). Kept outputs of a fused, memory-planned
+ * model whose dead buffers are poisoned equal the same layers of a model with neither
+ * fusion nor memory plan; keeping a layer that ends a fused group leaves the output
+ * bitwise as it was. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -303,4 +305,78 @@ Test(layer_output, sliced_inference_is_refused, .timeout = 600)
     clnet_tensor_destroy(x2);
     clnet_model_destroy(m);
     clnet_graph_destroy(g);
+}
+
+/* Dense layers around a dropout, without batch norm (whose modes differ). */
+static clnet_graph *dropout_net(int with_dropout)
+{
+    char spec[512], err[512] = "";
+    snprintf(spec, sizeof spec,
+             "[image]\nop = input\nshape = 2, 2, 3\n[flat]\nop = flatten\n"
+             "[fc]\nop = dense\nunits = 32\nactivation = relu\n%s"
+             "[logits]\nop = dense\nunits = 5\n",
+             with_dropout ? "[drop]\nop = dropout\nrate = 0.5\n" : "");
+    clnet_graph *g = NULL;
+    cr_assert_eq(clnet_graph_from_spec(spec, "dropout.spec", &g, err, sizeof err), CLNET_OK, "%s",
+                 err);
+    return g;
+}
+
+/* The training forward of m on x, copied to the host. */
+static float *train_forward(clnet_model *m, clnet_tensor *x, size_t *count)
+{
+    clnet_tensor *y = NULL;
+    cr_assert_eq(clnet_model_forward(m, x, 1, &y), CLNET_OK, "%s", clnet_context_error(m->ctx));
+    *count = clnet_tensor_count(y);
+    return clnet_test_host(y);
+}
+
+/* Dropout off: training forward and backward are those of the same model without its
+ * dropout layer, and the forward is the inference forward; on (the default, and again
+ * after off): the training forward differs. */
+Test(layer_output, dropout_off_is_the_identity_in_training, .timeout = 600)
+{
+    clnet_context *ctx = clnet_test_device();
+    clnet_graph *g = dropout_net(1), *bare = dropout_net(0);
+    clnet_model *m = clnet_test_model(ctx, g, 1, 1, 5), *ref = clnet_test_model(ctx, bare, 1, 1, 5);
+    clnet_test_randomize_weights(m, 2);
+    clnet_test_copy_weights(ref, m);
+    clnet_tensor *x = clnet_test_input(ctx, g, 4, 3), *y = NULL;
+    size_t n = 0;
+    float *want = train_forward(ref, x, &n), *on = train_forward(m, x, &n);
+    cr_expect_gt(clnet_test_max_abs_diff(on, want, n), 1e-3f, "dropout is on by default");
+    cr_assert_eq(clnet_model_set_dropout(m, 0), CLNET_OK);
+    float *off = train_forward(m, x, &n);
+    cr_expect_eq(clnet_test_max_abs_diff(off, want, n), 0.0f, "dropout off is the identity");
+    cr_assert_eq(clnet_model_forward(m, x, 0, &y), CLNET_OK, "%s", clnet_context_error(ctx));
+    float *inf = clnet_test_host(y);
+    cr_expect_leq(clnet_test_rel_diff(off, inf, n), 1e-5, "training equals inference");
+    /* Backward of the identity: the same weight gradients as without the layer. */
+    float *r = clnet_test_random(n, 7);
+    free(train_forward(m, x, &n));
+    clnet_tensor *dy = clnet_test_tensor(ctx, (clnet_shape){4, 1, 1, 5}, r);
+    cr_assert_eq(clnet_model_backward(m, dy), CLNET_OK, "%s", clnet_context_error(ctx));
+    free(train_forward(ref, x, &n));
+    cr_assert_eq(clnet_model_backward(ref, dy), CLNET_OK, "%s", clnet_context_error(ctx));
+    for (int i = 0; i < clnet_model_weight_count(m); ++i) {
+        clnet_tensor *ga = NULL, *gb = NULL;
+        cr_assert_eq(clnet_model_weight(m, i, NULL, NULL, &ga), CLNET_OK);
+        cr_assert_eq(clnet_model_weight(ref, i, NULL, NULL, &gb), CLNET_OK);
+        cr_expect(clnet_test_tensors_equal(ga, gb), "weight %d: gradient differs", i);
+    }
+    cr_assert_eq(clnet_model_set_dropout(m, 1), CLNET_OK);
+    float *again = train_forward(m, x, &n);
+    cr_expect_gt(clnet_test_max_abs_diff(again, want, n), 1e-3f, "dropout is on again");
+    free(want);
+    free(on);
+    free(off);
+    free(inf);
+    free(again);
+    free(r);
+    clnet_tensor_destroy(dy);
+    clnet_tensor_destroy(x);
+    clnet_model_destroy(m);
+    clnet_model_destroy(ref);
+    clnet_graph_destroy(g);
+    clnet_graph_destroy(bare);
 }
