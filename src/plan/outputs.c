@@ -101,8 +101,8 @@ clnet_status clnet_model_layer_output(clnet_model *m, const char *layer, clnet_t
             v = k;
     if (v < 0)
         return not_kept(m, p, i);
-    int fused = 0;
-    if (p->training && v == p->output && clnet__graph_logits(m->graph, &fused) == i && fused)
+    int fused = 0; /* the layer's softmax is fused: its training value holds the logits */
+    if (p->training && clnet__graph_logits(m->graph, &fused) == i && fused)
         return clnet__fail(m->ctx, CLNET_ERR_UNSUPPORTED,
                            "layer '%s' gives the logits in a training forward (its softmax is "
                            "left to the loss): read its probabilities after an inference forward",
