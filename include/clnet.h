@@ -381,6 +381,31 @@ CLNET_API clnet_status clnet_model_forward(clnet_model *m, const clnet_tensor *x
  * clnet_model_freeze). */
 CLNET_API clnet_status clnet_model_backward(clnet_model *m, const clnet_tensor *dy);
 
+/* Asks every later forward to keep the output of the layer called layer, for feature
+ * extraction (as Keras's Model(inputs, layer.output) or a PyTorch forward hook): the next
+ * plans materialize it (a convolution whose batch norm inference would fold into it runs
+ * unfolded, an activation that would be its epilogue runs on its own; the final output
+ * may then differ from a plan without kept layers by float rounding) and keep its buffer
+ * to the end of the forward. Layers stay kept until clnet_model_keep_output(m, NULL)
+ * forgets them all. Cached plans are rebuilt at the next forward. An unknown name is
+ * CLNET_ERR_INVALID_ARG, with the nearest layer name in the message. */
+CLNET_API clnet_status clnet_model_keep_output(clnet_model *m, const char *layer);
+/* What layer computed in the last forward (after its own activation, as in Keras), for
+ * the batch that ran: *out (borrowed) lives as long as the forward's *y. The layer must
+ * have been kept before that forward (clnet_model_keep_output), else
+ * CLNET_ERR_INVALID_ARG, as for an unknown name or when no forward has run. A training
+ * forward ends at the logits of a graph ending in a softmax: the softmax (a softmax
+ * layer, or the probabilities of a dense layer with activation = softmax) is then
+ * CLNET_ERR_UNSUPPORTED, and so is an inference batch that ran in slices (reading layer
+ * outputs needs batches whose activations fit the device's largest buffer). */
+CLNET_API clnet_status clnet_model_layer_output(clnet_model *m, const char *layer,
+                                                clnet_tensor **out);
+/* enabled = 0: training forwards run dropout layers as the identity (their backward too),
+ * as PyTorch's eval() on the dropout modules alone or Keras's Dropout(training=False);
+ * batch norms still train. 1 (the default): dropout in training. Cached plans are rebuilt
+ * at the next forward; model files and checkpoints do not store it. */
+CLNET_API clnet_status clnet_model_set_dropout(clnet_model *m, int enabled);
+
 typedef struct clnet_weight_info {
     const char *layer; /* layer name (borrowed, lives as long as the model) */
     const char *name;  /* Keras's weight name: "kernel", "bias", "gamma", "moving_mean", ... */

@@ -203,6 +203,9 @@ const clnet__op_desc *clnet__op_suggest(const char *name);
 /* "did you mean conv2d? `clnet ops` lists them: add, avg_pool, ..." into buf: the hint
  * appended to an unknown-op message. with_input adds the input pseudo-op to the list. */
 const char *clnet__op_unknown_hint(const char *name, int with_input, char *buf, size_t len);
+/* The edit distance of two names when a is close enough to b to suggest b for it (the
+ * rule of the op suggestions, also used for layer names), else -1. */
+int clnet__name_near(const char *a, const char *b);
 /* All ops in registry order; *count gets their number. */
 const clnet__op_desc *const *clnet__op_all(int *count);
 

@@ -2,8 +2,8 @@
  * list of ops (clnet_op_info_at) and the suggestions for unknown op and key names.
  * Tests: tests/unit/test_op_keys.c, tests/unit/test_kv.c. */
 #include <ctype.h>
-#include <pthread.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +69,12 @@ static int close_enough(const char *a, const char *b, int d)
 {
     const size_t n = strlen(a) > strlen(b) ? strlen(a) : strlen(b);
     return d <= 1 || (size_t)d * 3 <= n;
+}
+
+int clnet__name_near(const char *a, const char *b)
+{
+    const int d = distance(a, b);
+    return close_enough(a, b, d) ? d : -1;
 }
 
 const clnet__op_desc *clnet__op_suggest(const char *name)

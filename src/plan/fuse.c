@@ -4,8 +4,9 @@
  * conv2d's second input; dropout and flatten become views. Training keeps batch norm
  * (batch statistics) and fuses only the activations (BN + ReLU6 is one kernel whose
  * backward reads the mask from the output); frozen layers decide which steps run
- * backward and which batch norms run in inference mode. Memory: memory.c. Tests:
- * tests/models/test_plan.c, tests/models/test_finetune.c. */
+ * backward and which batch norms run in inference mode. A layer whose output the caller
+ * keeps (outputs.c) ends its group. Memory: memory.c. Tests: tests/models/test_plan.c,
+ * tests/models/test_finetune.c, tests/models/test_layer_output.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@ static int relu_act(const clnet__layer *l)
 }
 
 typedef struct builder {
+    const clnet_model *m;
     const clnet_graph *g;
     int training, fuse;
     int *uses;        /* per layer: readers, +1 for the output layer */
@@ -177,6 +179,7 @@ static clnet_status make_values(builder *b, clnet__plan *p, int batch, int input
         clnet__value *v = &p->values[p->n_values];
         memset(v, 0, sizeof *v);
         v->layer = i;
+        v->kept = clnet__model_kept(b->m, i);
         /* A view of a view shares the first owner's storage: one step from any value. */
         v->alias = is_view ? clnet__value_owner(p, value_of[l->in[0]]) : -1;
         v->def = produced ? step : -1;
@@ -226,6 +229,10 @@ static void mark_backward(const clnet_model *m, clnet__plan *p)
         p->backward_steps += st->backward;
         p->frozen_stats += st->inference;
         p->moving_stats += (st->op->flags & CLNET_OP_MOVING_STATS) && !st->inference;
+        /* Dropout turned off (clnet_model_set_dropout): the identity forward and backward,
+         * as in inference (PyTorch's eval() on the dropout modules alone). */
+        if (m->dropout_off && st->op == &clnet__op_dropout)
+            st->inference = 1;
     }
 }
 
@@ -277,7 +284,8 @@ clnet_status clnet__plan_build(const clnet_model *m, int training, int batch, cl
     *out = NULL;
     const clnet_graph *g = m->graph;
     clnet__plan *p = calloc(1, sizeof *p);
-    builder b = {g,
+    builder b = {m,
+                 g,
                  training,
                  !m->opt.no_fusion,
                  calloc((size_t)g->n, sizeof(int)),
@@ -300,16 +308,25 @@ clnet_status clnet__plan_build(const clnet_model *m, int training, int batch, cl
         b.output = logits >= 0 ? logits : b.output;
     }
     mark_live(&b, b.output);
+    /* Kept layers (clnet_model_keep_output) are read by the caller, as the output is, so
+     * nothing fuses past them. Inference runs them even off the output's path; training
+     * runs what the logits need (the loss reads them) and no more. */
+    for (int i = 0; !training && i < g->n; ++i)
+        if (clnet__model_kept(m, i))
+            mark_live(&b, i);
     for (int i = 0; i < g->n; ++i)
         for (int k = 0; b.live[i] && k < g->layers[i].n_in; ++k)
             ++b.uses[g->layers[i].in[k]];
     ++b.uses[b.output];
+    for (int i = 0; i < g->n; ++i)
+        b.uses[i] += clnet__model_kept(m, i);
     st = make_steps(&b, m, p);
     if (st == CLNET_OK)
         st = make_values(&b, p, batch, m->input_layer, m->ctx);
     if (st == CLNET_OK && training)
         mark_backward(m, p);
     p->freeze_version = m->freeze_version;
+    p->options_version = m->options_version;
     p->tune_version = m->ctx->tune_version;
     if (st == CLNET_OK)
         st = prepare_steps(m, p);

@@ -57,7 +57,11 @@ static void intervals(clnet__plan *p)
         if (bwd && clnet__bwd_reads_output(st->op))
             extend(&p->values[clnet__value_owner(p, st->out)], 2 * n - 1 - s);
     }
-    /* The output stays until the caller is done with it (training: its backward). */
+    /* The output stays until the caller is done with it (training: its backward), and so
+     * do the outputs the caller keeps (clnet_model_keep_output; a view keeps its storage). */
+    for (int i = 0; i < p->n_values; ++i)
+        if (p->values[i].kept)
+            extend(&p->values[clnet__value_owner(p, i)], end);
     clnet__value *o = &p->values[clnet__value_owner(p, p->output)];
     extend(o, end);
     if (p->training && o->def >= 0)

@@ -152,6 +152,7 @@ void clnet_model_destroy(clnet_model *m)
     free(m->frozen);
     free(m->info);
     free(m->weight_base);
+    free(m->kept);
     for (int i = 0; i < m->n_labels; ++i)
         free(m->labels[i]);
     free(m->labels);
@@ -205,7 +206,7 @@ static clnet_status get_plan(clnet_model *m, int training, int batch, clnet__pla
 {
     clnet__plan *p = m->plans[training];
     if (p && p->batch >= batch && p->freeze_version == m->freeze_version &&
-        p->tune_version == m->ctx->tune_version) {
+        p->tune_version == m->ctx->tune_version && p->options_version == m->options_version) {
         *out = p;
         return CLNET_OK;
     }
@@ -397,6 +398,7 @@ static clnet_status forward(clnet_model *m, const clnet_tensor *x, int training,
     clnet__plan *p = NULL;
     CLNET_TRY(clnet__model_plan(m, training, batch, &p, &slice));
     m->ran = NULL;
+    m->ran_batch = batch;
     if (training) {
         m->step_seed = mix(m->opt.seed ^ mix(++m->steps_run));
         CLNET_TRY(run_forward(m, p, x, momentum));

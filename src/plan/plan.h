@@ -18,6 +18,8 @@ typedef struct clnet__value {
     int first, last;   /* interval on the plan's timeline during which the buffer is live */
     int slot;          /* buffer, -1 for the input (the caller's tensor) */
     clnet_tensor view; /* the value's shape on its slot's buffer (borrowed) */
+    /* The caller reads it after the forward (clnet_model_keep_output): live to the end. */
+    int kept;
     /* Training: its gradient, computed only when a trainable (unfrozen) weight lies
      * upstream of it (needs_grad). */
     int needs_grad;
@@ -41,7 +43,8 @@ typedef struct clnet__step {
     int n_saved;
     clnet_tensor *saved[CLNET_MAX_SAVED]; /* training: what backward needs from forward */
     /* Training plans, decided when the plan is built from the model's frozen weights: */
-    int inference; /* runs in inference mode: a frozen op with moving statistics (Keras) */
+    int inference; /* runs in inference mode: a frozen op with moving statistics (Keras), or a
+                    * dropout while dropout is off (clnet_model_set_dropout) */
     int backward;  /* its backward runs: a trainable weight lies in or upstream of it */
     int w_grad[CLNET_MAX_WEIGHTS]; /* weight k's gradient is computed (trainable, unfrozen) */
     /* What the op will do, recorded when the plan is built (fuse.c, clnet__op_prepare),
@@ -91,7 +94,9 @@ typedef struct clnet__plan {
     uint64_t folded_version; /* the model's weights_version the folds were made from */
     uint64_t freeze_version; /* the model's freeze_version the plan was built for */
     uint64_t tune_version;   /* the context's tuning database the records were made from */
-    clnet__loss_step loss;   /* training plans */
+    /* The model's options_version (kept outputs, dropout) the plan was built for. */
+    uint64_t options_version;
+    clnet__loss_step loss; /* training plans */
 } clnet__plan;
 
 struct clnet_model {
@@ -105,8 +110,14 @@ struct clnet_model {
     int *frozen;             /* per weight: fine-tuning keeps it (finetune.c) */
     uint64_t freeze_version; /* changes with frozen[]: training plans are rebuilt */
     uint64_t weights_version;
+    /* Plan options (outputs.c): layers whose outputs forwards keep, per layer (NULL: none),
+     * and dropout turned off in training; options_version changes with them. */
+    unsigned char *kept;
+    int dropout_off;
+    uint64_t options_version;
     clnet__plan *plans[2]; /* inference, training; rebuilt when the batch changes */
     clnet__plan *ran;      /* plan of the last forward */
+    int ran_batch;         /* images of the last forward (more than ran's when sliced) */
     uint64_t step_seed;    /* seed of the last training forward (dropout) */
     uint64_t steps_run;
     int input_layer;
@@ -194,6 +205,10 @@ clnet_status clnet__model_loss(clnet_model *m, const int *labels, const float *c
                                clnet_tensor **dlogits, cl_mem *result);
 /* Refolds the batch norms of an inference plan into its convolutions (host, double). */
 clnet_status clnet__plan_fold(clnet_model *m, clnet__plan *p);
+
+/* Whether the caller asked forwards to keep layer's output (clnet_model_keep_output): the
+ * plan then materializes it (nothing fuses past it) and keeps its buffer to the end. */
+int clnet__model_kept(const clnet_model *m, int layer);
 
 /* Frees the last profile's rows (profile.c). */
 void clnet__profile_free(clnet_model *m);
