@@ -1,5 +1,6 @@
 /* support.c - see support.h. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -215,6 +216,54 @@ void clnet_test_expect_op(const char *op, const char *params, clnet_shape in_sha
     }
     free(out);
     free(din);
+}
+
+void clnet_test_expect_inputs(const char *op, const char *params, int n_in, const clnet_shape *in,
+                              const float *const *x, const float *want, size_t out_count,
+                              const float *dout, const float *const *want_din, float tol)
+{
+    float *out = malloc((out_count ? out_count : 1) * sizeof *out);
+    float *din[CLNET_MAX_INPUTS] = {0};
+    cr_assert(out && n_in >= 1 && n_in <= CLNET_MAX_INPUTS);
+    for (int i = 0; i < n_in; ++i)
+        if (dout && want_din[i])
+            cr_assert_not_null(din[i] = malloc(clnet__shape_count(in[i]) * sizeof(float)));
+    for (int k = 0; k < 3; ++k) {
+        clnet_context *ctx = clnet_test_device_class(clnet_test_classes[k]);
+        const char *cls = clnet_device_class_name(clnet_test_classes[k]);
+        clnet_status st =
+            clnet_test_run_inputs(ctx, op, params, n_in, in, x, 1, 1, out, out_count, dout, din);
+        cr_assert_eq(st, CLNET_OK, "%s [%s] \"%s\": %s", op, cls, params, clnet_context_error(ctx));
+        expect_near(cls, op, "out", out, want, out_count, tol);
+        for (int i = 0; i < n_in; ++i) {
+            char what[16];
+            snprintf(what, sizeof what, "din[%d]", i);
+            if (din[i])
+                expect_near(cls, op, what, din[i], want_din[i], clnet__shape_count(in[i]), tol);
+        }
+    }
+    for (int i = 0; i < n_in; ++i)
+        free(din[i]);
+    free(out);
+}
+
+void clnet_test_expect_inputs_error(const char *op, const char *params, int n_in,
+                                    const clnet_shape *in, clnet_status want, const char *needle1,
+                                    const char *needle2)
+{
+    clnet_context *ctx = clnet_test_device();
+    const clnet__op_desc *desc = clnet__op_find(op);
+    cr_assert_not_null(desc, "op %s is not registered", op);
+    void *p = NULL;
+    clnet_shape out;
+    clnet_status st = clnet__op_parse(ctx, desc, params, op, &p);
+    if (st == CLNET_OK)
+        st = desc->infer(ctx, p, in, n_in, &out);
+    free(p);
+    const char *msg = st == CLNET_OK ? "" : clnet_context_error(ctx);
+    cr_expect_eq(st, want, "%s \"%s\": got %s: %s", op, params, clnet_status_string(st), msg);
+    cr_expect(strstr(msg, needle1) && strstr(msg, needle2),
+              "%s \"%s\": message '%s' lacks '%s' or '%s'", op, params, msg, needle1, needle2);
 }
 
 void clnet_test_expect_error(const char *op, const char *params, clnet_shape in_shape,

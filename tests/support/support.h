@@ -46,6 +46,15 @@ clnet_status clnet_test_run_inputs(clnet_context *ctx, const char *op, const cha
 void clnet_test_expect_op(const char *op, const char *params, clnet_shape in_shape, const float *in,
                           clnet_shape out_shape, const float *want, const float *dout,
                           const float *want_din, float tol);
+/* clnet_test_expect_op for n_in inputs (shapes in[], data x[]): out (out_count values) ==
+ * want and, when dout is not NULL, din[i] == want_din[i] for each non-NULL want_din[i]. */
+void clnet_test_expect_inputs(const char *op, const char *params, int n_in, const clnet_shape *in,
+                              const float *const *x, const float *want, size_t out_count,
+                              const float *dout, const float *const *want_din, float tol);
+/* clnet_test_expect_error for n_in inputs of shapes in[]. */
+void clnet_test_expect_inputs_error(const char *op, const char *params, int n_in,
+                                    const clnet_shape *in, clnet_status want, const char *needle1,
+                                    const char *needle2);
 /* Expects parsing params and inferring the output shape of op on in_shape to fail with
  * status want, the message holding needle1 and needle2. */
 void clnet_test_expect_error(const char *op, const char *params, clnet_shape in_shape,
