@@ -108,4 +108,8 @@ typedef struct clnet__channel_pad_params {
     int channels, stride, before;
 } clnet__channel_pad_params;
 
+/* multiply, subtract, divide (broadcast.c) take no keys: y = a * b, a - b, a / b, where
+ * input 1 (b) has input 0's shape or broadcasts to it (Keras Multiply / Subtract, ONNX
+ * Mul / Sub / Div with the smaller operand second). */
+
 #endif

@@ -47,4 +47,11 @@ void clnet__ref_channel_pad_backward(const clnet__ref_args *a);
 void clnet__ref_flatten_forward(const clnet__ref_args *a);
 void clnet__ref_flatten_backward(const clnet__ref_args *a);
 
+void clnet__ref_multiply_forward(const clnet__ref_args *a);
+void clnet__ref_multiply_backward(const clnet__ref_args *a);
+void clnet__ref_subtract_forward(const clnet__ref_args *a);
+void clnet__ref_subtract_backward(const clnet__ref_args *a);
+void clnet__ref_divide_forward(const clnet__ref_args *a);
+void clnet__ref_divide_backward(const clnet__ref_args *a);
+
 #endif
