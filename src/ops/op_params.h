@@ -112,4 +112,9 @@ typedef struct clnet__channel_pad_params {
  * input 1 (b) has input 0's shape or broadcasts to it (Keras Multiply / Subtract, ONNX
  * Mul / Sub / Div with the smaller operand second). */
 
+/* concatenate (concatenate.c): Keras Concatenate of 2..8 inputs along the channels. */
+typedef struct clnet__concatenate_params {
+    int axis; /* always -1 (channels): parsed for Keras compatibility; 3 is accepted too */
+} clnet__concatenate_params;
+
 #endif

@@ -53,5 +53,7 @@ void clnet__ref_subtract_forward(const clnet__ref_args *a);
 void clnet__ref_subtract_backward(const clnet__ref_args *a);
 void clnet__ref_divide_forward(const clnet__ref_args *a);
 void clnet__ref_divide_backward(const clnet__ref_args *a);
+void clnet__ref_concatenate_forward(const clnet__ref_args *a);
+void clnet__ref_concatenate_backward(const clnet__ref_args *a);
 
 #endif
