@@ -117,4 +117,10 @@ typedef struct clnet__concatenate_params {
     int axis; /* always -1 (channels): parsed for Keras compatibility; 3 is accepted too */
 } clnet__concatenate_params;
 
+/* channel_slice (channel_slice.c): channels [start, start + size) of the input (PyTorch's
+ * x.chunk / x[:, start:start + size] on channels). */
+typedef struct clnet__channel_slice_params {
+    int start, size;
+} clnet__channel_slice_params;
+
 #endif

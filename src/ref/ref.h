@@ -55,5 +55,7 @@ void clnet__ref_divide_forward(const clnet__ref_args *a);
 void clnet__ref_divide_backward(const clnet__ref_args *a);
 void clnet__ref_concatenate_forward(const clnet__ref_args *a);
 void clnet__ref_concatenate_backward(const clnet__ref_args *a);
+void clnet__ref_channel_slice_forward(const clnet__ref_args *a);
+void clnet__ref_channel_slice_backward(const clnet__ref_args *a);
 
 #endif
