@@ -123,4 +123,11 @@ typedef struct clnet__channel_slice_params {
     int start, size;
 } clnet__channel_slice_params;
 
+/* channel_shuffle (channel_shuffle.c): ShuffleNet's shuffle, as torchvision's
+ * channel_shuffle: channels viewed as (groups, c / groups), transposed, flattened, so output
+ * channel j * groups + g is input channel g * (c / groups) + j. */
+typedef struct clnet__channel_shuffle_params {
+    int groups;
+} clnet__channel_shuffle_params;
+
 #endif

@@ -57,5 +57,7 @@ void clnet__ref_concatenate_forward(const clnet__ref_args *a);
 void clnet__ref_concatenate_backward(const clnet__ref_args *a);
 void clnet__ref_channel_slice_forward(const clnet__ref_args *a);
 void clnet__ref_channel_slice_backward(const clnet__ref_args *a);
+void clnet__ref_channel_shuffle_forward(const clnet__ref_args *a);
+void clnet__ref_channel_shuffle_backward(const clnet__ref_args *a);
 
 #endif
