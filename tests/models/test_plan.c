@@ -103,9 +103,9 @@ static void poisoned_equals_unplanned(clnet_graph *g, int training)
 /* Both small networks, in one mode. */
 static void poisoned_networks(int training)
 {
-    clnet_graph *(*const nets[2])(int, int, int, int) = {clnet_test_small_resnet,
-                                                         clnet_test_small_mobilenet};
-    for (int i = 0; i < 2; ++i) {
+    clnet_graph *(*const nets[3])(int, int, int, int) = {
+        clnet_test_small_resnet, clnet_test_small_mobilenet, clnet_test_small_shufflenet};
+    for (int i = 0; i < 3; ++i) {
         clnet_graph *g = nets[i](12, 10, 3, 4);
         poisoned_equals_unplanned(g, training);
         clnet_graph_destroy(g);

@@ -184,3 +184,35 @@ double clnet_test_rel_diff(const float *a, const float *b, size_t count)
     }
     return worst;
 }
+
+clnet_graph *clnet_test_small_shufflenet(int h, int w, int c, int classes)
+{
+    char text[2048], err[512] = "";
+    snprintf(text, sizeof text,
+             "[image]\nop = input\nshape = %d, %d, %d\n"
+             "[stem]\nop = conv2d\nfilters = 16\nkernel_size = 3\npadding = same\n"
+             "[stem_relu]\nop = relu\n"
+             "# ShuffleNetV2 unit: split, one half through a branch, joined and shuffled\n"
+             "[left]\nop = channel_slice\ninputs = stem_relu\nsize = 8\n"
+             "[right]\nop = channel_slice\ninputs = stem_relu\nstart = 8\nsize = 8\n"
+             "[branch]\nop = conv2d\nfilters = 8\nkernel_size = 1\nuse_bias = false\n"
+             "[branch_bn]\nop = batch_norm\nactivation = relu\n"
+             "[join]\nop = concatenate\ninputs = left, branch_bn\n"
+             "[shuffle]\nop = channel_shuffle\ngroups = 2\n"
+             "# squeeze-and-excitation: pool, reduce, expand, scale\n"
+             "[se_pool]\nop = global_avg_pool\n"
+             "[se_reduce]\nop = dense\nunits = 4\nactivation = relu\n"
+             "[se_expand]\nop = dense\nunits = 16\nactivation = relu6\n"
+             "[se_scale]\nop = multiply\ninputs = shuffle, se_expand\n"
+             "# centred by the per-image channel means, divided by positive weights\n"
+             "[centred]\nop = subtract\ninputs = se_scale, se_pool\n"
+             "[weights]\nop = softmax\ninputs = se_pool\n"
+             "[scaled]\nop = divide\ninputs = centred, weights\n"
+             "[pool]\nop = global_avg_pool\n"
+             "[logits]\nop = dense\nunits = %d\n",
+             h, w, c, classes);
+    clnet_graph *g = NULL;
+    cr_assert_eq(clnet_graph_from_spec(text, "shufflenet.spec", &g, err, sizeof err), CLNET_OK,
+                 "%s", err);
+    return g;
+}

@@ -11,6 +11,10 @@ clnet_graph *clnet_test_small_resnet(int h, int w, int c, int classes);
 /* A small MobileNetV2: conv-BN-ReLU6 stem, inverted residual blocks (expansion, depthwise,
  * linear projection, residual add), dropout-free head of 1x1 conv, global pool, dense. */
 clnet_graph *clnet_test_small_mobilenet(int h, int w, int c, int classes);
+/* A small network of the newer ops from a text spec: a ShuffleNetV2 unit (channel_slice,
+ * concatenate, channel_shuffle), a squeeze-and-excitation scale (multiply by [n, 1, 1, c]),
+ * subtract and divide by per-image [n, 1, 1, c] operands. */
+clnet_graph *clnet_test_small_shufflenet(int h, int w, int c, int classes);
 
 /* A model of g on ctx (asserts success): fuse 0 runs every layer on its own, plan_memory 0
  * gives every tensor its own buffer. */
