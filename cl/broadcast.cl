@@ -6,8 +6,9 @@
 // <op>_forward:  y = a op b.
 // <op>_backward: da = dy * d(a op b)/da, and t = dy * d(a op b)/db per element of a; t is
 //   b's gradient itself when rows = 1, else a scratch buffer the host sums over the rows
-//   (clnet__reduce_rows, or broadcast_reduce below). Unwanted outputs (want_da, want_t 0)
-//   alias another buffer and are never touched; subtract never reads a or b.
+//   (clnet__reduce_rows, or clnet__reduce_groups when groups > 1). Unwanted outputs
+//   (want_da, want_t 0) alias another buffer and are never touched; subtract never reads
+//   a or b.
 // Flat ELEMENTWISE mapping (common.cl): one element per work-item on GPUs, CLNET_CHUNK
 // contiguous elements VW at a time on CPUs; b is read as a vector where a run of VW
 // elements of a reads contiguous b, else lane by lane.
@@ -94,44 +95,3 @@ inline void bc_backward(global const float *a, global const float *b, global con
 BC_KERNELS(multiply, BC_MUL)
 BC_KERNELS(subtract, BC_SUB)
 BC_KERNELS(divide, BC_DIV)
-
-// b's gradient when the broadcast rows are not the outermost dimensions (groups > 1, as
-// the squeeze-and-excitation scale [n, 1, 1, c] of an [n, h, w, c] input): db[g][k] = sum
-// over r of t[g][r][k], rows in order (no atomics, so the sum repeats bit for bit).
-//   GPU: one work-item per output, global (cols, groups); neighbouring work-items read
-//        neighbouring floats.
-//   CPU: one work-item per CLNET_CVEC columns of a group, global (ceil(cols / CVEC),
-//        groups), VW-wide with a scalar tail.
-kernel void broadcast_reduce(global const float *t, global float *db, int groups, int rows,
-                             int cols)
-{
-    const int g = get_global_id(1);
-    if (g >= groups)
-        return;
-    global const float *tg = t + (size_t)g * rows * cols;
-    global float *dg = db + (size_t)g * cols;
-#if CLNET_GPU
-    const int k = get_global_id(0);
-    if (k >= cols)
-        return; // global size is rounded up to the work-group size
-    float acc = 0.0f;
-    for (int r = 0; r < rows; ++r)
-        acc += tg[(size_t)r * cols + k];
-    dg[k] = acc;
-#else
-    const int k0 = get_global_id(0) * CLNET_CVEC, k1 = min(k0 + CLNET_CVEC, cols);
-    int k = k0;
-    for (; k + VW <= k1; k += VW) {
-        VFLOAT acc = (VFLOAT)0.0f;
-        for (int r = 0; r < rows; ++r)
-            acc += VLOAD(0, tg + (size_t)r * cols + k);
-        VSTORE(acc, 0, dg + k);
-    }
-    for (; k < k1; ++k) {
-        float acc = 0.0f;
-        for (int r = 0; r < rows; ++r)
-            acc += tg[(size_t)r * cols + k];
-        dg[k] = acc;
-    }
-#endif
-}

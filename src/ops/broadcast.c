@@ -88,11 +88,12 @@ static clnet_status bc_prepare(clnet_context *ctx, const char *op, const clnet_s
     if (!(training & CLNET_PREPARE_TRAINING) || v.rows == 1)
         return CLNET_OK;
     /* b's gradient: the per-element terms in TMP, then summed over the rows, by
-     * clnet__reduce_rows when there is one group (also at a smaller batch that makes one). */
+     * clnet__reduce_rows when there is one group (also at a smaller batch that makes one),
+     * else clnet__reduce_groups. */
     e->scratch[1][CLNET_SCRATCH_TMP] = clnet__shape_count(in[0]) * sizeof(float);
     e->scratch[1][CLNET_SCRATCH_REDUCE] = clnet__reduce_rows_scratch(ctx, v.rows, v.cols);
     snprintf(e->backward, sizeof e->backward, "%s_backward + %s", op,
-             v.groups == 1 ? "reduce_rows" : "broadcast_reduce");
+             v.groups == 1 ? "reduce_rows" : "reduce_groups");
     return CLNET_OK;
 }
 
@@ -134,28 +135,7 @@ static clnet_status bc_backward(const clnet__op_call *call, const char *kernel)
         return CLNET_OK;
     if (v.groups == 1)
         return clnet__reduce_rows(ctx, call->scratch, t, 0, v.rows, v.cols, db->buf, 0);
-    const clnet_arg red[] = {CLNET_ARG_MEM(t), CLNET_ARG_MEM(db->buf), CLNET_ARG_INT(v.groups),
-                             CLNET_ARG_INT(v.rows), CLNET_ARG_INT(v.cols)};
-    const size_t cvec = clnet__param(ctx, PROG, "CLNET_GPU", 0)
-                            ? 1
-                            : (size_t)clnet__param(ctx, PROG, "CLNET_CVEC", 1);
-    const size_t red_global[2] = {((size_t)v.cols + cvec - 1) / cvec, (size_t)v.groups};
-    return clnet__launch(ctx, PROG, "broadcast_reduce", red, (int)CLNET_COUNTOF(red), 2,
-                         red_global);
-}
-
-/* One element of work per output element. */
-static double bc_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out)
-{
-    return clnet__op_flops_per_element(params, in, n_in, out);
-}
-
-static clnet_status bc_parse(clnet_context *ctx, clnet__kv *kv, void *params)
-{
-    (void)ctx;
-    (void)kv;
-    (void)params;
-    return CLNET_OK; /* no keys: the caller rejects any */
+    return clnet__reduce_groups(ctx, t, v.groups, v.rows, v.cols, db->buf);
 }
 
 /* Every broadcast form the view takes (rows 1; groups 1 with one and several reduce_rows
@@ -200,9 +180,9 @@ static const clnet__op_case bc_cases[] = {
         .min_inputs = 2,                                                                           \
         .max_inputs = 2,                                                                           \
         .flags = CLNET_OP_BWD_NO_OUTPUT | (flags_),                                                \
-        .parse = bc_parse,                                                                         \
+        .parse = clnet__op_parse_none,                                                             \
         .infer = name_##_infer,                                                                    \
-        .flops = bc_flops,                                                                         \
+        .flops = clnet__op_flops_per_element,                                                      \
         .prepare = name_##_prepare,                                                                \
         .forward = name_##_forward,                                                                \
         .backward = name_##_backward,                                                              \

@@ -16,5 +16,11 @@ clnet_status clnet__reduce_rows(clnet_context *ctx, const clnet__scratch *s, cl_
 /* The REDUCE scratch bytes of clnet__reduce_rows over rows x cols (0: none), for prepare
  * steps; never smaller for more rows. */
 size_t clnet__reduce_rows_scratch(const clnet_context *ctx, int rows, int cols);
+/* out[g * cols + c] = sum over r < rows of x[(g * rows + r) * cols + c] for every group
+ * g < groups: column sums of each block of rows (the broadcast operand's gradient of
+ * src/ops/broadcast.c), a work-group (GPU) or work-item (CPU) per block summing its rows
+ * in a fixed order. No scratch. Only enqueues. */
+clnet_status clnet__reduce_groups(clnet_context *ctx, cl_mem x, int groups, int rows, int cols,
+                                  cl_mem out);
 
 #endif

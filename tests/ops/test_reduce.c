@@ -1,5 +1,5 @@
-/* test_reduce.c - clnet__reduce_rows (src/ops/reduce.c) against double sums on every
- * class: odd shapes, one row, one column, many rows (several blocks), offsets. */
+/* test_reduce.c - clnet__reduce_rows and clnet__reduce_groups (src/ops/reduce.c) against double
+ * sums on every class: odd shapes, one row, one column, many rows (several blocks), offsets. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <math.h>
@@ -95,4 +95,38 @@ Test(reduce, rejects_negative_sizes)
     cr_expect_eq(clnet__reduce_rows(ctx, NULL, t->buf, 0, -1, 4, t->buf, 0), CLNET_ERR_INVALID_ARG);
     cr_expect(strstr(clnet_context_error(ctx), "-1 rows") != NULL, "%s", clnet_context_error(ctx));
     clnet_tensor_destroy(t);
+}
+
+/* clnet__reduce_groups: groups x cols sums of rows each (a squeeze-and-excitation gradient
+ * of 3 images of 7x5 pixels x 17 channels, 30 groups of 17 channels, one big group) against
+ * double sums; with no scratch at all. */
+CLNET_TEST_CLASS_PARAMS(reduce, groups_match_double_sums)
+ParameterizedTest(clnet_device_class *cls, reduce, groups_match_double_sums)
+{
+    clnet_context *ctx = clnet_test_device_class(*cls);
+    const int forms[3][3] = {{3, 35, 17}, {30, 17, 1}, {1, 2000, 5}};
+    for (int f = 0; f < 3; ++f) {
+        const int groups = forms[f][0], rows = forms[f][1], cols = forms[f][2];
+        const size_t n = (size_t)groups * rows * cols, nout = (size_t)groups * cols;
+        float *x = clnet_test_random(n, 5u + (uint64_t)f), *got = malloc(nout * sizeof *got);
+        cr_assert_not_null(got);
+        clnet_tensor *tx = clnet_test_tensor(ctx, (clnet_shape){1, 1, 1, (int)n}, x);
+        clnet_tensor *tout = clnet_test_tensor(ctx, (clnet_shape){1, 1, 1, (int)nout}, NULL);
+        cr_assert_eq(clnet__reduce_groups(ctx, tx->buf, groups, rows, cols, tout->buf), CLNET_OK,
+                     "%s", clnet_context_error(ctx));
+        clnet_test_read(tout, got);
+        for (int g = 0; g < groups; ++g)
+            for (int c = 0; c < cols; ++c) {
+                double want = 0.0;
+                for (int r = 0; r < rows; ++r)
+                    want += x[((size_t)g * rows + r) * cols + c];
+                cr_expect(fabs(got[g * cols + c] - want) <= 1e-5 * (1.0 + fabs(want)),
+                          "%dx%dx%d: group %d column %d got %.9g want %.9g", groups, rows, cols, g,
+                          c, (double)got[g * cols + c], want);
+            }
+        clnet_tensor_destroy(tx);
+        clnet_tensor_destroy(tout);
+        free(x);
+        free(got);
+    }
 }
