@@ -31,16 +31,6 @@ static clnet_status channel_shuffle_infer(clnet_context *ctx, const void *params
     return CLNET_OK;
 }
 
-static double channel_shuffle_flops(const void *params, const clnet_shape *in, int n_in,
-                                    clnet_shape out)
-{
-    (void)params;
-    (void)in;
-    (void)n_in;
-    (void)out;
-    return 0.0;
-}
-
 static clnet_status launch(const clnet__op_call *call, const char *kernel, cl_mem src, cl_mem dst)
 {
     const clnet__channel_shuffle_params *p = call->params;
@@ -93,7 +83,7 @@ const clnet__op_desc clnet__op_channel_shuffle = {
     .flags = CLNET_OP_BWD_INPUT_SHAPE_ONLY | CLNET_OP_BWD_NO_OUTPUT,
     .parse = channel_shuffle_parse,
     .infer = channel_shuffle_infer,
-    .flops = channel_shuffle_flops,
+    .flops = clnet__op_flops_none,
     .forward = channel_shuffle_forward,
     .backward = channel_shuffle_backward,
     .ref_forward = clnet__ref_channel_shuffle_forward,

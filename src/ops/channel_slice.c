@@ -31,16 +31,6 @@ static clnet_status channel_slice_infer(clnet_context *ctx, const void *params,
     return clnet__op_out_shape(ctx, "channel_slice: size", in[0].n, in[0].h, in[0].w, p->size, out);
 }
 
-static double channel_slice_flops(const void *params, const clnet_shape *in, int n_in,
-                                  clnet_shape out)
-{
-    (void)params;
-    (void)in;
-    (void)n_in;
-    (void)out;
-    return 0.0;
-}
-
 static clnet_status channel_slice_forward(const clnet__op_call *call)
 {
     const clnet__channel_slice_params *p = call->params;
@@ -86,7 +76,7 @@ const clnet__op_desc clnet__op_channel_slice = {
     .flags = CLNET_OP_BWD_INPUT_SHAPE_ONLY | CLNET_OP_BWD_NO_OUTPUT,
     .parse = channel_slice_parse,
     .infer = channel_slice_infer,
-    .flops = channel_slice_flops,
+    .flops = clnet__op_flops_none,
     .forward = channel_slice_forward,
     .backward = channel_slice_backward,
     .ref_forward = clnet__ref_channel_slice_forward,

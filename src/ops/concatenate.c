@@ -63,16 +63,6 @@ static clnet_status concatenate_infer(clnet_context *ctx, const void *params, co
     return clnet__op_out_shape(ctx, "concatenate: the channels", in[0].n, in[0].h, in[0].w, c, out);
 }
 
-static double concatenate_flops(const void *params, const clnet_shape *in, int n_in,
-                                clnet_shape out)
-{
-    (void)params;
-    (void)in;
-    (void)n_in;
-    (void)out;
-    return 0.0;
-}
-
 static clnet_status concatenate_forward(const clnet__op_call *call)
 {
     int offset = 0;
@@ -120,7 +110,7 @@ const clnet__op_desc clnet__op_concatenate = {
     .flags = CLNET_OP_BWD_INPUT_SHAPE_ONLY | CLNET_OP_BWD_NO_OUTPUT,
     .parse = concatenate_parse,
     .infer = concatenate_infer,
-    .flops = concatenate_flops,
+    .flops = clnet__op_flops_none,
     .forward = concatenate_forward,
     .backward = concatenate_backward,
     .ref_forward = clnet__ref_concatenate_forward,

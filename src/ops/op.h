@@ -252,6 +252,10 @@ clnet_status clnet__op_same_shape(clnet_context *ctx, const void *params, const 
                                   int n_in, clnet_shape *out);
 double clnet__op_flops_per_element(const void *params, const clnet_shape *in, int n_in,
                                    clnet_shape out);
+/* parse of ops without keys (the caller rejects any), and flops of ops that only move
+ * data (copies, slices, permutations): 0. */
+clnet_status clnet__op_parse_none(clnet_context *ctx, clnet__kv *kv, void *params);
+double clnet__op_flops_none(const void *params, const clnet_shape *in, int n_in, clnet_shape out);
 
 /* ---- checks against the reference (check.c) ---- */
 

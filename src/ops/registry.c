@@ -252,6 +252,23 @@ double clnet__op_flops_per_element(const void *params, const clnet_shape *in, in
     return (double)clnet__shape_count(out);
 }
 
+clnet_status clnet__op_parse_none(clnet_context *ctx, clnet__kv *kv, void *params)
+{
+    (void)ctx;
+    (void)kv;
+    (void)params;
+    return CLNET_OK;
+}
+
+double clnet__op_flops_none(const void *params, const clnet_shape *in, int n_in, clnet_shape out)
+{
+    (void)params;
+    (void)in;
+    (void)n_in;
+    (void)out;
+    return 0.0;
+}
+
 clnet_status clnet__op_parse(clnet_context *ctx, const clnet__op_desc *op, const char *text,
                              const char *where, void **params)
 {
