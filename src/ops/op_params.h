@@ -45,14 +45,17 @@ typedef struct clnet__batch_norm_params {
     clnet__act act; /* fused after the affine map */
 } clnet__batch_norm_params;
 
-/* conv2d (conv2d.c): Keras Conv2D, kernel {kh, kw, cin, filters}, with the fused
- * epilogue y = act(conv(x) + bias + residual) (the residual is an optional 2nd input). */
+/* conv2d (conv2d.c): Keras Conv2D, kernel {kh, kw, cin / groups, filters}, with the fused
+ * epilogue y = act(conv(x) + bias + residual) (the residual is an optional 2nd input).
+ * Grouped (ResNeXt, RegNet): output channels [g * filters / groups, (g + 1) * filters /
+ * groups) see only input channels [g * cin / groups, (g + 1) * cin / groups). */
 typedef struct clnet__conv2d_params {
     int filters, kh, kw, sh, sw;
     clnet__padding padding;
     int pad_t, pad_b, pad_l, pad_r; /* explicit padding only; same is computed per shape */
     int use_bias;
     clnet__act act;
+    int groups; /* 0 (params built in code, as dense's) means 1 */
 } clnet__conv2d_params;
 
 /* dense (dense.c): Keras Dense on the last axis, kernel {1, 1, c, units}; runs as a
