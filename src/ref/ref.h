@@ -46,5 +46,7 @@ void clnet__ref_channel_pad_forward(const clnet__ref_args *a);
 void clnet__ref_channel_pad_backward(const clnet__ref_args *a);
 void clnet__ref_flatten_forward(const clnet__ref_args *a);
 void clnet__ref_flatten_backward(const clnet__ref_args *a);
+void clnet__ref_layer_norm_forward(const clnet__ref_args *a);
+void clnet__ref_layer_norm_backward(const clnet__ref_args *a);
 
 #endif
