@@ -106,12 +106,16 @@ typedef struct clnet__softmax_cross_entropy_params {
 
 /* max_pool, avg_pool (max_pool.c, avg_pool.c; parsing and geometry in pool.c): Keras
  * MaxPooling2D / AveragePooling2D. Padding cells never win a max; avg_pool divides by
- * the input cells of the window, or by kh * kw when count_include_pad (PyTorch's default). */
+ * the input cells of the window, or when count_include_pad (PyTorch's default) by its
+ * cells inside the padded input (kh * kw unless ceil_mode's last window overhangs it). */
 typedef struct clnet__pool_params {
     int kh, kw, sh, sw;
     clnet__padding padding;
     int pad_t, pad_b, pad_l, pad_r; /* explicit padding only; same is computed per shape */
     int count_include_pad;          /* avg_pool only */
+    /* avg_pool only (PyTorch / ONNX ceil_mode): the output size rounds up, keeping a last
+     * window that starts inside the input or its leading padding. */
+    int ceil_mode;
 } clnet__pool_params;
 
 /* zero_pad (zero_pad.c): Keras ZeroPadding2D, cells of zeros on each side. */
