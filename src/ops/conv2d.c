@@ -615,7 +615,8 @@ static const clnet_op_key conv2d_keys[] = {
 const clnet__op_desc clnet__op_conv2d = {
     .name = "conv2d",
     .keras = "Conv2D",
-    .description = "2-D convolution, kernel h x w x in x filters, with a fused bias and activation",
+    .description = "2-D convolution, kernel h x w x in / groups x filters, with a fused bias and "
+                   "activation",
     .keys = conv2d_keys,
     .n_keys = (int)CLNET_COUNTOF(conv2d_keys),
     .params_size = sizeof(clnet__conv2d_params),

@@ -79,15 +79,9 @@ typedef struct clnet__layer_norm_params {
     float epsilon; /* added to the variance: Keras 1e-3, ConvNeXt 1e-6 */
 } clnet__layer_norm_params;
 
-/* stochastic_depth (stochastic_depth.c): torchvision StochasticDepth(mode="row") on a
- * residual branch: in training each image is dropped whole with probability rate, the
- * kept ones scaled by 1 / (1 - rate); the identity at inference. */
-typedef struct clnet__stochastic_depth_params {
-    float rate;    /* 0 <= rate < 1 */
-    unsigned seed; /* mixed with the per-step call seed into the per-image draw */
-} clnet__stochastic_depth_params;
-
-/* dropout (dropout.c): Keras Dropout, inverted (kept elements scaled by 1 / (1 - rate)). */
+/* dropout (dropout.c): Keras Dropout, inverted (kept elements scaled by 1 / (1 - rate)).
+ * Also stochastic_depth's (stochastic_depth.c: torchvision StochasticDepth(mode="row"), a
+ * residual branch dropped whole per image in training, the identity at inference). */
 typedef struct clnet__dropout_params {
     float rate;    /* 0 <= rate < 1 */
     unsigned seed; /* mixed with the per-step call seed into the mask hash */

@@ -1,11 +1,11 @@
 /* stochastic_depth.c - reference of stochastic_depth (src/ops/stochastic_depth.c): image n
- * is kept or dropped by dropout's draw for element n (cl/stochastic_depth.cl). */
+ * is kept or dropped by dropout's draw for element n (cl/dropout.cl). */
 #include "ref/ref.h"
 
 /* Inference (or rate 0 in either mode): the identity. */
 static void apply(const clnet__ref_args *a, const double *x, double *y)
 {
-    const clnet__stochastic_depth_params *p = a->params;
+    const clnet__dropout_params *p = a->params;
     const size_t per = clnet__shape_count(a->out_shape) / (size_t)a->out_shape.n;
     for (int n = 0; n < a->out_shape.n; ++n) {
         const double f =

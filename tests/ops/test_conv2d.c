@@ -59,12 +59,13 @@ static const clnet__op_case conv2d_extra_cases[] = {
 
 CLNET_TEST_OP(conv2d)
 
-/* Runs conv2d forward on the device: x (shape in), kernel w, optional bias b. */
-static clnet_status run_forward(clnet_context *ctx, const char *spec, clnet_shape in,
-                                const float *x, clnet_shape wshape, const float *w, const float *b,
-                                float *y, size_t ny)
+/* Runs op (conv2d, depthwise_conv2d) forward on the device: x (shape in), kernel w,
+ * optional bias b (one per output channel). */
+static clnet_status run_forward(clnet_context *ctx, const char *name, const char *spec,
+                                clnet_shape in, const float *x, clnet_shape wshape, const float *w,
+                                const float *b, float *y, size_t ny)
 {
-    const clnet__op_desc *op = clnet__op_find("conv2d");
+    const clnet__op_desc *op = clnet__op_find(name);
     void *params = NULL;
     clnet_tensor *tx = NULL, *tw = NULL, *tb = NULL, *ty = NULL;
     clnet_shape out;
@@ -79,7 +80,7 @@ static clnet_status run_forward(clnet_context *ctx, const char *spec, clnet_shap
     if (st == CLNET_OK)
         st = clnet_tensor_create(ctx, wshape, &tw);
     if (st == CLNET_OK && b)
-        st = clnet_tensor_create(ctx, (clnet_shape){1, 1, 1, wshape.c}, &tb);
+        st = clnet_tensor_create(ctx, (clnet_shape){1, 1, 1, out.c}, &tb);
     if (st == CLNET_OK)
         st = clnet_tensor_create(ctx, out, &ty);
     if (st == CLNET_OK)
@@ -87,7 +88,7 @@ static clnet_status run_forward(clnet_context *ctx, const char *spec, clnet_shap
     if (st == CLNET_OK)
         st = clnet_tensor_write(tw, w, clnet__shape_count(wshape));
     if (st == CLNET_OK && b)
-        st = clnet_tensor_write(tb, b, (size_t)wshape.c);
+        st = clnet_tensor_write(tb, b, (size_t)out.c);
     clnet__op_alone a = {0};
     if (st == CLNET_OK)
         st = clnet__op_alone_prepare(ctx, op, params, &in, 1, 0, &a);
@@ -129,7 +130,7 @@ ParameterizedTest(clnet_device_class *cls, conv2d, known_values)
 
     const float w2[4] = {1, 2, 3, 4}, bias = 0.5f;
     float y2[4];
-    clnet_status st = run_forward(ctx, "filters = 1\nkernel_size = 2", in, x,
+    clnet_status st = run_forward(ctx, "conv2d", "filters = 1\nkernel_size = 2", in, x,
                                   (clnet_shape){2, 2, 1, 1}, w2, &bias, y2, 4);
     cr_assert_eq(st, CLNET_OK, "%s", clnet_context_error(ctx));
     const float want2[4] = {37.5f, 47.5f, 67.5f, 77.5f};
@@ -140,7 +141,7 @@ ParameterizedTest(clnet_device_class *cls, conv2d, known_values)
     float w3[18], y3[18];
     for (int i = 0; i < 18; ++i)
         w3[i] = i % 2 ? -1.0f : 1.0f; /* {kh, kw, cin = 1, cout = 2}: filter 1 is -filter 0 */
-    st = run_forward(ctx,
+    st = run_forward(ctx, "conv2d",
                      "filters = 2\nkernel_size = 3\npadding = same\nuse_bias = false\n"
                      "activation = relu",
                      in, x, (clnet_shape){3, 3, 1, 2}, w3, NULL, y3, 18);
@@ -210,48 +211,23 @@ CLNET_TEST_CLASS_PARAMS(conv2d, groups_equal_to_channels_is_depthwise)
 ParameterizedTest(clnet_device_class *cls, conv2d, groups_equal_to_channels_is_depthwise)
 {
     clnet_context *ctx = clnet_test_device_class(*cls);
-    const clnet_shape in = {3, 7, 6, 17}, out = {3, 4, 3, 17}, wshape = {3, 3, 1, 17};
+    const clnet_shape in = {3, 7, 6, 17}, out = {3, 4, 3, 17};
     const size_t nx = clnet__shape_count(in), ny = clnet__shape_count(out);
     float *x = clnet_test_random(nx, 3), *w = clnet_test_random(9 * 17, 4);
     float *b = clnet_test_random(17, 5), got[3 * 4 * 3 * 17];
-    cr_assert_eq(run_forward(ctx,
+    float want[3 * 4 * 3 * 17];
+    cr_assert_eq(run_forward(ctx, "conv2d",
                              "filters = 17\nkernel_size = 3\nstrides = 2\npadding = same\n"
                              "groups = 17",
-                             in, x, wshape, w, b, got, ny),
+                             in, x, (clnet_shape){3, 3, 1, 17}, w, b, got, ny),
                  CLNET_OK, "%s", clnet_context_error(ctx));
-    const clnet__op_desc *op = clnet__op_find("depthwise_conv2d");
-    void *params = NULL;
-    cr_assert_eq(
-        clnet__op_parse(ctx, op, "kernel_size = 3\nstrides = 2\npadding = same", "test", &params),
-        CLNET_OK);
-    clnet_tensor *tx = clnet_test_tensor(ctx, in, x);
-    clnet_tensor *tw = clnet_test_tensor(ctx, (clnet_shape){3, 3, 17, 1}, w);
-    clnet_tensor *tb = clnet_test_tensor(ctx, (clnet_shape){1, 1, 1, 17}, b);
-    clnet_tensor *ty = clnet_test_tensor(ctx, out, NULL);
-    clnet__op_alone a = {0};
-    cr_assert_eq(clnet__op_alone_prepare(ctx, op, params, &in, 1, 0, &a), CLNET_OK);
-    clnet_tensor *ins[1] = {tx}, *ws[2] = {tw, tb};
-    const clnet__op_call call = {.ctx = ctx,
-                                 .params = params,
-                                 .n_in = 1,
-                                 .in = ins,
-                                 .out = ty,
-                                 .n_w = 2,
-                                 .w = ws,
-                                 .exec = &a.exec,
-                                 .scratch = &a.scratch};
-    cr_assert_eq(op->forward(&call), CLNET_OK, "%s", clnet_context_error(ctx));
-    float want[3 * 4 * 3 * 17];
-    clnet_test_read(ty, want);
+    cr_assert_eq(run_forward(ctx, "depthwise_conv2d",
+                             "kernel_size = 3\nstrides = 2\npadding = same", in, x,
+                             (clnet_shape){3, 3, 17, 1}, w, b, want, ny),
+                 CLNET_OK, "%s", clnet_context_error(ctx));
     for (size_t i = 0; i < ny; ++i)
         cr_assert_float_eq(got[i], want[i], 1e-5f, "y[%zu] = %g, depthwise %g", i, (double)got[i],
                            (double)want[i]);
-    clnet__op_alone_release(&a);
-    clnet_tensor_destroy(tx);
-    clnet_tensor_destroy(tw);
-    clnet_tensor_destroy(tb);
-    clnet_tensor_destroy(ty);
-    free(params);
     free(x);
     free(w);
     free(b);
