@@ -1,4 +1,4 @@
-/* ops.c - bench_ops: per op and shape (ResNet-50 and MobileNetV2 layers at
+/* ops.c - bench_ops: per op and shape (ResNet-50, MobileNetV2, ConvNeXt-T, ResNeXt-50 layers at
  * 224x224), device time from OpenCL profiling events and wall time, min / median
  * / p90, GFLOP/s and GB/s, with compile, first-run and steady-state apart. One JSON
  * line per (case, direction) on stdout. A benchmark, never a test: it asserts nothing.
@@ -69,6 +69,11 @@ static const bench_case cases[] = {
     {"mobilenetv2", "batch_norm", "activation=relu6", 112, 112, 96, 0, 1},
     {"mobilenetv2", "relu6", "", 112, 112, 96, 0, 0},
     {"mobilenetv2", "dense", "units=1000", 1, 1, 1280, 0, 0},
+    /* ConvNeXt-T's first stage (7x7 depthwise, channel LayerNorm) and ResNeXt-50 32x4d's
+     * first grouped 3x3, 224x224. */
+    {"convnext_t", "depthwise_conv2d", "kernel_size=7\npadding=same", 56, 56, 96, 0, 0},
+    {"convnext_t", "layer_norm", "epsilon=1e-6", 56, 56, 96, 0, 0},
+    {"resnext50", "conv2d", "filters=128\nkernel_size=3\npadding=1\ngroups=32", 56, 56, 128, 0, 0},
 };
 
 typedef struct options {

@@ -1,8 +1,10 @@
 // avg_pool.cl - kernels for src/ops/avg_pool.c (Keras AveragePooling2D).
 // NHWC: x, dx {batch, in_h, in_w, c}; y, dy {batch, out_h, out_w, c}. The window of output
 // (oy, ox) is input rows oy * sh - pad_t + [0, kh) and columns ox * sw - pad_l + [0, kw);
-// padding cells add nothing. The divisor is the window's input cells (Keras), or kh * kw
-// when count_include_pad (PyTorch's default for explicit padding).
+// padding cells add nothing. The divisor is the window's input cells (Keras), or when
+// count_include_pad (PyTorch's default for explicit padding) its cells above row end_h and
+// left of column end_w: the padded input, so kh * kw unless ceil_mode's last window
+// overhangs it (src/ops/pool.c, clnet__pool_counted_end).
 // avg_pool_forward:  y = window sum (row-major order) / divisor.
 // avg_pool_backward: gathers, no atomics: dx at an input element sums dy / divisor over the
 //                    windows (oy, then ox, ascending) that hold it.
@@ -11,9 +13,16 @@
 //   CPU: one work-item per pixel, global (1, w, batch * h), looping the channels VW at a
 //        time with a scalar tail.
 
-inline float avg_divisor(int4 win, int kh, int kw, int count_include_pad)
+#define AVG_DIV int count_include_pad, int end_h, int end_w
+
+// The divisor of output (oy, ox), whose window inside the input is win.
+inline float avg_divisor(int oy, int ox, int4 win, int kh, int kw, int sh, int sw, int pad_t,
+                         int pad_l, AVG_DIV)
 {
-    return (float)(count_include_pad ? kh * kw : (win.s1 - win.s0) * (win.s3 - win.s2));
+    if (!count_include_pad)
+        return (float)((win.s1 - win.s0) * (win.s3 - win.s2));
+    const int y0 = oy * sh - pad_t, x0 = ox * sw - pad_l;
+    return (float)((min(y0 + kh, end_h) - y0) * (min(x0 + kw, end_w) - x0));
 }
 
 // Sum of window win, for one channel (SUM_S) or VW channels (SUM_V) at p, the channel(s)
@@ -37,15 +46,15 @@ inline VFLOAT window_sum_v(global const float *p, int4 win, int in_w, int c)
     WINDOW_SUM(VFLOAT, LOAD_V)
 }
 
-kernel void avg_pool_forward(global const float *x, global float *y, POOL_GEOM,
-                             int count_include_pad)
+kernel void avg_pool_forward(global const float *x, global float *y, POOL_GEOM, AVG_DIV)
 {
     const int ox = get_global_id(1), row = get_global_id(2);
     if (ox >= out_w || row >= batch * out_h)
         return; // global size is rounded up to the work-group size
     const int n = row / out_h, oy = row % out_h;
     const int4 win = pool_window(oy, ox, in_h, in_w, kh, kw, sh, sw, pad_t, pad_l);
-    const float div = avg_divisor(win, kh, kw, count_include_pad);
+    const float div =
+        avg_divisor(oy, ox, win, kh, kw, sh, sw, pad_t, pad_l, count_include_pad, end_h, end_w);
     global const float *xn = x + (size_t)n * in_h * in_w * c;
     global float *yp = y + ((size_t)row * out_w + ox) * c;
 #if CLNET_GPU
@@ -69,23 +78,23 @@ kernel void avg_pool_forward(global const float *x, global float *y, POOL_GEOM,
         for (int ox = cov.s2; ox < cov.s3; ++ox) {                                         \
             const int4 win = pool_window(oy, ox, in_h, in_w, kh, kw, sh, sw, pad_t, pad_l); \
             g += LD(d + ((size_t)oy * out_w + ox) * c) /                                   \
-                 avg_divisor(win, kh, kw, count_include_pad);                              \
+                 avg_divisor(oy, ox, win, kh, kw, sh, sw, pad_t, pad_l, count_include_pad,  \
+                             end_h, end_w);                                                \
         }                                                                                  \
     return g;
 
-inline float avg_pool_grad(global const float *d, int4 cov, POOL_GEOM, int count_include_pad)
+inline float avg_pool_grad(global const float *d, int4 cov, POOL_GEOM, AVG_DIV)
 {
     GATHER(float, LOAD_S)
 }
 
-inline VFLOAT avg_pool_grad_v(global const float *d, int4 cov, POOL_GEOM, int count_include_pad)
+inline VFLOAT avg_pool_grad_v(global const float *d, int4 cov, POOL_GEOM, AVG_DIV)
 {
     GATHER(VFLOAT, LOAD_V)
 }
 
 
-kernel void avg_pool_backward(global const float *dy, global float *dx, POOL_GEOM,
-                              int count_include_pad)
+kernel void avg_pool_backward(global const float *dy, global float *dx, POOL_GEOM, AVG_DIV)
 {
     const int ix = get_global_id(1), row = get_global_id(2);
     if (ix >= in_w || row >= batch * in_h)
@@ -97,12 +106,13 @@ kernel void avg_pool_backward(global const float *dy, global float *dx, POOL_GEO
 #if CLNET_GPU
     const int ch = get_global_id(0);
     if (ch < c)
-        dxp[ch] = avg_pool_grad(dyn + ch, cov, POOL_GEOM_ARGS, count_include_pad);
+        dxp[ch] = avg_pool_grad(dyn + ch, cov, POOL_GEOM_ARGS, count_include_pad, end_h, end_w);
 #else
     int ch = 0;
     for (; ch + VW <= c; ch += VW)
-        VSTORE(avg_pool_grad_v(dyn + ch, cov, POOL_GEOM_ARGS, count_include_pad), 0, dxp + ch);
+        VSTORE(avg_pool_grad_v(dyn + ch, cov, POOL_GEOM_ARGS, count_include_pad, end_h, end_w),
+               0, dxp + ch);
     for (; ch < c; ++ch)
-        dxp[ch] = avg_pool_grad(dyn + ch, cov, POOL_GEOM_ARGS, count_include_pad);
+        dxp[ch] = avg_pool_grad(dyn + ch, cov, POOL_GEOM_ARGS, count_include_pad, end_h, end_w);
 #endif
 }

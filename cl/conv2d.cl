@@ -3,19 +3,23 @@
 // Layouts: x NHWC {batch, in_h, in_w, cin}; y NHWC {batch, out_h, out_w, cout}; pad_t / pad_l
 // cells precede the input, cells outside it read as 0. The column matrix of a chunk of
 // images n0 .. n0 + images - 1 has a row per output pixel p = (nl * out_h + oy) * out_w + ox
-// (nl = n - n0) and kk = kh * kw * cin columns k = (ky * kw + kx) * cin + ci: for each tap a
-// contiguous run of channels, matching the kernel {kh, kw, cin, cout} seen as [kk, cout].
+// (nl = n - n0) and kk = kh * kw * cin columns, one block of kg = kk / groups per group g:
+// k = g * kg + (ky * kw + kx) * cg + ci reads channel g * cg + ci (cg = cin / groups). For
+// each tap a contiguous run of the group's channels, so block g is the group's own column
+// matrix (the A of its GEMM, lda kk) matching its kernel columns {kh, kw, cg, cout} seen as
+// [kg, cout]. One group: the plain im2col, k = (ky * kw + kx) * cin + ci.
 //
-// conv2d_im2col: col[p * kk + k] = x(n, oy * sh - pad_t + ky, ox * sw - pad_l + kx, ci) or 0.
+// conv2d_im2col: col[p * kk + k] = x(n, oy * sh - pad_t + ky, ox * sw - pad_l + kx, c) or 0.
 //   GPU: one work-item per column element, global (kk, pixels): consecutive work-items
 //        write consecutive floats and read consecutive channels.
-//   CPU: one work-item per (ky, output pixel), global (kh, pixels): copies the kw * cin
-//        floats of its tap row, which are contiguous in x where inside, VW at a time.
-// conv2d_col2im: the transpose, by gather (deterministic, no atomics): dx(n, iy, ix, ci) sums
+//   CPU: one work-item per (ky, output pixel), global (kh, pixels): copies the kw * cg
+//        floats of its tap row per group, contiguous in x where inside (one run of kw * cin
+//        for one group), VW at a time.
+// conv2d_col2im: the transpose, by gather (deterministic, no atomics): dx(n, iy, ix, c) sums
 //   dcol over the (output pixel, tap) pairs that read it, taps in order.
 //   GPU: one work-item per input element, global (cin, in_w, images * in_h).
-//   CPU: one work-item per input row (nl, iy), global (images * in_h), looping pixels,
-//        VW channels at a time (a register accumulator over the taps; scalar tail).
+//   CPU: one work-item per input row (nl, iy), global (images * in_h), looping pixels and
+//        groups, VW channels at a time (a register accumulator over the taps; scalar tail).
 // conv2d_epilogue_forward: y = act(y + bias[c] + res), in place on rows x cout.
 //   GPU: one work-item per element, global (cout, rows).
 //   CPU: one work-item per `run` whole rows, channels VW at a time (scalar tail).
@@ -24,21 +28,21 @@
 
 #define CV_GEOM                                                                            \
     int in_h, int in_w, int cin, int out_h, int out_w, int kh, int kw, int sh, int sw,     \
-        int pad_t, int pad_l
+        int pad_t, int pad_l, int groups
 
 kernel void conv2d_im2col(global const float *x, global float *col, int n0, int pixels, CV_GEOM)
 {
-    const int kk = kh * kw * cin;
+    const int kk = kh * kw * cin, cg = cin / groups, kg = kk / groups;
 #if CLNET_GPU
     const int k = get_global_id(0), p = get_global_id(1);
     if (k >= kk || p >= pixels)
         return;  // global size is rounded up to the work-group size
-    const int ci = k % cin, t = k / cin, kx = t % kw, ky = t / kw;
+    const int g = k / kg, kl = k % kg, ci = kl % cg, t = kl / cg, kx = t % kw, ky = t / kw;
     const int ox = p % out_w, r = p / out_w, oy = r % out_h, n = n0 + r / out_h;
     const int iy = oy * sh - pad_t + ky, ix = ox * sw - pad_l + kx;
     float v = 0.0f;
     if (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w)
-        v = x[(((size_t)n * in_h + iy) * in_w + ix) * cin + ci];
+        v = x[(((size_t)n * in_h + iy) * in_w + ix) * cin + g * cg + ci];
     col[(size_t)p * kk + k] = v;
 #else
     const int ky = get_global_id(0), p = get_global_id(1);
@@ -46,17 +50,20 @@ kernel void conv2d_im2col(global const float *x, global float *col, int n0, int 
         return;
     const int ox = p % out_w, r = p / out_w, oy = r % out_h, n = n0 + r / out_h;
     const int iy = oy * sh - pad_t + ky, ix0 = ox * sw - pad_l;
-    global float *dst = col + (size_t)p * kk + ky * kw * cin;
-    if (iy < 0 || iy >= in_h) {
-        vzero(dst, kw * cin);
-        return;
+    const int inside = iy >= 0 && iy < in_h;
+    // Taps kx0 .. kx1 - 1 fall inside the row, from src on.
+    const int kx0 = clamp(-ix0, 0, kw), kx1 = inside ? clamp(in_w - ix0, kx0, kw) : kx0;
+    global const float *src = x + (((size_t)n * in_h + (inside ? iy : 0)) * in_w + ix0 + kx0) * cin;
+    for (int g = 0; g < groups; ++g) {
+        global float *dst = col + (size_t)p * kk + g * kg + ky * kw * cg;
+        vzero(dst, kx0 * cg);
+        if (groups == 1)  // one contiguous run of x
+            vcopy(src, dst + kx0 * cin, (kx1 - kx0) * cin);
+        else
+            for (int kx = kx0; kx < kx1; ++kx)
+                vcopy(src + (kx - kx0) * cin + g * cg, dst + kx * cg, cg);
+        vzero(dst + kx1 * cg, (kw - kx1) * cg);
     }
-    // Taps kx0 .. kx1 - 1 fall inside the row: one contiguous run of x.
-    const int kx0 = clamp(-ix0, 0, kw), kx1 = clamp(in_w - ix0, kx0, kw);
-    vzero(dst, kx0 * cin);
-    vcopy(x + (((size_t)n * in_h + iy) * in_w + ix0 + kx0) * cin, dst + kx0 * cin,
-            (kx1 - kx0) * cin);
-    vzero(dst + kx1 * cin, (kw - kx1) * cin);
 #endif
 }
 
@@ -70,14 +77,14 @@ inline int cv_first_tap(int i, int pad, int k, int s, int out, int *end)
     return lo + (off - lo) % s;
 }
 
-// ACC += every dcol entry that reads input (iy, ix) at channel(s) c, taps in order;
-// LD loads one or VW channels.
-#define CV_GATHER(ACC, LD)                                                                 \
+// ACC += every dcol entry that reads input (iy, ix) at the channel(s) whose tap-0 column
+// is off (g * kg + ci), taps in order; LD loads one or VW channels.
+#define CV_GATHER(ACC, LD, off)                                                            \
     for (int ky = ky0; ky < ky1; ky += sh) {                                               \
         const int oy = (iy + pad_t - ky) / sh;                                             \
         for (int kx = kx0; kx < kx1; kx += sw) {                                           \
             const size_t p = ((size_t)nl * out_h + oy) * out_w + (ix + pad_l - kx) / sw;   \
-            ACC += LD(dcol + p * kk + (ky * kw + kx) * cin + c);                           \
+            ACC += LD(dcol + p * kk + (ky * kw + kx) * cg + (off));                        \
         }                                                                                  \
     }
 #define CV_LD_S(q) (*(q))
@@ -86,7 +93,7 @@ inline int cv_first_tap(int i, int pad, int k, int s, int out, int *end)
 kernel void conv2d_col2im(global const float *dcol, global float *dx, int n0, int images,
                           CV_GEOM)
 {
-    const int kk = kh * kw * cin;
+    const int kk = kh * kw * cin, cg = cin / groups, kg = kk / groups;
     int ky1, kx1;
 #if CLNET_GPU
     const int c = get_global_id(0), ix = get_global_id(1), row = get_global_id(2);
@@ -96,7 +103,7 @@ kernel void conv2d_col2im(global const float *dcol, global float *dx, int n0, in
     const int ky0 = cv_first_tap(iy, pad_t, kh, sh, out_h, &ky1);
     const int kx0 = cv_first_tap(ix, pad_l, kw, sw, out_w, &kx1);
     float acc = 0.0f;
-    CV_GATHER(acc, CV_LD_S)
+    CV_GATHER(acc, CV_LD_S, c / cg * kg + c % cg)
     dx[(((size_t)n0 * in_h + row) * in_w + ix) * cin + c] = acc;
 #else
     const int row = get_global_id(0);
@@ -105,18 +112,21 @@ kernel void conv2d_col2im(global const float *dcol, global float *dx, int n0, in
     const int nl = row / in_h, iy = row % in_h;
     const int ky0 = cv_first_tap(iy, pad_t, kh, sh, out_h, &ky1);
     for (int ix = 0; ix < in_w; ++ix) {
-        global float *d = dx + (((size_t)n0 * in_h + row) * in_w + ix) * cin;
+        global float *dpix = dx + (((size_t)n0 * in_h + row) * in_w + ix) * cin;
         const int kx0 = cv_first_tap(ix, pad_l, kw, sw, out_w, &kx1);
-        int c = 0;
-        for (; c + VW <= cin; c += VW) {
-            VFLOAT acc = (VFLOAT)0.0f;
-            CV_GATHER(acc, CV_LD_V)
-            VSTORE(acc, 0, d + c);
-        }
-        for (; c < cin; ++c) {
-            float acc = 0.0f;
-            CV_GATHER(acc, CV_LD_S)
-            d[c] = acc;
+        for (int g = 0; g < groups; ++g) {
+            global float *d = dpix + g * cg;
+            int c = 0;
+            for (; c + VW <= cg; c += VW) {
+                VFLOAT acc = (VFLOAT)0.0f;
+                CV_GATHER(acc, CV_LD_V, g * kg + c)
+                VSTORE(acc, 0, d + c);
+            }
+            for (; c < cg; ++c) {
+                float acc = 0.0f;
+                CV_GATHER(acc, CV_LD_S, g * kg + c)
+                d[c] = acc;
+            }
         }
     }
 #endif

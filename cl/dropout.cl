@@ -1,4 +1,5 @@
-// dropout.cl - kernels for src/ops/dropout.c (inverted dropout, training mode).
+// dropout.cl - kernels for src/ops/dropout.c (inverted dropout, training mode) and
+// src/ops/stochastic_depth.c (a residual branch dropped per image, training mode).
 // Flat over count elements, ELEMENTWISE mapping (common.cl): one element per work-item
 // on GPUs, CLNET_CHUNK contiguous elements per work-item on CPUs, where the hash runs
 // on VW lanes at once (uint16).
@@ -12,6 +13,11 @@
 //   u(i)    = (h(i) >> 8) * 2^-24, exactly a float in [0, 1)
 //   keep i iff u(i) >= rate; y = keep ? x * scale : 0, scale = 1 / (1 - rate).
 // For a fixed key, i -> h(i) is a bijection; backward applies the same map to dy.
+//
+// stochastic_depth_forward: image n (per_image contiguous floats) is kept or dropped whole
+// by the mask bit of element n, y = keep ? x * scale : 0 (backward: the same map on dy).
+// Global (chunks of an image, images): dimension 1 is the image, dimension 0 walks its
+// floats with the ELEMENTWISE mapping.
 
 #define DROPOUT_MIX(x)                                                                     \
     {                                                                                      \
@@ -21,6 +27,17 @@
         x *= 0xc2b2ae35u;                                                                  \
         x ^= x >> 16;                                                                      \
     }
+
+inline uint dropout_key(uint op_seed, uint seed_lo, uint seed_hi)
+{
+    uint key = op_seed;
+    DROPOUT_MIX(key)
+    key ^= seed_hi;
+    DROPOUT_MIX(key)
+    key ^= seed_lo;
+    DROPOUT_MIX(key)
+    return key;
+}
 
 #if VW == 16
 #define VUINT uint16
@@ -60,11 +77,28 @@
 kernel void dropout_forward(global const float *x, global float *y, int count, float rate,
                             float scale, uint op_seed, uint seed_lo, uint seed_hi)
 {
-    uint key = op_seed;
-    DROPOUT_MIX(key)
-    key ^= seed_hi;
-    DROPOUT_MIX(key)
-    key ^= seed_lo;
-    DROPOUT_MIX(key)
+    const uint key = dropout_key(op_seed, seed_lo, seed_hi);
     ELEMENTWISE(count, DROPOUT_V, DROPOUT_S)
+}
+
+#define SD_S(i) yn[i] = xn[i] * f;
+#define SD_V(i) VSTORE(VLOAD(0, xn + (i)) * f, 0, yn + (i));
+
+kernel void stochastic_depth_forward(global const float *x, global float *y, int per_image,
+                                     float rate, float scale, uint op_seed, uint seed_lo,
+                                     uint seed_hi, int images)
+{
+    const int n = get_global_id(1);
+    if (n >= images)
+        return;
+    const uint key = dropout_key(op_seed, seed_lo, seed_hi);
+    uint h = (uint)n ^ key;
+    DROPOUT_MIX(h)
+    h += key;
+    DROPOUT_MIX(h)
+    const float u = (float)(h >> 8) * (1.0f / 16777216.0f);
+    const float f = u >= rate ? scale : 0.0f;
+    global const float *xn = x + (size_t)n * per_image;
+    global float *yn = y + (size_t)n * per_image;
+    ELEMENTWISE(per_image, SD_V, SD_S)
 }

@@ -1,7 +1,8 @@
 /* conv2d.c - Keras Conv2D with the fused epilogue y = act(conv(x) + bias + residual):
  * a 1x1 stride-1 unpadded convolution is one GEMM on the NHWC activation, any other is
  * im2col (in chunks of whole images) + GEMM, or for 3x3 stride 1 Winograd when
- * clnet__conv2d_pick says so (conv2d_winograd.c). Also runs dense (dense.c).
+ * clnet__conv2d_pick says so (conv2d_winograd.c). Grouped convolutions run one GEMM per
+ * group on strided slices (leading dimensions of the whole rows). Also runs dense (dense.c).
  * Kernels: cl/conv2d.cl. Reference: src/ref/conv2d.c. Tests: tests/ops/test_conv2d.c. */
 #include <limits.h>
 #include <stdio.h>
@@ -42,6 +43,10 @@ static clnet_status conv2d_parse(clnet_context *ctx, clnet__kv *kv, void *params
     p->pad_r = pad[3];
     CLNET_TRY(clnet__kv_bool(ctx, kv, "use_bias", 1, &p->use_bias));
     CLNET_TRY(clnet__kv_enum(ctx, kv, "activation", acts, 4, 0, &act));
+    CLNET_TRY(clnet__kv_int_in(ctx, kv, "groups", 1, 1, CLNET_MAX_DIM, &p->groups));
+    if (p->filters % p->groups)
+        return clnet__kv_error(ctx, kv, clnet__kv_find(kv, "groups"), "groups",
+                               "%d groups do not divide the %d filters", p->groups, p->filters);
     p->kh = k[0];
     p->kw = k[1];
     p->sh = s[0];
@@ -54,7 +59,13 @@ clnet_status clnet__conv2d_geom(clnet_context *ctx, const clnet__conv2d_params *
                                 geom *g)
 {
     char s[48];
-    *g = (geom){in.n, in.h, in.w, in.c, 0, 0, p->filters, p->kh, p->kw, p->sh, p->sw, 0, 0};
+    const int groups = p->groups > 1 ? p->groups : 1;
+    *g = (geom){in.n, in.h, in.w, in.c, 0, 0, p->filters, p->kh, p->kw, p->sh, p->sw, 0, 0, groups};
+    if (in.c % groups || p->filters % groups)
+        return clnet__fail(ctx, CLNET_ERR_SHAPE,
+                           "conv2d: groups = %d must divide the input channels (%d, input %s) "
+                           "and the filters (%d)",
+                           groups, in.c, clnet__shape_str(in, s, sizeof s), p->filters);
     g->out_h = clnet__window_axis(p->padding, in.h, p->kh, p->sh, p->pad_t, p->pad_b, &g->pad_t);
     g->out_w = clnet__window_axis(p->padding, in.w, p->kw, p->sw, p->pad_l, p->pad_r, &g->pad_l);
     if (g->out_h < 1 || g->out_w < 1 || in.n < 1 || in.c < 1)
@@ -65,7 +76,7 @@ clnet_status clnet__conv2d_geom(clnet_context *ctx, const clnet__conv2d_params *
                            p->pad_l, p->pad_r);
     /* Kernels index with int element counts (size_t only for whole tensors). */
     const double out_count = (double)in.n * g->out_h * g->out_w * p->filters;
-    const double k_count = (double)p->kh * p->kw * in.c;
+    const double k_count = (double)p->kh * p->kw * in.c / groups;
     if (clnet__shape_count(in) > INT_MAX || out_count > INT_MAX || k_count * p->filters > INT_MAX)
         return clnet__fail(ctx, CLNET_ERR_TOO_LARGE,
                            "conv2d: input %s with kernel %dx%d and %d filters exceeds 2^31 "
@@ -98,7 +109,8 @@ static int conv2d_weights(const void *params, const clnet_shape *in, int n_in,
 {
     (void)n_in;
     const clnet__conv2d_params *p = params;
-    w[0] = (clnet__weight_desc){"kernel", {p->kh, p->kw, in[0].c, p->filters},
+    const int groups = p->groups > 1 ? p->groups : 1;
+    w[0] = (clnet__weight_desc){"kernel", {p->kh, p->kw, in[0].c / groups, p->filters},
                                 1,        CLNET_INIT_GLOROT_UNIFORM,
                                 0.0f,     0.0f,
                                 -0.5f,    0.5f};
@@ -113,7 +125,8 @@ static double conv2d_flops(const void *params, const clnet_shape *in, int n_in, 
 {
     (void)n_in;
     const clnet__conv2d_params *p = params;
-    return (double)clnet__shape_count(out) * p->kh * p->kw * in[0].c;
+    const int groups = p->groups > 1 ? p->groups : 1;
+    return (double)clnet__shape_count(out) * p->kh * p->kw * (in[0].c / groups);
 }
 
 static int is_gpu(const clnet_context *ctx)
@@ -158,7 +171,7 @@ static clnet_status col_buffer(clnet_context *ctx, const clnet__scratch *s, cons
 static int geom_args(const geom *g, clnet_arg *a)
 {
     const int v[] = {g->in_h, g->in_w, g->cin, g->out_h, g->out_w, g->kh,
-                     g->kw,   g->sh,   g->sw,  g->pad_t, g->pad_l};
+                     g->kw,   g->sh,   g->sw,  g->pad_t, g->pad_l, g->groups};
     for (size_t i = 0; i < CLNET_COUNTOF(v); ++i)
         a[i] = CLNET_ARG_INT(v[i]);
     return (int)CLNET_COUNTOF(v);
@@ -169,7 +182,7 @@ static clnet_status im2col(clnet_context *ctx, const geom *g, cl_mem x, int n0, 
                            cl_mem col)
 {
     const int pixels = images * g->out_h * g->out_w, kk = g->kh * g->kw * g->cin;
-    clnet_arg args[16];
+    clnet_arg args[17];
     int n = 0;
     args[n++] = CLNET_ARG_MEM(x);
     args[n++] = CLNET_ARG_MEM(col);
@@ -184,7 +197,7 @@ static clnet_status im2col(clnet_context *ctx, const geom *g, cl_mem x, int n0, 
 static clnet_status col2im(clnet_context *ctx, const geom *g, cl_mem dcol, int n0, int images,
                            cl_mem dx)
 {
-    clnet_arg args[16];
+    clnet_arg args[17];
     int n = 0;
     args[n++] = CLNET_ARG_MEM(dcol);
     args[n++] = CLNET_ARG_MEM(dx);
@@ -199,19 +212,37 @@ static clnet_status col2im(clnet_context *ctx, const geom *g, cl_mem dcol, int n
     return clnet__launch(ctx, PROG, "conv2d_col2im", args, n, 1, &rows);
 }
 
-/* Row-major C[m x n] (+)= op(A) op(B), packed matrices (ld = the stored row length). */
-static clnet__gemm_args gemm_args(int ta, int tb, int m, int n, int k, float beta)
+/* The product of role (CLNET_CONV_GEMM_*) for one group over rows output pixels, on the
+ * group's slices: kin columns of the "input" matrix (the column matrix, or x itself for
+ * pointwise; its rows kk = kh * kw * cin long) and og output channels of y, dpre and the
+ * kernel (rows cout long). Every group's product has these sizes and leading dimensions;
+ * group_step gives how far its operands move per group. One group: packed matrices. */
+static clnet__gemm_args role_args(const geom *g, int role, int rows, float beta)
 {
-    return (clnet__gemm_args){.trans_a = ta,
-                              .trans_b = tb,
-                              .m = m,
-                              .n = n,
-                              .k = k,
-                              .alpha = 1.0f,
-                              .beta = beta,
-                              .lda = ta ? m : k,
-                              .ldb = tb ? k : n,
-                              .ldc = n};
+    const int og = g->cout / g->groups, kk = g->kh * g->kw * g->cin, kin = kk / g->groups;
+    clnet__gemm_args a;
+    if (role == CLNET_CONV_GEMM_FWD) /* y_g = in_g W_g */
+        a = (clnet__gemm_args){
+            .m = rows, .n = og, .k = kin, .lda = kk, .ldb = g->cout, .ldc = g->cout};
+    else if (role == CLNET_CONV_GEMM_DX) /* din_g = dpre_g W_g^T */
+        a = (clnet__gemm_args){
+            .trans_b = 1, .m = rows, .n = kin, .k = og, .lda = g->cout, .ldb = g->cout, .ldc = kk};
+    else /* dW_g = in_g^T dpre_g */
+        a = (clnet__gemm_args){
+            .trans_a = 1, .m = kin, .n = og, .k = rows, .lda = kk, .ldb = g->cout, .ldc = g->cout};
+    a.alpha = 1.0f;
+    a.beta = beta;
+    return a;
+}
+
+/* Floats the A, B and C of role move from one group to the next. */
+static void group_step(const geom *g, int role, size_t step[3])
+{
+    const size_t og = (size_t)(g->cout / g->groups),
+                 kin = (size_t)(g->kh * g->kw * g->cin) / g->groups;
+    step[0] = role == CLNET_CONV_GEMM_DX ? og : kin;
+    step[1] = og;
+    step[2] = role == CLNET_CONV_GEMM_DX ? kin : og;
 }
 
 /* What a GEMM of conv2d runs on: the record and the scratch of the call. */
@@ -221,19 +252,24 @@ typedef struct gemm_ctx {
     const clnet__scratch *s;
 } gemm_ctx;
 
-/* The GEMM of role (CLNET_CONV_GEMM_*) as the record planned it. */
-static clnet_status gemm(const gemm_ctx *r, int role, int ta, int tb, int m, int n, int k,
-                         float beta, cl_mem a, size_t a_off, cl_mem b, size_t b_off, cl_mem c,
-                         size_t c_off)
+/* The GEMMs of role (CLNET_CONV_GEMM_*) over rows output pixels as the record planned
+ * them, one per group, the operands at a_off, b_off, c_off for group 0. */
+static clnet_status gemm(const gemm_ctx *r, const geom *g, int role, int rows, float beta, cl_mem a,
+                         size_t a_off, cl_mem b, size_t b_off, cl_mem c, size_t c_off)
 {
-    clnet__gemm_args ga = gemm_args(ta, tb, m, n, k, beta);
-    ga.a = a;
-    ga.a_off = a_off;
-    ga.b = b;
-    ga.b_off = b_off;
-    ga.c = c;
-    ga.c_off = c_off;
-    return clnet__gemm_run(r->ctx, &r->e->gemm[role], r->s, &ga);
+    size_t step[3];
+    group_step(g, role, step);
+    for (int i = 0; i < g->groups; ++i) {
+        clnet__gemm_args ga = role_args(g, role, rows, beta);
+        ga.a = a;
+        ga.a_off = a_off + (size_t)i * step[0];
+        ga.b = b;
+        ga.b_off = b_off + (size_t)i * step[1];
+        ga.c = c;
+        ga.c_off = c_off + (size_t)i * step[2];
+        CLNET_TRY(clnet__gemm_run(r->ctx, &r->e->gemm[role], r->s, &ga));
+    }
+    return CLNET_OK;
 }
 
 /* y = act(y + bias + res) in place over rows x cout; bias and res may be NULL. */
@@ -264,7 +300,8 @@ static clnet_status epilogue(clnet_context *ctx, cl_mem y, cl_mem bias, cl_mem r
 static clnet_status check_call(const clnet__op_call *call, const geom *g)
 {
     const clnet__conv2d_params *p = call->params;
-    const clnet_shape want = {g->kh, g->kw, g->cin, g->cout}, got = call->w[0]->shape;
+    const clnet_shape want = {g->kh, g->kw, g->cin / g->groups, g->cout};
+    const clnet_shape got = call->w[0]->shape;
     const clnet_shape bias = {1, 1, 1, g->cout}, out = {g->batch, g->out_h, g->out_w, g->cout};
     char a[48], b[48], c[48];
     if (!clnet__shape_eq(got, want) ||
@@ -315,9 +352,9 @@ static clnet_status check_algo(clnet_context *ctx, clnet__conv_algo algo, const 
     if (clnet__conv2d_algo_ok(algo, g))
         return CLNET_OK;
     return clnet__fail(ctx, CLNET_ERR_UNSUPPORTED,
-                       "conv2d: algorithm %s does not apply to a %dx%d kernel with strides %d, %d "
-                       "(winograd needs 3x3, stride 1)",
-                       clnet__conv_algo_name(algo), g->kh, g->kw, g->sh, g->sw);
+                       "conv2d: algorithm %s does not apply to a %dx%d kernel with strides %d, "
+                       "%d in %d groups (winograd needs 3x3, stride 1, one group)",
+                       clnet__conv_algo_name(algo), g->kh, g->kw, g->sh, g->sw, g->groups);
 }
 
 /* The algorithm of forward (dx 0) or dX: forced, else clnet__conv2d_pick's. */
@@ -338,10 +375,12 @@ clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_
     (void)n_in;
     geom g;
     CLNET_TRY(clnet__conv2d_geom(ctx, p, in[0], &g));
-    const int opix = g.out_h * g.out_w, rows = g.batch * opix, kk = g.kh * g.kw * g.cin;
+    const int opix = g.out_h * g.out_w, rows = g.batch * opix;
     const int per = chunk_images(ctx, &g), pw = pointwise(&g);
     clnet__conv_algo algo;
-    char name[48];
+    char name[48], grouped[24] = "";
+    if (g.groups > 1)
+        snprintf(grouped, sizeof grouped, " x %d groups", g.groups);
     e->chunk = per;
     CLNET_TRY(choose(ctx, &g, 0, fwd, use_db, e, &algo));
     e->algo = algo;
@@ -350,20 +389,18 @@ clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_
                                        &e->gemm[CLNET_CONV_GEMM_FWD]);
         e->tuned += e->gemm[CLNET_CONV_GEMM_FWD].tuned;
         e->n_gemms = 1;
-    } else if (pw) {
-        plan_gemm(ctx, e, CLNET_CONV_GEMM_FWD, 0, gemm_args(0, 0, rows, g.cout, g.cin, 0.0f),
-                  use_db);
     } else {
-        plan_gemm(ctx, e, CLNET_CONV_GEMM_FWD, 0, gemm_args(0, 0, per * opix, g.cout, kk, 0.0f),
-                  use_db);
-        need(e, 0, CLNET_SCRATCH_COL, col_bytes(&g, per));
+        plan_gemm(ctx, e, CLNET_CONV_GEMM_FWD, 0,
+                  role_args(&g, CLNET_CONV_GEMM_FWD, pw ? rows : per * opix, 0.0f), use_db);
+        if (!pw)
+            need(e, 0, CLNET_SCRATCH_COL, col_bytes(&g, per));
     }
     /* The epilogue fusion adds is named by the plan (src/plan/describe.c). */
-    snprintf(e->forward, sizeof e->forward, "%sgemm %s",
+    snprintf(e->forward, sizeof e->forward, "%sgemm %s%s",
              algo == CLNET_CONV_WINOGRAD ? "winograd F(2x2,3x3) + "
              : pw                        ? ""
                                          : "im2col + ",
-             clnet__gemm_plan_name(&e->gemm[CLNET_CONV_GEMM_FWD], name, sizeof name));
+             clnet__gemm_plan_name(&e->gemm[CLNET_CONV_GEMM_FWD], name, sizeof name), grouped);
     if (!training)
         return CLNET_OK;
     /* Backward: the activation's gradient (TMP unless a residual input takes it), the bias
@@ -382,23 +419,17 @@ clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_
             e->tuned += e->gemm[CLNET_CONV_GEMM_DX].tuned;
             e->gemm_backward[CLNET_CONV_GEMM_DX] = 1;
             e->n_gemms = 2;
-        } else if (pw) {
-            plan_gemm(ctx, e, CLNET_CONV_GEMM_DX, 1, gemm_args(0, 1, rows, g.cin, g.cout, 0.0f),
-                      use_db);
         } else {
-            plan_gemm(ctx, e, CLNET_CONV_GEMM_DX, 1, gemm_args(0, 1, per * opix, kk, g.cout, 0.0f),
-                      use_db);
-            need(e, 1, CLNET_SCRATCH_COL, col_bytes(&g, per));
+            plan_gemm(ctx, e, CLNET_CONV_GEMM_DX, 1,
+                      role_args(&g, CLNET_CONV_GEMM_DX, pw ? rows : per * opix, 0.0f), use_db);
+            if (!pw)
+                need(e, 1, CLNET_SCRATCH_COL, col_bytes(&g, per));
         }
     }
-    if (pw) {
-        plan_gemm(ctx, e, CLNET_CONV_GEMM_DW, 1, gemm_args(1, 0, g.cin, g.cout, rows, 0.0f),
-                  use_db);
-    } else {
-        plan_gemm(ctx, e, CLNET_CONV_GEMM_DW, 1, gemm_args(1, 0, kk, g.cout, per * opix, 0.0f),
-                  use_db);
+    plan_gemm(ctx, e, CLNET_CONV_GEMM_DW, 1,
+              role_args(&g, CLNET_CONV_GEMM_DW, pw ? rows : per * opix, 0.0f), use_db);
+    if (!pw)
         need(e, 1, CLNET_SCRATCH_COL, col_bytes(&g, per));
-    }
     char dx_name[64] = "";
     if (want_dx)
         snprintf(dx_name, sizeof dx_name, "dx: %sgemm %s; ",
@@ -406,8 +437,8 @@ clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_
                  : pw                        ? ""
                                              : "col2im + ",
                  clnet__gemm_plan_name(&e->gemm[CLNET_CONV_GEMM_DX], name, sizeof name));
-    snprintf(e->backward, sizeof e->backward, "%sdw: %sgemm %s", dx_name, pw ? "" : "im2col + ",
-             clnet__gemm_plan_name(&e->gemm[CLNET_CONV_GEMM_DW], name, sizeof name));
+    snprintf(e->backward, sizeof e->backward, "%sdw: %sgemm %s%s", dx_name, pw ? "" : "im2col + ",
+             clnet__gemm_plan_name(&e->gemm[CLNET_CONV_GEMM_DW], name, sizeof name), grouped);
     return CLNET_OK;
 }
 
@@ -427,7 +458,7 @@ static clnet_status conv2d_forward(const clnet__op_call *call)
     geom g;
     CLNET_TRY(clnet__conv2d_geom(ctx, p, call->in[0]->shape, &g));
     CLNET_TRY(check_call(call, &g));
-    const int opix = g.out_h * g.out_w, rows = g.batch * opix, kk = g.kh * g.kw * g.cin;
+    const int opix = g.out_h * g.out_w, rows = g.batch * opix;
     cl_mem x = call->in[0]->buf, w = call->w[0]->buf, y = call->out->buf;
     cl_mem bias = p->use_bias ? call->w[1]->buf : NULL,
            res = call->n_in > 1 ? call->in[1]->buf : NULL;
@@ -435,7 +466,7 @@ static clnet_status conv2d_forward(const clnet__op_call *call)
         return clnet__conv2d_winograd(ctx, call->scratch, &call->exec->gemm[CLNET_CONV_GEMM_FWD],
                                       &g, x, w, bias, res, p->act, y);
     if (pointwise(&g)) {
-        CLNET_TRY(gemm(&r, CLNET_CONV_GEMM_FWD, 0, 0, rows, g.cout, g.cin, 0.0f, x, 0, w, 0, y, 0));
+        CLNET_TRY(gemm(&r, &g, CLNET_CONV_GEMM_FWD, rows, 0.0f, x, 0, w, 0, y, 0));
     } else {
         int per = 0;
         cl_mem col = NULL;
@@ -443,8 +474,8 @@ static clnet_status conv2d_forward(const clnet__op_call *call)
         for (int n0 = 0; n0 < g.batch; n0 += per) {
             const int images = g.batch - n0 < per ? g.batch - n0 : per;
             CLNET_TRY(im2col(ctx, &g, x, n0, images, col));
-            CLNET_TRY(gemm(&r, CLNET_CONV_GEMM_FWD, 0, 0, images * opix, g.cout, kk, 0.0f, col, 0,
-                           w, 0, y, (size_t)n0 * opix * g.cout));
+            CLNET_TRY(gemm(&r, &g, CLNET_CONV_GEMM_FWD, images * opix, 0.0f, col, 0, w, 0, y,
+                           (size_t)n0 * opix * g.cout));
         }
     }
     return epilogue(ctx, y, bias, res, rows, g.cout, p->act);
@@ -480,16 +511,15 @@ clnet_status clnet__conv2d_dx(clnet_context *ctx, const clnet__op_exec *e, const
     const gemm_ctx r = {ctx, e, s};
     if (e->algo_dx == CLNET_CONV_WINOGRAD)
         return clnet__conv2d_winograd_dx(ctx, s, &e->gemm[CLNET_CONV_GEMM_DX], g, dpre, w, dx);
-    const int opix = g->out_h * g->out_w, kk = g->kh * g->kw * g->cin;
+    const int opix = g->out_h * g->out_w;
     if (pointwise(g))
-        return gemm(&r, CLNET_CONV_GEMM_DX, 0, 1, g->batch * opix, g->cin, g->cout, 0.0f, dpre, 0,
-                    w, 0, dx, 0);
+        return gemm(&r, g, CLNET_CONV_GEMM_DX, g->batch * opix, 0.0f, dpre, 0, w, 0, dx, 0);
     int per = 0;
     cl_mem col = NULL;
     CLNET_TRY(col_buffer(ctx, s, g, &per, &col));
     for (int n0 = 0; n0 < g->batch; n0 += per) {
         const int images = g->batch - n0 < per ? g->batch - n0 : per;
-        CLNET_TRY(gemm(&r, CLNET_CONV_GEMM_DX, 0, 1, images * opix, kk, g->cout, 0.0f, dpre,
+        CLNET_TRY(gemm(&r, g, CLNET_CONV_GEMM_DX, images * opix, 0.0f, dpre,
                        (size_t)n0 * opix * g->cout, w, 0, col, 0));
         CLNET_TRY(col2im(ctx, g, col, n0, images, dx));
     }
@@ -503,18 +533,18 @@ static clnet_status backward_weights(const clnet__op_call *call, const geom *g, 
     clnet_context *ctx = call->ctx;
     const gemm_ctx r = {ctx, call->exec, call->scratch};
     cl_mem dw = call->dw[0]->buf;
-    const int opix = g->out_h * g->out_w, kk = g->kh * g->kw * g->cin;
+    const int opix = g->out_h * g->out_w;
     if (pointwise(g))
-        return gemm(&r, CLNET_CONV_GEMM_DW, 1, 0, g->cin, g->cout, g->batch * opix, 0.0f,
-                    call->in[0]->buf, 0, dpre, 0, dw, 0);
+        return gemm(&r, g, CLNET_CONV_GEMM_DW, g->batch * opix, 0.0f, call->in[0]->buf, 0, dpre, 0,
+                    dw, 0);
     int per = 0;
     cl_mem col = NULL;
     CLNET_TRY(col_buffer(ctx, call->scratch, g, &per, &col));
     for (int n0 = 0; n0 < g->batch; n0 += per) {
         const int images = g->batch - n0 < per ? g->batch - n0 : per;
         CLNET_TRY(im2col(ctx, g, call->in[0]->buf, n0, images, col));
-        CLNET_TRY(gemm(&r, CLNET_CONV_GEMM_DW, 1, 0, kk, g->cout, images * opix, n0 ? 1.0f : 0.0f,
-                       col, 0, dpre, (size_t)n0 * opix * g->cout, dw, 0));
+        CLNET_TRY(gemm(&r, g, CLNET_CONV_GEMM_DW, images * opix, n0 ? 1.0f : 0.0f, col, 0, dpre,
+                       (size_t)n0 * opix * g->cout, dw, 0));
     }
     return CLNET_OK;
 }
@@ -541,9 +571,9 @@ static clnet_status conv2d_backward(const clnet__op_call *call)
 }
 
 /* 1x1 (the direct GEMM), 'same' with stride 2 on odd sizes, the 7x7 stem whose 'same'
- * padding is 2 before and 3 after, a residual input, relu6 scaled to cross 0 and 6, and a
+ * padding is 2 before and 3 after, a residual input, relu6 scaled to cross 0 and 6, a
  * 3x3 stride-1 layer wide enough (32 channels, 36 tiles) for every class's default rule
- * to run it by Winograd. */
+ * to run it by Winograd, and 2 groups of 3 input and 5 output channels. */
 static const clnet__op_case conv2d_cases[] = {
     {"filters = 8\nkernel_size = 1", 1, {{3, 5, 7, 17}}, 0},
     {"filters = 6\nkernel_size = 3\nstrides = 2\npadding = same\nactivation = relu6",
@@ -562,6 +592,10 @@ static const clnet__op_case conv2d_cases[] = {
      2,
      {{1, 12, 11, 32}, {1, 12, 11, 32}},
      0},
+    {"filters = 10\nkernel_size = 3\nstrides = 2\npadding = same\ngroups = 2",
+     1,
+     {{3, 7, 7, 6}},
+     0},
 };
 
 static const clnet_op_key conv2d_keys[] = {
@@ -570,6 +604,10 @@ static const clnet_op_key conv2d_keys[] = {
     CLNET_KEY_STRIDES,
     CLNET_KEY_PADDING,
     {"dilation_rate", "int or h, w (1 only)", "1", "dilated convolutions are not supported", "1"},
+    {"groups", "int", "1",
+     "grouped convolution (ResNeXt): channels split in groups convolved apart; divides the "
+     "input channels and filters",
+     "4"},
     CLNET_KEY_USE_BIAS,
     CLNET_KEY_ACTIVATION,
 };
@@ -577,7 +615,8 @@ static const clnet_op_key conv2d_keys[] = {
 const clnet__op_desc clnet__op_conv2d = {
     .name = "conv2d",
     .keras = "Conv2D",
-    .description = "2-D convolution, kernel h x w x in x filters, with a fused bias and activation",
+    .description = "2-D convolution, kernel h x w x in / groups x filters, with a fused bias and "
+                   "activation",
     .keys = conv2d_keys,
     .n_keys = (int)CLNET_COUNTOF(conv2d_keys),
     .params_size = sizeof(clnet__conv2d_params),

@@ -15,19 +15,21 @@ typedef enum clnet__conv_algo {
 } clnet__conv_algo;
 
 /* Everything the kernels need to address x, y and the workspaces: x {batch, in_h, in_w,
- * cin}, y {batch, out_h, out_w, cout}, kernel {kh, kw, cin, cout}, strides, and the padding
- * cells before the input (the ones after follow from the sizes). */
+ * cin}, y {batch, out_h, out_w, cout}, kernel {kh, kw, cin / groups, cout}, strides, the
+ * padding cells before the input (the ones after follow from the sizes), and the groups
+ * (1 or more; both cin and cout are multiples of it). */
 typedef struct clnet__conv_geom {
-    int batch, in_h, in_w, cin, out_h, out_w, cout, kh, kw, sh, sw, pad_t, pad_l;
+    int batch, in_h, in_w, cin, out_h, out_w, cout, kh, kw, sh, sw, pad_t, pad_l, groups;
 } clnet__conv_geom;
 
 /* "auto", "im2col", "winograd" (the values of $CLNET_CONV_ALGO). */
 const char *clnet__conv_algo_name(clnet__conv_algo algo);
 /* Whether algo can run a convolution of this geometry (AUTO and IM2COL always;
- * WINOGRAD: 3x3 kernel, stride 1). */
+ * WINOGRAD: 3x3 kernel, stride 1, one group: its transforms mix all channels). */
 int clnet__conv2d_algo_ok(clnet__conv_algo algo, const clnet__conv_geom *g);
 /* The tuning database's key of a convolution problem (forward, or dX with
- * backward_data): "conv2d 1x56x56x64 k3x3 s1x1 p1,1 -> 56x56x64" (+ " dx"). */
+ * backward_data): "conv2d 1x56x56x64 k3x3 s1x1 p1,1 -> 56x56x64" (+ " g4" when grouped,
+ * + " dx"). */
 void clnet__conv2d_key(const clnet__conv_geom *g, int backward_data, char *buf, size_t len);
 /* The geometry of a convolution with params p on input in, checked (conv2d.c). */
 clnet_status clnet__conv2d_geom(clnet_context *ctx, const clnet__conv2d_params *p, clnet_shape in,

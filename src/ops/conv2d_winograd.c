@@ -23,15 +23,18 @@ const char *clnet__conv_algo_name(clnet__conv_algo algo)
 int clnet__conv2d_algo_ok(clnet__conv_algo algo, const clnet__conv_geom *g)
 {
     if (algo == CLNET_CONV_WINOGRAD)
-        return g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1;
+        return g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->groups == 1;
     return algo == CLNET_CONV_AUTO || algo == CLNET_CONV_IM2COL;
 }
 
 void clnet__conv2d_key(const clnet__conv_geom *g, int backward_data, char *buf, size_t len)
 {
-    snprintf(buf, len, "conv2d %dx%dx%dx%d k%dx%d s%dx%d p%d,%d -> %dx%dx%d%s", g->batch, g->in_h,
+    char grouped[24] = "";
+    if (g->groups > 1)
+        snprintf(grouped, sizeof grouped, " g%d", g->groups);
+    snprintf(buf, len, "conv2d %dx%dx%dx%d k%dx%d s%dx%d p%d,%d -> %dx%dx%d%s%s", g->batch, g->in_h,
              g->in_w, g->cin, g->kh, g->kw, g->sh, g->sw, g->pad_t, g->pad_l, g->out_h, g->out_w,
-             g->cout, backward_data ? " dx" : "");
+             g->cout, grouped, backward_data ? " dx" : "");
 }
 
 /* The algorithm named name that applies to g, or AUTO. */
@@ -152,9 +155,9 @@ static clnet__gemm_args plane_gemm(const clnet__conv_geom *g, int flip, int tile
  * 2 - pad (negative: cropped) with the rotated kernel. */
 static clnet__conv_geom dx_geom(const clnet__conv_geom *g)
 {
-    return (clnet__conv_geom){g->batch, g->out_h,     g->out_w,    g->cout, g->in_h,
-                              g->in_w,  g->cin,       3,           3,       1,
-                              1,        2 - g->pad_t, 2 - g->pad_l};
+    return (clnet__conv_geom){g->batch,     g->out_h, g->out_w, g->cout, g->in_h, g->in_w,
+                              g->cin,       3,        3,        1,       1,       2 - g->pad_t,
+                              2 - g->pad_l, 1};
 }
 
 void clnet__conv2d_winograd_prepare(const clnet_context *ctx, const clnet__conv_geom *g, int dx,

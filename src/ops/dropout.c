@@ -5,7 +5,7 @@
 #include "ops/op.h"
 #include "ref/ref.h"
 
-static clnet_status dropout_parse(clnet_context *ctx, clnet__kv *kv, void *params)
+clnet_status clnet__dropout_parse(clnet_context *ctx, clnet__kv *kv, void *params)
 {
     clnet__dropout_params *p = params;
     double rate = 0.5;
@@ -23,36 +23,38 @@ static clnet_status dropout_parse(clnet_context *ctx, clnet__kv *kv, void *param
     return CLNET_OK;
 }
 
-/* y = dropout(x) in training, a copy in inference; backward is the same map on dy. */
-static clnet_status apply(const clnet__op_call *call, clnet_tensor *x, clnet_tensor *y)
+clnet_status clnet__dropout_apply(const clnet__op_call *call, clnet_tensor *x, clnet_tensor *y,
+                                  int by_image)
 {
     const clnet__dropout_params *p = call->params;
-    const int count = (int)y->count;
     if (!call->training)
         return clnet__copy(call->ctx, x->buf, 0, y->buf, 0, y->count);
+    const int images = by_image ? y->shape.n : 1, per = (int)(y->count / (size_t)images);
     const clnet_arg args[] = {
         CLNET_ARG_MEM(x->buf),
         CLNET_ARG_MEM(y->buf),
-        CLNET_ARG_INT(count),
+        CLNET_ARG_INT(per),
         CLNET_ARG_FLOAT(p->rate),
         CLNET_ARG_FLOAT(1.0 / (1.0 - (double)p->rate)),
         CLNET_ARG_INT(p->seed),
         CLNET_ARG_INT((uint32_t)call->seed),
         CLNET_ARG_INT((uint32_t)(call->seed >> 32)),
+        CLNET_ARG_INT(images), /* stochastic_depth_forward only */
     };
-    const size_t global[1] = {clnet__chunks(call->ctx, "dropout", (size_t)count)};
-    return clnet__launch(call->ctx, "dropout", "dropout_forward", args, (int)CLNET_COUNTOF(args), 1,
-                         global);
+    const size_t global[2] = {clnet__chunks(call->ctx, "dropout", (size_t)per), (size_t)images};
+    return clnet__launch(call->ctx, "dropout",
+                         by_image ? "stochastic_depth_forward" : "dropout_forward", args,
+                         (int)CLNET_COUNTOF(args) - !by_image, 2, global);
 }
 
 static clnet_status dropout_forward(const clnet__op_call *call)
 {
-    return apply(call, call->in[0], call->out);
+    return clnet__dropout_apply(call, call->in[0], call->out, 0);
 }
 
 static clnet_status dropout_backward(const clnet__op_call *call)
 {
-    return call->din[0] ? apply(call, call->dout, call->din[0]) : CLNET_OK;
+    return call->din[0] ? clnet__dropout_apply(call, call->dout, call->din[0], 0) : CLNET_OK;
 }
 
 /* Counts not a multiple of the vector width or chunk; rate 0 is the identity. */
@@ -77,7 +79,7 @@ const clnet__op_desc clnet__op_dropout = {
     .min_inputs = 1,
     .max_inputs = 1,
     .flags = CLNET_OP_MODE_DEPENDENT | CLNET_OP_BWD_INPUT_SHAPE_ONLY | CLNET_OP_BWD_NO_OUTPUT,
-    .parse = dropout_parse,
+    .parse = clnet__dropout_parse,
     .infer = clnet__op_same_shape,
     .flops = clnet__op_flops_per_element,
     .forward = dropout_forward,

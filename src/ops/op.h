@@ -246,6 +246,15 @@ clnet_status clnet__check_shape(clnet_context *ctx, const char *what, clnet_shap
 clnet_status clnet__op_out_shape(clnet_context *ctx, const char *what, int64_t n, int64_t h,
                                  int64_t w, int64_t c, clnet_shape *out);
 
+/* rate (default 0.5, in [0, 1)) and seed (>= 0) into a clnet__dropout_params: the parse
+ * of dropout and stochastic_depth (dropout.c). */
+clnet_status clnet__dropout_parse(clnet_context *ctx, clnet__kv *kv, void *params);
+/* y = x dropped in training by element (dropout) or, by_image, by whole image
+ * (stochastic_depth), the kept values scaled by 1 / (1 - rate); a copy in inference.
+ * Backward is the same map on dy (dropout.c, kernels cl/dropout.cl). */
+clnet_status clnet__dropout_apply(const clnet__op_call *call, clnet_tensor *x, clnet_tensor *y,
+                                  int by_image);
+
 /* infer and flops of one-input ops whose output has the input's shape and costs one
  * operation per element (dropout, softmax, activations). */
 clnet_status clnet__op_same_shape(clnet_context *ctx, const void *params, const clnet_shape *in,

@@ -45,14 +45,17 @@ typedef struct clnet__batch_norm_params {
     clnet__act act; /* fused after the affine map */
 } clnet__batch_norm_params;
 
-/* conv2d (conv2d.c): Keras Conv2D, kernel {kh, kw, cin, filters}, with the fused
- * epilogue y = act(conv(x) + bias + residual) (the residual is an optional 2nd input). */
+/* conv2d (conv2d.c): Keras Conv2D, kernel {kh, kw, cin / groups, filters}, with the fused
+ * epilogue y = act(conv(x) + bias + residual) (the residual is an optional 2nd input).
+ * Grouped (ResNeXt, RegNet): output channels [g * filters / groups, (g + 1) * filters /
+ * groups) see only input channels [g * cin / groups, (g + 1) * cin / groups). */
 typedef struct clnet__conv2d_params {
     int filters, kh, kw, sh, sw;
     clnet__padding padding;
     int pad_t, pad_b, pad_l, pad_r; /* explicit padding only; same is computed per shape */
     int use_bias;
     clnet__act act;
+    int groups; /* 0 (params built in code, as dense's) means 1 */
 } clnet__conv2d_params;
 
 /* dense (dense.c): Keras Dense on the last axis, kernel {1, 1, c, units}; runs as a
@@ -69,7 +72,16 @@ typedef struct clnet__add_params {
     clnet__act act;
 } clnet__add_params;
 
-/* dropout (dropout.c): Keras Dropout, inverted (kept elements scaled by 1 / (1 - rate)). */
+/* layer_norm (layer_norm.c): Keras LayerNormalization(axis=-1), ConvNeXt's LayerNorm on
+ * NHWC: each pixel's c values normalized by their own mean and variance, then
+ * y = gamma[c] * xhat + beta[c]. */
+typedef struct clnet__layer_norm_params {
+    float epsilon; /* added to the variance: Keras 1e-3, ConvNeXt 1e-6 */
+} clnet__layer_norm_params;
+
+/* dropout (dropout.c): Keras Dropout, inverted (kept elements scaled by 1 / (1 - rate)).
+ * Also stochastic_depth's (stochastic_depth.c: torchvision StochasticDepth(mode="row"), a
+ * residual branch dropped whole per image in training, the identity at inference). */
 typedef struct clnet__dropout_params {
     float rate;    /* 0 <= rate < 1 */
     unsigned seed; /* mixed with the per-step call seed into the mask hash */
@@ -88,12 +100,16 @@ typedef struct clnet__softmax_cross_entropy_params {
 
 /* max_pool, avg_pool (max_pool.c, avg_pool.c; parsing and geometry in pool.c): Keras
  * MaxPooling2D / AveragePooling2D. Padding cells never win a max; avg_pool divides by
- * the input cells of the window, or by kh * kw when count_include_pad (PyTorch's default). */
+ * the input cells of the window, or when count_include_pad (PyTorch's default) by its
+ * cells inside the padded input (kh * kw unless ceil_mode's last window overhangs it). */
 typedef struct clnet__pool_params {
     int kh, kw, sh, sw;
     clnet__padding padding;
     int pad_t, pad_b, pad_l, pad_r; /* explicit padding only; same is computed per shape */
     int count_include_pad;          /* avg_pool only */
+    /* avg_pool only (PyTorch / ONNX ceil_mode): the output size rounds up, keeping a last
+     * window that starts inside the input or its leading padding. */
+    int ceil_mode;
 } clnet__pool_params;
 
 /* zero_pad (zero_pad.c): Keras ZeroPadding2D, cells of zeros on each side. */

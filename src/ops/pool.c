@@ -1,5 +1,7 @@
 /* pool.c - parameters and window geometry shared by max_pool and avg_pool (pool.h).
  * Ops: src/ops/max_pool.c, avg_pool.c. References: src/ref/max_pool.c, avg_pool.c. */
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "ops/pool.h"
@@ -15,7 +17,7 @@ clnet_status clnet__pool_parse(clnet_context *ctx, clnet__kv *kv, clnet__pool_pa
     if (clnet__kv_find(kv, "strides"))
         CLNET_TRY(clnet__kv_positive2(ctx, kv, "strides", 1, s));
     CLNET_TRY(clnet__kv_padding(ctx, kv, &mode, pad));
-    *p = (clnet__pool_params){k[0], k[1], s[0], s[1], mode, pad[0], pad[1], pad[2], pad[3], 0};
+    *p = (clnet__pool_params){k[0], k[1], s[0], s[1], mode, pad[0], pad[1], pad[2], pad[3], 0, 0};
     /* A window of padding alone would have no maximum and nothing to average. */
     if (pad[0] >= k[0] || pad[1] >= k[0] || pad[2] >= k[1] || pad[3] >= k[1])
         return clnet__kv_error(ctx, kv, clnet__kv_find(kv, "padding"), "padding",
@@ -24,12 +26,47 @@ clnet_status clnet__pool_parse(clnet_context *ctx, clnet__kv *kv, clnet__pool_pa
     return CLNET_OK;
 }
 
+/* ceil_mode's output size along one axis, PyTorch's rule: windows of k every s over in
+ * cells with before and after cells of padding, floor((in + before + after - k + s - 1) / s)
+ * + 1 of them (a window may overhang the padded input by less than a stride), less a last
+ * window that would start in the trailing padding; 0 when none fits. */
+static int ceil_axis(int in, int k, int s, int before, int after)
+{
+    const int64_t num = (int64_t)in + before + after - k + s - 1;
+    if (num < 0)
+        return 0; /* floor(num / s) + 1 <= 0 */
+    int64_t out = num / s + 1;
+    if ((out - 1) * s >= (int64_t)in + before)
+        --out;
+    return out > INT_MAX ? 0 : (int)out;
+}
+
 int clnet__pool_geometry(const clnet__pool_params *p, clnet_shape in, clnet__pool_geom *g)
 {
     *g = (clnet__pool_geom){in.n, in.h, in.w, in.c, 0, 0, p->kh, p->kw, p->sh, p->sw, 0, 0};
-    g->out_h = clnet__window_axis(p->padding, in.h, p->kh, p->sh, p->pad_t, p->pad_b, &g->pad_t);
-    g->out_w = clnet__window_axis(p->padding, in.w, p->kw, p->sw, p->pad_l, p->pad_r, &g->pad_l);
+    if (p->ceil_mode) { /* valid (pads 0) or explicit: parse rejects same */
+        g->out_h = ceil_axis(in.h, p->kh, p->sh, p->pad_t, p->pad_b);
+        g->out_w = ceil_axis(in.w, p->kw, p->sw, p->pad_l, p->pad_r);
+        g->pad_t = p->pad_t;
+        g->pad_l = p->pad_l;
+    } else {
+        g->out_h =
+            clnet__window_axis(p->padding, in.h, p->kh, p->sh, p->pad_t, p->pad_b, &g->pad_t);
+        g->out_w =
+            clnet__window_axis(p->padding, in.w, p->kw, p->sw, p->pad_l, p->pad_r, &g->pad_l);
+    }
     return in.n > 0 && in.c > 0 && g->out_h > 0 && g->out_w > 0;
+}
+
+void clnet__pool_counted_end(const clnet__pool_params *p, const clnet__pool_geom *g, int *end_h,
+                             int *end_w)
+{
+    /* Without ceil_mode every window ends inside the padded input, so its far edge is the
+     * last window's end (clipping there changes nothing). */
+    const int64_t last_h = (int64_t)(g->out_h - 1) * g->sh - g->pad_t + g->kh;
+    const int64_t last_w = (int64_t)(g->out_w - 1) * g->sw - g->pad_l + g->kw;
+    *end_h = p->ceil_mode ? g->in_h + p->pad_b : (int)(last_h > g->in_h ? last_h : g->in_h);
+    *end_w = p->ceil_mode ? g->in_w + p->pad_r : (int)(last_w > g->in_w ? last_w : g->in_w);
 }
 
 clnet_status clnet__pool_check(clnet_context *ctx, const char *op, const clnet__pool_params *p,

@@ -21,6 +21,11 @@ clnet_status clnet__pool_parse(clnet_context *ctx, clnet__kv *kv, clnet__pool_pa
         {"strides", "int or h, w", "pool_size", "step of the window", "1"}, CLNET_KEY_PADDING
 /* The geometry of p over input in; 0 when the pool does not fit (valid, too small). */
 int clnet__pool_geometry(const clnet__pool_params *p, clnet_shape in, clnet__pool_geom *g);
+/* avg_pool's count_include_pad divisor counts window cells above *end_h and left of
+ * *end_w (input coordinates): the input and its padding, not what ceil_mode's last
+ * window overhangs. */
+void clnet__pool_counted_end(const clnet__pool_params *p, const clnet__pool_geom *g, int *end_h,
+                             int *end_w);
 /* clnet__pool_geometry, or CLNET_ERR_SHAPE naming op and the shapes. */
 clnet_status clnet__pool_check(clnet_context *ctx, const char *op, const clnet__pool_params *p,
                                clnet_shape in, clnet__pool_geom *g);

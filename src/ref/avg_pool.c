@@ -1,6 +1,7 @@
 /* avg_pool.c - reference of avg_pool (src/ops/avg_pool.c): window sums over the input
- * cells divided by their count, or by kh * kw with count_include_pad; the backward
- * scatters, the device gathers. */
+ * cells divided by their count, or with count_include_pad by the window's cells inside the
+ * padded input (kh * kw but for ceil_mode's overhang); the backward scatters, the device
+ * gathers. */
 #include "ops/pool.h"
 #include "ref/ref.h"
 
@@ -15,7 +16,11 @@ static double window(const clnet__ref_args *a, const clnet__pool_geom *g, int n,
     const int y1 = y0 + g->kh < in.h ? y0 + g->kh : in.h,
               x1 = x0 + g->kw < in.w ? x0 + g->kw : in.w;
     const int ya = y0 > 0 ? y0 : 0, xa = x0 > 0 ? x0 : 0;
-    const double div = p->count_include_pad ? g->kh * g->kw : (y1 - ya) * (x1 - xa);
+    int end_h, end_w;
+    clnet__pool_counted_end(p, g, &end_h, &end_w);
+    const int ye = y0 + g->kh < end_h ? y0 + g->kh : end_h,
+              xe = x0 + g->kw < end_w ? x0 + g->kw : end_w;
+    const double div = p->count_include_pad ? (ye - y0) * (xe - x0) : (y1 - ya) * (x1 - xa);
     double s = 0.0;
     for (int iy = ya; iy < y1; ++iy)
         for (int ix = xa; ix < x1; ++ix) {

@@ -1,5 +1,6 @@
 /* conv2d.c - reference of conv2d (src/ops/conv2d.c): direct loops in double; the
- * backward scatters, the device gathers. */
+ * backward scatters, the device gathers. Output channel co of a grouped convolution sums
+ * the input channels of its group only, kernel {kh, kw, cin / groups, filters}. */
 #include <string.h>
 
 #include "ref/ref.h"
@@ -20,10 +21,15 @@ static void pads(const clnet__conv2d_params *p, clnet_shape in, clnet_shape out,
     }
 }
 
-/* Index of kernel[ky][kx][ci][co]. */
-static size_t widx(const clnet__conv2d_params *p, int cin, int ky, int kx, int ci, int co)
+static int groups(const clnet__conv2d_params *p)
 {
-    return (((size_t)ky * p->kw + kx) * cin + ci) * p->filters + co;
+    return p->groups > 1 ? p->groups : 1;
+}
+
+/* Index of kernel[ky][kx][ci][co], ci counted within the group (cg of them). */
+static size_t widx(const clnet__conv2d_params *p, int cg, int ky, int kx, int ci, int co)
+{
+    return (((size_t)ky * p->kw + kx) * cg + ci) * p->filters + co;
 }
 
 /* The output before the activation at (n, oy, ox, co): taps, bias and residual. */
@@ -31,6 +37,7 @@ static double pre(const clnet__ref_args *a, int n, int oy, int ox, int co)
 {
     const clnet__conv2d_params *p = a->params;
     const clnet_shape in = a->in_shape[0], o = a->out_shape;
+    const int cg = in.c / groups(p), c0 = co / (p->filters / groups(p)) * cg;
     int top, left;
     pads(p, in, o, &top, &left);
     double s = p->use_bias ? a->w[1][co] : 0.0;
@@ -41,9 +48,9 @@ static double pre(const clnet__ref_args *a, int n, int oy, int ox, int co)
             const int iy = oy * p->sh - top + ky, ix = ox * p->sw - left + kx;
             if (iy < 0 || iy >= in.h || ix < 0 || ix >= in.w)
                 continue;
-            for (int ci = 0; ci < in.c; ++ci)
-                s += a->in[0][clnet__ref_at(in, n, iy, ix, ci)] *
-                     a->w[0][widx(p, in.c, ky, kx, ci, co)];
+            for (int ci = 0; ci < cg; ++ci)
+                s += a->in[0][clnet__ref_at(in, n, iy, ix, c0 + ci)] *
+                     a->w[0][widx(p, cg, ky, kx, ci, co)];
         }
     return s;
 }
@@ -71,12 +78,13 @@ void clnet__ref_conv2d_backward(const clnet__ref_args *a)
     const clnet_shape in = a->in_shape[0], o = a->out_shape;
     double *dx = a->din[0], *dres = a->n_in > 1 ? a->din[1] : NULL;
     double *dk = a->dw[0], *db = p->use_bias ? a->dw[1] : NULL;
+    const int cg = in.c / groups(p), og = p->filters / groups(p);
     int top, left;
     pads(p, in, o, &top, &left);
     if (dx)
         memset(dx, 0, clnet__shape_count(in) * sizeof *dx);
     if (dk)
-        memset(dk, 0, (size_t)p->kh * p->kw * in.c * p->filters * sizeof *dk);
+        memset(dk, 0, (size_t)p->kh * p->kw * cg * p->filters * sizeof *dk);
     if (db)
         memset(db, 0, (size_t)p->filters * sizeof *db);
     for (int n = 0; n < o.n; ++n)
@@ -97,9 +105,9 @@ void clnet__ref_conv2d_backward(const clnet__ref_args *a)
                             const int iy = oy * p->sh - top + ky, ix = ox * p->sw - left + kx;
                             if (iy < 0 || iy >= in.h || ix < 0 || ix >= in.w)
                                 continue;
-                            for (int ci = 0; ci < in.c; ++ci) {
-                                const size_t xi = clnet__ref_at(in, n, iy, ix, ci);
-                                const size_t wi = widx(p, in.c, ky, kx, ci, co);
+                            for (int ci = 0; ci < cg; ++ci) {
+                                const size_t xi = clnet__ref_at(in, n, iy, ix, co / og * cg + ci);
+                                const size_t wi = widx(p, cg, ky, kx, ci, co);
                                 if (dk)
                                     dk[wi] += a->in[0][xi] * g;
                                 if (dx)

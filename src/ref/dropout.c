@@ -12,13 +12,12 @@ static uint32_t mix(uint32_t x)
     return x;
 }
 
-/* The multiplier of element i: 0 or 1 / (1 - rate). */
-static double factor(const clnet__dropout_params *p, uint64_t seed, size_t i)
+double clnet__ref_drop_factor(float rate, unsigned op_seed, uint64_t seed, size_t i)
 {
-    const uint32_t key = mix((uint32_t)seed ^ mix((uint32_t)(seed >> 32) ^ mix(p->seed)));
+    const uint32_t key = mix((uint32_t)seed ^ mix((uint32_t)(seed >> 32) ^ mix(op_seed)));
     const uint32_t h = mix(mix((uint32_t)i ^ key) + key);
     const double u = (double)(h >> 8) / 16777216.0;
-    return u >= (double)p->rate ? 1.0 / (1.0 - (double)p->rate) : 0.0;
+    return u >= (double)rate ? 1.0 / (1.0 - (double)rate) : 0.0;
 }
 
 /* Inference (or rate 0 in either mode): the identity. */
@@ -26,7 +25,7 @@ static void apply(const clnet__ref_args *a, const double *x, double *y)
 {
     const clnet__dropout_params *p = a->params;
     for (size_t i = 0, n = clnet__shape_count(a->out_shape); i < n; ++i)
-        y[i] = a->training ? x[i] * factor(p, a->seed, i) : x[i];
+        y[i] = a->training ? x[i] * clnet__ref_drop_factor(p->rate, p->seed, a->seed, i) : x[i];
 }
 
 void clnet__ref_dropout_forward(const clnet__ref_args *a)

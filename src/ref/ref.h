@@ -26,6 +26,9 @@ void clnet__ref_add_forward(const clnet__ref_args *a);
 void clnet__ref_add_backward(const clnet__ref_args *a);
 void clnet__ref_dropout_forward(const clnet__ref_args *a);
 void clnet__ref_dropout_backward(const clnet__ref_args *a);
+/* Dropout's multiplier of element i, 0 or 1 / (1 - rate), for the op's seed and the call's
+ * (the hash cl/dropout.cl defines); stochastic_depth draws image i with it. */
+double clnet__ref_drop_factor(float rate, unsigned op_seed, uint64_t seed, size_t i);
 void clnet__ref_softmax_forward(const clnet__ref_args *a);
 /* One row of c: y = softmax(x) (y may be x). */
 void clnet__ref_softmax_row(const double *x, double *y, size_t c);
@@ -46,6 +49,10 @@ void clnet__ref_channel_pad_forward(const clnet__ref_args *a);
 void clnet__ref_channel_pad_backward(const clnet__ref_args *a);
 void clnet__ref_flatten_forward(const clnet__ref_args *a);
 void clnet__ref_flatten_backward(const clnet__ref_args *a);
+void clnet__ref_layer_norm_forward(const clnet__ref_args *a);
+void clnet__ref_layer_norm_backward(const clnet__ref_args *a);
+void clnet__ref_stochastic_depth_forward(const clnet__ref_args *a);
+void clnet__ref_stochastic_depth_backward(const clnet__ref_args *a);
 
 void clnet__ref_multiply_forward(const clnet__ref_args *a);
 void clnet__ref_multiply_backward(const clnet__ref_args *a);

@@ -1,8 +1,9 @@
 /* test_avg_pool.c - avg_pool against src/ref/avg_pool.c on every class, plus known values
  * with and without count_include_pad at padded corners, Keras 'same' on an even size,
- * one-sided padding, parse and shape errors. */
+ * one-sided padding, ceil_mode (PyTorch's values), parse and shape errors. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <stdio.h>
 
 #include "support/support.h"
 
@@ -17,6 +18,23 @@ static const clnet__op_case avg_pool_extra_cases[] = {
     {"pool_size = 3\nstrides = 2", 1, {{3, 7, 9, 16}}, 0},
     {"pool_size = 2\npadding = same", 1, {{1, 5, 5, 33}}, 0},
     {"pool_size = 3\nstrides = 1\npadding = same\ncount_include_pad = true", 1, {{1, 4, 3, 3}}, 0},
+    /* ceil_mode: valid and explicit asymmetric padding, counted both ways, a 1x1 input,
+     * a window taller than its stride, batch 3 and 33 channels. */
+    {"pool_size = 2\nceil_mode = true", 1, {{3, 5, 7, 33}}, 0},
+    {"pool_size = 3\nstrides = 2\npadding = 1, 0, 2, 1\nceil_mode = true", 1, {{1, 6, 8, 17}}, 0},
+    {"pool_size = 3\nstrides = 2\npadding = 1, 0, 2, 1\nceil_mode = true\ncount_include_pad = "
+     "true",
+     1,
+     {{3, 6, 8, 5}},
+     0},
+    {"pool_size = 2\nstrides = 2\nceil_mode = true\ncount_include_pad = true",
+     1,
+     {{3, 1, 1, 17}},
+     0},
+    {"pool_size = 3, 2\nstrides = 2, 3\npadding = 1\nceil_mode = true\ncount_include_pad = true",
+     1,
+     {{1, 7, 9, 4}},
+     0},
 };
 
 CLNET_TEST_OP(avg_pool)
@@ -83,6 +101,35 @@ Test(avg_pool, one_sided_padding)
                counted_din);
 }
 
+/* ceil_mode on a row {1, 2, 3, 4}, pool 3, stride 2, one cell of padding on each side:
+ * windows [-1, 2), [1, 4), [3, 6); the last one overhangs the padded row [-1, 5) by a cell.
+ * PyTorch (AvgPool1d(3, 2, 1, ceil_mode=True)) gives 1, 3, 2 counting the padding (the
+ * last divisor is 2: its input cell and one of padding) and 1.5, 3, 4 without. Without
+ * ceil_mode the last window is gone. */
+Test(avg_pool, ceil_mode_keeps_a_last_partial_window)
+{
+    const float in[4] = {1, 2, 3, 4}, dout[3] = {1, 1, 1};
+    const clnet_shape s = {1, 1, 4, 1}, o = {1, 1, 3, 1};
+    const char *pad = "pool_size = 1, 3\nstrides = 1, 2\npadding = 0, 0, 1, 1\nceil_mode = true";
+    /* dx sums dout / divisor over the windows holding the cell: cell 2 is in the middle
+     * window only, cell 3 in the last two. */
+    const float keras[3] = {1.5f, 3.0f, 4.0f};
+    const float keras_din[4] = {0.5f, 0.5f + 1.0f / 3, 1.0f / 3, 1.0f / 3 + 1.0f};
+    expect_avg(pad, s, in, o, keras, dout, keras_din);
+    const float torch[3] = {1.0f, 3.0f, 2.0f};
+    const float torch_din[4] = {1.0f / 3, 2.0f / 3, 1.0f / 3, 1.0f / 3 + 0.5f};
+    char spec[160];
+    snprintf(spec, sizeof spec, "%s\ncount_include_pad = true", pad);
+    expect_avg(spec, s, in, o, torch, dout, torch_din);
+    const float floor_mode[2] = {1.0f, 3.0f};
+    expect_avg("pool_size = 1, 3\nstrides = 1, 2\npadding = 0, 0, 1, 1\ncount_include_pad = true",
+               s, in, (clnet_shape){1, 1, 2, 1}, floor_mode, NULL, NULL);
+    /* 'same' already rounds up: ceil(4 / 2) = 2 outputs either way. */
+    const float same[2] = {2.0f, 3.5f};
+    expect_avg("pool_size = 1, 3\nstrides = 1, 2\npadding = same\nceil_mode = true", s, in,
+               (clnet_shape){1, 1, 2, 1}, same, NULL, NULL);
+}
+
 Test(avg_pool, errors_name_the_shapes_and_keys)
 {
     const clnet_shape s = {1, 4, 4, 1};
@@ -92,4 +139,6 @@ Test(avg_pool, errors_name_the_shapes_and_keys)
     clnet_test_expect_error("avg_pool", "pool_size = 3\npadding = 0, 3", s, CLNET_ERR_PARSE,
                             "padding", "smaller");
     clnet_test_expect_error("avg_pool", "pool = 3", s, CLNET_ERR_PARSE, "'pool'", "unknown");
+    clnet_test_expect_error("avg_pool", "ceil_mode = often", s, CLNET_ERR_PARSE, "ceil_mode",
+                            "often");
 }

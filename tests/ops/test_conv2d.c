@@ -1,6 +1,7 @@
 /* test_conv2d.c - conv2d against src/ref/conv2d.c on every class, values computed by
- * hand, parse and shape errors, and a batch split into several im2col / Winograd chunks.
- * The Winograd path's own cases: test_conv2d_winograd.c. */
+ * hand, parse and shape errors, a batch split into several im2col / Winograd chunks, and
+ * grouped convolutions (against the reference, against depthwise_conv2d, their errors and
+ * parameter counts). The Winograd path's own cases: test_conv2d_winograd.c. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <stdio.h>
@@ -34,16 +35,37 @@ static const clnet__op_case conv2d_extra_cases[] = {
      2,
      {{3, 5, 5, 5}, {3, 3, 3, 5}},
      4.0f},
+    /* Grouped: odd channels per group (3 in, 5 out; 11 in, 11 out), stride 2 'same' on odd
+     * sizes, 1x1 grouped (the per-group GEMM on x itself), a residual with relu, a 1x1
+     * image, groups = cin (depthwise-like) at 17 channels. A chunked batch: grouped_in_chunks. */
+    {"filters = 10\nkernel_size = 3\nstrides = 2\npadding = same\ngroups = 2",
+     1,
+     {{3, 7, 5, 6}},
+     0},
+    {"filters = 20\nkernel_size = 3\nstrides = 2\npadding = same\ngroups = 4\nactivation = relu",
+     1,
+     {{1, 9, 9, 12}},
+     0},
+    {"filters = 33\nkernel_size = 3\npadding = same\ngroups = 3", 1, {{3, 5, 4, 33}}, 0},
+    {"filters = 20\nkernel_size = 1\ngroups = 4\nuse_bias = false", 1, {{3, 4, 5, 12}}, 0},
+    {"filters = 6\nkernel_size = 3\npadding = same\ngroups = 2\nactivation = relu",
+     2,
+     {{3, 5, 5, 4}, {3, 5, 5, 6}},
+     0},
+    {"filters = 8\nkernel_size = 3\npadding = same\ngroups = 4", 1, {{3, 1, 1, 8}}, 0},
+    {"filters = 17\nkernel_size = 3\npadding = same\ngroups = 17", 1, {{1, 6, 5, 17}}, 0},
+    {"filters = 15\nkernel_size = 5\npadding = 2, 1\ngroups = 5", 1, {{3, 6, 7, 10}}, 0},
 };
 
 CLNET_TEST_OP(conv2d)
 
-/* Runs conv2d forward on the device: x (shape in), kernel w, optional bias b. */
-static clnet_status run_forward(clnet_context *ctx, const char *spec, clnet_shape in,
-                                const float *x, clnet_shape wshape, const float *w, const float *b,
-                                float *y, size_t ny)
+/* Runs op (conv2d, depthwise_conv2d) forward on the device: x (shape in), kernel w,
+ * optional bias b (one per output channel). */
+static clnet_status run_forward(clnet_context *ctx, const char *name, const char *spec,
+                                clnet_shape in, const float *x, clnet_shape wshape, const float *w,
+                                const float *b, float *y, size_t ny)
 {
-    const clnet__op_desc *op = clnet__op_find("conv2d");
+    const clnet__op_desc *op = clnet__op_find(name);
     void *params = NULL;
     clnet_tensor *tx = NULL, *tw = NULL, *tb = NULL, *ty = NULL;
     clnet_shape out;
@@ -58,7 +80,7 @@ static clnet_status run_forward(clnet_context *ctx, const char *spec, clnet_shap
     if (st == CLNET_OK)
         st = clnet_tensor_create(ctx, wshape, &tw);
     if (st == CLNET_OK && b)
-        st = clnet_tensor_create(ctx, (clnet_shape){1, 1, 1, wshape.c}, &tb);
+        st = clnet_tensor_create(ctx, (clnet_shape){1, 1, 1, out.c}, &tb);
     if (st == CLNET_OK)
         st = clnet_tensor_create(ctx, out, &ty);
     if (st == CLNET_OK)
@@ -66,7 +88,7 @@ static clnet_status run_forward(clnet_context *ctx, const char *spec, clnet_shap
     if (st == CLNET_OK)
         st = clnet_tensor_write(tw, w, clnet__shape_count(wshape));
     if (st == CLNET_OK && b)
-        st = clnet_tensor_write(tb, b, (size_t)wshape.c);
+        st = clnet_tensor_write(tb, b, (size_t)out.c);
     clnet__op_alone a = {0};
     if (st == CLNET_OK)
         st = clnet__op_alone_prepare(ctx, op, params, &in, 1, 0, &a);
@@ -108,7 +130,7 @@ ParameterizedTest(clnet_device_class *cls, conv2d, known_values)
 
     const float w2[4] = {1, 2, 3, 4}, bias = 0.5f;
     float y2[4];
-    clnet_status st = run_forward(ctx, "filters = 1\nkernel_size = 2", in, x,
+    clnet_status st = run_forward(ctx, "conv2d", "filters = 1\nkernel_size = 2", in, x,
                                   (clnet_shape){2, 2, 1, 1}, w2, &bias, y2, 4);
     cr_assert_eq(st, CLNET_OK, "%s", clnet_context_error(ctx));
     const float want2[4] = {37.5f, 47.5f, 67.5f, 77.5f};
@@ -119,7 +141,7 @@ ParameterizedTest(clnet_device_class *cls, conv2d, known_values)
     float w3[18], y3[18];
     for (int i = 0; i < 18; ++i)
         w3[i] = i % 2 ? -1.0f : 1.0f; /* {kh, kw, cin = 1, cout = 2}: filter 1 is -filter 0 */
-    st = run_forward(ctx,
+    st = run_forward(ctx, "conv2d",
                      "filters = 2\nkernel_size = 3\npadding = same\nuse_bias = false\n"
                      "activation = relu",
                      in, x, (clnet_shape){3, 3, 1, 2}, w3, NULL, y3, 18);
@@ -147,7 +169,8 @@ Test(conv2d, parse_errors_name_the_key)
                                   "dilation");
     clnet_test_expect_parse_error("conv2d", "filters = 8\nkernel_size = 3\nactivation = tanh",
                                   "activation");
-    clnet_test_expect_parse_error("conv2d", "filters = 8\nkernel_size = 3\ngroups = 2", "groups");
+    clnet_test_expect_parse_error("conv2d", "filters = 9\nkernel_size = 3\ngroups = 2", "groups");
+    clnet_test_expect_parse_error("conv2d", "filters = 8\nkernel_size = 3\ngroups = 0", "groups");
 }
 
 /* infer's error for in[0 .. n_in), which must name every needle. */
@@ -175,6 +198,55 @@ Test(conv2d, shape_errors_name_the_shapes)
     const clnet_shape small[1] = {{2, 2, 5, 3}};
     const char *const small_needles[] = {"2x2x5x3", "3x3"};
     expect_shape_error("filters = 8\nkernel_size = 3", small, 1, small_needles, 2);
+    const clnet_shape odd[1] = {{1, 4, 4, 6}};
+    const char *const odd_needles[] = {"groups = 4", "input channels (6", "1x4x4x6"};
+    expect_shape_error("filters = 8\nkernel_size = 3\ngroups = 4", odd, 1, odd_needles, 3);
+}
+
+CLNET_TEST_CLASS_PARAMS(conv2d, groups_equal_to_channels_is_depthwise)
+
+/* A grouped convolution with groups = cin = filters is a depthwise convolution: its kernel
+ * {kh, kw, 1, cin} has the very layout of depthwise_conv2d's {kh, kw, cin, 1}, so the
+ * same weights and bias give the same output (to rounding: the sums run in other orders). */
+ParameterizedTest(clnet_device_class *cls, conv2d, groups_equal_to_channels_is_depthwise)
+{
+    clnet_context *ctx = clnet_test_device_class(*cls);
+    const clnet_shape in = {3, 7, 6, 17}, out = {3, 4, 3, 17};
+    const size_t nx = clnet__shape_count(in), ny = clnet__shape_count(out);
+    float *x = clnet_test_random(nx, 3), *w = clnet_test_random(9 * 17, 4);
+    float *b = clnet_test_random(17, 5), got[3 * 4 * 3 * 17];
+    float want[3 * 4 * 3 * 17];
+    cr_assert_eq(run_forward(ctx, "conv2d",
+                             "filters = 17\nkernel_size = 3\nstrides = 2\npadding = same\n"
+                             "groups = 17",
+                             in, x, (clnet_shape){3, 3, 1, 17}, w, b, got, ny),
+                 CLNET_OK, "%s", clnet_context_error(ctx));
+    cr_assert_eq(run_forward(ctx, "depthwise_conv2d",
+                             "kernel_size = 3\nstrides = 2\npadding = same", in, x,
+                             (clnet_shape){3, 3, 17, 1}, w, b, want, ny),
+                 CLNET_OK, "%s", clnet_context_error(ctx));
+    for (size_t i = 0; i < ny; ++i)
+        cr_assert_float_eq(got[i], want[i], 1e-5f, "y[%zu] = %g, depthwise %g", i, (double)got[i],
+                           (double)want[i]);
+    free(x);
+    free(w);
+    free(b);
+}
+
+/* A ResNeXt block's 3x3: 128 channels in 32 groups hold 3 * 3 * 4 * 128 weights + 128
+ * biases, and cost a 32nd of the ungrouped multiply-adds. */
+Test(conv2d, grouped_parameters_count_cin_over_groups)
+{
+    clnet_graph *g = NULL;
+    cr_assert_eq(clnet_graph_create(&g), CLNET_OK);
+    clnet_layer x = clnet_graph_input(g, "image", 8, 8, 128);
+    clnet_graph_layer(g, "conv2d", NULL,
+                      "filters = 128\nkernel_size = 3\npadding = same\ngroups = 32", &x, 1);
+    cr_assert_eq(clnet_graph_status(g), CLNET_OK, "%s", clnet_graph_error(g));
+    cr_expect_eq(clnet_graph_params(g).total, 3 * 3 * 4 * 128 + 128, "total %lld",
+                 (long long)clnet_graph_params(g).total);
+    cr_expect_eq(clnet_graph_flops(g), 8.0 * 8 * 128 * 3 * 3 * 4);
+    clnet_graph_destroy(g);
 }
 
 /* A device whose max allocation holds the workspace of two images, not five: forward, dW
@@ -183,13 +255,10 @@ Test(conv2d, shape_errors_name_the_shapes)
  * pixels x 3 * 3 * 8 taps = 28.8 KB, chunks 2, 2, 1; Winograd: one image's V + M is 25 tiles x 16 x
  * (8 + 6) floats = 22.4 KB, chunks 3, 2 (dW by im2col). Every other buffer of the case
  * stays below the 80 KiB limit. */
-static void check_in_chunks(clnet_device_class cls, const char *algo)
+static void check_in_chunks(clnet_device_class cls, const char *algo, const char *params)
 {
     clnet_context *ctx = clnet_test_device_class(cls);
-    const clnet__op_case c = {"filters = 6\nkernel_size = 3\npadding = same\nactivation = relu",
-                              2,
-                              {{5, 10, 10, 8}, {5, 10, 10, 6}},
-                              0};
+    const clnet__op_case c = {params, 2, {{5, 10, 10, 8}, {5, 10, 10, 6}}, 0};
     snprintf(ctx->conv_algo, sizeof ctx->conv_algo, "%s", algo);
     const uint64_t keep = ctx->info.max_alloc_bytes;
     ctx->info.max_alloc_bytes = 80 << 10;
@@ -207,14 +276,26 @@ CLNET_TEST_CLASS_PARAMS(conv2d, im2col_in_chunks)
 
 ParameterizedTest(clnet_device_class *cls, conv2d, im2col_in_chunks)
 {
-    check_in_chunks(*cls, "im2col");
+    check_in_chunks(*cls, "im2col",
+                    "filters = 6\nkernel_size = 3\npadding = same\nactivation = relu");
+}
+
+CLNET_TEST_CLASS_PARAMS(conv2d, grouped_in_chunks)
+
+/* The same chunks with 2 groups: each chunk runs one GEMM per group (and so does dW's
+ * accumulation over chunks). */
+ParameterizedTest(clnet_device_class *cls, conv2d, grouped_in_chunks)
+{
+    check_in_chunks(*cls, "im2col",
+                    "filters = 6\nkernel_size = 3\npadding = same\nactivation = relu\ngroups = 2");
 }
 
 CLNET_TEST_CLASS_PARAMS(conv2d, winograd_in_chunks)
 
 ParameterizedTest(clnet_device_class *cls, conv2d, winograd_in_chunks)
 {
-    check_in_chunks(*cls, "winograd");
+    check_in_chunks(*cls, "winograd",
+                    "filters = 6\nkernel_size = 3\npadding = same\nactivation = relu");
 }
 
 /* The ResNet stem: 112 x 112 outputs of 64 filters, 7 * 7 * 3 multiply-adds each. */

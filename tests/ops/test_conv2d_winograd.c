@@ -82,18 +82,20 @@ Test(conv2d_winograd, reference_gradient_matches_finite_differences, .timeout = 
     }
 }
 
-/* Winograd applies to 3x3 stride 1 only: CLNET_CONV_ALGO cannot force it elsewhere, and
- * forcing it on a prepare step says why it cannot run. */
+/* Winograd applies to 3x3 stride 1 with one group only: CLNET_CONV_ALGO cannot force it
+ * elsewhere, and forcing it on a prepare step says why it cannot run. */
 Test(conv2d_winograd, applies_to_3x3_stride_1_only)
 {
     clnet_context *ctx = clnet_test_device_class(CLNET_CLASS_CPU);
-    const clnet__conv_geom ok = {1, 8, 8, 4, 8, 8, 4, 3, 3, 1, 1, 1, 1};
-    clnet__conv_geom strided = ok, five = ok;
+    const clnet__conv_geom ok = {1, 8, 8, 4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1};
+    clnet__conv_geom strided = ok, five = ok, grouped = ok;
     strided.sh = 2;
     five.kh = five.kw = 5;
+    grouped.groups = 2;
     cr_expect(clnet__conv2d_algo_ok(CLNET_CONV_WINOGRAD, &ok));
     cr_expect(!clnet__conv2d_algo_ok(CLNET_CONV_WINOGRAD, &strided));
     cr_expect(!clnet__conv2d_algo_ok(CLNET_CONV_WINOGRAD, &five));
+    cr_expect(!clnet__conv2d_algo_ok(CLNET_CONV_WINOGRAD, &grouped));
     /* $CLNET_CONV_ALGO is read when a context is made, never while an op runs. */
     setenv("CLNET_CONV_ALGO", "winograd", 1);
     clnet_context *fresh = NULL;
@@ -106,6 +108,7 @@ Test(conv2d_winograd, applies_to_3x3_stride_1_only)
     cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 0, 1, NULL), CLNET_CONV_WINOGRAD);
     cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 1, 1, NULL), CLNET_CONV_WINOGRAD);
     cr_expect_eq(clnet__conv2d_pick(ctx, &strided, 0, 1, NULL), CLNET_CONV_IM2COL);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &grouped, 0, 1, NULL), CLNET_CONV_IM2COL);
     snprintf(ctx->conv_algo, sizeof ctx->conv_algo, "%s", "im2col");
     cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 0, 1, NULL), CLNET_CONV_IM2COL);
     ctx->conv_algo[0] = '\0';
@@ -137,9 +140,9 @@ ParameterizedTest(clnet_device_class *cls, conv2d_winograd, default_rule)
 {
     clnet_context *ctx = clnet_test_device_class(*cls);
     ctx->conv_algo[0] = '\0';
-    const clnet__conv_geom wide = {1, 12, 11, 32, 12, 11, 32, 3, 3, 1, 1, 1, 1};
-    const clnet__conv_geom narrow = {8, 56, 56, 16, 56, 56, 64, 3, 3, 1, 1, 1, 1};
-    const clnet__conv_geom late1 = {1, 7, 7, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1};
+    const clnet__conv_geom wide = {1, 12, 11, 32, 12, 11, 32, 3, 3, 1, 1, 1, 1, 1};
+    const clnet__conv_geom narrow = {8, 56, 56, 16, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1};
+    const clnet__conv_geom late1 = {1, 7, 7, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1, 1};
     clnet__conv_geom late8 = late1;
     late8.batch = 8;
     cr_expect_eq(clnet__conv2d_pick(ctx, &wide, 0, 1, NULL), CLNET_CONV_WINOGRAD);
