@@ -73,14 +73,6 @@ static void put_quoted(clnet__text *t, const char *s)
     clnet__text_put(t, "\"");
 }
 
-static const char *act_suffix(clnet__act act)
-{
-    return act == CLNET_ACT_RELU      ? " + ReLU"
-           : act == CLNET_ACT_RELU6   ? " + ReLU6"
-           : act == CLNET_ACT_SOFTMAX ? " + Softmax"
-                                      : "";
-}
-
 /* "3x3/2": a window and its stride, the stride left out when 1. */
 static void window(char *buf, size_t len, int kh, int kw, int sh, int sw)
 {
@@ -95,27 +87,31 @@ static void window(char *buf, size_t len, int kh, int kw, int sh, int sw)
 /* The parameters a reader looks for, after the Keras type: "3x3/2, 64 + ReLU". */
 static void describe(const clnet__layer *l, char *buf, size_t len)
 {
-    char win[48];
+    char win[48], act[48];
     const char *op = l->op ? l->op->name : "";
     buf[0] = '\0';
     if (strcmp(op, "conv2d") == 0) {
         const clnet__conv2d_params *p = l->params;
         window(win, sizeof win, p->kh, p->kw, p->sh, p->sw);
-        snprintf(buf, len, "%s, %d%s", win, p->filters, act_suffix(p->act));
+        snprintf(buf, len, "%s, %d%s", win, p->filters, clnet__act_suffix(p->act, act, sizeof act));
     } else if (strcmp(op, "depthwise_conv2d") == 0) {
         const clnet__depthwise_conv2d_params *p = l->params;
         window(win, sizeof win, p->kh, p->kw, p->sh, p->sw);
         if (p->mult > 1)
-            snprintf(buf, len, "%s, x%d%s", win, p->mult, act_suffix(p->act));
+            snprintf(buf, len, "%s, x%d%s", win, p->mult,
+                     clnet__act_suffix(p->act, act, sizeof act));
         else
-            snprintf(buf, len, "%s%s", win, act_suffix(p->act));
+            snprintf(buf, len, "%s%s", win, clnet__act_suffix(p->act, act, sizeof act));
     } else if (strcmp(op, "dense") == 0) {
         const clnet__dense_params *p = l->params;
-        snprintf(buf, len, "%d units%s", p->units, act_suffix(p->act));
+        snprintf(buf, len, "%d units%s", p->units, clnet__act_suffix(p->act, act, sizeof act));
     } else if (strcmp(op, "batch_norm") == 0) {
-        snprintf(buf, len, "%s", act_suffix(((const clnet__batch_norm_params *)l->params)->act));
+        snprintf(
+            buf, len, "%s",
+            clnet__act_suffix(((const clnet__batch_norm_params *)l->params)->act, act, sizeof act));
     } else if (strcmp(op, "add") == 0) {
-        snprintf(buf, len, "%s", act_suffix(((const clnet__add_params *)l->params)->act));
+        snprintf(buf, len, "%s",
+                 clnet__act_suffix(((const clnet__add_params *)l->params)->act, act, sizeof act));
     } else if (strcmp(op, "relu") == 0 || strcmp(op, "relu6") == 0) {
         const clnet__relu_params *p = l->params;
         if (p->cap > 0.0f)

@@ -21,9 +21,8 @@ typedef clnet__conv_geom geom;
 
 static clnet_status conv2d_parse(clnet_context *ctx, clnet__kv *kv, void *params)
 {
-    static const char *const acts[] = {"none", "relu", "relu6", "linear"};
     clnet__conv2d_params *p = params;
-    int k[2], s[2], d[2], act = 0;
+    int k[2], s[2], d[2];
     CLNET_TRY(
         clnet__kv_int_in(ctx, kv, "filters", CLNET_KV_REQUIRED, 1, CLNET_MAX_DIM, &p->filters));
     CLNET_TRY(clnet__kv_positive2(ctx, kv, "kernel_size", CLNET_KV_REQUIRED, k));
@@ -41,12 +40,11 @@ static clnet_status conv2d_parse(clnet_context *ctx, clnet__kv *kv, void *params
     p->pad_l = pad[2];
     p->pad_r = pad[3];
     CLNET_TRY(clnet__kv_bool(ctx, kv, "use_bias", 1, &p->use_bias));
-    CLNET_TRY(clnet__kv_enum(ctx, kv, "activation", acts, 4, 0, &act));
+    CLNET_TRY(clnet__act_parse(ctx, kv, "activation", 0, 0, &p->act));
     p->kh = k[0];
     p->kw = k[1];
     p->sh = s[0];
     p->sw = s[1];
-    p->act = act == 3 ? CLNET_ACT_NONE : (clnet__act)act;
     return CLNET_OK;
 }
 
@@ -107,6 +105,22 @@ static int conv2d_weights(const void *params, const clnet_shape *in, int n_in,
     w[1] = (clnet__weight_desc){
         "bias", {1, 1, 1, p->filters}, 1, CLNET_INIT_UNIFORM, 0.0f, 0.0f, -0.5f, 0.5f};
     return 2;
+}
+
+/* Training with an activation whose backward reads the pre-activation keeps it, output-shaped
+ * (a second GEMM in backward would cost more than the memory). */
+static int conv2d_saved(const void *params, const clnet_shape *in, int n_in, clnet_shape *saved)
+{
+    (void)n_in;
+    const clnet__conv2d_params *p = params;
+    if (!clnet__act_from_input(p->act))
+        return 0;
+    int pad;
+    saved[0] = (clnet_shape){
+        in[0].n, clnet__window_axis(p->padding, in[0].h, p->kh, p->sh, p->pad_t, p->pad_b, &pad),
+        clnet__window_axis(p->padding, in[0].w, p->kw, p->sw, p->pad_l, p->pad_r, &pad),
+        p->filters};
+    return 1;
 }
 
 static double conv2d_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out)
@@ -236,22 +250,26 @@ static clnet_status gemm(const gemm_ctx *r, int role, int ta, int tb, int m, int
     return clnet__gemm_run(r->ctx, &r->e->gemm[role], r->s, &ga);
 }
 
-/* y = act(y + bias + res) in place over rows x cout; bias and res may be NULL. */
-static clnet_status epilogue(clnet_context *ctx, cl_mem y, cl_mem bias, cl_mem res, int rows,
-                             int cout, clnet__act act)
+/* y = act(y + bias + res) in place over rows x cout, the value before act into pre; bias,
+ * res and pre may be NULL. */
+static clnet_status epilogue(clnet_context *ctx, cl_mem y, cl_mem bias, cl_mem res, cl_mem pre,
+                             int rows, int cout, clnet__act act)
 {
-    if (!bias && !res && act == CLNET_ACT_NONE)
+    if (!bias && !res && act.id == CLNET_ACT_NONE)
         return CLNET_OK;
     const int chunk = clnet__param(ctx, PROG, "CLNET_CHUNK", 1);
     const int run = chunk > cout ? chunk / cout : 1;
     const clnet_arg args[] = {CLNET_ARG_MEM(y),
                               CLNET_ARG_MEM(bias ? bias : y),
                               CLNET_ARG_MEM(res ? res : y),
+                              CLNET_ARG_MEM(pre ? pre : y),
                               CLNET_ARG_INT(rows),
                               CLNET_ARG_INT(cout),
                               CLNET_ARG_INT(bias != NULL),
                               CLNET_ARG_INT(res != NULL),
-                              CLNET_ARG_INT(act),
+                              CLNET_ARG_INT(pre != NULL),
+                              CLNET_ARG_INT(act.id),
+                              CLNET_ARG_FLOAT(act.alpha),
                               CLNET_ARG_INT(run)};
     const size_t gpu[2] = {(size_t)cout, (size_t)rows};
     const size_t cpu[1] = {((size_t)rows + (size_t)run - 1) / (size_t)run};
@@ -368,7 +386,7 @@ clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_
         return CLNET_OK;
     /* Backward: the activation's gradient (TMP unless a residual input takes it), the bias
      * gradient, dX, then dW. */
-    if (p->act != CLNET_ACT_NONE)
+    if (p->act.id != CLNET_ACT_NONE)
         need(e, 1, CLNET_SCRATCH_TMP, (size_t)rows * g.cout * sizeof(float));
     if (p->use_bias)
         need(e, 1, CLNET_SCRATCH_REDUCE, clnet__reduce_rows_scratch(ctx, rows, g.cout));
@@ -419,6 +437,23 @@ static clnet_status conv2d_prepare(clnet_context *ctx, const void *params, const
                                       CLNET_CONV_AUTO, 1, e);
 }
 
+/* The saved pre-activation of an activation whose backward reads it (training), else NULL. */
+static clnet_status pre_buffer(const clnet__op_call *call, cl_mem *pre)
+{
+    const clnet__conv2d_params *p = call->params;
+    *pre = NULL;
+    if (!clnet__act_from_input(p->act) || (!call->training && !call->dout))
+        return CLNET_OK;
+    if (!call->saved || !call->saved[0]) {
+        char name[48];
+        return clnet__fail(call->ctx, CLNET_ERR_INVALID_ARG,
+                           "conv2d: activation %s needs the pre-activation saved in training",
+                           clnet__act_str(p->act, name, sizeof name));
+    }
+    *pre = call->saved[0]->buf;
+    return CLNET_OK;
+}
+
 static clnet_status conv2d_forward(const clnet__op_call *call)
 {
     const clnet__conv2d_params *p = call->params;
@@ -430,10 +465,11 @@ static clnet_status conv2d_forward(const clnet__op_call *call)
     const int opix = g.out_h * g.out_w, rows = g.batch * opix, kk = g.kh * g.kw * g.cin;
     cl_mem x = call->in[0]->buf, w = call->w[0]->buf, y = call->out->buf;
     cl_mem bias = p->use_bias ? call->w[1]->buf : NULL,
-           res = call->n_in > 1 ? call->in[1]->buf : NULL;
+           res = call->n_in > 1 ? call->in[1]->buf : NULL, pre = NULL;
+    CLNET_TRY(pre_buffer(call, &pre));
     if (call->exec->algo == CLNET_CONV_WINOGRAD)
         return clnet__conv2d_winograd(ctx, call->scratch, &call->exec->gemm[CLNET_CONV_GEMM_FWD],
-                                      &g, x, w, bias, res, p->act, y);
+                                      &g, x, w, bias, res, p->act, y, pre);
     if (pointwise(&g)) {
         CLNET_TRY(gemm(&r, CLNET_CONV_GEMM_FWD, 0, 0, rows, g.cout, g.cin, 0.0f, x, 0, w, 0, y, 0));
     } else {
@@ -447,17 +483,22 @@ static clnet_status conv2d_forward(const clnet__op_call *call)
                            w, 0, y, (size_t)n0 * opix * g.cout));
         }
     }
-    return epilogue(ctx, y, bias, res, rows, g.cout, p->act);
+    return epilogue(ctx, y, bias, res, pre, rows, g.cout, p->act);
 }
 
-/* dpre = act_backward(dout, y) into dst (NULL: a scratch buffer), or dout itself without
- * an activation (then copied to dst when dst is given). */
+/* dpre = act_backward(dout, v) into dst (NULL: a scratch buffer), v the output or the saved
+ * pre-activation as the activation table says, or dout itself without an activation (then
+ * copied to dst when dst is given). */
 static clnet_status act_backward(const clnet__op_call *call, clnet__act act, cl_mem dst,
                                  cl_mem *dpre)
 {
     clnet_context *ctx = call->ctx;
     const size_t count = call->out->count;
-    if (act == CLNET_ACT_NONE) {
+    cl_mem v = call->out->buf;
+    CLNET_TRY(pre_buffer(call, &v));
+    if (!v)
+        v = call->out->buf;
+    if (act.id == CLNET_ACT_NONE) {
         *dpre = call->dout->buf;
         return dst ? clnet__copy(ctx, call->dout->buf, 0, dst, 0, count) : CLNET_OK;
     }
@@ -465,8 +506,9 @@ static clnet_status act_backward(const clnet__op_call *call, clnet__act act, cl_
         CLNET_TRY(clnet__scratch_get(ctx, call->scratch, CLNET_SCRATCH_TMP, count * sizeof(float),
                                      "conv2d activation gradient", &dst));
     *dpre = dst;
-    const clnet_arg args[] = {CLNET_ARG_MEM(call->dout->buf), CLNET_ARG_MEM(call->out->buf),
-                              CLNET_ARG_MEM(dst), CLNET_ARG_INT((int)count), CLNET_ARG_INT(act)};
+    const clnet_arg args[] = {
+        CLNET_ARG_MEM(call->dout->buf), CLNET_ARG_MEM(v),      CLNET_ARG_MEM(dst),
+        CLNET_ARG_INT((int)count),      CLNET_ARG_INT(act.id), CLNET_ARG_FLOAT(act.alpha)};
     const size_t global[1] = {clnet__chunks(ctx, PROG, count)};
     return clnet__launch(ctx, PROG, "conv2d_epilogue_backward", args, (int)CLNET_COUNTOF(args), 1,
                          global);
@@ -541,9 +583,10 @@ static clnet_status conv2d_backward(const clnet__op_call *call)
 }
 
 /* 1x1 (the direct GEMM), 'same' with stride 2 on odd sizes, the 7x7 stem whose 'same'
- * padding is 2 before and 3 after, a residual input, relu6 scaled to cross 0 and 6, and a
+ * padding is 2 before and 3 after, a residual input, relu6 scaled to cross 0 and 6, a
  * 3x3 stride-1 layer wide enough (32 channels, 36 tiles) for every class's default rule
- * to run it by Winograd. */
+ * to run it by Winograd (with gelu, whose backward reads the saved pre-activation), and
+ * hard_swish by im2col. */
 static const clnet__op_case conv2d_cases[] = {
     {"filters = 8\nkernel_size = 1", 1, {{3, 5, 7, 17}}, 0},
     {"filters = 6\nkernel_size = 3\nstrides = 2\npadding = same\nactivation = relu6",
@@ -558,10 +601,11 @@ static const clnet__op_case conv2d_cases[] = {
      1,
      {{1, 8, 8, 3}},
      0},
-    {"filters = 32\nkernel_size = 3\npadding = same\nactivation = relu",
+    {"filters = 32\nkernel_size = 3\npadding = same\nactivation = gelu",
      2,
      {{1, 12, 11, 32}, {1, 12, 11, 32}},
      0},
+    {"filters = 7\nkernel_size = 3\nstrides = 2\nactivation = hard_swish", 1, {{3, 7, 6, 5}}, 4.0f},
 };
 
 static const clnet_op_key conv2d_keys[] = {
@@ -583,13 +627,13 @@ const clnet__op_desc clnet__op_conv2d = {
     .params_size = sizeof(clnet__conv2d_params),
     .min_inputs = 1,
     .max_inputs = 2,
-    .flags =
-        CLNET_OP_NOT_SMOOTH | CLNET_OP_FUSED_ACT | CLNET_OP_OPTIONAL_BIAS, /* fused relu / relu6 */
+    .flags = CLNET_OP_NOT_SMOOTH | CLNET_OP_FUSED_ACT | CLNET_OP_OPTIONAL_BIAS,
     .act_offset = offsetof(clnet__conv2d_params, act),
     .bias_offset = offsetof(clnet__conv2d_params, use_bias),
     .parse = conv2d_parse,
     .infer = conv2d_infer,
     .weights = conv2d_weights,
+    .saved = conv2d_saved,
     .flops = conv2d_flops,
     .prepare = conv2d_prepare,
     .forward = conv2d_forward,

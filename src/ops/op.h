@@ -112,7 +112,8 @@ enum {
      * op's backward may read the data of its inputs and of its output. */
     CLNET_OP_BWD_INPUT_SHAPE_ONLY = 1 << 3, /* backward reads its inputs' shapes, not data */
     CLNET_OP_BWD_NO_OUTPUT = 1 << 4,        /* backward never reads its output */
-    /* The params hold a fused clnet__act at act_offset (relu / relu6 can run inside the op). */
+    /* The params hold a fused clnet__act at act_offset: any activation of the table
+     * (activation.h) runs inside the op. */
     CLNET_OP_FUSED_ACT = 1 << 5,
     /* The params hold an int use_bias at bias_offset, weight 0 is an HWIO kernel with the
      * output channel last and weight 1 the bias: a batch norm after it folds in (fold.c). */
@@ -146,11 +147,7 @@ enum {
     {                                                                                              \
         "use_bias", "bool", "true", "add a learned bias per output channel", "false"               \
     }
-#define CLNET_KEY_ACTIVATION                                                                       \
-    {                                                                                              \
-        "activation", "none|linear|relu|relu6", "none",                                            \
-            "applied to the output, fused into the op", "relu6"                                    \
-    }
+/* CLNET_KEY_ACTIVATION: activation.h, its values from the activation table. */
 
 typedef struct clnet__op_desc {
     const char *name;

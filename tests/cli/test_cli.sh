@@ -77,7 +77,7 @@ check version-command 0 "^clnet $version\$" "$clnet" version
 check help-lists-ops 0 "^  ops  *the ops a spec can use" "$clnet" --help
 check ops-lists-keys 0 "kernel_size  *int or h, w, required" "$clnet" ops
 check ops-lists-input 0 "^input  (Keras InputLayer)" "$clnet" ops
-check ops-dense-softmax 0 "activation  *none|linear|relu|relu6|softmax (default none)" "$clnet" ops dense
+check ops-dense-softmax 0 "activation  *none|linear|relu|relu6|leaky_relu|.*|softmax (default none)" "$clnet" ops dense
 check ops-by-keras-name 0 "^batch_norm  (Keras BatchNormalization)" "$clnet" ops BatchNormalization
 check ops-json 0 '"name": "padding", "type": "valid|same' "$clnet" ops conv2d --json
 check ops-unknown nonzero "no op is called 'softmx' (did you mean softmax?)" "$clnet" ops softmx
