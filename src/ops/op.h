@@ -126,6 +126,9 @@ enum {
     /* The output is a probability distribution over the channels (softmax): a graph ending
      * in this op is trained on the logits before it (src/plan/fuse.c, clnet__graph_logits). */
     CLNET_OP_PROBABILITIES = 1 << 8,
+    /* The op applies the clnet__act at act_offset and nothing else (the activation table's
+     * standalone ops): the fusion passes fold it into the epilogue of the op before it. */
+    CLNET_OP_ACTIVATION = 1 << 9,
 };
 
 /* Key rows several ops share (their parse functions read them through window.c / the
@@ -159,7 +162,8 @@ typedef struct clnet__op_desc {
     size_t params_size;
     int min_inputs, max_inputs;
     unsigned flags;
-    /* Within params: see CLNET_OP_FUSED_ACT, _OPTIONAL_BIAS and _MOVING_STATS. */
+    /* Within params: see CLNET_OP_FUSED_ACT (and _ACTIVATION), _OPTIONAL_BIAS and
+     * _MOVING_STATS. */
     size_t act_offset, bias_offset, momentum_offset;
     /* Fills params (params_size bytes, zeroed by the caller) from kv; the caller
      * (clnet__op_parse_at) rejects the keys it did not read, naming the op's keys. */

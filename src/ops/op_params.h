@@ -18,6 +18,12 @@ typedef struct clnet__relu_params {
     float cap; /* 0: no cap (relu); 6: relu6 */
 } clnet__relu_params;
 
+/* activation, leaky_relu, elu (activation.c): Keras Activation, LeakyReLU and ELU, any entry
+ * of the activation table (activation.h) on its own. */
+typedef struct clnet__activation_params {
+    clnet__act act;
+} clnet__activation_params;
+
 /* depthwise_conv2d (depthwise_conv2d.c): Keras DepthwiseConv2D. Output channel
  * ci * mult + m filters input channel ci with kernel[ky][kx][ci][m]. */
 typedef struct clnet__depthwise_conv2d_params {

@@ -1,6 +1,7 @@
 /* fuse.c - the fusion passes: graph layers become plan steps. Inference folds a batch
  * norm into the convolution before it (conv2d, depthwise_conv2d, dense), takes a
- * following relu / relu6 as the epilogue's activation and a residual add (+ activation) as conv2d's second input;
+ * following standalone activation (relu, relu6, or any of the activation table's ops) as
+ * the epilogue's activation and a residual add (+ activation) as conv2d's second input;
  * dropout and flatten become views. Training keeps batch norm (batch statistics) and fuses
  * only the activations (BN + ReLU6 is one kernel whose backward reads the mask from the
  * output; an activation whose backward reads the pre-activation makes the op keep or
@@ -19,10 +20,15 @@ static int is_op(const clnet__layer *l, const char *name)
     return l->op && strcmp(l->op->name, name) == 0;
 }
 
-/* Whether layer l is a standalone activation an epilogue can run, and which (*act): relu /
- * relu6, but not a relu with another max_value (no table entry). */
+/* Whether layer l is a standalone activation an epilogue can run, and which (*act): the ops
+ * of the activation table (CLNET_OP_ACTIVATION) and relu / relu6, but not a relu with
+ * another max_value (no table entry). */
 static int layer_act(const clnet__layer *l, clnet__act *act)
 {
+    if (l->op && (l->op->flags & CLNET_OP_ACTIVATION)) {
+        *act = *(const clnet__act *)((const char *)l->params + l->op->act_offset);
+        return 1;
+    }
     const float cap = is_op(l, "relu6")  ? 6.0f
                       : is_op(l, "relu") ? ((const clnet__relu_params *)l->params)->cap
                                          : -1.0f;

@@ -1,5 +1,6 @@
 /* activation.c - the activation table's formulas in double (src/ops/activation.h): y at the
- * pre-activation x and dy/dx at x, which every fused op's reference uses. Derivatives at a kink take the side the
+ * pre-activation x and dy/dx at x, which every fused op's reference and the standalone
+ * activation ops (src/ops/activation.c) use. Derivatives at a kink take the side the
  * kernels take (cl/common.cl): relu's 0 at x = 0, hard_swish's 0 at -3 and 1 at 3. */
 #include <math.h>
 
@@ -148,4 +149,20 @@ double clnet__ref_act(clnet__act a, double x)
 double clnet__ref_act_grad(clnet__act a, double x)
 {
     return clnet__act_table[a.id].ref_grad(x, (double)a.alpha);
+}
+
+void clnet__ref_activation_forward(const clnet__ref_args *a)
+{
+    const clnet__activation_params *p = a->params;
+    for (size_t i = 0, n = clnet__shape_count(a->out_shape); i < n; ++i)
+        a->out[i] = clnet__ref_act(p->act, a->in[0][i]);
+}
+
+void clnet__ref_activation_backward(const clnet__ref_args *a)
+{
+    const clnet__activation_params *p = a->params;
+    if (!a->din[0])
+        return;
+    for (size_t i = 0, n = clnet__shape_count(a->out_shape); i < n; ++i)
+        a->din[0][i] = a->dout[i] * clnet__ref_act_grad(p->act, a->in[0][i]);
 }

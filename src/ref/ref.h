@@ -23,6 +23,8 @@ CLNET_ACTIVATIONS(CLNET__REF_ACT_DECL)
 double clnet__ref_act(clnet__act a, double x);
 double clnet__ref_act_grad(clnet__act a, double x);
 
+void clnet__ref_activation_forward(const clnet__ref_args *a);
+void clnet__ref_activation_backward(const clnet__ref_args *a);
 void clnet__ref_relu_forward(const clnet__ref_args *a);
 void clnet__ref_relu_backward(const clnet__ref_args *a);
 void clnet__ref_depthwise_conv2d_forward(const clnet__ref_args *a);

@@ -83,7 +83,7 @@ check ops-json 0 '"name": "padding", "type": "valid|same' "$clnet" ops conv2d --
 check ops-unknown nonzero "no op is called 'softmx' (did you mean softmax?)" "$clnet" ops softmx
 spec=$(mktemp)
 printf '[image]\nop = input\nshape = 28, 28, 1\n\n[c1]\nop = Conv2D\nfilters = 8\nkernel_size = 3\n' >"$spec"
-check spec-unknown-op-suggests nonzero "line 5 \[c1\]: unknown op 'Conv2D' (did you mean conv2d? \`clnet ops\` lists them: add, avg_pool, " \
+check spec-unknown-op-suggests nonzero "line 5 \[c1\]: unknown op 'Conv2D' (did you mean conv2d? \`clnet ops\` lists them: activation, add, avg_pool, " \
     "$clnet" summary "$spec"
 printf '[image]\nop = input\nshape = 28, 28, 1\n\n[c1]\nop = conv2d\nfilters = 8\nkernel_size = 3\nstride = 2\n' >"$spec"
 check spec-unknown-key-suggests nonzero "line 9 \[c1\]: key 'stride': unknown key for op conv2d (did you mean strides?" \
