@@ -99,28 +99,26 @@ clnet_status clnet__act_parse(clnet_context *ctx, clnet__kv *kv, const char *key
     return CLNET_OK;
 }
 
+/* prefix, then the activation's name (or its title) and its parameter in parentheses. */
+static const char *show(clnet__act a, const char *prefix, int title, char *buf, size_t len)
+{
+    const clnet__act_info *info = a.id < CLNET_ACT_COUNT ? &clnet__act_table[a.id] : NULL;
+    const char *name = !info ? (title ? "Softmax" : "softmax") : title ? info->title : info->name;
+    if (info && (info->flags & CLNET_ACT_ALPHA))
+        snprintf(buf, len, "%s%s(%g)", prefix, name, (double)a.alpha);
+    else
+        snprintf(buf, len, "%s%s", prefix, name);
+    return buf;
+}
+
 const char *clnet__act_str(clnet__act a, char *buf, size_t len)
 {
-    if (a.id == CLNET_ACT_SOFTMAX)
-        snprintf(buf, len, "softmax");
-    else if (clnet__act_table[a.id].flags & CLNET_ACT_ALPHA)
-        snprintf(buf, len, "%s(%g)", clnet__act_table[a.id].name, (double)a.alpha);
-    else
-        snprintf(buf, len, "%s", clnet__act_table[a.id].name);
-    return buf;
+    return show(a, "", 0, buf, len);
 }
 
 const char *clnet__act_suffix(clnet__act a, char *buf, size_t len)
 {
-    if (a.id == CLNET_ACT_NONE)
-        snprintf(buf, len, "%s", "");
-    else if (a.id == CLNET_ACT_SOFTMAX)
-        snprintf(buf, len, " + Softmax");
-    else if (clnet__act_table[a.id].flags & CLNET_ACT_ALPHA)
-        snprintf(buf, len, " + %s(%g)", clnet__act_table[a.id].title, (double)a.alpha);
-    else
-        snprintf(buf, len, " + %s", clnet__act_table[a.id].title);
-    return buf;
+    return a.id == CLNET_ACT_NONE ? show(a, "", 1, buf, len) : show(a, " + ", 1, buf, len);
 }
 
 /* ---- the standalone ops ---- */
@@ -153,6 +151,19 @@ static clnet_status leaky_relu_parse(clnet_context *ctx, clnet__kv *kv, void *pa
 static clnet_status elu_parse(clnet_context *ctx, clnet__kv *kv, void *params)
 {
     return alpha_param(ctx, kv, "alpha", 1.0, CLNET_ACT_ELU, params);
+}
+
+static void activation_describe(const void *params, char *buf, size_t len)
+{
+    clnet__act_str(((const clnet__activation_params *)params)->act, buf, len);
+}
+
+/* leaky_relu and elu: their parameter, as their Keras layer names it. */
+static void alpha_describe(const void *params, char *buf, size_t len)
+{
+    const clnet__act a = ((const clnet__activation_params *)params)->act;
+    snprintf(buf, len, "%s %g", a.id == CLNET_ACT_ELU ? "alpha" : "negative_slope",
+             (double)a.alpha);
 }
 
 static clnet_status activation_forward(const clnet__op_call *call)
@@ -219,19 +230,20 @@ static const clnet_op_key elu_keys[] = {
 
 /* Backward reads the output, or the input for the activations the table marks FROM_INPUT:
  * the memory plan keeps both. */
-#define ACTIVATION_OP(op, keras_name, desc)                                                        \
-    .name = #op, .keras = keras_name, .description = desc, .keys = op##_keys,                      \
-    .n_keys = (int)CLNET_COUNTOF(op##_keys), .params_size = sizeof(clnet__activation_params),      \
-    .min_inputs = 1, .max_inputs = 1, .flags = CLNET_OP_NOT_SMOOTH | CLNET_OP_ACTIVATION,          \
+#define ACTIVATION_OP(op, keras_name, desc, describe_fn)                                           \
+    .name = #op, .keras = keras_name, .family = CLNET_FAMILY_ACTIVATION, .describe = describe_fn,  \
+    .description = desc, .keys = op##_keys, .n_keys = (int)CLNET_COUNTOF(op##_keys),               \
+    .params_size = sizeof(clnet__activation_params), .min_inputs = 1, .max_inputs = 1,             \
+    .flags = CLNET_OP_NOT_SMOOTH | CLNET_OP_ACTIVATION,                                            \
     .act_offset = offsetof(clnet__activation_params, act), .parse = op##_parse,                    \
     .infer = clnet__op_same_shape, .flops = clnet__op_flops_per_element,                           \
     .forward = activation_forward, .backward = activation_backward,                                \
     .ref_forward = clnet__ref_activation_forward, .ref_backward = clnet__ref_activation_backward,  \
     .cases = op##_cases, .n_cases = (int)CLNET_COUNTOF(op##_cases)
 
-const clnet__op_desc clnet__op_activation = {
-    ACTIVATION_OP(activation, "Activation", "any activation of the table on its own")};
+const clnet__op_desc clnet__op_activation = {ACTIVATION_OP(
+    activation, "Activation", "any activation of the table on its own", activation_describe)};
 const clnet__op_desc clnet__op_leaky_relu = {
-    ACTIVATION_OP(leaky_relu, "LeakyReLU", "x above 0, negative_slope * x below")};
+    ACTIVATION_OP(leaky_relu, "LeakyReLU", "x above 0, negative_slope * x below", alpha_describe)};
 const clnet__op_desc clnet__op_elu = {
-    ACTIVATION_OP(elu, "ELU", "x above 0, alpha * (exp(x) - 1) below")};
+    ACTIVATION_OP(elu, "ELU", "x above 0, alpha * (exp(x) - 1) below", alpha_describe)};

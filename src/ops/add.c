@@ -38,6 +38,11 @@ static int add_saved(const void *params, const clnet_shape *in, int n_in, clnet_
     return 1;
 }
 
+static void add_describe(const void *params, char *buf, size_t len)
+{
+    clnet__act_suffix(((const clnet__add_params *)params)->act, buf, len);
+}
+
 static double add_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out)
 {
     (void)params;
@@ -124,6 +129,8 @@ static const clnet_op_key add_keys[] = {
 const clnet__op_desc clnet__op_add = {
     .name = "add",
     .keras = "Add",
+    .family = CLNET_FAMILY_MERGE,
+    .describe = add_describe,
     .description = "sum of 2 to 8 inputs of the same shape (the residual join)",
     .keys = add_keys,
     .n_keys = (int)CLNET_COUNTOF(add_keys),

@@ -68,6 +68,11 @@ static int bn_saved(const void *params, const clnet_shape *in, int n_in, clnet_s
     return 2;
 }
 
+static void bn_describe(const void *params, char *buf, size_t len)
+{
+    clnet__act_suffix(((const clnet__batch_norm_params *)params)->act, buf, len);
+}
+
 static double bn_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out)
 {
     (void)params;
@@ -327,6 +332,8 @@ static const clnet_op_key batch_norm_keys[] = {
 const clnet__op_desc clnet__op_batch_norm = {
     .name = "batch_norm",
     .keras = "BatchNormalization",
+    .family = CLNET_FAMILY_NORMALIZATION,
+    .describe = bn_describe,
     .description =
         "normalizes each channel: batch statistics in training, moving ones in inference",
     .keys = batch_norm_keys,

@@ -108,19 +108,20 @@ static int conv2d_weights(const void *params, const clnet_shape *in, int n_in,
 }
 
 /* Training with an activation whose backward reads the pre-activation keeps it, output-shaped
- * (a second GEMM in backward would cost more than the memory). */
+ * (a second GEMM in backward would cost more than the memory). The graph has inferred the
+ * shapes already, so the inference cannot fail here. */
 static int conv2d_saved(const void *params, const clnet_shape *in, int n_in, clnet_shape *saved)
 {
-    (void)n_in;
     const clnet__conv2d_params *p = params;
-    if (!clnet__act_from_input(p->act))
-        return 0;
-    int pad;
-    saved[0] = (clnet_shape){
-        in[0].n, clnet__window_axis(p->padding, in[0].h, p->kh, p->sh, p->pad_t, p->pad_b, &pad),
-        clnet__window_axis(p->padding, in[0].w, p->kw, p->sw, p->pad_l, p->pad_r, &pad),
-        p->filters};
-    return 1;
+    return clnet__act_from_input(p->act) && conv2d_infer(NULL, p, in, n_in, saved) == CLNET_OK;
+}
+
+static void conv2d_describe(const void *params, char *buf, size_t len)
+{
+    const clnet__conv2d_params *p = params;
+    char win[48], act[48];
+    snprintf(buf, len, "%s, %d%s", clnet__window_str(p->kh, p->kw, p->sh, p->sw, win, sizeof win),
+             p->filters, clnet__act_suffix(p->act, act, sizeof act));
 }
 
 static double conv2d_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out)
@@ -621,6 +622,8 @@ static const clnet_op_key conv2d_keys[] = {
 const clnet__op_desc clnet__op_conv2d = {
     .name = "conv2d",
     .keras = "Conv2D",
+    .family = CLNET_FAMILY_CONVOLUTION,
+    .describe = conv2d_describe,
     .description = "2-D convolution, kernel h x w x in x filters, with a fused bias and activation",
     .keys = conv2d_keys,
     .n_keys = (int)CLNET_COUNTOF(conv2d_keys),

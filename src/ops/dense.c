@@ -4,6 +4,7 @@
  * softmax then runs the softmax op's row kernels over the units (cl/softmax.cl).
  * Reference: src/ref/dense.c. Tests: tests/ops/test_dense.c. */
 #include <limits.h>
+#include <stdio.h>
 
 #include "ops/op.h"
 #include "ops/softmax.h"
@@ -43,6 +44,13 @@ static int dense_weights(const void *params, const clnet_shape *in, int n_in, cl
     w[1] = (clnet__weight_desc){
         "bias", {1, 1, 1, p->units}, 1, CLNET_INIT_UNIFORM, 0.0f, 0.0f, -0.5f, 0.5f};
     return 2;
+}
+
+static void dense_describe(const void *params, char *buf, size_t len)
+{
+    const clnet__dense_params *p = params;
+    char act[48];
+    snprintf(buf, len, "%d units%s", p->units, clnet__act_suffix(p->act, act, sizeof act));
 }
 
 static double dense_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out)
@@ -149,6 +157,8 @@ static const clnet_op_key dense_keys[] = {
 const clnet__op_desc clnet__op_dense = {
     .name = "dense",
     .keras = "Dense",
+    .family = CLNET_FAMILY_DENSE,
+    .describe = dense_describe,
     .description = "fully connected on the channels of every pixel: the classifier head",
     .keys = dense_keys,
     .n_keys = (int)CLNET_COUNTOF(dense_keys),

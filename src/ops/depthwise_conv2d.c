@@ -4,6 +4,8 @@
  * would redo the taps once per tap that reads it).
  * Kernels: cl/depthwise_conv2d.cl. Reference: src/ref/depthwise_conv2d.c.
  * Tests: tests/ops/test_depthwise_conv2d.c. */
+#include <stdio.h>
+
 #include "ops/op.h"
 #include "ops/window.h"
 #include "ref/ref.h"
@@ -99,18 +101,11 @@ static int dw_weights(const void *params, const clnet_shape *in, int n_in, clnet
     return 2;
 }
 
+/* The pre-activation of an activation whose backward reads it, output-shaped (as conv2d). */
 static int dw_saved(const void *params, const clnet_shape *in, int n_in, clnet_shape *saved)
 {
-    (void)n_in;
     const clnet__depthwise_conv2d_params *p = params;
-    if (!clnet__act_from_input(p->act))
-        return 0;
-    int pad;
-    saved[0] = (clnet_shape){
-        in[0].n, clnet__window_axis(p->padding, in[0].h, p->kh, p->sh, p->pad_t, p->pad_b, &pad),
-        clnet__window_axis(p->padding, in[0].w, p->kw, p->sw, p->pad_l, p->pad_r, &pad),
-        in[0].c * p->mult};
-    return 1;
+    return clnet__act_from_input(p->act) && dw_infer(NULL, p, in, n_in, saved) == CLNET_OK;
 }
 
 /* What the activation's backward reads: the output, or the saved pre-activation (training
@@ -127,6 +122,18 @@ static clnet_status act_input(const clnet__op_call *call, int backward, cl_mem *
                            "training");
     *v = call->saved[0]->buf;
     return CLNET_OK;
+}
+
+static void dw_describe(const void *params, char *buf, size_t len)
+{
+    const clnet__depthwise_conv2d_params *p = params;
+    char win[48], act[48];
+    clnet__window_str(p->kh, p->kw, p->sh, p->sw, win, sizeof win);
+    clnet__act_suffix(p->act, act, sizeof act);
+    if (p->mult > 1)
+        snprintf(buf, len, "%s, x%d%s", win, p->mult, act);
+    else
+        snprintf(buf, len, "%s%s", win, act);
 }
 
 static double dw_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out)
@@ -336,6 +343,8 @@ static const clnet_op_key depthwise_conv2d_keys[] = {
 const clnet__op_desc clnet__op_depthwise_conv2d = {
     .name = "depthwise_conv2d",
     .keras = "DepthwiseConv2D",
+    .family = CLNET_FAMILY_CONVOLUTION,
+    .describe = dw_describe,
     .description =
         "a kh x kw filter per input channel (depth_multiplier of them), channels unmixed",
     .keys = depthwise_conv2d_keys,

@@ -129,6 +129,9 @@ enum {
     /* The op applies the clnet__act at act_offset and nothing else (the activation table's
      * standalone ops): the fusion passes fold it into the epilogue of the op before it. */
     CLNET_OP_ACTIVATION = 1 << 9,
+    /* Summaries and pictures show the output as (None, c), as Keras shows Flatten and the
+     * global pools; other ops do when all their inputs are so shown and the output is 1x1. */
+    CLNET_OP_RANK2 = 1 << 10,
 };
 
 /* Key rows several ops share (their parse functions read them through window.c / the
@@ -152,9 +155,28 @@ enum {
     }
 /* CLNET_KEY_ACTIVATION: activation.h, its values from the activation table. */
 
+/* The family an op belongs to in pictures (src/graph/dot.c colours and lists them).
+ * NONE is no family: tests/unit/test_registry.c refuses it. */
+typedef enum clnet__op_family {
+    CLNET_FAMILY_NONE = 0,
+    CLNET_FAMILY_CONVOLUTION,
+    CLNET_FAMILY_NORMALIZATION,
+    CLNET_FAMILY_ACTIVATION,
+    CLNET_FAMILY_POOLING,
+    CLNET_FAMILY_MERGE,
+    CLNET_FAMILY_DENSE,
+    CLNET_FAMILY_LOSS,
+    CLNET_FAMILY_RESHAPE, /* padding, reshaping, dropout */
+    CLNET_FAMILY_COUNT
+} clnet__op_family;
+
 typedef struct clnet__op_desc {
     const char *name;
     const char *keras;       /* Keras's class name ("Conv2D"): summaries, suggestions */
+    clnet__op_family family; /* its group in pictures */
+    /* The parameters a reader looks for after the Keras type in pictures, into buf ("3x3/2,
+     * 64 + ReLU"; may be empty). NULL: nothing to show (only ops without keys). */
+    void (*describe)(const void *params, char *buf, size_t len);
     const char *description; /* one line, for `clnet ops` */
     /* Every key parse reads, documented (tests/unit/test_op_keys.c checks both ways). */
     const clnet_op_key *keys;
