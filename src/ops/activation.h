@@ -44,7 +44,7 @@ enum { CLNET_ACT_FROM_OUTPUT = 0, CLNET_ACT_FROM_INPUT = 1 << 0, CLNET_ACT_ALPHA
     X(GELU, gelu, "", "gelu", "Gelu", "GELU", 0.0f, CLNET_ACT_FROM_INPUT)
 
 /* The kernels' ACT argument (cl/common.cl's ACT_<NAME> codes, checked by
- * tests/unit/test_registry.c). SOFTMAX (dense only) is no per-element epilogue: dense runs
+ * tests/ops/test_activation.c). SOFTMAX (dense only) is no per-element epilogue: dense runs
  * the softmax op's row kernels after its GEMM, and the kernels never see it. */
 typedef enum clnet__act_id {
 #define CLNET__ACT_ENUM(NAME, ...) CLNET_ACT_##NAME,
