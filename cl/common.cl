@@ -69,9 +69,11 @@
 #define ACT_SWISH 8
 #define ACT_HARD_SWISH 9
 #define ACT_GELU 10
+#define ACT_GELU_TANH 11
 
 #define ACT_SQRT_HALF 0.70710678118654752f    // 1 / sqrt(2)
 #define ACT_INV_SQRT_2PI 0.39894228040143268f // 1 / sqrt(2 pi)
+#define ACT_SQRT_2_PI 0.79788456080286536f    // sqrt(2 / pi)
 
 #define ACT_FUNCTIONS(T, SUFFIX)                                                          \
     inline T act_forward##SUFFIX(T x, int act, float alpha)                               \
@@ -98,6 +100,9 @@
             return x * (fmin(fmax(x + (T)3.0f, zero), six) / six);                        \
         case ACT_GELU:                                                                    \
             return (T)0.5f * x * (one + erf(x * ACT_SQRT_HALF));                          \
+        case ACT_GELU_TANH:                                                               \
+            return (T)0.5f * x *                                                          \
+                   (one + tanh(ACT_SQRT_2_PI * (x + 0.044715f * x * x * x)));             \
         }                                                                                 \
         return x;                                                                         \
     }                                                                                     \
@@ -130,6 +135,12 @@
         case ACT_GELU: /* v = x: Phi(x) + x phi(x) */                                     \
             return dy * ((T)0.5f * (one + erf(v * ACT_SQRT_HALF)) +                       \
                          v * ACT_INV_SQRT_2PI * exp((T)-0.5f * v * v));                   \
+        case ACT_GELU_TANH: { /* v = x */                                                 \
+            const T t = tanh(ACT_SQRT_2_PI * (v + 0.044715f * v * v * v));                \
+            return dy * (T)0.5f *                                                         \
+                   (one + t +                                                             \
+                    v * (one - t * t) * ACT_SQRT_2_PI * (one + 0.134145f * v * v));       \
+        }                                                                                 \
         }                                                                                 \
         return dy;                                                                        \
     }

@@ -41,7 +41,8 @@ enum { CLNET_ACT_FROM_OUTPUT = 0, CLNET_ACT_FROM_INPUT = 1 << 0, CLNET_ACT_ALPHA
     X(SWISH, swish, "|silu", "silu", "Swish", "Swish", 0.0f, CLNET_ACT_FROM_INPUT)                 \
     X(HARD_SWISH, hard_swish, "|hard_silu", "hard_silu", "HardSwish", "HardSwish", 0.0f,           \
       CLNET_ACT_FROM_INPUT)                                                                        \
-    X(GELU, gelu, "", "gelu", "Gelu", "GELU", 0.0f, CLNET_ACT_FROM_INPUT)
+    X(GELU, gelu, "", "gelu", "Gelu", "GELU", 0.0f, CLNET_ACT_FROM_INPUT)                          \
+    X(GELU_TANH, gelu_tanh, "", NULL, "Gelu", "GELU(tanh)", 0.0f, CLNET_ACT_FROM_INPUT)
 
 /* The kernels' ACT argument (cl/common.cl's ACT_<NAME> codes, checked by
  * tests/ops/test_activation.c). SOFTMAX (dense only) is no per-element epilogue: dense runs

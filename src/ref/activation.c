@@ -8,6 +8,7 @@
 
 #define SQRT_HALF 0.70710678118654752440    /* 1 / sqrt(2) */
 #define INV_SQRT_2PI 0.39894228040143267794 /* 1 / sqrt(2 pi) */
+#define SQRT_2_PI 0.79788456080286535588    /* sqrt(2 / pi) */
 
 double clnet__ref_act_none(double x, double alpha)
 {
@@ -139,6 +140,21 @@ double clnet__ref_act_gelu_grad(double x, double alpha)
 {
     (void)alpha;
     return 0.5 * (1.0 + erf(x * SQRT_HALF)) + x * INV_SQRT_2PI * exp(-0.5 * x * x);
+}
+
+/* The tanh approximation (keras.ops.gelu's default, PyTorch's approximate='tanh'):
+ * 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))). */
+double clnet__ref_act_gelu_tanh(double x, double alpha)
+{
+    (void)alpha;
+    return 0.5 * x * (1.0 + tanh(SQRT_2_PI * (x + 0.044715 * x * x * x)));
+}
+
+double clnet__ref_act_gelu_tanh_grad(double x, double alpha)
+{
+    (void)alpha;
+    const double t = tanh(SQRT_2_PI * (x + 0.044715 * x * x * x));
+    return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * SQRT_2_PI * (1.0 + 3.0 * 0.044715 * x * x);
 }
 
 double clnet__ref_act(clnet__act a, double x)

@@ -60,6 +60,8 @@ static const known knowns[] = {
     {"hard_silu", -3.5f, 0.0f, 0.0f},
     {"gelu", 1.0f, 0.84134475f, 1.08331547f}, /* Keras's gelu(1), Phi(1) + phi(1) */
     {"gelu", -1.0f, -0.15865525f, -0.08331547f},
+    {"gelu_tanh", 1.0f, 0.84119199f, 1.08296408f}, /* keras.ops.gelu(1), approximate */
+    {"gelu_tanh", -1.0f, -0.15880801f, -0.08296408f},
 };
 
 /* The clnet__act the spec text act names, through the parser every op uses. */
