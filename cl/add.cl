@@ -1,5 +1,6 @@
 // add.cl - kernels for src/ops/add.c (Keras Add: y = act(a0 + a1 + ... + a[n_in-1]),
-// 2 <= n_in <= 8, summed in input order; act is an ACT_* code, the fused residual ReLU).
+// 2 <= n_in <= 8, summed in input order; act, alpha: the fused activation (common.cl), the
+// residual ReLU; with save_pre the sum goes to pre too, for a backward that reads it).
 // Flat over count elements, ELEMENTWISE mapping (common.cl): one element per work-item
 // on GPUs, CLNET_CHUNK contiguous elements in float16 steps per work-item on CPUs.
 // Unused input (output) pointers alias the first one and are never touched.
@@ -26,24 +27,30 @@
 #define ADD_S(i)                                                                           \
     {                                                                                      \
         ADD_SUM(float, LOAD_S, i)                                                          \
-        y[i] = act_forward(s, act);                                                        \
+        if (save_pre)                                                                      \
+            pre[i] = s;                                                                    \
+        y[i] = act_forward(s, act, alpha);                                                 \
     }
 #define ADD_V(i)                                                                           \
     {                                                                                      \
         ADD_SUM(VFLOAT, LOAD_V, i)                                                         \
-        VSTORE(act_forward_v(s, act), 0, y + (i));                                         \
+        if (save_pre)                                                                      \
+            VSTORE(s, 0, pre + (i));                                                       \
+        VSTORE(act_forward_v(s, act, alpha), 0, y + (i));                                  \
     }
 
 kernel void add_forward(global const float *a0, global const float *a1, global const float *a2,
                         global const float *a3, global const float *a4, global const float *a5,
                         global const float *a6, global const float *a7, global float *y,
-                        int n_in, int count, int act)
+                        global float *pre, int n_in, int count, int save_pre, int act,
+                        float alpha)
 {
     ELEMENTWISE(count, ADD_V, ADD_S)
 }
 
-// Every input gets the same gradient: d = act_backward(dy, y), the mask read from the
-// saved output y (not read at all without an activation); written to d0 .. d[n_out-1].
+// Every input gets the same gradient: d = act_backward(dy, v), v the output or the saved sum
+// as the activation table says (not read at all without an activation); written to
+// d0 .. d[n_out-1].
 #define STORE_S(g, p, i) (p)[i] = (g)
 #define STORE_V(g, p, i) VSTORE((g), 0, (p) + (i))
 #define ADD_SCATTER(ST, i)                                                                 \
@@ -65,20 +72,21 @@ kernel void add_forward(global const float *a0, global const float *a1, global c
 
 #define ADD_BACK_S(i)                                                                      \
     {                                                                                      \
-        const float g = act == ACT_NONE ? dy[i] : act_backward(dy[i], y[i], act);          \
+        const float g = act == ACT_NONE ? dy[i] : act_backward(dy[i], v[i], act, alpha);   \
         ADD_SCATTER(STORE_S, i)                                                            \
     }
 #define ADD_BACK_V(i)                                                                      \
     {                                                                                      \
-        const VFLOAT g = act == ACT_NONE ? LOAD_V(dy, i)                                   \
-                                         : act_backward_v(LOAD_V(dy, i), LOAD_V(y, i), act); \
+        const VFLOAT g = act == ACT_NONE                                                   \
+                             ? LOAD_V(dy, i)                                               \
+                             : act_backward_v(LOAD_V(dy, i), LOAD_V(v, i), act, alpha);    \
         ADD_SCATTER(STORE_V, i)                                                            \
     }
 
-kernel void add_backward(global const float *y, global const float *dy, global float *d0,
+kernel void add_backward(global const float *v, global const float *dy, global float *d0,
                          global float *d1, global float *d2, global float *d3, global float *d4,
                          global float *d5, global float *d6, global float *d7, int n_out,
-                         int count, int act)
+                         int count, int act, float alpha)
 {
     ELEMENTWISE(count, ADD_BACK_V, ADD_BACK_S)
 }

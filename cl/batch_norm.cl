@@ -43,8 +43,13 @@ inline VFLOAT bn_inv_v(global const float *stat, int ch, int is_var, float eps)
 #define LOAD_S(p, i) ((p)[i])
 #define LOAD_V(p, i) VLOAD(0, (p) + (i))
 
-// Adds row r's terms for the channel(s) from ch to a (and b), given m and inv of the same
-// width. LD loads that width; ACT_BACK is act_backward or act_backward_v.
+// What the activation's backward reads at element i: the output y, or where the activation
+// table says so (from_pre) the pre-activation gamma * xhat + beta, recomputed as the forward
+// computed it (cheaper than keeping it). g, bt, m, inv: the channel's factors, LD a loader.
+#define BN_ACT_V(LD, i, g, bt, m, inv) (from_pre ? (g) * (LD(x, i) - (m)) * (inv) + (bt) : LD(y, i))
+
+// Adds row r's terms for the channel(s) from ch to a (and b), given m, inv, g and bt of the
+// same width. LD loads that width; ACT_BACK is act_backward or act_backward_v.
 #define BN_ROW_TERMS(LD, ACT_BACK)                                                                 \
     {                                                                                              \
         const size_t i_ = (size_t)r * c + ch;                                                      \
@@ -53,15 +58,17 @@ inline VFLOAT bn_inv_v(global const float *stat, int ch, int is_var, float eps)
         } else if (mode == BN_VAR) {                                                               \
             a += (LD(x, i_) - m) * (LD(x, i_) - m);                                                \
         } else {                                                                                   \
-            a += ACT_BACK(LD(dy, i_), LD(y, i_), act);                                             \
-            b += ACT_BACK(LD(dy, i_), LD(y, i_), act) * (LD(x, i_) - m) * inv;                     \
+            a += ACT_BACK(LD(dy, i_), BN_ACT_V(LD, i_, g, bt, m, inv), act, alpha);                \
+            b += ACT_BACK(LD(dy, i_), BN_ACT_V(LD, i_, g, bt, m, inv), act, alpha) *               \
+                 (LD(x, i_) - m) * inv;                                                            \
         }                                                                                          \
     }
 
 kernel void batch_norm_reduce(global const float *x, global const float *dy, global const float *y,
+                              global const float *gamma, global const float *beta,
                               global const float *mean, global const float *stat, int is_var,
-                              float eps, int act, int rows, int c, int rpb, int blocks, int mode,
-                              global float *partial)
+                              float eps, int act, float alpha, int from_pre, int rows, int c,
+                              int rpb, int blocks, int mode, global float *partial)
 {
 #if CLNET_GPU
     local float part_a[RED_RT][RED_CT], part_b[RED_RT][RED_CT];
@@ -71,6 +78,7 @@ kernel void batch_norm_reduce(global const float *x, global const float *dy, glo
     if (ch < c) {
         const float m = mode != BN_MEAN ? mean[ch] : 0.0f;
         const float inv = mode == BN_GRAD ? bn_inv(stat, ch, is_var, eps) : 0.0f;
+        const float g = mode == BN_GRAD ? gamma[ch] : 0.0f, bt = mode == BN_GRAD ? beta[ch] : 0.0f;
         const int r1 = min((blk + 1) * rpb, rows);
         for (int r = blk * rpb + lane; r < r1; r += RED_RT)
             BN_ROW_TERMS(LOAD_S, act_backward)
@@ -99,6 +107,8 @@ kernel void batch_norm_reduce(global const float *x, global const float *dy, glo
     for (; ch + VW <= c1; ch += VW) {
         const VFLOAT m = mode != BN_MEAN ? VLOAD(0, mean + ch) : (VFLOAT)0.0f;
         const VFLOAT inv = mode == BN_GRAD ? bn_inv_v(stat, ch, is_var, eps) : (VFLOAT)0.0f;
+        const VFLOAT g = mode == BN_GRAD ? VLOAD(0, gamma + ch) : (VFLOAT)0.0f;
+        const VFLOAT bt = mode == BN_GRAD ? VLOAD(0, beta + ch) : (VFLOAT)0.0f;
         VFLOAT a = (VFLOAT)0.0f, b = (VFLOAT)0.0f;
         for (int r = r0; r < r1; ++r)
             BN_ROW_TERMS(LOAD_V, act_backward_v)
@@ -109,6 +119,7 @@ kernel void batch_norm_reduce(global const float *x, global const float *dy, glo
     for (; ch < c1; ++ch) {
         const float m = mode != BN_MEAN ? mean[ch] : 0.0f;
         const float inv = mode == BN_GRAD ? bn_inv(stat, ch, is_var, eps) : 0.0f;
+        const float g = mode == BN_GRAD ? gamma[ch] : 0.0f, bt = mode == BN_GRAD ? beta[ch] : 0.0f;
         float a = 0.0f, b = 0.0f;
         for (int r = r0; r < r1; ++r)
             BN_ROW_TERMS(LOAD_S, act_backward)
@@ -167,14 +178,14 @@ kernel void batch_norm_grad_sums(global const float *partial, global float *sums
     {                                                                                              \
         const int ch_ = (i) % c;                                                                   \
         const float inv_ = bn_inv(stat, ch_, is_var, eps);                                         \
-        y[i] = act_forward(gamma[ch_] * (x[i] - mean[ch_]) * inv_ + beta[ch_], act);               \
+        y[i] = act_forward(gamma[ch_] * (x[i] - mean[ch_]) * inv_ + beta[ch_], act, alpha);        \
     }
 #define BN_FWD_V(i) for (int k_ = 0; k_ < VW; ++k_) BN_FWD_S((i) + k_)
 
 kernel void batch_norm_forward(global const float *x, global float *y, global const float *gamma,
                                global const float *beta, global const float *mean,
-                               global const float *stat, int is_var, float eps, int act, int rows,
-                               int c, int run)
+                               global const float *stat, int is_var, float eps, int act,
+                               float alpha, int rows, int c, int run)
 {
 #if CLNET_GPU
     ELEMENTWISE(rows * c, BN_FWD_V, BN_FWD_S)
@@ -186,7 +197,7 @@ kernel void batch_norm_forward(global const float *x, global float *y, global co
         const VFLOAT inv = bn_inv_v(stat, ch, is_var, eps);
         for (int r = r0; r < r1; ++r) {
             const size_t i = (size_t)r * c + ch;
-            VSTORE(act_forward_v(g * (VLOAD(0, x + i) - m) * inv + bt, act), 0, y + i);
+            VSTORE(act_forward_v(g * (VLOAD(0, x + i) - m) * inv + bt, act, alpha), 0, y + i);
         }
     }
     for (; ch < c; ++ch)
@@ -201,7 +212,8 @@ kernel void batch_norm_forward(global const float *x, global float *y, global co
     {                                                                                              \
         const int ch_ = (i) % c;                                                                   \
         const float inv_ = bn_inv(stat, ch_, is_var, eps);                                         \
-        const float g_ = act_backward(dy[i], y[i], act);                                           \
+        const float g_ = act_backward(                                                             \
+            dy[i], BN_ACT_V(LOAD_S, i, gamma[ch_], beta[ch_], mean[ch_], inv_), act, alpha);       \
         const float xhat_ = (x[i] - mean[ch_]) * inv_;                                             \
         dx[i] = training ? gamma[ch_] * inv_ / mf * (mf * g_ - sums[c + ch_] - xhat_ * sums[ch_])  \
                          : g_ * gamma[ch_] * inv_;                                                 \
@@ -210,9 +222,10 @@ kernel void batch_norm_forward(global const float *x, global float *y, global co
 
 kernel void batch_norm_backward(global const float *x, global const float *dy,
                                 global const float *y, global const float *gamma,
-                                global const float *mean, global const float *stat,
-                                global const float *sums, int is_var, float eps, int act, int rows,
-                                int c, int training, int run, global float *dx)
+                                global const float *beta, global const float *mean,
+                                global const float *stat, global const float *sums, int is_var,
+                                float eps, int act, float alpha, int from_pre, int rows, int c,
+                                int training, int run, global float *dx)
 {
     const float mf = (float)rows;
 #if CLNET_GPU
@@ -222,12 +235,13 @@ kernel void batch_norm_backward(global const float *x, global const float *dy,
     int ch = 0;
     for (; ch + VW <= c; ch += VW) {
         const VFLOAT m = VLOAD(0, mean + ch), inv = bn_inv_v(stat, ch, is_var, eps);
-        const VFLOAT k = VLOAD(0, gamma + ch) * inv;
+        const VFLOAT gm = VLOAD(0, gamma + ch), bt = VLOAD(0, beta + ch), k = gm * inv;
         const VFLOAT dgamma = training ? VLOAD(0, sums + ch) : (VFLOAT)0.0f;
         const VFLOAT dbeta = training ? VLOAD(0, sums + c + ch) : (VFLOAT)0.0f;
         for (int r = r0; r < r1; ++r) {
             const size_t i = (size_t)r * c + ch;
-            const VFLOAT g = act_backward_v(VLOAD(0, dy + i), VLOAD(0, y + i), act);
+            const VFLOAT g = act_backward_v(VLOAD(0, dy + i), BN_ACT_V(LOAD_V, i, gm, bt, m, inv),
+                                            act, alpha);
             const VFLOAT xhat = (VLOAD(0, x + i) - m) * inv;
             VSTORE(training ? k / mf * (mf * g - dbeta - xhat * dgamma) : g * k, 0, dx + i);
         }

@@ -12,11 +12,6 @@
 #define CLNET_CVEC 1
 #endif
 
-// Activation codes shared with src/ops/op_params.h (clnet__act).
-#define ACT_NONE 0
-#define ACT_RELU 1
-#define ACT_RELU6 2
-
 // Vector width of elementwise loops: CLNET_CHUNK elements per work-item are
 // processed VW at a time (float16 on CPUs: one AVX-512 register).
 #if CLNET_CHUNK >= 16
@@ -56,45 +51,102 @@
         }                                                                                 \
     }
 
-inline float act_forward(float x, int act)
-{
-    if (act == ACT_RELU)
-        return fmax(x, 0.0f);
-    if (act == ACT_RELU6)
-        return fmin(fmax(x, 0.0f), 6.0f);
-    return x;
-}
+// The activation table (src/ops/activation.h): the codes of its clnet__act_id, each
+// activation's forward y = f(x), and its backward dx = dy * f'(x) read from v, which is the
+// output y, or the pre-activation x for the entries the table marks CLNET_ACT_FROM_INPUT
+// (swish, hard_swish, gelu). The C reference is src/ref/activation.c. Both functions are
+// written once for T = float (act_forward, act_backward) and T = VFLOAT (act_forward_v,
+// act_backward_v: the CPU paths' channel vectors): select and the is* comparisons work on
+// both (a scalar select tests c != 0, a vector one the sign bit, and is* give 1 and -1).
+#define ACT_NONE 0
+#define ACT_RELU 1
+#define ACT_RELU6 2
+#define ACT_LEAKY_RELU 3
+#define ACT_ELU 4
+#define ACT_SIGMOID 5
+#define ACT_TANH 6
+#define ACT_HARD_SIGMOID 7
+#define ACT_SWISH 8
+#define ACT_HARD_SWISH 9
+#define ACT_GELU 10
+#define ACT_GELU_TANH 11
 
-// Gradient of the activation read from its *output* y: relu passes where y > 0,
-// relu6 where 0 < y < 6 (the saved output is all the backward pass needs).
-inline float act_backward(float dy, float y, int act)
-{
-    if (act == ACT_RELU)
-        return y > 0.0f ? dy : 0.0f;
-    if (act == ACT_RELU6)
-        return (y > 0.0f && y < 6.0f) ? dy : 0.0f;
-    return dy;
-}
+#define ACT_SQRT_HALF 0.70710678118654752f    // 1 / sqrt(2)
+#define ACT_INV_SQRT_2PI 0.39894228040143268f // 1 / sqrt(2 pi)
+#define ACT_SQRT_2_PI 0.79788456080286536f    // sqrt(2 / pi)
 
-// act_forward / act_backward on VW lanes at once (the CPU paths' channel vectors).
-inline VFLOAT act_forward_v(VFLOAT x, int act)
-{
-    if (act == ACT_RELU)
-        return fmax(x, (VFLOAT)0.0f);
-    if (act == ACT_RELU6)
-        return fmin(fmax(x, (VFLOAT)0.0f), (VFLOAT)6.0f);
-    return x;
-}
+#define ACT_FUNCTIONS(T, SUFFIX)                                                          \
+    inline T act_forward##SUFFIX(T x, int act, float alpha)                               \
+    {                                                                                     \
+        const T zero = (T)0.0f, one = (T)1.0f, six = (T)6.0f;                             \
+        switch (act) {                                                                    \
+        case ACT_RELU:                                                                    \
+            return fmax(x, zero);                                                         \
+        case ACT_RELU6:                                                                   \
+            return fmin(fmax(x, zero), six);                                              \
+        case ACT_LEAKY_RELU:                                                              \
+            return select(x * alpha, x, isgreater(x, zero));                              \
+        case ACT_ELU:                                                                     \
+            return select((T)alpha * expm1(x), x, isgreater(x, zero));                    \
+        case ACT_SIGMOID:                                                                 \
+            return one / (one + exp(-x));                                                 \
+        case ACT_TANH:                                                                    \
+            return tanh(x);                                                               \
+        case ACT_HARD_SIGMOID:                                                            \
+            return fmin(fmax(x + (T)3.0f, zero), six) / six;                              \
+        case ACT_SWISH:                                                                   \
+            return x / (one + exp(-x));                                                   \
+        case ACT_HARD_SWISH:                                                              \
+            return x * (fmin(fmax(x + (T)3.0f, zero), six) / six);                        \
+        case ACT_GELU:                                                                    \
+            return (T)0.5f * x * (one + erf(x * ACT_SQRT_HALF));                          \
+        case ACT_GELU_TANH:                                                               \
+            return (T)0.5f * x *                                                          \
+                   (one + tanh(ACT_SQRT_2_PI * (x + 0.044715f * x * x * x)));             \
+        }                                                                                 \
+        return x;                                                                         \
+    }                                                                                     \
+    inline T act_backward##SUFFIX(T dy, T v, int act, float alpha)                        \
+    {                                                                                     \
+        const T zero = (T)0.0f, one = (T)1.0f;                                            \
+        switch (act) {                                                                    \
+        case ACT_RELU: /* v = y: y > 0 exactly where x > 0 */                             \
+            return select(zero, dy, isgreater(v, zero));                                  \
+        case ACT_RELU6:                                                                   \
+            return select(zero, dy, isgreater(v, zero) & isless(v, (T)6.0f));             \
+        case ACT_LEAKY_RELU: /* v = y, alpha >= 0 keeps the sign */                       \
+            return select(dy * alpha, dy, isgreater(v, zero));                            \
+        case ACT_ELU: /* v = y; below 0, alpha e^x = y + alpha */                         \
+            return select(dy * (v + alpha), dy, isgreater(v, zero));                      \
+        case ACT_SIGMOID:                                                                 \
+            return dy * v * (one - v);                                                    \
+        case ACT_TANH:                                                                    \
+            return dy * (one - v * v);                                                    \
+        case ACT_HARD_SIGMOID:                                                            \
+            return select(zero, dy / (T)6.0f, isgreater(v, zero) & isless(v, one));       \
+        case ACT_SWISH: { /* v = x */                                                     \
+            const T s = one / (one + exp(-v));                                            \
+            return dy * s * (one + v * (one - s));                                        \
+        }                                                                                 \
+        case ACT_HARD_SWISH: /* v = x: 0 up to -3, 1 from 3 */                            \
+            return select(select(zero, dy * ((T)2.0f * v + (T)3.0f) / (T)6.0f,            \
+                                 isgreater(v, (T)-3.0f)),                                 \
+                          dy, isgreaterequal(v, (T)3.0f));                                \
+        case ACT_GELU: /* v = x: Phi(x) + x phi(x) */                                     \
+            return dy * ((T)0.5f * (one + erf(v * ACT_SQRT_HALF)) +                       \
+                         v * ACT_INV_SQRT_2PI * exp((T)-0.5f * v * v));                   \
+        case ACT_GELU_TANH: { /* v = x */                                                 \
+            const T t = tanh(ACT_SQRT_2_PI * (v + 0.044715f * v * v * v));                \
+            return dy * (T)0.5f *                                                         \
+                   (one + t +                                                             \
+                    v * (one - t * t) * ACT_SQRT_2_PI * (one + 0.134145f * v * v));       \
+        }                                                                                 \
+        }                                                                                 \
+        return dy;                                                                        \
+    }
 
-inline VFLOAT act_backward_v(VFLOAT dy, VFLOAT y, int act)
-{
-    if (act == ACT_NONE)
-        return dy;
-    VINT keep = isgreater(y, (VFLOAT)0.0f);
-    if (act == ACT_RELU6)
-        keep &= isless(y, (VFLOAT)6.0f);
-    return select((VFLOAT)0.0f, dy, keep);
-}
+ACT_FUNCTIONS(float, )
+ACT_FUNCTIONS(VFLOAT, _v)
 
 // Horizontal sum / max of the VW lanes of a vector, in a fixed order (row loops of
 // the CPU paths).

@@ -20,11 +20,13 @@
 //   GPU: one work-item per input element, global (cin, in_w, images * in_h).
 //   CPU: one work-item per input row (nl, iy), global (images * in_h), looping pixels and
 //        groups, VW channels at a time (a register accumulator over the taps; scalar tail).
-// conv2d_epilogue_forward: y = act(y + bias[c] + res), in place on rows x cout.
+// conv2d_epilogue_forward: y = act(y + bias[c] + res), in place on rows x cout; with
+//   save_pre the value before act goes to pre too (training with an activation whose
+//   backward reads the pre-activation: the op's saved tensor).
 //   GPU: one work-item per element, global (cout, rows).
 //   CPU: one work-item per `run` whole rows, channels VW at a time (scalar tail).
-// conv2d_epilogue_backward: dpre = act_backward(dy, y), ELEMENTWISE (common.cl) over count:
-//   the activation mask comes from the saved output y.
+// conv2d_epilogue_backward: dpre = act_backward(dy, v), ELEMENTWISE (common.cl) over count:
+//   v is the output y, or the saved pre-activation where the activation table says so.
 
 #define CV_GEOM                                                                            \
     int in_h, int in_w, int cin, int out_h, int out_w, int kh, int kw, int sh, int sw,     \
@@ -132,10 +134,12 @@ kernel void conv2d_col2im(global const float *dcol, global float *dx, int n0, in
 #endif
 }
 
-// bias and res are read only when use_bias / use_res (the host passes y otherwise).
+// bias, res and pre are touched only when use_bias / use_res / save_pre (the host passes y
+// otherwise).
 kernel void conv2d_epilogue_forward(global float *y, global const float *bias,
-                                    global const float *res, int rows, int cout, int use_bias,
-                                    int use_res, int act, int run)
+                                    global const float *res, global float *pre, int rows,
+                                    int cout, int use_bias, int use_res, int save_pre, int act,
+                                    float alpha, int run)
 {
 #if CLNET_GPU
     const int c = get_global_id(0), r = get_global_id(1);
@@ -147,7 +151,9 @@ kernel void conv2d_epilogue_forward(global float *y, global const float *bias,
         v += bias[c];
     if (use_res)
         v += res[i];
-    y[i] = act_forward(v, act);
+    if (save_pre)
+        pre[i] = v;
+    y[i] = act_forward(v, act, alpha);
 #else
     const int r0 = get_global_id(0) * run, r1 = min(r0 + run, rows);
     for (int r = r0; r < r1; ++r) {
@@ -159,7 +165,9 @@ kernel void conv2d_epilogue_forward(global float *y, global const float *bias,
                 v += VLOAD(0, bias + c);
             if (use_res)
                 v += VLOAD(0, res + base + c);
-            VSTORE(act_forward_v(v, act), 0, y + base + c);
+            if (save_pre)
+                VSTORE(v, 0, pre + base + c);
+            VSTORE(act_forward_v(v, act, alpha), 0, y + base + c);
         }
         for (; c < cout; ++c) {
             float v = y[base + c];
@@ -167,18 +175,20 @@ kernel void conv2d_epilogue_forward(global float *y, global const float *bias,
                 v += bias[c];
             if (use_res)
                 v += res[base + c];
-            y[base + c] = act_forward(v, act);
+            if (save_pre)
+                pre[base + c] = v;
+            y[base + c] = act_forward(v, act, alpha);
         }
     }
 #endif
 }
 
-#define CV_BACK_S(i) dpre[i] = act_backward(dy[i], y[i], act);
+#define CV_BACK_S(i) dpre[i] = act_backward(dy[i], v[i], act, alpha);
 #define CV_BACK_V(i)                                                                       \
-    VSTORE(act_backward_v(VLOAD(0, dy + (i)), VLOAD(0, y + (i)), act), 0, dpre + (i));
+    VSTORE(act_backward_v(VLOAD(0, dy + (i)), VLOAD(0, v + (i)), act, alpha), 0, dpre + (i));
 
-kernel void conv2d_epilogue_backward(global const float *dy, global const float *y,
-                                     global float *dpre, int count, int act)
+kernel void conv2d_epilogue_backward(global const float *dy, global const float *v,
+                                     global float *dpre, int count, int act, float alpha)
 {
     ELEMENTWISE(count, CV_BACK_V, CV_BACK_S)
 }

@@ -18,7 +18,8 @@
 //   CPU: one work-item per tile, global (tiles), VW channels at a time (scalar tail).
 // conv2d_winograd_output: y = act(A^T m A + bias + res), the epilogue of
 //   conv2d_epilogue_forward (cl/conv2d.cl) fused; bias / res read only when use_bias /
-//   use_res (the host passes y otherwise).
+//   use_res (the host passes y otherwise); with save_pre the pre-activation goes to pre too
+//   (training with an activation whose backward reads it).
 //   GPU: one work-item per (channel, tile), global (cout, tiles).
 //   CPU: one work-item per tile, global (tiles), VW channels at a time (scalar tail).
 // The transforms are written once as macros over arrays, so the float (GPU, tails) and
@@ -169,14 +170,17 @@ kernel void conv2d_winograd_input(global const float *x, global float *v, int n0
                 val += LD(bias + c);                                                    \
             if (use_res)                                                                   \
                 val += LD(res + at + c);                                                \
-            ST(ACT(val, act), y + at + c);                                                 \
+            if (save_pre)                                                                  \
+                ST(val, pre + at + c);                                                     \
+            ST(ACT(val, act, alpha), y + at + c);                                          \
         }                                                                                  \
     }
 
 kernel void conv2d_winograd_output(global const float *m, global float *y,
-                                   global const float *bias, global const float *res, int n0,
-                                   int tiles, int out_h, int out_w, int cout, int tiles_w,
-                                   int tiles_hw, int use_bias, int use_res, int act)
+                                   global const float *bias, global const float *res,
+                                   global float *pre, int n0, int tiles, int out_h, int out_w,
+                                   int cout, int tiles_w, int tiles_hw, int use_bias, int use_res,
+                                   int save_pre, int act, float alpha)
 {
 #if CLNET_GPU
     const int c = get_global_id(0), t = get_global_id(1);

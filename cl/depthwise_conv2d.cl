@@ -3,7 +3,8 @@
 // cout = cin * mult and output channel co = ci * mult + m; kernel {kh, kw, cin, mult}, so
 // tap t = ky * kw + kx of channel co is w[t * cout + co]; bias {cout}. pad_t / pad_l cells
 // precede the input, cells outside it read as 0. Output pixels are rows
-// r = (n * out_h + oy) * out_w + ox. dpre = act_backward(dy, y): the mask comes from y.
+// r = (n * out_h + oy) * out_w + ox. dpre = act_backward(dy, v) (common.cl): v is the output
+// y, or the pre-activation the forward saved (save_pre) where the activation table says so.
 //
 // forward  GPU: one work-item per output element, global (cout, out_w, batch * out_h),
 //          channels fastest so neighbouring work-items read neighbouring floats.
@@ -75,8 +76,9 @@ inline VFLOAT dw_point_vw(global const float *x, global const float *w, int n, i
 }
 
 kernel void depthwise_conv2d_forward(global const float *x, global const float *w,
-                                     global const float *bias, global float *y, DW_GEOM,
-                                     int use_bias, int act, int run)
+                                     global const float *bias, global float *y, global float *pre,
+                                     DW_GEOM, int use_bias, int save_pre, int act, float alpha,
+                                     int run)
 {
     const int cout = cin * mult, row = get_global_id(2);
     if (row >= batch * out_h)
@@ -87,24 +89,33 @@ kernel void depthwise_conv2d_forward(global const float *x, global const float *
     if (co >= cout || ox >= out_w)
         return; // global size is rounded up to the work-group size
     const float b = use_bias ? bias[co] : 0.0f;
-    y[((size_t)row * out_w + ox) * cout + co] =
-        act_forward(b + dw_point(x, w, n, oy, ox, co, DW_GEOM_ARGS), act);
+    const float v = b + dw_point(x, w, n, oy, ox, co, DW_GEOM_ARGS);
+    const size_t o = ((size_t)row * out_w + ox) * cout + co;
+    if (save_pre)
+        pre[o] = v;
+    y[o] = act_forward(v, act, alpha);
 #else
     const int c0 = get_global_id(0) * CLNET_CVEC, c1 = min(c0 + CLNET_CVEC, cout);
     const int ox0 = get_global_id(1) * run, ox1 = min(ox0 + run, out_w);
     for (int ox = ox0; ox < ox1; ++ox) {
-        global float *yp = y + ((size_t)row * out_w + ox) * cout;
+        const size_t o = ((size_t)row * out_w + ox) * cout;
+        global float *yp = y + o;
         int co = c0;
         if (mult == 1)
             for (; co + VW <= c1; co += VW) {
                 VFLOAT acc = dw_point_vw(x, w, n, oy, ox, co, DW_GEOM_ARGS);
                 if (use_bias)
                     acc = VLOAD(0, bias + co) + acc;
-                VSTORE(act_forward_v(acc, act), 0, yp + co);
+                if (save_pre)
+                    VSTORE(acc, 0, pre + o + co);
+                VSTORE(act_forward_v(acc, act, alpha), 0, yp + co);
             }
         for (; co < c1; ++co) {
             const float b = use_bias ? bias[co] : 0.0f;
-            yp[co] = act_forward(b + dw_point(x, w, n, oy, ox, co, DW_GEOM_ARGS), act);
+            const float v = b + dw_point(x, w, n, oy, ox, co, DW_GEOM_ARGS);
+            if (save_pre)
+                pre[o + co] = v;
+            yp[co] = act_forward(v, act, alpha);
         }
     }
 #endif
@@ -126,8 +137,8 @@ kernel void depthwise_conv2d_forward(global const float *x, global const float *
 
 // Gradient of input channel ci at input pixel (n, iy, ix): over its taps and the mult
 // output channels of ci.
-inline float dw_dx_point(global const float *dy, global const float *y, global const float *w,
-                         int n, int iy, int ix, int ci, int act, DW_GEOM)
+inline float dw_dx_point(global const float *dy, global const float *v, global const float *w,
+                         int n, int iy, int ix, int ci, int act, float alpha, DW_GEOM)
 {
     const int cout = cin * mult;
     float acc = 0.0f;
@@ -135,27 +146,27 @@ inline float dw_dx_point(global const float *dy, global const float *y, global c
         const size_t o = (((size_t)n * out_h + oy) * out_w + ox) * cout + ci * mult;
         global const float *wt = w + (ky * kw + kx) * cout + ci * mult;
         for (int m = 0; m < mult; ++m)
-            acc += act_backward(dy[o + m], y[o + m], act) * wt[m];
+            acc += act_backward(dy[o + m], v[o + m], act, alpha) * wt[m];
     })
     return acc;
 }
 
 // dw_dx_point for VW channels from c when mult == 1.
-inline VFLOAT dw_dx_point_vw(global const float *dy, global const float *y, global const float *w,
-                             int n, int iy, int ix, int c, int act, DW_GEOM)
+inline VFLOAT dw_dx_point_vw(global const float *dy, global const float *v, global const float *w,
+                             int n, int iy, int ix, int c, int act, float alpha, DW_GEOM)
 {
     VFLOAT acc = (VFLOAT)0.0f;
     BACKWARD_TAPS({
         const size_t o = (((size_t)n * out_h + oy) * out_w + ox) * cin + c;
-        const VFLOAT g = act_backward_v(VLOAD(0, dy + o), VLOAD(0, y + o), act);
+        const VFLOAT g = act_backward_v(VLOAD(0, dy + o), VLOAD(0, v + o), act, alpha);
         acc += g * VLOAD(0, w + (ky * kw + kx) * cin + c);
     })
     return acc;
 }
 
-kernel void depthwise_conv2d_backward(global const float *dy, global const float *y,
+kernel void depthwise_conv2d_backward(global const float *dy, global const float *v,
                                       global const float *w, global float *dx, DW_GEOM, int act,
-                                      int run)
+                                      float alpha, int run)
 {
     const int row = get_global_id(2);
     if (row >= batch * in_h)
@@ -166,7 +177,7 @@ kernel void depthwise_conv2d_backward(global const float *dy, global const float
     if (ci >= cin || ix >= in_w)
         return;
     dx[((size_t)row * in_w + ix) * cin + ci] =
-        dw_dx_point(dy, y, w, n, iy, ix, ci, act, DW_GEOM_ARGS);
+        dw_dx_point(dy, v, w, n, iy, ix, ci, act, alpha, DW_GEOM_ARGS);
 #else
     const int c0 = get_global_id(0) * CLNET_CVEC, c1 = min(c0 + CLNET_CVEC, cin);
     const int ix0 = get_global_id(1) * run, ix1 = min(ix0 + run, in_w);
@@ -175,21 +186,22 @@ kernel void depthwise_conv2d_backward(global const float *dy, global const float
         int ci = c0;
         if (mult == 1)
             for (; ci + VW <= c1; ci += VW)
-                VSTORE(dw_dx_point_vw(dy, y, w, n, iy, ix, ci, act, DW_GEOM_ARGS), 0, dxp + ci);
+                VSTORE(dw_dx_point_vw(dy, v, w, n, iy, ix, ci, act, alpha, DW_GEOM_ARGS), 0,
+                       dxp + ci);
         for (; ci < c1; ++ci)
-            dxp[ci] = dw_dx_point(dy, y, w, n, iy, ix, ci, act, DW_GEOM_ARGS);
+            dxp[ci] = dw_dx_point(dy, v, w, n, iy, ix, ci, act, alpha, DW_GEOM_ARGS);
     }
 #endif
 }
 
 // Row r's term of tap t's gradient for channel co: dpre * x under the tap, or dpre
 // alone for the bias (t == kh * kw).
-inline float dw_tap_term(global const float *x, global const float *dy, global const float *y,
-                         int r, int t, int co, int act, DW_GEOM)
+inline float dw_tap_term(global const float *x, global const float *dy, global const float *v,
+                         int r, int t, int co, int act, float alpha, DW_GEOM)
 {
     const int cout = cin * mult;
     const size_t o = (size_t)r * cout + co;
-    const float g = act_backward(dy[o], y[o], act);
+    const float g = act_backward(dy[o], v[o], act, alpha);
     if (t == kh * kw)
         return g;
     const int ox = r % out_w, q = r / out_w, oy = q % out_h, n = q / out_h;
@@ -200,8 +212,8 @@ inline float dw_tap_term(global const float *x, global const float *dy, global c
 }
 
 kernel void depthwise_conv2d_partial_backward(global const float *x, global const float *dy,
-                                              global const float *y, global float *partial, DW_GEOM,
-                                              int act, int rpb, int t0, int nt)
+                                              global const float *v, global float *partial, DW_GEOM,
+                                              int act, float alpha, int rpb, int t0, int nt)
 {
     const int cout = cin * mult, rows = batch * out_h * out_w;
 #if CLNET_GPU
@@ -213,7 +225,7 @@ kernel void depthwise_conv2d_partial_backward(global const float *x, global cons
     if (live) {
         const int r1 = min((blk + 1) * rpb, rows);
         for (int r = blk * rpb + lane; r < r1; r += RED_RT)
-            acc += dw_tap_term(x, dy, y, r, t, co, act, DW_GEOM_ARGS);
+            acc += dw_tap_term(x, dy, v, r, t, co, act, alpha, DW_GEOM_ARGS);
     }
     part[lane][lc] = acc;
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -249,7 +261,7 @@ kernel void depthwise_conv2d_partial_backward(global const float *x, global cons
             int ox = r0 % out_w, oy = r0 / out_w % out_h, n = r0 / out_w / out_h;
             for (int r = r0; r < r1; ++r) {
                 const size_t o = (size_t)r * cout + co;
-                const VFLOAT g = act_backward_v(VLOAD(0, dy + o), VLOAD(0, y + o), act);
+                const VFLOAT g = act_backward_v(VLOAD(0, dy + o), VLOAD(0, v + o), act, alpha);
                 for (int k = 0; k < ntg; ++k) {
                     const int iy = oy * sh + oky[k], ix = ox * sw + okx[k];
                     if (bias[k])
@@ -273,7 +285,7 @@ kernel void depthwise_conv2d_partial_backward(global const float *x, global cons
         for (int k = 0; k < ntg; ++k) {
             float acc = 0.0f;
             for (int r = r0; r < r1; ++r)
-                acc += dw_tap_term(x, dy, y, r, t0 + tg + k, co, act, DW_GEOM_ARGS);
+                acc += dw_tap_term(x, dy, v, r, t0 + tg + k, co, act, alpha, DW_GEOM_ARGS);
             out[(size_t)k * cout + co] = acc;
         }
 #endif

@@ -36,7 +36,10 @@ static void print_text(const clnet_op_info *op)
                op->max_inputs, op->description);
     if (op->n_keys == 0)
         printf("    (no keys)\n");
-    char value[16][96];
+    /* A value longer than VALUE_W (the activations' list of names) keeps a line of its own,
+     * so the column of descriptions stays narrow. */
+    enum { VALUE_W = 48 };
+    char value[16][512];
     int name_w = 0, value_w = 0;
     for (int k = 0; k < op->n_keys && k < 16; ++k) {
         const clnet_op_key *key = &op->keys[k];
@@ -44,12 +47,18 @@ static void print_text(const clnet_op_info *op)
             snprintf(value[k], sizeof value[k], "%s (default %s)", key->type, key->default_value);
         else
             snprintf(value[k], sizeof value[k], "%s, required", key->type);
+        const int len = (int)strlen(value[k]);
         name_w = (int)strlen(key->name) > name_w ? (int)strlen(key->name) : name_w;
-        value_w = (int)strlen(value[k]) > value_w ? (int)strlen(value[k]) : value_w;
+        value_w = len > value_w && len <= VALUE_W ? len : value_w;
     }
-    for (int k = 0; k < op->n_keys && k < 16; ++k)
-        printf("    %-*s  %-*s  %s\n", name_w, op->keys[k].name, value_w, value[k],
-               op->keys[k].description);
+    for (int k = 0; k < op->n_keys && k < 16; ++k) {
+        if ((int)strlen(value[k]) > VALUE_W)
+            printf("    %-*s  %s\n    %-*s  %-*s  %s\n", name_w, op->keys[k].name, value[k], name_w,
+                   "", value_w, "", op->keys[k].description);
+        else
+            printf("    %-*s  %-*s  %s\n", name_w, op->keys[k].name, value_w, value[k],
+                   op->keys[k].description);
+    }
 }
 
 static void print_json(const clnet_op_info *op, int first)

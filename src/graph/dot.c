@@ -11,32 +11,29 @@
 
 #define FONT "Helvetica,Arial,sans-serif"
 
-/* Op families: legend text, fill colour, member ops. Inputs are family 0; ops in no
- * list fall into the last one. */
+/* The legend text and fill colour of each op family (clnet__op_family, on the op's
+ * descriptor); index 0 (no family) holds the inputs. */
 static const struct family {
     const char *label, *fill;
-    const char *ops[5];
-} families[] = {
-    {"input", "#ffffff", {NULL}},
-    {"convolution", "#cfe2f3", {"conv2d", "depthwise_conv2d"}},
-    {"normalization", "#fff2cc", {"batch_norm"}},
-    {"activation", "#d9ead3", {"relu", "relu6", "softmax"}},
-    {"pooling", "#fce5cd", {"max_pool", "avg_pool", "global_avg_pool", "global_max_pool"}},
-    {"merge", "#f4cccc", {"add"}},
-    {"dense", "#d9d2e9", {"dense"}},
-    {"loss", "#ead1dc", {"softmax_cross_entropy"}},
-    {"pad / reshape / dropout", "#eeeeee", {NULL}},
+} families[CLNET_FAMILY_COUNT] = {
+    [CLNET_FAMILY_NONE] = {"input", "#ffffff"},
+    [CLNET_FAMILY_CONVOLUTION] = {"convolution", "#cfe2f3"},
+    [CLNET_FAMILY_NORMALIZATION] = {"normalization", "#fff2cc"},
+    [CLNET_FAMILY_ACTIVATION] = {"activation", "#d9ead3"},
+    [CLNET_FAMILY_POOLING] = {"pooling", "#fce5cd"},
+    [CLNET_FAMILY_MERGE] = {"merge", "#f4cccc"},
+    [CLNET_FAMILY_DENSE] = {"dense", "#d9d2e9"},
+    [CLNET_FAMILY_LOSS] = {"loss", "#ead1dc"},
+    [CLNET_FAMILY_RESHAPE] = {"pad / reshape / dropout", "#eeeeee"},
 };
 
 static int family_of(const clnet__layer *l)
 {
     if (!l->op)
-        return 0;
-    for (int f = 1; f < (int)CLNET_COUNTOF(families); ++f)
-        for (int k = 0; k < 5 && families[f].ops[k]; ++k)
-            if (strcmp(families[f].ops[k], l->op->name) == 0)
-                return f;
-    return (int)CLNET_COUNTOF(families) - 1;
+        return CLNET_FAMILY_NONE;
+    return l->op->family > CLNET_FAMILY_NONE && l->op->family < CLNET_FAMILY_COUNT
+               ? (int)l->op->family
+               : CLNET_FAMILY_RESHAPE;
 }
 
 /* s as text inside an HTML-like label: markup characters become entities, control
@@ -73,75 +70,12 @@ static void put_quoted(clnet__text *t, const char *s)
     clnet__text_put(t, "\"");
 }
 
-static const char *act_suffix(clnet__act act)
-{
-    return act == CLNET_ACT_RELU      ? " + ReLU"
-           : act == CLNET_ACT_RELU6   ? " + ReLU6"
-           : act == CLNET_ACT_SOFTMAX ? " + Softmax"
-                                      : "";
-}
-
-/* "3x3/2": a window and its stride, the stride left out when 1. */
-static void window(char *buf, size_t len, int kh, int kw, int sh, int sw)
-{
-    if (sh == 1 && sw == 1)
-        snprintf(buf, len, "%dx%d", kh, kw);
-    else if (sh == sw)
-        snprintf(buf, len, "%dx%d/%d", kh, kw, sh);
-    else
-        snprintf(buf, len, "%dx%d/%d,%d", kh, kw, sh, sw);
-}
-
 /* The parameters a reader looks for, after the Keras type: "3x3/2, 64 + ReLU". */
 static void describe(const clnet__layer *l, char *buf, size_t len)
 {
-    char win[48];
-    const char *op = l->op ? l->op->name : "";
     buf[0] = '\0';
-    if (strcmp(op, "conv2d") == 0) {
-        const clnet__conv2d_params *p = l->params;
-        window(win, sizeof win, p->kh, p->kw, p->sh, p->sw);
-        snprintf(buf, len, "%s, %d%s", win, p->filters, act_suffix(p->act));
-    } else if (strcmp(op, "depthwise_conv2d") == 0) {
-        const clnet__depthwise_conv2d_params *p = l->params;
-        window(win, sizeof win, p->kh, p->kw, p->sh, p->sw);
-        if (p->mult > 1)
-            snprintf(buf, len, "%s, x%d%s", win, p->mult, act_suffix(p->act));
-        else
-            snprintf(buf, len, "%s%s", win, act_suffix(p->act));
-    } else if (strcmp(op, "dense") == 0) {
-        const clnet__dense_params *p = l->params;
-        snprintf(buf, len, "%d units%s", p->units, act_suffix(p->act));
-    } else if (strcmp(op, "batch_norm") == 0) {
-        snprintf(buf, len, "%s", act_suffix(((const clnet__batch_norm_params *)l->params)->act));
-    } else if (strcmp(op, "add") == 0) {
-        snprintf(buf, len, "%s", act_suffix(((const clnet__add_params *)l->params)->act));
-    } else if (strcmp(op, "relu") == 0 || strcmp(op, "relu6") == 0) {
-        const clnet__relu_params *p = l->params;
-        if (p->cap > 0.0f)
-            snprintf(buf, len, "max %g", (double)p->cap);
-    } else if (strcmp(op, "max_pool") == 0 || strcmp(op, "avg_pool") == 0) {
-        const clnet__pool_params *p = l->params;
-        window(buf, len, p->kh, p->kw, p->sh, p->sw);
-    } else if (strcmp(op, "zero_pad") == 0) {
-        const clnet__zero_pad_params *p = l->params;
-        if (p->top == p->bottom && p->top == p->left && p->top == p->right)
-            snprintf(buf, len, "%d", p->top);
-        else
-            snprintf(buf, len, "((%d, %d), (%d, %d))", p->top, p->bottom, p->left, p->right);
-    } else if (strcmp(op, "channel_pad") == 0) {
-        const clnet__channel_pad_params *p = l->params;
-        if (p->stride > 1)
-            snprintf(buf, len, "/%d, %d", p->stride, p->channels);
-        else
-            snprintf(buf, len, "%d", p->channels);
-    } else if (strcmp(op, "dropout") == 0) {
-        snprintf(buf, len, "%g", (double)((const clnet__dropout_params *)l->params)->rate);
-    } else if (strcmp(op, "softmax_cross_entropy") == 0) {
-        const clnet__softmax_cross_entropy_params *p = l->params;
-        if (p->label_smoothing > 0.0f)
-            snprintf(buf, len, "smoothing %g", (double)p->label_smoothing);
-    }
+    if (l->op && l->op->describe)
+        l->op->describe(l->params, buf, len);
 }
 
 /* 1814083944 -> "1.81 G", 54160 -> "54,160": totals in the title. */

@@ -203,10 +203,8 @@ clnet_layer clnet_graph_input(clnet_graph *g, const char *name, int h, int w, in
 
 static int shows_rank2(const clnet_graph *g, const clnet__layer *l)
 {
-    static const char *const flat[] = {"flatten", "global_avg_pool", "global_max_pool"};
-    for (size_t i = 0; i < CLNET_COUNTOF(flat); ++i)
-        if (strcmp(l->op->name, flat[i]) == 0)
-            return 1;
+    if (l->op->flags & CLNET_OP_RANK2)
+        return 1;
     for (int i = 0; i < l->n_in; ++i)
         if (!g->layers[l->in[i]].rank2)
             return 0;

@@ -1,17 +1,12 @@
 /* add.c - add (Keras Add, the residual join) of 2..8 same-shape inputs, with an
- * optional fused relu/relu6 so the scheduler can merge add + ReLU.
+ * optional fused activation so the scheduler can merge add + ReLU.
  * Kernels: cl/add.cl. Reference: src/ref/add.c. Tests: tests/ops/test_add.c. */
 #include "ops/op.h"
 #include "ref/ref.h"
 
 static clnet_status add_parse(clnet_context *ctx, clnet__kv *kv, void *params)
 {
-    static const char *const acts[] = {"none", "relu", "relu6", "linear"};
-    clnet__add_params *p = params;
-    int act = 0;
-    CLNET_TRY(clnet__kv_enum(ctx, kv, "activation", acts, 4, 0, &act));
-    p->act = act == 3 ? CLNET_ACT_NONE : (clnet__act)act;
-    return CLNET_OK;
+    return clnet__act_parse(ctx, kv, "activation", 0, 0, &((clnet__add_params *)params)->act);
 }
 
 static clnet_status add_infer(clnet_context *ctx, const void *params, const clnet_shape *in,
@@ -32,6 +27,22 @@ static clnet_status add_infer(clnet_context *ctx, const void *params, const clne
     return CLNET_OK;
 }
 
+/* Backward never reads the inputs (CLNET_OP_BWD_INPUT_SHAPE_ONLY keeps a ResNet's memory
+ * low), so an activation whose backward reads the pre-activation keeps that sum instead. */
+static int add_saved(const void *params, const clnet_shape *in, int n_in, clnet_shape *saved)
+{
+    (void)n_in;
+    if (!clnet__act_from_input(((const clnet__add_params *)params)->act))
+        return 0;
+    saved[0] = in[0];
+    return 1;
+}
+
+static void add_describe(const void *params, char *buf, size_t len)
+{
+    clnet__act_suffix(((const clnet__add_params *)params)->act, buf, len);
+}
+
 static double add_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out)
 {
     (void)params;
@@ -39,17 +50,36 @@ static double add_flops(const void *params, const clnet_shape *in, int n_in, cln
     return (double)(n_in - 1) * (double)clnet__shape_count(out);
 }
 
+/* The saved sum when the activation's backward reads it (training, or a backward call). */
+static clnet_status pre_buffer(const clnet__op_call *call, int backward, cl_mem *pre)
+{
+    const clnet__add_params *p = call->params;
+    *pre = NULL;
+    if (!clnet__act_from_input(p->act) || (!call->training && !backward))
+        return CLNET_OK;
+    if (!call->saved || !call->saved[0])
+        return clnet__fail(call->ctx, CLNET_ERR_INVALID_ARG,
+                           "add: its activation needs the pre-activation saved in training");
+    *pre = call->saved[0]->buf;
+    return CLNET_OK;
+}
+
 static clnet_status add_forward(const clnet__op_call *call)
 {
     const clnet__add_params *p = call->params;
     const int count = (int)call->out->count;
-    clnet_arg args[12];
+    cl_mem pre = NULL;
+    CLNET_TRY(pre_buffer(call, 0, &pre));
+    clnet_arg args[15];
     for (int i = 0; i < 8; ++i)
         args[i] = CLNET_ARG_MEM(call->in[i < call->n_in ? i : 0]->buf);
     args[8] = CLNET_ARG_MEM(call->out->buf);
-    args[9] = CLNET_ARG_INT(call->n_in);
-    args[10] = CLNET_ARG_INT(count);
-    args[11] = CLNET_ARG_INT(p->act);
+    args[9] = CLNET_ARG_MEM(pre ? pre : call->out->buf);
+    args[10] = CLNET_ARG_INT(call->n_in);
+    args[11] = CLNET_ARG_INT(count);
+    args[12] = CLNET_ARG_INT(pre != NULL);
+    args[13] = CLNET_ARG_INT(p->act.id);
+    args[14] = CLNET_ARG_FLOAT(p->act.alpha);
     const size_t global[1] = {clnet__chunks(call->ctx, "add", (size_t)count)};
     return clnet__launch(call->ctx, "add", "add_forward", args, (int)CLNET_COUNTOF(args), 1,
                          global);
@@ -67,14 +97,17 @@ static clnet_status add_backward(const clnet__op_call *call)
             d[n_out++] = call->din[i]->buf;
     if (n_out == 0)
         return CLNET_OK;
-    clnet_arg args[13];
-    args[0] = CLNET_ARG_MEM(call->out->buf);
+    cl_mem pre = NULL;
+    CLNET_TRY(pre_buffer(call, 1, &pre));
+    clnet_arg args[14];
+    args[0] = CLNET_ARG_MEM(pre ? pre : call->out->buf);
     args[1] = CLNET_ARG_MEM(call->dout->buf);
     for (int i = 0; i < 8; ++i)
         args[2 + i] = CLNET_ARG_MEM(d[i < n_out ? i : 0]);
     args[10] = CLNET_ARG_INT(n_out);
     args[11] = CLNET_ARG_INT(count);
-    args[12] = CLNET_ARG_INT(p->act);
+    args[12] = CLNET_ARG_INT(p->act.id);
+    args[13] = CLNET_ARG_FLOAT(p->act.alpha);
     const size_t global[1] = {clnet__chunks(call->ctx, "add", (size_t)count)};
     return clnet__launch(call->ctx, "add", "add_backward", args, (int)CLNET_COUNTOF(args), 1,
                          global);
@@ -85,6 +118,8 @@ static const clnet__op_case add_cases[] = {
     {"", 2, {{1, 1, 1, 1}, {1, 1, 1, 1}}, 0},
     {"", 3, {{3, 5, 7, 3}, {3, 5, 7, 3}, {3, 5, 7, 3}}, 0},
     {"activation = relu", 2, {{2, 9, 11, 17}, {2, 9, 11, 17}}, 2.0f},
+    {"activation = sigmoid", 3, {{3, 1, 1, 33}, {3, 1, 1, 33}, {3, 1, 1, 33}}, 2.0f},
+    {"activation = swish", 2, {{1, 3, 5, 17}, {1, 3, 5, 17}}, 2.0f},
 };
 
 static const clnet_op_key add_keys[] = {
@@ -94,6 +129,8 @@ static const clnet_op_key add_keys[] = {
 const clnet__op_desc clnet__op_add = {
     .name = "add",
     .keras = "Add",
+    .family = CLNET_FAMILY_MERGE,
+    .describe = add_describe,
     .description = "sum of 2 to 8 inputs of the same shape (the residual join)",
     .keys = add_keys,
     .n_keys = (int)CLNET_COUNTOF(add_keys),
@@ -104,6 +141,7 @@ const clnet__op_desc clnet__op_add = {
     .act_offset = offsetof(clnet__add_params, act),
     .parse = add_parse,
     .infer = add_infer,
+    .saved = add_saved,
     .flops = add_flops,
     .forward = add_forward,
     .backward = add_backward,

@@ -95,6 +95,8 @@ static const clnet_op_key avg_pool_keys[] = {
 
 const clnet__op_desc clnet__op_avg_pool = {
     .name = "avg_pool",
+    .family = CLNET_FAMILY_POOLING,
+    .describe = clnet__pool_describe,
     .keras = "AveragePooling2D",
     .description = "the mean of each window (of its input cells, unless count_include_pad)",
     .keys = avg_pool_keys,

@@ -1,5 +1,7 @@
 /* batch_norm.c - Keras BatchNormalization over the channel axis, with the fused
- * relu / relu6 the scheduler uses in training (normalize + scale + shift + activation).
+ * activation the scheduler uses in training (normalize + scale + shift + activation; an
+ * activation whose backward reads the pre-activation gets it recomputed from x, the
+ * statistics, gamma and beta, so nothing more is kept).
  * Kernels: cl/batch_norm.cl. Reference: src/ref/batch_norm.c.
  * Tests: tests/ops/test_batch_norm.c. */
 #include "ops/op.h"
@@ -12,10 +14,8 @@ enum { BN_MEAN = 0, BN_VAR = 1, BN_GRAD = 2 };
 
 static clnet_status bn_parse(clnet_context *ctx, clnet__kv *kv, void *params)
 {
-    static const char *const acts[] = {"none", "relu", "relu6", "linear"};
     clnet__batch_norm_params *p = params;
     double eps = 1e-3, mom = 0.99;
-    int act = 0;
     CLNET_TRY(clnet__kv_float(ctx, kv, "epsilon", 1e-3, &eps));
     if (!(eps > 0.0))
         return clnet__kv_error(ctx, kv, clnet__kv_find(kv, "epsilon"), "epsilon",
@@ -25,10 +25,9 @@ static clnet_status bn_parse(clnet_context *ctx, clnet__kv *kv, void *params)
         return clnet__kv_error(ctx, kv, clnet__kv_find(kv, "momentum"), "momentum",
                                "must be in [0, 1], got %g", mom);
     CLNET_TRY(clnet__kv_bool(ctx, kv, "unbiased_variance", 0, &p->unbiased));
-    CLNET_TRY(clnet__kv_enum(ctx, kv, "activation", acts, 4, 0, &act));
+    CLNET_TRY(clnet__act_parse(ctx, kv, "activation", 0, 0, &p->act));
     p->epsilon = (float)eps;
     p->momentum = (float)mom;
-    p->act = act == 3 ? CLNET_ACT_NONE : (clnet__act)act;
     return CLNET_OK;
 }
 
@@ -69,6 +68,11 @@ static int bn_saved(const void *params, const clnet_shape *in, int n_in, clnet_s
     return 2;
 }
 
+static void bn_describe(const void *params, char *buf, size_t len)
+{
+    clnet__act_suffix(((const clnet__batch_norm_params *)params)->act, buf, len);
+}
+
 static double bn_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out)
 {
     (void)params;
@@ -107,13 +111,24 @@ static clnet_status reduce(const clnet__op_call *call, const reduce_src *s, int 
     const clnet__batch_norm_params *p = call->params;
     clnet_context *ctx = call->ctx;
     const int c = call->out->shape.c;
-    const clnet_arg args[] = {CLNET_ARG_MEM(s->x),         CLNET_ARG_MEM(s->dy),
-                              CLNET_ARG_MEM(s->y),         CLNET_ARG_MEM(s->mean),
-                              CLNET_ARG_MEM(s->stat),      CLNET_ARG_INT(s->is_var),
-                              CLNET_ARG_FLOAT(p->epsilon), CLNET_ARG_INT(p->act),
-                              CLNET_ARG_INT(rows),         CLNET_ARG_INT(c),
-                              CLNET_ARG_INT(rpb),          CLNET_ARG_INT(blocks),
-                              CLNET_ARG_INT(s->mode),      CLNET_ARG_MEM(partial)};
+    const clnet_arg args[] = {CLNET_ARG_MEM(s->x),
+                              CLNET_ARG_MEM(s->dy),
+                              CLNET_ARG_MEM(s->y),
+                              CLNET_ARG_MEM(call->w[0]->buf),
+                              CLNET_ARG_MEM(call->w[1]->buf),
+                              CLNET_ARG_MEM(s->mean),
+                              CLNET_ARG_MEM(s->stat),
+                              CLNET_ARG_INT(s->is_var),
+                              CLNET_ARG_FLOAT(p->epsilon),
+                              CLNET_ARG_INT(p->act.id),
+                              CLNET_ARG_FLOAT(p->act.alpha),
+                              CLNET_ARG_INT(clnet__act_from_input(p->act)),
+                              CLNET_ARG_INT(rows),
+                              CLNET_ARG_INT(c),
+                              CLNET_ARG_INT(rpb),
+                              CLNET_ARG_INT(blocks),
+                              CLNET_ARG_INT(s->mode),
+                              CLNET_ARG_MEM(partial)};
     if (is_gpu(ctx)) {
         const size_t ct = (size_t)clnet__param(ctx, PROG, "RED_CT", 16);
         const size_t rt = (size_t)clnet__param(ctx, PROG, "RED_RT", 4);
@@ -160,7 +175,8 @@ static clnet_status apply(const clnet__op_call *call, cl_mem mean, cl_mem stat, 
                               CLNET_ARG_MEM(stat),
                               CLNET_ARG_INT(is_var),
                               CLNET_ARG_FLOAT(p->epsilon),
-                              CLNET_ARG_INT(p->act),
+                              CLNET_ARG_INT(p->act.id),
+                              CLNET_ARG_FLOAT(p->act.alpha),
                               CLNET_ARG_INT(rows),
                               CLNET_ARG_INT(s.c),
                               CLNET_ARG_INT(run)};
@@ -275,12 +291,15 @@ static clnet_status bn_backward(const clnet__op_call *call)
                               CLNET_ARG_MEM(call->dout->buf),
                               CLNET_ARG_MEM(call->out->buf),
                               CLNET_ARG_MEM(call->w[0]->buf),
+                              CLNET_ARG_MEM(call->w[1]->buf),
                               CLNET_ARG_MEM(mean),
                               CLNET_ARG_MEM(stat),
                               CLNET_ARG_MEM(sums),
                               CLNET_ARG_INT(!training),
                               CLNET_ARG_FLOAT(p->epsilon),
-                              CLNET_ARG_INT(p->act),
+                              CLNET_ARG_INT(p->act.id),
+                              CLNET_ARG_FLOAT(p->act.alpha),
+                              CLNET_ARG_INT(clnet__act_from_input(p->act)),
                               CLNET_ARG_INT(rows),
                               CLNET_ARG_INT(c),
                               CLNET_ARG_INT(training),
@@ -297,6 +316,8 @@ static const clnet__op_case bn_cases[] = {
     {"epsilon = 0.01\nmomentum = 0.9\nactivation = relu", 1, {{1, 5, 7, 17}}, 0},
     {"activation = relu6\nunbiased_variance = true", 1, {{3, 4, 3, 33}}, 8.0f},
     {"momentum = 0.5", 1, {{1, 1, 1, 3}}, 0},
+    {"activation = swish", 1, {{3, 2, 3, 17}}, 0},
+    {"activation = elu(0.5)\nunbiased_variance = true", 1, {{2, 3, 1, 5}}, 0},
 };
 
 static const clnet_op_key batch_norm_keys[] = {
@@ -311,6 +332,8 @@ static const clnet_op_key batch_norm_keys[] = {
 const clnet__op_desc clnet__op_batch_norm = {
     .name = "batch_norm",
     .keras = "BatchNormalization",
+    .family = CLNET_FAMILY_NORMALIZATION,
+    .describe = bn_describe,
     .description =
         "normalizes each channel: batch statistics in training, moving ones in inference",
     .keys = batch_norm_keys,

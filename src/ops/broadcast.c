@@ -175,6 +175,7 @@ static const clnet__op_case bc_cases[] = {
     }                                                                                              \
     const clnet__op_desc clnet__op_##name_ = {                                                     \
         .name = #name_,                                                                            \
+        .family = CLNET_FAMILY_MERGE,                                                              \
         .keras = keras_,                                                                           \
         .description = what_,                                                                      \
         .min_inputs = 2,                                                                           \

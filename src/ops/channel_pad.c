@@ -2,6 +2,8 @@
  * subsampling by `stride` and zero channels up to `channels`, `before` of them ahead of
  * the input's. Kernels: cl/channel_pad.cl. Reference: src/ref/channel_pad.c.
  * Tests: tests/ops/test_channel_pad.c. */
+#include <stdio.h>
+
 #include "ops/op.h"
 #include "ref/ref.h"
 
@@ -31,6 +33,15 @@ static clnet_status channel_pad_infer(clnet_context *ctx, const void *params, co
     return clnet__op_out_shape(ctx, "channel_pad: channels", in[0].n,
                                ((int64_t)in[0].h + p->stride - 1) / p->stride,
                                ((int64_t)in[0].w + p->stride - 1) / p->stride, p->channels, out);
+}
+
+static void channel_pad_describe(const void *params, char *buf, size_t len)
+{
+    const clnet__channel_pad_params *p = params;
+    if (p->stride > 1)
+        snprintf(buf, len, "/%d, %d", p->stride, p->channels);
+    else
+        snprintf(buf, len, "%d", p->channels);
 }
 
 static double channel_pad_flops(const void *params, const clnet_shape *in, int n_in,
@@ -93,6 +104,8 @@ static const clnet_op_key channel_pad_keys[] = {
 
 const clnet__op_desc clnet__op_channel_pad = {
     .name = "channel_pad",
+    .family = CLNET_FAMILY_RESHAPE,
+    .describe = channel_pad_describe,
     .keras = "ChannelPad",
     .description = "zero channels around the input's, strided: the option-A ResNet shortcut",
     .keys = channel_pad_keys,

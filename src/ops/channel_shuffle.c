@@ -4,6 +4,8 @@
  * pixel's channels; its gradient is the inverse permutation.
  * Kernels: cl/channel_shuffle.cl. Reference: src/ref/channel_shuffle.c.
  * Tests: tests/ops/test_channel_shuffle.c. */
+#include <stdio.h>
+
 #include "ops/op.h"
 #include "ref/ref.h"
 
@@ -71,8 +73,15 @@ static const clnet_op_key channel_shuffle_keys[] = {
     {"groups", "int", NULL, "groups the channels are viewed as (they must divide them)", "2"},
 };
 
+static void channel_shuffle_describe(const void *params, char *buf, size_t len)
+{
+    snprintf(buf, len, "%d groups", ((const clnet__channel_shuffle_params *)params)->groups);
+}
+
 const clnet__op_desc clnet__op_channel_shuffle = {
     .name = "channel_shuffle",
+    .family = CLNET_FAMILY_RESHAPE,
+    .describe = channel_shuffle_describe,
     .keras = "ChannelShuffle",
     .description = "channels as (groups, c / groups), transposed: ShuffleNet's shuffle",
     .keys = channel_shuffle_keys,

@@ -4,6 +4,8 @@
  * so it runs concatenate's kernels (src/ops/concatenate.h).
  * Kernels: cl/concatenate.cl. Reference: src/ref/channel_slice.c.
  * Tests: tests/ops/test_channel_slice.c. */
+#include <stdio.h>
+
 #include "ops/concatenate.h"
 #include "ops/op.h"
 #include "ref/ref.h"
@@ -64,8 +66,16 @@ static const clnet_op_key channel_slice_keys[] = {
     {"size", "int", NULL, "channels taken", "1"},
 };
 
+static void channel_slice_describe(const void *params, char *buf, size_t len)
+{
+    const clnet__channel_slice_params *p = params;
+    snprintf(buf, len, "%d:%d", p->start, p->start + p->size);
+}
+
 const clnet__op_desc clnet__op_channel_slice = {
     .name = "channel_slice",
+    .family = CLNET_FAMILY_RESHAPE,
+    .describe = channel_slice_describe,
     .keras = "ChannelSlice",
     .description = "channels [start, start + size) of the input (ShuffleNetV2's split)",
     .keys = channel_slice_keys,

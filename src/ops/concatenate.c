@@ -3,6 +3,8 @@
  * launch per input into its channel block of the output, and back for the gradients.
  * Kernels: cl/concatenate.cl. Reference: src/ref/concatenate.c.
  * Tests: tests/ops/test_concatenate.c. */
+#include <stdio.h>
+
 #include "ops/concatenate.h"
 #include "ops/op.h"
 #include "ref/ref.h"
@@ -98,8 +100,16 @@ static const clnet_op_key concatenate_keys[] = {
     {"axis", "-1|3", "-1", "the channel axis (the only one supported), as Keras's", "3"},
 };
 
+static void concatenate_describe(const void *params, char *buf, size_t len)
+{
+    (void)params;
+    snprintf(buf, len, "channels");
+}
+
 const clnet__op_desc clnet__op_concatenate = {
     .name = "concatenate",
+    .family = CLNET_FAMILY_MERGE,
+    .describe = concatenate_describe,
     .keras = "Concatenate",
     .description = "2 to 8 inputs side by side along the channels",
     .keys = concatenate_keys,

@@ -22,9 +22,8 @@ typedef clnet__conv_geom geom;
 
 static clnet_status conv2d_parse(clnet_context *ctx, clnet__kv *kv, void *params)
 {
-    static const char *const acts[] = {"none", "relu", "relu6", "linear"};
     clnet__conv2d_params *p = params;
-    int k[2], s[2], d[2], act = 0;
+    int k[2], s[2], d[2];
     CLNET_TRY(
         clnet__kv_int_in(ctx, kv, "filters", CLNET_KV_REQUIRED, 1, CLNET_MAX_DIM, &p->filters));
     CLNET_TRY(clnet__kv_positive2(ctx, kv, "kernel_size", CLNET_KV_REQUIRED, k));
@@ -42,7 +41,7 @@ static clnet_status conv2d_parse(clnet_context *ctx, clnet__kv *kv, void *params
     p->pad_l = pad[2];
     p->pad_r = pad[3];
     CLNET_TRY(clnet__kv_bool(ctx, kv, "use_bias", 1, &p->use_bias));
-    CLNET_TRY(clnet__kv_enum(ctx, kv, "activation", acts, 4, 0, &act));
+    CLNET_TRY(clnet__act_parse(ctx, kv, "activation", 0, 0, &p->act));
     CLNET_TRY(clnet__kv_int_in(ctx, kv, "groups", 1, 1, CLNET_MAX_DIM, &p->groups));
     if (p->filters % p->groups)
         return clnet__kv_error(ctx, kv, clnet__kv_find(kv, "groups"), "groups",
@@ -51,7 +50,6 @@ static clnet_status conv2d_parse(clnet_context *ctx, clnet__kv *kv, void *params
     p->kw = k[1];
     p->sh = s[0];
     p->sw = s[1];
-    p->act = act == 3 ? CLNET_ACT_NONE : (clnet__act)act;
     return CLNET_OK;
 }
 
@@ -119,6 +117,23 @@ static int conv2d_weights(const void *params, const clnet_shape *in, int n_in,
     w[1] = (clnet__weight_desc){
         "bias", {1, 1, 1, p->filters}, 1, CLNET_INIT_UNIFORM, 0.0f, 0.0f, -0.5f, 0.5f};
     return 2;
+}
+
+/* Training with an activation whose backward reads the pre-activation keeps it, output-shaped
+ * (a second GEMM in backward would cost more than the memory). The graph has inferred the
+ * shapes already, so the inference cannot fail here. */
+static int conv2d_saved(const void *params, const clnet_shape *in, int n_in, clnet_shape *saved)
+{
+    const clnet__conv2d_params *p = params;
+    return clnet__act_from_input(p->act) && conv2d_infer(NULL, p, in, n_in, saved) == CLNET_OK;
+}
+
+static void conv2d_describe(const void *params, char *buf, size_t len)
+{
+    const clnet__conv2d_params *p = params;
+    char win[48], act[48];
+    snprintf(buf, len, "%s, %d%s", clnet__window_str(p->kh, p->kw, p->sh, p->sw, win, sizeof win),
+             p->filters, clnet__act_suffix(p->act, act, sizeof act));
 }
 
 static double conv2d_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out)
@@ -272,22 +287,26 @@ static clnet_status gemm(const gemm_ctx *r, const geom *g, int role, int rows, f
     return CLNET_OK;
 }
 
-/* y = act(y + bias + res) in place over rows x cout; bias and res may be NULL. */
-static clnet_status epilogue(clnet_context *ctx, cl_mem y, cl_mem bias, cl_mem res, int rows,
-                             int cout, clnet__act act)
+/* y = act(y + bias + res) in place over rows x cout, the value before act into pre; bias,
+ * res and pre may be NULL. */
+static clnet_status epilogue(clnet_context *ctx, cl_mem y, cl_mem bias, cl_mem res, cl_mem pre,
+                             int rows, int cout, clnet__act act)
 {
-    if (!bias && !res && act == CLNET_ACT_NONE)
+    if (!bias && !res && act.id == CLNET_ACT_NONE)
         return CLNET_OK;
     const int chunk = clnet__param(ctx, PROG, "CLNET_CHUNK", 1);
     const int run = chunk > cout ? chunk / cout : 1;
     const clnet_arg args[] = {CLNET_ARG_MEM(y),
                               CLNET_ARG_MEM(bias ? bias : y),
                               CLNET_ARG_MEM(res ? res : y),
+                              CLNET_ARG_MEM(pre ? pre : y),
                               CLNET_ARG_INT(rows),
                               CLNET_ARG_INT(cout),
                               CLNET_ARG_INT(bias != NULL),
                               CLNET_ARG_INT(res != NULL),
-                              CLNET_ARG_INT(act),
+                              CLNET_ARG_INT(pre != NULL),
+                              CLNET_ARG_INT(act.id),
+                              CLNET_ARG_FLOAT(act.alpha),
                               CLNET_ARG_INT(run)};
     const size_t gpu[2] = {(size_t)cout, (size_t)rows};
     const size_t cpu[1] = {((size_t)rows + (size_t)run - 1) / (size_t)run};
@@ -405,7 +424,7 @@ clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_
         return CLNET_OK;
     /* Backward: the activation's gradient (TMP unless a residual input takes it), the bias
      * gradient, dX, then dW. */
-    if (p->act != CLNET_ACT_NONE)
+    if (p->act.id != CLNET_ACT_NONE)
         need(e, 1, CLNET_SCRATCH_TMP, (size_t)rows * g.cout * sizeof(float));
     if (p->use_bias)
         need(e, 1, CLNET_SCRATCH_REDUCE, clnet__reduce_rows_scratch(ctx, rows, g.cout));
@@ -450,6 +469,23 @@ static clnet_status conv2d_prepare(clnet_context *ctx, const void *params, const
                                       CLNET_CONV_AUTO, 1, e);
 }
 
+/* The saved pre-activation of an activation whose backward reads it (training), else NULL. */
+static clnet_status pre_buffer(const clnet__op_call *call, cl_mem *pre)
+{
+    const clnet__conv2d_params *p = call->params;
+    *pre = NULL;
+    if (!clnet__act_from_input(p->act) || (!call->training && !call->dout))
+        return CLNET_OK;
+    if (!call->saved || !call->saved[0]) {
+        char name[48];
+        return clnet__fail(call->ctx, CLNET_ERR_INVALID_ARG,
+                           "conv2d: activation %s needs the pre-activation saved in training",
+                           clnet__act_str(p->act, name, sizeof name));
+    }
+    *pre = call->saved[0]->buf;
+    return CLNET_OK;
+}
+
 static clnet_status conv2d_forward(const clnet__op_call *call)
 {
     const clnet__conv2d_params *p = call->params;
@@ -461,10 +497,11 @@ static clnet_status conv2d_forward(const clnet__op_call *call)
     const int opix = g.out_h * g.out_w, rows = g.batch * opix;
     cl_mem x = call->in[0]->buf, w = call->w[0]->buf, y = call->out->buf;
     cl_mem bias = p->use_bias ? call->w[1]->buf : NULL,
-           res = call->n_in > 1 ? call->in[1]->buf : NULL;
+           res = call->n_in > 1 ? call->in[1]->buf : NULL, pre = NULL;
+    CLNET_TRY(pre_buffer(call, &pre));
     if (call->exec->algo == CLNET_CONV_WINOGRAD)
         return clnet__conv2d_winograd(ctx, call->scratch, &call->exec->gemm[CLNET_CONV_GEMM_FWD],
-                                      &g, x, w, bias, res, p->act, y);
+                                      &g, x, w, bias, res, p->act, y, pre);
     if (pointwise(&g)) {
         CLNET_TRY(gemm(&r, &g, CLNET_CONV_GEMM_FWD, rows, 0.0f, x, 0, w, 0, y, 0));
     } else {
@@ -478,17 +515,22 @@ static clnet_status conv2d_forward(const clnet__op_call *call)
                            (size_t)n0 * opix * g.cout));
         }
     }
-    return epilogue(ctx, y, bias, res, rows, g.cout, p->act);
+    return epilogue(ctx, y, bias, res, pre, rows, g.cout, p->act);
 }
 
-/* dpre = act_backward(dout, y) into dst (NULL: a scratch buffer), or dout itself without
- * an activation (then copied to dst when dst is given). */
+/* dpre = act_backward(dout, v) into dst (NULL: a scratch buffer), v the output or the saved
+ * pre-activation as the activation table says, or dout itself without an activation (then
+ * copied to dst when dst is given). */
 static clnet_status act_backward(const clnet__op_call *call, clnet__act act, cl_mem dst,
                                  cl_mem *dpre)
 {
     clnet_context *ctx = call->ctx;
     const size_t count = call->out->count;
-    if (act == CLNET_ACT_NONE) {
+    cl_mem v = call->out->buf;
+    CLNET_TRY(pre_buffer(call, &v));
+    if (!v)
+        v = call->out->buf;
+    if (act.id == CLNET_ACT_NONE) {
         *dpre = call->dout->buf;
         return dst ? clnet__copy(ctx, call->dout->buf, 0, dst, 0, count) : CLNET_OK;
     }
@@ -496,8 +538,9 @@ static clnet_status act_backward(const clnet__op_call *call, clnet__act act, cl_
         CLNET_TRY(clnet__scratch_get(ctx, call->scratch, CLNET_SCRATCH_TMP, count * sizeof(float),
                                      "conv2d activation gradient", &dst));
     *dpre = dst;
-    const clnet_arg args[] = {CLNET_ARG_MEM(call->dout->buf), CLNET_ARG_MEM(call->out->buf),
-                              CLNET_ARG_MEM(dst), CLNET_ARG_INT((int)count), CLNET_ARG_INT(act)};
+    const clnet_arg args[] = {
+        CLNET_ARG_MEM(call->dout->buf), CLNET_ARG_MEM(v),      CLNET_ARG_MEM(dst),
+        CLNET_ARG_INT((int)count),      CLNET_ARG_INT(act.id), CLNET_ARG_FLOAT(act.alpha)};
     const size_t global[1] = {clnet__chunks(ctx, PROG, count)};
     return clnet__launch(ctx, PROG, "conv2d_epilogue_backward", args, (int)CLNET_COUNTOF(args), 1,
                          global);
@@ -573,7 +616,8 @@ static clnet_status conv2d_backward(const clnet__op_call *call)
 /* 1x1 (the direct GEMM), 'same' with stride 2 on odd sizes, the 7x7 stem whose 'same'
  * padding is 2 before and 3 after, a residual input, relu6 scaled to cross 0 and 6, a
  * 3x3 stride-1 layer wide enough (32 channels, 36 tiles) for every class's default rule
- * to run it by Winograd, and 2 groups of 3 input and 5 output channels. */
+ * to run it by Winograd (with gelu, whose backward reads the saved pre-activation),
+ * hard_swish by im2col, and 2 groups of 3 input and 5 output channels. */
 static const clnet__op_case conv2d_cases[] = {
     {"filters = 8\nkernel_size = 1", 1, {{3, 5, 7, 17}}, 0},
     {"filters = 6\nkernel_size = 3\nstrides = 2\npadding = same\nactivation = relu6",
@@ -588,10 +632,11 @@ static const clnet__op_case conv2d_cases[] = {
      1,
      {{1, 8, 8, 3}},
      0},
-    {"filters = 32\nkernel_size = 3\npadding = same\nactivation = relu",
+    {"filters = 32\nkernel_size = 3\npadding = same\nactivation = gelu",
      2,
      {{1, 12, 11, 32}, {1, 12, 11, 32}},
      0},
+    {"filters = 7\nkernel_size = 3\nstrides = 2\nactivation = hard_swish", 1, {{3, 7, 6, 5}}, 4.0f},
     {"filters = 10\nkernel_size = 3\nstrides = 2\npadding = same\ngroups = 2",
      1,
      {{3, 7, 7, 6}},
@@ -615,6 +660,8 @@ static const clnet_op_key conv2d_keys[] = {
 const clnet__op_desc clnet__op_conv2d = {
     .name = "conv2d",
     .keras = "Conv2D",
+    .family = CLNET_FAMILY_CONVOLUTION,
+    .describe = conv2d_describe,
     .description = "2-D convolution, kernel h x w x in / groups x filters, with a fused bias and "
                    "activation",
     .keys = conv2d_keys,
@@ -622,13 +669,13 @@ const clnet__op_desc clnet__op_conv2d = {
     .params_size = sizeof(clnet__conv2d_params),
     .min_inputs = 1,
     .max_inputs = 2,
-    .flags =
-        CLNET_OP_NOT_SMOOTH | CLNET_OP_FUSED_ACT | CLNET_OP_OPTIONAL_BIAS, /* fused relu / relu6 */
+    .flags = CLNET_OP_NOT_SMOOTH | CLNET_OP_FUSED_ACT | CLNET_OP_OPTIONAL_BIAS,
     .act_offset = offsetof(clnet__conv2d_params, act),
     .bias_offset = offsetof(clnet__conv2d_params, use_bias),
     .parse = conv2d_parse,
     .infer = conv2d_infer,
     .weights = conv2d_weights,
+    .saved = conv2d_saved,
     .flops = conv2d_flops,
     .prepare = conv2d_prepare,
     .forward = conv2d_forward,

@@ -184,7 +184,8 @@ void clnet__conv2d_winograd_prepare(const clnet_context *ctx, const clnet__conv_
 
 static clnet_status winograd(clnet_context *ctx, const clnet__scratch *s,
                              const clnet__gemm_plan *gp, const clnet__conv_geom *g, cl_mem x,
-                             cl_mem w, int flip, cl_mem bias, cl_mem res, clnet__act act, cl_mem y)
+                             cl_mem w, int flip, cl_mem bias, cl_mem res, clnet__act act, cl_mem y,
+                             cl_mem pre)
 {
     const int tiles_h = (g->out_h + 1) / 2, tiles_w = (g->out_w + 1) / 2;
     const int tiles_hw = tiles_h * tiles_w, per = chunk_images(ctx, g, tiles_hw);
@@ -223,6 +224,7 @@ static clnet_status winograd(clnet_context *ctx, const clnet__scratch *s,
                                       CLNET_ARG_MEM(y),
                                       CLNET_ARG_MEM(bias ? bias : y),
                                       CLNET_ARG_MEM(res ? res : y),
+                                      CLNET_ARG_MEM(pre ? pre : y),
                                       CLNET_ARG_INT(n0),
                                       CLNET_ARG_INT(tiles),
                                       CLNET_ARG_INT(g->out_h),
@@ -232,7 +234,9 @@ static clnet_status winograd(clnet_context *ctx, const clnet__scratch *s,
                                       CLNET_ARG_INT(tiles_hw),
                                       CLNET_ARG_INT(bias != NULL),
                                       CLNET_ARG_INT(res != NULL),
-                                      CLNET_ARG_INT(act)};
+                                      CLNET_ARG_INT(pre != NULL),
+                                      CLNET_ARG_INT(act.id),
+                                      CLNET_ARG_FLOAT(act.alpha)};
         CLNET_TRY(launch(ctx, "conv2d_winograd_output", out_args, (int)CLNET_COUNTOF(out_args),
                          g->cout, tiles));
     }
@@ -241,9 +245,10 @@ static clnet_status winograd(clnet_context *ctx, const clnet__scratch *s,
 
 clnet_status clnet__conv2d_winograd(clnet_context *ctx, const clnet__scratch *s,
                                     const clnet__gemm_plan *gp, const clnet__conv_geom *g, cl_mem x,
-                                    cl_mem w, cl_mem bias, cl_mem res, clnet__act act, cl_mem y)
+                                    cl_mem w, cl_mem bias, cl_mem res, clnet__act act, cl_mem y,
+                                    cl_mem pre)
 {
-    return winograd(ctx, s, gp, g, x, w, 0, bias, res, act, y);
+    return winograd(ctx, s, gp, g, x, w, 0, bias, res, act, y, pre);
 }
 
 clnet_status clnet__conv2d_winograd_dx(clnet_context *ctx, const clnet__scratch *s,
@@ -251,5 +256,6 @@ clnet_status clnet__conv2d_winograd_dx(clnet_context *ctx, const clnet__scratch 
                                        cl_mem dpre, cl_mem w, cl_mem dx)
 {
     const clnet__conv_geom d = dx_geom(g);
-    return winograd(ctx, s, gp, &d, dpre, w, 1, NULL, NULL, CLNET_ACT_NONE, dx);
+    const clnet__act none = {CLNET_ACT_NONE, 0.0f};
+    return winograd(ctx, s, gp, &d, dpre, w, 1, NULL, NULL, none, dx, NULL);
 }

@@ -1,9 +1,10 @@
 /* dense.c - Keras Dense on the last axis: [n, h, w, c] -> [n, h, w, units], one GEMM
- * [n*h*w, c] x [c, units] with the fused bias + relu / relu6 epilogue. Runs as the 1x1
+ * [n*h*w, c] x [c, units] with the fused bias + activation epilogue. Runs as the 1x1
  * stride-1 conv2d it is (src/ops/conv2d.c and its kernels in cl/conv2d.cl); activation =
  * softmax then runs the softmax op's row kernels over the units (cl/softmax.cl).
  * Reference: src/ref/dense.c. Tests: tests/ops/test_dense.c. */
 #include <limits.h>
+#include <stdio.h>
 
 #include "ops/op.h"
 #include "ops/softmax.h"
@@ -11,14 +12,10 @@
 
 static clnet_status dense_parse(clnet_context *ctx, clnet__kv *kv, void *params)
 {
-    static const char *const acts[] = {"none", "relu", "relu6", "linear", "softmax"};
     clnet__dense_params *p = params;
-    int act = 0;
     CLNET_TRY(clnet__kv_int_in(ctx, kv, "units", CLNET_KV_REQUIRED, 1, CLNET_MAX_DIM, &p->units));
     CLNET_TRY(clnet__kv_bool(ctx, kv, "use_bias", 1, &p->use_bias));
-    CLNET_TRY(clnet__kv_enum(ctx, kv, "activation", acts, 5, 0, &act));
-    p->act = act == 3 ? CLNET_ACT_NONE : act == 4 ? CLNET_ACT_SOFTMAX : (clnet__act)act;
-    return CLNET_OK;
+    return clnet__act_parse(ctx, kv, "activation", 0, 1, &p->act);
 }
 
 static clnet_status dense_infer(clnet_context *ctx, const void *params, const clnet_shape *in,
@@ -49,6 +46,13 @@ static int dense_weights(const void *params, const clnet_shape *in, int n_in, cl
     return 2;
 }
 
+static void dense_describe(const void *params, char *buf, size_t len)
+{
+    const clnet__dense_params *p = params;
+    char act[48];
+    snprintf(buf, len, "%d units%s", p->units, clnet__act_suffix(p->act, act, sizeof act));
+}
+
 static double dense_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out)
 {
     (void)params;
@@ -64,8 +68,16 @@ static clnet__conv2d_params as_conv(const clnet__dense_params *p)
     c.kh = c.kw = c.sh = c.sw = 1;
     c.padding = CLNET_PADDING_VALID;
     c.use_bias = p->use_bias;
-    c.act = p->act == CLNET_ACT_SOFTMAX ? CLNET_ACT_NONE : p->act;
+    if (p->act.id != CLNET_ACT_SOFTMAX)
+        c.act = p->act;
     return c;
+}
+
+/* conv2d's: the pre-activation of an activation whose backward reads it. */
+static int dense_saved(const void *params, const clnet_shape *in, int n_in, clnet_shape *saved)
+{
+    const clnet__conv2d_params cp = as_conv(params);
+    return clnet__op_conv2d.saved(&cp, in, n_in, saved);
 }
 
 /* conv2d's record of the same product; with softmax, its backward's logits gradient in TMP
@@ -77,7 +89,7 @@ static clnet_status dense_prepare(clnet_context *ctx, const void *params, const 
     const clnet__conv2d_params cp = as_conv(p);
     CLNET_TRY(clnet__op_conv2d.prepare(ctx, &cp, in, n_in, out, training, e));
     const size_t tmp = clnet__shape_count(out) * sizeof(float);
-    if (training && p->act == CLNET_ACT_SOFTMAX && e->scratch[1][CLNET_SCRATCH_TMP] < tmp)
+    if (training && p->act.id == CLNET_ACT_SOFTMAX && e->scratch[1][CLNET_SCRATCH_TMP] < tmp)
         e->scratch[1][CLNET_SCRATCH_TMP] = tmp;
     return CLNET_OK;
 }
@@ -95,7 +107,7 @@ static clnet_status dense_forward(const clnet__op_call *call)
     clnet__op_call c = *call;
     c.params = &cp;
     CLNET_TRY(clnet__op_conv2d.forward(&c));
-    if (p->act != CLNET_ACT_SOFTMAX)
+    if (p->act.id != CLNET_ACT_SOFTMAX)
         return CLNET_OK;
     const clnet_shape s = call->out->shape;
     return clnet__softmax_rows_forward(call->ctx, call->out->buf, call->out->buf, rows_of(s), s.c);
@@ -110,7 +122,7 @@ static clnet_status dense_backward(const clnet__op_call *call)
     clnet__op_call c = *call;
     c.params = &cp;
     clnet_tensor dlogits;
-    if (p->act == CLNET_ACT_SOFTMAX) {
+    if (p->act.id == CLNET_ACT_SOFTMAX) {
         const clnet_shape s = call->out->shape;
         dlogits = *call->dout;
         CLNET_TRY(clnet__scratch_get(call->ctx, call->scratch, CLNET_SCRATCH_TMP,
@@ -131,12 +143,13 @@ static const clnet__op_case dense_cases[] = {
     {"units = 6\nuse_bias = false\nactivation = relu6", 1, {{3, 2, 3, 17}}, 8.0f},
     {"units = 10\nactivation = softmax", 1, {{3, 1, 1, 33}}, 0},
     {"units = 17\nuse_bias = false\nactivation = softmax", 1, {{2, 2, 3, 5}}, 2.0f},
+    {"units = 9\nactivation = gelu", 1, {{3, 1, 1, 17}}, 2.0f},
 };
 
 static const clnet_op_key dense_keys[] = {
     {"units", "int", NULL, "output channels (the classes of a head)", "10"},
     CLNET_KEY_USE_BIAS,
-    {"activation", "none|linear|relu|relu6|softmax", "none",
+    {"activation", &(CLNET_ACT_NAMES "|softmax")[1], "none",
      "applied to the output; softmax makes a head of probabilities (trained on its logits)",
      "softmax"},
 };
@@ -144,19 +157,22 @@ static const clnet_op_key dense_keys[] = {
 const clnet__op_desc clnet__op_dense = {
     .name = "dense",
     .keras = "Dense",
+    .family = CLNET_FAMILY_DENSE,
+    .describe = dense_describe,
     .description = "fully connected on the channels of every pixel: the classifier head",
     .keys = dense_keys,
     .n_keys = (int)CLNET_COUNTOF(dense_keys),
     .params_size = sizeof(clnet__dense_params),
     .min_inputs = 1,
     .max_inputs = 1,
-    /* fused relu / relu6 (softmax: a fused act no fusion pass mistakes for none) */
+    /* any table activation, or softmax: a fused act no fusion pass mistakes for none */
     .flags = CLNET_OP_NOT_SMOOTH | CLNET_OP_FUSED_ACT | CLNET_OP_OPTIONAL_BIAS,
     .act_offset = offsetof(clnet__dense_params, act),
     .bias_offset = offsetof(clnet__dense_params, use_bias),
     .parse = dense_parse,
     .infer = dense_infer,
     .weights = dense_weights,
+    .saved = dense_saved,
     .flops = dense_flops,
     .prepare = dense_prepare,
     .forward = dense_forward,

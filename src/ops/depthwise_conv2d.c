@@ -1,7 +1,11 @@
 /* depthwise_conv2d.c - Keras DepthwiseConv2D: a kh x kw filter per input channel and
- * depth_multiplier outputs per channel, optional bias and fused relu / relu6.
+ * depth_multiplier outputs per channel, optional bias and a fused activation (one whose
+ * backward reads the pre-activation keeps it in a saved tensor: recomputing it in backward
+ * would redo the taps once per tap that reads it).
  * Kernels: cl/depthwise_conv2d.cl. Reference: src/ref/depthwise_conv2d.c.
  * Tests: tests/ops/test_depthwise_conv2d.c. */
+#include <stdio.h>
+
 #include "ops/op.h"
 #include "ops/window.h"
 #include "ref/ref.h"
@@ -15,15 +19,14 @@ typedef struct geom {
 
 static clnet_status dw_parse(clnet_context *ctx, clnet__kv *kv, void *params)
 {
-    static const char *const acts[] = {"none", "relu", "relu6", "linear"};
     clnet__depthwise_conv2d_params *p = params;
-    int k[2], s[2], pad[4], mode = 0, act = 0;
+    int k[2], s[2], pad[4], mode = 0;
     CLNET_TRY(clnet__kv_positive2(ctx, kv, "kernel_size", CLNET_KV_REQUIRED, k));
     CLNET_TRY(clnet__kv_positive2(ctx, kv, "strides", 1, s));
     CLNET_TRY(clnet__kv_padding(ctx, kv, &mode, pad));
     CLNET_TRY(clnet__kv_int_in(ctx, kv, "depth_multiplier", 1, 1, CLNET_MAX_DIM, &p->mult));
     CLNET_TRY(clnet__kv_bool(ctx, kv, "use_bias", 1, &p->use_bias));
-    CLNET_TRY(clnet__kv_enum(ctx, kv, "activation", acts, 4, 0, &act));
+    CLNET_TRY(clnet__act_parse(ctx, kv, "activation", 0, 0, &p->act));
     p->kh = k[0];
     p->kw = k[1];
     p->sh = s[0];
@@ -33,7 +36,6 @@ static clnet_status dw_parse(clnet_context *ctx, clnet__kv *kv, void *params)
     p->pad_b = pad[1];
     p->pad_l = pad[2];
     p->pad_r = pad[3];
-    p->act = act == 3 ? CLNET_ACT_NONE : (clnet__act)act;
     return CLNET_OK;
 }
 
@@ -99,6 +101,41 @@ static int dw_weights(const void *params, const clnet_shape *in, int n_in, clnet
     return 2;
 }
 
+/* The pre-activation of an activation whose backward reads it, output-shaped (as conv2d). */
+static int dw_saved(const void *params, const clnet_shape *in, int n_in, clnet_shape *saved)
+{
+    const clnet__depthwise_conv2d_params *p = params;
+    return clnet__act_from_input(p->act) && dw_infer(NULL, p, in, n_in, saved) == CLNET_OK;
+}
+
+/* What the activation's backward reads: the output, or the saved pre-activation (training
+ * forward writes it); forward: where to save it, NULL when nothing is saved. */
+static clnet_status act_input(const clnet__op_call *call, int backward, cl_mem *v)
+{
+    const clnet__depthwise_conv2d_params *p = call->params;
+    *v = backward ? call->out->buf : NULL;
+    if (!clnet__act_from_input(p->act) || (!backward && !call->training))
+        return CLNET_OK;
+    if (!call->saved || !call->saved[0])
+        return clnet__fail(call->ctx, CLNET_ERR_INVALID_ARG,
+                           "depthwise_conv2d: its activation needs the pre-activation saved in "
+                           "training");
+    *v = call->saved[0]->buf;
+    return CLNET_OK;
+}
+
+static void dw_describe(const void *params, char *buf, size_t len)
+{
+    const clnet__depthwise_conv2d_params *p = params;
+    char win[48], act[48];
+    clnet__window_str(p->kh, p->kw, p->sh, p->sw, win, sizeof win);
+    clnet__act_suffix(p->act, act, sizeof act);
+    if (p->mult > 1)
+        snprintf(buf, len, "%s, x%d%s", win, p->mult, act);
+    else
+        snprintf(buf, len, "%s%s", win, act);
+}
+
 static double dw_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out)
 {
     (void)in;
@@ -126,15 +163,20 @@ static clnet_status dw_forward(const clnet__op_call *call)
     const int run = clnet__param(ctx, PROG, "DW_RUN", 4);
     const size_t cvec = (size_t)clnet__param(ctx, PROG, "CLNET_CVEC", 1);
     const size_t cout = (size_t)g.cin * g.mult;
+    cl_mem pre = NULL;
+    CLNET_TRY(act_input(call, 0, &pre));
     clnet_arg args[24];
     int n = 0;
     args[n++] = CLNET_ARG_MEM(call->in[0]->buf);
     args[n++] = CLNET_ARG_MEM(call->w[0]->buf);
     args[n++] = CLNET_ARG_MEM(call->w[p->use_bias ? 1 : 0]->buf); /* unread without bias */
     args[n++] = CLNET_ARG_MEM(call->out->buf);
+    args[n++] = CLNET_ARG_MEM(pre ? pre : call->out->buf);
     n += geom_args(&g, args + n);
     args[n++] = CLNET_ARG_INT(p->use_bias);
-    args[n++] = CLNET_ARG_INT(p->act);
+    args[n++] = CLNET_ARG_INT(pre != NULL);
+    args[n++] = CLNET_ARG_INT(p->act.id);
+    args[n++] = CLNET_ARG_FLOAT(p->act.alpha);
     args[n++] = CLNET_ARG_INT(run);
     const size_t rows = (size_t)g.batch * g.out_h;
     const size_t gpu[3] = {cout, (size_t)g.out_w, rows};
@@ -161,14 +203,17 @@ static clnet_status backward_data(const clnet__op_call *call, const geom *g)
     clnet_context *ctx = call->ctx;
     const int run = clnet__param(ctx, PROG, "DW_RUN", 4);
     const size_t cvec = (size_t)clnet__param(ctx, PROG, "CLNET_CVEC", 1);
+    cl_mem v = NULL;
+    CLNET_TRY(act_input(call, 1, &v));
     clnet_arg args[24];
     int n = 0;
     args[n++] = CLNET_ARG_MEM(call->dout->buf);
-    args[n++] = CLNET_ARG_MEM(call->out->buf);
+    args[n++] = CLNET_ARG_MEM(v);
     args[n++] = CLNET_ARG_MEM(call->w[0]->buf);
     args[n++] = CLNET_ARG_MEM(call->din[0]->buf);
     n += geom_args(g, args + n);
-    args[n++] = CLNET_ARG_INT(p->act);
+    args[n++] = CLNET_ARG_INT(p->act.id);
+    args[n++] = CLNET_ARG_FLOAT(p->act.alpha);
     args[n++] = CLNET_ARG_INT(run);
     const size_t rows = (size_t)g->batch * g->in_h;
     const size_t gpu[3] = {(size_t)g->cin, (size_t)g->in_w, rows};
@@ -206,14 +251,17 @@ static clnet_status backward_weights(const clnet__op_call *call, const geom *g)
     CLNET_TRY(clnet__scratch_get(ctx, call->scratch, CLNET_SCRATCH_REDUCE,
                                  (size_t)blocks * nt * cout * sizeof(float),
                                  "depthwise_conv2d weight gradients", &partial));
+    cl_mem v = NULL;
+    CLNET_TRY(act_input(call, 1, &v));
     clnet_arg args[24];
     int n = 0;
     args[n++] = CLNET_ARG_MEM(call->in[0]->buf);
     args[n++] = CLNET_ARG_MEM(call->dout->buf);
-    args[n++] = CLNET_ARG_MEM(call->out->buf);
+    args[n++] = CLNET_ARG_MEM(v);
     args[n++] = CLNET_ARG_MEM(partial);
     n += geom_args(g, args + n);
-    args[n++] = CLNET_ARG_INT(p->act);
+    args[n++] = CLNET_ARG_INT(p->act.id);
+    args[n++] = CLNET_ARG_FLOAT(p->act.alpha);
     args[n++] = CLNET_ARG_INT(rpb);
     args[n++] = CLNET_ARG_INT(t0);
     args[n++] = CLNET_ARG_INT(nt);
@@ -277,6 +325,10 @@ static const clnet__op_case dw_cases[] = {
     {"kernel_size = 3\nstrides = 2\npadding = same\nactivation = relu6", 1, {{3, 7, 7, 17}}, 4.0f},
     {"kernel_size = 5\nstrides = 2\npadding = same\nuse_bias = false", 1, {{1, 8, 6, 33}}, 0},
     {"kernel_size = 3\ndepth_multiplier = 2\nactivation = relu", 1, {{3, 6, 5, 3}}, 0},
+    {"kernel_size = 3\nstrides = 2\npadding = same\nactivation = hard_swish",
+     1,
+     {{3, 7, 6, 17}},
+     4.0f},
 };
 
 static const clnet_op_key depthwise_conv2d_keys[] = {
@@ -291,6 +343,8 @@ static const clnet_op_key depthwise_conv2d_keys[] = {
 const clnet__op_desc clnet__op_depthwise_conv2d = {
     .name = "depthwise_conv2d",
     .keras = "DepthwiseConv2D",
+    .family = CLNET_FAMILY_CONVOLUTION,
+    .describe = dw_describe,
     .description =
         "a kh x kw filter per input channel (depth_multiplier of them), channels unmixed",
     .keys = depthwise_conv2d_keys,
@@ -298,13 +352,13 @@ const clnet__op_desc clnet__op_depthwise_conv2d = {
     .params_size = sizeof(clnet__depthwise_conv2d_params),
     .min_inputs = 1,
     .max_inputs = 1,
-    .flags =
-        CLNET_OP_NOT_SMOOTH | CLNET_OP_FUSED_ACT | CLNET_OP_OPTIONAL_BIAS, /* fused relu / relu6 */
+    .flags = CLNET_OP_NOT_SMOOTH | CLNET_OP_FUSED_ACT | CLNET_OP_OPTIONAL_BIAS,
     .act_offset = offsetof(clnet__depthwise_conv2d_params, act),
     .bias_offset = offsetof(clnet__depthwise_conv2d_params, use_bias),
     .parse = dw_parse,
     .infer = dw_infer,
     .weights = dw_weights,
+    .saved = dw_saved,
     .flops = dw_flops,
     .prepare = dw_prepare,
     .forward = dw_forward,

@@ -50,11 +50,12 @@ static const clnet__op_case flatten_cases[] = {
 
 const clnet__op_desc clnet__op_flatten = {
     .name = "flatten",
+    .family = CLNET_FAMILY_RESHAPE,
     .keras = "Flatten",
     .description = "h x w x c -> 1 x 1 x (h * w * c), in NHWC order",
     .min_inputs = 1,
     .max_inputs = 1,
-    .flags = CLNET_OP_BWD_INPUT_SHAPE_ONLY | CLNET_OP_BWD_NO_OUTPUT,
+    .flags = CLNET_OP_BWD_INPUT_SHAPE_ONLY | CLNET_OP_BWD_NO_OUTPUT | CLNET_OP_RANK2,
     .parse = flatten_parse,
     .infer = flatten_infer,
     .flops = flatten_flops,

@@ -141,11 +141,12 @@ static const clnet__op_case global_pool_cases[] = {
 
 const clnet__op_desc clnet__op_global_avg_pool = {
     .name = "global_avg_pool",
+    .family = CLNET_FAMILY_POOLING,
     .keras = "GlobalAveragePooling2D",
     .description = "the mean of each channel over the image: h x w x c -> 1 x 1 x c",
     .min_inputs = 1,
     .max_inputs = 1,
-    .flags = CLNET_OP_BWD_INPUT_SHAPE_ONLY | CLNET_OP_BWD_NO_OUTPUT,
+    .flags = CLNET_OP_BWD_INPUT_SHAPE_ONLY | CLNET_OP_BWD_NO_OUTPUT | CLNET_OP_RANK2,
     .parse = global_pool_parse,
     .infer = global_pool_infer,
     .flops = global_pool_flops,
@@ -159,11 +160,12 @@ const clnet__op_desc clnet__op_global_avg_pool = {
 
 const clnet__op_desc clnet__op_global_max_pool = {
     .name = "global_max_pool",
+    .family = CLNET_FAMILY_POOLING,
     .keras = "GlobalMaxPooling2D",
     .description = "the maximum of each channel over the image: h x w x c -> 1 x 1 x c",
     .min_inputs = 1,
     .max_inputs = 1,
-    .flags = CLNET_OP_NOT_SMOOTH | CLNET_OP_BWD_NO_OUTPUT,
+    .flags = CLNET_OP_NOT_SMOOTH | CLNET_OP_BWD_NO_OUTPUT | CLNET_OP_RANK2,
     .parse = global_pool_parse,
     .infer = global_pool_infer,
     .flops = global_pool_flops,

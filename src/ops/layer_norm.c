@@ -5,6 +5,8 @@
  * pixel's statistics from x (c values, cheaper than keeping them).
  * Kernels: cl/layer_norm.cl. Reference: src/ref/layer_norm.c.
  * Tests: tests/ops/test_layer_norm.c. */
+#include <stdio.h>
+
 #include "ops/op.h"
 #include "ops/reduce.h"
 #include "ops/softmax.h"
@@ -129,8 +131,15 @@ static const clnet_op_key layer_norm_keys[] = {
     {"axis", "int (-1 only)", "-1", "normalized axis: the channels (Keras compatibility)", "-1"},
 };
 
+static void layer_norm_describe(const void *params, char *buf, size_t len)
+{
+    snprintf(buf, len, "eps %g", (double)((const clnet__layer_norm_params *)params)->epsilon);
+}
+
 const clnet__op_desc clnet__op_layer_norm = {
     .name = "layer_norm",
+    .family = CLNET_FAMILY_NORMALIZATION,
+    .describe = layer_norm_describe,
     .keras = "LayerNormalization",
     .description = "normalizes each pixel over its channels, then scales and shifts per channel",
     .keys = layer_norm_keys,

@@ -61,6 +61,8 @@ static const clnet_op_key max_pool_keys[] = {
 
 const clnet__op_desc clnet__op_max_pool = {
     .name = "max_pool",
+    .family = CLNET_FAMILY_POOLING,
+    .describe = clnet__pool_describe,
     .keras = "MaxPooling2D",
     .description = "the maximum of each window",
     .keys = max_pool_keys,

@@ -112,7 +112,8 @@ enum {
      * op's backward may read the data of its inputs and of its output. */
     CLNET_OP_BWD_INPUT_SHAPE_ONLY = 1 << 3, /* backward reads its inputs' shapes, not data */
     CLNET_OP_BWD_NO_OUTPUT = 1 << 4,        /* backward never reads its output */
-    /* The params hold a fused clnet__act at act_offset (relu / relu6 can run inside the op). */
+    /* The params hold a fused clnet__act at act_offset: any activation of the table
+     * (activation.h) runs inside the op. */
     CLNET_OP_FUSED_ACT = 1 << 5,
     /* The params hold an int use_bias at bias_offset, weight 0 is an HWIO kernel with the
      * output channel last and weight 1 the bias: a batch norm after it folds in (fold.c). */
@@ -125,6 +126,12 @@ enum {
     /* The output is a probability distribution over the channels (softmax): a graph ending
      * in this op is trained on the logits before it (src/plan/fuse.c, clnet__graph_logits). */
     CLNET_OP_PROBABILITIES = 1 << 8,
+    /* The op applies the clnet__act at act_offset and nothing else (the activation table's
+     * standalone ops): the fusion passes fold it into the epilogue of the op before it. */
+    CLNET_OP_ACTIVATION = 1 << 9,
+    /* Summaries and pictures show the output as (None, c), as Keras shows Flatten and the
+     * global pools; other ops do when all their inputs are so shown and the output is 1x1. */
+    CLNET_OP_RANK2 = 1 << 10,
 };
 
 /* Key rows several ops share (their parse functions read them through window.c / the
@@ -146,15 +153,30 @@ enum {
     {                                                                                              \
         "use_bias", "bool", "true", "add a learned bias per output channel", "false"               \
     }
-#define CLNET_KEY_ACTIVATION                                                                       \
-    {                                                                                              \
-        "activation", "none|linear|relu|relu6", "none",                                            \
-            "applied to the output, fused into the op", "relu6"                                    \
-    }
+/* CLNET_KEY_ACTIVATION: activation.h, its values from the activation table. */
+
+/* The family an op belongs to in pictures (src/graph/dot.c colours and lists them).
+ * NONE is no family: tests/unit/test_registry.c refuses it. */
+typedef enum clnet__op_family {
+    CLNET_FAMILY_NONE = 0,
+    CLNET_FAMILY_CONVOLUTION,
+    CLNET_FAMILY_NORMALIZATION,
+    CLNET_FAMILY_ACTIVATION,
+    CLNET_FAMILY_POOLING,
+    CLNET_FAMILY_MERGE,
+    CLNET_FAMILY_DENSE,
+    CLNET_FAMILY_LOSS,
+    CLNET_FAMILY_RESHAPE, /* padding, reshaping, dropout */
+    CLNET_FAMILY_COUNT
+} clnet__op_family;
 
 typedef struct clnet__op_desc {
     const char *name;
     const char *keras;       /* Keras's class name ("Conv2D"): summaries, suggestions */
+    clnet__op_family family; /* its group in pictures */
+    /* The parameters a reader looks for after the Keras type in pictures, into buf ("3x3/2,
+     * 64 + ReLU"; may be empty). NULL: nothing to show (only ops without keys). */
+    void (*describe)(const void *params, char *buf, size_t len);
     const char *description; /* one line, for `clnet ops` */
     /* Every key parse reads, documented (tests/unit/test_op_keys.c checks both ways). */
     const clnet_op_key *keys;
@@ -162,7 +184,8 @@ typedef struct clnet__op_desc {
     size_t params_size;
     int min_inputs, max_inputs;
     unsigned flags;
-    /* Within params: see CLNET_OP_FUSED_ACT, _OPTIONAL_BIAS and _MOVING_STATS. */
+    /* Within params: see CLNET_OP_FUSED_ACT (and _ACTIVATION), _OPTIONAL_BIAS and
+     * _MOVING_STATS. */
     size_t act_offset, bias_offset, momentum_offset;
     /* Fills params (params_size bytes, zeroed by the caller) from kv; the caller
      * (clnet__op_parse_at) rejects the keys it did not read, naming the op's keys. */

@@ -3,6 +3,9 @@
  * it is expanded with different CLNET_OP definitions. */
 CLNET_OP(relu)
 CLNET_OP(relu6)
+CLNET_OP(activation)
+CLNET_OP(leaky_relu)
+CLNET_OP(elu)
 CLNET_OP(depthwise_conv2d)
 CLNET_OP(batch_norm)
 CLNET_OP(conv2d)

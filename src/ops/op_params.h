@@ -3,6 +3,8 @@
 #ifndef CLNET_OPS_OP_PARAMS_H
 #define CLNET_OPS_OP_PARAMS_H
 
+#include "ops/activation.h" /* clnet__act: the fused activation of several ops */
+
 /* Padding of the ops that slide a window (conv2d, depthwise_conv2d, max_pool,
  * avg_pool); parsed and applied by src/ops/window.c. */
 typedef enum clnet__padding {
@@ -11,20 +13,16 @@ typedef enum clnet__padding {
     CLNET_PADDING_EXPLICIT = 2
 } clnet__padding;
 
-/* Fused activation of conv2d, dense and batch_norm: the kernels' ACT argument. SOFTMAX
- * (dense only) is no per-element epilogue: dense runs the softmax op's row kernels after
- * its GEMM, and the kernels never see it. */
-typedef enum clnet__act {
-    CLNET_ACT_NONE = 0,
-    CLNET_ACT_RELU = 1,
-    CLNET_ACT_RELU6 = 2,
-    CLNET_ACT_SOFTMAX = 3
-} clnet__act;
-
 /* relu, relu6 (relu.c): max(x, 0), capped at `cap` when cap > 0. */
 typedef struct clnet__relu_params {
     float cap; /* 0: no cap (relu); 6: relu6 */
 } clnet__relu_params;
+
+/* activation, leaky_relu, elu (activation.c): Keras Activation, LeakyReLU and ELU, any entry
+ * of the activation table (activation.h) on its own. */
+typedef struct clnet__activation_params {
+    clnet__act act;
+} clnet__activation_params;
 
 /* depthwise_conv2d (depthwise_conv2d.c): Keras DepthwiseConv2D. Output channel
  * ci * mult + m filters input channel ci with kernel[ky][kx][ci][m]. */

@@ -92,6 +92,12 @@ clnet_status clnet__pool_infer(clnet_context *ctx, const char *op, const clnet__
     return clnet__op_out_shape(ctx, what, g.batch, g.out_h, g.out_w, g.c, out);
 }
 
+void clnet__pool_describe(const void *params, char *buf, size_t len)
+{
+    const clnet__pool_params *p = params;
+    clnet__window_str(p->kh, p->kw, p->sh, p->sw, buf, len);
+}
+
 double clnet__pool_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out)
 {
     (void)in;

@@ -32,6 +32,8 @@ clnet_status clnet__pool_check(clnet_context *ctx, const char *op, const clnet__
 /* The output shape {n, out_h, out_w, c}, or CLNET_ERR_SHAPE naming op and the shapes. */
 clnet_status clnet__pool_infer(clnet_context *ctx, const char *op, const clnet__pool_params *p,
                                clnet_shape in, clnet_shape *out);
+/* The desc's describe: the window, "3x3/2". */
+void clnet__pool_describe(const void *params, char *buf, size_t len);
 /* The desc's flops: one comparison or addition per window cell. */
 double clnet__pool_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out);
 /* Appends the POOL_GEOM kernel arguments to a; returns how many (12). */

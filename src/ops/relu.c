@@ -1,5 +1,7 @@
 /* relu.c - relu and relu6 (Keras ReLU(max_value=...) and ReLU6).
  * Kernels: cl/relu.cl. Reference: src/ref/relu.c. Tests: tests/ops/test_relu.c. */
+#include <stdio.h>
+
 #include "ops/op.h"
 #include "ref/ref.h"
 
@@ -31,6 +33,15 @@ static clnet_status same_shape(clnet_context *ctx, const void *params, const cln
     (void)n_in;
     *out = in[0];
     return CLNET_OK;
+}
+
+static void relu_describe(const void *params, char *buf, size_t len)
+{
+    const clnet__relu_params *p = params;
+    if (p->cap > 0.0f)
+        snprintf(buf, len, "max %g", (double)p->cap);
+    else if (len)
+        buf[0] = '\0';
 }
 
 static double relu_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out)
@@ -84,6 +95,8 @@ static const clnet_op_key relu_keys[] = {
 const clnet__op_desc clnet__op_relu = {
     .name = "relu",
     .keras = "ReLU",
+    .family = CLNET_FAMILY_ACTIVATION,
+    .describe = relu_describe,
     .description = "max(x, 0), capped at max_value when it is given",
     .keys = relu_keys,
     .n_keys = (int)CLNET_COUNTOF(relu_keys),
@@ -105,6 +118,8 @@ const clnet__op_desc clnet__op_relu = {
 const clnet__op_desc clnet__op_relu6 = {
     .name = "relu6",
     .keras = "ReLU",
+    .family = CLNET_FAMILY_ACTIVATION,
+    .describe = relu_describe,
     .description = "min(max(x, 0), 6): Keras ReLU(max_value=6), MobileNet's activation",
     .params_size = sizeof(clnet__relu_params),
     .min_inputs = 1,

@@ -18,6 +18,14 @@ static clnet_status softmax_parse(clnet_context *ctx, clnet__kv *kv, void *param
 }
 
 /* exp, add and scale per element. */
+/* Nothing to show: axis is always the channels. */
+static void softmax_describe(const void *params, char *buf, size_t len)
+{
+    (void)params;
+    if (len)
+        buf[0] = '\0';
+}
+
 static double softmax_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out)
 {
     (void)params;
@@ -90,6 +98,8 @@ static const clnet_op_key softmax_keys[] = {
 
 const clnet__op_desc clnet__op_softmax = {
     .name = "softmax",
+    .family = CLNET_FAMILY_ACTIVATION,
+    .describe = softmax_describe,
     .keras = "Softmax",
     .description = "exp(x) / sum(exp(x)) over the channels: class probabilities",
     .keys = softmax_keys,

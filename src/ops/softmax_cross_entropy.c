@@ -6,6 +6,8 @@
  * gradient. Kernels: cl/softmax_cross_entropy.cl; the mean over rows is
  * clnet__reduce_rows (src/ops/reduce.c).
  * Reference: src/ref/softmax_cross_entropy.c. Tests: tests/ops/test_softmax_cross_entropy.c. */
+#include <stdio.h>
+
 #include "ops/op.h"
 #include "ops/reduce.h"
 #include "ops/softmax.h"
@@ -56,6 +58,15 @@ static clnet_status sce_infer(clnet_context *ctx, const void *params, const clne
 }
 
 /* exp, log-sum-exp and the weighted sum per element. */
+static void sce_describe(const void *params, char *buf, size_t len)
+{
+    const clnet__softmax_cross_entropy_params *p = params;
+    if (p->label_smoothing > 0.0f)
+        snprintf(buf, len, "smoothing %g", (double)p->label_smoothing);
+    else if (len)
+        buf[0] = '\0';
+}
+
 static double sce_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out)
 {
     (void)params;
@@ -175,6 +186,8 @@ static const clnet_op_key softmax_cross_entropy_keys[] = {
 
 const clnet__op_desc clnet__op_softmax_cross_entropy = {
     .name = "softmax_cross_entropy",
+    .family = CLNET_FAMILY_LOSS,
+    .describe = sce_describe,
     .keras = "SoftmaxCrossEntropy",
     .description = "mean cross-entropy of softmax(input 0) against target distributions (input 1)",
     .keys = softmax_cross_entropy_keys,

@@ -5,6 +5,8 @@
  * nothing is saved. Kernels: cl/dropout.cl (stochastic_depth_forward). Reference:
  * src/ref/stochastic_depth.c.
  * Tests: tests/ops/test_stochastic_depth.c. */
+#include <stdio.h>
+
 #include "ops/op.h"
 #include "ref/ref.h"
 
@@ -36,8 +38,15 @@ static const clnet_op_key stochastic_depth_keys[] = {
      "7"},
 };
 
+static void stochastic_depth_describe(const void *params, char *buf, size_t len)
+{
+    snprintf(buf, len, "%g", (double)((const clnet__dropout_params *)params)->rate);
+}
+
 const clnet__op_desc clnet__op_stochastic_depth = {
     .name = "stochastic_depth",
+    .family = CLNET_FAMILY_RESHAPE,
+    .describe = stochastic_depth_describe,
     .keras = "StochasticDepth",
     .description = "in training, drops a residual branch for whole images and scales the rest up",
     .keys = stochastic_depth_keys,

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ops/window.h"
@@ -72,4 +73,15 @@ int clnet__window_axis(int mode, int in, int k, int s, int before, int after, in
         out = size >= k ? (size - k) / s + 1 : 0;
     }
     return out > 0 ? (int)(out < INT_MAX ? out : INT_MAX) : 0;
+}
+
+const char *clnet__window_str(int kh, int kw, int sh, int sw, char *buf, size_t len)
+{
+    if (sh == 1 && sw == 1)
+        snprintf(buf, len, "%dx%d", kh, kw);
+    else if (sh == sw)
+        snprintf(buf, len, "%dx%d/%d", kh, kw, sh);
+    else
+        snprintf(buf, len, "%dx%d/%d,%d", kh, kw, sh, sw);
+    return buf;
 }

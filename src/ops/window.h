@@ -19,5 +19,7 @@ clnet_status clnet__kv_padding(clnet_context *ctx, clnet__kv *kv, int *mode, int
  * cell of its total max((out - 1) * s + k - in, 0) after; explicit adds before and after.
  * 0 when the window does not fit. Computed in 64 bits, at most INT_MAX. */
 int clnet__window_axis(int mode, int in, int k, int s, int before, int after, int *pad);
+/* "3x3/2": a window and its stride, the stride left out when 1 (ops' describe). */
+const char *clnet__window_str(int kh, int kw, int sh, int sw, char *buf, size_t len);
 
 #endif

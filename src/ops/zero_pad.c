@@ -1,6 +1,8 @@
 /* zero_pad.c - Keras ZeroPadding2D: rows of zeros above and below, columns left and right;
  * the backward crops. Kernels: cl/zero_pad.cl. Reference: src/ref/zero_pad.c.
  * Tests: tests/ops/test_zero_pad.c. */
+#include <stdio.h>
+
 #include "ops/op.h"
 #include "ref/ref.h"
 
@@ -36,6 +38,15 @@ static clnet_status zero_pad_infer(clnet_context *ctx, const void *params, const
     return clnet__op_out_shape(ctx, "zero_pad: padding", in[0].n,
                                (int64_t)in[0].h + p->top + p->bottom,
                                (int64_t)in[0].w + p->left + p->right, in[0].c, out);
+}
+
+static void zero_pad_describe(const void *params, char *buf, size_t len)
+{
+    const clnet__zero_pad_params *p = params;
+    if (p->top == p->bottom && p->top == p->left && p->top == p->right)
+        snprintf(buf, len, "%d", p->top);
+    else
+        snprintf(buf, len, "((%d, %d), (%d, %d))", p->top, p->bottom, p->left, p->right);
 }
 
 static double zero_pad_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out)
@@ -95,6 +106,8 @@ static const clnet_op_key zero_pad_keys[] = {
 
 const clnet__op_desc clnet__op_zero_pad = {
     .name = "zero_pad",
+    .family = CLNET_FAMILY_RESHAPE,
+    .describe = zero_pad_describe,
     .keras = "ZeroPadding2D",
     .description = "rows and columns of zeros around the image",
     .keys = zero_pad_keys,

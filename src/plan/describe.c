@@ -8,12 +8,6 @@
 
 #include "plan/plan.h"
 
-/* The activation run in the epilogue (softmax runs after it: its own kernel). */
-static const char *act_name(clnet__act a)
-{
-    return a == CLNET_ACT_RELU ? "relu" : a == CLNET_ACT_RELU6 ? "relu6" : NULL;
-}
-
 /* The kernels of one step on this context: the op's own algorithm ("im2col + gemm
  * packed") and what fusion put in its epilogue, e.g. "+ epilogue(bias, residual, relu)". */
 void clnet__step_kernels(const clnet_model *m, const clnet__plan *p, const clnet__step *s,
@@ -25,7 +19,11 @@ void clnet__step_kernels(const clnet_model *m, const clnet__plan *p, const clnet
     snprintf(buf, len, "%s", s->exec.forward);
     const clnet__act *a = clnet__params_act(op, s->params);
     const int *bias = clnet__params_use_bias(op, s->params);
-    const char *act = a ? act_name(*a) : NULL;
+    /* The activation run in the epilogue (softmax runs after it: its own kernel). */
+    char act_text[48];
+    const char *act = a && a->id != CLNET_ACT_NONE && a->id != CLNET_ACT_SOFTMAX
+                          ? clnet__act_str(*a, act_text, sizeof act_text)
+                          : NULL;
     size_t used = strlen(buf);
     if (!bias) {
         if (act)
@@ -39,7 +37,7 @@ void clnet__step_kernels(const clnet_model *m, const clnet__plan *p, const clnet
                  b && (res || act) ? ", " : "", res ? "residual" : "", res && act ? ", " : "",
                  act ? act : "");
     used = strlen(buf);
-    if (a && *a == CLNET_ACT_SOFTMAX)
+    if (a && a->id == CLNET_ACT_SOFTMAX)
         snprintf(buf + used, len - used, " + softmax");
 }
 

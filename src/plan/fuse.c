@@ -1,9 +1,11 @@
 /* fuse.c - the fusion passes: graph layers become plan steps. Inference folds a batch
  * norm into the convolution before it (conv2d, depthwise_conv2d, dense), takes a
- * following relu / relu6 as the epilogue's activation and a residual add (+ relu) as
- * conv2d's second input; dropout and flatten become views. Training keeps batch norm
- * (batch statistics) and fuses only the activations (BN + ReLU6 is one kernel whose
- * backward reads the mask from the output); frozen layers decide which steps run
+ * following standalone activation (relu, relu6, or any of the activation table's ops) as
+ * the epilogue's activation and a residual add (+ activation) as conv2d's second input;
+ * dropout and flatten become views. Training keeps batch norm (batch statistics) and fuses
+ * only the activations (BN + ReLU6 is one kernel whose backward reads the mask from the
+ * output; an activation whose backward reads the pre-activation makes the op keep or
+ * recompute it, see activation.h); frozen layers decide which steps run
  * backward and which batch norms run in inference mode. A layer whose output the caller
  * keeps (outputs.c) ends its group. Memory: memory.c. Tests: tests/models/test_plan.c,
  * tests/models/test_finetune.c, tests/models/test_layer_output.c. */
@@ -18,16 +20,22 @@ static int is_op(const clnet__layer *l, const char *name)
     return l->op && strcmp(l->op->name, name) == 0;
 }
 
-/* The activation a relu layer applies, or -1 when it is no plain relu / relu6
- * (a relu with another max_value). */
-static int relu_act(const clnet__layer *l)
+/* Whether layer l is a standalone activation an epilogue can run, and which (*act): the ops
+ * of the activation table (CLNET_OP_ACTIVATION) and relu / relu6, but not a relu with
+ * another max_value (no table entry). */
+static int layer_act(const clnet__layer *l, clnet__act *act)
 {
-    if (is_op(l, "relu6"))
-        return CLNET_ACT_RELU6;
-    if (!is_op(l, "relu"))
-        return -1;
-    const float cap = ((const clnet__relu_params *)l->params)->cap;
-    return cap == 0.0f ? CLNET_ACT_RELU : cap == 6.0f ? CLNET_ACT_RELU6 : -1;
+    if (l->op && (l->op->flags & CLNET_OP_ACTIVATION)) {
+        *act = *(const clnet__act *)((const char *)l->params + l->op->act_offset);
+        return 1;
+    }
+    const float cap = is_op(l, "relu6")  ? 6.0f
+                      : is_op(l, "relu") ? ((const clnet__relu_params *)l->params)->cap
+                                         : -1.0f;
+    if (cap != 0.0f && cap != 6.0f)
+        return 0;
+    *act = (clnet__act){cap == 0.0f ? CLNET_ACT_RELU : CLNET_ACT_RELU6, 0.0f};
+    return 1;
 }
 
 typedef struct builder {
@@ -66,7 +74,7 @@ static void grow(builder *b, clnet__step *s, clnet__plan *p)
     clnet__act *act = clnet__params_act(s->op, s->params);
     int tail = s->members[0];
     int *use_bias = clnet__params_use_bias(s->op, s->params);
-    if (!b->training && use_bias && act && *act == CLNET_ACT_NONE && head->n_in == 1) {
+    if (!b->training && use_bias && act && act->id == CLNET_ACT_NONE && head->n_in == 1) {
         const int j = sole_reader(b, tail);
         if (j >= 0 && is_op(&b->g->layers[j], "batch_norm")) {
             s->fold_bn = j;
@@ -77,16 +85,15 @@ static void grow(builder *b, clnet__step *s, clnet__plan *p)
             ++p->fused_bn;
         }
     }
-    if (act && *act == CLNET_ACT_NONE) {
+    if (act && act->id == CLNET_ACT_NONE) {
         const int j = sole_reader(b, tail);
-        if (j >= 0 && relu_act(&b->g->layers[j]) >= 0) {
-            *act = (clnet__act)relu_act(&b->g->layers[j]);
+        if (j >= 0 && layer_act(&b->g->layers[j], act)) {
             take(b, s, j);
             tail = j;
             ++p->fused_act;
         }
     }
-    if (b->training || !is_op(head, "conv2d") || head->n_in != 1 || *act != CLNET_ACT_NONE)
+    if (b->training || !is_op(head, "conv2d") || head->n_in != 1 || act->id != CLNET_ACT_NONE)
         return;
     const int j = sole_reader(b, tail);
     const clnet__layer *add = j >= 0 ? &b->g->layers[j] : NULL;
@@ -97,10 +104,9 @@ static void grow(builder *b, clnet__step *s, clnet__plan *p)
     take(b, s, j);
     tail = j;
     ++p->fused_add;
-    if (*act == CLNET_ACT_NONE) {
+    if (act->id == CLNET_ACT_NONE) {
         const int r = sole_reader(b, tail);
-        if (r >= 0 && relu_act(&b->g->layers[r]) >= 0) {
-            *act = (clnet__act)relu_act(&b->g->layers[r]);
+        if (r >= 0 && layer_act(&b->g->layers[r], act)) {
             take(b, s, r);
             ++p->fused_act;
         }
@@ -145,7 +151,7 @@ static clnet_status make_steps(builder *b, const clnet_model *m, clnet__plan *p)
             return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
         memcpy(s->params, l->params, l->op->params_size);
         if (b->strip_output && i == b->output)
-            *clnet__params_act(l->op, s->params) = CLNET_ACT_NONE;
+            *clnet__params_act(l->op, s->params) = (clnet__act){CLNET_ACT_NONE, 0.0f};
         s->n_in = l->n_in;
         memcpy(s->in, l->in, sizeof s->in);
         take(b, s, i);
@@ -245,7 +251,7 @@ int clnet__graph_logits(const clnet_graph *g, int *fused)
     if (!l->op)
         return -1;
     const clnet__act *act = clnet__params_act(l->op, l->params);
-    if (act && *act == CLNET_ACT_SOFTMAX) {
+    if (act && act->id == CLNET_ACT_SOFTMAX) {
         *fused = 1;
         return g->n - 1;
     }

@@ -439,7 +439,7 @@ clnet_status clnet__model_forward_momentum(clnet_model *m, const clnet_tensor *x
  * writing it, so its output may be its first input). */
 static clnet_status accumulate(clnet_model *m, clnet_tensor *dv, clnet_tensor *acc)
 {
-    static const clnet__add_params none = {CLNET_ACT_NONE};
+    static const clnet__add_params none = {{CLNET_ACT_NONE, 0.0f}};
     clnet_tensor *in[2] = {dv, acc};
     const clnet__op_call call = {.ctx = m->ctx, .params = &none, .n_in = 2, .in = in, .out = dv};
     return clnet__op_add.forward(&call);

@@ -26,20 +26,6 @@ static void stats(const clnet__ref_args *a, int ch, double *mean, double *var)
     *var = ss / (double)rows;
 }
 
-static double act(double v, clnet__act kind)
-{
-    if (kind != CLNET_ACT_NONE && v < 0.0)
-        v = 0.0;
-    if (kind == CLNET_ACT_RELU6 && v > 6.0)
-        v = 6.0;
-    return v;
-}
-
-static int act_passes(double v, clnet__act kind)
-{
-    return kind == CLNET_ACT_NONE || (v > 0.0 && (kind == CLNET_ACT_RELU || v < 6.0));
-}
-
 void clnet__ref_batch_norm_forward(const clnet__ref_args *a)
 {
     const clnet__batch_norm_params *p = a->params;
@@ -51,7 +37,8 @@ void clnet__ref_batch_norm_forward(const clnet__ref_args *a)
         const double inv = 1.0 / sqrt(var + (double)p->epsilon);
         for (size_t r = 0; r < rows; ++r) {
             const size_t i = r * c + ch;
-            a->out[i] = act(a->w[0][ch] * (a->in[0][i] - mean) * inv + a->w[1][ch], p->act);
+            a->out[i] =
+                clnet__ref_act(p->act, a->w[0][ch] * (a->in[0][i] - mean) * inv + a->w[1][ch]);
         }
         if (a->training) {
             const double mom = (double)p->momentum;
@@ -78,7 +65,7 @@ void clnet__ref_batch_norm_backward(const clnet__ref_args *a)
         for (size_t r = 0; r < rows; ++r) {
             const size_t i = r * c + ch;
             const double xhat = (a->in[0][i] - mean) * inv;
-            const double g = act_passes(gamma * xhat + a->w[1][ch], p->act) ? a->dout[i] : 0.0;
+            const double g = a->dout[i] * clnet__ref_act_grad(p->act, gamma * xhat + a->w[1][ch]);
             dbeta += g;
             dgamma += g * xhat;
         }
@@ -91,7 +78,7 @@ void clnet__ref_batch_norm_backward(const clnet__ref_args *a)
         for (size_t r = 0; r < rows; ++r) {
             const size_t i = r * c + ch;
             const double xhat = (a->in[0][i] - mean) * inv;
-            const double g = act_passes(gamma * xhat + a->w[1][ch], p->act) ? a->dout[i] : 0.0;
+            const double g = a->dout[i] * clnet__ref_act_grad(p->act, gamma * xhat + a->w[1][ch]);
             a->din[0][i] =
                 a->training ? gamma * inv / m * (m * g - dbeta - xhat * dgamma) : g * gamma * inv;
         }

@@ -63,12 +63,8 @@ void clnet__ref_conv2d_forward(const clnet__ref_args *a)
         for (int oy = 0; oy < o.h; ++oy)
             for (int ox = 0; ox < o.w; ++ox)
                 for (int co = 0; co < o.c; ++co) {
-                    double v = pre(a, n, oy, ox, co);
-                    if (p->act != CLNET_ACT_NONE && v < 0.0)
-                        v = 0.0;
-                    if (p->act == CLNET_ACT_RELU6 && v > 6.0)
-                        v = 6.0;
-                    a->out[clnet__ref_at(o, n, oy, ox, co)] = v;
+                    a->out[clnet__ref_at(o, n, oy, ox, co)] =
+                        clnet__ref_act(p->act, pre(a, n, oy, ox, co));
                 }
 }
 
@@ -92,10 +88,8 @@ void clnet__ref_conv2d_backward(const clnet__ref_args *a)
             for (int ox = 0; ox < o.w; ++ox)
                 for (int co = 0; co < o.c; ++co) {
                     const size_t oi = clnet__ref_at(o, n, oy, ox, co);
-                    const double v = pre(a, n, oy, ox, co);
-                    const int pass = p->act == CLNET_ACT_NONE ||
-                                     (v > 0.0 && (p->act == CLNET_ACT_RELU || v < 6.0));
-                    const double g = pass ? a->dout[oi] : 0.0;
+                    const double g =
+                        a->dout[oi] * clnet__ref_act_grad(p->act, pre(a, n, oy, ox, co));
                     if (dres)
                         dres[oi] = g;
                     if (db)

@@ -21,15 +21,10 @@ void clnet__ref_dense_forward(const clnet__ref_args *a)
     const clnet_shape in = a->in_shape[0];
     for (size_t r = 0, rows = (size_t)in.n * in.h * in.w; r < rows; ++r) {
         double *y = a->out + r * p->units;
-        for (int u = 0; u < p->units; ++u) {
-            double v = pre(a, r, u);
-            if ((p->act == CLNET_ACT_RELU || p->act == CLNET_ACT_RELU6) && v < 0.0)
-                v = 0.0;
-            if (p->act == CLNET_ACT_RELU6 && v > 6.0)
-                v = 6.0;
-            y[u] = v;
-        }
-        if (p->act == CLNET_ACT_SOFTMAX)
+        const int softmax = p->act.id == CLNET_ACT_SOFTMAX;
+        for (int u = 0; u < p->units; ++u)
+            y[u] = softmax ? pre(a, r, u) : clnet__ref_act(p->act, pre(a, r, u));
+        if (softmax)
             clnet__ref_softmax_row(y, y, (size_t)p->units);
     }
 }
@@ -49,15 +44,12 @@ void clnet__ref_dense_backward(const clnet__ref_args *a)
     for (size_t r = 0, rows = (size_t)in.n * in.h * in.w; r < rows; ++r) {
         const double *dout = a->dout + r * p->units, *y = a->out + r * p->units;
         double dot = 0.0; /* softmax: the logits' gradient is y * (dout - sum(dout * y)) */
-        for (int u = 0; p->act == CLNET_ACT_SOFTMAX && u < p->units; ++u)
+        const int softmax = p->act.id == CLNET_ACT_SOFTMAX;
+        for (int u = 0; softmax && u < p->units; ++u)
             dot += dout[u] * y[u];
         for (int u = 0; u < p->units; ++u) {
-            const double v = pre(a, r, u);
-            const int pass =
-                p->act == CLNET_ACT_NONE || (v > 0.0 && (p->act == CLNET_ACT_RELU || v < 6.0));
-            const double g = p->act == CLNET_ACT_SOFTMAX ? y[u] * (dout[u] - dot)
-                             : pass                      ? dout[u]
-                                                         : 0.0;
+            const double g = softmax ? y[u] * (dout[u] - dot)
+                                     : dout[u] * clnet__ref_act_grad(p->act, pre(a, r, u));
             if (db)
                 db[u] += g;
             for (int ci = 0; ci < c; ++ci) {

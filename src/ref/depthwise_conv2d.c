@@ -47,12 +47,8 @@ void clnet__ref_depthwise_conv2d_forward(const clnet__ref_args *a)
             for (int ox = 0; ox < o.w; ++ox)
                 for (int ci = 0; ci < a->in_shape[0].c; ++ci)
                     for (int m = 0; m < p->mult; ++m) {
-                        double v = pre(a, n, oy, ox, ci, m);
-                        if (p->act != CLNET_ACT_NONE && v < 0.0)
-                            v = 0.0;
-                        if (p->act == CLNET_ACT_RELU6 && v > 6.0)
-                            v = 6.0;
-                        a->out[clnet__ref_at(o, n, oy, ox, ci * p->mult + m)] = v;
+                        a->out[clnet__ref_at(o, n, oy, ox, ci * p->mult + m)] =
+                            clnet__ref_act(p->act, pre(a, n, oy, ox, ci, m));
                     }
 }
 
@@ -78,10 +74,8 @@ void clnet__ref_depthwise_conv2d_backward(const clnet__ref_args *a)
                 for (int ci = 0; ci < in.c; ++ci)
                     for (int m = 0; m < p->mult; ++m) {
                         const int co = ci * p->mult + m;
-                        const double v = pre(a, n, oy, ox, ci, m);
-                        const int pass = p->act == CLNET_ACT_NONE ||
-                                         (v > 0.0 && (p->act == CLNET_ACT_RELU || v < 6.0));
-                        const double g = pass ? a->dout[clnet__ref_at(o, n, oy, ox, co)] : 0.0;
+                        const double g = a->dout[clnet__ref_at(o, n, oy, ox, co)] *
+                                         clnet__ref_act_grad(p->act, pre(a, n, oy, ox, ci, m));
                         if (db)
                             db[co] += g;
                         for (int ky = 0; ky < p->kh; ++ky)

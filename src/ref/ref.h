@@ -12,6 +12,19 @@ static inline size_t clnet__ref_at(clnet_shape s, int n, int y, int x, int c)
     return (((size_t)n * s.h + y) * s.w + x) * s.c + c;
 }
 
+/* The activation table's formulas (src/ref/activation.c): clnet__ref_act_<name>(x, alpha)
+ * and clnet__ref_act_<name>_grad(x, alpha), y and dy/dx at the pre-activation x. */
+#define CLNET__REF_ACT_DECL(NAME, name, ...)                                                       \
+    double clnet__ref_act_##name(double x, double alpha);                                          \
+    double clnet__ref_act_##name##_grad(double x, double alpha);
+CLNET_ACTIVATIONS(CLNET__REF_ACT_DECL)
+#undef CLNET__REF_ACT_DECL
+/* Activation a at x, and its derivative there (a is no softmax). */
+double clnet__ref_act(clnet__act a, double x);
+double clnet__ref_act_grad(clnet__act a, double x);
+
+void clnet__ref_activation_forward(const clnet__ref_args *a);
+void clnet__ref_activation_backward(const clnet__ref_args *a);
 void clnet__ref_relu_forward(const clnet__ref_args *a);
 void clnet__ref_relu_backward(const clnet__ref_args *a);
 void clnet__ref_depthwise_conv2d_forward(const clnet__ref_args *a);

@@ -77,13 +77,13 @@ check version-command 0 "^clnet $version\$" "$clnet" version
 check help-lists-ops 0 "^  ops  *the ops a spec can use" "$clnet" --help
 check ops-lists-keys 0 "kernel_size  *int or h, w, required" "$clnet" ops
 check ops-lists-input 0 "^input  (Keras InputLayer)" "$clnet" ops
-check ops-dense-softmax 0 "activation  *none|linear|relu|relu6|softmax (default none)" "$clnet" ops dense
+check ops-dense-softmax 0 "activation  *none|linear|relu|relu6|leaky_relu|.*|softmax (default none)" "$clnet" ops dense
 check ops-by-keras-name 0 "^batch_norm  (Keras BatchNormalization)" "$clnet" ops BatchNormalization
 check ops-json 0 '"name": "padding", "type": "valid|same' "$clnet" ops conv2d --json
 check ops-unknown nonzero "no op is called 'softmx' (did you mean softmax?)" "$clnet" ops softmx
 spec=$(mktemp)
 printf '[image]\nop = input\nshape = 28, 28, 1\n\n[c1]\nop = Conv2D\nfilters = 8\nkernel_size = 3\n' >"$spec"
-check spec-unknown-op-suggests nonzero "line 5 \[c1\]: unknown op 'Conv2D' (did you mean conv2d? \`clnet ops\` lists them: add, avg_pool, " \
+check spec-unknown-op-suggests nonzero "line 5 \[c1\]: unknown op 'Conv2D' (did you mean conv2d? \`clnet ops\` lists them: activation, add, avg_pool, " \
     "$clnet" summary "$spec"
 printf '[image]\nop = input\nshape = 28, 28, 1\n\n[c1]\nop = conv2d\nfilters = 8\nkernel_size = 3\nstride = 2\n' >"$spec"
 check spec-unknown-key-suggests nonzero "line 9 \[c1\]: key 'stride': unknown key for op conv2d (did you mean strides?" \

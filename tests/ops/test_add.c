@@ -80,7 +80,7 @@ Test(add, shape_mismatch_names_input_and_shapes)
     const clnet_shape s[3] = {{2, 4, 4, 8}, {2, 4, 4, 8}, {2, 4, 4, 9}};
     const clnet__op_desc *op = clnet__op_find("add");
     cr_assert_not_null(op);
-    clnet__add_params p = {CLNET_ACT_NONE};
+    clnet__add_params p = {{CLNET_ACT_NONE, 0.0f}};
     clnet_shape out;
     cr_assert_eq(op->infer(ctx, &p, s, 3, &out), CLNET_ERR_SHAPE);
     const char *msg = clnet_context_error(ctx);
@@ -93,10 +93,10 @@ Test(add, parse_errors_name_the_key)
     clnet_context *ctx = clnet_test_device();
     const clnet__op_desc *op = clnet__op_find("add");
     void *p = NULL;
-    cr_assert_eq(clnet__op_parse(ctx, op, "activation = tanh", "net.spec [add3]", &p),
+    cr_assert_eq(clnet__op_parse(ctx, op, "activation = mish", "net.spec [add3]", &p),
                  CLNET_ERR_PARSE);
     const char *msg = clnet_context_error(ctx);
-    cr_assert(strstr(msg, "activation") && strstr(msg, "tanh") && strstr(msg, "[add3]"), "%s", msg);
+    cr_assert(strstr(msg, "activation") && strstr(msg, "mish") && strstr(msg, "[add3]"), "%s", msg);
     cr_assert_null(p);
     cr_assert_eq(clnet__op_parse(ctx, op, "units = 3", "net.spec [add3]", &p), CLNET_ERR_PARSE);
     cr_assert(strstr(clnet_context_error(ctx), "units"), "%s", clnet_context_error(ctx));

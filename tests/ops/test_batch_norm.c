@@ -313,7 +313,7 @@ Test(batch_norm, weights_saved_and_flags_follow_keras)
     const clnet__batch_norm_params *bp = p;
     cr_expect(close_to(bp->epsilon, 1e-3, 1e-6) && close_to(bp->momentum, 0.99, 1e-6));
     cr_expect_eq(bp->unbiased, 0);
-    cr_expect_eq(bp->act, CLNET_ACT_NONE);
+    cr_expect_eq(bp->act.id, CLNET_ACT_NONE);
     cr_assert_eq(op()->weights(p, &s, 1, wd), 4);
     static const char *const names[4] = {"gamma", "beta", "moving_mean", "moving_variance"};
     static const int trainable[4] = {1, 1, 0, 0};
@@ -344,7 +344,7 @@ Test(batch_norm, parse_errors_name_the_key)
         {"epsilon = small", "epsilon", "small"},
         {"momentum = 1.5", "momentum", "[0, 1]"},
         {"momentum = -0.1", "momentum", "[0, 1]"},
-        {"activation = tanh", "activation", "tanh"},
+        {"activation = mish", "activation", "mish"},
         {"unbiased_variance = maybe", "unbiased_variance", "maybe"},
         {"axis = -1", "axis", "unknown"},
     };

@@ -167,7 +167,7 @@ Test(conv2d, parse_errors_name_the_key)
     clnet_test_expect_parse_error("conv2d", "filters = 8\nkernel_size = 3\nstrides = 0", "strides");
     clnet_test_expect_parse_error("conv2d", "filters = 8\nkernel_size = 3\ndilation_rate = 2",
                                   "dilation");
-    clnet_test_expect_parse_error("conv2d", "filters = 8\nkernel_size = 3\nactivation = tanh",
+    clnet_test_expect_parse_error("conv2d", "filters = 8\nkernel_size = 3\nactivation = mish",
                                   "activation");
     clnet_test_expect_parse_error("conv2d", "filters = 9\nkernel_size = 3\ngroups = 2", "groups");
     clnet_test_expect_parse_error("conv2d", "filters = 8\nkernel_size = 3\ngroups = 0", "groups");

@@ -42,7 +42,7 @@ Test(dense, parse_errors_name_the_key)
 {
     clnet_test_expect_parse_error("dense", "use_bias = false", "units");
     clnet_test_expect_parse_error("dense", "units = -2", "units");
-    clnet_test_expect_parse_error("dense", "units = 4\nactivation = gelu", "activation");
+    clnet_test_expect_parse_error("dense", "units = 4\nactivation = mish", "activation");
     clnet_test_expect_parse_error("dense", "units = 4\nkernel_size = 3", "kernel_size");
 }
 

@@ -255,7 +255,7 @@ Test(depthwise_conv2d, parse_errors_name_the_key)
         {"kernel_size = 3\npadding = -1", "padding", "negative"},
         {"kernel_size = 3\ndepth_multiplier = 0", "depth_multiplier", "positive"},
         {"kernel_size = 3\nuse_bias = maybe", "use_bias", "maybe"},
-        {"kernel_size = 3\nactivation = tanh", "activation", "tanh"},
+        {"kernel_size = 3\nactivation = mish", "activation", "mish"},
         {"kernel_size = 3\nfilters = 8", "filters", "unknown"},
     };
     for (size_t i = 0; i < CLNET_COUNTOF(bad); ++i)

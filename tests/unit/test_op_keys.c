@@ -226,7 +226,7 @@ Test(op_keys, the_unknown_op_error_lists_the_ops_and_suggests_one)
                                        "net.spec", &g, err, sizeof err),
                  CLNET_ERR_UNKNOWN_OP);
     cr_expect(strstr(err, "net.spec line 5 [c1]: unknown op 'Conv2D' (did you mean conv2d? "
-                          "`clnet ops` lists them: add, avg_pool, batch_norm,"),
+                          "`clnet ops` lists them: activation, add, avg_pool, batch_norm,"),
               "%s", err);
     cr_expect(strstr(err, ", input, "), "the spec's list names input: %s", err);
     cr_assert_eq(clnet_graph_from_spec("[image]\nop = Input\nshape = 8, 8, 1\n", "net.spec", &g,

@@ -1,0 +1,94 @@
+/* test_fuse_act.c - standalone activations of the activation table fold into the op before
+ * them as relu does (src/plan/fuse.c): a batch norm + swish after a convolution, hard_swish
+ * after a depthwise convolution, gelu after an add, leaky_relu after the head. The fused
+ * model computes what the unfused one computes, forward and, in training (where the fused
+ * ops keep or recompute the pre-activation), the weight gradients. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+
+#include "support/models.h"
+
+static const char spec[] = "[image]\nop = input\nshape = 6, 5, 3\n\n"
+                           "[c1]\nop = conv2d\ninputs = image\nfilters = 8\nkernel_size = 3\n"
+                           "padding = same\nuse_bias = false\n\n"
+                           "[bn1]\nop = batch_norm\ninputs = c1\n\n"
+                           "[a1]\nop = activation\ninputs = bn1\nactivation = swish\n\n"
+                           "[dw]\nop = depthwise_conv2d\ninputs = a1\nkernel_size = 3\n"
+                           "padding = same\n\n"
+                           "[a2]\nop = activation\ninputs = dw\nactivation = hard_swish\n\n"
+                           "[sum]\nop = add\ninputs = a1, a2\n\n"
+                           "[a3]\nop = activation\ninputs = sum\nactivation = gelu\n\n"
+                           "[pool]\nop = global_avg_pool\ninputs = a3\n\n"
+                           "[head]\nop = dense\ninputs = pool\nunits = 4\n\n"
+                           "[a4]\nop = leaky_relu\ninputs = head\n";
+
+static clnet_graph *graph(void)
+{
+    clnet_graph *g = NULL;
+    char err[512] = "";
+    cr_assert_eq(clnet_graph_from_spec(spec, "fuse.spec", &g, err, sizeof err), CLNET_OK, "%s",
+                 err);
+    return g;
+}
+
+Test(fuse_act, table_activations_fold_into_the_op_before, .timeout = 600)
+{
+    clnet_context *ctx = clnet_test_device();
+    clnet_graph *g = graph();
+    clnet_model *m = clnet_test_model(ctx, g, 1, 1, 5);
+    clnet_plan_stats inf, train;
+    cr_assert_eq(clnet_model_plan_stats(m, 0, 2, &inf), CLNET_OK, "%s", clnet_context_error(ctx));
+    cr_assert_eq(clnet_model_plan_stats(m, 1, 2, &train), CLNET_OK, "%s", clnet_context_error(ctx));
+    /* Inference: c1 + bn1 + a1, dw + a2, sum + a3, pool, head + a4. */
+    cr_expect_eq(inf.fused_bn, 1);
+    cr_expect_eq(inf.fused_activations, 4);
+    cr_expect_eq(inf.steps, 5);
+    /* Training keeps the batch norm: c1, bn1 + a1, dw + a2, sum + a3, pool, head + a4. */
+    cr_expect_eq(train.fused_activations, 4);
+    cr_expect_eq(train.steps, 6);
+    clnet_model_destroy(m);
+    clnet_graph_destroy(g);
+}
+
+static void expect_close(clnet_tensor *a, clnet_tensor *b, const char *what)
+{
+    float *ha = clnet_test_host(a), *hb = clnet_test_host(b);
+    const double rel = clnet_test_rel_diff(ha, hb, clnet_tensor_count(a));
+    cr_expect_lt(rel, 1e-4, "%s: fused and unfused differ by %g", what, rel);
+    free(ha);
+    free(hb);
+}
+
+Test(fuse_act, fused_computes_what_unfused_computes, .timeout = 600)
+{
+    clnet_context *ctx = clnet_test_device();
+    clnet_graph *g = graph();
+    clnet_model *fused = clnet_test_model(ctx, g, 1, 1, 5),
+                *plain = clnet_test_model(ctx, g, 0, 1, 5);
+    clnet_test_randomize_weights(plain, 3);
+    clnet_test_copy_weights(fused, plain);
+    clnet_tensor *x = clnet_test_input(ctx, g, 3, 8);
+    for (int training = 0; training < 2; ++training) {
+        clnet_tensor *ya = NULL, *yb = NULL;
+        cr_assert_eq(clnet_model_forward(fused, x, training, &ya), CLNET_OK, "%s",
+                     clnet_context_error(ctx));
+        cr_assert_eq(clnet_model_forward(plain, x, training, &yb), CLNET_OK, "%s",
+                     clnet_context_error(ctx));
+        expect_close(ya, yb, training ? "training output" : "inference output");
+    }
+    clnet_tensor *da = clnet_test_backward(fused, x, 11), *db = clnet_test_backward(plain, x, 11);
+    for (int i = 0; i < clnet_model_weight_count(plain); ++i) {
+        clnet_weight_info info;
+        clnet_tensor *ga = NULL, *gb = NULL;
+        cr_assert_eq(clnet_model_weight(fused, i, &info, NULL, &ga), CLNET_OK);
+        cr_assert_eq(clnet_model_weight(plain, i, NULL, NULL, &gb), CLNET_OK);
+        if (ga)
+            expect_close(ga, gb, info.name);
+    }
+    clnet_tensor_destroy(da);
+    clnet_tensor_destroy(db);
+    clnet_tensor_destroy(x);
+    clnet_model_destroy(fused);
+    clnet_model_destroy(plain);
+    clnet_graph_destroy(g);
+}
