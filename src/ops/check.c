@@ -205,6 +205,23 @@ static void report_row(clnet__check_row *row, double rtol, const clnet__op_desc 
         report(user, op, c, row);
 }
 
+/* A call of the bundle's op on its tensors, as prepared. */
+static clnet__op_call bundle_call(clnet_context *ctx, bundle *b, int training, uint64_t seed)
+{
+    return (clnet__op_call){.ctx = ctx,
+                            .params = b->params,
+                            .n_in = b->n_in,
+                            .in = b->t_in,
+                            .out = b->t_out,
+                            .n_w = b->n_w,
+                            .w = b->t_w,
+                            .saved = b->t_saved,
+                            .training = training,
+                            .seed = seed,
+                            .exec = &b->alone.exec,
+                            .scratch = &b->alone.scratch};
+}
+
 static clnet_status run_forward(clnet_context *ctx, bundle *b, int training, uint64_t seed,
                                 clnet__check_row *row)
 {
@@ -216,18 +233,7 @@ static clnet_status run_forward(clnet_context *ctx, bundle *b, int training, uin
     for (int i = 0; i < b->n_saved; ++i)
         CLNET_TRY(upload(ctx, &b->t_saved[i], b->saved_shape[i], NULL));
     CLNET_TRY(upload(ctx, &b->t_out, b->out_shape, NULL));
-    const clnet__op_call call = {.ctx = ctx,
-                                 .params = b->params,
-                                 .n_in = b->n_in,
-                                 .in = b->t_in,
-                                 .out = b->t_out,
-                                 .n_w = b->n_w,
-                                 .w = b->t_w,
-                                 .saved = b->t_saved,
-                                 .training = training,
-                                 .seed = seed,
-                                 .exec = &b->alone.exec,
-                                 .scratch = &b->alone.scratch};
+    const clnet__op_call call = bundle_call(ctx, b, training, seed);
     CLNET_TRY(b->op->forward(&call));
     clnet__ref_args a = ref_args(b, training, seed);
     b->op->ref_forward(&a);
@@ -258,21 +264,10 @@ static clnet_status run_backward(clnet_context *ctx, bundle *b, uint64_t seed,
         CLNET_TRY(clnet_tensor_fill(b->t_dw[i], NAN));
         dw[i] = b->t_dw[i];
     }
-    const clnet__op_call call = {.ctx = ctx,
-                                 .params = b->params,
-                                 .n_in = b->n_in,
-                                 .in = b->t_in,
-                                 .out = b->t_out,
-                                 .n_w = b->n_w,
-                                 .w = b->t_w,
-                                 .saved = b->t_saved,
-                                 .training = 1,
-                                 .seed = seed,
-                                 .dout = b->t_dout,
-                                 .din = din,
-                                 .dw = dw,
-                                 .exec = &b->alone.exec,
-                                 .scratch = &b->alone.scratch};
+    clnet__op_call call = bundle_call(ctx, b, 1, seed);
+    call.dout = b->t_dout;
+    call.din = din;
+    call.dw = dw;
     CLNET_TRY(b->op->backward(&call));
     double *ref_din[CLNET_MAX_INPUTS] = {0}, *ref_dw[CLNET_MAX_WEIGHTS] = {0};
     for (int i = 0; i < b->n_in; ++i)
