@@ -14,6 +14,7 @@ typedef struct clnet__zoo_args {
     double alpha;   /* width multiplier (1.0 for models that have none) */
     int shortcut_a; /* ResNets: zero-filled channels instead of 1x1 projections */
     int depth;      /* ResNets: 18, 34, 50, 101 or 152 */
+    int variant;    /* the zoo table's variant column: which EfficientNet, RegNet, ... */
 } clnet__zoo_args;
 
 /* How a source framework pads its convolutions. */
@@ -46,11 +47,29 @@ clnet_layer clnet__zoo_layer(clnet_graph *g, const char *op, const char *prefix,
 clnet_layer clnet__zoo_add(clnet_graph *g, const char *prefix, const char *suffix, clnet_layer a,
                            clnet_layer b);
 
+/* Activation act (any name of the activation table: "relu", "hard_swish", "silu" ...) on
+ * its own layer named prefix + suffix; x itself when act is NULL. */
+clnet_layer clnet__zoo_act(clnet_graph *g, const char *act, const char *prefix, const char *suffix,
+                           clnet_layer x);
+
 /* conv2d with filters outputs (a depthwise_conv2d when filters is 0) -> batch_norm ->
- * act ("relu", "relu6", or NULL for none), named prefix + names[0], [1], [2]. */
+ * act (an activation name, or NULL for none), named prefix + names[0], [1], [2]. */
 clnet_layer clnet__zoo_conv_bn(clnet_graph *g, const clnet__zoo_style *st, clnet_layer x,
                                int filters, int kernel, int stride, const char *act,
                                const char *prefix, const char *const names[3]);
+
+/* clnet__zoo_conv_bn with a grouped conv2d (groups dividing the input channels and filters;
+ * 1: an ordinary conv2d). */
+clnet_layer clnet__zoo_grouped_conv_bn(clnet_graph *g, const clnet__zoo_style *st, clnet_layer x,
+                                       int filters, int kernel, int stride, int groups,
+                                       const char *act, const char *prefix,
+                                       const char *const names[3]);
+
+/* torchvision's SqueezeExcitation: global average pool -> 1x1 conv to squeeze channels
+ * (biased) -> act -> 1x1 conv back (biased) -> gate -> multiply with x. Layers named
+ * prefix + "_avgpool", "_fc1", "_activation", "_fc2", "_scale_activation", "_scale". */
+clnet_layer clnet__zoo_se(clnet_graph *g, clnet_layer x, int squeeze, const char *act,
+                          const char *gate, const char *prefix);
 
 /* MobileNetV2's make_divisible(v, 8), which is also MnasNet's _round_to_multiple_of(v, 8):
  * the multiple of 8 nearest v, at least 8, rounded up when that loses over 10%. */

@@ -12,7 +12,8 @@
 static const double mobilenet_alphas[] = {0.35, 0.5, 0.75, 1.0, 1.3, 1.4, 0.0};
 static const double mnasnet_alphas[] = {0.5, 0.75, 1.0, 1.3, 0.0};
 
-/* name, builder, ResNet depth, width multipliers (0-terminated; NULL: none), Keras style */
+/* name, builder, variant (the ResNets' depth; the builder's own index for the others),
+ * width multipliers (0-terminated; NULL: none), Keras style */
 #define ZOO_MODELS(X)                                                                              \
     X(resnet18, clnet__resnet, 18, NULL, 1)                                                        \
     X(resnet34, clnet__resnet, 34, NULL, 1)                                                        \
@@ -25,13 +26,13 @@ static const double mnasnet_alphas[] = {0.5, 0.75, 1.0, 1.3, 0.0};
 typedef struct zoo_model {
     const char *name;
     clnet_layer (*build)(clnet_graph *g, const clnet__zoo_args *a);
-    int depth;
+    int variant;
     const double *alphas;
     int keras;
 } zoo_model;
 
-#define ZOO_ROW(name, build, depth, alphas, keras) {#name, build, depth, alphas, keras},
-#define ZOO_NAME(name, build, depth, alphas, keras) #name,
+#define ZOO_ROW(name, build, variant, alphas, keras) {#name, build, variant, alphas, keras},
+#define ZOO_NAME(name, build, variant, alphas, keras) #name,
 static const zoo_model models[] = {ZOO_MODELS(ZOO_ROW)};
 static const char *const names[] = {ZOO_MODELS(ZOO_NAME) NULL};
 
@@ -40,16 +41,23 @@ const char *const *clnet_zoo_names(void)
     return names;
 }
 
+/* name in lower case without '-', '_', ' ' and '.' into out (64 bytes): "MobileNet-V3 Large"
+ * and "mobilenetv3_large" fold alike, as "regnet_y_1_6gf" and "RegNetY1.6GF" do. */
+static const char *fold(const char *name, char *out)
+{
+    size_t n = 0;
+    for (; *name && n + 1 < 64; ++name)
+        if (!strchr("-_ .", *name))
+            out[n++] = (char)tolower((unsigned char)*name);
+    out[n] = '\0';
+    return out;
+}
+
 const char *clnet_zoo_name(const char *name)
 {
-    char folded[64];
-    size_t n = 0;
-    for (; name && *name && n + 1 < sizeof folded; ++name)
-        if (!strchr("-_ .", *name))
-            folded[n++] = (char)tolower((unsigned char)*name);
-    folded[n] = '\0';
+    char folded[64], known[64];
     for (size_t i = 0; name && i < CLNET_COUNTOF(models); ++i)
-        if (strcmp(models[i].name, folded) == 0)
+        if (strcmp(fold(models[i].name, known), fold(name, folded)) == 0)
             return models[i].name;
     return NULL;
 }
@@ -99,7 +107,7 @@ static clnet_status check_options(const zoo_model *m, const clnet_zoo_options *o
     if (!opt)
         opt = &none;
     char list[128];
-    *a = (clnet__zoo_args){224, 224, 3, 1000, 0, 1.0, opt->shortcut_a != 0, m->depth};
+    *a = (clnet__zoo_args){224, 224, 3, 1000, 0, 1.0, opt->shortcut_a != 0, m->variant, m->variant};
     a->h = opt->h ? opt->h : a->h;
     a->w = opt->w ? opt->w : a->w;
     a->c = opt->c ? opt->c : a->c;
@@ -133,7 +141,7 @@ static clnet_status check_options(const zoo_model *m, const clnet_zoo_options *o
     if (!known)
         return fail(err, len, "%s: alpha %g is not one of %s", m->name, a->alpha,
                     list_alphas(m->alphas, list, sizeof list));
-    if (a->shortcut_a && !m->depth)
+    if (a->shortcut_a && m->build != clnet__resnet)
         return fail(err, len, "%s: option-A shortcuts (shortcut_a) are for the ResNets only",
                     m->name);
     return CLNET_OK;
@@ -206,9 +214,27 @@ clnet_layer clnet__zoo_add(clnet_graph *g, const char *prefix, const char *suffi
     return clnet_graph_layer(g, "add", join_name(name, prefix, suffix), "", both, 2);
 }
 
+clnet_layer clnet__zoo_act(clnet_graph *g, const char *act, const char *prefix, const char *suffix,
+                           clnet_layer x)
+{
+    if (!act)
+        return x;
+    if (strcmp(act, "relu") == 0 || strcmp(act, "relu6") == 0)
+        return clnet__zoo_layer(g, act, prefix, suffix, x, "%s", "");
+    return clnet__zoo_layer(g, "activation", prefix, suffix, x, "activation = %s", act);
+}
+
 clnet_layer clnet__zoo_conv_bn(clnet_graph *g, const clnet__zoo_style *st, clnet_layer x,
                                int filters, int kernel, int stride, const char *act,
                                const char *prefix, const char *const names3[3])
+{
+    return clnet__zoo_grouped_conv_bn(g, st, x, filters, kernel, stride, 1, act, prefix, names3);
+}
+
+clnet_layer clnet__zoo_grouped_conv_bn(clnet_graph *g, const clnet__zoo_style *st, clnet_layer x,
+                                       int filters, int kernel, int stride, int groups,
+                                       const char *act, const char *prefix,
+                                       const char *const names3[3])
 {
     char pad[16] = "valid";
     if (st->pad == CLNET__ZOO_PAD_TORCH && kernel / 2 > 0)
@@ -219,14 +245,28 @@ clnet_layer clnet__zoo_conv_bn(clnet_graph *g, const clnet__zoo_style *st, clnet
     if (filters > 0)
         x = clnet__zoo_layer(g, "conv2d", prefix, names3[0], x,
                              "filters = %d\nkernel_size = %d\nstrides = %d\npadding = %s\n"
-                             "use_bias = %s",
-                             filters, kernel, stride, pad, bias);
+                             "groups = %d\nuse_bias = %s",
+                             filters, kernel, stride, pad, groups, bias);
     else
         x = clnet__zoo_layer(g, "depthwise_conv2d", prefix, names3[0], x,
                              "kernel_size = %d\nstrides = %d\npadding = %s\nuse_bias = %s", kernel,
                              stride, pad, bias);
     x = clnet__zoo_layer(g, "batch_norm", prefix, names3[1], x, "%s", st->bn);
-    return act ? clnet__zoo_layer(g, act, prefix, names3[2], x, "%s", "") : x;
+    return clnet__zoo_act(g, act, prefix, names3[2], x);
+}
+
+clnet_layer clnet__zoo_se(clnet_graph *g, clnet_layer x, int squeeze, const char *act,
+                          const char *gate, const char *prefix)
+{
+    const int channels = clnet_graph_layer_shape(g, x).c;
+    clnet_layer s = clnet__zoo_layer(g, "global_avg_pool", prefix, "_avgpool", x, "%s", "");
+    s = clnet__zoo_layer(g, "conv2d", prefix, "_fc1", s, "filters = %d\nkernel_size = 1", squeeze);
+    s = clnet__zoo_act(g, act, prefix, "_activation", s);
+    s = clnet__zoo_layer(g, "conv2d", prefix, "_fc2", s, "filters = %d\nkernel_size = 1", channels);
+    s = clnet__zoo_act(g, gate, prefix, "_scale_activation", s);
+    char name[64];
+    const clnet_layer both[2] = {x, s};
+    return clnet_graph_layer(g, "multiply", join_name(name, prefix, "_scale"), "", both, 2);
 }
 
 clnet_layer clnet__zoo_head(clnet_graph *g, clnet_layer x, const char *pool, const char *drop,
