@@ -242,11 +242,14 @@ clnet_layer clnet__zoo_grouped_conv_bn(clnet_graph *g, const clnet__zoo_style *s
     else if (st->pad == CLNET__ZOO_PAD_SAME && kernel > 1)
         snprintf(pad, sizeof pad, "same");
     const char *bias = st->bias ? "true" : "false";
+    char grouped[32] = "";
+    if (groups > 1)
+        snprintf(grouped, sizeof grouped, "\ngroups = %d", groups);
     if (filters > 0)
         x = clnet__zoo_layer(g, "conv2d", prefix, names3[0], x,
-                             "filters = %d\nkernel_size = %d\nstrides = %d\npadding = %s\n"
-                             "groups = %d\nuse_bias = %s",
-                             filters, kernel, stride, pad, groups, bias);
+                             "filters = %d\nkernel_size = %d\nstrides = %d\npadding = %s%s\n"
+                             "use_bias = %s",
+                             filters, kernel, stride, pad, grouped, bias);
     else
         x = clnet__zoo_layer(g, "depthwise_conv2d", prefix, names3[0], x,
                              "kernel_size = %d\nstrides = %d\npadding = %s\nuse_bias = %s", kernel,
