@@ -11,7 +11,8 @@
 #                    [--gemm] [--trans NN|NT|TN|TT]
 #
 # Scenarios (models as clnet's zoo names them):
-#   inference 224x224x3, batch 1 and 8: resnet18 resnet50 mobilenetv2 mnasnet
+#   inference 224x224x3, batch 1 and 8: resnet18 resnet50 mobilenetv2 mnasnet, or any
+#             of --models from the zoo's torchvision families (the list below)
 #   training  64x64x3, batch 32: resnet18 resnet50 mobilenetv2 (clnet and torch only)
 #   training  28x28x1, batch 128: resnet18 (clnet and torch only)
 # --quick: inference at batch 1 only, resnet18 and mobilenetv2, 3 repeats (add --train
@@ -237,8 +238,13 @@ export_onnx() {
         --dir "$cache" >/dev/null || say "ONNX export: $(why $?)"
 }
 
-infer_models=$(pick "$models" resnet18,resnet50,mobilenetv2,mnasnet)
-unknown=$(for m in ${models//,/ }; do case ,resnet18,resnet50,mobilenetv2,mnasnet, in *",$m,"*) ;; *) echo -n "$m " ;; esac; done)
+# The zoo models the peers build too (torch_bench.py's TORCHVISION names them).
+known=resnet18,resnet34,resnet50,mobilenetv2,mnasnet,mobilenetv3_large,mobilenetv3_small
+known+=,efficientnet_b0,efficientnet_b1,efficientnet_b2,efficientnet_b3,squeezenet1_1
+known+=,densenet121,resnext50_32x4d,regnet_y_400mf,regnet_y_800mf,regnet_y_1_6gf
+known+=,regnet_y_3_2gf,shufflenet_v2_x1_0,shufflenet_v2_x0_5,convnext_tiny
+infer_models=$(pick "$models" "$known")
+unknown=$(for m in ${models//,/ }; do case ,$known, in *",$m,"*) ;; *) echo -n "$m " ;; esac; done)
 [ -n "$unknown" ] && say "not compared (not in the peers' list): $unknown"
 
 start=$(date +%s)

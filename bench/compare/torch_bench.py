@@ -26,6 +26,22 @@ TORCHVISION = {
     "resnet50": "resnet50",
     "mobilenetv2": "mobilenet_v2",
     "mnasnet": "mnasnet1_0",
+    "mobilenetv3_large": "mobilenet_v3_large",
+    "mobilenetv3_small": "mobilenet_v3_small",
+    "efficientnet_b0": "efficientnet_b0",
+    "efficientnet_b1": "efficientnet_b1",
+    "efficientnet_b2": "efficientnet_b2",
+    "efficientnet_b3": "efficientnet_b3",
+    "squeezenet1_1": "squeezenet1_1",
+    "densenet121": "densenet121",
+    "resnext50_32x4d": "resnext50_32x4d",
+    "regnet_y_400mf": "regnet_y_400mf",
+    "regnet_y_800mf": "regnet_y_800mf",
+    "regnet_y_1_6gf": "regnet_y_1_6gf",
+    "regnet_y_3_2gf": "regnet_y_3_2gf",
+    "shufflenet_v2_x1_0": "shufflenet_v2_x1_0",
+    "shufflenet_v2_x0_5": "shufflenet_v2_x0_5",
+    "convnext_tiny": "convnext_tiny",
 }
 THREADS = 2
 WARMUP = 2
