@@ -1,5 +1,5 @@
-// broadcast.cl - kernels for src/ops/broadcast.c: y = a op b for multiply, subtract and
-// divide, b broadcast onto a's shape. The host views a (and y, dy, da) flat as
+// broadcast.cl - kernels for src/ops/broadcast.c: y = a op b for multiply, subtract, divide
+// and add (add.c's broadcast form, add_broadcast_*), b broadcast onto a's shape. The host views a (and y, dy, da) flat as
 // [groups][rows][cols] and b as [groups][cols]: b's dimensions of size 1 are the rows
 // (src/ops/broadcast.c finds them), so element i of a reads b at
 // i / (rows * cols) * cols + i % cols. Same shapes: rows = 1 and b is read at i.
@@ -15,6 +15,7 @@
 #define BC_MUL 0
 #define BC_SUB 1
 #define BC_DIV 2
+#define BC_ADD 3
 
 inline int bc_index(int i, int rows, int cols)
 {
@@ -35,7 +36,11 @@ inline VFLOAT bc_load(global const float *b, int i, int rows, int cols)
 }
 
 // Works on floats and on VFLOATs alike.
-#define BC_APPLY(u, v, op) ((op) == BC_MUL ? (u) * (v) : (op) == BC_SUB ? (u) - (v) : (u) / (v))
+#define BC_APPLY(u, v, op)                                                                 \
+    ((op) == BC_MUL   ? (u) * (v)                                                          \
+     : (op) == BC_SUB ? (u) - (v)                                                          \
+     : (op) == BC_ADD ? (u) + (v)                                                          \
+                      : (u) / (v))
 
 #define BC_FWD_S(i) y[i] = BC_APPLY(a[i], b[bc_index(i, rows, cols)], op)
 #define BC_FWD_V(i) VSTORE(BC_APPLY(VLOAD(0, a + (i)), bc_load(b, i, rows, cols), op), 0, y + (i))
@@ -47,15 +52,15 @@ inline void bc_forward(global const float *a, global const float *b, global floa
 }
 
 // One element (T float) or VW of them (T VFLOAT): g is dy, u is a (read for multiply and
-// divide only), v is b (not read for subtract).
+// divide only), v is b (not read for subtract and add).
 #define BC_BACK(T, LD, ST, BLOAD, i)                                                       \
     {                                                                                      \
         const T g = LD(dy, i);                                                             \
-        if (op == BC_SUB) {                                                                \
+        if (op == BC_SUB || op == BC_ADD) {                                                \
             if (want_da)                                                                   \
                 ST(g, da, i);                                                              \
             if (want_t)                                                                    \
-                ST(-g, t, i);                                                              \
+                ST(op == BC_ADD ? g : -g, t, i);                                           \
         } else {                                                                           \
             const T v = BLOAD;                                                             \
             const T q = op == BC_MUL ? g * v : g / v;                                      \
@@ -95,3 +100,4 @@ inline void bc_backward(global const float *a, global const float *b, global con
 BC_KERNELS(multiply, BC_MUL)
 BC_KERNELS(subtract, BC_SUB)
 BC_KERNELS(divide, BC_DIV)
+BC_KERNELS(add_broadcast, BC_ADD)

@@ -1,6 +1,11 @@
-/* add.c - add (Keras Add, the residual join) of 2..8 same-shape inputs, with an
- * optional fused activation so the scheduler can merge add + ReLU.
- * Kernels: cl/add.cl. Reference: src/ref/add.c. Tests: tests/ops/test_add.c. */
+/* add.c - add (Keras Add, the residual join, ONNX Add) of 2..8 same-shape inputs, with an
+ * optional fused activation so the scheduler can merge add + ReLU; or of two inputs, the
+ * second broadcast onto the first as multiply's is ([n, 1, 1, c], [1, 1, 1, c], ...: the
+ * kernels of broadcast.c), without an activation.
+ * Kernels: cl/add.cl, cl/broadcast.cl. Reference: src/ref/add.c. Tests: tests/ops/test_add.c. */
+#include <stdio.h>
+
+#include "ops/broadcast.h"
 #include "ops/op.h"
 #include "ref/ref.h"
 
@@ -12,17 +17,28 @@ static clnet_status add_parse(clnet_context *ctx, clnet__kv *kv, void *params)
 static clnet_status add_infer(clnet_context *ctx, const void *params, const clnet_shape *in,
                               int n_in, clnet_shape *out)
 {
-    (void)params;
     if (n_in < 2 || n_in > CLNET_MAX_INPUTS)
         return clnet__fail(ctx, CLNET_ERR_INVALID_ARG, "add: needs 2 to %d inputs, got %d",
                            CLNET_MAX_INPUTS, n_in);
+    char a[48], b[48];
+    if (clnet__bc_broadcasts(in, n_in)) {
+        CLNET_TRY(clnet__bc_check(ctx, "add", in, n_in));
+        if (((const clnet__add_params *)params)->act.id != CLNET_ACT_NONE)
+            return clnet__fail(ctx, CLNET_ERR_UNSUPPORTED,
+                               "add: input 1 (%s) is broadcast onto input 0 (%s), which takes no "
+                               "fused activation: put an activation layer after the add",
+                               clnet__shape_str(in[1], a, sizeof a),
+                               clnet__shape_str(in[0], b, sizeof b));
+        *out = in[0];
+        return CLNET_OK;
+    }
     for (int i = 1; i < n_in; ++i)
-        if (!clnet__shape_eq(in[i], in[0])) {
-            char a[48], b[48];
-            return clnet__fail(
-                ctx, CLNET_ERR_SHAPE, "add: input %d has shape %s, input 0 has %s (all must match)",
-                i, clnet__shape_str(in[i], a, sizeof a), clnet__shape_str(in[0], b, sizeof b));
-        }
+        if (!clnet__shape_eq(in[i], in[0]))
+            return clnet__fail(ctx, CLNET_ERR_SHAPE,
+                               "add: input %d has shape %s, input 0 has %s (all must match, or "
+                               "two inputs the second of which broadcasts onto the first)",
+                               i, clnet__shape_str(in[i], a, sizeof a),
+                               clnet__shape_str(in[0], b, sizeof b));
     *out = in[0];
     return CLNET_OK;
 }
@@ -41,6 +57,26 @@ static int add_saved(const void *params, const clnet_shape *in, int n_in, clnet_
 static void add_describe(const void *params, char *buf, size_t len)
 {
     clnet__act_suffix(((const clnet__add_params *)params)->act, buf, len);
+}
+
+static clnet_status add_prepare(clnet_context *ctx, const void *params, const clnet_shape *in,
+                                int n_in, clnet_shape out, int training, clnet__op_exec *e)
+{
+    (void)params;
+    (void)out;
+    if (!clnet__bc_broadcasts(in, n_in))
+        return CLNET_OK;
+    CLNET_TRY(clnet__bc_prepare(ctx, "add", in, n_in, training, e));
+    if (!e->backward[0])
+        snprintf(e->backward, sizeof e->backward, "add_broadcast_backward");
+    snprintf(e->forward, sizeof e->forward, "add_broadcast_forward");
+    return CLNET_OK;
+}
+
+static int broadcasts(const clnet__op_call *call)
+{
+    const clnet_shape in[2] = {call->in[0]->shape, call->in[1]->shape};
+    return clnet__bc_broadcasts(in, call->n_in);
 }
 
 static double add_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out)
@@ -67,6 +103,8 @@ static clnet_status pre_buffer(const clnet__op_call *call, int backward, cl_mem 
 static clnet_status add_forward(const clnet__op_call *call)
 {
     const clnet__add_params *p = call->params;
+    if (broadcasts(call))
+        return clnet__bc_forward(call, "add_broadcast_forward");
     const int count = (int)call->out->count;
     cl_mem pre = NULL;
     CLNET_TRY(pre_buffer(call, 0, &pre));
@@ -89,6 +127,8 @@ static clnet_status add_forward(const clnet__op_call *call)
 static clnet_status add_backward(const clnet__op_call *call)
 {
     const clnet__add_params *p = call->params;
+    if (broadcasts(call))
+        return clnet__bc_backward(call, "add_broadcast_backward");
     const int count = (int)call->out->count;
     cl_mem d[8];
     int n_out = 0;
@@ -120,6 +160,9 @@ static const clnet__op_case add_cases[] = {
     {"activation = relu", 2, {{2, 9, 11, 17}, {2, 9, 11, 17}}, 2.0f},
     {"activation = sigmoid", 3, {{3, 1, 1, 33}, {3, 1, 1, 33}, {3, 1, 1, 33}}, 2.0f},
     {"activation = swish", 2, {{1, 3, 5, 17}, {1, 3, 5, 17}}, 2.0f},
+    {"", 2, {{3, 4, 5, 33}, {3, 1, 1, 33}}, 0},   /* broadcast: per image and channel */
+    {"", 2, {{3, 13, 14, 17}, {1, 1, 1, 17}}, 0}, /* per channel, several reduce blocks */
+    {"", 2, {{3, 5, 3, 17}, {3, 5, 3, 1}}, 0},    /* a spatial map */
 };
 
 static const clnet_op_key add_keys[] = {
@@ -131,7 +174,8 @@ const clnet__op_desc clnet__op_add = {
     .keras = "Add",
     .family = CLNET_FAMILY_MERGE,
     .describe = add_describe,
-    .description = "sum of 2 to 8 inputs of the same shape (the residual join)",
+    .description = "sum of 2 to 8 inputs of the same shape (the residual join), or of two, the "
+                   "second broadcast ([n, 1, 1, c], [1, 1, 1, c], ...)",
     .keys = add_keys,
     .n_keys = (int)CLNET_COUNTOF(add_keys),
     .params_size = sizeof(clnet__add_params),
@@ -143,6 +187,7 @@ const clnet__op_desc clnet__op_add = {
     .infer = add_infer,
     .saved = add_saved,
     .flops = add_flops,
+    .prepare = add_prepare,
     .forward = add_forward,
     .backward = add_backward,
     .ref_forward = clnet__ref_add_forward,

@@ -1,15 +1,16 @@
 /* broadcast.c - multiply, subtract and divide (Keras Multiply / Subtract, ONNX Mul / Sub /
- * Div) of input 0 (a) and input 1 (b), where b has a's shape or broadcasts to it: each of
- * b's dimensions is a's or 1, and the dimensions of size 1 (the broadcast ones) are
- * adjacent in NHWC order once a's own dimensions of size 1 are left out. That covers the
- * squeeze-and-excitation scale [n, 1, 1, c] of MobileNetV3 / EfficientNet / RegNetY, a
- * per-channel [1, 1, 1, c], a scalar [1, 1, 1, 1], a per-image [n, 1, 1, 1], a spatial map
- * [n, h, w, 1] and [1, h, w, c]; not [1, h, w, 1], whose broadcast dimensions are apart.
- * b's gradient is summed over the broadcast cells in a fixed order (no atomics).
- * Kernels: cl/broadcast.cl. Reference: src/ref/broadcast.c.
- * Tests: tests/ops/test_multiply.c, test_subtract.c, test_divide.c. */
+ * Div), and add's two-input broadcast form (add.c, broadcast.h), of input 0 (a) and input 1 (b),
+ * where b has a's shape or broadcasts to it: each of b's dimensions is a's or 1, and the dimensions
+ * of size 1 (the broadcast ones) are adjacent in NHWC order once a's own dimensions of size 1 are
+ * left out. That covers the squeeze-and-excitation scale [n, 1, 1, c] of MobileNetV3 / EfficientNet
+ * / RegNetY, a per-channel [1, 1, 1, c], a scalar [1, 1, 1, 1], a per-image [n, 1, 1, 1], a spatial
+ * map [n, h, w, 1] and [1, h, w, c]; not [1, h, w, 1], whose broadcast dimensions are apart. b's
+ * gradient is summed over the broadcast cells in a fixed order (no atomics). Kernels:
+ * cl/broadcast.cl. Reference: src/ref/broadcast.c. Tests: tests/ops/test_multiply.c,
+ * test_subtract.c, test_divide.c. */
 #include <stdio.h>
 
+#include "ops/broadcast.h"
 #include "ops/op.h"
 #include "ops/reduce.h"
 #include "ref/ref.h"
@@ -72,6 +73,20 @@ static clnet_status bc_view_of(clnet_context *ctx, const char *op, const clnet_s
 }
 
 static clnet_status bc_infer(clnet_context *ctx, const char *op, const clnet_shape *in, int n_in,
+                             clnet_shape *out);
+
+int clnet__bc_broadcasts(const clnet_shape *in, int n_in)
+{
+    return n_in == 2 && !clnet__shape_eq(in[0], in[1]);
+}
+
+clnet_status clnet__bc_check(clnet_context *ctx, const char *op, const clnet_shape *in, int n_in)
+{
+    bc_view v;
+    return bc_view_of(ctx, op, in, n_in, &v);
+}
+
+static clnet_status bc_infer(clnet_context *ctx, const char *op, const clnet_shape *in, int n_in,
                              clnet_shape *out)
 {
     bc_view v;
@@ -80,7 +95,7 @@ static clnet_status bc_infer(clnet_context *ctx, const char *op, const clnet_sha
     return CLNET_OK;
 }
 
-static clnet_status bc_prepare(clnet_context *ctx, const char *op, const clnet_shape *in, int n_in,
+clnet_status clnet__bc_prepare(clnet_context *ctx, const char *op, const clnet_shape *in, int n_in,
                                int training, clnet__op_exec *e)
 {
     bc_view v;
@@ -97,7 +112,7 @@ static clnet_status bc_prepare(clnet_context *ctx, const char *op, const clnet_s
     return CLNET_OK;
 }
 
-static clnet_status bc_forward(const clnet__op_call *call, const char *kernel)
+clnet_status clnet__bc_forward(const clnet__op_call *call, const char *kernel)
 {
     const clnet_shape in[2] = {call->in[0]->shape, call->in[1]->shape};
     bc_view v;
@@ -110,7 +125,7 @@ static clnet_status bc_forward(const clnet__op_call *call, const char *kernel)
     return clnet__launch(call->ctx, PROG, kernel, args, (int)CLNET_COUNTOF(args), 1, global);
 }
 
-static clnet_status bc_backward(const clnet__op_call *call, const char *kernel)
+clnet_status clnet__bc_backward(const clnet__op_call *call, const char *kernel)
 {
     clnet_context *ctx = call->ctx;
     clnet_tensor *da = call->din[0], *db = call->din[1];
@@ -163,15 +178,15 @@ static const clnet__op_case bc_cases[] = {
     {                                                                                              \
         (void)params;                                                                              \
         (void)out;                                                                                 \
-        return bc_prepare(ctx, #name_, in, n_in, training, e);                                     \
+        return clnet__bc_prepare(ctx, #name_, in, n_in, training, e);                              \
     }                                                                                              \
     static clnet_status name_##_forward(const clnet__op_call *call)                                \
     {                                                                                              \
-        return bc_forward(call, #name_ "_forward");                                                \
+        return clnet__bc_forward(call, #name_ "_forward");                                         \
     }                                                                                              \
     static clnet_status name_##_backward(const clnet__op_call *call)                               \
     {                                                                                              \
-        return bc_backward(call, #name_ "_backward");                                              \
+        return clnet__bc_backward(call, #name_ "_backward");                                       \
     }                                                                                              \
     const clnet__op_desc clnet__op_##name_ = {                                                     \
         .name = #name_,                                                                            \

@@ -38,6 +38,14 @@ static int layer_act(const clnet__layer *l, clnet__act *act)
     return 1;
 }
 
+/* An add whose second input broadcasts onto its first: it takes no activation and is no
+ * convolution's residual (add.c). */
+static int broadcast_add(const clnet_graph *g, const clnet__layer *l)
+{
+    return is_op(l, "add") && l->n_in == 2 &&
+           !clnet__shape_eq(g->layers[l->in[0]].out, g->layers[l->in[1]].out);
+}
+
 typedef struct builder {
     const clnet_model *m;
     const clnet_graph *g;
@@ -85,7 +93,7 @@ static void grow(builder *b, clnet__step *s, clnet__plan *p)
             ++p->fused_bn;
         }
     }
-    if (act && act->id == CLNET_ACT_NONE) {
+    if (act && act->id == CLNET_ACT_NONE && !broadcast_add(b->g, head)) {
         const int j = sole_reader(b, tail);
         if (j >= 0 && layer_act(&b->g->layers[j], act)) {
             take(b, s, j);
@@ -97,7 +105,8 @@ static void grow(builder *b, clnet__step *s, clnet__plan *p)
         return;
     const int j = sole_reader(b, tail);
     const clnet__layer *add = j >= 0 ? &b->g->layers[j] : NULL;
-    if (!add || !is_op(add, "add") || add->n_in != 2 || add->in[0] == add->in[1])
+    if (!add || !is_op(add, "add") || add->n_in != 2 || add->in[0] == add->in[1] ||
+        broadcast_add(b->g, add))
         return;
     s->in[s->n_in++] = add->in[0] == tail ? add->in[1] : add->in[0]; /* a layer until mapped */
     *act = ((const clnet__add_params *)add->params)->act;

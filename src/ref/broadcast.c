@@ -1,10 +1,11 @@
-/* broadcast.c - reference of multiply, subtract and divide (src/ops/broadcast.c): y = a op b
+/* broadcast.c - reference of multiply, subtract and divide (src/ops/broadcast.c), and of
+ * add's broadcast form (clnet__ref_add_broadcast_*, for src/ref/add.c): y = a op b
  * with b read at (n, y, x, c) clamped to 0 along each of its dimensions of size 1 (NumPy's
  * broadcasting of b onto a's shape); b's gradient sums over the cells that read each of its
  * elements. */
 #include "ref/ref.h"
 
-enum { MUL, SUB, DIV };
+enum { MUL, SUB, DIV, ADD };
 
 /* Index into b of a's element (n, y, x, c). */
 static size_t b_at(clnet_shape b, int n, int y, int x, int c)
@@ -21,7 +22,7 @@ static void forward(const clnet__ref_args *a, int op)
                 for (int c = 0; c < s.c; ++c) {
                     const size_t i = clnet__ref_at(s, n, y, x, c);
                     const double u = a->in[0][i], v = a->in[1][b_at(bs, n, y, x, c)];
-                    a->out[i] = op == MUL ? u * v : op == SUB ? u - v : u / v;
+                    a->out[i] = op == MUL ? u * v : op == SUB ? u - v : op == ADD ? u + v : u / v;
                 }
 }
 
@@ -40,9 +41,12 @@ static void backward(const clnet__ref_args *a, int op)
                     const size_t i = clnet__ref_at(s, n, y, x, c), j = b_at(bs, n, y, x, c);
                     const double u = a->in[0][i], v = a->in[1][j], g = a->dout[i];
                     if (da)
-                        da[i] = op == MUL ? g * v : op == SUB ? g : g / v;
+                        da[i] = op == MUL ? g * v : op == SUB || op == ADD ? g : g / v;
                     if (db)
-                        db[j] += op == MUL ? g * u : op == SUB ? -g : -g * u / (v * v);
+                        db[j] += op == MUL   ? g * u
+                                 : op == SUB ? -g
+                                 : op == ADD ? g
+                                             : -g * u / (v * v);
                 }
 }
 
@@ -74,4 +78,14 @@ void clnet__ref_divide_forward(const clnet__ref_args *a)
 void clnet__ref_divide_backward(const clnet__ref_args *a)
 {
     backward(a, DIV);
+}
+
+void clnet__ref_add_broadcast_forward(const clnet__ref_args *a)
+{
+    forward(a, ADD);
+}
+
+void clnet__ref_add_broadcast_backward(const clnet__ref_args *a)
+{
+    backward(a, ADD);
 }

@@ -37,6 +37,9 @@ void clnet__ref_dense_forward(const clnet__ref_args *a);
 void clnet__ref_dense_backward(const clnet__ref_args *a);
 void clnet__ref_add_forward(const clnet__ref_args *a);
 void clnet__ref_add_backward(const clnet__ref_args *a);
+/* add of two inputs of different shapes, the second broadcast (src/ref/broadcast.c). */
+void clnet__ref_add_broadcast_forward(const clnet__ref_args *a);
+void clnet__ref_add_broadcast_backward(const clnet__ref_args *a);
 void clnet__ref_dropout_forward(const clnet__ref_args *a);
 void clnet__ref_dropout_backward(const clnet__ref_args *a);
 /* Dropout's multiplier of element i, 0 or 1 / (1 - rate), for the op's seed and the call's

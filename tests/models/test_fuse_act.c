@@ -4,7 +4,9 @@
  * model computes what the unfused one computes, forward and, in training (where the fused
  * ops keep or recompute the pre-activation), the weight gradients. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "support/models.h"
 
@@ -59,6 +61,20 @@ static void expect_close(clnet_tensor *a, clnet_tensor *b, const char *what)
     free(hb);
 }
 
+/* The inference and the training forward of both models agree. */
+static void expect_same_outputs(clnet_context *ctx, clnet_model *fused, clnet_model *plain,
+                                clnet_tensor *x)
+{
+    for (int training = 0; training < 2; ++training) {
+        clnet_tensor *ya = NULL, *yb = NULL;
+        cr_assert_eq(clnet_model_forward(fused, x, training, &ya), CLNET_OK, "%s",
+                     clnet_context_error(ctx));
+        cr_assert_eq(clnet_model_forward(plain, x, training, &yb), CLNET_OK, "%s",
+                     clnet_context_error(ctx));
+        expect_close(ya, yb, training ? "training output" : "inference output");
+    }
+}
+
 Test(fuse_act, fused_computes_what_unfused_computes, .timeout = 600)
 {
     clnet_context *ctx = clnet_test_device();
@@ -68,14 +84,7 @@ Test(fuse_act, fused_computes_what_unfused_computes, .timeout = 600)
     clnet_test_randomize_weights(plain, 3);
     clnet_test_copy_weights(fused, plain);
     clnet_tensor *x = clnet_test_input(ctx, g, 3, 8);
-    for (int training = 0; training < 2; ++training) {
-        clnet_tensor *ya = NULL, *yb = NULL;
-        cr_assert_eq(clnet_model_forward(fused, x, training, &ya), CLNET_OK, "%s",
-                     clnet_context_error(ctx));
-        cr_assert_eq(clnet_model_forward(plain, x, training, &yb), CLNET_OK, "%s",
-                     clnet_context_error(ctx));
-        expect_close(ya, yb, training ? "training output" : "inference output");
-    }
+    expect_same_outputs(ctx, fused, plain, x);
     clnet_tensor *da = clnet_test_backward(fused, x, 11), *db = clnet_test_backward(plain, x, 11);
     for (int i = 0; i < clnet_model_weight_count(plain); ++i) {
         clnet_weight_info info;
@@ -91,4 +100,51 @@ Test(fuse_act, fused_computes_what_unfused_computes, .timeout = 600)
     clnet_model_destroy(fused);
     clnet_model_destroy(plain);
     clnet_graph_destroy(g);
+}
+
+/* An add whose second input is broadcast ([n, 1, 1, c]) runs broadcast.c's kernels: no
+ * convolution takes it as its residual and no activation folds into it, and the fused model
+ * still computes what the unfused one does. An activation written on it is refused. */
+static const char bias_spec[] = "[image]\nop = input\nshape = 6, 5, 3\n\n"
+                                "[c1]\nop = conv2d\ninputs = image\nfilters = 8\n"
+                                "kernel_size = 3\npadding = same\n\n"
+                                "[pool]\nop = global_avg_pool\ninputs = image\n\n"
+                                "[shift]\nop = dense\ninputs = pool\nunits = 8\n\n"
+                                "[sum]\nop = add\ninputs = c1, shift\n\n"
+                                "[a1]\nop = relu\ninputs = sum\n\n"
+                                "[gap]\nop = global_avg_pool\ninputs = a1\n\n"
+                                "[head]\nop = dense\ninputs = gap\nunits = 3\n";
+
+Test(fuse_act, broadcast_add_is_neither_residual_nor_activated, .timeout = 600)
+{
+    clnet_context *ctx = clnet_test_device();
+    clnet_graph *g = NULL;
+    char err[512] = "";
+    cr_assert_eq(clnet_graph_from_spec(bias_spec, "bias.spec", &g, err, sizeof err), CLNET_OK, "%s",
+                 err);
+    clnet_model *fused = clnet_test_model(ctx, g, 1, 1, 5),
+                *plain = clnet_test_model(ctx, g, 0, 1, 5);
+    clnet_plan_stats inf;
+    cr_assert_eq(clnet_model_plan_stats(fused, 0, 2, &inf), CLNET_OK, "%s",
+                 clnet_context_error(ctx));
+    cr_expect_eq(inf.fused_adds, 0);
+    cr_expect_eq(inf.fused_activations, 0);
+    clnet_test_randomize_weights(plain, 3);
+    clnet_test_copy_weights(fused, plain);
+    clnet_tensor *x = clnet_test_input(ctx, g, 3, 8);
+    expect_same_outputs(ctx, fused, plain, x);
+    clnet_tensor_destroy(x);
+    clnet_model_destroy(fused);
+    clnet_model_destroy(plain);
+    clnet_graph_destroy(g);
+
+    char text[sizeof bias_spec + 32];
+    snprintf(text, sizeof text, "%s", bias_spec);
+    char *at = strstr(text, "[a1]");
+    snprintf(at, sizeof text - (size_t)(at - text), "activation = relu\n");
+    g = NULL;
+    cr_expect_eq(clnet_graph_from_spec(text, "bias.spec", &g, err, sizeof err),
+                 CLNET_ERR_UNSUPPORTED);
+    cr_expect(strstr(err, "takes no fused activation"), "%s", err);
+    cr_expect_null(g);
 }
