@@ -68,7 +68,8 @@ static const clnet__op_case dropout_cases[] = {
 
 static const clnet_op_key dropout_keys[] = {
     {"rate", "float in [0, 1)", "0.5", "fraction of the values dropped", "0.2"},
-    {"seed", "int >= 0", "0", "mixed into the mask (with the training step's seed)", "7"},
+    {"seed", "int >= 0", "0",
+     "mixed into the mask (with the training step's seed and the layer's position)", "7"},
 };
 
 static void dropout_describe(const void *params, char *buf, size_t len)

@@ -33,8 +33,8 @@ static const clnet_op_key stochastic_depth_keys[] = {
     {"rate", "float in [0, 1)", "0.5",
      "probability of dropping an image's branch in training (Keras-CV's default)", "0.1"},
     {"seed", "int >= 0", "0",
-     "mixed into the draw with the training step's seed: give each layer its own, or layers "
-     "with equal seeds drop the same images",
+     "mixed into the draw with the training step's seed and the layer's position (layers with "
+     "equal seeds still draw apart)",
      "7"},
 };
 

@@ -17,6 +17,14 @@ static uint64_t mix(uint64_t x)
     return x ^ (x >> 31);
 }
 
+/* The random stream of step st in this training step: the step's seed mixed with the graph
+ * index of the step's first layer, so two dropout or stochastic-depth layers with the same
+ * seed key draw apart, and a fused and an unfused plan draw alike. */
+static uint64_t call_seed(const clnet_model *m, const clnet__step *st)
+{
+    return mix(m->step_seed ^ mix((uint64_t)st->members[0] + 1));
+}
+
 static clnet_status copy_graph(const clnet_graph *g, clnet_graph **out, clnet_context *ctx)
 {
     char *spec = NULL, err[512] = "";
@@ -310,7 +318,7 @@ static clnet_status run_forward(clnet_model *m, clnet__plan *p, const clnet_tens
                                      .w = w,
                                      .saved = st->saved,
                                      .training = training,
-                                     .seed = m->step_seed,
+                                     .seed = call_seed(m, st),
                                      .exec = &st->exec,
                                      .scratch = &st->scratch[0]};
         /* The override goes into the step's own copy of the params and back out. */
@@ -500,7 +508,7 @@ clnet_status clnet_model_backward(clnet_model *m, const clnet_tensor *dy)
                                      .w = w,
                                      .saved = st->saved,
                                      .training = !st->inference,
-                                     .seed = m->step_seed,
+                                     .seed = call_seed(m, st),
                                      .dout = dout,
                                      .din = din,
                                      .dw = dw,

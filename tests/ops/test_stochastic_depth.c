@@ -118,3 +118,37 @@ Test(stochastic_depth, parse_errors_name_the_key)
     clnet_test_expect_parse_error("stochastic_depth", "seed = -1", "seed");
     clnet_test_expect_parse_error("stochastic_depth", "mode = batch", "mode");
 }
+
+/* In a model, two stochastic-depth layers with the same seed key draw apart: the executor
+ * mixes each layer's position into the step's seed. Branches a and b of 64 images are
+ * concatenated; with one draw shared, every image would keep both or neither. */
+Test(stochastic_depth, layers_with_equal_seeds_draw_apart)
+{
+    static const char spec[] = "[image]\nop = input\nshape = 1, 1, 2\n\n"
+                               "[a]\nop = stochastic_depth\ninputs = image\nrate = 0.5\n\n"
+                               "[b]\nop = stochastic_depth\ninputs = image\nrate = 0.5\n\n"
+                               "[both]\nop = concatenate\ninputs = a, b\n";
+    clnet_context *ctx = clnet_test_device();
+    clnet_graph *g = NULL;
+    char err[256] = "";
+    cr_assert_eq(clnet_graph_from_spec(spec, "sd.spec", &g, err, sizeof err), CLNET_OK, "%s", err);
+    clnet_model *m = NULL;
+    cr_assert_eq(clnet_model_create(ctx, g, NULL, &m), CLNET_OK, "%s", clnet_context_error(ctx));
+    enum { N = 64 };
+    float x[N * 2], y[N * 4];
+    for (int i = 0; i < N * 2; ++i)
+        x[i] = 1.0f;
+    clnet_tensor *t = clnet_test_tensor(ctx, (clnet_shape){N, 1, 1, 2}, x), *out = NULL;
+    cr_assert_eq(clnet_model_forward(m, t, 1, &out), CLNET_OK, "%s", clnet_context_error(ctx));
+    cr_assert_eq(clnet_tensor_read(out, y, N * 4), CLNET_OK);
+    int apart = 0, kept_a = 0;
+    for (int i = 0; i < N; ++i) {
+        kept_a += y[4 * i] != 0.0f;
+        apart += (y[4 * i] != 0.0f) != (y[4 * i + 2] != 0.0f);
+    }
+    cr_expect(kept_a > 0 && kept_a < N, "branch a kept %d of %d images", kept_a, N);
+    cr_expect_gt(apart, 0, "both branches dropped the same images");
+    clnet_tensor_destroy(t);
+    clnet_model_destroy(m);
+    clnet_graph_destroy(g);
+}
