@@ -21,8 +21,8 @@ static clnet_status add_infer(clnet_context *ctx, const void *params, const clne
         return clnet__fail(ctx, CLNET_ERR_INVALID_ARG, "add: needs 2 to %d inputs, got %d",
                            CLNET_MAX_INPUTS, n_in);
     char a[48], b[48];
-    if (clnet__bc_broadcasts(in, n_in)) {
-        CLNET_TRY(clnet__bc_check(ctx, "add", in, n_in));
+    if (clnet__broadcast_differs(in, n_in)) {
+        CLNET_TRY(clnet__broadcast_check(ctx, "add", in, n_in));
         if (((const clnet__add_params *)params)->act.id != CLNET_ACT_NONE)
             return clnet__fail(ctx, CLNET_ERR_UNSUPPORTED,
                                "add: input 1 (%s) is broadcast onto input 0 (%s), which takes no "
@@ -64,9 +64,9 @@ static clnet_status add_prepare(clnet_context *ctx, const void *params, const cl
 {
     (void)params;
     (void)out;
-    if (!clnet__bc_broadcasts(in, n_in))
+    if (!clnet__broadcast_differs(in, n_in))
         return CLNET_OK;
-    CLNET_TRY(clnet__bc_prepare(ctx, "add", in, n_in, training, e));
+    CLNET_TRY(clnet__broadcast_prepare(ctx, "add", in, n_in, training, e));
     if (!e->backward[0])
         snprintf(e->backward, sizeof e->backward, "add_broadcast_backward");
     snprintf(e->forward, sizeof e->forward, "add_broadcast_forward");
@@ -76,7 +76,7 @@ static clnet_status add_prepare(clnet_context *ctx, const void *params, const cl
 static int broadcasts(const clnet__op_call *call)
 {
     const clnet_shape in[2] = {call->in[0]->shape, call->in[1]->shape};
-    return clnet__bc_broadcasts(in, call->n_in);
+    return clnet__broadcast_differs(in, call->n_in);
 }
 
 static double add_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out)
@@ -104,7 +104,8 @@ static clnet_status add_forward(const clnet__op_call *call)
 {
     const clnet__add_params *p = call->params;
     if (broadcasts(call))
-        return clnet__bc_forward(call, "add_broadcast_forward");
+        return clnet__broadcast_forward(call->ctx, "add_broadcast_forward", call->in[0],
+                                        call->in[1], call->out);
     const int count = (int)call->out->count;
     cl_mem pre = NULL;
     CLNET_TRY(pre_buffer(call, 0, &pre));
@@ -128,7 +129,9 @@ static clnet_status add_backward(const clnet__op_call *call)
 {
     const clnet__add_params *p = call->params;
     if (broadcasts(call))
-        return clnet__bc_backward(call, "add_broadcast_backward");
+        return clnet__broadcast_backward(call->ctx, call->scratch, "add_broadcast_backward",
+                                         call->in[0], call->in[1], call->dout, call->din[0],
+                                         call->din[1]);
     const int count = (int)call->out->count;
     cl_mem d[8];
     int n_out = 0;

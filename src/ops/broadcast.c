@@ -1,13 +1,14 @@
 /* broadcast.c - multiply, subtract and divide (Keras Multiply / Subtract, ONNX Mul / Sub /
- * Div), and add's two-input broadcast form (add.c, broadcast.h), of input 0 (a) and input 1 (b),
- * where b has a's shape or broadcasts to it: each of b's dimensions is a's or 1, and the dimensions
- * of size 1 (the broadcast ones) are adjacent in NHWC order once a's own dimensions of size 1 are
- * left out. That covers the squeeze-and-excitation scale [n, 1, 1, c] of MobileNetV3 / EfficientNet
- * / RegNetY, a per-channel [1, 1, 1, c], a scalar [1, 1, 1, 1], a per-image [n, 1, 1, 1], a spatial
- * map [n, h, w, 1] and [1, h, w, c]; not [1, h, w, 1], whose broadcast dimensions are apart. b's
- * gradient is summed over the broadcast cells in a fixed order (no atomics). Kernels:
- * cl/broadcast.cl. Reference: src/ref/broadcast.c. Tests: tests/ops/test_multiply.c,
- * test_subtract.c, test_divide.c. */
+ * Div), and the kernels of add's two-input broadcast form (add.c) and of layer_scale, of
+ * input 0 (a) and input 1 (b), where b has a's shape or broadcasts to it: each of
+ * b's dimensions is a's or 1, and the dimensions of size 1 (the broadcast ones) are
+ * adjacent in NHWC order once a's own dimensions of size 1 are left out. That covers the
+ * squeeze-and-excitation scale [n, 1, 1, c] of MobileNetV3 / EfficientNet / RegNetY, a
+ * per-channel [1, 1, 1, c], a scalar [1, 1, 1, 1], a per-image [n, 1, 1, 1], a spatial map
+ * [n, h, w, 1] and [1, h, w, c]; not [1, h, w, 1], whose broadcast dimensions are apart.
+ * b's gradient is summed over the broadcast cells in a fixed order (no atomics).
+ * Kernels: cl/broadcast.cl. Reference: src/ref/broadcast.c.
+ * Tests: tests/ops/test_multiply.c, test_subtract.c, test_divide.c. */
 #include <stdio.h>
 
 #include "ops/broadcast.h"
@@ -72,15 +73,13 @@ static clnet_status bc_view_of(clnet_context *ctx, const char *op, const clnet_s
     return CLNET_OK;
 }
 
-static clnet_status bc_infer(clnet_context *ctx, const char *op, const clnet_shape *in, int n_in,
-                             clnet_shape *out);
-
-int clnet__bc_broadcasts(const clnet_shape *in, int n_in)
+int clnet__broadcast_differs(const clnet_shape *in, int n_in)
 {
     return n_in == 2 && !clnet__shape_eq(in[0], in[1]);
 }
 
-clnet_status clnet__bc_check(clnet_context *ctx, const char *op, const clnet_shape *in, int n_in)
+clnet_status clnet__broadcast_check(clnet_context *ctx, const char *op, const clnet_shape *in,
+                                    int n_in)
 {
     bc_view v;
     return bc_view_of(ctx, op, in, n_in, &v);
@@ -95,8 +94,8 @@ static clnet_status bc_infer(clnet_context *ctx, const char *op, const clnet_sha
     return CLNET_OK;
 }
 
-clnet_status clnet__bc_prepare(clnet_context *ctx, const char *op, const clnet_shape *in, int n_in,
-                               int training, clnet__op_exec *e)
+clnet_status clnet__broadcast_prepare(clnet_context *ctx, const char *op, const clnet_shape *in,
+                                      int n_in, int training, clnet__op_exec *e)
 {
     bc_view v;
     CLNET_TRY(bc_view_of(ctx, op, in, n_in, &v));
@@ -112,44 +111,44 @@ clnet_status clnet__bc_prepare(clnet_context *ctx, const char *op, const clnet_s
     return CLNET_OK;
 }
 
-clnet_status clnet__bc_forward(const clnet__op_call *call, const char *kernel)
+clnet_status clnet__broadcast_forward(clnet_context *ctx, const char *kernel, clnet_tensor *a,
+                                      clnet_tensor *b, clnet_tensor *y)
 {
-    const clnet_shape in[2] = {call->in[0]->shape, call->in[1]->shape};
-    bc_view v;
-    CLNET_TRY(bc_view_of(call->ctx, kernel, in, 2, &v));
-    const int count = (int)call->out->count;
-    const clnet_arg args[] = {CLNET_ARG_MEM(call->in[0]->buf), CLNET_ARG_MEM(call->in[1]->buf),
-                              CLNET_ARG_MEM(call->out->buf),   CLNET_ARG_INT(count),
-                              CLNET_ARG_INT(v.rows),           CLNET_ARG_INT(v.cols)};
-    const size_t global[1] = {clnet__chunks(call->ctx, PROG, (size_t)count)};
-    return clnet__launch(call->ctx, PROG, kernel, args, (int)CLNET_COUNTOF(args), 1, global);
-}
-
-clnet_status clnet__bc_backward(const clnet__op_call *call, const char *kernel)
-{
-    clnet_context *ctx = call->ctx;
-    clnet_tensor *da = call->din[0], *db = call->din[1];
-    if (!da && !db)
-        return CLNET_OK;
-    const clnet_shape in[2] = {call->in[0]->shape, call->in[1]->shape};
+    const clnet_shape in[2] = {a->shape, b->shape};
     bc_view v;
     CLNET_TRY(bc_view_of(ctx, kernel, in, 2, &v));
-    const int count = (int)call->dout->count;
+    const int count = (int)y->count;
+    const clnet_arg args[] = {CLNET_ARG_MEM(a->buf), CLNET_ARG_MEM(b->buf), CLNET_ARG_MEM(y->buf),
+                              CLNET_ARG_INT(count),  CLNET_ARG_INT(v.rows), CLNET_ARG_INT(v.cols)};
+    const size_t global[1] = {clnet__chunks(ctx, PROG, (size_t)count)};
+    return clnet__launch(ctx, PROG, kernel, args, (int)CLNET_COUNTOF(args), 1, global);
+}
+
+clnet_status clnet__broadcast_backward(clnet_context *ctx, const clnet__scratch *scratch,
+                                       const char *kernel, clnet_tensor *a, clnet_tensor *b,
+                                       clnet_tensor *dy, clnet_tensor *da, clnet_tensor *db)
+{
+    if (!da && !db)
+        return CLNET_OK;
+    const clnet_shape in[2] = {a->shape, b->shape};
+    bc_view v;
+    CLNET_TRY(bc_view_of(ctx, kernel, in, 2, &v));
+    const int count = (int)dy->count;
     cl_mem t = db ? db->buf : NULL;
     if (db && v.rows > 1)
-        CLNET_TRY(clnet__scratch_get(ctx, call->scratch, CLNET_SCRATCH_TMP,
-                                     (size_t)count * sizeof(float), kernel, &t));
-    const clnet_arg args[] = {CLNET_ARG_MEM(call->in[0]->buf), CLNET_ARG_MEM(call->in[1]->buf),
-                              CLNET_ARG_MEM(call->dout->buf),  CLNET_ARG_MEM(da ? da->buf : t),
-                              CLNET_ARG_MEM(t ? t : da->buf),  CLNET_ARG_INT(count),
-                              CLNET_ARG_INT(v.rows),           CLNET_ARG_INT(v.cols),
-                              CLNET_ARG_INT(da != NULL),       CLNET_ARG_INT(db != NULL)};
+        CLNET_TRY(clnet__scratch_get(ctx, scratch, CLNET_SCRATCH_TMP, (size_t)count * sizeof(float),
+                                     kernel, &t));
+    const clnet_arg args[] = {CLNET_ARG_MEM(a->buf),          CLNET_ARG_MEM(b->buf),
+                              CLNET_ARG_MEM(dy->buf),         CLNET_ARG_MEM(da ? da->buf : t),
+                              CLNET_ARG_MEM(t ? t : da->buf), CLNET_ARG_INT(count),
+                              CLNET_ARG_INT(v.rows),          CLNET_ARG_INT(v.cols),
+                              CLNET_ARG_INT(da != NULL),      CLNET_ARG_INT(db != NULL)};
     const size_t global[1] = {clnet__chunks(ctx, PROG, (size_t)count)};
     CLNET_TRY(clnet__launch(ctx, PROG, kernel, args, (int)CLNET_COUNTOF(args), 1, global));
     if (!db || v.rows == 1)
         return CLNET_OK;
     if (v.groups == 1)
-        return clnet__reduce_rows(ctx, call->scratch, t, 0, v.rows, v.cols, db->buf, 0);
+        return clnet__reduce_rows(ctx, scratch, t, 0, v.rows, v.cols, db->buf, 0);
     return clnet__reduce_groups(ctx, t, v.groups, v.rows, v.cols, db->buf);
 }
 
@@ -178,15 +177,18 @@ static const clnet__op_case bc_cases[] = {
     {                                                                                              \
         (void)params;                                                                              \
         (void)out;                                                                                 \
-        return clnet__bc_prepare(ctx, #name_, in, n_in, training, e);                              \
+        return clnet__broadcast_prepare(ctx, #name_, in, n_in, training, e);                       \
     }                                                                                              \
     static clnet_status name_##_forward(const clnet__op_call *call)                                \
     {                                                                                              \
-        return clnet__bc_forward(call, #name_ "_forward");                                         \
+        return clnet__broadcast_forward(call->ctx, #name_ "_forward", call->in[0], call->in[1],    \
+                                        call->out);                                                \
     }                                                                                              \
     static clnet_status name_##_backward(const clnet__op_call *call)                               \
     {                                                                                              \
-        return clnet__bc_backward(call, #name_ "_backward");                                       \
+        return clnet__broadcast_backward(call->ctx, call->scratch, #name_ "_backward",             \
+                                         call->in[0], call->in[1], call->dout, call->din[0],       \
+                                         call->din[1]);                                            \
     }                                                                                              \
     const clnet__op_desc clnet__op_##name_ = {                                                     \
         .name = #name_,                                                                            \

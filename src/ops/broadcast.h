@@ -1,21 +1,30 @@
-/* broadcast.h - the broadcast elementwise machinery of broadcast.c (multiply, subtract,
- * divide) that add.c shares for its two-input broadcast form: b (input 1) of a's shape or
- * with dimensions of size 1 that broadcast onto a's (input 0), viewed as
- * [groups][rows][cols]. Tests: tests/ops/test_multiply.c, test_add.c. */
+/* broadcast.h - the broadcast elementwise kernels of multiply, subtract and divide
+ * (broadcast.c), shared with layer_scale (layer_scale.c: x times a per-channel weight) and
+ * add's two-input broadcast form (add.c).
+ * Kernels: cl/broadcast.cl. Tests: tests/ops/test_multiply.c, test_layer_scale.c, test_add.c. */
 #ifndef CLNET_OPS_BROADCAST_H
 #define CLNET_OPS_BROADCAST_H
 
 #include "ops/op.h"
 
-/* Whether the inputs are two of different shapes (so the broadcast path runs). */
-int clnet__bc_broadcasts(const clnet_shape *in, int n_in);
+/* Whether the inputs are two of different shapes (so an add runs the broadcast kernels). */
+int clnet__broadcast_differs(const clnet_shape *in, int n_in);
 /* CLNET_ERR_SHAPE naming op and both shapes when in[1] does not broadcast onto in[0]. */
-clnet_status clnet__bc_check(clnet_context *ctx, const char *op, const clnet_shape *in, int n_in);
-/* The scratch b's gradient needs (summed over the broadcast cells), recorded in e. */
-clnet_status clnet__bc_prepare(clnet_context *ctx, const char *op, const clnet_shape *in, int n_in,
-                               int training, clnet__op_exec *e);
-/* kernel is "<op>_forward" / "<op>_backward" of cl/broadcast.cl. */
-clnet_status clnet__bc_forward(const clnet__op_call *call, const char *kernel);
-clnet_status clnet__bc_backward(const clnet__op_call *call, const char *kernel);
+clnet_status clnet__broadcast_check(clnet_context *ctx, const char *op, const clnet_shape *in,
+                                    int n_in);
+/* What kernel "<op>_backward" needs for a of shape in[0] and b of shape in[1] (which
+ * broadcasts to it, else CLNET_ERR_SHAPE naming op): with CLNET_PREPARE_TRAINING, the
+ * TMP and REDUCE scratch of b's gradient when it sums over broadcast cells. */
+clnet_status clnet__broadcast_prepare(clnet_context *ctx, const char *op, const clnet_shape *in,
+                                      int n_in, int training, clnet__op_exec *e);
+/* y = a op b by kernel "<op>_forward" of cl/broadcast.cl. Only enqueues. */
+clnet_status clnet__broadcast_forward(clnet_context *ctx, const char *kernel, clnet_tensor *a,
+                                      clnet_tensor *b, clnet_tensor *y);
+/* da and db (either NULL: not wanted) from dy by kernel "<op>_backward"; db summed over
+ * its broadcast cells in a fixed order with scratch from clnet__broadcast_prepare. Only
+ * enqueues. */
+clnet_status clnet__broadcast_backward(clnet_context *ctx, const clnet__scratch *scratch,
+                                       const char *kernel, clnet_tensor *a, clnet_tensor *b,
+                                       clnet_tensor *dy, clnet_tensor *da, clnet_tensor *db);
 
 #endif

@@ -77,6 +77,12 @@ typedef struct clnet__layer_norm_params {
     float epsilon; /* added to the variance: Keras 1e-3, ConvNeXt 1e-6 */
 } clnet__layer_norm_params;
 
+/* layer_scale (layer_scale.c): Keras / Keras-CV ConvNeXt's LayerScale, torchvision CNBlock's
+ * layer_scale: y = x * gamma[c], gamma trainable and initialized to init_value. */
+typedef struct clnet__layer_scale_params {
+    float init_value; /* gamma's initial value: ConvNeXt's 1e-6 */
+} clnet__layer_scale_params;
+
 /* dropout (dropout.c): Keras Dropout, inverted (kept elements scaled by 1 / (1 - rate)).
  * Also stochastic_depth's (stochastic_depth.c: torchvision StochasticDepth(mode="row"), a
  * residual branch dropped whole per image in training, the identity at inference). */

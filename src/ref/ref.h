@@ -69,6 +69,8 @@ void clnet__ref_layer_norm_forward(const clnet__ref_args *a);
 void clnet__ref_layer_norm_backward(const clnet__ref_args *a);
 void clnet__ref_stochastic_depth_forward(const clnet__ref_args *a);
 void clnet__ref_stochastic_depth_backward(const clnet__ref_args *a);
+void clnet__ref_layer_scale_forward(const clnet__ref_args *a);
+void clnet__ref_layer_scale_backward(const clnet__ref_args *a);
 
 void clnet__ref_multiply_forward(const clnet__ref_args *a);
 void clnet__ref_multiply_backward(const clnet__ref_args *a);

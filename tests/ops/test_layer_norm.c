@@ -4,7 +4,6 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "support/support.h"
 
@@ -22,45 +21,9 @@ static void run(clnet_context *ctx, const char *spec, clnet_shape s, const float
                 const float *gamma, const float *beta, float *y, const float *dy, float *dx,
                 float *dgamma, float *dbeta)
 {
-    const clnet__op_desc *op = clnet__op_find("layer_norm");
-    void *params = NULL;
-    cr_assert_eq(clnet__op_parse(ctx, op, spec, "test", &params), CLNET_OK, "%s",
-                 clnet_context_error(ctx));
-    const clnet_shape v = {1, 1, 1, s.c};
-    clnet_tensor *tx = clnet_test_tensor(ctx, s, x), *ty = clnet_test_tensor(ctx, s, NULL);
-    clnet_tensor *tg = clnet_test_tensor(ctx, v, gamma), *tb = clnet_test_tensor(ctx, v, beta);
-    clnet_tensor *tdy = clnet_test_tensor(ctx, s, dy), *tdx = clnet_test_tensor(ctx, s, NULL);
-    clnet_tensor *tdg = clnet_test_tensor(ctx, v, NULL), *tdb = clnet_test_tensor(ctx, v, NULL);
-    clnet__op_alone a = {0};
-    cr_assert_eq(clnet__op_alone_prepare(ctx, op, params, &s, 1, CLNET_PREPARE_TRAINING, &a),
-                 CLNET_OK, "%s", clnet_context_error(ctx));
-    clnet_tensor *ins[1] = {tx}, *ws[2] = {tg, tb}, *din[1] = {tdx}, *dw[2] = {tdg, tdb};
-    clnet__op_call call = {.ctx = ctx,
-                           .params = params,
-                           .n_in = 1,
-                           .in = ins,
-                           .out = ty,
-                           .n_w = 2,
-                           .w = ws,
-                           .training = 1,
-                           .exec = &a.exec,
-                           .scratch = &a.scratch};
-    cr_assert_eq(op->forward(&call), CLNET_OK, "%s", clnet_context_error(ctx));
-    clnet_test_read(ty, y);
-    if (dy) {
-        call.dout = tdy;
-        call.din = din;
-        call.dw = dw;
-        cr_assert_eq(op->backward(&call), CLNET_OK, "%s", clnet_context_error(ctx));
-        clnet_test_read(tdx, dx);
-        clnet_test_read(tdg, dgamma);
-        clnet_test_read(tdb, dbeta);
-    }
-    clnet__op_alone_release(&a);
-    clnet_tensor *all[] = {tx, ty, tg, tb, tdy, tdx, tdg, tdb};
-    for (size_t i = 0; i < CLNET_COUNTOF(all); ++i)
-        clnet_tensor_destroy(all[i]);
-    free(params);
+    const float *const w[2] = {gamma, beta};
+    float *const dw[2] = {dgamma, dbeta};
+    clnet_test_run_weighted(ctx, "layer_norm", spec, s, x, w, y, dy, dx, dw);
 }
 
 CLNET_TEST_CLASS_PARAMS(layer_norm, known_values)
@@ -95,26 +58,8 @@ CLNET_TEST_CLASS_PARAMS(layer_norm, gradients_repeat_exactly)
 ParameterizedTest(clnet_device_class *cls, layer_norm, gradients_repeat_exactly)
 {
     clnet_context *ctx = clnet_test_device_class(*cls);
-    const clnet_shape s = {2, 28, 28, 33};
-    const size_t n = clnet__shape_count(s);
-    float *x = clnet_test_random(n, 3), *dy = clnet_test_random(n, 4);
-    float *gamma = clnet_test_random(33, 5), *beta = clnet_test_random(33, 6);
-    float *y = malloc(n * sizeof *y),
-          *dx[2] = {malloc(n * sizeof(float)), malloc(n * sizeof(float))};
-    float dg[2][33], db[2][33];
-    cr_assert(y && dx[0] && dx[1]);
-    for (int k = 0; k < 2; ++k)
-        run(ctx, "epsilon = 1e-6", s, x, gamma, beta, y, dy, dx[k], dg[k], db[k]);
-    cr_expect(memcmp(dx[0], dx[1], n * sizeof(float)) == 0, "dx differs between runs");
-    cr_expect(memcmp(dg[0], dg[1], sizeof dg[0]) == 0, "dgamma differs between runs");
-    cr_expect(memcmp(db[0], db[1], sizeof db[0]) == 0, "dbeta differs between runs");
-    free(x);
-    free(dy);
-    free(gamma);
-    free(beta);
-    free(y);
-    free(dx[0]);
-    free(dx[1]);
+    clnet_test_expect_gradients_repeat(ctx, "layer_norm", "epsilon = 1e-6",
+                                       (clnet_shape){2, 28, 28, 33});
 }
 
 Test(layer_norm, parse_errors_name_the_key)

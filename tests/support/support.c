@@ -80,6 +80,100 @@ void clnet_test_read(clnet_tensor *t, float *out)
     cr_assert_eq(clnet_tensor_read(t, out, t->count), CLNET_OK, "%s", clnet_context_error(t->ctx));
 }
 
+void clnet_test_run_weighted(clnet_context *ctx, const char *op, const char *params, clnet_shape s,
+                             const float *x, const float *const *w, float *y, const float *dy,
+                             float *dx, float *const *dw)
+{
+    const clnet__op_desc *desc = clnet__op_find(op);
+    cr_assert_not_null(desc, "op %s is not registered", op);
+    void *p = NULL;
+    cr_assert_eq(clnet__op_parse(ctx, desc, params, "test", &p), CLNET_OK, "%s",
+                 clnet_context_error(ctx));
+    clnet__weight_desc wd[CLNET_MAX_WEIGHTS];
+    const int n_w = desc->weights ? desc->weights(p, &s, 1, wd) : 0;
+    clnet_tensor *tw[CLNET_MAX_WEIGHTS] = {NULL}, *tdw[CLNET_MAX_WEIGHTS] = {NULL};
+    for (int i = 0; i < n_w; ++i) {
+        tw[i] = clnet_test_tensor(ctx, wd[i].shape, w[i]);
+        tdw[i] = dy && dw[i] ? clnet_test_tensor(ctx, wd[i].shape, NULL) : NULL;
+    }
+    clnet_tensor *tx = clnet_test_tensor(ctx, s, x), *ty = clnet_test_tensor(ctx, s, NULL);
+    clnet_tensor *tdy = dy ? clnet_test_tensor(ctx, s, dy) : NULL;
+    clnet_tensor *tdx = dy && dx ? clnet_test_tensor(ctx, s, NULL) : NULL;
+    clnet__op_alone a = {0};
+    cr_assert_eq(clnet__op_alone_prepare(ctx, desc, p, &s, 1, CLNET_PREPARE_TRAINING, &a), CLNET_OK,
+                 "%s", clnet_context_error(ctx));
+    clnet_tensor *ins[1] = {tx}, *din[1] = {tdx};
+    clnet__op_call call = {.ctx = ctx,
+                           .params = p,
+                           .n_in = 1,
+                           .in = ins,
+                           .out = ty,
+                           .n_w = n_w,
+                           .w = tw,
+                           .training = 1,
+                           .exec = &a.exec,
+                           .scratch = &a.scratch};
+    cr_assert_eq(desc->forward(&call), CLNET_OK, "%s", clnet_context_error(ctx));
+    clnet_test_read(ty, y);
+    if (dy) {
+        call.dout = tdy;
+        call.din = din;
+        call.dw = tdw;
+        cr_assert_eq(desc->backward(&call), CLNET_OK, "%s", clnet_context_error(ctx));
+        if (tdx)
+            clnet_test_read(tdx, dx);
+        for (int i = 0; i < n_w; ++i)
+            if (tdw[i])
+                clnet_test_read(tdw[i], dw[i]);
+    }
+    clnet__op_alone_release(&a);
+    for (int i = 0; i < n_w; ++i) {
+        clnet_tensor_destroy(tw[i]);
+        clnet_tensor_destroy(tdw[i]);
+    }
+    clnet_tensor *all[] = {tx, ty, tdy, tdx};
+    for (size_t i = 0; i < CLNET_COUNTOF(all); ++i)
+        clnet_tensor_destroy(all[i]);
+    free(p);
+}
+
+void clnet_test_expect_gradients_repeat(clnet_context *ctx, const char *op, const char *params,
+                                        clnet_shape s)
+{
+    const clnet__op_desc *desc = clnet__op_find(op);
+    cr_assert_not_null(desc, "op %s is not registered", op);
+    void *p = NULL;
+    cr_assert_eq(clnet__op_parse(ctx, desc, params, "test", &p), CLNET_OK);
+    clnet__weight_desc wd[CLNET_MAX_WEIGHTS];
+    const int n_w = desc->weights ? desc->weights(p, &s, 1, wd) : 0;
+    free(p);
+    const size_t n = clnet__shape_count(s);
+    float *x = clnet_test_random(n, 3), *dy = clnet_test_random(n, 4), *y = clnet_test_random(n, 0);
+    float *w[CLNET_MAX_WEIGHTS], *dx[2], *dw[2][CLNET_MAX_WEIGHTS];
+    for (int i = 0; i < n_w; ++i)
+        w[i] = clnet_test_random(clnet__shape_count(wd[i].shape), 5 + (uint64_t)i);
+    for (int k = 0; k < 2; ++k) {
+        dx[k] = clnet_test_random(n, 0);
+        for (int i = 0; i < n_w; ++i)
+            dw[k][i] = clnet_test_random(clnet__shape_count(wd[i].shape), 0);
+        clnet_test_run_weighted(ctx, op, params, s, x, (const float *const *)w, y, dy, dx[k],
+                                dw[k]);
+    }
+    cr_expect(memcmp(dx[0], dx[1], n * sizeof(float)) == 0, "%s: dx differs between runs", op);
+    for (int i = 0; i < n_w; ++i) {
+        cr_expect(memcmp(dw[0][i], dw[1][i], clnet__shape_count(wd[i].shape) * sizeof(float)) == 0,
+                  "%s: the gradient of %s differs between runs", op, wd[i].name);
+        free(w[i]);
+        free(dw[0][i]);
+        free(dw[1][i]);
+    }
+    free(x);
+    free(dy);
+    free(y);
+    free(dx[0]);
+    free(dx[1]);
+}
+
 /* Tensors of clnet_test_run_inputs: inputs, their gradients, output, output gradient. */
 typedef struct run_tensors {
     clnet_tensor *in[CLNET_MAX_INPUTS], *din[CLNET_MAX_INPUTS], *out, *dout;

@@ -32,6 +32,19 @@ clnet_status clnet_test_run_op(clnet_context *ctx, const char *op, const char *p
                                clnet_shape in_shape, const float *in, clnet_shape want_out,
                                float *out, const float *dout, float *din);
 
+/* Runs op (params as spec text) on ctx in training mode with one input x of shape s and
+ * the weights w[i] (host data, in the op's order and shapes; no saved state): forward into
+ * y and, when dy is not NULL, backward into dx and dw[i] (each NULL: not wanted). Asserts
+ * success. */
+void clnet_test_run_weighted(clnet_context *ctx, const char *op, const char *params, clnet_shape s,
+                             const float *x, const float *const *w, float *y, const float *dy,
+                             float *dx, float *const *dw);
+
+/* Runs clnet_test_run_weighted twice on the same random data (x, dy and weights) and
+ * expects dx and every weight's gradient to repeat bit for bit: fixed-order reductions. */
+void clnet_test_expect_gradients_repeat(clnet_context *ctx, const char *op, const char *params,
+                                        clnet_shape s);
+
 /* clnet_test_run_op with n_in inputs (shapes in[], host data x[]), forward in either
  * mode (training != 0 with the step seed, as dropout needs) into out, whose count must be
  * out_count (else CLNET_ERR_SHAPE). When dout is not NULL, backward writes din[i] for
