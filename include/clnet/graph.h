@@ -121,7 +121,8 @@ typedef struct clnet_zoo_options {
     int classes;       /* units of the final dense layer (logits); 0: 1000 */
     const char *style; /* ResNets: "torch" (torchvision layout, default) or "keras" (the
                         * Keras tutorials' layout); MobileNetV2: "torch" (default) or "keras"
-                        * (Keras padding and BN constants, no dropout); MnasNet: "torch" only */
+                        * (Keras padding and BN constants, no dropout); the others: "torch"
+                        * only */
     double alpha;      /* width multiplier: mobilenetv2 0.35 .. 1.4, mnasnet 0.5 .. 1.3; 0: 1.0 */
     int shortcut_a;    /* ResNets: option-A shortcuts (zero-filled channels, no parameters)
                         * instead of 1x1 projections */

@@ -10,7 +10,9 @@
 
 const char clnet_cli_model_usage[] =
     "  MODEL              a zoo model: resnet18, resnet34, resnet50, resnet101,\n"
-    "                     resnet152, mobilenetv2, mnasnet (any case: ResNet-50); or\n"
+    "                     resnet152, mobilenetv2, mnasnet, mobilenetv3_large,\n"
+    "                     mobilenetv3_small, efficientnet_b0 ... efficientnet_b3\n"
+    "                     (any case: ResNet-50, MobileNet-V3 Large); or\n"
     "                     a spec file (one [section] per layer; `clnet ops` lists\n"
     "                     the ops and their keys)\n"
     "  --input HxWxC      input per image, 1 or 3 channels (HxW: 3 channels);\n"

@@ -1,5 +1,6 @@
-/* models.h - what the zoo's builders share: resnet.c, mobilenetv2.c and mnasnet.c build
- * the graphs, zoo.c checks the options, dispatches and holds the layer helpers.
+/* models.h - what the zoo's builders share: resnet.c, mobilenetv2.c, mnasnet.c,
+ * mobilenetv3.c and efficientnet.c build the graphs, zoo.c checks the options, dispatches
+ * and holds the layer helpers.
  * Tests: tests/models/test_zoo.c. */
 #ifndef CLNET_MODELS_MODELS_H
 #define CLNET_MODELS_MODELS_H
@@ -88,10 +89,35 @@ clnet_layer clnet__inverted_residual(clnet_graph *g, const clnet__zoo_style *st,
                                      int expand, int out, int kernel, int stride, const char *act,
                                      const char *prefix, const char *const (*names)[3]);
 
+/* An MBConv block (MobileNetV3's InvertedResidual, EfficientNet's MBConv), torchvision's
+ * layout. */
+typedef struct clnet__mbconv {
+    int expanded;    /* channels of the 1x1 expansion (none when equal to the input's) */
+    int out;         /* channels of the linear 1x1 projection */
+    int kernel;      /* of the depthwise convolution (padding kernel / 2) */
+    int stride;      /* of the depthwise convolution */
+    const char *act; /* after the expansion and the depthwise convolution */
+    int squeeze;     /* squeeze-and-excitation's squeeze channels; 0: no SE */
+    const char *se_act, *se_gate; /* SE's activation and its scale activation */
+    double drop;                  /* stochastic depth rate on the residual branch; 0: none */
+    int seed;                     /* the stochastic_depth layer's seed, its own per block */
+} clnet__mbconv;
+
+/* Block b on x: 1x1 expansion -> act -> depthwise -> act -> SE -> 1x1 projection (BN, no
+ * activation), then (stochastic depth and) the input added when the stride is 1 and the
+ * channels stay. Layers named prefix + "_block_<i>_0" ... as torchvision's nn.Sequential
+ * numbers the modules present, "_stochastic_depth" and "_add" (mobilenetv3.c). */
+clnet_layer clnet__zoo_mbconv(clnet_graph *g, const clnet__zoo_style *st, clnet_layer x,
+                              const clnet__mbconv *b, const char *prefix);
+
 /* The builders: each adds the input and all layers to g and returns the logits layer
  * (CLNET_LAYER_NONE after a failure, whose message is on g). */
 clnet_layer clnet__resnet(clnet_graph *g, const clnet__zoo_args *a);
 clnet_layer clnet__mobilenetv2(clnet_graph *g, const clnet__zoo_args *a);
 clnet_layer clnet__mnasnet(clnet_graph *g, const clnet__zoo_args *a);
+/* variant 0: Large, 1: Small. */
+clnet_layer clnet__mobilenetv3(clnet_graph *g, const clnet__zoo_args *a);
+/* variant 0 to 3: B0 to B3. */
+clnet_layer clnet__efficientnet(clnet_graph *g, const clnet__zoo_args *a);
 
 #endif

@@ -1,5 +1,6 @@
 /* zoo.c - clnet_zoo_build: the zoo's names, its options checked and defaulted, dispatch to
- * resnet.c, mobilenetv2.c and mnasnet.c, and the layer helpers they share (models.h).
+ * resnet.c, mobilenetv2.c, mnasnet.c, mobilenetv3.c and efficientnet.c, and the layer
+ * helpers they share (models.h).
  * Tests: tests/models/test_zoo.c. */
 #include <ctype.h>
 #include <math.h>
@@ -21,7 +22,13 @@ static const double mnasnet_alphas[] = {0.5, 0.75, 1.0, 1.3, 0.0};
     X(resnet101, clnet__resnet, 101, NULL, 1)                                                      \
     X(resnet152, clnet__resnet, 152, NULL, 1)                                                      \
     X(mobilenetv2, clnet__mobilenetv2, 0, mobilenet_alphas, 1)                                     \
-    X(mnasnet, clnet__mnasnet, 0, mnasnet_alphas, 0)
+    X(mnasnet, clnet__mnasnet, 0, mnasnet_alphas, 0)                                               \
+    X(mobilenetv3_large, clnet__mobilenetv3, 0, NULL, 0)                                           \
+    X(mobilenetv3_small, clnet__mobilenetv3, 1, NULL, 0)                                           \
+    X(efficientnet_b0, clnet__efficientnet, 0, NULL, 0)                                            \
+    X(efficientnet_b1, clnet__efficientnet, 1, NULL, 0)                                            \
+    X(efficientnet_b2, clnet__efficientnet, 2, NULL, 0)                                            \
+    X(efficientnet_b3, clnet__efficientnet, 3, NULL, 0)
 
 typedef struct zoo_model {
     const char *name;
@@ -158,7 +165,7 @@ clnet_status clnet_zoo_build(const char *name, const clnet_zoo_options *opt, cln
     for (size_t i = 0; known && i < CLNET_COUNTOF(models); ++i)
         if (models[i].name == known)
             m = &models[i];
-    char list[160];
+    char list[64 * CLNET_COUNTOF(models)]; /* every name, however many the table holds */
     if (!m)
         return fail(err, err_len, "unknown model '%s'; the zoo has %s", name ? name : "(null)",
                     list_names(list, sizeof list));

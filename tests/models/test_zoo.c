@@ -79,20 +79,24 @@ Test(zoo, keras_mobilenetv2_matches_keras)
  * n), printed by
  *   /usr/bin/python3 -c 'import torchvision.models as M; m = M.resnet18();
  *                        print(sum(p.numel() for p in m.parameters()))'
- * with M.resnet34() ... M.mnasnet1_3() and M.mobilenet_v2(width_mult=a) for resnet18(). */
+ * with M.resnet34() ... M.mnasnet1_3(), M.mobilenet_v3_large(), M.efficientnet_b0() ...
+ * and M.mobilenet_v2(width_mult=a) for resnet18(). */
 static const struct torch_count {
     const char *name;
     double alpha;
     long long trainable, non_trainable;
 } torch_counts[] = {
-    {"resnet18", 0.0, 11689512, 9600},    {"resnet34", 0.0, 21797672, 17024},
-    {"resnet50", 0.0, 25557032, 53120},   {"resnet101", 0.0, 44549160, 105344},
-    {"resnet152", 0.0, 60192808, 151424}, {"mobilenetv2", 0.35, 1677128, 14080},
-    {"mobilenetv2", 0.5, 1968680, 18544}, {"mobilenetv2", 0.75, 2636424, 26640},
-    {"mobilenetv2", 1.0, 3504872, 34112}, {"mobilenetv2", 1.3, 5386792, 44256},
-    {"mobilenetv2", 1.4, 6108776, 47936}, {"mnasnet", 0.5, 2218512, 20624},
-    {"mnasnet", 0.75, 3170208, 29808},    {"mnasnet", 1.0, 4383312, 37920},
-    {"mnasnet", 1.3, 6282256, 48816},
+    {"resnet18", 0.0, 11689512, 9600},          {"resnet34", 0.0, 21797672, 17024},
+    {"resnet50", 0.0, 25557032, 53120},         {"resnet101", 0.0, 44549160, 105344},
+    {"resnet152", 0.0, 60192808, 151424},       {"mobilenetv2", 0.35, 1677128, 14080},
+    {"mobilenetv2", 0.5, 1968680, 18544},       {"mobilenetv2", 0.75, 2636424, 26640},
+    {"mobilenetv2", 1.0, 3504872, 34112},       {"mobilenetv2", 1.3, 5386792, 44256},
+    {"mobilenetv2", 1.4, 6108776, 47936},       {"mnasnet", 0.5, 2218512, 20624},
+    {"mnasnet", 0.75, 3170208, 29808},          {"mnasnet", 1.0, 4383312, 37920},
+    {"mnasnet", 1.3, 6282256, 48816},           {"mobilenetv3_large", 0.0, 5483032, 24400},
+    {"mobilenetv3_small", 0.0, 2542856, 12112}, {"efficientnet_b0", 0.0, 5288548, 42016},
+    {"efficientnet_b1", 0.0, 7794184, 62048},   {"efficientnet_b2", 0.0, 9109994, 67568},
+    {"efficientnet_b3", 0.0, 12233232, 87296},
 };
 
 Test(zoo, torch_style_matches_torchvision)
@@ -136,6 +140,22 @@ Test(zoo, layers_carry_the_source_models_names)
          "torch",
          {"layers_0", "layers_7", "layers_8_1_add", "layers_13_0_layers_7", "layers_16",
           "classifier_1"}},
+        {"mobilenetv3_large",
+         "torch",
+         {"features_1_block_0_0", "features_2_block_0_2", "features_4_block_2_fc2",
+          "features_15_block_2_scale_activation", "classifier_1", "classifier_3"}},
+        {"mobilenetv3_small",
+         "torch",
+         {"features_0_2", "features_1_block_1_fc1", "features_11_add", "features_12_0",
+          "classifier_2", "classifier_3"}},
+        {"efficientnet_b0",
+         "torch",
+         {"features_1_0_block_1_avgpool", "features_2_1_stochastic_depth", "features_7_0_block_3_1",
+          "features_8_2", "classifier_0", "classifier_1"}},
+        {"efficientnet_b3",
+         "torch",
+         {"features_1_1_block_0_0", "features_1_1_add", "features_6_5_block_2_activation",
+          "features_7_1_block_3_0", "avgpool", "classifier_1"}},
     };
     for (size_t i = 0; i < COUNT(cases); ++i) {
         const clnet_zoo_options opt = {0, 0, 0, 0, cases[i].style, 0.0, 0};
@@ -185,6 +205,18 @@ Test(zoo, option_a_has_no_projection_parameters)
         }
 }
 
+/* Whether the zoo builds name in Keras's layout too. */
+static int has_keras(const char *name)
+{
+    return strncmp(name, "resnet", 6) == 0 || strcmp(name, "mobilenetv2") == 0;
+}
+
+/* Whether name takes a width multiplier (alpha). */
+static int has_alpha(const char *name)
+{
+    return strcmp(name, "mobilenetv2") == 0 || strcmp(name, "mnasnet") == 0;
+}
+
 /* Every model, style and width at small and odd inputs: 32x32x1 down to 1x1 without a
  * shape error, and the logits have the requested classes. */
 Test(zoo, every_model_builds_at_other_sizes)
@@ -195,9 +227,8 @@ Test(zoo, every_model_builds_at_other_sizes)
         for (int keras = 0; keras < 2; ++keras)
             for (size_t a = 0; a < COUNT(alphas); ++a)
                 for (size_t s = 0; s < COUNT(sizes); ++s) {
-                    const int resnet = strncmp(*name, "resnet", 6) == 0;
                     const int mnasnet = strcmp(*name, "mnasnet") == 0;
-                    if ((keras && mnasnet) || (a > 0 && resnet) ||
+                    if ((keras && !has_keras(*name)) || (a > 0 && !has_alpha(*name)) ||
                         (mnasnet && (alphas[a] == 0.35 || alphas[a] == 1.4)))
                         continue;
                     const clnet_zoo_options opt = {sizes[s][0],
@@ -232,7 +263,8 @@ Test(zoo, bad_options_are_named)
     const clnet_zoo_options d = {0, 0, 0, 0, NULL, 0.0, 0};
     expect_refused("nosuchnet", d,
                    "'nosuchnet'; the zoo has resnet18, resnet34, resnet50, resnet101, resnet152, "
-                   "mobilenetv2, mnasnet");
+                   "mobilenetv2, mnasnet, mobilenetv3_large, mobilenetv3_small, "
+                   "efficientnet_b0, efficientnet_b1, efficientnet_b2, efficientnet_b3");
     expect_refused(NULL, d, "unknown model");
     expect_refused("mobilenetv2", (clnet_zoo_options){0, 0, 0, 0, NULL, 0.6, 0},
                    "alpha 0.6 is not one of 0.35, 0.5, 0.75, 1, 1.3, 1.4");
@@ -265,9 +297,16 @@ Test(zoo, bad_options_are_named)
 Test(zoo, names_match_in_any_case_and_spelling)
 {
     static const char *const pairs[][2] = {
-        {"ResNet50", "resnet50"},        {"resnet-50", "resnet50"},       {"RESNET_18", "resnet18"},
-        {"MobileNet_V2", "mobilenetv2"}, {"mobilenet-v2", "mobilenetv2"}, {"MNASNet", "mnasnet"},
+        {"ResNet50", "resnet50"},
+        {"resnet-50", "resnet50"},
+        {"RESNET_18", "resnet18"},
+        {"MobileNet_V2", "mobilenetv2"},
+        {"mobilenet-v2", "mobilenetv2"},
+        {"MNASNet", "mnasnet"},
         {"ResNet 152", "resnet152"},
+        {"MobileNet-V3 Large", "mobilenetv3_large"},
+        {"mobilenet_v3_small", "mobilenetv3_small"},
+        {"EfficientNet-B3", "efficientnet_b3"},
     };
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; ++i) {
         const char *name = clnet_zoo_name(pairs[i][0]);
@@ -313,6 +352,19 @@ Test(zoo, styles_keep_their_constants)
          {"epsilon = 1.001e-5\nmomentum = 0.99\n", "use_bias = true", "op = avg_pool"},
          "use_bias = false"},
         {"resnet50", "torch", {"padding = 3", "use_bias = false", "op = global_avg_pool"}, "same"},
+        {"mobilenetv3_large",
+         "torch",
+         {"epsilon = 1e-3\nmomentum = 0.99\nunbiased_variance = true", "activation = hard_sigmoid",
+          "op = dropout\ninputs = classifier_1\nrate = 0.2\n"},
+         "relu6"},
+        {"efficientnet_b3",
+         "torch",
+         {"epsilon = 1e-5\nmomentum = 0.9\nunbiased_variance = true",
+          "op = dropout\ninputs = avgpool\nrate = 0.3\n",
+          "[features_7_1_stochastic_depth]\nop = stochastic_depth\ninputs = "
+          "features_7_1_block_3_1\n"
+          "rate = 0.192307692\nseed = 25\n"},
+         "hard_swish"},
     };
     for (size_t i = 0; i < COUNT(cases); ++i) {
         const clnet_zoo_options opt = {0, 0, 0, 0, cases[i].style, 0.0, 0};
@@ -355,7 +407,7 @@ Test(zoo, every_model_round_trips_through_its_spec)
     for (const char *const *name = clnet_zoo_names(); *name; ++name)
         for (int variant = 0; variant < 3; ++variant) {
             const int resnet = strncmp(*name, "resnet", 6) == 0;
-            if (variant && strcmp(*name, "mnasnet") == 0)
+            if (variant && !has_keras(*name))
                 continue;
             if (variant == 2 && !resnet)
                 continue;
@@ -409,6 +461,12 @@ Test(zoo, shipped_specs_match_the_zoo)
         {"resnet152.spec", "resnet152", {0, 0, 0, 0, NULL, 0.0, 0}},
         {"mobilenetv2.spec", "mobilenetv2", {0, 0, 0, 0, NULL, 0.0, 0}},
         {"mnasnet.spec", "mnasnet", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"mobilenetv3_large.spec", "mobilenetv3_large", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"mobilenetv3_small.spec", "mobilenetv3_small", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"efficientnet_b0.spec", "efficientnet_b0", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"efficientnet_b1.spec", "efficientnet_b1", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"efficientnet_b2.spec", "efficientnet_b2", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"efficientnet_b3.spec", "efficientnet_b3", {0, 0, 0, 0, NULL, 0.0, 0}},
         {"resnet50_keras_64x64_6.spec", "resnet50", {64, 64, 3, 6, "keras", 0.0, 0}},
     };
     const char *here = __FILE__, *tail = strstr(here, "tests/models/test_zoo.c");

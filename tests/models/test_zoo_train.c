@@ -23,6 +23,8 @@ ParameterizedTestParameters(zoo_train, loss_falls)
     static train_case cases[] = {
         {"resnet18", "torch"},
         {"mobilenetv2", "keras"},
+        {"mobilenetv3_small", "torch"},
+        {"efficientnet_b0", "torch"},
     };
     return cr_make_param_array(train_case, cases, sizeof cases / sizeof cases[0]);
 }
