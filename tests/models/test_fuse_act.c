@@ -2,12 +2,14 @@
  * them as relu does (src/plan/fuse.c): a batch norm + swish after a convolution, hard_swish
  * after a depthwise convolution, gelu after an add, leaky_relu after the head. The fused
  * model computes what the unfused one computes, forward and, in training (where the fused
- * ops keep or recompute the pre-activation), the weight gradients. */
+ * ops keep or recompute the pre-activation), the weight gradients. EfficientNet's blocks:
+ * stochastic depth does not keep a residual add out of its convolution. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "plan/plan.h"
 #include "support/models.h"
 
 static const char spec[] = "[image]\nop = input\nshape = 6, 5, 3\n\n"
@@ -147,4 +149,40 @@ Test(fuse_act, broadcast_add_is_neither_residual_nor_activated, .timeout = 600)
                  CLNET_ERR_UNSUPPORTED);
     cr_expect(strstr(err, "takes no fused activation"), "%s", err);
     cr_expect_null(g);
+}
+
+/* The inference plan of model at 32x32x3 (plan only: nothing runs). */
+static const clnet__plan *zoo_plan(clnet_context *ctx, const char *model, clnet_graph **g,
+                                   clnet_model **m, clnet_plan_stats *ps)
+{
+    const clnet_zoo_options zo = {32, 32, 3, 10, NULL, 0.0, 0};
+    char err[512] = "";
+    cr_assert_eq(clnet_zoo_build(model, &zo, g, err, sizeof err), CLNET_OK, "%s", err);
+    *m = clnet_test_model(ctx, *g, 1, 1, 5);
+    cr_assert_eq(clnet_model_plan_stats(*m, 0, 1, ps), CLNET_OK, "%s", clnet_context_error(ctx));
+    return (*m)->plans[0];
+}
+
+/* efficientnet_b0 in inference: stochastic depth is the identity, so each residual
+ * block's projection conv + BN + stochastic depth + add is one step (9 blocks); training
+ * runs it. */
+Test(fuse_act, stochastic_depth_keeps_the_residual_add_fused, .timeout = 600)
+{
+    clnet_context *ctx = clnet_test_device();
+    clnet_graph *g = NULL;
+    clnet_model *m = NULL;
+    clnet_plan_stats ps, train;
+    const clnet__plan *p = zoo_plan(ctx, "efficientnet_b0", &g, &m, &ps);
+    cr_expect_eq(ps.fused_adds, 9);
+    for (int s = 0; s < p->n_steps; ++s)
+        cr_expect_neq(p->steps[s].op, &clnet__op_stochastic_depth, "%s runs in inference",
+                      g->layers[p->steps[s].members[0]].name);
+    cr_assert_eq(clnet_model_plan_stats(m, 1, 2, &train), CLNET_OK, "%s", clnet_context_error(ctx));
+    int dropped = 0;
+    for (int s = 0; s < m->plans[1]->n_steps; ++s)
+        dropped += m->plans[1]->steps[s].op == &clnet__op_stochastic_depth;
+    cr_expect_eq(dropped, 9);
+    cr_expect_eq(train.fused_adds, 0);
+    clnet_model_destroy(m);
+    clnet_graph_destroy(g);
 }

@@ -23,22 +23,33 @@ static float *run(clnet_model *m, clnet_tensor *x, int training, size_t *count)
 }
 
 typedef struct fuse_case {
-    int model; /* 0 resnet, 1 mobilenet */
+    int model; /* index into the builders below */
     clnet_device_class cls;
 } fuse_case;
+
+/* The small networks of tests/support/models.c, and an input size of each. */
+static const struct {
+    builder make;
+    int h, w, c, classes;
+} nets[] = {{clnet_test_small_resnet, 13, 11, 3, 5},
+            {clnet_test_small_mobilenet, 17, 15, 3, 7},
+            {clnet_test_small_mobilenetv3, 17, 15, 3, 7},
+            {clnet_test_small_efficientnet, 15, 17, 3, 6}};
 
 ParameterizedTestParameters(model, fused_inference_equals_unfused)
 {
     static fuse_case cases[] = {{0, CLNET_CLASS_DGPU}, {0, CLNET_CLASS_IGPU}, {0, CLNET_CLASS_CPU},
-                                {1, CLNET_CLASS_DGPU}, {1, CLNET_CLASS_IGPU}, {1, CLNET_CLASS_CPU}};
+                                {1, CLNET_CLASS_DGPU}, {1, CLNET_CLASS_IGPU}, {1, CLNET_CLASS_CPU},
+                                {2, CLNET_CLASS_DGPU}, {2, CLNET_CLASS_CPU},  {3, CLNET_CLASS_IGPU},
+                                {3, CLNET_CLASS_CPU}};
     return cr_make_param_array(fuse_case, cases, sizeof cases / sizeof cases[0]);
 }
 
 ParameterizedTest(fuse_case *k, model, fused_inference_equals_unfused, .timeout = 600)
 {
     clnet_context *ctx = clnet_test_device_class(k->cls);
-    clnet_graph *g =
-        k->model ? clnet_test_small_mobilenet(17, 15, 3, 7) : clnet_test_small_resnet(13, 11, 3, 5);
+    clnet_graph *g = nets[k->model].make(nets[k->model].h, nets[k->model].w, nets[k->model].c,
+                                         nets[k->model].classes);
     clnet_model *fused = clnet_test_model(ctx, g, 1, 1, 7),
                 *plain = clnet_test_model(ctx, g, 0, 0, 7);
     clnet_test_randomize_weights(plain, 99);
