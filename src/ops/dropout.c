@@ -88,7 +88,8 @@ const clnet__op_desc clnet__op_dropout = {
     .params_size = sizeof(clnet__dropout_params),
     .min_inputs = 1,
     .max_inputs = 1,
-    .flags = CLNET_OP_MODE_DEPENDENT | CLNET_OP_BWD_INPUT_SHAPE_ONLY | CLNET_OP_BWD_NO_OUTPUT,
+    .flags = CLNET_OP_MODE_DEPENDENT | CLNET_OP_BWD_INPUT_SHAPE_ONLY | CLNET_OP_BWD_NO_OUTPUT |
+             CLNET_OP_INFERENCE_IDENTITY,
     .parse = clnet__dropout_parse,
     .infer = clnet__op_same_shape,
     .flops = clnet__op_flops_per_element,

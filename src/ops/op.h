@@ -132,6 +132,10 @@ enum {
     /* Summaries and pictures show the output as (None, c), as Keras shows Flatten and the
      * global pools; other ops do when all their inputs are so shown and the output is 1x1. */
     CLNET_OP_RANK2 = 1 << 10,
+    /* The identity in inference (dropout, stochastic depth): inference plans make it a view
+     * of its input, and fusion looks through it (src/plan/fuse.c), so a residual branch's
+     * stochastic depth does not keep its add out of the convolution. */
+    CLNET_OP_INFERENCE_IDENTITY = 1 << 11,
 };
 
 /* Key rows several ops share (their parse functions read them through window.c / the

@@ -2,13 +2,15 @@
  * norm into the convolution before it (conv2d, depthwise_conv2d, dense), takes a
  * following standalone activation (relu, relu6, or any of the activation table's ops) as
  * the epilogue's activation and a residual add (+ activation) as conv2d's second input;
- * dropout and flatten become views. Training keeps batch norm (batch statistics) and fuses
- * only the activations (BN + ReLU6 is one kernel whose backward reads the mask from the
- * output; an activation whose backward reads the pre-activation makes the op keep or
- * recompute it, see activation.h); frozen layers decide which steps run
- * backward and which batch norms run in inference mode. A layer whose output the caller
- * keeps (outputs.c) ends its group. Memory: memory.c. Tests: tests/models/test_plan.c,
- * tests/models/test_finetune.c, tests/models/test_layer_output.c. */
+ * dropout, stochastic depth and flatten become views, and the fusions look through the
+ * first two (conv + BN + stochastic depth + add is one step). Training keeps batch norm
+ * (batch statistics) and fuses only the activations (BN + ReLU6 is one kernel whose
+ * backward reads the mask from the output; an activation whose backward reads the
+ * pre-activation makes the op keep or recompute it, see activation.h); frozen layers
+ * decide which steps run backward and which batch norms run in inference mode. A layer
+ * whose output the caller keeps (outputs.c) ends its group. Memory: memory.c. Tests:
+ * tests/models/test_plan.c, tests/models/test_fuse_act.c, tests/models/test_finetune.c,
+ * tests/models/test_layer_output.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,48 +77,68 @@ static void take(builder *b, clnet__step *s, int layer)
     b->taken[layer] = 1;
 }
 
+/* The layer after t (s's tail) that s can absorb: t's sole reader, looking in inference
+ * through layers that are the identity there (dropout, stochastic depth; each read once)
+ * while s keeps room for them, the reader and one activation after it. *via gets the
+ * layer the reader reads: t or the last identity. */
+static int next_reader(const builder *b, const clnet__step *s, int t, int *via)
+{
+    int j = sole_reader(b, *via = t), room = CLNET_MAX_MEMBERS - s->n_members - 2;
+    while (!b->training && j >= 0 && (b->g->layers[j].op->flags & CLNET_OP_INFERENCE_IDENTITY) &&
+           room-- > 0)
+        j = sole_reader(b, *via = j);
+    return j;
+}
+
+/* Takes the identities after t up to via, then j (next_reader's), into s; returns j, the
+ * new tail. */
+static int take_through(builder *b, clnet__step *s, int t, int via, int j)
+{
+    while (t != via)
+        take(b, s, t = sole_reader(b, t));
+    take(b, s, j);
+    return j;
+}
+
 /* Grows the step that starts at its first member through the layers it can absorb. */
 static void grow(builder *b, clnet__step *s, clnet__plan *p)
 {
     const clnet__layer *head = &b->g->layers[s->members[0]];
     clnet__act *act = clnet__params_act(s->op, s->params);
-    int tail = s->members[0];
+    int tail = s->members[0], via;
     int *use_bias = clnet__params_use_bias(s->op, s->params);
     if (!b->training && use_bias && act && act->id == CLNET_ACT_NONE && head->n_in == 1) {
-        const int j = sole_reader(b, tail);
+        const int j = next_reader(b, s, tail, &via);
         if (j >= 0 && is_op(&b->g->layers[j], "batch_norm")) {
             s->fold_bn = j;
             *use_bias = 1;
             *act = ((const clnet__batch_norm_params *)b->g->layers[j].params)->act;
-            take(b, s, j);
-            tail = j;
+            tail = take_through(b, s, tail, via, j);
             ++p->fused_bn;
         }
     }
     if (act && act->id == CLNET_ACT_NONE && !broadcast_add(b->g, head)) {
-        const int j = sole_reader(b, tail);
+        const int j = next_reader(b, s, tail, &via);
         if (j >= 0 && layer_act(&b->g->layers[j], act)) {
-            take(b, s, j);
-            tail = j;
+            tail = take_through(b, s, tail, via, j);
             ++p->fused_act;
         }
     }
     if (b->training || !is_op(head, "conv2d") || head->n_in != 1 || act->id != CLNET_ACT_NONE)
         return;
-    const int j = sole_reader(b, tail);
+    const int j = next_reader(b, s, tail, &via);
     const clnet__layer *add = j >= 0 ? &b->g->layers[j] : NULL;
     if (!add || !is_op(add, "add") || add->n_in != 2 || add->in[0] == add->in[1] ||
         broadcast_add(b->g, add))
         return;
-    s->in[s->n_in++] = add->in[0] == tail ? add->in[1] : add->in[0]; /* a layer until mapped */
+    s->in[s->n_in++] = add->in[0] == via ? add->in[1] : add->in[0]; /* a layer until mapped */
     *act = ((const clnet__add_params *)add->params)->act;
-    take(b, s, j);
-    tail = j;
+    tail = take_through(b, s, tail, via, j);
     ++p->fused_add;
     if (act->id == CLNET_ACT_NONE) {
-        const int r = sole_reader(b, tail);
+        const int r = next_reader(b, s, tail, &via);
         if (r >= 0 && layer_act(&b->g->layers[r], act)) {
-            take(b, s, r);
+            take_through(b, s, tail, via, r);
             ++p->fused_act;
         }
     }
@@ -151,7 +173,8 @@ static clnet_status make_steps(builder *b, const clnet_model *m, clnet__plan *p)
         if (!l->op || !b->live[i] || b->taken[i])
             continue;
         /* Inference no-ops become views of their input (memory.c shares the buffer). */
-        if (!b->training && b->fuse && (is_op(l, "dropout") || is_op(l, "flatten")))
+        if (!b->training && b->fuse &&
+            ((l->op->flags & CLNET_OP_INFERENCE_IDENTITY) || is_op(l, "flatten")))
             continue;
         clnet__step *s = &p->steps[p->n_steps++];
         s->op = l->op;

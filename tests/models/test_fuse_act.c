@@ -2,12 +2,15 @@
  * them as relu does (src/plan/fuse.c): a batch norm + swish after a convolution, hard_swish
  * after a depthwise convolution, gelu after an add, leaky_relu after the head. The fused
  * model computes what the unfused one computes, forward and, in training (where the fused
- * ops keep or recompute the pre-activation), the weight gradients. */
+ * ops keep or recompute the pre-activation), the weight gradients. MobileNetV3's and
+ * EfficientNet's blocks: conv + BN + hard_swish is one step, and stochastic depth does not
+ * keep a residual add out of its convolution. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "plan/plan.h"
 #include "support/models.h"
 
 static const char spec[] = "[image]\nop = input\nshape = 6, 5, 3\n\n"
@@ -147,4 +150,69 @@ Test(fuse_act, broadcast_add_is_neither_residual_nor_activated, .timeout = 600)
                  CLNET_ERR_UNSUPPORTED);
     cr_expect(strstr(err, "takes no fused activation"), "%s", err);
     cr_expect_null(g);
+}
+
+/* The inference plan of model at 32x32x3 (plan only: nothing runs). */
+static const clnet__plan *zoo_plan(clnet_context *ctx, const char *model, clnet_graph **g,
+                                   clnet_model **m, clnet_plan_stats *ps)
+{
+    const clnet_zoo_options zo = {32, 32, 3, 10, NULL, 0.0, 0};
+    char err[512] = "";
+    cr_assert_eq(clnet_zoo_build(model, &zo, g, err, sizeof err), CLNET_OK, "%s", err);
+    *m = clnet_test_model(ctx, *g, 1, 1, 5);
+    cr_assert_eq(clnet_model_plan_stats(*m, 0, 1, ps), CLNET_OK, "%s", clnet_context_error(ctx));
+    return (*m)->plans[0];
+}
+
+/* mobilenetv3_large in inference: every conv or depthwise conv + BN + hard_swish is one
+ * step (the stem, the expansion and depthwise convolutions of features_7 to 15, the last
+ * conv: 20), and no activation runs on its own (hard_sigmoid and ReLU join the SE's 1x1
+ * convolutions, the classifier's hard_swish its dense). */
+Test(fuse_act, mobilenetv3_conv_bn_hard_swish_is_one_step, .timeout = 600)
+{
+    clnet_context *ctx = clnet_test_device();
+    clnet_graph *g = NULL;
+    clnet_model *m = NULL;
+    clnet_plan_stats ps;
+    const clnet__plan *p = zoo_plan(ctx, "mobilenetv3_large", &g, &m, &ps);
+    int hard_swish = 0;
+    for (int s = 0; s < p->n_steps; ++s) {
+        const clnet__step *st = &p->steps[s];
+        const clnet__act *act = clnet__params_act(st->op, st->params);
+        cr_expect_eq(st->op->flags & CLNET_OP_ACTIVATION, 0, "%s runs on its own",
+                     g->layers[st->members[0]].name);
+        hard_swish += st->fold_bn >= 0 && st->n_members == 3 && act->id == CLNET_ACT_HARD_SWISH;
+    }
+    cr_expect_eq(hard_swish, 20);
+    cr_expect_str_eq(g->layers[p->steps[0].members[0]].name, "features_0_0");
+    cr_expect_str_eq(g->layers[p->steps[0].members[2]].name, "features_0_2");
+    cr_expect_eq(ps.fused_bn, 46);
+    cr_expect_eq(ps.fused_activations, 48);
+    cr_expect_eq(ps.fused_adds, 10);
+    clnet_model_destroy(m);
+    clnet_graph_destroy(g);
+}
+
+/* efficientnet_b0 in inference: stochastic depth is the identity, so each residual
+ * block's projection conv + BN + stochastic depth + add is one step (9 blocks); training
+ * runs it. */
+Test(fuse_act, stochastic_depth_keeps_the_residual_add_fused, .timeout = 600)
+{
+    clnet_context *ctx = clnet_test_device();
+    clnet_graph *g = NULL;
+    clnet_model *m = NULL;
+    clnet_plan_stats ps, train;
+    const clnet__plan *p = zoo_plan(ctx, "efficientnet_b0", &g, &m, &ps);
+    cr_expect_eq(ps.fused_adds, 9);
+    for (int s = 0; s < p->n_steps; ++s)
+        cr_expect_neq(p->steps[s].op, &clnet__op_stochastic_depth, "%s runs in inference",
+                      g->layers[p->steps[s].members[0]].name);
+    cr_assert_eq(clnet_model_plan_stats(m, 1, 2, &train), CLNET_OK, "%s", clnet_context_error(ctx));
+    int dropped = 0;
+    for (int s = 0; s < m->plans[1]->n_steps; ++s)
+        dropped += m->plans[1]->steps[s].op == &clnet__op_stochastic_depth;
+    cr_expect_eq(dropped, 9);
+    cr_expect_eq(train.fused_adds, 0);
+    clnet_model_destroy(m);
+    clnet_graph_destroy(g);
 }

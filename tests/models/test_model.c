@@ -23,22 +23,33 @@ static float *run(clnet_model *m, clnet_tensor *x, int training, size_t *count)
 }
 
 typedef struct fuse_case {
-    int model; /* 0 resnet, 1 mobilenet */
+    int model; /* index into the builders below */
     clnet_device_class cls;
 } fuse_case;
+
+/* The small networks of tests/support/models.c, and an input size of each. */
+static const struct {
+    builder make;
+    int h, w, c, classes;
+} nets[] = {{clnet_test_small_resnet, 13, 11, 3, 5},
+            {clnet_test_small_mobilenet, 17, 15, 3, 7},
+            {clnet_test_small_mobilenetv3, 17, 15, 3, 7},
+            {clnet_test_small_efficientnet, 15, 17, 3, 6}};
 
 ParameterizedTestParameters(model, fused_inference_equals_unfused)
 {
     static fuse_case cases[] = {{0, CLNET_CLASS_DGPU}, {0, CLNET_CLASS_IGPU}, {0, CLNET_CLASS_CPU},
-                                {1, CLNET_CLASS_DGPU}, {1, CLNET_CLASS_IGPU}, {1, CLNET_CLASS_CPU}};
+                                {1, CLNET_CLASS_DGPU}, {1, CLNET_CLASS_IGPU}, {1, CLNET_CLASS_CPU},
+                                {2, CLNET_CLASS_DGPU}, {2, CLNET_CLASS_CPU},  {3, CLNET_CLASS_IGPU},
+                                {3, CLNET_CLASS_CPU}};
     return cr_make_param_array(fuse_case, cases, sizeof cases / sizeof cases[0]);
 }
 
 ParameterizedTest(fuse_case *k, model, fused_inference_equals_unfused, .timeout = 600)
 {
     clnet_context *ctx = clnet_test_device_class(k->cls);
-    clnet_graph *g =
-        k->model ? clnet_test_small_mobilenet(17, 15, 3, 7) : clnet_test_small_resnet(13, 11, 3, 5);
+    clnet_graph *g = nets[k->model].make(nets[k->model].h, nets[k->model].w, nets[k->model].c,
+                                         nets[k->model].classes);
     clnet_model *fused = clnet_test_model(ctx, g, 1, 1, 7),
                 *plain = clnet_test_model(ctx, g, 0, 0, 7);
     clnet_test_randomize_weights(plain, 99);
@@ -71,9 +82,14 @@ ParameterizedTest(fuse_case *k, model, fused_inference_equals_unfused, .timeout 
 }
 
 /* L = sum(r * y) of a training forward: its gradient with respect to y is r. *size
- * gets sum |r * y|, the scale of L's float rounding. */
-static double loss(clnet_model *m, clnet_tensor *x, const float *r, double *size)
+ * gets sum |r * y|, the scale of L's float rounding. The forward runs as training step
+ * `train_step` again (a training forward counts the steps up and draws its dropout and
+ * stochastic depth masks from the count), so it drops what the checked backward's
+ * forward dropped. */
+static double loss(clnet_model *m, clnet_tensor *x, const float *r, uint64_t train_step,
+                   double *size)
 {
+    m->steps_run = train_step - 1;
     size_t n;
     float *y = run(m, x, 1, &n);
     double l = 0.0, s = 0.0;
@@ -88,7 +104,8 @@ static double loss(clnet_model *m, clnet_tensor *x, const float *r, double *size
 }
 
 /* Backward against central differences on three elements of every trainable weight,
- * so every layer type (conv, depthwise, batch norm, dense) is covered. The step is
+ * so every layer type (conv, depthwise, batch norm, dense; squeeze-and-excitation, table
+ * activations, dropout and stochastic depth in the MBConv networks) is covered. The step is
  * small because small images and batch statistics of 3 images make the loss curve
  * fast (with a step of 1e-2 the differences are 10% off, converging to backward's
  * value as the step shrinks); the float rounding of L that a small step amplifies is
@@ -101,6 +118,7 @@ static void gradient_check(builder make, int h, int w)
     clnet_test_randomize_weights(m, 11);
     clnet_tensor *x = clnet_test_input(ctx, g, 3, 21);
     clnet_tensor *dy = clnet_test_backward(m, x, 31);
+    const uint64_t train_step = m->steps_run;
     float *r = clnet_test_host(dy);
     int checked = 0;
     for (int i = 0; i < clnet_model_weight_count(m); ++i) {
@@ -121,10 +139,10 @@ static void gradient_check(builder make, int h, int w)
             v[j] = keep + step;
             cr_assert_eq(clnet_tensor_write(t, v, n), CLNET_OK);
             double size = 0.0;
-            const double up = loss(m, x, r, &size);
+            const double up = loss(m, x, r, train_step, &size);
             v[j] = keep - step;
             cr_assert_eq(clnet_tensor_write(t, v, n), CLNET_OK);
-            const double down = loss(m, x, r, NULL);
+            const double down = loss(m, x, r, train_step, NULL);
             v[j] = keep;
             cr_assert_eq(clnet_tensor_write(t, v, n), CLNET_OK);
             const double numeric = (up - down) / (2.0 * ((double)(keep + step) - keep));
@@ -154,6 +172,16 @@ Test(model, resnet_gradient_matches_finite_differences, .timeout = 600)
 Test(model, mobilenet_gradient_matches_finite_differences, .timeout = 600)
 {
     gradient_check(clnet_test_small_mobilenet, 9, 11);
+}
+
+Test(model, mobilenetv3_gradient_matches_finite_differences, .timeout = 600)
+{
+    gradient_check(clnet_test_small_mobilenetv3, 9, 11);
+}
+
+Test(model, efficientnet_gradient_matches_finite_differences, .timeout = 600)
+{
+    gradient_check(clnet_test_small_efficientnet, 11, 9);
 }
 
 Test(model, wrong_input_and_order_are_clear_errors)

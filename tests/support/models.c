@@ -6,6 +6,19 @@
 
 #include "support/models.h"
 
+/* Activation act after x: the relu and relu6 ops, any other table name by the activation
+ * op; x itself when act is NULL. */
+static clnet_layer activation(clnet_graph *g, clnet_layer x, const char *act)
+{
+    if (!act)
+        return x;
+    if (strcmp(act, "relu") == 0 || strcmp(act, "relu6") == 0)
+        return clnet_graph_layer(g, act, NULL, "", &x, 1);
+    char p[64];
+    snprintf(p, sizeof p, "activation = %s", act);
+    return clnet_graph_layer(g, "activation", NULL, p, &x, 1);
+}
+
 static clnet_layer conv_bn(clnet_graph *g, clnet_layer x, int filters, int k, int stride,
                            const char *act)
 {
@@ -16,7 +29,7 @@ static clnet_layer conv_bn(clnet_graph *g, clnet_layer x, int filters, int k, in
              filters, k, stride);
     x = clnet_graph_layer(g, "conv2d", NULL, p, &x, 1);
     x = clnet_graph_layer(g, "batch_norm", NULL, "momentum = 0.9\nepsilon = 1e-5", &x, 1);
-    return act ? clnet_graph_layer(g, act, NULL, "", &x, 1) : x;
+    return activation(g, x, act);
 }
 
 static clnet_layer basic_block(clnet_graph *g, clnet_layer x, int filters, int stride, int project)
@@ -29,26 +42,40 @@ static clnet_layer basic_block(clnet_graph *g, clnet_layer x, int filters, int s
     return clnet_graph_layer(g, "relu", NULL, "", &y, 1);
 }
 
-static clnet_layer head(clnet_graph *g, clnet_layer x, int classes)
+/* A new graph with an h x w x c input, *x. */
+static clnet_graph *start(int h, int w, int c, clnet_layer *x)
+{
+    clnet_graph *g = NULL;
+    cr_assert_eq(clnet_graph_create(&g), CLNET_OK);
+    *x = clnet_graph_input(g, NULL, h, w, c);
+    return g;
+}
+
+/* g finished by dense logits after x (asserts it built). */
+static clnet_graph *logits(clnet_graph *g, clnet_layer x, int classes)
 {
     char p[32];
     snprintf(p, sizeof p, "units = %d", classes);
-    x = clnet_graph_layer(g, "global_avg_pool", NULL, "", &x, 1);
-    return clnet_graph_layer(g, "dense", "logits", p, &x, 1);
+    clnet_graph_layer(g, "dense", "logits", p, &x, 1);
+    cr_assert_eq(clnet_graph_status(g), CLNET_OK, "%s", clnet_graph_error(g));
+    return g;
+}
+
+/* g finished by a global average pool and dense logits. */
+static clnet_graph *head(clnet_graph *g, clnet_layer x, int classes)
+{
+    return logits(g, clnet_graph_layer(g, "global_avg_pool", NULL, "", &x, 1), classes);
 }
 
 clnet_graph *clnet_test_small_resnet(int h, int w, int c, int classes)
 {
-    clnet_graph *g = NULL;
-    cr_assert_eq(clnet_graph_create(&g), CLNET_OK);
-    clnet_layer x = clnet_graph_input(g, NULL, h, w, c);
+    clnet_layer x;
+    clnet_graph *g = start(h, w, c, &x);
     x = conv_bn(g, x, 8, 3, 1, "relu");
     x = clnet_graph_layer(g, "max_pool", NULL, "pool_size = 3\nstrides = 2\npadding = same", &x, 1);
     x = basic_block(g, x, 8, 1, 0);
     x = basic_block(g, x, 12, 2, 1);
-    x = head(g, x, classes);
-    cr_assert_eq(clnet_graph_status(g), CLNET_OK, "%s", clnet_graph_error(g));
-    return g;
+    return head(g, x, classes);
 }
 
 static clnet_layer inverted_residual(clnet_graph *g, clnet_layer x, int in, int out, int t,
@@ -73,17 +100,93 @@ static clnet_layer inverted_residual(clnet_graph *g, clnet_layer x, int in, int 
 
 clnet_graph *clnet_test_small_mobilenet(int h, int w, int c, int classes)
 {
-    clnet_graph *g = NULL;
-    cr_assert_eq(clnet_graph_create(&g), CLNET_OK);
-    clnet_layer x = clnet_graph_input(g, NULL, h, w, c);
+    clnet_layer x;
+    clnet_graph *g = start(h, w, c, &x);
     x = conv_bn(g, x, 8, 3, 2, "relu6");
     x = inverted_residual(g, x, 8, 8, 1, 1);
     x = inverted_residual(g, x, 8, 12, 3, 2);
     x = inverted_residual(g, x, 12, 12, 3, 1);
     x = conv_bn(g, x, 16, 1, 1, "relu6");
-    x = head(g, x, classes);
-    cr_assert_eq(clnet_graph_status(g), CLNET_OK, "%s", clnet_graph_error(g));
-    return g;
+    return head(g, x, classes);
+}
+
+/* Squeeze-and-excitation as torchvision's: pool, biased 1x1 conv to squeeze, act, biased
+ * 1x1 conv back, gate, multiply by [n, 1, 1, c]. */
+static clnet_layer squeeze_excite(clnet_graph *g, clnet_layer x, int channels, int squeeze,
+                                  const char *act, const char *gate)
+{
+    char p[64];
+    clnet_layer s = clnet_graph_layer(g, "global_avg_pool", NULL, "", &x, 1);
+    snprintf(p, sizeof p, "filters = %d\nkernel_size = 1", squeeze);
+    s = activation(g, clnet_graph_layer(g, "conv2d", NULL, p, &s, 1), act);
+    snprintf(p, sizeof p, "filters = %d\nkernel_size = 1", channels);
+    s = activation(g, clnet_graph_layer(g, "conv2d", NULL, p, &s, 1), gate);
+    const clnet_layer both[2] = {x, s};
+    return clnet_graph_layer(g, "multiply", NULL, "", both, 2);
+}
+
+/* An MBConv block: in -> expanded (1x1, none when equal) -> depthwise k x k, stride ->
+ * SE (squeeze 0: none) -> linear 1x1 to out, plus the input when the shape stays, after
+ * stochastic depth with rate drop (0: none) and seed. */
+typedef struct mbconv {
+    int in, expanded, out, k, stride;
+    const char *act;
+    int squeeze;
+    const char *se_act, *gate;
+    double drop;
+    int seed;
+} mbconv;
+
+static clnet_layer mbconv_block(clnet_graph *g, clnet_layer x, mbconv b)
+{
+    clnet_layer y = b.expanded != b.in ? conv_bn(g, x, b.expanded, 1, 1, b.act) : x;
+    char p[96];
+    snprintf(p, sizeof p, "kernel_size = %d\nstrides = %d\npadding = same\nuse_bias = false", b.k,
+             b.stride);
+    y = clnet_graph_layer(g, "depthwise_conv2d", NULL, p, &y, 1);
+    y = clnet_graph_layer(g, "batch_norm", NULL, "momentum = 0.9\nepsilon = 1e-5", &y, 1);
+    y = activation(g, y, b.act);
+    if (b.squeeze)
+        y = squeeze_excite(g, y, b.expanded, b.squeeze, b.se_act, b.gate);
+    y = conv_bn(g, y, b.out, 1, 1, NULL);
+    if (b.stride != 1 || b.in != b.out)
+        return y;
+    if (b.drop > 0.0) {
+        snprintf(p, sizeof p, "rate = %g\nseed = %d", b.drop, b.seed);
+        y = clnet_graph_layer(g, "stochastic_depth", NULL, p, &y, 1);
+    }
+    const clnet_layer both[2] = {x, y};
+    return clnet_graph_layer(g, "add", NULL, "", both, 2);
+}
+
+clnet_graph *clnet_test_small_mobilenetv3(int h, int w, int c, int classes)
+{
+    clnet_layer x;
+    clnet_graph *g = start(h, w, c, &x);
+    x = conv_bn(g, x, 8, 3, 2, "hard_swish");
+    x = mbconv_block(g, x, (mbconv){8, 8, 8, 3, 1, "relu", 8, "relu", "hard_sigmoid", 0.0, 0});
+    x = mbconv_block(g, x, (mbconv){8, 24, 12, 3, 2, "relu", 0, NULL, NULL, 0.0, 0});
+    x = mbconv_block(g, x,
+                     (mbconv){12, 36, 12, 5, 1, "hard_swish", 8, "relu", "hard_sigmoid", 0.0, 0});
+    x = conv_bn(g, x, 24, 1, 1, "hard_swish");
+    x = clnet_graph_layer(g, "global_avg_pool", NULL, "", &x, 1);
+    x = activation(g, clnet_graph_layer(g, "dense", NULL, "units = 16", &x, 1), "hard_swish");
+    x = clnet_graph_layer(g, "dropout", NULL, "rate = 0.2", &x, 1);
+    return logits(g, x, classes);
+}
+
+clnet_graph *clnet_test_small_efficientnet(int h, int w, int c, int classes)
+{
+    clnet_layer x;
+    clnet_graph *g = start(h, w, c, &x);
+    x = conv_bn(g, x, 8, 3, 2, "silu");
+    x = mbconv_block(g, x, (mbconv){8, 8, 8, 3, 1, "silu", 2, "silu", "sigmoid", 0.4, 1});
+    x = mbconv_block(g, x, (mbconv){8, 48, 12, 3, 2, "silu", 2, "silu", "sigmoid", 0.0, 0});
+    x = mbconv_block(g, x, (mbconv){12, 72, 12, 5, 1, "silu", 3, "silu", "sigmoid", 0.4, 2});
+    x = conv_bn(g, x, 32, 1, 1, "silu");
+    x = clnet_graph_layer(g, "global_avg_pool", NULL, "", &x, 1);
+    x = clnet_graph_layer(g, "dropout", NULL, "rate = 0.3", &x, 1);
+    return logits(g, x, classes);
 }
 
 clnet_model *clnet_test_model(clnet_context *ctx, clnet_graph *g, int fuse, int plan_memory,

@@ -11,6 +11,15 @@ clnet_graph *clnet_test_small_resnet(int h, int w, int c, int classes);
 /* A small MobileNetV2: conv-BN-ReLU6 stem, inverted residual blocks (expansion, depthwise,
  * linear projection, residual add), dropout-free head of 1x1 conv, global pool, dense. */
 clnet_graph *clnet_test_small_mobilenet(int h, int w, int c, int classes);
+/* A small MobileNetV3: conv-BN-hard_swish stem, MBConv blocks with ReLU and hard_swish,
+ * squeeze-and-excitation with a hard_sigmoid gate (biased 1x1 convs, multiply by
+ * [n, 1, 1, c]), residual adds, a 1x1 conv head, global pool, dense + hard_swish, dropout,
+ * dense. */
+clnet_graph *clnet_test_small_mobilenetv3(int h, int w, int c, int classes);
+/* A small EfficientNet: SiLU throughout, MBConv blocks with squeeze-and-excitation (SiLU,
+ * sigmoid gate) and stochastic depth (rate 0.4, each its own seed) before the residual
+ * adds, a 1x1 conv head, global pool, dropout, dense. */
+clnet_graph *clnet_test_small_efficientnet(int h, int w, int c, int classes);
 /* A small network of the newer ops from a text spec: a ShuffleNetV2 unit (channel_slice,
  * concatenate, channel_shuffle), a squeeze-and-excitation scale (multiply by [n, 1, 1, c]),
  * subtract and divide by per-image [n, 1, 1, c] operands. */
