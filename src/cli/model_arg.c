@@ -10,13 +10,16 @@
 
 const char clnet_cli_model_usage[] =
     "  MODEL              a zoo model: resnet18, resnet34, resnet50, resnet101,\n"
-    "                     resnet152, mobilenetv2, mnasnet (any case: ResNet-50); or\n"
+    "                     resnet152, mobilenetv2, mnasnet, squeezenet1_1,\n"
+    "                     densenet121, shufflenet_v2_x0_5, shufflenet_v2_x1_0\n"
+    "                     (any case: ResNet-50); or\n"
     "                     a spec file (one [section] per layer; `clnet ops` lists\n"
     "                     the ops and their keys)\n"
     "  --input HxWxC      input per image, 1 or 3 channels (HxW: 3 channels);\n"
     "                     default 224x224x3; small inputs work while every layer\n"
     "                     keeps a pixel\n"
-    "  --classes N        units of the final dense layer, the logits; default 1000\n"
+    "  --classes N        channels of the logits (the final dense layer's units);\n"
+    "                     default 1000\n"
     "  --style S          torch: torchvision's layout and constants (default);\n"
     "                     keras: the Keras layout and constants (resnets,\n"
     "                     mobilenetv2)\n"

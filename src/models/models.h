@@ -1,5 +1,6 @@
-/* models.h - what the zoo's builders share: resnet.c, mobilenetv2.c and mnasnet.c build
- * the graphs, zoo.c checks the options, dispatches and holds the layer helpers.
+/* models.h - what the zoo's builders share: resnet.c, mobilenetv2.c, mnasnet.c,
+ * squeezenet.c, densenet.c and shufflenet.c build the graphs, zoo.c checks the options,
+ * dispatches and holds the layer helpers.
  * Tests: tests/models/test_zoo.c. */
 #ifndef CLNET_MODELS_MODELS_H
 #define CLNET_MODELS_MODELS_H
@@ -103,5 +104,8 @@ clnet_layer clnet__inverted_residual(clnet_graph *g, const clnet__zoo_style *st,
 clnet_layer clnet__resnet(clnet_graph *g, const clnet__zoo_args *a);
 clnet_layer clnet__mobilenetv2(clnet_graph *g, const clnet__zoo_args *a);
 clnet_layer clnet__mnasnet(clnet_graph *g, const clnet__zoo_args *a);
+clnet_layer clnet__squeezenet(clnet_graph *g, const clnet__zoo_args *a);
+clnet_layer clnet__densenet(clnet_graph *g, const clnet__zoo_args *a);
+clnet_layer clnet__shufflenet(clnet_graph *g, const clnet__zoo_args *a);
 
 #endif

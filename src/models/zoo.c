@@ -1,5 +1,6 @@
 /* zoo.c - clnet_zoo_build: the zoo's names, its options checked and defaulted, dispatch to
- * resnet.c, mobilenetv2.c and mnasnet.c, and the layer helpers they share (models.h).
+ * the builders (resnet.c, mobilenetv2.c, mnasnet.c, squeezenet.c, densenet.c, shufflenet.c),
+ * and the layer helpers they share (models.h).
  * Tests: tests/models/test_zoo.c. */
 #include <ctype.h>
 #include <math.h>
@@ -21,7 +22,11 @@ static const double mnasnet_alphas[] = {0.5, 0.75, 1.0, 1.3, 0.0};
     X(resnet101, clnet__resnet, 101, NULL, 1)                                                      \
     X(resnet152, clnet__resnet, 152, NULL, 1)                                                      \
     X(mobilenetv2, clnet__mobilenetv2, 0, mobilenet_alphas, 1)                                     \
-    X(mnasnet, clnet__mnasnet, 0, mnasnet_alphas, 0)
+    X(mnasnet, clnet__mnasnet, 0, mnasnet_alphas, 0)                                               \
+    X(squeezenet1_1, clnet__squeezenet, 0, NULL, 0)                                                \
+    X(densenet121, clnet__densenet, 0, NULL, 0)                                                    \
+    X(shufflenet_v2_x0_5, clnet__shufflenet, 0, NULL, 0)                                           \
+    X(shufflenet_v2_x1_0, clnet__shufflenet, 1, NULL, 0)
 
 typedef struct zoo_model {
     const char *name;
@@ -158,7 +163,7 @@ clnet_status clnet_zoo_build(const char *name, const clnet_zoo_options *opt, cln
     for (size_t i = 0; known && i < CLNET_COUNTOF(models); ++i)
         if (models[i].name == known)
             m = &models[i];
-    char list[160];
+    char list[512];
     if (!m)
         return fail(err, err_len, "unknown model '%s'; the zoo has %s", name ? name : "(null)",
                     list_names(list, sizeof list));

@@ -79,20 +79,24 @@ Test(zoo, keras_mobilenetv2_matches_keras)
  * n), printed by
  *   /usr/bin/python3 -c 'import torchvision.models as M; m = M.resnet18();
  *                        print(sum(p.numel() for p in m.parameters()))'
- * with M.resnet34() ... M.mnasnet1_3() and M.mobilenet_v2(width_mult=a) for resnet18(). */
+ * with M.resnet34() ... M.mnasnet1_3(), M.squeezenet1_1(), M.densenet121(),
+ * M.shufflenet_v2_x1_0(), M.shufflenet_v2_x0_5() and M.mobilenet_v2(width_mult=a) for
+ * resnet18(). */
 static const struct torch_count {
     const char *name;
     double alpha;
     long long trainable, non_trainable;
 } torch_counts[] = {
-    {"resnet18", 0.0, 11689512, 9600},    {"resnet34", 0.0, 21797672, 17024},
-    {"resnet50", 0.0, 25557032, 53120},   {"resnet101", 0.0, 44549160, 105344},
-    {"resnet152", 0.0, 60192808, 151424}, {"mobilenetv2", 0.35, 1677128, 14080},
-    {"mobilenetv2", 0.5, 1968680, 18544}, {"mobilenetv2", 0.75, 2636424, 26640},
-    {"mobilenetv2", 1.0, 3504872, 34112}, {"mobilenetv2", 1.3, 5386792, 44256},
-    {"mobilenetv2", 1.4, 6108776, 47936}, {"mnasnet", 0.5, 2218512, 20624},
-    {"mnasnet", 0.75, 3170208, 29808},    {"mnasnet", 1.0, 4383312, 37920},
-    {"mnasnet", 1.3, 6282256, 48816},
+    {"resnet18", 0.0, 11689512, 9600},          {"resnet34", 0.0, 21797672, 17024},
+    {"resnet50", 0.0, 25557032, 53120},         {"resnet101", 0.0, 44549160, 105344},
+    {"resnet152", 0.0, 60192808, 151424},       {"mobilenetv2", 0.35, 1677128, 14080},
+    {"mobilenetv2", 0.5, 1968680, 18544},       {"mobilenetv2", 0.75, 2636424, 26640},
+    {"mobilenetv2", 1.0, 3504872, 34112},       {"mobilenetv2", 1.3, 5386792, 44256},
+    {"mobilenetv2", 1.4, 6108776, 47936},       {"mnasnet", 0.5, 2218512, 20624},
+    {"mnasnet", 0.75, 3170208, 29808},          {"mnasnet", 1.0, 4383312, 37920},
+    {"mnasnet", 1.3, 6282256, 48816},           {"squeezenet1_1", 0.0, 1235496, 0},
+    {"densenet121", 0.0, 7978856, 83648},       {"shufflenet_v2_x1_0", 0.0, 2278604, 16180},
+    {"shufflenet_v2_x0_5", 0.0, 1366792, 7952},
 };
 
 Test(zoo, torch_style_matches_torchvision)
@@ -136,6 +140,23 @@ Test(zoo, layers_carry_the_source_models_names)
          "torch",
          {"layers_0", "layers_7", "layers_8_1_add", "layers_13_0_layers_7", "layers_16",
           "classifier_1"}},
+        {"squeezenet1_1",
+         "torch",
+         {"features_0", "features_2", "features_3_expand3x3_activation", "features_12_cat",
+          "classifier_1", "classifier_3"}},
+        {"densenet121",
+         "torch",
+         {"features_pool0", "features_denseblock1_denselayer1_norm1",
+          "features_denseblock3_denselayer24_conv2", "features_transition3_pool", "features_norm5",
+          "classifier"}},
+        {"shufflenet_v2_x1_0",
+         "torch",
+         {"conv1_2", "stage2_0_branch1_4", "stage3_7_branch2_7", "stage4_3_shuffle", "conv5_1",
+          "fc"}},
+        {"shufflenet_v2_x0_5",
+         "torch",
+         {"maxpool", "stage2_1_chunk_0", "stage2_1_chunk_1", "stage4_0_branch1_0", "globalpool",
+          "fc"}},
     };
     for (size_t i = 0; i < COUNT(cases); ++i) {
         const clnet_zoo_options opt = {0, 0, 0, 0, cases[i].style, 0.0, 0};
@@ -196,8 +217,9 @@ Test(zoo, every_model_builds_at_other_sizes)
             for (size_t a = 0; a < COUNT(alphas); ++a)
                 for (size_t s = 0; s < COUNT(sizes); ++s) {
                     const int resnet = strncmp(*name, "resnet", 6) == 0;
+                    const int mobilenetv2 = strcmp(*name, "mobilenetv2") == 0;
                     const int mnasnet = strcmp(*name, "mnasnet") == 0;
-                    if ((keras && mnasnet) || (a > 0 && resnet) ||
+                    if ((keras && !resnet && !mobilenetv2) || (a > 0 && !mobilenetv2 && !mnasnet) ||
                         (mnasnet && (alphas[a] == 0.35 || alphas[a] == 1.4)))
                         continue;
                     const clnet_zoo_options opt = {sizes[s][0],
@@ -232,7 +254,8 @@ Test(zoo, bad_options_are_named)
     const clnet_zoo_options d = {0, 0, 0, 0, NULL, 0.0, 0};
     expect_refused("nosuchnet", d,
                    "'nosuchnet'; the zoo has resnet18, resnet34, resnet50, resnet101, resnet152, "
-                   "mobilenetv2, mnasnet");
+                   "mobilenetv2, mnasnet, squeezenet1_1, densenet121, shufflenet_v2_x0_5, "
+                   "shufflenet_v2_x1_0");
     expect_refused(NULL, d, "unknown model");
     expect_refused("mobilenetv2", (clnet_zoo_options){0, 0, 0, 0, NULL, 0.6, 0},
                    "alpha 0.6 is not one of 0.35, 0.5, 0.75, 1, 1.3, 1.4");
@@ -265,9 +288,17 @@ Test(zoo, bad_options_are_named)
 Test(zoo, names_match_in_any_case_and_spelling)
 {
     static const char *const pairs[][2] = {
-        {"ResNet50", "resnet50"},        {"resnet-50", "resnet50"},       {"RESNET_18", "resnet18"},
-        {"MobileNet_V2", "mobilenetv2"}, {"mobilenet-v2", "mobilenetv2"}, {"MNASNet", "mnasnet"},
+        {"ResNet50", "resnet50"},
+        {"resnet-50", "resnet50"},
+        {"RESNET_18", "resnet18"},
+        {"MobileNet_V2", "mobilenetv2"},
+        {"mobilenet-v2", "mobilenetv2"},
+        {"MNASNet", "mnasnet"},
         {"ResNet 152", "resnet152"},
+        {"SqueezeNet1_1", "squeezenet1_1"},
+        {"DenseNet-121", "densenet121"},
+        {"ShuffleNetV2 x1.0", "shufflenet_v2_x1_0"},
+        {"shufflenet_v2_x0.5", "shufflenet_v2_x0_5"},
     };
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; ++i) {
         const char *name = clnet_zoo_name(pairs[i][0]);
@@ -313,6 +344,23 @@ Test(zoo, styles_keep_their_constants)
          {"epsilon = 1.001e-5\nmomentum = 0.99\n", "use_bias = true", "op = avg_pool"},
          "use_bias = false"},
         {"resnet50", "torch", {"padding = 3", "use_bias = false", "op = global_avg_pool"}, "same"},
+        {"squeezenet1_1",
+         "torch",
+         {"pool_size = 3\nstrides = 2\nceil_mode = true\n", "rate = 0.5\n",
+          "kernel_size = 3\nstrides = 1\npadding = 1\nuse_bias = true\n"},
+         "batch_norm"},
+        {"densenet121",
+         "torch",
+         {"epsilon = 1e-5\nmomentum = 0.9\nunbiased_variance = true",
+          "op = avg_pool\ninputs = features_transition1_conv\npool_size = 2\nstrides = 2\n",
+          "op = concatenate\ninputs = features_pool0, features_denseblock1_denselayer1_conv2\n"},
+         "use_bias = true"},
+        {"shufflenet_v2_x1_0",
+         "torch",
+         {"epsilon = 1e-5\nmomentum = 0.9\nunbiased_variance = true",
+          "op = channel_slice\ninputs = stage2_0_shuffle\nstart = 58\nsize = 58\n",
+          "op = channel_shuffle\ninputs = stage4_3_cat\ngroups = 2\n"},
+         "dropout"},
     };
     for (size_t i = 0; i < COUNT(cases); ++i) {
         const clnet_zoo_options opt = {0, 0, 0, 0, cases[i].style, 0.0, 0};
@@ -355,7 +403,7 @@ Test(zoo, every_model_round_trips_through_its_spec)
     for (const char *const *name = clnet_zoo_names(); *name; ++name)
         for (int variant = 0; variant < 3; ++variant) {
             const int resnet = strncmp(*name, "resnet", 6) == 0;
-            if (variant && strcmp(*name, "mnasnet") == 0)
+            if (variant && !resnet && strcmp(*name, "mobilenetv2") != 0)
                 continue;
             if (variant == 2 && !resnet)
                 continue;
@@ -409,6 +457,10 @@ Test(zoo, shipped_specs_match_the_zoo)
         {"resnet152.spec", "resnet152", {0, 0, 0, 0, NULL, 0.0, 0}},
         {"mobilenetv2.spec", "mobilenetv2", {0, 0, 0, 0, NULL, 0.0, 0}},
         {"mnasnet.spec", "mnasnet", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"squeezenet1_1.spec", "squeezenet1_1", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"densenet121.spec", "densenet121", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"shufflenet_v2_x0_5.spec", "shufflenet_v2_x0_5", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"shufflenet_v2_x1_0.spec", "shufflenet_v2_x1_0", {0, 0, 0, 0, NULL, 0.0, 0}},
         {"resnet50_keras_64x64_6.spec", "resnet50", {64, 64, 3, 6, "keras", 0.0, 0}},
     };
     const char *here = __FILE__, *tail = strstr(here, "tests/models/test_zoo.c");
