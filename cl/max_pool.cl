@@ -2,7 +2,9 @@
 // NHWC: x, dx {batch, in_h, in_w, c}; y, dy {batch, out_h, out_w, c}. The window of output
 // (oy, ox) is input rows oy * sh - pad_t + [0, kh) and columns ox * sw - pad_l + [0, kw)
 // clipped to the input: padding cells never win (the host keeps padding below the pool
-// size, so every window holds an input cell). The maximum is the FIRST one in the
+// size, so every window holds an input cell), nor do the cells past the padded input that
+// ceil_mode's last window overhangs (it starts inside the input or its leading padding,
+// src/ops/pool.c). The maximum is the FIRST one in the
 // window's row-major scan (a later cell wins only when strictly greater) here, in the
 // backward pass and in the reference (src/ref/max_pool.c), so ties go the same way.
 // max_pool_forward:  y = the window maximum.

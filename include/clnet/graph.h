@@ -118,7 +118,8 @@ CLNET_API const clnet_op_info *clnet_op_info_at(int i);
 typedef struct clnet_zoo_options {
     int h, w, c;       /* input per image; 0: 224 x 224 x 3. 1 or 3 channels, any size every
                         * layer keeps a pixel of (else the builder names the layer) */
-    int classes;       /* units of the final dense layer (logits); 0: 1000 */
+    int classes;       /* channels of the logits (the final dense layer's units, SqueezeNet's
+                        * last conv filters); 0: 1000 */
     const char *style; /* ResNets: "torch" (torchvision layout, default) or "keras" (the
                         * Keras tutorials' layout); MobileNetV2: "torch" (default) or "keras"
                         * (Keras padding and BN constants, no dropout); the others: "torch"
@@ -128,7 +129,7 @@ typedef struct clnet_zoo_options {
                         * instead of 1x1 projections */
 } clnet_zoo_options;
 
-/* The names clnet_zoo_build knows ("resnet18", ..., "mobilenetv2", "mnasnet"), a static
+/* The names clnet_zoo_build knows ("resnet18", ..., "mnasnet", "squeezenet1_1", ...), a static
  * NULL-terminated array. */
 CLNET_API const char *const *clnet_zoo_names(void);
 /* The zoo's own name for name, matched ignoring case, '-', '_', '.' and spaces ("ResNet50",

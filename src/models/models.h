@@ -1,6 +1,6 @@
 /* models.h - what the zoo's builders share: resnet.c, mobilenetv2.c, mnasnet.c,
- * mobilenetv3.c and efficientnet.c build the graphs, zoo.c checks the options, dispatches
- * and holds the layer helpers.
+ * mobilenetv3.c, efficientnet.c, squeezenet.c, densenet.c and shufflenet.c build the
+ * graphs, zoo.c checks the options, dispatches and holds the layer helpers.
  * Tests: tests/models/test_zoo.c. */
 #ifndef CLNET_MODELS_MODELS_H
 #define CLNET_MODELS_MODELS_H
@@ -48,13 +48,23 @@ clnet_layer clnet__zoo_layer(clnet_graph *g, const char *op, const char *prefix,
 clnet_layer clnet__zoo_add(clnet_graph *g, const char *prefix, const char *suffix, clnet_layer a,
                            clnet_layer b);
 
+/* A concatenate of a then b along the channels, named prefix followed by suffix. */
+clnet_layer clnet__zoo_concat(clnet_graph *g, const char *prefix, const char *suffix, clnet_layer a,
+                              clnet_layer b);
+
 /* Activation act (any name of the activation table: "relu", "hard_swish", "silu" ...) on
  * its own layer named prefix + suffix; x itself when act is NULL. */
 clnet_layer clnet__zoo_act(clnet_graph *g, const char *act, const char *prefix, const char *suffix,
                            clnet_layer x);
 
-/* conv2d with filters outputs (a depthwise_conv2d when filters is 0) -> batch_norm ->
- * act (an activation name, or NULL for none), named prefix + names[0], [1], [2]. */
+/* conv2d with filters outputs (a depthwise_conv2d when filters is 0), kernel x kernel, stride,
+ * groups (1: an ordinary conv2d), padded and biased as st says, named prefix + name. */
+clnet_layer clnet__zoo_conv(clnet_graph *g, const clnet__zoo_style *st, clnet_layer x, int filters,
+                            int kernel, int stride, int groups, const char *prefix,
+                            const char *name);
+
+/* clnet__zoo_conv (groups 1) -> batch_norm -> act (an activation name, or NULL for none),
+ * named prefix + names[0], [1], [2]. */
 clnet_layer clnet__zoo_conv_bn(clnet_graph *g, const clnet__zoo_style *st, clnet_layer x,
                                int filters, int kernel, int stride, const char *act,
                                const char *prefix, const char *const names[3]);
@@ -119,5 +129,8 @@ clnet_layer clnet__mnasnet(clnet_graph *g, const clnet__zoo_args *a);
 clnet_layer clnet__mobilenetv3(clnet_graph *g, const clnet__zoo_args *a);
 /* variant 0 to 3: B0 to B3. */
 clnet_layer clnet__efficientnet(clnet_graph *g, const clnet__zoo_args *a);
+clnet_layer clnet__squeezenet(clnet_graph *g, const clnet__zoo_args *a);
+clnet_layer clnet__densenet(clnet_graph *g, const clnet__zoo_args *a);
+clnet_layer clnet__shufflenet(clnet_graph *g, const clnet__zoo_args *a);
 
 #endif

@@ -1,6 +1,6 @@
 /* zoo.c - clnet_zoo_build: the zoo's names, its options checked and defaulted, dispatch to
- * resnet.c, mobilenetv2.c, mnasnet.c, mobilenetv3.c and efficientnet.c, and the layer
- * helpers they share (models.h).
+ * the builders (resnet.c, mobilenetv2.c, mnasnet.c, mobilenetv3.c, efficientnet.c,
+ * squeezenet.c, densenet.c, shufflenet.c), and the layer helpers they share (models.h).
  * Tests: tests/models/test_zoo.c. */
 #include <ctype.h>
 #include <math.h>
@@ -28,7 +28,11 @@ static const double mnasnet_alphas[] = {0.5, 0.75, 1.0, 1.3, 0.0};
     X(efficientnet_b0, clnet__efficientnet, 0, NULL, 0)                                            \
     X(efficientnet_b1, clnet__efficientnet, 1, NULL, 0)                                            \
     X(efficientnet_b2, clnet__efficientnet, 2, NULL, 0)                                            \
-    X(efficientnet_b3, clnet__efficientnet, 3, NULL, 0)
+    X(efficientnet_b3, clnet__efficientnet, 3, NULL, 0)                                            \
+    X(squeezenet1_1, clnet__squeezenet, 0, NULL, 0)                                                \
+    X(densenet121, clnet__densenet, 0, NULL, 0)                                                    \
+    X(shufflenet_v2_x0_5, clnet__shufflenet, 0, NULL, 0)                                           \
+    X(shufflenet_v2_x1_0, clnet__shufflenet, 1, NULL, 0)
 
 typedef struct zoo_model {
     const char *name;
@@ -213,12 +217,25 @@ clnet_layer clnet__zoo_layer(clnet_graph *g, const char *op, const char *prefix,
     return clnet_graph_layer(g, op, join_name(name, prefix, suffix), params, &x, 1);
 }
 
-clnet_layer clnet__zoo_add(clnet_graph *g, const char *prefix, const char *suffix, clnet_layer a,
-                           clnet_layer b)
+/* op (without keys) on a and b, named prefix + suffix. */
+static clnet_layer join2(clnet_graph *g, const char *op, const char *prefix, const char *suffix,
+                         clnet_layer a, clnet_layer b)
 {
     char name[64];
     const clnet_layer both[2] = {a, b};
-    return clnet_graph_layer(g, "add", join_name(name, prefix, suffix), "", both, 2);
+    return clnet_graph_layer(g, op, join_name(name, prefix, suffix), "", both, 2);
+}
+
+clnet_layer clnet__zoo_add(clnet_graph *g, const char *prefix, const char *suffix, clnet_layer a,
+                           clnet_layer b)
+{
+    return join2(g, "add", prefix, suffix, a, b);
+}
+
+clnet_layer clnet__zoo_concat(clnet_graph *g, const char *prefix, const char *suffix, clnet_layer a,
+                              clnet_layer b)
+{
+    return join2(g, "concatenate", prefix, suffix, a, b);
 }
 
 clnet_layer clnet__zoo_act(clnet_graph *g, const char *act, const char *prefix, const char *suffix,
@@ -238,10 +255,9 @@ clnet_layer clnet__zoo_conv_bn(clnet_graph *g, const clnet__zoo_style *st, clnet
     return clnet__zoo_grouped_conv_bn(g, st, x, filters, kernel, stride, 1, act, prefix, names3);
 }
 
-clnet_layer clnet__zoo_grouped_conv_bn(clnet_graph *g, const clnet__zoo_style *st, clnet_layer x,
-                                       int filters, int kernel, int stride, int groups,
-                                       const char *act, const char *prefix,
-                                       const char *const names3[3])
+clnet_layer clnet__zoo_conv(clnet_graph *g, const clnet__zoo_style *st, clnet_layer x, int filters,
+                            int kernel, int stride, int groups, const char *prefix,
+                            const char *name)
 {
     char pad[16] = "valid";
     if (st->pad == CLNET__ZOO_PAD_TORCH && kernel / 2 > 0)
@@ -253,14 +269,21 @@ clnet_layer clnet__zoo_grouped_conv_bn(clnet_graph *g, const clnet__zoo_style *s
     if (groups > 1)
         snprintf(grouped, sizeof grouped, "\ngroups = %d", groups);
     if (filters > 0)
-        x = clnet__zoo_layer(g, "conv2d", prefix, names3[0], x,
-                             "filters = %d\nkernel_size = %d\nstrides = %d\npadding = %s%s\n"
-                             "use_bias = %s",
-                             filters, kernel, stride, pad, grouped, bias);
-    else
-        x = clnet__zoo_layer(g, "depthwise_conv2d", prefix, names3[0], x,
-                             "kernel_size = %d\nstrides = %d\npadding = %s\nuse_bias = %s", kernel,
-                             stride, pad, bias);
+        return clnet__zoo_layer(g, "conv2d", prefix, name, x,
+                                "filters = %d\nkernel_size = %d\nstrides = %d\npadding = %s%s\n"
+                                "use_bias = %s",
+                                filters, kernel, stride, pad, grouped, bias);
+    return clnet__zoo_layer(g, "depthwise_conv2d", prefix, name, x,
+                            "kernel_size = %d\nstrides = %d\npadding = %s\nuse_bias = %s", kernel,
+                            stride, pad, bias);
+}
+
+clnet_layer clnet__zoo_grouped_conv_bn(clnet_graph *g, const clnet__zoo_style *st, clnet_layer x,
+                                       int filters, int kernel, int stride, int groups,
+                                       const char *act, const char *prefix,
+                                       const char *const names3[3])
+{
+    x = clnet__zoo_conv(g, st, x, filters, kernel, stride, groups, prefix, names3[0]);
     x = clnet__zoo_layer(g, "batch_norm", prefix, names3[1], x, "%s", st->bn);
     return clnet__zoo_act(g, act, prefix, names3[2], x);
 }
@@ -274,9 +297,7 @@ clnet_layer clnet__zoo_se(clnet_graph *g, clnet_layer x, int squeeze, const char
     s = clnet__zoo_act(g, act, prefix, "_activation", s);
     s = clnet__zoo_layer(g, "conv2d", prefix, "_fc2", s, "filters = %d\nkernel_size = 1", channels);
     s = clnet__zoo_act(g, gate, prefix, "_scale_activation", s);
-    char name[64];
-    const clnet_layer both[2] = {x, s};
-    return clnet_graph_layer(g, "multiply", join_name(name, prefix, "_scale"), "", both, 2);
+    return join2(g, "multiply", prefix, "_scale", x, s);
 }
 
 clnet_layer clnet__zoo_head(clnet_graph *g, clnet_layer x, const char *pool, const char *drop,

@@ -12,13 +12,7 @@ static clnet_status avg_pool_parse(clnet_context *ctx, clnet__kv *kv, void *para
     clnet__pool_params *p = params;
     CLNET_TRY(clnet__pool_parse(ctx, kv, p));
     /* Keras never counts padding; PyTorch does by default (say true to match it). */
-    CLNET_TRY(clnet__kv_bool(ctx, kv, "count_include_pad", 0, &p->count_include_pad));
-    CLNET_TRY(clnet__kv_bool(ctx, kv, "ceil_mode", 0, &p->ceil_mode));
-    /* 'same' already rounds up (ceil(in / strides) outputs, from its own padding): the key
-     * changes nothing there. */
-    if (p->padding == CLNET_PADDING_SAME)
-        p->ceil_mode = 0;
-    return CLNET_OK;
+    return clnet__kv_bool(ctx, kv, "count_include_pad", 0, &p->count_include_pad);
 }
 
 static clnet_status avg_pool_infer(clnet_context *ctx, const void *params, const clnet_shape *in,
@@ -87,10 +81,6 @@ static const clnet_op_key avg_pool_keys[] = {
     CLNET_POOL_KEYS,
     {"count_include_pad", "bool", "false",
      "divide by the whole window, padding included (PyTorch's default)", "true"},
-    {"ceil_mode", "bool", "false",
-     "round the output size up (PyTorch, ONNX): a last, partial window (same padding "
-     "already does)",
-     "true"},
 };
 
 const clnet__op_desc clnet__op_avg_pool = {

@@ -1,6 +1,6 @@
-/* max_pool.c - Keras MaxPooling2D; ties and gradients go to the first maximum of a window
- * in row-major order. Geometry: src/ops/pool.c. Kernels: cl/max_pool.cl.
- * Reference: src/ref/max_pool.c. Tests: tests/ops/test_max_pool.c. */
+/* max_pool.c - Keras MaxPooling2D, with PyTorch's / ONNX's ceil_mode as an option; ties and
+ * gradients go to the first maximum of a window in row-major order. Geometry: src/ops/pool.c.
+ * Kernels: cl/max_pool.cl. Reference: src/ref/max_pool.c. Tests: tests/ops/test_max_pool.c. */
 #include "ops/pool.h"
 #include "ref/ref.h"
 
@@ -47,12 +47,14 @@ static clnet_status max_pool_backward(const clnet__op_call *call)
 }
 
 /* Overlapping 3x3/2 windows with one cell of padding (the ResNet stem, 9 -> 5), Keras
- * 'same' on an even size, a float16 tail, pool_size != strides, 1x1 outputs. */
+ * 'same' on an even size, a float16 tail, pool_size != strides, 1x1 outputs, ceil_mode's
+ * last windows overhanging an odd and an even size (SqueezeNet's 3x3/2 pools). */
 static const clnet__op_case max_pool_cases[] = {
     {"", 1, {{1, 4, 4, 1}}, 0},
     {"pool_size = 3\nstrides = 2\npadding = 1", 1, {{3, 9, 9, 17}}, 0},
     {"pool_size = 3\nstrides = 2\npadding = same", 1, {{1, 8, 6, 5}}, 0},
     {"pool_size = 2\nstrides = 1", 1, {{3, 5, 7, 33}}, 0},
+    {"pool_size = 3\nstrides = 2\nceil_mode = true", 1, {{3, 8, 7, 17}}, 0},
 };
 
 static const clnet_op_key max_pool_keys[] = {

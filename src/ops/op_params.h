@@ -111,8 +111,9 @@ typedef struct clnet__pool_params {
     clnet__padding padding;
     int pad_t, pad_b, pad_l, pad_r; /* explicit padding only; same is computed per shape */
     int count_include_pad;          /* avg_pool only */
-    /* avg_pool only (PyTorch / ONNX ceil_mode): the output size rounds up, keeping a last
-     * window that starts inside the input or its leading padding. */
+    /* PyTorch / ONNX ceil_mode: the output size rounds up, keeping a last window that
+     * starts inside the input or its leading padding (clipped to the input: max_pool's
+     * maximum and avg_pool's mean are over its input cells). */
     int ceil_mode;
 } clnet__pool_params;
 

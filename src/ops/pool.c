@@ -17,7 +17,14 @@ clnet_status clnet__pool_parse(clnet_context *ctx, clnet__kv *kv, clnet__pool_pa
     if (clnet__kv_find(kv, "strides"))
         CLNET_TRY(clnet__kv_positive2(ctx, kv, "strides", 1, s));
     CLNET_TRY(clnet__kv_padding(ctx, kv, &mode, pad));
-    *p = (clnet__pool_params){k[0], k[1], s[0], s[1], mode, pad[0], pad[1], pad[2], pad[3], 0, 0};
+    int ceil_mode;
+    CLNET_TRY(clnet__kv_bool(ctx, kv, "ceil_mode", 0, &ceil_mode));
+    /* 'same' already rounds up (ceil(in / strides) outputs, from its own padding): the key
+     * changes nothing there. */
+    if (mode == CLNET_PADDING_SAME)
+        ceil_mode = 0;
+    *p = (clnet__pool_params){k[0],   k[1],   s[0],   s[1], mode,     pad[0],
+                              pad[1], pad[2], pad[3], 0,    ceil_mode};
     /* A window of padding alone would have no maximum and nothing to average. */
     if (pad[0] >= k[0] || pad[1] >= k[0] || pad[2] >= k[1] || pad[3] >= k[1])
         return clnet__kv_error(ctx, kv, clnet__kv_find(kv, "padding"), "padding",

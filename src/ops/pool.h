@@ -12,13 +12,21 @@ typedef struct clnet__pool_geom {
     int batch, in_h, in_w, c, out_h, out_w, kh, kw, sh, sw, pad_t, pad_l;
 } clnet__pool_geom;
 
-/* pool_size, strides (default pool_size), padding = valid | same | p | ph, pw | t, b, l, r.
- * Explicit padding must stay below the pool size, so every window holds an input cell. */
+/* pool_size, strides (default pool_size), padding = valid | same | p | ph, pw | t, b, l, r,
+ * ceil_mode (off for same, which rounds up already). Explicit padding must stay below the
+ * pool size, so every window holds an input cell (ceil_mode's last window too: it starts
+ * inside the input or its leading padding). */
 clnet_status clnet__pool_parse(clnet_context *ctx, clnet__kv *kv, clnet__pool_params *p);
 /* Their rows of the op's keys table. */
 #define CLNET_POOL_KEYS                                                                            \
     {"pool_size", "int or h, w", "2", "window height and width", "3"},                             \
-        {"strides", "int or h, w", "pool_size", "step of the window", "1"}, CLNET_KEY_PADDING
+        {"strides", "int or h, w", "pool_size", "step of the window", "1"}, CLNET_KEY_PADDING,     \
+    {                                                                                              \
+        "ceil_mode", "bool", "false",                                                              \
+            "round the output size up (PyTorch, ONNX): a last, partial window (same padding "      \
+            "already does)",                                                                       \
+            "true"                                                                                 \
+    }
 /* The geometry of p over input in; 0 when the pool does not fit (valid, too small). */
 int clnet__pool_geometry(const clnet__pool_params *p, clnet_shape in, clnet__pool_geom *g);
 /* avg_pool's count_include_pad divisor counts window cells above *end_h and left of

@@ -1,6 +1,7 @@
 /* max_pool.c - reference of max_pool (src/ops/max_pool.c): the first maximum of each
- * window in row-major order takes the value and the gradient; the backward scatters,
- * the device gathers. */
+ * window's input cells (neither padding nor what ceil_mode's last window overhangs) in
+ * row-major order takes the value and the gradient; the backward scatters, the device
+ * gathers. */
 #include "ops/pool.h"
 #include "ref/ref.h"
 
@@ -15,7 +16,7 @@ static size_t window_argmax(const clnet__ref_args *a, const clnet__pool_geom *g,
         for (int kx = 0; kx < g->kw; ++kx) {
             const int iy = oy * g->sh - g->pad_t + ky, ix = ox * g->sw - g->pad_l + kx;
             if (iy < 0 || iy >= in.h || ix < 0 || ix >= in.w)
-                continue; /* padding never wins */
+                continue; /* padding and ceil_mode's overhang never win */
             const size_t i = clnet__ref_at(in, n, iy, ix, ch);
             if (!found || a->in[0][i] > a->in[0][best])
                 best = i;

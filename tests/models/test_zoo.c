@@ -79,24 +79,40 @@ Test(zoo, keras_mobilenetv2_matches_keras)
  * n), printed by
  *   /usr/bin/python3 -c 'import torchvision.models as M; m = M.resnet18();
  *                        print(sum(p.numel() for p in m.parameters()))'
- * with M.resnet34() ... M.mnasnet1_3(), M.mobilenet_v3_large(), M.efficientnet_b0() ...
- * and M.mobilenet_v2(width_mult=a) for resnet18(). */
+ * with M.resnet34() ... M.mnasnet1_3(), M.mobilenet_v3_large(), M.efficientnet_b0() ...,
+ * M.squeezenet1_1(), M.densenet121(), M.shufflenet_v2_x1_0(), M.shufflenet_v2_x0_5() and
+ * M.mobilenet_v2(width_mult=a) for resnet18(). */
 static const struct torch_count {
     const char *name;
     double alpha;
     long long trainable, non_trainable;
 } torch_counts[] = {
-    {"resnet18", 0.0, 11689512, 9600},          {"resnet34", 0.0, 21797672, 17024},
-    {"resnet50", 0.0, 25557032, 53120},         {"resnet101", 0.0, 44549160, 105344},
-    {"resnet152", 0.0, 60192808, 151424},       {"mobilenetv2", 0.35, 1677128, 14080},
-    {"mobilenetv2", 0.5, 1968680, 18544},       {"mobilenetv2", 0.75, 2636424, 26640},
-    {"mobilenetv2", 1.0, 3504872, 34112},       {"mobilenetv2", 1.3, 5386792, 44256},
-    {"mobilenetv2", 1.4, 6108776, 47936},       {"mnasnet", 0.5, 2218512, 20624},
-    {"mnasnet", 0.75, 3170208, 29808},          {"mnasnet", 1.0, 4383312, 37920},
-    {"mnasnet", 1.3, 6282256, 48816},           {"mobilenetv3_large", 0.0, 5483032, 24400},
-    {"mobilenetv3_small", 0.0, 2542856, 12112}, {"efficientnet_b0", 0.0, 5288548, 42016},
-    {"efficientnet_b1", 0.0, 7794184, 62048},   {"efficientnet_b2", 0.0, 9109994, 67568},
+    {"resnet18", 0.0, 11689512, 9600},
+    {"resnet34", 0.0, 21797672, 17024},
+    {"resnet50", 0.0, 25557032, 53120},
+    {"resnet101", 0.0, 44549160, 105344},
+    {"resnet152", 0.0, 60192808, 151424},
+    {"mobilenetv2", 0.35, 1677128, 14080},
+    {"mobilenetv2", 0.5, 1968680, 18544},
+    {"mobilenetv2", 0.75, 2636424, 26640},
+    {"mobilenetv2", 1.0, 3504872, 34112},
+    {"mobilenetv2", 1.3, 5386792, 44256},
+    {"mobilenetv2", 1.4, 6108776, 47936},
+    {"mnasnet", 0.5, 2218512, 20624},
+    {"mnasnet", 0.75, 3170208, 29808},
+    {"mnasnet", 1.0, 4383312, 37920},
+    {"mnasnet", 1.3, 6282256, 48816},
+    {"mobilenetv3_large", 0.0, 5483032, 24400},
+    {"mobilenetv3_small", 0.0, 2542856, 12112},
+    {"efficientnet_b0", 0.0, 5288548, 42016},
+    {"efficientnet_b1", 0.0, 7794184, 62048},
+    {"efficientnet_b2", 0.0, 9109994, 67568},
     {"efficientnet_b3", 0.0, 12233232, 87296},
+    {"mnasnet", 1.3, 6282256, 48816},
+    {"squeezenet1_1", 0.0, 1235496, 0},
+    {"densenet121", 0.0, 7978856, 83648},
+    {"shufflenet_v2_x1_0", 0.0, 2278604, 16180},
+    {"shufflenet_v2_x0_5", 0.0, 1366792, 7952},
 };
 
 Test(zoo, torch_style_matches_torchvision)
@@ -156,6 +172,23 @@ Test(zoo, layers_carry_the_source_models_names)
          "torch",
          {"features_1_1_block_0_0", "features_1_1_add", "features_6_5_block_2_activation",
           "features_7_1_block_3_0", "avgpool", "classifier_1"}},
+        {"squeezenet1_1",
+         "torch",
+         {"features_0", "features_2", "features_3_expand3x3_activation", "features_12_cat",
+          "classifier_1", "classifier_3"}},
+        {"densenet121",
+         "torch",
+         {"features_pool0", "features_denseblock1_denselayer1_norm1",
+          "features_denseblock3_denselayer24_conv2", "features_transition3_pool", "features_norm5",
+          "classifier"}},
+        {"shufflenet_v2_x1_0",
+         "torch",
+         {"conv1_2", "stage2_0_branch1_4", "stage3_7_branch2_7", "stage4_3_shuffle", "conv5_1",
+          "fc"}},
+        {"shufflenet_v2_x0_5",
+         "torch",
+         {"maxpool", "stage2_1_chunk_0", "stage2_1_chunk_1", "stage4_0_branch1_0", "globalpool",
+          "fc"}},
     };
     for (size_t i = 0; i < COUNT(cases); ++i) {
         const clnet_zoo_options opt = {0, 0, 0, 0, cases[i].style, 0.0, 0};
@@ -264,7 +297,8 @@ Test(zoo, bad_options_are_named)
     expect_refused("nosuchnet", d,
                    "'nosuchnet'; the zoo has resnet18, resnet34, resnet50, resnet101, resnet152, "
                    "mobilenetv2, mnasnet, mobilenetv3_large, mobilenetv3_small, "
-                   "efficientnet_b0, efficientnet_b1, efficientnet_b2, efficientnet_b3");
+                   "efficientnet_b0, efficientnet_b1, efficientnet_b2, efficientnet_b3, "
+                   "squeezenet1_1, densenet121, shufflenet_v2_x0_5, shufflenet_v2_x1_0");
     expect_refused(NULL, d, "unknown model");
     expect_refused("mobilenetv2", (clnet_zoo_options){0, 0, 0, 0, NULL, 0.6, 0},
                    "alpha 0.6 is not one of 0.35, 0.5, 0.75, 1, 1.3, 1.4");
@@ -307,6 +341,10 @@ Test(zoo, names_match_in_any_case_and_spelling)
         {"MobileNet-V3 Large", "mobilenetv3_large"},
         {"mobilenet_v3_small", "mobilenetv3_small"},
         {"EfficientNet-B3", "efficientnet_b3"},
+        {"SqueezeNet1_1", "squeezenet1_1"},
+        {"DenseNet-121", "densenet121"},
+        {"ShuffleNetV2 x1.0", "shufflenet_v2_x1_0"},
+        {"shufflenet_v2_x0.5", "shufflenet_v2_x0_5"},
     };
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; ++i) {
         const char *name = clnet_zoo_name(pairs[i][0]);
@@ -365,6 +403,23 @@ Test(zoo, styles_keep_their_constants)
           "features_7_1_block_3_1\n"
           "rate = 0.192307692\nseed = 25\n"},
          "hard_swish"},
+        {"squeezenet1_1",
+         "torch",
+         {"pool_size = 3\nstrides = 2\nceil_mode = true\n", "rate = 0.5\n",
+          "kernel_size = 3\nstrides = 1\npadding = 1\nuse_bias = true\n"},
+         "batch_norm"},
+        {"densenet121",
+         "torch",
+         {"epsilon = 1e-5\nmomentum = 0.9\nunbiased_variance = true",
+          "op = avg_pool\ninputs = features_transition1_conv\npool_size = 2\nstrides = 2\n",
+          "op = concatenate\ninputs = features_pool0, features_denseblock1_denselayer1_conv2\n"},
+         "use_bias = true"},
+        {"shufflenet_v2_x1_0",
+         "torch",
+         {"epsilon = 1e-5\nmomentum = 0.9\nunbiased_variance = true",
+          "op = channel_slice\ninputs = stage2_0_shuffle\nstart = 58\nsize = 58\n",
+          "op = channel_shuffle\ninputs = stage4_3_cat\ngroups = 2\n"},
+         "dropout"},
     };
     for (size_t i = 0; i < COUNT(cases); ++i) {
         const clnet_zoo_options opt = {0, 0, 0, 0, cases[i].style, 0.0, 0};
@@ -467,6 +522,10 @@ Test(zoo, shipped_specs_match_the_zoo)
         {"efficientnet_b1.spec", "efficientnet_b1", {0, 0, 0, 0, NULL, 0.0, 0}},
         {"efficientnet_b2.spec", "efficientnet_b2", {0, 0, 0, 0, NULL, 0.0, 0}},
         {"efficientnet_b3.spec", "efficientnet_b3", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"squeezenet1_1.spec", "squeezenet1_1", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"densenet121.spec", "densenet121", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"shufflenet_v2_x0_5.spec", "shufflenet_v2_x0_5", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"shufflenet_v2_x1_0.spec", "shufflenet_v2_x1_0", {0, 0, 0, 0, NULL, 0.0, 0}},
         {"resnet50_keras_64x64_6.spec", "resnet50", {64, 64, 3, 6, "keras", 0.0, 0}},
     };
     const char *here = __FILE__, *tail = strstr(here, "tests/models/test_zoo.c");

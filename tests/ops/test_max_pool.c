@@ -1,5 +1,6 @@
 /* test_max_pool.c - max_pool against src/ref/max_pool.c on every class, plus known values,
- * ties, padding that never wins, Keras 'same' on an even size, parse and shape errors. */
+ * ties, padding that never wins, Keras 'same' on an even size, ceil_mode (PyTorch's values),
+ * parse and shape errors. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 
@@ -12,6 +13,14 @@ static const clnet__op_case max_pool_extra_cases[] = {
     {"pool_size = 2\npadding = same", 1, {{1, 5, 5, 33}}, 0},
     {"pool_size = 1", 1, {{1, 3, 3, 1}}, 0},
     {"pool_size = 3\nstrides = 1\npadding = same", 1, {{1, 4, 3, 3}}, 0},
+    /* ceil_mode: SqueezeNet's 3x3/2 on an odd and an even side, asymmetric padding, a
+     * window narrower than its stride (gaps, then a clipped last window), a 1x1 input the
+     * floor rule would refuse, batch 3 and 17 or 33 channels for the float16 tails. */
+    {"pool_size = 3\nstrides = 2\nceil_mode = true", 1, {{1, 15, 16, 5}}, 0},
+    {"pool_size = 3\nstrides = 2\npadding = 1, 0, 1, 2\nceil_mode = true", 1, {{2, 6, 9, 33}}, 0},
+    {"pool_size = 2, 3\nstrides = 2, 3\nceil_mode = true", 1, {{3, 5, 7, 17}}, 0},
+    {"pool_size = 2\nstrides = 3\nceil_mode = true", 1, {{1, 8, 7, 3}}, 0},
+    {"pool_size = 2\nceil_mode = true", 1, {{3, 1, 1, 17}}, 0},
 };
 
 CLNET_TEST_OP(max_pool)
@@ -85,6 +94,34 @@ Test(max_pool, same_on_even_input_pads_after)
                 (clnet_shape){1, 2, 2, 1}, want, NULL, NULL);
 }
 
+/* PyTorch's MaxPool2d(3, 2, ceil_mode=True) on a 4x6 image of negative values: outputs 2x3
+ * (the floor rule gives 1x2), the last row and column of windows clipped to the input;
+ * dout 1..6 goes to the first maximum of each window. */
+Test(max_pool, ceil_mode_keeps_the_last_partial_windows)
+{
+    const float in[24] = {-3, -1, -4, -1, -5, -9, -2, -6, -5, -3, -5, -8,
+                          -9, -7, -9, -3, -2, -3, -8, -4, -6, -2, -6, -43};
+    const float want[6] = {-1, -1, -2, -4, -2, -2}, dout[6] = {1, 2, 3, 4, 5, 6};
+    const float want_din[24] = {0, 1, 0, 2, 0,  0, 0, 0, 0, 0, 0, 0,
+                                0, 0, 0, 0, 14, 0, 0, 4, 0, 0, 0, 0};
+    expect_pool("pool_size = 3\nstrides = 2\nceil_mode = true", (clnet_shape){1, 4, 6, 1}, in,
+                (clnet_shape){1, 2, 3, 1}, want, dout, want_din);
+    expect_pool("pool_size = 3\nstrides = 2", (clnet_shape){1, 4, 6, 1}, in,
+                (clnet_shape){1, 1, 2, 1}, want, NULL, NULL);
+
+    /* MaxPool1d(3, 2, padding=1, ceil_mode=True) on {1, 2, 3, 4}: windows [-1, 2), [1, 4),
+     * [3, 6), the last overhanging the padded row by a cell: 2, 4, 4. */
+    const float row[4] = {1, 2, 3, 4}, row_out[3] = {2, 4, 4}, row_dout[3] = {1, 2, 3};
+    const float row_din[4] = {0, 1, 0, 5};
+    const clnet_shape r = {1, 1, 4, 1};
+    expect_pool("pool_size = 1, 3\nstrides = 1, 2\npadding = 0, 1\nceil_mode = true", r, row,
+                (clnet_shape){1, 1, 3, 1}, row_out, row_dout, row_din);
+    /* 'same' already rounds up: ceil(4 / 2) = 2 outputs either way. */
+    const float same[2] = {3, 4}; /* windows [0, 3) and [2, 5) */
+    expect_pool("pool_size = 1, 3\nstrides = 1, 2\npadding = same\nceil_mode = true", r, row,
+                (clnet_shape){1, 1, 2, 1}, same, NULL, NULL);
+}
+
 static void expect_error(const char *params, clnet_shape in_shape, clnet_status want,
                          const char *needle1, const char *needle2)
 {
@@ -107,6 +144,7 @@ Test(max_pool, parse_errors_name_the_key)
     expect_error("padding = -1", s, CLNET_ERR_PARSE, "padding", "negative");
     expect_error("pool_size = 2\npadding = 2", s, CLNET_ERR_PARSE, "padding", "smaller");
     expect_error("count_include_pad = true", s, CLNET_ERR_PARSE, "count_include_pad", "max_pool");
+    expect_error("ceil_mode = often", s, CLNET_ERR_PARSE, "ceil_mode", "often");
     /* Past CLNET_MAX_DIM: they overflowed int in the window geometry (window.c). */
     expect_error("pool_size = 3\npadding = 1100000000", s, CLNET_ERR_PARSE, "padding",
                  "nor above 16777216");
