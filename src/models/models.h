@@ -91,6 +91,8 @@ clnet_layer clnet__inverted_residual(clnet_graph *g, const clnet__zoo_style *st,
 /* The builders: each adds the input and all layers to g and returns the logits layer
  * (CLNET_LAYER_NONE after a failure, whose message is on g). */
 clnet_layer clnet__resnet(clnet_graph *g, const clnet__zoo_args *a);
+/* variant 0, 1, 2: resnext50_32x4d, resnext101_32x8d, resnext101_64x4d (resnet.c) */
+clnet_layer clnet__resnext(clnet_graph *g, const clnet__zoo_args *a);
 clnet_layer clnet__mobilenetv2(clnet_graph *g, const clnet__zoo_args *a);
 clnet_layer clnet__mnasnet(clnet_graph *g, const clnet__zoo_args *a);
 

@@ -21,7 +21,10 @@ static const double mnasnet_alphas[] = {0.5, 0.75, 1.0, 1.3, 0.0};
     X(resnet101, clnet__resnet, 101, NULL, 1)                                                      \
     X(resnet152, clnet__resnet, 152, NULL, 1)                                                      \
     X(mobilenetv2, clnet__mobilenetv2, 0, mobilenet_alphas, 1)                                     \
-    X(mnasnet, clnet__mnasnet, 0, mnasnet_alphas, 0)
+    X(mnasnet, clnet__mnasnet, 0, mnasnet_alphas, 0)                                               \
+    X(resnext50_32x4d, clnet__resnext, 0, NULL, 0)                                                 \
+    X(resnext101_32x8d, clnet__resnext, 1, NULL, 0)                                                \
+    X(resnext101_64x4d, clnet__resnext, 2, NULL, 0)
 
 typedef struct zoo_model {
     const char *name;
@@ -158,7 +161,7 @@ clnet_status clnet_zoo_build(const char *name, const clnet_zoo_options *opt, cln
     for (size_t i = 0; known && i < CLNET_COUNTOF(models); ++i)
         if (models[i].name == known)
             m = &models[i];
-    char list[160];
+    char list[64 * CLNET_COUNTOF(models)]; /* every name, however many the table holds */
     if (!m)
         return fail(err, err_len, "unknown model '%s'; the zoo has %s", name ? name : "(null)",
                     list_names(list, sizeof list));

@@ -79,20 +79,31 @@ Test(zoo, keras_mobilenetv2_matches_keras)
  * n), printed by
  *   /usr/bin/python3 -c 'import torchvision.models as M; m = M.resnet18();
  *                        print(sum(p.numel() for p in m.parameters()))'
- * with M.resnet34() ... M.mnasnet1_3() and M.mobilenet_v2(width_mult=a) for resnet18(). */
+ * with M.resnet34() ... M.mnasnet1_3(), M.resnext50_32x4d() ... and
+ * M.mobilenet_v2(width_mult=a) for resnet18(). */
 static const struct torch_count {
     const char *name;
     double alpha;
     long long trainable, non_trainable;
 } torch_counts[] = {
-    {"resnet18", 0.0, 11689512, 9600},    {"resnet34", 0.0, 21797672, 17024},
-    {"resnet50", 0.0, 25557032, 53120},   {"resnet101", 0.0, 44549160, 105344},
-    {"resnet152", 0.0, 60192808, 151424}, {"mobilenetv2", 0.35, 1677128, 14080},
-    {"mobilenetv2", 0.5, 1968680, 18544}, {"mobilenetv2", 0.75, 2636424, 26640},
-    {"mobilenetv2", 1.0, 3504872, 34112}, {"mobilenetv2", 1.3, 5386792, 44256},
-    {"mobilenetv2", 1.4, 6108776, 47936}, {"mnasnet", 0.5, 2218512, 20624},
-    {"mnasnet", 0.75, 3170208, 29808},    {"mnasnet", 1.0, 4383312, 37920},
+    {"resnet18", 0.0, 11689512, 9600},
+    {"resnet34", 0.0, 21797672, 17024},
+    {"resnet50", 0.0, 25557032, 53120},
+    {"resnet101", 0.0, 44549160, 105344},
+    {"resnet152", 0.0, 60192808, 151424},
+    {"mobilenetv2", 0.35, 1677128, 14080},
+    {"mobilenetv2", 0.5, 1968680, 18544},
+    {"mobilenetv2", 0.75, 2636424, 26640},
+    {"mobilenetv2", 1.0, 3504872, 34112},
+    {"mobilenetv2", 1.3, 5386792, 44256},
+    {"mobilenetv2", 1.4, 6108776, 47936},
+    {"mnasnet", 0.5, 2218512, 20624},
+    {"mnasnet", 0.75, 3170208, 29808},
+    {"mnasnet", 1.0, 4383312, 37920},
     {"mnasnet", 1.3, 6282256, 48816},
+    {"resnext50_32x4d", 0.0, 25028904, 68224},
+    {"resnext101_32x8d", 0.0, 88791336, 202880},
+    {"resnext101_64x4d", 0.0, 83455272, 202880},
 };
 
 Test(zoo, torch_style_matches_torchvision)
@@ -136,6 +147,10 @@ Test(zoo, layers_carry_the_source_models_names)
          "torch",
          {"layers_0", "layers_7", "layers_8_1_add", "layers_13_0_layers_7", "layers_16",
           "classifier_1"}},
+        {"resnext50_32x4d",
+         "torch",
+         {"layer1_0_conv2", "layer1_0_downsample_1", "layer3_5_bn2", "layer4_2_relu", "avgpool",
+          "fc"}},
     };
     for (size_t i = 0; i < COUNT(cases); ++i) {
         const clnet_zoo_options opt = {0, 0, 0, 0, cases[i].style, 0.0, 0};
@@ -185,6 +200,12 @@ Test(zoo, option_a_has_no_projection_parameters)
         }
 }
 
+/* Whether model name has a Keras style (the ResNets and MobileNetV2). */
+static int has_keras_style(const char *name)
+{
+    return strcmp(name, "mobilenetv2") == 0 || strncmp(name, "resnet", 6) == 0;
+}
+
 /* Every model, style and width at small and odd inputs: 32x32x1 down to 1x1 without a
  * shape error, and the logits have the requested classes. */
 Test(zoo, every_model_builds_at_other_sizes)
@@ -195,9 +216,9 @@ Test(zoo, every_model_builds_at_other_sizes)
         for (int keras = 0; keras < 2; ++keras)
             for (size_t a = 0; a < COUNT(alphas); ++a)
                 for (size_t s = 0; s < COUNT(sizes); ++s) {
-                    const int resnet = strncmp(*name, "resnet", 6) == 0;
                     const int mnasnet = strcmp(*name, "mnasnet") == 0;
-                    if ((keras && mnasnet) || (a > 0 && resnet) ||
+                    const int widths = mnasnet || strcmp(*name, "mobilenetv2") == 0;
+                    if ((keras && !has_keras_style(*name)) || (a > 0 && !widths) ||
                         (mnasnet && (alphas[a] == 0.35 || alphas[a] == 1.4)))
                         continue;
                     const clnet_zoo_options opt = {sizes[s][0],
@@ -232,7 +253,7 @@ Test(zoo, bad_options_are_named)
     const clnet_zoo_options d = {0, 0, 0, 0, NULL, 0.0, 0};
     expect_refused("nosuchnet", d,
                    "'nosuchnet'; the zoo has resnet18, resnet34, resnet50, resnet101, resnet152, "
-                   "mobilenetv2, mnasnet");
+                   "mobilenetv2, mnasnet, resnext50_32x4d, resnext101_32x8d, resnext101_64x4d");
     expect_refused(NULL, d, "unknown model");
     expect_refused("mobilenetv2", (clnet_zoo_options){0, 0, 0, 0, NULL, 0.6, 0},
                    "alpha 0.6 is not one of 0.35, 0.5, 0.75, 1, 1.3, 1.4");
@@ -258,6 +279,8 @@ Test(zoo, bad_options_are_named)
                    "unknown style 'caffe'");
     expect_refused("mnasnet", (clnet_zoo_options){0, 0, 0, 0, "keras", 0.0, 0},
                    "mnasnet has only the torch style");
+    expect_refused("resnext50_32x4d", (clnet_zoo_options){0, 0, 0, 0, "keras", 0.0, 0},
+                   "resnext50_32x4d has only the torch style");
     expect_refused("mobilenetv2", (clnet_zoo_options){0, 0, 0, 0, NULL, 0.0, 1}, "ResNets only");
     cr_expect_eq(clnet_zoo_build("resnet18", NULL, NULL, NULL, 0), CLNET_ERR_INVALID_ARG);
 }
@@ -265,9 +288,10 @@ Test(zoo, bad_options_are_named)
 Test(zoo, names_match_in_any_case_and_spelling)
 {
     static const char *const pairs[][2] = {
-        {"ResNet50", "resnet50"},        {"resnet-50", "resnet50"},       {"RESNET_18", "resnet18"},
-        {"MobileNet_V2", "mobilenetv2"}, {"mobilenet-v2", "mobilenetv2"}, {"MNASNet", "mnasnet"},
-        {"ResNet 152", "resnet152"},
+        {"ResNet50", "resnet50"},        {"resnet-50", "resnet50"},
+        {"RESNET_18", "resnet18"},       {"MobileNet_V2", "mobilenetv2"},
+        {"mobilenet-v2", "mobilenetv2"}, {"MNASNet", "mnasnet"},
+        {"ResNet 152", "resnet152"},     {"ResNeXt-50 32x4d", "resnext50_32x4d"},
     };
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; ++i) {
         const char *name = clnet_zoo_name(pairs[i][0]);
@@ -355,7 +379,7 @@ Test(zoo, every_model_round_trips_through_its_spec)
     for (const char *const *name = clnet_zoo_names(); *name; ++name)
         for (int variant = 0; variant < 3; ++variant) {
             const int resnet = strncmp(*name, "resnet", 6) == 0;
-            if (variant && strcmp(*name, "mnasnet") == 0)
+            if (variant && !has_keras_style(*name))
                 continue;
             if (variant == 2 && !resnet)
                 continue;
@@ -409,6 +433,9 @@ Test(zoo, shipped_specs_match_the_zoo)
         {"resnet152.spec", "resnet152", {0, 0, 0, 0, NULL, 0.0, 0}},
         {"mobilenetv2.spec", "mobilenetv2", {0, 0, 0, 0, NULL, 0.0, 0}},
         {"mnasnet.spec", "mnasnet", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"resnext50_32x4d.spec", "resnext50_32x4d", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"resnext101_32x8d.spec", "resnext101_32x8d", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"resnext101_64x4d.spec", "resnext101_64x4d", {0, 0, 0, 0, NULL, 0.0, 0}},
         {"resnet50_keras_64x64_6.spec", "resnet50", {64, 64, 3, 6, "keras", 0.0, 0}},
     };
     const char *here = __FILE__, *tail = strstr(here, "tests/models/test_zoo.c");

@@ -23,6 +23,7 @@ ParameterizedTestParameters(zoo_train, loss_falls)
     static train_case cases[] = {
         {"resnet18", "torch"},
         {"mobilenetv2", "keras"},
+        {"resnext50_32x4d", "torch"},
     };
     return cr_make_param_array(train_case, cases, sizeof cases / sizeof cases[0]);
 }
