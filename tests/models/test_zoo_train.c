@@ -24,6 +24,7 @@ ParameterizedTestParameters(zoo_train, loss_falls)
         {"resnet18", "torch"},
         {"mobilenetv2", "keras"},
         {"resnext50_32x4d", "torch"},
+        {"regnet_y_400mf", "torch"},
     };
     return cr_make_param_array(train_case, cases, sizeof cases / sizeof cases[0]);
 }
