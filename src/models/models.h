@@ -123,6 +123,10 @@ clnet_layer clnet__zoo_mbconv(clnet_graph *g, const clnet__zoo_style *st, clnet_
 /* The builders: each adds the input and all layers to g and returns the logits layer
  * (CLNET_LAYER_NONE after a failure, whose message is on g). */
 clnet_layer clnet__resnet(clnet_graph *g, const clnet__zoo_args *a);
+/* variant 0, 1, 2: resnext50_32x4d, resnext101_32x8d, resnext101_64x4d (resnet.c) */
+clnet_layer clnet__resnext(clnet_graph *g, const clnet__zoo_args *a);
+/* variant 0 to 7: regnet_y_400mf, 800mf, 1_6gf, 3_2gf, 8gf, 16gf, 32gf, 128gf (regnet.c) */
+clnet_layer clnet__regnet(clnet_graph *g, const clnet__zoo_args *a);
 clnet_layer clnet__mobilenetv2(clnet_graph *g, const clnet__zoo_args *a);
 clnet_layer clnet__mnasnet(clnet_graph *g, const clnet__zoo_args *a);
 /* variant 0: Large, 1: Small. */

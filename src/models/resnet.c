@@ -1,6 +1,7 @@
 /* resnet.c - ResNet-18/34/50/101/152 from one stage table, in torchvision's layout or the
- * Keras tutorials', with 1x1 projection (option B) or zero-filled (option A) shortcuts.
- * Dispatched by zoo.c. Tests: tests/models/test_zoo.c. */
+ * Keras tutorials', with 1x1 projection (option B) or zero-filled (option A) shortcuts; and
+ * torchvision's ResNeXt-50 32x4d, ResNeXt-101 32x8d and 64x4d, whose bottlenecks have a
+ * grouped 3x3 (torch layout only). Dispatched by zoo.c. Tests: tests/models/test_zoo.c. */
 #include <stdio.h>
 
 #include "models/models.h"
@@ -12,6 +13,12 @@ static const struct resnet {
     {18, 0, {2, 2, 2, 2}},   {34, 0, {3, 4, 6, 3}},   {50, 1, {3, 4, 6, 3}},
     {101, 1, {3, 4, 23, 3}}, {152, 1, {3, 8, 36, 3}},
 };
+
+/* The ResNeXts by the zoo's variant: depth (a bottleneck row above), groups of the 3x3 and
+ * torchvision's width_per_group (64 for the ResNets). */
+static const struct resnext {
+    int depth, groups, width_per_group;
+} resnexts[] = {{50, 32, 4}, {101, 32, 8}, {101, 64, 4}};
 
 /* Conv + BN (+ ReLU) names of a block: the shortcut's, then the main path's 1st to 3rd,
  * after the block prefix (Keras's "conv2_block1", torchvision's "layer1_0"). */
@@ -39,6 +46,7 @@ typedef struct block {
     const clnet__zoo_style *st;
     const char *const (*names)[3];
     int keras, shortcut_a;
+    int groups, width_per_group; /* of the bottleneck's 3x3: 1 and 64 but in ResNeXts */
     char prefix[32];
 } block;
 
@@ -83,17 +91,20 @@ static clnet_layer basic(const block *b, clnet_layer x, int width, int stride)
     return join(b, x, y, s, width, stride);
 }
 
-/* 1x1 to width, 3x3, 1x1 to 4 * width. Keras strides the first 1x1 (ResNet v1),
- * torchvision the 3x3 (ResNet v1.5); the parameters are the same. */
-static clnet_layer bottleneck(const block *b, clnet_layer x, int width, int stride)
+/* 1x1 to width, 3x3 (grouped in ResNeXts), 1x1 to 4 * planes; width is torchvision's
+ * int(planes * (width_per_group / 64)) * groups, planes for the ResNets. Keras strides the
+ * first 1x1 (ResNet v1), torchvision the 3x3 (ResNet v1.5); the parameters are the same. */
+static clnet_layer bottleneck(const block *b, clnet_layer x, int planes, int stride)
 {
     const int s1 = b->keras ? stride : 1;
-    const clnet_layer s = shortcut_first(b, x, 4 * width, stride);
+    const int width = (int)(planes * (b->width_per_group / 64.0)) * b->groups;
+    const clnet_layer s = shortcut_first(b, x, 4 * planes, stride);
     clnet_layer y =
         clnet__zoo_conv_bn(b->g, b->st, x, width, 1, s1, "relu", b->prefix, b->names[1]);
-    y = clnet__zoo_conv_bn(b->g, b->st, y, width, 3, stride / s1, "relu", b->prefix, b->names[2]);
-    y = clnet__zoo_conv_bn(b->g, b->st, y, 4 * width, 1, 1, NULL, b->prefix, b->names[3]);
-    return join(b, x, y, s, 4 * width, stride);
+    y = clnet__zoo_grouped_conv_bn(b->g, b->st, y, width, 3, stride / s1, b->groups, "relu",
+                                   b->prefix, b->names[2]);
+    y = clnet__zoo_conv_bn(b->g, b->st, y, 4 * planes, 1, 1, NULL, b->prefix, b->names[3]);
+    return join(b, x, y, s, 4 * planes, stride);
 }
 
 /* torchvision: conv 7x7/2 pad 3 -> BN -> ReLU -> max pool 3x3/2 pad 1. Keras: zero pad 3 ->
@@ -127,13 +138,19 @@ static clnet_layer head(const block *b, clnet_layer x, int classes)
     return clnet__zoo_layer(b->g, "dense", NULL, "predictions", x, "units = %d", classes);
 }
 
-clnet_layer clnet__resnet(clnet_graph *g, const clnet__zoo_args *a)
+/* The ResNet of depth with bottleneck 3x3s of groups x (width_per_group / 64) the planes. */
+static clnet_layer build(clnet_graph *g, const clnet__zoo_args *a, int depth, int groups,
+                         int width_per_group)
 {
     const struct resnet *r = &resnets[0];
     for (size_t i = 0; i < CLNET_COUNTOF(resnets); ++i)
-        if (resnets[i].depth == a->depth)
+        if (resnets[i].depth == depth)
             r = &resnets[i];
-    block b = {.g = g, .keras = a->keras, .shortcut_a = a->shortcut_a};
+    block b = {.g = g,
+               .keras = a->keras,
+               .shortcut_a = a->shortcut_a,
+               .groups = groups,
+               .width_per_group = width_per_group};
     b.st = a->keras ? &keras_style : &torch_style;
     b.names = a->keras ? keras_names : torch_names;
     clnet_layer x = stem(&b, clnet_graph_input(g, NULL, a->h, a->w, a->c));
@@ -147,4 +164,15 @@ clnet_layer clnet__resnet(clnet_graph *g, const clnet__zoo_args *a)
             x = r->bottleneck ? bottleneck(&b, x, 64 << s, stride) : basic(&b, x, 64 << s, stride);
         }
     return head(&b, x, a->classes);
+}
+
+clnet_layer clnet__resnet(clnet_graph *g, const clnet__zoo_args *a)
+{
+    return build(g, a, a->depth, 1, 64);
+}
+
+clnet_layer clnet__resnext(clnet_graph *g, const clnet__zoo_args *a)
+{
+    const struct resnext *x = &resnexts[a->variant];
+    return build(g, a, x->depth, x->groups, x->width_per_group);
 }

@@ -32,7 +32,18 @@ static const double mnasnet_alphas[] = {0.5, 0.75, 1.0, 1.3, 0.0};
     X(squeezenet1_1, clnet__squeezenet, 0, NULL, 0)                                                \
     X(densenet121, clnet__densenet, 0, NULL, 0)                                                    \
     X(shufflenet_v2_x0_5, clnet__shufflenet, 0, NULL, 0)                                           \
-    X(shufflenet_v2_x1_0, clnet__shufflenet, 1, NULL, 0)
+    X(shufflenet_v2_x1_0, clnet__shufflenet, 1, NULL, 0)                                           \
+    X(resnext50_32x4d, clnet__resnext, 0, NULL, 0)                                                 \
+    X(resnext101_32x8d, clnet__resnext, 1, NULL, 0)                                                \
+    X(resnext101_64x4d, clnet__resnext, 2, NULL, 0)                                                \
+    X(regnet_y_400mf, clnet__regnet, 0, NULL, 0)                                                   \
+    X(regnet_y_800mf, clnet__regnet, 1, NULL, 0)                                                   \
+    X(regnet_y_1_6gf, clnet__regnet, 2, NULL, 0)                                                   \
+    X(regnet_y_3_2gf, clnet__regnet, 3, NULL, 0)                                                   \
+    X(regnet_y_8gf, clnet__regnet, 4, NULL, 0)                                                     \
+    X(regnet_y_16gf, clnet__regnet, 5, NULL, 0)                                                    \
+    X(regnet_y_32gf, clnet__regnet, 6, NULL, 0)                                                    \
+    X(regnet_y_128gf, clnet__regnet, 7, NULL, 0)
 
 typedef struct zoo_model {
     const char *name;
@@ -53,13 +64,17 @@ const char *const *clnet_zoo_names(void)
 }
 
 /* name in lower case without '-', '_', ' ' and '.' into out (64 bytes): "MobileNet-V3 Large"
- * and "mobilenetv3_large" fold alike, as "regnet_y_1_6gf" and "RegNetY1.6GF" do. */
+ * and "mobilenetv3_large" fold alike, as "ResNeXt-50 32x4d" and "resnext50_32x4d" do. One
+ * of them between two digits stays, as '.': "regnet_y_1_6gf" and "RegNetY1.6GF" fold alike,
+ * and apart from "regnet_y_16gf". */
 static const char *fold(const char *name, char *out)
 {
     size_t n = 0;
-    for (; *name && n + 1 < 64; ++name)
-        if (!strchr("-_ .", *name))
-            out[n++] = (char)tolower((unsigned char)*name);
+    for (const char *p = name; *p && n + 1 < 64; ++p)
+        if (!strchr("-_ .", *p))
+            out[n++] = (char)tolower((unsigned char)*p);
+        else if (p > name && isdigit((unsigned char)p[-1]) && isdigit((unsigned char)p[1]))
+            out[n++] = '.';
     out[n] = '\0';
     return out;
 }

@@ -80,7 +80,8 @@ Test(zoo, keras_mobilenetv2_matches_keras)
  *   /usr/bin/python3 -c 'import torchvision.models as M; m = M.resnet18();
  *                        print(sum(p.numel() for p in m.parameters()))'
  * with M.resnet34() ... M.mnasnet1_3(), M.mobilenet_v3_large(), M.efficientnet_b0() ...,
- * M.squeezenet1_1(), M.densenet121(), M.shufflenet_v2_x1_0(), M.shufflenet_v2_x0_5() and
+ * M.squeezenet1_1(), M.densenet121(), M.shufflenet_v2_x1_0(), M.shufflenet_v2_x0_5(),
+ * M.resnext50_32x4d() ... M.regnet_y_128gf() and
  * M.mobilenet_v2(width_mult=a) for resnet18(). */
 static const struct torch_count {
     const char *name;
@@ -113,6 +114,17 @@ static const struct torch_count {
     {"densenet121", 0.0, 7978856, 83648},
     {"shufflenet_v2_x1_0", 0.0, 2278604, 16180},
     {"shufflenet_v2_x0_5", 0.0, 1366792, 7952},
+    {"resnext50_32x4d", 0.0, 25028904, 68224},
+    {"resnext101_32x8d", 0.0, 88791336, 202880},
+    {"resnext101_64x4d", 0.0, 83455272, 202880},
+    {"regnet_y_400mf", 0.0, 4344144, 27152},
+    {"regnet_y_800mf", 0.0, 6432512, 30432},
+    {"regnet_y_1_6gf", 0.0, 11202430, 52672},
+    {"regnet_y_3_2gf", 0.0, 19436338, 66160},
+    {"regnet_y_8gf", 0.0, 39381472, 86528},
+    {"regnet_y_16gf", 0.0, 83590140, 122816},
+    {"regnet_y_32gf", 0.0, 145046770, 158288},
+    {"regnet_y_128gf", 0.0, 644812894, 415072},
 };
 
 Test(zoo, torch_style_matches_torchvision)
@@ -189,6 +201,14 @@ Test(zoo, layers_carry_the_source_models_names)
          "torch",
          {"maxpool", "stage2_1_chunk_0", "stage2_1_chunk_1", "stage4_0_branch1_0", "globalpool",
           "fc"}},
+        {"resnext50_32x4d",
+         "torch",
+         {"layer1_0_conv2", "layer1_0_downsample_1", "layer3_5_bn2", "layer4_2_relu", "avgpool",
+          "fc"}},
+        {"regnet_y_400mf",
+         "torch",
+         {"stem_2", "trunk_output_block1_block1-0_proj_1", "trunk_output_block2_block2-2_f_se_fc1",
+          "trunk_output_block3_block3-5_f_b_0", "trunk_output_block4_block4-5_activation", "fc"}},
     };
     for (size_t i = 0; i < COUNT(cases); ++i) {
         const clnet_zoo_options opt = {0, 0, 0, 0, cases[i].style, 0.0, 0};
@@ -296,9 +316,13 @@ Test(zoo, bad_options_are_named)
     const clnet_zoo_options d = {0, 0, 0, 0, NULL, 0.0, 0};
     expect_refused("nosuchnet", d,
                    "'nosuchnet'; the zoo has resnet18, resnet34, resnet50, resnet101, resnet152, "
-                   "mobilenetv2, mnasnet, mobilenetv3_large, mobilenetv3_small, "
-                   "efficientnet_b0, efficientnet_b1, efficientnet_b2, efficientnet_b3, "
-                   "squeezenet1_1, densenet121, shufflenet_v2_x0_5, shufflenet_v2_x1_0");
+                   "mobilenetv2, mnasnet, mobilenetv3_large, mobilenetv3_small, efficientnet_b0, "
+                   "efficientnet_b1, efficientnet_b2, efficientnet_b3, squeezenet1_1, "
+                   "densenet121, shufflenet_v2_x0_5, shufflenet_v2_x1_0, resnext50_32x4d, "
+                   "resnext101_32x8d, resnext101_64x4d, regnet_y_400mf, regnet_y_800mf, "
+                   "regnet_y_1_6gf, regnet_y_3_2gf, regnet_y_8gf, regnet_y_16gf, regnet_y_32gf, "
+                   "regnet_y_128gf");
+
     expect_refused(NULL, d, "unknown model");
     expect_refused("mobilenetv2", (clnet_zoo_options){0, 0, 0, 0, NULL, 0.6, 0},
                    "alpha 0.6 is not one of 0.35, 0.5, 0.75, 1, 1.3, 1.4");
@@ -324,6 +348,8 @@ Test(zoo, bad_options_are_named)
                    "unknown style 'caffe'");
     expect_refused("mnasnet", (clnet_zoo_options){0, 0, 0, 0, "keras", 0.0, 0},
                    "mnasnet has only the torch style");
+    expect_refused("resnext50_32x4d", (clnet_zoo_options){0, 0, 0, 0, "keras", 0.0, 0},
+                   "resnext50_32x4d has only the torch style");
     expect_refused("mobilenetv2", (clnet_zoo_options){0, 0, 0, 0, NULL, 0.0, 1}, "ResNets only");
     cr_expect_eq(clnet_zoo_build("resnet18", NULL, NULL, NULL, 0), CLNET_ERR_INVALID_ARG);
 }
@@ -345,6 +371,11 @@ Test(zoo, names_match_in_any_case_and_spelling)
         {"DenseNet-121", "densenet121"},
         {"ShuffleNetV2 x1.0", "shufflenet_v2_x1_0"},
         {"shufflenet_v2_x0.5", "shufflenet_v2_x0_5"},
+        {"ResNeXt-50 32x4d", "resnext50_32x4d"},
+        {"RegNetY1.6GF", "regnet_y_1_6gf"},
+        {"regnet-y-16gf", "regnet_y_16gf"},
+        {"RegNetY 3.2GF", "regnet_y_3_2gf"},
+        {"RegNet_Y_32GF", "regnet_y_32gf"},
     };
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; ++i) {
         const char *name = clnet_zoo_name(pairs[i][0]);
@@ -419,6 +450,11 @@ Test(zoo, styles_keep_their_constants)
          {"epsilon = 1e-5\nmomentum = 0.9\nunbiased_variance = true",
           "op = channel_slice\ninputs = stage2_0_shuffle\nstart = 58\nsize = 58\n",
           "op = channel_shuffle\ninputs = stage4_3_cat\ngroups = 2\n"},
+         "dropout"},
+        {"regnet_y_400mf",
+         "torch",
+         {"epsilon = 1e-5\nmomentum = 0.9\nunbiased_variance = true", "padding = 1\ngroups = 6\n",
+          "activation = sigmoid"},
          "dropout"},
     };
     for (size_t i = 0; i < COUNT(cases); ++i) {
@@ -526,6 +562,17 @@ Test(zoo, shipped_specs_match_the_zoo)
         {"densenet121.spec", "densenet121", {0, 0, 0, 0, NULL, 0.0, 0}},
         {"shufflenet_v2_x0_5.spec", "shufflenet_v2_x0_5", {0, 0, 0, 0, NULL, 0.0, 0}},
         {"shufflenet_v2_x1_0.spec", "shufflenet_v2_x1_0", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"resnext50_32x4d.spec", "resnext50_32x4d", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"resnext101_32x8d.spec", "resnext101_32x8d", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"resnext101_64x4d.spec", "resnext101_64x4d", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"regnet_y_400mf.spec", "regnet_y_400mf", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"regnet_y_800mf.spec", "regnet_y_800mf", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"regnet_y_1_6gf.spec", "regnet_y_1_6gf", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"regnet_y_3_2gf.spec", "regnet_y_3_2gf", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"regnet_y_8gf.spec", "regnet_y_8gf", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"regnet_y_16gf.spec", "regnet_y_16gf", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"regnet_y_32gf.spec", "regnet_y_32gf", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"regnet_y_128gf.spec", "regnet_y_128gf", {0, 0, 0, 0, NULL, 0.0, 0}},
         {"resnet50_keras_64x64_6.spec", "resnet50", {64, 64, 3, 6, "keras", 0.0, 0}},
     };
     const char *here = __FILE__, *tail = strstr(here, "tests/models/test_zoo.c");

@@ -31,6 +31,8 @@ ParameterizedTestParameters(zoo_train, loss_falls)
         {"shufflenet_v2_x0_5", "torch", 24},
         {"mobilenetv3_small", "torch", 24},
         {"efficientnet_b0", "torch", 24},
+        {"resnext50_32x4d", "torch", 24},
+        {"regnet_y_400mf", "torch", 24},
     };
     return cr_make_param_array(train_case, cases, sizeof cases / sizeof cases[0]);
 }
