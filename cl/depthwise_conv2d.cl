@@ -75,6 +75,63 @@ inline VFLOAT dw_point_vw(global const float *x, global const float *w, int n, i
     return acc;
 }
 
+// CPU forward of DW_P (8) output pixels (n, oy, ox .. ox + 7), channels c0 .. c1 - 1
+// (mult == 1): VW at a time into eight named accumulators, the tail lane by lane. Each
+// tap's weights are loaded once for the eight pixels; edge: some windows reach past the
+// input's left or right side, so each tap tests its column (interior blocks test none). The
+// accumulators are named rather than an array: POCL keeps a private array in memory, and the loads
+// and stores of it bounded the per-pixel loop.
+#define DW_P 8
+#define DW_EACH(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define DW_INIT(p) VFLOAT acc##p = b0;
+#define DW_FMA(p) acc##p += VLOAD(0, xr + (size_t)((p)*sw + kx) * cin) * wv;
+#define DW_FMA_EDGE(p)                                                                             \
+    if ((uint)(ix0 + (p)*sw + kx) < (uint)in_w)                                                    \
+    DW_FMA(p)
+#define DW_OUT(p)                                                                                  \
+    if (save_pre)                                                                                  \
+        VSTORE(acc##p, 0, pre + o + (size_t)(p)*cin + c);                                          \
+    VSTORE(act_forward_v(acc##p, act, alpha), 0, y + o + (size_t)(p)*cin + c);
+
+inline void dw_block(global const float *x, global const float *w, global const float *bias,
+                     global float *y, global float *pre, int n, int oy, int ox, int c0, int c1,
+                     int use_bias, int save_pre, int act, float alpha, DW_GEOM)
+{
+    const int ix0 = ox * sw - pad_l, edge = ix0 < 0 || ix0 + (DW_P - 1) * sw + kw > in_w;
+    const size_t o = (((size_t)n * out_h + oy) * out_w + ox) * cin;
+    int c = c0;
+    for (; c + VW <= c1; c += VW) {
+        const VFLOAT b0 = use_bias ? VLOAD(0, bias + c) : (VFLOAT)0.0f;
+        DW_EACH(DW_INIT)
+        for (int ky = 0; ky < kh; ++ky) {
+            const int iy = oy * sh - pad_t + ky;
+            if (iy < 0 || iy >= in_h)
+                continue;
+            global const float *xr = x + (((size_t)n * in_h + iy) * in_w + ix0) * cin + c;
+            global const float *wr = w + (size_t)ky * kw * cin + c;
+            if (edge)
+                for (int kx = 0; kx < kw; ++kx) {
+                    const VFLOAT wv = VLOAD(0, wr + (size_t)kx * cin);
+                    DW_EACH(DW_FMA_EDGE)
+                }
+            else
+                for (int kx = 0; kx < kw; ++kx) {
+                    const VFLOAT wv = VLOAD(0, wr + (size_t)kx * cin);
+                    DW_EACH(DW_FMA)
+                }
+        }
+        DW_EACH(DW_OUT)
+    }
+    for (; c < c1; ++c)
+        for (int p = 0; p < DW_P; ++p) {
+            const float v =
+                (use_bias ? bias[c] : 0.0f) + dw_point(x, w, n, oy, ox + p, c, DW_GEOM_ARGS);
+            if (save_pre)
+                pre[o + (size_t)p * cin + c] = v;
+            y[o + (size_t)p * cin + c] = act_forward(v, act, alpha);
+        }
+}
+
 kernel void depthwise_conv2d_forward(global const float *x, global const float *w,
                                      global const float *bias, global float *y, global float *pre,
                                      DW_GEOM, int use_bias, int save_pre, int act, float alpha,
@@ -97,7 +154,12 @@ kernel void depthwise_conv2d_forward(global const float *x, global const float *
 #else
     const int c0 = get_global_id(0) * CLNET_CVEC, c1 = min(c0 + CLNET_CVEC, cout);
     const int ox0 = get_global_id(1) * run, ox1 = min(ox0 + run, out_w);
-    for (int ox = ox0; ox < ox1; ++ox) {
+    int ox = ox0;
+    if (mult == 1)
+        for (; ox + DW_P <= ox1; ox += DW_P)
+            dw_block(x, w, bias, y, pre, n, oy, ox, c0, c1, use_bias, save_pre, act, alpha,
+                     DW_GEOM_ARGS);
+    for (; ox < ox1; ++ox) {
         const size_t o = ((size_t)row * out_w + ox) * cout;
         global float *yp = y + o;
         int co = c0;

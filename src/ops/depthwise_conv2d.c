@@ -329,6 +329,15 @@ static const clnet__op_case dw_cases[] = {
      1,
      {{3, 7, 6, 17}},
      4.0f},
+    /* Rows wide enough for the CPU's eight-pixel blocks: interior and edge blocks, a short
+     * last block, whole channel vectors and a tail; ConvNeXt's 7x7, a saved pre-activation,
+     * asymmetric padding. */
+    {"kernel_size = 7\npadding = 3", 1, {{2, 9, 19, 33}}, 0},
+    {"kernel_size = 3\nstrides = 2\npadding = same\nuse_bias = false\nactivation = swish",
+     1,
+     {{1, 5, 37, 17}},
+     2.0f},
+    {"kernel_size = 5\npadding = 2, 0, 0, 4\nactivation = gelu", 1, {{1, 4, 20, 16}}, 0},
 };
 
 static const clnet_op_key depthwise_conv2d_keys[] = {
