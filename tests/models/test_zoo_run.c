@@ -19,12 +19,13 @@ typedef struct zoo_case {
 
 ParameterizedTestParameters(zoo, fused_equals_unfused_and_trains)
 {
-    static zoo_case cases[] = {
-        {"resnet18", "torch", 0},      {"resnet18", "keras", 0},    {"resnet34", "torch", 0},
-        {"resnet50", "torch", 0},      {"resnet50", "keras", 0},    {"resnet101", "torch", 0},
-        {"resnet152", "torch", 0},     {"mobilenetv2", "torch", 0}, {"mobilenetv2", "keras", 0.35},
-        {"mnasnet", "torch", 0.5},     {"mnasnet", "torch", 0},     {"resnext50_32x4d", "torch", 0},
-        {"regnet_y_400mf", "torch", 0}};
+    static zoo_case cases[] = {{"resnet18", "torch", 0},       {"resnet18", "keras", 0},
+                               {"resnet34", "torch", 0},       {"resnet50", "torch", 0},
+                               {"resnet50", "keras", 0},       {"resnet101", "torch", 0},
+                               {"resnet152", "torch", 0},      {"mobilenetv2", "torch", 0},
+                               {"mobilenetv2", "keras", 0.35}, {"mnasnet", "torch", 0.5},
+                               {"mnasnet", "torch", 0},        {"resnext50_32x4d", "torch", 0},
+                               {"regnet_y_400mf", "torch", 0}, {"convnext_tiny", "torch", 0}};
     return cr_make_param_array(zoo_case, cases, sizeof cases / sizeof cases[0]);
 }
 

@@ -21,10 +21,8 @@ typedef struct train_case {
 ParameterizedTestParameters(zoo_train, loss_falls)
 {
     static train_case cases[] = {
-        {"resnet18", "torch"},
-        {"mobilenetv2", "keras"},
-        {"resnext50_32x4d", "torch"},
-        {"regnet_y_400mf", "torch"},
+        {"resnet18", "torch"},       {"mobilenetv2", "keras"},   {"resnext50_32x4d", "torch"},
+        {"regnet_y_400mf", "torch"}, {"convnext_tiny", "torch"},
     };
     return cr_make_param_array(train_case, cases, sizeof cases / sizeof cases[0]);
 }
