@@ -10,7 +10,13 @@
 
 const char clnet_cli_model_usage[] =
     "  MODEL              a zoo model: resnet18, resnet34, resnet50, resnet101,\n"
-    "                     resnet152, mobilenetv2, mnasnet (any case: ResNet-50); or\n"
+    "                     resnet152, mobilenetv2, mnasnet, resnext50_32x4d,\n"
+    "                     resnext101_32x8d, resnext101_64x4d, regnet_y_400mf,\n"
+    "                     regnet_y_800mf, regnet_y_1_6gf, regnet_y_3_2gf,\n"
+    "                     regnet_y_8gf, regnet_y_16gf, regnet_y_32gf,\n"
+    "                     regnet_y_128gf, convnext_tiny, convnext_small,\n"
+    "                     convnext_base, convnext_large (any case: ResNet-50,\n"
+    "                     RegNetY-1.6GF); or\n"
     "                     a spec file (one [section] per layer; `clnet ops` lists\n"
     "                     the ops and their keys)\n"
     "  --input HxWxC      input per image, 1 or 3 channels (HxW: 3 channels);\n"
