@@ -47,6 +47,9 @@ TORCHVISION = {
     "shufflenet_v2_x1_0": "shufflenet_v2_x1_0",
     "shufflenet_v2_x0_5": "shufflenet_v2_x0_5",
     "convnext_tiny": "convnext_tiny",
+    "convnext_small": "convnext_small",
+    "convnext_base": "convnext_base",
+    "convnext_large": "convnext_large",
 }
 THREADS = 2
 WARMUP = 2

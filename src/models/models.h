@@ -127,6 +127,8 @@ clnet_layer clnet__resnet(clnet_graph *g, const clnet__zoo_args *a);
 clnet_layer clnet__resnext(clnet_graph *g, const clnet__zoo_args *a);
 /* variant 0 to 7: regnet_y_400mf, 800mf, 1_6gf, 3_2gf, 8gf, 16gf, 32gf, 128gf (regnet.c) */
 clnet_layer clnet__regnet(clnet_graph *g, const clnet__zoo_args *a);
+/* variant 0 to 3: convnext_tiny, _small, _base, _large (convnext.c) */
+clnet_layer clnet__convnext(clnet_graph *g, const clnet__zoo_args *a);
 clnet_layer clnet__mobilenetv2(clnet_graph *g, const clnet__zoo_args *a);
 clnet_layer clnet__mnasnet(clnet_graph *g, const clnet__zoo_args *a);
 /* variant 0: Large, 1: Small. */

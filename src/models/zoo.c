@@ -43,7 +43,11 @@ static const double mnasnet_alphas[] = {0.5, 0.75, 1.0, 1.3, 0.0};
     X(regnet_y_8gf, clnet__regnet, 4, NULL, 0)                                                     \
     X(regnet_y_16gf, clnet__regnet, 5, NULL, 0)                                                    \
     X(regnet_y_32gf, clnet__regnet, 6, NULL, 0)                                                    \
-    X(regnet_y_128gf, clnet__regnet, 7, NULL, 0)
+    X(regnet_y_128gf, clnet__regnet, 7, NULL, 0)                                                   \
+    X(convnext_tiny, clnet__convnext, 0, NULL, 0)                                                  \
+    X(convnext_small, clnet__convnext, 1, NULL, 0)                                                 \
+    X(convnext_base, clnet__convnext, 2, NULL, 0)                                                  \
+    X(convnext_large, clnet__convnext, 3, NULL, 0)
 
 typedef struct zoo_model {
     const char *name;

@@ -105,6 +105,10 @@ check summary-zoo-keras-resnet50-bn 0 "Non-trainable params: 53,120" "$clnet" su
 check summary-zoo-keras-mobilenetv2 0 "Total params: 3,538,984" "$clnet" summary mobilenetv2 --style keras
 check summary-zoo-torch-mnasnet 0 "Trainable params: 4,383,312" "$clnet" summary mnasnet --input=224x224
 check summary-zoo-torch-squeezenet 0 "Trainable params: 1,235,496" "$clnet" summary SqueezeNet1_1
+check summary-zoo-torch-resnext 0 "Trainable params: 25,028,904" "$clnet" summary ResNeXt-50_32x4d
+check summary-zoo-torch-regnet 0 "Trainable params: 11,202,430" "$clnet" summary RegNetY-1.6GF
+check summary-zoo-torch-convnext 0 "Trainable params: 28,589,128" "$clnet" summary ConvNeXt_Tiny
+check summary-zoo-keras-refused nonzero "convnext_tiny has only the torch style" "$clnet" summary convnext_tiny --style keras
 check summary-zoo-unknown nonzero "the zoo has resnet18, resnet34, resnet50, resnet101, resnet152, mobilenetv2, mnasnet" "$clnet" summary nosuchnet
 check summary-zoo-bad-alpha nonzero "alpha 0.6 is not one of" "$clnet" summary mobilenetv2 --alpha 0.6
 check summary-zoo-bad-input nonzero "expected HxWxC or HxW" "$clnet" summary resnet18 --input 64by64

@@ -81,7 +81,7 @@ Test(zoo, keras_mobilenetv2_matches_keras)
  *                        print(sum(p.numel() for p in m.parameters()))'
  * with M.resnet34() ... M.mnasnet1_3(), M.mobilenet_v3_large(), M.efficientnet_b0() ...,
  * M.squeezenet1_1(), M.densenet121(), M.shufflenet_v2_x1_0(), M.shufflenet_v2_x0_5(),
- * M.resnext50_32x4d() ... M.regnet_y_128gf() and
+ * M.resnext50_32x4d() ... M.regnet_y_128gf(), M.convnext_tiny() ... M.convnext_large() and
  * M.mobilenet_v2(width_mult=a) for resnet18(). */
 static const struct torch_count {
     const char *name;
@@ -125,6 +125,10 @@ static const struct torch_count {
     {"regnet_y_16gf", 0.0, 83590140, 122816},
     {"regnet_y_32gf", 0.0, 145046770, 158288},
     {"regnet_y_128gf", 0.0, 644812894, 415072},
+    {"convnext_tiny", 0.0, 28589128, 0},
+    {"convnext_small", 0.0, 50223688, 0},
+    {"convnext_base", 0.0, 88591464, 0},
+    {"convnext_large", 0.0, 197767336, 0},
 };
 
 Test(zoo, torch_style_matches_torchvision)
@@ -209,6 +213,10 @@ Test(zoo, layers_carry_the_source_models_names)
          "torch",
          {"stem_2", "trunk_output_block1_block1-0_proj_1", "trunk_output_block2_block2-2_f_se_fc1",
           "trunk_output_block3_block3-5_f_b_0", "trunk_output_block4_block4-5_activation", "fc"}},
+        {"convnext_tiny",
+         "torch",
+         {"features_0_1", "features_1_0_block_4", "features_2_1", "features_5_8_layer_scale",
+          "features_7_2_stochastic_depth", "classifier_2"}},
     };
     for (size_t i = 0; i < COUNT(cases); ++i) {
         const clnet_zoo_options opt = {0, 0, 0, 0, cases[i].style, 0.0, 0};
@@ -303,7 +311,7 @@ Test(zoo, every_model_builds_at_other_sizes)
 
 static void expect_refused(const char *name, clnet_zoo_options opt, const char *needle)
 {
-    char err[512] = "";
+    char err[1024] = ""; /* the unknown-model message lists every zoo name */
     clnet_graph *g = (clnet_graph *)&err; /* must come back NULL */
     cr_expect_eq(clnet_zoo_build(name, &opt, &g, err, sizeof err), CLNET_ERR_INVALID_ARG,
                  "%s: accepted", name ? name : "(null)");
@@ -321,7 +329,7 @@ Test(zoo, bad_options_are_named)
                    "densenet121, shufflenet_v2_x0_5, shufflenet_v2_x1_0, resnext50_32x4d, "
                    "resnext101_32x8d, resnext101_64x4d, regnet_y_400mf, regnet_y_800mf, "
                    "regnet_y_1_6gf, regnet_y_3_2gf, regnet_y_8gf, regnet_y_16gf, regnet_y_32gf, "
-                   "regnet_y_128gf");
+                   "regnet_y_128gf, convnext_tiny, convnext_small, convnext_base, convnext_large");
 
     expect_refused(NULL, d, "unknown model");
     expect_refused("mobilenetv2", (clnet_zoo_options){0, 0, 0, 0, NULL, 0.6, 0},
@@ -456,6 +464,12 @@ Test(zoo, styles_keep_their_constants)
          {"epsilon = 1e-5\nmomentum = 0.9\nunbiased_variance = true", "padding = 1\ngroups = 6\n",
           "activation = sigmoid"},
          "dropout"},
+        {"convnext_tiny",
+         "torch",
+         {"op = layer_norm\ninputs = features_0_0\nepsilon = 1e-6\n",
+          "op = layer_scale\ninputs = features_1_0_block_5\ninit_value = 1e-6\n",
+          "op = activation\ninputs = features_7_2_block_3\nactivation = gelu\n"},
+         "batch_norm"},
     };
     for (size_t i = 0; i < COUNT(cases); ++i) {
         const clnet_zoo_options opt = {0, 0, 0, 0, cases[i].style, 0.0, 0};
@@ -573,6 +587,10 @@ Test(zoo, shipped_specs_match_the_zoo)
         {"regnet_y_16gf.spec", "regnet_y_16gf", {0, 0, 0, 0, NULL, 0.0, 0}},
         {"regnet_y_32gf.spec", "regnet_y_32gf", {0, 0, 0, 0, NULL, 0.0, 0}},
         {"regnet_y_128gf.spec", "regnet_y_128gf", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"convnext_tiny.spec", "convnext_tiny", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"convnext_small.spec", "convnext_small", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"convnext_base.spec", "convnext_base", {0, 0, 0, 0, NULL, 0.0, 0}},
+        {"convnext_large.spec", "convnext_large", {0, 0, 0, 0, NULL, 0.0, 0}},
         {"resnet50_keras_64x64_6.spec", "resnet50", {64, 64, 3, 6, "keras", 0.0, 0}},
     };
     const char *here = __FILE__, *tail = strstr(here, "tests/models/test_zoo.c");

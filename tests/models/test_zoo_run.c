@@ -41,7 +41,8 @@ ParameterizedTestParameters(zoo, fused_equals_unfused_and_trains)
                                {"shufflenet_v2_x0_5", "torch", 0},
                                {"shufflenet_v2_x1_0", "torch", 0},
                                {"resnext50_32x4d", "torch", 0},
-                               {"regnet_y_400mf", "torch", 0}};
+                               {"regnet_y_400mf", "torch", 0},
+                               {"convnext_tiny", "torch", 0}};
     return cr_make_param_array(zoo_case, cases, sizeof cases / sizeof cases[0]);
 }
 

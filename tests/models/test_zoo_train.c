@@ -33,6 +33,7 @@ ParameterizedTestParameters(zoo_train, loss_falls)
         {"efficientnet_b0", "torch", 24},
         {"resnext50_32x4d", "torch", 24},
         {"regnet_y_400mf", "torch", 24},
+        {"convnext_tiny", "torch", 24},
     };
     return cr_make_param_array(train_case, cases, sizeof cases / sizeof cases[0]);
 }
