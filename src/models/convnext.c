@@ -49,7 +49,7 @@ clnet_layer clnet__convnext(clnet_graph *g, const clnet__zoo_args *a)
     x = clnet__zoo_layer(g, "conv2d", NULL, "features_0_0", x,
                          "filters = %d\nkernel_size = 4\nstrides = 4\nuse_bias = true", c->dim);
     x = clnet__zoo_layer(g, "layer_norm", NULL, "features_0_1", x, LN);
-    char prefix[32];
+    char prefix[64];
     int id = 0; /* torchvision's stage_block_id */
     for (int s = 0; s < 4; ++s) {
         const int dim = c->dim << s;

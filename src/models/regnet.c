@@ -89,7 +89,7 @@ static clnet_layer block(clnet_graph *g, clnet_layer x, const stage *s, int stri
     clnet_layer y = clnet__zoo_conv_bn(g, &style, x, s->width, 1, 1, "relu", prefix, names_a);
     y = clnet__zoo_grouped_conv_bn(g, &style, y, s->width, 3, stride, s->width / s->group_width,
                                    "relu", prefix, names_b);
-    char se[64];
+    char se[72];
     snprintf(se, sizeof se, "%s_f_se", prefix);
     y = clnet__zoo_se(g, y, (int)nearbyint(0.25 * in), "relu", "sigmoid", se);
     y = clnet__zoo_conv_bn(g, &style, y, s->width, 1, 1, NULL, prefix, names_c);
@@ -104,7 +104,7 @@ clnet_layer clnet__regnet(clnet_graph *g, const clnet__zoo_args *a)
     const int n = regnet_stages(&regnets[a->variant], stages);
     clnet_layer x = clnet_graph_input(g, NULL, a->h, a->w, a->c);
     x = clnet__zoo_conv_bn(g, &style, x, 32, 3, 2, "relu", NULL, stem);
-    char prefix[48];
+    char prefix[64];
     for (int i = 0; i < n; ++i)
         for (int k = 0; k < stages[i].depth; ++k) {
             snprintf(prefix, sizeof prefix, "trunk_output_block%d_block%d-%d", i + 1, i + 1, k);
