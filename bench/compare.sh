@@ -243,7 +243,7 @@ known=resnet18,resnet34,resnet50,mobilenetv2,mnasnet,mobilenetv3_large,mobilenet
 known+=,efficientnet_b0,efficientnet_b1,efficientnet_b2,efficientnet_b3,squeezenet1_1
 known+=,densenet121,resnext50_32x4d,resnext101_32x8d,resnext101_64x4d,regnet_y_400mf
 known+=,regnet_y_800mf,regnet_y_1_6gf,regnet_y_3_2gf,regnet_y_8gf,regnet_y_16gf,regnet_y_32gf
-known+=,shufflenet_v2_x1_0,shufflenet_v2_x0_5,convnext_tiny
+known+=,shufflenet_v2_x1_0,shufflenet_v2_x0_5,convnext_tiny,convnext_small,convnext_base,convnext_large
 infer_models=$(pick "$models" "$known")
 unknown=$(for m in ${models//,/ }; do case ,$known, in *",$m,"*) ;; *) echo -n "$m " ;; esac; done)
 [ -n "$unknown" ] && say "not compared (not in the peers' list): $unknown"
