@@ -629,7 +629,8 @@ static clnet_status conv2d_backward(const clnet__op_call *call)
  * padding is 2 before and 3 after, a residual input, relu6 scaled to cross 0 and 6, a
  * 3x3 stride-1 layer wide enough (32 channels, 36 tiles) for every class's default rule
  * to run it by Winograd (with gelu, whose backward reads the saved pre-activation),
- * hard_swish by im2col, and 2 groups of 3 input and 5 output channels. */
+ * hard_swish by im2col, 2 groups of 3 input and 5 output channels, and 4 groups of 3 and 4
+ * on 19-pixel rows (the cpu class's rule runs them by the grouped direct kernels). */
 static const clnet__op_case conv2d_cases[] = {
     {"filters = 8\nkernel_size = 1", 1, {{3, 5, 7, 17}}, 0},
     {"filters = 6\nkernel_size = 3\nstrides = 2\npadding = same\nactivation = relu6",
@@ -652,6 +653,10 @@ static const clnet__op_case conv2d_cases[] = {
     {"filters = 10\nkernel_size = 3\nstrides = 2\npadding = same\ngroups = 2",
      1,
      {{3, 7, 7, 6}},
+     0},
+    {"filters = 16\nkernel_size = 3\npadding = same\ngroups = 4\nactivation = relu",
+     1,
+     {{2, 5, 19, 12}},
      0},
 };
 
