@@ -1,5 +1,5 @@
-/* ops.c - bench_ops: per op and shape (ResNet-50, MobileNetV2, ConvNeXt-T, ResNeXt-50 layers at
- * 224x224), device time from OpenCL profiling events and wall time, min / median
+/* ops.c - bench_ops: per op and shape (ResNet-50, MobileNetV2, ConvNeXt-T, ResNeXt-50 and
+ * RegNetY layers at 224x224), device time from OpenCL profiling events and wall time, min / median
  * / p90, GFLOP/s and GB/s, with compile, first-run and steady-state apart. One JSON
  * line per (case, direction) on stdout. A benchmark, never a test: it asserts nothing.
  *
@@ -74,6 +74,24 @@ static const bench_case cases[] = {
     {"convnext_t", "depthwise_conv2d", "kernel_size=7\npadding=same", 56, 56, 96, 0, 0},
     {"convnext_t", "layer_norm", "epsilon=1e-6", 56, 56, 96, 0, 0},
     {"resnext50", "conv2d", "filters=128\nkernel_size=3\npadding=1\ngroups=32", 56, 56, 128, 0, 0},
+    /* The other ResNeXt-50 and RegNetY grouped 3x3s: 8 to 56 channels per group, strided. */
+    {"resnext50", "conv2d", "filters=256\nkernel_size=3\nstrides=2\npadding=1\ngroups=32", 56, 56,
+     256, 0, 0},
+    {"resnext50", "conv2d", "filters=256\nkernel_size=3\npadding=1\ngroups=32", 28, 28, 256, 0, 0},
+    {"resnext50", "conv2d", "filters=512\nkernel_size=3\npadding=1\ngroups=32", 14, 14, 512, 0, 0},
+    {"resnext50", "conv2d", "filters=1024\nkernel_size=3\npadding=1\ngroups=32", 7, 7, 1024, 0, 0},
+    {"regnet_y_400mf", "conv2d", "filters=104\nkernel_size=3\npadding=1\ngroups=13", 28, 28, 104, 0,
+     0},
+    {"regnet_y_400mf", "conv2d", "filters=208\nkernel_size=3\npadding=1\ngroups=26", 14, 14, 208, 0,
+     0},
+    {"regnet_y_400mf", "conv2d", "filters=440\nkernel_size=3\npadding=1\ngroups=55", 7, 7, 440, 0,
+     0},
+    {"regnet_y_1_6gf", "conv2d", "filters=120\nkernel_size=3\npadding=1\ngroups=5", 28, 28, 120, 0,
+     0},
+    {"regnet_y_1_6gf", "conv2d", "filters=336\nkernel_size=3\npadding=1\ngroups=14", 14, 14, 336, 0,
+     0},
+    {"regnet_y_8gf", "conv2d", "filters=448\nkernel_size=3\npadding=1\ngroups=8", 28, 28, 448, 0,
+     0},
 };
 
 typedef struct options {

@@ -2,7 +2,8 @@
  * a 1x1 stride-1 unpadded convolution is one GEMM on the NHWC activation, any other is
  * im2col (in chunks of whole images) + GEMM, or for 3x3 stride 1 Winograd when
  * clnet__conv2d_pick says so (conv2d_winograd.c). Grouped convolutions run one GEMM per
- * group on strided slices (leading dimensions of the whole rows). Also runs dense (dense.c).
+ * group on strided slices (leading dimensions of the whole rows), or for narrow groups the
+ * direct kernels of conv2d_grouped.c. Also runs dense (dense.c).
  * Kernels: cl/conv2d.cl. Reference: src/ref/conv2d.c. Tests: tests/ops/test_conv2d.c. */
 #include <limits.h>
 #include <stdio.h>
@@ -408,6 +409,8 @@ clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_
                                        &e->gemm[CLNET_CONV_GEMM_FWD]);
         e->tuned += e->gemm[CLNET_CONV_GEMM_FWD].tuned;
         e->n_gemms = 1;
+    } else if (algo == CLNET_CONV_GROUPED) {
+        need(e, 0, CLNET_SCRATCH_COL, clnet__conv2d_grouped_scratch(ctx, &g));
     } else {
         plan_gemm(ctx, e, CLNET_CONV_GEMM_FWD, 0,
                   role_args(&g, CLNET_CONV_GEMM_FWD, pw ? rows : per * opix, 0.0f), use_db);
@@ -415,11 +418,14 @@ clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_
             need(e, 0, CLNET_SCRATCH_COL, col_bytes(&g, per));
     }
     /* The epilogue fusion adds is named by the plan (src/plan/describe.c). */
-    snprintf(e->forward, sizeof e->forward, "%sgemm %s%s",
-             algo == CLNET_CONV_WINOGRAD ? "winograd F(2x2,3x3) + "
-             : pw                        ? ""
-                                         : "im2col + ",
-             clnet__gemm_plan_name(&e->gemm[CLNET_CONV_GEMM_FWD], name, sizeof name), grouped);
+    if (algo == CLNET_CONV_GROUPED)
+        snprintf(e->forward, sizeof e->forward, "grouped direct%s", grouped);
+    else
+        snprintf(e->forward, sizeof e->forward, "%sgemm %s%s",
+                 algo == CLNET_CONV_WINOGRAD ? "winograd F(2x2,3x3) + "
+                 : pw                        ? ""
+                                             : "im2col + ",
+                 clnet__gemm_plan_name(&e->gemm[CLNET_CONV_GEMM_FWD], name, sizeof name), grouped);
     if (!training)
         return CLNET_OK;
     /* Backward: the activation's gradient (TMP unless a residual input takes it), the bias
@@ -438,7 +444,7 @@ clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_
             e->tuned += e->gemm[CLNET_CONV_GEMM_DX].tuned;
             e->gemm_backward[CLNET_CONV_GEMM_DX] = 1;
             e->n_gemms = 2;
-        } else {
+        } else if (algo != CLNET_CONV_GROUPED) {
             plan_gemm(ctx, e, CLNET_CONV_GEMM_DX, 1,
                       role_args(&g, CLNET_CONV_GEMM_DX, pw ? rows : per * opix, 0.0f), use_db);
             if (!pw)
@@ -450,7 +456,9 @@ clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_
     if (!pw)
         need(e, 1, CLNET_SCRATCH_COL, col_bytes(&g, per));
     char dx_name[64] = "";
-    if (want_dx)
+    if (want_dx && algo == CLNET_CONV_GROUPED)
+        snprintf(dx_name, sizeof dx_name, "dx: grouped direct; ");
+    else if (want_dx)
         snprintf(dx_name, sizeof dx_name, "dx: %sgemm %s; ",
                  algo == CLNET_CONV_WINOGRAD ? "winograd + "
                  : pw                        ? ""
@@ -502,7 +510,9 @@ static clnet_status conv2d_forward(const clnet__op_call *call)
     if (call->exec->algo == CLNET_CONV_WINOGRAD)
         return clnet__conv2d_winograd(ctx, call->scratch, &call->exec->gemm[CLNET_CONV_GEMM_FWD],
                                       &g, x, w, bias, res, p->act, y, pre);
-    if (pointwise(&g)) {
+    if (call->exec->algo == CLNET_CONV_GROUPED) {
+        CLNET_TRY(clnet__conv2d_grouped(ctx, call->scratch, &g, x, w, y));
+    } else if (pointwise(&g)) {
         CLNET_TRY(gemm(&r, &g, CLNET_CONV_GEMM_FWD, rows, 0.0f, x, 0, w, 0, y, 0));
     } else {
         int per = 0;
@@ -554,6 +564,8 @@ clnet_status clnet__conv2d_dx(clnet_context *ctx, const clnet__op_exec *e, const
     const gemm_ctx r = {ctx, e, s};
     if (e->algo_dx == CLNET_CONV_WINOGRAD)
         return clnet__conv2d_winograd_dx(ctx, s, &e->gemm[CLNET_CONV_GEMM_DX], g, dpre, w, dx);
+    if (e->algo_dx == CLNET_CONV_GROUPED)
+        return clnet__conv2d_grouped_dx(ctx, g, dpre, w, dx);
     const int opix = g->out_h * g->out_w;
     if (pointwise(g))
         return gemm(&r, g, CLNET_CONV_GEMM_DX, g->batch * opix, 0.0f, dpre, 0, w, 0, dx, 0);
@@ -617,7 +629,8 @@ static clnet_status conv2d_backward(const clnet__op_call *call)
  * padding is 2 before and 3 after, a residual input, relu6 scaled to cross 0 and 6, a
  * 3x3 stride-1 layer wide enough (32 channels, 36 tiles) for every class's default rule
  * to run it by Winograd (with gelu, whose backward reads the saved pre-activation),
- * hard_swish by im2col, and 2 groups of 3 input and 5 output channels. */
+ * hard_swish by im2col, 2 groups of 3 input and 5 output channels, and 4 groups of 3 and 4
+ * on 19-pixel rows (the cpu class's rule runs them by the grouped direct kernels). */
 static const clnet__op_case conv2d_cases[] = {
     {"filters = 8\nkernel_size = 1", 1, {{3, 5, 7, 17}}, 0},
     {"filters = 6\nkernel_size = 3\nstrides = 2\npadding = same\nactivation = relu6",
@@ -640,6 +653,10 @@ static const clnet__op_case conv2d_cases[] = {
     {"filters = 10\nkernel_size = 3\nstrides = 2\npadding = same\ngroups = 2",
      1,
      {{3, 7, 7, 6}},
+     0},
+    {"filters = 16\nkernel_size = 3\npadding = same\ngroups = 4\nactivation = relu",
+     1,
+     {{2, 5, 19, 12}},
      0},
 };
 

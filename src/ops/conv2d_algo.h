@@ -11,6 +11,7 @@ typedef enum clnet__conv_algo {
     CLNET_CONV_AUTO = 0,
     CLNET_CONV_IM2COL = 1, /* im2col + GEMM (one GEMM on x itself for 1x1 stride 1) */
     CLNET_CONV_WINOGRAD = 2,
+    CLNET_CONV_GROUPED = 3, /* direct kernels for grouped convolutions (conv2d_grouped.c) */
     CLNET_CONV_ALGO_COUNT
 } clnet__conv_algo;
 
@@ -22,10 +23,11 @@ typedef struct clnet__conv_geom {
     int batch, in_h, in_w, cin, out_h, out_w, cout, kh, kw, sh, sw, pad_t, pad_l, groups;
 } clnet__conv_geom;
 
-/* "auto", "im2col", "winograd" (the values of $CLNET_CONV_ALGO). */
+/* "auto", "im2col", "winograd", "grouped" (the values of $CLNET_CONV_ALGO). */
 const char *clnet__conv_algo_name(clnet__conv_algo algo);
 /* Whether algo can run a convolution of this geometry (AUTO and IM2COL always;
- * WINOGRAD: 3x3 kernel, stride 1, one group: its transforms mix all channels). */
+ * WINOGRAD: 3x3 kernel, stride 1, one group: its transforms mix all channels; GROUPED:
+ * more than one group). */
 int clnet__conv2d_algo_ok(clnet__conv_algo algo, const clnet__conv_geom *g);
 /* The tuning database's key of a convolution problem (forward, or dX with
  * backward_data): "conv2d 1x56x56x64 k3x3 s1x1 p1,1 -> 56x56x64" (+ " g4" when grouped,
@@ -38,7 +40,10 @@ clnet_status clnet__conv2d_geom(clnet_context *ctx, const clnet__conv2d_params *
  * (backward_data = 1) of g on ctx: $CLNET_CONV_ALGO (ctx->conv_algo) when it names an
  * algorithm that applies, else (use_db) the tuning database's entry for the problem, else
  * the variant table's rule ("conv2d" keys WINOGRAD, WINOGRAD_MIN_C, WINOGRAD_MIN_TILES;
- * Winograd's transformed kernel must fit the max allocation). Never AUTO. *tuned (may be
+ * Winograd's transformed kernel must fit the max allocation; GROUPED_MAX_CHANNELS and
+ * GROUPED_MIN_WIDTH: grouped convolutions whose groups have at most that many input and
+ * output channels, and whose output (dX: input) rows are at least that wide, run GROUPED).
+ * Never AUTO. *tuned (may be
  * NULL) is 1 when the database decided. Called by prepare steps only. */
 clnet__conv_algo clnet__conv2d_pick(const clnet_context *ctx, const clnet__conv_geom *g,
                                     int backward_data, int use_db, int *tuned);
@@ -76,5 +81,14 @@ clnet_status clnet__conv2d_winograd(clnet_context *ctx, const clnet__scratch *s,
 clnet_status clnet__conv2d_winograd_dx(clnet_context *ctx, const clnet__scratch *s,
                                        const clnet__gemm_plan *gp, const clnet__conv_geom *g,
                                        cl_mem dpre, cl_mem w, cl_mem dx);
+
+/* y = the grouped convolution g of x with w, without bias or activation (conv2d's epilogue
+ * follows), by the direct kernel, with clnet__conv2d_grouped_scratch bytes of COL from s;
+ * dx = its data gradient from dpre (no scratch). Only enqueue. conv2d_grouped.c. */
+clnet_status clnet__conv2d_grouped(clnet_context *ctx, const clnet__scratch *s,
+                                   const clnet__conv_geom *g, cl_mem x, cl_mem w, cl_mem y);
+size_t clnet__conv2d_grouped_scratch(const clnet_context *ctx, const clnet__conv_geom *g);
+clnet_status clnet__conv2d_grouped_dx(clnet_context *ctx, const clnet__conv_geom *g, cl_mem dpre,
+                                      cl_mem w, cl_mem dx);
 
 #endif

@@ -16,7 +16,8 @@
 
 const char *clnet__conv_algo_name(clnet__conv_algo algo)
 {
-    static const char *const names[CLNET_CONV_ALGO_COUNT] = {"auto", "im2col", "winograd"};
+    static const char *const names[CLNET_CONV_ALGO_COUNT] = {"auto", "im2col", "winograd",
+                                                             "grouped"};
     return algo >= 0 && algo < CLNET_CONV_ALGO_COUNT ? names[algo] : "?";
 }
 
@@ -24,6 +25,8 @@ int clnet__conv2d_algo_ok(clnet__conv_algo algo, const clnet__conv_geom *g)
 {
     if (algo == CLNET_CONV_WINOGRAD)
         return g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->groups == 1;
+    if (algo == CLNET_CONV_GROUPED)
+        return g->groups > 1;
     return algo == CLNET_CONV_AUTO || algo == CLNET_CONV_IM2COL;
 }
 
@@ -83,6 +86,12 @@ clnet__conv_algo clnet__conv2d_pick(const clnet_context *ctx, const clnet__conv_
         tiles >= clnet__param(ctx, "conv2d", "WINOGRAD_MIN_TILES", 0) &&
         (uint64_t)PLANES * g->cin * g->cout * sizeof(float) <= ctx->info.max_alloc_bytes)
         return CLNET_CONV_WINOGRAD;
+    /* Narrow groups over rows wide enough to fill the direct kernels' pixel vectors. */
+    const int widest = (g->cin > g->cout ? g->cin : g->cout) / g->groups;
+    if (clnet__conv2d_algo_ok(CLNET_CONV_GROUPED, g) &&
+        widest <= clnet__param(ctx, "conv2d", "GROUPED_MAX_CHANNELS", 0) &&
+        w >= clnet__param(ctx, "conv2d", "GROUPED_MIN_WIDTH", 0))
+        return CLNET_CONV_GROUPED;
     return CLNET_CONV_IM2COL;
 }
 

@@ -37,6 +37,21 @@ static const clnet__op_case winograd_cases[] = {
  * few float ulps times sqrt(terms). The im2col tolerance 1e-4 holds with a wide margin. */
 #define WINOGRAD_RTOL 1e-4
 
+CLNET_TEST_CLASS_PARAMS(conv2d_winograd, matches_reference)
+
+ParameterizedTest(clnet_device_class *cls, conv2d_winograd, matches_reference, .timeout = 600)
+{
+    clnet_test_conv2d_algo(*cls, "winograd", winograd_cases, (int)CLNET_COUNTOF(winograd_cases),
+                           "winograd F(2x2,3x3) + gemm", NULL, WINOGRAD_RTOL);
+}
+
+/* The reference backward these checks trust, against finite differences on these shapes
+ * (and conv2d's own cases). */
+Test(conv2d_winograd, reference_gradient_matches_finite_differences, .timeout = 600)
+{
+    clnet_test_op_gradient("conv2d", winograd_cases, (int)CLNET_COUNTOF(winograd_cases));
+}
+
 /* The forward algorithm conv2d's prepare step records for case c on ctx. */
 static void describe(clnet_context *ctx, const clnet__op_case *c, char *buf, size_t len)
 {
@@ -47,39 +62,6 @@ static void describe(clnet_context *ctx, const clnet__op_case *c, char *buf, siz
     cr_assert_eq(clnet__op_prepare(ctx, op, params, c->in, c->n_in, 1, &e), CLNET_OK);
     snprintf(buf, len, "%s", e.forward);
     free(params);
-}
-
-CLNET_TEST_CLASS_PARAMS(conv2d_winograd, matches_reference)
-
-ParameterizedTest(clnet_device_class *cls, conv2d_winograd, matches_reference, .timeout = 600)
-{
-    clnet_context *ctx = clnet_test_device_class(*cls);
-    snprintf(ctx->conv_algo, sizeof ctx->conv_algo, "%s", "winograd");
-    clnet_test_check cc = {clnet_device_class_name(*cls)};
-    for (size_t i = 0; i < CLNET_COUNTOF(winograd_cases); ++i) {
-        const clnet__op_case *c = &winograd_cases[i];
-        char what[96];
-        describe(ctx, c, what, sizeof what);
-        cr_expect(strncmp(what, "winograd F(2x2,3x3) + gemm", 26) == 0, "\"%s\" runs %s", c->params,
-                  what);
-        int failed = 0;
-        clnet_status st = clnet__op_check(ctx, clnet__op_find("conv2d"), c, 77 + i, WINOGRAD_RTOL,
-                                          clnet_test_expect_row, &cc, &failed);
-        cr_expect_eq(st, CLNET_OK, "%s: %s", clnet_status_string(st), clnet_context_error(ctx));
-    }
-    ctx->conv_algo[0] = '\0';
-}
-
-/* The reference backward these checks trust, against finite differences on these shapes. */
-Test(conv2d_winograd, reference_gradient_matches_finite_differences, .timeout = 600)
-{
-    clnet_test_check cc = {"reference"};
-    for (size_t i = 0; i < CLNET_COUNTOF(winograd_cases); ++i) {
-        int failed = 0;
-        clnet_status st = clnet__op_gradcheck(NULL, clnet__op_find("conv2d"), &winograd_cases[i],
-                                              99 + i, clnet_test_expect_row, &cc, &failed);
-        cr_expect_eq(st, CLNET_OK, "%s", clnet_status_string(st));
-    }
 }
 
 /* Winograd applies to 3x3 stride 1 with one group only: CLNET_CONV_ALGO cannot force it

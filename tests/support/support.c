@@ -436,6 +436,33 @@ void clnet_test_op_gradient(const char *op, const clnet__op_case *extra, int n_e
     each_case(op, extra, n_extra, run_gradient, &cc);
 }
 
+void clnet_test_conv2d_algo(clnet_device_class cls, const char *algo, const clnet__op_case *cases,
+                            int n, const char *forward, const char *backward, double rtol)
+{
+    clnet_context *ctx = clnet_test_device_class(cls);
+    const clnet__op_desc *op = clnet__op_find("conv2d");
+    snprintf(ctx->conv_algo, sizeof ctx->conv_algo, "%s", algo);
+    clnet_test_check cc = {clnet_device_class_name(cls)};
+    for (int i = 0; i < n; ++i) {
+        const clnet__op_case *c = &cases[i];
+        void *params = NULL;
+        clnet__op_exec e;
+        cr_assert_eq(clnet__op_parse(ctx, op, c->params, "test", &params), CLNET_OK);
+        cr_assert_eq(clnet__op_prepare(ctx, op, params, c->in, c->n_in, CLNET_PREPARE_TRAINING, &e),
+                     CLNET_OK, "%s", clnet_context_error(ctx));
+        free(params);
+        cr_expect(strncmp(e.forward, forward, strlen(forward)) == 0, "\"%s\" runs %s", c->params,
+                  e.forward);
+        cr_expect(!backward || strncmp(e.backward, backward, strlen(backward)) == 0,
+                  "\"%s\" runs %s backward", c->params, e.backward);
+        int failed = 0;
+        clnet_status st = clnet__op_check(ctx, op, c, 57 + (uint64_t)i, rtol, clnet_test_expect_row,
+                                          &cc, &failed);
+        cr_expect_eq(st, CLNET_OK, "%s: %s", clnet_status_string(st), clnet_context_error(ctx));
+    }
+    ctx->conv_algo[0] = '\0';
+}
+
 void clnet_test_expect_parse_error(const char *op, const char *spec, const char *needle)
 {
     void *params = NULL;

@@ -92,6 +92,12 @@ void clnet_test_op_against_ref(const char *op, clnet_device_class cls, const cln
 /* Checks the reference backward of op against finite differences, same cases. */
 void clnet_test_op_gradient(const char *op, const clnet__op_case *extra, int n_extra);
 
+/* conv2d with $CLNET_CONV_ALGO = algo on class cls against its reference for cases[0..n)
+ * (clnet__op_check within rtol), each prepared for training to run a forward whose record
+ * starts with forward and, unless NULL, a backward whose record starts with backward. */
+void clnet_test_conv2d_algo(clnet_device_class cls, const char *algo, const clnet__op_case *cases,
+                            int n, const char *forward, const char *backward, double rtol);
+
 /* The parameters of ParameterizedTest(clnet_device_class *cls, suite, name): the three
  * classes. */
 #define CLNET_TEST_CLASS_PARAMS(suite, name)                                                       \
