@@ -12,7 +12,8 @@
 #define PROG "concatenate"
 
 clnet_status clnet__channel_block(clnet_context *ctx, int into_wide, cl_mem part, clnet_shape s,
-                                  cl_mem wide, int wide_c, int offset)
+                                  int part_stride, int part_off, cl_mem wide, int wide_c,
+                                  int offset)
 {
     const size_t pixels = (size_t)s.n * s.h * s.w;
     const int run = s.w; /* CPU: a work-item per pixel row */
@@ -22,6 +23,8 @@ clnet_status clnet__channel_block(clnet_context *ctx, int into_wide, cl_mem part
                               CLNET_ARG_INT(s.c),
                               CLNET_ARG_INT(wide_c),
                               CLNET_ARG_INT(offset),
+                              CLNET_ARG_INT(part_stride ? part_stride : s.c),
+                              CLNET_ARG_INT(part_off),
                               CLNET_ARG_INT(run)};
     const char *kernel = into_wide ? "concatenate_forward" : "concatenate_backward";
     if (clnet__param(ctx, PROG, "CLNET_GPU", 0)) {
@@ -69,7 +72,7 @@ static clnet_status concatenate_forward(const clnet__op_call *call)
 {
     int offset = 0;
     for (int i = 0; i < call->n_in; ++i) {
-        CLNET_TRY(clnet__channel_block(call->ctx, 1, call->in[i]->buf, call->in[i]->shape,
+        CLNET_TRY(clnet__channel_block(call->ctx, 1, call->in[i]->buf, call->in[i]->shape, 0, 0,
                                        call->out->buf, call->out->shape.c, offset));
         offset += call->in[i]->shape.c;
     }
@@ -81,8 +84,8 @@ static clnet_status concatenate_backward(const clnet__op_call *call)
     int offset = 0;
     for (int i = 0; i < call->n_in; ++i) {
         if (call->din[i])
-            CLNET_TRY(clnet__channel_block(call->ctx, 0, call->din[i]->buf, call->in[i]->shape,
-                                           call->dout->buf, call->dout->shape.c, offset));
+            CLNET_TRY(clnet__channel_block(call->ctx, 0, call->din[i]->buf, call->in[i]->shape, 0,
+                                           0, call->dout->buf, call->dout->shape.c, offset));
         offset += call->in[i]->shape.c;
     }
     return CLNET_OK;
