@@ -1,6 +1,8 @@
 /* concatenate.c - Keras Concatenate(axis=-1) of 2..8 inputs of the same batch, height and
  * width along the channels (SqueezeNet's fire modules, DenseNet's dense blocks): a copy
- * launch per input into its channel block of the output, and back for the gradients.
+ * launch per input into its channel block of the output, and back for the gradients. An
+ * inference plan runs none where the producers write the blocks in place (src/plan/memory.c,
+ * CLNET_OP_CHANNEL_CONCAT); training plans keep the copies.
  * Kernels: cl/concatenate.cl. Reference: src/ref/concatenate.c.
  * Tests: tests/ops/test_concatenate.c. */
 #include <stdio.h>
@@ -120,7 +122,7 @@ const clnet__op_desc clnet__op_concatenate = {
     .params_size = sizeof(clnet__concatenate_params),
     .min_inputs = 2,
     .max_inputs = CLNET_MAX_INPUTS,
-    .flags = CLNET_OP_BWD_INPUT_SHAPE_ONLY | CLNET_OP_BWD_NO_OUTPUT,
+    .flags = CLNET_OP_BWD_INPUT_SHAPE_ONLY | CLNET_OP_BWD_NO_OUTPUT | CLNET_OP_CHANNEL_CONCAT,
     .parse = concatenate_parse,
     .infer = concatenate_infer,
     .flops = clnet__op_flops_none,

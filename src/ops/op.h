@@ -145,6 +145,10 @@ enum {
      * of its input, and fusion looks through it (src/plan/fuse.c), so a residual branch's
      * stochastic depth does not keep its add out of the convolution. */
     CLNET_OP_INFERENCE_IDENTITY = 1 << 11,
+    /* The output is the inputs side by side along the channels, in order (concatenate): an
+     * inference memory plan may have the inputs' producers write straight into the output's
+     * channel blocks and the step then runs nothing (src/plan/memory.c). */
+    CLNET_OP_CHANNEL_CONCAT = 1 << 12,
 };
 
 /* Key rows several ops share (their parse functions read them through window.c / the
