@@ -1,6 +1,8 @@
 // concatenate.cl - kernels for src/ops/concatenate.c (and channel_slice.c): a block of
 // channels moved between NHWC tensors of the same pixels, viewed as [pixels][channels].
-// x holds cin channels; they are channels [offset, offset + cin) of y's cout.
+// x holds cin channels; they are channels [offset, offset + cin) of y's cout. x itself is
+// channels [x_off, x_off + cin) of pixels x_stride floats apart (x_stride = cin, x_off = 0:
+// packed; wider: a channel_slice written in place into a concatenation's buffer).
 // concatenate_forward:  y[p][offset + j] = x[p][j] (one launch per input; the other
 //                       channels of y are left alone).
 // concatenate_backward: dx[p][j] = dy[p][offset + j] (also channel_slice's forward).
@@ -25,13 +27,13 @@ inline void copy_block(global const float *src, int src_c, int src_off, global f
 }
 
 kernel void concatenate_forward(global const float *x, global float *y, int pixels, int cin,
-                                int cout, int offset, int run)
+                                int cout, int offset, int x_stride, int x_off, int run)
 {
-    copy_block(x, cin, 0, y, cout, offset, pixels, cin, run);
+    copy_block(x, x_stride, x_off, y, cout, offset, pixels, cin, run);
 }
 
 kernel void concatenate_backward(global const float *dy, global float *dx, int pixels, int cin,
-                                 int cout, int offset, int run)
+                                 int cout, int offset, int x_stride, int x_off, int run)
 {
-    copy_block(dy, cout, offset, dx, cin, 0, pixels, cin, run);
+    copy_block(dy, cout, offset, dx, x_stride, x_off, pixels, cin, run);
 }

@@ -22,7 +22,9 @@
 //        groups, VW channels at a time (a register accumulator over the taps; scalar tail).
 // conv2d_epilogue_forward: y = act(y + bias[c] + res), in place on rows x cout; with
 //   save_pre the value before act goes to pre too (training with an activation whose
-//   backward reads the pre-activation: the op's saved tensor).
+//   backward reads the pre-activation: the op's saved tensor). y's row r starts at
+//   y_off + r * ldy (ldy >= cout: the output written into a wider tensor, a concatenation's
+//   channel block); res and pre are always packed rows of cout.
 //   GPU: one work-item per element, global (cout, rows).
 //   CPU: one work-item per `run` whole rows, channels VW at a time (scalar tail).
 // conv2d_epilogue_backward: dpre = act_backward(dy, v), ELEMENTWISE (common.cl) over count:
@@ -138,46 +140,46 @@ kernel void conv2d_col2im(global const float *dcol, global float *dx, int n0, in
 // otherwise).
 kernel void conv2d_epilogue_forward(global float *y, global const float *bias,
                                     global const float *res, global float *pre, int rows,
-                                    int cout, int use_bias, int use_res, int save_pre, int act,
-                                    float alpha, int run)
+                                    int cout, int ldy, int y_off, int use_bias, int use_res,
+                                    int save_pre, int act, float alpha, int run)
 {
 #if CLNET_GPU
     const int c = get_global_id(0), r = get_global_id(1);
     if (c >= cout || r >= rows)
         return;
-    const size_t i = (size_t)r * cout + c;
-    float v = y[i];
+    const size_t i = (size_t)r * cout + c, o = (size_t)r * ldy + y_off + c;
+    float v = y[o];
     if (use_bias)
         v += bias[c];
     if (use_res)
         v += res[i];
     if (save_pre)
         pre[i] = v;
-    y[i] = act_forward(v, act, alpha);
+    y[o] = act_forward(v, act, alpha);
 #else
     const int r0 = get_global_id(0) * run, r1 = min(r0 + run, rows);
     for (int r = r0; r < r1; ++r) {
-        const size_t base = (size_t)r * cout;
+        const size_t base = (size_t)r * cout, ybase = (size_t)r * ldy + y_off;
         int c = 0;
         for (; c + VW <= cout; c += VW) {
-            VFLOAT v = VLOAD(0, y + base + c);
+            VFLOAT v = VLOAD(0, y + ybase + c);
             if (use_bias)
                 v += VLOAD(0, bias + c);
             if (use_res)
                 v += VLOAD(0, res + base + c);
             if (save_pre)
                 VSTORE(v, 0, pre + base + c);
-            VSTORE(act_forward_v(v, act, alpha), 0, y + base + c);
+            VSTORE(act_forward_v(v, act, alpha), 0, y + ybase + c);
         }
         for (; c < cout; ++c) {
-            float v = y[base + c];
+            float v = y[ybase + c];
             if (use_bias)
                 v += bias[c];
             if (use_res)
                 v += res[base + c];
             if (save_pre)
                 pre[base + c] = v;
-            y[base + c] = act_forward(v, act, alpha);
+            y[ybase + c] = act_forward(v, act, alpha);
         }
     }
 #endif

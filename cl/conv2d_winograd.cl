@@ -19,7 +19,8 @@
 // conv2d_winograd_output: y = act(A^T m A + bias + res), the epilogue of
 //   conv2d_epilogue_forward (cl/conv2d.cl) fused; bias / res read only when use_bias /
 //   use_res (the host passes y otherwise); with save_pre the pre-activation goes to pre too
-//   (training with an activation whose backward reads it).
+//   (training with an activation whose backward reads it). y's pixel p starts at y_off + p *
+//   ldy (ldy >= cout: a channel block of a wider tensor); res and pre are packed (cout).
 //   GPU: one work-item per (channel, tile), global (cout, tiles).
 //   CPU: one work-item per tile, global (tiles), VW channels at a time (scalar tail).
 // The transforms are written once as macros over arrays, so the float (GPU, tails) and
@@ -164,7 +165,8 @@ kernel void conv2d_winograd_input(global const float *x, global float *v, int n0
         for (int k = 0; k < 4; ++k) {                                                      \
             if (oy + k / 2 >= out_h || ox + k % 2 >= out_w)                                \
                 continue;                                                                  \
-            const size_t at = (((size_t)n * out_h + oy + k / 2) * out_w + ox + k % 2) * cout; \
+            const size_t px = ((size_t)n * out_h + oy + k / 2) * out_w + ox + k % 2;          \
+            const size_t at = px * cout, yat = px * ldy + y_off;                           \
             T val = o[k];                                                                  \
             if (use_bias)                                                                  \
                 val += LD(bias + c);                                                    \
@@ -172,14 +174,15 @@ kernel void conv2d_winograd_input(global const float *x, global float *v, int n0
                 val += LD(res + at + c);                                                \
             if (save_pre)                                                                  \
                 ST(val, pre + at + c);                                                     \
-            ST(ACT(val, act, alpha), y + at + c);                                          \
+            ST(ACT(val, act, alpha), y + yat + c);                                         \
         }                                                                                  \
     }
 
 kernel void conv2d_winograd_output(global const float *m, global float *y,
                                    global const float *bias, global const float *res,
                                    global float *pre, int n0, int tiles, int out_h, int out_w,
-                                   int cout, int tiles_w, int tiles_hw, int use_bias, int use_res,
+                                   int cout, int ldy, int y_off, int tiles_w, int tiles_hw,
+                                   int use_bias, int use_res,
                                    int save_pre, int act, float alpha)
 {
 #if CLNET_GPU

@@ -116,6 +116,8 @@ typedef struct clnet_plan_stats {
     int slices;               /* batch slices of one inference forward (1 when it fits) */
     int backward_steps;       /* training: steps whose backward runs (all but frozen ones) */
     int frozen_batch_norms;   /* training: frozen batch norms, run in inference mode */
+    int concat_in_place;      /* inference: channel concatenations that copy nothing, their
+                               * inputs written by their producers into the output's buffer */
 } clnet_plan_stats;
 
 /* Builds (or reuses) the plan of one mode for a batch and describes it. */

@@ -1,7 +1,8 @@
 /* channel_slice.c - channels [start, start + size) of the input: ShuffleNetV2's split, as
  * torchvision's x.chunk(2, dim=1) (one channel_slice per chunk). The slice is
  * concatenate's backward for one input and its gradient concatenate's forward into zeros,
- * so it runs concatenate's kernels (src/ops/concatenate.h).
+ * so it runs concatenate's kernels (src/ops/concatenate.h); its output may be written
+ * strided, as a channel block of a wider tensor (exec.strided_out).
  * Kernels: cl/concatenate.cl. Reference: src/ref/channel_slice.c.
  * Tests: tests/ops/test_channel_slice.c. */
 #include <stdio.h>
@@ -36,8 +37,30 @@ static clnet_status channel_slice_infer(clnet_context *ctx, const void *params,
 static clnet_status channel_slice_forward(const clnet__op_call *call)
 {
     const clnet__channel_slice_params *p = call->params;
-    return clnet__channel_block(call->ctx, 0, call->out->buf, call->out->shape, call->in[0]->buf,
-                                call->in[0]->shape.c, p->start);
+    if (call->out_stride && (!call->exec->strided_out || call->out_stride < p->size ||
+                             call->out_offset > (size_t)call->out_stride - (size_t)p->size))
+        return clnet__fail(call->ctx, CLNET_ERR_INTERNAL,
+                           "channel_slice: a strided output (stride %d, offset %zu) it cannot take",
+                           call->out_stride, call->out_offset);
+    return clnet__channel_block(call->ctx, 0, call->out->buf, call->out->shape, call->out_stride,
+                                (int)call->out_offset, call->in[0]->buf, call->in[0]->shape.c,
+                                p->start);
+}
+
+/* The copy writes its output strided as readily as packed (ShuffleNetV2's first half goes
+ * straight into the unit's concatenation, src/plan/memory.c). */
+static clnet_status channel_slice_prepare(clnet_context *ctx, const void *params,
+                                          const clnet_shape *in, int n_in, clnet_shape out,
+                                          int training, clnet__op_exec *e)
+{
+    (void)ctx;
+    (void)params;
+    (void)in;
+    (void)n_in;
+    (void)out;
+    (void)training;
+    e->strided_out = 1;
+    return CLNET_OK;
 }
 
 /* Zeros, then the slice's gradient into its channels. */
@@ -49,7 +72,7 @@ static clnet_status channel_slice_backward(const clnet__op_call *call)
         return CLNET_OK;
     if (p->size < dx->shape.c)
         CLNET_TRY(clnet__fill(call->ctx, dx->buf, 0, dx->count, 0.0f));
-    return clnet__channel_block(call->ctx, 1, call->dout->buf, call->dout->shape, dx->buf,
+    return clnet__channel_block(call->ctx, 1, call->dout->buf, call->dout->shape, 0, 0, dx->buf,
                                 dx->shape.c, p->start);
 }
 
@@ -87,6 +110,7 @@ const clnet__op_desc clnet__op_channel_slice = {
     .parse = channel_slice_parse,
     .infer = channel_slice_infer,
     .flops = clnet__op_flops_none,
+    .prepare = channel_slice_prepare,
     .forward = channel_slice_forward,
     .backward = channel_slice_backward,
     .ref_forward = clnet__ref_channel_slice_forward,

@@ -1,6 +1,8 @@
 /* concatenate.c - Keras Concatenate(axis=-1) of 2..8 inputs of the same batch, height and
  * width along the channels (SqueezeNet's fire modules, DenseNet's dense blocks): a copy
- * launch per input into its channel block of the output, and back for the gradients.
+ * launch per input into its channel block of the output, and back for the gradients. An
+ * inference plan runs none where the producers write the blocks in place (src/plan/memory.c,
+ * CLNET_OP_CHANNEL_CONCAT); training plans keep the copies.
  * Kernels: cl/concatenate.cl. Reference: src/ref/concatenate.c.
  * Tests: tests/ops/test_concatenate.c. */
 #include <stdio.h>
@@ -12,7 +14,8 @@
 #define PROG "concatenate"
 
 clnet_status clnet__channel_block(clnet_context *ctx, int into_wide, cl_mem part, clnet_shape s,
-                                  cl_mem wide, int wide_c, int offset)
+                                  int part_stride, int part_off, cl_mem wide, int wide_c,
+                                  int offset)
 {
     const size_t pixels = (size_t)s.n * s.h * s.w;
     const int run = s.w; /* CPU: a work-item per pixel row */
@@ -22,6 +25,8 @@ clnet_status clnet__channel_block(clnet_context *ctx, int into_wide, cl_mem part
                               CLNET_ARG_INT(s.c),
                               CLNET_ARG_INT(wide_c),
                               CLNET_ARG_INT(offset),
+                              CLNET_ARG_INT(part_stride ? part_stride : s.c),
+                              CLNET_ARG_INT(part_off),
                               CLNET_ARG_INT(run)};
     const char *kernel = into_wide ? "concatenate_forward" : "concatenate_backward";
     if (clnet__param(ctx, PROG, "CLNET_GPU", 0)) {
@@ -69,7 +74,7 @@ static clnet_status concatenate_forward(const clnet__op_call *call)
 {
     int offset = 0;
     for (int i = 0; i < call->n_in; ++i) {
-        CLNET_TRY(clnet__channel_block(call->ctx, 1, call->in[i]->buf, call->in[i]->shape,
+        CLNET_TRY(clnet__channel_block(call->ctx, 1, call->in[i]->buf, call->in[i]->shape, 0, 0,
                                        call->out->buf, call->out->shape.c, offset));
         offset += call->in[i]->shape.c;
     }
@@ -81,8 +86,8 @@ static clnet_status concatenate_backward(const clnet__op_call *call)
     int offset = 0;
     for (int i = 0; i < call->n_in; ++i) {
         if (call->din[i])
-            CLNET_TRY(clnet__channel_block(call->ctx, 0, call->din[i]->buf, call->in[i]->shape,
-                                           call->dout->buf, call->dout->shape.c, offset));
+            CLNET_TRY(clnet__channel_block(call->ctx, 0, call->din[i]->buf, call->in[i]->shape, 0,
+                                           0, call->dout->buf, call->dout->shape.c, offset));
         offset += call->in[i]->shape.c;
     }
     return CLNET_OK;
@@ -117,7 +122,7 @@ const clnet__op_desc clnet__op_concatenate = {
     .params_size = sizeof(clnet__concatenate_params),
     .min_inputs = 2,
     .max_inputs = CLNET_MAX_INPUTS,
-    .flags = CLNET_OP_BWD_INPUT_SHAPE_ONLY | CLNET_OP_BWD_NO_OUTPUT,
+    .flags = CLNET_OP_BWD_INPUT_SHAPE_ONLY | CLNET_OP_BWD_NO_OUTPUT | CLNET_OP_CHANNEL_CONCAT,
     .parse = concatenate_parse,
     .infer = concatenate_infer,
     .flops = clnet__op_flops_none,

@@ -7,10 +7,12 @@
 #include "device/runtime.h"
 #include "tensor/tensor.h"
 
-/* part has `part.c` channels and wide the same pixels with `wide_c` channels. into_wide 1:
- * part's channels go to channels [offset, offset + part.c) of every pixel of wide (the
- * rest is left as it is); 0: those channels of wide are copied into part. Only enqueues. */
+/* part has `s.c` channels and wide the same pixels with `wide_c` channels. into_wide 1:
+ * part's channels go to channels [offset, offset + s.c) of every pixel of wide (the rest is
+ * left as it is); 0: those channels of wide are copied into part. part's pixels are
+ * part_stride floats apart from part_off (0 and 0: packed). Only enqueues. */
 clnet_status clnet__channel_block(clnet_context *ctx, int into_wide, cl_mem part, clnet_shape s,
-                                  cl_mem wide, int wide_c, int offset);
+                                  int part_stride, int part_off, cl_mem wide, int wide_c,
+                                  int offset);
 
 #endif

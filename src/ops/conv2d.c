@@ -3,7 +3,9 @@
  * im2col (in chunks of whole images) + GEMM, or for 3x3 stride 1 Winograd when
  * clnet__conv2d_pick says so (conv2d_winograd.c). Grouped convolutions run one GEMM per
  * group on strided slices (leading dimensions of the whole rows), or for narrow groups the
- * direct kernels of conv2d_grouped.c. Also runs dense (dense.c).
+ * direct kernels of conv2d_grouped.c. Every path but the grouped direct one can write its
+ * output as a channel block of a wider tensor (exec.strided_out: the memory plan's in-place
+ * concatenation). Also runs dense (dense.c).
  * Kernels: cl/conv2d.cl. Reference: src/ref/conv2d.c. Tests: tests/ops/test_conv2d.c. */
 #include <limits.h>
 #include <stdio.h>
@@ -269,9 +271,10 @@ typedef struct gemm_ctx {
 } gemm_ctx;
 
 /* The GEMMs of role (CLNET_CONV_GEMM_*) over rows output pixels as the record planned
- * them, one per group, the operands at a_off, b_off, c_off for group 0. */
+ * them, one per group, the operands at a_off, b_off, c_off for group 0; ldc 0: C's rows
+ * are the role's (else a forward's output rows ldc apart, inside a wider tensor). */
 static clnet_status gemm(const gemm_ctx *r, const geom *g, int role, int rows, float beta, cl_mem a,
-                         size_t a_off, cl_mem b, size_t b_off, cl_mem c, size_t c_off)
+                         size_t a_off, cl_mem b, size_t b_off, cl_mem c, size_t c_off, int ldc)
 {
     size_t step[3];
     group_step(g, role, step);
@@ -283,15 +286,17 @@ static clnet_status gemm(const gemm_ctx *r, const geom *g, int role, int rows, f
         ga.b_off = b_off + (size_t)i * step[1];
         ga.c = c;
         ga.c_off = c_off + (size_t)i * step[2];
+        if (ldc)
+            ga.ldc = ldc;
         CLNET_TRY(clnet__gemm_run(r->ctx, &r->e->gemm[role], r->s, &ga));
     }
     return CLNET_OK;
 }
 
 /* y = act(y + bias + res) in place over rows x cout, the value before act into pre; bias,
- * res and pre may be NULL. */
-static clnet_status epilogue(clnet_context *ctx, cl_mem y, cl_mem bias, cl_mem res, cl_mem pre,
-                             int rows, int cout, clnet__act act)
+ * res and pre may be NULL. y's rows are ldy apart from y_off; res and pre are packed. */
+static clnet_status epilogue(clnet_context *ctx, cl_mem y, int ldy, int y_off, cl_mem bias,
+                             cl_mem res, cl_mem pre, int rows, int cout, clnet__act act)
 {
     if (!bias && !res && act.id == CLNET_ACT_NONE)
         return CLNET_OK;
@@ -303,6 +308,8 @@ static clnet_status epilogue(clnet_context *ctx, cl_mem y, cl_mem bias, cl_mem r
                               CLNET_ARG_MEM(pre ? pre : y),
                               CLNET_ARG_INT(rows),
                               CLNET_ARG_INT(cout),
+                              CLNET_ARG_INT(ldy),
+                              CLNET_ARG_INT(y_off),
                               CLNET_ARG_INT(bias != NULL),
                               CLNET_ARG_INT(res != NULL),
                               CLNET_ARG_INT(pre != NULL),
@@ -417,6 +424,9 @@ clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_
         if (!pw)
             need(e, 0, CLNET_SCRATCH_COL, col_bytes(&g, per));
     }
+    /* Every forward path but the grouped direct kernels writes its output rows with a
+     * leading dimension (GEMM ldc, the epilogue's and Winograd's output ldy). */
+    e->strided_out = algo != CLNET_CONV_GROUPED;
     /* The epilogue fusion adds is named by the plan (src/plan/describe.c). */
     if (algo == CLNET_CONV_GROUPED)
         snprintf(e->forward, sizeof e->forward, "grouped direct%s", grouped);
@@ -477,6 +487,23 @@ static clnet_status conv2d_prepare(clnet_context *ctx, const void *params, const
                                       CLNET_CONV_AUTO, 1, e);
 }
 
+/* The row stride and offset (floats) of the call's output: packed, or a channel block of a
+ * wider tensor where the record allows it (the memory plan's in-place concatenation). */
+static clnet_status strided_output(const clnet__op_call *call, const geom *g, int *ldy, int *y_off)
+{
+    if (!call->out_stride)
+        return CLNET_OK;
+    const size_t rows = (size_t)g->batch * g->out_h * g->out_w;
+    if (!call->exec->strided_out || call->out_stride < g->cout ||
+        call->out_offset + (rows - 1) * (size_t)call->out_stride + (size_t)g->cout > INT_MAX)
+        return clnet__fail(call->ctx, CLNET_ERR_INTERNAL,
+                           "conv2d: a strided output (stride %d, offset %zu) it cannot take",
+                           call->out_stride, call->out_offset);
+    *ldy = call->out_stride;
+    *y_off = (int)call->out_offset;
+    return CLNET_OK;
+}
+
 /* The saved pre-activation of an activation whose backward reads it (training), else NULL. */
 static clnet_status pre_buffer(const clnet__op_call *call, cl_mem *pre)
 {
@@ -507,13 +534,15 @@ static clnet_status conv2d_forward(const clnet__op_call *call)
     cl_mem bias = p->use_bias ? call->w[1]->buf : NULL,
            res = call->n_in > 1 ? call->in[1]->buf : NULL, pre = NULL;
     CLNET_TRY(pre_buffer(call, &pre));
+    int ldy = g.cout, y_off = 0;
+    CLNET_TRY(strided_output(call, &g, &ldy, &y_off));
     if (call->exec->algo == CLNET_CONV_WINOGRAD)
         return clnet__conv2d_winograd(ctx, call->scratch, &call->exec->gemm[CLNET_CONV_GEMM_FWD],
-                                      &g, x, w, bias, res, p->act, y, pre);
+                                      &g, x, w, bias, res, p->act, y, ldy, y_off, pre);
     if (call->exec->algo == CLNET_CONV_GROUPED) {
         CLNET_TRY(clnet__conv2d_grouped(ctx, call->scratch, &g, x, w, y));
     } else if (pointwise(&g)) {
-        CLNET_TRY(gemm(&r, &g, CLNET_CONV_GEMM_FWD, rows, 0.0f, x, 0, w, 0, y, 0));
+        CLNET_TRY(gemm(&r, &g, CLNET_CONV_GEMM_FWD, rows, 0.0f, x, 0, w, 0, y, (size_t)y_off, ldy));
     } else {
         int per = 0;
         cl_mem col = NULL;
@@ -522,10 +551,10 @@ static clnet_status conv2d_forward(const clnet__op_call *call)
             const int images = g.batch - n0 < per ? g.batch - n0 : per;
             CLNET_TRY(im2col(ctx, &g, x, n0, images, col));
             CLNET_TRY(gemm(&r, &g, CLNET_CONV_GEMM_FWD, images * opix, 0.0f, col, 0, w, 0, y,
-                           (size_t)n0 * opix * g.cout));
+                           (size_t)y_off + (size_t)n0 * opix * ldy, ldy));
         }
     }
-    return epilogue(ctx, y, bias, res, pre, rows, g.cout, p->act);
+    return epilogue(ctx, y, ldy, y_off, bias, res, pre, rows, g.cout, p->act);
 }
 
 /* dpre = act_backward(dout, v) into dst (NULL: a scratch buffer), v the output or the saved
@@ -568,14 +597,14 @@ clnet_status clnet__conv2d_dx(clnet_context *ctx, const clnet__op_exec *e, const
         return clnet__conv2d_grouped_dx(ctx, g, dpre, w, dx);
     const int opix = g->out_h * g->out_w;
     if (pointwise(g))
-        return gemm(&r, g, CLNET_CONV_GEMM_DX, g->batch * opix, 0.0f, dpre, 0, w, 0, dx, 0);
+        return gemm(&r, g, CLNET_CONV_GEMM_DX, g->batch * opix, 0.0f, dpre, 0, w, 0, dx, 0, 0);
     int per = 0;
     cl_mem col = NULL;
     CLNET_TRY(col_buffer(ctx, s, g, &per, &col));
     for (int n0 = 0; n0 < g->batch; n0 += per) {
         const int images = g->batch - n0 < per ? g->batch - n0 : per;
         CLNET_TRY(gemm(&r, g, CLNET_CONV_GEMM_DX, images * opix, 0.0f, dpre,
-                       (size_t)n0 * opix * g->cout, w, 0, col, 0));
+                       (size_t)n0 * opix * g->cout, w, 0, col, 0, 0));
         CLNET_TRY(col2im(ctx, g, col, n0, images, dx));
     }
     return CLNET_OK;
@@ -591,7 +620,7 @@ static clnet_status backward_weights(const clnet__op_call *call, const geom *g, 
     const int opix = g->out_h * g->out_w;
     if (pointwise(g))
         return gemm(&r, g, CLNET_CONV_GEMM_DW, g->batch * opix, 0.0f, call->in[0]->buf, 0, dpre, 0,
-                    dw, 0);
+                    dw, 0, 0);
     int per = 0;
     cl_mem col = NULL;
     CLNET_TRY(col_buffer(ctx, call->scratch, g, &per, &col));
@@ -599,7 +628,7 @@ static clnet_status backward_weights(const clnet__op_call *call, const geom *g, 
         const int images = g->batch - n0 < per ? g->batch - n0 : per;
         CLNET_TRY(im2col(ctx, g, call->in[0]->buf, n0, images, col));
         CLNET_TRY(gemm(&r, g, CLNET_CONV_GEMM_DW, images * opix, n0 ? 1.0f : 0.0f, col, 0, dpre,
-                       (size_t)n0 * opix * g->cout, dw, 0));
+                       (size_t)n0 * opix * g->cout, dw, 0, 0));
     }
     return CLNET_OK;
 }

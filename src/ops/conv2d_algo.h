@@ -69,12 +69,13 @@ clnet_status clnet__conv2d_dx(clnet_context *ctx, const clnet__op_exec *e, const
 void clnet__conv2d_winograd_prepare(const clnet_context *ctx, const clnet__conv_geom *g, int dx,
                                     int use_db, size_t *scratch, clnet__gemm_plan *gp);
 /* y = act(conv(x, w) + bias + res) by Winograd, and the value before act into pre unless
- * NULL; bias and res may be NULL. g must pass clnet__conv2d_algo_ok(CLNET_CONV_WINOGRAD, g);
- * gp and s as prepared for it. */
+ * NULL; bias and res may be NULL. y's pixel p starts at y_off + p * ldy (ldy >= g->cout: a
+ * channel block of a wider tensor); res and pre are packed. g must pass
+ * clnet__conv2d_algo_ok(CLNET_CONV_WINOGRAD, g); gp and s as prepared for it. */
 clnet_status clnet__conv2d_winograd(clnet_context *ctx, const clnet__scratch *s,
                                     const clnet__gemm_plan *gp, const clnet__conv_geom *g, cl_mem x,
                                     cl_mem w, cl_mem bias, cl_mem res, clnet__act act, cl_mem y,
-                                    cl_mem pre);
+                                    int ldy, int y_off, cl_mem pre);
 /* dx = the data gradient of the convolution g from dpre (the gradient before the
  * activation, shaped like y): the 3x3 stride-1 convolution of dpre with w rotated by 180
  * degrees, cin and cout swapped, padding 2 - pad before each axis, by Winograd. */

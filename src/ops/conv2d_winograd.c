@@ -194,7 +194,7 @@ void clnet__conv2d_winograd_prepare(const clnet_context *ctx, const clnet__conv_
 static clnet_status winograd(clnet_context *ctx, const clnet__scratch *s,
                              const clnet__gemm_plan *gp, const clnet__conv_geom *g, cl_mem x,
                              cl_mem w, int flip, cl_mem bias, cl_mem res, clnet__act act, cl_mem y,
-                             cl_mem pre)
+                             int ldy, int y_off, cl_mem pre)
 {
     const int tiles_h = (g->out_h + 1) / 2, tiles_w = (g->out_w + 1) / 2;
     const int tiles_hw = tiles_h * tiles_w, per = chunk_images(ctx, g, tiles_hw);
@@ -239,6 +239,8 @@ static clnet_status winograd(clnet_context *ctx, const clnet__scratch *s,
                                       CLNET_ARG_INT(g->out_h),
                                       CLNET_ARG_INT(g->out_w),
                                       CLNET_ARG_INT(g->cout),
+                                      CLNET_ARG_INT(ldy),
+                                      CLNET_ARG_INT(y_off),
                                       CLNET_ARG_INT(tiles_w),
                                       CLNET_ARG_INT(tiles_hw),
                                       CLNET_ARG_INT(bias != NULL),
@@ -255,9 +257,9 @@ static clnet_status winograd(clnet_context *ctx, const clnet__scratch *s,
 clnet_status clnet__conv2d_winograd(clnet_context *ctx, const clnet__scratch *s,
                                     const clnet__gemm_plan *gp, const clnet__conv_geom *g, cl_mem x,
                                     cl_mem w, cl_mem bias, cl_mem res, clnet__act act, cl_mem y,
-                                    cl_mem pre)
+                                    int ldy, int y_off, cl_mem pre)
 {
-    return winograd(ctx, s, gp, g, x, w, 0, bias, res, act, y, pre);
+    return winograd(ctx, s, gp, g, x, w, 0, bias, res, act, y, ldy, y_off, pre);
 }
 
 clnet_status clnet__conv2d_winograd_dx(clnet_context *ctx, const clnet__scratch *s,
@@ -266,5 +268,5 @@ clnet_status clnet__conv2d_winograd_dx(clnet_context *ctx, const clnet__scratch 
 {
     const clnet__conv_geom d = dx_geom(g);
     const clnet__act none = {CLNET_ACT_NONE, 0.0f};
-    return winograd(ctx, s, gp, &d, dpre, w, 1, NULL, NULL, none, dx, NULL);
+    return winograd(ctx, s, gp, &d, dpre, w, 1, NULL, NULL, none, dx, d.cout, 0, NULL);
 }

@@ -88,6 +88,8 @@ static clnet_status dense_prepare(clnet_context *ctx, const void *params, const 
     const clnet__dense_params *p = params;
     const clnet__conv2d_params cp = as_conv(p);
     CLNET_TRY(clnet__op_conv2d.prepare(ctx, &cp, in, n_in, out, training, e));
+    /* The softmax after the GEMM reads and writes packed rows. */
+    e->strided_out = p->act.id != CLNET_ACT_SOFTMAX;
     const size_t tmp = clnet__shape_count(out) * sizeof(float);
     if (training && p->act.id == CLNET_ACT_SOFTMAX && e->scratch[1][CLNET_SCRATCH_TMP] < tmp)
         e->scratch[1][CLNET_SCRATCH_TMP] = tmp;

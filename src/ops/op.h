@@ -48,6 +48,10 @@ typedef struct clnet__op_exec {
     int gemm_backward[CLNET_EXEC_GEMMS];     /* the GEMM runs in backward only */
     /* Scratch bytes of each kind a forward (0) and a backward (1) call uses at most. */
     size_t scratch[2][CLNET_SCRATCH_COUNT];
+    /* Forward can write its output strided (clnet__op_call's out_stride and out_offset):
+     * the memory plan may then place the output inside a concatenation's buffer
+     * (src/plan/memory.c). Ops that do not set it are never called with a strided output. */
+    int strided_out;
 } clnet__op_exec;
 
 /* One device invocation. Forward reads in/w (and saved, in backward) and writes
@@ -72,6 +76,11 @@ typedef struct clnet__op_call {
     clnet_tensor *const *dw;
     const clnet__op_exec *exec;
     const clnet__scratch *scratch;
+    /* Forward's output inside a wider tensor: pixel p's channel c at out->buf[out_offset +
+     * p * out_stride + c]. out_stride 0: contiguous (out->shape.c, offset 0). Only for ops
+     * whose record says strided_out; the rest of the wide buffer is left alone. */
+    int out_stride;
+    size_t out_offset;
 } clnet__op_call;
 
 /* The same invocation for the plain C reference, in double. Forward may update
@@ -136,6 +145,10 @@ enum {
      * of its input, and fusion looks through it (src/plan/fuse.c), so a residual branch's
      * stochastic depth does not keep its add out of the convolution. */
     CLNET_OP_INFERENCE_IDENTITY = 1 << 11,
+    /* The output is the inputs side by side along the channels, in order (concatenate): an
+     * inference memory plan may have the inputs' producers write straight into the output's
+     * channel blocks and the step then runs nothing (src/plan/memory.c). */
+    CLNET_OP_CHANNEL_CONCAT = 1 << 12,
 };
 
 /* Key rows several ops share (their parse functions read them through window.c / the

@@ -13,10 +13,18 @@
 void clnet__step_kernels(const clnet_model *m, const clnet__plan *p, const clnet__step *s,
                          char *buf, size_t len)
 {
-    (void)m;
-    (void)p;
     const clnet__op_desc *op = s->op;
+    if (s->in_place) {
+        snprintf(buf, len, "none: in place (inputs written into its channels)");
+        return;
+    }
     snprintf(buf, len, "%s", s->exec.forward);
+    const clnet__value *out = &p->values[s->out];
+    char into[96] = "";
+    if (out->host >= 0) /* written strided into a concatenation's buffer */
+        snprintf(into, sizeof into, " -> %s[%d:%d]",
+                 m->graph->layers[p->values[out->host].layer].name, out->host_channel,
+                 out->host_channel + out->view.shape.c);
     const clnet__act *a = clnet__params_act(op, s->params);
     const int *bias = clnet__params_use_bias(op, s->params);
     /* The activation run in the epilogue (softmax runs after it: its own kernel). */
@@ -28,6 +36,8 @@ void clnet__step_kernels(const clnet_model *m, const clnet__plan *p, const clnet
     if (!bias) {
         if (act)
             snprintf(buf + used, len - used, " + %s", act);
+        used = strlen(buf);
+        snprintf(buf + used, len - used, "%s", into);
         return;
     }
     /* A second input of an op with a bias epilogue is the residual (conv2d). */
@@ -39,6 +49,8 @@ void clnet__step_kernels(const clnet_model *m, const clnet__plan *p, const clnet
     used = strlen(buf);
     if (a && a->id == CLNET_ACT_SOFTMAX)
         snprintf(buf + used, len - used, " + softmax");
+    used = strlen(buf);
+    snprintf(buf + used, len - used, "%s", into);
 }
 
 static double mib(uint64_t bytes)
@@ -66,6 +78,7 @@ clnet_status clnet_model_plan_stats(clnet_model *m, int training, int batch, cln
     out->buffers = p->n_slots;
     out->backward_steps = p->backward_steps;
     out->frozen_batch_norms = p->frozen_stats;
+    out->concat_in_place = p->concat_in_place;
     for (int i = 0; i < m->graph->n; ++i)
         if (m->graph->layers[i].op)
             out->layer_bytes += (training ? 2u : 1u) * sizeof(float) * (uint64_t)p->n *
@@ -137,7 +150,7 @@ static void write_table(FILE *f, const clnet_model *m, const clnet__plan *p,
         fprintf(f, "%-5d %-58s %-44s ", s, group, k);
         if (training)
             fprintf(f, "%-60s ", st->backward ? st->exec.backward : "(frozen: none)");
-        fprintf(f, "%-18s %-6d %.0f\n", shape, v->slot,
+        fprintf(f, "%-18s %-6d %.0f\n", shape, p->values[clnet__value_storage(p, st->out)].slot,
                 (double)(scratch[0] > scratch[1] ? scratch[0] : scratch[1]) / 1024.0);
     }
     fprintf(f,
@@ -156,6 +169,9 @@ static void write_table(FILE *f, const clnet_model *m, const clnet__plan *p,
                 "Frozen layers: backward runs in %d of %d steps, %d frozen batch norms run in "
                 "inference mode\n",
                 ps.backward_steps, ps.steps, ps.frozen_batch_norms);
+    if (ps.concat_in_place)
+        fprintf(f, "Concatenations in place: %d (their inputs written into their channels)\n",
+                ps.concat_in_place);
     if (ps.slices > 1)
         fprintf(f, "The batch runs in %d slices of %d images (largest buffer %.1f MiB)\n",
                 ps.slices, p->n, mib(d->max_alloc_bytes));
@@ -210,7 +226,7 @@ static void write_dot(FILE *f, const clnet_model *m, const clnet__plan *p,
             fprintf(f, "%s%s", i ? " + " : "",
                     esc(m->graph->layers[st->members[i]].name, name, sizeof name));
         fprintf(f, "\\n%s\\n%dx%dx%d, buffer %d\"];\n", k, v->view.shape.h, v->view.shape.w,
-                v->view.shape.c, v->slot);
+                v->view.shape.c, p->values[clnet__value_storage(p, st->out)].slot);
         for (int i = 0; i < st->n_in; ++i)
             fprintf(f, "  v%d -> v%d%s;\n", clnet__value_owner(p, st->in[i]), st->out,
                     i == 1 ? " [style=dashed]" : "");

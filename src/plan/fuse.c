@@ -221,7 +221,7 @@ static clnet_status make_values(builder *b, clnet__plan *p, int batch, int input
         /* A view of a view shares the first owner's storage: one step from any value. */
         v->alias = is_view ? clnet__value_owner(p, value_of[l->in[0]]) : -1;
         v->def = produced ? step : -1;
-        v->slot = v->grad_slot = -1;
+        v->slot = v->grad_slot = v->host = -1;
         v->view.shape = l->out;
         v->view.shape.n = batch;
         v->view.count = clnet__shape_count(v->view.shape);

@@ -1,9 +1,11 @@
 /* memory.c - the memory plan: each value (and, in training, each gradient, and each
  * step's scratch) is live over an interval of the plan's timeline, and intervals that
- * never overlap share a buffer. Timeline: forward step s runs at time s; in training, the backward
- * of step s runs at time 2n - 1 - s. A buffer is reused only from the step after its last reader,
- * so no op ever writes a buffer it also reads. Steps whose backward does not run (frozen layers,
- * fuse.c) keep nothing for it and get no gradient buffers. Fusion: fuse.c. Tests:
+ * never overlap share a buffer. Inference places the inputs of a channel concatenation
+ * inside its output where their producers can write strided (place_concats): the
+ * concatenation then copies nothing. Timeline: forward step s runs at time s; in training, the
+ * backward of step s runs at time 2n - 1 - s. A buffer is reused only from the step after its last
+ * reader, so no op ever writes a buffer it also reads. Steps whose backward does not run (frozen
+ * layers, fuse.c) keep nothing for it and get no gradient buffers. Fusion: fuse.c. Tests:
  * tests/models/test_plan.c (poisons dead buffers). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +29,50 @@ static void extend(clnet__value *v, int t)
         v->last = t;
 }
 
-/* The live interval of every value and gradient. */
+/* Inference: each concatenation whose every input can be written in place goes in place:
+ * the inputs' values live in its buffer at their channel offsets (host), their producers
+ * write them strided and the step runs nothing. An input qualifies when a step produces it
+ * (not the model's input, not a view), its record says it writes strided, the
+ * concatenation is its only reader (no other step, no view of it, not kept, not the plan's
+ * output) and it is no other input of the same step. Training plans keep the copies: the
+ * producers' backward reads their outputs packed (an activation's gradient from y), and
+ * every value lives until its backward anyway, so placing would save a copy, not memory. */
+static void place_concats(const clnet_model *m, clnet__plan *p)
+{
+    if (p->training || m->opt.no_memory_plan)
+        return;
+    for (int s = 0; s < p->n_steps; ++s) {
+        clnet__step *st = &p->steps[s];
+        if (!(st->op->flags & CLNET_OP_CHANNEL_CONCAT))
+            continue;
+        int ok = 1;
+        for (int k = 0; ok && k < st->n_in; ++k) {
+            const int vi = st->in[k];
+            const clnet__value *v = &p->values[vi];
+            ok = v->def >= 0 && v->alias < 0 && v->host < 0 && !v->kept && vi != p->output &&
+                 p->steps[v->def].exec.strided_out;
+            for (int j = 0; ok && j < p->n_values; ++j)
+                ok = p->values[j].alias != vi;
+            for (int t = 0; ok && t < p->n_steps; ++t)
+                for (int j = 0; ok && j < p->steps[t].n_in; ++j)
+                    ok = p->steps[t].in[j] != vi || (t == s && j == k);
+        }
+        if (!ok)
+            continue;
+        int channel = 0;
+        for (int k = 0; k < st->n_in; ++k) {
+            clnet__value *v = &p->values[st->in[k]];
+            v->host = st->out;
+            v->host_channel = channel;
+            channel += v->view.shape.c;
+        }
+        st->in_place = 1;
+        ++p->concat_in_place;
+    }
+}
+
+/* The live interval of every value and gradient. A concatenation's buffer holding its
+ * inputs in place is live from the first of their producers' writes to its last read. */
 static void intervals(clnet__plan *p)
 {
     const int n = p->n_steps, end = p->training ? 2 * n : n;
@@ -41,7 +86,7 @@ static void intervals(clnet__plan *p)
         const clnet__step *st = &p->steps[s];
         const int bwd = p->training && st->backward; /* frozen steps do no backward work */
         for (int k = 0; k < st->n_in; ++k) {
-            clnet__value *v = &p->values[clnet__value_owner(p, st->in[k])];
+            clnet__value *v = &p->values[clnet__value_storage(p, st->in[k])];
             extend(v, s);
             if (bwd && clnet__bwd_reads_input(st->op))
                 extend(v, 2 * n - 1 - s);
@@ -66,6 +111,17 @@ static void intervals(clnet__plan *p)
     extend(o, end);
     if (p->training && o->def >= 0)
         extend(o, 2 * n - 1 - o->def);
+    /* A placed value lives from its producer to the concatenation (its only reader); its
+     * host's buffer from the first such write. */
+    for (int i = 0; i < p->n_values; ++i) {
+        clnet__value *v = &p->values[i];
+        if (v->host < 0)
+            continue;
+        clnet__value *h = &p->values[v->host];
+        v->last = h->def;
+        if (v->def < h->first)
+            h->first = v->def;
+    }
 }
 
 /* One buffer request: a value or a gradient, live over [first, last]. */
@@ -217,6 +273,7 @@ static clnet_status check_fits(clnet_model *m, const clnet__plan *p)
 
 clnet_status clnet__plan_allocate(clnet_model *m, clnet__plan *p)
 {
+    place_concats(m, p);
     intervals(p);
     const int n_req = 2 * p->n_values + 2 * CLNET_SCRATCH_COUNT * p->n_steps;
     request *r = calloc((size_t)n_req, sizeof *r);
@@ -231,10 +288,10 @@ clnet_status clnet__plan_allocate(clnet_model *m, clnet__plan *p)
     for (int i = 0; i < p->n_values; ++i) {
         clnet__value *v = &p->values[i];
         const size_t bytes = v->view.count * sizeof(float);
-        if (v->alias < 0 && v->def >= 0) {
+        if (v->alias < 0 && v->host < 0 && v->def >= 0)
             r[n++] = (request){v->first, v->last, bytes, &v->slot};
+        if (v->alias < 0 && v->def >= 0) /* placed values too: a buffer each unplanned */
             p->unplanned_bytes += bytes;
-        }
         if (v->grad_first >= 0) {
             r[n++] = (request){v->grad_first, v->grad_last, bytes, &v->grad_slot};
             p->unplanned_bytes += bytes;
@@ -278,7 +335,7 @@ clnet_status clnet__plan_allocate(clnet_model *m, clnet__plan *p)
     }
     for (int i = 0; i < p->n_values; ++i) {
         clnet__value *v = &p->values[i];
-        const int rv = clnet__value_owner(p, i);
+        const int rv = clnet__value_storage(p, i);
         if (p->values[rv].slot >= 0)
             v->view.buf = p->slots[p->values[rv].slot];
         if (v->grad_slot >= 0)

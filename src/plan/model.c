@@ -304,11 +304,18 @@ static clnet_status run_forward(clnet_model *m, clnet__plan *p, const clnet_tens
             p->values[i].view.buf = x->buf;
     for (int s = 0; s < p->n_steps; ++s) {
         clnet__step *st = &p->steps[s];
+        if (st->in_place) { /* its inputs' producers wrote its output (memory.c) */
+            CLNET_TRY(poison(m, p, s));
+            continue;
+        }
         clnet_tensor *in[CLNET_MAX_INPUTS], *w[CLNET_MAX_WEIGHTS];
         for (int k = 0; k < st->n_in; ++k)
             in[k] = &p->values[st->in[k]].view;
         step_weights(m, st, w, NULL);
         const int training = p->training && !st->inference;
+        /* An output placed in a concatenation's buffer: its channel block of every pixel. */
+        const clnet__value *out = &p->values[st->out];
+        const int host = out->host;
         const clnet__op_call call = {.ctx = m->ctx,
                                      .params = st->params,
                                      .n_in = st->n_in,
@@ -320,7 +327,9 @@ static clnet_status run_forward(clnet_model *m, clnet__plan *p, const clnet_tens
                                      .training = training,
                                      .seed = call_seed(m, st),
                                      .exec = &st->exec,
-                                     .scratch = &st->scratch[0]};
+                                     .scratch = &st->scratch[0],
+                                     .out_stride = host >= 0 ? p->values[host].view.shape.c : 0,
+                                     .out_offset = host >= 0 ? (size_t)out->host_channel : 0};
         /* The override goes into the step's own copy of the params and back out. */
         float *mom = momentum && training && (st->op->flags & CLNET_OP_MOVING_STATS)
                          ? (float *)((char *)st->params + st->op->momentum_offset)

@@ -15,8 +15,12 @@ typedef struct clnet__value {
     int layer;
     int alias; /* -1, or the value owning the storage this view shares (never a view itself) */
     int def;   /* step that writes it; -1 for the model input */
-    int first, last;   /* interval on the plan's timeline during which the buffer is live */
-    int slot;          /* buffer, -1 for the input (the caller's tensor) */
+    int first, last; /* interval on the plan's timeline during which the buffer is live */
+    int slot; /* buffer, -1 for the input (the caller's tensor) and values placed in a host */
+    /* Inference: -1, or the concatenation's output whose buffer holds this value in place,
+     * as its channels [host_channel, host_channel + c) (memory.c): its producer writes it
+     * strided (clnet__op_call's out_stride, out_offset) and the concatenation runs nothing. */
+    int host, host_channel;
     clnet_tensor view; /* the value's shape on its slot's buffer (borrowed) */
     /* The caller reads it after the forward (clnet_model_keep_output): live to the end. */
     int kept;
@@ -53,6 +57,9 @@ typedef struct clnet__step {
     clnet__op_exec exec;
     clnet__scratch scratch[2];
     int scratch_slot[2][CLNET_SCRATCH_COUNT];
+    /* Inference: a concatenation whose inputs the memory plan placed in its output (their
+     * values' host): the step runs nothing. */
+    int in_place;
 } clnet__step;
 
 /* The training plan's last step: the softmax cross-entropy of its output (the logits,
@@ -88,6 +95,7 @@ typedef struct clnet__plan {
     uint64_t planned_bytes, unplanned_bytes;
     uint64_t scratch_bytes; /* the largest scratch of one step (included in the above) */
     int fused_bn, fused_act, fused_add, layers;
+    int concat_in_place; /* concatenations whose inputs are written in place (memory.c) */
     /* Training: steps run backward; ops with moving statistics in training mode (updated
      * by a forward) and in inference mode (frozen). */
     int backward_steps, moving_stats, frozen_stats;
@@ -143,6 +151,13 @@ struct clnet_model {
 static inline int clnet__value_owner(const clnet__plan *p, int v)
 {
     return p->values[v].alias >= 0 ? p->values[v].alias : v;
+}
+
+/* The value whose buffer holds v's data: its owner, or the concatenation hosting it. */
+static inline int clnet__value_storage(const clnet__plan *p, int v)
+{
+    const int o = clnet__value_owner(p, v);
+    return p->values[o].host >= 0 ? p->values[o].host : o;
 }
 
 /* A step's fused activation and use_bias fields, where its op has them (else NULL). */

@@ -3,6 +3,7 @@
  * poisoning every buffer whose tenant died (a plan that lets a dead tensor be read
  * then gives NaN or other numbers than one buffer per tensor). */
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +11,38 @@
 #include "plan/plan.h"
 #include "support/models.h"
 
+/* A value placed in a concatenation's buffer (memory.c): inference only, the host a
+ * concatenation's output with a buffer of its own whose life covers the value's, from its
+ * producer's write to the concatenation (its only reader); its channels inside the host's
+ * and apart from every other placed value's of that host. */
+static void expect_placed(const clnet__plan *p, int i)
+{
+    const clnet__value *v = &p->values[i], *h = &p->values[v->host];
+    cr_assert(!p->training, "value %d placed in a training plan", i);
+    cr_assert(h->def >= 0 && (p->steps[h->def].op->flags & CLNET_OP_CHANNEL_CONCAT) &&
+                  p->steps[h->def].in_place,
+              "value %d's host %d is no in-place concatenation", i, v->host);
+    cr_expect(v->slot < 0 && v->alias < 0 && h->host < 0 && h->alias < 0 && h->slot >= 0);
+    cr_expect(v->def >= 0 && p->steps[v->def].exec.strided_out, "value %d: producer", i);
+    cr_expect(h->first <= v->def && v->last == h->def && h->def <= h->last,
+              "value %d lives [%d, %d], its host [%d, %d]", i, v->def, v->last, h->first, h->last);
+    cr_expect(v->host_channel >= 0 && v->host_channel + v->view.shape.c <= h->view.shape.c);
+    cr_expect_eq(v->view.buf, h->view.buf);
+    for (int j = 0; j < p->n_values; ++j) {
+        const clnet__value *o = &p->values[j];
+        if (j != i && o->host == v->host)
+            cr_expect(o->host_channel + o->view.shape.c <= v->host_channel ||
+                          v->host_channel + v->view.shape.c <= o->host_channel,
+                      "values %d and %d overlap in their host's channels", i, j);
+    }
+    for (int s = 0; s < p->n_steps; ++s)
+        for (int k = 0; k < p->steps[s].n_in; ++k)
+            cr_expect(p->steps[s].in[k] != i || s == h->def, "value %d: read by step %d", i, s);
+}
+
 /* No two tensors of one buffer are live at the same time: values, gradients and each
- * step's scratch (live during its step alone, sharing buffers with the others). */
+ * step's scratch (live during its step alone, sharing buffers with the others). Values
+ * placed in a concatenation's buffer are checked against their host (expect_placed). */
 static void expect_disjoint(const clnet__plan *p)
 {
     typedef struct {
@@ -41,6 +72,8 @@ static void expect_disjoint(const clnet__plan *p)
             l[n++] = (life){v->slot, v->first, v->last};
         if (v->grad_slot >= 0)
             l[n++] = (life){v->grad_slot, v->grad_first, v->grad_last};
+        if (v->host >= 0)
+            expect_placed(p, i);
     }
     for (int a = 0; a < n; ++a)
         for (int b = a + 1; b < n; ++b)
@@ -256,5 +289,86 @@ Test(plan, one_plan_serves_every_smaller_batch, .timeout = 600)
     clnet_tensor_destroy(x);
     clnet_model_destroy(m);
     clnet_model_destroy(fresh);
+    clnet_graph_destroy(g);
+}
+
+/* Concatenation steps whose forward the executor ran (the model's step hook). */
+static void count_concats(void *user, const clnet__plan *p, int step, int backward, int after)
+{
+    if (!backward && !after && (p->steps[step].op->flags & CLNET_OP_CHANNEL_CONCAT))
+        ++*(int *)user;
+}
+
+typedef struct concat_case {
+    char name[24];
+    int in_place; /* concatenations expected in place at 32x32 */
+} concat_case;
+
+ParameterizedTestParameters(plan, concatenations_in_place)
+{
+    /* SqueezeNet's 8 fire modules; ShuffleNetV2's 3 downsampling units (both branches end
+     * in a convolution) and 13 basic units (the split's first half and a convolution);
+     * DenseNet's chained concatenations are read by the next layer's batch norm too. */
+    static concat_case cases[] = {
+        {"squeezenet1_1", 8}, {"shufflenet_v2_x0_5", 16}, {"densenet121", 0}};
+    return cr_make_param_array(concat_case, cases, CLNET_COUNTOF(cases));
+}
+
+/* The inference plan writes the concatenations' inputs in place (no concatenate runs, the
+ * placements keep every buffer's tenants apart) and gives, with dead buffers poisoned, what
+ * the same fusion gives with a buffer per tensor, and the unfused layers within 1e-5.
+ * Training plans keep the copies. */
+ParameterizedTest(concat_case *k, plan, concatenations_in_place, .timeout = 900)
+{
+    clnet_context *ctx = clnet_test_device();
+    clnet_zoo_options zo = {32, 32, 3, 10, "torch", 0, 0};
+    clnet_graph *g = NULL;
+    char err[512] = "";
+    cr_assert_eq(clnet_zoo_build(k->name, &zo, &g, err, sizeof err), CLNET_OK, "%s", err);
+    clnet_model *placed = clnet_test_model(ctx, g, 1, 1, 1),
+                *copied = clnet_test_model(ctx, g, 1, 0, 1),
+                *plain = clnet_test_model(ctx, g, 0, 0, 1);
+    clnet_test_randomize_weights(plain, 17);
+    clnet_test_copy_weights(placed, plain);
+    clnet_test_copy_weights(copied, plain);
+    placed->poison = 1;
+    int ran = 0;
+    placed->hook = count_concats;
+    placed->hook_user = &ran;
+    clnet_tensor *x = clnet_test_input(ctx, g, 2, 3), *y[3] = {NULL, NULL, NULL};
+    clnet_model *models[3] = {placed, copied, plain};
+    float *out[3];
+    for (int i = 0; i < 3; ++i) {
+        cr_assert_eq(clnet_model_forward(models[i], x, 0, &y[i]), CLNET_OK, "%s",
+                     clnet_context_error(ctx));
+        out[i] = clnet_test_host(y[i]);
+    }
+    const size_t n = clnet_tensor_count(y[0]);
+    const double same = clnet_test_rel_diff(out[0], out[1], n),
+                 unfused = clnet_test_rel_diff(out[0], out[2], n);
+    cr_expect(same <= 1e-6, "%s: in place vs copies, relative difference %g", k->name, same);
+    cr_expect(unfused <= 1e-5, "%s: in place vs unfused, relative difference %g", k->name, unfused);
+    const clnet__plan *p = placed->plans[0];
+    int concats = 0;
+    for (int s = 0; s < p->n_steps; ++s)
+        concats += (p->steps[s].op->flags & CLNET_OP_CHANNEL_CONCAT) != 0;
+    clnet_plan_stats ps, pt, pc;
+    cr_assert_eq(clnet_model_plan_stats(placed, 0, 2, &ps), CLNET_OK, "%s",
+                 clnet_context_error(ctx));
+    cr_expect_eq(ps.concat_in_place, k->in_place, "%s: %d of %d concatenations in place", k->name,
+                 ps.concat_in_place, concats);
+    cr_expect_eq(ran, concats - k->in_place, "%s: concatenations run", k->name);
+    expect_disjoint(p);
+    cr_assert_eq(clnet_model_plan_stats(copied, 0, 2, &pc), CLNET_OK);
+    cr_expect_eq(pc.concat_in_place, 0, "a buffer per tensor places nothing");
+    cr_assert_eq(clnet_model_plan_stats(placed, 1, 2, &pt), CLNET_OK, "%s",
+                 clnet_context_error(ctx));
+    cr_expect_eq(pt.concat_in_place, 0, "training keeps the copies");
+    expect_disjoint(placed->plans[1]);
+    for (int i = 0; i < 3; ++i) {
+        free(out[i]);
+        clnet_model_destroy(models[i]);
+    }
+    clnet_tensor_destroy(x);
     clnet_graph_destroy(g);
 }

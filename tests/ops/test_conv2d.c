@@ -1,7 +1,8 @@
 /* test_conv2d.c - conv2d against src/ref/conv2d.c on every class, values computed by
  * hand, parse and shape errors, a batch split into several im2col / Winograd chunks, and
  * grouped convolutions (against the reference, against depthwise_conv2d, their errors and
- * parameter counts). The Winograd path's own cases: test_conv2d_winograd.c. */
+ * parameter counts), and every path's output written strided into a wider tensor. The Winograd
+ * path's own cases: test_conv2d_winograd.c. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <stdio.h>
@@ -313,4 +314,129 @@ Test(conv2d, flops_are_multiply_adds)
     cr_expect(clnet__shape_eq(out, (clnet_shape){2, 112, 112, 64}));
     cr_expect_eq(op->flops(params, &in, 1, out), 2.0 * 112 * 112 * 64 * 7 * 7 * 3);
     free(params);
+}
+
+/* Forward of conv2d (spec) on random inputs in[0..n_in) and weights, as prepared with algo
+ * forced: into its own tensor (out_stride 0) into got, or (wide > 0) as channels [off, off +
+ * cout) of a wide-channel tensor first filled with 7 (the memory plan's in-place
+ * concatenation), whose every float comes back in got. */
+static clnet_status run_strided(clnet_context *ctx, const char *spec, const clnet_shape *in,
+                                int n_in, int wide, int off, float *got, clnet_shape *out)
+{
+    const clnet__op_desc *op = clnet__op_find("conv2d");
+    void *params = NULL;
+    clnet_tensor *t[2] = {NULL, NULL}, *w[2] = {NULL, NULL}, *y = NULL;
+    clnet__weight_desc wd[CLNET_MAX_WEIGHTS];
+    clnet__op_alone a = {0};
+    int n_w = 0;
+    clnet_status st = clnet__op_parse(ctx, op, spec, "test", &params);
+    if (st == CLNET_OK)
+        st = op->infer(ctx, params, in, n_in, out);
+    if (st == CLNET_OK)
+        n_w = op->weights(params, in, n_in, wd);
+    for (int i = 0; st == CLNET_OK && i < n_in + n_w; ++i) {
+        const clnet_shape s = i < n_in ? in[i] : wd[i - n_in].shape;
+        clnet_tensor **dst = i < n_in ? &t[i] : &w[i - n_in];
+        float *r = clnet_test_random(clnet__shape_count(s), 40 + (uint64_t)i);
+        st = clnet_tensor_create(ctx, s, dst);
+        if (st == CLNET_OK)
+            st = clnet_tensor_write(*dst, r, clnet__shape_count(s));
+        free(r);
+    }
+    clnet_shape ys = *out;
+    ys.c = wide ? wide : out->c;
+    if (st == CLNET_OK)
+        st = clnet_tensor_create(ctx, ys, &y);
+    if (st == CLNET_OK)
+        st = clnet_tensor_fill(y, 7.0f);
+    if (st == CLNET_OK)
+        st = clnet__op_alone_prepare(ctx, op, params, in, n_in, 0, &a);
+    if (st == CLNET_OK) {
+        clnet_tensor view = *y;
+        view.shape = *out; /* the value's own shape, on the wide buffer */
+        view.count = clnet__shape_count(*out);
+        const clnet__op_call call = {.ctx = ctx,
+                                     .params = params,
+                                     .n_in = n_in,
+                                     .in = t,
+                                     .out = &view,
+                                     .n_w = n_w,
+                                     .w = w,
+                                     .exec = &a.exec,
+                                     .scratch = &a.scratch,
+                                     .out_stride = wide,
+                                     .out_offset = (size_t)off};
+        cr_expect(a.exec.strided_out, "conv2d's record allows a strided output");
+        st = op->forward(&call);
+    }
+    if (st == CLNET_OK)
+        st = clnet_tensor_read(y, got, clnet__shape_count(ys));
+    clnet__op_alone_release(&a);
+    for (int i = 0; i < 2; ++i) {
+        clnet_tensor_destroy(t[i]);
+        clnet_tensor_destroy(w[i]);
+    }
+    clnet_tensor_destroy(y);
+    free(params);
+    return st;
+}
+
+/* Each forward path (the 1x1 GEMM, im2col in chunks, grouped, Winograd in chunks, with a
+ * residual) written as channels [off, off + cout) of a wider tensor gives its own output
+ * there, to the float, and leaves every other channel as it was. */
+static void check_strided(clnet_device_class cls, const char *algo, const char *spec, int n_in,
+                          clnet_shape x)
+{
+    clnet_context *ctx = clnet_test_device_class(cls);
+    snprintf(ctx->conv_algo, sizeof ctx->conv_algo, "%s", algo);
+    const uint64_t keep = ctx->info.max_alloc_bytes;
+    ctx->info.max_alloc_bytes = 80 << 10; /* several im2col / Winograd chunks */
+    clnet_shape in[2] = {x, x}, out;
+    const clnet__op_desc *op = clnet__op_find("conv2d");
+    void *params = NULL;
+    cr_assert_eq(clnet__op_parse(ctx, op, spec, "test", &params), CLNET_OK);
+    cr_assert_eq(op->infer(ctx, params, in, 1, &out), CLNET_OK);
+    free(params);
+    in[1] = out; /* the residual */
+    const int off = 3, wide = out.c + 5;
+    const size_t pixels = clnet__shape_count(out) / (size_t)out.c;
+    float *want = malloc(clnet__shape_count(out) * sizeof *want);
+    float *got = malloc(pixels * (size_t)wide * sizeof *got);
+    clnet_status st = run_strided(ctx, spec, in, n_in, 0, 0, want, &out);
+    cr_assert_eq(st, CLNET_OK, "%s", clnet_context_error(ctx));
+    st = run_strided(ctx, spec, in, n_in, wide, off, got, &out);
+    ctx->info.max_alloc_bytes = keep;
+    ctx->conv_algo[0] = '\0';
+    cr_assert_eq(st, CLNET_OK, "%s", clnet_context_error(ctx));
+    int bad = 0;
+    for (size_t p = 0; p < pixels; ++p)
+        for (int c = 0; c < wide; ++c) {
+            const float g = got[p * (size_t)wide + (size_t)c];
+            const int inside = c >= off && c < off + out.c;
+            const float w = inside ? want[p * (size_t)out.c + (size_t)(c - off)] : 7.0f;
+            if (g != w && bad++ < 5)
+                cr_expect_eq(g, w, "%s %s: pixel %zu channel %d: %g, want %g", algo, spec, p, c,
+                             (double)g, (double)w);
+        }
+    cr_expect_eq(bad, 0, "%s: %d floats differ", algo, bad);
+    free(want);
+    free(got);
+}
+
+CLNET_TEST_CLASS_PARAMS(conv2d, strided_output_into_wider_tensor)
+
+ParameterizedTest(clnet_device_class *cls, conv2d, strided_output_into_wider_tensor)
+{
+    const clnet_shape x = {5, 10, 9, 8};
+    check_strided(*cls, "im2col", "filters = 6\nkernel_size = 1\nactivation = relu", 1, x);
+    check_strided(*cls, "im2col", "filters = 17\nkernel_size = 1\nuse_bias = false", 1, x);
+    check_strided(*cls, "im2col", "filters = 6\nkernel_size = 3\npadding = same\nactivation = relu",
+                  1, x);
+    check_strided(*cls, "im2col",
+                  "filters = 6\nkernel_size = 3\nstrides = 2\npadding = same\ngroups = 2", 1, x);
+    check_strided(*cls, "winograd",
+                  "filters = 6\nkernel_size = 3\npadding = same\nactivation = relu", 1, x);
+    check_strided(*cls, "winograd", "filters = 6\nkernel_size = 3\npadding = same", 2, x);
+    check_strided(*cls, "im2col", "filters = 5\nkernel_size = 3\nactivation = relu6", 2,
+                  (clnet_shape){3, 7, 6, 5});
 }
