@@ -23,9 +23,9 @@
 //        group, global (groups * ceil(cg / GC_OB), ceil(in_w / VW), batch * in_h); per tap and
 //        output channel the VW pixels' dpre values are gathered into one vector for GC_OB
 //        weights.
-#ifndef GC_OB
+// Channels a CPU work-item accumulates per pixel vector (the named a0 .. a3 below; the
+// host's BLOCK).
 #define GC_OB 4
-#endif
 
 #define GC_GEOM                                                                            \
     int batch, int in_h, int in_w, int cin, int out_h, int out_w, int cout, int kh, int kw, \
@@ -40,16 +40,30 @@ inline VFLOAT gc_gather(global const float *p, const int *off)
     return VLOAD(0, lanes);
 }
 
-// acc[b] += v * w[b * step] for the block's nb <= GC_OB channels b: unguarded when the
-// block is whole (the usual case), so the accumulators stay in registers.
-#define GC_ACCUMULATE(acc, v, w, step, nb)                                                 \
-    if ((nb) == GC_OB)                                                                     \
-        for (int b = 0; b < GC_OB; ++b)                                                    \
-            acc[b] += (v) * (w)[b * (step)];                                               \
-    else                                                                                   \
-        for (int b = 0; b < GC_OB; ++b)                                                    \
-            if (b < (nb))                                                                  \
-                acc[b] += (v) * (w)[b * (step)];
+// a<b> += v * w[b * step] for the block's nb (1 to 4) channels b. Named accumulators: POCL
+// keeps an array of them in memory.
+#define GC_ACCUMULATE(v, w, step, nb)                                                      \
+    {                                                                                      \
+        a0 += (v) * (w)[0];                                                                \
+        if ((nb) == 4) {                                                                   \
+            a1 += (v) * (w)[(step)];                                                       \
+            a2 += (v) * (w)[2 * (step)];                                                   \
+            a3 += (v) * (w)[3 * (step)];                                                   \
+        } else {                                                                           \
+            if ((nb) > 1)                                                                  \
+                a1 += (v) * (w)[(step)];                                                   \
+            if ((nb) > 2)                                                                  \
+                a2 += (v) * (w)[2 * (step)];                                               \
+        }                                                                                  \
+    }
+
+// Stores the block's nb accumulators, lanes 0 .. count - 1, to p[b + l * stride].
+#define GC_STORE(p, stride, count, nb)                                                     \
+    {                                                                                      \
+        const VFLOAT acc[4] = {a0, a1, a2, a3};                                            \
+        for (int b = 0; b < (nb); ++b)                                                     \
+            gc_scatter(acc[b], (p) + b, (stride), (count));                                \
+    }
 
 // Stores lanes 0 .. count - 1 of v to p[l * stride].
 inline void gc_scatter(VFLOAT v, global float *p, int stride, int count)
@@ -116,9 +130,7 @@ kernel void conv2d_grouped_forward(global const float *x, global const float *w,
     if (g >= groups || ox0 >= out_w)
         return;
     const int co0 = g * og + o0, nb = min(GC_OB, og - o0), pixels = min(VW, out_w - ox0);
-    VFLOAT acc[GC_OB];
-    for (int o = 0; o < GC_OB; ++o)
-        acc[o] = (VFLOAT)0.0f;
+    VFLOAT a0 = (VFLOAT)0.0f, a1 = a0, a2 = a0, a3 = a0;
     for (int ky = 0; ky < kh; ++ky) {
         const int iy = oy * sh - pad_t + ky;
         if (iy < 0 || iy >= in_h)
@@ -129,13 +141,11 @@ kernel void conv2d_grouped_forward(global const float *x, global const float *w,
             global const float *wp = w + (ky * kw + kx) * cg * cout + co0;
             for (int ci = 0; ci < cg; ++ci) {
                 const VFLOAT xv = VLOAD(0, xp + (size_t)ci * sw * wq);
-                GC_ACCUMULATE(acc, xv, wp + ci * cout, 1, nb)
+                GC_ACCUMULATE(xv, wp + ci * cout, 1, nb)
             }
         }
     }
-    global float *yp = y + (((size_t)n0 * out_h + row) * out_w + ox0) * cout + co0;
-    for (int o = 0; o < nb; ++o)
-        gc_scatter(acc[o], yp + o, cout, pixels);
+    GC_STORE(y + (((size_t)n0 * out_h + row) * out_w + ox0) * cout + co0, cout, pixels, nb)
 #endif
 }
 
@@ -181,9 +191,7 @@ kernel void conv2d_grouped_backward(global const float *dpre, global const float
     if (g >= groups || ix0 >= in_w)
         return;
     const int nb = min(GC_OB, cg - c0), pixels = min(VW, in_w - ix0);
-    VFLOAT acc[GC_OB];
-    for (int c = 0; c < GC_OB; ++c)
-        acc[c] = (VFLOAT)0.0f;
+    VFLOAT a0 = (VFLOAT)0.0f, a1 = a0, a2 = a0, a3 = a0;
     for (int ky = 0; ky < kh; ++ky) {
         const int oy = gc_source(iy, ky, pad_t, sh, out_h);
         if (oy < 0)
@@ -198,12 +206,10 @@ kernel void conv2d_grouped_backward(global const float *dpre, global const float
             global const float *wp = w + ((ky * kw + kx) * cg + c0) * cout + g * og;
             for (int o = 0; o < og; ++o) {
                 const VFLOAT dv = gc_gather(drow + o, off);
-                GC_ACCUMULATE(acc, dv, wp + o, cout, nb)
+                GC_ACCUMULATE(dv, wp + o, cout, nb)
             }
         }
     }
-    global float *dp = dx + ((size_t)row * in_w + ix0) * cin + g * cg + c0;
-    for (int c = 0; c < nb; ++c)
-        gc_scatter(acc[c], dp + c, cin, pixels);
+    GC_STORE(dx + ((size_t)row * in_w + ix0) * cin + g * cg + c0, cin, pixels, nb)
 #endif
 }

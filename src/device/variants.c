@@ -131,20 +131,24 @@ static const param_row rows[] = {
     {CLNET_CLASS_AUTO, NULL, "conv2d", "WINOGRAD_BYTES", 64 << 20},
     {CLNET_CLASS_CPU, NULL, "conv2d", "WINOGRAD_BYTES", 4 << 20},
     /* conv2d: grouped convolutions whose groups have at most GROUPED_MAX_CHANNELS input
-     * and output channels, on rows (forward: output, dX: input) of at least
-     * GROUPED_MIN_WIDTH pixels, run conv2d_grouped.c's direct kernels instead of one GEMM
-     * per group (0: never). POCL CPU (2-core EPYC, batch 1, bench_ops): ResNeXt-50's 3x3s
-     * with 4 and 8 channels per group at 56 and 28 pixels and RegNetY-400MF's with 8 at 28
-     * and 14, forward 1.3-3.5x and backward 1.2-1.7x faster; 16 channels at 14x14 even;
-     * 24 or more channels per group, or 7-pixel rows (7 of the 16 lanes busy), slower.
-     * GPU classes keep the GEMMs until measured on a GPU ($CLNET_CONV_ALGO=grouped or
-     * `clnet tune` choose it there). GC_OB: output (dX: input) channels of one group a CPU
-     * work-item accumulates per vector of pixels. */
+     * and output channels, on output rows of at least GROUPED_MIN_WIDTH pixels, run
+     * forward by conv2d_grouped.c's direct kernel instead of one GEMM per group (0: never);
+     * the GROUPED_DX_ keys decide the same for dX (input rows). POCL CPU (2-core EPYC,
+     * batch 1, bench_ops min ms against im2col + GEMMs): forward 2.1-5x faster for
+     * ResNeXt-50's and RegNetY-400MF's 4, 8 and 16 channels per group at 7 to 56 pixels
+     * (56x56x128 / 32 groups 2.19 -> 0.42, 14x14x512 / 32 0.57 -> 0.22), even at 24
+     * channels, slower at 32 on 7-pixel rows and at 56; dX faster at 4 and 8 channels
+     * on rows of 14 and more (the whole backward 11.8 -> 5.9 ms at 56x56x128), even on
+     * 7-pixel rows, 2x slower at 16 channels. GPU classes keep the GEMMs until measured on
+     * a GPU ($CLNET_CONV_ALGO=grouped or `clnet tune` choose it there). */
     {CLNET_CLASS_AUTO, NULL, "conv2d", "GROUPED_MAX_CHANNELS", 0},
-    {CLNET_CLASS_CPU, NULL, "conv2d", "GROUPED_MAX_CHANNELS", 8},
+    {CLNET_CLASS_CPU, NULL, "conv2d", "GROUPED_MAX_CHANNELS", 16},
     {CLNET_CLASS_AUTO, NULL, "conv2d", "GROUPED_MIN_WIDTH", 0},
-    {CLNET_CLASS_CPU, NULL, "conv2d", "GROUPED_MIN_WIDTH", 12},
-    {CLNET_CLASS_CPU, NULL, "conv2d_grouped", "GC_OB", 4},
+    {CLNET_CLASS_CPU, NULL, "conv2d", "GROUPED_MIN_WIDTH", 7},
+    {CLNET_CLASS_AUTO, NULL, "conv2d", "GROUPED_DX_MAX_CHANNELS", 0},
+    {CLNET_CLASS_CPU, NULL, "conv2d", "GROUPED_DX_MAX_CHANNELS", 8},
+    {CLNET_CLASS_AUTO, NULL, "conv2d", "GROUPED_DX_MIN_WIDTH", 0},
+    {CLNET_CLASS_CPU, NULL, "conv2d", "GROUPED_DX_MIN_WIDTH", 12},
     /* global_pool: a GPU work-group of GP_CT channels x GP_RT pixel lanes (a power of
      * two) per image; GP_RUN pixels per CPU work-item when spreading the gradient. */
     {CLNET_CLASS_DGPU, NULL, "global_pool", "GP_CT", 32},

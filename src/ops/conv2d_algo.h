@@ -41,8 +41,9 @@ clnet_status clnet__conv2d_geom(clnet_context *ctx, const clnet__conv2d_params *
  * algorithm that applies, else (use_db) the tuning database's entry for the problem, else
  * the variant table's rule ("conv2d" keys WINOGRAD, WINOGRAD_MIN_C, WINOGRAD_MIN_TILES;
  * Winograd's transformed kernel must fit the max allocation; GROUPED_MAX_CHANNELS and
- * GROUPED_MIN_WIDTH: grouped convolutions whose groups have at most that many input and
- * output channels, and whose output (dX: input) rows are at least that wide, run GROUPED).
+ * GROUPED_MIN_WIDTH, for dX GROUPED_DX_MAX_CHANNELS and GROUPED_DX_MIN_WIDTH: grouped
+ * convolutions whose groups have at most that many input and output channels, and whose
+ * output (dX: input) rows are at least that wide, run GROUPED).
  * Never AUTO. *tuned (may be
  * NULL) is 1 when the database decided. Called by prepare steps only. */
 clnet__conv_algo clnet__conv2d_pick(const clnet_context *ctx, const clnet__conv_geom *g,

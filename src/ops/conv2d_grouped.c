@@ -65,7 +65,7 @@ static int geom_args(const clnet__conv_geom *g, clnet_arg *a)
 static void cpu_global(const clnet_context *ctx, const clnet__conv_geom *g, int gc, int wide,
                        size_t rows, size_t global[3])
 {
-    const size_t vw = (size_t)vector_width(ctx), ob = (size_t)clnet__param(ctx, PROG, "GC_OB", 4);
+    const size_t vw = (size_t)vector_width(ctx), ob = 4; /* the .cl's GC_OB */
     global[0] = (size_t)g->groups * (((size_t)gc + ob - 1) / ob);
     global[1] = ((size_t)wide + vw - 1) / vw;
     global[2] = rows;

@@ -88,9 +88,11 @@ clnet__conv_algo clnet__conv2d_pick(const clnet_context *ctx, const clnet__conv_
         return CLNET_CONV_WINOGRAD;
     /* Narrow groups over rows wide enough to fill the direct kernels' pixel vectors. */
     const int widest = (g->cin > g->cout ? g->cin : g->cout) / g->groups;
+    const char *max_c = backward_data ? "GROUPED_DX_MAX_CHANNELS" : "GROUPED_MAX_CHANNELS";
+    const char *min_w = backward_data ? "GROUPED_DX_MIN_WIDTH" : "GROUPED_MIN_WIDTH";
     if (clnet__conv2d_algo_ok(CLNET_CONV_GROUPED, g) &&
-        widest <= clnet__param(ctx, "conv2d", "GROUPED_MAX_CHANNELS", 0) &&
-        w >= clnet__param(ctx, "conv2d", "GROUPED_MIN_WIDTH", 0))
+        widest <= clnet__param(ctx, "conv2d", max_c, 0) &&
+        w >= clnet__param(ctx, "conv2d", min_w, 0))
         return CLNET_CONV_GROUPED;
     return CLNET_CONV_IM2COL;
 }

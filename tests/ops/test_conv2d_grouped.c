@@ -85,32 +85,38 @@ ParameterizedTest(clnet_device_class *cls, conv2d_grouped, forward_in_chunks)
     cr_expect_eq(st, CLNET_OK, "%s: %s", clnet_status_string(st), clnet_context_error(ctx));
 }
 
-/* The variant table's rule: on the CPU class ResNeXt-50's first grouped 3x3 (4 channels per
- * group, 56-pixel rows) and RegNetY-400MF's 8-channel groups at 14 pixels run the direct
- * kernels, 7-pixel rows, 16-channel groups and ungrouped convolutions do not; GPU classes
- * keep the GEMMs. CLNET_CONV_ALGO cannot force it onto one group. */
+/* The variant table's rule on the CPU class: forward runs the direct kernel for groups of up
+ * to 16 channels on rows of 7 pixels and more (ResNeXt-50's 4-channel groups at 56, its
+ * 16-channel ones, RegNetY-400MF's 8 at 7), dX for up to 8 channels on rows of 12 and more;
+ * 32-channel groups, 5-pixel rows and ungrouped convolutions keep the GEMMs, as GPU classes
+ * do everywhere. CLNET_CONV_ALGO cannot force it onto one group. */
 Test(conv2d_grouped, picked_for_narrow_groups_on_wide_rows)
 {
     clnet_context *cpu = clnet_test_device_class(CLNET_CLASS_CPU);
     const clnet__conv_geom resnext = {1, 56, 56, 128, 56, 56, 128, 3, 3, 1, 1, 1, 1, 32};
-    clnet__conv_geom regnet = {1, 14, 14, 208, 14, 14, 208, 3, 3, 1, 1, 1, 1, 26};
-    clnet__conv_geom small = resnext, wide = resnext, one = resnext;
-    small.in_h = small.in_w = small.out_h = small.out_w = 7;
-    wide.groups = 8;
+    const clnet__conv_geom regnet = {1, 7, 7, 440, 7, 7, 440, 3, 3, 1, 1, 1, 1, 55};
+    clnet__conv_geom narrow = resnext, sixteen = resnext, wide = resnext, one = resnext;
+    narrow.in_h = narrow.in_w = narrow.out_h = narrow.out_w = 5;
+    sixteen.groups = 8;
+    wide.groups = 4;
     one.groups = 1;
     cr_expect_eq(clnet__conv2d_pick(cpu, &resnext, 0, 0, NULL), CLNET_CONV_GROUPED);
     cr_expect_eq(clnet__conv2d_pick(cpu, &resnext, 1, 0, NULL), CLNET_CONV_GROUPED);
     cr_expect_eq(clnet__conv2d_pick(cpu, &regnet, 0, 0, NULL), CLNET_CONV_GROUPED);
-    cr_expect_eq(clnet__conv2d_pick(cpu, &small, 0, 0, NULL), CLNET_CONV_IM2COL);
+    cr_expect_eq(clnet__conv2d_pick(cpu, &regnet, 1, 0, NULL), CLNET_CONV_IM2COL);
+    cr_expect_eq(clnet__conv2d_pick(cpu, &sixteen, 0, 0, NULL), CLNET_CONV_GROUPED);
+    cr_expect_eq(clnet__conv2d_pick(cpu, &sixteen, 1, 0, NULL), CLNET_CONV_IM2COL);
     cr_expect_eq(clnet__conv2d_pick(cpu, &wide, 0, 0, NULL), CLNET_CONV_IM2COL);
+    cr_expect_eq(clnet__conv2d_pick(cpu, &narrow, 0, 0, NULL), CLNET_CONV_IM2COL);
     cr_expect_neq(clnet__conv2d_pick(cpu, &one, 0, 0, NULL), CLNET_CONV_GROUPED);
     for (int k = 0; k < 2; ++k) {
         clnet_context *gpu = clnet_test_device_class(clnet_test_classes[k]);
         cr_expect_eq(clnet__conv2d_pick(gpu, &resnext, 0, 0, NULL), CLNET_CONV_IM2COL);
+        cr_expect_eq(clnet__conv2d_pick(gpu, &resnext, 1, 0, NULL), CLNET_CONV_IM2COL);
     }
     cr_expect(!clnet__conv2d_algo_ok(CLNET_CONV_GROUPED, &one));
     snprintf(cpu->conv_algo, sizeof cpu->conv_algo, "%s", "grouped");
-    cr_expect_eq(clnet__conv2d_pick(cpu, &small, 0, 0, NULL), CLNET_CONV_GROUPED);
+    cr_expect_eq(clnet__conv2d_pick(cpu, &wide, 0, 0, NULL), CLNET_CONV_GROUPED);
     cr_expect_neq(clnet__conv2d_pick(cpu, &one, 0, 0, NULL), CLNET_CONV_GROUPED);
     cpu->conv_algo[0] = '\0';
     cr_expect_str_eq(clnet__conv_algo_name(CLNET_CONV_GROUPED), "grouped");
