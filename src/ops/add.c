@@ -59,6 +59,10 @@ static void add_describe(const void *params, char *buf, size_t len)
     clnet__act_suffix(((const clnet__add_params *)params)->act, buf, len);
 }
 
+/* exec.algo: the second input broadcast, by broadcast.c's kernels (decided at prepare,
+ * from the plan's shapes; a smaller batch keeps it: the kernels take equal shapes too). */
+enum { ADD_SUM = 0, ADD_BROADCAST = 1 };
+
 static clnet_status add_prepare(clnet_context *ctx, const void *params, const clnet_shape *in,
                                 int n_in, clnet_shape out, int training, clnet__op_exec *e)
 {
@@ -66,17 +70,12 @@ static clnet_status add_prepare(clnet_context *ctx, const void *params, const cl
     (void)out;
     if (!clnet__broadcast_differs(in, n_in))
         return CLNET_OK;
+    e->algo = ADD_BROADCAST;
     CLNET_TRY(clnet__broadcast_prepare(ctx, "add", in, n_in, training, e));
     if (!e->backward[0])
         snprintf(e->backward, sizeof e->backward, "add_broadcast_backward");
     snprintf(e->forward, sizeof e->forward, "add_broadcast_forward");
     return CLNET_OK;
-}
-
-static int broadcasts(const clnet__op_call *call)
-{
-    const clnet_shape in[2] = {call->in[0]->shape, call->in[1]->shape};
-    return clnet__broadcast_differs(in, call->n_in);
 }
 
 static double add_flops(const void *params, const clnet_shape *in, int n_in, clnet_shape out)
@@ -103,7 +102,7 @@ static clnet_status pre_buffer(const clnet__op_call *call, int backward, cl_mem 
 static clnet_status add_forward(const clnet__op_call *call)
 {
     const clnet__add_params *p = call->params;
-    if (broadcasts(call))
+    if (call->exec->algo == ADD_BROADCAST)
         return clnet__broadcast_forward(call->ctx, "add_broadcast_forward", call->in[0],
                                         call->in[1], call->out);
     const int count = (int)call->out->count;
@@ -128,7 +127,7 @@ static clnet_status add_forward(const clnet__op_call *call)
 static clnet_status add_backward(const clnet__op_call *call)
 {
     const clnet__add_params *p = call->params;
-    if (broadcasts(call))
+    if (call->exec->algo == ADD_BROADCAST)
         return clnet__broadcast_backward(call->ctx, call->scratch, "add_broadcast_backward",
                                          call->in[0], call->in[1], call->dout, call->din[0],
                                          call->din[1]);

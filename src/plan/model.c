@@ -457,8 +457,10 @@ clnet_status clnet__model_forward_momentum(clnet_model *m, const clnet_tensor *x
 static clnet_status accumulate(clnet_model *m, clnet_tensor *dv, clnet_tensor *acc)
 {
     static const clnet__add_params none = {{CLNET_ACT_NONE, 0.0f}};
+    static const clnet__op_exec sum = {0}; /* a same-shape sum: what add's prepare records */
     clnet_tensor *in[2] = {dv, acc};
-    const clnet__op_call call = {.ctx = m->ctx, .params = &none, .n_in = 2, .in = in, .out = dv};
+    const clnet__op_call call = {
+        .ctx = m->ctx, .params = &none, .n_in = 2, .in = in, .out = dv, .exec = &sum};
     return clnet__op_add.forward(&call);
 }
 
