@@ -18,6 +18,10 @@ if [ "${1:-}" = "--sanitize" ]; then
     export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
     export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:strict_string_checks=1"
     export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+    # Tests that repeat one host path over many models or shapes take a few under the
+    # sanitizers (CLNET_GEMM_SMALL: the small-m GEMM cases with k <= 7, n <= 17, as for
+    # oclgrind).
+    export CLNET_TEST_SANITIZE=1 CLNET_GEMM_SMALL=1
 fi
 cmake -S . -B "$dir" "${flags[@]}" >/dev/null
 cmake --build "$dir" -j"$(nproc)"
@@ -35,5 +39,7 @@ if [ "$dir" = build-asan ]; then
     fi
     grep -qE '^[0-9]+% tests passed, 0 tests failed' sanitizer.log
 else
-    ctest --output-on-failure "$@"
+    # Two tests at a time: one alone leaves a core idle while it compiles kernels, reads
+    # files or runs host references (the tests use their own files).
+    ctest --output-on-failure -j"$(nproc)" "$@"
 fi

@@ -3,6 +3,7 @@
 #include "common.h"
 
 #include "clnet.h"
+#include "io/keras.h"
 #include "io/safetensors.h"
 
 #include <ftw.h>
@@ -178,4 +179,30 @@ void fuzz_use_dataset(const char *source, const char *part, const clnet_dataset_
     clnet_dataset_destroy(train);
     clnet_dataset_destroy(val);
     clnet_dataset_destroy(d);
+}
+
+/* A request for an absurd size gets NULL, as without the sanitizer, rather than a report:
+ * clnet checks every allocation, and libhdf5 (in keras_hdf5.c's child) asks for sizes read
+ * from damaged files and gives up when malloc says no. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+    return "allocator_may_return_null=1";
+}
+
+void fuzz_keras_import(const struct cJSON *model, const struct clnet__keras_source *src)
+{
+    char err[8192] = "";
+    clnet__import im;
+    if (clnet__keras_import_config(model, src, NULL, &im, err, sizeof err) == CLNET_OK) {
+        const int layers = clnet_graph_layer_count(im.g);
+        FUZZ_CHECK(im.g != NULL && layers > 1);
+        for (int i = 0; i < im.n_w; ++i)
+            FUZZ_CHECK(im.w[i].layer > 0 && im.w[i].layer < layers && im.w[i].data != NULL);
+        fuzz_note("imported");
+    } else {
+        FUZZ_CHECK(im.g == NULL && im.w == NULL && err[0] != '\0');
+        fuzz_note(err);
+    }
+    clnet__import_free(&im);
 }

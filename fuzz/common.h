@@ -52,4 +52,11 @@ void fuzz_note(const char *err);
     } while (0)
 void fuzz_fail(const char *what, const char *file, int line);
 
+/* A Keras model config translated with its weights from src (NULL: the graph alone), and
+ * the result checked: a graph with each weight on one of its layers, or an error that says
+ * something (fuzz_keras_*.c). */
+struct cJSON;
+struct clnet__keras_source;
+void fuzz_keras_import(const struct cJSON *model, const struct clnet__keras_source *src);
+
 #endif

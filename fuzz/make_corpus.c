@@ -14,6 +14,7 @@
 #include <stb/stb_image_write.h>
 
 #include "io/safetensors.h"
+#include "onnx/onnx.pb-c.h"
 
 static const char *root;
 
@@ -367,6 +368,407 @@ static void image_folder_seeds(void)
     free(seed.p);
 }
 
+/* ---- ONNX models (protobuf-c over onnx.proto), as fuzz_onnx.c reads them ---- */
+
+/* Everything a model's protos hold is allocated here and freed once it is written. */
+static void *arena[4096];
+static int n_arena;
+
+static void *grab(size_t n)
+{
+    void *p = calloc(1, n ? n : 1);
+    if (!p || n_arena == (int)(sizeof arena / sizeof arena[0]))
+        exit(1);
+    return arena[n_arena++] = p;
+}
+
+static char *text(const char *s)
+{
+    return strcpy(grab(strlen(s) + 1), s);
+}
+
+static Onnx__AttributeProto *attr_ints(const char *name, int n, const int64_t *v)
+{
+    Onnx__AttributeProto *a = grab(sizeof *a);
+    onnx__attribute_proto__init(a);
+    a->name = text(name);
+    a->has_type = 1;
+    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+    a->n_ints = (size_t)n;
+    a->ints = grab((size_t)n * sizeof *a->ints);
+    memcpy(a->ints, v, (size_t)n * sizeof *v);
+    return a;
+}
+
+static Onnx__AttributeProto *attr_int(const char *name, int64_t v)
+{
+    Onnx__AttributeProto *a = grab(sizeof *a);
+    onnx__attribute_proto__init(a);
+    a->name = text(name);
+    a->has_type = a->has_i = 1;
+    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+    a->i = v;
+    return a;
+}
+
+/* A node of op with inputs and outputs (space-separated names) and attributes. */
+static Onnx__NodeProto *node(const char *op, const char *in, const char *out, int n_attr,
+                             Onnx__AttributeProto *const *attrs)
+{
+    Onnx__NodeProto *n = grab(sizeof *n);
+    onnx__node_proto__init(n);
+    n->op_type = text(op);
+    n->name = text(out);
+    const char *lists[2] = {in, out};
+    for (int l = 0; l < 2; ++l) {
+        char **names = grab(8 * sizeof *names);
+        size_t count = 0;
+        for (const char *p = lists[l]; *p && count < 8;) {
+            const size_t len = strcspn(p, " ");
+            names[count] = grab(len + 1);
+            memcpy(names[count++], p, len);
+            p += len + (p[len] == ' ');
+        }
+        *(l ? &n->output : &n->input) = names;
+        *(l ? &n->n_output : &n->n_input) = count;
+    }
+    n->n_attribute = (size_t)n_attr;
+    n->attribute = grab((size_t)(n_attr ? n_attr : 1) * sizeof *n->attribute);
+    for (int i = 0; i < n_attr; ++i)
+        n->attribute[i] = attrs[i];
+    return n;
+}
+
+/* An initializer of dims holding i * scale (float) or ints[i] (int64 when ints). */
+static Onnx__TensorProto *tensor(const char *name, int rank, const int64_t *dims, float scale,
+                                 const int64_t *ints)
+{
+    Onnx__TensorProto *t = grab(sizeof *t);
+    onnx__tensor_proto__init(t);
+    t->name = text(name);
+    t->has_data_type = 1;
+    t->data_type =
+        ints ? ONNX__TENSOR_PROTO__DATA_TYPE__INT64 : ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    t->n_dims = (size_t)rank;
+    t->dims = grab((size_t)(rank ? rank : 1) * sizeof *t->dims);
+    size_t count = 1;
+    for (int d = 0; d < rank; ++d)
+        count *= (size_t)(t->dims[d] = dims[d]);
+    if (ints) {
+        t->n_int64_data = count;
+        t->int64_data = grab(count * sizeof *t->int64_data);
+        memcpy(t->int64_data, ints, count * sizeof *ints);
+    } else {
+        t->n_float_data = count;
+        t->float_data = grab(count * sizeof *t->float_data);
+        for (size_t i = 0; i < count; ++i)
+            t->float_data[i] = (float)((i * 7919) % 17) * scale - 8.0f * scale;
+    }
+    return t;
+}
+
+/* A float32 graph input or output of dims (0: a symbolic "N"). */
+static Onnx__ValueInfoProto *value(const char *name, int rank, const int64_t *dims)
+{
+    Onnx__ValueInfoProto *v = grab(sizeof *v);
+    onnx__value_info_proto__init(v);
+    v->name = text(name);
+    Onnx__TypeProto *ty = v->type = grab(sizeof *ty);
+    onnx__type_proto__init(ty);
+    ty->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    Onnx__TypeProto__Tensor *tt = ty->tensor_type = grab(sizeof *tt);
+    onnx__type_proto__tensor__init(tt);
+    tt->has_elem_type = 1;
+    tt->elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    Onnx__TensorShapeProto *s = tt->shape = grab(sizeof *s);
+    onnx__tensor_shape_proto__init(s);
+    s->n_dim = (size_t)rank;
+    s->dim = grab((size_t)rank * sizeof *s->dim);
+    for (int d = 0; d < rank; ++d) {
+        Onnx__TensorShapeProto__Dimension *dim = s->dim[d] = grab(sizeof *dim);
+        onnx__tensor_shape_proto__dimension__init(dim);
+        if (dims[d]) {
+            dim->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+            dim->dim_value = dims[d];
+        } else {
+            dim->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+            dim->dim_param = text("N");
+        }
+    }
+    return v;
+}
+
+/* Writes the model of nodes and inits (input: NULL for a graph of constants) as seed
+ * name at opset 13, then frees the arena. */
+static void write_model(const char *name, Onnx__NodeProto **nodes, int n_nodes,
+                        Onnx__TensorProto **inits, int n_inits, Onnx__ValueInfoProto *input,
+                        Onnx__ValueInfoProto *output)
+{
+    Onnx__GraphProto g;
+    onnx__graph_proto__init(&g);
+    g.name = text("seed");
+    g.node = nodes;
+    g.n_node = (size_t)n_nodes;
+    g.initializer = inits;
+    g.n_initializer = (size_t)n_inits;
+    g.input = &input;
+    g.n_input = input != NULL;
+    g.output = &output;
+    g.n_output = 1;
+    Onnx__OperatorSetIdProto opset;
+    onnx__operator_set_id_proto__init(&opset);
+    opset.domain = text("");
+    opset.has_version = 1;
+    opset.version = 13;
+    Onnx__OperatorSetIdProto *opsets = &opset;
+    Onnx__ModelProto m;
+    onnx__model_proto__init(&m);
+    m.has_ir_version = 1;
+    m.ir_version = 7;
+    m.producer_name = text("clnet make_corpus");
+    m.opset_import = &opsets;
+    m.n_opset_import = 1;
+    m.graph = &g;
+    const size_t n = onnx__model_proto__get_packed_size(&m);
+    uint8_t *buf = grab(n);
+    onnx__model_proto__pack(&m, buf);
+    write_seed("onnx", name, buf, n);
+    while (n_arena)
+        free(arena[--n_arena]);
+}
+
+static void onnx_seeds(void)
+{
+    static const int64_t image[4] = {0, 3, 8, 8}, logits[2] = {0, 4}, map[4] = {0, 8, 8, 8};
+    static const int64_t k3[4] = {8, 3, 3, 3}, k1[4] = {8, 8, 1, 1}, c8[1] = {8}, fc[2] = {4, 8},
+                         b4[1] = {4}, ks[2] = {3, 3}, pads[4] = {1, 1, 1, 1}, two[2] = {2, 2},
+                         one[1] = {1}, flat[2] = {4, 512}, five[1] = {5}, g5[5] = {0, 2, 4, 8, 8},
+                         g4[4] = {0, 8, 8, 8}, perm[5] = {0, 2, 1, 3, 4}, k13[4] = {8, 3, 1, 1},
+                         halves[2] = {4, 4}, zero[1] = {0}, minus1[1] = {-1}, dims[3] = {2, 3, 4},
+                         six[1] = {6}, four[1] = {4}, two1[1] = {2};
+    /* A conv net: Conv, BatchNormalization, Relu, MaxPool, a residual 1x1 Conv + Add,
+     * GlobalAveragePool, Flatten, Gemm, Softmax. */
+    Onnx__AttributeProto *conv[] = {attr_ints("kernel_shape", 2, ks), attr_ints("pads", 4, pads)};
+    Onnx__AttributeProto *pool[] = {attr_ints("kernel_shape", 2, two),
+                                    attr_ints("strides", 2, two)};
+    Onnx__AttributeProto *trans_b[] = {attr_int("transB", 1)};
+    Onnx__AttributeProto *axis1[] = {attr_int("axis", 1)};
+    Onnx__NodeProto *net[] = {
+        node("Conv", "x w1 b1", "c1", 2, conv),
+        node("BatchNormalization", "c1 g m0 m1 v", "n1", 0, NULL),
+        node("Relu", "n1", "r1", 0, NULL),
+        node("MaxPool", "r1", "p1", 2, pool),
+        node("Conv", "p1 w2", "c2", 0, NULL),
+        node("Add", "c2 p1", "a2", 0, NULL),
+        node("GlobalAveragePool", "a2", "gp", 0, NULL),
+        node("Flatten", "gp", "f", 1, axis1),
+        node("Gemm", "f wf bf", "z", 1, trans_b),
+        node("Softmax", "z", "y", 1, axis1),
+    };
+    Onnx__TensorProto *net_w[] = {
+        tensor("w1", 4, k3, 0.05f, NULL), tensor("b1", 1, c8, 0.1f, NULL),
+        tensor("g", 1, c8, 0.01f, NULL),  tensor("m0", 1, c8, 0.1f, NULL),
+        tensor("m1", 1, c8, 0.1f, NULL),  tensor("v", 1, c8, 0.0f, NULL),
+        tensor("w2", 4, k1, 0.05f, NULL), tensor("wf", 2, fc, 0.1f, NULL),
+        tensor("bf", 1, b4, 0.1f, NULL),
+    };
+    write_model("conv_net.onnx", net, 10, net_w, 9, value("x", 4, image), value("y", 2, logits));
+
+    /* The shape chain exporters write before a classifier's Reshape: Shape, Gather,
+     * Unsqueeze, Concat (the batch kept symbolic), then Reshape and Gemm. */
+    Onnx__AttributeProto *axis0[] = {attr_int("axis", 0)};
+    Onnx__AttributeProto *conv2[] = {attr_ints("kernel_shape", 2, ks), attr_ints("pads", 4, pads)};
+    Onnx__AttributeProto *trans_b2[] = {attr_int("transB", 1)};
+    Onnx__NodeProto *chain[] = {
+        node("Conv", "x w", "c", 2, conv2),           node("Shape", "c", "s", 0, NULL),
+        node("Gather", "s i0", "n", 1, axis0),        node("Unsqueeze", "n ax", "n1", 0, NULL),
+        node("Concat", "n1 rest", "shape", 1, axis0), node("Reshape", "c shape", "r", 0, NULL),
+        node("Gemm", "r wf", "y", 1, trans_b2),
+    };
+    Onnx__TensorProto *chain_w[] = {
+        tensor("w", 4, k3, 0.05f, NULL),    tensor("i0", 0, NULL, 0, zero),
+        tensor("ax", 1, one, 0, zero),      tensor("rest", 1, one, 0, minus1),
+        tensor("wf", 2, flat, 0.01f, NULL),
+    };
+    write_model("shape_chain.onnx", chain, 7, chain_w, 5, value("x", 4, image),
+                value("y", 2, logits));
+
+    /* ShuffleNet's channel shuffle as exported: Reshape to groups, Transpose, Reshape
+     * back, then a Split whose halves meet again in a Concat. */
+    Onnx__AttributeProto *perm_attr[] = {attr_ints("perm", 5, perm)};
+    Onnx__AttributeProto *axis1b[] = {attr_int("axis", 1)}, *axis1c[] = {attr_int("axis", 1)};
+    Onnx__NodeProto *shuffle[] = {
+        node("Conv", "x w", "c", 0, NULL),
+        node("Reshape", "c g5", "grouped", 0, NULL),
+        node("Transpose", "grouped", "swapped", 1, perm_attr),
+        node("Reshape", "swapped g4", "shuffled", 0, NULL),
+        node("Split", "shuffled halves", "a b", 1, axis1b),
+        node("Relu", "b", "rb", 0, NULL),
+        node("Concat", "a rb", "y", 1, axis1c),
+    };
+    Onnx__TensorProto *shuffle_w[] = {
+        tensor("w", 4, k13, 0.1f, NULL),
+        tensor("g5", 1, five, 0, g5),
+        tensor("g4", 1, four, 0, g4),
+        tensor("halves", 1, two1, 0, halves),
+    };
+    write_model("shufflenet_unit.onnx", shuffle, 7, shuffle_w, 4, value("x", 4, image),
+                value("y", 4, map));
+
+    /* Constants alone (clnet__onnx_fold_memory): Constant, ConstantOfShape, Shape, Cast,
+     * Sqrt, Pow, Slice, Concat. */
+    Onnx__AttributeProto *ints[] = {attr_ints("value_ints", 3, dims)};
+    Onnx__AttributeProto *to_float[] = {attr_int("to", 1)};
+    Onnx__AttributeProto *axis0b[] = {attr_int("axis", 0)};
+    Onnx__NodeProto *folds[] = {
+        node("Constant", "", "d", 1, ints),
+        node("ConstantOfShape", "d", "z", 0, NULL),
+        node("Shape", "z", "s", 0, NULL),
+        node("Cast", "s", "f", 1, to_float),
+        node("Sqrt", "f", "q", 0, NULL),
+        node("Pow", "q e", "p", 0, NULL),
+        node("Slice", "f start end", "head", 0, NULL),
+        node("Concat", "p head", "y", 1, axis0b),
+    };
+    static const int64_t start[1] = {0}, end[1] = {3};
+    Onnx__TensorProto *fold_w[] = {
+        tensor("e", 0, NULL, -0.25f, NULL), /* 2 */
+        tensor("start", 1, one, 0, start),
+        tensor("end", 1, one, 0, end),
+    };
+    write_model("constant_chain.onnx", folds, 8, fold_w, 3, NULL, value("y", 1, six));
+}
+
+/* ---- TF.js layers models: model.json, a NUL, u16 LE length of w1.bin, w1.bin, w2.bin ---- */
+
+static void put_f32(bytes *b, float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    put_u16(b, u & 0xffff);
+    put_u16(b, u >> 16);
+}
+
+static void tfjs_seed(const char *name, const char *json, const bytes *w1, const bytes *w2)
+{
+    bytes b = {NULL, 0, 0};
+    put(&b, json, strlen(json) + 1);
+    put_u16(&b, (unsigned)w1->n);
+    put(&b, w1->p, w1->n);
+    put(&b, w2->p, w2->n);
+    write_seed("keras_tfjs", name, b.p, b.n);
+    free(b.p);
+}
+
+/* A Functional model as tensorflowjs_converter writes it: float32 in w1.bin; uint8,
+ * uint16 and float16 in w2.bin. */
+static const char tfjs_small[] =
+    "{\"format\": \"layers-model\", \"generatedBy\": \"keras v2.15.0\", \"convertedBy\": "
+    "\"TensorFlow.js Converter v4.22.0\", \"modelTopology\": {\"keras_version\": "
+    "\"2.15.0\", \"backend\": \"tensorflow\", \"model_config\": {\"class_name\": "
+    "\"Functional\", \"config\": {\"name\": \"small\", \"layers\": [{\"class_name\": "
+    "\"InputLayer\", \"config\": {\"name\": \"input_1\", \"batch_input_shape\": [null, 4, "
+    "4, 1], \"dtype\": \"float32\"}, \"name\": \"input_1\", \"inbound_nodes\": []}, "
+    "{\"class_name\": \"Conv2D\", \"config\": {\"name\": \"conv1\", \"filters\": 2, "
+    "\"kernel_size\": [1, 1], \"strides\": [1, 1], \"padding\": \"same\", \"use_bias\": "
+    "false}, \"name\": \"conv1\", \"inbound_nodes\": [[[\"input_1\", 0, 0, {}]]]}, "
+    "{\"class_name\": \"BatchNormalization\", \"config\": {\"name\": \"bn\", \"epsilon\": "
+    "0.001}, \"name\": \"bn\", \"inbound_nodes\": [[[\"conv1\", 0, 0, {}]]]}, "
+    "{\"class_name\": \"DepthwiseConv2D\", \"config\": {\"name\": \"dw\", "
+    "\"kernel_size\": [3, 3], \"depth_multiplier\": 1, \"use_bias\": false, \"padding\": "
+    "\"valid\"}, \"name\": \"dw\", \"inbound_nodes\": [[[\"bn\", 0, 0, {}]]]}, "
+    "{\"class_name\": \"GlobalAveragePooling2D\", \"config\": {\"name\": \"gap\"}, "
+    "\"name\": \"gap\", \"inbound_nodes\": [[[\"dw\", 0, 0, {}]]]}, {\"class_name\": "
+    "\"Dense\", \"config\": {\"name\": \"dense\", \"units\": 3}, \"name\": \"dense\", "
+    "\"inbound_nodes\": [[[\"gap\", 0, 0, {}]]]}], \"input_layers\": [[\"input_1\", 0, "
+    "0]], \"output_layers\": [[\"dense\", 0, 0]]}}}, \"weightsManifest\": [{\"paths\": "
+    "[\"w1.bin\"], \"weights\": [{\"name\": \"conv1/kernel\", \"shape\": [1, 1, 1, 2], "
+    "\"dtype\": \"float32\"}, {\"name\": \"bn/gamma\", \"shape\": [2], \"dtype\": "
+    "\"float32\"}, {\"name\": \"bn/beta\", \"shape\": [2], \"dtype\": \"float32\"}, "
+    "{\"name\": \"bn/moving_mean\", \"shape\": [2], \"dtype\": \"float32\"}, {\"name\": "
+    "\"bn/moving_variance\", \"shape\": [2], \"dtype\": \"float32\"}]}, {\"paths\": "
+    "[\"w2.bin\"], \"weights\": [{\"name\": \"dw/depthwise_kernel\", \"shape\": [3, 3, 2, "
+    "1], \"dtype\": \"float32\", \"quantization\": {\"dtype\": \"uint8\", \"scale\": "
+    "0.01, \"min\": -1.2, \"original_dtype\": \"float32\"}}, {\"name\": \"dense/kernel\", "
+    "\"shape\": [2, 3], \"dtype\": \"float32\", \"quantization\": {\"dtype\": \"uint16\", "
+    "\"scale\": 0.0001, \"min\": -3, \"original_dtype\": \"float32\"}}, {\"name\": "
+    "\"dense/bias\", \"shape\": [3], \"dtype\": \"float32\", \"quantization\": "
+    "{\"dtype\": \"float16\", \"original_dtype\": \"float32\"}}]}]}";
+
+/* One group cut into two shards; int32 and bool weights. */
+static const char tfjs_split[] =
+    "{\"format\": \"layers-model\", \"generatedBy\": \"keras v2.15.0\", \"convertedBy\": "
+    "\"TensorFlow.js Converter v4.22.0\", \"modelTopology\": {\"keras_version\": "
+    "\"2.15.0\", \"backend\": \"tensorflow\", \"model_config\": {\"class_name\": "
+    "\"Sequential\", \"config\": {\"name\": \"seq\", \"layers\": []}}}, "
+    "\"weightsManifest\": [{\"paths\": [\"w1.bin\", \"./w2.bin\"], \"weights\": "
+    "[{\"name\": \"dense/kernel\", \"shape\": [4], \"dtype\": \"float32\"}, {\"name\": "
+    "\"norm/count\", \"shape\": [], \"dtype\": \"int32\"}, {\"name\": \"m/mask\", "
+    "\"shape\": [2], \"dtype\": \"bool\"}]}]}";
+
+/* Nested models' names, TensorFlow's :0, a Keras 3 path, an optimizer's weight. */
+static const char tfjs_nested[] =
+    "{\"format\": \"layers-model\", \"generatedBy\": \"keras v2.15.0\", \"convertedBy\": "
+    "\"TensorFlow.js Converter v4.22.0\", \"modelTopology\": {\"keras_version\": "
+    "\"2.15.0\", \"backend\": \"tensorflow\", \"model_config\": {\"class_name\": "
+    "\"Sequential\", \"config\": {\"name\": \"outer\", \"layers\": [{\"class_name\": "
+    "\"Functional\", \"config\": {\"name\": \"inner\", \"layers\": []}}]}}}, "
+    "\"weightsManifest\": [{\"paths\": [\"w1.bin\"], \"weights\": [{\"name\": "
+    "\"inner/conv/kernel:0\", \"shape\": [1], \"dtype\": \"float32\"}, {\"name\": "
+    "\"conv/bias\", \"shape\": [1], \"dtype\": \"float32\"}, {\"name\": "
+    "\"outer/dense/kernel\", \"shape\": [1], \"dtype\": \"float32\"}, {\"name\": "
+    "\"layers/conv2d/vars/0\", \"shape\": [1], \"dtype\": \"float32\"}, {\"name\": "
+    "\"Adam/iter\", \"shape\": [], \"dtype\": \"int32\", \"group\": \"optimizer\"}]}]}";
+
+static void keras_tfjs_seeds(void)
+{
+    bytes w1 = {NULL, 0, 0}, w2 = {NULL, 0, 0};
+    for (int i = 0; i < 10; ++i)
+        put_f32(&w1, 0.25f * (float)i - 1.0f);
+    for (int i = 0; i < 18; ++i)
+        put(&w2, &(unsigned char){(unsigned char)(i * 14)}, 1);
+    for (int i = 0; i < 6; ++i)
+        put_u16(&w2, (unsigned)(i * 9000));
+    static const unsigned half[3] = {0x3c00, 0x0001, 0xfc00};
+    for (int i = 0; i < 3; ++i)
+        put_u16(&w2, half[i]);
+    tfjs_seed("small_quantized", tfjs_small, &w1, &w2);
+    /* dense/kernel (16 bytes), count (4), mask (2): cut after 10 bytes. */
+    w1.n = w2.n = 0;
+    for (int i = 0; i < 4; ++i)
+        put_f32(&w1, (float)i);
+    put_u16(&w1, 7);
+    put_u16(&w1, 0);
+    put(&w1, "\1\0", 2);
+    put(&w2, w1.p + 10, 12);
+    w1.n = 10;
+    tfjs_seed("split_shards", tfjs_split, &w1, &w2);
+    w1.n = w2.n = 0;
+    for (int i = 0; i < 5; ++i)
+        put_f32(&w1, (float)i);
+    tfjs_seed("nested_names", tfjs_nested, &w1, &w2);
+    /* A model name longer than the lookup's name buffers. */
+    char long_names[1400];
+    char x[1101];
+    memset(x, 'x', sizeof x - 1);
+    x[sizeof x - 1] = '\0';
+    snprintf(long_names, sizeof long_names,
+             "{\"modelTopology\": {\"class_name\": \"Sequential\", \"config\": {\"name\": "
+             "\"%s\"}}, \"weightsManifest\": [{\"paths\": [\"w1.bin\"], \"weights\": "
+             "[{\"name\": \"a/kernel\", \"shape\": [1], \"dtype\": \"float32\"}]}]}",
+             x);
+    w1.n = w2.n = 0;
+    put_f32(&w1, 1.0f);
+    tfjs_seed("long_model_name", long_names, &w1, &w2);
+    free(w1.p);
+    free(w2.p);
+    static const char topology_only[] =
+        "{\"modelTopology\": {\"class_name\": \"Sequential\", \"config\": {\"name\": \"s\", "
+        "\"layers\": []}, \"keras_version\": \"tfjs-layers 4.22.0\", \"backend\": "
+        "\"tensor_flow.js\"}}";
+    write_seed("keras_tfjs", "topology_only.json", topology_only, strlen(topology_only));
+}
+
 /* ---- the hostile inputs of issue 10, refused now ---- */
 
 static void hostile_seeds(void)
@@ -405,6 +807,10 @@ static void hostile_seeds(void)
     write_seed("tune_db", "hostile-gemm-wg-m-0.json", wg0, strlen(wg0));
 }
 
+/* fuzz_keras_v3's seeds (make_corpus_keras.c), written through write_seed. */
+void keras_v3_seeds(void (*write)(const char *loader, const char *name, const void *data,
+                                  size_t n));
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -420,6 +826,9 @@ int main(int argc, char **argv)
     idx_seeds();
     cifar_seeds();
     image_folder_seeds();
+    onnx_seeds();
+    keras_tfjs_seeds();
     hostile_seeds();
+    keras_v3_seeds(write_seed);
     return 0;
 }

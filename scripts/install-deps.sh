@@ -11,6 +11,8 @@ packages=(
     oclgrind graphviz libcjson-dev zlib1g-dev dataset-fashion-mnist
     libjpeg62-turbo-dev libpng-dev libwebp-dev libheif-dev
     clang libclang-rt-14-dev
+    libonnx-dev protobuf-c-compiler libprotobuf-c-dev libonnx-testdata python3-onnx
+    libhdf5-dev libzip-dev python3-h5py
 )
 
 missing=()

@@ -205,6 +205,82 @@ CLNET_API clnet_status clnet_model_save(clnet_model *m, const char *path);
 CLNET_API clnet_status clnet_model_load(clnet_context *ctx, const char *path,
                                         const clnet_model_options *opt, clnet_model **out);
 
+/* ---- ONNX: models from PyTorch, Keras (tf2onnx) and the rest, and back ---- */
+
+/* Options of clnet_model_import_onnx; zero fields take the defaults. */
+typedef struct clnet_onnx_options {
+    int h, w, c; /* the input per image where the model's is symbolic (or to run it at
+                  * another size); 0: the model's own */
+} clnet_onnx_options;
+
+/* Reads an ONNX model (opsets 7 to 17, IR versions 3 to 8, weights inside the file or in
+ * external data files beside it) into a new model on ctx, its NCHW weights transposed to
+ * clnet's layouts once, here. Constant chains (Shape, Gather, Unsqueeze, Concat, Reshape,
+ * Slice, ...) are folded, and known subgraphs become clnet's ops (x * Sigmoid(x) a
+ * swish, the LayerNorm and GELU subgraphs, transposes around NHWC ops...); layers are
+ * named after the ONNX nodes. What cannot run is one error (CLNET_ERR_UNSUPPORTED) that
+ * lists every such node with its name, op type, opset and the attribute or input at
+ * fault. clnet_model_load reads .onnx files through this with default options (and Keras
+ * files, .h5, .keras and TF.js .json, through clnet_model_import_keras). */
+CLNET_API clnet_status clnet_model_import_onnx(clnet_context *ctx, const char *path,
+                                               const clnet_onnx_options *onnx,
+                                               const clnet_model_options *opt, clnet_model **out);
+
+/* The architecture of an ONNX model alone (the importer's graph, its weights read and
+ * dropped), for summaries and plans; errors go to err (err_len bytes), listing every node
+ * clnet cannot run. */
+CLNET_API clnet_status clnet_graph_from_onnx(const char *path, const clnet_onnx_options *onnx,
+                                             clnet_graph **out, char *err, size_t err_len);
+
+/* Options of clnet_model_import_keras: the input size, as ONNX's. */
+typedef clnet_onnx_options clnet_keras_options;
+
+/* Reads a Keras model into a new model on ctx: a Keras 2 .h5 (model.save), a Keras 3
+ * .keras zip, or a TF.js layers model.json with its weight shards beside it (float32, or
+ * quantized to uint8, uint16 or float16). Nested Functional and Sequential models are
+ * flattened; layers keep their Keras names; Rescaling and Normalization on the input
+ * become the model's normalization. Every layer or config key clnet cannot run is listed
+ * in one error (CLNET_ERR_UNSUPPORTED) with its class name. keras (NULL or zeros: the
+ * model's own) gives the input size where the model's is undefined. */
+CLNET_API clnet_status clnet_model_import_keras(clnet_context *ctx, const char *path,
+                                                const clnet_keras_options *keras,
+                                                const clnet_model_options *opt, clnet_model **out);
+
+/* The architecture of a Keras model alone (no weight read), for summaries and plans;
+ * errors go to err (err_len bytes). */
+CLNET_API clnet_status clnet_graph_from_keras(const char *path, const clnet_keras_options *keras,
+                                              clnet_graph **out, char *err, size_t err_len);
+
+/* Loads a Keras weights-only .h5 (model.save_weights, keras.applications' downloads) onto
+ * m, a model of the same architecture (the zoo's with style "keras"): by layer name when
+ * any layer of m with weights has a group of its name in the file (every group of the
+ * file must then find its layer; the layers of m it lacks, a new head, keep their
+ * weights), else layer by layer in order, as Keras's load_weights. Every size is checked
+ * before any weight is written. *loaded (may be NULL) is the number of layers loaded. */
+CLNET_API clnet_status clnet_model_load_keras_weights(clnet_model *m, const char *path,
+                                                      int *loaded);
+
+/* Makes a model that reads BGR images (Caffe's order, keras.applications' "caffe"
+ * preprocessing) read RGB ones: the input channels of every convolution reading the input
+ * are reversed, once. Refused (CLNET_ERR_UNSUPPORTED, naming the layer) when anything but
+ * a convolution reads the input, or when the input has no 3 channels. */
+CLNET_API clnet_status clnet_model_reverse_input_channels(clnet_model *m);
+
+/* Options of clnet_model_export_onnx; zero fields take the defaults. */
+typedef struct clnet_onnx_export_options {
+    int nhwc;          /* 1: the input is NHWC, as clnet's ([N, h, w, c]); 0: NCHW, as PyTorch's */
+    int external_data; /* 1: the weights go to "<path>.data" beside the file, as ONNX's
+                        * save_as_external_data; always so for weights over 1 GB (one protobuf
+                        * file holds at most 2 GB) */
+} clnet_onnx_export_options;
+
+/* Writes m as an ONNX model of opset 13 whose batch dimension is symbolic ("N"): input
+ * [N, c, h, w] (or [N, h, w, c] with nhwc), output the logits (or probabilities) [N,
+ * classes]. Written to a temporary file, then renamed over path (the external data file
+ * too). opt may be NULL. */
+CLNET_API clnet_status clnet_model_export_onnx(clnet_model *m, const char *path,
+                                               const clnet_onnx_export_options *opt);
+
 /* ---- fine-tuning ---- */
 
 /* A new model (on m's context, same options) whose graph is m's with the last dense

@@ -73,7 +73,7 @@ static clnet_status run_once(clnet_context *ctx, clnet_model *m, clnet_optimizer
 typedef struct result {
     double first_ms, compile_ms, min_ms, median_ms, p90_ms;
     double images; /* per run: the batch, or half of a batch and one fewer (--alternate) */
-    int tuned; /* GEMMs of the first run that used a tuning database entry */
+    int tuned;     /* GEMMs of the first run that used a tuning database entry */
     const clnet_layer_profile *rows;
     int n_rows;
 } result;
@@ -249,18 +249,10 @@ static int parse(options *o, int argc, char **argv)
             const int taken = clnet_cli_model_arg("bench", argc, argv, &i, &o->model);
             if (taken < 0)
                 return 1;
-            static const char *const known[] = {"--batch",
-                                                "--repeats",
-                                                "--device",
-                                                "--class",
-                                                "--train",
-                                                "--json",
-                                                "--profile",
-                                                "--unfused",
-                                                "--startup",
-                                                "--alternate",
-                                                "--help",
-                                                CLNET_CLI_MODEL_OPTIONS,
+            static const char *const known[] = {"--batch",     "--repeats", "--device",
+                                                "--class",     "--train",   "--json",
+                                                "--profile",   "--unfused", "--startup",
+                                                "--alternate", "--help",    CLNET_CLI_MODEL_OPTIONS,
                                                 NULL};
             if (taken == 0)
                 return clnet_cli_unknown("bench", a, known);

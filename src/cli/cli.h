@@ -14,6 +14,7 @@ int clnet_cli_plan(int argc, char **argv);
 int clnet_cli_train(int argc, char **argv);
 int clnet_cli_eval(int argc, char **argv);
 int clnet_cli_predict(int argc, char **argv);
+int clnet_cli_convert(int argc, char **argv);
 int clnet_cli_bench(int argc, char **argv);
 int clnet_cli_bench_device(int argc, char **argv);
 int clnet_cli_bench_model(int argc, char **argv);
@@ -61,6 +62,11 @@ typedef struct clnet_cli_model {
     const char *model; /* zoo name or spec file path; NULL until given */
     clnet_zoo_options zoo;
 } clnet_cli_model;
+
+/* Does path end in suffix (any case); does it name a Keras file (.h5, .hdf5, .keras, TF.js
+ * .json), which the MODEL argument and convert import. */
+int clnet_cli_ends_with(const char *path, const char *suffix);
+int clnet_cli_is_keras(const char *path);
 
 /* The option lines for a command's --help. */
 extern const char clnet_cli_model_usage[];

@@ -63,6 +63,8 @@ static const struct command {
     {"ops", clnet_cli_ops, "the ops a spec can use, with their keys, values and defaults"},
     {"graph", clnet_cli_graph, "a model's layers as a picture: SVG, PNG, PDF or Graphviz DOT"},
     {"plan", clnet_cli_plan, "the fused plan of a model on a device, with its memory"},
+    {"convert", clnet_cli_convert,
+     "an ONNX model into a clnet model file (labels, preprocessing), or out to ONNX"},
     {"train", clnet_cli_train, "train a model on an image folder, idx or CIFAR data"},
     {"eval", clnet_cli_eval, "loss, accuracy, per-class figures and confusion of a saved model"},
     {"predict", clnet_cli_predict, "the top classes of image files by a saved model"},

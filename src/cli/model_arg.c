@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 
@@ -20,7 +21,9 @@ const char clnet_cli_model_usage[] =
     "                     convnext_base, convnext_large (any case: ResNet-50,\n"
     "                     MobileNet-V3 Large, RegNetY-1.6GF); or\n"
     "                     a spec file (one [section] per layer; `clnet ops` lists\n"
-    "                     the ops and their keys)\n"
+    "                     the ops and their keys); or an ONNX model (FILE.onnx) or\n"
+    "                     a Keras one (FILE.h5, FILE.keras, TF.js model.json), at\n"
+    "                     its own input size unless --input gives one\n"
     "  --input HxWxC      input per image, 1 or 3 channels (HxW: 3 channels);\n"
     "                     default 224x224x3; small inputs work while every layer\n"
     "                     keeps a pixel\n"
@@ -176,6 +179,45 @@ static clnet_graph *from_spec_file(const char *cmd, const clnet_cli_model *m)
     return g;
 }
 
+int clnet_cli_ends_with(const char *path, const char *suffix)
+{
+    const size_t n = strlen(path), k = strlen(suffix);
+    return n > k && !strcasecmp(path + n - k, suffix);
+}
+
+int clnet_cli_is_keras(const char *path)
+{
+    return clnet_cli_ends_with(path, ".h5") || clnet_cli_ends_with(path, ".hdf5") ||
+           clnet_cli_ends_with(path, ".keras") || clnet_cli_ends_with(path, ".json");
+}
+
+/* An ONNX or Keras file's architecture, at its own input size or --input's. */
+static clnet_graph *from_import(const char *cmd, const clnet_cli_model *m, const char **title)
+{
+    const clnet_zoo_options *z = &m->zoo;
+    if (z->classes || z->style || z->alpha != 0.0 || z->shortcut_a) {
+        clnet_cli_error(cmd,
+                        "--classes, --style, --alpha and --shortcut apply to zoo models "
+                        "only, not to the %s model %s",
+                        clnet_cli_is_keras(m->model) ? "Keras" : "ONNX", m->model);
+        return NULL;
+    }
+    const clnet_onnx_options o = {z->h, z->w, z->c};
+    char err[8192] = "";
+    clnet_graph *g = NULL;
+    if ((clnet_cli_is_keras(m->model)
+             ? clnet_graph_from_keras(m->model, &o, &g, err, sizeof err)
+             : clnet_graph_from_onnx(m->model, &o, &g, err, sizeof err)) != CLNET_OK) {
+        clnet_cli_error(cmd, "%s", err);
+        return NULL;
+    }
+    if (title) {
+        const char *slash = strrchr(m->model, '/');
+        *title = slash ? slash + 1 : m->model;
+    }
+    return g;
+}
+
 int clnet_cli_model_is_spec(const clnet_cli_model *m)
 {
     /* A readable file is a spec; so is a name that looks like a path, to say it is missing. */
@@ -193,6 +235,8 @@ clnet_graph *clnet_cli_model_build(const char *cmd, const clnet_cli_model *m, co
         return NULL;
     }
     const int known = clnet_zoo_name(m->model) != NULL; /* "ResNet-50" too */
+    if (clnet_cli_ends_with(m->model, ".onnx") || clnet_cli_is_keras(m->model))
+        return from_import(cmd, m, title);
     if (clnet_cli_model_is_spec(m)) {
         const char *slash = strrchr(m->model, '/');
         if (title)

@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "io/model_file.h"
+#include "io/keras.h"
+#include "io/onnx.h"
 #include "plan/plan.h"
 
 /* "<layer>/<weight>": layer names are below 64 bytes, weight names short. */
@@ -221,6 +223,10 @@ clnet_status clnet_model_load(clnet_context *ctx, const char *path, const clnet_
     if (!ctx || !path)
         return ctx ? clnet__fail(ctx, CLNET_ERR_INVALID_ARG, "clnet_model_load: no path")
                    : CLNET_ERR_INVALID_ARG;
+    if (clnet__onnx_path(path))
+        return clnet_model_import_onnx(ctx, path, NULL, opt, out);
+    if (clnet__keras_path(path))
+        return clnet_model_import_keras(ctx, path, NULL, opt, out);
     char err[1024] = "";
     clnet__st_file *f = NULL;
     clnet__model_file mf = {0};

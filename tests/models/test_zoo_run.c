@@ -48,6 +48,8 @@ ParameterizedTestParameters(zoo, fused_equals_unfused_and_trains)
 
 ParameterizedTest(zoo_case *k, zoo, fused_equals_unfused_and_trains, .timeout = 900)
 {
+    if (clnet_test_sanitize_skips(k->name))
+        cr_skip_test("a deeper repeat of a family, under the sanitizers");
     clnet_context *ctx = clnet_test_device();
     clnet_zoo_options zo = {32, 32, 3, 10, k->style, k->alpha, 0};
     clnet_graph *g = NULL;

@@ -48,4 +48,9 @@ float *clnet_test_host(clnet_tensor *t);
 /* max |a - b| / (|b| + rms(b)) over count elements; INFINITY when either has a NaN. */
 double clnet_test_rel_diff(const float *a, const float *b, size_t count);
 
+/* Under the sanitizers (test.sh --sanitize sets CLNET_TEST_SANITIZE), a test that runs
+ * many zoo models skips the deeper repeats of a family (ResNet-34/50/101/152, EfficientNet-B1
+ * to B3, ...), whose host code is the shallower one's: does it skip name. */
+int clnet_test_sanitize_skips(const char *zoo_name);
+
 #endif

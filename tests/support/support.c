@@ -1,5 +1,6 @@
 /* support.c - see support.h. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,18 @@ float *clnet_test_random(size_t count, uint64_t seed)
     for (size_t i = 0; i < count; ++i)
         x[i] = (float)(2.0 * clnet__rng_uniform(&r) - 1.0);
     return x;
+}
+
+double clnet_test_scaled_diff(const float *a, const float *b, size_t count)
+{
+    double d = 0, r = 1e-30;
+    for (size_t i = 0; i < count; ++i) {
+        if (isnan(a[i]) || isnan(b[i]))
+            return INFINITY;
+        d = fmax(d, fabs((double)a[i] - b[i]));
+        r = fmax(r, fabs((double)b[i]));
+    }
+    return d / r;
 }
 
 float clnet_test_max_abs_diff(const float *a, const float *b, size_t count)

@@ -19,6 +19,9 @@ extern const clnet_device_class clnet_test_classes[3];
 /* count floats uniform in (-1, 1) from seed; free() the result. */
 float *clnet_test_random(size_t count, uint64_t seed);
 float clnet_test_max_abs_diff(const float *a, const float *b, size_t count);
+/* The largest |a - b| over the largest |b| (how far outputs are from a reference's);
+ * infinite when either holds a NaN. */
+double clnet_test_scaled_diff(const float *a, const float *b, size_t count);
 /* A tensor of shape s on ctx holding data (left unwritten when data is NULL), and a
  * blocking read of all of t into out; both assert success. */
 clnet_tensor *clnet_test_tensor(clnet_context *ctx, clnet_shape s, const float *data);
