@@ -60,26 +60,44 @@ CLNET_API void clnet_optimizer_destroy(clnet_optimizer *o);
 CLNET_API clnet_status clnet_optimizer_step(clnet_optimizer *o, float lr);
 /* Steps taken (Adam's bias correction counts them). */
 CLNET_API int64_t clnet_optimizer_steps(const clnet_optimizer *o);
+/* Sets the momentum of the next steps: SGD's and RMSprop's (which must have been created
+ * with momentum, so that they keep its buffer), Adam's beta1. In [0, 1). */
+CLNET_API clnet_status clnet_optimizer_set_momentum(clnet_optimizer *o, float momentum);
 
 typedef enum clnet_schedule_kind {
     CLNET_LR_CONSTANT = 0,
-    CLNET_LR_STEP = 1,  /* lr * gamma^(floor(epoch / step_epochs)) */
-    CLNET_LR_COSINE = 2 /* from lr down to min_lr over the run, half a cosine */
+    CLNET_LR_STEP = 1,   /* lr * gamma^(floor(epoch / step_epochs)) */
+    CLNET_LR_COSINE = 2, /* from lr down to min_lr over the run, half a cosine */
+    /* Smith's one-cycle policy, as PyTorch's OneCycleLR (anneal_strategy "cos",
+     * three_phase False): from lr / div_factor up to lr over the first pct_start of the
+     * run, then down to min_lr, each by half a cosine; the momentum (SGD, RMSprop) or
+     * Adam's beta1 goes the other way, from the optimizer's own down to momentum_low at
+     * the peak and back (clnet_schedule_momentum). */
+    CLNET_LR_ONECYCLE = 3
 } clnet_schedule_kind;
 
 typedef struct clnet_schedule {
     clnet_schedule_kind kind;
-    float lr;         /* base learning rate */
-    float min_lr;     /* cosine: the final rate */
-    float gamma;      /* step: factor every step_epochs epochs (0: 0.1) */
-    int step_epochs;  /* step: 0 means 30 */
-    int warmup_steps; /* linear warm-up from lr / warmup_steps over these steps */
+    float lr;           /* base learning rate */
+    float min_lr;       /* cosine: the final rate */
+    float gamma;        /* step: factor every step_epochs epochs (0: 0.1) */
+    int step_epochs;    /* step: 0 means 30 */
+    int warmup_steps;   /* linear warm-up from lr / warmup_steps over these steps */
+    float pct_start;    /* onecycle: the share of the run spent rising; 0: 0.3 */
+    float div_factor;   /* onecycle: the run starts at lr / div_factor; 0: 25 */
+    float momentum_low; /* onecycle: the momentum at the peak of lr; 0: 0.85 (not above the
+                         * optimizer's own, and never when it has none) */
 } clnet_schedule;
 
 /* The learning rate at optimizer step `step` (0-based) of a run of total_steps steps,
  * steps_per_epoch of them per epoch. */
 CLNET_API float clnet_schedule_lr(const clnet_schedule *s, int64_t step, int64_t total_steps,
                                   int64_t steps_per_epoch);
+
+/* The momentum (SGD's or RMSprop's) or Adam's beta1 at step `step` of a run of total_steps,
+ * given the optimizer's own, momentum: cycled by the one-cycle schedule, else momentum. */
+CLNET_API float clnet_schedule_momentum(const clnet_schedule *s, int64_t step, int64_t total_steps,
+                                        float momentum);
 
 /* One optimization step on a batch: training forward of x, softmax cross-entropy of
  * the output ({n, 1, 1, classes} logits; a final softmax is left out of the training

@@ -34,8 +34,12 @@ static void usage(void)
            "                       unless --freeze)\n"
            "  --warmup N           linear warm-up steps (default: the first epoch, but at\n"
            "                       most a fifth of the run and at least 5%% of it; 0: none)\n"
-           "  --schedule S         constant, step or cosine (default cosine)\n"
-           "  --momentum X         SGD (default 0.9) and RMSprop (default 0) momentum;\n"
+           "  --schedule S         constant, step, cosine (default) or onecycle (up from\n"
+           "                       lr / 25 over the first 30%% of steps, then down to\n"
+           "                       lr / 25e4, the momentum the other way: PyTorch's\n"
+           "                       OneCycleLR; no warm-up unless --warmup)\n"
+           "  --momentum X         SGD (default 0.9; onecycle 0.95) and RMSprop (default 0)\n"
+           "                       momentum;\n"
            "                       --no-nesterov\n"
            "  --weight-decay X     (default 5e-4 sgd, 0 adam and rmsprop); --adamw decouples\n"
            "  --augment            random crops and horizontal flips\n"
@@ -121,10 +125,11 @@ static const struct option {
 #undef F
 };
 
-static const char *const choices[][4] = {
-    {"--optimizer", "sgd", "adam", "rmsprop"},
-    {"--schedule", "constant", "step", "cosine"},
-    {"--class-weight", "auto", "none", NULL},
+#define CHOICES 5 /* the option's name, then its values, NULL-ended when fewer */
+static const char *const choices[][CHOICES] = {
+    {"--optimizer", "sgd", "adam", "rmsprop", NULL},
+    {"--schedule", "constant", "step", "cosine", "onecycle"},
+    {"--class-weight", "auto", "none", NULL, NULL},
 };
 
 /* The names train knows, for "did you mean". */
@@ -156,12 +161,20 @@ static int check_choice(const char *name, const char *v)
     for (size_t k = 0; k < COUNT(choices); ++k) {
         if (strcmp(choices[k][0], name) != 0)
             continue;
-        for (int c = 1; c < 4 && choices[k][c]; ++c)
+        char list[128] = "";
+        int c = 1;
+        for (; c < CHOICES && choices[k][c]; ++c) {
             if (strcmp(v, choices[k][c]) == 0)
                 return 0;
-        return clnet_cli_error("train", "%s: expected %s, %s%s%s, got '%s'", name, choices[k][1],
-                               choices[k][2], choices[k][3] ? " or " : "",
-                               choices[k][3] ? choices[k][3] : "", v);
+            const int last = c + 1 == CHOICES || !choices[k][c + 1];
+            const size_t at = strlen(list);
+            snprintf(list + at, sizeof list - at, "%s%s",
+                     c == 1 ? ""
+                     : last ? " or "
+                            : ", ",
+                     choices[k][c]);
+        }
+        return clnet_cli_error("train", "%s: expected %s, got '%s'", name, list, v);
     }
     return 0;
 }
@@ -400,8 +413,20 @@ int clnet_cli_train_settle(settings *s, int train_images)
     if (clnet_optimizer_kind_parse(opt, &o->kind) != CLNET_OK)
         return clnet_cli_error("train", "--optimizer: unknown '%s'", opt);
     const int adam = o->kind == CLNET_OPT_ADAM, rms = o->kind == CLNET_OPT_RMSPROP;
-    /* SGD: momentum 0.9 (Nesterov); RMSprop: Keras's 0; Adam has none. */
-    o->momentum = adam ? 0.0f : a->momentum >= 0 ? (float)a->momentum : rms ? 0.0f : 0.9f;
+    static const clnet_schedule_kind kinds[] = {CLNET_LR_CONSTANT, CLNET_LR_STEP, CLNET_LR_COSINE,
+                                                CLNET_LR_ONECYCLE};
+    const char *sched = a->schedule ? a->schedule : "cosine";
+    for (int k = 0; k < (int)COUNT(kinds); ++k)
+        if (strcmp(sched, choices[1][k + 1]) == 0)
+            f->schedule.kind = kinds[k];
+    const int onecycle = f->schedule.kind == CLNET_LR_ONECYCLE;
+    /* SGD: momentum 0.9 (Nesterov), 0.95 cycling down to 0.85 with onecycle (PyTorch's
+     * OneCycleLR); RMSprop: Keras's 0; Adam has none (onecycle cycles its beta1). */
+    o->momentum = adam               ? 0.0f
+                  : a->momentum >= 0 ? (float)a->momentum
+                  : rms              ? 0.0f
+                  : onecycle         ? 0.95f
+                                     : 0.9f;
     o->nesterov = o->kind == CLNET_OPT_SGD && !a->no_nesterov && o->momentum > 0.0f;
     if (adam && a->momentum >= 0)
         return clnet_cli_error("train", "--momentum applies to sgd and rmsprop, not adam");
@@ -410,20 +435,16 @@ int clnet_cli_train_settle(settings *s, int train_images)
     if (a->adamw && o->kind == CLNET_OPT_SGD)
         return clnet_cli_error("train", "--adamw (decoupled weight decay) applies to adam and "
                                         "rmsprop");
-    static const clnet_schedule_kind kinds[] = {CLNET_LR_CONSTANT, CLNET_LR_STEP, CLNET_LR_COSINE};
-    const char *sched = a->schedule ? a->schedule : "cosine";
-    for (int k = 0; k < 3; ++k)
-        if (strcmp(sched, choices[1][k + 1]) == 0)
-            f->schedule.kind = kinds[k];
     const double lr = a->lr >= 0 ? a->lr : default_lr(s, adam || rms);
     f->schedule.lr = (float)lr;
-    f->schedule.min_lr = (float)(lr * 1e-3);
+    /* onecycle: PyTorch's final rate, lr / 25 / 1e4 */
+    f->schedule.min_lr = (float)(onecycle ? lr / 25e4 : lr * 1e-3);
     const int per_epoch = (train_images + f->batch - 1) / f->batch;
     const int64_t total = (int64_t)per_epoch * f->epochs;
     /* Warm-up: the first epoch, but at most a fifth of the run and at least 5% of it. */
     int64_t warm = per_epoch < total / 5 ? per_epoch : total / 5;
     warm = warm < total / 20 ? total / 20 : warm;
-    f->schedule.warmup_steps = a->warmup >= 0 ? (int)a->warmup : (int)warm;
+    f->schedule.warmup_steps = a->warmup >= 0 ? (int)a->warmup : onecycle ? 0 : (int)warm;
     printf("Optimizer %s, learning rate %.3g%s, %s schedule, %d warm-up steps, batch %d\n", opt, lr,
            a->lr >= 0                 ? ""
            : a->from && s->freeze < 0 ? " (the default for fine-tuning)"

@@ -334,8 +334,16 @@ static clnet_status one_epoch(run *r, int epoch, const clnet_dataset *val, clnet
         s.n = n;
         CLNET_TRY(upload(m->ctx, &r->x, s, img, 0)); /* the step reads back before the next */
         const int64_t step = (int64_t)epoch * r->steps_per_epoch + p->batch;
-        p->lr = clnet_schedule_lr(&o->schedule, step, (int64_t)r->epochs * r->steps_per_epoch,
-                                  r->steps_per_epoch);
+        const int64_t total = (int64_t)r->epochs * r->steps_per_epoch;
+        p->lr = clnet_schedule_lr(&o->schedule, step, total, r->steps_per_epoch);
+        if (o->schedule.kind == CLNET_LR_ONECYCLE) {
+            const clnet_optimizer_options *q = &o->optimizer;
+            const float own = q->kind != CLNET_OPT_ADAM ? q->momentum
+                              : q->beta1 > 0.0f         ? q->beta1
+                                                        : 0.9f;
+            CLNET_TRY(clnet_optimizer_set_momentum(
+                r->opt, clnet_schedule_momentum(&o->schedule, step, total, own)));
+        }
         double loss = 0.0;
         int correct = 0;
         const clnet_status st =

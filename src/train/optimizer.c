@@ -118,6 +118,27 @@ int64_t clnet_optimizer_steps(const clnet_optimizer *o)
     return o ? o->steps : 0;
 }
 
+clnet_status clnet_optimizer_set_momentum(clnet_optimizer *o, float momentum)
+{
+    if (!o)
+        return CLNET_ERR_INVALID_ARG;
+    clnet_context *ctx = o->model->ctx;
+    if (!(momentum >= 0.0f && momentum < 1.0f))
+        return clnet__fail(ctx, CLNET_ERR_INVALID_ARG, "optimizer: momentum %g is outside [0, 1)",
+                           momentum);
+    if (o->opt.kind == CLNET_OPT_ADAM) {
+        o->opt.beta1 = momentum;
+        return CLNET_OK;
+    }
+    /* Without momentum at creation there is no buffer to carry it. */
+    if (o->opt.momentum == 0.0f && momentum != 0.0f)
+        return clnet__fail(ctx, CLNET_ERR_INVALID_ARG,
+                           "optimizer: %s was created without momentum; momentum %g needs one",
+                           clnet_optimizer_kind_name(o->opt.kind), momentum);
+    o->opt.momentum = momentum;
+    return CLNET_OK;
+}
+
 static clnet_status update(clnet_optimizer *o, int i, float lr, double c1, double c2, cl_mem loss)
 {
     clnet_model *m = o->model;

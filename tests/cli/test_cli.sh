@@ -263,6 +263,9 @@ if [ -f "$fm/train-images-idx3-ubyte.gz" ]; then
     check train-rmsprop-class-weight 0 "Class weights: a 1, b 1" "$clnet" train --from "$data/m.safetensors" \
         --data "$data/tiny" --optimizer rmsprop --class-weight auto --epochs 1 --batch 4 --val 0 \
         --out "$data/rms.safetensors"
+    check train-onecycle 0 "learning rate 0.3, onecycle schedule, 0 warm-up steps" "$clnet" train \
+        --from "$data/m.safetensors" --data "$data/tiny" --schedule onecycle --lr 0.3 --epochs 1 \
+        --batch 4 --val 0 --out "$data/cycle.safetensors"
     # Ctrl-C stops at the end of a step: exit 130, the finished epochs kept in the
     # checkpoint, the log and the chart; `--resume CKPT` alone goes on with the history.
     "$clnet" train --from "$data/m.safetensors" --data "$data/two" --freeze 1 --epochs 300 --batch 8 \

@@ -1,8 +1,8 @@
 /* test_fit.c - clnet_fit and clnet_evaluate (src/train/fit.c) on an image folder made
  * here: a small ResNet learns it far above chance, a run resumed from its checkpoint
- * ends with exactly the weights of the uninterrupted run, and a diverging run stops
- * naming the epoch and step while the last checkpoint stays loadable, and a run ends with
- * batch-norm statistics recomputed for its weights. */
+ * ends with exactly the weights of the uninterrupted run (one-cycle's lr and momentum), and a
+ * diverging run stops naming the epoch and step while the last checkpoint stays loadable, and a run
+ * ends with batch-norm statistics recomputed for its weights. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stb/stb_image_write.h>
@@ -54,6 +54,7 @@ typedef struct seen {
     int batches, epochs;
     double busy, val_accuracy;
     int stop_after; /* epochs, or 0 */
+    float lr[64];   /* of the first 64 batches */
 } seen;
 
 static int progress(void *user, const clnet_progress *p)
@@ -64,6 +65,8 @@ static int progress(void *user, const clnet_progress *p)
         ++s->epochs;
         s->val_accuracy = p->val_accuracy;
     } else {
+        if (s->batches < 64)
+            s->lr[s->batches] = p->lr;
         ++s->batches;
     }
     return s->stop_after && s->epochs == s->stop_after;
@@ -106,7 +109,8 @@ static clnet_fit_options options(int epochs, const char *checkpoint, int resume)
     o.epochs = epochs;
     o.batch = 16;
     o.optimizer = (clnet_optimizer_options){CLNET_OPT_SGD, 0.9f, 1, 1e-4f, 0, 0, 0, 0, 0, 0};
-    o.schedule = (clnet_schedule){CLNET_LR_COSINE, 0.02f, 0.001f, 0.0f, 0, 2};
+    o.schedule =
+        (clnet_schedule){.kind = CLNET_LR_COSINE, .lr = 0.02f, .min_lr = 0.001f, .warmup_steps = 2};
     o.seed = 5;
     o.checkpoint = checkpoint;
     o.resume = resume;
@@ -118,7 +122,7 @@ Test(fit, learns_an_image_folder_and_evaluates, .timeout = 600)
     fixture f;
     open_data(&f);
     clnet_model *m = model();
-    seen s = {0, 0, 0.0, 0.0, 0};
+    seen s = {0};
     clnet_fit_options o = options(10, NULL, 0);
     o.progress = progress;
     o.user = &s;
@@ -159,12 +163,28 @@ Test(fit, resumed_run_equals_the_uninterrupted_one, .timeout = 600)
     char ckpt[96];
     snprintf(ckpt, sizeof ckpt, "%s/run.ckpt", f.dir);
     clnet_model *whole = model(), *parts = model();
+    /* One-cycle: its momentum changes every step, so the resumed run must set it from the
+     * step count as the whole run did. */
+    const clnet_schedule onecycle = {.kind = CLNET_LR_ONECYCLE, .lr = 0.05f, .min_lr = 2e-7f};
+    seen w = {0};
     clnet_fit_options o = options(3, NULL, 0);
+    o.schedule = onecycle;
+    o.progress = progress;
+    o.user = &w;
     cr_assert_eq(clnet_fit(whole, f.train, f.val, &o), CLNET_OK);
+    cr_assert_eq(w.batches, 18);
+    /* Up from lr / 25 to lr at step 0.3 x 18 - 1 = 4.4 (step 5 the highest), then down to
+     * min_lr. */
+    cr_expect_float_eq(w.lr[0], 0.002f, 1e-6f);
+    for (int i = 1; i < 18; ++i)
+        cr_expect(i <= 5 ? w.lr[i] > w.lr[i - 1] : w.lr[i] < w.lr[i - 1], "step %d: %g after %g", i,
+                  w.lr[i], w.lr[i - 1]);
+    cr_expect_float_eq(w.lr[17], 2e-7f, 1e-9f);
     /* Stopped after 2 epochs with a checkpoint; a new process's model resumes for the
      * third. */
-    seen s = {0, 0, 0.0, 0.0, 2};
+    seen s = {.stop_after = 2};
     o = options(3, ckpt, 0);
+    o.schedule = onecycle;
     o.progress = progress;
     o.user = &s;
     cr_assert_eq(clnet_fit(parts, f.train, f.val, &o), CLNET_OK, "%s",
@@ -173,6 +193,7 @@ Test(fit, resumed_run_equals_the_uninterrupted_one, .timeout = 600)
     clnet_model_destroy(parts);
     parts = model();
     o = options(3, ckpt, 1);
+    o.schedule = onecycle;
     cr_assert_eq(clnet_fit(parts, f.train, f.val, &o), CLNET_OK, "%s",
                  clnet_context_error(parts->ctx));
     expect_same_weights(whole, parts);
@@ -249,7 +270,7 @@ Test(fit, exploding_loss_stops_with_advice, .timeout = 600)
     open_data(&f);
     clnet_model *m = model();
     clnet_fit_options o = options(3, NULL, 0);
-    o.schedule = (clnet_schedule){CLNET_LR_CONSTANT, 1e-30f, 0.0f, 0.0f, 0, 0};
+    o.schedule = (clnet_schedule){.kind = CLNET_LR_CONSTANT, .lr = 1e-30f};
     blow_up b = {m, 0};
     o.progress = scale_head;
     o.user = &b;
@@ -302,8 +323,7 @@ Test(fit, resume_replays_the_history_and_keeps_the_note, .timeout = 600)
     cr_assert_eq(clnet_fit(m, f.train, f.val, &o), CLNET_OK, "%s", clnet_context_error(m->ctx));
     char *note = NULL, err[512] = "";
     int epochs = 0;
-    cr_assert_eq(clnet_checkpoint_note(ckpt, &note, &epochs, err, sizeof err), CLNET_OK, "%s",
-                 err);
+    cr_assert_eq(clnet_checkpoint_note(ckpt, &note, &epochs, err, sizeof err), CLNET_OK, "%s", err);
     cr_expect_str_eq(note, "{\"data\": \"photos\"}");
     cr_expect_eq(epochs, 2);
     clnet_free(note);
@@ -317,7 +337,8 @@ Test(fit, resume_replays_the_history_and_keeps_the_note, .timeout = 600)
     cr_expect_eq(second.restored, 2);
     for (int e = 0; e < 2; ++e) {
         cr_expect_eq(second.loss[e], first.loss[e], "epoch %d loss", e + 1);
-        cr_expect_eq(second.val_loss[e], first.val_loss[e], "epoch %d val_loss %.17g vs %.17g", e + 1, second.val_loss[e], first.val_loss[e]);
+        cr_expect_eq(second.val_loss[e], first.val_loss[e], "epoch %d val_loss %.17g vs %.17g",
+                     e + 1, second.val_loss[e], first.val_loss[e]);
     }
     /* A model file is not a checkpoint: the note call says so, naming it. */
     char path[96];
@@ -396,7 +417,7 @@ Test(fit, a_stopped_run_ends_with_statistics_for_its_weights, .timeout = 600)
     float got[256], want[256];
     for (int keep = 0; keep < 2; ++keep) {
         clnet_model *m = model();
-        seen s = {0, 0, 0.0, 0.0, 1};
+        seen s = {.stop_after = 1};
         clnet_fit_options o = options(3, NULL, 0);
         o.progress = progress;
         o.user = &s;

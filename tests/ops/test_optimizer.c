@@ -172,6 +172,71 @@ Test(optimizer, rmsprop_matches_pytorch)
     clnet_model_destroy(m);
 }
 
+/* clnet_optimizer_set_momentum between steps (the one-cycle schedule's): SGD's momentum
+ * and Adam's beta1 changed after two steps give the reference run with the same change;
+ * an SGD created without momentum refuses one, and values outside [0, 1) are refused. */
+Test(optimizer, momentum_set_between_steps)
+{
+    /* kind, momentum, nesterov, weight decay, decoupled, beta1, beta2, epsilon, rho, centered */
+    const clnet_optimizer_options cases[3] = {
+        {CLNET_OPT_SGD, 0.95f, 1, 5e-4f, 0, 0, 0, 0, 0, 0},
+        {CLNET_OPT_ADAM, 0.0f, 0, 0.0f, 0, 0.95f, 0.999f, 1e-8f, 0, 0},
+        {CLNET_OPT_RMSPROP, 0.9f, 0, 0.0f, 0, 0, 0, 0, 0.9f, 0},
+    };
+    clnet_context *ctx = clnet_test_device();
+    clnet_model *m = dense_model(ctx);
+    const size_t n = m->w[0]->count;
+    for (int c = 0; c < 3; ++c) {
+        clnet_optimizer *opt = NULL;
+        cr_assert_eq(clnet_optimizer_create(m, &cases[c], &opt), CLNET_OK);
+        clnet_optimizer_options o = opt->opt; /* with the defaults */
+        double *w = calloc(n, sizeof *w), *g = calloc(n, sizeof *g), *st[CLNET__OPT_STATES];
+        for (int q = 0; q < CLNET__OPT_STATES; ++q)
+            st[q] = calloc(n, sizeof *st[q]);
+        float *f = clnet_test_host(m->w[0]);
+        for (size_t j = 0; j < n; ++j)
+            w[j] = f[j];
+        free(f);
+        for (int t = 1; t <= 4; ++t) {
+            if (t == 3) {
+                cr_assert_eq(clnet_optimizer_set_momentum(opt, 0.6f), CLNET_OK);
+                *(c == 1 ? &o.beta1 : &o.momentum) = 0.6f;
+            }
+            float *gf = clnet_test_random(n, (uint64_t)(31 * c + t));
+            for (size_t j = 0; j < n; ++j)
+                g[j] = gf[j];
+            cr_assert_eq(clnet_tensor_write(m->dw[0], gf, n), CLNET_OK);
+            cr_assert_eq(clnet_tensor_fill(m->dw[1], 0.5f), CLNET_OK);
+            free(gf);
+            cr_assert_eq(clnet_optimizer_step(opt, 0.05f), CLNET_OK);
+            clnet__ref_optimizer_step(&o, 0.05f, opt->steps, w, g, st, n);
+        }
+        float *got = clnet_test_host(m->w[0]);
+        double worst = 0.0;
+        for (size_t j = 0; j < n; ++j)
+            worst = fmax(worst, fabs(got[j] - w[j]) / (fabs(w[j]) + 1e-3));
+        cr_expect(worst <= 1e-5, "%s: relative error %g", clnet_optimizer_kind_name(o.kind), worst);
+        cr_expect_eq(clnet_optimizer_set_momentum(opt, 1.0f), CLNET_ERR_INVALID_ARG);
+        cr_expect_eq(clnet_optimizer_set_momentum(opt, NAN), CLNET_ERR_INVALID_ARG);
+        free(got);
+        free(w);
+        free(g);
+        for (int q = 0; q < CLNET__OPT_STATES; ++q)
+            free(st[q]);
+        clnet_optimizer_destroy(opt);
+    }
+    const clnet_optimizer_options plain = {CLNET_OPT_SGD, 0.0f, 0, 0.0f, 0, 0, 0, 0, 0, 0};
+    clnet_optimizer *opt = NULL;
+    cr_assert_eq(clnet_optimizer_create(m, &plain, &opt), CLNET_OK);
+    cr_expect_eq(clnet_optimizer_set_momentum(opt, 0.9f), CLNET_ERR_INVALID_ARG);
+    cr_expect(strstr(clnet_context_error(ctx), "without momentum") != NULL, "%s",
+              clnet_context_error(ctx));
+    cr_expect_eq(clnet_optimizer_set_momentum(opt, 0.0f), CLNET_OK);
+    cr_expect_eq(clnet_optimizer_set_momentum(NULL, 0.5f), CLNET_ERR_INVALID_ARG);
+    clnet_optimizer_destroy(opt);
+    clnet_model_destroy(m);
+}
+
 Test(optimizer, frozen_weights_and_bad_options)
 {
     clnet_context *ctx = clnet_test_device();
