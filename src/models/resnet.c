@@ -47,7 +47,7 @@ typedef struct block {
     const char *const (*names)[3];
     int keras, shortcut_a;
     int groups, width_per_group; /* of the bottleneck's 3x3: 1 and 64 but in ResNeXts */
-    char prefix[32];
+    char prefix[48];
 } block;
 
 /* The shortcut from x to out channels subsampled by stride: x itself when nothing

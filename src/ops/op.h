@@ -39,7 +39,7 @@ enum { CLNET_PREPARE_TRAINING = 1, CLNET_PREPARE_NO_DX = 2 };
  * the run path decides again (no environment, no tuning database). It serves any batch up
  * to the one it was made for: work sizes follow the actual shapes, the choices do not. */
 typedef struct clnet__op_exec {
-    char forward[96], backward[96]; /* what runs: "im2col + gemm packed (tuned)" */
+    char forward[96], backward[160]; /* what runs: "im2col + gemm packed (tuned)" */
     int algo, algo_dx; /* op-specific choices (conv2d: clnet__conv_algo of forward and dX) */
     int tuned;         /* choices the tuning database made */
     int chunk;         /* op-specific: images per im2col or Winograd chunk */

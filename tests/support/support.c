@@ -346,7 +346,7 @@ void clnet_test_expect_inputs(const char *op, const char *params, int n_in, cons
         cr_assert_eq(st, CLNET_OK, "%s [%s] \"%s\": %s", op, cls, params, clnet_context_error(ctx));
         expect_near(cls, op, "out", out, want, out_count, tol);
         for (int i = 0; i < n_in; ++i) {
-            char what[16];
+            char what[24];
             snprintf(what, sizeof what, "din[%d]", i);
             if (din[i])
                 expect_near(cls, op, what, din[i], want_din[i], clnet__shape_count(in[i]), tol);
