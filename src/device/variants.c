@@ -122,12 +122,17 @@ static const param_row rows[] = {
      * 3x3 layers 56x56x64 .. 7x7x512, batch 1 and 8): forward 1.2-1.8x and backward
      * 1.1-1.45x faster than im2col, except 7x7x512 at batch 1 (16 tiles: 0.7x), where
      * the per-call weight transform (16 cin cout floats) outweighs the GEMM savings, both
-     * scaling with cin cout: hence a tile count, not a channel count. Chunks of V + M
-     * within WINOGRAD_BYTES: 4 MiB on CPU kept in cache beat 64 MiB by 1.2-1.5x at batch 8. */
+     * scaling with cin cout: hence WINOGRAD_MIN_TILES, a tile count. Chunks of V + M
+     * within WINOGRAD_BYTES: 4 MiB on CPU kept in cache beat 64 MiB by 1.2-1.5x at batch 8.
+     * Whole models disagree with those single layers, so the CPU class runs im2col unless
+     * `clnet tune` measured Winograd faster for a layer: whole-process pairs of `clnet
+     * bench model` (farm-bench, AMD EPYC host), im2col / this rule's time: Fashion-MNIST's
+     * small ResNet training at batch 128 0.89, ResNet-18 64x64 training at batch 32 0.90,
+     * ResNet-18 and ResNet-50 224 inference at batch 1 and 8 0.97 and 1.00. */
     {CLNET_CLASS_AUTO, NULL, "conv2d", "WINOGRAD", 1},
+    {CLNET_CLASS_CPU, NULL, "conv2d", "WINOGRAD", 0},
     {CLNET_CLASS_AUTO, NULL, "conv2d", "WINOGRAD_MIN_C", 32},
     {CLNET_CLASS_AUTO, NULL, "conv2d", "WINOGRAD_MIN_TILES", 0},
-    {CLNET_CLASS_CPU, NULL, "conv2d", "WINOGRAD_MIN_TILES", 32},
     {CLNET_CLASS_AUTO, NULL, "conv2d", "WINOGRAD_BYTES", 64 << 20},
     {CLNET_CLASS_CPU, NULL, "conv2d", "WINOGRAD_BYTES", 4 << 20},
     /* conv2d: grouped convolutions whose groups have at most GROUPED_MAX_CHANNELS input
