@@ -656,8 +656,9 @@ static clnet_status conv2d_backward(const clnet__op_call *call)
 
 /* 1x1 (the direct GEMM), 'same' with stride 2 on odd sizes, the 7x7 stem whose 'same'
  * padding is 2 before and 3 after, a residual input, relu6 scaled to cross 0 and 6, a
- * 3x3 stride-1 layer wide enough (32 channels, 36 tiles) for every class's default rule
- * to run it by Winograd (with gelu, whose backward reads the saved pre-activation),
+ * 3x3 stride-1 layer wide enough (32 channels, 36 tiles) for the GPU classes' default rule
+ * to run it by Winograd (with gelu, whose backward reads the saved pre-activation; the
+ * cpu class runs Winograd only where `clnet tune`, which checks it, chose it),
  * hard_swish by im2col, 2 groups of 3 input and 5 output channels, and 4 groups of 3 and 4
  * on 19-pixel rows (the cpu class's rule runs them by the grouped direct kernels). */
 static const clnet__op_case conv2d_cases[] = {
