@@ -18,7 +18,7 @@ root="$(cd "$here/../.." && pwd)"
 clnet="${CLNET_BIN:-$root/build/clnet}"
 fm=/usr/share/datasets/fashion-mnist
 out="" run_clnet=1 run_torch=1
-clnet_args="--model $root/samples/models/fashion_resnet.spec --epochs 5 --batch 128 --schedule onecycle --lr 0.2 --augment"
+clnet_args="--model $root/samples/models/fashion_resnet.spec --epochs 3 --batch 128 --schedule onecycle --lr 0.2"
 torch_args="--epochs 10"
 while [ $# -gt 0 ]; do
     case "$1" in
