@@ -100,6 +100,8 @@ kernel void batch_norm_reduce(global const float *x, global const float *dy, glo
     }
 #else
     const int blk = get_global_id(1);
+    if (blk >= blocks)
+        return; // past the last block: global size is rounded up to the work-group size
     const int c0 = get_global_id(0) * CLNET_CVEC, c1 = min(c0 + CLNET_CVEC, c);
     const int r0 = blk * rpb, r1 = min(r0 + rpb, rows);
     global float *out_a = partial + (size_t)blk * c, *out_b = partial + ((size_t)blocks + blk) * c;

@@ -12,9 +12,9 @@
 // conv2d_im2col: col[p * kk + k] = x(n, oy * sh - pad_t + ky, ox * sw - pad_l + kx, c) or 0.
 //   GPU: one work-item per column element, global (kk, pixels): consecutive work-items
 //        write consecutive floats and read consecutive channels.
-//   CPU: one work-item per (ky, output pixel), global (kh, pixels): copies the kw * cg
-//        floats of its tap row per group, contiguous in x where inside (one run of kw * cin
-//        for one group), VW at a time.
+//   CPU: one work-item per output pixel, global (1, pixels): copies, for each ky, the
+//        kw * cg floats of that tap row per group, contiguous in x where inside (one run
+//        of kw * cin for one group), VW at a time; its row of col is written in order.
 // conv2d_col2im: the transpose, by gather (deterministic, no atomics): dx(n, iy, ix, c) sums
 //   dcol over the (output pixel, tap) pairs that read it, taps in order.
 //   GPU: one work-item per input element, global (cin, in_w, images * in_h).
@@ -49,24 +49,30 @@ kernel void conv2d_im2col(global const float *x, global float *col, int n0, int 
         v = x[(((size_t)n * in_h + iy) * in_w + ix) * cin + g * cg + ci];
     col[(size_t)p * kk + k] = v;
 #else
-    const int ky = get_global_id(0), p = get_global_id(1);
-    if (ky >= kh || p >= pixels)
+    // One work-item writes one pixel's whole row of col, every ky: contiguous stores.
+    const int p = get_global_id(1);
+    if (p >= pixels)
         return;
     const int ox = p % out_w, r = p / out_w, oy = r % out_h, n = n0 + r / out_h;
-    const int iy = oy * sh - pad_t + ky, ix0 = ox * sw - pad_l;
-    const int inside = iy >= 0 && iy < in_h;
-    // Taps kx0 .. kx1 - 1 fall inside the row, from src on.
-    const int kx0 = clamp(-ix0, 0, kw), kx1 = inside ? clamp(in_w - ix0, kx0, kw) : kx0;
-    global const float *src = x + (((size_t)n * in_h + (inside ? iy : 0)) * in_w + ix0 + kx0) * cin;
-    for (int g = 0; g < groups; ++g) {
-        global float *dst = col + (size_t)p * kk + g * kg + ky * kw * cg;
-        vzero(dst, kx0 * cg);
-        if (groups == 1)  // one contiguous run of x
-            vcopy(src, dst + kx0 * cin, (kx1 - kx0) * cin);
-        else
-            for (int kx = kx0; kx < kx1; ++kx)
-                vcopy(src + (kx - kx0) * cin + g * cg, dst + kx * cg, cg);
-        vzero(dst + kx1 * cg, (kw - kx1) * cg);
+    const int ix0 = ox * sw - pad_l;
+    // Taps kx0 .. kx1 - 1 fall inside the row.
+    const int kx0 = clamp(-ix0, 0, kw), kx1w = clamp(in_w - ix0, kx0, kw);
+    for (int ky = 0; ky < kh; ++ky) {
+        const int iy = oy * sh - pad_t + ky;
+        const int inside = iy >= 0 && iy < in_h;
+        const int kx1 = inside ? kx1w : kx0;
+        global const float *src =
+            x + (((size_t)n * in_h + (inside ? iy : 0)) * in_w + ix0 + kx0) * cin;
+        for (int g = 0; g < groups; ++g) {
+            global float *dst = col + (size_t)p * kk + g * kg + ky * kw * cg;
+            vzero(dst, kx0 * cg);
+            if (groups == 1)  // one contiguous run of x
+                vcopy(src, dst + kx0 * cin, (kx1 - kx0) * cin);
+            else
+                for (int kx = kx0; kx < kx1; ++kx)
+                    vcopy(src + (kx - kx0) * cin + g * cg, dst + kx * cg, cg);
+            vzero(dst + kx1 * cg, (kw - kx1) * cg);
+        }
     }
 #endif
 }

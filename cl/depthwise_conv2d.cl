@@ -304,7 +304,9 @@ kernel void depthwise_conv2d_partial_backward(global const float *x, global cons
     const int blk = get_global_id(1), tg = get_global_id(2) * DW_TAPS, ntg = min(DW_TAPS, nt - tg);
     const int c0 = get_global_id(0) * CLNET_CVEC, c1 = min(c0 + CLNET_CVEC, cout);
     const int r0 = blk * rpb, r1 = min(r0 + rpb, rows);
-    if (ntg <= 0)
+    // Past the last tap group or block (global size rounded up to the work-group size);
+    // block 0 always stores, zeros when there are no rows.
+    if (ntg <= 0 || (blk > 0 && r0 >= rows))
         return;
     int oky[DW_TAPS], okx[DW_TAPS], bias[DW_TAPS]; // tap offsets from the window corner
     for (int k = 0; k < ntg; ++k) {

@@ -77,6 +77,8 @@ inline uint dropout_key(uint op_seed, uint seed_lo, uint seed_hi)
 kernel void dropout_forward(global const float *x, global float *y, int count, float rate,
                             float scale, uint op_seed, uint seed_lo, uint seed_hi)
 {
+    if (get_global_id(1) != 0)
+        return; // launched 2D as stochastic_depth_forward is, its one image rounded up
     const uint key = dropout_key(op_seed, seed_lo, seed_hi);
     ELEMENTWISE(count, DROPOUT_V, DROPOUT_S)
 }

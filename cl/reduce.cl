@@ -49,6 +49,8 @@ kernel void reduce_rows_partial(global const float *x, int x_off, int rows, int 
     if (lane == 0 && c < cols)
         dst[c] = part[0][lc];
 #else
+    if (r0 >= rows)
+        return; // past the last block (rows >= 1): global size rounded up to the work-group size
     const int c0 = get_global_id(0) * CLNET_CVEC, c1 = min(c0 + CLNET_CVEC, cols);
     int c = c0;
     for (; c + VW <= c1; c += VW) {

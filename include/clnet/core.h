@@ -138,7 +138,9 @@ typedef struct clnet_context_stats {
     int cache_writes;     /* binaries written to the cache */
     int cache_rejected;   /* corrupt or stale entries rebuilt */
     double build_seconds; /* wall time spent building programs (both kinds) */
-    int cache_enabled;    /* 0 when there is no usable cache directory */
+    int cache_enabled;    /* 0 when there is no usable cache directory, or driver_cache */
+    int driver_cache;     /* 1: the driver caches compiled programs itself (POCL), and reading
+                           * a binary back for ours would cost more than it saves */
     char cache_dir[512];
     char tune_db[512];   /* the tuning database consulted ("" none; see clnet_model_tune) */
     int tune_entries;    /* its entries for this device, driver and kernel class */

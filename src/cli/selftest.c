@@ -88,7 +88,11 @@ int clnet_cli_selftest(int argc, char **argv)
     for (int i = 0; i < n_classes; ++i)
         printf(" %s", clnet_device_class_name(classes[i]));
     printf(")\n");
-    if (verbose)
+    if (verbose && stats.driver_cache)
+        printf("programs: %d built, %.2f s; the driver caches them itself (ours is not used: "
+               "CLNET_QUIRKS=none to use it)\n",
+               stats.programs_built, stats.build_seconds);
+    else if (verbose)
         printf("programs: %d built from source, %d loaded from the cache (%d stale entries "
                "rebuilt), %d written; %.2f s building; cache %s\n",
                stats.programs_built, stats.programs_cached, stats.cache_rejected,

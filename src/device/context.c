@@ -251,6 +251,7 @@ static clnet_status open_context(clnet_context *ctx, const clnet_context_options
     clGetPlatformInfo(ctx->platform, CL_PLATFORM_VERSION, sizeof ctx->platform_version,
                       ctx->platform_version, NULL);
     ctx->platform_version[sizeof ctx->platform_version - 1] = '\0';
+    clnet__quirks_apply(ctx);
 
     ctx->cls = ctx->info.device_class;
     const char *forced = getenv("CLNET_DEVICE_CLASS");
@@ -275,7 +276,8 @@ static clnet_status open_context(clnet_context *ctx, const clnet_context_options
     else
         clnet__user_path("CLNET_CACHE_DIR", "XDG_CACHE_HOME", ".cache", "clnet",
                          ctx->stats.cache_dir, sizeof ctx->stats.cache_dir);
-    ctx->stats.cache_enabled = ctx->stats.cache_dir[0] != '\0';
+    ctx->stats.driver_cache = (ctx->quirks & CLNET_QUIRK_OWN_CACHE) != 0;
+    ctx->stats.cache_enabled = ctx->stats.cache_dir[0] != '\0' && !ctx->stats.driver_cache;
 
     clnet__tune_load(ctx, opt->tune_db);
 

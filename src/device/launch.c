@@ -33,6 +33,17 @@ clnet_status clnet__launch_local(clnet_context *ctx, const char *program, const 
             return clnet__fail(ctx, CLNET_ERR_OPENCL, "kernel %s (cl/%s.cl) argument %d: %s",
                                kernel, program, i, clnet__cl_error_name(err));
     }
+    /* The fixed size goes along the first dimension with more than one item: the
+     * driver's loop over a group's items runs that one innermost, and in clnet's
+     * launches it is the one whose neighbours are neighbours in memory. */
+    size_t fixed[3] = {1, 1, 1};
+    if (!local && ctx->local_size > 0) {
+        int d = 0;
+        while (d < dims - 1 && global[d] == 1)
+            ++d;
+        fixed[d] = (size_t)ctx->local_size;
+        local = fixed;
+    }
     size_t g[3] = {1, 1, 1};
     for (int d = 0; d < dims; ++d) {
         if (global[d] == 0)

@@ -71,6 +71,11 @@ struct clnet_context {
      * conv2d's prepare step applies it (src/ops/conv2d_winograd.c). */
     char conv_algo[16];
     const char *cl_dir; /* $CLNET_CL_DIR or NULL */
+    unsigned quirks;    /* CLNET_QUIRK_* of this driver (quirks.c) */
+    /* Launches that leave the work-group size to the driver get this many work-items
+     * along their first dimension of more than one item (1 along the others; global
+     * sizes rounded up), 0: the driver picks (CLNET_QUIRK_LOCAL_SIZE). */
+    int local_size;
 
     clnet__program_entry programs[CLNET_MAX_PROGRAMS];
     int n_programs;
@@ -100,6 +105,23 @@ struct clnet_context {
     char *error; /* heap: build logs can be long */
     size_t error_cap;
 };
+
+/* ---- driver quirks (quirks.c) ---- */
+
+enum {
+    /* The driver generates a kernel's code once per work-group size it is launched with:
+     * launches without a size get ctx->local_size. */
+    CLNET_QUIRK_LOCAL_SIZE = 1u << 0,
+    /* The driver caches compiled programs itself, and reading a program's binary costs
+     * a compile of every kernel in it: our program cache is not used. */
+    CLNET_QUIRK_OWN_CACHE = 1u << 1,
+};
+
+/* The quirks of a platform from its CL_PLATFORM_VERSION. */
+unsigned clnet__quirks_for(const char *platform_version);
+/* Sets ctx->quirks and ctx->local_size (after the platform version is known), honouring
+ * $CLNET_QUIRKS=none and $CLNET_LOCAL_SIZE. */
+void clnet__quirks_apply(clnet_context *ctx);
 
 /* ---- errors ---- */
 

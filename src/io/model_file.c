@@ -235,7 +235,7 @@ clnet_status clnet_model_load(clnet_context *ctx, const char *path, const clnet_
     /* Everything the file claims is checked before a model (and its device memory) exists. */
     if (st == CLNET_OK)
         st = clnet__model_file_check(f, &mf, err, sizeof err);
-    if (st == CLNET_OK && (st = clnet_model_create(ctx, mf.g, opt, &m)) != CLNET_OK)
+    if (st == CLNET_OK && (st = clnet__model_create(ctx, mf.g, opt, 0, &m)) != CLNET_OK)
         snprintf(err, sizeof err, "%s", clnet_context_error(ctx));
     if (st == CLNET_OK)
         st = read_weights(m, f, err, sizeof err);

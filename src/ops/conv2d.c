@@ -207,7 +207,7 @@ static clnet_status im2col(clnet_context *ctx, const geom *g, cl_mem x, int n0, 
     args[n++] = CLNET_ARG_INT(n0);
     args[n++] = CLNET_ARG_INT(pixels);
     n += geom_args(g, args + n);
-    const size_t gpu[2] = {(size_t)kk, (size_t)pixels}, cpu[2] = {(size_t)g->kh, (size_t)pixels};
+    const size_t gpu[2] = {(size_t)kk, (size_t)pixels}, cpu[2] = {1, (size_t)pixels};
     return clnet__launch(ctx, PROG, "conv2d_im2col", args, n, 2, is_gpu(ctx) ? gpu : cpu);
 }
 

@@ -87,6 +87,7 @@ clnet_status clnet_selftest(const clnet_context_options *opt, const clnet_device
             stats->cache_rejected += s.cache_rejected;
             stats->build_seconds += s.build_seconds;
             stats->cache_enabled = s.cache_enabled;
+            stats->driver_cache = s.driver_cache;
             memcpy(stats->cache_dir, s.cache_dir, sizeof s.cache_dir);
         }
         if (st != CLNET_OK && opt && opt->error && opt->error_len)

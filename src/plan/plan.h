@@ -180,6 +180,11 @@ static inline int *clnet__params_use_bias(const clnet__op_desc *op, void *params
  * clnet_model_predict then skip their own softmax). */
 int clnet__graph_logits(const clnet_graph *g, int *fused);
 
+/* clnet_model_create; init = 0 leaves the weights unset for a caller that writes them all
+ * next (clnet_model_load). */
+clnet_status clnet__model_create(clnet_context *ctx, const clnet_graph *g,
+                                 const clnet_model_options *opt, int init, clnet_model **out);
+
 /* Sets the views of every value and gradient of p to n images (n <= p->batch). */
 void clnet__plan_set_batch(clnet__plan *p, int n);
 /* Builds the steps of a plan: fused groups (unless no_fusion) in execution order,

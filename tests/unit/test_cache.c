@@ -15,6 +15,8 @@ static char dir[64];
 static clnet_context *open_cached(const char *cache_dir)
 {
     clnet_test_device();
+    /* Our cache is what is tested: POCL's quirk (src/device/quirks.c) would bypass it. */
+    setenv("CLNET_QUIRKS", "none", 1);
     char err[1024] = "";
     clnet_context_options opt = {0};
     opt.cache_dir = cache_dir;
@@ -134,6 +136,38 @@ Test(cache, empty_directory_option_disables_caching)
     clnet_context_stats s = build_relu("");
     cr_assert_eq(s.cache_enabled, 0);
     cr_assert_eq(s.programs_built, 1);
+}
+
+/* On a driver that caches programs itself (POCL), ours is left alone: no entry written,
+ * none read, and the stats say why. */
+Test(cache, driver_with_its_own_cache_bypasses_ours)
+{
+    make_dir();
+    clnet_context *ctx = open_cached(dir);
+    const int own = (clnet__quirks_for(ctx->platform_version) & CLNET_QUIRK_OWN_CACHE) != 0;
+    clnet_context_destroy(ctx);
+    if (!own)
+        cr_skip_test("the device's driver has no program cache of its own");
+    unsetenv("CLNET_QUIRKS");
+    char err[1024] = "";
+    clnet_context_options opt = {.cache_dir = dir, .error = err, .error_len = sizeof err};
+    cr_assert_eq(clnet_context_create(&opt, &ctx), CLNET_OK, "%s", err);
+    cl_kernel k = NULL;
+    cr_assert_eq(clnet__kernel(ctx, "relu", "relu_forward", &k), CLNET_OK);
+    clnet_context_stats s;
+    clnet_context_get_stats(ctx, &s);
+    clnet_context_destroy(ctx);
+    cr_assert_eq(s.driver_cache, 1);
+    cr_assert_eq(s.cache_enabled, 0);
+    cr_assert_eq(s.cache_writes, 0);
+    cr_assert_eq(s.programs_built, 1);
+    DIR *d = opendir(dir);
+    int entries = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        entries += strstr(e->d_name, ".bin") != NULL;
+    if (d)
+        closedir(d);
+    cr_assert_eq(entries, 0);
 }
 
 Test(cache, build_failure_reports_the_log_with_line_numbers)
