@@ -134,7 +134,7 @@ clnet_status clnet__cl_fail(clnet_context *ctx, cl_int err, const char *call, co
                        clnet__cl_error_name(err), (int)err);
 }
 
-static int contains_nocase(const char *hay, const char *needle)
+int clnet__contains_nocase(const char *hay, const char *needle)
 {
     size_t n = strlen(needle);
     for (; *hay; ++hay) {
@@ -181,7 +181,8 @@ static clnet_status choose_device(clnet_context *ctx, const char *want, cl_devic
             pick = (int)i;
         } else {
             for (int i = 0; i < n && pick < 0; ++i)
-                if (contains_nocase(list[i].name, want) || contains_nocase(list[i].vendor, want))
+                if (clnet__contains_nocase(list[i].name, want) ||
+                    clnet__contains_nocase(list[i].vendor, want))
                     pick = i;
             if (pick < 0) {
                 clnet_devices_free(list);

@@ -1,12 +1,11 @@
 /* quirks.c - the quirk table: what a driver does that the rest of the runtime must work
- * around, keyed by the platform's version string and the driver version, read once when
- * a context is made (ctx->quirks) and applied by program.c and launch.c.
+ * around, keyed by the platform's version string (which names the driver and its
+ * version), read once when a context is made (ctx->quirks) and applied by context.c
+ * (the program cache) and launch.c (work-group sizes).
  * $CLNET_QUIRKS=none turns every quirk off (tests of the paths the quirks bypass);
  * $CLNET_LOCAL_SIZE=L sets the fixed work-group size of CLNET_QUIRK_LOCAL_SIZE on any
  * driver (0: off), so the kernels' guards against rounded-up global sizes are tested
- * everywhere (tests/unit/test_quirks.c).
- * Tests: tests/unit/test_quirks.c. */
-#include <ctype.h>
+ * everywhere. Tests: tests/unit/test_quirks.c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,24 +34,11 @@ static const quirk_row rows[] = {
  * vs 41.6. 64 was no better; 1 cost 20% (a call per item). */
 #define LOCAL_SIZE 16
 
-static int contains_nocase(const char *hay, const char *needle)
-{
-    const size_t n = strlen(needle);
-    for (; *hay; ++hay) {
-        size_t i = 0;
-        while (i < n && hay[i] && tolower((unsigned char)hay[i]) == needle[i])
-            ++i;
-        if (i == n)
-            return 1;
-    }
-    return 0;
-}
-
 unsigned clnet__quirks_for(const char *platform_version)
 {
     unsigned q = 0;
     for (size_t i = 0; i < CLNET_COUNTOF(rows); ++i)
-        if (contains_nocase(platform_version, rows[i].platform))
+        if (clnet__contains_nocase(platform_version, rows[i].platform))
             q |= rows[i].quirks;
     return q;
 }

@@ -117,6 +117,8 @@ enum {
     CLNET_QUIRK_OWN_CACHE = 1u << 1,
 };
 
+/* 1 when needle occurs in hay, ignoring case (an empty needle always does). */
+int clnet__contains_nocase(const char *hay, const char *needle);
 /* The quirks of a platform from its CL_PLATFORM_VERSION. */
 unsigned clnet__quirks_for(const char *platform_version);
 /* Sets ctx->quirks and ctx->local_size (after the platform version is known), honouring
