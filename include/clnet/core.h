@@ -148,6 +148,8 @@ typedef struct clnet_context_stats {
     int plans_built;     /* model plans built (the first forward of a mode, a larger batch,
                           * freezing, a new tuning database): none for a smaller batch */
     int buffers_created; /* device buffers allocated by the library (tensors, plans) */
+    int host_buffers;    /* of those, buffers in the library's own huge-page host memory (a
+                          * CPU device: >= 2 MB each; $CLNET_HOST_BUFFERS=0 turns it off) */
     int host_waits;      /* calls that blocked the host on the device: blocking reads and
                           * writes, clnet_context_finish */
 } clnet_context_stats;

@@ -253,6 +253,8 @@ static clnet_status open_context(clnet_context *ctx, const clnet_context_options
                       ctx->platform_version, NULL);
     ctx->platform_version[sizeof ctx->platform_version - 1] = '\0';
     clnet__quirks_apply(ctx);
+    const char *host = getenv("CLNET_HOST_BUFFERS");
+    ctx->host_buffers = ctx->info.device_class == CLNET_CLASS_CPU && !(host && !strcmp(host, "0"));
 
     ctx->cls = ctx->info.device_class;
     const char *forced = getenv("CLNET_DEVICE_CLASS");

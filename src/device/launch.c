@@ -1,8 +1,11 @@
 /* launch.c - kernel launches from typed argument tables, device buffers with
  * limit checks, and scratch buffers of op calls. */
+/* madvise (MADV_HUGEPAGE) is not POSIX. */
+#define _DEFAULT_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "device/runtime.h"
 
@@ -67,6 +70,15 @@ clnet_status clnet__launch_local(clnet_context *ctx, const char *program, const 
     return CLNET_OK;
 }
 
+/* Buffers of at least this many bytes get huge-page host memory (ctx->host_buffers). */
+#define HUGE_PAGE ((size_t)2 << 20)
+
+static void CL_CALLBACK free_host(cl_mem m, void *host)
+{
+    (void)m;
+    free(host);
+}
+
 clnet_status clnet__buffer(clnet_context *ctx, size_t bytes, const char *what, cl_mem *out)
 {
     *out = NULL;
@@ -85,7 +97,28 @@ clnet_status clnet__buffer(clnet_context *ctx, size_t bytes, const char *what, c
                            what, bytes, (unsigned long long)ctx->info.global_mem_bytes,
                            ctx->info.name);
     cl_int err = CL_SUCCESS;
-    cl_mem m = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    cl_mem m = NULL;
+    if (ctx->host_buffers && bytes >= HUGE_PAGE) {
+        /* The device computes in host memory: allocate it ourselves, aligned to huge pages
+         * and asking for them, so a weight upload touches 512 times fewer pages (a warm
+         * `clnet predict` of ResNet-18 spent a third of its time in page faults). */
+        void *host = NULL;
+        if (posix_memalign(&host, HUGE_PAGE, bytes) == 0) {
+            madvise(host, bytes, MADV_HUGEPAGE);
+            m = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR, bytes, host,
+                               &err);
+            if (m && clSetMemObjectDestructorCallback(m, free_host, host) != CL_SUCCESS) {
+                clReleaseMemObject(m);
+                m = NULL;
+            }
+            if (!m)
+                free(host);
+            else
+                ++ctx->stats.host_buffers;
+        }
+    }
+    if (!m)
+        m = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
     ++ctx->stats.buffers_created;
     if (err != CL_SUCCESS)
         return clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "allocating %zu bytes for %s on %s: %s",

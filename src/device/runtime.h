@@ -76,6 +76,9 @@ struct clnet_context {
      * along their first dimension of more than one item (1 along the others; global
      * sizes rounded up), 0: the driver picks (CLNET_QUIRK_LOCAL_SIZE). */
     int local_size;
+    /* The device is the host's CPU: large buffers are host memory of ours in huge pages
+     * (launch.c, clnet__buffer); $CLNET_HOST_BUFFERS=0 turns it off. */
+    int host_buffers;
 
     clnet__program_entry programs[CLNET_MAX_PROGRAMS];
     int n_programs;

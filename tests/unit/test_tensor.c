@@ -34,6 +34,65 @@ Test(tensor, write_read_fill_round_trip)
     free(dst);
 }
 
+/* On a CPU device a large tensor lives in the library's huge-page host memory, and it
+ * must behave as any other: written, computed on, read back, and freed with the tensor
+ * (ASan's leak check sees the last). */
+static void round_trip_large(clnet_context *ctx, int want_host)
+{
+    clnet_context_stats before, after;
+    clnet_context_get_stats(ctx, &before);
+    clnet_shape s = {1, 3, 1000, 301}; /* 3.6 MB: over the 2 MB threshold */
+    clnet_tensor *t = NULL;
+    cr_assert_eq(clnet_tensor_create(ctx, s, &t), CLNET_OK, "%s", clnet_context_error(ctx));
+    clnet_context_get_stats(ctx, &after);
+    cr_assert_eq(after.host_buffers - before.host_buffers, want_host);
+    size_t n = clnet_tensor_count(t);
+    float *src = clnet_test_random(n, 7), *dst = calloc(n, sizeof *dst);
+    cr_assert_eq(clnet_tensor_write(t, src, n), CLNET_OK);
+    cr_assert_eq(clnet_tensor_read(t, dst, n), CLNET_OK);
+    cr_assert_eq(memcmp(src, dst, n * sizeof *src), 0);
+    cr_assert_eq(clnet_tensor_fill(t, -1.5f), CLNET_OK);
+    cr_assert_eq(clnet_tensor_read(t, dst, n), CLNET_OK);
+    cr_assert(dst[0] == -1.5f && dst[n - 1] == -1.5f && dst[n / 2] == -1.5f);
+    clnet_tensor_destroy(t);
+    free(src);
+    free(dst);
+}
+
+Test(tensor, large_buffers_in_host_memory_on_a_cpu_device)
+{
+    clnet_context *ctx = clnet_test_device();
+    const int cpu = clnet_context_device(ctx)->device_class == CLNET_CLASS_CPU;
+    round_trip_large(ctx, cpu);
+    /* Small ones stay the driver's. */
+    clnet_context_stats before, after;
+    clnet_context_get_stats(ctx, &before);
+    clnet_tensor *t = NULL;
+    cr_assert_eq(clnet_tensor_create(ctx, (clnet_shape){1, 1, 1, 1000}, &t), CLNET_OK);
+    clnet_context_get_stats(ctx, &after);
+    cr_assert_eq(after.host_buffers, before.host_buffers);
+    cr_assert_eq(after.buffers_created, before.buffers_created + 1);
+    clnet_tensor_destroy(t);
+}
+
+Test(tensor, host_buffers_zero_leaves_every_buffer_to_the_driver)
+{
+    setenv("CLNET_HOST_BUFFERS", "0", 1);
+    char err[1024] = "";
+    clnet_context_options opt = {0};
+    opt.tune_db = "";
+    opt.error = err;
+    opt.error_len = sizeof err;
+    clnet_context *ctx = NULL;
+    if (clnet_context_create(&opt, &ctx) != CLNET_OK) {
+        const char *req = getenv("CLNET_TEST_REQUIRE_DEVICE");
+        cr_assert(!req || strcmp(req, "1") != 0, "no OpenCL device: %s", err);
+        cr_skip_test("no OpenCL device: %s", err);
+    }
+    round_trip_large(ctx, 0);
+    clnet_context_destroy(ctx);
+}
+
 Test(tensor, oversize_and_bad_shapes_are_clear_errors)
 {
     clnet_context *ctx = clnet_test_device();
