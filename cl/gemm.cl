@@ -14,7 +14,7 @@
 // zero-padded to whole panels; kp = k rounded up to 4. global = (ceil(kp/PK_PB),
 // panels), local = (16, 1): a work-group writes one contiguous run of a panel.
 // gemm_packed: each work-item computes one PK_MR x PK_NR tile of C in 16 float16
-// accumulators (8 rows x 2 float16), k unrolled by 4: per k, two vload16 of the B
+// accumulators (8 rows x 2 float16), per k, two vload16 of the B
 // panel (packed, or a row of an untransposed B read in place) and eight broadcast A
 // values, read in place (packing A cost more than it saved). The work-item covers
 // k in [k0, k1): the host splits a long k into blocks (GEMM_KC) so what a work-group
@@ -165,15 +165,62 @@ kernel void gemm_pack(global const float *x, int x_off, int ld, int rows, int k,
     }
 }
 
-// C row segment of up to PK_NR columns (cols of them in the matrix) from two float16.
+// The epilogue a convolution asks of the packed kernels, applied as a tile is stored
+// instead of in a pass of its own (ep: PK_EP_* bits). With C = alpha*AB + beta*C:
+// c += bias[j] (BIAS), c += res[i][j] (RES), pre[i][j] = c (PRE), c = act(c) (ACT);
+// res and pre rows are ldr apart. When the host splits k over launches, the first
+// launch adds bias and res and the last saves pre and applies act: a res that is C's
+// own buffer is then read by each work-item just before it writes the same element.
+#define PK_EP_BIAS 1
+#define PK_EP_RES 2
+#define PK_EP_PRE 4
+#define PK_EP_ACT 8
+#define PK_EP_ARGS                                                                                 \
+    global const float *ep_bias, int bias_off, global const float *ep_res, global float *ep_pre,  \
+        int res_off, int ldr, int ep, int act, float act_alpha
+#if VW == 16
+#define PK_ACT16(v) act_forward_v(v, act, act_alpha)
+#else
+inline float16 pk_act16(float16 v, int act, float alpha)
+{
+    float t[16];
+    vstore16(v, 0, t);
+    for (int j = 0; j < 16; ++j)
+        t[j] = act_forward(t[j], act, alpha);
+    return vload16(0, t);
+}
+#define PK_ACT16(v) pk_act16(v, act, act_alpha)
+#endif
+
+// C row segment of up to PK_NR columns (cols of them in the matrix) from two float16;
+// eb, er and ep_p are the bias, residual and pre-activation at the segment's first column.
 inline void packed_store(global float *cr, int cols, float16 lo, float16 hi, float alpha,
-                         float beta)
+                         float beta, const global float *eb, const global float *er,
+                         global float *ep_p, int ep, int act, float act_alpha)
 {
     if (cols >= PK_NR) {
         float16 v0 = alpha * lo, v1 = alpha * hi;
         if (beta != 0.0f) {
             v0 += beta * vload16(0, cr);
             v1 += beta * vload16(0, cr + 16);
+        }
+        if (ep) {
+            if (ep & PK_EP_BIAS) {
+                v0 += vload16(0, eb);
+                v1 += vload16(0, eb + 16);
+            }
+            if (ep & PK_EP_RES) {
+                v0 += vload16(0, er);
+                v1 += vload16(0, er + 16);
+            }
+            if (ep & PK_EP_PRE) {
+                vstore16(v0, 0, ep_p);
+                vstore16(v1, 0, ep_p + 16);
+            }
+            if (ep & PK_EP_ACT) {
+                v0 = PK_ACT16(v0);
+                v1 = PK_ACT16(v1);
+            }
         }
         vstore16(v0, 0, cr);
         vstore16(v1, 0, cr + 16);
@@ -182,8 +229,18 @@ inline void packed_store(global float *cr, int cols, float16 lo, float16 hi, flo
     float t[PK_NR];
     vstore16(lo, 0, t);
     vstore16(hi, 0, t + 16);
-    for (int j = 0; j < cols; ++j)
-        cr[j] = beta == 0.0f ? alpha * t[j] : alpha * t[j] + beta * cr[j];
+    for (int j = 0; j < cols; ++j) {
+        float v = beta == 0.0f ? alpha * t[j] : alpha * t[j] + beta * cr[j];
+        if (ep & PK_EP_BIAS)
+            v += eb[j];
+        if (ep & PK_EP_RES)
+            v += er[j];
+        if (ep & PK_EP_PRE)
+            ep_p[j] = v;
+        if (ep & PK_EP_ACT)
+            v = act_forward(v, act, act_alpha);
+        cr[j] = v;
+    }
 }
 
 #define PK_DECL(r) float16 lo##r = (float16)(0.0f), hi##r = (float16)(0.0f);
@@ -202,8 +259,11 @@ inline void packed_store(global float *cr, int cols, float16 lo, float16 hi, flo
         PK_ROWS(PK_FMA)                                                                            \
     }
 #define PK_STORE(r)                                                                                \
-    if (row0 + r < m)                                                                              \
-        packed_store(c + (size_t)(row0 + r) * ldc, cols, lo##r, hi##r, alpha, beta);
+    if (row0 + r < m) {                                                                            \
+        const size_t er_ = (size_t)res_off + (size_t)(row0 + r) * ldr + col0;                      \
+        packed_store(c + (size_t)(row0 + r) * ldc, cols, lo##r, hi##r, alpha, beta,               \
+                     ep_bias + bias_off + col0, ep_res + er_, ep_pre + er_, ep, act, act_alpha);   \
+    }
 
 // Which tile this work-item owns (see the top of the file), and where its B panel
 // is: the first n_direct panels are read in place from b (row stride ldb), the
@@ -226,22 +286,19 @@ inline void packed_store(global float *cr, int cols, float16 lo, float16 hi, flo
 // transposed one (then the tile's eight values of one k are neighbours in memory).
 #define PK_ROWPTR(r) const global float *a##r = a + (size_t)min(row0 + r, m - 1) * lda;
 #define PK_COLPTR(r) const global float *a##r = a + min(row0 + r, m - 1);
-// k runs over [k0, k1), unrolled by 4; B read in place has no zero padding past k.
+// k runs over [k0, k1); B read in place has no zero padding past k. Not unrolled by
+// hand: POCL's LLVM then hoisted the loads of four steps above their FMAs and spilled
+// broadcasts to the stack (16 accumulators + 40 loaded values > 32 zmm registers); the
+// plain loop compiles to 2 loads, 8 broadcasts and 16 FMAs a step, with no spill
+// (1024^3: 278 -> 329 GFLOP/s on 2 EPYC cores).
 #define PK_K_LOOP()                                                                                \
-    int p = kb;                                                                                    \
-    for (; p + 4 <= ke; p += 4) {                                                                  \
-        PK_STEP(p)                                                                                 \
-        PK_STEP(p + 1)                                                                             \
-        PK_STEP(p + 2)                                                                             \
-        PK_STEP(p + 3)                                                                             \
-    }                                                                                              \
-    for (; p < ke; ++p)                                                                            \
+    for (int p = kb; p < ke; ++p)                                                                  \
         PK_STEP(p)
 // Both packed kernels take the same arguments; gemm_packed ignores kc.
 #define PK_ARGS                                                                                    \
     int trans_a, global const float *a, int a_off, int lda, PK_B_ARGS, int m, int n, int k0,       \
         int k1, int kc, int kp, int n_panels, float alpha, float beta, global float *c, int c_off, \
-        int ldc
+        int ldc, PK_EP_ARGS
 
 // gemm_packed: the work-item's whole k run at once.
 kernel void gemm_packed(PK_ARGS)

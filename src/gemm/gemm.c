@@ -13,6 +13,8 @@
 #define PACK_MR 8
 #define PACK_NR 32
 #define PACK_PB 16
+/* Epilogue bits of the packed kernels: PK_EP_* in cl/gemm.cl. */
+enum { EP_BIAS = 1, EP_RES = 2, EP_PRE = 4, EP_ACT = 8 };
 /* Bound on the packed B panels: a larger op(B) is packed and multiplied in column
  * chunks, so memory stays modest and below the max allocation. */
 #define PACK_BUDGET_BYTES ((size_t)32 << 20)
@@ -300,7 +302,8 @@ static clnet_status pack_b(clnet_context *ctx, const clnet__gemm_args *g, size_t
  * keep gemm_packed: with it, untransposed k <= 1152 lost 5-15%, a packed op(B^T) 10-18%
  * (NT 196x256x2304 377 -> 346) and m <= 8 more than half (1x1000x2048 30 -> 12). */
 static clnet_status gemm_packed(clnet_context *ctx, const clnet__gemm_plan *gp,
-                                const clnet__scratch *scratch, const clnet__gemm_args *g)
+                                const clnet__scratch *scratch, const clnet__gemm_args *g,
+                                const clnet__gemm_epilogue *ep)
 {
     const size_t wg = (size_t)gp->wg_m;
     const int kc_param = gp->kc, kb_param = gp->kb, blocked = gp->kb > 0;
@@ -311,6 +314,13 @@ static clnet_status gemm_packed(clnet_context *ctx, const clnet__gemm_plan *gp,
     const int n_kb = kc_param > 0 ? (g->k + kc_param - 1) / kc_param : 1;
     const int kc = (g->k + n_kb - 1) / n_kb;
     const int tiles = (g->m + PACK_MR - 1) / PACK_MR;
+    const int ep_bits = !ep ? 0
+                            : (ep->bias ? EP_BIAS : 0) | (ep->res ? EP_RES : 0) |
+                                  (ep->pre ? EP_PRE : 0) | (ep->act != 0 ? EP_ACT : 0);
+    if (ep && (ep->bias_off + (size_t)g->n > INT_MAX ||
+               ep->res_off + (size_t)g->m * (size_t)ep->ldr > INT_MAX))
+        return clnet__fail(ctx, CLNET_ERR_TOO_LARGE,
+                           "GEMM %dx%dx%d: epilogue offsets beyond 2^31 floats", g->m, g->n, g->k);
     cl_mem bp = NULL;
     CLNET_TRY(clnet__scratch_get(ctx, scratch, CLNET_SCRATCH_PACK_B, packed_scratch(gp, g->n, g->k),
                                  "gemm_packed", &bp));
@@ -357,6 +367,17 @@ static clnet_status gemm_packed(clnet_context *ctx, const clnet__gemm_plan *gp,
                 CLNET_ARG_MEM(g->c),
                 CLNET_ARG_INT((int)c_off),
                 CLNET_ARG_INT(g->ldc),
+                CLNET_ARG_MEM(ep && ep->bias ? ep->bias : g->c),
+                CLNET_ARG_INT(ep ? (int)(ep->bias_off + (size_t)j0) : 0),
+                CLNET_ARG_MEM(ep && ep->res ? ep->res : g->c),
+                CLNET_ARG_MEM(ep && ep->pre ? ep->pre : g->c),
+                CLNET_ARG_INT(ep ? (int)(ep->res_off + (size_t)j0) : 0),
+                CLNET_ARG_INT(ep ? ep->ldr : 0),
+                /* bias and res in the first k launch, pre and act in the last */
+                CLNET_ARG_INT((k0 == 0 ? ep_bits & (EP_BIAS | EP_RES) : 0) |
+                              (k1 == g->k ? ep_bits & (EP_PRE | EP_ACT) : 0)),
+                CLNET_ARG_INT(ep ? ep->act : 0),
+                CLNET_ARG_FLOAT(ep ? ep->act_alpha : 0.0f),
             };
             CLNET_TRY(clnet__launch_local(ctx, "gemm", kb ? "gemm_packed_blocked" : "gemm_packed",
                                           args, (int)CLNET_COUNTOF(args), 1, &global, &wg));
@@ -446,7 +467,8 @@ static clnet_status check_args(clnet_context *ctx, const clnet__gemm_args *g)
 /* Runs g by impl; automatic: chosen by clnet__gemm_pick, so a CLBlast failure may fall
  * back to our kernels. */
 static clnet_status dispatch(clnet_context *ctx, const clnet__gemm_plan *gp,
-                             const clnet__scratch *scratch, const clnet__gemm_args *g)
+                             const clnet__scratch *scratch, const clnet__gemm_args *g,
+                             const clnet__gemm_epilogue *ep)
 {
     switch (gp->impl) {
     case CLNET_GEMM_CLBLAST: {
@@ -475,15 +497,15 @@ static clnet_status dispatch(clnet_context *ctx, const clnet__gemm_plan *gp,
     case CLNET_GEMM_GEMV:
         return gemm_gemv(ctx, gp, scratch, g);
     case CLNET_GEMM_PACKED:
-        return gemm_packed(ctx, gp, scratch, g);
+        return gemm_packed(ctx, gp, scratch, g, ep);
     case CLNET_GEMM_TILED:
     default:
         return gemm_tiled(ctx, gp, g);
     }
 }
 
-clnet_status clnet__gemm_run(clnet_context *ctx, const clnet__gemm_plan *gp,
-                             const clnet__scratch *s, const clnet__gemm_args *g)
+static clnet_status run(clnet_context *ctx, const clnet__gemm_plan *gp, const clnet__scratch *s,
+                        const clnet__gemm_args *g, const clnet__gemm_epilogue *ep)
 {
     CLNET_TRY(check_args(ctx, g));
     const clnet__gemm_args *p = &gp->args;
@@ -500,7 +522,29 @@ clnet_status clnet__gemm_run(clnet_context *ctx, const clnet__gemm_plan *gp,
         return scale_c(ctx, g, g->beta);
     }
     ctx->stats.tune_hits += gp->tuned;
-    return dispatch(ctx, gp, s, g);
+    return dispatch(ctx, gp, s, g, ep);
+}
+
+clnet_status clnet__gemm_run(clnet_context *ctx, const clnet__gemm_plan *gp,
+                             const clnet__scratch *s, const clnet__gemm_args *g)
+{
+    return run(ctx, gp, s, g, NULL);
+}
+
+int clnet__gemm_fuses_epilogue(const clnet__gemm_plan *gp)
+{
+    return gp->impl == CLNET_GEMM_PACKED;
+}
+
+clnet_status clnet__gemm_run_epilogue(clnet_context *ctx, const clnet__gemm_plan *gp,
+                                      const clnet__scratch *s, const clnet__gemm_args *g,
+                                      const clnet__gemm_epilogue *ep)
+{
+    if (ep && (!clnet__gemm_fuses_epilogue(gp) || g->k == 0))
+        return clnet__fail(ctx, CLNET_ERR_INTERNAL,
+                           "GEMM %dx%dx%d: an epilogue for %s, which does not apply one", g->m,
+                           g->n, g->k, clnet__gemm_impl_name(gp->impl));
+    return run(ctx, gp, s, g, ep);
 }
 
 clnet_status clnet__gemm_with(clnet_context *ctx, clnet__gemm_impl impl, const clnet__gemm_args *g)

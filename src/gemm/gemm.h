@@ -71,6 +71,27 @@ void clnet__gemm_prepare_with(const clnet_context *ctx, const clnet__gemm_args *
  * transposes, m, n, k not larger): else CLNET_ERR_INTERNAL. Only enqueues. */
 clnet_status clnet__gemm_run(clnet_context *ctx, const clnet__gemm_plan *gp,
                              const clnet__scratch *s, const clnet__gemm_args *g);
+
+/* A convolution's epilogue, applied to C as the packed kernels store it rather than in
+ * a pass of its own: c += bias[j] + res[i][j], pre[i][j] = c, c = act(c), each part
+ * only when given (NULL, CLNET_ACT_NONE). res and pre rows are ldr floats apart from
+ * res_off; bias starts at bias_off. */
+typedef struct clnet__gemm_epilogue {
+    cl_mem bias, res, pre;
+    size_t bias_off, res_off;
+    int ldr;
+    int act;
+    float act_alpha;
+} clnet__gemm_epilogue;
+
+/* Whether gp's implementation applies an epilogue itself (the packed kernels); others
+ * leave it to a pass of the caller's. Fixed when the plan is built. */
+int clnet__gemm_fuses_epilogue(const clnet__gemm_plan *gp);
+/* clnet__gemm_run with an epilogue ep (NULL: none), for a plan that fuses one;
+ * CLNET_ERR_INTERNAL otherwise. */
+clnet_status clnet__gemm_run_epilogue(clnet_context *ctx, const clnet__gemm_plan *gp,
+                                      const clnet__scratch *s, const clnet__gemm_args *g,
+                                      const clnet__gemm_epilogue *ep);
 /* Prepares, runs and releases in one call, with scratch of its own: for checks, tests and
  * benchmarks of one product, never on a plan's run path. impl AUTO: the rule's choice
  * (tuning database included). */

@@ -423,6 +423,8 @@ clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_
                   role_args(&g, CLNET_CONV_GEMM_FWD, pw ? rows : per * opix, 0.0f), use_db);
         if (!pw)
             need(e, 0, CLNET_SCRATCH_COL, col_bytes(&g, per));
+        e->fused_epilogue =
+            g.groups == 1 && clnet__gemm_fuses_epilogue(&e->gemm[CLNET_CONV_GEMM_FWD]);
     }
     /* Every forward path but the grouped direct kernels writes its output rows with a
      * leading dimension (GEMM ldc, the epilogue's and Winograd's output ldy). */
@@ -521,6 +523,43 @@ static clnet_status pre_buffer(const clnet__op_call *call, cl_mem *pre)
     return CLNET_OK;
 }
 
+/* The forward of one group through a GEMM that applies the epilogue as it stores
+ * (exec->fused_epilogue): per im2col chunk, the chunk's rows of res and pre. */
+static clnet_status fused_forward(const clnet__op_call *call, const geom *g, cl_mem x, cl_mem w,
+                                  cl_mem y, int ldy, int y_off, cl_mem bias, cl_mem res, cl_mem pre)
+{
+    const clnet__conv2d_params *p = call->params;
+    clnet_context *ctx = call->ctx;
+    const clnet__op_exec *e = call->exec;
+    const int opix = g->out_h * g->out_w, pw = pointwise(g);
+    clnet__gemm_epilogue ep = {.bias = bias,
+                               .res = res,
+                               .pre = pre,
+                               .ldr = g->cout,
+                               .act = p->act.id,
+                               .act_alpha = p->act.alpha};
+    int per = g->batch;
+    cl_mem col = NULL;
+    if (!pw)
+        CLNET_TRY(col_buffer(ctx, call->scratch, g, &per, &col));
+    for (int n0 = 0; n0 < g->batch; n0 += per) {
+        const int images = g->batch - n0 < per ? g->batch - n0 : per;
+        if (!pw)
+            CLNET_TRY(im2col(ctx, g, x, n0, images, col));
+        clnet__gemm_args ga = role_args(g, CLNET_CONV_GEMM_FWD, images * opix, 0.0f);
+        ga.a = pw ? x : col;
+        ga.a_off = pw ? (size_t)n0 * opix * g->cin : 0;
+        ga.b = w;
+        ga.c = y;
+        ga.c_off = (size_t)y_off + (size_t)n0 * opix * ldy;
+        ga.ldc = ldy;
+        ep.res_off = (size_t)n0 * opix * g->cout;
+        CLNET_TRY(
+            clnet__gemm_run_epilogue(ctx, &e->gemm[CLNET_CONV_GEMM_FWD], call->scratch, &ga, &ep));
+    }
+    return CLNET_OK;
+}
+
 static clnet_status conv2d_forward(const clnet__op_call *call)
 {
     const clnet__conv2d_params *p = call->params;
@@ -539,6 +578,8 @@ static clnet_status conv2d_forward(const clnet__op_call *call)
     if (call->exec->algo == CLNET_CONV_WINOGRAD)
         return clnet__conv2d_winograd(ctx, call->scratch, &call->exec->gemm[CLNET_CONV_GEMM_FWD],
                                       &g, x, w, bias, res, p->act, y, ldy, y_off, pre);
+    if (call->exec->fused_epilogue)
+        return fused_forward(call, &g, x, w, y, ldy, y_off, bias, res, pre);
     if (call->exec->algo == CLNET_CONV_GROUPED) {
         CLNET_TRY(clnet__conv2d_grouped(ctx, call->scratch, &g, x, w, y));
     } else if (pointwise(&g)) {

@@ -52,6 +52,9 @@ typedef struct clnet__op_exec {
      * the memory plan may then place the output inside a concatenation's buffer
      * (src/plan/memory.c). Ops that do not set it are never called with a strided output. */
     int strided_out;
+    /* The forward's GEMM applies the epilogue (bias, residual, activation) as it stores
+     * its output, with no pass of its own (conv2d on the packed GEMM). */
+    int fused_epilogue;
 } clnet__op_exec;
 
 /* One device invocation. Forward reads in/w (and saved, in backward) and writes

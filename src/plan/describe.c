@@ -9,7 +9,8 @@
 #include "plan/plan.h"
 
 /* The kernels of one step on this context: the op's own algorithm ("im2col + gemm
- * packed") and what fusion put in its epilogue, e.g. "+ epilogue(bias, residual, relu)". */
+ * packed") and what fusion put in its epilogue, e.g. "+ epilogue(bias, residual, relu)",
+ * or "with epilogue(...)" when the GEMM applies it as it stores (no kernel of its own). */
 void clnet__step_kernels(const clnet_model *m, const clnet__plan *p, const clnet__step *s,
                          char *buf, size_t len)
 {
@@ -43,7 +44,8 @@ void clnet__step_kernels(const clnet_model *m, const clnet__plan *p, const clnet
     /* A second input of an op with a bias epilogue is the residual (conv2d). */
     const int b = *bias, res = s->n_in > 1;
     if (b || res || act)
-        snprintf(buf + used, len - used, " + epilogue(%s%s%s%s%s)", b ? "bias" : "",
+        snprintf(buf + used, len - used, " %s epilogue(%s%s%s%s%s)",
+                 s->exec.fused_epilogue ? "with" : "+", b ? "bias" : "",
                  b && (res || act) ? ", " : "", res ? "residual" : "", res && act ? ", " : "",
                  act ? act : "");
     used = strlen(buf);

@@ -36,6 +36,15 @@ static const clnet__op_case conv2d_extra_cases[] = {
      2,
      {{3, 5, 5, 5}, {3, 3, 3, 5}},
      4.0f},
+    /* The epilogue in the packed GEMM's store: k = 3*3*233 > 2048 splits k over two
+     * launches on the cpu class (bias and residual in the first, the saved pre-activation
+     * of swish and the activation in the last); 40 columns, a whole 32-column tile and a
+     * partial one, with a residual and gelu. */
+    {"filters = 5\nkernel_size = 3\npadding = same\nactivation = swish",
+     2,
+     {{1, 3, 4, 233}, {1, 3, 4, 5}},
+     0},
+    {"filters = 40\nkernel_size = 1\nactivation = gelu", 2, {{2, 5, 3, 9}, {2, 5, 3, 40}}, 0},
     /* Grouped: odd channels per group (3 in, 5 out; 11 in, 11 out), stride 2 'same' on odd
      * sizes, 1x1 grouped (the per-group GEMM on x itself), a residual with relu, a 1x1
      * image, groups = cin (depthwise-like) at 17 channels. A chunked batch: grouped_in_chunks. */
