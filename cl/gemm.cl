@@ -599,10 +599,20 @@ GV_NT(2)
 GV_NT(4)
 #endif
 
-kernel void gemm_gemv(int trans_a, int trans_b, int m, int n, int k, int kc, float alpha,
-                      global const float *a, int a_off, int lda, global const float *b, int b_off,
-                      int ldb, float beta, global float *c, int c_off, int ldc, global float *part,
-                      int split)
+// One kernel per form of B (gemm_gemv_nn, gemm_gemv_nt): POCL generates a kernel's code
+// when it is first launched, so a batch-1 inference compiles only the untransposed form
+// (the whole gemv was 0.68 s of a cold `clnet predict`, the most of any kernel).
+#ifdef CLNET_GPU
+#define GV_LOCAL_ARG , local float (*red)[GV_LX]
+#else
+#define GV_LOCAL_ARG
+#endif
+__attribute__((always_inline)) void gemv_body(const int trans_b, int trans_a, int m, int n, int k,
+                                              int kc, float alpha, global const float *a,
+                                              int a_off, int lda, global const float *b,
+                                              int b_off, int ldb, float beta, global float *c,
+                                              int c_off, int ldc, global float *part,
+                                              int split GV_LOCAL_ARG)
 {
     const int ar = trans_a ? 1 : lda, ap = trans_a ? lda : 1;
 #ifdef CLNET_GPU
@@ -617,7 +627,6 @@ kernel void gemm_gemv(int trans_a, int trans_b, int m, int n, int k, int kc, flo
     b += b_off;
     c += c_off;
 #ifdef CLNET_GPU
-    local float red[GV_LY][GV_LX];
     const int lx = get_local_id(0), ly = get_local_id(1);
     // Column j, and this work-item's lane along k out of nl.
     const int j = trans_b ? get_group_id(0) * GV_LY + ly : get_global_id(0);
@@ -684,6 +693,29 @@ kernel void gemm_gemv(int trans_a, int trans_b, int m, int n, int k, int kc, flo
     }
 #endif
 }
+
+#define GV_KERNEL_ARGS                                                                             \
+    int trans_a, int m, int n, int k, int kc, float alpha, global const float *a, int a_off,      \
+        int lda, global const float *b, int b_off, int ldb, float beta, global float *c,          \
+        int c_off, int ldc, global float *part, int split
+#ifdef CLNET_GPU
+#define GV_KERNEL(NAME, TRANS_B)                                                                   \
+    kernel void NAME(GV_KERNEL_ARGS)                                                               \
+    {                                                                                              \
+        local float red[GV_LY][GV_LX];                                                             \
+        gemv_body(TRANS_B, trans_a, m, n, k, kc, alpha, a, a_off, lda, b, b_off, ldb, beta, c,     \
+                  c_off, ldc, part, split, red);                                                   \
+    }
+#else
+#define GV_KERNEL(NAME, TRANS_B)                                                                   \
+    kernel void NAME(GV_KERNEL_ARGS)                                                               \
+    {                                                                                              \
+        gemv_body(TRANS_B, trans_a, m, n, k, kc, alpha, a, a_off, lda, b, b_off, ldb, beta, c,     \
+                  c_off, ldc, part, split);                                                        \
+    }
+#endif
+GV_KERNEL(gemm_gemv_nn, 0)
+GV_KERNEL(gemm_gemv_nt, 1)
 
 // gemm_gemv_reduce: C = alpha * sum over the ks slices of part[s][m][n] (in slice
 // order) + beta*C. One work-item per element; global = (n, m).

@@ -179,7 +179,12 @@ void clnet__gemm_prepare(const clnet_context *ctx, const clnet__gemm_args *g, cl
 
 const char *clnet__gemm_plan_name(const clnet__gemm_plan *gp, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s%s", clnet__gemm_impl_name(gp->impl), gp->tuned ? " (tuned)" : "");
+    snprintf(buf, len, "%s%s%s%s%s", clnet__gemm_impl_name(gp->impl),
+             gp->tuned || gp->prepacked ? " (" : "", gp->tuned ? "tuned" : "",
+             gp->tuned && gp->prepacked ? ", " : "",
+             gp->prepacked ? "prepacked)"
+             : gp->tuned   ? ")"
+                           : "");
     return buf;
 }
 
@@ -303,13 +308,13 @@ static clnet_status pack_b(clnet_context *ctx, const clnet__gemm_args *g, size_t
  * (NT 196x256x2304 377 -> 346) and m <= 8 more than half (1x1000x2048 30 -> 12). */
 static clnet_status gemm_packed(clnet_context *ctx, const clnet__gemm_plan *gp,
                                 const clnet__scratch *scratch, const clnet__gemm_args *g,
-                                const clnet__gemm_epilogue *ep)
+                                const clnet__gemm_epilogue *ep, cl_mem b_packed)
 {
     const size_t wg = (size_t)gp->wg_m;
     const int kc_param = gp->kc, kb_param = gp->kb, blocked = gp->kb > 0;
     const int kp = (g->k + 3) / 4 * 4;
     const int b_direct = gp->b_direct;
-    const int nc = b_direct || gp->nc >= g->n ? g->n : gp->nc;
+    const int nc = b_direct || gp->prepacked || gp->nc >= g->n ? g->n : gp->nc;
     /* k blocks of about kc, evenly split so that none is a sliver. */
     const int n_kb = kc_param > 0 ? (g->k + kc_param - 1) / kc_param : 1;
     const int kc = (g->k + n_kb - 1) / n_kb;
@@ -321,9 +326,10 @@ static clnet_status gemm_packed(clnet_context *ctx, const clnet__gemm_plan *gp,
                ep->res_off + (size_t)g->m * (size_t)ep->ldr > INT_MAX))
         return clnet__fail(ctx, CLNET_ERR_TOO_LARGE,
                            "GEMM %dx%dx%d: epilogue offsets beyond 2^31 floats", g->m, g->n, g->k);
-    cl_mem bp = NULL;
-    CLNET_TRY(clnet__scratch_get(ctx, scratch, CLNET_SCRATCH_PACK_B, packed_scratch(gp, g->n, g->k),
-                                 "gemm_packed", &bp));
+    cl_mem bp = b_packed;
+    if (!gp->prepacked)
+        CLNET_TRY(clnet__scratch_get(ctx, scratch, CLNET_SCRATCH_PACK_B,
+                                     packed_scratch(gp, g->n, g->k), "gemm_packed", &bp));
     for (int j0 = 0; j0 < g->n; j0 += nc) {
         const int ncur = g->n - j0 < nc ? g->n - j0 : nc;
         const int n_panels = (ncur + PACK_NR - 1) / PACK_NR;
@@ -333,7 +339,7 @@ static clnet_status gemm_packed(clnet_context *ctx, const clnet__gemm_plan *gp,
         if (b_off > INT_MAX || c_off > INT_MAX)
             return clnet__fail(ctx, CLNET_ERR_TOO_LARGE,
                                "GEMM %dx%dx%d: offsets beyond 2^31 floats", g->m, g->n, g->k);
-        if (n_direct < n_panels) {
+        if (n_direct < n_panels && !gp->prepacked) {
             const size_t skip = (size_t)n_direct * PACK_NR;
             CLNET_TRY(pack_b(ctx, g, b_off + (g->trans_b ? skip * (size_t)g->ldb : skip),
                              ncur - (int)skip, kp, bp));
@@ -401,13 +407,25 @@ static clnet_status gemm_gemv(clnet_context *ctx, const clnet__gemm_plan *gp,
     if (ks > 1)
         CLNET_TRY(clnet__scratch_get(ctx, scratch, CLNET_SCRATCH_PACK_B,
                                      gemv_scratch(gp, g->m, g->n, g->k), "gemm_gemv", &part));
+    const char *kernel = g->trans_b ? "gemm_gemv_nt" : "gemm_gemv_nn";
     const clnet_arg args[] = {
-        CLNET_ARG_INT(g->trans_a),    CLNET_ARG_INT(g->trans_b), CLNET_ARG_INT(g->m),
-        CLNET_ARG_INT(g->n),          CLNET_ARG_INT(g->k),       CLNET_ARG_INT(kc),
-        CLNET_ARG_FLOAT(g->alpha),    CLNET_ARG_MEM(g->a),       CLNET_ARG_INT((int)g->a_off),
-        CLNET_ARG_INT(g->lda),        CLNET_ARG_MEM(g->b),       CLNET_ARG_INT((int)g->b_off),
-        CLNET_ARG_INT(g->ldb),        CLNET_ARG_FLOAT(g->beta),  CLNET_ARG_MEM(g->c),
-        CLNET_ARG_INT((int)g->c_off), CLNET_ARG_INT(g->ldc),     CLNET_ARG_MEM(part),
+        CLNET_ARG_INT(g->trans_a),
+        CLNET_ARG_INT(g->m),
+        CLNET_ARG_INT(g->n),
+        CLNET_ARG_INT(g->k),
+        CLNET_ARG_INT(kc),
+        CLNET_ARG_FLOAT(g->alpha),
+        CLNET_ARG_MEM(g->a),
+        CLNET_ARG_INT((int)g->a_off),
+        CLNET_ARG_INT(g->lda),
+        CLNET_ARG_MEM(g->b),
+        CLNET_ARG_INT((int)g->b_off),
+        CLNET_ARG_INT(g->ldb),
+        CLNET_ARG_FLOAT(g->beta),
+        CLNET_ARG_MEM(g->c),
+        CLNET_ARG_INT((int)g->c_off),
+        CLNET_ARG_INT(g->ldc),
+        CLNET_ARG_MEM(part),
         CLNET_ARG_INT(ks > 1),
     };
     if (gpu) {
@@ -417,7 +435,7 @@ static clnet_status gemm_gemv(clnet_context *ctx, const clnet__gemm_plan *gp,
             return clnet__fail(ctx, CLNET_ERR_UNSUPPORTED,
                                "gemm_gemv: work-groups of %d work-items; %s allows %zu",
                                GEMV_LX * GEMV_LY, ctx->info.name, ctx->info.max_work_group_size);
-        CLNET_TRY(clnet__launch_local(ctx, "gemm", "gemm_gemv", args, (int)CLNET_COUNTOF(args), 2,
+        CLNET_TRY(clnet__launch_local(ctx, "gemm", kernel, args, (int)CLNET_COUNTOF(args), 2,
                                       global, local));
     } else {
         /* A CPU runtime runs a work-group on one thread: small fixed work-groups, not
@@ -426,7 +444,7 @@ static clnet_status gemm_gemv(clnet_context *ctx, const clnet__gemm_plan *gp,
         const size_t wg = GEMV_CPU_WG;
         const size_t local[2] = {wg, 1};
         const size_t global[2] = {(items + wg - 1) / wg * wg, ks};
-        CLNET_TRY(clnet__launch_local(ctx, "gemm", "gemm_gemv", args, (int)CLNET_COUNTOF(args), 2,
+        CLNET_TRY(clnet__launch_local(ctx, "gemm", kernel, args, (int)CLNET_COUNTOF(args), 2,
                                       global, local));
     }
     if (ks == 1)
@@ -468,7 +486,7 @@ static clnet_status check_args(clnet_context *ctx, const clnet__gemm_args *g)
  * back to our kernels. */
 static clnet_status dispatch(clnet_context *ctx, const clnet__gemm_plan *gp,
                              const clnet__scratch *scratch, const clnet__gemm_args *g,
-                             const clnet__gemm_epilogue *ep)
+                             const clnet__gemm_epilogue *ep, cl_mem b_packed)
 {
     switch (gp->impl) {
     case CLNET_GEMM_CLBLAST: {
@@ -497,7 +515,7 @@ static clnet_status dispatch(clnet_context *ctx, const clnet__gemm_plan *gp,
     case CLNET_GEMM_GEMV:
         return gemm_gemv(ctx, gp, scratch, g);
     case CLNET_GEMM_PACKED:
-        return gemm_packed(ctx, gp, scratch, g, ep);
+        return gemm_packed(ctx, gp, scratch, g, ep, b_packed);
     case CLNET_GEMM_TILED:
     default:
         return gemm_tiled(ctx, gp, g);
@@ -505,7 +523,7 @@ static clnet_status dispatch(clnet_context *ctx, const clnet__gemm_plan *gp,
 }
 
 static clnet_status run(clnet_context *ctx, const clnet__gemm_plan *gp, const clnet__scratch *s,
-                        const clnet__gemm_args *g, const clnet__gemm_epilogue *ep)
+                        const clnet__gemm_args *g, const clnet__gemm_epilogue *ep, cl_mem b_packed)
 {
     CLNET_TRY(check_args(ctx, g));
     const clnet__gemm_args *p = &gp->args;
@@ -522,13 +540,17 @@ static clnet_status run(clnet_context *ctx, const clnet__gemm_plan *gp, const cl
         return scale_c(ctx, g, g->beta);
     }
     ctx->stats.tune_hits += gp->tuned;
-    return dispatch(ctx, gp, s, g, ep);
+    return dispatch(ctx, gp, s, g, ep, b_packed);
 }
 
 clnet_status clnet__gemm_run(clnet_context *ctx, const clnet__gemm_plan *gp,
                              const clnet__scratch *s, const clnet__gemm_args *g)
 {
-    return run(ctx, gp, s, g, NULL);
+    if (gp->prepacked)
+        return clnet__fail(ctx, CLNET_ERR_INTERNAL,
+                           "GEMM %dx%dx%d: a prepacked plan run without its packed B", g->m, g->n,
+                           g->k);
+    return run(ctx, gp, s, g, NULL, NULL);
 }
 
 int clnet__gemm_fuses_epilogue(const clnet__gemm_plan *gp)
@@ -536,15 +558,56 @@ int clnet__gemm_fuses_epilogue(const clnet__gemm_plan *gp)
     return gp->impl == CLNET_GEMM_PACKED;
 }
 
-clnet_status clnet__gemm_run_epilogue(clnet_context *ctx, const clnet__gemm_plan *gp,
-                                      const clnet__scratch *s, const clnet__gemm_args *g,
-                                      const clnet__gemm_epilogue *ep)
+clnet_status clnet__gemm_run_with(clnet_context *ctx, const clnet__gemm_plan *gp,
+                                  const clnet__scratch *s, const clnet__gemm_args *g,
+                                  const clnet__gemm_epilogue *ep, cl_mem b_packed)
 {
     if (ep && (!clnet__gemm_fuses_epilogue(gp) || g->k == 0))
         return clnet__fail(ctx, CLNET_ERR_INTERNAL,
                            "GEMM %dx%dx%d: an epilogue for %s, which does not apply one", g->m,
                            g->n, g->k, clnet__gemm_impl_name(gp->impl));
-    return run(ctx, gp, s, g, ep);
+    if (!gp->prepacked != !b_packed ||
+        (gp->prepacked && (g->n != gp->args.n || g->k != gp->args.k)))
+        return clnet__fail(ctx, CLNET_ERR_INTERNAL,
+                           "GEMM %dx%dx%d: packed B %s for a plan of %dx%dx%d that %s one", g->m,
+                           g->n, g->k, b_packed ? "given" : "missing", gp->args.m, gp->args.n,
+                           gp->args.k, gp->prepacked ? "takes" : "does not take");
+    return run(ctx, gp, s, g, ep, b_packed);
+}
+
+/* Prepacked panels of more bytes than this stay packed per run (a huge dense layer's
+ * weights would be held twice). */
+#define PREPACK_MAX_BYTES ((size_t)64 << 20)
+
+static size_t prepacked_bytes(int n, int k)
+{
+    const size_t kp = (size_t)(k + 3) / 4 * 4;
+    return (size_t)(n + PACK_NR - 1) / PACK_NR * PACK_NR * kp * sizeof(float);
+}
+
+size_t clnet__gemm_plan_prepack(const clnet_context *ctx, clnet__gemm_plan *gp)
+{
+    (void)ctx;
+    const clnet__gemm_args *g = &gp->args;
+    if (gp->impl != CLNET_GEMM_PACKED || g->trans_b || g->n < 1 || g->k < 1 ||
+        prepacked_bytes(g->n, g->k) > PREPACK_MAX_BYTES)
+        return 0;
+    gp->prepacked = 1;
+    gp->b_direct = 0;
+    gp->nc = g->n;
+    gp->scratch = 0;
+    /* The in-kernel k blocks stay as planned (B read in place with a long k took them). */
+    return prepacked_bytes(g->n, g->k);
+}
+
+clnet_status clnet__gemm_prepack(clnet_context *ctx, const clnet__gemm_plan *gp,
+                                 const clnet__gemm_args *g, cl_mem out)
+{
+    if (!gp->prepacked || g->trans_b || g->n != gp->args.n || g->k != gp->args.k)
+        return clnet__fail(ctx, CLNET_ERR_INTERNAL,
+                           "GEMM %dx%d: packing B for a plan of %dx%d that takes none", g->n, g->k,
+                           gp->args.n, gp->args.k);
+    return pack_b(ctx, g, g->b_off, g->n, (g->k + 3) / 4 * 4, out);
 }
 
 clnet_status clnet__gemm_with(clnet_context *ctx, clnet__gemm_impl impl, const clnet__gemm_args *g)

@@ -52,7 +52,11 @@ typedef struct clnet__gemm_plan {
     int wg_m, kc, kb, b_direct, nc;
     int tile, tk, wpt; /* tiled */
     int gpu, gv_kc;    /* gemv: the GPU form, depth of a k slice (k itself: no slices) */
-    size_t scratch;    /* bytes of CLNET_SCRATCH_PACK_B */
+    /* packed: op(B) is a constant (inference weights) packed once into panels by
+     * clnet__gemm_prepack and passed to every run, rather than packed or read in place
+     * per run (clnet__gemm_plan_prepack) */
+    int prepacked;
+    size_t scratch; /* bytes of CLNET_SCRATCH_PACK_B */
 } clnet__gemm_plan;
 
 /* The plan of problem g (buffers unused) on ctx: the tuning database's entry for its key,
@@ -87,11 +91,21 @@ typedef struct clnet__gemm_epilogue {
 /* Whether gp's implementation applies an epilogue itself (the packed kernels); others
  * leave it to a pass of the caller's. Fixed when the plan is built. */
 int clnet__gemm_fuses_epilogue(const clnet__gemm_plan *gp);
-/* clnet__gemm_run with an epilogue ep (NULL: none), for a plan that fuses one;
- * CLNET_ERR_INTERNAL otherwise. */
-clnet_status clnet__gemm_run_epilogue(clnet_context *ctx, const clnet__gemm_plan *gp,
-                                      const clnet__scratch *s, const clnet__gemm_args *g,
-                                      const clnet__gemm_epilogue *ep);
+/* clnet__gemm_run with an epilogue ep (NULL: none), for a plan that fuses one, and for
+ * a prepacked plan op(B)'s panels b_packed (clnet__gemm_prepack; NULL otherwise);
+ * CLNET_ERR_INTERNAL when they do not fit the plan. */
+clnet_status clnet__gemm_run_with(clnet_context *ctx, const clnet__gemm_plan *gp,
+                                  const clnet__scratch *s, const clnet__gemm_args *g,
+                                  const clnet__gemm_epilogue *ep, cl_mem b_packed);
+
+/* Makes gp (a packed plan of an untransposed op(B) that does not change between runs:
+ * inference weights) take op(B) packed ahead of time, and returns the bytes that takes;
+ * 0 leaves gp as it was (another implementation, or panels beyond the budget). Each run
+ * then reads contiguous panels, without a packing pass or a strided B. */
+size_t clnet__gemm_plan_prepack(const clnet_context *ctx, clnet__gemm_plan *gp);
+/* Packs op(B) of g (b, b_off, ldb, n, k; the rest unused) into out for prepacked plan gp. */
+clnet_status clnet__gemm_prepack(clnet_context *ctx, const clnet__gemm_plan *gp,
+                                 const clnet__gemm_args *g, cl_mem out);
 /* Prepares, runs and releases in one call, with scratch of its own: for checks, tests and
  * benchmarks of one product, never on a plan's run path. impl AUTO: the rule's choice
  * (tuning database included). */
@@ -103,7 +117,7 @@ const char *clnet__gemm_impl_name(clnet__gemm_impl impl);
 clnet__gemm_impl clnet__gemm_impl_parse(const char *name);
 /* The tuning database's key of a problem: "gemm NT 3136x64x576". */
 void clnet__gemm_key(const clnet__gemm_args *g, char *buf, size_t len);
-/* "packed" or "packed (tuned)": what gp runs, for plans and profiles. */
+/* "packed", "packed (tuned)", "packed (prepacked)": what gp runs, for plans and profiles. */
 const char *clnet__gemm_plan_name(const clnet__gemm_plan *gp, char *buf, size_t len);
 
 /* What the tuner (src/plan/tune.c) times for g: each implementation that applies

@@ -425,6 +425,14 @@ clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_
             need(e, 0, CLNET_SCRATCH_COL, col_bytes(&g, per));
         e->fused_epilogue =
             g.groups == 1 && clnet__gemm_fuses_epilogue(&e->gemm[CLNET_CONV_GEMM_FWD]);
+        /* Inference weights packed once into the GEMM's panels (the plan refills them when
+         * the weights change): no packing pass per call, and contiguous panels where a
+         * small m read B in place, a row of cout floats per k. */
+        if (!training && e->prepack && e->fused_epilogue) {
+            e->prepacked_bytes = clnet__gemm_plan_prepack(ctx, &e->gemm[CLNET_CONV_GEMM_FWD]);
+            if (e->prepacked_bytes)
+                e->scratch[0][CLNET_SCRATCH_PACK_B] = 0;
+        }
     }
     /* Every forward path but the grouped direct kernels writes its output rows with a
      * leading dimension (GEMM ldc, the epilogue's and Winograd's output ldy). */
@@ -554,10 +562,23 @@ static clnet_status fused_forward(const clnet__op_call *call, const geom *g, cl_
         ga.c_off = (size_t)y_off + (size_t)n0 * opix * ldy;
         ga.ldc = ldy;
         ep.res_off = (size_t)n0 * opix * g->cout;
-        CLNET_TRY(
-            clnet__gemm_run_epilogue(ctx, &e->gemm[CLNET_CONV_GEMM_FWD], call->scratch, &ga, &ep));
+        CLNET_TRY(clnet__gemm_run_with(ctx, &e->gemm[CLNET_CONV_GEMM_FWD], call->scratch, &ga, &ep,
+                                       e->prepacked_bytes ? call->prepacked : NULL));
     }
     return CLNET_OK;
+}
+
+/* The forward GEMM's B (the kernel, HWIO: k rows of cout) into the plan's panels. */
+static clnet_status conv2d_prepack(clnet_context *ctx, const void *params, const clnet_shape *in,
+                                   int n_in, const clnet__op_exec *e, clnet_tensor *const *w,
+                                   cl_mem out)
+{
+    (void)n_in;
+    geom g;
+    CLNET_TRY(clnet__conv2d_geom(ctx, params, in[0], &g));
+    clnet__gemm_args ga = role_args(&g, CLNET_CONV_GEMM_FWD, 1, 0.0f);
+    ga.b = w[0]->buf;
+    return clnet__gemm_prepack(ctx, &e->gemm[CLNET_CONV_GEMM_FWD], &ga, out);
 }
 
 static clnet_status conv2d_forward(const clnet__op_call *call)
@@ -766,6 +787,7 @@ const clnet__op_desc clnet__op_conv2d = {
     .saved = conv2d_saved,
     .flops = conv2d_flops,
     .prepare = conv2d_prepare,
+    .prepack = conv2d_prepack,
     .forward = conv2d_forward,
     .backward = conv2d_backward,
     .ref_forward = clnet__ref_conv2d_forward,

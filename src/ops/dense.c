@@ -102,6 +102,14 @@ static int rows_of(clnet_shape s)
     return s.n * s.h * s.w;
 }
 
+static clnet_status dense_prepack(clnet_context *ctx, const void *params, const clnet_shape *in,
+                                  int n_in, const clnet__op_exec *e, clnet_tensor *const *w,
+                                  cl_mem out)
+{
+    const clnet__conv2d_params cp = as_conv(params);
+    return clnet__op_conv2d.prepack(ctx, &cp, in, n_in, e, w, out);
+}
+
 static clnet_status dense_forward(const clnet__op_call *call)
 {
     const clnet__dense_params *p = call->params;
@@ -177,6 +185,7 @@ const clnet__op_desc clnet__op_dense = {
     .saved = dense_saved,
     .flops = dense_flops,
     .prepare = dense_prepare,
+    .prepack = dense_prepack,
     .forward = dense_forward,
     .backward = dense_backward,
     .ref_forward = clnet__ref_dense_forward,

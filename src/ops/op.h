@@ -31,7 +31,10 @@ typedef struct clnet__weight_desc {
 /* The training argument of prepare steps: 0 inference only; TRAINING forward in training
  * mode and backward; with NO_DX, backward never wants input 0's gradient (the step reads
  * the model's input), so what only that gradient needs is left out. */
-enum { CLNET_PREPARE_TRAINING = 1, CLNET_PREPARE_NO_DX = 2 };
+/* PREPACK (inference plans, clnet__op_prepare only): the weights stay constant between
+ * calls, so the op may keep them rearranged for its kernels (exec->prepacked_bytes); ops
+ * see it as exec->prepack, never in training. */
+enum { CLNET_PREPARE_TRAINING = 1, CLNET_PREPARE_NO_DX = 2, CLNET_PREPARE_PREPACK = 4 };
 
 /* What an op will do on a device for its parameters and the largest shapes it runs,
  * decided once by its prepare step when a plan is built (or before a call outside a
@@ -55,6 +58,11 @@ typedef struct clnet__op_exec {
     /* The forward's GEMM applies the epilogue (bias, residual, activation) as it stores
      * its output, with no pass of its own (conv2d on the packed GEMM). */
     int fused_epilogue;
+    /* prepack: the caller allows weights kept rearranged (CLNET_PREPARE_PREPACK);
+     * prepacked_bytes: what the op keeps, filled by its prepack step whenever the weights
+     * change and passed to every forward as clnet__op_call.prepacked (0: none). */
+    int prepack;
+    size_t prepacked_bytes;
 } clnet__op_exec;
 
 /* One device invocation. Forward reads in/w (and saved, in backward) and writes
@@ -84,6 +92,8 @@ typedef struct clnet__op_call {
      * whose record says strided_out; the rest of the wide buffer is left alone. */
     int out_stride;
     size_t out_offset;
+    /* exec->prepacked_bytes of weights the op's prepack step rearranged (NULL: none). */
+    cl_mem prepacked;
 } clnet__op_call;
 
 /* The same invocation for the plain C reference, in double. Forward may update
@@ -226,6 +236,9 @@ typedef struct clnet__op_desc {
     clnet_status (*prepare)(clnet_context *ctx, const void *params, const clnet_shape *in, int n_in,
                             clnet_shape out, int training, clnet__op_exec *e);
     clnet_status (*forward)(const clnet__op_call *call);
+    /* May be NULL. Writes exec->prepacked_bytes of the weights w, rearranged, to out. */
+    clnet_status (*prepack)(clnet_context *ctx, const void *params, const clnet_shape *in, int n_in,
+                            const clnet__op_exec *e, clnet_tensor *const *w, cl_mem out);
     clnet_status (*backward)(const clnet__op_call *call);
     void (*ref_forward)(const clnet__ref_args *a);
     void (*ref_backward)(const clnet__ref_args *a);

@@ -9,6 +9,8 @@ clnet_status clnet__op_prepare(clnet_context *ctx, const clnet__op_desc *op, con
                                const clnet_shape *in, int n_in, int training, clnet__op_exec *e)
 {
     memset(e, 0, sizeof *e);
+    e->prepack = (training & CLNET_PREPARE_PREPACK) != 0;
+    training &= ~CLNET_PREPARE_PREPACK;
     snprintf(e->forward, sizeof e->forward, "%s_forward", op->name);
     snprintf(e->backward, sizeof e->backward, "%s_backward", op->name);
     if (!op->prepare)

@@ -4,7 +4,9 @@
  *   bias'[o]       = (bias[o] - moving_mean[o]) * s[o] + beta[o]
  * In HWIO kernels (conv2d {kh, kw, cin, cout}, dense {1, 1, c, units}, depthwise
  * {kh, kw, cin, mult} whose output channel is ci * mult + m) the output channel of
- * flat element i is i % cout in all three. Fusion: fuse.c. Tests:
+ * flat element i is i % cout in all three. Then the weights ops keep rearranged for
+ * their kernels (op prepack steps: conv2d's GEMM panels) are made again from them. Both
+ * run when the model's weights changed since the last inference. Fusion: fuse.c. Tests:
  * tests/models/test_plan.c (fused inference equals unfused). */
 #include <math.h>
 #include <stdlib.h>
@@ -88,6 +90,19 @@ clnet_status clnet__plan_fold(clnet_model *m, clnet__plan *p)
         if (p->steps[s].fold_bn >= 0)
             st = fold_step(m, &p->steps[s], &fb);
     free(fb.k);
+    /* Then what ops keep of their (folded) weights, rearranged for their kernels. */
+    for (int s = 0; s < p->n_steps && st == CLNET_OK; ++s) {
+        clnet__step *sp = &p->steps[s];
+        if (!sp->prepacked)
+            continue;
+        clnet_tensor *w[CLNET_MAX_WEIGHTS];
+        clnet_shape in[CLNET_MAX_INPUTS];
+        for (int k = 0; k < sp->n_w; ++k)
+            w[k] = sp->w_index[k] >= 0 ? m->w[sp->w_index[k]] : sp->folded[k];
+        for (int k = 0; k < sp->n_in; ++k)
+            in[k] = p->values[sp->in[k]].view.shape;
+        st = sp->op->prepack(m->ctx, sp->params, in, sp->n_in, &sp->exec, w, sp->prepacked->buf);
+    }
     if (st == CLNET_OK)
         p->folded_version = m->weights_version;
     return st;

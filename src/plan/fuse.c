@@ -302,9 +302,12 @@ static clnet_status prepare_steps(const clnet_model *m, clnet__plan *p)
             in[k] = p->values[st->in[k]].view.shape;
         const clnet__value *x = &p->values[st->in[0]];
         const int dx = x->def >= 0 && x->needs_grad; /* as clnet_model_backward asks */
+        /* An inference plan's weights change only between runs (fold.c refreshes what an
+         * op keeps of them). */
         const int training = p->training && st->backward
                                  ? CLNET_PREPARE_TRAINING | (dx ? 0 : CLNET_PREPARE_NO_DX)
-                                 : 0;
+                             : p->training ? 0
+                                           : CLNET_PREPARE_PREPACK;
         const clnet_status status =
             clnet__op_prepare(m->ctx, st->op, st->params, in, st->n_in, training, &st->exec);
         if (status != CLNET_OK) {

@@ -190,6 +190,10 @@ static clnet_status step_state(clnet_model *m, clnet__plan *p)
             for (int k = 0; k < st->n_saved; ++k)
                 CLNET_TRY(clnet_tensor_create(m->ctx, sv[k], &st->saved[k]));
         }
+        if (!p->training && st->exec.prepacked_bytes) {
+            const clnet_shape packed = {1, 1, 1, (int)(st->exec.prepacked_bytes / sizeof(float))};
+            CLNET_TRY(clnet_tensor_create(m->ctx, packed, &st->prepacked));
+        }
         if (st->fold_bn >= 0) {
             CLNET_TRY(clnet_tensor_create(m->ctx, head->w[0].shape, &st->folded[0]));
             const clnet_shape bias = {1, 1, 1, p->values[st->out].view.shape.c};
@@ -372,6 +376,7 @@ void clnet__plan_free(clnet__plan *p)
         free(st->params);
         for (int k = 0; k < CLNET_MAX_SAVED; ++k)
             clnet_tensor_destroy(st->saved[k]);
+        clnet_tensor_destroy(st->prepacked);
         clnet_tensor_destroy(st->folded[0]);
         clnet_tensor_destroy(st->folded[1]);
     }

@@ -339,7 +339,8 @@ static clnet_status run_forward(clnet_model *m, clnet__plan *p, const clnet_tens
                                      .exec = &st->exec,
                                      .scratch = &st->scratch[0],
                                      .out_stride = host >= 0 ? p->values[host].view.shape.c : 0,
-                                     .out_offset = host >= 0 ? (size_t)out->host_channel : 0};
+                                     .out_offset = host >= 0 ? (size_t)out->host_channel : 0,
+                                     .prepacked = st->prepacked ? st->prepacked->buf : NULL};
         /* The override goes into the step's own copy of the params and back out. */
         float *mom = momentum && training && (st->op->flags & CLNET_OP_MOVING_STATS)
                          ? (float *)((char *)st->params + st->op->momentum_offset)

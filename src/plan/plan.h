@@ -44,6 +44,7 @@ typedef struct clnet__step {
     int n_w;
     int w_index[CLNET_MAX_WEIGHTS]; /* model weight indices (-1: folded, owned below) */
     clnet_tensor *folded[2];        /* inference: kernel and bias with the BN folded in */
+    clnet_tensor *prepacked;        /* inference: exec.prepacked_bytes of the op's (fold.c) */
     int n_saved;
     clnet_tensor *saved[CLNET_MAX_SAVED]; /* training: what backward needs from forward */
     /* Training plans, decided when the plan is built from the model's frozen weights: */
@@ -223,7 +224,8 @@ clnet_status clnet__labels_check(clnet_context *ctx, const int *labels, int n, i
  * *result the device buffer {mean loss, hits}. Nothing waits. */
 clnet_status clnet__model_loss(clnet_model *m, const int *labels, const float *cw, float ls,
                                clnet_tensor **dlogits, cl_mem *result);
-/* Refolds the batch norms of an inference plan into its convolutions (host, double). */
+/* Refolds the batch norms of an inference plan into its convolutions (host, double) and
+ * refills its steps' prepacked weights, when the model's weights changed since. */
 clnet_status clnet__plan_fold(clnet_model *m, clnet__plan *p);
 
 /* Whether the caller asked forwards to keep layer's output (clnet_model_keep_output): the

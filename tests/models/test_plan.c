@@ -372,3 +372,38 @@ ParameterizedTest(concat_case *k, plan, concatenations_in_place, .timeout = 900)
     clnet_tensor_destroy(x);
     clnet_graph_destroy(g);
 }
+
+/* An inference plan keeps weights of its own (batch norm folded into convolutions, the
+ * GEMM panels of prepacked convolutions and dense layers): after the model's weights
+ * change, its next forward must use the new ones, as a model made with them does. */
+Test(plan, inference_after_a_weight_change_uses_the_new_weights, .timeout = 600)
+{
+    clnet_context *ctx = clnet_test_device();
+    clnet_graph *g = clnet_test_small_resnet(12, 10, 3, 4);
+    clnet_model *a = clnet_test_model(ctx, g, 1, 1, 5), *b = clnet_test_model(ctx, g, 1, 1, 6);
+    clnet_tensor *x = clnet_test_input(ctx, g, 2, 8), *ya = NULL, *yb = NULL;
+    clnet_test_randomize_weights(a, 3);
+    cr_assert_eq(clnet_model_forward(a, x, 0, &ya), CLNET_OK, "%s", clnet_context_error(ctx));
+    float *before = clnet_test_host(ya);
+    int prepacked = 0;
+    for (int s = 0; s < a->plans[0]->n_steps; ++s)
+        prepacked += a->plans[0]->steps[s].prepacked != NULL;
+    if (clnet_context_class(ctx) == CLNET_CLASS_CPU)
+        cr_expect_gt(prepacked, 0, "the cpu class prepacks the convolutions' weights");
+    clnet_test_randomize_weights(a, 4);
+    cr_assert_eq(clnet_model_forward(a, x, 0, &ya), CLNET_OK, "%s", clnet_context_error(ctx));
+    float *after = clnet_test_host(ya);
+    clnet_test_copy_weights(b, a);
+    cr_assert_eq(clnet_model_forward(b, x, 0, &yb), CLNET_OK, "%s", clnet_context_error(ctx));
+    float *fresh = clnet_test_host(yb);
+    const size_t n = clnet_tensor_count(yb);
+    cr_expect_gt(clnet_test_max_abs_diff(before, after, n), 0.0f, "the weights changed nothing");
+    cr_expect_eq(clnet_test_max_abs_diff(after, fresh, n), 0.0f, "stale weights after a change");
+    free(before);
+    free(after);
+    free(fresh);
+    clnet_tensor_destroy(x);
+    clnet_model_destroy(a);
+    clnet_model_destroy(b);
+    clnet_graph_destroy(g);
+}
