@@ -192,43 +192,45 @@ inline float16 pk_act16(float16 v, int act, float alpha)
 #define PK_ACT16(v) pk_act16(v, act, act_alpha)
 #endif
 
-// C row segment of up to PK_NR columns (cols of them in the matrix) from two float16;
-// eb, er and ep_p are the bias, residual and pre-activation at the segment's first column.
-inline void packed_store(global float *cr, int cols, float16 lo, float16 hi, float alpha,
-                         float beta, const global float *eb, const global float *er,
-                         global float *ep_p, int ep, int act, float act_alpha)
+// The activation of a segment: relu and relu6 in line (most layers; the table's
+// function is not inlined, and a call per 16 outputs cost more than the GEMM of a
+// tiny-k layer), the others through it.
+#define PK_ACT_SEG(v)                                                                              \
+    (act == ACT_RELU    ? fmax(v, (float16)(0.0f))                                                 \
+     : act == ACT_RELU6 ? fmin(fmax(v, (float16)(0.0f)), (float16)(6.0f))                         \
+                        : PK_ACT16(v))
+#define PK_ACT_ONE(v)                                                                              \
+    (act == ACT_RELU    ? fmax(v, 0.0f)                                                            \
+     : act == ACT_RELU6 ? fmin(fmax(v, 0.0f), 6.0f)                                                \
+                        : act_forward(v, act, act_alpha))
+
+// 16 columns of a C row from acc, with the epilogue; eb, er and ep_p are the bias,
+// residual and pre-activation at the first of them.
+inline void pk_store16(global float *cr, float16 acc, float alpha, float beta,
+                       const global float *eb, const global float *er, global float *ep_p, int ep,
+                       int act, float act_alpha)
 {
-    if (cols >= PK_NR) {
-        float16 v0 = alpha * lo, v1 = alpha * hi;
-        if (beta != 0.0f) {
-            v0 += beta * vload16(0, cr);
-            v1 += beta * vload16(0, cr + 16);
-        }
-        if (ep) {
-            if (ep & PK_EP_BIAS) {
-                v0 += vload16(0, eb);
-                v1 += vload16(0, eb + 16);
-            }
-            if (ep & PK_EP_RES) {
-                v0 += vload16(0, er);
-                v1 += vload16(0, er + 16);
-            }
-            if (ep & PK_EP_PRE) {
-                vstore16(v0, 0, ep_p);
-                vstore16(v1, 0, ep_p + 16);
-            }
-            if (ep & PK_EP_ACT) {
-                v0 = PK_ACT16(v0);
-                v1 = PK_ACT16(v1);
-            }
-        }
-        vstore16(v0, 0, cr);
-        vstore16(v1, 0, cr + 16);
-        return;
-    }
-    float t[PK_NR];
-    vstore16(lo, 0, t);
-    vstore16(hi, 0, t + 16);
+    float16 v = alpha * acc;
+    if (beta != 0.0f)
+        v += beta * vload16(0, cr);
+    if (ep & PK_EP_BIAS)
+        v += vload16(0, eb);
+    if (ep & PK_EP_RES)
+        v += vload16(0, er);
+    if (ep & PK_EP_PRE)
+        vstore16(v, 0, ep_p);
+    if (ep & PK_EP_ACT)
+        v = PK_ACT_SEG(v);
+    vstore16(v, 0, cr);
+}
+
+// The same for the first cols (< 16) columns only.
+inline void pk_store_part(global float *cr, int cols, float16 acc, float alpha, float beta,
+                          const global float *eb, const global float *er, global float *ep_p,
+                          int ep, int act, float act_alpha)
+{
+    float t[16];
+    vstore16(acc, 0, t);
     for (int j = 0; j < cols; ++j) {
         float v = beta == 0.0f ? alpha * t[j] : alpha * t[j] + beta * cr[j];
         if (ep & PK_EP_BIAS)
@@ -238,9 +240,26 @@ inline void packed_store(global float *cr, int cols, float16 lo, float16 hi, flo
         if (ep & PK_EP_PRE)
             ep_p[j] = v;
         if (ep & PK_EP_ACT)
-            v = act_forward(v, act, act_alpha);
+            v = PK_ACT_ONE(v);
         cr[j] = v;
     }
+}
+
+// C row segment of up to PK_NR columns (cols of them in the matrix) from two float16:
+// whole 16-column halves as vectors (a partial panel of 16 or more columns too).
+inline void packed_store(global float *cr, int cols, float16 lo, float16 hi, float alpha,
+                         float beta, const global float *eb, const global float *er,
+                         global float *ep_p, int ep, int act, float act_alpha)
+{
+    if (cols >= 16)
+        pk_store16(cr, lo, alpha, beta, eb, er, ep_p, ep, act, act_alpha);
+    else
+        pk_store_part(cr, cols, lo, alpha, beta, eb, er, ep_p, ep, act, act_alpha);
+    if (cols >= PK_NR)
+        pk_store16(cr + 16, hi, alpha, beta, eb + 16, er + 16, ep_p + 16, ep, act, act_alpha);
+    else if (cols > 16)
+        pk_store_part(cr + 16, cols - 16, hi, alpha, beta, eb + 16, er + 16, ep_p + 16, ep, act,
+                      act_alpha);
 }
 
 #define PK_DECL(r) float16 lo##r = (float16)(0.0f), hi##r = (float16)(0.0f);
