@@ -434,6 +434,7 @@ clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_
                 e->scratch[0][CLNET_SCRATCH_PACK_B] = 0;
         }
     }
+    e->epilogue_pass = algo != CLNET_CONV_WINOGRAD && !e->fused_epilogue;
     /* Every forward path but the grouped direct kernels writes its output rows with a
      * leading dimension (GEMM ldc, the epilogue's and Winograd's output ldy). */
     e->strided_out = algo != CLNET_CONV_GROUPED;

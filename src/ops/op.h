@@ -58,6 +58,9 @@ typedef struct clnet__op_exec {
     /* The forward's GEMM applies the epilogue (bias, residual, activation) as it stores
      * its output, with no pass of its own (conv2d on the packed GEMM). */
     int fused_epilogue;
+    /* The forward runs its epilogue as a kernel of its own after the product (conv2d's
+     * other GEMM and grouped paths); other ops' kernels apply theirs as they store. */
+    int epilogue_pass;
     /* prepack: the caller allows weights kept rearranged (CLNET_PREPARE_PREPACK);
      * prepacked_bytes: what the op keeps, filled by its prepack step whenever the weights
      * change and passed to every forward as clnet__op_call.prepacked (0: none). */

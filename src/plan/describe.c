@@ -10,7 +10,8 @@
 
 /* The kernels of one step on this context: the op's own algorithm ("im2col + gemm
  * packed") and what fusion put in its epilogue, e.g. "+ epilogue(bias, residual, relu)",
- * or "with epilogue(...)" when the GEMM applies it as it stores (no kernel of its own). */
+ * or "with epilogue(...)" when the op's kernels apply it as they store (no kernel of its
+ * own: the packed GEMM, Winograd's output transform, depthwise). */
 void clnet__step_kernels(const clnet_model *m, const clnet__plan *p, const clnet__step *s,
                          char *buf, size_t len)
 {
@@ -45,7 +46,7 @@ void clnet__step_kernels(const clnet_model *m, const clnet__plan *p, const clnet
     const int b = *bias, res = s->n_in > 1;
     if (b || res || act)
         snprintf(buf + used, len - used, " %s epilogue(%s%s%s%s%s)",
-                 s->exec.fused_epilogue ? "with" : "+", b ? "bias" : "",
+                 s->exec.epilogue_pass ? "+" : "with", b ? "bias" : "",
                  b && (res || act) ? ", " : "", res ? "residual" : "", res && act ? ", " : "",
                  act ? act : "");
     used = strlen(buf);
