@@ -314,7 +314,7 @@ static clnet_status gemm_packed(clnet_context *ctx, const clnet__gemm_plan *gp,
     const int kc_param = gp->kc, kb_param = gp->kb, blocked = gp->kb > 0;
     const int kp = (g->k + 3) / 4 * 4;
     const int b_direct = gp->b_direct;
-    const int nc = b_direct || gp->prepacked || gp->nc >= g->n ? g->n : gp->nc;
+    const int nc = b_direct || gp->nc >= g->n ? g->n : gp->nc;
     /* k blocks of about kc, evenly split so that none is a sliver. */
     const int n_kb = kc_param > 0 ? (g->k + kc_param - 1) / kc_param : 1;
     const int kc = (g->k + n_kb - 1) / n_kb;
@@ -585,9 +585,8 @@ static size_t prepacked_bytes(int n, int k)
     return (size_t)(n + PACK_NR - 1) / PACK_NR * PACK_NR * kp * sizeof(float);
 }
 
-size_t clnet__gemm_plan_prepack(const clnet_context *ctx, clnet__gemm_plan *gp)
+size_t clnet__gemm_plan_prepack(clnet__gemm_plan *gp)
 {
-    (void)ctx;
     const clnet__gemm_args *g = &gp->args;
     if (gp->impl != CLNET_GEMM_PACKED || g->trans_b || g->n < 1 || g->k < 1 ||
         prepacked_bytes(g->n, g->k) > PREPACK_MAX_BYTES)

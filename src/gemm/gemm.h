@@ -102,7 +102,7 @@ clnet_status clnet__gemm_run_with(clnet_context *ctx, const clnet__gemm_plan *gp
  * inference weights) take op(B) packed ahead of time, and returns the bytes that takes;
  * 0 leaves gp as it was (another implementation, or panels beyond the budget). Each run
  * then reads contiguous panels, without a packing pass or a strided B. */
-size_t clnet__gemm_plan_prepack(const clnet_context *ctx, clnet__gemm_plan *gp);
+size_t clnet__gemm_plan_prepack(clnet__gemm_plan *gp);
 /* Packs op(B) of g (b, b_off, ldb, n, k; the rest unused) into out for prepacked plan gp. */
 clnet_status clnet__gemm_prepack(clnet_context *ctx, const clnet__gemm_plan *gp,
                                  const clnet__gemm_args *g, cl_mem out);

@@ -263,11 +263,15 @@ static void group_step(const geom *g, int role, size_t step[3])
     step[2] = role == CLNET_CONV_GEMM_DX ? kin : og;
 }
 
-/* What a GEMM of conv2d runs on: the record and the scratch of the call. */
+/* What a GEMM of conv2d runs on: the record and the scratch of the call; for a forward
+ * the epilogue its GEMM applies (exec->fused_epilogue; NULL: a pass of its own follows)
+ * and the prepacked B (exec->prepacked_bytes; NULL: none). */
 typedef struct gemm_ctx {
     clnet_context *ctx;
     const clnet__op_exec *e;
     const clnet__scratch *s;
+    const clnet__gemm_epilogue *ep;
+    cl_mem b_packed;
 } gemm_ctx;
 
 /* The GEMMs of role (CLNET_CONV_GEMM_*) over rows output pixels as the record planned
@@ -288,7 +292,7 @@ static clnet_status gemm(const gemm_ctx *r, const geom *g, int role, int rows, f
         ga.c_off = c_off + (size_t)i * step[2];
         if (ldc)
             ga.ldc = ldc;
-        CLNET_TRY(clnet__gemm_run(r->ctx, &r->e->gemm[role], r->s, &ga));
+        CLNET_TRY(clnet__gemm_run_with(r->ctx, &r->e->gemm[role], r->s, &ga, r->ep, r->b_packed));
     }
     return CLNET_OK;
 }
@@ -429,7 +433,7 @@ clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_
          * the weights change): no packing pass per call, and contiguous panels where a
          * small m read B in place, a row of cout floats per k. */
         if (!training && e->prepack && e->fused_epilogue) {
-            e->prepacked_bytes = clnet__gemm_plan_prepack(ctx, &e->gemm[CLNET_CONV_GEMM_FWD]);
+            e->prepacked_bytes = clnet__gemm_plan_prepack(&e->gemm[CLNET_CONV_GEMM_FWD]);
             if (e->prepacked_bytes)
                 e->scratch[0][CLNET_SCRATCH_PACK_B] = 0;
         }
@@ -532,43 +536,6 @@ static clnet_status pre_buffer(const clnet__op_call *call, cl_mem *pre)
     return CLNET_OK;
 }
 
-/* The forward of one group through a GEMM that applies the epilogue as it stores
- * (exec->fused_epilogue): per im2col chunk, the chunk's rows of res and pre. */
-static clnet_status fused_forward(const clnet__op_call *call, const geom *g, cl_mem x, cl_mem w,
-                                  cl_mem y, int ldy, int y_off, cl_mem bias, cl_mem res, cl_mem pre)
-{
-    const clnet__conv2d_params *p = call->params;
-    clnet_context *ctx = call->ctx;
-    const clnet__op_exec *e = call->exec;
-    const int opix = g->out_h * g->out_w, pw = pointwise(g);
-    clnet__gemm_epilogue ep = {.bias = bias,
-                               .res = res,
-                               .pre = pre,
-                               .ldr = g->cout,
-                               .act = p->act.id,
-                               .act_alpha = p->act.alpha};
-    int per = g->batch;
-    cl_mem col = NULL;
-    if (!pw)
-        CLNET_TRY(col_buffer(ctx, call->scratch, g, &per, &col));
-    for (int n0 = 0; n0 < g->batch; n0 += per) {
-        const int images = g->batch - n0 < per ? g->batch - n0 : per;
-        if (!pw)
-            CLNET_TRY(im2col(ctx, g, x, n0, images, col));
-        clnet__gemm_args ga = role_args(g, CLNET_CONV_GEMM_FWD, images * opix, 0.0f);
-        ga.a = pw ? x : col;
-        ga.a_off = pw ? (size_t)n0 * opix * g->cin : 0;
-        ga.b = w;
-        ga.c = y;
-        ga.c_off = (size_t)y_off + (size_t)n0 * opix * ldy;
-        ga.ldc = ldy;
-        ep.res_off = (size_t)n0 * opix * g->cout;
-        CLNET_TRY(clnet__gemm_run_with(ctx, &e->gemm[CLNET_CONV_GEMM_FWD], call->scratch, &ga, &ep,
-                                       e->prepacked_bytes ? call->prepacked : NULL));
-    }
-    return CLNET_OK;
-}
-
 /* The forward GEMM's B (the kernel, HWIO: k rows of cout) into the plan's panels. */
 static clnet_status conv2d_prepack(clnet_context *ctx, const void *params, const clnet_shape *in,
                                    int n_in, const clnet__op_exec *e, clnet_tensor *const *w,
@@ -586,7 +553,7 @@ static clnet_status conv2d_forward(const clnet__op_call *call)
 {
     const clnet__conv2d_params *p = call->params;
     clnet_context *ctx = call->ctx;
-    const gemm_ctx r = {ctx, call->exec, call->scratch};
+    const clnet__op_exec *e = call->exec;
     geom g;
     CLNET_TRY(clnet__conv2d_geom(ctx, p, call->in[0]->shape, &g));
     CLNET_TRY(check_call(call, &g));
@@ -597,12 +564,19 @@ static clnet_status conv2d_forward(const clnet__op_call *call)
     CLNET_TRY(pre_buffer(call, &pre));
     int ldy = g.cout, y_off = 0;
     CLNET_TRY(strided_output(call, &g, &ldy, &y_off));
-    if (call->exec->algo == CLNET_CONV_WINOGRAD)
-        return clnet__conv2d_winograd(ctx, call->scratch, &call->exec->gemm[CLNET_CONV_GEMM_FWD],
-                                      &g, x, w, bias, res, p->act, y, ldy, y_off, pre);
-    if (call->exec->fused_epilogue)
-        return fused_forward(call, &g, x, w, y, ldy, y_off, bias, res, pre);
-    if (call->exec->algo == CLNET_CONV_GROUPED) {
+    if (e->algo == CLNET_CONV_WINOGRAD)
+        return clnet__conv2d_winograd(ctx, call->scratch, &e->gemm[CLNET_CONV_GEMM_FWD], &g, x, w,
+                                      bias, res, p->act, y, ldy, y_off, pre);
+    /* res_off follows the im2col chunks below (res and pre are packed rows of cout). */
+    clnet__gemm_epilogue ep = {.bias = bias,
+                               .res = res,
+                               .pre = pre,
+                               .ldr = g.cout,
+                               .act = p->act.id,
+                               .act_alpha = p->act.alpha};
+    const gemm_ctx r = {ctx, e, call->scratch, e->fused_epilogue ? &ep : NULL,
+                        e->prepacked_bytes ? call->prepacked : NULL};
+    if (e->algo == CLNET_CONV_GROUPED) {
         CLNET_TRY(clnet__conv2d_grouped(ctx, call->scratch, &g, x, w, y));
     } else if (pointwise(&g)) {
         CLNET_TRY(gemm(&r, &g, CLNET_CONV_GEMM_FWD, rows, 0.0f, x, 0, w, 0, y, (size_t)y_off, ldy));
@@ -613,11 +587,13 @@ static clnet_status conv2d_forward(const clnet__op_call *call)
         for (int n0 = 0; n0 < g.batch; n0 += per) {
             const int images = g.batch - n0 < per ? g.batch - n0 : per;
             CLNET_TRY(im2col(ctx, &g, x, n0, images, col));
+            ep.res_off = (size_t)n0 * opix * g.cout;
             CLNET_TRY(gemm(&r, &g, CLNET_CONV_GEMM_FWD, images * opix, 0.0f, col, 0, w, 0, y,
                            (size_t)y_off + (size_t)n0 * opix * ldy, ldy));
         }
     }
-    return epilogue(ctx, y, ldy, y_off, bias, res, pre, rows, g.cout, p->act);
+    return e->fused_epilogue ? CLNET_OK
+                             : epilogue(ctx, y, ldy, y_off, bias, res, pre, rows, g.cout, p->act);
 }
 
 /* dpre = act_backward(dout, v) into dst (NULL: a scratch buffer), v the output or the saved
@@ -653,7 +629,7 @@ static clnet_status act_backward(const clnet__op_call *call, clnet__act act, cl_
 clnet_status clnet__conv2d_dx(clnet_context *ctx, const clnet__op_exec *e, const clnet__scratch *s,
                               const clnet__conv_geom *g, cl_mem dpre, cl_mem w, cl_mem dx)
 {
-    const gemm_ctx r = {ctx, e, s};
+    const gemm_ctx r = {ctx, e, s, NULL, NULL};
     if (e->algo_dx == CLNET_CONV_WINOGRAD)
         return clnet__conv2d_winograd_dx(ctx, s, &e->gemm[CLNET_CONV_GEMM_DX], g, dpre, w, dx);
     if (e->algo_dx == CLNET_CONV_GROUPED)
@@ -678,7 +654,7 @@ clnet_status clnet__conv2d_dx(clnet_context *ctx, const clnet__op_exec *e, const
 static clnet_status backward_weights(const clnet__op_call *call, const geom *g, cl_mem dpre)
 {
     clnet_context *ctx = call->ctx;
-    const gemm_ctx r = {ctx, call->exec, call->scratch};
+    const gemm_ctx r = {ctx, call->exec, call->scratch, NULL, NULL};
     cl_mem dw = call->dw[0]->buf;
     const int opix = g->out_h * g->out_w;
     if (pointwise(g))

@@ -97,8 +97,7 @@ clnet_status clnet__plan_fold(clnet_model *m, clnet__plan *p)
             continue;
         clnet_tensor *w[CLNET_MAX_WEIGHTS];
         clnet_shape in[CLNET_MAX_INPUTS];
-        for (int k = 0; k < sp->n_w; ++k)
-            w[k] = sp->w_index[k] >= 0 ? m->w[sp->w_index[k]] : sp->folded[k];
+        clnet__step_weights(m, sp, w, NULL);
         for (int k = 0; k < sp->n_in; ++k)
             in[k] = p->values[sp->in[k]].view.shape;
         st = sp->op->prepack(m->ctx, sp->params, in, sp->n_in, &sp->exec, w, sp->prepacked->buf);

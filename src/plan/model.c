@@ -293,9 +293,7 @@ static clnet_status poison_scratch(clnet_model *m, const clnet__scratch *s)
     return CLNET_OK;
 }
 
-/* The step's weights, and (dw not NULL) the gradients its backward computes: NULL for
- * frozen and non-trainable weights. */
-static void step_weights(clnet_model *m, const clnet__step *s, clnet_tensor **w, clnet_tensor **dw)
+void clnet__step_weights(clnet_model *m, const clnet__step *s, clnet_tensor **w, clnet_tensor **dw)
 {
     for (int k = 0; k < s->n_w; ++k) {
         w[k] = s->w_index[k] >= 0 ? m->w[s->w_index[k]] : s->folded[k];
@@ -321,7 +319,7 @@ static clnet_status run_forward(clnet_model *m, clnet__plan *p, const clnet_tens
         clnet_tensor *in[CLNET_MAX_INPUTS], *w[CLNET_MAX_WEIGHTS];
         for (int k = 0; k < st->n_in; ++k)
             in[k] = &p->values[st->in[k]].view;
-        step_weights(m, st, w, NULL);
+        clnet__step_weights(m, st, w, NULL);
         const int training = p->training && !st->inference;
         /* An output placed in a concatenation's buffer: its channel block of every pixel. */
         const clnet__value *out = &p->values[st->out];
@@ -518,7 +516,7 @@ clnet_status clnet_model_backward(clnet_model *m, const clnet_tensor *dy)
                 din[k] = &acc[k];
             }
         }
-        step_weights(m, st, w, dw);
+        clnet__step_weights(m, st, w, dw);
         clnet__value *o = &p->values[st->out];
         clnet_tensor *dout = st->out == p->output ? (clnet_tensor *)dy : &o->grad_view;
         const clnet__op_call call = {.ctx = m->ctx,

@@ -224,6 +224,9 @@ clnet_status clnet__labels_check(clnet_context *ctx, const int *labels, int n, i
  * *result the device buffer {mean loss, hits}. Nothing waits. */
 clnet_status clnet__model_loss(clnet_model *m, const int *labels, const float *cw, float ls,
                                clnet_tensor **dlogits, cl_mem *result);
+/* The step's weights (the model's, or the plan's folded ones), and (dw not NULL) the
+ * gradients its backward computes: NULL for frozen and non-trainable weights. */
+void clnet__step_weights(clnet_model *m, const clnet__step *s, clnet_tensor **w, clnet_tensor **dw);
 /* Refolds the batch norms of an inference plan into its convolutions (host, double) and
  * refills its steps' prepacked weights, when the model's weights changed since. */
 clnet_status clnet__plan_fold(clnet_model *m, clnet__plan *p);
