@@ -183,6 +183,132 @@ kernel void depthwise_conv2d_forward(global const float *x, global const float *
 #endif
 }
 
+#if !CLNET_GPU
+// CPU forward of 3x3 and 5x5 windows with mult == 1 (the depthwise layers of MobileNets,
+// MnasNet and EfficientNets), 2-4x the general kernel on their large rows. A work-item
+// owns one output row of VW channels, global (ceil(cin / VW), batch * out_h). The interior
+// pixels (windows inside the input's columns) go in blocks of 8, then 4: for each input
+// row inside the input, the block's columns are loaded once per tap column (the window size
+// K and column stride S are constants in each expansion of kk_interior, so the loops unroll
+// and the pixels' shared columns are loaded once: stride 1, 3x3: 10 loads for 24
+// multiply-adds). The pixels at the row's ends take the general per-pixel code. A channel
+// tail (cin not a multiple of VW) computes the last VW channels and stores only its own.
+#define KK_EACH8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define KK_EACH4(X) X(0) X(1) X(2) X(3)
+#define KK_INIT(p) VFLOAT acc##p = b;
+#define KK_FMA(p) acc##p += VLOAD(0, xr + (size_t)((p)*S + j) * cin) * wv;
+#define KK_OUT(p)                                                                                  \
+    if (save_pre)                                                                                  \
+        kk_store(pr + (size_t)(ox + (p)) * cin, acc##p, skip);                                     \
+    kk_store(yr + (size_t)(ox + (p)) * cin, DW_ACT(acc##p), skip);
+#define KK_BLOCK(EACH)                                                                             \
+    {                                                                                              \
+        EACH(KK_INIT)                                                                              \
+        for (int r = 0; r < K; ++r) {                                                              \
+            if (iy + r < 0 || iy + r >= in_h)                                                      \
+                continue;                                                                          \
+            global const float *xr = xb + ((size_t)(iy + r) * in_w + ox * S - pad_l) * cin;        \
+            for (int j = 0; j < K; ++j) {                                                          \
+                const VFLOAT wv = VLOAD(0, wp + (size_t)(r * K + j) * cin);                        \
+                EACH(KK_FMA)                                                                       \
+            }                                                                                      \
+        }                                                                                          \
+        EACH(KK_OUT)                                                                               \
+    }
+// relu and relu6 in line, the others through the table's function (never inlined).
+#define DW_ACT(v)                                                                                  \
+    (act == ACT_RELU    ? fmax(v, (VFLOAT)0.0f)                                                    \
+     : act == ACT_RELU6 ? fmin(fmax(v, (VFLOAT)0.0f), (VFLOAT)6.0f)                                \
+                        : act_forward_v(v, act, alpha))
+
+// Stores lanes skip .. VW - 1 of v at p (skip > 0 only in a channel tail's block). Not
+// inlined: a lane loop in each of the row's stores cost seconds of code generation.
+#define KK_LANE(j)                                                                                 \
+    if (0x##j >= skip)                                                                             \
+        p[0x##j] = v.s##j;
+__attribute__((noinline)) void kk_store_tail(global float *p, VFLOAT v, int skip)
+{
+#if VW == 16
+    // clang-format off
+    KK_LANE(0) KK_LANE(1) KK_LANE(2) KK_LANE(3) KK_LANE(4) KK_LANE(5) KK_LANE(6) KK_LANE(7)
+    KK_LANE(8) KK_LANE(9) KK_LANE(a) KK_LANE(b) KK_LANE(c) KK_LANE(d) KK_LANE(e) KK_LANE(f)
+    // clang-format on
+#endif
+}
+#define kk_store(p, v, skip)                                                                       \
+    do {                                                                                           \
+        if (skip == 0)                                                                             \
+            VSTORE(v, 0, p);                                                                       \
+        else                                                                                       \
+            kk_store_tail(p, v, skip);                                                             \
+    } while (0)
+
+// Interior pixels lo .. hi - 1 of one output row whose window starts at input row iy;
+// returns the first one left undone (fewer than 4 of them).
+__attribute__((always_inline)) inline int
+kk_interior(global const float *xb, global const float *wp, VFLOAT b, global float *yr,
+            global float *pr, int iy, int lo, int hi, const int K, const int S, int in_h, int in_w,
+            int cin, int pad_l, int skip, int save_pre, int act, float alpha)
+{
+    int ox = lo;
+    for (; ox + 8 <= hi; ox += 8)
+        KK_BLOCK(KK_EACH8)
+    if (ox + 4 <= hi) {
+        KK_BLOCK(KK_EACH4)
+        ox += 4;
+    }
+    return ox;
+}
+
+#define KK_KERNEL(NAME, K)                                                                         \
+    kernel void NAME(global const float *x, global const float *w, global const float *bias,       \
+                     global float *y, global float *pre, DW_GEOM, int use_bias, int save_pre,      \
+                     int act, float alpha)                                                         \
+    {                                                                                              \
+        const int row = get_global_id(1), c0 = get_global_id(0) * VW;                              \
+        if (row >= batch * out_h || c0 >= cin)                                                     \
+            return;                                                                                \
+        const int n = row / out_h, oy = row % out_h;                                               \
+        const int c = c0 + VW > cin && cin >= VW && VW == 16 ? cin - VW : c0, skip = c0 - c;       \
+        global float *yr = y + (size_t)row * out_w * cin + c;                                      \
+        global float *pr = pre + (size_t)row * out_w * cin + c;                                    \
+        if (c + VW > cin) { /* fewer than VW channels in all */                                    \
+            for (int ox = 0; ox < out_w; ++ox)                                                     \
+                for (int co = 0; co < cin - c; ++co) {                                             \
+                    const float v = (use_bias ? bias[c + co] : 0.0f) +                             \
+                                    dw_point(x, w, n, oy, ox, c + co, DW_GEOM_ARGS);               \
+                    if (save_pre)                                                                  \
+                        pr[(size_t)ox * cin + co] = v;                                             \
+                    yr[(size_t)ox * cin + co] = act_forward(v, act, alpha);                        \
+                }                                                                                  \
+            return;                                                                                \
+        }                                                                                          \
+        const VFLOAT b = use_bias ? VLOAD(0, bias + c) : (VFLOAT)0.0f;                             \
+        const int iy = oy * sh - pad_t;                                                            \
+        global const float *xb = x + (size_t)n * in_h * in_w * cin + c;                            \
+        /* Interior: ox * sw - pad_l >= 0 and ox * sw - pad_l + K - 1 < in_w. */                   \
+        const int lo = min((pad_l + sw - 1) / sw, out_w);                                          \
+        const int hi = max(lo, min(out_w, (in_w - K + pad_l) / sw + 1));                           \
+        const int done = sw == 1 ? kk_interior(xb, w + c, b, yr, pr, iy, lo, hi, K, 1, in_h, in_w, \
+                                               cin, pad_l, skip, save_pre, act, alpha)             \
+                                 : kk_interior(xb, w + c, b, yr, pr, iy, lo, hi, K, 2, in_h, in_w, \
+                                               cin, pad_l, skip, save_pre, act, alpha);            \
+        for (int ox = 0; ox < out_w; ++ox) {                                                       \
+            if (ox == lo)                                                                          \
+                ox = done;                                                                         \
+            if (ox >= out_w)                                                                       \
+                break;                                                                             \
+            const VFLOAT acc = b + dw_point_vw(x, w, n, oy, ox, c, DW_GEOM_ARGS);                  \
+            if (save_pre)                                                                          \
+                kk_store(pr + (size_t)ox * cin, acc, skip);                                        \
+            kk_store(yr + (size_t)ox * cin, DW_ACT(acc), skip);                                    \
+        }                                                                                          \
+    }
+
+KK_KERNEL(depthwise_conv2d_forward_k3, 3)
+KK_KERNEL(depthwise_conv2d_forward_k5, 5)
+#endif
+
 // Runs BODY for each tap (ky, kx) that reads input pixel (iy, ix), with the output pixel
 // (oy, ox) it belongs to: iy + pad_t - ky must be a whole number of strides inside the output.
 #define BACKWARD_TAPS(BODY)                                                                        \

@@ -154,6 +154,16 @@ static size_t ceil_div(size_t a, size_t b)
     return (a + b - 1) / b;
 }
 
+/* The window of the CPU kernels for square 3x3 and 5x5 windows, strides 1 and 2 along the
+ * rows (depthwise_conv2d_forward_k3 / _k5), or 0 for the general kernel. */
+static int dw_window_kernel(const clnet_context *ctx, const geom *g)
+{
+    if (is_gpu(ctx) || g->mult != 1 || g->kh != g->kw || (g->kh != 3 && g->kh != 5) ||
+        (g->sw != 1 && g->sw != 2))
+        return 0;
+    return g->kh;
+}
+
 static clnet_status dw_forward(const clnet__op_call *call)
 {
     const clnet__depthwise_conv2d_params *p = call->params;
@@ -179,6 +189,13 @@ static clnet_status dw_forward(const clnet__op_call *call)
     args[n++] = CLNET_ARG_FLOAT(p->act.alpha);
     args[n++] = CLNET_ARG_INT(run);
     const size_t rows = (size_t)g.batch * g.out_h;
+    if (call->exec->algo) {
+        const size_t kk[2] = {ceil_div(cout, cvec), rows};
+        return clnet__launch(ctx, PROG,
+                             call->exec->algo == 3 ? "depthwise_conv2d_forward_k3"
+                                                   : "depthwise_conv2d_forward_k5",
+                             args, n - 1, 2, kk);
+    }
     const size_t gpu[3] = {cout, (size_t)g.out_w, rows};
     const size_t cpu[3] = {ceil_div(cout, cvec), ceil_div((size_t)g.out_w, (size_t)run), rows};
     return clnet__launch(ctx, PROG, "depthwise_conv2d_forward", args, n, 3,
@@ -303,6 +320,9 @@ static clnet_status dw_prepare(clnet_context *ctx, const void *params, const cln
     int blocks, rpb;
     reduce_plan(ctx, g.batch * g.out_h * g.out_w, &blocks, &rpb);
     const size_t taps = (size_t)g.kh * g.kw + (p->use_bias ? 1 : 0);
+    e->algo = dw_window_kernel(ctx, &g);
+    if (e->algo)
+        snprintf(e->forward, sizeof e->forward, "depthwise_conv2d_forward_k%d", e->algo);
     if (training)
         e->scratch[1][CLNET_SCRATCH_REDUCE] =
             (size_t)blocks * taps * (size_t)(g.cin * g.mult) * sizeof(float);
@@ -338,6 +358,12 @@ static const clnet__op_case dw_cases[] = {
      {{1, 5, 37, 17}},
      2.0f},
     {"kernel_size = 5\npadding = 2, 0, 0, 4\nactivation = gelu", 1, {{1, 4, 20, 16}}, 0},
+    /* The CPU's 3x3 and 5x5 row kernels: blocks of 8 and 4 interior pixels and the
+     * per-pixel rest, channel tails of 8 (MnasNet's 72 and 120) with a saved
+     * pre-activation, stride 2. */
+    {"kernel_size = 3\npadding = same\nactivation = hard_swish", 1, {{2, 5, 30, 40}}, 2.0f},
+    {"kernel_size = 5\nstrides = 2\npadding = same\nactivation = relu6", 1, {{1, 9, 41, 24}}, 4.0f},
+    {"kernel_size = 5\npadding = same\nuse_bias = false", 1, {{1, 6, 17, 16}}, 0},
 };
 
 static const clnet_op_key depthwise_conv2d_keys[] = {
