@@ -422,7 +422,7 @@ clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_
         e->n_gemms = 1;
     } else if (algo == CLNET_CONV_GROUPED) {
         need(e, 0, CLNET_SCRATCH_COL, clnet__conv2d_grouped_scratch(ctx, &g));
-    } else {
+    } else if (algo != CLNET_CONV_DIRECT) {
         plan_gemm(ctx, e, CLNET_CONV_GEMM_FWD, 0,
                   role_args(&g, CLNET_CONV_GEMM_FWD, pw ? rows : per * opix, 0.0f), use_db);
         if (!pw)
@@ -438,13 +438,16 @@ clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_
                 e->scratch[0][CLNET_SCRATCH_PACK_B] = 0;
         }
     }
-    e->epilogue_pass = algo != CLNET_CONV_WINOGRAD && !e->fused_epilogue;
+    e->epilogue_pass =
+        algo != CLNET_CONV_WINOGRAD && algo != CLNET_CONV_DIRECT && !e->fused_epilogue;
     /* Every forward path but the grouped direct kernels writes its output rows with a
      * leading dimension (GEMM ldc, the epilogue's and Winograd's output ldy). */
     e->strided_out = algo != CLNET_CONV_GROUPED;
     /* The epilogue fusion adds is named by the plan (src/plan/describe.c). */
     if (algo == CLNET_CONV_GROUPED)
         snprintf(e->forward, sizeof e->forward, "grouped direct%s", grouped);
+    else if (algo == CLNET_CONV_DIRECT)
+        snprintf(e->forward, sizeof e->forward, "direct");
     else
         snprintf(e->forward, sizeof e->forward, "%sgemm %s%s",
                  algo == CLNET_CONV_WINOGRAD ? "winograd F(2x2,3x3) + "
@@ -567,6 +570,8 @@ static clnet_status conv2d_forward(const clnet__op_call *call)
     if (e->algo == CLNET_CONV_WINOGRAD)
         return clnet__conv2d_winograd(ctx, call->scratch, &e->gemm[CLNET_CONV_GEMM_FWD], &g, x, w,
                                       bias, res, p->act, y, ldy, y_off, pre);
+    if (e->algo == CLNET_CONV_DIRECT)
+        return clnet__conv2d_direct(ctx, &g, x, w, bias, res, p->act, y, ldy, y_off, pre);
     /* res_off follows the im2col chunks below (res and pre are packed rows of cout). */
     clnet__gemm_epilogue ep = {.bias = bias,
                                .res = res,

@@ -12,6 +12,7 @@ typedef enum clnet__conv_algo {
     CLNET_CONV_IM2COL = 1, /* im2col + GEMM (one GEMM on x itself for 1x1 stride 1) */
     CLNET_CONV_WINOGRAD = 2,
     CLNET_CONV_GROUPED = 3, /* direct kernels for grouped convolutions (conv2d_grouped.c) */
+    CLNET_CONV_DIRECT = 4,  /* forward of few input channels in place (conv2d_direct.c) */
     CLNET_CONV_ALGO_COUNT
 } clnet__conv_algo;
 
@@ -23,11 +24,11 @@ typedef struct clnet__conv_geom {
     int batch, in_h, in_w, cin, out_h, out_w, cout, kh, kw, sh, sw, pad_t, pad_l, groups;
 } clnet__conv_geom;
 
-/* "auto", "im2col", "winograd", "grouped" (the values of $CLNET_CONV_ALGO). */
+/* "auto", "im2col", "winograd", "grouped", "direct" (the values of $CLNET_CONV_ALGO). */
 const char *clnet__conv_algo_name(clnet__conv_algo algo);
 /* Whether algo can run a convolution of this geometry (AUTO and IM2COL always;
  * WINOGRAD: 3x3 kernel, stride 1, one group: its transforms mix all channels; GROUPED:
- * more than one group). */
+ * more than one group; DIRECT: one group, cout a multiple of 16, forward only). */
 int clnet__conv2d_algo_ok(clnet__conv_algo algo, const clnet__conv_geom *g);
 /* The tuning database's key of a convolution problem (forward, or dX with
  * backward_data): "conv2d 1x56x56x64 k3x3 s1x1 p1,1 -> 56x56x64" (+ " g4" when grouped,
@@ -92,5 +93,13 @@ clnet_status clnet__conv2d_grouped(clnet_context *ctx, const clnet__scratch *s,
 size_t clnet__conv2d_grouped_scratch(const clnet_context *ctx, const clnet__conv_geom *g);
 clnet_status clnet__conv2d_grouped_dx(clnet_context *ctx, const clnet__conv_geom *g, cl_mem dpre,
                                       cl_mem w, cl_mem dx);
+
+/* y = act(conv(x, w) + bias + res) by the direct kernel for few input
+ * channels, and the value before act into pre
+ * unless NULL; bias and res may be NULL. y's pixel p starts at y_off + p * ldy; res and pre
+ * are packed. g must pass clnet__conv2d_algo_ok(CLNET_CONV_DIRECT, g). */
+clnet_status clnet__conv2d_direct(clnet_context *ctx, const clnet__conv_geom *g, cl_mem x, cl_mem w,
+                                  cl_mem bias, cl_mem res, clnet__act act, cl_mem y, int ldy,
+                                  int y_off, cl_mem pre);
 
 #endif

@@ -17,7 +17,7 @@
 const char *clnet__conv_algo_name(clnet__conv_algo algo)
 {
     static const char *const names[CLNET_CONV_ALGO_COUNT] = {"auto", "im2col", "winograd",
-                                                             "grouped"};
+                                                             "grouped", "direct"};
     return algo >= 0 && algo < CLNET_CONV_ALGO_COUNT ? names[algo] : "?";
 }
 
@@ -27,6 +27,8 @@ int clnet__conv2d_algo_ok(clnet__conv_algo algo, const clnet__conv_geom *g)
         return g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->groups == 1;
     if (algo == CLNET_CONV_GROUPED)
         return g->groups > 1;
+    if (algo == CLNET_CONV_DIRECT)
+        return g->groups == 1 && g->cout % 16 == 0;
     return algo == CLNET_CONV_AUTO || algo == CLNET_CONV_IM2COL;
 }
 
@@ -86,6 +88,10 @@ clnet__conv_algo clnet__conv2d_pick(const clnet_context *ctx, const clnet__conv_
         tiles >= clnet__param(ctx, "conv2d", "WINOGRAD_MIN_TILES", 0) &&
         (uint64_t)PLANES * g->cin * g->cout * sizeof(float) <= ctx->info.max_alloc_bytes)
         return CLNET_CONV_WINOGRAD;
+    /* Few input channels: the column matrix's rows would be too short to copy well. */
+    if (!backward_data && clnet__conv2d_algo_ok(CLNET_CONV_DIRECT, g) &&
+        g->cin <= clnet__param(ctx, "conv2d", "DIRECT_MAX_CIN", 0))
+        return CLNET_CONV_DIRECT;
     /* Narrow groups over rows wide enough to fill the direct kernels' pixel vectors. */
     const int widest = (g->cin > g->cout ? g->cin : g->cout) / g->groups;
     const char *max_c = backward_data ? "GROUPED_DX_MAX_CHANNELS" : "GROUPED_MAX_CHANNELS";

@@ -609,6 +609,13 @@ static clnet_status conv_timed(const timed_run *r)
 }
 
 /* The layers (first of each step) of the plan's convolutions with geometry key. */
+/* Whether algo is a candidate for the forward (dx 0) or the data gradient of g: the direct
+ * algorithm has no dX of its own (it runs im2col's). */
+static int direction_ok(int dx, clnet__conv_algo algo, const clnet__conv_geom *g)
+{
+    return clnet__conv2d_algo_ok(algo, g) && !(dx && algo == CLNET_CONV_DIRECT);
+}
+
 static void conv_layers(clnet_model *m, const clnet__plan *plan, const char *key, int dx, char *buf,
                         size_t len)
 {
@@ -655,7 +662,7 @@ static clnet_status tune_convs(clnet_model *m, const clnet_tune_options *o, clne
         /* Only convolutions with a choice: one algorithm is nothing to tune. */
         int choices = 0;
         for (int a = CLNET_CONV_IM2COL; a < CLNET_CONV_ALGO_COUNT; ++a)
-            choices += clnet__conv2d_algo_ok((clnet__conv_algo)a, &g);
+            choices += direction_ok(dx, (clnet__conv_algo)a, &g);
         if (seen || choices < 2)
             continue;
         conv_layers(m, plan, key, dx, layers, sizeof layers);
@@ -673,7 +680,7 @@ static clnet_status tune_convs(clnet_model *m, const clnet_tune_options *o, clne
         int n_algos = 0;
         algos[n_algos++] = clnet__conv2d_pick(ctx, &g, dx, 0, NULL);
         for (int a = CLNET_CONV_IM2COL; a < CLNET_CONV_ALGO_COUNT; ++a)
-            if (a != (int)algos[0] && clnet__conv2d_algo_ok((clnet__conv_algo)a, &g))
+            if (a != (int)algos[0] && direction_ok(dx, (clnet__conv_algo)a, &g))
                 algos[n_algos++] = (clnet__conv_algo)a;
         for (int c = 0; status == CLNET_OK && c < n_algos; ++c) {
             const clnet__conv_algo algo = algos[c];
