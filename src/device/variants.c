@@ -146,14 +146,19 @@ static const param_row rows[] = {
      * on rows of 14 and more (the whole backward 11.8 -> 5.9 ms at 56x56x128), even on
      * 7-pixel rows, 2x slower at 16 channels. GPU classes keep the GEMMs until measured on
      * a GPU ($CLNET_CONV_ALGO=grouped or `clnet tune` choose it there). */
-    /* conv2d: convolutions of at most DIRECT_MAX_CIN input channels (and cout a multiple
-     * of 16) run forward by conv2d_direct.c's kernel, with no column matrix (0: never). POCL
-     * CPU (2-core EPYC), bench model --profile against im2col + GEMM: MobileNetV2's 224x224x3
-     * stem (3x3, stride 2, 32 filters) 0.47 -> 0.15 ms at batch 1, 3.5 -> 1.15 ms at 8; the
-     * ResNets' 7x7 stride-2 stem (64 filters) 1.9 -> 1.37 ms. GPU classes keep im2col until
-     * measured on a GPU. */
+    /* conv2d: convolutions of at most DIRECT_MAX_CIN input channels whose column rows
+     * (kh * kw * cin) are at most DIRECT_MAX_K floats, with cout a multiple of 16, run
+     * forward by conv2d_direct.c's kernel, with no column matrix (0: never). POCL CPU
+     * (2-core EPYC), bench model --profile against im2col + GEMM: MobileNetV2's 224x224x3
+     * stem (3x3, stride 2, 32 filters) 0.47 -> 0.15 ms at batch 1, 3.5 -> 1.15 ms at 8.
+     * The ResNets' 7x7 stride-2 stem (rows of 147) ran 1.9 -> 1.37 ms, but generating the
+     * kernel's code costs ~0.8 s of a cold start that im2col, compiled for the other
+     * layers anyway, does not: left to im2col. GPU classes keep im2col until measured on
+     * a GPU. */
     {CLNET_CLASS_AUTO, NULL, "conv2d", "DIRECT_MAX_CIN", 0},
     {CLNET_CLASS_CPU, NULL, "conv2d", "DIRECT_MAX_CIN", 4},
+    {CLNET_CLASS_AUTO, NULL, "conv2d", "DIRECT_MAX_K", 0},
+    {CLNET_CLASS_CPU, NULL, "conv2d", "DIRECT_MAX_K", 36},
     {CLNET_CLASS_AUTO, NULL, "conv2d", "GROUPED_MAX_CHANNELS", 0},
     {CLNET_CLASS_CPU, NULL, "conv2d", "GROUPED_MAX_CHANNELS", 16},
     {CLNET_CLASS_AUTO, NULL, "conv2d", "GROUPED_MIN_WIDTH", 0},

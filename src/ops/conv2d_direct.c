@@ -3,8 +3,9 @@
  * the epilogue as it stores. A 3-channel stem's column rows are a few dozen floats, and
  * copying them (im2col) cost more than the product: MobileNetV2's 224x224 stem 0.47 ms
  * im2col + GEMM on POCL's CPU device, most of it the copy. Forward only: the gradients stay
- * col2im / im2col + GEMM. clnet__conv2d_pick chooses it up to DIRECT_MAX_CIN input
- * channels. Kernels: cl/conv2d_direct.cl. Tests: tests/ops/test_conv2d_direct.c. */
+ * col2im / im2col + GEMM. clnet__conv2d_pick chooses it for few input channels and short
+ * column rows (DIRECT_MAX_CIN, DIRECT_MAX_K). Kernels: cl/conv2d_direct.cl. Tests:
+ * tests/ops/test_conv2d_direct.c. */
 #include "ops/conv2d_algo.h"
 
 #define PROG "conv2d_direct"

@@ -88,9 +88,11 @@ clnet__conv_algo clnet__conv2d_pick(const clnet_context *ctx, const clnet__conv_
         tiles >= clnet__param(ctx, "conv2d", "WINOGRAD_MIN_TILES", 0) &&
         (uint64_t)PLANES * g->cin * g->cout * sizeof(float) <= ctx->info.max_alloc_bytes)
         return CLNET_CONV_WINOGRAD;
-    /* Few input channels: the column matrix's rows would be too short to copy well. */
+    /* Few input channels and a small window: the column matrix's rows would be too short
+     * to copy well. */
     if (!backward_data && clnet__conv2d_algo_ok(CLNET_CONV_DIRECT, g) &&
-        g->cin <= clnet__param(ctx, "conv2d", "DIRECT_MAX_CIN", 0))
+        g->cin <= clnet__param(ctx, "conv2d", "DIRECT_MAX_CIN", 0) &&
+        g->kh * g->kw * g->cin <= clnet__param(ctx, "conv2d", "DIRECT_MAX_K", 0))
         return CLNET_CONV_DIRECT;
     /* Narrow groups over rows wide enough to fill the direct kernels' pixel vectors. */
     const int widest = (g->cin > g->cout ? g->cin : g->cout) / g->groups;
