@@ -595,7 +595,12 @@ size_t clnet__gemm_plan_prepack(clnet__gemm_plan *gp)
     gp->b_direct = 0;
     gp->nc = g->n;
     gp->scratch = 0;
-    /* The in-kernel k blocks stay as planned (B read in place with a long k took them). */
+    /* No longer read in place, B takes no in-kernel k blocks either: a panel (ResNet-18's
+     * layer4: 4608 x 32 floats, 590 KB) stays in the core's L2 for the row tiles that share
+     * it, and the blocked form's barriers cost more than they saved (ResNet-18 b1 -7..-9%,
+     * ResNet-50 -6%, 3 interleaved pairs); a cold start then generates no code for
+     * gemm_packed_blocked (0.9 s: ResNet-18 predict 3.73-3.80 -> 3.19-3.32 s). */
+    gp->kb = 0;
     return prepacked_bytes(g->n, g->k);
 }
 

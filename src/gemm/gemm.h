@@ -101,7 +101,8 @@ clnet_status clnet__gemm_run_with(clnet_context *ctx, const clnet__gemm_plan *gp
 /* Makes gp (a packed plan of an untransposed op(B) that does not change between runs:
  * inference weights) take op(B) packed ahead of time, and returns the bytes that takes;
  * 0 leaves gp as it was (another implementation, or panels beyond the budget). Each run
- * then reads contiguous panels, without a packing pass or a strided B. */
+ * then reads contiguous panels, without a packing pass or a strided B, and its whole k in
+ * the plain kernel (no in-kernel k blocks). */
 size_t clnet__gemm_plan_prepack(clnet__gemm_plan *gp);
 /* Packs op(B) of g (b, b_off, ldb, n, k; the rest unused) into out for prepacked plan gp. */
 clnet_status clnet__gemm_prepack(clnet_context *ctx, const clnet__gemm_plan *gp,
