@@ -148,6 +148,30 @@
 ACT_FUNCTIONS(float, )
 ACT_FUNCTIONS(VFLOAT, _v)
 
+// The forward on a float16 whatever the class's VW (the packed GEMM's tiles, the direct
+// convolution's channel blocks): the vector function where VFLOAT is float16, else lane by
+// lane.
+#if VW == 16
+#define act_forward16 act_forward_v
+#else
+inline float16 act_forward16(float16 v, int act, float alpha)
+{
+    float t[16];
+    vstore16(v, 0, t);
+    for (int j = 0; j < 16; ++j)
+        t[j] = act_forward(t[j], act, alpha);
+    return vload16(0, t);
+}
+#endif
+
+// act_forward through F (act_forward, act_forward_v, act_forward16) on a T, with relu and
+// relu6 in line: POCL does not inline the table's functions, and a call per vector of
+// outputs cost more than the products of a tiny-k layer (MnasNet's 16 -> 48 expansion).
+#define ACT_FORWARD_FAST(T, F, v, act, alpha)                                             \
+    ((act) == ACT_RELU    ? fmax(v, (T)(0.0f))                                            \
+     : (act) == ACT_RELU6 ? fmin(fmax(v, (T)(0.0f)), (T)(6.0f))                          \
+                          : F(v, act, alpha))
+
 // Horizontal sum / max of the VW lanes of a vector, in a fixed order (row loops of
 // the CPU paths).
 inline float vsum(VFLOAT v)

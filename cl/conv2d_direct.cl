@@ -43,22 +43,7 @@
     t_[2 * (p)] = lo##p;                                                                           \
     t_[2 * (p) + 1] = hi##p;
 
-#if VW == 16
-#define DC_ACT16(v) act_forward_v(v, act, alpha)
-#else
-inline float16 dc_act16(float16 v, int act, float alpha)
-{
-    float t[16];
-    vstore16(v, 0, t);
-    for (int j = 0; j < 16; ++j)
-        t[j] = act_forward(t[j], act, alpha);
-    return vload16(0, t);
-}
-#define DC_ACT16(v) dc_act16(v, act, alpha)
-#endif
-
-// 16 output channels of one pixel, with the epilogue; relu and relu6 in line (the table's
-// function is not inlined).
+// 16 output channels of one pixel, with the epilogue.
 inline void dc_store(global float *y, float16 v, global const float *bias,
                      global const float *res, global float *pre, int use_bias, int use_res,
                      int save_pre, int act, float alpha)
@@ -69,9 +54,7 @@ inline void dc_store(global float *y, float16 v, global const float *bias,
         v += vload16(0, res);
     if (save_pre)
         vstore16(v, 0, pre);
-    v = act == ACT_RELU    ? fmax(v, (float16)(0.0f))
-        : act == ACT_RELU6 ? fmin(fmax(v, (float16)(0.0f)), (float16)(6.0f))
-                           : DC_ACT16(v);
+    v = ACT_FORWARD_FAST(float16, act_forward16, v, act, alpha);
     vstore16(v, 0, y);
 }
 

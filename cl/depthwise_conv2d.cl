@@ -215,11 +215,7 @@ kernel void depthwise_conv2d_forward(global const float *x, global const float *
         }                                                                                          \
         EACH(KK_OUT)                                                                               \
     }
-// relu and relu6 in line, the others through the table's function (never inlined).
-#define DW_ACT(v)                                                                                  \
-    (act == ACT_RELU    ? fmax(v, (VFLOAT)0.0f)                                                    \
-     : act == ACT_RELU6 ? fmin(fmax(v, (VFLOAT)0.0f), (VFLOAT)6.0f)                                \
-                        : act_forward_v(v, act, alpha))
+#define DW_ACT(v) ACT_FORWARD_FAST(VFLOAT, act_forward_v, v, act, alpha)
 
 // Stores lanes skip .. VW - 1 of v at p (skip > 0 only in a channel tail's block). Not
 // inlined: a lane loop in each of the row's stores cost seconds of code generation.

@@ -178,31 +178,9 @@ kernel void gemm_pack(global const float *x, int x_off, int ld, int rows, int k,
 #define PK_EP_ARGS                                                                                 \
     global const float *ep_bias, int bias_off, global const float *ep_res, global float *ep_pre,  \
         int res_off, int ldr, int ep, int act, float act_alpha
-#if VW == 16
-#define PK_ACT16(v) act_forward_v(v, act, act_alpha)
-#else
-inline float16 pk_act16(float16 v, int act, float alpha)
-{
-    float t[16];
-    vstore16(v, 0, t);
-    for (int j = 0; j < 16; ++j)
-        t[j] = act_forward(t[j], act, alpha);
-    return vload16(0, t);
-}
-#define PK_ACT16(v) pk_act16(v, act, act_alpha)
-#endif
-
-// The activation of a segment: relu and relu6 in line (most layers; the table's
-// function is not inlined, and a call per 16 outputs cost more than the GEMM of a
-// tiny-k layer), the others through it.
-#define PK_ACT_SEG(v)                                                                              \
-    (act == ACT_RELU    ? fmax(v, (float16)(0.0f))                                                 \
-     : act == ACT_RELU6 ? fmin(fmax(v, (float16)(0.0f)), (float16)(6.0f))                         \
-                        : PK_ACT16(v))
-#define PK_ACT_ONE(v)                                                                              \
-    (act == ACT_RELU    ? fmax(v, 0.0f)                                                            \
-     : act == ACT_RELU6 ? fmin(fmax(v, 0.0f), 6.0f)                                                \
-                        : act_forward(v, act, act_alpha))
+// The activation of a segment and of one output (common.cl).
+#define PK_ACT_SEG(v) ACT_FORWARD_FAST(float16, act_forward16, v, act, act_alpha)
+#define PK_ACT_ONE(v) ACT_FORWARD_FAST(float, act_forward, v, act, act_alpha)
 
 // Unaligned whole-vector access to 16 floats: POCL's vstore16 reaches the code as three
 // stores (16 + 16 + 32 bytes), a float16 type aligned to 4 bytes as one.
