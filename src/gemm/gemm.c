@@ -355,7 +355,8 @@ static clnet_status gemm_packed(clnet_context *ctx, const clnet__gemm_plan *gp,
                 CLNET_ARG_MEM(g->a),
                 CLNET_ARG_INT((int)g->a_off),
                 CLNET_ARG_INT(g->lda),
-                CLNET_ARG_MEM(g->b),
+                /* read only for the panels it serves in place; prepacked, it may be gone */
+                CLNET_ARG_MEM(g->b ? g->b : bp),
                 CLNET_ARG_INT((int)b_off),
                 CLNET_ARG_INT(g->ldb),
                 CLNET_ARG_INT(n_direct),
@@ -459,7 +460,8 @@ static clnet_status gemm_gemv(clnet_context *ctx, const clnet__gemm_plan *gp,
                          rglobal);
 }
 
-static clnet_status check_args(clnet_context *ctx, const clnet__gemm_args *g)
+/* b_packed: B's panels, packed from a B that need not exist any more (g->b NULL). */
+static clnet_status check_args(clnet_context *ctx, const clnet__gemm_args *g, cl_mem b_packed)
 {
     const int a_cols = g->trans_a ? g->m : g->k, b_cols = g->trans_b ? g->k : g->n;
     if (g->m < 0 || g->n < 0 || g->k < 0)
@@ -472,7 +474,7 @@ static clnet_status check_args(clnet_context *ctx, const clnet__gemm_args *g)
                            "ldc=%d (need at least %d, %d, %d)",
                            g->m, g->n, g->k, g->trans_a, g->trans_b, g->lda, g->ldb, g->ldc, a_cols,
                            b_cols, g->n);
-    if (g->m > 0 && g->n > 0 && (!g->a || !g->b || !g->c))
+    if (g->m > 0 && g->n > 0 && (!g->a || (!g->b && !b_packed) || !g->c))
         return clnet__fail(ctx, CLNET_ERR_INVALID_ARG, "GEMM %dx%dx%d: a NULL buffer", g->m, g->n,
                            g->k);
     if (g->a_off > INT_MAX || g->b_off > INT_MAX || g->c_off > INT_MAX)
@@ -525,7 +527,7 @@ static clnet_status dispatch(clnet_context *ctx, const clnet__gemm_plan *gp,
 static clnet_status run(clnet_context *ctx, const clnet__gemm_plan *gp, const clnet__scratch *s,
                         const clnet__gemm_args *g, const clnet__gemm_epilogue *ep, cl_mem b_packed)
 {
-    CLNET_TRY(check_args(ctx, g));
+    CLNET_TRY(check_args(ctx, g, b_packed));
     const clnet__gemm_args *p = &gp->args;
     if (g->trans_a != p->trans_a || g->trans_b != p->trans_b || g->m > p->m || g->n > p->n ||
         g->k > p->k)
@@ -616,7 +618,7 @@ clnet_status clnet__gemm_prepack(clnet_context *ctx, const clnet__gemm_plan *gp,
 
 clnet_status clnet__gemm_with(clnet_context *ctx, clnet__gemm_impl impl, const clnet__gemm_args *g)
 {
-    CLNET_TRY(check_args(ctx, g));
+    CLNET_TRY(check_args(ctx, g, NULL));
     clnet__gemm_plan gp;
     if (impl == CLNET_GEMM_AUTO)
         clnet__gemm_prepare(ctx, g, &gp);

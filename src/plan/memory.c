@@ -169,13 +169,11 @@ static int assign(request *r, int n, int share, size_t *bytes, int *slot_last)
     return n_slots;
 }
 
-/* Saved state, folded weights and gradient temporaries of the steps. */
-static clnet_status step_state(clnet_model *m, clnet__plan *p)
+/* Saved state, folded weights and gradient temporaries of the steps; readers: a zeroed
+ * count per value. */
+static clnet_status step_state_counted(clnet_model *m, clnet__plan *p, int *readers)
 {
     size_t acc_count = 0;
-    int *readers = calloc((size_t)p->n_values, sizeof *readers);
-    if (!readers)
-        return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
     for (int s = 0; s < p->n_steps; ++s) {
         clnet__step *st = &p->steps[s];
         const clnet__layer *head = &m->graph->layers[st->members[0]];
@@ -194,8 +192,19 @@ static clnet_status step_state(clnet_model *m, clnet__plan *p)
             const clnet_shape packed = {1, 1, 1, (int)(st->exec.prepacked_bytes / sizeof(float))};
             CLNET_TRY(clnet_tensor_create(m->ctx, packed, &st->prepacked));
         }
-        if (st->fold_bn >= 0) {
+        if (st->fold_bn >= 0 && st->prepacked) {
+            /* The folded kernel exists only while fold.c packs it: the forward reads the
+             * panels, so its tensor is a shape without a buffer (a third less device
+             * memory, and a warm predict of ResNet-18 no longer touches 45 MB more). */
+            if (!(st->folded[0] = calloc(1, sizeof *st->folded[0])))
+                return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+            *st->folded[0] = (clnet_tensor){.ctx = m->ctx,
+                                            .shape = head->w[0].shape,
+                                            .count = clnet__shape_count(head->w[0].shape)};
+        } else if (st->fold_bn >= 0) {
             CLNET_TRY(clnet_tensor_create(m->ctx, head->w[0].shape, &st->folded[0]));
+        }
+        if (st->fold_bn >= 0) {
             const clnet_shape bias = {1, 1, 1, p->values[st->out].view.shape.c};
             CLNET_TRY(clnet_tensor_create(m->ctx, bias, &st->folded[1]));
         }
@@ -214,8 +223,17 @@ static clnet_status step_state(clnet_model *m, clnet__plan *p)
             CLNET_TRY(
                 clnet_tensor_create(m->ctx, (clnet_shape){1, 1, 1, (int)acc_count}, &p->acc[k]));
     }
-    free(readers);
     return CLNET_OK;
+}
+
+static clnet_status step_state(clnet_model *m, clnet__plan *p)
+{
+    int *readers = calloc((size_t)p->n_values, sizeof *readers);
+    if (!readers)
+        return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+    const clnet_status st = step_state_counted(m, p, readers);
+    free(readers);
+    return st;
 }
 
 /* Names buffer s after the layer whose tensor sized it, so "does not fit" says where. */

@@ -49,7 +49,8 @@ void clnet_tensor_destroy(clnet_tensor *t)
 {
     if (!t)
         return;
-    clReleaseMemObject(t->buf);
+    if (t->buf)
+        clReleaseMemObject(t->buf);
     free(t);
 }
 
