@@ -1,5 +1,5 @@
 /* gemm.c - the GEMM wrapper: argument checks, the per-class choice and the
- * implementations' launchers. Kernels: cl/gemm.cl. Reference: src/ref/gemm.c.
+ * implementations' launchers. Kernels: cl/gemm.cl, cl/gemv.cl. Reference: src/ref/gemm.c.
  * Checks: gemm_check.c. Tests: tests/ops/test_gemm.c. Benchmark: bench/gemm.c. */
 #include <clblast_c.h>
 #include <limits.h>
@@ -20,7 +20,7 @@ enum { EP_BIAS = 1, EP_RES = 2, EP_PRE = 4, EP_ACT = 8 };
 #define PACK_BUDGET_BYTES ((size_t)32 << 20)
 /* gemm_gemv: columns a CPU work-item owns for an untransposed and a transposed B,
  * and the GPU work-group shape; must match GV_NW, GV_NC, GV_LX and GV_LY in
- * cl/gemm.cl. */
+ * cl/gemv.cl. */
 #define GEMV_NW 64
 #define GEMV_NC 4
 #define GEMV_LX 32
@@ -393,7 +393,7 @@ static clnet_status gemm_packed(clnet_context *ctx, const clnet__gemm_plan *gp,
     return CLNET_OK;
 }
 
-/* The small-m path (gemm_gemv in cl/gemm.cl), correct for any m: op(B) is read once
+/* The small-m path (gemm_gemv in cl/gemv.cl), correct for any m: op(B) is read once
  * per pass of 8 rows of C (4 for a transposed B), k in slices of gp->gv_kc (see
  * gemv_slice_depth). */
 static clnet_status gemm_gemv(clnet_context *ctx, const clnet__gemm_plan *gp,
@@ -436,7 +436,7 @@ static clnet_status gemm_gemv(clnet_context *ctx, const clnet__gemm_plan *gp,
             return clnet__fail(ctx, CLNET_ERR_UNSUPPORTED,
                                "gemm_gemv: work-groups of %d work-items; %s allows %zu",
                                GEMV_LX * GEMV_LY, ctx->info.name, ctx->info.max_work_group_size);
-        CLNET_TRY(clnet__launch_local(ctx, "gemm", kernel, args, (int)CLNET_COUNTOF(args), 2,
+        CLNET_TRY(clnet__launch_local(ctx, "gemv", kernel, args, (int)CLNET_COUNTOF(args), 2,
                                       global, local));
     } else {
         /* A CPU runtime runs a work-group on one thread: small fixed work-groups, not
@@ -445,7 +445,7 @@ static clnet_status gemm_gemv(clnet_context *ctx, const clnet__gemm_plan *gp,
         const size_t wg = GEMV_CPU_WG;
         const size_t local[2] = {wg, 1};
         const size_t global[2] = {(items + wg - 1) / wg * wg, ks};
-        CLNET_TRY(clnet__launch_local(ctx, "gemm", kernel, args, (int)CLNET_COUNTOF(args), 2,
+        CLNET_TRY(clnet__launch_local(ctx, "gemv", kernel, args, (int)CLNET_COUNTOF(args), 2,
                                       global, local));
     }
     if (ks == 1)
@@ -456,7 +456,7 @@ static clnet_status gemm_gemv(clnet_context *ctx, const clnet__gemm_plan *gp,
         CLNET_ARG_MEM(g->c), CLNET_ARG_INT((int)g->c_off), CLNET_ARG_INT(g->ldc),
     };
     const size_t rglobal[2] = {(size_t)g->n, (size_t)g->m};
-    return clnet__launch(ctx, "gemm", "gemm_gemv_reduce", rargs, (int)CLNET_COUNTOF(rargs), 2,
+    return clnet__launch(ctx, "gemv", "gemm_gemv_reduce", rargs, (int)CLNET_COUNTOF(rargs), 2,
                          rglobal);
 }
 

@@ -8,7 +8,7 @@
  * candidate and fallback), and a small-m GEMV kernel (batch-1 dense layers, any m
  * correct). The variant table picks one per class ("gemm" program,
  * key GEMM_IMPL); every one is checked against the reference by tests/ops/test_gemm.c
- * and the self-test. gemm.c, cl/gemm.cl, gemm_check.c. */
+ * and the self-test. gemm.c, cl/gemm.cl, cl/gemv.cl, gemm_check.c. */
 #ifndef CLNET_GEMM_GEMM_H
 #define CLNET_GEMM_GEMM_H
 

@@ -1,4 +1,4 @@
-/* test_gemm.c - every GEMM implementation (src/gemm/gemm.c, cl/gemm.cl) against the
+/* test_gemm.c - every GEMM implementation (src/gemm/gemm.c, cl/gemm.cl, cl/gemv.cl) against the
  * double reference (src/ref/gemm.c) through clnet__gemm_check_case (gemm_check.c):
  * transposes, awkward shapes, offsets and padded rows, alpha/beta, NaN in C. */
 #include <criterion/criterion.h>
