@@ -606,14 +606,25 @@ size_t clnet__gemm_plan_prepack(clnet__gemm_plan *gp)
     return prepacked_bytes(g->n, g->k);
 }
 
-clnet_status clnet__gemm_prepack(clnet_context *ctx, const clnet__gemm_plan *gp,
-                                 const clnet__gemm_args *g, cl_mem out)
+clnet_status clnet__gemm_prepack(clnet_context *ctx, const clnet__gemm_plan *gp, const float *b,
+                                 int ldb, float *out)
 {
-    if (!gp->prepacked || g->trans_b || g->n != gp->args.n || g->k != gp->args.k)
+    const int n = gp->args.n, k = gp->args.k, kp = (k + 3) / 4 * 4;
+    if (!gp->prepacked || gp->args.trans_b || ldb < n)
         return clnet__fail(ctx, CLNET_ERR_INTERNAL,
-                           "GEMM %dx%d: packing B for a plan of %dx%d that takes none", g->n, g->k,
-                           gp->args.n, gp->args.k);
-    return pack_b(ctx, g, g->b_off, g->n, (g->k + 3) / 4 * 4, out);
+                           "GEMM %dx%d: packing B (ldb %d) for a plan that takes none", n, k, ldb);
+    /* gemm_pack's layout: panel-major, PACK_NR columns per k, zeros past n and k. */
+    for (int j0 = 0; j0 < n; j0 += PACK_NR) {
+        const size_t cols = (size_t)(n - j0 < PACK_NR ? n - j0 : PACK_NR);
+        float *o = out + (size_t)j0 * (size_t)kp;
+        for (int p = 0; p < kp; ++p, o += PACK_NR) {
+            const size_t live = p < k ? cols : 0;
+            if (live)
+                memcpy(o, b + (size_t)p * (size_t)ldb + (size_t)j0, live * sizeof *o);
+            memset(o + live, 0, (PACK_NR - live) * sizeof *o);
+        }
+    }
+    return CLNET_OK;
 }
 
 clnet_status clnet__gemm_with(clnet_context *ctx, clnet__gemm_impl impl, const clnet__gemm_args *g)

@@ -104,9 +104,12 @@ clnet_status clnet__gemm_run_with(clnet_context *ctx, const clnet__gemm_plan *gp
  * then reads contiguous panels, without a packing pass or a strided B, and its whole k in
  * the plain kernel (no in-kernel k blocks). */
 size_t clnet__gemm_plan_prepack(clnet__gemm_plan *gp);
-/* Packs op(B) of g (b, b_off, ldb, n, k; the rest unused) into out for prepacked plan gp. */
-clnet_status clnet__gemm_prepack(clnet_context *ctx, const clnet__gemm_plan *gp,
-                                 const clnet__gemm_args *g, cl_mem out);
+/* Packs B (k rows of ldb floats, its first n columns used; the plan's n and k), on the
+ * host, into out (the bytes clnet__gemm_plan_prepack returned) for prepacked plan gp:
+ * the panels gemm_pack would write. On the host, a plan's cold start generates no code
+ * for gemm_pack, and a warm one reuses host buffers instead of staging on the device. */
+clnet_status clnet__gemm_prepack(clnet_context *ctx, const clnet__gemm_plan *gp, const float *b,
+                                 int ldb, float *out);
 /* Prepares, runs and releases in one call, with scratch of its own: for checks, tests and
  * benchmarks of one product, never on a plan's run path. impl AUTO: the rule's choice
  * (tuning database included). */

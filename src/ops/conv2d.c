@@ -561,15 +561,14 @@ static clnet_status pre_buffer(const clnet__op_call *call, cl_mem *pre)
 
 /* The forward GEMM's B (the kernel, HWIO: k rows of cout) into the plan's panels. */
 static clnet_status conv2d_prepack(clnet_context *ctx, const void *params, const clnet_shape *in,
-                                   int n_in, const clnet__op_exec *e, clnet_tensor *const *w,
-                                   cl_mem out)
+                                   int n_in, const clnet__op_exec *e, const float *kernel,
+                                   float *out)
 {
     (void)n_in;
     geom g;
     CLNET_TRY(clnet__conv2d_geom(ctx, params, in[0], &g));
-    clnet__gemm_args ga = role_args(&g, CLNET_CONV_GEMM_FWD, 1, 0.0f);
-    ga.b = w[0]->buf;
-    return clnet__gemm_prepack(ctx, &e->gemm[CLNET_CONV_GEMM_FWD], &ga, out);
+    const clnet__gemm_args ga = role_args(&g, CLNET_CONV_GEMM_FWD, 1, 0.0f);
+    return clnet__gemm_prepack(ctx, &e->gemm[CLNET_CONV_GEMM_FWD], kernel, ga.ldb, out);
 }
 
 static clnet_status conv2d_forward(const clnet__op_call *call)

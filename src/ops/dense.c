@@ -103,11 +103,11 @@ static int rows_of(clnet_shape s)
 }
 
 static clnet_status dense_prepack(clnet_context *ctx, const void *params, const clnet_shape *in,
-                                  int n_in, const clnet__op_exec *e, clnet_tensor *const *w,
-                                  cl_mem out)
+                                  int n_in, const clnet__op_exec *e, const float *kernel,
+                                  float *out)
 {
     const clnet__conv2d_params cp = as_conv(params);
-    return clnet__op_conv2d.prepack(ctx, &cp, in, n_in, e, w, out);
+    return clnet__op_conv2d.prepack(ctx, &cp, in, n_in, e, kernel, out);
 }
 
 static clnet_status dense_forward(const clnet__op_call *call)

@@ -239,9 +239,10 @@ typedef struct clnet__op_desc {
     clnet_status (*prepare)(clnet_context *ctx, const void *params, const clnet_shape *in, int n_in,
                             clnet_shape out, int training, clnet__op_exec *e);
     clnet_status (*forward)(const clnet__op_call *call);
-    /* May be NULL. Writes exec->prepacked_bytes of the weights w, rearranged, to out. */
+    /* May be NULL. Writes exec->prepacked_bytes of the op's kernel (its first weight, on
+     * the host) rearranged to out (host memory; the caller uploads it). */
     clnet_status (*prepack)(clnet_context *ctx, const void *params, const clnet_shape *in, int n_in,
-                            const clnet__op_exec *e, clnet_tensor *const *w, cl_mem out);
+                            const clnet__op_exec *e, const float *kernel, float *out);
     clnet_status (*backward)(const clnet__op_call *call);
     void (*ref_forward)(const clnet__ref_args *a);
     void (*ref_backward)(const clnet__ref_args *a);

@@ -5,21 +5,22 @@
  * In HWIO kernels (conv2d {kh, kw, cin, cout}, dense {1, 1, c, units}, depthwise
  * {kh, kw, cin, mult} whose output channel is ci * mult + m) the output channel of
  * flat element i is i % cout in all three. Then the weights ops keep rearranged for
- * their kernels (op prepack steps: conv2d's GEMM panels) are made again from them; a
- * prepacked step's folded kernel is only staged on its way into the panels. Both run
- * when the model's weights changed since the last inference. Fusion: fuse.c. Tests:
+ * their kernels (op prepack steps: conv2d's GEMM panels) are made again from them, on
+ * the host: a prepacked step's folded kernel never reaches the device. Both run when
+ * the model's weights changed since the last inference. Fusion: fuse.c. Tests:
  * tests/models/test_plan.c (fused inference equals unfused). */
 #include <math.h>
 #include <stdlib.h>
 
 #include "plan/plan.h"
 
-/* The host copies one fold works on. The kernel buffer is the plan's largest kernel,
- * allocated once: a fresh allocation per layer cost a page fault per 4 KB of every
- * kernel (a warm `clnet predict` of ResNet-18 spent about a tenth of its time folding). */
+/* The host copies one fold works on: the plan's largest kernel and largest panels,
+ * allocated once (clnet__host_alloc): a fresh allocation per layer cost a page fault per
+ * 4 KB of every kernel (a warm `clnet predict` of ResNet-18 spent about a tenth of its
+ * time folding). */
 typedef struct fold_buf {
-    float *k;
-    size_t k_cap;
+    float *k, *packed;
+    size_t k_cap, packed_cap;
 } fold_buf;
 
 static clnet_status read_host(clnet_tensor *t, float **out)
@@ -30,9 +31,9 @@ static clnet_status read_host(clnet_tensor *t, float **out)
     return clnet_tensor_read(t, *out, t->count);
 }
 
-/* Folds step s's kernel and bias; the kernel goes to kernel (the step's folded[0], or the
- * staging buffer of a prepacked step, whose folded[0] has no buffer). */
-static clnet_status fold_step(clnet_model *m, clnet__step *s, fold_buf *fb, clnet_tensor *kernel)
+/* Folds step s's kernel and bias: the kernel stays in fb->k, and goes to the step's
+ * folded[0] unless that has no buffer (a prepacked step's). */
+static clnet_status fold_step(clnet_model *m, clnet__step *s, fold_buf *fb)
 {
     const int conv = s->members[0];
     const int wb = m->weight_base[conv], bb = m->weight_base[s->fold_bn];
@@ -64,7 +65,8 @@ static clnet_status fold_step(clnet_model *m, clnet__step *s, fold_buf *fb, clne
         for (size_t r = 0; r < n; r += (size_t)cout)
             for (int o = 0; o < cout; ++o)
                 k[r + (size_t)o] = (float)((double)k[r + (size_t)o] * scale[o]);
-        st = clnet_tensor_write(kernel, k, n);
+        if (s->folded[0]->buf)
+            st = clnet_tensor_write(s->folded[0], k, n);
     }
     if (st == CLNET_OK)
         st = clnet_tensor_write(s->folded[1], bias, (size_t)cout);
@@ -76,56 +78,51 @@ static clnet_status fold_step(clnet_model *m, clnet__step *s, fold_buf *fb, clne
     return st;
 }
 
-/* A prepacked step's folded kernel: the forward reads only the panels packed from it. */
-static int staged(const clnet__step *s)
+/* Step s's prepacked panels, from its kernel: the folded one fold_step left in fb->k, or
+ * the model's own read into it. */
+static clnet_status prepack_step(clnet_model *m, clnet__plan *p, clnet__step *s, fold_buf *fb)
 {
-    return s->fold_bn >= 0 && s->folded[0] && !s->folded[0]->buf;
+    clnet_tensor *w[CLNET_MAX_WEIGHTS];
+    clnet_shape in[CLNET_MAX_INPUTS];
+    clnet__step_weights(m, s, w, NULL);
+    const size_t n = w[0]->count, bytes = s->exec.prepacked_bytes;
+    if (n > fb->k_cap || bytes > fb->packed_cap)
+        return clnet__fail(m->ctx, CLNET_ERR_INTERNAL, "prepacking: weights larger than planned");
+    if (s->fold_bn < 0)
+        CLNET_TRY(clnet_tensor_read(w[0], fb->k, n));
+    for (int k = 0; k < s->n_in; ++k)
+        in[k] = p->values[s->in[k]].view.shape;
+    CLNET_TRY(s->op->prepack(m->ctx, s->params, in, s->n_in, &s->exec, fb->k, fb->packed));
+    return clnet_tensor_write(s->prepacked, fb->packed, bytes / sizeof(float));
 }
 
 clnet_status clnet__plan_fold(clnet_model *m, clnet__plan *p)
 {
     if (p->folded_version == m->weights_version)
         return CLNET_OK;
-    fold_buf fb = {NULL, 0};
-    size_t stage_count = 0;
-    for (int s = 0; s < p->n_steps; ++s)
-        if (p->steps[s].fold_bn >= 0) {
-            const size_t n = m->w[m->weight_base[p->steps[s].members[0]]]->count;
+    fold_buf fb = {NULL, NULL, 0, 0};
+    for (int s = 0; s < p->n_steps; ++s) {
+        const clnet__step *sp = &p->steps[s];
+        if (sp->fold_bn >= 0 || sp->prepacked) {
+            const size_t n = m->w[m->weight_base[sp->members[0]]]->count;
             fb.k_cap = n > fb.k_cap ? n : fb.k_cap;
-            if (staged(&p->steps[s]))
-                stage_count = n > stage_count ? n : stage_count;
         }
-    if (fb.k_cap && !(fb.k = malloc(fb.k_cap * sizeof *fb.k)))
-        return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory folding");
-    /* One device buffer stages the folded kernels of the prepacked steps, one at a time:
-     * the queue is in order, so a step's write waits for the previous step's packing. */
-    clnet_tensor *stage = NULL;
+        if (sp->prepacked && sp->exec.prepacked_bytes > fb.packed_cap)
+            fb.packed_cap = sp->exec.prepacked_bytes;
+    }
     clnet_status st = CLNET_OK;
-    if (stage_count)
-        st = clnet_tensor_create(m->ctx, (clnet_shape){1, 1, 1, (int)stage_count}, &stage);
+    if ((fb.k_cap && !(fb.k = clnet__host_alloc(fb.k_cap * sizeof *fb.k))) ||
+        (fb.packed_cap && !(fb.packed = clnet__host_alloc(fb.packed_cap))))
+        st = clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory folding");
     for (int s = 0; s < p->n_steps && st == CLNET_OK; ++s) {
         clnet__step *sp = &p->steps[s];
-        clnet_tensor kernel = {0};
-        if (staged(sp)) {
-            kernel = *sp->folded[0];
-            kernel.buf = stage->buf;
-        }
         if (sp->fold_bn >= 0)
-            st = fold_step(m, sp, &fb, staged(sp) ? &kernel : sp->folded[0]);
-        /* Then what the op keeps of its (folded) weights, rearranged for its kernels. */
-        if (st != CLNET_OK || !sp->prepacked)
-            continue;
-        clnet_tensor *w[CLNET_MAX_WEIGHTS];
-        clnet_shape in[CLNET_MAX_INPUTS];
-        clnet__step_weights(m, sp, w, NULL);
-        if (staged(sp))
-            w[0] = &kernel;
-        for (int k = 0; k < sp->n_in; ++k)
-            in[k] = p->values[sp->in[k]].view.shape;
-        st = sp->op->prepack(m->ctx, sp->params, in, sp->n_in, &sp->exec, w, sp->prepacked->buf);
+            st = fold_step(m, sp, &fb);
+        if (st == CLNET_OK && sp->prepacked)
+            st = prepack_step(m, p, sp, &fb);
     }
     free(fb.k);
-    clnet_tensor_destroy(stage);
+    free(fb.packed);
     if (st == CLNET_OK)
         p->folded_version = m->weights_version;
     return st;

@@ -161,6 +161,24 @@ Test(gemm, packed_chunks_and_k_blocks, .timeout = 600)
     check(ctx, CLNET_GEMM_PACKED, &long_k_nn, 13);
 }
 
+/* The largest error of row i of C (n columns) against a double product of A (k columns)
+ * and B (rows of ldb), relative to the sum of |a*b|; NaN when C is. */
+static double row_error(const float *a, const float *b, int ldb, const float *c, int n, int k,
+                        int i)
+{
+    double worst = 0.0;
+    for (int j = 0; j < n; ++j) {
+        double want = 0.0, mag = 0.0;
+        for (int p = 0; p < k; ++p) {
+            want += (double)a[(size_t)i * k + p] * b[(size_t)p * ldb + j];
+            mag += fabs((double)a[(size_t)i * k + p] * b[(size_t)p * ldb + j]);
+        }
+        const double err = fabs(c[(size_t)i * n + j] - want) / (mag + 1e-7);
+        worst = err > worst || isnan(err) ? err : worst;
+    }
+    return worst;
+}
+
 /* A ResNet 3x3 convolution at batch 32 as one GEMM (m = 32*56*56, k = 576): sampled
  * rows of C against a double dot product. */
 Test(gemm, packed_large_m, .timeout = 600)
@@ -183,15 +201,7 @@ Test(gemm, packed_large_m, .timeout = 600)
     cr_assert_eq(clnet_tensor_read(tc, c, (size_t)m * n), CLNET_OK);
     double worst = 0.0;
     for (int i = 0; i < m; i += i < m - 8 ? 997 : 1)
-        for (int j = 0; j < n; ++j) {
-            double want = 0.0, mag = 0.0;
-            for (int p = 0; p < k; ++p) {
-                want += (double)a[(size_t)i * k + p] * b[(size_t)p * n + j];
-                mag += fabs((double)a[(size_t)i * k + p] * b[(size_t)p * n + j]);
-            }
-            const double err = fabs(c[(size_t)i * n + j] - want) / (mag + 1e-7);
-            worst = err > worst ? err : worst;
-        }
+        worst = fmax(worst, row_error(a, b, n, c, n, k, i));
     cr_expect(worst <= 1e-5, "max error relative to sum |a*b|: %.3g", worst);
     clnet_tensor_destroy(ta);
     clnet_tensor_destroy(tb);
@@ -199,6 +209,64 @@ Test(gemm, packed_large_m, .timeout = 600)
     free(a);
     free(b);
     free(c);
+}
+
+/* Inference weights are packed on the host (clnet__gemm_prepack) into the panels the
+ * packed kernel reads: odd n (a partial panel) and k (padded to 4), a B whose rows are
+ * longer than n with NaN past it, and no B at run time, only its panels. */
+Test(gemm, prepacked_on_the_host, .timeout = 600)
+{
+    clnet_context *ctx = clnet_test_device_class(CLNET_CLASS_CPU);
+    const int shapes[][3] = {{13, 37, 13}, {3, 64, 8}, {1, 100, 70}, {9, 33, 1}, {20, 5, 6}};
+    for (size_t t = 0; t < CLNET_COUNTOF(shapes); ++t) {
+        const int m = shapes[t][0], n = shapes[t][1], k = shapes[t][2], ldb = n + 5;
+        float *a = clnet_test_random((size_t)m * k, 31 + t),
+              *b = clnet_test_random((size_t)k * ldb, 41 + t);
+        float *c = malloc((size_t)m * n * sizeof *c);
+        cr_assert_not_null(c);
+        for (int p = 0; p < k; ++p)
+            for (int j = n; j < ldb; ++j)
+                b[(size_t)p * ldb + j] = NAN;
+        clnet__gemm_args g = {
+            .m = m, .n = n, .k = k, .alpha = 1.0f, .lda = k, .ldb = ldb, .ldc = n};
+        clnet__gemm_plan gp;
+        clnet__gemm_prepare_with(ctx, &g, CLNET_GEMM_PACKED, NULL, &gp);
+        const size_t bytes = clnet__gemm_plan_prepack(&gp);
+        cr_assert_gt(bytes, 0, "%dx%dx%d: no prepacked plan", m, n, k);
+        float *packed = malloc(bytes);
+        cr_assert_not_null(packed);
+        cr_assert_eq(clnet__gemm_prepack(ctx, &gp, b, ldb, packed), CLNET_OK, "%s",
+                     clnet_context_error(ctx));
+        clnet_tensor *ta = NULL, *tc = NULL, *tp = NULL;
+        cr_assert_eq(clnet_tensor_create(ctx, (clnet_shape){1, 1, m, k}, &ta), CLNET_OK);
+        cr_assert_eq(clnet_tensor_create(ctx, (clnet_shape){1, 1, m, n}, &tc), CLNET_OK);
+        cr_assert_eq(clnet_tensor_create(ctx, (clnet_shape){1, 1, 1, (int)(bytes / 4)}, &tp),
+                     CLNET_OK);
+        cr_assert_eq(clnet_tensor_write(ta, a, (size_t)m * k), CLNET_OK);
+        cr_assert_eq(clnet_tensor_write(tp, packed, bytes / 4), CLNET_OK);
+        g.a = ta->buf;
+        g.c = tc->buf;
+        clnet__scratch s;
+        size_t none[CLNET_SCRATCH_COUNT] = {0};
+        cr_assert_eq(clnet__scratch_create(ctx, none, &s), CLNET_OK);
+        clnet_status st = clnet__gemm_run_with(ctx, &gp, &s, &g, NULL, tp->buf);
+        cr_assert_eq(st, CLNET_OK, "%dx%dx%d: %s", m, n, k, clnet_context_error(ctx));
+        cr_assert_eq(clnet_tensor_read(tc, c, (size_t)m * n), CLNET_OK);
+        double worst = 0.0;
+        for (int i = 0; i < m; ++i) {
+            const double e = row_error(a, b, ldb, c, n, k, i);
+            worst = e > worst || isnan(e) ? e : worst;
+        }
+        cr_expect(worst <= 1e-5, "%dx%dx%d: max error relative to sum |a*b|: %.3g", m, n, k, worst);
+        clnet__scratch_release(&s);
+        clnet_tensor_destroy(ta);
+        clnet_tensor_destroy(tc);
+        clnet_tensor_destroy(tp);
+        free(a);
+        free(b);
+        free(c);
+        free(packed);
+    }
 }
 
 Test(gemm, bad_leading_dimension_is_invalid_arg)
