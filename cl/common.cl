@@ -2,9 +2,6 @@
 // `#line 1 "<op>.cl"`, so compiler messages keep the op file's line numbers.
 // Every program is compiled with the variant table's -D parameters
 // (src/device/variants.c): CLNET_GPU or CLNET_CPU, CLNET_WG, CLNET_CHUNK, CLNET_CVEC, ...
-// Its functions are static: POCL compiles with -Dinline=, which makes a plain inline
-// function one that every program emits and optimizes (with the builtins it calls) whether
-// it calls it or not, ~25 ms of each program's compile.
 #ifndef CLNET_WG
 #define CLNET_WG 64
 #endif
@@ -79,7 +76,7 @@
 #define ACT_SQRT_2_PI 0.79788456080286536f    // sqrt(2 / pi)
 
 #define ACT_FUNCTIONS(T, SUFFIX)                                                          \
-    static inline T act_forward##SUFFIX(T x, int act, float alpha)                               \
+    inline T act_forward##SUFFIX(T x, int act, float alpha)                               \
     {                                                                                     \
         const T zero = (T)0.0f, one = (T)1.0f, six = (T)6.0f;                             \
         switch (act) {                                                                    \
@@ -109,7 +106,7 @@
         }                                                                                 \
         return x;                                                                         \
     }                                                                                     \
-    static inline T act_backward##SUFFIX(T dy, T v, int act, float alpha)                        \
+    inline T act_backward##SUFFIX(T dy, T v, int act, float alpha)                        \
     {                                                                                     \
         const T zero = (T)0.0f, one = (T)1.0f;                                            \
         switch (act) {                                                                    \
@@ -157,7 +154,7 @@ ACT_FUNCTIONS(VFLOAT, _v)
 #if VW == 16
 #define act_forward16 act_forward_v
 #else
-static inline float16 act_forward16(float16 v, int act, float alpha)
+inline float16 act_forward16(float16 v, int act, float alpha)
 {
     float t[16];
     vstore16(v, 0, t);
@@ -177,7 +174,7 @@ static inline float16 act_forward16(float16 v, int act, float alpha)
 
 // Horizontal sum / max of the VW lanes of a vector, in a fixed order (row loops of
 // the CPU paths).
-static inline float vsum(VFLOAT v)
+inline float vsum(VFLOAT v)
 {
 #if VW == 16
     const float8 a = v.lo + v.hi;
@@ -190,7 +187,7 @@ static inline float vsum(VFLOAT v)
 #endif
 }
 
-static inline float vmax(VFLOAT v)
+inline float vmax(VFLOAT v)
 {
 #if VW == 16
     const float8 a = fmax(v.lo, v.hi);
@@ -207,7 +204,7 @@ static inline float vmax(VFLOAT v)
 // two) through scratch[0 .. lanes): a fixed-order local-memory tree, so the result
 // repeats exactly. Every work-item of the group must call it (barriers); every lane
 // of the row gets the result, and scratch is free again on return.
-static inline float lanes_sum(local float *scratch, float v)
+inline float lanes_sum(local float *scratch, float v)
 {
     const int lane = get_local_id(0);
     scratch[lane] = v;
@@ -222,7 +219,7 @@ static inline float lanes_sum(local float *scratch, float v)
     return r;
 }
 
-static inline float lanes_max(local float *scratch, float v)
+inline float lanes_max(local float *scratch, float v)
 {
     const int lane = get_local_id(0);
     scratch[lane] = v;
@@ -241,8 +238,8 @@ static inline float lanes_max(local float *scratch, float v)
 // result is sum(exp(x - m)). lanes_sum_exp: GPU row kernels whose dimension 0 is the
 // row's lanes (mine: the row's lanes_* scratch; a row past the end passes live = 0 and
 // still joins the barriers). row_sum_exp: a CPU work-item looping the row VW at a time.
-static inline float lanes_sum_exp(local float *mine, const global float *xr, int c, int live,
-                                  float *max)
+inline float lanes_sum_exp(local float *mine, const global float *xr, int c, int live,
+                           float *max)
 {
     const int lane = get_local_id(0), lanes = get_local_size(0);
     float m = -INFINITY;
@@ -256,7 +253,7 @@ static inline float lanes_sum_exp(local float *mine, const global float *xr, int
     return lanes_sum(mine, s);
 }
 
-static inline float row_sum_exp(const global float *xr, int c, float *max)
+inline float row_sum_exp(const global float *xr, int c, float *max)
 {
     VFLOAT vm = (VFLOAT)(-INFINITY);
     int j = 0;
@@ -277,7 +274,7 @@ static inline float row_sum_exp(const global float *xr, int c, float *max)
 
 // n floats from src to dst / zeros into dst, VW at a time with a scalar tail (CPU paths
 // that own contiguous runs: padding, cropping, channel copies).
-static inline void vcopy(global const float *src, global float *dst, int n)
+inline void vcopy(global const float *src, global float *dst, int n)
 {
     int i = 0;
     for (; i + VW <= n; i += VW)
@@ -286,7 +283,7 @@ static inline void vcopy(global const float *src, global float *dst, int n)
         dst[i] = src[i];
 }
 
-static inline void vzero(global float *dst, int n)
+inline void vzero(global float *dst, int n)
 {
     int i = 0;
     for (; i + VW <= n; i += VW)
@@ -302,16 +299,16 @@ static inline void vzero(global float *dst, int n)
 #define POOL_GEOM_ARGS batch, in_h, in_w, c, out_h, out_w, kh, kw, sh, sw, pad_t, pad_l
 
 // The window of output (oy, ox) inside the input: rows [.s0, .s1), columns [.s2, .s3).
-static inline int4 pool_window(int oy, int ox, int in_h, int in_w, int kh, int kw, int sh, int sw,
-                               int pad_t, int pad_l)
+inline int4 pool_window(int oy, int ox, int in_h, int in_w, int kh, int kw, int sh, int sw,
+                        int pad_t, int pad_l)
 {
     const int y0 = oy * sh - pad_t, x0 = ox * sw - pad_l;
     return (int4)(max(y0, 0), min(y0 + kh, in_h), max(x0, 0), min(x0 + kw, in_w));
 }
 
 // The outputs whose windows hold input (iy, ix): rows [.s0, .s1), columns [.s2, .s3).
-static inline int4 pool_covering(int iy, int ix, int out_h, int out_w, int kh, int kw, int sh,
-                                 int sw, int pad_t, int pad_l)
+inline int4 pool_covering(int iy, int ix, int out_h, int out_w, int kh, int kw, int sh, int sw,
+                          int pad_t, int pad_l)
 {
     const int fy = iy + pad_t - kh + 1, fx = ix + pad_l - kw + 1; // first o with o * s >= f
     return (int4)(fy <= 0 ? 0 : (fy + sh - 1) / sh, min((iy + pad_t) / sh + 1, out_h),
