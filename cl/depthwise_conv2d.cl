@@ -187,14 +187,17 @@ kernel void depthwise_conv2d_forward(global const float *x, global const float *
 // CPU forward of 3x3 and 5x5 windows with mult == 1 (the depthwise layers of MobileNets,
 // MnasNet and EfficientNets), 2-4x the general kernel on their large rows. A work-item
 // owns one output row of VW channels, global (ceil(cin / VW), batch * out_h). The interior
-// pixels (windows inside the input's columns) go in blocks of 8, then 4: for each input
-// row inside the input, the block's columns are loaded once per tap column (the window size
-// K and column stride S are constants in each expansion of kk_interior, so the loops unroll
-// and the pixels' shared columns are loaded once: stride 1, 3x3: 10 loads for 24
-// multiply-adds). The pixels at the row's ends take the general per-pixel code. A channel
-// tail (cin not a multiple of VW) computes the last VW channels and stores only its own.
+// pixels (windows inside the input's columns) go in blocks of 8, the last block ending at
+// the interior's end and overlapping the one before (its pixels computed again, the same
+// values stored twice) rather than a block of 4 and single pixels: one expansion of the
+// block, whose code generation took ~0.3 s of a cold start. For each input row inside the
+// input, the block's columns are loaded once per tap column (the window size K and column
+// stride S are constants in each expansion of kk_interior, so the loops unroll and the
+// pixels' shared columns are loaded once: stride 1, 3x3: 10 loads for 24 multiply-adds).
+// The pixels at the row's ends, and rows of fewer than 8 interior pixels, take the general
+// per-pixel code. A channel tail (cin not a multiple of VW) computes the last VW channels
+// and stores only its own.
 #define KK_EACH8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
-#define KK_EACH4(X) X(0) X(1) X(2) X(3)
 #define KK_INIT(p) VFLOAT acc##p = b;
 #define KK_FMA(p) acc##p += VLOAD(0, xr + (size_t)((p)*S + j) * cin) * wv;
 #define KK_OUT(p)                                                                                  \
@@ -240,20 +243,20 @@ __attribute__((noinline)) void kk_store_tail(global float *p, VFLOAT v, int skip
     } while (0)
 
 // Interior pixels lo .. hi - 1 of one output row whose window starts at input row iy;
-// returns the first one left undone (fewer than 4 of them).
+// returns the first one left undone (all of them when there are fewer than 8).
 __attribute__((always_inline)) inline int
 kk_interior(global const float *xb, global const float *wp, VFLOAT b, global float *yr,
             global float *pr, int iy, int lo, int hi, const int K, const int S, int in_h, int in_w,
             int cin, int pad_l, int skip, int save_pre, int act, float alpha)
 {
-    int ox = lo;
-    for (; ox + 8 <= hi; ox += 8)
+    if (hi - lo < 8)
+        return lo;
+    for (int ox = lo;; ox = min(ox + 8, hi - 8)) {
         KK_BLOCK(KK_EACH8)
-    if (ox + 4 <= hi) {
-        KK_BLOCK(KK_EACH4)
-        ox += 4;
+        if (ox + 8 >= hi)
+            break;
     }
-    return ox;
+    return hi;
 }
 
 #define KK_KERNEL(NAME, K)                                                                         \

@@ -358,12 +358,15 @@ static const clnet__op_case dw_cases[] = {
      {{1, 5, 37, 17}},
      2.0f},
     {"kernel_size = 5\npadding = 2, 0, 0, 4\nactivation = gelu", 1, {{1, 4, 20, 16}}, 0},
-    /* The CPU's 3x3 and 5x5 row kernels: blocks of 8 and 4 interior pixels and the
-     * per-pixel rest, channel tails of 8 (MnasNet's 72 and 120) with a saved
-     * pre-activation, stride 2. */
+    /* The CPU's 3x3 and 5x5 row kernels: blocks of 8 interior pixels, the last one
+     * overlapping the one before, and the per-pixel ends; channel tails of 8 (MnasNet's 72
+     * and 120) with a saved pre-activation, stride 2; rows of exactly 8 interior pixels,
+     * and of fewer (MobileNetV2's 7x7 rows: per pixel only). */
     {"kernel_size = 3\npadding = same\nactivation = hard_swish", 1, {{2, 5, 30, 40}}, 2.0f},
     {"kernel_size = 5\nstrides = 2\npadding = same\nactivation = relu6", 1, {{1, 9, 41, 24}}, 4.0f},
     {"kernel_size = 5\npadding = same\nuse_bias = false", 1, {{1, 6, 17, 16}}, 0},
+    {"kernel_size = 3\npadding = same\nactivation = relu6", 1, {{2, 3, 10, 16}}, 0},
+    {"kernel_size = 3\npadding = same\nactivation = relu6", 1, {{1, 7, 7, 32}}, 0},
 };
 
 static const clnet_op_key depthwise_conv2d_keys[] = {
