@@ -110,13 +110,24 @@ static int gemv_slice_depth(const clnet_context *ctx, const clnet__tuned *cand,
     return (int)(((size_t)g->k + ks - 1) / ks + 15) / 16 * 16;
 }
 
+/* The depth of a packed panel: k rounded up to 4, zeros past k. */
+static int panel_depth(int k)
+{
+    return (k + 3) / 4 * 4;
+}
+
+/* Bytes of the packed panels of cols columns of B at depth k (whole panels of PACK_NR). */
+static size_t panel_bytes(int cols, int k)
+{
+    return (size_t)(cols + PACK_NR - 1) / PACK_NR * PACK_NR * (size_t)panel_depth(k) *
+           sizeof(float);
+}
+
 /* Bytes of packed B panels for a product of n columns and depth k under gp's choices. */
 static size_t packed_scratch(const clnet__gemm_plan *gp, int n, int k)
 {
-    const size_t kp = (size_t)(k + 3) / 4 * 4;
     const int nc = gp->b_direct || gp->nc >= n ? n : gp->nc;
-    const int cols = gp->b_direct ? n % PACK_NR : nc;
-    const size_t bytes = (size_t)(cols + PACK_NR - 1) / PACK_NR * PACK_NR * kp * sizeof(float);
+    const size_t bytes = panel_bytes(gp->b_direct ? n % PACK_NR : nc, k);
     return bytes ? bytes : sizeof(float); /* the kernel takes the buffer even when unread */
 }
 
@@ -148,7 +159,7 @@ void clnet__gemm_prepare_with(const clnet_context *ctx, const clnet__gemm_args *
           (g->trans_a || (gp->b_direct && g->k >= param(ctx, cand, "GEMM_KB_K", 0)))))
         gp->kb = 0;
     /* Columns per chunk: whole panels, each chunk's panels within the budget. */
-    const size_t kp = g->k > 4 ? (size_t)(g->k + 3) / 4 * 4 : 4;
+    const size_t kp = (size_t)panel_depth(g->k > 4 ? g->k : 4);
     size_t fit = PACK_BUDGET_BYTES / (kp * sizeof(float) * PACK_NR);
     fit = fit < 1 ? 1 : fit > (size_t)(INT_MAX / PACK_NR) ? (size_t)(INT_MAX / PACK_NR) : fit;
     gp->nc = gp->b_direct || (int)fit * PACK_NR >= g->n ? g->n : (int)fit * PACK_NR;
@@ -312,7 +323,7 @@ static clnet_status gemm_packed(clnet_context *ctx, const clnet__gemm_plan *gp,
 {
     const size_t wg = (size_t)gp->wg_m;
     const int kc_param = gp->kc, kb_param = gp->kb, blocked = gp->kb > 0;
-    const int kp = (g->k + 3) / 4 * 4;
+    const int kp = panel_depth(g->k);
     const int b_direct = gp->b_direct;
     const int nc = b_direct || gp->nc >= g->n ? g->n : gp->nc;
     /* k blocks of about kc, evenly split so that none is a sliver. */
@@ -581,17 +592,11 @@ clnet_status clnet__gemm_run_with(clnet_context *ctx, const clnet__gemm_plan *gp
  * weights would be held twice). */
 #define PREPACK_MAX_BYTES ((size_t)64 << 20)
 
-static size_t prepacked_bytes(int n, int k)
-{
-    const size_t kp = (size_t)(k + 3) / 4 * 4;
-    return (size_t)(n + PACK_NR - 1) / PACK_NR * PACK_NR * kp * sizeof(float);
-}
-
 size_t clnet__gemm_plan_prepack(clnet__gemm_plan *gp)
 {
     const clnet__gemm_args *g = &gp->args;
     if (gp->impl != CLNET_GEMM_PACKED || g->trans_b || g->n < 1 || g->k < 1 ||
-        prepacked_bytes(g->n, g->k) > PREPACK_MAX_BYTES)
+        panel_bytes(g->n, g->k) > PREPACK_MAX_BYTES)
         return 0;
     gp->prepacked = 1;
     gp->b_direct = 0;
@@ -603,13 +608,13 @@ size_t clnet__gemm_plan_prepack(clnet__gemm_plan *gp)
      * ResNet-50 -6%, 3 interleaved pairs); a cold start then generates no code for
      * gemm_packed_blocked (0.9 s: ResNet-18 predict 3.73-3.80 -> 3.19-3.32 s). */
     gp->kb = 0;
-    return prepacked_bytes(g->n, g->k);
+    return panel_bytes(g->n, g->k);
 }
 
 clnet_status clnet__gemm_prepack(clnet_context *ctx, const clnet__gemm_plan *gp, const float *b,
                                  int ldb, float *out)
 {
-    const int n = gp->args.n, k = gp->args.k, kp = (k + 3) / 4 * 4;
+    const int n = gp->args.n, k = gp->args.k, kp = panel_depth(k);
     if (!gp->prepacked || gp->args.trans_b || ldb < n)
         return clnet__fail(ctx, CLNET_ERR_INTERNAL,
                            "GEMM %dx%d: packing B (ldb %d) for a plan that takes none", n, k, ldb);

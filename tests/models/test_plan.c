@@ -390,20 +390,20 @@ Test(plan, inference_after_a_weight_change_uses_the_new_weights, .timeout = 600)
     clnet_test_randomize_weights(a, 3);
     cr_assert_eq(clnet_model_forward(a, x, 0, &ya), CLNET_OK, "%s", clnet_context_error(ctx));
     float *before = clnet_test_host(ya);
-    int prepacked = 0, head = 0, staged = 0;
+    int prepacked = 0, head = 0, host_only = 0;
     for (int s = 0; s < a->plans[0]->n_steps; ++s) {
         const clnet__step *st = &a->plans[0]->steps[s];
         prepacked += st->prepacked != NULL;
         head += st->prepacked != NULL && strcmp(st->op->name, "dense") == 0;
-        /* The folded kernel of a prepacked step was only staged on its way into the panels. */
+        /* The folded kernel of a prepacked step lives only on the host, packed from there. */
         if (st->prepacked && st->fold_bn >= 0) {
             cr_expect_null(st->folded[0]->buf, "step %d keeps a folded kernel it never reads", s);
-            staged++;
+            host_only++;
         }
     }
     if (clnet_context_class(ctx) == CLNET_CLASS_CPU) {
         cr_expect_gt(prepacked, 0, "the cpu class prepacks the convolutions' weights");
-        cr_expect_gt(staged, 0, "no prepacked convolution has a batch norm folded in");
+        cr_expect_gt(host_only, 0, "no prepacked convolution has a batch norm folded in");
         /* At a batch of 5 the rule gives the head to gemv; prepacked it runs packed. */
         cr_expect_eq(head, 1, "the dense head is prepacked");
     }
