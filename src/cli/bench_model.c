@@ -33,8 +33,9 @@ static void usage(FILE *f)
             "GFLOP/s, share of the total and the kernels chosen. --unfused runs every layer as\n"
             "its own op with a buffer per tensor (what the scheduler saves). --startup times\n"
             "a first and a second `clnet predict` of the model as new processes, the first\n"
-            "with empty program caches. The \"tuned\" column counts the GEMMs of one run that\n"
-            "used an entry of the tuning database (`clnet tune`). --json prints one JSON\n"
+            "with empty program caches. The \"tuned\" column counts the GEMMs and convolution\n"
+            "algorithms of one run that came from the tuning database (`clnet tune`). --json "
+            "prints one JSON\n"
             "object per batch and mode, for comparing devices.\n\n"
             "options:\n"
             "  --batch LIST   batch sizes, comma-separated (default 1)\n"
@@ -73,7 +74,7 @@ static clnet_status run_once(clnet_context *ctx, clnet_model *m, clnet_optimizer
 typedef struct result {
     double first_ms, compile_ms, min_ms, median_ms, p90_ms;
     double images; /* per run: the batch, or half of a batch and one fewer (--alternate) */
-    int tuned;     /* GEMMs of the first run that used a tuning database entry */
+    int tuned;     /* GEMMs and convolution algorithms of the first run from the database */
     const clnet_layer_profile *rows;
     int n_rows;
 } result;

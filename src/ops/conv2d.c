@@ -411,6 +411,7 @@ static clnet_status choose(clnet_context *ctx, const geom *g, int dx, clnet__con
     int tuned = 0;
     *algo = forced != CLNET_CONV_AUTO ? forced : clnet__conv2d_pick(ctx, g, dx, use_db, &tuned);
     e->tuned += tuned;
+    e->tuned_algos |= tuned << dx;
     return check_algo(ctx, *algo, g);
 }
 
@@ -586,6 +587,7 @@ static clnet_status conv2d_forward(const clnet__op_call *call)
     CLNET_TRY(pre_buffer(call, &pre));
     int ldy = g.cout, y_off = 0;
     CLNET_TRY(strided_output(call, &g, &ldy, &y_off));
+    ctx->stats.tune_hits += e->tuned_algos & 1;
     if (e->algo == CLNET_CONV_WINOGRAD)
         return clnet__conv2d_winograd(ctx, call->scratch, &e->gemm[CLNET_CONV_GEMM_FWD], &g, x, w,
                                       bias, res, p->act, y, ldy, y_off, pre);
@@ -711,9 +713,11 @@ static clnet_status conv2d_backward(const clnet__op_call *call)
     if (p->use_bias && call->dw[1])
         CLNET_TRY(
             clnet__reduce_rows(ctx, call->scratch, dpre, 0, rows, g.cout, call->dw[1]->buf, 0));
-    if (call->din[0])
+    if (call->din[0]) {
+        ctx->stats.tune_hits += call->exec->tuned_algos >> 1 & 1;
         CLNET_TRY(clnet__conv2d_dx(ctx, call->exec, call->scratch, &g, dpre, call->w[0]->buf,
                                    call->din[0]->buf));
+    }
     return call->dw[0] ? backward_weights(call, &g, dpre) : CLNET_OK;
 }
 

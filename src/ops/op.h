@@ -45,6 +45,7 @@ typedef struct clnet__op_exec {
     char forward[96], backward[160]; /* what runs: "im2col + gemm packed (tuned)" */
     int algo, algo_dx; /* op-specific choices (conv2d: clnet__conv_algo of forward and dX) */
     int tuned;         /* choices the tuning database made */
+    int tuned_algos;   /* conv2d: bit 0 forward's algorithm, bit 1 dX's, from the database */
     int chunk;         /* op-specific: images per im2col or Winograd chunk */
     int n_gemms;
     clnet__gemm_plan gemm[CLNET_EXEC_GEMMS]; /* op-specific roles (conv2d.c: fwd, dx, dw) */
