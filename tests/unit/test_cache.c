@@ -67,6 +67,25 @@ static void make_dir(void)
     cr_assert_not_null(mkdtemp(dir));
 }
 
+/* Each test's directory goes with it: a run of the suite leaves nothing in /tmp. */
+static void remove_dir(void)
+{
+    if (!dir[0])
+        return;
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (e->d_name[0] != '.')
+            unlink(path);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+TestSuite(cache, .fini = remove_dir);
+
 Test(cache, second_build_is_a_hit)
 {
     make_dir();
