@@ -91,7 +91,8 @@ static clnet_status bench_one(clnet_context *ctx, clnet__gemm_impl impl, const s
                                 trans_b ? s->k : s->n,
                                 tc ? tc->buf : NULL,
                                 0,
-                                s->n};
+                                s->n,
+                                NULL};
     double first_ms = 0.0;
     if (st == CLNET_OK) {
         /* First run (compiles), then a warm-up. */

@@ -371,3 +371,41 @@ kernel void gemm_packed_blocked(PK_ARGS)
     if (live)
         PK_STORE_TILE()
 }
+
+// gemm_packed_conv: gemm_packed with op(A) the im2col matrix of an NHWC input a (one
+// group), never materialized: row i is output pixel i, column (ky * kw + kx) * cin + c.
+// Per tap, each of the tile's rows points at its input pixel's channels, or at zeros
+// (cin or more floats of 0) where the window leaves the input; then the same k loop as
+// gemm_packed runs over the tap's cin channels. [k0, k1) are whole taps.
+#define PK_PIXEL(r)                                                                                \
+    const int p##r = min(row0 + r, m - 1), n##r = p##r / opix, q##r = p##r - n##r * opix;          \
+    const int oy##r = q##r / out_w;                                                                \
+    const int iy##r = oy##r * sh - pad_t, ix##r = (q##r - oy##r * out_w) * sw - pad_l;             \
+    const global float *x##r = a + (size_t)n##r * in_h * in_w * cin;
+#define PK_TAPPTR(r)                                                                               \
+    const int y##r = iy##r + ky, xx##r = ix##r + kx;                                               \
+    const global float *a##r = (uint)y##r < (uint)in_h && (uint)xx##r < (uint)in_w                 \
+                                   ? x##r + ((size_t)y##r * in_w + xx##r) * cin                    \
+                                   : zeros;
+kernel void gemm_packed_conv(PK_ARGS, int in_h, int in_w, int cin, int out_h, int out_w, int kw,
+                             int sh, int sw, int pad_t, int pad_l, global const float *zeros)
+{
+    PK_TILE()
+    if (!live)
+        return;
+    PK_ROWS(PK_DECL)
+    a += a_off;
+    const int opix = out_h * out_w;
+    PK_ROWS(PK_PIXEL)
+    bq += (size_t)k0 * bs;
+    for (int t = k0 / cin; t < k1 / cin; ++t) {
+        const int ky = t / kw, kx = t - ky * kw;
+        PK_ROWS(PK_TAPPTR)
+        const int kb = 0, ke = cin;
+#define PK_A(r, q) a##r[q]
+        PK_K_LOOP()
+#undef PK_A
+        bq += (size_t)cin * bs;
+    }
+    PK_STORE_TILE()
+}

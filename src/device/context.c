@@ -340,6 +340,8 @@ void clnet_context_destroy(clnet_context *ctx)
         if (ctx->events[i])
             clReleaseEvent(ctx->events[i]);
     free(ctx->events);
+    if (ctx->zeros)
+        clReleaseMemObject(ctx->zeros);
     for (int i = 0; i < ctx->n_kernels; ++i)
         clReleaseKernel(ctx->kernels[i].kernel);
     for (int i = 0; i < ctx->n_programs; ++i)

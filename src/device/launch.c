@@ -184,6 +184,29 @@ clnet_status clnet__scratch_get(clnet_context *ctx, const clnet__scratch *s,
                        clnet__scratch_name(slot), s ? s->bytes[slot] : (size_t)0);
 }
 
+clnet_status clnet__zeros(clnet_context *ctx, size_t count, cl_mem *out)
+{
+    *out = NULL;
+    if (count > ctx->zeros_count) {
+        /* At least 16 KB, so that a plan's first few sizes need no regrowth; a kernel
+         * already enqueued on the old buffer keeps it alive until it has run. */
+        const size_t want = count > 4096 ? count : 4096;
+        cl_mem m = NULL;
+        CLNET_TRY(clnet__buffer(ctx, want * sizeof(float), "zeros", &m));
+        const clnet_status st = clnet__fill(ctx, m, 0, want, 0.0f);
+        if (st != CLNET_OK) {
+            clReleaseMemObject(m);
+            return st;
+        }
+        if (ctx->zeros)
+            clReleaseMemObject(ctx->zeros);
+        ctx->zeros = m;
+        ctx->zeros_count = want;
+    }
+    *out = ctx->zeros;
+    return CLNET_OK;
+}
+
 clnet_status clnet__fill(clnet_context *ctx, cl_mem mem, size_t offset, size_t count, float value)
 {
     if (count == 0)

@@ -86,6 +86,8 @@ struct clnet_context {
     int n_kernels;
 
     int gemm_clblast_failed; /* src/gemm/gemm.c: CLBlast failed here, use the tiled kernel */
+    cl_mem zeros;            /* clnet__zeros: zeros_count floats of 0, grown on demand */
+    size_t zeros_count;
     /* Set by a layer that keeps OpenCL objects of this context in a library's global
      * cache (CLBlast's programs): called first by clnet_context_destroy. */
     void (*before_destroy)(clnet_context *ctx);
@@ -279,6 +281,9 @@ const char *clnet__scratch_name(clnet__scratch_slot slot);
 /* Creates a device buffer, checking the device's max allocation and memory first so
  * an oversize request is a clear error naming what and the sizes. */
 clnet_status clnet__buffer(clnet_context *ctx, size_t bytes, const char *what, cl_mem *out);
+/* A read-only device buffer of at least count zero floats, the context's (never release
+ * it): what kernels read in place of the cells outside an input (implicit padding). */
+clnet_status clnet__zeros(clnet_context *ctx, size_t count, cl_mem *out);
 /* Host memory of bytes (free() it), aligned to and asking for huge pages from 2 MB on: a
  * fresh 4 KB page costs a fault on first touch (~12 us in a VM), a 2 MB page one. */
 void *clnet__host_alloc(size_t bytes);

@@ -326,9 +326,16 @@ static clnet_status gemm_packed(clnet_context *ctx, const clnet__gemm_plan *gp,
     const int kp = panel_depth(g->k);
     const int b_direct = gp->b_direct;
     const int nc = b_direct || gp->nc >= g->n ? g->n : gp->nc;
-    /* k blocks of about kc, evenly split so that none is a sliver. */
+    /* k blocks of about kc, evenly split so that none is a sliver; an implicit im2col A
+     * in whole taps. */
+    const clnet__gemm_conv *cv = g->conv;
     const int n_kb = kc_param > 0 ? (g->k + kc_param - 1) / kc_param : 1;
-    const int kc = (g->k + n_kb - 1) / n_kb;
+    int kc = (g->k + n_kb - 1) / n_kb;
+    if (cv)
+        kc = (kc + cv->cin - 1) / cv->cin * cv->cin;
+    cl_mem zeros = NULL;
+    if (cv)
+        CLNET_TRY(clnet__zeros(ctx, (size_t)cv->cin, &zeros));
     const int tiles = (g->m + PACK_MR - 1) / PACK_MR;
     const int ep_bits = !ep ? 0
                             : (ep->bias ? EP_BIAS : 0) | (ep->res ? EP_RES : 0) |
@@ -359,8 +366,8 @@ static clnet_status gemm_packed(clnet_context *ctx, const clnet__gemm_plan *gp,
         for (int k0 = 0; k0 < g->k; k0 += kc) {
             const int k1 = g->k - k0 < kc ? g->k : k0 + kc;
             /* In-kernel blocks of about kb_param, evenly split, multiples of 4. */
-            const int nb = blocked ? (k1 - k0 + kb_param - 1) / kb_param : 0;
-            const int kb = blocked ? ((k1 - k0 + nb - 1) / nb + 3) / 4 * 4 : 0;
+            const int nb = blocked && !cv ? (k1 - k0 + kb_param - 1) / kb_param : 0;
+            const int kb = nb ? ((k1 - k0 + nb - 1) / nb + 3) / 4 * 4 : 0;
             const clnet_arg args[] = {
                 CLNET_ARG_INT(g->trans_a),
                 CLNET_ARG_MEM(g->a),
@@ -396,9 +403,25 @@ static clnet_status gemm_packed(clnet_context *ctx, const clnet__gemm_plan *gp,
                               (k1 == g->k ? ep_bits & (EP_PRE | EP_ACT) : 0)),
                 CLNET_ARG_INT(ep ? ep->act : 0),
                 CLNET_ARG_FLOAT(ep ? ep->act_alpha : 0.0f),
+                /* gemm_packed_conv only */
+                CLNET_ARG_INT(cv ? cv->in_h : 0),
+                CLNET_ARG_INT(cv ? cv->in_w : 0),
+                CLNET_ARG_INT(cv ? cv->cin : 0),
+                CLNET_ARG_INT(cv ? cv->out_h : 0),
+                CLNET_ARG_INT(cv ? cv->out_w : 0),
+                CLNET_ARG_INT(cv ? cv->kw : 0),
+                CLNET_ARG_INT(cv ? cv->sh : 0),
+                CLNET_ARG_INT(cv ? cv->sw : 0),
+                CLNET_ARG_INT(cv ? cv->pad_t : 0),
+                CLNET_ARG_INT(cv ? cv->pad_l : 0),
+                CLNET_ARG_MEM(zeros),
             };
-            CLNET_TRY(clnet__launch_local(ctx, "gemm", kb ? "gemm_packed_blocked" : "gemm_packed",
-                                          args, (int)CLNET_COUNTOF(args), 1, &global, &wg));
+            const char *kernel = cv   ? "gemm_packed_conv"
+                                 : kb ? "gemm_packed_blocked"
+                                      : "gemm_packed";
+            CLNET_TRY(clnet__launch_local(ctx, "gemm", kernel, args,
+                                          (int)CLNET_COUNTOF(args) - (cv ? 0 : 11), 1, &global,
+                                          &wg));
         }
     }
     return CLNET_OK;
@@ -492,6 +515,12 @@ static clnet_status check_args(clnet_context *ctx, const clnet__gemm_args *g, cl
         return clnet__fail(ctx, CLNET_ERR_TOO_LARGE,
                            "GEMM %dx%dx%d: offsets beyond 2^31 floats (%zu, %zu, %zu)", g->m, g->n,
                            g->k, g->a_off, g->b_off, g->c_off);
+    const clnet__gemm_conv *cv = g->conv;
+    if (cv && (g->trans_a || cv->cin < 1 || g->k % cv->cin))
+        return clnet__fail(ctx, CLNET_ERR_INVALID_ARG,
+                           "GEMM %dx%dx%d: an implicit im2col A needs an untransposed A and k a "
+                           "multiple of cin %d",
+                           g->m, g->n, g->k, cv ? cv->cin : 0);
     return CLNET_OK;
 }
 
@@ -540,6 +569,10 @@ static clnet_status run(clnet_context *ctx, const clnet__gemm_plan *gp, const cl
 {
     CLNET_TRY(check_args(ctx, g, b_packed));
     const clnet__gemm_args *p = &gp->args;
+    if (g->conv && gp->impl != CLNET_GEMM_PACKED)
+        return clnet__fail(ctx, CLNET_ERR_INTERNAL,
+                           "GEMM %dx%dx%d: an implicit im2col A on the %s implementation", g->m,
+                           g->n, g->k, clnet__gemm_impl_name(gp->impl));
     if (g->trans_a != p->trans_a || g->trans_b != p->trans_b || g->m > p->m || g->n > p->n ||
         g->k > p->k)
         return clnet__fail(ctx, CLNET_ERR_INTERNAL,

@@ -23,6 +23,14 @@ typedef enum clnet__gemm_impl {
     CLNET_GEMM_IMPL_COUNT
 } clnet__gemm_impl;
 
+/* op(A) as the im2col matrix of a one-group convolution's NHWC input, never materialized
+ * (the packed implementation only, A untransposed): row i is output pixel i, column
+ * (ky * kw + kx) * cin + c, zero where the window leaves the input; A is the input from
+ * a_off on, lda unused. */
+typedef struct clnet__gemm_conv {
+    int in_h, in_w, cin, out_h, out_w, kw, sh, sw, pad_t, pad_l;
+} clnet__gemm_conv;
+
 typedef struct clnet__gemm_args {
     int trans_a, trans_b;
     int m, n, k;
@@ -36,6 +44,7 @@ typedef struct clnet__gemm_args {
     cl_mem c;
     size_t c_off;
     int ldc;
+    const clnet__gemm_conv *conv; /* NULL: A is a matrix; set per run, never in a plan */
 } clnet__gemm_args;
 
 /* What one GEMM of an op will run, decided when the op is prepared (a plan is built):

@@ -126,7 +126,7 @@ clnet_status clnet__gemm_check_case(clnet_context *ctx, clnet__gemm_impl impl,
                                 c->beta,    a,          (size_t)c->a_off,
                                 l.lda,      b,          (size_t)c->b_off,
                                 l.ldb,      cm,         (size_t)c->c_off,
-                                l.ldc};
+                                l.ldc,      NULL};
     if ((st = clnet__gemm_with(ctx, impl, &g)) != CLNET_OK)
         goto done;
     cl_int err =

@@ -272,6 +272,7 @@ typedef struct gemm_ctx {
     const clnet__scratch *s;
     const clnet__gemm_epilogue *ep;
     cl_mem b_packed;
+    const clnet__gemm_conv *conv; /* the forward's implicit column matrix, or NULL */
 } gemm_ctx;
 
 /* The GEMMs of role (CLNET_CONV_GEMM_*) over rows output pixels as the record planned
@@ -292,6 +293,7 @@ static clnet_status gemm(const gemm_ctx *r, const geom *g, int role, int rows, f
         ga.c_off = c_off + (size_t)i * step[2];
         if (ldc)
             ga.ldc = ldc;
+        ga.conv = r->conv;
         CLNET_TRY(clnet__gemm_run_with(r->ctx, &r->e->gemm[role], r->s, &ga, r->ep, r->b_packed));
     }
     return CLNET_OK;
@@ -394,6 +396,17 @@ static void prefer_prepacked(const clnet_context *ctx, clnet__gemm_plan *gp)
         *gp = packed;
 }
 
+/* The implicit convolution's GEMM runs on the packed kernels (what it reads A through),
+ * with the database's parameters when its entry chose them, k in whole launches. */
+static void implicit_packed(const clnet_context *ctx, clnet__gemm_plan *gp)
+{
+    if (gp->impl != CLNET_GEMM_PACKED) {
+        const clnet__gemm_args g = gp->args;
+        clnet__gemm_prepare_with(ctx, &g, CLNET_GEMM_PACKED, NULL, gp);
+    }
+    gp->kb = 0;
+}
+
 static clnet_status check_algo(clnet_context *ctx, clnet__conv_algo algo, const geom *g)
 {
     if (clnet__conv2d_algo_ok(algo, g))
@@ -439,6 +452,11 @@ clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_
         e->n_gemms = 1;
     } else if (algo == CLNET_CONV_GROUPED) {
         need(e, 0, CLNET_SCRATCH_COL, clnet__conv2d_grouped_scratch(ctx, &g));
+    } else if (algo == CLNET_CONV_IMPLICIT) {
+        plan_gemm(ctx, e, CLNET_CONV_GEMM_FWD, 0, role_args(&g, CLNET_CONV_GEMM_FWD, rows, 0.0f),
+                  use_db);
+        implicit_packed(ctx, &e->gemm[CLNET_CONV_GEMM_FWD]);
+        need(e, 0, CLNET_SCRATCH_PACK_B, e->gemm[CLNET_CONV_GEMM_FWD].scratch);
     } else if (algo != CLNET_CONV_DIRECT) {
         plan_gemm(ctx, e, CLNET_CONV_GEMM_FWD, 0,
                   role_args(&g, CLNET_CONV_GEMM_FWD, pw ? rows : per * opix, 0.0f), use_db);
@@ -448,6 +466,8 @@ clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_
             prefer_prepacked(ctx, &e->gemm[CLNET_CONV_GEMM_FWD]);
             need(e, 0, CLNET_SCRATCH_PACK_B, e->gemm[CLNET_CONV_GEMM_FWD].scratch);
         }
+    }
+    if (algo == CLNET_CONV_IM2COL || algo == CLNET_CONV_IMPLICIT) {
         e->fused_epilogue =
             g.groups == 1 && clnet__gemm_fuses_epilogue(&e->gemm[CLNET_CONV_GEMM_FWD]);
         /* Inference weights packed once into the GEMM's panels (the plan refills them when
@@ -471,9 +491,10 @@ clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_
         snprintf(e->forward, sizeof e->forward, "direct");
     else
         snprintf(e->forward, sizeof e->forward, "%sgemm %s%s",
-                 algo == CLNET_CONV_WINOGRAD ? "winograd F(2x2,3x3) + "
-                 : pw                        ? ""
-                                             : "im2col + ",
+                 algo == CLNET_CONV_WINOGRAD   ? "winograd F(2x2,3x3) + "
+                 : algo == CLNET_CONV_IMPLICIT ? "implicit "
+                 : pw                          ? ""
+                                               : "im2col + ",
                  clnet__gemm_plan_name(&e->gemm[CLNET_CONV_GEMM_FWD], name, sizeof name), grouped);
     if (!training)
         return CLNET_OK;
@@ -600,11 +621,17 @@ static clnet_status conv2d_forward(const clnet__op_call *call)
                                .ldr = g.cout,
                                .act = p->act.id,
                                .act_alpha = p->act.alpha};
-    const gemm_ctx r = {ctx, e, call->scratch, e->fused_epilogue ? &ep : NULL,
-                        e->prepacked_bytes ? call->prepacked : NULL};
+    const clnet__gemm_conv cv = {g.in_h, g.in_w, g.cin, g.out_h, g.out_w,
+                                 g.kw,   g.sh,   g.sw,  g.pad_t, g.pad_l};
+    const gemm_ctx r = {ctx,
+                        e,
+                        call->scratch,
+                        e->fused_epilogue ? &ep : NULL,
+                        e->prepacked_bytes ? call->prepacked : NULL,
+                        e->algo == CLNET_CONV_IMPLICIT ? &cv : NULL};
     if (e->algo == CLNET_CONV_GROUPED) {
         CLNET_TRY(clnet__conv2d_grouped(ctx, call->scratch, &g, x, w, y));
-    } else if (pointwise(&g)) {
+    } else if (pointwise(&g) || e->algo == CLNET_CONV_IMPLICIT) {
         CLNET_TRY(gemm(&r, &g, CLNET_CONV_GEMM_FWD, rows, 0.0f, x, 0, w, 0, y, (size_t)y_off, ldy));
     } else {
         int per = 0;
@@ -655,7 +682,7 @@ static clnet_status act_backward(const clnet__op_call *call, clnet__act act, cl_
 clnet_status clnet__conv2d_dx(clnet_context *ctx, const clnet__op_exec *e, const clnet__scratch *s,
                               const clnet__conv_geom *g, cl_mem dpre, cl_mem w, cl_mem dx)
 {
-    const gemm_ctx r = {ctx, e, s, NULL, NULL};
+    const gemm_ctx r = {ctx, e, s, NULL, NULL, NULL};
     if (e->algo_dx == CLNET_CONV_WINOGRAD)
         return clnet__conv2d_winograd_dx(ctx, s, &e->gemm[CLNET_CONV_GEMM_DX], g, dpre, w, dx);
     if (e->algo_dx == CLNET_CONV_GROUPED)
@@ -680,7 +707,7 @@ clnet_status clnet__conv2d_dx(clnet_context *ctx, const clnet__op_exec *e, const
 static clnet_status backward_weights(const clnet__op_call *call, const geom *g, cl_mem dpre)
 {
     clnet_context *ctx = call->ctx;
-    const gemm_ctx r = {ctx, call->exec, call->scratch, NULL, NULL};
+    const gemm_ctx r = {ctx, call->exec, call->scratch, NULL, NULL, NULL};
     cl_mem dw = call->dw[0]->buf;
     const int opix = g->out_h * g->out_w;
     if (pointwise(g))

@@ -13,6 +13,8 @@ typedef enum clnet__conv_algo {
     CLNET_CONV_WINOGRAD = 2,
     CLNET_CONV_GROUPED = 3, /* direct kernels for grouped convolutions (conv2d_grouped.c) */
     CLNET_CONV_DIRECT = 4,  /* forward of few input channels in place (conv2d_direct.c) */
+    /* forward as the packed GEMM reading the column matrix from x as it goes (conv2d.c) */
+    CLNET_CONV_IMPLICIT = 5,
     CLNET_CONV_ALGO_COUNT
 } clnet__conv_algo;
 
@@ -24,11 +26,13 @@ typedef struct clnet__conv_geom {
     int batch, in_h, in_w, cin, out_h, out_w, cout, kh, kw, sh, sw, pad_t, pad_l, groups;
 } clnet__conv_geom;
 
-/* "auto", "im2col", "winograd", "grouped", "direct" (the values of $CLNET_CONV_ALGO). */
+/* "auto", "im2col", "winograd", "grouped", "direct", "implicit" (the values of
+ * $CLNET_CONV_ALGO). */
 const char *clnet__conv_algo_name(clnet__conv_algo algo);
 /* Whether algo can run a convolution of this geometry (AUTO and IM2COL always;
  * WINOGRAD: 3x3 kernel, stride 1, one group: its transforms mix all channels; GROUPED:
- * more than one group; DIRECT: one group, cout a multiple of 16, forward only). */
+ * more than one group; DIRECT: one group, cout a multiple of 16, forward only; IMPLICIT:
+ * one group, not a 1x1 of stride 1 (a plain GEMM already), forward only). */
 int clnet__conv2d_algo_ok(clnet__conv_algo algo, const clnet__conv_geom *g);
 /* The tuning database's key of a convolution problem (forward, or dX with
  * backward_data): "conv2d 1x56x56x64 k3x3 s1x1 p1,1 -> 56x56x64" (+ " g4" when grouped,

@@ -16,8 +16,8 @@
 
 const char *clnet__conv_algo_name(clnet__conv_algo algo)
 {
-    static const char *const names[CLNET_CONV_ALGO_COUNT] = {"auto", "im2col", "winograd",
-                                                             "grouped", "direct"};
+    static const char *const names[CLNET_CONV_ALGO_COUNT] = {"auto",    "im2col", "winograd",
+                                                             "grouped", "direct", "implicit"};
     return algo >= 0 && algo < CLNET_CONV_ALGO_COUNT ? names[algo] : "?";
 }
 
@@ -29,6 +29,9 @@ int clnet__conv2d_algo_ok(clnet__conv_algo algo, const clnet__conv_geom *g)
         return g->groups > 1;
     if (algo == CLNET_CONV_DIRECT)
         return g->groups == 1 && g->cout % 16 == 0;
+    if (algo == CLNET_CONV_IMPLICIT)
+        return g->groups == 1 && !(g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 &&
+                                   g->out_h == g->in_h && g->out_w == g->in_w);
     return algo == CLNET_CONV_AUTO || algo == CLNET_CONV_IM2COL;
 }
 
@@ -102,6 +105,11 @@ clnet__conv_algo clnet__conv2d_pick(const clnet_context *ctx, const clnet__conv_
         widest <= clnet__param(ctx, "conv2d", max_c, 0) &&
         w >= clnet__param(ctx, "conv2d", min_w, 0))
         return CLNET_CONV_GROUPED;
+    /* Channel runs long enough for the k loop between two taps' row pointers. */
+    const int min_cin = clnet__param(ctx, "conv2d", "IMPLICIT_MIN_CIN", 0);
+    if (!backward_data && min_cin > 0 && g->cin >= min_cin &&
+        clnet__conv2d_algo_ok(CLNET_CONV_IMPLICIT, g))
+        return CLNET_CONV_IMPLICIT;
     return CLNET_CONV_IM2COL;
 }
 

@@ -613,7 +613,8 @@ static clnet_status conv_timed(const timed_run *r)
  * algorithm has no dX of its own (it runs im2col's). */
 static int direction_ok(int dx, clnet__conv_algo algo, const clnet__conv_geom *g)
 {
-    return clnet__conv2d_algo_ok(algo, g) && !(dx && algo == CLNET_CONV_DIRECT);
+    return clnet__conv2d_algo_ok(algo, g) &&
+           !(dx && (algo == CLNET_CONV_DIRECT || algo == CLNET_CONV_IMPLICIT));
 }
 
 static void conv_layers(clnet_model *m, const clnet__plan *plan, const char *key, int dx, char *buf,

@@ -236,8 +236,8 @@ Test(tune, entries_of_other_kernels_are_stale)
 Test(tune, a_wrong_result_is_rejected)
 {
     clnet_context *ctx = context_with_db("");
-    const clnet__gemm_args rec = {0, 1,  45,   37, 29, 1.0f, 0.0f, NULL,
-                                  0, 29, NULL, 0,  29, NULL, 0,    37};
+    const clnet__gemm_args rec = {0,  1,    45, 37, 29,   1.0f, 0.0f, NULL, 0,
+                                  29, NULL, 0,  29, NULL, 0,    37,   NULL};
     clnet__gemm_problem p;
     cr_assert_eq(clnet__gemm_problem_init(ctx, &rec, 3, &p), CLNET_OK, "%s",
                  clnet_context_error(ctx));
@@ -339,8 +339,8 @@ Test(tune, invalid_entries_are_ignored_with_a_warning)
 
     /* Each problem runs: the valid entry's choice, the default for the ignored ones. */
     for (int k = 29; k <= 33; ++k) {
-        const clnet__gemm_args rec = {0, 0, 45,   37, k,  1.0f, 0.0f, NULL,
-                                      0, k, NULL, 0,  37, NULL, 0,    37};
+        const clnet__gemm_args rec = {0, 0,    45, 37, k,    1.0f, 0.0f, NULL, 0,
+                                      k, NULL, 0,  37, NULL, 0,    37,   NULL};
         clnet__gemm_problem p;
         cr_assert_eq(clnet__gemm_problem_init(ctx, &rec, 3, &p), CLNET_OK, "%s",
                      clnet_context_error(ctx));

@@ -390,9 +390,9 @@ static clnet_status run_strided(clnet_context *ctx, const char *spec, const clne
     return st;
 }
 
-/* Each forward path (the 1x1 GEMM, im2col in chunks, grouped, Winograd in chunks, with a
- * residual) written as channels [off, off + cout) of a wider tensor gives its own output
- * there, to the float, and leaves every other channel as it was. */
+/* Each forward path (the 1x1 GEMM, im2col in chunks, grouped, Winograd in chunks, the
+ * implicit GEMM, with a residual) written as channels [off, off + cout) of a wider tensor gives its
+ * own output there, to the float, and leaves every other channel as it was. */
 static void check_strided(clnet_device_class cls, const char *algo, const char *spec, int n_in,
                           clnet_shape x)
 {
@@ -447,5 +447,9 @@ ParameterizedTest(clnet_device_class *cls, conv2d, strided_output_into_wider_ten
                   "filters = 6\nkernel_size = 3\npadding = same\nactivation = relu", 1, x);
     check_strided(*cls, "winograd", "filters = 6\nkernel_size = 3\npadding = same", 2, x);
     check_strided(*cls, "im2col", "filters = 5\nkernel_size = 3\nactivation = relu6", 2,
+                  (clnet_shape){3, 7, 6, 5});
+    check_strided(*cls, "implicit",
+                  "filters = 6\nkernel_size = 3\npadding = same\nactivation = relu", 1, x);
+    check_strided(*cls, "implicit", "filters = 5\nkernel_size = 3\nactivation = relu6", 2,
                   (clnet_shape){3, 7, 6, 5});
 }

@@ -117,14 +117,15 @@ Test(conv2d_winograd, applies_to_3x3_stride_1_only)
 CLNET_TEST_CLASS_PARAMS(conv2d_winograd, default_rule)
 
 /* The variant table's rule (src/device/variants.c): Winograd from 32 channels on the GPU
- * classes; the CPU class runs im2col unless tuned (whole models measured faster so). */
+ * classes; the CPU class runs the implicit GEMM forward and im2col's dX unless tuned
+ * (whole models measured faster so). */
 ParameterizedTest(clnet_device_class *cls, conv2d_winograd, default_rule)
 {
     clnet_context *ctx = clnet_test_device_class(*cls);
     ctx->conv_algo[0] = '\0';
     if (*cls == CLNET_CLASS_CPU) {
         const clnet__conv_geom wide = {8, 28, 28, 64, 28, 28, 64, 3, 3, 1, 1, 1, 1, 1};
-        cr_expect_eq(clnet__conv2d_pick(ctx, &wide, 0, 1, NULL), CLNET_CONV_IM2COL);
+        cr_expect_eq(clnet__conv2d_pick(ctx, &wide, 0, 1, NULL), CLNET_CONV_IMPLICIT);
         cr_expect_eq(clnet__conv2d_pick(ctx, &wide, 1, 1, NULL), CLNET_CONV_IM2COL);
         return;
     }

@@ -194,8 +194,8 @@ Test(gemm, packed_large_m, .timeout = 600)
     cr_assert_eq(clnet_tensor_create(ctx, (clnet_shape){1, 1, m, n}, &tc), CLNET_OK);
     cr_assert_eq(clnet_tensor_write(ta, a, (size_t)m * k), CLNET_OK);
     cr_assert_eq(clnet_tensor_write(tb, b, (size_t)k * n), CLNET_OK);
-    const clnet__gemm_args g = {0, 0, m,       n, k, 1.0f,    0.0f, ta->buf,
-                                0, k, tb->buf, 0, n, tc->buf, 0,    n};
+    const clnet__gemm_args g = {0, 0,       m, n, k,       1.0f, 0.0f, ta->buf, 0,
+                                k, tb->buf, 0, n, tc->buf, 0,    n,    NULL};
     clnet_status st = clnet__gemm_with(ctx, CLNET_GEMM_PACKED, &g);
     cr_assert_eq(st, CLNET_OK, "%s: %s", clnet_status_string(st), clnet_context_error(ctx));
     cr_assert_eq(clnet_tensor_read(tc, c, (size_t)m * n), CLNET_OK);
@@ -275,7 +275,7 @@ Test(gemm, bad_leading_dimension_is_invalid_arg)
     cl_mem buf = NULL;
     cr_assert_eq(clnet__buffer(ctx, 64 * sizeof(float), "test", &buf), CLNET_OK);
     /* op(A) is 4x5 untransposed: lda must be at least 5. */
-    const clnet__gemm_args g = {0, 0, 4, 3, 5, 1.0f, 0.0f, buf, 0, 4, buf, 0, 3, buf, 0, 3};
+    const clnet__gemm_args g = {0, 0, 4, 3, 5, 1.0f, 0.0f, buf, 0, 4, buf, 0, 3, buf, 0, 3, NULL};
     for (int impl = CLNET_GEMM_AUTO; impl < CLNET_GEMM_IMPL_COUNT; ++impl) {
         clnet_status st = clnet__gemm_with(ctx, (clnet__gemm_impl)impl, &g);
         cr_expect_eq(st, CLNET_ERR_INVALID_ARG, "%s: %s", clnet__gemm_impl_name(impl),
@@ -335,8 +335,8 @@ Test(gemm, known_values_and_empty_k)
         cr_assert_eq(clnet_tensor_create(ctx, (clnet_shape){1, 1, 1, 8}, &tab), CLNET_OK);
         cr_assert_eq(clnet_tensor_create(ctx, (clnet_shape){1, 1, 1, 4}, &tc), CLNET_OK);
         cr_assert_eq(clnet_tensor_write(tab, ab, 8), CLNET_OK);
-        clnet__gemm_args g = {0, 0, 2,        2, 2, 1.0f,    0.0f, tab->buf,
-                              0, 2, tab->buf, 4, 2, tc->buf, 0,    2};
+        clnet__gemm_args g = {0, 0,        2, 2, 2,       1.0f, 0.0f, tab->buf, 0,
+                              2, tab->buf, 4, 2, tc->buf, 0,    2,    NULL};
         cr_assert_eq(clnet__gemm_with(ctx, (clnet__gemm_impl)impl, &g), CLNET_OK, "%s",
                      clnet_context_error(ctx));
         float c[4];
