@@ -374,19 +374,24 @@ kernel void gemm_packed_blocked(PK_ARGS)
 
 // gemm_packed_conv: gemm_packed with op(A) the im2col matrix of an NHWC input a (one
 // group), never materialized: row i is output pixel i, column (ky * kw + kx) * cin + c.
-// Per tap, each of the tile's rows points at its input pixel's channels, or at zeros
-// (cin or more floats of 0) where the window leaves the input; then the same k loop as
-// gemm_packed runs over the tap's cin channels. [k0, k1) are whole taps.
+// The k loop of gemm_packed runs over runs of A's columns that are contiguous in the
+// input, each row of the tile pointing at its run, or at zeros (kw * cin or more floats of
+// 0) where the run lies outside the input: a whole kernel row (kw * cin floats) when every
+// row's window fits the input's width, else one tap (cin floats) at a time. One launch:
+// k0 = 0, k1 = k.
 #define PK_PIXEL(r)                                                                                \
     const int p##r = min(row0 + r, m - 1), n##r = p##r / opix, q##r = p##r - n##r * opix;          \
     const int oy##r = q##r / out_w;                                                                \
     const int iy##r = oy##r * sh - pad_t, ix##r = (q##r - oy##r * out_w) * sw - pad_l;             \
-    const global float *x##r = a + (size_t)n##r * in_h * in_w * cin;
-#define PK_TAPPTR(r)                                                                               \
-    const int y##r = iy##r + ky, xx##r = ix##r + kx;                                               \
+    const global float *x##r = a + (size_t)n##r * in_h * in_w * cin;                               \
+    inside &= ix##r >= 0 && ix##r + kw <= in_w;
+#define PK_RUNPTR(r, dx)                                                                           \
+    const int y##r = iy##r + ky, xx##r = ix##r + (dx);                                             \
     const global float *a##r = (uint)y##r < (uint)in_h && (uint)xx##r < (uint)in_w                 \
                                    ? x##r + ((size_t)y##r * in_w + xx##r) * cin                    \
                                    : zeros;
+#define PK_ROWPTR_K(r) PK_RUNPTR(r, 0)
+#define PK_TAPPTR(r) PK_RUNPTR(r, kx)
 kernel void gemm_packed_conv(PK_ARGS, int in_h, int in_w, int cin, int out_h, int out_w, int kw,
                              int sh, int sw, int pad_t, int pad_l, global const float *zeros)
 {
@@ -395,17 +400,25 @@ kernel void gemm_packed_conv(PK_ARGS, int in_h, int in_w, int cin, int out_h, in
         return;
     PK_ROWS(PK_DECL)
     a += a_off;
-    const int opix = out_h * out_w;
+    const int opix = out_h * out_w, run = kw * cin;
+    int inside = 1;
     PK_ROWS(PK_PIXEL)
-    bq += (size_t)k0 * bs;
-    for (int t = k0 / cin; t < k1 / cin; ++t) {
-        const int ky = t / kw, kx = t - ky * kw;
-        PK_ROWS(PK_TAPPTR)
-        const int kb = 0, ke = cin;
 #define PK_A(r, q) a##r[q]
-        PK_K_LOOP()
-#undef PK_A
-        bq += (size_t)cin * bs;
+    for (int ky = 0; ky * run < k1; ++ky) {
+        if (inside) {
+            PK_ROWS(PK_ROWPTR_K)
+            const int kb = 0, ke = run;
+            PK_K_LOOP()
+            bq += (size_t)run * bs;
+        } else {
+            for (int kx = 0; kx < kw; ++kx) {
+                PK_ROWS(PK_TAPPTR)
+                const int kb = 0, ke = cin;
+                PK_K_LOOP()
+                bq += (size_t)cin * bs;
+            }
+        }
     }
+#undef PK_A
     PK_STORE_TILE()
 }

@@ -327,15 +327,14 @@ static clnet_status gemm_packed(clnet_context *ctx, const clnet__gemm_plan *gp,
     const int b_direct = gp->b_direct;
     const int nc = b_direct || gp->nc >= g->n ? g->n : gp->nc;
     /* k blocks of about kc, evenly split so that none is a sliver; an implicit im2col A
-     * in whole taps. */
+     * in one (blocks made no difference to the ResNets, and its runs of A span a kernel
+     * row), with zeros for a kernel row outside the input. */
     const clnet__gemm_conv *cv = g->conv;
-    const int n_kb = kc_param > 0 ? (g->k + kc_param - 1) / kc_param : 1;
-    int kc = (g->k + n_kb - 1) / n_kb;
-    if (cv)
-        kc = (kc + cv->cin - 1) / cv->cin * cv->cin;
+    const int n_kb = kc_param > 0 && !cv ? (g->k + kc_param - 1) / kc_param : 1;
+    const int kc = (g->k + n_kb - 1) / n_kb;
     cl_mem zeros = NULL;
     if (cv)
-        CLNET_TRY(clnet__zeros(ctx, (size_t)cv->cin, &zeros));
+        CLNET_TRY(clnet__zeros(ctx, (size_t)cv->kw * (size_t)cv->cin, &zeros));
     const int tiles = (g->m + PACK_MR - 1) / PACK_MR;
     const int ep_bits = !ep ? 0
                             : (ep->bias ? EP_BIAS : 0) | (ep->res ? EP_RES : 0) |
@@ -516,11 +515,11 @@ static clnet_status check_args(clnet_context *ctx, const clnet__gemm_args *g, cl
                            "GEMM %dx%dx%d: offsets beyond 2^31 floats (%zu, %zu, %zu)", g->m, g->n,
                            g->k, g->a_off, g->b_off, g->c_off);
     const clnet__gemm_conv *cv = g->conv;
-    if (cv && (g->trans_a || cv->cin < 1 || g->k % cv->cin))
+    if (cv && (g->trans_a || cv->cin < 1 || cv->kw < 1 || g->k % (cv->kw * cv->cin)))
         return clnet__fail(ctx, CLNET_ERR_INVALID_ARG,
                            "GEMM %dx%dx%d: an implicit im2col A needs an untransposed A and k a "
-                           "multiple of cin %d",
-                           g->m, g->n, g->k, cv ? cv->cin : 0);
+                           "multiple of kw %d x cin %d",
+                           g->m, g->n, g->k, cv ? cv->kw : 0, cv ? cv->cin : 0);
     return CLNET_OK;
 }
 

@@ -68,7 +68,7 @@ fi
 check graph-image-without-dot nonzero "cannot run Graphviz's dot to draw .*install graphviz" \
     env PATH=/nonexistent "$clnet" graph "$dir/tiny.spec" --output "$dir/none.svg"
 check graph-unknown-format nonzero "which format? name the file .svg, .png or .pdf" "$clnet" graph "$dir/tiny.spec" --output "$dir/t.jpeg"
-check graph-plan-dot 0 "label=\"conv <a&b>.n.*im2col + gemm" "$clnet" graph "$dir/tiny.spec" --dot --plan
+check graph-plan-dot 0 "label=\"conv <a&b>.n.*implicit gemm" "$clnet" graph "$dir/tiny.spec" --dot --plan
 check plan-fuses-conv-bn-relu 0 "layer1_0_conv3 + layer1_0_bn3 + layer1_0_add + layer1_0_relu" "$clnet" plan resnet50 --input 64x64x3 --classes 6
 check plan-peak-memory 0 "Peak activation memory: .* MiB in [0-9]* buffers, scratch included" "$clnet" plan resnet50 --input 64x64x3 --classes 6
 check plan-shows-scratch 0 "^Scratch: at most [0-9.]* MiB in one step" "$clnet" plan resnet50 --input 64x64x3 --classes 6

@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,10 +87,12 @@ static int expect_disjoint(const clnet__plan *p)
 }
 
 /* Forward (and in training backward) of the same input and weights, planned with
- * poison against one buffer per tensor: outputs and weight gradients must be equal. */
-static int poisoned_equals_unplanned(clnet_graph *g, int training)
+ * poison against one buffer per tensor, the convolutions by algo ("": the class's rule):
+ * outputs and weight gradients must be equal. */
+static int poisoned_equals_unplanned(clnet_graph *g, int training, const char *algo)
 {
     clnet_context *ctx = clnet_test_device();
+    snprintf(ctx->conv_algo, sizeof ctx->conv_algo, "%s", algo);
     clnet_model *planned = clnet_test_model(ctx, g, 1, 1, 5),
                 *plain = clnet_test_model(ctx, g, 1, 0, 5);
     planned->poison = 1;
@@ -132,19 +135,21 @@ static int poisoned_equals_unplanned(clnet_graph *g, int training)
     clnet_tensor_destroy(x);
     clnet_model_destroy(planned);
     clnet_model_destroy(plain);
+    ctx->conv_algo[0] = '\0';
     return scratch;
 }
 
-/* The three small networks, in one mode (scratch: the stems run direct on CPUs, without any,
- * but some step of some network has). */
+/* The three small networks, in one mode, by the class's rule and with im2col forced
+ * (scratch: the CPU class's inference runs stems direct and the other convolutions as
+ * implicit GEMMs, without any, but im2col's column matrix is). */
 static void poisoned_networks(int training)
 {
     clnet_graph *(*const nets[3])(int, int, int, int) = {
         clnet_test_small_resnet, clnet_test_small_mobilenet, clnet_test_small_shufflenet};
     int scratch = 0;
-    for (int i = 0; i < 3; ++i) {
-        clnet_graph *g = nets[i](12, 10, 3, 4);
-        scratch += poisoned_equals_unplanned(g, training);
+    for (int i = 0; i < 6; ++i) {
+        clnet_graph *g = nets[i % 3](12, 10, 3, 4);
+        scratch += poisoned_equals_unplanned(g, training, i < 3 ? "" : "im2col");
         clnet_graph_destroy(g);
     }
     cr_expect_gt(scratch, 0, "the test graphs have steps with scratch");

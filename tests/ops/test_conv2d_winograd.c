@@ -85,11 +85,11 @@ Test(conv2d_winograd, applies_to_3x3_stride_1_only)
     unsetenv("CLNET_CONV_ALGO");
     cr_expect_eq(clnet__conv2d_pick(fresh, &ok, 0, 1, NULL), CLNET_CONV_WINOGRAD);
     clnet_context_destroy(fresh);
-    cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 0, 1, NULL), CLNET_CONV_IM2COL, "the old context");
+    cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 0, 1, NULL), CLNET_CONV_IMPLICIT, "the old context");
     snprintf(ctx->conv_algo, sizeof ctx->conv_algo, "%s", "winograd");
     cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 0, 1, NULL), CLNET_CONV_WINOGRAD);
     cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 1, 1, NULL), CLNET_CONV_WINOGRAD);
-    cr_expect_eq(clnet__conv2d_pick(ctx, &strided, 0, 1, NULL), CLNET_CONV_IM2COL);
+    cr_expect_eq(clnet__conv2d_pick(ctx, &strided, 0, 1, NULL), CLNET_CONV_IMPLICIT, "the rule's");
     cr_expect_neq(clnet__conv2d_pick(ctx, &grouped, 0, 1, NULL), CLNET_CONV_WINOGRAD);
     snprintf(ctx->conv_algo, sizeof ctx->conv_algo, "%s", "im2col");
     cr_expect_eq(clnet__conv2d_pick(ctx, &ok, 0, 1, NULL), CLNET_CONV_IM2COL);
