@@ -1,12 +1,14 @@
 /* conv2d.c - Keras Conv2D with the fused epilogue y = act(conv(x) + bias + residual):
  * a 1x1 stride-1 unpadded convolution is one GEMM on the NHWC activation, any other is
- * im2col (in chunks of whole images) + GEMM, or for 3x3 stride 1 Winograd when
- * clnet__conv2d_pick says so (conv2d_winograd.c). Grouped convolutions run one GEMM per
+ * im2col (in chunks of whole images) + GEMM, the implicit GEMM (the packed kernel reading
+ * the column matrix from x: gemm_packed_conv, cl/gemm.cl), or for 3x3 stride 1 Winograd,
+ * as clnet__conv2d_pick says (conv2d_winograd.c). Grouped convolutions run one GEMM per
  * group on strided slices (leading dimensions of the whole rows), or for narrow groups the
  * direct kernels of conv2d_grouped.c. Every path but the grouped direct one can write its
  * output as a channel block of a wider tensor (exec.strided_out: the memory plan's in-place
  * concatenation). Also runs dense (dense.c).
- * Kernels: cl/conv2d.cl. Reference: src/ref/conv2d.c. Tests: tests/ops/test_conv2d.c. */
+ * Kernels: cl/conv2d.cl. Reference: src/ref/conv2d.c. Tests: tests/ops/test_conv2d.c,
+ * test_conv2d_implicit.c. */
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -396,8 +398,9 @@ static void prefer_prepacked(const clnet_context *ctx, clnet__gemm_plan *gp)
         *gp = packed;
 }
 
-/* The implicit convolution's GEMM runs on the packed kernels (what it reads A through),
- * with the database's parameters when its entry chose them, k in whole launches. */
+/* The implicit convolution's GEMM runs on the packed kernel (what reads A through the
+ * input), with the database's parameters when its entry chose them; gemm.c runs it in one
+ * launch, without in-kernel k blocks. */
 static void implicit_packed(const clnet_context *ctx, clnet__gemm_plan *gp)
 {
     if (gp->impl != CLNET_GEMM_PACKED) {

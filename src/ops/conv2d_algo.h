@@ -1,6 +1,6 @@
 /* conv2d_algo.h - conv2d's convolution algorithms and the choice between them, inside
- * src/ops: im2col + GEMM (conv2d.c) and Winograd F(2x2, 3x3) + 16 GEMMs
- * (conv2d_winograd.c, kernels cl/conv2d_winograd.cl). Tests: tests/ops/test_conv2d.c,
+ * src/ops: im2col + GEMM and the implicit GEMM (conv2d.c) and Winograd F(2x2, 3x3) + 16
+ * GEMMs (conv2d_winograd.c, kernels cl/conv2d_winograd.cl). Tests: tests/ops/test_conv2d.c,
  * tests/ops/test_conv2d_winograd.c. */
 #ifndef CLNET_OPS_CONV2D_ALGO_H
 #define CLNET_OPS_CONV2D_ALGO_H
