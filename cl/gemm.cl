@@ -25,6 +25,8 @@
 // gemm_packed_blocked: the same, its k run in in-kernel blocks of kc with a barrier
 // after each (see there); the host takes it for a transposed A, and for a long k with
 // B read in place.
+// gemm_packed_conv: the same with op(A) a convolution's column matrix read from its
+// NHWC input (see there).
 // gemm_scale: C = beta*C, one work-item per element; global = (n, m).
 #ifndef GEMM_TILE
 #define GEMM_TILE 32
