@@ -624,6 +624,17 @@ clnet_status clnet__gemm_run_with(clnet_context *ctx, const clnet__gemm_plan *gp
  * weights would be held twice). */
 #define PREPACK_MAX_BYTES ((size_t)64 << 20)
 
+void clnet__gemm_prefer_prepacked(const clnet_context *ctx, clnet__gemm_plan *gp)
+{
+    if (gp->tuned || gp->impl != CLNET_GEMM_GEMV || clnet__gemm_choice(ctx) != CLNET_GEMM_PACKED)
+        return;
+    clnet__gemm_plan packed, probe;
+    clnet__gemm_prepare_with(ctx, &gp->args, CLNET_GEMM_PACKED, NULL, &packed);
+    probe = packed;
+    if (clnet__gemm_plan_prepack(&probe))
+        *gp = packed;
+}
+
 size_t clnet__gemm_plan_prepack(clnet__gemm_plan *gp)
 {
     const clnet__gemm_args *g = &gp->args;

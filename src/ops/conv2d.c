@@ -382,22 +382,6 @@ static void plan_gemm(const clnet_context *ctx, clnet__op_exec *e, int role, int
     need(e, backward, CLNET_SCRATCH_PACK_B, e->gemm[role].scratch);
 }
 
-/* An inference GEMM the rule gave to gemv (a small batch, dense layers and 1x1 convolutions
- * at batch 1) runs packed when its weights can be prepacked: the panels then stream from
- * memory as fast as gemv reads B, the epilogue needs no kernel of its own (ResNet-50's
- * head 0.19-0.23 -> 0.15-0.18 ms, MobileNetV2's 0.18 -> 0.09 ms), and a cold start
- * generates code for neither gemv nor that epilogue. */
-static void prefer_prepacked(const clnet_context *ctx, clnet__gemm_plan *gp)
-{
-    if (gp->impl != CLNET_GEMM_GEMV || clnet__gemm_choice(ctx) != CLNET_GEMM_PACKED)
-        return;
-    clnet__gemm_plan packed, probe;
-    clnet__gemm_prepare_with(ctx, &gp->args, CLNET_GEMM_PACKED, NULL, &packed);
-    probe = packed;
-    if (clnet__gemm_plan_prepack(&probe))
-        *gp = packed;
-}
-
 /* The implicit convolution's GEMM runs on the packed kernel (what reads A through the
  * input), with the database's parameters when its entry chose them; gemm.c runs it in one
  * launch, without in-kernel k blocks. */
@@ -466,7 +450,7 @@ clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_
         if (!pw)
             need(e, 0, CLNET_SCRATCH_COL, col_bytes(&g, per));
         if (!training && e->prepack && g.groups == 1) {
-            prefer_prepacked(ctx, &e->gemm[CLNET_CONV_GEMM_FWD]);
+            clnet__gemm_prefer_prepacked(ctx, &e->gemm[CLNET_CONV_GEMM_FWD]);
             need(e, 0, CLNET_SCRATCH_PACK_B, e->gemm[CLNET_CONV_GEMM_FWD].scratch);
         }
     }

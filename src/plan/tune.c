@@ -31,7 +31,8 @@ typedef struct tune_result {
 
 typedef struct recorded {
     clnet__gemm_args *g;
-    char (*layers)[128]; /* per problem: the layers (first of each step) that run it */
+    unsigned char *prepacked; /* per problem: some step runs it prepacked */
+    char (*layers)[128];      /* per problem: the layers (first of each step) that run it */
     int n, cap;
     int failed; /* out of host memory while recording */
     clnet_model *m;
@@ -68,14 +69,16 @@ static void note_layer(recorded *r, int i)
         snprintf(list + used, cap - used, "...");
 }
 
-static void record(recorded *r, const clnet__gemm_args *g)
+static void record(recorded *r, const clnet__gemm_plan *gp)
 {
+    const clnet__gemm_args *g = &gp->args;
     if (g->k == 0 || g->m == 0 || g->n == 0)
         return;
     for (int i = 0; i < r->n; ++i) {
         const clnet__gemm_args *h = &r->g[i];
         if (h->trans_a == g->trans_a && h->trans_b == g->trans_b && h->m == g->m && h->n == g->n &&
             h->k == g->k) {
+            r->prepacked[i] |= gp->prepacked != 0;
             note_layer(r, i);
             return;
         }
@@ -85,7 +88,10 @@ static void record(recorded *r, const clnet__gemm_args *g)
         clnet__gemm_args *grown = realloc(r->g, (size_t)cap * sizeof *grown);
         if (grown)
             r->g = grown;
-        char(*layers)[128] = grown ? realloc(r->layers, (size_t)cap * sizeof *layers) : NULL;
+        unsigned char *packed = grown ? realloc(r->prepacked, (size_t)cap) : NULL;
+        if (packed)
+            r->prepacked = packed;
+        char(*layers)[128] = packed ? realloc(r->layers, (size_t)cap * sizeof *layers) : NULL;
         if (!layers) {
             r->failed = 1;
             return;
@@ -94,6 +100,7 @@ static void record(recorded *r, const clnet__gemm_args *g)
         r->cap = cap;
     }
     r->layers[r->n][0] = '\0';
+    r->prepacked[r->n] = gp->prepacked != 0;
     r->g[r->n++] = *g;
     note_layer(r, r->n - 1);
 }
@@ -112,7 +119,7 @@ static clnet_status collect(clnet_model *m, const clnet_tune_options *o, recorde
         r->step = s;
         for (int i = 0; i < st->exec.n_gemms; ++i)
             if (!st->exec.gemm_backward[i] || (p->training && st->backward))
-                record(r, &st->exec.gemm[i].args);
+                record(r, &st->exec.gemm[i]);
     }
     if (r->failed)
         return clnet__fail(m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory recording GEMMs");
@@ -211,25 +218,66 @@ clnet_status clnet__gemm_problem_init(clnet_context *ctx, const clnet__gemm_args
 }
 
 /* A candidate (NULL: the untuned default, the built-in rule) prepared for a problem, with
- * its scratch, so timing runs allocate nothing. */
+ * its scratch and, for a problem whose plan prepacks B, B's panels when the candidate can
+ * take them, so timing runs allocate nothing and run as the plan would. */
 typedef struct prepared_gemm {
     clnet__gemm_plan gp;
     clnet__scratch s;
+    cl_mem b_packed;
 } prepared_gemm;
+
+/* The plan of a candidate; a prepacked problem's as the op would make it (conv2d.c):
+ * the default prefers the prepacked panels to gemv, any packed plan takes them. */
+static void candidate_plan(const clnet_context *ctx, const clnet__gemm_problem *p,
+                           const clnet__tuned *cand, clnet__gemm_plan *gp, size_t *packed_bytes)
+{
+    clnet__gemm_prepare_with(ctx, &p->g, CLNET_GEMM_AUTO, cand, gp);
+    *packed_bytes = 0;
+    if (!p->prepacked)
+        return;
+    if (!cand)
+        clnet__gemm_prefer_prepacked(ctx, gp);
+    *packed_bytes = clnet__gemm_plan_prepack(gp);
+}
+
+static void gemm_release(prepared_gemm *pg)
+{
+    clnet__scratch_release(&pg->s);
+    if (pg->b_packed)
+        clReleaseMemObject(pg->b_packed);
+    pg->b_packed = NULL;
+}
 
 static clnet_status gemm_prepare(clnet_context *ctx, const clnet__gemm_problem *p,
                                  const clnet__tuned *cand, prepared_gemm *pg)
 {
-    clnet__gemm_prepare_with(ctx, &p->g, CLNET_GEMM_AUTO, cand, &pg->gp);
+    size_t packed = 0;
+    memset(pg, 0, sizeof *pg);
+    candidate_plan(ctx, p, cand, &pg->gp, &packed);
+    if (packed) {
+        float *host = malloc(packed);
+        if (!host)
+            return clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory packing B");
+        clnet_status st = clnet__gemm_prepack(ctx, &pg->gp, p->b, p->g.ldb, host);
+        if (st == CLNET_OK)
+            st = upload(ctx, host, packed / sizeof(float), "tuning B panels", &pg->b_packed);
+        free(host);
+        CLNET_TRY(st);
+    }
     size_t bytes[CLNET_SCRATCH_COUNT] = {0};
     bytes[CLNET_SCRATCH_PACK_B] = pg->gp.scratch;
-    return clnet__scratch_create(ctx, bytes, &pg->s);
+    const clnet_status st = clnet__scratch_create(ctx, bytes, &pg->s);
+    if (st != CLNET_OK && pg->b_packed) {
+        clReleaseMemObject(pg->b_packed);
+        pg->b_packed = NULL;
+    }
+    return st;
 }
 
 /* One run of a prepared candidate on the problem's buffers, waited for. */
 static clnet_status gemm_run(clnet_context *ctx, clnet__gemm_problem *p, const prepared_gemm *pg)
 {
-    CLNET_TRY(clnet__gemm_run(ctx, &pg->gp, &pg->s, &p->g));
+    CLNET_TRY(clnet__gemm_run_with(ctx, &pg->gp, &pg->s, &p->g, NULL, pg->b_packed));
     CLNET_CL_TRY(ctx, clFinish(ctx->queue));
     return CLNET_OK;
 }
@@ -243,7 +291,7 @@ clnet_status clnet__gemm_problem_check(clnet_context *ctx, clnet__gemm_problem *
     prepared_gemm pg;
     CLNET_TRY(gemm_prepare(ctx, p, cand, &pg));
     const clnet_status st = gemm_check(ctx, p, &pg, max_rel);
-    clnet__scratch_release(&pg.s);
+    gemm_release(&pg);
     return st;
 }
 
@@ -340,11 +388,12 @@ static void candidate_name(const clnet__tuned *c, char *buf, size_t len)
                                  c->param_values[i]);
 }
 
-/* Times every candidate of one recorded GEMM; *winner gets the fastest that matched
- * the reference (its choice, params and times). */
+/* Times every candidate of one recorded GEMM (prepacked: as a plan that prepacks B runs
+ * it); *winner gets the fastest that matched the reference (its choice, params and
+ * times). */
 static clnet_status tune_gemm(clnet_model *m, const clnet_tune_options *o,
-                              const clnet__gemm_args *rec, const char *layers, uint64_t seed,
-                              clnet__tuned *winner)
+                              const clnet__gemm_args *rec, int prepacked, const char *layers,
+                              uint64_t seed, clnet__tuned *winner)
 {
     clnet_context *ctx = m->ctx;
     clnet__gemm_problem p;
@@ -353,9 +402,11 @@ static clnet_status tune_gemm(clnet_model *m, const clnet_tune_options *o,
     char key[96], name[128];
     clnet__gemm_key(rec, key, sizeof key);
     clnet_status st = clnet__gemm_problem_init(ctx, rec, seed, &p);
+    p.prepacked = prepacked;
     /* What a plan runs without an entry. */
     clnet__gemm_plan rule;
-    clnet__gemm_prepare_with(ctx, rec, CLNET_GEMM_AUTO, NULL, &rule);
+    size_t rule_packed = 0;
+    candidate_plan(ctx, &p, NULL, &rule, &rule_packed);
     const char *default_impl = clnet__gemm_impl_name(rule.impl);
     const int first_row = m->tune->n;
     double best = INFINITY;
@@ -366,7 +417,8 @@ static clnet_status tune_gemm(clnet_model *m, const clnet_tune_options *o,
         if (cnd)
             candidate_name(cnd, name, sizeof name);
         else
-            snprintf(name, sizeof name, "default (%s)", default_impl);
+            snprintf(name, sizeof name, "default (%s%s)", default_impl,
+                     rule_packed ? ", prepacked" : "");
         clnet_tune_row *row = add_row(ctx, m->tune, key, name, layers);
         if (!row) {
             st = CLNET_ERR_OUT_OF_MEMORY;
@@ -383,7 +435,7 @@ static clnet_status tune_gemm(clnet_model *m, const clnet_tune_options *o,
             row->status = CLNET_ERR_MISMATCH;
         if (row->status == CLNET_OK)
             row->status = median_ms(&(timed_run){ctx, &p, &pg, gemm_timed}, o->repeats, &row->ms);
-        clnet__scratch_release(&pg.s);
+        gemm_release(&pg);
         if (row->status != CLNET_OK) {
             row->ms = 0.0;
             continue;
@@ -783,11 +835,13 @@ clnet_status clnet_model_tune(clnet_model *m, const clnet_tune_options *opt,
             st = clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
     }
     for (int i = 0; st == CLNET_OK && i < rec.n; ++i)
-        st = tune_gemm(m, &o, &rec.g[i], rec.layers[i], 1000u + (uint64_t)i, &winners[i]);
+        st = tune_gemm(m, &o, &rec.g[i], rec.prepacked[i], rec.layers[i], 1000u + (uint64_t)i,
+                       &winners[i]);
     if (st == CLNET_OK && !o.dry_run && rec.n)
         st = clnet__tune_save(ctx, winners, rec.n);
     free(winners);
     free(rec.g);
+    free(rec.prepacked);
     free(rec.layers);
     finish_rows(m->tune);
     if (st != CLNET_OK)

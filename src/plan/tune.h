@@ -10,9 +10,11 @@
 
 /* One recorded GEMM on buffers of its own (g's a, b, c; offsets 0, the recorded
  * leading dimensions), random data, with host copies and the reference of sampled
- * rows of C in double. */
+ * rows of C in double; prepacked: its plan takes op(B) prepacked (inference weights), so
+ * the candidates run as such a plan would. */
 typedef struct clnet__gemm_problem {
     clnet__gemm_args g;
+    int prepacked;
     float *a, *b, *c0, *c;
     size_t a_count, b_count, c_count;
     int rows[CLNET_TUNE_CHECK_ROWS], n_rows;

@@ -373,3 +373,70 @@ Test(tune, a_fifo_or_directory_is_not_waited_on, .timeout = 60)
         clnet_context_destroy(ctx);
     }
 }
+
+/* The prepacked step of an inference plan of g at batch 1 whose GEMM has m = 1 (the dense
+ * head), its key into key. */
+static const clnet__gemm_plan *head_gemm(clnet_model *m, char *key, size_t len)
+{
+    clnet__plan *p = NULL;
+    int slice = 0;
+    cr_assert_eq(clnet__model_plan(m, 0, 1, &p, &slice), CLNET_OK, "%s",
+                 clnet_context_error(m->ctx));
+    for (int s = 0; s < p->n_steps; ++s)
+        for (int i = 0; i < p->steps[s].exec.n_gemms; ++i) {
+            const clnet__gemm_plan *gp = &p->steps[s].exec.gemm[i];
+            if (gp->args.m == 1 && !gp->args.trans_b) {
+                clnet__gemm_key(&gp->args, key, len);
+                return gp;
+            }
+        }
+    cr_assert_fail("no GEMM of one row in the inference plan");
+    return NULL;
+}
+
+/* An inference plan prepacks its weights, turning the rule's gemv of one row into the
+ * packed kernel: the tuner times each problem as the plan runs it (the default named so,
+ * the candidates on prepacked panels), and an entry it stores is what the plan runs, never
+ * overridden by the prepacking (an entry choosing gemv here was silently dropped). */
+Test(tune, inference_gemms_are_timed_and_run_as_planned)
+{
+    clnet_context *ctx = context_with_db("");
+    clnet_graph *g = clnet_test_small_resnet(12, 10, 3, 4);
+    clnet_model *m = clnet_test_model(ctx, g, 1, 1, 1);
+    char key[96];
+    const clnet__gemm_plan *head = head_gemm(m, key, sizeof key);
+    cr_expect_eq(head->impl, CLNET_GEMM_PACKED, "the rule's gemv, prepacked");
+    cr_expect(head->prepacked);
+    const clnet_tune_options opt = {.batch = 1, .repeats = 1, .dry_run = 1};
+    const clnet_tune_row *rows = NULL;
+    int n = 0, found = 0;
+    cr_assert_eq(clnet_model_tune(m, &opt, &rows, &n), CLNET_OK, "%s", clnet_context_error(ctx));
+    for (int i = 0; i < n; ++i)
+        if (strcmp(rows[i].problem, key) == 0 && rows[i].is_default) {
+            found = 1;
+            cr_expect_str_eq(rows[i].candidate, "default (packed, prepacked)");
+            cr_expect_eq(rows[i].status, CLNET_OK);
+        }
+    cr_expect(found, "no default row for %s", key);
+    clnet_model_destroy(m);
+
+    const char *db = clnet_test_path("gemv.json");
+    clnet_context *writer = context_with_db(db);
+    clnet__tuned entry;
+    memset(&entry, 0, sizeof entry);
+    snprintf(entry.key, sizeof entry.key, "%s", key);
+    snprintf(entry.choice, sizeof entry.choice, "gemv");
+    entry.ms = entry.default_ms = 1.0;
+    cr_assert_eq(clnet__tune_save(writer, &entry, 1), CLNET_OK, "%s", clnet_context_error(writer));
+    clnet_context_destroy(writer);
+    clnet_context *tuned = context_with_db(db);
+    m = clnet_test_model(tuned, g, 1, 1, 1);
+    head = head_gemm(m, key, sizeof key);
+    cr_expect_eq(head->impl, CLNET_GEMM_GEMV, "the entry's choice");
+    cr_expect(head->tuned);
+    cr_expect(!head->prepacked);
+    clnet_model_destroy(m);
+    clnet_graph_destroy(g);
+    clnet_context_destroy(tuned);
+    clnet_context_destroy(ctx);
+}
