@@ -317,6 +317,9 @@ static clnet_status pack_b(clnet_context *ctx, const clnet__gemm_args *g, size_t
  * 263 -> 300 GFLOP/s, TN 4608x512x128 223 -> 346, NN 128x512x4608 238 -> 319). Others
  * keep gemm_packed: with it, untransposed k <= 1152 lost 5-15%, a packed op(B^T) 10-18%
  * (NT 196x256x2304 377 -> 346) and m <= 8 more than half (1x1000x2048 30 -> 12). */
+/* gemm_packed_conv's arguments after the packed kernels' own. */
+enum { CONV_ARGS = 11 };
+
 static clnet_status gemm_packed(clnet_context *ctx, const clnet__gemm_plan *gp,
                                 const clnet__scratch *scratch, const clnet__gemm_args *g,
                                 const clnet__gemm_epilogue *ep, cl_mem b_packed)
@@ -326,11 +329,10 @@ static clnet_status gemm_packed(clnet_context *ctx, const clnet__gemm_plan *gp,
     const int kp = panel_depth(g->k);
     const int b_direct = gp->b_direct;
     const int nc = b_direct || gp->nc >= g->n ? g->n : gp->nc;
-    /* k blocks of about kc, evenly split so that none is a sliver; an implicit im2col A
-     * in one (blocks made no difference to the ResNets, and its runs of A span a kernel
-     * row), with zeros for a kernel row outside the input. */
+    /* k blocks of about kc, evenly split so that none is a sliver (an implicit im2col A's
+     * plan has none: run() checks), with zeros for a kernel row outside the input. */
     const clnet__gemm_conv *cv = g->conv;
-    const int n_kb = kc_param > 0 && !cv ? (g->k + kc_param - 1) / kc_param : 1;
+    const int n_kb = kc_param > 0 ? (g->k + kc_param - 1) / kc_param : 1;
     const int kc = (g->k + n_kb - 1) / n_kb;
     cl_mem zeros = NULL;
     if (cv)
@@ -365,7 +367,7 @@ static clnet_status gemm_packed(clnet_context *ctx, const clnet__gemm_plan *gp,
         for (int k0 = 0; k0 < g->k; k0 += kc) {
             const int k1 = g->k - k0 < kc ? g->k : k0 + kc;
             /* In-kernel blocks of about kb_param, evenly split, multiples of 4. */
-            const int nb = blocked && !cv ? (k1 - k0 + kb_param - 1) / kb_param : 0;
+            const int nb = blocked ? (k1 - k0 + kb_param - 1) / kb_param : 0;
             const int kb = nb ? ((k1 - k0 + nb - 1) / nb + 3) / 4 * 4 : 0;
             const clnet_arg args[] = {
                 CLNET_ARG_INT(g->trans_a),
@@ -402,7 +404,7 @@ static clnet_status gemm_packed(clnet_context *ctx, const clnet__gemm_plan *gp,
                               (k1 == g->k ? ep_bits & (EP_PRE | EP_ACT) : 0)),
                 CLNET_ARG_INT(ep ? ep->act : 0),
                 CLNET_ARG_FLOAT(ep ? ep->act_alpha : 0.0f),
-                /* gemm_packed_conv only */
+                /* gemm_packed_conv only: the last CONV_ARGS */
                 CLNET_ARG_INT(cv ? cv->in_h : 0),
                 CLNET_ARG_INT(cv ? cv->in_w : 0),
                 CLNET_ARG_INT(cv ? cv->cin : 0),
@@ -419,8 +421,8 @@ static clnet_status gemm_packed(clnet_context *ctx, const clnet__gemm_plan *gp,
                                  : kb ? "gemm_packed_blocked"
                                       : "gemm_packed";
             CLNET_TRY(clnet__launch_local(ctx, "gemm", kernel, args,
-                                          (int)CLNET_COUNTOF(args) - (cv ? 0 : 11), 1, &global,
-                                          &wg));
+                                          (int)CLNET_COUNTOF(args) - (cv ? 0 : CONV_ARGS), 1,
+                                          &global, &wg));
         }
     }
     return CLNET_OK;
@@ -568,10 +570,13 @@ static clnet_status run(clnet_context *ctx, const clnet__gemm_plan *gp, const cl
 {
     CLNET_TRY(check_args(ctx, g, b_packed));
     const clnet__gemm_args *p = &gp->args;
-    if (g->conv && gp->impl != CLNET_GEMM_PACKED)
+    /* gemm_packed_conv runs the whole k in one launch, without in-kernel blocks: its runs
+     * of A span a kernel row (k blocks made no difference to the ResNets). */
+    if (g->conv && (gp->impl != CLNET_GEMM_PACKED || gp->kc > 0 || gp->kb > 0))
         return clnet__fail(ctx, CLNET_ERR_INTERNAL,
-                           "GEMM %dx%dx%d: an implicit im2col A on the %s implementation", g->m,
-                           g->n, g->k, clnet__gemm_impl_name(gp->impl));
+                           "GEMM %dx%dx%d: an implicit im2col A on the %s plan (k launch depth "
+                           "%d, blocks %d)",
+                           g->m, g->n, g->k, clnet__gemm_impl_name(gp->impl), gp->kc, gp->kb);
     if (g->trans_a != p->trans_a || g->trans_b != p->trans_b || g->m > p->m || g->n > p->n ||
         g->k > p->k)
         return clnet__fail(ctx, CLNET_ERR_INTERNAL,

@@ -383,14 +383,15 @@ static void plan_gemm(const clnet_context *ctx, clnet__op_exec *e, int role, int
 }
 
 /* The implicit convolution's GEMM runs on the packed kernel (what reads A through the
- * input), with the database's parameters when its entry chose them; gemm.c runs it in one
- * launch, without in-kernel k blocks. */
+ * input), with the database's parameters when its entry chose them, in one launch without
+ * in-kernel k blocks (its runs of A span a kernel row). */
 static void implicit_packed(const clnet_context *ctx, clnet__gemm_plan *gp)
 {
     if (gp->impl != CLNET_GEMM_PACKED) {
         const clnet__gemm_args g = gp->args;
         clnet__gemm_prepare_with(ctx, &g, CLNET_GEMM_PACKED, NULL, gp);
     }
+    gp->kc = 0;
     gp->kb = 0;
 }
 
