@@ -31,4 +31,34 @@ void clnet__gemm_problem_free(clnet__gemm_problem *p);
 clnet_status clnet__gemm_problem_check(clnet_context *ctx, clnet__gemm_problem *p,
                                        const clnet__tuned *cand, double *max_rel);
 
+/* Shared by tune.c (GEMMs, the whole run) and tune_conv.c (convolution algorithms). */
+
+/* How much faster than the default a candidate must be to be stored. */
+#define TUNE_MARGIN 0.03
+
+/* The rows of a run (clnet_model::tune). */
+typedef struct tune_result {
+    clnet_tune_row *rows;
+    char (*text)[3][128]; /* per row: problem, candidate, layers */
+    int n, cap;
+} tune_result;
+
+/* One candidate's run, waited for: a GEMM (tune.c) or a convolution (tune_conv.c). */
+typedef struct timed_run {
+    clnet_context *ctx;
+    void *problem;
+    const void *prepared; /* the prepared GEMM, or the convolution's clnet__op_alone */
+    clnet_status (*run)(const struct timed_run *r);
+} timed_run;
+
+/* Median wall time of repeats runs, in milliseconds. */
+clnet_status clnet__tune_median_ms(const timed_run *r, int repeats, double *ms);
+/* A new row of res (texts copied), or NULL out of host memory (ctx's error set). */
+clnet_tune_row *clnet__tune_add_row(clnet_context *ctx, tune_result *res, const char *problem,
+                                    const char *candidate, const char *layers);
+/* The winners (one per problem) of the convolutions' algorithms of m's plan for o, appended
+ * to *winners, their rows to m->tune. */
+clnet_status clnet__tune_convs(clnet_model *m, const clnet_tune_options *o, clnet__tuned **winners,
+                               int *n_winners);
+
 #endif
