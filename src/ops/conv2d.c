@@ -7,6 +7,7 @@
  * direct kernels of conv2d_grouped.c. Every path but the grouped direct one can write its
  * output as a channel block of a wider tensor (exec.strided_out: the memory plan's in-place
  * concatenation). Also runs dense (dense.c).
+ * The column matrix and the GEMMs of each role: conv2d_columns.c.
  * Kernels: cl/conv2d.cl. Reference: src/ref/conv2d.c. Tests: tests/ops/test_conv2d.c,
  * test_conv2d_implicit.c. */
 #include <limits.h>
@@ -154,153 +155,6 @@ static int is_gpu(const clnet_context *ctx)
     return clnet__param(ctx, PROG, "CLNET_GPU", 0) != 0;
 }
 
-/* The convolution is one GEMM on the activation itself: [pixels, cin] x [cin, cout]. */
-static int pointwise(const geom *g)
-{
-    return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->out_h == g->in_h &&
-           g->out_w == g->in_w;
-}
-
-/* Images per im2col chunk: the column matrix stays within COL_BYTES and the device's
- * max allocation (one image at least). */
-static int chunk_images(const clnet_context *ctx, const geom *g)
-{
-    uint64_t bound = (uint64_t)clnet__param(ctx, PROG, "COL_BYTES", 64 << 20);
-    if (bound > ctx->info.max_alloc_bytes)
-        bound = ctx->info.max_alloc_bytes;
-    const uint64_t per_image =
-        (uint64_t)g->out_h * g->out_w * g->kh * g->kw * g->cin * sizeof(float);
-    const uint64_t n = bound / per_image;
-    return n < 1 ? 1 : n > (uint64_t)g->batch ? g->batch : (int)n;
-}
-
-static size_t col_bytes(const geom *g, int per)
-{
-    return (size_t)per * g->out_h * g->out_w * (size_t)(g->kh * g->kw * g->cin) * sizeof(float);
-}
-
-/* The column buffer of a chunk of *per images (chunk_images), from the scratch. */
-static clnet_status col_buffer(clnet_context *ctx, const clnet__scratch *s, const geom *g, int *per,
-                               cl_mem *col)
-{
-    *per = chunk_images(ctx, g);
-    return clnet__scratch_get(ctx, s, CLNET_SCRATCH_COL, col_bytes(g, *per), "conv2d im2col", col);
-}
-
-/* Appends the CV_GEOM kernel arguments; returns how many. */
-static int geom_args(const geom *g, clnet_arg *a)
-{
-    const int v[] = {g->in_h, g->in_w, g->cin, g->out_h, g->out_w, g->kh,
-                     g->kw,   g->sh,   g->sw,  g->pad_t, g->pad_l, g->groups};
-    for (size_t i = 0; i < CLNET_COUNTOF(v); ++i)
-        a[i] = CLNET_ARG_INT(v[i]);
-    return (int)CLNET_COUNTOF(v);
-}
-
-/* col = the column matrix of images n0 .. n0 + images - 1 of x. */
-static clnet_status im2col(clnet_context *ctx, const geom *g, cl_mem x, int n0, int images,
-                           cl_mem col)
-{
-    const int pixels = images * g->out_h * g->out_w, kk = g->kh * g->kw * g->cin;
-    clnet_arg args[17];
-    int n = 0;
-    args[n++] = CLNET_ARG_MEM(x);
-    args[n++] = CLNET_ARG_MEM(col);
-    args[n++] = CLNET_ARG_INT(n0);
-    args[n++] = CLNET_ARG_INT(pixels);
-    n += geom_args(g, args + n);
-    const size_t gpu[2] = {(size_t)kk, (size_t)pixels}, cpu[2] = {1, (size_t)pixels};
-    return clnet__launch(ctx, PROG, "conv2d_im2col", args, n, 2, is_gpu(ctx) ? gpu : cpu);
-}
-
-/* dx of images n0 .. n0 + images - 1 from their column-matrix gradient dcol. */
-static clnet_status col2im(clnet_context *ctx, const geom *g, cl_mem dcol, int n0, int images,
-                           cl_mem dx)
-{
-    clnet_arg args[17];
-    int n = 0;
-    args[n++] = CLNET_ARG_MEM(dcol);
-    args[n++] = CLNET_ARG_MEM(dx);
-    args[n++] = CLNET_ARG_INT(n0);
-    args[n++] = CLNET_ARG_INT(images);
-    n += geom_args(g, args + n);
-    const size_t rows = (size_t)images * g->in_h;
-    if (is_gpu(ctx)) {
-        const size_t global[3] = {(size_t)g->cin, (size_t)g->in_w, rows};
-        return clnet__launch(ctx, PROG, "conv2d_col2im", args, n, 3, global);
-    }
-    return clnet__launch(ctx, PROG, "conv2d_col2im", args, n, 1, &rows);
-}
-
-/* The product of role (CLNET_CONV_GEMM_*) for one group over rows output pixels, on the
- * group's slices: kin columns of the "input" matrix (the column matrix, or x itself for
- * pointwise; its rows kk = kh * kw * cin long) and og output channels of y, dpre and the
- * kernel (rows cout long). Every group's product has these sizes and leading dimensions;
- * group_step gives how far its operands move per group. One group: packed matrices. */
-static clnet__gemm_args role_args(const geom *g, int role, int rows, float beta)
-{
-    const int og = g->cout / g->groups, kk = g->kh * g->kw * g->cin, kin = kk / g->groups;
-    clnet__gemm_args a;
-    if (role == CLNET_CONV_GEMM_FWD) /* y_g = in_g W_g */
-        a = (clnet__gemm_args){
-            .m = rows, .n = og, .k = kin, .lda = kk, .ldb = g->cout, .ldc = g->cout};
-    else if (role == CLNET_CONV_GEMM_DX) /* din_g = dpre_g W_g^T */
-        a = (clnet__gemm_args){
-            .trans_b = 1, .m = rows, .n = kin, .k = og, .lda = g->cout, .ldb = g->cout, .ldc = kk};
-    else /* dW_g = in_g^T dpre_g */
-        a = (clnet__gemm_args){
-            .trans_a = 1, .m = kin, .n = og, .k = rows, .lda = kk, .ldb = g->cout, .ldc = g->cout};
-    a.alpha = 1.0f;
-    a.beta = beta;
-    return a;
-}
-
-/* Floats the A, B and C of role move from one group to the next. */
-static void group_step(const geom *g, int role, size_t step[3])
-{
-    const size_t og = (size_t)(g->cout / g->groups),
-                 kin = (size_t)(g->kh * g->kw * g->cin) / g->groups;
-    step[0] = role == CLNET_CONV_GEMM_DX ? og : kin;
-    step[1] = og;
-    step[2] = role == CLNET_CONV_GEMM_DX ? kin : og;
-}
-
-/* What a GEMM of conv2d runs on: the record and the scratch of the call; for a forward
- * the epilogue its GEMM applies (exec->fused_epilogue; NULL: a pass of its own follows)
- * and the prepacked B (exec->prepacked_bytes; NULL: none). */
-typedef struct gemm_ctx {
-    clnet_context *ctx;
-    const clnet__op_exec *e;
-    const clnet__scratch *s;
-    const clnet__gemm_epilogue *ep;
-    cl_mem b_packed;
-    const clnet__gemm_conv *conv; /* the forward's implicit column matrix, or NULL */
-} gemm_ctx;
-
-/* The GEMMs of role (CLNET_CONV_GEMM_*) over rows output pixels as the record planned
- * them, one per group, the operands at a_off, b_off, c_off for group 0; ldc 0: C's rows
- * are the role's (else a forward's output rows ldc apart, inside a wider tensor). */
-static clnet_status gemm(const gemm_ctx *r, const geom *g, int role, int rows, float beta, cl_mem a,
-                         size_t a_off, cl_mem b, size_t b_off, cl_mem c, size_t c_off, int ldc)
-{
-    size_t step[3];
-    group_step(g, role, step);
-    for (int i = 0; i < g->groups; ++i) {
-        clnet__gemm_args ga = role_args(g, role, rows, beta);
-        ga.a = a;
-        ga.a_off = a_off + (size_t)i * step[0];
-        ga.b = b;
-        ga.b_off = b_off + (size_t)i * step[1];
-        ga.c = c;
-        ga.c_off = c_off + (size_t)i * step[2];
-        if (ldc)
-            ga.ldc = ldc;
-        ga.conv = r->conv;
-        CLNET_TRY(clnet__gemm_run_with(r->ctx, &r->e->gemm[role], r->s, &ga, r->ep, r->b_packed));
-    }
-    return CLNET_OK;
-}
-
 /* y = act(y + bias + res) in place over rows x cout, the value before act into pre; bias,
  * res and pre may be NULL. y's rows are ldy apart from y_off; res and pre are packed. */
 static clnet_status epilogue(clnet_context *ctx, cl_mem y, int ldy, int y_off, cl_mem bias,
@@ -425,7 +279,7 @@ clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_
     geom g;
     CLNET_TRY(clnet__conv2d_geom(ctx, p, in[0], &g));
     const int opix = g.out_h * g.out_w, rows = g.batch * opix;
-    const int per = chunk_images(ctx, &g), pw = pointwise(&g);
+    const int per = clnet__conv2d_chunk_images(ctx, &g), pw = clnet__conv2d_pointwise(&g);
     clnet__conv_algo algo;
     char name[48], grouped[24] = "";
     if (g.groups > 1)
@@ -441,15 +295,16 @@ clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_
     } else if (algo == CLNET_CONV_GROUPED) {
         need(e, 0, CLNET_SCRATCH_COL, clnet__conv2d_grouped_scratch(ctx, &g));
     } else if (algo == CLNET_CONV_IMPLICIT) {
-        plan_gemm(ctx, e, CLNET_CONV_GEMM_FWD, 0, role_args(&g, CLNET_CONV_GEMM_FWD, rows, 0.0f),
-                  use_db);
+        plan_gemm(ctx, e, CLNET_CONV_GEMM_FWD, 0,
+                  clnet__conv2d_role_args(&g, CLNET_CONV_GEMM_FWD, rows, 0.0f), use_db);
         implicit_packed(ctx, &e->gemm[CLNET_CONV_GEMM_FWD]);
         need(e, 0, CLNET_SCRATCH_PACK_B, e->gemm[CLNET_CONV_GEMM_FWD].scratch);
     } else if (algo != CLNET_CONV_DIRECT) {
         plan_gemm(ctx, e, CLNET_CONV_GEMM_FWD, 0,
-                  role_args(&g, CLNET_CONV_GEMM_FWD, pw ? rows : per * opix, 0.0f), use_db);
+                  clnet__conv2d_role_args(&g, CLNET_CONV_GEMM_FWD, pw ? rows : per * opix, 0.0f),
+                  use_db);
         if (!pw)
-            need(e, 0, CLNET_SCRATCH_COL, col_bytes(&g, per));
+            need(e, 0, CLNET_SCRATCH_COL, clnet__conv2d_col_bytes(&g, per));
         if (!training && e->prepack && g.groups == 1) {
             clnet__gemm_prefer_prepacked(ctx, &e->gemm[CLNET_CONV_GEMM_FWD]);
             need(e, 0, CLNET_SCRATCH_PACK_B, e->gemm[CLNET_CONV_GEMM_FWD].scratch);
@@ -504,15 +359,17 @@ clnet_status clnet__conv2d_prepare_with(clnet_context *ctx, const clnet__conv2d_
             e->n_gemms = 2;
         } else if (algo != CLNET_CONV_GROUPED) {
             plan_gemm(ctx, e, CLNET_CONV_GEMM_DX, 1,
-                      role_args(&g, CLNET_CONV_GEMM_DX, pw ? rows : per * opix, 0.0f), use_db);
+                      clnet__conv2d_role_args(&g, CLNET_CONV_GEMM_DX, pw ? rows : per * opix, 0.0f),
+                      use_db);
             if (!pw)
-                need(e, 1, CLNET_SCRATCH_COL, col_bytes(&g, per));
+                need(e, 1, CLNET_SCRATCH_COL, clnet__conv2d_col_bytes(&g, per));
         }
     }
     plan_gemm(ctx, e, CLNET_CONV_GEMM_DW, 1,
-              role_args(&g, CLNET_CONV_GEMM_DW, pw ? rows : per * opix, 0.0f), use_db);
+              clnet__conv2d_role_args(&g, CLNET_CONV_GEMM_DW, pw ? rows : per * opix, 0.0f),
+              use_db);
     if (!pw)
-        need(e, 1, CLNET_SCRATCH_COL, col_bytes(&g, per));
+        need(e, 1, CLNET_SCRATCH_COL, clnet__conv2d_col_bytes(&g, per));
     char dx_name[64] = "";
     if (want_dx && algo == CLNET_CONV_GROUPED)
         snprintf(dx_name, sizeof dx_name, "dx: grouped direct; ");
@@ -577,7 +434,7 @@ static clnet_status conv2d_prepack(clnet_context *ctx, const void *params, const
     (void)n_in;
     geom g;
     CLNET_TRY(clnet__conv2d_geom(ctx, params, in[0], &g));
-    const clnet__gemm_args ga = role_args(&g, CLNET_CONV_GEMM_FWD, 1, 0.0f);
+    const clnet__gemm_args ga = clnet__conv2d_role_args(&g, CLNET_CONV_GEMM_FWD, 1, 0.0f);
     return clnet__gemm_prepack(ctx, &e->gemm[CLNET_CONV_GEMM_FWD], kernel, ga.ldb, out);
 }
 
@@ -611,26 +468,27 @@ static clnet_status conv2d_forward(const clnet__op_call *call)
                                .act_alpha = p->act.alpha};
     const clnet__gemm_conv cv = {g.in_h, g.in_w, g.cin, g.out_h, g.out_w,
                                  g.kw,   g.sh,   g.sw,  g.pad_t, g.pad_l};
-    const gemm_ctx r = {ctx,
-                        e,
-                        call->scratch,
-                        e->fused_epilogue ? &ep : NULL,
-                        e->prepacked_bytes ? call->prepacked : NULL,
-                        e->algo == CLNET_CONV_IMPLICIT ? &cv : NULL};
+    const clnet__conv2d_gemm_ctx r = {ctx,
+                                      e,
+                                      call->scratch,
+                                      e->fused_epilogue ? &ep : NULL,
+                                      e->prepacked_bytes ? call->prepacked : NULL,
+                                      e->algo == CLNET_CONV_IMPLICIT ? &cv : NULL};
     if (e->algo == CLNET_CONV_GROUPED) {
         CLNET_TRY(clnet__conv2d_grouped(ctx, call->scratch, &g, x, w, y));
-    } else if (pointwise(&g) || e->algo == CLNET_CONV_IMPLICIT) {
-        CLNET_TRY(gemm(&r, &g, CLNET_CONV_GEMM_FWD, rows, 0.0f, x, 0, w, 0, y, (size_t)y_off, ldy));
+    } else if (clnet__conv2d_pointwise(&g) || e->algo == CLNET_CONV_IMPLICIT) {
+        CLNET_TRY(clnet__conv2d_gemm(&r, &g, CLNET_CONV_GEMM_FWD, rows, 0.0f, x, 0, w, 0, y,
+                                     (size_t)y_off, ldy));
     } else {
         int per = 0;
         cl_mem col = NULL;
-        CLNET_TRY(col_buffer(ctx, call->scratch, &g, &per, &col));
+        CLNET_TRY(clnet__conv2d_col_buffer(ctx, call->scratch, &g, &per, &col));
         for (int n0 = 0; n0 < g.batch; n0 += per) {
             const int images = g.batch - n0 < per ? g.batch - n0 : per;
-            CLNET_TRY(im2col(ctx, &g, x, n0, images, col));
+            CLNET_TRY(clnet__conv2d_im2col(ctx, &g, x, n0, images, col));
             ep.res_off = (size_t)n0 * opix * g.cout;
-            CLNET_TRY(gemm(&r, &g, CLNET_CONV_GEMM_FWD, images * opix, 0.0f, col, 0, w, 0, y,
-                           (size_t)y_off + (size_t)n0 * opix * ldy, ldy));
+            CLNET_TRY(clnet__conv2d_gemm(&r, &g, CLNET_CONV_GEMM_FWD, images * opix, 0.0f, col, 0,
+                                         w, 0, y, (size_t)y_off + (size_t)n0 * opix * ldy, ldy));
         }
     }
     return e->fused_epilogue ? CLNET_OK
@@ -670,22 +528,23 @@ static clnet_status act_backward(const clnet__op_call *call, clnet__act act, cl_
 clnet_status clnet__conv2d_dx(clnet_context *ctx, const clnet__op_exec *e, const clnet__scratch *s,
                               const clnet__conv_geom *g, cl_mem dpre, cl_mem w, cl_mem dx)
 {
-    const gemm_ctx r = {ctx, e, s, NULL, NULL, NULL};
+    const clnet__conv2d_gemm_ctx r = {ctx, e, s, NULL, NULL, NULL};
     if (e->algo_dx == CLNET_CONV_WINOGRAD)
         return clnet__conv2d_winograd_dx(ctx, s, &e->gemm[CLNET_CONV_GEMM_DX], g, dpre, w, dx);
     if (e->algo_dx == CLNET_CONV_GROUPED)
         return clnet__conv2d_grouped_dx(ctx, g, dpre, w, dx);
     const int opix = g->out_h * g->out_w;
-    if (pointwise(g))
-        return gemm(&r, g, CLNET_CONV_GEMM_DX, g->batch * opix, 0.0f, dpre, 0, w, 0, dx, 0, 0);
+    if (clnet__conv2d_pointwise(g))
+        return clnet__conv2d_gemm(&r, g, CLNET_CONV_GEMM_DX, g->batch * opix, 0.0f, dpre, 0, w, 0,
+                                  dx, 0, 0);
     int per = 0;
     cl_mem col = NULL;
-    CLNET_TRY(col_buffer(ctx, s, g, &per, &col));
+    CLNET_TRY(clnet__conv2d_col_buffer(ctx, s, g, &per, &col));
     for (int n0 = 0; n0 < g->batch; n0 += per) {
         const int images = g->batch - n0 < per ? g->batch - n0 : per;
-        CLNET_TRY(gemm(&r, g, CLNET_CONV_GEMM_DX, images * opix, 0.0f, dpre,
-                       (size_t)n0 * opix * g->cout, w, 0, col, 0, 0));
-        CLNET_TRY(col2im(ctx, g, col, n0, images, dx));
+        CLNET_TRY(clnet__conv2d_gemm(&r, g, CLNET_CONV_GEMM_DX, images * opix, 0.0f, dpre,
+                                     (size_t)n0 * opix * g->cout, w, 0, col, 0, 0));
+        CLNET_TRY(clnet__conv2d_col2im(ctx, g, col, n0, images, dx));
     }
     return CLNET_OK;
 }
@@ -695,20 +554,20 @@ clnet_status clnet__conv2d_dx(clnet_context *ctx, const clnet__op_exec *e, const
 static clnet_status backward_weights(const clnet__op_call *call, const geom *g, cl_mem dpre)
 {
     clnet_context *ctx = call->ctx;
-    const gemm_ctx r = {ctx, call->exec, call->scratch, NULL, NULL, NULL};
+    const clnet__conv2d_gemm_ctx r = {ctx, call->exec, call->scratch, NULL, NULL, NULL};
     cl_mem dw = call->dw[0]->buf;
     const int opix = g->out_h * g->out_w;
-    if (pointwise(g))
-        return gemm(&r, g, CLNET_CONV_GEMM_DW, g->batch * opix, 0.0f, call->in[0]->buf, 0, dpre, 0,
-                    dw, 0, 0);
+    if (clnet__conv2d_pointwise(g))
+        return clnet__conv2d_gemm(&r, g, CLNET_CONV_GEMM_DW, g->batch * opix, 0.0f,
+                                  call->in[0]->buf, 0, dpre, 0, dw, 0, 0);
     int per = 0;
     cl_mem col = NULL;
-    CLNET_TRY(col_buffer(ctx, call->scratch, g, &per, &col));
+    CLNET_TRY(clnet__conv2d_col_buffer(ctx, call->scratch, g, &per, &col));
     for (int n0 = 0; n0 < g->batch; n0 += per) {
         const int images = g->batch - n0 < per ? g->batch - n0 : per;
-        CLNET_TRY(im2col(ctx, g, call->in[0]->buf, n0, images, col));
-        CLNET_TRY(gemm(&r, g, CLNET_CONV_GEMM_DW, images * opix, n0 ? 1.0f : 0.0f, col, 0, dpre,
-                       (size_t)n0 * opix * g->cout, dw, 0, 0));
+        CLNET_TRY(clnet__conv2d_im2col(ctx, g, call->in[0]->buf, n0, images, col));
+        CLNET_TRY(clnet__conv2d_gemm(&r, g, CLNET_CONV_GEMM_DW, images * opix, n0 ? 1.0f : 0.0f,
+                                     col, 0, dpre, (size_t)n0 * opix * g->cout, dw, 0, 0));
     }
     return CLNET_OK;
 }

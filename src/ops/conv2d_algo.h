@@ -5,6 +5,7 @@
 #ifndef CLNET_OPS_CONV2D_ALGO_H
 #define CLNET_OPS_CONV2D_ALGO_H
 
+#include "gemm/gemm.h"
 #include "ops/op.h"
 
 typedef enum clnet__conv_algo {
@@ -105,5 +106,44 @@ clnet_status clnet__conv2d_grouped_dx(clnet_context *ctx, const clnet__conv_geom
 clnet_status clnet__conv2d_direct(clnet_context *ctx, const clnet__conv_geom *g, cl_mem x, cl_mem w,
                                   cl_mem bias, cl_mem res, clnet__act act, cl_mem y, int ldy,
                                   int y_off, cl_mem pre);
+
+/* The im2col and GEMM paths' shared parts (conv2d_columns.c). The convolution is one GEMM
+ * on the activation itself: [pixels, cin] x [cin, cout]. */
+int clnet__conv2d_pointwise(const clnet__conv_geom *g);
+/* Images per im2col chunk: the column matrix stays within COL_BYTES and the device's max
+ * allocation (one image at least); the bytes of a chunk of per images. */
+int clnet__conv2d_chunk_images(const clnet_context *ctx, const clnet__conv_geom *g);
+size_t clnet__conv2d_col_bytes(const clnet__conv_geom *g, int per);
+/* The column buffer of a chunk of *per images (chunk_images), from the scratch. */
+clnet_status clnet__conv2d_col_buffer(clnet_context *ctx, const clnet__scratch *s,
+                                      const clnet__conv_geom *g, int *per, cl_mem *col);
+/* col = the column matrix of images n0 .. n0 + images - 1 of x; dx of those images from
+ * their column-matrix gradient dcol. Only enqueue. */
+clnet_status clnet__conv2d_im2col(clnet_context *ctx, const clnet__conv_geom *g, cl_mem x, int n0,
+                                  int images, cl_mem col);
+clnet_status clnet__conv2d_col2im(clnet_context *ctx, const clnet__conv_geom *g, cl_mem dcol,
+                                  int n0, int images, cl_mem dx);
+/* The product of role (CLNET_CONV_GEMM_*) for one group over rows output pixels, on the
+ * group's slices: kin columns of the "input" matrix (the column matrix, or x itself for
+ * pointwise; its rows kk = kh * kw * cin long) and og output channels of y, dpre and the
+ * kernel (rows cout long). One group: packed matrices. */
+clnet__gemm_args clnet__conv2d_role_args(const clnet__conv_geom *g, int role, int rows, float beta);
+/* What a GEMM of conv2d runs on: the record and the scratch of the call; for a forward
+ * the epilogue its GEMM applies (exec->fused_epilogue; NULL: a pass of its own follows)
+ * and the prepacked B (exec->prepacked_bytes; NULL: none). */
+typedef struct clnet__conv2d_gemm_ctx {
+    clnet_context *ctx;
+    const clnet__op_exec *e;
+    const clnet__scratch *s;
+    const clnet__gemm_epilogue *ep;
+    cl_mem b_packed;
+    const clnet__gemm_conv *conv; /* the forward's implicit column matrix, or NULL */
+} clnet__conv2d_gemm_ctx;
+/* The GEMMs of role (CLNET_CONV_GEMM_*) over rows output pixels as the record planned
+ * them, one per group, the operands at a_off, b_off, c_off for group 0; ldc 0: C's rows
+ * are the role's (else a forward's output rows ldc apart, inside a wider tensor). */
+clnet_status clnet__conv2d_gemm(const clnet__conv2d_gemm_ctx *r, const clnet__conv_geom *g,
+                                int role, int rows, float beta, cl_mem a, size_t a_off, cl_mem b,
+                                size_t b_off, cl_mem c, size_t c_off, int ldc);
 
 #endif
