@@ -2,6 +2,8 @@
 # Builds and runs the test suite (Criterion tests through ctest).
 #   ./test.sh              the normal build, in ./build
 #   ./test.sh --sanitize   an AddressSanitizer + UndefinedBehaviorSanitizer build, in ./build-asan
+#   ./test.sh --tsan       the threaded data path (the batcher's workers over an image
+#                          folder, tests/threads/) under ThreadSanitizer, in ./build-tsan
 # Extra arguments go to ctest (e.g. -R max_pool).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -28,6 +30,20 @@ if [ "${1:-}" = "--sanitize" ]; then
     # sanitizers (CLNET_GEMM_SMALL: the small-m GEMM cases with k <= 7, n <= 17, as for
     # oclgrind).
     export CLNET_TEST_SANITIZE=1 CLNET_GEMM_SMALL=1
+fi
+if [ "${1:-}" = "--tsan" ]; then
+    shift
+    # The batcher's workers are the library's own threads (POCL's are not ours to
+    # check): tests/threads/, plain programs, since Criterion cannot start under
+    # ThreadSanitizer.
+    tests=(test_batcher_threads)
+    cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_C_FLAGS_DEBUG=-O1 -g" \
+        -DCLNET_TSAN=ON -DCLNET_BUILD_BENCH=OFF >/dev/null
+    cmake --build build-tsan -j"$(nproc)" --target "${tests[@]}"
+    cd build-tsan
+    export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
+    ctest --output-on-failure -j"$(nproc)" -R "^($(IFS='|'; echo "${tests[*]}"))\$" "$@"
+    exit
 fi
 cmake -S . -B "$dir" "${flags[@]}" >/dev/null
 cmake --build "$dir" -j"$(nproc)"

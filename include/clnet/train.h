@@ -319,7 +319,7 @@ CLNET_API clnet_status clnet_model_replace_head(clnet_model *m, int classes, uin
  * `clnet train --freeze 0` should refuse); a warning goes to the log callback then. */
 CLNET_API clnet_status clnet_model_freeze(clnet_model *m, int n, int64_t *trainable);
 
-/* ---- datasets: labelled images in host memory, batched in a background thread ---- */
+/* ---- datasets: labelled images, batched by background worker threads ---- */
 
 typedef struct clnet_dataset clnet_dataset;
 
@@ -333,8 +333,11 @@ typedef struct clnet_dataset_options {
      * then takes the first image's size and channels). */
     int h, w, c;
     /* Receives, for image folders, one line per skipped image (level 1: its path and
-     * why), per empty class folder (level 1), a summary (level 2: images, classes,
-     * skipped, ignored) and one line per ignored file (level 3). */
+     * why, once, when a batch or the statistics first read it), per empty class folder
+     * (level 1), a summary (level 2: images, classes, ignored, size) and one line per
+     * ignored file (level 3). A folder keeps log and log_user for the images it reads
+     * later, so log_user must outlive the dataset; log may then be called from the
+     * batchers' worker threads, one call at a time. */
     clnet_log_fn log;
     void *log_user;
     /* When given (n_classes > 0), the dataset's classes are exactly these names in this
@@ -360,14 +363,19 @@ typedef struct clnet_dataset_options {
  *                   BMP, GIF, TGA and binary PNM, recognized by content, not by name;
  *   "idx:DIR"       MNIST / Fashion-MNIST idx files (raw or .gz) in DIR;
  *   "cifar:DIR"     CIFAR-10 binary batches (data_batch_1..5.bin, test_batch.bin) in DIR.
- * part: "train" or "test" for idx and CIFAR (ignored for folders). Decodes every image
- * now (into 8-bit pixels at the target size, EXIF orientation applied). In a folder,
- * files that are no image of those formats are ignored and counted
- * (clnet_dataset_ignored); images that fail to decode (corrupt, truncated, a side of 0,
- * over max_pixels) are skipped, counted (clnet_dataset_skipped) and logged with the
- * reason; an empty class folder is a warning and keeps its label with no images. A
- * folder without class folders, or whose classes hold no image at all, is an error. On
- * failure *out is NULL and err (err_len bytes) says what and where. */
+ * part: "train" or "test" for idx and CIFAR (ignored for folders). idx and CIFAR are
+ * read into memory now. A folder keeps only its files' paths and labels: each image is
+ * decoded when a batch (or clnet_dataset_stats) needs it, into 8-bit pixels at the
+ * target size (EXIF orientation applied; a JPEG at the smallest DCT scale covering the
+ * target), so memory does not grow with the folder. In a folder, files that are no
+ * image of those formats by name or first bytes are ignored and counted
+ * (clnet_dataset_ignored); an image that fails to decode (corrupt, truncated, a side of
+ * 0, over max_pixels) is skipped when first read, counted (clnet_dataset_skipped) and
+ * logged once with the reason; an empty class folder is a warning and keeps its label
+ * with no images. A folder without class folders, or whose classes hold no image file
+ * at all, is an error, and so is one whose files all fail when the target size must be
+ * taken from the first image. On failure *out is NULL and err (err_len bytes) says what
+ * and where. */
 CLNET_API clnet_status clnet_dataset_open(const char *source, const char *part,
                                           const clnet_dataset_options *opt, clnet_dataset **out,
                                           char *err, size_t err_len);
@@ -378,7 +386,8 @@ CLNET_API clnet_shape clnet_dataset_image_shape(const clnet_dataset *d);
 CLNET_API int clnet_dataset_class_count(const clnet_dataset *d);
 /* Borrowed, lives as long as d (a split shares its parent's names). */
 CLNET_API const char *clnet_dataset_class_name(const clnet_dataset *d, int k);
-/* Images skipped as unreadable or corrupt when opening. */
+/* Images skipped as unreadable or corrupt: when opening (idx, CIFAR), or for a folder
+ * those found so far by batches, statistics and the opening (shared with its splits). */
 CLNET_API int clnet_dataset_skipped(const clnet_dataset *d);
 /* Files of an image folder left out because they are no image of a supported format
  * (text files, videos, ...), loose files beside the class folders included. */
@@ -389,7 +398,9 @@ CLNET_API int clnet_dataset_label(const clnet_dataset *d, int i);
  * round(fraction * size) images; both borrow d's images, so d must outlive them. */
 CLNET_API clnet_status clnet_dataset_split(clnet_dataset *d, double fraction, uint64_t seed,
                                            clnet_dataset **train, clnet_dataset **val);
-/* Per-channel mean and standard deviation of the pixels scaled to [0, 1]. */
+/* Per-channel mean and standard deviation of the pixels scaled to [0, 1]: of every
+ * image in memory, and for an image folder of at most 256 images picked by a fixed seed
+ * (its unreadable files skipped; CLNET_ERR_PARSE when none decodes). */
 CLNET_API clnet_status clnet_dataset_stats(const clnet_dataset *d, float *mean, float *std);
 /* Keras's and scikit-learn's "balanced" class weights for training on d (for
  * clnet_fit_options.class_weight): class k gets size / (present * count_k), where count_k
@@ -408,10 +419,19 @@ typedef struct clnet_batch_options {
     int augment;       /* random crop (zero padding of 4, or 2 under 32x32) and flip */
     const float *mean; /* per channel, applied to pixels scaled to [0, 1]; NULL: 0 */
     const float *std;  /* NULL: 1 */
+    /* Threads that decode, augment and normalize images; 0: 1. Batches do not depend on
+     * it: the same seed gives the same bytes with any number of workers. */
+    int workers;
 } clnet_batch_options;
 
-/* Batches of d, prepared by a background thread one batch ahead so the device never
- * waits for decoding, augmentation or normalization. d must outlive b. */
+/* The most worker threads a batcher takes. */
+#define CLNET_MAX_WORKERS 64
+
+/* Batches of d, prepared by background worker threads ahead of the caller (one batch
+ * ahead with one worker, two with more) so the device need not wait for decoding,
+ * augmentation or normalization. An image that turns out unreadable is left out of its
+ * batch, which is then smaller (counted by clnet_dataset_skipped and
+ * clnet_batcher_epoch_stats); a batch with no image left is passed over. d must outlive b. */
 CLNET_API clnet_status clnet_batcher_create(const clnet_dataset *d, const clnet_batch_options *o,
                                             clnet_batcher **out);
 CLNET_API void clnet_batcher_destroy(clnet_batcher *b);
@@ -423,8 +443,18 @@ CLNET_API clnet_status clnet_batcher_start(clnet_batcher *b, int epoch);
  * NULL) gets how long the call waited for the background thread. */
 CLNET_API clnet_status clnet_batcher_next(clnet_batcher *b, const float **images,
                                           const int **labels, int *n, double *waited_ms);
-/* Batches in one epoch. */
+/* Batches in one epoch (as planned: batches left empty by unreadable images are not
+ * handed out). */
 CLNET_API int clnet_batcher_batches(const clnet_batcher *b);
+/* What the batches the current epoch has handed out so far took. */
+typedef struct clnet_batcher_stats {
+    int images;    /* in them */
+    int skipped;   /* left out of them as unreadable */
+    double data_s; /* the workers' time making them (reading, decoding, augmenting,
+                    * normalizing), summed over the workers */
+    int workers;
+} clnet_batcher_stats;
+CLNET_API clnet_batcher_stats clnet_batcher_epoch_stats(const clnet_batcher *b);
 
 /* ---- fit and evaluate: the Keras-like loops over datasets ---- */
 
@@ -439,6 +469,10 @@ typedef struct clnet_progress {
     double eta_s;                  /* to the end of the epoch */
     double epoch_s;                /* seconds spent in this epoch */
     double device_busy;            /* fraction of the epoch's time not spent waiting for batches */
+    double data_s;                 /* worker time making this epoch's batches so far (summed) */
+    int workers;                   /* the batcher's worker threads */
+    int images;                    /* trained on this epoch so far */
+    int skipped;                   /* left out of this epoch's batches so far as unreadable */
     float lr;                      /* learning rate of the last step */
     int end_of_epoch;
     /* 1: an epoch finished before a resume, reported again from the checkpoint's history
@@ -462,6 +496,10 @@ typedef struct clnet_fit_options {
     clnet_optimizer_options optimizer; /* zeroes: SGD without momentum */
     clnet_schedule schedule;           /* lr 0: 0.01 constant */
     int augment;                       /* random crop and flip (clnet_batch_options) */
+    /* Threads making the batches (clnet_batch_options.workers). 0: as many as leave the
+     * device's cores alone: 1 on a CPU device, which computes on every core; on a GPU the
+     * host's cores but one (at most 8). */
+    int workers;
     float label_smoothing;
     /* One weight per class (finite, not negative) for the training loss, as Keras's
      * class_weight (clnet_train_step_weighted; clnet_dataset_class_weights gives the

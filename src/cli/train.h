@@ -17,7 +17,7 @@ typedef struct train_args {
     const char *data, *val_data, *out, *checkpoint, *device, *cls, *from, *plot, *log;
     const char *optimizer, *schedule, *class_weight;
     double epochs, batch, lr, momentum, weight_decay, warmup, label_smoothing, val, seed;
-    double freeze, patience, min_delta;
+    double freeze, patience, min_delta, workers;
     int augment, adamw, no_nesterov, no_normalize, no_bn_update, resume;
 } train_args;
 

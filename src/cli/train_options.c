@@ -42,6 +42,9 @@ static void usage(void)
            "                       momentum; --no-nesterov\n"
            "  --weight-decay X     (default 5e-4 sgd, 0 adam and rmsprop); --adamw decouples\n"
            "  --augment            random crops and horizontal flips\n"
+           "  --workers N          threads decoding and augmenting images (default: 1 on a\n"
+           "                       CPU device, which computes on every core; else the\n"
+           "                       cores but one, at most 8)\n"
            "  --label-smoothing X  (default 0)\n"
            "  --class-weight auto  weigh each class's loss by n / (classes x its images)\n"
            "  --val F              fraction held out for validation (default 0.1; 0: none)\n"
@@ -114,6 +117,7 @@ static const struct option {
     N("--freeze", freeze, 0, 1e6),
     N("--patience", patience, 1, 1e6),
     N("--min-delta", min_delta, 0, 1e9),
+    N("--workers", workers, 1, CLNET_MAX_WORKERS),
     F("--augment", augment),
     F("--adamw", adamw),
     F("--no-nesterov", no_nesterov),
@@ -152,7 +156,8 @@ static void args_init(train_args *a)
 {
     memset(a, 0, sizeof *a);
     a->epochs = a->batch = a->lr = a->momentum = a->weight_decay = a->warmup = -1;
-    a->label_smoothing = a->val = a->seed = a->freeze = a->patience = a->min_delta = -1;
+    a->label_smoothing = a->val = a->seed = a->freeze = a->patience = a->min_delta = a->workers =
+        -1;
 }
 
 static int check_choice(const char *name, const char *v)
@@ -402,6 +407,7 @@ int clnet_cli_train_settle(settings *s, int train_images)
     f->batch = a->batch >= 0 ? (int)a->batch : 32;
     f->seed = a->seed >= 0 ? (uint64_t)a->seed : 1;
     f->augment = a->augment;
+    f->workers = a->workers >= 0 ? (int)a->workers : 0;
     f->label_smoothing = a->label_smoothing >= 0 ? (float)a->label_smoothing : 0.0f;
     f->patience = a->patience >= 0 ? (int)a->patience : 0;
     f->min_delta = a->min_delta >= 0 ? (float)a->min_delta : 0.0f;

@@ -86,6 +86,13 @@ static void print_epoch_end(const settings *s, const clnet_progress *p)
     if (4 + n + strlen(busy) < (size_t)s->columns) /* only when it fits the line */
         snprintf(line2 + n, sizeof line2 - n, "%s", busy);
     printf("    %s\n", line2);
+    /* Loading apart from the device: the workers' time making the batches, and how long
+     * the steps waited for them (which the busy figure is the rest of). */
+    printf("    data: %.1fs on %d worker%s, the device waited %.1fs - %d images", p->data_s,
+           p->workers, p->workers == 1 ? "" : "s", p->epoch_s * (1.0 - p->device_busy), p->images);
+    if (p->skipped)
+        printf(", %d skipped (unreadable)", p->skipped);
+    printf("\n");
     if (p->early_stop)
         printf("Early stop: %s has not improved for %d epochs; keeping the weights of epoch %d\n",
                isnan(p->val_loss) ? "loss" : "val_loss", s->fit.patience, p->best_epoch + 1);

@@ -1,18 +1,43 @@
-/* batcher.c - NHWC float batches of a dataset, filled by one background thread one
- * batch ahead of the caller. Tests: tests/unit/test_dataset.c.
+/* batcher.c - NHWC float batches of a dataset, made by a pool of worker threads ahead
+ * of the caller. Tests: tests/unit/test_dataset.c (also under ThreadSanitizer:
+ * ./test.sh --tsan).
  *
- * Two slots: while the caller reads batch k from slot k % 2, the worker fills batch
- * k + 1 into the other; batch k + 2 waits until next() hands out k + 1 (which frees
- * slot k % 2). Determinism: the order of epoch e is a shuffle seeded by (seed, e) and
- * each image's augmentation draws come from a generator seeded by (seed, e, position
- * in the epoch), so no result depends on thread timing, and a parallel worker could
- * fill images in any order and give the same batches. */
+ * Slots: the caller reads batch k from slot k % depth while the workers fill the batches
+ * after it, at most depth - 1 of them (depth 2 with one worker: one batch ahead; 3 with
+ * more, so that workers never idle at the end of a batch). Work is handed out image by
+ * image in order: a worker claims the next image of the batch being filled, makes it
+ * (decodes it for a lazy dataset, augments, normalizes) into its place without the lock,
+ * and the worker finishing a batch's last image leaves its unreadable images out
+ * (compaction in order) and marks it ready. Determinism: the order of epoch e is a
+ * shuffle seeded by (seed, e) and each image's augmentation draws come from a generator
+ * seeded by (seed, e, position in the epoch); whether an image is readable depends only
+ * on its file; so a batch's bytes never depend on how many workers made it or in which
+ * order they finished. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "data/data.h"
+
+#define MAX_SLOTS 3
+
+typedef struct slot {
+    int batch;     /* the batch it holds or is being filled with; -1: none yet this epoch */
+    int n;         /* images planned for it */
+    int claimed;   /* images handed to workers */
+    int finished;  /* images made or found unreadable */
+    int count;     /* once finished: the images it holds (unreadable ones left out) */
+    double made_s; /* the workers' time making its images */
+    float *images;
+    int *labels;
+    uint8_t *made; /* per planned image: 0 when unreadable */
+} slot;
+
+typedef struct worker_arg {
+    clnet_batcher *b;
+    int id;
+} worker_arg;
 
 struct clnet_batcher {
     const clnet_dataset *d;
@@ -21,19 +46,25 @@ struct clnet_batcher {
     uint64_t seed;
     float lut[3][256]; /* per channel: byte -> (byte / 255 - mean) / std */
     int *order;        /* the epoch's images, d->size indices */
-    float *images[2];  /* the slots: batch * h * w * c floats each */
-    int *labels[2];
-    int count[2]; /* images in the slot's batch */
+    int depth;         /* slots in use */
+    slot slots[MAX_SLOTS];
+    int workers;
+    uint8_t *scratch; /* lazy datasets: per worker, one image decoded at the target size */
+    pthread_t threads[CLNET_MAX_WORKERS];
+    worker_arg args[CLNET_MAX_WORKERS];
 
-    pthread_t thread;
-    pthread_mutex_t lock; /* guards everything below */
-    pthread_cond_t work;  /* the worker waits here for a free slot, a new epoch or quit */
-    pthread_cond_t done;  /* callers wait here for a filled slot or an idle worker */
+    pthread_mutex_t lock; /* guards everything below, and the slots' counters */
+    pthread_cond_t work;  /* workers wait here for an image to claim or quit */
+    pthread_cond_t done;  /* callers wait here for a finished batch or idle workers */
     int epoch;            /* -1 until the first start (or next) */
-    int ready;            /* batches of the epoch filled; never more than taken + 1 */
-    int taken;            /* batches of the epoch handed out by next() */
-    int busy;             /* the worker is filling slot ready % 2 without the lock */
-    int pausing;          /* start() waits for the worker to go idle */
+    int filling;          /* the batch whose next image is claimed next */
+    int ready;            /* batches finished from the epoch's start */
+    int taken;            /* batches handed out (or passed over) by next() */
+    int busy;             /* images being made without the lock */
+    int images;           /* images in the batches taken this epoch */
+    int skipped;          /* images left out of them */
+    double made_s;        /* the workers' time making them */
+    int pausing;          /* restart() waits for the workers to go idle */
     int quit;
 };
 
@@ -81,46 +112,108 @@ static void augment(const clnet_batcher *b, const uint8_t *px, float *out, int p
     }
 }
 
-/* Fills batch k of the current epoch into slot k % 2. Runs without the lock: start()
- * does not touch epoch or order while busy is set. */
-static void fill(clnet_batcher *b, int k)
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
+}
+
+/* Images planned for batch k: the epoch's rest for the last one. */
+static int planned(const clnet_batcher *b, int k)
+{
+    const int rest = b->d->size - k * b->batch;
+    return rest < b->batch ? rest : b->batch;
+}
+
+/* Makes image i of batch k into its place in s, or marks it unreadable. Runs without the
+ * lock: the epoch and order do not change while busy is set, and no other worker
+ * touches image i. */
+static void make(clnet_batcher *b, int worker, slot *s, int k, int i)
 {
     const clnet_dataset *d = b->d;
-    const int first = k * b->batch, rest = d->size - first;
-    const int n = rest < b->batch ? rest : b->batch, c = d->c;
+    const int position = k * b->batch + i, at = b->order[position], c = d->c;
     const size_t floats = (size_t)d->h * d->w * c;
-    float *out = b->images[k % 2];
-    for (int i = 0; i < n; ++i, out += floats) {
-        const int at = b->order[first + i];
-        const uint8_t *px = clnet__dataset_image(d, at);
-        b->labels[k % 2][i] = clnet__dataset_label_at(d, at);
-        if (b->augment)
-            augment(b, px, out, first + i);
-        else
-            for (size_t j = 0; j < floats; ++j)
-                out[j] = b->lut[j % (size_t)c][px[j]];
+    uint8_t *scratch = b->scratch ? b->scratch + (size_t)worker * floats : NULL;
+    const uint8_t *px = clnet__dataset_load(d, at, scratch);
+    s->labels[i] = clnet__dataset_label_at(d, at);
+    s->made[i] = px != NULL;
+    if (!px)
+        return;
+    float *out = s->images + (size_t)i * floats;
+    if (b->augment)
+        augment(b, px, out, position);
+    else
+        for (size_t j = 0; j < floats; ++j)
+            out[j] = b->lut[j % (size_t)c][px[j]];
+}
+
+/* With the lock held, once every image of s is made: closes the gaps of unreadable
+ * images in order, then advances ready over the finished batches. */
+static void finish(clnet_batcher *b, slot *s)
+{
+    const size_t floats = (size_t)b->d->h * b->d->w * b->d->c;
+    int kept = 0;
+    for (int i = 0; i < s->n; ++i) {
+        if (!s->made[i])
+            continue;
+        if (i != kept) {
+            memmove(s->images + (size_t)kept * floats, s->images + (size_t)i * floats,
+                    floats * sizeof *s->images);
+            s->labels[kept] = s->labels[i];
+        }
+        ++kept;
     }
-    b->count[k % 2] = n;
+    s->count = kept;
+    for (;;) {
+        const slot *r = &b->slots[b->ready % b->depth];
+        if (b->ready == b->batches || r->batch != b->ready || r->finished < r->n)
+            break;
+        ++b->ready;
+    }
+    pthread_cond_broadcast(&b->done);
+}
+
+/* With the lock held: an image can be claimed (its batch's slot is not the caller's). */
+static int claimable(const clnet_batcher *b)
+{
+    return !b->pausing && b->epoch >= 0 && b->filling < b->batches &&
+           b->filling < b->taken + b->depth - 1;
 }
 
 static void *worker(void *arg)
 {
-    clnet_batcher *b = arg;
+    clnet_batcher *b = ((worker_arg *)arg)->b;
+    const int id = ((worker_arg *)arg)->id;
     pthread_mutex_lock(&b->lock);
     for (;;) {
-        while (!b->quit &&
-               (b->pausing || b->epoch < 0 || b->ready == b->batches || b->ready > b->taken))
+        while (!b->quit && !claimable(b))
             pthread_cond_wait(&b->work, &b->lock);
         if (b->quit)
             break;
-        const int k = b->ready;
-        b->busy = 1;
+        const int k = b->filling;
+        slot *s = &b->slots[k % b->depth];
+        if (s->batch != k) {
+            s->batch = k;
+            s->n = planned(b, k);
+            s->claimed = s->finished = s->count = 0;
+            s->made_s = 0.0;
+        }
+        const int i = s->claimed++;
+        if (s->claimed == s->n)
+            ++b->filling;
+        ++b->busy;
         pthread_mutex_unlock(&b->lock);
-        fill(b, k);
+        const double t0 = now_ms();
+        make(b, id, s, k, i);
+        const double ms = now_ms() - t0;
         pthread_mutex_lock(&b->lock);
-        b->busy = 0;
-        b->ready = k + 1;
-        pthread_cond_broadcast(&b->done);
+        s->made_s += ms * 1e-3;
+        --b->busy;
+        if (++s->finished == s->n)
+            finish(b, s);
+        else if (b->pausing && b->busy == 0)
+            pthread_cond_broadcast(&b->done);
     }
     pthread_mutex_unlock(&b->lock);
     return NULL;
@@ -128,12 +221,28 @@ static void *worker(void *arg)
 
 static void release(clnet_batcher *b)
 {
-    for (int s = 0; s < 2; ++s) {
-        free(b->images[s]);
-        free(b->labels[s]);
+    for (int s = 0; s < MAX_SLOTS; ++s) {
+        free(b->slots[s].images);
+        free(b->slots[s].labels);
+        free(b->slots[s].made);
     }
+    free(b->scratch);
     free(b->order);
     free(b);
+}
+
+/* Stops and joins the first started workers, destroys the lock and conditions. */
+static void stop_workers(clnet_batcher *b, int started)
+{
+    pthread_mutex_lock(&b->lock);
+    b->quit = 1; /* each worker finishes at most the image it is making */
+    pthread_cond_broadcast(&b->work);
+    pthread_mutex_unlock(&b->lock);
+    for (int t = 0; t < started; ++t)
+        pthread_join(b->threads[t], NULL);
+    pthread_cond_destroy(&b->done);
+    pthread_cond_destroy(&b->work);
+    pthread_mutex_destroy(&b->lock);
 }
 
 clnet_status clnet_batcher_create(const clnet_dataset *d, const clnet_batch_options *o,
@@ -141,7 +250,8 @@ clnet_status clnet_batcher_create(const clnet_dataset *d, const clnet_batch_opti
 {
     if (out)
         *out = NULL;
-    if (!d || !o || !out || o->batch < 1 || d->size < 1)
+    if (!d || !o || !out || o->batch < 1 || d->size < 1 || o->workers < 0 ||
+        o->workers > CLNET_MAX_WORKERS)
         return CLNET_ERR_INVALID_ARG;
     for (int ch = 0; ch < d->c; ++ch)
         if (o->std && !(o->std[ch] > 0.0f))
@@ -157,28 +267,45 @@ clnet_status clnet_batcher_create(const clnet_dataset *d, const clnet_batch_opti
     b->pad = d->h < 32 || d->w < 32 ? 2 : 4;
     b->seed = o->seed;
     b->epoch = -1;
+    b->workers = o->workers ? o->workers : 1;
+    b->depth = b->workers > 1 ? 3 : 2;
     for (int ch = 0; ch < d->c; ++ch) {
         const float mean = o->mean ? o->mean[ch] : 0.0f, std = o->std ? o->std[ch] : 1.0f;
         for (int v = 0; v < 256; ++v)
             b->lut[ch][v] = ((float)v / 255.0f - mean) / std;
     }
-    const size_t floats = (size_t)b->batch * d->h * d->w * d->c;
-    b->order = malloc((size_t)d->size * sizeof *b->order);
-    for (int s = 0; s < 2; ++s) {
-        b->images[s] = malloc(floats * sizeof *b->images[s]);
-        b->labels[s] = malloc((size_t)b->batch * sizeof *b->labels[s]);
+    const size_t bytes = (size_t)d->h * d->w * d->c;
+    int ok = (b->order = malloc((size_t)d->size * sizeof *b->order)) != NULL;
+    if (ok && !d->pixels)
+        ok = (b->scratch = malloc((size_t)b->workers * bytes)) != NULL;
+    for (int s = 0; ok && s < b->depth; ++s) {
+        slot *sl = &b->slots[s];
+        sl->batch = -1;
+        ok = (sl->images = malloc((size_t)b->batch * bytes * sizeof *sl->images)) &&
+             (sl->labels = malloc((size_t)b->batch * sizeof *sl->labels)) &&
+             (sl->made = malloc((size_t)b->batch));
     }
-    if (!b->order || !b->images[0] || !b->images[1] || !b->labels[0] || !b->labels[1]) {
+    if (!ok) {
         release(b);
         return CLNET_ERR_OUT_OF_MEMORY;
     }
-    int made = 0; /* how many of lock, work, done and the thread exist */
+    int made = 0; /* how many of lock, work and done exist */
     if (pthread_mutex_init(&b->lock, NULL) == 0 && ++made &&
         pthread_cond_init(&b->work, NULL) == 0 && ++made &&
-        pthread_cond_init(&b->done, NULL) == 0 && ++made &&
-        pthread_create(&b->thread, NULL, worker, b) == 0) {
-        *out = b;
-        return CLNET_OK;
+        pthread_cond_init(&b->done, NULL) == 0 && ++made) {
+        int started = 0;
+        for (; started < b->workers; ++started) {
+            b->args[started] = (worker_arg){b, started};
+            if (pthread_create(&b->threads[started], NULL, worker, &b->args[started]) != 0)
+                break;
+        }
+        if (started == b->workers) {
+            *out = b;
+            return CLNET_OK;
+        }
+        stop_workers(b, started);
+        release(b);
+        return CLNET_ERR_OUT_OF_MEMORY; /* threads are resources too */
     }
     if (made > 2)
         pthread_cond_destroy(&b->done);
@@ -187,25 +314,18 @@ clnet_status clnet_batcher_create(const clnet_dataset *d, const clnet_batch_opti
     if (made > 0)
         pthread_mutex_destroy(&b->lock);
     release(b);
-    return CLNET_ERR_OUT_OF_MEMORY; /* threads and their locks are resources too */
+    return CLNET_ERR_OUT_OF_MEMORY;
 }
 
 void clnet_batcher_destroy(clnet_batcher *b)
 {
     if (!b)
         return;
-    pthread_mutex_lock(&b->lock);
-    b->quit = 1; /* the worker finishes at most the batch it is filling */
-    pthread_cond_broadcast(&b->work);
-    pthread_mutex_unlock(&b->lock);
-    pthread_join(b->thread, NULL);
-    pthread_cond_destroy(&b->done);
-    pthread_cond_destroy(&b->work);
-    pthread_mutex_destroy(&b->lock);
+    stop_workers(b, b->workers);
     release(b);
 }
 
-/* With the lock held: waits for the worker to go idle, then begins epoch from its
+/* With the lock held: waits for the workers to go idle, then begins epoch from its
  * first batch. */
 static void restart(clnet_batcher *b, int epoch)
 {
@@ -220,8 +340,11 @@ static void restart(clnet_batcher *b, int epoch)
         seed_stream(&r, b->seed, epoch, 0);
         clnet__shuffle(b->order, n, &r);
     }
+    for (int s = 0; s < b->depth; ++s)
+        b->slots[s].batch = -1;
     b->epoch = epoch;
-    b->ready = b->taken = 0;
+    b->filling = b->ready = b->taken = b->images = b->skipped = 0;
+    b->made_s = 0.0;
     b->pausing = 0;
     pthread_cond_broadcast(&b->work);
 }
@@ -234,13 +357,6 @@ clnet_status clnet_batcher_start(clnet_batcher *b, int epoch)
     restart(b, epoch);
     pthread_mutex_unlock(&b->lock);
     return CLNET_OK;
-}
-
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
 }
 
 clnet_status clnet_batcher_next(clnet_batcher *b, const float **images, const int **labels, int *n,
@@ -259,20 +375,27 @@ clnet_status clnet_batcher_next(clnet_batcher *b, const float **images, const in
     pthread_mutex_lock(&b->lock);
     if (b->epoch < 0) /* next() before any start() runs epoch 0 */
         restart(b, 0);
-    if (b->taken == b->batches) {
-        pthread_mutex_unlock(&b->lock);
-        return CLNET_OK; /* the end of the epoch, until the next start() */
-    }
     const double t0 = now_ms();
-    while (b->ready <= b->taken)
-        pthread_cond_wait(&b->done, &b->lock);
+    const slot *s = NULL;
+    while (b->taken < b->batches) { /* passes over batches left empty */
+        while (b->ready <= b->taken)
+            pthread_cond_wait(&b->done, &b->lock);
+        s = &b->slots[b->taken++ % b->depth];
+        b->images += s->count;
+        b->skipped += s->n - s->count;
+        b->made_s += s->made_s;
+        pthread_cond_broadcast(&b->work); /* the slot of the previous batch is free */
+        if (s->count > 0)
+            break;
+        s = NULL;
+    }
     if (waited_ms)
         *waited_ms = now_ms() - t0;
-    const int slot = b->taken++ % 2;
-    pthread_cond_signal(&b->work); /* the slot of the previous batch is free */
-    *images = b->images[slot];
-    *labels = b->labels[slot];
-    *n = b->count[slot];
+    if (s) { /* else the end of the epoch, until the next start() */
+        *images = s->images;
+        *labels = s->labels;
+        *n = s->count;
+    }
     pthread_mutex_unlock(&b->lock);
     return CLNET_OK;
 }
@@ -280,4 +403,16 @@ clnet_status clnet_batcher_next(clnet_batcher *b, const float **images, const in
 int clnet_batcher_batches(const clnet_batcher *b)
 {
     return b ? b->batches : 0;
+}
+
+clnet_batcher_stats clnet_batcher_epoch_stats(const clnet_batcher *b)
+{
+    clnet_batcher_stats st = {0, 0, 0.0, 0};
+    if (!b)
+        return st;
+    clnet_batcher *m = (clnet_batcher *)b; /* the lock is not part of its value */
+    pthread_mutex_lock(&m->lock);
+    st = (clnet_batcher_stats){m->images, m->skipped, m->made_s, m->workers};
+    pthread_mutex_unlock(&m->lock);
+    return st;
 }

@@ -5,6 +5,7 @@
 #ifndef CLNET_DATA_DATA_H
 #define CLNET_DATA_DATA_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -12,26 +13,58 @@
 #include "clnet.h"
 #include "tensor/rng.h"
 
-/* A root dataset owns pixels, labels and names. A split borrows all three from its
- * root and owns only index: its image i is the root's image index[i]. */
+/* The images of a lazy root found unreadable so far, shared with its splits: the
+ * batchers' workers decode at the same time, so everything here is under lock. */
+typedef struct clnet__skips {
+    pthread_mutex_t lock;
+    uint8_t *bad; /* per root image: 1 once it failed to decode (reported then, once) */
+    int count;
+    clnet_log_fn log; /* the opening options' log, kept for the files found later */
+    void *log_user;
+} clnet__skips;
+
+/* A root dataset owns its images (pixels, or for an image folder the files' paths, read
+ * lazily), labels and names. A split borrows them from its root and owns only index: its
+ * image i is the root's image index[i]. */
 struct clnet_dataset {
-    int size;        /* images */
+    int size;        /* images (in a folder: the files that may be images) */
     int h, w, c;     /* every image, after conversion to the target size */
     int classes;     /* names[0..classes) */
-    int skipped;     /* unreadable images left out when opening */
+    int skipped;     /* in-memory sources: unreadable images left out when opening */
     int ignored;     /* files of an image folder that are no image */
-    uint8_t *pixels; /* root: size images of h*w*c bytes, HWC, row-major */
-    int *labels;     /* root: size labels in 0..classes */
+    uint8_t *pixels; /* in-memory root: size images of h*w*c bytes, HWC, row-major */
+    char **paths;    /* lazy root (an image folder): size files, decoded when a batch needs them */
+    uint64_t max_pixels;  /* lazy: the opening options' limit (0: the default) */
+    clnet__skips *skips;  /* lazy: the root's, shared by its splits */
+    int *labels;          /* root: size labels in 0..classes */
     char **names;
     int *index; /* split: size root indices; NULL in a root */
 };
 
-/* The pixels of image i (h*w*c bytes, HWC) and its label, through a split's index. */
+static inline int clnet__dataset_root_index(const clnet_dataset *d, int i)
+{
+    return d->index ? d->index[i] : i;
+}
+
+/* The pixels of image i (h*w*c bytes, HWC) of an in-memory dataset (pixels not NULL),
+ * through a split's index. */
 static inline const uint8_t *clnet__dataset_image(const clnet_dataset *d, int i)
 {
-    const size_t at = (size_t)(d->index ? d->index[i] : i);
+    const size_t at = (size_t)clnet__dataset_root_index(d, i);
     return d->pixels + at * (size_t)d->h * (size_t)d->w * (size_t)d->c;
 }
+
+/* Image i at the target size, h*w*c bytes: a pointer into an in-memory dataset, or, for
+ * a lazy one, decoded from its file into scratch (h*w*c bytes; JPEGs at the smallest
+ * DCT scale that still covers the target, then resized). NULL when the file is no usable
+ * image: the first time, it is counted in the root's skips and its path and reason go
+ * to the log (level 1); afterwards it is not read again. Safe to call from several
+ * threads at once. */
+const uint8_t *clnet__dataset_load(const clnet_dataset *d, int i, uint8_t *scratch);
+
+/* Images found unreadable: at opening (in-memory sources) and, in a lazy dataset, by
+ * clnet__dataset_load so far. */
+int clnet__dataset_skipped(const clnet_dataset *d);
 
 static inline int clnet__dataset_label_at(const clnet_dataset *d, int i)
 {
@@ -50,6 +83,13 @@ clnet_status clnet__cifar_open(clnet_dataset *d, const char *dir, const char *pa
                                const clnet_dataset_options *opt, char *err, size_t err_len);
 clnet_status clnet__folder_open(clnet_dataset *d, const char *dir, const clnet_dataset_options *opt,
                                 char *err, size_t err_len);
+
+/* The skips of a lazy root of size images, taking opt's log (load.c). */
+clnet_status clnet__skips_create(clnet_dataset *d, const clnet_dataset_options *opt);
+void clnet__skips_destroy(clnet__skips *s);
+/* Records root image as unreadable; the first call for it counts it and logs why (a
+ * whole line, level 1). */
+void clnet__skips_mark(clnet__skips *s, int root, const char *why);
 
 /* Writes the message into err (err_len bytes, may be 0) and returns status. */
 clnet_status clnet__data_fail(char *err, size_t err_len, clnet_status status, const char *fmt, ...)

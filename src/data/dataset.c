@@ -15,6 +15,10 @@
 /* Larger sides are surely a typo, and h * w * c must not overflow an int. */
 #define MAX_SIDE 16384
 
+/* clnet_dataset_stats of a lazy dataset: this many images, picked by a fixed seed. */
+#define STATS_SAMPLE 256
+#define STATS_SEED 0x5eedu
+
 clnet_status clnet__data_fail(char *err, size_t err_len, clnet_status status, const char *fmt, ...)
 {
     if (err && err_len) {
@@ -303,6 +307,10 @@ void clnet_dataset_destroy(clnet_dataset *d)
         return;
     if (!d->index) {
         free(d->pixels);
+        for (int i = 0; d->paths && i < d->size; ++i)
+            free(d->paths[i]);
+        free(d->paths);
+        clnet__skips_destroy(d->skips);
         free(d->labels);
         if (d->names)
             for (int k = 0; k < d->classes; ++k)
@@ -339,7 +347,7 @@ const char *clnet_dataset_class_name(const clnet_dataset *d, int k)
 
 int clnet_dataset_skipped(const clnet_dataset *d)
 {
-    return d ? d->skipped : 0;
+    return d ? clnet__dataset_skipped(d) : 0;
 }
 
 int clnet_dataset_ignored(const clnet_dataset *d)
@@ -423,12 +431,35 @@ clnet_status clnet_dataset_stats(const clnet_dataset *d, float *mean, float *std
 {
     if (!d || !mean || !std || d->size == 0)
         return CLNET_ERR_INVALID_ARG;
+    /* A lazy dataset is sampled: decoding every file of a large folder before the first
+     * step is what lazy datasets avoid, and a few hundred images pin the mean and
+     * deviation of millions of pixels well enough for normalization. */
+    const int lazy = d->pixels == NULL;
+    const int want = lazy && d->size > STATS_SAMPLE ? STATS_SAMPLE : d->size;
+    int *pick = malloc((size_t)d->size * sizeof *pick);
+    uint8_t *scratch = lazy ? malloc((size_t)d->h * d->w * d->c) : NULL;
+    if (!pick || (lazy && !scratch)) {
+        free(pick);
+        free(scratch);
+        return CLNET_ERR_OUT_OF_MEMORY;
+    }
+    for (int i = 0; i < d->size; ++i)
+        pick[i] = i;
+    if (want < d->size) {
+        clnet__rng r;
+        clnet__rng_seed(&r, STATS_SEED);
+        clnet__shuffle(pick, d->size, &r);
+    }
     /* Exact integer sums (255^2 per value leaves room for 2^47 pixels); the population
      * standard deviation, as normalization uses it. */
     uint64_t sum[3] = {0, 0, 0}, sq[3] = {0, 0, 0};
     const size_t pixels = (size_t)d->h * d->w;
-    for (int i = 0; i < d->size; ++i) {
-        const uint8_t *p = clnet__dataset_image(d, i);
+    int used = 0;
+    for (int i = 0; i < d->size && used < want; ++i) {
+        const uint8_t *p = clnet__dataset_load(d, pick[i], scratch);
+        if (!p)
+            continue; /* unreadable: counted and reported by the load */
+        ++used;
         for (size_t k = 0; k < pixels; ++k)
             for (int ch = 0; ch < d->c; ++ch) {
                 const uint64_t v = p[k * (size_t)d->c + (size_t)ch];
@@ -436,7 +467,11 @@ clnet_status clnet_dataset_stats(const clnet_dataset *d, float *mean, float *std
                 sq[ch] += v * v;
             }
     }
-    const double n = (double)pixels * d->size;
+    free(pick);
+    free(scratch);
+    if (used == 0)
+        return CLNET_ERR_PARSE;
+    const double n = (double)pixels * used;
     for (int ch = 0; ch < d->c; ++ch) {
         const double m = (double)sum[ch] / n, var = (double)sq[ch] / n - m * m;
         mean[ch] = (float)(m / 255.0);

@@ -108,8 +108,8 @@ clnet_status clnet__image_check_size(const char *name, const char *what, uint64_
     return CLNET_OK;
 }
 
-clnet_status clnet__image_check_density(const char *name, const char *what, uint64_t w,
-                                        uint64_t h, size_t len, char *err, size_t err_len)
+clnet_status clnet__image_check_density(const char *name, const char *what, uint64_t w, uint64_t h,
+                                        size_t len, char *err, size_t err_len)
 {
     if (w * h <= 2048 * (uint64_t)len + 65536)
         return CLNET_OK;
@@ -141,8 +141,10 @@ void clnet__image_free(clnet__image *im)
     im->w = im->h = im->c = 0;
 }
 
-clnet_status clnet__image_decode(const uint8_t *bytes, size_t len, const char *name,
-                                 uint64_t max_pixels, clnet__image *out, char *err, size_t err_len)
+/* clnet__image_decode, smaller where that is cheaper but at least min_h x min_w. */
+static clnet_status decode_scaled(const uint8_t *bytes, size_t len, const char *name,
+                                  uint64_t max_pixels, int min_h, int min_w, clnet__image *out,
+                                  char *err, size_t err_len)
 {
     if (!name)
         name = "image";
@@ -158,7 +160,8 @@ clnet_status clnet__image_decode(const uint8_t *bytes, size_t len, const char *n
     clnet_status st;
     switch (f) {
     case CLNET__FORMAT_JPEG:
-        st = clnet__jpeg_decode(bytes, len, name, max_pixels, out, err, err_len);
+        st = clnet__jpeg_decode_scaled(bytes, len, name, max_pixels, min_h, min_w, out, err,
+                                       err_len);
         break;
     case CLNET__FORMAT_PNG:
         st = clnet__png_decode(bytes, len, name, max_pixels, out, err, err_len);
@@ -186,6 +189,12 @@ clnet_status clnet__image_decode(const uint8_t *bytes, size_t len, const char *n
     return st;
 }
 
+clnet_status clnet__image_decode(const uint8_t *bytes, size_t len, const char *name,
+                                 uint64_t max_pixels, clnet__image *out, char *err, size_t err_len)
+{
+    return decode_scaled(bytes, len, name, max_pixels, 0, 0, out, err, err_len);
+}
+
 /* The message for a file that cannot be opened or read: "no such file" for the common
  * case, the system's words otherwise. */
 static clnet_status file_error(const char *path, int code, char *err, size_t err_len)
@@ -207,8 +216,9 @@ clnet__image_format clnet__image_sniff_file(const char *path, int weak)
     return clnet__image_sniff(head, got, weak);
 }
 
-clnet_status clnet__image_decode_file(const char *path, uint64_t max_pixels, clnet__image *out,
-                                      char *err, size_t err_len)
+clnet_status clnet__image_decode_file_scaled(const char *path, uint64_t max_pixels, int min_h,
+                                             int min_w, clnet__image *out, char *err,
+                                             size_t err_len)
 {
     if (!out || !path)
         return clnet__data_fail(err, err_len, CLNET_ERR_INVALID_ARG, "no image file or no output");
@@ -239,7 +249,7 @@ clnet_status clnet__image_decode_file(const char *path, uint64_t max_pixels, cln
         goto done;
     }
     if (clnet__image_sniff(head, got, 1) == CLNET__FORMAT_NONE) {
-        st = clnet__image_decode(head, got, path, max_pixels, out, err, err_len);
+        st = decode_scaled(head, got, path, max_pixels, 0, 0, out, err, err_len);
         goto done;
     }
     /* No image within the pixel limit needs more than 16 bytes a pixel (16-bit RGBA,
@@ -269,9 +279,15 @@ clnet_status clnet__image_decode_file(const char *path, uint64_t max_pixels, cln
     if (ferror(f))
         st = file_error(path, errno, err, err_len);
     else
-        st = clnet__image_decode(bytes, have, path, max_pixels, out, err, err_len);
+        st = decode_scaled(bytes, have, path, max_pixels, min_h, min_w, out, err, err_len);
 done:
     free(bytes);
     fclose(f);
     return st;
+}
+
+clnet_status clnet__image_decode_file(const char *path, uint64_t max_pixels, clnet__image *out,
+                                      char *err, size_t err_len)
+{
+    return clnet__image_decode_file_scaled(path, max_pixels, 0, 0, out, err, err_len);
 }

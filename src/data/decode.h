@@ -56,6 +56,14 @@ clnet_status clnet__image_decode(const uint8_t *bytes, size_t len, const char *n
 clnet_status clnet__image_decode_file(const char *path, uint64_t max_pixels, clnet__image *out,
                                       char *err, size_t err_len);
 
+/* The same, allowed to return a smaller image where that is cheaper, never smaller than
+ * min_h x min_w once oriented (0: no limit on that side): a JPEG is decoded at the
+ * smallest of libjpeg-turbo's DCT scales 1/8, 1/4 and 1/2 that still covers it, as PIL's
+ * draft mode does; other formats at full size. */
+clnet_status clnet__image_decode_file_scaled(const char *path, uint64_t max_pixels, int min_h,
+                                             int min_w, clnet__image *out, char *err,
+                                             size_t err_len);
+
 /* The format of a file by its first bytes (TGA only when weak), NONE when it cannot be
  * read. */
 clnet__image_format clnet__image_sniff_file(const char *path, int weak);
@@ -93,6 +101,11 @@ clnet_status clnet__image_orient(clnet__image *im, int orientation);
  * same contract. */
 clnet_status clnet__jpeg_decode(const uint8_t *bytes, size_t len, const char *name,
                                 uint64_t max_pixels, clnet__image *out, char *err, size_t err_len);
+/* At the smallest DCT scale (1/8, 1/4, 1/2 or 1) whose image, oriented, is at least
+ * min_h x min_w. */
+clnet_status clnet__jpeg_decode_scaled(const uint8_t *bytes, size_t len, const char *name,
+                                       uint64_t max_pixels, int min_h, int min_w,
+                                       clnet__image *out, char *err, size_t err_len);
 clnet_status clnet__png_decode(const uint8_t *bytes, size_t len, const char *name,
                                uint64_t max_pixels, clnet__image *out, char *err, size_t err_len);
 clnet_status clnet__webp_decode(const uint8_t *bytes, size_t len, const char *name,

@@ -1,15 +1,14 @@
 /* folder.c - an image folder: one sub-folder per class, sorted by name (strcmp); a
  * class's images are the files in its folder and every folder below it, in Keras's
- * order (list.c). Files named as images, or whose first bytes are an image's, are
- * decoded by content (decode.c) and converted by clnet__image_convert (dataset.c); the
- * others are counted as ignored. Hidden entries are left out.
- * Tests: tests/unit/test_folder.c, tests/unit/test_dataset.c (labels by name).
+ * order (list.c). Files named as images, or whose first bytes are an image's, are kept;
+ * the others are counted as ignored. Hidden entries are left out.
  *
- * Every image is decoded up front into 8-bit pixels at the target size. That is the
- * current design and it bounds the dataset by host memory: 100k images at 224x224x3
- * are 15 GB. Lazy decoding would plug in here: keep the sorted paths and labels in
- * the dataset instead of pixels, and have the batcher's worker decode each batch's
- * files where it now reads clnet__dataset_image. */
+ * The dataset keeps only the paths and labels: each image is decoded when a batch needs
+ * it (load.c, on the batcher's workers), so memory does not grow with the folder and
+ * the first step comes without a pass over every file. A file that turns out not to
+ * decode is skipped then, counted and reported once. Only the target size, when the
+ * options leave it open, is taken from the first file that decodes.
+ * Tests: tests/unit/test_folder.c, tests/unit/test_dataset.c (labels by name). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -120,69 +119,55 @@ static void keep_images(clnet__files *f, clnet_dataset *d, const clnet_dataset_o
     f->n = kept;
 }
 
-/* Decodes one file into image slot d->size at the target size (fixed by the first
- * image that decodes when opt leaves it 0), out of total slots. *decoded is 0, with the
- * reason in why, when the file is no usable image; the status is an error only when
- * the whole reading must stop (out of memory). */
-static clnet_status decode(clnet_dataset *d, const char *path, int label, int total,
-                           const clnet_dataset_options *opt, int *decoded, char *why,
-                           size_t why_len)
+/* Fixes the target size from opt, the sides it leaves 0 from the first file that decodes
+ * (in the dataset's order; the files before it are recorded as skipped). CLNET_ERR_PARSE,
+ * naming dir, when no file decodes. */
+static clnet_status target_size(clnet_dataset *d, const char *dir, const clnet_dataset_options *opt,
+                                char *err, size_t err_len)
 {
-    clnet__image im;
-    *decoded = 0;
-    clnet_status st = clnet__image_decode_file(path, opt->max_pixels, &im, why, why_len);
-    if (st != CLNET_OK)
-        return st == CLNET_ERR_OUT_OF_MEMORY ? st : CLNET_OK;
-    if (!d->pixels) {
-        d->h = opt->h ? opt->h : im.h;
-        d->w = opt->w ? opt->w : im.w;
-        d->c = opt->c ? opt->c : im.c <= 2 ? 1 : 3;
-        d->pixels = malloc((size_t)total * d->h * d->w * d->c);
-        if (!d->pixels)
-            st = CLNET_ERR_OUT_OF_MEMORY;
+    d->h = opt->h;
+    d->w = opt->w;
+    d->c = opt->c;
+    for (int i = 0; i < d->size && (!d->h || !d->w || !d->c); ++i) {
+        char why[1024] = "skipped ";
+        const size_t at = strlen(why);
+        clnet__image im;
+        const clnet_status st =
+            clnet__image_decode_file(d->paths[i], opt->max_pixels, &im, why + at, sizeof why - at);
+        if (st == CLNET_ERR_OUT_OF_MEMORY)
+            return clnet__data_fail(err, err_len, st, "%s", why + at);
+        if (st != CLNET_OK) {
+            clnet__skips_mark(d->skips, i, why);
+            continue;
+        }
+        d->h = d->h ? d->h : im.h;
+        d->w = d->w ? d->w : im.w;
+        d->c = d->c ? d->c : im.c <= 2 ? 1 : 3;
+        clnet__image_free(&im);
     }
-    if (st == CLNET_OK) {
-        const size_t bytes = (size_t)d->h * d->w * d->c;
-        st = clnet__image_convert(im.pixels, im.h, im.w, im.c, d->pixels + bytes * (size_t)d->size,
-                                  d->h, d->w, d->c);
-    }
-    if (st == CLNET_OK) {
-        d->labels[d->size++] = label;
-        *decoded = 1;
-    } else if (st != CLNET_ERR_OUT_OF_MEMORY) {
-        clnet__data_fail(why, why_len, st, "%s: cannot convert %dx%dx%d to %dx%dx%d", path, im.h,
-                         im.w, im.c, d->h, d->w, d->c);
-        st = CLNET_OK;
-    }
-    clnet__image_free(&im);
-    return st;
+    if (!d->h || !d->w || !d->c)
+        return clnet__data_fail(err, err_len, CLNET_ERR_PARSE,
+                                "%s: none of its %d image files decodes (" CLNET__IMAGE_FORMATS
+                                "; %d files ignored)",
+                                dir, d->size, d->ignored);
+    return CLNET_OK;
 }
 
-/* Decodes the listed files of class folder k into d with label label; warns when the
- * class ends up with no image. */
-static clnet_status read_class(clnet_dataset *d, const char *class_dir, const clnet__files *f,
-                               int label, int total, int ignored_before,
-                               const clnet_dataset_options *opt)
+/* Moves the listed files of class folder k into d (paths taken from f) with label
+ * label; warns when the class has no image. */
+static void take_class(clnet_dataset *d, const char *class_dir, clnet__files *f, int label,
+                       int ignored_before, const clnet_dataset_options *opt)
 {
-    const int before = d->size, skipped = d->skipped;
     for (int j = 0; j < f->n; ++j) {
-        char why[1024] = "";
-        int decoded = 0;
-        const clnet_status st =
-            decode(d, f->items[j].path, label, total, opt, &decoded, why, sizeof why);
-        if (st != CLNET_OK)
-            return st;
-        if (!decoded) {
-            ++d->skipped;
-            clnet__data_log(opt, 1, "skipped %s", why);
-        }
+        d->paths[d->size] = f->items[j].path;
+        f->items[j].path = NULL;
+        d->labels[d->size++] = label;
     }
-    if (d->size == before)
+    if (f->n == 0)
         clnet__data_log(opt, 1,
                         "%s: empty class folder, no image (" CLNET__IMAGE_FORMATS
-                        "; %d files ignored, %d skipped); class %d keeps its label",
-                        class_dir, d->ignored - ignored_before, d->skipped - skipped, label);
-    return CLNET_OK;
+                        "; %d files ignored); class %d keeps its label",
+                        class_dir, d->ignored - ignored_before, label);
 }
 
 clnet_status clnet__folder_open(clnet_dataset *d, const char *dir, const clnet_dataset_options *opt,
@@ -234,34 +219,35 @@ clnet_status clnet__folder_open(clnet_dataset *d, const char *dir, const clnet_d
     if (st != CLNET_OK)
         goto done;
     d->labels = malloc((size_t)(total ? total : 1) * sizeof *d->labels);
-    if (!d->labels) {
+    d->paths = calloc((size_t)(total ? total : 1), sizeof *d->paths);
+    if (!d->labels || !d->paths) {
         st = clnet__data_fail(err, err_len, CLNET_ERR_OUT_OF_MEMORY, "%s: out of memory", dir);
         goto done;
     }
     for (int k = 0; k < classes.n; ++k) {
         class_dir = clnet__path_join(dir, classes.items[k]);
-        st = class_dir
-                 ? read_class(d, class_dir, &files[k], label[k], total, ignored_before[k], opt)
-                 : CLNET_ERR_OUT_OF_MEMORY;
-        free(class_dir);
-        class_dir = NULL;
-        if (st != CLNET_OK) {
-            st = clnet__data_fail(err, err_len, st, "%s: out of memory decoding %d images", dir,
-                                  total);
+        if (!class_dir) {
+            st = clnet__data_fail(err, err_len, CLNET_ERR_OUT_OF_MEMORY, "%s: out of memory", dir);
             goto done;
         }
+        take_class(d, class_dir, &files[k], label[k], ignored_before[k], opt);
+        free(class_dir);
+        class_dir = NULL;
     }
     if (d->size == 0) {
         st = clnet__data_fail(err, err_len, CLNET_ERR_INVALID_ARG,
                               "%s: no image in any of its %d class folders (" CLNET__IMAGE_FORMATS
-                              "; %d files ignored, %d skipped)",
-                              dir, classes.n, d->ignored, d->skipped);
+                              "; %d files ignored)",
+                              dir, classes.n, d->ignored);
         goto done;
     }
-    if (d->size < total) { /* give back the slots of skipped images */
-        uint8_t *fewer = realloc(d->pixels, (size_t)d->size * d->h * d->w * d->c);
-        d->pixels = fewer ? fewer : d->pixels;
+    d->max_pixels = opt->max_pixels;
+    if (clnet__skips_create(d, opt) != CLNET_OK) {
+        st = clnet__data_fail(err, err_len, CLNET_ERR_OUT_OF_MEMORY, "%s: out of memory", dir);
+        goto done;
     }
+    if ((st = target_size(d, dir, opt, err, err_len)) != CLNET_OK)
+        goto done;
     st = opt->n_classes > 0
              ? clnet__dataset_set_names(d, opt->classes, opt->n_classes)
              : clnet__dataset_set_names(d, (const char *const *)classes.items, classes.n);
@@ -269,9 +255,9 @@ clnet_status clnet__folder_open(clnet_dataset *d, const char *dir, const clnet_d
         clnet__data_fail(err, err_len, st, "%s: out of memory", dir);
     else
         clnet__data_log(opt, 2,
-                        "%s: %d images in %d classes, %d skipped, %d ignored (not images), "
-                        "%dx%dx%d",
-                        dir, d->size, d->classes, d->skipped, d->ignored, d->h, d->w, d->c);
+                        "%s: %d images in %d classes, %d ignored (not images), %dx%dx%d, each "
+                        "decoded when a batch needs it",
+                        dir, d->size, d->classes, d->ignored, d->h, d->w, d->c);
 done:
     for (int k = 0; files && k < classes.n; ++k)
         clnet__files_free(&files[k]);

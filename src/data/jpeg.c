@@ -79,8 +79,25 @@ static void cmyk_to_rgb(const uint8_t *in, uint8_t *out, int w, int inverted)
 
 /* 0 when libjpeg failed (j->message says why), -1 when out of memory or the size check
  * failed (err says why), 1 on success. */
+/* The smallest DCT scale 1/denom (denom 8, 4, 2 or 1) whose image is at least min_h x
+ * min_w once turned upright (EXIF orientations 5..8 swap the sides). */
+static int scale_denom(const struct jpeg_decompress_struct *c, int oriented, int min_h, int min_w)
+{
+    const int swap = oriented >= 5 && oriented <= 8;
+    const uint64_t want_w = (uint64_t)(swap ? min_h : min_w);
+    const uint64_t want_h = (uint64_t)(swap ? min_w : min_h);
+    for (int denom = 8; denom > 1; denom /= 2) {
+        /* libjpeg's output size: the side scaled by 1/denom, rounded up */
+        const uint64_t w = ((uint64_t)c->image_width + (uint64_t)denom - 1) / (uint64_t)denom;
+        const uint64_t h = ((uint64_t)c->image_height + (uint64_t)denom - 1) / (uint64_t)denom;
+        if (w >= want_w && h >= want_h)
+            return denom;
+    }
+    return 1;
+}
+
 static int run(job *j, const uint8_t *bytes, size_t len, const char *name, uint64_t max_pixels,
-               clnet_status *st, char *err, size_t err_len)
+               int min_h, int min_w, clnet_status *st, char *err, size_t err_len)
 {
     struct jpeg_decompress_struct *c = &j->cinfo;
     if (setjmp(j->jump))
@@ -97,6 +114,10 @@ static int run(job *j, const uint8_t *bytes, size_t len, const char *name, uint6
                                          err_len);
     if (*st != CLNET_OK)
         return -1;
+    if (min_h > 0 || min_w > 0) {
+        c->scale_num = 1;
+        c->scale_denom = (unsigned)scale_denom(c, orientation(c), min_h, min_w);
+    }
     const int cmyk = c->jpeg_color_space == JCS_CMYK || c->jpeg_color_space == JCS_YCCK;
     c->out_color_space = c->jpeg_color_space == JCS_GRAYSCALE ? JCS_GRAYSCALE
                          : cmyk                               ? JCS_CMYK
@@ -126,6 +147,13 @@ static int run(job *j, const uint8_t *bytes, size_t len, const char *name, uint6
 clnet_status clnet__jpeg_decode(const uint8_t *bytes, size_t len, const char *name,
                                 uint64_t max_pixels, clnet__image *out, char *err, size_t err_len)
 {
+    return clnet__jpeg_decode_scaled(bytes, len, name, max_pixels, 0, 0, out, err, err_len);
+}
+
+clnet_status clnet__jpeg_decode_scaled(const uint8_t *bytes, size_t len, const char *name,
+                                       uint64_t max_pixels, int min_h, int min_w, clnet__image *out,
+                                       char *err, size_t err_len)
+{
     job *j = calloc(1, sizeof *j);
     if (!j)
         return clnet__data_fail(err, err_len, CLNET_ERR_OUT_OF_MEMORY, "%s: out of memory", name);
@@ -136,7 +164,7 @@ clnet_status clnet__jpeg_decode(const uint8_t *bytes, size_t len, const char *na
     j->progress.progress_monitor = progress;
     j->out = out;
     clnet_status st = CLNET_OK;
-    const int r = run(j, bytes, len, name, max_pixels, &st, err, err_len);
+    const int r = run(j, bytes, len, name, max_pixels, min_h, min_w, &st, err, err_len);
     if (r == 0)
         st = clnet__data_fail(err, err_len, CLNET_ERR_PARSE, "%s: truncated or corrupt JPEG (%s)",
                               name, j->message);

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "train/train.h"
 
@@ -46,11 +47,27 @@ static clnet_status check_data(clnet_model *m, const clnet_dataset *d, const cha
     return CLNET_OK;
 }
 
-/* A batcher over d normalized as the model says. */
-static clnet_status batcher(clnet_model *m, const clnet_dataset *d, int batch, int shuffle,
-                            int augment, uint64_t seed, clnet_batcher **b)
+/* The batchers' worker threads: as asked, else as many as leave the device's cores
+ * alone. A CPU device computes on every core of the host, so its batches get one worker
+ * (the background thread the batcher always had); a GPU leaves the host's cores free but
+ * one, for the thread that drives it. */
+static int data_workers(const clnet_model *m, int asked)
 {
-    const clnet_batch_options bo = {batch, shuffle, seed, augment, m->mean, m->std};
+    if (asked > 0)
+        return asked < CLNET_MAX_WORKERS ? asked : CLNET_MAX_WORKERS;
+    if (m->ctx->info.device_class == CLNET_CLASS_CPU)
+        return 1;
+    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores > 2 ? (int)(cores - 1 < 8 ? cores - 1 : 8) : 1;
+}
+
+/* A batcher over d normalized as the model says, made by workers threads (0: the
+ * default). */
+static clnet_status batcher(clnet_model *m, const clnet_dataset *d, int batch, int shuffle,
+                            int augment, uint64_t seed, int workers, clnet_batcher **b)
+{
+    clnet_batch_options bo = {batch, shuffle, seed, augment, m->mean, m->std, 0};
+    bo.workers = data_workers(m, workers);
     const clnet_status st = clnet_batcher_create(d, &bo, b);
     return st == CLNET_OK ? st : clnet__fail(m->ctx, st, "cannot batch the data");
 }
@@ -165,7 +182,7 @@ clnet_status clnet_evaluate(clnet_model *m, const clnet_dataset *d, int batch, c
     double loss_sum = 0.0;
     int fused = 0;
     const int probs = clnet__graph_logits(m->graph, &fused) >= 0;
-    clnet_status st = batcher(m, d, batch > 0 ? batch : 64, 0, 0, 0, &b);
+    clnet_status st = batcher(m, d, batch > 0 ? batch : 64, 0, 0, 0, 0, &b);
     if (st == CLNET_OK)
         st = clnet_batcher_start(b, 0);
     clnet_shape s = clnet_dataset_image_shape(d);
@@ -218,7 +235,7 @@ void clnet_eval_result_free(clnet_eval_result *r)
  * see in training only for batches drawn as training draws them: in an image folder's
  * order a batch holds one class, and the variance between classes would be lost. */
 static clnet_status update_bn(clnet_model *m, const clnet_dataset *d, int batch, int max_images,
-                              uint64_t seed, int epoch)
+                              uint64_t seed, int epoch, int workers)
 {
     const int size = clnet_dataset_size(d);
     const int images = max_images > 0 && max_images < size ? max_images : size;
@@ -232,7 +249,7 @@ static clnet_status update_bn(clnet_model *m, const clnet_dataset *d, int batch,
     clnet_batcher *b = NULL;
     staged x = {0};
     clnet_shape s = clnet_dataset_image_shape(d);
-    clnet_status st = batcher(m, d, batch, 1, 0, seed, &b);
+    clnet_status st = batcher(m, d, batch, 1, 0, seed, workers, &b);
     if (st == CLNET_OK)
         st = clnet_batcher_start(b, epoch);
     /* With momentum seen / (seen + n) the moving statistics become the mean of the batch
@@ -260,7 +277,7 @@ clnet_status clnet_model_update_bn(clnet_model *m, const clnet_dataset *d, int b
         return m ? clnet__fail(m->ctx, CLNET_ERR_INVALID_ARG, "clnet_model_update_bn: no data")
                  : CLNET_ERR_INVALID_ARG;
     CLNET_TRY(check_images(m, d, "batch-norm statistics"));
-    return update_bn(m, d, batch, 0, m->opt.seed, 0);
+    return update_bn(m, d, batch, 0, m->opt.seed, 0, 0);
 }
 
 /* A loss explodes when the mean of the last EXPLODE_WINDOW steps exceeds EXPLODE_FACTOR
@@ -303,6 +320,16 @@ static clnet_status watch_loss(run *r, double loss, int epoch, int step, float l
                        "steps; it started at %.3g) at learning rate %.3g: the learning rate is "
                        "too high for this model and batch size; try a smaller one",
                        epoch + 1, step + 1, mean, EXPLODE_WINDOW, r->reference, (double)lr);
+}
+
+/* The batcher's figures of the epoch so far into p. */
+static void data_figures(const clnet_batcher *b, clnet_progress *p)
+{
+    const clnet_batcher_stats st = clnet_batcher_epoch_stats(b);
+    p->data_s = st.data_s;
+    p->workers = st.workers;
+    p->images = st.images;
+    p->skipped = st.skipped;
 }
 
 /* *stop is set when the progress callback asks to stop. */
@@ -366,18 +393,26 @@ static clnet_status one_epoch(run *r, int epoch, const clnet_dataset *val, clnet
         p->images_per_s = (double)images / (p->epoch_s > 0.0 ? p->epoch_s : 1e-9);
         p->eta_s = p->epoch_s / p->batch * (p->batches - p->batch);
         p->device_busy = p->epoch_s > 0.0 ? 1.0 - waited / p->epoch_s : 1.0;
+        data_figures(r->b, p);
         if (o->progress && o->progress(o->user, p)) {
             *stop = 2; /* mid-epoch: no checkpoint of a half epoch */
             return CLNET_OK;
         }
     }
+    data_figures(r->b, p);
+    if (images == 0)
+        return clnet__fail(m->ctx, CLNET_ERR_PARSE,
+                           "epoch %d: none of the %d training images could be read (every one "
+                           "was skipped as unreadable; the log names each)",
+                           epoch + 1, clnet_dataset_size(r->train));
     /* Statistics that match the weights for validation: a sample of a large training set
      * per epoch, all of it at the end of the run (a checkpoint alone needs none: training
      * never reads the moving statistics, and the run's end recomputes them whole). */
     const int last = epoch + 1 == r->epochs;
     r->bn_current = 0;
     if (!o->keep_bn_statistics && (val || last)) {
-        CLNET_TRY(update_bn(m, r->train, o->batch, last ? 0 : CLNET_FIT_BN_IMAGES, o->seed, epoch));
+        CLNET_TRY(update_bn(m, r->train, o->batch, last ? 0 : CLNET_FIT_BN_IMAGES, o->seed, epoch,
+                            o->workers));
         r->bn_current = last || clnet_dataset_size(r->train) <= CLNET_FIT_BN_IMAGES;
     }
     if (val) {
@@ -514,7 +549,7 @@ clnet_status clnet_fit(clnet_model *m, const clnet_dataset *train, const clnet_d
     if (st == CLNET_OK)
         st = clnet__loss_set_class_weight(r.opt, o.class_weight);
     if (st == CLNET_OK)
-        st = batcher(m, train, o.batch, 1, o.augment, o.seed, &r.b);
+        st = batcher(m, train, o.batch, 1, o.augment, o.seed, o.workers, &r.b);
     if (st == CLNET_OK)
         r.steps_per_epoch = clnet_batcher_batches(r.b);
     if (st == CLNET_OK && o.checkpoint && o.resume)
@@ -536,7 +571,7 @@ clnet_status clnet_fit(clnet_model *m, const clnet_dataset *train, const clnet_d
         if (st == CLNET_OK && o.progress && o.progress(o.user, &p))
             stop = 1;
         if (st == CLNET_OK && stop == 1 && !o.keep_bn_statistics && !r.bn_current) {
-            st = update_bn(m, train, o.batch, 0, o.seed, epoch); /* the run ends here */
+            st = update_bn(m, train, o.batch, 0, o.seed, epoch, o.workers); /* the run ends */
             r.bn_current = 1;
         }
         if (st == CLNET_OK && o.checkpoint)
@@ -549,7 +584,7 @@ clnet_status clnet_fit(clnet_model *m, const clnet_dataset *train, const clnet_d
         /* The best epoch's statistics came from a sample when the data is large. */
         if (st == CLNET_OK && !o.keep_bn_statistics &&
             clnet_dataset_size(train) > CLNET_FIT_BN_IMAGES)
-            st = update_bn(m, train, o.batch, 0, o.seed, r.rec.best_epoch);
+            st = update_bn(m, train, o.batch, 0, o.seed, r.rec.best_epoch, o.workers);
     }
     free_run(&r);
     return st;

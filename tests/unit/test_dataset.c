@@ -335,9 +335,10 @@ Test(dataset, labels_by_class_name_for_folders)
     for (int k = 0; k < 3; ++k)
         cr_assert_str_eq(clnet_dataset_class_name(d, k), model[k]);
     cr_assert_eq(clnet_dataset_size(d), 2);
-    cr_assert_eq(memcmp(clnet__dataset_image(d, 0), dog, 18), 0); /* folders still sorted */
+    uint8_t px[18];
+    cr_assert_eq(memcmp(clnet__dataset_load(d, 0, px), dog, 18), 0); /* folders still sorted */
     cr_assert_eq(clnet_dataset_label(d, 0), 1);
-    cr_assert_eq(memcmp(clnet__dataset_image(d, 1), fox, 18), 0);
+    cr_assert_eq(memcmp(clnet__dataset_load(d, 1, px), fox, 18), 0);
     cr_assert_eq(clnet_dataset_label(d, 1), 2);
     clnet_dataset_destroy(d);
     /* Without the list the folder's own two classes, in sorted order. */
@@ -397,9 +398,6 @@ Test(dataset, labels_by_class_name_for_idx_and_cifar)
     clnet_dataset_destroy(d);
     free(test);
 }
-
-
-
 
 /* An idx dataset of n h x w images whose first two bytes hold the image number. */
 static clnet_dataset *numbered(int n, int h, int w)
@@ -577,6 +575,41 @@ Test(dataset, batcher_every_image_once_in_reproducible_order)
     for (int i = 0; i < 10; ++i)
         cr_assert_eq(again[i], i);
     clnet_batcher_destroy(b);
+    clnet_dataset_destroy(d);
+}
+
+/* Several workers make the bytes one makes, augmented, over a split (tests/unit/test_stream.c
+ * does the same for image folders read lazily). */
+Test(dataset, batcher_workers_give_the_same_bytes)
+{
+    enum { N = 50, H = 6, W = 5 };
+    clnet_dataset *d = numbered(N, H, W);
+    clnet_dataset *train = NULL, *val = NULL;
+    cr_assert_eq(clnet_dataset_split(d, 0.3, 4, &train, &val), CLNET_OK);
+    const int size = clnet_dataset_size(train);
+    float *one = malloc((size_t)size * H * W * sizeof *one);
+    float *many = malloc((size_t)size * H * W * sizeof *many);
+    int sizes[N], sizes3[N];
+    for (int e = 0; e < 2; ++e) {
+        clnet_batch_options o = {.batch = 4, .shuffle = 1, .seed = 2, .augment = 1};
+        clnet_batcher *b = NULL;
+        cr_assert_eq(clnet_batcher_create(train, &o, &b), CLNET_OK);
+        const int batches = run_epoch(b, e, train, NULL, sizes, one);
+        clnet_batcher_destroy(b);
+        o.workers = 3;
+        cr_assert_eq(clnet_batcher_create(train, &o, &b), CLNET_OK);
+        cr_assert_eq(run_epoch(b, e, train, NULL, sizes3, many), batches);
+        clnet_batcher_destroy(b);
+        cr_assert_eq(memcmp(sizes, sizes3, (size_t)batches * sizeof *sizes), 0);
+        cr_assert_eq(memcmp(one, many, (size_t)size * H * W * sizeof *one), 0, "epoch %d", e);
+    }
+    clnet_batch_options o = {.batch = 4, .workers = CLNET_MAX_WORKERS + 1};
+    clnet_batcher *b = NULL;
+    cr_assert_eq(clnet_batcher_create(train, &o, &b), CLNET_ERR_INVALID_ARG);
+    free(one);
+    free(many);
+    clnet_dataset_destroy(train);
+    clnet_dataset_destroy(val);
     clnet_dataset_destroy(d);
 }
 

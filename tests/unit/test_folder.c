@@ -1,8 +1,9 @@
-/* test_folder.c - image folders (src/data/folder.c, list.c): classes sorted, images in
- * nested folders in Keras's order, symbolic-link loops, formats found by content, the
- * files ignored (no images) and skipped (corrupt, truncated, a side of 0, over the pixel
- * limit) with their counts and log lines, empty class folders as warnings. Images are
- * written here by the formats' own encoders (tests/support/images.h). No device needed. */
+/* test_folder.c - image folders (src/data/folder.c, list.c, load.c): classes sorted,
+ * images in nested folders in Keras's order, symbolic-link loops, formats found by
+ * content, the files ignored (no images) and skipped when read (corrupt, truncated, a
+ * side of 0, over the pixel limit) with their counts and log lines, empty class folders
+ * as warnings. Images are written here by the formats' own encoders
+ * (tests/support/images.h). Batches of folders: test_stream.c. No device needed. */
 #include <criterion/criterion.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +25,24 @@ TestSuite(folder, .init = clnet_test_make_dir, .fini = clnet_test_remove_dir);
 static const char *at(const char *rel)
 {
     return clnet_test_path(rel);
+}
+
+/* Image i decoded as a batch reads it (in one of four rotating buffers), or NULL when the
+ * file is unreadable. */
+static const uint8_t *image(const clnet_dataset *d, int i)
+{
+    static uint8_t scratch[4][64 * 64 * 3];
+    static int turn;
+    return clnet__dataset_load(d, i, scratch[turn++ % 4]);
+}
+
+/* Reads every image of d as an epoch would; returns how many decode. */
+static int read_all(const clnet_dataset *d)
+{
+    int good = 0;
+    for (int i = 0; i < clnet_dataset_size(d); ++i)
+        good += image(d, i) != NULL;
+    return good;
 }
 
 static void make_sub(const char *rel)
@@ -83,9 +102,9 @@ Test(folder, folder_classes_sorted_pixels_exact)
     for (int i = 0; i < 4; ++i) {
         cr_assert_eq(clnet_dataset_label(d, i), labels[i]);
         if (want[i])
-            cr_assert_eq(memcmp(clnet__dataset_image(d, i), want[i], 60), 0, "image %d", i);
+            cr_assert_eq(memcmp(image(d, i), want[i], 60), 0, "image %d", i);
     }
-    const uint8_t *got = clnet__dataset_image(d, 3);
+    const uint8_t *got = image(d, 3);
     for (int p = 0; p < 20; ++p)
         cr_assert_eq(memcmp(got + 3 * p, cat + 4 * p, 3), 0, "RGBA pixel %d", p);
     clnet_dataset_destroy(d);
@@ -96,7 +115,7 @@ Test(folder, folder_classes_sorted_pixels_exact)
     clnet_test_expect_shape(d, 7, 9, 3);
     uint8_t resized[7 * 9 * 3];
     cr_assert(stbir_resize_uint8(dog, 5, 4, 0, resized, 9, 7, 0, 3));
-    cr_assert_eq(memcmp(clnet__dataset_image(d, 0), resized, sizeof resized), 0);
+    cr_assert_eq(memcmp(image(d, 0), resized, sizeof resized), 0);
     clnet_dataset_destroy(d);
     free(dog);
     free(ant0);
@@ -114,8 +133,8 @@ Test(folder, folder_gray_and_rgb_convert)
     /* Gray first: the data's own channels are then 1. */
     clnet_dataset *d = clnet_test_open(at("g"), NULL, NULL);
     clnet_test_expect_shape(d, 2, 3, 1);
-    cr_assert_eq(memcmp(clnet__dataset_image(d, 0), gray, 6), 0);
-    const uint8_t *y = clnet__dataset_image(d, 1);
+    cr_assert_eq(memcmp(image(d, 0), gray, 6), 0);
+    const uint8_t *y = image(d, 1);
     for (int p = 0; p < 6; ++p) {
         const unsigned want =
             (299u * rgb[3 * p] + 587u * rgb[3 * p + 1] + 114u * rgb[3 * p + 2] + 500u) / 1000u;
@@ -125,10 +144,10 @@ Test(folder, folder_gray_and_rgb_convert)
     const clnet_dataset_options color = {.c = 3};
     d = clnet_test_open(at("g"), NULL, &color);
     clnet_test_expect_shape(d, 2, 3, 3);
-    const uint8_t *g3 = clnet__dataset_image(d, 0);
+    const uint8_t *g3 = image(d, 0);
     for (int p = 0; p < 6; ++p)
         cr_assert(g3[3 * p] == gray[p] && g3[3 * p + 1] == gray[p] && g3[3 * p + 2] == gray[p]);
-    cr_assert_eq(memcmp(clnet__dataset_image(d, 1), rgb, 18), 0);
+    cr_assert_eq(memcmp(image(d, 1), rgb, 18), 0);
     clnet_dataset_destroy(d);
     free(gray);
     free(rgb);
@@ -154,13 +173,19 @@ Test(folder, corrupt_images_are_skipped_logged_and_counted)
     clnet_test_log log = {0, 0, ""};
     const clnet_dataset_options opt = {.log = clnet_test_log_line, .log_user = &log};
     clnet_dataset *d = clnet_test_open(at("c"), NULL, &opt);
-    cr_assert_eq(clnet_dataset_size(d), 3);
+    cr_assert_eq(clnet_dataset_size(d), 5, "the files named as images are listed");
+    /* The size comes from the first image that decodes: one/good.png, after broken.png. */
+    cr_assert_eq(clnet_dataset_skipped(d), 1);
+    clnet_test_expect_shape(d, 4, 4, 3);
+    cr_assert_eq(read_all(d), 3);
+    cr_assert_eq(read_all(d), 3);
     cr_assert_eq(clnet_dataset_skipped(d), 2);
-    cr_assert_eq(log.warnings, 2, "%s", log.text);
+    cr_assert_eq(log.warnings, 2, "each once: %s", log.text);
     cr_assert_not_null(strstr(log.text, at("c/one/broken.png")), "%s", log.text);
     cr_assert_not_null(strstr(log.text, at("c/two/cut.png")), "%s", log.text);
-    cr_assert_eq(clnet_dataset_label(d, 0), 0);
+    cr_assert_eq(clnet_dataset_label(d, 1), 0);
     cr_assert_eq(clnet_dataset_label(d, 2), 1);
+    cr_assert_eq(clnet_dataset_label(d, 4), 1);
     clnet_dataset_destroy(d);
 }
 
@@ -189,7 +214,7 @@ Test(folder, folder_errors_name_the_folder)
 static int index_of(const clnet_dataset *d, const uint8_t *px, size_t bytes)
 {
     for (int i = 0; i < clnet_dataset_size(d); ++i)
-        if (memcmp(clnet__dataset_image(d, i), px, bytes) == 0)
+        if (memcmp(image(d, i), px, bytes) == 0)
             return i;
     return -1;
 }
@@ -208,12 +233,11 @@ Test(folder, nested_folders_belong_to_their_class_in_keras_order)
     clnet_dataset *d = clnet_test_open(at("n"), NULL, NULL);
     cr_assert_eq(clnet_dataset_size(d), 6);
     for (int i = 0; i < 5; ++i) {
-        cr_assert_eq(memcmp(clnet__dataset_image(d, i), px[i], 18), 0, "image %d is not %s", i,
-                     order[i]);
+        cr_assert_eq(memcmp(image(d, i), px[i], 18), 0, "image %d is not %s", i, order[i]);
         cr_assert_eq(clnet_dataset_label(d, i), 0);
         free(px[i]);
     }
-    cr_assert_eq(memcmp(clnet__dataset_image(d, 5), other, 18), 0);
+    cr_assert_eq(memcmp(image(d, 5), other, 18), 0);
     cr_assert_eq(clnet_dataset_label(d, 5), 1);
     clnet_dataset_destroy(d);
     free(other);
@@ -295,7 +319,9 @@ Test(folder, formats_by_content_ignored_and_skipped_files_reported)
     const clnet_dataset_options opt = {
         .h = 8, .w = 8, .c = 3, .log = clnet_test_log_line, .log_user = &log, .max_pixels = 1000};
     clnet_dataset *d = clnet_test_open(at("f"), NULL, &opt);
-    cr_assert_eq(clnet_dataset_size(d), 4 + heic, "%s", log.text);
+    cr_assert_eq(clnet_dataset_size(d), 7 + heic, "%s", log.text);
+    cr_assert_eq(clnet_dataset_skipped(d), 0, "the size is given: nothing decoded yet");
+    cr_assert_eq(read_all(d), 4 + heic, "%s", log.text);
     cr_assert_eq(clnet_dataset_skipped(d), 3, "%s", log.text);
     cr_assert_eq(clnet_dataset_ignored(d), 3, "%s", log.text);
     cr_assert_eq(log.warnings, 3, "%s", log.text);
@@ -308,8 +334,8 @@ Test(folder, formats_by_content_ignored_and_skipped_files_reported)
     snprintf(want, sizeof want, "1 skipped %s: 40x40 pixels exceed the limit of 1000",
              at("f/x/g_big.png"));
     cr_assert_not_null(strstr(log.text, want), "%s", log.text);
-    snprintf(want, sizeof want, "2 %s: %d images in 1 classes, 3 skipped, 3 ignored", at("f"),
-             4 + heic);
+    snprintf(want, sizeof want, "2 %s: %d images in 1 classes, 3 ignored (not images), 8x8x3",
+             at("f"), 7 + heic);
     cr_assert_not_null(strstr(log.text, want), "%s", log.text);
     clnet_dataset_destroy(d);
     free(px);
@@ -374,7 +400,8 @@ Test(folder, images_claiming_more_than_their_file_are_skipped)
     clnet_test_log log = {0, 0, ""};
     const clnet_dataset_options opt = {.log = clnet_test_log_line, .log_user = &log};
     clnet_dataset *d = clnet_test_open(at("h"), NULL, &opt);
-    cr_expect_eq(clnet_dataset_size(d), 2);
+    cr_expect_eq(clnet_dataset_size(d), 5);
+    cr_expect_eq(read_all(d), 2);
     cr_expect_eq(clnet_dataset_skipped(d), 3);
     /* Each named with its reason (the decoders' own words: tests/unit/test_decode.c). */
     const char *const files[] = {"h/a/chunk.png", "h/a/huge.pgm", "h/b/huge.bmp"};
