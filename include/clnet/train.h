@@ -412,6 +412,27 @@ CLNET_API clnet_status clnet_dataset_class_weights(const clnet_dataset *d, float
 
 typedef struct clnet_batcher clnet_batcher;
 
+/* Augmentations of training images named after torchvision's transforms (Keras's layers
+ * in brackets), applied in this order; zeroes: off. Every draw comes from a generator
+ * seeded by (seed, epoch, position in the epoch), so batches stay reproducible. */
+typedef struct clnet_augment {
+    /* RandomResizedCrop(scale=(scale_min, scale_max), ratio=(ratio_min, ratio_max)): a crop
+     * of that fraction of the image's area and aspect ratio (log-uniform), torchvision's
+     * draws and fallback, taken from the full-resolution file (a JPEG decoded at the DCT
+     * scale that still gives the crop the model's size) and resized to the model's size.
+     * scale_min > 0 turns it on; scale_max 0: 1; ratios 0: 3/4 and 4/3. */
+    float scale_min, scale_max, ratio_min, ratio_max;
+    int horizontal_flip; /* RandomHorizontalFlip() [RandomFlip("horizontal")]: p = 0.5 */
+    /* ColorJitter(brightness, contrast, saturation) [RandomBrightness, RandomContrast,
+     * RandomSaturation]: factors uniform in [max(0, 1 - x), 1 + x], applied in this order
+     * (torchvision shuffles it), pixels clamped to [0, 1] after each. */
+    float brightness, contrast, saturation;
+    /* RandomAffine(degrees=rotation, translate=(translate, translate)) [RandomRotation,
+     * RandomTranslation]: a turn uniform in [-rotation, rotation] degrees about the centre
+     * and a shift of up to translate of each side, bilinear, black outside. */
+    float rotation, translate;
+} clnet_augment;
+
 typedef struct clnet_batch_options {
     int batch;   /* images per batch (the last of an epoch may be smaller) */
     int shuffle; /* reshuffle every epoch from seed and the epoch number */
@@ -422,6 +443,7 @@ typedef struct clnet_batch_options {
     /* Threads that decode, augment and normalize images; 0: 1. Batches do not depend on
      * it: the same seed gives the same bytes with any number of workers. */
     int workers;
+    const clnet_augment *aug; /* after the crop of augment, if both; NULL: none */
 } clnet_batch_options;
 
 /* The most worker threads a batcher takes. */
@@ -496,6 +518,7 @@ typedef struct clnet_fit_options {
     clnet_optimizer_options optimizer; /* zeroes: SGD without momentum */
     clnet_schedule schedule;           /* lr 0: 0.01 constant */
     int augment;                       /* random crop and flip (clnet_batch_options) */
+    const clnet_augment *aug;          /* torchvision's augmentations; NULL: none */
     /* Threads making the batches (clnet_batch_options.workers). 0: as many as leave the
      * device's cores alone: 1 on a CPU device, which computes on every core; on a GPU the
      * host's cores but one (at most 8). */

@@ -18,7 +18,8 @@ typedef struct train_args {
     const char *optimizer, *schedule, *class_weight;
     double epochs, batch, lr, momentum, weight_decay, warmup, label_smoothing, val, seed;
     double freeze, patience, min_delta, workers;
-    int augment, adamw, no_nesterov, no_normalize, no_bn_update, resume;
+    double random_resized_crop, color_jitter, rotation, translation; /* torchvision's */
+    int augment, flip, adamw, no_nesterov, no_normalize, no_bn_update, resume;
 } train_args;
 
 /* The run's effective settings, derived from train_args (train_options.c). */
@@ -29,6 +30,7 @@ typedef struct settings {
     int n_recalled;
     char ckpt[4096];  /* the checkpoint's path */
     clnet_fit_options fit;
+    clnet_augment aug; /* fit.aug points here when an augmentation is asked for */
     int freeze;       /* -1: none */
     int tty, columns; /* stdout is a terminal of this width (80 otherwise) */
     /* The history of end-of-epoch figures (restored ones too), for --plot and --log:

@@ -42,6 +42,12 @@ static void usage(void)
            "                       momentum; --no-nesterov\n"
            "  --weight-decay X     (default 5e-4 sgd, 0 adam and rmsprop); --adamw decouples\n"
            "  --augment            random crops and horizontal flips\n"
+           "  --random-resized-crop S  torchvision's RandomResizedCrop(scale=(S, 1)) of the\n"
+           "                       full-resolution image (ratio 3/4..4/3), e.g. 0.08\n"
+           "  --flip               RandomHorizontalFlip (Keras RandomFlip(\"horizontal\"))\n"
+           "  --color-jitter X     ColorJitter(brightness=X, contrast=X, saturation=X)\n"
+           "  --rotation D         RandomRotation(D degrees)\n"
+           "  --translation F      RandomAffine(translate=(F, F)) (Keras RandomTranslation)\n"
            "  --workers N          threads decoding and augmenting images (default: 1 on a\n"
            "                       CPU device, which computes on every core; else the\n"
            "                       cores but one, at most 8)\n"
@@ -118,7 +124,12 @@ static const struct option {
     N("--patience", patience, 1, 1e6),
     N("--min-delta", min_delta, 0, 1e9),
     N("--workers", workers, 1, CLNET_MAX_WORKERS),
+    N("--random-resized-crop", random_resized_crop, 0.001, 1),
+    N("--color-jitter", color_jitter, 0, 1),
+    N("--rotation", rotation, 0, 180),
+    N("--translation", translation, 0, 1),
     F("--augment", augment),
+    F("--flip", flip),
     F("--adamw", adamw),
     F("--no-nesterov", no_nesterov),
     F("--no-normalize", no_normalize),
@@ -156,8 +167,8 @@ static void args_init(train_args *a)
 {
     memset(a, 0, sizeof *a);
     a->epochs = a->batch = a->lr = a->momentum = a->weight_decay = a->warmup = -1;
-    a->label_smoothing = a->val = a->seed = a->freeze = a->patience = a->min_delta = a->workers =
-        -1;
+    a->label_smoothing = a->val = a->seed = a->freeze = a->patience = a->min_delta = -1;
+    a->workers = a->random_resized_crop = a->color_jitter = a->rotation = a->translation = -1;
 }
 
 static int check_choice(const char *name, const char *v)
@@ -408,6 +419,18 @@ int clnet_cli_train_settle(settings *s, int train_images)
     f->seed = a->seed >= 0 ? (uint64_t)a->seed : 1;
     f->augment = a->augment;
     f->workers = a->workers >= 0 ? (int)a->workers : 0;
+    clnet_augment *g = &s->aug;
+    memset(g, 0, sizeof *g);
+    g->scale_min = a->random_resized_crop > 0 ? (float)a->random_resized_crop : 0.0f;
+    g->horizontal_flip = a->flip;
+    g->brightness = g->contrast = g->saturation =
+        a->color_jitter > 0 ? (float)a->color_jitter : 0.0f;
+    g->rotation = a->rotation > 0 ? (float)a->rotation : 0.0f;
+    g->translate = a->translation > 0 ? (float)a->translation : 0.0f;
+    f->aug = g->scale_min > 0.0f || g->horizontal_flip || g->brightness > 0.0f ||
+                     g->rotation > 0.0f || g->translate > 0.0f
+                 ? g
+                 : NULL;
     f->label_smoothing = a->label_smoothing >= 0 ? (float)a->label_smoothing : 0.0f;
     f->patience = a->patience >= 0 ? (int)a->patience : 0;
     f->min_delta = a->min_delta >= 0 ? (float)a->min_delta : 0.0f;

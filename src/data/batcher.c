@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "data/augment.h"
 #include "data/data.h"
 
 #define MAX_SLOTS 3
@@ -44,12 +45,17 @@ struct clnet_batcher {
     int batch, batches, shuffle, augment;
     int pad; /* zero padding of the random crop, in pixels */
     uint64_t seed;
-    float lut[3][256]; /* per channel: byte -> (byte / 255 - mean) / std */
-    int *order;        /* the epoch's images, d->size indices */
-    int depth;         /* slots in use */
+    float lut[3][256];  /* per channel: byte -> (byte / 255 - mean) / std */
+    float unit[3][256]; /* byte -> byte / 255, for images that augment_pixels changes */
+    float mean[3], std[3];
+    int has_aug, crops; /* aug holds augmentations; crops: RandomResizedCrop among them */
+    clnet_augment aug;
+    int *order; /* the epoch's images, d->size indices */
+    int depth;  /* slots in use */
     slot slots[MAX_SLOTS];
     int workers;
-    uint8_t *scratch; /* lazy datasets: per worker, one image decoded at the target size */
+    uint8_t *scratch; /* per worker, one image made at the target size (lazy or cropped) */
+    float *floats;    /* with aug: per worker, two images of floats (the image, scratch) */
     pthread_t threads[CLNET_MAX_WORKERS];
     worker_arg args[CLNET_MAX_WORKERS];
 
@@ -86,7 +92,8 @@ static void seed_stream(clnet__rng *r, uint64_t seed, int epoch, uint64_t stream
 
 /* Pad with zero bytes (black, before normalization, as torchvision's RandomCrop
  * with padding does), crop back at a random offset, then flip with p = 0.5. */
-static void augment(const clnet_batcher *b, const uint8_t *px, float *out, int position)
+static void augment(const clnet_batcher *b, const float (*lut)[256], const uint8_t *px, float *out,
+                    int position)
 {
     const int h = b->d->h, w = b->d->w, c = b->d->c, span = 2 * b->pad + 1;
     clnet__rng r;
@@ -102,12 +109,12 @@ static void augment(const clnet_batcher *b, const uint8_t *px, float *out, int p
              * offset is undefined even when nothing is read through it. */
             if (sy < 0 || sy >= h || sx < 0 || sx >= w) {
                 for (int ch = 0; ch < c; ++ch)
-                    out[ch] = b->lut[ch][0];
+                    out[ch] = lut[ch][0];
                 continue;
             }
             const size_t at = ((size_t)sy * (size_t)w + (size_t)sx) * (size_t)c;
             for (int ch = 0; ch < c; ++ch)
-                out[ch] = b->lut[ch][px[at + (size_t)ch]];
+                out[ch] = lut[ch][px[at + (size_t)ch]];
         }
     }
 }
@@ -135,17 +142,36 @@ static void make(clnet_batcher *b, int worker, slot *s, int k, int i)
     const int position = k * b->batch + i, at = b->order[position], c = d->c;
     const size_t floats = (size_t)d->h * d->w * c;
     uint8_t *scratch = b->scratch ? b->scratch + (size_t)worker * floats : NULL;
-    const uint8_t *px = clnet__dataset_load(d, at, scratch);
+    /* The torchvision augmentations draw from their own stream, so that adding them leaves
+     * the padded crop's draws as they were. */
+    clnet__rng r;
+    seed_stream(&r, mix(b->seed ^ 0xa0761d6478bd642full), b->epoch, 1 + (uint64_t)position);
+    clnet__crop_draw draw = {&r, &b->aug, d->h, d->w};
+    const uint8_t *px =
+        b->crops ? clnet__dataset_load_crop(d, at, clnet__random_resized_crop, &draw, scratch)
+                 : clnet__dataset_load(d, at, scratch);
     s->labels[i] = clnet__dataset_label_at(d, at);
     s->made[i] = px != NULL;
     if (!px)
         return;
     float *out = s->images + (size_t)i * floats;
+    if (!b->has_aug) {
+        if (b->augment)
+            augment(b, (const float(*)[256])b->lut, px, out, position);
+        else
+            for (size_t j = 0; j < floats; ++j)
+                out[j] = b->lut[j % (size_t)c][px[j]];
+        return;
+    }
+    float *img = b->floats + (size_t)worker * 2 * floats, *tmp = img + floats;
     if (b->augment)
-        augment(b, px, out, position);
+        augment(b, (const float(*)[256])b->unit, px, img, position);
     else
         for (size_t j = 0; j < floats; ++j)
-            out[j] = b->lut[j % (size_t)c][px[j]];
+            img[j] = b->unit[j % (size_t)c][px[j]];
+    clnet__augment_pixels(&b->aug, &r, img, tmp, d->h, d->w, c);
+    for (size_t j = 0; j < floats; ++j)
+        out[j] = (img[j] - b->mean[j % (size_t)c]) / b->std[j % (size_t)c];
 }
 
 /* With the lock held, once every image of s is made: closes the gaps of unreadable
@@ -227,6 +253,7 @@ static void release(clnet_batcher *b)
         free(b->slots[s].made);
     }
     free(b->scratch);
+    free(b->floats);
     free(b->order);
     free(b);
 }
@@ -251,7 +278,7 @@ clnet_status clnet_batcher_create(const clnet_dataset *d, const clnet_batch_opti
     if (out)
         *out = NULL;
     if (!d || !o || !out || o->batch < 1 || d->size < 1 || o->workers < 0 ||
-        o->workers > CLNET_MAX_WORKERS)
+        o->workers > CLNET_MAX_WORKERS || (o->aug && !clnet__augment_valid(o->aug)))
         return CLNET_ERR_INVALID_ARG;
     for (int ch = 0; ch < d->c; ++ch)
         if (o->std && !(o->std[ch] > 0.0f))
@@ -271,13 +298,26 @@ clnet_status clnet_batcher_create(const clnet_dataset *d, const clnet_batch_opti
     b->depth = b->workers > 1 ? 3 : 2;
     for (int ch = 0; ch < d->c; ++ch) {
         const float mean = o->mean ? o->mean[ch] : 0.0f, std = o->std ? o->std[ch] : 1.0f;
-        for (int v = 0; v < 256; ++v)
+        b->mean[ch] = mean;
+        b->std[ch] = std;
+        for (int v = 0; v < 256; ++v) {
             b->lut[ch][v] = ((float)v / 255.0f - mean) / std;
+            b->unit[ch][v] = (float)v / 255.0f;
+        }
+    }
+    if (o->aug) {
+        const clnet_augment *a = o->aug;
+        b->aug = *a;
+        b->crops = a->scale_min > 0.0f;
+        b->has_aug = b->crops || a->horizontal_flip || a->brightness > 0.0f || a->contrast > 0.0f ||
+                     a->saturation > 0.0f || a->rotation > 0.0f || a->translate > 0.0f;
     }
     const size_t bytes = (size_t)d->h * d->w * d->c;
     int ok = (b->order = malloc((size_t)d->size * sizeof *b->order)) != NULL;
-    if (ok && !d->pixels)
+    if (ok && (!d->pixels || b->crops))
         ok = (b->scratch = malloc((size_t)b->workers * bytes)) != NULL;
+    if (ok && b->has_aug)
+        ok = (b->floats = malloc((size_t)b->workers * 2 * bytes * sizeof *b->floats)) != NULL;
     for (int s = 0; ok && s < b->depth; ++s) {
         slot *sl = &b->slots[s];
         sl->batch = -1;

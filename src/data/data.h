@@ -13,6 +13,16 @@
 #include "clnet.h"
 #include "tensor/rng.h"
 
+/* A region of an image, in pixels. */
+typedef struct clnet__region {
+    int x, y, w, h;
+} clnet__region;
+
+/* Picks from an image's upright size (h x w) the region to keep and the size it will be
+ * resized to (a random crop's draw, decode.h's clnet__shrink). */
+typedef void (*clnet__pick_fn)(void *user, int h, int w, clnet__region *region, int *out_h,
+                               int *out_w);
+
 /* The images of a lazy root found unreadable so far, shared with its splits: the
  * batchers' workers decode at the same time, so everything here is under lock. */
 typedef struct clnet__skips {
@@ -61,6 +71,12 @@ static inline const uint8_t *clnet__dataset_image(const clnet_dataset *d, int i)
  * to the log (level 1); afterwards it is not read again. Safe to call from several
  * threads at once. */
 const uint8_t *clnet__dataset_load(const clnet_dataset *d, int i, uint8_t *scratch);
+
+/* clnet__dataset_load of the region pick chooses from the image's own size (the file's
+ * full resolution for a lazy dataset, decoded no smaller than the region needs), resized
+ * to the target size. */
+const uint8_t *clnet__dataset_load_crop(const clnet_dataset *d, int i, clnet__pick_fn pick,
+                                        void *user, uint8_t *scratch);
 
 /* Images found unreadable: at opening (in-memory sources) and, in a lazy dataset, by
  * clnet__dataset_load so far. */
@@ -123,6 +139,9 @@ void clnet__data_log(const clnet_dataset_options *opt, int level, const char *fm
  * resizer fails. */
 clnet_status clnet__image_convert(const uint8_t *src, int sh, int sw, int sc, uint8_t *dst, int dh,
                                   int dw, int dc);
+/* The same for the rw x rh region at (x, y) of the source (inside it, sides >= 1). */
+clnet_status clnet__image_convert_region(const uint8_t *src, int sh, int sw, int sc, int x, int y,
+                                         int rw, int rh, uint8_t *dst, int dh, int dw, int dc);
 
 /* The files below a folder (list.c): path "dir/sub/name" (malloc'd) and the length of
  * its folder part "dir/sub". */

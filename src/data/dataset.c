@@ -148,15 +148,28 @@ static void convert_channels(const uint8_t *src, size_t n, int sc, uint8_t *dst,
     }
 }
 
-clnet_status clnet__image_convert(const uint8_t *src, int sh, int sw, int sc, uint8_t *dst, int dh,
-                                  int dw, int dc)
+/* rows x cols pixels of sc channels, rows stride bytes apart, to dc channels, packed. */
+static void convert_rows(const uint8_t *src, size_t stride, int rows, int cols, int sc,
+                         uint8_t *dst, int dc)
+{
+    for (int y = 0; y < rows; ++y)
+        convert_channels(src + (size_t)y * stride, (size_t)cols, sc,
+                         dst + (size_t)y * (size_t)cols * (size_t)dc, dc);
+}
+
+clnet_status clnet__image_convert_region(const uint8_t *src, int sh, int sw, int sc, int x, int y,
+                                         int rw, int rh, uint8_t *dst, int dh, int dw, int dc)
 {
     /* The resizer asserts (aborts) on an empty side: refused here, never passed on. */
     if (!src || !dst || sh < 1 || sw < 1 || sc < 1 || sc > 4 || dh < 1 || dw < 1 ||
-        (dc != 1 && dc != 3))
+        (dc != 1 && dc != 3) || x < 0 || y < 0 || rw < 1 || rh < 1 || rw > sw - x || rh > sh - y)
         return CLNET_ERR_INVALID_ARG;
+    const size_t stride = (size_t)sw * (size_t)sc;
+    src += (size_t)y * stride + (size_t)x * (size_t)sc;
+    sh = rh;
+    sw = rw;
     if (sh == dh && sw == dw) {
-        convert_channels(src, (size_t)sh * (size_t)sw, sc, dst, dc);
+        convert_rows(src, stride, sh, sw, sc, dst, dc);
         return CLNET_OK;
     }
     /* Resize with as few channels as needed: alpha dropped and RGB made gray before,
@@ -165,12 +178,14 @@ clnet_status clnet__image_convert(const uint8_t *src, int sh, int sw, int sc, ui
     uint8_t *before = NULL, *after = NULL, *narrow = NULL;
     clnet_status st = CLNET_ERR_OUT_OF_MEMORY;
     const uint8_t *in = src;
+    int in_stride = (int)stride;
     if (sc != mid) {
         before = malloc((size_t)sh * (size_t)sw * (size_t)mid);
         if (!before)
             goto done;
-        convert_channels(src, (size_t)sh * (size_t)sw, sc, before, mid);
+        convert_rows(src, stride, sh, sw, sc, before, mid);
         in = before;
+        in_stride = 0;
     }
     uint8_t *out = dst;
     if (mid != dc) {
@@ -188,14 +203,14 @@ clnet_status clnet__image_convert(const uint8_t *src, int sh, int sw, int sc, ui
     if (sh > dh && sw < dw) {
         narrow = malloc((size_t)dh * (size_t)sw * (size_t)mid);
         if (!narrow ||
-            !stbir_resize(in, sw, sh, 0, narrow, sw, dh, 0, STBIR_TYPE_UINT8, mid, -1, 0,
+            !stbir_resize(in, sw, sh, in_stride, narrow, sw, dh, 0, STBIR_TYPE_UINT8, mid, -1, 0,
                           STBIR_EDGE_CLAMP, STBIR_EDGE_CLAMP, STBIR_FILTER_CATMULLROM,
                           STBIR_FILTER_MITCHELL, STBIR_COLORSPACE_LINEAR, NULL) ||
             !stbir_resize(narrow, sw, dh, 0, out, dw, dh, 0, STBIR_TYPE_UINT8, mid, -1, 0,
                           STBIR_EDGE_CLAMP, STBIR_EDGE_CLAMP, STBIR_FILTER_CATMULLROM,
                           STBIR_FILTER_CATMULLROM, STBIR_COLORSPACE_LINEAR, NULL))
             goto done;
-    } else if (!stbir_resize_uint8(in, sw, sh, 0, out, dw, dh, 0, mid)) {
+    } else if (!stbir_resize_uint8(in, sw, sh, in_stride, out, dw, dh, 0, mid)) {
         goto done;
     }
     if (after)
@@ -206,6 +221,12 @@ done:
     free(after);
     free(narrow);
     return st;
+}
+
+clnet_status clnet__image_convert(const uint8_t *src, int sh, int sw, int sc, uint8_t *dst, int dh,
+                                  int dw, int dc)
+{
+    return clnet__image_convert_region(src, sh, sw, sc, 0, 0, sw, sh, dst, dh, dw, dc);
 }
 
 /* Converts every image of a root read at its own size to opt's size and channels. */

@@ -141,9 +141,9 @@ void clnet__image_free(clnet__image *im)
     im->w = im->h = im->c = 0;
 }
 
-/* clnet__image_decode, smaller where that is cheaper but at least min_h x min_w. */
+/* clnet__image_decode, smaller where s allows (NULL: full size). */
 static clnet_status decode_scaled(const uint8_t *bytes, size_t len, const char *name,
-                                  uint64_t max_pixels, int min_h, int min_w, clnet__image *out,
+                                  uint64_t max_pixels, clnet__shrink *s, clnet__image *out,
                                   char *err, size_t err_len)
 {
     if (!name)
@@ -160,8 +160,7 @@ static clnet_status decode_scaled(const uint8_t *bytes, size_t len, const char *
     clnet_status st;
     switch (f) {
     case CLNET__FORMAT_JPEG:
-        st = clnet__jpeg_decode_scaled(bytes, len, name, max_pixels, min_h, min_w, out, err,
-                                       err_len);
+        st = clnet__jpeg_decode_scaled(bytes, len, name, max_pixels, s, out, err, err_len);
         break;
     case CLNET__FORMAT_PNG:
         st = clnet__png_decode(bytes, len, name, max_pixels, out, err, err_len);
@@ -184,15 +183,19 @@ static clnet_status decode_scaled(const uint8_t *bytes, size_t len, const char *
         st = clnet__stb_decode(bytes, len, f, name, max_pixels, out, err, err_len);
         break;
     }
-    if (st != CLNET_OK)
+    if (st != CLNET_OK) {
         clnet__image_free(out);
+    } else if (s && s->pick && f != CLNET__FORMAT_JPEG) { /* decoded whole: pick from that */
+        int out_h = 0, out_w = 0;
+        s->pick(s->user, out->h, out->w, &s->region, &out_h, &out_w);
+    }
     return st;
 }
 
 clnet_status clnet__image_decode(const uint8_t *bytes, size_t len, const char *name,
                                  uint64_t max_pixels, clnet__image *out, char *err, size_t err_len)
 {
-    return decode_scaled(bytes, len, name, max_pixels, 0, 0, out, err, err_len);
+    return decode_scaled(bytes, len, name, max_pixels, NULL, out, err, err_len);
 }
 
 /* The message for a file that cannot be opened or read: "no such file" for the common
@@ -216,8 +219,8 @@ clnet__image_format clnet__image_sniff_file(const char *path, int weak)
     return clnet__image_sniff(head, got, weak);
 }
 
-clnet_status clnet__image_decode_file_scaled(const char *path, uint64_t max_pixels, int min_h,
-                                             int min_w, clnet__image *out, char *err,
+clnet_status clnet__image_decode_file_scaled(const char *path, uint64_t max_pixels,
+                                             clnet__shrink *s, clnet__image *out, char *err,
                                              size_t err_len)
 {
     if (!out || !path)
@@ -249,7 +252,7 @@ clnet_status clnet__image_decode_file_scaled(const char *path, uint64_t max_pixe
         goto done;
     }
     if (clnet__image_sniff(head, got, 1) == CLNET__FORMAT_NONE) {
-        st = decode_scaled(head, got, path, max_pixels, 0, 0, out, err, err_len);
+        st = decode_scaled(head, got, path, max_pixels, NULL, out, err, err_len);
         goto done;
     }
     /* No image within the pixel limit needs more than 16 bytes a pixel (16-bit RGBA,
@@ -279,7 +282,7 @@ clnet_status clnet__image_decode_file_scaled(const char *path, uint64_t max_pixe
     if (ferror(f))
         st = file_error(path, errno, err, err_len);
     else
-        st = decode_scaled(bytes, have, path, max_pixels, min_h, min_w, out, err, err_len);
+        st = decode_scaled(bytes, have, path, max_pixels, s, out, err, err_len);
 done:
     free(bytes);
     fclose(f);
@@ -289,5 +292,5 @@ done:
 clnet_status clnet__image_decode_file(const char *path, uint64_t max_pixels, clnet__image *out,
                                       char *err, size_t err_len)
 {
-    return clnet__image_decode_file_scaled(path, max_pixels, 0, 0, out, err, err_len);
+    return clnet__image_decode_file_scaled(path, max_pixels, NULL, out, err, err_len);
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "clnet.h"
+#include "data/data.h"
 
 /* A decoded image: 8-bit pixels, HWC, row-major, c = 1 (gray), 2 (gray + alpha), 3 (RGB)
  * or 4 (RGBA); pixels malloc'd, freed by clnet__image_free. */
@@ -56,12 +57,23 @@ clnet_status clnet__image_decode(const uint8_t *bytes, size_t len, const char *n
 clnet_status clnet__image_decode_file(const char *path, uint64_t max_pixels, clnet__image *out,
                                       char *err, size_t err_len);
 
-/* The same, allowed to return a smaller image where that is cheaper, never smaller than
- * min_h x min_w once oriented (0: no limit on that side): a JPEG is decoded at the
- * smallest of libjpeg-turbo's DCT scales 1/8, 1/4 and 1/2 that still covers it, as PIL's
- * draft mode does; other formats at full size. */
-clnet_status clnet__image_decode_file_scaled(const char *path, uint64_t max_pixels, int min_h,
-                                             int min_w, clnet__image *out, char *err,
+/* What a decoder may shrink an image to where that is cheaper (a JPEG's DCT scaling, as
+ * PIL's draft mode does): no less than min_h x min_w once upright (0: no limit on that
+ * side; full size when both are 0), or, with pick, what pick asks for. pick gets the upright full size and sets the
+ * region to keep, in full-size pixels (inside the image, sides at least 1), and the size
+ * that region will be resized to; the decoder keeps at least that many pixels across the
+ * region, and region then holds it in the decoded image's pixels. */
+typedef struct clnet__shrink {
+    int min_h, min_w;
+    clnet__pick_fn pick;
+    void *user;
+    clnet__region region;
+} clnet__shrink;
+
+/* clnet__image_decode_file, smaller where s allows (NULL: full size); other formats than
+ * JPEG at full size, with s->pick called on that size. */
+clnet_status clnet__image_decode_file_scaled(const char *path, uint64_t max_pixels,
+                                             clnet__shrink *s, clnet__image *out, char *err,
                                              size_t err_len);
 
 /* The format of a file by its first bytes (TGA only when weak), NONE when it cannot be
@@ -101,11 +113,10 @@ clnet_status clnet__image_orient(clnet__image *im, int orientation);
  * same contract. */
 clnet_status clnet__jpeg_decode(const uint8_t *bytes, size_t len, const char *name,
                                 uint64_t max_pixels, clnet__image *out, char *err, size_t err_len);
-/* At the smallest DCT scale (1/8, 1/4, 1/2 or 1) whose image, oriented, is at least
- * min_h x min_w. */
+/* At the smallest DCT scale (1/8, 1/4, 1/2 or 1) that s allows (NULL: full size). */
 clnet_status clnet__jpeg_decode_scaled(const uint8_t *bytes, size_t len, const char *name,
-                                       uint64_t max_pixels, int min_h, int min_w,
-                                       clnet__image *out, char *err, size_t err_len);
+                                       uint64_t max_pixels, clnet__shrink *s, clnet__image *out,
+                                       char *err, size_t err_len);
 clnet_status clnet__png_decode(const uint8_t *bytes, size_t len, const char *name,
                                uint64_t max_pixels, clnet__image *out, char *err, size_t err_len);
 clnet_status clnet__webp_decode(const uint8_t *bytes, size_t len, const char *name,

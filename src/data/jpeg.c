@@ -1,5 +1,6 @@
 /* jpeg.c - JPEG by libjpeg-turbo: gray, RGB (YCbCr), and CMYK / YCCK made RGB (Adobe's
- * inverted CMYK too), EXIF orientation from APP1. A file that ends early is an error, not
+ * inverted CMYK too), EXIF orientation from APP1, at a DCT scale (1/8, 1/4, 1/2) when
+ * the caller needs fewer pixels (decode.h's clnet__shrink). A file that ends early is an error, not
  * a gray bottom half; other "corrupt data" warnings are tolerated as browsers do.
  * Tests: tests/unit/test_decode.c. */
 #include <setjmp.h>
@@ -77,13 +78,10 @@ static void cmyk_to_rgb(const uint8_t *in, uint8_t *out, int w, int inverted)
     }
 }
 
-/* 0 when libjpeg failed (j->message says why), -1 when out of memory or the size check
- * failed (err says why), 1 on success. */
 /* The smallest DCT scale 1/denom (denom 8, 4, 2 or 1) whose image is at least min_h x
- * min_w once turned upright (EXIF orientations 5..8 swap the sides). */
-static int scale_denom(const struct jpeg_decompress_struct *c, int oriented, int min_h, int min_w)
+ * min_w once turned upright (swap: EXIF orientations 5..8 swap the sides). */
+static int scale_denom(const struct jpeg_decompress_struct *c, int swap, int min_h, int min_w)
 {
-    const int swap = oriented >= 5 && oriented <= 8;
     const uint64_t want_w = (uint64_t)(swap ? min_h : min_w);
     const uint64_t want_h = (uint64_t)(swap ? min_w : min_h);
     for (int denom = 8; denom > 1; denom /= 2) {
@@ -96,8 +94,49 @@ static int scale_denom(const struct jpeg_decompress_struct *c, int oriented, int
     return 1;
 }
 
+/* Sets the DCT scale s allows, picking the region first when s has pick (full_h x full_w:
+ * the upright size). */
+static void choose_scale(struct jpeg_decompress_struct *c, clnet__shrink *s, int swap, int full_h,
+                         int full_w)
+{
+    int min_h = s->min_h, min_w = s->min_w;
+    if (!s->pick && min_h <= 0 && min_w <= 0)
+        return; /* no size asked for: the whole image */
+    if (s->pick) {
+        int out_h = 0, out_w = 0;
+        s->pick(s->user, full_h, full_w, &s->region, &out_h, &out_w);
+        /* The whole image at the scale keeping out_w pixels across the region's width. */
+        const clnet__region *r = &s->region;
+        min_w =
+            r->w > 0
+                ? (int)(((uint64_t)out_w * (uint64_t)full_w + (uint64_t)r->w - 1) / (uint64_t)r->w)
+                : full_w;
+        min_h =
+            r->h > 0
+                ? (int)(((uint64_t)out_h * (uint64_t)full_h + (uint64_t)r->h - 1) / (uint64_t)r->h)
+                : full_h;
+    }
+    c->scale_num = 1;
+    c->scale_denom = (unsigned)scale_denom(c, swap, min_h, min_w);
+}
+
+/* s->region (full-size pixels of a full_h x full_w image) in the pixels of the decoded
+ * image im. */
+static void scale_region(clnet__shrink *s, const clnet__image *im, int full_h, int full_w)
+{
+    clnet__region *r = &s->region;
+    const int64_t x0 = (int64_t)r->x * im->w / full_w, y0 = (int64_t)r->y * im->h / full_h;
+    int64_t x1 = ((int64_t)(r->x + r->w) * im->w + full_w - 1) / full_w;
+    int64_t y1 = ((int64_t)(r->y + r->h) * im->h + full_h - 1) / full_h;
+    x1 = x1 > im->w ? im->w : x1 <= x0 ? x0 + 1 : x1;
+    y1 = y1 > im->h ? im->h : y1 <= y0 ? y0 + 1 : y1;
+    *r = (clnet__region){(int)x0, (int)y0, (int)(x1 - x0), (int)(y1 - y0)};
+}
+
+/* 0 when libjpeg failed (j->message says why), -1 when out of memory or the size check
+ * failed (err says why), 1 on success. */
 static int run(job *j, const uint8_t *bytes, size_t len, const char *name, uint64_t max_pixels,
-               int min_h, int min_w, clnet_status *st, char *err, size_t err_len)
+               clnet__shrink *s, clnet_status *st, char *err, size_t err_len)
 {
     struct jpeg_decompress_struct *c = &j->cinfo;
     if (setjmp(j->jump))
@@ -114,10 +153,11 @@ static int run(job *j, const uint8_t *bytes, size_t len, const char *name, uint6
                                          err_len);
     if (*st != CLNET_OK)
         return -1;
-    if (min_h > 0 || min_w > 0) {
-        c->scale_num = 1;
-        c->scale_denom = (unsigned)scale_denom(c, orientation(c), min_h, min_w);
-    }
+    const int oriented = orientation(c), swap = oriented >= 5 && oriented <= 8;
+    const int full_w = (int)(swap ? c->image_height : c->image_width);
+    const int full_h = (int)(swap ? c->image_width : c->image_height);
+    if (s)
+        choose_scale(c, s, swap, full_h, full_w);
     const int cmyk = c->jpeg_color_space == JCS_CMYK || c->jpeg_color_space == JCS_YCCK;
     c->out_color_space = c->jpeg_color_space == JCS_GRAYSCALE ? JCS_GRAYSCALE
                          : cmyk                               ? JCS_CMYK
@@ -138,20 +178,22 @@ static int run(job *j, const uint8_t *bytes, size_t len, const char *name, uint6
             cmyk_to_rgb(j->row, line, w, c->saw_Adobe_marker);
     }
     j->whole = 1;
-    *st = clnet__image_orient(j->out, orientation(c));
+    *st = clnet__image_orient(j->out, oriented);
     if (*st != CLNET_OK)
         clnet__data_fail(err, err_len, *st, "%s: out of memory", name);
+    else if (s && s->pick)
+        scale_region(s, j->out, full_h, full_w);
     return *st == CLNET_OK ? 1 : -1;
 }
 
 clnet_status clnet__jpeg_decode(const uint8_t *bytes, size_t len, const char *name,
                                 uint64_t max_pixels, clnet__image *out, char *err, size_t err_len)
 {
-    return clnet__jpeg_decode_scaled(bytes, len, name, max_pixels, 0, 0, out, err, err_len);
+    return clnet__jpeg_decode_scaled(bytes, len, name, max_pixels, NULL, out, err, err_len);
 }
 
 clnet_status clnet__jpeg_decode_scaled(const uint8_t *bytes, size_t len, const char *name,
-                                       uint64_t max_pixels, int min_h, int min_w, clnet__image *out,
+                                       uint64_t max_pixels, clnet__shrink *s, clnet__image *out,
                                        char *err, size_t err_len)
 {
     job *j = calloc(1, sizeof *j);
@@ -164,7 +206,7 @@ clnet_status clnet__jpeg_decode_scaled(const uint8_t *bytes, size_t len, const c
     j->progress.progress_monitor = progress;
     j->out = out;
     clnet_status st = CLNET_OK;
-    const int r = run(j, bytes, len, name, max_pixels, min_h, min_w, &st, err, err_len);
+    const int r = run(j, bytes, len, name, max_pixels, s, &st, err, err_len);
     if (r == 0)
         st = clnet__data_fail(err, err_len, CLNET_ERR_PARSE, "%s: truncated or corrupt JPEG (%s)",
                               name, j->message);

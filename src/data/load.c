@@ -64,21 +64,35 @@ void clnet__skips_mark(clnet__skips *s, int root, const char *why)
     pthread_mutex_unlock(&s->lock);
 }
 
-const uint8_t *clnet__dataset_load(const clnet_dataset *d, int i, uint8_t *scratch)
+const uint8_t *clnet__dataset_load_crop(const clnet_dataset *d, int i, clnet__pick_fn pick,
+                                        void *user, uint8_t *scratch)
 {
-    if (d->pixels)
-        return clnet__dataset_image(d, i);
+    if (d->pixels) {
+        const uint8_t *px = clnet__dataset_image(d, i);
+        if (!pick)
+            return px;
+        clnet__region r;
+        int out_h = 0, out_w = 0;
+        pick(user, d->h, d->w, &r, &out_h, &out_w);
+        return clnet__image_convert_region(px, d->h, d->w, d->c, r.x, r.y, r.w, r.h, scratch, d->h,
+                                           d->w, d->c) == CLNET_OK
+                   ? scratch
+                   : NULL;
+    }
     const int root = clnet__dataset_root_index(d, i);
     if (known_bad(d->skips, root))
         return NULL;
     const char *path = d->paths[root];
     char why[1024] = "skipped ";
     const size_t at = strlen(why);
+    clnet__shrink shrink = {d->h, d->w, pick, user, {0, 0, 0, 0}};
     clnet__image im;
-    clnet_status st = clnet__image_decode_file_scaled(path, d->max_pixels, d->h, d->w, &im,
-                                                      why + at, sizeof why - at);
+    clnet_status st = clnet__image_decode_file_scaled(path, d->max_pixels, &shrink, &im, why + at,
+                                                      sizeof why - at);
     if (st == CLNET_OK) {
-        st = clnet__image_convert(im.pixels, im.h, im.w, im.c, scratch, d->h, d->w, d->c);
+        const clnet__region r = pick ? shrink.region : (clnet__region){0, 0, im.w, im.h};
+        st = clnet__image_convert_region(im.pixels, im.h, im.w, im.c, r.x, r.y, r.w, r.h, scratch,
+                                         d->h, d->w, d->c);
         if (st != CLNET_OK)
             clnet__data_fail(why + at, sizeof why - at, st,
                              "%s: cannot convert %dx%dx%d to %dx%dx%d", path, im.h, im.w, im.c,
@@ -92,4 +106,9 @@ const uint8_t *clnet__dataset_load(const clnet_dataset *d, int i, uint8_t *scrat
     else if (st != CLNET_ERR_OUT_OF_MEMORY)
         clnet__skips_mark(d->skips, root, why);
     return NULL;
+}
+
+const uint8_t *clnet__dataset_load(const clnet_dataset *d, int i, uint8_t *scratch)
+{
+    return clnet__dataset_load_crop(d, i, NULL, NULL, scratch);
 }

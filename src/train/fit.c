@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "data/augment.h"
 #include "train/train.h"
 
 /* The dataset's images have the model's input shape. */
@@ -64,10 +65,19 @@ static int data_workers(const clnet_model *m, int asked)
 /* A batcher over d normalized as the model says, made by workers threads (0: the
  * default). */
 static clnet_status batcher(clnet_model *m, const clnet_dataset *d, int batch, int shuffle,
-                            int augment, uint64_t seed, int workers, clnet_batcher **b)
+                            int augment, const clnet_augment *aug, uint64_t seed, int workers,
+                            clnet_batcher **b)
 {
-    clnet_batch_options bo = {batch, shuffle, seed, augment, m->mean, m->std, 0};
+    clnet_batch_options bo = {batch, shuffle, seed, augment, m->mean, m->std, 0, aug};
     bo.workers = data_workers(m, workers);
+    if (aug && !clnet__augment_valid(aug))
+        return clnet__fail(m->ctx, CLNET_ERR_INVALID_ARG,
+                           "augmentations out of range: RandomResizedCrop's scale %g..%g (within "
+                           "0..1) and ratio %g..%g, ColorJitter %g, %g, %g (not negative), "
+                           "rotation %g (0..180 degrees), translate %g (0..1)",
+                           (double)aug->scale_min, (double)aug->scale_max, (double)aug->ratio_min,
+                           (double)aug->ratio_max, (double)aug->brightness, (double)aug->contrast,
+                           (double)aug->saturation, (double)aug->rotation, (double)aug->translate);
     const clnet_status st = clnet_batcher_create(d, &bo, b);
     return st == CLNET_OK ? st : clnet__fail(m->ctx, st, "cannot batch the data");
 }
@@ -182,7 +192,7 @@ clnet_status clnet_evaluate(clnet_model *m, const clnet_dataset *d, int batch, c
     double loss_sum = 0.0;
     int fused = 0;
     const int probs = clnet__graph_logits(m->graph, &fused) >= 0;
-    clnet_status st = batcher(m, d, batch > 0 ? batch : 64, 0, 0, 0, 0, &b);
+    clnet_status st = batcher(m, d, batch > 0 ? batch : 64, 0, 0, NULL, 0, 0, &b);
     if (st == CLNET_OK)
         st = clnet_batcher_start(b, 0);
     clnet_shape s = clnet_dataset_image_shape(d);
@@ -249,7 +259,7 @@ static clnet_status update_bn(clnet_model *m, const clnet_dataset *d, int batch,
     clnet_batcher *b = NULL;
     staged x = {0};
     clnet_shape s = clnet_dataset_image_shape(d);
-    clnet_status st = batcher(m, d, batch, 1, 0, seed, workers, &b);
+    clnet_status st = batcher(m, d, batch, 1, 0, NULL, seed, workers, &b);
     if (st == CLNET_OK)
         st = clnet_batcher_start(b, epoch);
     /* With momentum seen / (seen + n) the moving statistics become the mean of the batch
@@ -549,7 +559,7 @@ clnet_status clnet_fit(clnet_model *m, const clnet_dataset *train, const clnet_d
     if (st == CLNET_OK)
         st = clnet__loss_set_class_weight(r.opt, o.class_weight);
     if (st == CLNET_OK)
-        st = batcher(m, train, o.batch, 1, o.augment, o.seed, o.workers, &r.b);
+        st = batcher(m, train, o.batch, 1, o.augment, o.aug, o.seed, o.workers, &r.b);
     if (st == CLNET_OK)
         r.steps_per_epoch = clnet_batcher_batches(r.b);
     if (st == CLNET_OK && o.checkpoint && o.resume)

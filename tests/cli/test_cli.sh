@@ -237,9 +237,16 @@ if [ -f "$fm/train-images-idx3-ubyte.gz" ]; then
     done
     cp "$data/zero.pgm" "$data/two/bags/zero.pgm" # skipped, not an abort
     check finetune-replaces-head 0 "Replacing the 10-class head" "$clnet" train --from "$data/m.safetensors" \
-        --data "$data/two" --freeze 1 --epochs 1 --batch 8 --val 0 --out "$data/ft.safetensors"
+        --data "$data/two" --freeze 1 --epochs 1 --batch 8 --val 0 --out "$data/ft.safetensors" --workers 2
     check train-skips-zero-side 0 "skipped $data/two/bags/zero.pgm: .*a side of 0" printf '%s' "$out"
+    check train-data-line 0 "data: [0-9.]*s on 2 workers, the device waited [0-9.]*s - 40 images, 1 skipped (unreadable)" printf '%s' "$out"
     check finetune-saves 0 "bags\|boots" "$clnet" predict "$data/ft.safetensors" "$data/shoe.pgm"
+    # torchvision's augmentations by name, on two workers; out of range: refused.
+    check train-augmentations 0 "data: [0-9.]*s on 2 workers" "$clnet" train --from "$data/m.safetensors" \
+        --data "$data/two" --freeze 1 --epochs 1 --batch 8 --val 0 --out "$data/aug.safetensors" \
+        --random-resized-crop 0.3 --flip --color-jitter 0.4 --rotation 10 --translation 0.1 --workers 2
+    check train-rotation-range nonzero "rotation" "$clnet" train --from "$data/m.safetensors" \
+        --data "$data/two" --epochs 1 --val 0 --out "$data/aug.safetensors" --rotation 200
     # Data holding one of the model's two classes: labels by class name.
     mkdir -p "$data/onlyboots/boots"
     cp "$data/two/boots/"[0-9].pgm "$data/onlyboots/boots/"

@@ -97,13 +97,17 @@ static unsigned char *batches(const clnet_dataset *d, int workers, int first, in
                               size_t *len)
 {
     const float mean[3] = {0.4f, 0.5f, 0.6f}, std[3] = {0.25f, 0.2f, 0.3f};
+    /* The padded crop, then torchvision's: a RandomResizedCrop from each file's full size. */
+    const clnet_augment aug = {
+        .scale_min = 0.3f, .horizontal_flip = 1, .brightness = 0.2f, .rotation = 5.0f};
     const clnet_batch_options o = {.batch = 5,
                                    .shuffle = 1,
                                    .seed = 77,
                                    .augment = 1,
                                    .mean = mean,
                                    .std = std,
-                                   .workers = workers};
+                                   .workers = workers,
+                                   .aug = &aug};
     clnet_batcher *b = NULL;
     *len = 0;
     if (clnet_batcher_create(d, &o, &b) != CLNET_OK) {

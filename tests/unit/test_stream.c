@@ -135,6 +135,23 @@ Test(stream, workers_make_the_same_bytes_and_skip_the_same_files)
         free(many);
     }
     cr_assert_eq(log.warnings, broken, "found again, not reported again:\n%s", log.text);
+    /* torchvision's augmentations too, the crop taken from each file's full size. */
+    const clnet_augment aug = {.scale_min = 0.2f,
+                               .horizontal_flip = 1,
+                               .brightness = 0.3f,
+                               .contrast = 0.3f,
+                               .saturation = 0.3f,
+                               .rotation = 10.0f,
+                               .translate = 0.1f};
+    o.aug = &aug;
+    o.workers = 1;
+    uint8_t *aug1 = all_batches(d, &o, 2, &len1, &images1);
+    o.workers = 4;
+    uint8_t *aug4 = all_batches(d, &o, 2, &len, &images);
+    cr_assert(len == len1 && memcmp(aug1, aug4, len) == 0, "augmented: other batches");
+    cr_assert(memcmp(aug1, one, len < len1 ? len : len1) != 0, "augmentations changed nothing");
+    free(aug1);
+    free(aug4);
     free(one);
 
     /* The same with the files found unreadable by another run first. */
@@ -256,8 +273,8 @@ Test(stream, jpeg_decoded_at_the_scale_that_covers_the_target)
     char err[512] = "";
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; ++k) {
         clnet__image im;
-        cr_assert_eq(clnet__image_decode_file_scaled(at("p.jpg"), 0, cases[k].min_h, cases[k].min_w,
-                                                     &im, err, sizeof err),
+        clnet__shrink s = {.min_h = cases[k].min_h, .min_w = cases[k].min_w};
+        cr_assert_eq(clnet__image_decode_file_scaled(at("p.jpg"), 0, &s, &im, err, sizeof err),
                      CLNET_OK, "%s", err);
         cr_assert(im.h == cases[k].h && im.w == cases[k].w, "min %dx%d: %dx%d, want %dx%d",
                   cases[k].min_h, cases[k].min_w, im.h, im.w, cases[k].h, cases[k].w);
@@ -271,9 +288,69 @@ Test(stream, jpeg_decoded_at_the_scale_that_covers_the_target)
     clnet_test_write_file(at("t.jpg"), jpg, len);
     free(jpg);
     clnet__image im;
-    cr_assert_eq(clnet__image_decode_file_scaled(at("t.jpg"), 0, 24, 9, &im, err, sizeof err),
+    clnet__shrink s = {.min_h = 24, .min_w = 9};
+    cr_assert_eq(clnet__image_decode_file_scaled(at("t.jpg"), 0, &s, &im, err, sizeof err),
                  CLNET_OK, "%s", err);
     cr_assert(im.h == 24 && im.w == 16, "%dx%d", im.h, im.w);
+    clnet__image_free(&im);
+    free(px);
+}
+
+/* What a pick sees and asks: the region of the upright full-size image, mapped into the
+ * pixels of the image decoded no smaller than the region needs. */
+typedef struct picked {
+    int h, w, calls;
+    clnet__region want;
+    int out_h, out_w;
+} picked;
+
+static void pick_fixed(void *user, int h, int w, clnet__region *region, int *out_h, int *out_w)
+{
+    picked *p = user;
+    p->h = h;
+    p->w = w;
+    ++p->calls;
+    *region = p->want;
+    *out_h = p->out_h;
+    *out_w = p->out_w;
+}
+
+Test(stream, regions_picked_from_the_full_size)
+{
+    uint8_t *px = clnet_test_bytes(96 * 64 * 3, 9);
+    size_t len = 0;
+    uint8_t *jpg = clnet_test_jpeg(px, 96, 64, 3, NULL, &len);
+    clnet_test_write_file(at("r.jpg"), jpg, len);
+    free(jpg);
+    uint8_t *png = clnet_test_png(px, 96, 64, 3, 8, 0, NULL, 0, &len);
+    clnet_test_write_file(at("r.png"), png, len);
+    free(png);
+    char err[512] = "";
+    /* A 48 x 32 region at (40, 16) to be resized to 8 x 6: a quarter of the JPEG's pixels
+     * are enough (the region is then 12 x 8 of a 24 x 16 image at (10, 4)). */
+    picked p = {.want = {40, 16, 48, 32}, .out_h = 6, .out_w = 8};
+    clnet__shrink s = {.pick = pick_fixed, .user = &p};
+    clnet__image im;
+    cr_assert_eq(clnet__image_decode_file_scaled(at("r.jpg"), 0, &s, &im, err, sizeof err),
+                 CLNET_OK, "%s", err);
+    cr_assert(p.calls == 1 && p.h == 64 && p.w == 96, "%d calls, %dx%d", p.calls, p.h, p.w);
+    cr_assert(im.h == 16 && im.w == 24, "%dx%d", im.h, im.w);
+    cr_assert(s.region.x == 10 && s.region.y == 4 && s.region.w == 12 && s.region.h == 8,
+              "%d %d %d %d", s.region.x, s.region.y, s.region.w, s.region.h);
+    clnet__image_free(&im);
+    /* Resized to its own size, it keeps every pixel: the region stays at full size. */
+    p = (picked){.want = {40, 16, 48, 32}, .out_h = 32, .out_w = 48};
+    s = (clnet__shrink){.pick = pick_fixed, .user = &p};
+    cr_assert_eq(clnet__image_decode_file_scaled(at("r.jpg"), 0, &s, &im, err, sizeof err),
+                 CLNET_OK, "%s", err);
+    cr_assert(im.h == 64 && im.w == 96 && s.region.x == 40 && s.region.w == 48);
+    clnet__image_free(&im);
+    /* Other formats decode whole and pick from that. */
+    p = (picked){.want = {5, 6, 7, 8}, .out_h = 2, .out_w = 2};
+    s = (clnet__shrink){.pick = pick_fixed, .user = &p};
+    cr_assert_eq(clnet__image_decode_file_scaled(at("r.png"), 0, &s, &im, err, sizeof err),
+                 CLNET_OK, "%s", err);
+    cr_assert(p.calls == 1 && im.h == 64 && im.w == 96 && s.region.x == 5 && s.region.h == 8);
     clnet__image_free(&im);
     free(px);
 }
