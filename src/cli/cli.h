@@ -19,6 +19,7 @@ int clnet_cli_bench(int argc, char **argv);
 int clnet_cli_bench_device(int argc, char **argv);
 int clnet_cli_bench_model(int argc, char **argv);
 int clnet_cli_bench_compare(int argc, char **argv);
+int clnet_cli_bench_data(int argc, char **argv);
 int clnet_cli_tune(int argc, char **argv);
 int clnet_cli_ops(int argc, char **argv);
 /* `clnet bench model --startup` (bench_startup.c): a cold and a warm `clnet predict`

@@ -247,6 +247,11 @@ if [ -f "$fm/train-images-idx3-ubyte.gz" ]; then
         --random-resized-crop 0.3 --flip --color-jitter 0.4 --rotation 10 --translation 0.1 --workers 2
     check train-rotation-range nonzero "rotation" "$clnet" train --from "$data/m.safetensors" \
         --data "$data/two" --epochs 1 --val 0 --out "$data/aug.safetensors" --rotation 200
+    # The data path alone: 41 files, the unreadable one counted, every image made.
+    check bench-data 0 "^40 images (1 skipped) in [0-9.]* s on 2 workers: [0-9.]* images/s" \
+        "$clnet" bench data "$data/two" --input 28x28x1 --batch 8 --workers 2 --random-resized-crop 0.5 --flip
+    check bench-data-json 0 '"images": 40, "skipped": 1,' "$clnet" bench data "$data/two" --input 28x28x1 --json
+    check bench-data-bad-input nonzero "expected HxWxC" "$clnet" bench data "$data/two" --input 28x28
     # Data holding one of the model's two classes: labels by class name.
     mkdir -p "$data/onlyboots/boots"
     cp "$data/two/boots/"[0-9].pgm "$data/onlyboots/boots/"
