@@ -352,6 +352,13 @@ typedef struct clnet_dataset_options {
     /* Largest width x height of a source image; 0: CLNET_DEFAULT_MAX_PIXELS. Bigger
      * images (and images with a side of 0) are skipped and reported. */
     uint64_t max_pixels;
+    /* An image folder's decoded cache: a folder (made if missing) holding one file per
+     * folder and target size, "clnet-<key>.u8", memory-mapped: each image at the target
+     * size, made when a batch first needs it and read back by later epochs and runs (a
+     * file changed since is decoded again). Random crops are then taken from those
+     * pixels, not from the full-resolution file. A cache another process is using is
+     * left out (logged). NULL: none; idx and CIFAR ignore it (they are in memory). */
+    const char *cache_dir;
 } clnet_dataset_options;
 
 /* Opens source:

@@ -25,6 +25,7 @@ static int usage(FILE *f)
                "  --input HxWxC          the size images are made at (default 224x224x3)\n"
                "  --batch N              images per batch (default 32)\n"
                "  --workers N            decoding threads (default 1)\n"
+               "  --cache-decoded DIR    the decoded cache (read back when made by a run before)\n"
                "  --images N             stop after N images (default: one epoch)\n"
                "  --augment              the padded random crop and flip\n"
                "  --random-resized-crop S  RandomResizedCrop(scale=(S, 1))\n"
@@ -52,7 +53,7 @@ static double number(int argc, char **argv, int *i, double lo, double hi)
 
 int clnet_cli_bench_data(int argc, char **argv)
 {
-    const char *source = NULL;
+    const char *source = NULL, *cache = NULL;
     int h = 224, w = 224, c = 3, batch = 32, workers = 1, images = 0, json = 0;
     clnet_augment aug;
     memset(&aug, 0, sizeof aug);
@@ -85,6 +86,8 @@ int clnet_cli_bench_data(int argc, char **argv)
             if ((v = number(argc, argv, &i, 0.001, 1)) < 0)
                 return 2;
             aug.scale_min = (float)v;
+        } else if (!strcmp(a, "--cache-decoded") && i + 1 < argc) {
+            cache = argv[++i];
         } else if (!strcmp(a, "--augment")) {
             o.augment = 1;
         } else if (!strcmp(a, "--flip")) {
@@ -100,8 +103,12 @@ int clnet_cli_bench_data(int argc, char **argv)
     }
     if (!source)
         return usage(stderr);
-    const clnet_dataset_options opt = {
-        .h = h, .w = w, .c = c, .log = clnet_cli_log, .log_user = (void *)"bench data"};
+    const clnet_dataset_options opt = {.h = h,
+                                       .w = w,
+                                       .c = c,
+                                       .log = clnet_cli_log,
+                                       .log_user = (void *)"bench data",
+                                       .cache_dir = cache};
     char err[1024] = "";
     clnet_dataset *d = NULL;
     const double t0 = now_s();

@@ -10,10 +10,10 @@
 
 #include "train.h"
 
-/* Opens source at h x w x c with the classes named (n of them; 0: the data's own),
- * printing the reason on error unless quiet. */
+/* Opens source at h x w x c with the classes named (n of them; 0: the data's own) and
+ * the decoded cache in cache (NULL: none), printing the reason on error unless quiet. */
 static clnet_dataset *open_classes(const char *source, int h, int w, int c,
-                                   const char *const *classes, int n, int quiet)
+                                   const char *const *classes, int n, int quiet, const char *cache)
 {
     const clnet_dataset_options o = {.h = h,
                                      .w = w,
@@ -21,7 +21,8 @@ static clnet_dataset *open_classes(const char *source, int h, int w, int c,
                                      .log = clnet_cli_log,
                                      .log_user = (void *)"train",
                                      .classes = classes,
-                                     .n_classes = n};
+                                     .n_classes = n,
+                                     .cache_dir = cache};
     char err[1024] = "";
     clnet_dataset *d = NULL;
     if (clnet_dataset_open(source, "train", &o, &d, err, sizeof err) != CLNET_OK && !quiet)
@@ -29,9 +30,9 @@ static clnet_dataset *open_classes(const char *source, int h, int w, int c,
     return d;
 }
 
-static clnet_dataset *open_data(const char *source, int h, int w, int c)
+static clnet_dataset *open_data(const char *source, int h, int w, int c, const char *cache)
 {
-    return open_classes(source, h, w, c, NULL, 0, 0);
+    return open_classes(source, h, w, c, NULL, 0, 0, cache);
 }
 
 /* A zoo model is built for --input (224x224x3 by default, never an image's size) and
@@ -43,7 +44,7 @@ static int build_graph(settings *s, clnet_dataset **data, clnet_graph **g)
         if (!(*g = clnet_cli_model_build("train", m, &s->title)))
             return 1;
         const clnet_shape in = clnet_graph_layer_shape(*g, 0);
-        return (*data = open_data(s->a.data, in.h, in.w, in.c)) ? 0 : 1;
+        return (*data = open_data(s->a.data, in.h, in.w, in.c, s->a.cache_decoded)) ? 0 : 1;
     }
     clnet_zoo_options *z = &m->zoo;
     if (!z->h) {
@@ -51,7 +52,7 @@ static int build_graph(settings *s, clnet_dataset **data, clnet_graph **g)
         z->c = 3;
         printf("Input 224x224x3, the zoo's default (--input HxWxC sets another)\n");
     }
-    if (!(*data = open_data(s->a.data, z->h, z->w, z->c)))
+    if (!(*data = open_data(s->a.data, z->h, z->w, z->c, s->a.cache_decoded)))
         return 1;
     const int classes = clnet_dataset_class_count(*data);
     if (z->classes && z->classes != classes)
@@ -165,7 +166,7 @@ static int fine_tune_base(settings *s, clnet_context *ctx, clnet_dataset **data,
     for (int k = 0; names && k < n; ++k)
         names[k] = clnet_model_label(base, k);
     if (names)
-        *data = open_classes(s->a.data, in.h, in.w, in.c, names, n, 1);
+        *data = open_classes(s->a.data, in.h, in.w, in.c, names, n, 1, s->a.cache_decoded);
     free(names);
     if (*data) {
         printf("Keeping the head of %s: the classes of %s are among its %d\n", s->a.from, s->a.data,
@@ -173,7 +174,7 @@ static int fine_tune_base(settings *s, clnet_context *ctx, clnet_dataset **data,
         *m = base;
         return 0;
     }
-    if (!(*data = open_data(s->a.data, in.h, in.w, in.c))) {
+    if (!(*data = open_data(s->a.data, in.h, in.w, in.c, s->a.cache_decoded))) {
         clnet_model_destroy(base);
         return 1;
     }
@@ -225,7 +226,7 @@ static int validation(settings *s, clnet_dataset *all, clnet_dataset **train, cl
         if (!names)
             return clnet_cli_error("train", "out of memory");
         *val = open_classes(s->a.val_data, img.h, img.w, img.c, names,
-                            clnet_dataset_class_count(all), 0);
+                            clnet_dataset_class_count(all), 0, s->a.cache_decoded);
         free(names);
         return *val ? 0 : 1;
     }

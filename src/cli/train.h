@@ -15,7 +15,7 @@
 typedef struct train_args {
     clnet_cli_model model;
     const char *data, *val_data, *out, *checkpoint, *device, *cls, *from, *plot, *log;
-    const char *optimizer, *schedule, *class_weight;
+    const char *optimizer, *schedule, *class_weight, *cache_decoded;
     double epochs, batch, lr, momentum, weight_decay, warmup, label_smoothing, val, seed;
     double freeze, patience, min_delta, workers;
     double random_resized_crop, color_jitter, rotation, translation; /* torchvision's */

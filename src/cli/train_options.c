@@ -48,6 +48,9 @@ static void usage(void)
            "  --color-jitter X     ColorJitter(brightness=X, contrast=X, saturation=X)\n"
            "  --rotation D         RandomRotation(D degrees)\n"
            "  --translation F      RandomAffine(translate=(F, F)) (Keras RandomTranslation)\n"
+           "  --cache-decoded DIR  keep an image folder's images decoded at the model's size\n"
+           "                       in a file in DIR, made in the first epoch, read back in\n"
+           "                       later epochs and runs (crops come from those pixels)\n"
            "  --workers N          threads decoding and augmenting images (default: 1 on a\n"
            "                       CPU device, which computes on every core; else the\n"
            "                       cores but one, at most 8)\n"
@@ -103,6 +106,7 @@ static const struct option {
     T("--val-data", val_data, 1),
     T("--out", out, 1),
     T("--checkpoint", checkpoint, 1),
+    T("--cache-decoded", cache_decoded, 1),
     T("--device", device, 0),
     T("--class", cls, 0),
     T("--from", from, 1),

@@ -33,6 +33,9 @@ typedef struct clnet__skips {
     void *log_user;
 } clnet__skips;
 
+/* The decoded cache of a lazy root (cache.c), shared by its splits. */
+typedef struct clnet__cache clnet__cache;
+
 /* A root dataset owns its images (pixels, or for an image folder the files' paths, read
  * lazily), labels and names. A split borrows them from its root and owns only index: its
  * image i is the root's image index[i]. */
@@ -46,6 +49,7 @@ struct clnet_dataset {
     char **paths;    /* lazy root (an image folder): size files, decoded when a batch needs them */
     uint64_t max_pixels;  /* lazy: the opening options' limit (0: the default) */
     clnet__skips *skips;  /* lazy: the root's, shared by its splits */
+    clnet__cache *cache;  /* lazy, with opt->cache_dir: the root's, shared; NULL: none */
     int *labels;          /* root: size labels in 0..classes */
     char **names;
     int *index; /* split: size root indices; NULL in a root */
@@ -99,6 +103,25 @@ clnet_status clnet__cifar_open(clnet_dataset *d, const char *dir, const char *pa
                                const clnet_dataset_options *opt, char *err, size_t err_len);
 clnet_status clnet__folder_open(clnet_dataset *d, const char *dir, const clnet_dataset_options *opt,
                                 char *err, size_t err_len);
+
+/* Opens (or makes) the decoded cache of the lazy root d read from dir in cache_dir, into
+ * d->cache; a cache another process holds is logged and left out (d->cache stays NULL).
+ * CLNET_ERR_IO naming the file when it cannot be made or mapped. */
+clnet_status clnet__cache_open(clnet_dataset *d, const char *dir, const char *cache_dir,
+                               const clnet_dataset_options *opt, char *err, size_t err_len);
+void clnet__cache_close(clnet__cache *c);
+
+/* What the cache holds for root image i (its file path): HIT, *pixels its target-size
+ * image; UNREADABLE, it failed to decode; MAKE, this caller now makes it into *pixels
+ * and must call clnet__cache_publish with stamp; BUSY, another thread makes it (decode
+ * without the cache). A record whose file changed (size, modification time) is made
+ * again. */
+enum { CLNET__CACHE_HIT, CLNET__CACHE_UNREADABLE, CLNET__CACHE_MAKE, CLNET__CACHE_BUSY };
+int clnet__cache_claim(clnet__cache *c, int i, const char *path, const uint8_t **pixels,
+                       int64_t stamp[2]);
+/* made: 1 the image is in place, 0 the file is unreadable, -1 it could not be made now
+ * (out of memory: tried again later). */
+void clnet__cache_publish(clnet__cache *c, int i, const int64_t stamp[2], int made);
 
 /* The skips of a lazy root of size images, taking opt's log (load.c). */
 clnet_status clnet__skips_create(clnet_dataset *d, const clnet_dataset_options *opt);

@@ -332,6 +332,7 @@ void clnet_dataset_destroy(clnet_dataset *d)
             free(d->paths[i]);
         free(d->paths);
         clnet__skips_destroy(d->skips);
+        clnet__cache_close(d->cache);
         free(d->labels);
         if (d->names)
             for (int k = 0; k < d->classes; ++k)

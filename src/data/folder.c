@@ -248,6 +248,9 @@ clnet_status clnet__folder_open(clnet_dataset *d, const char *dir, const clnet_d
     }
     if ((st = target_size(d, dir, opt, err, err_len)) != CLNET_OK)
         goto done;
+    if (opt->cache_dir && (st = clnet__cache_open(d, dir, opt->cache_dir, opt, err, err_len)) !=
+                              CLNET_OK)
+        goto done;
     st = opt->n_classes > 0
              ? clnet__dataset_set_names(d, opt->classes, opt->n_classes)
              : clnet__dataset_set_names(d, (const char *const *)classes.items, classes.n);

@@ -2,6 +2,7 @@
  * or its file decoded for a lazy image folder; the record of the files found unreadable,
  * shared by a root and its splits and written by the batchers' workers at once.
  * Tests: tests/unit/test_folder.c, tests/unit/test_dataset.c. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,47 +65,95 @@ void clnet__skips_mark(clnet__skips *s, int root, const char *why)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* px, an image at the target size, as it is, or pick's region of it resized back to the
+ * target size into scratch. */
+static const uint8_t *crop_of(const clnet_dataset *d, const uint8_t *px, clnet__pick_fn pick,
+                              void *user, uint8_t *scratch)
+{
+    if (!pick)
+        return px;
+    clnet__region r;
+    int out_h = 0, out_w = 0;
+    pick(user, d->h, d->w, &r, &out_h, &out_w);
+    return clnet__image_convert_region(px, d->h, d->w, d->c, r.x, r.y, r.w, r.h, scratch, d->h,
+                                       d->w, d->c) == CLNET_OK
+               ? scratch
+               : NULL;
+}
+
+/* The file at path decoded into dst at the target size: pick's region of its full
+ * resolution when pick is given, the whole image otherwise. why (after "skipped ")
+ * says what failed. */
+static clnet_status decode_into(const clnet_dataset *d, const char *path, clnet__pick_fn pick,
+                                void *user, uint8_t *dst, char *why, size_t why_len)
+{
+    clnet__shrink shrink = {d->h, d->w, pick, user, {0, 0, 0, 0}};
+    clnet__image im;
+    clnet_status st =
+        clnet__image_decode_file_scaled(path, d->max_pixels, &shrink, &im, why, why_len);
+    if (st != CLNET_OK)
+        return st;
+    const clnet__region r = pick ? shrink.region : (clnet__region){0, 0, im.w, im.h};
+    st = clnet__image_convert_region(im.pixels, im.h, im.w, im.c, r.x, r.y, r.w, r.h, dst, d->h,
+                                     d->w, d->c);
+    if (st != CLNET_OK)
+        clnet__data_fail(why, why_len, st, "%s: cannot convert %dx%dx%d to %dx%dx%d", path, im.h,
+                         im.w, im.c, d->h, d->w, d->c);
+    clnet__image_free(&im);
+    return st;
+}
+
+/* A file that failed: recorded once as unreadable, or, out of memory, logged this time
+ * only (not the file's fault). */
+static void failed(const clnet_dataset *d, int root, clnet_status st, const char *why)
+{
+    if (st != CLNET_ERR_OUT_OF_MEMORY)
+        clnet__skips_mark(d->skips, root, why);
+    else if (d->skips->log)
+        d->skips->log(d->skips->log_user, 1, why);
+}
+
 const uint8_t *clnet__dataset_load_crop(const clnet_dataset *d, int i, clnet__pick_fn pick,
                                         void *user, uint8_t *scratch)
 {
-    if (d->pixels) {
-        const uint8_t *px = clnet__dataset_image(d, i);
-        if (!pick)
-            return px;
-        clnet__region r;
-        int out_h = 0, out_w = 0;
-        pick(user, d->h, d->w, &r, &out_h, &out_w);
-        return clnet__image_convert_region(px, d->h, d->w, d->c, r.x, r.y, r.w, r.h, scratch, d->h,
-                                           d->w, d->c) == CLNET_OK
-                   ? scratch
-                   : NULL;
-    }
+    if (d->pixels)
+        return crop_of(d, clnet__dataset_image(d, i), pick, user, scratch);
     const int root = clnet__dataset_root_index(d, i);
     if (known_bad(d->skips, root))
         return NULL;
     const char *path = d->paths[root];
     char why[1024] = "skipped ";
     const size_t at = strlen(why);
-    clnet__shrink shrink = {d->h, d->w, pick, user, {0, 0, 0, 0}};
-    clnet__image im;
-    clnet_status st = clnet__image_decode_file_scaled(path, d->max_pixels, &shrink, &im, why + at,
-                                                      sizeof why - at);
-    if (st == CLNET_OK) {
-        const clnet__region r = pick ? shrink.region : (clnet__region){0, 0, im.w, im.h};
-        st = clnet__image_convert_region(im.pixels, im.h, im.w, im.c, r.x, r.y, r.w, r.h, scratch,
-                                         d->h, d->w, d->c);
-        if (st != CLNET_OK)
-            clnet__data_fail(why + at, sizeof why - at, st,
-                             "%s: cannot convert %dx%dx%d to %dx%dx%d", path, im.h, im.w, im.c,
-                             d->h, d->w, d->c);
-        clnet__image_free(&im);
+    if (d->cache) {
+        const uint8_t *slot = NULL;
+        int64_t stamp[2];
+        const int got = clnet__cache_claim(d->cache, root, path, &slot, stamp);
+        if (got == CLNET__CACHE_HIT)
+            return crop_of(d, slot, pick, user, scratch);
+        if (got == CLNET__CACHE_UNREADABLE) {
+            snprintf(why + at, sizeof why - at, "%s: it did not decode when it was cached", path);
+            failed(d, root, CLNET_ERR_PARSE, why);
+            return NULL;
+        }
+        if (got == CLNET__CACHE_MAKE) {
+            /* The whole image at the target size; a crop is then taken from that. */
+            const clnet_status st =
+                decode_into(d, path, NULL, NULL, (uint8_t *)slot, why + at, sizeof why - at);
+            clnet__cache_publish(d->cache, root, stamp,
+                                 st == CLNET_OK                  ? 1
+                                 : st == CLNET_ERR_OUT_OF_MEMORY ? -1
+                                                                 : 0);
+            if (st == CLNET_OK)
+                return crop_of(d, slot, pick, user, scratch);
+            failed(d, root, st, why);
+            return NULL;
+        }
+        /* Another thread makes it now: decode it here without the cache. */
     }
+    const clnet_status st = decode_into(d, path, pick, user, scratch, why + at, sizeof why - at);
     if (st == CLNET_OK)
         return scratch;
-    if (st == CLNET_ERR_OUT_OF_MEMORY && d->skips->log) /* this time only: not the file's fault */
-        d->skips->log(d->skips->log_user, 1, why);
-    else if (st != CLNET_ERR_OUT_OF_MEMORY)
-        clnet__skips_mark(d->skips, root, why);
+    failed(d, root, st, why);
     return NULL;
 }
 

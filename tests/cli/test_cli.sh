@@ -247,6 +247,13 @@ if [ -f "$fm/train-images-idx3-ubyte.gz" ]; then
         --random-resized-crop 0.3 --flip --color-jitter 0.4 --rotation 10 --translation 0.1 --workers 2
     check train-rotation-range nonzero "rotation" "$clnet" train --from "$data/m.safetensors" \
         --data "$data/two" --epochs 1 --val 0 --out "$data/aug.safetensors" --rotation 200
+    # The decoded cache: made by one run, the next reads it (and still skips the bad file).
+    check train-cache-decoded 0 "data: [0-9.]*s on 1 worker" "$clnet" train --from "$data/m.safetensors" \
+        --data "$data/two" --freeze 1 --epochs 1 --batch 8 --val 0 --out "$data/dc.safetensors" \
+        --cache-decoded "$data/dc" --workers 1
+    check cache-decoded-file 0 "clnet-[0-9a-f]*\.u8" ls "$data/dc"
+    check bench-data-cached 0 "^40 images (1 skipped)" "$clnet" bench data "$data/two" --input 28x28x1 \
+        --cache-decoded "$data/dc"
     # The data path alone: 41 files, the unreadable one counted, every image made.
     check bench-data 0 "^40 images (1 skipped) in [0-9.]* s on 2 workers: [0-9.]* images/s" \
         "$clnet" bench data "$data/two" --input 28x28x1 --batch 8 --workers 2 --random-resized-crop 0.5 --flip

@@ -187,7 +187,11 @@ int main(void)
      * thread while a batcher's workers decode the training part, both finding files
      * unreadable for the first time. */
     lines = 0;
-    CHECK(clnet_dataset_open(dir, NULL, &opt, &d, err, sizeof err) == CLNET_OK, "%s", err);
+    char cache[96];
+    snprintf(cache, sizeof cache, "%s-cache", dir); /* the decoded cache, shared too */
+    clnet_dataset_options cached = opt;
+    cached.cache_dir = cache;
+    CHECK(clnet_dataset_open(dir, NULL, &cached, &d, err, sizeof err) == CLNET_OK, "%s", err);
     clnet_dataset *train = NULL, *val = NULL;
     CHECK(clnet_dataset_split(d, 0.25, 5, &train, &val) == CLNET_OK, "split");
     const clnet_batch_options o = {.batch = 4, .shuffle = 1, .seed = 3, .workers = 4};
@@ -228,6 +232,7 @@ int main(void)
     clnet_dataset_destroy(d);
     free(ref);
     rm_tree(dir);
+    rm_tree(cache);
     if (failures)
         fprintf(stderr, "%d checks failed\n", failures);
     else

@@ -6,11 +6,14 @@
  * the formats' own encoders (tests/support/images.h). No device needed; also run under
  * ThreadSanitizer (./test.sh --tsan). */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <utime.h>
 
 #include "clnet.h"
 #include "data/data.h"
@@ -384,4 +387,77 @@ Test(stream, statistics_sample_a_large_folder)
     }
     cr_assert(differs, "a sample of 256 of 300 equals the whole exactly");
     clnet_dataset_destroy(d);
+}
+
+/* The decoded cache: the first run makes it with the bytes a run without it gives, the
+ * next reads it back (a pixel changed in the file shows), a source file touched since
+ * is decoded again, unreadable files stay recorded, and a second opening while the first
+ * holds it streams without it. */
+Test(stream, decoded_cache_made_then_read_back)
+{
+    const int n = 30, broken = write_folder("k", n, 10);
+    clnet_test_log log = {0, 0, ""};
+    clnet_dataset_options opt = {
+        .h = 10, .w = 12, .c = 3, .log = clnet_test_log_line, .log_user = &log};
+    const clnet_batch_options o = {.batch = 4, .shuffle = 1, .seed = 5, .augment = 1, .workers = 3};
+    clnet_dataset *d = clnet_test_open(at("k"), NULL, &opt);
+    size_t len0 = 0, len1 = 0, len2 = 0;
+    int images = 0;
+    uint8_t *plain = all_batches(d, &o, 2, &len0, &images);
+    clnet_dataset_destroy(d);
+
+    opt.cache_dir = at("cache");
+    d = clnet_test_open(at("k"), NULL, &opt);
+    uint8_t *made = all_batches(d, &o, 2, &len1, &images);
+    cr_assert(len1 == len0 && memcmp(made, plain, len0) == 0, "the cache changed the batches");
+    cr_assert_eq(clnet_dataset_skipped(d), broken);
+    /* Opened again while d holds it: no cache, the same batches. */
+    clnet_test_log other = {0, 0, ""};
+    clnet_dataset_options again = opt;
+    again.log_user = &other;
+    clnet_dataset *d2 = clnet_test_open(at("k"), NULL, &again);
+    cr_assert_not_null(strstr(other.text, "in use by another process"), "%s", other.text);
+    uint8_t *without = all_batches(d2, &o, 1, &len2, &images);
+    cr_assert(memcmp(without, plain, len2) == 0);
+    free(without);
+    clnet_dataset_destroy(d2);
+    clnet_dataset_destroy(d);
+
+    /* The file: header, records, then 30 images of 360 bytes, page-aligned. */
+    char cache_file[600] = "";
+    DIR *dir = opendir(at("cache"));
+    cr_assert_not_null(dir);
+    for (struct dirent *e; (e = readdir(dir));)
+        if (strncmp(e->d_name, "clnet-", 6) == 0)
+            snprintf(cache_file, sizeof cache_file, "%s/%s", at("cache"), e->d_name);
+    closedir(dir);
+    struct stat sb;
+    cr_assert_eq(stat(cache_file, &sb), 0, "no cache file in %s", at("cache"));
+    cr_assert_eq(sb.st_size, 4096 + n * 10 * 12 * 3);
+    /* Read back: image 0's pixels changed in the file show in its batch. */
+    FILE *f = fopen(cache_file, "r+b");
+    uint8_t white[360];
+    memset(white, 255, sizeof white);
+    cr_assert(f && fseek(f, 4096, SEEK_SET) == 0 && fwrite(white, 1, 360, f) == 360);
+    fclose(f);
+    log = (clnet_test_log){0, 0, ""};
+    d = clnet_test_open(at("k"), NULL, &opt);
+    uint8_t px[360];
+    cr_assert_eq(memcmp(clnet__dataset_load(d, 0, px), white, 360), 0, "not read from the cache");
+    clnet_dataset_destroy(d);
+    /* The source touched since: decoded again, the file's own pixels back. */
+    struct utimbuf later = {time(NULL) + 100, time(NULL) + 100};
+    char first[300];
+    snprintf(first, sizeof first, "%s", at("k/a/img000.png"));
+    cr_assert_eq(utime(first, &later), 0);
+    d = clnet_test_open(at("k"), NULL, &opt);
+    cr_assert_neq(memcmp(clnet__dataset_load(d, 0, px), white, 360), 0, "a stale record was read");
+    uint8_t *read = all_batches(d, &o, 2, &len2, &images);
+    cr_assert(len2 == len0 && memcmp(read, plain, len0) == 0, "read back: other batches");
+    cr_assert_eq(clnet_dataset_skipped(d), broken);
+    cr_assert_not_null(strstr(log.text, "did not decode when it was cached"), "%s", log.text);
+    free(read);
+    clnet_dataset_destroy(d);
+    free(made);
+    free(plain);
 }
