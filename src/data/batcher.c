@@ -1,6 +1,7 @@
 /* batcher.c - NHWC float batches of a dataset, made by a pool of worker threads ahead
- * of the caller. Tests: tests/unit/test_dataset.c (also under ThreadSanitizer:
- * ./test.sh --tsan).
+ * of the caller. Tests: tests/unit/test_dataset.c, tests/unit/test_stream.c,
+ * tests/threads/test_batcher_threads.c (which ./test.sh --tsan runs under
+ * ThreadSanitizer).
  *
  * Slots: the caller reads batch k from slot k % depth while the workers fill the batches
  * after it, at most depth - 1 of them (depth 2 with one worker: one batch ahead; 3 with
