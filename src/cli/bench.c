@@ -31,6 +31,7 @@ int clnet_cli_bench(int argc, char **argv)
             "       clnet bench data SOURCE [options]  images/s of decoding and\n"
             "                                       augmenting alone, first batch, memory\n"
             "       clnet bench compare A.json B.json  two --json runs side by side\n\n"
-            "Run `clnet bench device --help` or `clnet bench model --help` for options.\n");
+            "Run `clnet bench device --help`, `clnet bench model --help` or\n"
+            "`clnet bench data --help` for options.\n");
     return help ? 0 : 2;
 }
