@@ -50,6 +50,7 @@ struct clnet_batcher {
     float unit[3][256]; /* byte -> byte / 255, for images that augment_pixels changes */
     float mean[3], std[3];
     int has_aug, crops; /* aug holds augmentations; crops: RandomResizedCrop among them */
+    uint64_t aug_seed;  /* their own stream, so that they leave the padded crop's draws be */
     clnet_augment aug;
     int *order; /* the epoch's images, d->size indices */
     int depth;  /* slots in use */
@@ -143,10 +144,9 @@ static void make(clnet_batcher *b, int worker, slot *s, int k, int i)
     const int position = k * b->batch + i, at = b->order[position], c = d->c;
     const size_t floats = (size_t)d->h * d->w * c;
     uint8_t *scratch = b->scratch ? b->scratch + (size_t)worker * floats : NULL;
-    /* The torchvision augmentations draw from their own stream, so that adding them leaves
-     * the padded crop's draws as they were. */
-    clnet__rng r;
-    seed_stream(&r, mix(b->seed ^ 0xa0761d6478bd642full), b->epoch, 1 + (uint64_t)position);
+    clnet__rng r; /* torchvision's augmentations: drawn only when there are some */
+    if (b->has_aug)
+        seed_stream(&r, b->aug_seed, b->epoch, 1 + (uint64_t)position);
     clnet__crop_draw draw = {&r, &b->aug, d->h, d->w};
     const uint8_t *px =
         b->crops ? clnet__dataset_load_crop(d, at, clnet__random_resized_crop, &draw, scratch)
@@ -155,24 +155,21 @@ static void make(clnet_batcher *b, int worker, slot *s, int k, int i)
     s->made[i] = px != NULL;
     if (!px)
         return;
+    /* Bytes to floats, through the padded crop or not: normalized at once, or in [0, 1]
+     * for the augmentations and normalized after them. */
     float *out = s->images + (size_t)i * floats;
-    if (!b->has_aug) {
-        if (b->augment)
-            augment(b, (const float(*)[256])b->lut, px, out, position);
-        else
-            for (size_t j = 0; j < floats; ++j)
-                out[j] = b->lut[j % (size_t)c][px[j]];
-        return;
-    }
-    float *img = b->floats + (size_t)worker * 2 * floats, *tmp = img + floats;
+    float *dst = b->has_aug ? b->floats + (size_t)worker * 2 * floats : out;
+    const float(*lut)[256] = (const float(*)[256])(b->has_aug ? b->unit : b->lut);
     if (b->augment)
-        augment(b, (const float(*)[256])b->unit, px, img, position);
+        augment(b, lut, px, dst, position);
     else
         for (size_t j = 0; j < floats; ++j)
-            img[j] = b->unit[j % (size_t)c][px[j]];
-    clnet__augment_pixels(&b->aug, &r, img, tmp, d->h, d->w, c);
+            dst[j] = lut[j % (size_t)c][px[j]];
+    if (!b->has_aug)
+        return;
+    clnet__augment_pixels(&b->aug, &r, dst, dst + floats, d->h, d->w, c);
     for (size_t j = 0; j < floats; ++j)
-        out[j] = (img[j] - b->mean[j % (size_t)c]) / b->std[j % (size_t)c];
+        out[j] = (dst[j] - b->mean[j % (size_t)c]) / b->std[j % (size_t)c];
 }
 
 /* With the lock held, once every image of s is made: closes the gaps of unreadable
@@ -309,6 +306,7 @@ clnet_status clnet_batcher_create(const clnet_dataset *d, const clnet_batch_opti
     if (o->aug) {
         const clnet_augment *a = o->aug;
         b->aug = *a;
+        b->aug_seed = mix(b->seed ^ 0xa0761d6478bd642full);
         b->crops = a->scale_min > 0.0f;
         b->has_aug = b->crops || a->horizontal_flip || a->brightness > 0.0f || a->contrast > 0.0f ||
                      a->saturation > 0.0f || a->rotation > 0.0f || a->translate > 0.0f;
