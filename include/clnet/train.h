@@ -210,6 +210,12 @@ CLNET_API clnet_status clnet_model_set_normalization(clnet_model *m, const float
                                                      const float *std, int channels);
 /* Copies the normalization into mean and std (the input's channels each). */
 CLNET_API void clnet_model_normalization(const clnet_model *m, float *mean, float *std);
+/* The resize the model was trained or is to be evaluated with, for clnet_dataset_options
+ * and clnet_image_options' center_crop: 0 (the default) resizes a whole image to the
+ * input size, f in (0, 1] keeps the centre crop of that fraction (0.875 is torchvision's
+ * Resize(256) + CenterCrop(224)). Stored in the model file. */
+CLNET_API clnet_status clnet_model_set_center_crop(clnet_model *m, float center_crop);
+CLNET_API float clnet_model_center_crop(const clnet_model *m);
 
 /* Writes the model as safetensors: every weight as a little-endian F32 tensor named
  * "<layer>/<weight>", and in the header's __metadata__ the architecture spec, labels,
@@ -359,6 +365,14 @@ typedef struct clnet_dataset_options {
      * pixels, not from the full-resolution file. A cache another process is using is
      * left out (logged). NULL: none; idx and CIFAR ignore it (they are in memory). */
     const char *cache_dir;
+    /* How an image becomes the target size. 0: the whole image resized to it (aspect not
+     * kept: Keras's image_dataset_from_directory default). f in (0, 1]: the centred
+     * region of the target's aspect ratio whose sides are f times the largest such
+     * region's, resized to it; 1 is Keras's crop_to_aspect_ratio=True, and 0.875 on a
+     * square target is torchvision's eval transform Resize(round(S / 0.875)) +
+     * CenterCrop(S) (the shorter side resized, the centre cropped). Random crops
+     * (clnet_augment) pick from the whole image instead. */
+    float center_crop;
 } clnet_dataset_options;
 
 /* Opens source:
@@ -632,9 +646,16 @@ CLNET_API void clnet_eval_result_free(clnet_eval_result *r);
  *   CLNET_ERR_INVALID_ARG, CLNET_ERR_OUT_OF_MEMORY. */
 CLNET_API clnet_status clnet_image_load(const char *path, int h, int w, int c, float *out,
                                         char *err, size_t err_len);
-/* clnet_image_load with another pixel limit: max_pixels (0: CLNET_DEFAULT_MAX_PIXELS). */
+/* Options of clnet_image_load_ex; zeroes: clnet_image_load's. */
+typedef struct clnet_image_options {
+    uint64_t max_pixels; /* 0: CLNET_DEFAULT_MAX_PIXELS */
+    float center_crop;   /* as clnet_dataset_options' (a model's: clnet_model_center_crop) */
+} clnet_image_options;
+
+/* clnet_image_load with options (NULL: none). The pixels are those an image folder
+ * opened with the same size, max_pixels and center_crop gives for the file. */
 CLNET_API clnet_status clnet_image_load_ex(const char *path, int h, int w, int c,
-                                           uint64_t max_pixels, float *out, char *err,
+                                           const clnet_image_options *opt, float *out, char *err,
                                            size_t err_len);
 /* The regular files under dir and all folders below it, as image folders list a class's
  * images: symbolic links followed (each folder once, so loops end), hidden entries

@@ -30,6 +30,7 @@ static int usage(FILE *f)
                "  --augment              the padded random crop and flip\n"
                "  --random-resized-crop S  RandomResizedCrop(scale=(S, 1))\n"
                "  --flip                 RandomHorizontalFlip\n"
+               "  --center-crop F        resize the centre F of each image (0: whole, default)\n"
                "  --json                 one JSON object instead of the text\n");
     return f == stdout ? 0 : 2;
 }
@@ -55,6 +56,7 @@ int clnet_cli_bench_data(int argc, char **argv)
 {
     const char *source = NULL, *cache = NULL;
     int h = 224, w = 224, c = 3, batch = 32, workers = 1, images = 0, json = 0;
+    float crop = 0.0f;
     clnet_augment aug;
     memset(&aug, 0, sizeof aug);
     clnet_batch_options o;
@@ -86,6 +88,10 @@ int clnet_cli_bench_data(int argc, char **argv)
             if ((v = number(argc, argv, &i, 0.001, 1)) < 0)
                 return 2;
             aug.scale_min = (float)v;
+        } else if (!strcmp(a, "--center-crop")) {
+            if ((v = number(argc, argv, &i, 0, 1)) < 0)
+                return 2;
+            crop = (float)v;
         } else if (!strcmp(a, "--cache-decoded") && i + 1 < argc) {
             cache = argv[++i];
         } else if (!strcmp(a, "--augment")) {
@@ -108,7 +114,8 @@ int clnet_cli_bench_data(int argc, char **argv)
                                        .c = c,
                                        .log = clnet_cli_log,
                                        .log_user = (void *)"bench data",
-                                       .cache_dir = cache};
+                                       .cache_dir = cache,
+                                       .center_crop = crop};
     char err[1024] = "";
     clnet_dataset *d = NULL;
     const double t0 = now_s();

@@ -35,6 +35,13 @@ void clnet_cli_json_string(const char *s);
  * it (1.268e+30, 3.200e-07); into buf (len bytes), returned. */
 const char *clnet_cli_figure(char *buf, size_t len, double x);
 
+/* --center-crop F (main.c): v as a fraction in [0, 1] into *out; 0, or 1 after saying
+ * what is wrong. The help line for it is CLNET_CLI_CENTER_CROP_HELP. */
+int clnet_cli_center_crop(const char *cmd, const char *v, float *out);
+#define CLNET_CLI_CENTER_CROP_HELP                                                              \
+    "  --center-crop F      resize the centre F of each image, aspect kept (0.875:\n"        \
+    "                       torchvision's Resize + CenterCrop eval); 0: whole image\n"
+
 /* A clnet_log_fn printing "clnet <user as const char *cmd>: <msg>" to stderr for levels
  * 0..2: the datasets' skipped images by path, empty classes, the summary line. */
 void clnet_cli_log(void *cmd, int level, const char *msg);

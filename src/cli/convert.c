@@ -15,6 +15,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: clnet convert IN OUT.safetensors [--input HxWxC] [--labels FILE]\n"
             "                     [--preprocess torch|tf|caffe|none | --mean R,G,B --std R,G,B]\n"
+            "                     [--center-crop F]\n"
             "       clnet convert WEIGHTS.h5 OUT.safetensors --model ZOO [--classes N]\n"
             "                     [--alpha A] [--input HxWxC] [--labels FILE] [--preprocess P]\n"
             "       clnet convert IN.safetensors OUT.onnx [--nhwc] [--external-data]\n\n"
@@ -36,6 +37,10 @@ static void usage(FILE *f)
             "                    are changed to read RGB); none: RGB in [0, 1] (default)\n"
             "  --mean R,G,B --std R,G,B   or the normalization itself, in [0, 1] units:\n"
             "                    each channel becomes (x - mean) / std\n"
+            "  --center-crop F   how images are resized for it, kept in the file for predict and\n"
+            "                    eval: the centre F of each image, aspect kept (0.875 for\n"
+            "                    torchvision's Resize(256) + CenterCrop(224)); 0: the whole\n"
+            "                    image (default)\n"
             "ONNX out: writes opset 13 with a symbolic batch, input NCHW as PyTorch's\n"
             "  --nhwc            input NHWC, as clnet's own\n"
             "  --external-data   the weights in OUT.onnx.data beside it (always so above 1 GB)\n"
@@ -96,6 +101,8 @@ typedef struct options {
     clnet_onnx_options onnx;
     float mean[3], std[3];
     int has_mean, has_std, nhwc, external;
+    float center_crop;
+    int has_crop;
     const char *zoo; /* --model: a weights-only .h5 goes onto this zoo model */
     int classes;
     double alpha;
@@ -206,6 +213,8 @@ static int from_import(clnet_context *ctx, const options *o)
                              in.c);
     if (!rc && mean && clnet_model_set_normalization(m, mean, std, 3) != CLNET_OK)
         rc = clnet_cli_error("convert", "%s", clnet_context_error(ctx));
+    if (!rc && o->has_crop && clnet_model_set_center_crop(m, o->center_crop) != CLNET_OK)
+        rc = clnet_cli_error("convert", "%s", clnet_context_error(ctx));
     if (!rc && o->labels) {
         int n = 0;
         char **names = read_labels(o->labels, &n);
@@ -248,8 +257,9 @@ int clnet_cli_convert(int argc, char **argv)
 {
     options o = {0};
     static const char *const known[] = {
-        "--input", "--labels", "--preprocess", "--mean",  "--std",  "--nhwc",          "--device",
-        "--class", "--model",  "--classes",    "--alpha", "--help", "--external-data", NULL};
+        "--input", "--labels",      "--preprocess", "--mean",          "--std",
+        "--nhwc",  "--device",      "--class",      "--model",         "--classes",
+        "--alpha", "--center-crop", "--help",       "--external-data", NULL};
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -261,7 +271,7 @@ int clnet_cli_convert(int argc, char **argv)
             continue;
         }
         int valued = 0;
-        for (int k = 0; known[k] && k < 11; ++k)
+        for (int k = 0; known[k] && k < 12; ++k)
             valued |= !strcmp(a, known[k]) && k != 5;
         if (valued && i + 1 >= argc)
             return clnet_cli_error("convert", "%s needs a value (see --help)", a);
@@ -289,6 +299,10 @@ int clnet_cli_convert(int argc, char **argv)
                 if (!(o.std[c] > 0))
                     return clnet_cli_error("convert", "--std: values must be positive");
             *(mean ? &o.has_mean : &o.has_std) = 1;
+        } else if (!strcmp(a, "--center-crop")) {
+            if (clnet_cli_center_crop("convert", v, &o.center_crop))
+                return 1;
+            o.has_crop = 1;
         } else if (!strcmp(a, "--model"))
             o.zoo = v;
         else if (!strcmp(a, "--classes")) {
@@ -321,10 +335,11 @@ int clnet_cli_convert(int argc, char **argv)
                                "convert reads an ONNX or Keras model into a clnet model file, or "
                                "writes a clnet model file out as .onnx; %s -> %s is neither",
                                o.in, o.out);
-    if (!in_import && (o.labels || o.preprocess || o.has_mean || o.has_std || o.onnx.h))
-        return clnet_cli_error("convert", "--input, --labels, --preprocess, --mean and --std "
-                                          "apply to ONNX and Keras input; a clnet model file "
-                                          "has its own");
+    if (!in_import &&
+        (o.labels || o.preprocess || o.has_mean || o.has_std || o.onnx.h || o.has_crop))
+        return clnet_cli_error("convert", "--input, --labels, --preprocess, --mean, --std and "
+                                          "--center-crop apply to ONNX and Keras input; a clnet "
+                                          "model file has its own");
     if (in_import && (o.nhwc || o.external))
         return clnet_cli_error("convert", "--nhwc and --external-data apply to ONNX output");
     if ((o.classes || o.alpha != 0) && !o.zoo)

@@ -11,12 +11,14 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: clnet eval MODEL.safetensors --data SOURCE [--part test|train]\n"
                "                  [--batch N] [--device N|NAME] [--class dgpu|igpu|cpu]\n"
-               "                  [--confusion FILE.png]\n\n"
+               "                  [--confusion FILE.png] [--center-crop F]\n\n"
                "Runs the images of SOURCE (an image folder, idx:DIR or cifar:DIR; --part picks\n"
                "the test (default) or train files of idx and CIFAR) through the model and prints\n"
                "the mean loss, top-1 and top-5 accuracy, each class's precision and recall, and\n"
                "the confusion matrix (rows: true class, columns: predicted); --confusion also\n"
-               "draws it as a heat map into a PNG file.\n");
+               "draws it as a heat map into a PNG file. Images are resized as the model file\n"
+               "says (as in training's validation):\n" CLNET_CLI_CENTER_CROP_HELP
+               "                       (default: the model's)\n");
 }
 
 static const char *class_name(clnet_model *m, const clnet_dataset *d, int k)
@@ -93,6 +95,7 @@ int clnet_cli_eval(int argc, char **argv)
     const char *path = NULL, *data = NULL, *part = "test", *device = NULL, *cls = NULL;
     const char *confusion = NULL;
     int batch = 64;
+    float crop = -1.0f; /* the model's */
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -101,7 +104,7 @@ int clnet_cli_eval(int argc, char **argv)
         }
         const int valued = !strcmp(a, "--data") || !strcmp(a, "--part") || !strcmp(a, "--batch") ||
                            !strcmp(a, "--device") || !strcmp(a, "--class") ||
-                           !strcmp(a, "--confusion");
+                           !strcmp(a, "--confusion") || !strcmp(a, "--center-crop");
         if (valued && i + 1 >= argc)
             return clnet_cli_error("eval", "%s needs a value (see --help)", a);
         if (!strcmp(a, "--data"))
@@ -116,9 +119,13 @@ int clnet_cli_eval(int argc, char **argv)
             cls = argv[++i];
         else if (!strcmp(a, "--confusion"))
             confusion = argv[++i];
-        else if (a[0] == '-' || path) {
-            static const char *const known[] = {"--data",  "--part",      "--batch", "--device",
-                                                "--class", "--confusion", "--help",  NULL};
+        else if (!strcmp(a, "--center-crop")) {
+            if (clnet_cli_center_crop("eval", argv[++i], &crop))
+                return 1;
+        } else if (a[0] == '-' || path) {
+            static const char *const known[] = {"--data",        "--part",  "--batch",
+                                                "--device",      "--class", "--confusion",
+                                                "--center-crop", "--help",  NULL};
             return clnet_cli_unknown("eval", a, known);
         } else if (!valued)
             path = a;
@@ -147,7 +154,9 @@ int clnet_cli_eval(int argc, char **argv)
                                          .log = clnet_cli_log,
                                          .log_user = (void *)"eval",
                                          .classes = names,
-                                         .n_classes = names ? n : 0};
+                                         .n_classes = names ? n : 0,
+                                         .center_crop =
+                                             crop >= 0.0f ? crop : clnet_model_center_crop(m)};
         char err[1024] = "";
         if (clnet_dataset_open(data, part, &o, &d, err, sizeof err) != CLNET_OK)
             rc = clnet_cli_error("eval", "%s", err);

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -40,6 +41,19 @@ const char *clnet_cli_figure(char *buf, size_t len, double x)
     else
         snprintf(buf, len, "%.4f", x);
     return buf;
+}
+
+int clnet_cli_center_crop(const char *cmd, const char *v, float *out)
+{
+    char *end = NULL;
+    const double f = strtod(v, &end);
+    if (end == v || *end || !(f >= 0.0 && f <= 1.0))
+        return clnet_cli_error(cmd,
+                               "--center-crop: expected a fraction in [0, 1] (0: the whole "
+                               "image), got '%s'",
+                               v);
+    *out = (float)f;
+    return 0;
 }
 
 void clnet_cli_log(void *cmd, int level, const char *msg)

@@ -17,14 +17,18 @@ enum format { TEXT, CSV, JSON };
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: clnet predict MODEL.safetensors DIR|IMAGE... [--top K] [--csv|--json]\n"
-               "                     [--device N|NAME] [--class dgpu|igpu|cpu]\n\n"
-               "Prints, for each image, the K most probable classes (default 3) with their\n"
-               "probabilities. A folder stands for every image in it and in the folders below\n"
-               "it (sorted by folder, then name); its files that are no image are skipped with\n"
-               "a note. --csv prints a header, then one row per image (path, then class and\n"
-               "probability K times); --json one JSON object per image. An image that cannot be\n"
-               "read is reported and the others still predicted; the exit status is then 1.\n");
+    fprintf(f,
+            "usage: clnet predict MODEL.safetensors DIR|IMAGE... [--top K] [--csv|--json]\n"
+            "                     [--center-crop F] [--device N|NAME] [--class dgpu|igpu|cpu]\n\n"
+            "Prints, for each image, the K most probable classes (default 3) with their\n"
+            "probabilities. A folder stands for every image in it and in the folders below\n"
+            "it (sorted by folder, then name); its files that are no image are skipped with\n"
+            "a note. --csv prints a header, then one row per image (path, then class and\n"
+            "probability K times); --json one JSON object per image. An image that cannot be\n"
+            "read is reported and the others still predicted; the exit status is then 1.\n"
+            "Images are resized as the model file says (as in training's "
+            "validation);\n" CLNET_CLI_CENTER_CROP_HELP
+            "                       (default: the model's)\n");
 }
 
 /* One input: a path and whether it came from a folder (where non-images are skipped). */
@@ -172,8 +176,10 @@ static void print_one(clnet_model *m, const char *path, const float *p, int clas
 
 /* Loads, predicts and prints every input in batches of BATCH; returns how many images
  * failed, or -1 when prediction itself failed (printed). */
-static int run(clnet_context *ctx, clnet_model *m, const inputs *in, int top, enum format format)
+static int run(clnet_context *ctx, clnet_model *m, const inputs *in, int top, enum format format,
+               float center_crop)
 {
+    const clnet_image_options load = {0, center_crop};
     const clnet_graph *g = clnet_model_graph(m);
     const clnet_shape s = clnet_graph_layer_shape(g, 0);
     const int classes = clnet_graph_layer_shape(g, clnet_graph_layer_count(g) - 1).c;
@@ -194,8 +200,8 @@ static int run(clnet_context *ctx, clnet_model *m, const inputs *in, int top, en
     for (int i = 0; i <= in->n; ++i) {
         if (i < in->n) {
             char err[1024] = "";
-            const clnet_status st =
-                clnet_image_load(in->items[i].path, s.h, s.w, s.c, x + n * size, err, sizeof err);
+            const clnet_status st = clnet_image_load_ex(in->items[i].path, s.h, s.w, s.c, &load,
+                                                        x + n * size, err, sizeof err);
             if (st == CLNET_OK) {
                 names[n++] = in->items[i].path;
             } else if (st == CLNET_ERR_UNSUPPORTED && in->items[i].listed) {
@@ -226,6 +232,7 @@ int clnet_cli_predict(int argc, char **argv)
 {
     const char *path = NULL, *device = NULL, *cls = NULL;
     int top = 3, n_args = 0;
+    float crop = -1.0f; /* the model's */
     enum format format = TEXT;
     char **args = calloc((size_t)argc, sizeof *args);
     if (!args)
@@ -237,7 +244,8 @@ int clnet_cli_predict(int argc, char **argv)
             free(args);
             return 0;
         }
-        if ((!strcmp(a, "--top") || !strcmp(a, "--device") || !strcmp(a, "--class")) &&
+        if ((!strcmp(a, "--top") || !strcmp(a, "--device") || !strcmp(a, "--class") ||
+             !strcmp(a, "--center-crop")) &&
             i + 1 >= argc) {
             free(args);
             return clnet_cli_error("predict", "%s needs a value (see --help)", a);
@@ -248,7 +256,12 @@ int clnet_cli_predict(int argc, char **argv)
             device = argv[++i];
         else if (!strcmp(a, "--class"))
             cls = argv[++i];
-        else if (!strcmp(a, "--json") || !strcmp(a, "--csv")) {
+        else if (!strcmp(a, "--center-crop")) {
+            if (clnet_cli_center_crop("predict", argv[++i], &crop)) {
+                free(args);
+                return 1;
+            }
+        } else if (!strcmp(a, "--json") || !strcmp(a, "--csv")) {
             if (format != TEXT) {
                 free(args);
                 return clnet_cli_error("predict", "--csv and --json exclude each other");
@@ -280,7 +293,8 @@ int clnet_cli_predict(int argc, char **argv)
     if (rc == 0 && clnet_model_load(ctx, path, NULL, &m) != CLNET_OK)
         rc = clnet_cli_error("predict", "%s", clnet_context_error(ctx));
     if (rc == 0) {
-        const int bad = run(ctx, m, &in, top, format);
+        const int bad =
+            run(ctx, m, &in, top, format, crop >= 0.0f ? crop : clnet_model_center_crop(m));
         rc = bad < 0 ? 1 : 0;
         failed += bad > 0 ? bad : 0;
     }

@@ -10,10 +10,10 @@
 
 #include "train.h"
 
-/* Opens source at h x w x c with the classes named (n of them; 0: the data's own) and
- * the decoded cache in cache (NULL: none), printing the reason on error unless quiet. */
-static clnet_dataset *open_classes(const char *source, int h, int w, int c,
-                                   const char *const *classes, int n, int quiet, const char *cache)
+/* Opens source at h x w x c with the classes named (n of them; 0: the data's own), the
+ * run's decoded cache and centre crop, printing the reason on error unless quiet. */
+static clnet_dataset *open_classes(const settings *s, const char *source, int h, int w, int c,
+                                   const char *const *classes, int n, int quiet)
 {
     const clnet_dataset_options o = {.h = h,
                                      .w = w,
@@ -22,7 +22,8 @@ static clnet_dataset *open_classes(const char *source, int h, int w, int c,
                                      .log_user = (void *)"train",
                                      .classes = classes,
                                      .n_classes = n,
-                                     .cache_dir = cache};
+                                     .cache_dir = s->a.cache_decoded,
+                                     .center_crop = s->center_crop};
     char err[1024] = "";
     clnet_dataset *d = NULL;
     if (clnet_dataset_open(source, "train", &o, &d, err, sizeof err) != CLNET_OK && !quiet)
@@ -30,9 +31,9 @@ static clnet_dataset *open_classes(const char *source, int h, int w, int c,
     return d;
 }
 
-static clnet_dataset *open_data(const char *source, int h, int w, int c, const char *cache)
+static clnet_dataset *open_data(const settings *s, int h, int w, int c)
 {
-    return open_classes(source, h, w, c, NULL, 0, 0, cache);
+    return open_classes(s, s->a.data, h, w, c, NULL, 0, 0);
 }
 
 /* A zoo model is built for --input (224x224x3 by default, never an image's size) and
@@ -44,7 +45,7 @@ static int build_graph(settings *s, clnet_dataset **data, clnet_graph **g)
         if (!(*g = clnet_cli_model_build("train", m, &s->title)))
             return 1;
         const clnet_shape in = clnet_graph_layer_shape(*g, 0);
-        return (*data = open_data(s->a.data, in.h, in.w, in.c, s->a.cache_decoded)) ? 0 : 1;
+        return (*data = open_data(s, in.h, in.w, in.c)) ? 0 : 1;
     }
     clnet_zoo_options *z = &m->zoo;
     if (!z->h) {
@@ -52,7 +53,7 @@ static int build_graph(settings *s, clnet_dataset **data, clnet_graph **g)
         z->c = 3;
         printf("Input 224x224x3, the zoo's default (--input HxWxC sets another)\n");
     }
-    if (!(*data = open_data(s->a.data, z->h, z->w, z->c, s->a.cache_decoded)))
+    if (!(*data = open_data(s, z->h, z->w, z->c)))
         return 1;
     const int classes = clnet_dataset_class_count(*data);
     if (z->classes && z->classes != classes)
@@ -132,6 +133,8 @@ static int resize_base(settings *s, clnet_context *ctx, clnet_model **base)
     clnet_model_normalization(*base, mean, std);
     if (rc == 0 && in.c <= 4 && clnet_model_set_normalization(m, mean, std, in.c) != CLNET_OK)
         rc = clnet_cli_error("train", "%s", clnet_context_error(ctx));
+    if (rc == 0)
+        clnet_model_set_center_crop(m, clnet_model_center_crop(*base));
     clnet_free(spec);
     clnet_graph_destroy(resized);
     if (rc != 0) {
@@ -160,13 +163,15 @@ static int fine_tune_base(settings *s, clnet_context *ctx, clnet_dataset **data,
     const clnet_graph *g = clnet_model_graph(base);
     const clnet_shape in = clnet_graph_layer_shape(g, 0);
     const int classes = clnet_graph_layer_shape(g, clnet_graph_layer_count(g) - 1).c;
+    if (s->a.center_crop < 0)
+        s->center_crop = clnet_model_center_crop(base);
     /* Data whose classes are among the base's keeps its head, labelled by class name. */
     const int n = clnet_model_label_count(base);
     const char **names = n == classes ? malloc((size_t)n * sizeof *names) : NULL;
     for (int k = 0; names && k < n; ++k)
         names[k] = clnet_model_label(base, k);
     if (names)
-        *data = open_classes(s->a.data, in.h, in.w, in.c, names, n, 1, s->a.cache_decoded);
+        *data = open_classes(s, s->a.data, in.h, in.w, in.c, names, n, 1);
     free(names);
     if (*data) {
         printf("Keeping the head of %s: the classes of %s are among its %d\n", s->a.from, s->a.data,
@@ -174,7 +179,7 @@ static int fine_tune_base(settings *s, clnet_context *ctx, clnet_dataset **data,
         *m = base;
         return 0;
     }
-    if (!(*data = open_data(s->a.data, in.h, in.w, in.c, s->a.cache_decoded))) {
+    if (!(*data = open_data(s, in.h, in.w, in.c))) {
         clnet_model_destroy(base);
         return 1;
     }
@@ -213,6 +218,8 @@ static int describe_model(const settings *s, clnet_model *m, const clnet_dataset
         st = clnet_dataset_stats(train, mean, std);
     if (st == CLNET_OK && c <= 4 && !s->a.from)
         st = clnet_model_set_normalization(m, mean, std, c);
+    if (st == CLNET_OK)
+        st = clnet_model_set_center_crop(m, s->center_crop);
     return st == CLNET_OK ? 0 : clnet_cli_error("train", "%s", clnet_context_error(ctx));
 }
 
@@ -225,8 +232,8 @@ static int validation(settings *s, clnet_dataset *all, clnet_dataset **train, cl
         const char **names = class_names(all);
         if (!names)
             return clnet_cli_error("train", "out of memory");
-        *val = open_classes(s->a.val_data, img.h, img.w, img.c, names,
-                            clnet_dataset_class_count(all), 0, s->a.cache_decoded);
+        *val = open_classes(s, s->a.val_data, img.h, img.w, img.c, names,
+                            clnet_dataset_class_count(all), 0);
         free(names);
         return *val ? 0 : 1;
     }
@@ -344,12 +351,19 @@ int clnet_cli_train(int argc, char **argv)
     if (rc == 0 && !(ctx = clnet_cli_context("train", s.a.device, s.a.cls)))
         rc = 1;
     s.fit.seed = s.a.seed >= 0 ? (uint64_t)s.a.seed : 1;
+    s.center_crop = s.a.center_crop >= 0          ? (float)s.a.center_crop
+                    : s.a.random_resized_crop > 0 ? 0.875f
+                                                  : 0.0f;
     if (rc == 0 && s.a.from) {
         s.title = s.a.from;
         rc = fine_tune_base(&s, ctx, &all, &m);
     } else if (rc == 0) {
         rc = build_graph(&s, &all, &g);
     }
+    if (rc == 0 && s.center_crop > 0.0f)
+        printf("Images resized from their centre %g (aspect kept)%s; random crops from the whole "
+               "image\n",
+               (double)s.center_crop, s.a.center_crop >= 0 ? "" : " (--center-crop sets another)");
     if (rc == 0)
         rc = validation(&s, all, &train, &val);
     const clnet_model_options mo = {s.fit.seed, 0, 0};

@@ -19,6 +19,7 @@ typedef struct train_args {
     double epochs, batch, lr, momentum, weight_decay, warmup, label_smoothing, val, seed;
     double freeze, patience, min_delta, workers;
     double random_resized_crop, color_jitter, rotation, translation; /* torchvision's */
+    double center_crop;
     int augment, flip, adamw, no_nesterov, no_normalize, no_bn_update, resume;
 } train_args;
 
@@ -31,6 +32,10 @@ typedef struct settings {
     char ckpt[4096];  /* the checkpoint's path */
     clnet_fit_options fit;
     clnet_augment aug; /* fit.aug points here when an augmentation is asked for */
+    /* The images' resize (clnet_dataset_options.center_crop): --center-crop, else a
+     * fine-tuned base's, else 0.875 with --random-resized-crop (torchvision's eval
+     * transform beside its training one) and 0 without; kept in the model file. */
+    float center_crop;
     int freeze;       /* -1: none */
     int tty, columns; /* stdout is a terminal of this width (80 otherwise) */
     /* The history of end-of-epoch figures (restored ones too), for --plot and --log:

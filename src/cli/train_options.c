@@ -40,8 +40,9 @@ static void usage(void)
            "                       OneCycleLR; no warm-up unless --warmup)\n"
            "  --momentum X         SGD (default 0.9; onecycle 0.95) and RMSprop (default 0)\n"
            "                       momentum; --no-nesterov\n"
-           "  --weight-decay X     (default 5e-4 sgd, 0 adam and rmsprop); --adamw decouples\n"
-           "  --augment            random crops of the image padded by 4 pixels (2 under\n"
+           "  --weight-decay X     (default 5e-4 sgd, 0 adam and rmsprop); --adamw decouples\n");
+    /* Two strings: C99 promises no more than 4095 characters in one. */
+    printf("  --augment            random crops of the image padded by 4 pixels (2 under\n"
            "                       32x32), and horizontal flips\n"
            "  --random-resized-crop S  torchvision's RandomResizedCrop(scale=(S, 1)) of the\n"
            "                       full-resolution image (ratio 3/4..4/3), e.g. 0.08\n"
@@ -49,6 +50,11 @@ static void usage(void)
            "  --color-jitter X     ColorJitter(brightness=X, contrast=X, saturation=X)\n"
            "  --rotation D         RandomRotation(D degrees)\n"
            "  --translation F      RandomAffine(translate=(F, F)) (Keras RandomTranslation)\n"
+           "  --center-crop F      the validation's (and the model file's, for eval and\n"
+           "                       predict) resize, and training's without random crops:\n"
+           "                       the centre F of each image, aspect kept; 0: the whole\n"
+           "                       image (default: 0.875, torchvision's Resize + CenterCrop,\n"
+           "                       with --random-resized-crop; else 0; a --from base's)\n"
            "  --cache-decoded DIR  keep an image folder's images decoded at the model's size\n"
            "                       in a file in DIR, made in the first epoch, read back in\n"
            "                       later epochs and runs (crops come from those pixels)\n"
@@ -133,6 +139,7 @@ static const struct option {
     N("--color-jitter", color_jitter, 0, 1),
     N("--rotation", rotation, 0, 180),
     N("--translation", translation, 0, 1),
+    N("--center-crop", center_crop, 0, 1),
     F("--augment", augment),
     F("--flip", flip),
     F("--adamw", adamw),
@@ -174,6 +181,7 @@ static void args_init(train_args *a)
     a->epochs = a->batch = a->lr = a->momentum = a->weight_decay = a->warmup = -1;
     a->label_smoothing = a->val = a->seed = a->freeze = a->patience = a->min_delta = -1;
     a->workers = a->random_resized_crop = a->color_jitter = a->rotation = a->translation = -1;
+    a->center_crop = -1;
 }
 
 static int check_choice(const char *name, const char *v)

@@ -3,8 +3,8 @@
  * memory-mapped file, filled as batches first decode them and read back on later epochs
  * and later runs, so that small images are not decoded again every epoch.
  *
- * The file, DIR/clnet-<key>.u8, its key a hash of the folder's real path, the file list
- * and the target size: a header, one record per image (the source file's size and
+ * The file, DIR/clnet-<key>.u8, its key a hash of the folder's real path, the file list,
+ * the target size and the centre crop: a header, one record per image (the source file's size and
  * modification time when it was decoded, and its state: empty, made, unreadable, or
  * being made by a thread now), then the pixels, page-aligned. A record whose file
  * changed since is made again. States change through atomics, pixels are written before
@@ -62,6 +62,8 @@ static uint64_t key_of(const clnet_dataset *d, const char *dir)
     free(real);
     const int shape[4] = {d->size, d->h, d->w, d->c};
     h = fnv(h, shape, sizeof shape);
+    if (d->center_crop > 0.0f) /* a cache made before center_crop keeps its key */
+        h = fnv(h, &d->center_crop, sizeof d->center_crop);
     for (int i = 0; i < d->size; ++i)
         h = fnv(h, d->paths[i], strlen(d->paths[i]) + 1);
     return h;

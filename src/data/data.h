@@ -53,6 +53,7 @@ struct clnet_dataset {
     int *labels;          /* root: size labels in 0..classes */
     char **names;
     int *index; /* split: size root indices; NULL in a root */
+    float center_crop; /* the opening options' (in-memory roots: applied when opened) */
 };
 
 static inline int clnet__dataset_root_index(const clnet_dataset *d, int i)
@@ -165,6 +166,19 @@ clnet_status clnet__image_convert(const uint8_t *src, int sh, int sw, int sc, ui
 /* The same for the rw x rh region at (x, y) of the source (inside it, sides >= 1). */
 clnet_status clnet__image_convert_region(const uint8_t *src, int sh, int sw, int sc, int x, int y,
                                          int rw, int rh, uint8_t *dst, int dh, int dw, int dc);
+
+/* The centred region of an sh x sw image that becomes a th x tw target under
+ * center_crop f in (0, 1] (clnet_dataset_options): the target's aspect ratio, sides f
+ * times the largest such region's, at least 1 pixel. */
+clnet__region clnet__center_region(int sh, int sw, int th, int tw, float f);
+
+/* The file at path decoded into dst (th x tw x tc bytes) as an image folder makes it:
+ * pick's region of its full resolution when pick is given, else the centre_crop region
+ * (0: the whole image), decoded no smaller than that region needs (a JPEG's DCT scale).
+ * Errors as clnet__image_decode_file's, the message in why (why_len bytes). */
+clnet_status clnet__image_load_target(const char *path, uint64_t max_pixels, float center_crop,
+                                      clnet__pick_fn pick, void *user, uint8_t *dst, int th,
+                                      int tw, int tc, char *why, size_t why_len);
 
 /* The files below a folder (list.c): path "dir/sub/name" (malloc'd) and the length of
  * its folder part "dir/sub". */

@@ -229,19 +229,26 @@ clnet_status clnet__image_convert(const uint8_t *src, int sh, int sw, int sc, ui
     return clnet__image_convert_region(src, sh, sw, sc, 0, 0, sw, sh, dst, dh, dw, dc);
 }
 
-/* Converts every image of a root read at its own size to opt's size and channels. */
+/* Converts every image of a root read at its own size to opt's size and channels, through
+ * its centre crop. */
 static clnet_status fit(clnet_dataset *d, const clnet_dataset_options *opt)
 {
+    if (!d->pixels) /* a lazy folder makes each image at the target size when it loads it */
+        return CLNET_OK;
     const int h = opt->h ? opt->h : d->h, w = opt->w ? opt->w : d->w, c = opt->c ? opt->c : d->c;
-    if (h == d->h && w == d->w && c == d->c)
+    const clnet__region r = opt->center_crop > 0.0f
+                                ? clnet__center_region(d->h, d->w, h, w, opt->center_crop)
+                                : (clnet__region){0, 0, d->w, d->h};
+    if (h == d->h && w == d->w && c == d->c && r.w == d->w && r.h == d->h)
         return CLNET_OK;
     const size_t from = (size_t)d->h * d->w * d->c, to = (size_t)h * w * c;
     uint8_t *pixels = malloc(to * (size_t)d->size);
     if (!pixels)
         return CLNET_ERR_OUT_OF_MEMORY;
     for (int i = 0; i < d->size; ++i) {
-        const clnet_status st = clnet__image_convert(d->pixels + from * (size_t)i, d->h, d->w, d->c,
-                                                     pixels + to * (size_t)i, h, w, c);
+        const clnet_status st =
+            clnet__image_convert_region(d->pixels + from * (size_t)i, d->h, d->w, d->c, r.x, r.y,
+                                        r.w, r.h, pixels + to * (size_t)i, h, w, c);
         if (st != CLNET_OK) {
             free(pixels);
             return st;
@@ -289,6 +296,10 @@ clnet_status clnet_dataset_open(const char *source, const char *part,
         return clnet__data_fail(err, err_len, CLNET_ERR_INVALID_ARG,
                                 "%s: bad image size %dx%dx%d (sides 0..%d, channels 0, 1 or 3)",
                                 source, opt->h, opt->w, opt->c, MAX_SIDE);
+    if (!(opt->center_crop >= 0.0f && opt->center_crop <= 1.0f))
+        return clnet__data_fail(err, err_len, CLNET_ERR_INVALID_ARG,
+                                "%s: center_crop %g is not in [0, 1] (0: none)", source,
+                                (double)opt->center_crop);
     const clnet_status valid = check_classes(opt, source, err, err_len);
     if (valid != CLNET_OK)
         return valid;
@@ -305,6 +316,7 @@ clnet_status clnet_dataset_open(const char *source, const char *part,
     clnet_dataset *d = calloc(1, sizeof *d);
     if (!d)
         return clnet__data_fail(err, err_len, CLNET_ERR_OUT_OF_MEMORY, "%s: out of memory", source);
+    d->center_crop = opt->center_crop;
     clnet_status st = is_idx     ? clnet__idx_open(d, dir, part, opt, err, err_len)
                       : is_cifar ? clnet__cifar_open(d, dir, part, opt, err, err_len)
                                  : clnet__folder_open(d, dir, opt, err, err_len);

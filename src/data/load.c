@@ -1,7 +1,8 @@
 /* load.c - one image of a dataset at the target size: a pointer into an in-memory one,
- * or its file decoded for a lazy image folder; the record of the files found unreadable,
- * shared by a root and its splits and written by the batchers' workers at once.
- * Tests: tests/unit/test_folder.c, tests/unit/test_dataset.c. */
+ * or its file decoded for a lazy image folder (and by clnet_image_load, the same way); the record
+ * of the files found unreadable, shared by a root and its splits and written by the batchers'
+ * workers at once. Tests: tests/unit/test_folder.c, tests/unit/test_dataset.c. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,26 +82,64 @@ static const uint8_t *crop_of(const clnet_dataset *d, const uint8_t *px, clnet__
                : NULL;
 }
 
-/* The file at path decoded into dst at the target size: pick's region of its full
- * resolution when pick is given, the whole image otherwise. why (after "skipped ")
- * says what failed. */
-static clnet_status decode_into(const clnet_dataset *d, const char *path, clnet__pick_fn pick,
-                                void *user, uint8_t *dst, char *why, size_t why_len)
+clnet__region clnet__center_region(int sh, int sw, int th, int tw, float f)
 {
-    clnet__shrink shrink = {d->h, d->w, pick, user, {0, 0, 0, 0}};
+    /* The largest region of the target's aspect spans the whole width or the whole height. */
+    double rw = sw, rh = (double)sw * th / tw;
+    if (rh > sh) {
+        rh = sh;
+        rw = (double)sh * tw / th;
+    }
+    int w = (int)lround(rw * f), h = (int)lround(rh * f);
+    w = w < 1 ? 1 : w > sw ? sw : w;
+    h = h < 1 ? 1 : h > sh ? sh : h;
+    return (clnet__region){(sw - w) / 2, (sh - h) / 2, w, h};
+}
+
+typedef struct center {
+    int th, tw;
+    float f;
+} center;
+
+static void pick_center(void *user, int h, int w, clnet__region *r, int *out_h, int *out_w)
+{
+    const center *c = user;
+    *r = clnet__center_region(h, w, c->th, c->tw, c->f);
+    *out_h = c->th;
+    *out_w = c->tw;
+}
+
+clnet_status clnet__image_load_target(const char *path, uint64_t max_pixels, float center_crop,
+                                      clnet__pick_fn pick, void *user, uint8_t *dst, int th, int tw,
+                                      int tc, char *why, size_t why_len)
+{
+    center c = {th, tw, center_crop};
+    if (!pick && center_crop > 0.0f) {
+        pick = pick_center;
+        user = &c;
+    }
+    clnet__shrink shrink = {th, tw, pick, user, {0, 0, 0, 0}};
     clnet__image im;
-    clnet_status st =
-        clnet__image_decode_file_scaled(path, d->max_pixels, &shrink, &im, why, why_len);
+    clnet_status st = clnet__image_decode_file_scaled(path, max_pixels, &shrink, &im, why, why_len);
     if (st != CLNET_OK)
         return st;
     const clnet__region r = pick ? shrink.region : (clnet__region){0, 0, im.w, im.h};
-    st = clnet__image_convert_region(im.pixels, im.h, im.w, im.c, r.x, r.y, r.w, r.h, dst, d->h,
-                                     d->w, d->c);
+    st = clnet__image_convert_region(im.pixels, im.h, im.w, im.c, r.x, r.y, r.w, r.h, dst, th, tw,
+                                     tc);
     if (st != CLNET_OK)
         clnet__data_fail(why, why_len, st, "%s: cannot convert %dx%dx%d to %dx%dx%d", path, im.h,
-                         im.w, im.c, d->h, d->w, d->c);
+                         im.w, im.c, th, tw, tc);
     clnet__image_free(&im);
     return st;
+}
+
+/* The file at path decoded into dst at d's target size. why (after "skipped ") says
+ * what failed. */
+static clnet_status decode_into(const clnet_dataset *d, const char *path, clnet__pick_fn pick,
+                                void *user, uint8_t *dst, char *why, size_t why_len)
+{
+    return clnet__image_load_target(path, d->max_pixels, d->center_crop, pick, user, dst, d->h,
+                                    d->w, d->c, why, why_len);
 }
 
 /* A file that failed: recorded once as unreadable, or, out of memory, logged this time

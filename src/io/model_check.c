@@ -155,6 +155,11 @@ static clnet_status read_input_and_norm(const clnet__st_file *f, clnet__model_fi
             err, len, CLNET_ERR_PARSE,
             "__metadata__ input \"%.32s\" does not match the spec's input %d,%d,%d", input, in.h,
             in.w, in.c);
+    const char *crop = clnet__st_meta(f, "center_crop");
+    if (crop && (!parse_floats(crop, &mf->center_crop, 1) ||
+                 !(mf->center_crop >= 0.0f && mf->center_crop <= 1.0f)))
+        return clnet__st_fail(err, len, CLNET_ERR_PARSE,
+                              "__metadata__ center_crop \"%.32s\" is not a number in [0, 1]", crop);
     const char *mean = clnet__st_meta(f, "mean"), *std = clnet__st_meta(f, "std");
     for (int k = 0; k < 4; ++k) {
         mf->mean[k] = 0.0f;

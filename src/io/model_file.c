@@ -5,7 +5,8 @@
  *             {1, 1, 1, c} (bias, gamma, beta, moving statistics) are [c];
  *   metadata  "format": "clnet", "format_version": "1", "spec": the architecture spec,
  *             "labels": a JSON array of class names as a string, "input": "h,w,c",
- *             "mean" / "std": one number per input channel, comma-separated.
+ *             "mean" / "std": one number per input channel, comma-separated,
+ *             "center_crop": the images' resize when it is not 0 (older files lack it).
  * Loading checks the whole file on the host first (model_check.c).
  * Tests: tests/models/test_model_file.c. */
 #include <cjson/cJSON.h>
@@ -14,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/model_file.h"
 #include "io/keras.h"
+#include "io/model_file.h"
 #include "io/onnx.h"
 #include "plan/plan.h"
 
@@ -99,6 +100,23 @@ clnet_status clnet_model_set_normalization(clnet_model *m, const float *mean, co
     return CLNET_OK;
 }
 
+clnet_status clnet_model_set_center_crop(clnet_model *m, float center_crop)
+{
+    if (!m)
+        return CLNET_ERR_INVALID_ARG;
+    if (!(center_crop >= 0.0f && center_crop <= 1.0f))
+        return clnet__fail(m->ctx, CLNET_ERR_INVALID_ARG,
+                           "center crop %g is not in [0, 1] (0: the whole image resized)",
+                           (double)center_crop);
+    m->center_crop = center_crop;
+    return CLNET_OK;
+}
+
+float clnet_model_center_crop(const clnet_model *m)
+{
+    return m ? m->center_crop : 0.0f;
+}
+
 void clnet_model_normalization(const clnet_model *m, float *mean, float *std)
 {
     if (!m)
@@ -143,7 +161,7 @@ clnet_status clnet_model_save(clnet_model *m, const char *path)
     char *names = malloc((size_t)(n ? n : 1) * NAME_LEN), *spec = NULL, *labels = NULL;
     clnet__st_entry *e = malloc((size_t)(n ? n : 1) * sizeof *e);
     cJSON *array = cJSON_CreateArray();
-    char err[1024] = "", input[64];
+    char err[1024] = "", input[64], crop[32];
     clnet__text mean = {0}, std = {0};
     clnet_status st = names && e && array ? CLNET_OK : CLNET_ERR_OUT_OF_MEMORY;
     for (int i = 0; i < m->n_labels && st == CLNET_OK; ++i)
@@ -164,13 +182,15 @@ clnet_status clnet_model_save(clnet_model *m, const char *path)
             st = CLNET_ERR_OUT_OF_MEMORY;
     }
     if (st == CLNET_OK) {
+        snprintf(crop, sizeof crop, "%.9g", (double)m->center_crop);
         const char *const meta[][2] = {
             {"format", "clnet"}, {"format_version", CLNET_MODEL_FORMAT_VERSION},
             {"spec", spec},      {"labels", labels},
             {"input", input},    {"mean", mean.buf},
-            {"std", std.buf}};
-        st = clnet__st_save(path, e, n, meta, (int)CLNET_COUNTOF(meta), fill_weight, m, err,
-                            sizeof err);
+            {"std", std.buf},    {"center_crop", crop}};
+        /* A model without a crop writes what files before center_crop did. */
+        const int keys = (int)CLNET_COUNTOF(meta) - (m->center_crop > 0.0f ? 0 : 1);
+        st = clnet__st_save(path, e, n, meta, keys, fill_weight, m, err, sizeof err);
     } else if (!err[0]) {
         snprintf(err, sizeof err, "out of host memory");
     }
@@ -242,6 +262,8 @@ clnet_status clnet_model_load(clnet_context *ctx, const char *path, const clnet_
     if (st == CLNET_OK && mf.has_norm &&
         (st = clnet_model_set_normalization(m, mf.mean, mf.std, input_channels(m))) != CLNET_OK)
         snprintf(err, sizeof err, "%s", clnet_context_error(ctx));
+    if (st == CLNET_OK)
+        m->center_crop = mf.center_crop;
     if (st == CLNET_OK && mf.n_labels &&
         (st = clnet_model_set_labels(m, (const char *const *)mf.labels, mf.n_labels)) != CLNET_OK)
         snprintf(err, sizeof err, "%s", clnet_context_error(ctx));

@@ -19,6 +19,7 @@ typedef struct clnet__model_file {
     int n_labels;
     int has_norm;          /* mean / std below are the file's (else 0 and 1) */
     float mean[4], std[4]; /* per input channel, when it has at most 4 */
+    float center_crop;     /* the file's, 0 when it has none */
 } clnet__model_file;
 
 /* Checks an opened file against what it claims: format and version, a spec that builds

@@ -110,6 +110,7 @@ clnet_status clnet_model_replace_head(clnet_model *m, int classes, uint64_t seed
     if (st == CLNET_OK) {
         memcpy(n->mean, m->mean, sizeof n->mean);
         memcpy(n->std, m->std, sizeof n->std);
+        n->center_crop = m->center_crop;
         if (classes == m->n_labels)
             st = clnet_model_set_labels(n, (const char *const *)m->labels, m->n_labels);
     }

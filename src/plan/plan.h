@@ -138,6 +138,7 @@ struct clnet_model {
     char **labels;             /* class names (src/io/model_file.c), n_labels of them, owned */
     int n_labels;
     float mean[4], std[4]; /* input normalization per channel (identity: 0 and 1) */
+    float center_crop;     /* the images' resize (clnet_model_set_center_crop) */
     int poison;            /* tests: fill dead buffers with NaN after each step */
     /* Profiling (profile.c): called before (after = 0) and after each step's launches. */
     void (*hook)(void *user, const clnet__plan *p, int step, int backward, int after);

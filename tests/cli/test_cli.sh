@@ -245,6 +245,16 @@ if [ -f "$fm/train-images-idx3-ubyte.gz" ]; then
     check train-augmentations 0 "data: [0-9.]*s on 2 workers" "$clnet" train --from "$data/m.safetensors" \
         --data "$data/two" --freeze 1 --epochs 1 --batch 8 --val 0 --out "$data/aug.safetensors" \
         --random-resized-crop 0.3 --flip --color-jitter 0.4 --rotation 10 --translation 0.1 --workers 2
+    # The evaluation transform: kept in the model file, used by eval and predict.
+    check train-center-crop 0 "^Images resized from their centre 0.875 (aspect kept); random crops" \
+        "$clnet" train --from "$data/m.safetensors" --data "$data/two" --freeze 1 --epochs 1 \
+        --batch 8 --val 0.2 --out "$data/cc.safetensors" --random-resized-crop 0.3 --center-crop 0.875
+    check center-crop-in-file 0 '"center_crop":"0.875"' grep -ao '"center_crop":"[0-9.]*"' "$data/cc.safetensors"
+    check predict-center-crop 0 "boots" "$clnet" predict "$data/cc.safetensors" "$data/two/boots/0.pgm" --center-crop 1
+    check predict-center-crop-range nonzero "expected a fraction in \[0, 1\]" "$clnet" predict \
+        "$data/cc.safetensors" "$data/two/boots/0.pgm" --center-crop 1.5
+    check eval-center-crop-range nonzero "--center-crop: expected a fraction" "$clnet" eval \
+        "$data/cc.safetensors" --data "$data/two" --center-crop -1
     check train-rotation-range nonzero "rotation" "$clnet" train --from "$data/m.safetensors" \
         --data "$data/two" --epochs 1 --val 0 --out "$data/aug.safetensors" --rotation 200
     # The decoded cache: made by one run, the next reads it (and still skips the bad file).
@@ -388,6 +398,8 @@ for i in 1 2 3 4; do
 done
 check convert-keras-in 0 "9 layers, 1125 parameters, input 12x9x3 -> $kd/s.safetensors" \
     "$clnet" convert "$keras/sequential_basic/model.h5" "$kd/s.safetensors" --labels "$kd/labels.txt" --preprocess tf
+check convert-center-crop 0 '"center_crop":"0.875"' sh -c '"$1" convert "$2" "$3" --center-crop 0.875 \
+    >/dev/null && grep -ao "\"center_crop\":\"[0-9.]*\"" "$3"' sh "$clnet" "$keras/sequential_basic/model.h5" "$kd/cc.safetensors"
 check predict-keras-labels 0 "%  k[0-4]$" "$clnet" predict "$kd/s.safetensors" "$kd/two/dark/1.ppm"
 check predict-keras-h5 0 "%  [0-4]$" "$clnet" predict "$keras/sequential_basic/model.h5" "$kd/two/dark/1.ppm"
 check predict-keras-tfjs 0 "%  [0-4]$" "$clnet" predict "$keras/mobilenet_block/tfjs_uint8/model.json" "$kd/two/dark/1.ppm"

@@ -4,6 +4,7 @@
  * saves give errors naming the file and the problem and change nothing. */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@ static clnet_model *small_model(clnet_context *ctx, int mobile, clnet_graph **g)
     cr_assert_eq(clnet_model_set_labels(m, labels, 5), CLNET_OK, "%s", clnet_context_error(ctx));
     cr_assert_eq(clnet_model_set_normalization(m, mean, std, 3), CLNET_OK, "%s",
                  clnet_context_error(ctx));
+    cr_assert_eq(clnet_model_set_center_crop(m, 0.875f), CLNET_OK);
     return m;
 }
 
@@ -106,6 +108,7 @@ static void round_trip(int mobile)
     clnet_model_normalization(b, m2, s2);
     for (int k = 0; k < 3; ++k)
         cr_expect(m2[k] == mean[k] && s2[k] == std[k], "channel %d", k);
+    cr_expect(clnet_model_center_crop(b) == 0.875f, "%g", (double)clnet_model_center_crop(b));
 
     /* The graph comes back the same: its spec text is identical. */
     char *sa = NULL, *sb = NULL;
@@ -147,6 +150,15 @@ Test(model_file, defaults_round_trip)
     cr_expect_eq(clnet_model_label_count(b), 0);
     clnet_model_normalization(b, m1, s1);
     cr_expect(m1[0] == 0.0f && s1[0] == 1.0f);
+    cr_expect(clnet_model_center_crop(b) == 0.0f);
+    /* No crop writes no key: the file is what a clnet before center_crop wrote. */
+    size_t n = 0;
+    char *bytes = (char *)clnet_test_read_file(clnet_test_path("plain.safetensors"), &n);
+    int found = 0;
+    for (size_t i = 0; i + 11 <= n && !found; ++i)
+        found = !memcmp(bytes + i, "center_crop", 11);
+    cr_expect(!found);
+    free(bytes);
     clnet_model_destroy(a);
     clnet_model_destroy(b);
     clnet_graph_destroy(g);
@@ -181,6 +193,14 @@ Test(model_file, labels_and_normalization_are_checked)
     float m2[3], s2[3];
     clnet_model_normalization(m, m2, s2);
     cr_expect(m2[1] == 0.0f && s2[1] == 1.0f, "a failed call keeps the old normalization");
+
+    cr_expect_eq(clnet_model_center_crop(m), 0.0f, "the default: the whole image");
+    cr_expect_eq(clnet_model_set_center_crop(m, 1.5f), CLNET_ERR_INVALID_ARG);
+    cr_expect(strstr(clnet_context_error(ctx), "center crop 1.5 is not in [0, 1]") != NULL, "%s",
+              clnet_context_error(ctx));
+    cr_expect_eq(clnet_model_set_center_crop(m, NAN), CLNET_ERR_INVALID_ARG);
+    cr_expect_eq(clnet_model_set_center_crop(m, 1.0f), CLNET_OK);
+    cr_expect_eq(clnet_model_center_crop(m), 1.0f);
     clnet_model_destroy(m);
     clnet_graph_destroy(g);
 }
@@ -369,6 +389,12 @@ Test(model_file, broken_files_are_refused_with_the_file_and_the_problem)
         {.edit = {.meta_key = "std", .meta_value = "0.2,0.2"},
          .want = CLNET_ERR_PARSE,
          .needle = "are not 3 numbers each"},
+        {.edit = {.meta_key = "center_crop", .meta_value = "1.25"},
+         .want = CLNET_ERR_PARSE,
+         .needle = "center_crop \"1.25\" is not a number in [0, 1]"},
+        {.edit = {.meta_key = "center_crop", .meta_value = "0.875x"},
+         .want = CLNET_ERR_PARSE,
+         .needle = "center_crop \"0.875x\""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
         clnet_test_rewrite_file(good, bad, &cases[i].edit);

@@ -178,6 +178,23 @@ Test(dataset, idx_fashion_names_and_rgb_resize)
                       "image %d pixel %d", i, p);
     }
     clnet_dataset_destroy(d);
+    /* center_crop in memory: the largest centred square of the 6 x 4 images is rows 1..4,
+     * kept as they are at 4 x 4; 0.5 of it is the 2 x 2 centre, rows 2..3, columns 1..2. */
+    const clnet_dataset_options square = {.h = 4, .w = 4, .c = 1, .center_crop = 1.0f};
+    d = clnet_test_open(source, "train", &square);
+    for (int i = 0; i < n; ++i)
+        cr_assert_eq(memcmp(clnet__dataset_image(d, i), px + (size_t)i * h * w + w, 16), 0,
+                     "image %d: not its centre rows", i);
+    clnet_dataset_destroy(d);
+    const clnet_dataset_options half = {.h = 2, .w = 2, .c = 1, .center_crop = 0.5f};
+    d = clnet_test_open(source, "train", &half);
+    for (int i = 0; i < n; ++i) {
+        const uint8_t *got = clnet__dataset_image(d, i), *img = px + (size_t)i * h * w;
+        cr_assert(got[0] == img[2 * w + 1] && got[1] == img[2 * w + 2] &&
+                      got[2] == img[3 * w + 1] && got[3] == img[3 * w + 2],
+                  "image %d", i);
+    }
+    clnet_dataset_destroy(d);
     free(px);
 }
 

@@ -485,8 +485,10 @@ Test(decode, image_load_converts_and_scales)
                  CLNET_OK, "%s", err);
     for (int i = 0; i < 72; ++i)
         cr_assert_float_eq(out[i], px[i] / 255.0f, 1e-6f);
-    cr_assert_eq(clnet_image_load_ex(clnet_test_path("a.png"), 4, 6, 3, 23, out, err, sizeof err),
-                 CLNET_ERR_TOO_LARGE);
+    const clnet_image_options small = {.max_pixels = 23};
+    cr_assert_eq(
+        clnet_image_load_ex(clnet_test_path("a.png"), 4, 6, 3, &small, out, err, sizeof err),
+        CLNET_ERR_TOO_LARGE);
     cr_assert_not_null(strstr(err, "6x4 pixels exceed the limit of 23"), "%s", err);
     free(png);
     free(px);

@@ -461,3 +461,124 @@ Test(stream, decoded_cache_made_then_read_back)
     free(made);
     free(plain);
 }
+
+/* One image of d as clnet__dataset_load makes it, into a malloc'd copy. */
+static uint8_t *loaded(const clnet_dataset *d, int i)
+{
+    const clnet_shape s = clnet_dataset_image_shape(d);
+    const size_t n = (size_t)s.h * s.w * s.c;
+    uint8_t *scratch = malloc(n), *copy = malloc(n);
+    const uint8_t *px = clnet__dataset_load(d, i, scratch);
+    cr_assert_not_null(px, "image %d did not load", i);
+    memcpy(copy, px, n);
+    free(scratch);
+    return copy;
+}
+
+/* The evaluation transform: the centre of an image, aspect kept, resized to the target;
+ * clnet_image_load (predict) gives the very pixels a folder's batches do. */
+Test(stream, center_crop_keeps_the_centre_as_predict_sees_it)
+{
+    /* 60 wide, 40 high: random pixels in the centre 40 x 40, white bands either side. */
+    const int w = 60, h = 40;
+    uint8_t *px = clnet_test_bytes((size_t)w * h * 3, 21);
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x)
+            if (x < 10 || x >= 50)
+                memset(px + ((size_t)y * w + x) * 3, 255, 3);
+    size_t len = 0;
+    uint8_t *png = clnet_test_png(px, w, h, 3, 8, 0, NULL, 0, &len);
+    make_sub("cc");
+    make_sub("cc/a");
+    make_sub("cc/b");
+    clnet_test_write_file(at("cc/a/band.png"), png, len);
+    free(png);
+    uint8_t *big = clnet_test_bytes(96 * 64 * 3, 22);
+    uint8_t *jpg = clnet_test_jpeg(big, 96, 64, 3, NULL, &len);
+    clnet_test_write_file(at("cc/b/photo.jpg"), jpg, len);
+    free(jpg);
+    free(big);
+
+    const float crops[] = {0.0f, 1.0f, 0.5f, 0.875f};
+    const clnet__region want[] = {
+        {0, 0, 60, 40}, {10, 0, 40, 40}, {20, 10, 20, 20}, {12, 2, 35, 35}};
+    uint8_t expect[20 * 20 * 3];
+    for (size_t k = 0; k < sizeof crops / sizeof crops[0]; ++k) {
+        const clnet__region r = clnet__center_region(h, w, 20, 20, crops[k] > 0 ? crops[k] : 1);
+        if (crops[k] > 0)
+            cr_assert(r.x == want[k].x && r.y == want[k].y && r.w == want[k].w && r.h == want[k].h,
+                      "crop %g: %d %d %d %d", (double)crops[k], r.x, r.y, r.w, r.h);
+        const clnet_dataset_options opt = {.h = 20, .w = 20, .c = 3, .center_crop = crops[k]};
+        clnet_dataset *d = clnet_test_open(at("cc"), NULL, &opt);
+        uint8_t *got = loaded(d, 0);
+        cr_assert_eq(clnet__image_convert_region(px, h, w, 3, want[k].x, want[k].y, want[k].w,
+                                                 want[k].h, expect, 20, 20, 3),
+                     CLNET_OK);
+        cr_assert_eq(memcmp(got, expect, sizeof expect), 0, "crop %g: not the centre region",
+                     (double)crops[k]);
+        if (crops[k] == 1.0f) /* the white bands are gone: no pure white column is left */
+            for (int x = 0; x < 20; ++x)
+                cr_assert(got[x * 3] != 255 || got[(19 * 20 + x) * 3] != 255, "column %d", x);
+        /* predict's loader: the same bytes, as floats, for both files (the JPEG through its
+         * DCT scale). */
+        for (int i = 0; i < 2; ++i) {
+            uint8_t *bytes = i ? loaded(d, 1) : got;
+            float f[20 * 20 * 3];
+            char err[512] = "";
+            const clnet_image_options io = {.center_crop = crops[k]};
+            cr_assert_eq(clnet_image_load_ex(at(i ? "cc/b/photo.jpg" : "cc/a/band.png"), 20, 20, 3,
+                                             &io, f, err, sizeof err),
+                         CLNET_OK, "%s", err);
+            for (size_t j = 0; j < sizeof f / sizeof f[0]; ++j)
+                cr_assert(f[j] == bytes[j] / 255.0f, "crop %g, file %d, value %zu: %g vs %d",
+                          (double)crops[k], i, j, (double)f[j], bytes[j]);
+            if (i)
+                free(bytes);
+        }
+        free(got);
+        clnet_dataset_destroy(d);
+    }
+    /* A tall target from a wide image: the largest 2:1-high region is the full height. */
+    const clnet__region t = clnet__center_region(40, 60, 30, 15, 1.0f);
+    cr_assert(t.x == 20 && t.y == 0 && t.w == 20 && t.h == 40, "%d %d %d %d", t.x, t.y, t.w, t.h);
+    const clnet__region thin = clnet__center_region(1000, 3, 8, 8, 0.1f);
+    cr_assert(thin.w == 1 && thin.h == 1 && thin.x == 1 && thin.y == 499);
+
+    /* Out of range: refused, naming the source. */
+    char err[512] = "";
+    clnet_dataset *d = NULL;
+    const clnet_dataset_options bad = {.h = 20, .w = 20, .c = 3, .center_crop = 1.5f};
+    cr_assert_eq(clnet_dataset_open(at("cc"), NULL, &bad, &d, err, sizeof err),
+                 CLNET_ERR_INVALID_ARG);
+    cr_assert_not_null(strstr(err, "center_crop 1.5 is not in [0, 1]"), "%s", err);
+    float f[3];
+    const clnet_image_options worse = {.center_crop = -0.5f};
+    cr_assert_eq(clnet_image_load_ex(at("cc/a/band.png"), 1, 1, 3, &worse, f, err, sizeof err),
+                 CLNET_ERR_INVALID_ARG);
+
+    /* The decoded cache keeps one file per crop, each giving the uncached bytes. */
+    for (size_t k = 0; k < 2; ++k) {
+        const clnet_dataset_options plain = {.h = 20, .w = 20, .c = 3, .center_crop = crops[k + 2]};
+        clnet_dataset_options cached = plain;
+        cached.cache_dir = at("ccache");
+        clnet_dataset *a = clnet_test_open(at("cc"), NULL, &plain),
+                      *b = clnet_test_open(at("cc"), NULL, &cached);
+        for (int i = 0; i < 2; ++i) {
+            uint8_t *x = loaded(a, i), *y = loaded(b, i);
+            cr_assert_eq(memcmp(x, y, sizeof expect), 0, "crop %g, image %d", (double)crops[k + 2],
+                         i);
+            free(x);
+            free(y);
+        }
+        clnet_dataset_destroy(a);
+        clnet_dataset_destroy(b);
+    }
+    int files = 0;
+    DIR *dir = opendir(at("ccache"));
+    cr_assert_not_null(dir);
+    for (struct dirent *e; (e = readdir(dir));)
+        files += strncmp(e->d_name, "clnet-", 6) == 0;
+    closedir(dir);
+    cr_assert_eq(files, 2, "one cache file per crop");
+    free(px);
+}
