@@ -13,6 +13,7 @@ packages=(
     clang libclang-rt-14-dev
     libonnx-dev protobuf-c-compiler libprotobuf-c-dev libonnx-testdata python3-onnx
     libhdf5-dev libzip-dev python3-h5py
+    libopenmpi-dev openmpi-bin
 )
 
 missing=()

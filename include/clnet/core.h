@@ -30,7 +30,8 @@ extern "C" {
     X(CLNET_ERR_UNSUPPORTED, -13, "unsupported")                                                   \
     X(CLNET_ERR_MISMATCH, -14, "result differs from the reference")                                \
     X(CLNET_ERR_DIVERGED, -15, "the loss is not finite")                                           \
-    X(CLNET_ERR_INTERNAL, -16, "internal error (a bug in clnet: please report it)")
+    X(CLNET_ERR_INTERNAL, -16, "internal error (a bug in clnet: please report it)")              \
+    X(CLNET_ERR_RANK_LOST, -17, "another process of the run failed or stopped answering (MPI)")
 
 typedef enum clnet_status {
 #define CLNET_STATUS_ENUM(name, value, text) name = value,

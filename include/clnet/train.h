@@ -12,6 +12,7 @@ extern "C" {
 /* ---- training: optimizers, learning-rate schedules ---- */
 
 typedef struct clnet_optimizer clnet_optimizer;
+typedef struct clnet_comm clnet_comm;
 
 typedef enum clnet_optimizer_kind {
     CLNET_OPT_SGD = 0,
@@ -465,6 +466,12 @@ typedef struct clnet_batch_options {
      * it: the same seed gives the same bytes with any number of workers. */
     int workers;
     const clnet_augment *aug; /* after the crop of augment, if both; NULL: none */
+    /* Data-parallel shards (shards > 1): batch is the global batch, and this batcher
+     * makes shard `shard` (0-based) of each: the global batch's images from position
+     * shard * n / shards to (shard + 1) * n / shards (n its size). Every batch of the
+     * epoch is then returned, an empty one as n = 0, so callers count
+     * clnet_batcher_batches instead of stopping at the first empty one. */
+    int shard, shards;
 } clnet_batch_options;
 
 /* The most worker threads a batcher takes. */
@@ -579,11 +586,44 @@ typedef struct clnet_fit_options {
      * training left (they lag behind the weights, badly so after short runs with momentum
      * 0.99 as Keras's). */
     int keep_bn_statistics;
+    /* Data-parallel training (clnet_comm_create): NULL, this process alone. With a
+     * communicator of N ranks, each rank calls clnet_fit with the same model, data and
+     * options; batch is the global batch, of which each rank trains on its shard of
+     * about batch / N images (the epoch's order is the same seeded shuffle on every rank,
+     * as PyTorch's DistributedSampler, and an image's augmentation draws follow its place
+     * in the global batch, so N ranks see what one process would). Rank 0's weights (and,
+     * after a resume, its checkpoint) are broadcast first; gradients are averaged over
+     * the global batch in buckets while backward runs; the loss, accuracy, validation and
+     * batch-norm statistics are reduced, so every rank gets the same figures and
+     * weights; only rank 0 writes the checkpoint. */
+    clnet_comm *comm;
 } clnet_fit_options;
 
 /* Images of the training set each per-epoch recomputation of the batch-norm statistics
  * uses at most (clnet_fit_options.keep_bn_statistics). */
 #define CLNET_FIT_BN_IMAGES 4096
+
+/* ---- data-parallel training over MPI ---- */
+
+/* The processes of an MPI communicator that train one model together, one per device,
+ * as with Horovod or PyTorch's DistributedDataParallel (clnet_fit_options.comm).
+ * mpi_comm points to an MPI_Comm (NULL: MPI_COMM_WORLD), duplicated here. MPI is
+ * initialized here (MPI_THREAD_FUNNELED: clnet calls MPI from the calling thread only)
+ * unless the caller did, and then finalized by clnet_comm_destroy. Every collective
+ * waits at most timeout_s seconds (0: 300) for the other ranks, then fails with an error
+ * naming the ranks it heard nothing from, instead of hanging. CLNET_ERR_UNSUPPORTED when
+ * clnet was built without MPI. Errors in err (err_len bytes). */
+CLNET_API clnet_status clnet_comm_create(const void *mpi_comm, double timeout_s, clnet_comm **out,
+                                         char *err, size_t err_len);
+CLNET_API void clnet_comm_destroy(clnet_comm *c);
+/* This process's rank and the number of ranks (0 and 1 for NULL). */
+CLNET_API int clnet_comm_rank(const clnet_comm *c);
+CLNET_API int clnet_comm_size(const clnet_comm *c);
+/* The rank among those on this host: which of the host's devices this rank takes. */
+CLNET_API int clnet_comm_local_rank(const clnet_comm *c);
+/* 1 when an MPI launcher (mpirun, mpiexec, srun) started this process with more than one
+ * rank, by its environment, without initializing MPI. */
+CLNET_API int clnet_comm_launched(void);
 
 /* The note (clnet_fit_options.note) and the finished epochs of the checkpoint at path,
  * without a device. *note is malloc'd (clnet_free), NULL when the run stored none;

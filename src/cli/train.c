@@ -302,6 +302,11 @@ static int check_args(settings *s)
 static int failed(const settings *s, clnet_context *ctx, clnet_status st)
 {
     clnet_cli_error("train", "%s", clnet_context_error(ctx));
+    if (st == CLNET_ERR_RANK_LOST && access(s->ckpt, F_OK) == 0)
+        fprintf(stderr,
+                "  go on from the last checkpoint, with as many ranks as are left: "
+                "mpirun -np N clnet train --resume %s\n",
+                s->ckpt);
     if (st == CLNET_ERR_DIVERGED) {
         const double lr = s->fit.schedule.lr / 10.0;
         if (access(s->ckpt, F_OK) == 0)
@@ -315,6 +320,40 @@ static int failed(const settings *s, clnet_context *ctx, clnet_status st)
     return 1;
 }
 
+/* Under an MPI launcher: this process joins the run's ranks (MPI initialized here),
+ * only rank 0 prints, and unless --device or $CLNET_DEVICE says otherwise the device is
+ * this host's GPU of the rank's local number (the first device when there is no GPU),
+ * into device (len bytes). Returns 0, or 1 after saying why. */
+static int join_ranks(settings *s, char *device, size_t len)
+{
+    if (!clnet_comm_launched())
+        return 0;
+    char err[1024] = "";
+    if (clnet_comm_create(NULL, s->a.mpi_timeout > 0 ? s->a.mpi_timeout : 0.0, &s->comm, err,
+                          sizeof err) != CLNET_OK)
+        return clnet_cli_error("train", "mpirun: %s", err);
+    s->rank = clnet_comm_rank(s->comm);
+    s->fit.comm = s->comm;
+    if (s->rank != 0 && !freopen("/dev/null", "w", stdout))
+        return clnet_cli_error("train", "rank %d: cannot silence its output", s->rank);
+    s->tty = s->tty && s->rank == 0;
+    clnet_device_info *list = NULL;
+    int n = 0, gpus = 0;
+    if (!s->a.device && !getenv("CLNET_DEVICE") &&
+        clnet_devices_list(&list, &n, err, sizeof err) == CLNET_OK) {
+        for (int i = 0; i < n; ++i)
+            gpus += list[i].device_class != CLNET_CLASS_CPU;
+        for (int i = 0, k = 0; gpus && i < n; ++i)
+            if (list[i].device_class != CLNET_CLASS_CPU &&
+                k++ == clnet_comm_local_rank(s->comm) % gpus)
+                snprintf(device, len, "%d", list[i].index);
+        clnet_devices_free(list);
+    }
+    printf("Data-parallel on %d ranks (MPI): each trains on its share of every batch\n",
+           clnet_comm_size(s->comm));
+    return 0;
+}
+
 int clnet_cli_train(int argc, char **argv)
 {
     settings s;
@@ -326,7 +365,9 @@ int clnet_cli_train(int argc, char **argv)
         clnet_cli_train_free(&s);
         return rc;
     }
-    if (s.a.resume) {
+    char rank_device[16] = ""; /* before anything prints: only rank 0 does */
+    rc = join_ranks(&s, rank_device, sizeof rank_device);
+    if (rc == 0 && s.a.resume) {
         if (!s.a.checkpoint && !s.a.out)
             rc = clnet_cli_error("train", "--resume needs the checkpoint: --resume CHECKPOINT");
         else if (!s.a.checkpoint)
@@ -348,7 +389,8 @@ int clnet_cli_train(int argc, char **argv)
     clnet_graph *g = NULL;
     clnet_context *ctx = NULL;
     clnet_model *m = NULL;
-    if (rc == 0 && !(ctx = clnet_cli_context("train", s.a.device, s.a.cls)))
+    if (rc == 0 &&
+        !(ctx = clnet_cli_context("train", rank_device[0] ? rank_device : s.a.device, s.a.cls)))
         rc = 1;
     s.fit.seed = s.a.seed >= 0 ? (uint64_t)s.a.seed : 1;
     s.center_crop = s.a.center_crop >= 0          ? (float)s.a.center_crop
@@ -397,6 +439,8 @@ int clnet_cli_train(int argc, char **argv)
         s.fit.progress = clnet_cli_train_progress;
         s.fit.user = &s;
         clnet_cli_train_sigint(1);
+        if (s.comm)
+            clnet_cli_train_sigterm(&s);
         const clnet_status st = clnet_fit(m, fit_data, val, &s.fit);
         clnet_cli_train_sigint(0);
         if (st != CLNET_OK)
@@ -407,11 +451,12 @@ int clnet_cli_train(int argc, char **argv)
                s.ckpt, s.ckpt);
         rc = 130;
     }
-    if (rc == 0 && clnet_model_save(m, s.a.out) != CLNET_OK)
+    const int writer = s.rank == 0; /* one writer of the run's files */
+    if (rc == 0 && writer && clnet_model_save(m, s.a.out) != CLNET_OK)
         rc = clnet_cli_error("train", "%s", clnet_context_error(ctx));
     if (rc == 0)
         printf("Saved %s (checkpoint %s)\n", s.a.out, s.ckpt);
-    if (clnet_cli_train_write_files(&s) != 0 && rc == 0)
+    if (writer && clnet_cli_train_write_files(&s) != 0 && rc == 0)
         rc = 1;
     if (rc == 0 && s.a.plot)
         printf("Wrote %s\n", s.a.plot);
@@ -422,6 +467,7 @@ int clnet_cli_train(int argc, char **argv)
     clnet_dataset_destroy(val);
     clnet_dataset_destroy(all);
     free(class_weight);
+    clnet_comm_destroy(s.comm);
     clnet_cli_train_free(&s);
     return rc;
 }

@@ -19,7 +19,7 @@ typedef struct train_args {
     double epochs, batch, lr, momentum, weight_decay, warmup, label_smoothing, val, seed;
     double freeze, patience, min_delta, workers;
     double random_resized_crop, color_jitter, rotation, translation; /* torchvision's */
-    double center_crop;
+    double center_crop, mpi_timeout;
     int augment, flip, adamw, no_nesterov, no_normalize, no_bn_update, resume;
 } train_args;
 
@@ -36,6 +36,8 @@ typedef struct settings {
      * fine-tuned base's, else 0.875 with --random-resized-crop (torchvision's eval
      * transform beside its training one) and 0 without; kept in the model file. */
     float center_crop;
+    clnet_comm *comm; /* under mpirun: the run's ranks (fit.comm) */
+    int rank;         /* 0 prints and writes the files */
     int freeze;       /* -1: none */
     int tty, columns; /* stdout is a terminal of this width (80 otherwise) */
     /* The history of end-of-epoch figures (restored ones too), for --plot and --log:
@@ -63,6 +65,9 @@ void clnet_cli_train_free(settings *s);
 /* The progress callback of clnet_fit (train_report.c): progress lines, history, and the
  * --plot / --log files rewritten after every epoch. Stops on Ctrl-C. */
 int clnet_cli_train_progress(void *user, const clnet_progress *p);
+/* Under mpirun: SIGTERM (the launcher stopping the job when a rank fails) prints how to
+ * resume from the checkpoint, then ends the process. */
+void clnet_cli_train_sigterm(const settings *s);
 /* Installs (on) or removes the Ctrl-C handler. */
 void clnet_cli_train_sigint(int on);
 /* Writes --plot and --log from the history (also after a failed or stopped run);

@@ -23,7 +23,10 @@ static void usage(void)
            "Images are resized to the model's input: --input, a spec's input layer, or\n"
            "224x224x3 for zoo models. A checkpoint is written after every epoch\n"
            "(FILE.ckpt unless --checkpoint) with the run's options: --resume CHECKPOINT\n"
-           "continues exactly where it stopped (Ctrl-C stops at the end of a step).\n\n"
+           "continues exactly where it stopped (Ctrl-C stops at the end of a step).\n"
+           "Under mpirun -np N, the N processes train one model data-parallel: each takes\n"
+           "its share of every batch of --batch images (the global batch), gradients are\n"
+           "averaged, rank 0 prints and writes the files; --lr is for the global batch.\n\n"
            "options:\n"
            "  --epochs N           passes over the data (default 10)\n"
            "  --batch N            images per step (default 32)\n"
@@ -80,7 +83,10 @@ static void usage(void)
            "                       is replaced when the data has other classes; --input\n"
            "                       runs it at another size\n"
            "  --freeze N           train only the last N layers that have weights (N >= 1)\n"
-           "  --device N|NAME      --class dgpu|igpu|cpu\n"
+           "  --device N|NAME      --class dgpu|igpu|cpu (under mpirun: default, this\n"
+           "                       host's GPU of the rank's local number, else the first)\n"
+           "  --mpi-timeout S      under mpirun, how long a rank waits for the others before\n"
+           "                       it stops naming the silent ones (default 300)\n"
            "%s",
            clnet_cli_model_usage);
 }
@@ -140,6 +146,7 @@ static const struct option {
     N("--rotation", rotation, 0, 180),
     N("--translation", translation, 0, 1),
     N("--center-crop", center_crop, 0, 1),
+    N("--mpi-timeout", mpi_timeout, 1, 1e6),
     F("--augment", augment),
     F("--flip", flip),
     F("--adamw", adamw),
@@ -181,7 +188,7 @@ static void args_init(train_args *a)
     a->epochs = a->batch = a->lr = a->momentum = a->weight_decay = a->warmup = -1;
     a->label_smoothing = a->val = a->seed = a->freeze = a->patience = a->min_delta = -1;
     a->workers = a->random_resized_crop = a->color_jitter = a->rotation = a->translation = -1;
-    a->center_crop = -1;
+    a->center_crop = a->mpi_timeout = -1;
 }
 
 static int check_choice(const char *name, const char *v)

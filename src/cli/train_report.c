@@ -21,6 +21,33 @@ static void on_sigint(int sig)
     interrupted = 1;
 }
 
+/* SIGTERM under mpirun: the launcher stopping the run because another rank failed (or
+ * the job was cancelled). What to do next, written without stdio (a signal handler). */
+static char term_note[2 * 4096 + 300];
+static size_t term_len;
+
+static void on_sigterm(int sig)
+{
+    if (write(STDERR_FILENO, term_note, term_len) < 0)
+        term_len = 0;
+    _exit(128 + sig);
+}
+
+void clnet_cli_train_sigterm(const settings *s)
+{
+    snprintf(term_note, sizeof term_note,
+             "clnet train: rank %d: stopped by the MPI launcher (another rank failed, or the job "
+             "was cancelled); %s keeps the finished epochs: `mpirun -np N clnet train --resume "
+             "%s` goes on\n",
+             s->rank, s->ckpt, s->ckpt);
+    term_len = strlen(term_note);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigterm;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 void clnet_cli_train_sigint(int on)
 {
     struct sigaction sa;

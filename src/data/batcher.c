@@ -13,7 +13,8 @@
  * shuffle seeded by (seed, e) and each image's augmentation draws come from a generator
  * seeded by (seed, e, position in the epoch); whether an image is readable depends only
  * on its file; so a batch's bytes never depend on how many workers made it or in which
- * order they finished. */
+ * order they finished. With shards, each rank's batcher makes its slice of every global
+ * batch from the same order, and returns empty slices too, so ranks stay in step. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,8 @@ typedef struct worker_arg {
 struct clnet_batcher {
     const clnet_dataset *d;
     int batch, batches, shuffle, augment;
-    int pad; /* zero padding of the random crop, in pixels */
+    int shard, shards; /* data-parallel: this shard of each global batch (shards > 1) */
+    int pad;           /* zero padding of the random crop, in pixels */
     uint64_t seed;
     float lut[3][256];  /* per channel: byte -> (byte / 255 - mean) / std */
     float unit[3][256]; /* byte -> byte / 255, for images that augment_pixels changes */
@@ -128,11 +130,29 @@ static double now_ms(void)
     return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
 }
 
-/* Images planned for batch k: the epoch's rest for the last one. */
-static int planned(const clnet_batcher *b, int k)
+/* The images of global batch k: the epoch's rest for the last one. */
+static int global_size(const clnet_batcher *b, int k)
 {
     const int rest = b->d->size - k * b->batch;
     return rest < b->batch ? rest : b->batch;
+}
+
+/* The epoch position of the first image this batcher makes of batch k: its shard's
+ * start. Positions, not shards, seed the augmentation draws, so N shards make what one
+ * batcher would. */
+static int first(const clnet_batcher *b, int k)
+{
+    return k * b->batch +
+           (b->shards > 1 ? (int)((int64_t)b->shard * global_size(b, k) / b->shards) : 0);
+}
+
+/* Images planned for batch k: its shard's. */
+static int planned(const clnet_batcher *b, int k)
+{
+    if (b->shards <= 1)
+        return global_size(b, k);
+    const int64_t n = global_size(b, k);
+    return (int)((b->shard + 1) * n / b->shards - b->shard * n / b->shards);
 }
 
 /* Makes image i of batch k into its place in s, or marks it unreadable. Runs without the
@@ -141,7 +161,7 @@ static int planned(const clnet_batcher *b, int k)
 static void make(clnet_batcher *b, int worker, slot *s, int k, int i)
 {
     const clnet_dataset *d = b->d;
-    const int position = k * b->batch + i, at = b->order[position], c = d->c;
+    const int position = first(b, k) + i, at = b->order[position], c = d->c;
     const size_t floats = (size_t)d->h * d->w * c;
     uint8_t *scratch = b->scratch ? b->scratch + (size_t)worker * floats : NULL;
     clnet__rng r; /* torchvision's augmentations: drawn only when there are some */
@@ -222,6 +242,11 @@ static void *worker(void *arg)
             s->n = planned(b, k);
             s->claimed = s->finished = s->count = 0;
             s->made_s = 0.0;
+            if (s->n == 0) { /* a shard with no image of this batch: ready at once */
+                ++b->filling;
+                finish(b, s);
+                continue;
+            }
         }
         const int i = s->claimed++;
         if (s->claimed == s->n)
@@ -276,7 +301,8 @@ clnet_status clnet_batcher_create(const clnet_dataset *d, const clnet_batch_opti
     if (out)
         *out = NULL;
     if (!d || !o || !out || o->batch < 1 || d->size < 1 || o->workers < 0 ||
-        o->workers > CLNET_MAX_WORKERS || (o->aug && !clnet__augment_valid(o->aug)))
+        o->workers > CLNET_MAX_WORKERS || (o->aug && !clnet__augment_valid(o->aug)) ||
+        o->shards < 0 || (o->shards > 1 && (o->shard < 0 || o->shard >= o->shards)))
         return CLNET_ERR_INVALID_ARG;
     for (int ch = 0; ch < d->c; ++ch)
         if (o->std && !(o->std[ch] > 0.0f))
@@ -289,6 +315,8 @@ clnet_status clnet_batcher_create(const clnet_dataset *d, const clnet_batch_opti
     b->batches = (d->size + o->batch - 1) / o->batch;
     b->shuffle = o->shuffle;
     b->augment = o->augment;
+    b->shard = o->shards > 1 ? o->shard : 0;
+    b->shards = o->shards > 1 ? o->shards : 1;
     b->pad = d->h < 32 || d->w < 32 ? 2 : 4;
     b->seed = o->seed;
     b->epoch = -1;
@@ -423,8 +451,8 @@ clnet_status clnet_batcher_next(clnet_batcher *b, const float **images, const in
         b->images += s->count;
         b->skipped += s->n - s->count;
         b->made_s += s->made_s;
-        pthread_cond_broadcast(&b->work); /* the slot of the previous batch is free */
-        if (s->count > 0)
+        pthread_cond_broadcast(&b->work);  /* the slot of the previous batch is free */
+        if (s->count > 0 || b->shards > 1) /* shards keep every batch, in step */
             break;
         s = NULL;
     }

@@ -544,6 +544,8 @@ clnet_status clnet_model_backward(clnet_model *m, const clnet_tensor *dy)
                 status = accumulate(m, &p->values[st->in[k]].grad_view, din[k]);
         if (m->hook && status == CLNET_OK)
             m->hook(m->hook_user, p, s, 1, 1);
+        if (m->grad_hook && status == CLNET_OK)
+            m->grad_hook(m->grad_hook_user, p, s);
         if (status != CLNET_OK) {
             char msg[1024];
             snprintf(msg, sizeof msg, "%s", clnet_context_error(m->ctx));

@@ -143,6 +143,10 @@ struct clnet_model {
     /* Profiling (profile.c): called before (after = 0) and after each step's launches. */
     void (*hook)(void *user, const clnet__plan *p, int step, int backward, int after);
     void *hook_user;
+    /* Data parallelism (train/dist.c): called after each backward step's launches, so
+     * gradients finished by then can be read back while backward goes on. */
+    void (*grad_hook)(void *user, const clnet__plan *p, int step);
+    void *grad_hook_user;
     struct profile *profile;  /* the last clnet_model_profile's rows (profile.c) */
     struct tune_result *tune; /* the last clnet_model_tune's rows (tune.c) */
     uint64_t slice_limit;     /* tests: the largest buffer instead of the device's */

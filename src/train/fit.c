@@ -1,8 +1,10 @@
 /* fit.c - clnet_fit and clnet_evaluate: the Keras-like loops over datasets. Batches
  * come from a background batcher (src/data/batcher.c); each training batch is one
  * clnet_train_step (loss.c). clnet_model_update_bn recomputes the batch-norm statistics
- * for the weights, which clnet_fit does before validating and at the end.
- * Tests: tests/models/test_fit.c, tests/models/test_bn_update.c. */
+ * for the weights, which clnet_fit does before validating and at the end. With a
+ * communicator of several ranks (dist.c) each rank trains, validates and recomputes
+ * statistics on its shard of every batch, and the figures are reduced.
+ * Tests: tests/models/test_fit.c, tests/models/test_bn_update.c, tests/mpi/. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -10,7 +12,7 @@
 #include <unistd.h>
 
 #include "data/augment.h"
-#include "train/train.h"
+#include "train/dist.h"
 
 /* The dataset's images have the model's input shape. */
 static clnet_status check_images(clnet_model *m, const clnet_dataset *d, const char *what)
@@ -63,13 +65,15 @@ static int data_workers(const clnet_model *m, int asked)
 }
 
 /* A batcher over d normalized as the model says, made by workers threads (0: the
- * default). */
+ * default), of this rank's shard of every batch when comm has several ranks. */
 static clnet_status batcher(clnet_model *m, const clnet_dataset *d, int batch, int shuffle,
                             int augment, const clnet_augment *aug, uint64_t seed, int workers,
-                            clnet_batcher **b)
+                            const clnet_comm *comm, clnet_batcher **b)
 {
-    clnet_batch_options bo = {batch, shuffle, seed, augment, m->mean, m->std, 0, aug};
+    clnet_batch_options bo = {batch, shuffle, seed, augment, m->mean, m->std, 0, aug, 0, 0};
     bo.workers = data_workers(m, workers);
+    bo.shard = clnet_comm_rank(comm);
+    bo.shards = clnet_comm_size(comm);
     if (aug && !clnet__augment_valid(aug))
         return clnet__fail(m->ctx, CLNET_ERR_INVALID_ARG,
                            "augmentations out of range: RandomResizedCrop's scale %g..%g (within "
@@ -173,14 +177,12 @@ clnet_status clnet_model_evaluate_batch(clnet_model *m, const clnet_tensor *x, c
     return st;
 }
 
-clnet_status clnet_evaluate(clnet_model *m, const clnet_dataset *d, int batch, clnet_eval_result *r)
+/* clnet_evaluate of this rank's shard of every batch, the figures (not the confusion
+ * matrix) reduced over the ranks of dist (NULL: this process alone). */
+static clnet_status evaluate(clnet_model *m, const clnet_dataset *d, int batch, clnet__dist *dist,
+                             const clnet_comm *comm, clnet_eval_result *r)
 {
-    if (r)
-        memset(r, 0, sizeof *r);
-    if (!m || !d || !r)
-        return m ? clnet__fail(m->ctx, CLNET_ERR_INVALID_ARG, "clnet_evaluate: NULL argument")
-                 : CLNET_ERR_INVALID_ARG;
-    CLNET_TRY(check_data(m, d, "evaluation"));
+    memset(r, 0, sizeof *r);
     const int c = clnet_dataset_class_count(d);
     r->classes = c;
     if (!(r->confusion = calloc((size_t)c * c, sizeof *r->confusion)))
@@ -192,16 +194,22 @@ clnet_status clnet_evaluate(clnet_model *m, const clnet_dataset *d, int batch, c
     double loss_sum = 0.0;
     int fused = 0;
     const int probs = clnet__graph_logits(m->graph, &fused) >= 0;
-    clnet_status st = batcher(m, d, batch > 0 ? batch : 64, 0, 0, NULL, 0, 0, &b);
+    clnet_status st =
+        batcher(m, d, batch > 0 ? batch : 64, 0, 0, NULL, 0, 0, dist ? comm : NULL, &b);
     if (st == CLNET_OK)
         st = clnet_batcher_start(b, 0);
     clnet_shape s = clnet_dataset_image_shape(d);
-    while (st == CLNET_OK) {
+    /* Shards return every batch, empty ones too: counted, not ended by the first. */
+    for (int k = 0; st == CLNET_OK && (!dist || k < clnet_batcher_batches(b)); ++k) {
         const float *img = NULL;
         const int *labels = NULL;
         int n = 0;
-        if ((st = clnet_batcher_next(b, &img, &labels, &n, NULL)) != CLNET_OK || n == 0)
+        if ((st = clnet_batcher_next(b, &img, &labels, &n, NULL)) != CLNET_OK)
             break;
+        if (n == 0 && !dist)
+            break;
+        if (n == 0)
+            continue;
         s.n = n;
         if ((st = upload(m->ctx, &x, s, img, 0)) != CLNET_OK ||
             (st = clnet_model_forward(m, &x.view, 0, &y)) != CLNET_OK)
@@ -216,6 +224,15 @@ clnet_status clnet_evaluate(clnet_model *m, const clnet_dataset *d, int batch, c
             break;
         score(logits, probs, labels, n, c, r, &loss_sum);
         r->images += n;
+    }
+    if (st == CLNET_OK && dist) {
+        double v[4] = {loss_sum, r->top1, r->top5, r->images};
+        if ((st = clnet__dist_reduce(dist, v, 4, 0)) == CLNET_OK) {
+            loss_sum = v[0];
+            r->top1 = v[1];
+            r->top5 = v[2];
+            r->images = (int)v[3];
+        }
     }
     if (st == CLNET_OK && r->images > 0) {
         r->loss = loss_sum / r->images;
@@ -232,6 +249,17 @@ clnet_status clnet_evaluate(clnet_model *m, const clnet_dataset *d, int batch, c
     return st;
 }
 
+clnet_status clnet_evaluate(clnet_model *m, const clnet_dataset *d, int batch, clnet_eval_result *r)
+{
+    if (r)
+        memset(r, 0, sizeof *r);
+    if (!m || !d || !r)
+        return m ? clnet__fail(m->ctx, CLNET_ERR_INVALID_ARG, "clnet_evaluate: NULL argument")
+                 : CLNET_ERR_INVALID_ARG;
+    CLNET_TRY(check_data(m, d, "evaluation"));
+    return evaluate(m, d, batch, NULL, NULL, r);
+}
+
 void clnet_eval_result_free(clnet_eval_result *r)
 {
     if (!r)
@@ -243,9 +271,12 @@ void clnet_eval_result_free(clnet_eval_result *r)
 /* clnet_model_update_bn over the first max_images (0: all) of d shuffled for epoch from
  * seed. Shuffled, because the mean of batch variances is the variance the batch norms
  * see in training only for batches drawn as training draws them: in an image folder's
- * order a batch holds one class, and the variance between classes would be lost. */
+ * order a batch holds one class, and the variance between classes would be lost. With
+ * dist, each rank goes through its shard of those batches, and the statistics are then
+ * averaged over the ranks. */
 static clnet_status update_bn(clnet_model *m, const clnet_dataset *d, int batch, int max_images,
-                              uint64_t seed, int epoch, int workers)
+                              uint64_t seed, int epoch, int workers, clnet__dist *dist,
+                              const clnet_comm *comm)
 {
     const int size = clnet_dataset_size(d);
     const int images = max_images > 0 && max_images < size ? max_images : size;
@@ -259,18 +290,22 @@ static clnet_status update_bn(clnet_model *m, const clnet_dataset *d, int batch,
     clnet_batcher *b = NULL;
     staged x = {0};
     clnet_shape s = clnet_dataset_image_shape(d);
-    clnet_status st = batcher(m, d, batch, 1, 0, NULL, seed, workers, &b);
+    clnet_status st = batcher(m, d, batch, 1, 0, NULL, seed, workers, dist ? comm : NULL, &b);
     if (st == CLNET_OK)
         st = clnet_batcher_start(b, epoch);
     /* With momentum seen / (seen + n) the moving statistics become the mean of the batch
-     * statistics weighted by their images (the first batch's replace them). */
-    for (int seen = 0; st == CLNET_OK && seen < images;) {
+     * statistics weighted by their images (the first batch's replace them). A shard
+     * stops after the batches that cover the images. */
+    const int batches = (images + batch - 1) / batch;
+    for (int seen = 0, k = 0; st == CLNET_OK && (dist ? k < batches : seen < images); ++k) {
         const float *img = NULL;
         const int *labels = NULL;
         int n = 0;
-        if ((st = clnet_batcher_next(b, &img, &labels, &n, NULL)) != CLNET_OK || n == 0)
+        if ((st = clnet_batcher_next(b, &img, &labels, &n, NULL)) != CLNET_OK || (n == 0 && !dist))
             break;
-        s.n = n < images - seen ? n : images - seen;
+        s.n = dist || n < images - seen ? n : images - seen;
+        if (s.n == 0)
+            continue;
         /* Nothing reads back before the next batch is drawn: the copy must be done. */
         if ((st = upload(m->ctx, &x, s, img, 1)) == CLNET_OK)
             st = clnet__model_forward_momentum(m, &x.view, (float)((double)seen / (seen + s.n)));
@@ -278,6 +313,8 @@ static clnet_status update_bn(clnet_model *m, const clnet_dataset *d, int batch,
     }
     clnet_tensor_destroy(x.store);
     clnet_batcher_destroy(b);
+    if (st == CLNET_OK && dist)
+        st = clnet__dist_average_statistics(dist);
     return st;
 }
 
@@ -287,7 +324,7 @@ clnet_status clnet_model_update_bn(clnet_model *m, const clnet_dataset *d, int b
         return m ? clnet__fail(m->ctx, CLNET_ERR_INVALID_ARG, "clnet_model_update_bn: no data")
                  : CLNET_ERR_INVALID_ARG;
     CLNET_TRY(check_images(m, d, "batch-norm statistics"));
-    return update_bn(m, d, batch, 0, m->opt.seed, 0, 0);
+    return update_bn(m, d, batch, 0, m->opt.seed, 0, 0, NULL, NULL);
 }
 
 /* A loss explodes when the mean of the last EXPLODE_WINDOW steps exceeds EXPLODE_FACTOR
@@ -304,6 +341,7 @@ typedef struct run {
     int bn_current; /* the last epoch ended with statistics from all the training data */
     clnet_optimizer *opt;
     clnet_batcher *b;
+    clnet__dist *dist; /* several ranks (o->comm): the run's data-parallel state */
     staged x;
     int epochs, steps_per_epoch;
     clnet__run_record rec;
@@ -359,17 +397,19 @@ static clnet_status one_epoch(run *r, int epoch, const clnet_dataset *val, clnet
     p->batches = r->steps_per_epoch;
     p->val_loss = p->val_accuracy = NAN;
     p->best_epoch = r->rec.best_epoch;
-    for (;;) {
+    /* A shard returns every batch of the epoch, empty ones too: counted. */
+    for (int k = 0; !r->dist || k < r->steps_per_epoch; ++k) {
         const float *img = NULL;
         const int *labels = NULL;
         int n = 0;
         double w = 0.0;
         CLNET_TRY(clnet_batcher_next(r->b, &img, &labels, &n, &w));
         waited += w * 1e-3;
-        if (n == 0)
+        if (n == 0 && !r->dist)
             break;
         s.n = n;
-        CLNET_TRY(upload(m->ctx, &r->x, s, img, 0)); /* the step reads back before the next */
+        if (n > 0) /* the step reads back before the next */
+            CLNET_TRY(upload(m->ctx, &r->x, s, img, 0));
         const int64_t step = (int64_t)epoch * r->steps_per_epoch + p->batch;
         const int64_t total = (int64_t)r->epochs * r->steps_per_epoch;
         p->lr = clnet_schedule_lr(&o->schedule, step, total, r->steps_per_epoch);
@@ -384,8 +424,13 @@ static clnet_status one_epoch(run *r, int epoch, const clnet_dataset *val, clnet
         double loss = 0.0;
         int correct = 0;
         const clnet_status st =
-            clnet_train_step_weighted(r->opt, &r->x.view, labels, r->opt->class_weight, p->lr,
-                                      o->label_smoothing, &loss, &correct);
+            r->dist ? clnet__dist_train_step(r->dist, r->opt, &r->x.view, n, labels,
+                                             r->opt->class_weight, p->lr, o->label_smoothing, &loss,
+                                             &correct, &n)
+                    : clnet_train_step_weighted(r->opt, &r->x.view, labels, r->opt->class_weight,
+                                                p->lr, o->label_smoothing, &loss, &correct);
+        if (st == CLNET_OK && n == 0)
+            continue; /* no rank had an image of this batch */
         if (st == CLNET_ERR_DIVERGED)
             return clnet__fail(m->ctx, st,
                                "epoch %d, step %d: the loss is %g at learning rate %.3g; "
@@ -404,12 +449,22 @@ static clnet_status one_epoch(run *r, int epoch, const clnet_dataset *val, clnet
         p->eta_s = p->epoch_s / p->batch * (p->batches - p->batch);
         p->device_busy = p->epoch_s > 0.0 ? 1.0 - waited / p->epoch_s : 1.0;
         data_figures(r->b, p);
-        if (o->progress && o->progress(o->user, p)) {
+        double halt = o->progress && o->progress(o->user, p) ? 1.0 : 0.0;
+        if (r->dist) /* any rank's callback stops them all */
+            CLNET_TRY(clnet__dist_reduce(r->dist, &halt, 1, 1));
+        if (halt > 0.0) {
             *stop = 2; /* mid-epoch: no checkpoint of a half epoch */
             return CLNET_OK;
         }
     }
     data_figures(r->b, p);
+    if (r->dist) { /* the epoch's data figures of all the ranks */
+        double v[3] = {p->data_s, p->images, p->skipped};
+        CLNET_TRY(clnet__dist_reduce(r->dist, v, 3, 0));
+        p->data_s = v[0];
+        p->images = (int)v[1];
+        p->skipped = (int)v[2];
+    }
     if (images == 0)
         return clnet__fail(m->ctx, CLNET_ERR_PARSE,
                            "epoch %d: none of the %d training images could be read (every one "
@@ -422,12 +477,12 @@ static clnet_status one_epoch(run *r, int epoch, const clnet_dataset *val, clnet
     r->bn_current = 0;
     if (!o->keep_bn_statistics && (val || last)) {
         CLNET_TRY(update_bn(m, r->train, o->batch, last ? 0 : CLNET_FIT_BN_IMAGES, o->seed, epoch,
-                            o->workers));
+                            o->workers, r->dist, o->comm));
         r->bn_current = last || clnet_dataset_size(r->train) <= CLNET_FIT_BN_IMAGES;
     }
     if (val) {
         clnet_eval_result er;
-        CLNET_TRY(clnet_evaluate(m, val, r->o->batch, &er));
+        CLNET_TRY(evaluate(m, val, r->o->batch, r->dist, o->comm, &er));
         p->val_loss = er.loss;
         p->val_accuracy = er.top1;
         clnet_eval_result_free(&er);
@@ -521,6 +576,7 @@ static void free_run(run *r)
     clnet_context_finish(r->m->ctx);
     clnet_tensor_destroy(r->x.store);
     clnet_batcher_destroy(r->b);
+    clnet__dist_destroy(r->dist);
     clnet_optimizer_destroy(r->opt);
 }
 
@@ -559,11 +615,22 @@ clnet_status clnet_fit(clnet_model *m, const clnet_dataset *train, const clnet_d
     if (st == CLNET_OK)
         st = clnet__loss_set_class_weight(r.opt, o.class_weight);
     if (st == CLNET_OK)
-        st = batcher(m, train, o.batch, 1, o.augment, o.aug, o.seed, o.workers, &r.b);
+        st = batcher(m, train, o.batch, 1, o.augment, o.aug, o.seed, o.workers, o.comm, &r.b);
     if (st == CLNET_OK)
         r.steps_per_epoch = clnet_batcher_batches(r.b);
-    if (st == CLNET_OK && o.checkpoint && o.resume)
+    if (st == CLNET_OK)
+        st = clnet__dist_create(o.comm, m, &r.dist);
+    const int root = clnet_comm_rank(o.comm) == 0;
+    if (st == CLNET_OK && o.checkpoint && o.resume && root)
         st = clnet__checkpoint_load(r.opt, o.checkpoint, &r.rec);
+    if (st == CLNET_OK && r.dist) { /* rank 0's weights and where its run stands */
+        double v[4] = {r.rec.epochs, r.rec.best, r.rec.best_epoch, r.rec.wait};
+        st = clnet__dist_broadcast(r.dist, r.opt, r.rec.best_w, v, 4);
+        r.rec.epochs = (int)v[0];
+        r.rec.best = v[1];
+        r.rec.best_epoch = (int)v[2];
+        r.rec.wait = (int)v[3];
+    }
     if (st == CLNET_OK && o.note) { /* the caller's note wins over a stored one */
         free(r.rec.note);
         if (!(r.rec.note = strdup(o.note)))
@@ -578,13 +645,17 @@ clnet_status clnet_fit(clnet_model *m, const clnet_dataset *train, const clnet_d
         if (st != CLNET_OK || stop == 2)
             break;
         st = end_epoch(&r, epoch, &p, &stop);
-        if (st == CLNET_OK && o.progress && o.progress(o.user, &p))
+        double halt = st == CLNET_OK && o.progress && o.progress(o.user, &p) ? 1.0 : 0.0;
+        if (st == CLNET_OK && r.dist) /* any rank's callback stops them all */
+            st = clnet__dist_reduce(r.dist, &halt, 1, 1);
+        if (halt > 0.0)
             stop = 1;
         if (st == CLNET_OK && stop == 1 && !o.keep_bn_statistics && !r.bn_current) {
-            st = update_bn(m, train, o.batch, 0, o.seed, epoch, o.workers); /* the run ends */
+            st = update_bn(m, train, o.batch, 0, o.seed, epoch, o.workers, r.dist,
+                           o.comm); /* the run ends */
             r.bn_current = 1;
         }
-        if (st == CLNET_OK && o.checkpoint)
+        if (st == CLNET_OK && o.checkpoint && root) /* one writer of the shared file */
             st = clnet__checkpoint_save(r.opt, o.checkpoint, &r.rec);
     }
     const int restore =
@@ -594,7 +665,8 @@ clnet_status clnet_fit(clnet_model *m, const clnet_dataset *train, const clnet_d
         /* The best epoch's statistics came from a sample when the data is large. */
         if (st == CLNET_OK && !o.keep_bn_statistics &&
             clnet_dataset_size(train) > CLNET_FIT_BN_IMAGES)
-            st = update_bn(m, train, o.batch, 0, o.seed, r.rec.best_epoch, o.workers);
+            st = update_bn(m, train, o.batch, 0, o.seed, r.rec.best_epoch, o.workers, r.dist,
+                           o.comm);
     }
     free_run(&r);
     return st;

@@ -630,6 +630,59 @@ Test(dataset, batcher_workers_give_the_same_bytes)
     clnet_dataset_destroy(d);
 }
 
+/* Data-parallel shards: batch k of shards 0..S-1, one after the other, is batch k of one
+ * batcher byte for byte (augmentation draws follow the global position), empty slices
+ * included, every batcher returning the same number of batches. */
+Test(dataset, batcher_shards_split_each_global_batch)
+{
+    enum { N = 23, H = 6, W = 5, B = 4 };
+    clnet_dataset *d = numbered(N, H, W);
+    const size_t floats = (size_t)H * W;
+    for (int shards = 2; shards <= 5; shards += 3) {
+        clnet_batch_options o = {.batch = B, .shuffle = 1, .seed = 7, .augment = 1, .workers = 2};
+        clnet_batcher *whole = NULL, *part[5] = {NULL};
+        cr_assert_eq(clnet_batcher_create(d, &o, &whole), CLNET_OK);
+        for (int r = 0; r < shards; ++r) {
+            clnet_batch_options q = o;
+            q.shard = r;
+            q.shards = shards;
+            cr_assert_eq(clnet_batcher_create(d, &q, &part[r]), CLNET_OK);
+            cr_assert_eq(clnet_batcher_batches(part[r]), (N + B - 1) / B);
+            cr_assert_eq(clnet_batcher_start(part[r], 1), CLNET_OK);
+        }
+        cr_assert_eq(clnet_batcher_start(whole, 1), CLNET_OK);
+        int empty = 0;
+        for (int k = 0; k < clnet_batcher_batches(whole); ++k) {
+            const float *x = NULL;
+            const int *labels = NULL;
+            int n = 0, at = 0;
+            cr_assert_eq(clnet_batcher_next(whole, &x, &labels, &n, NULL), CLNET_OK);
+            for (int r = 0; r < shards; ++r) {
+                const float *y = NULL;
+                const int *ly = NULL;
+                int m = -1;
+                cr_assert_eq(clnet_batcher_next(part[r], &y, &ly, &m, NULL), CLNET_OK);
+                const int want = (r + 1) * n / shards - r * n / shards;
+                cr_assert_eq(m, want, "shards %d, batch %d, shard %d: %d images", shards, k, r, m);
+                empty += m == 0;
+                cr_assert(m == 0 || memcmp(y, x + (size_t)at * floats, (size_t)m * floats * 4) == 0,
+                          "shards %d, batch %d, shard %d", shards, k, r);
+                cr_assert(m == 0 || memcmp(ly, labels + at, (size_t)m * sizeof *ly) == 0);
+                at += m;
+            }
+            cr_assert_eq(at, n);
+        }
+        cr_assert(shards < 5 || empty > 0, "the last batch of 3 leaves some of 5 shards empty");
+        clnet_batcher_destroy(whole);
+        for (int r = 0; r < shards; ++r)
+            clnet_batcher_destroy(part[r]);
+    }
+    clnet_batch_options bad = {.batch = 4, .shard = 2, .shards = 2};
+    clnet_batcher *b = NULL;
+    cr_assert_eq(clnet_batcher_create(d, &bad, &b), CLNET_ERR_INVALID_ARG);
+    clnet_dataset_destroy(d);
+}
+
 Test(dataset, batcher_normalizes)
 {
     clnet_dataset *d = cifar_test_set(3, 90);

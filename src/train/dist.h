@@ -1,0 +1,60 @@
+/* dist.h - data-parallel training over MPI (dist.c, comm.c): what clnet_fit does with a
+ * communicator of several ranks. Every function here is a collective: all ranks call it
+ * in the same order, and each waits at most the communicator's timeout for the others.
+ * Tests: tests/mpi/ (run by mpirun from ctest). */
+#ifndef CLNET_TRAIN_DIST_H
+#define CLNET_TRAIN_DIST_H
+
+#include "train/train.h"
+
+/* One run's state: the host copies of the trainable weights' gradients, cut into
+ * buckets in the order backward finishes them. */
+typedef struct clnet__dist clnet__dist;
+
+/* *out NULL (nothing to do) when comm is NULL or has one rank. */
+clnet_status clnet__dist_create(clnet_comm *comm, clnet_model *m, clnet__dist **out);
+void clnet__dist_destroy(clnet__dist *d);
+
+/* Rank 0's weights, optimizer state and step count (after a resume, its checkpoint's)
+ * onto every rank, with its best epoch's weights (best: one per model weight, or NULL)
+ * and its n doubles of v (the run record's counters). */
+clnet_status clnet__dist_broadcast(clnet__dist *d, clnet_optimizer *o, clnet_tensor **best,
+                                   double *v, int n);
+
+/* One step of the global batch, this rank's n images of it in x (n may be 0): forward,
+ * loss and backward here, each bucket of gradients summed over the ranks (weighted by
+ * their images) as soon as backward has finished it, then the mean over the global
+ * batch written back into the gradients and the update applied, unless the global loss
+ * is not finite (CLNET_ERR_DIVERGED, no update on any rank). *loss, *hits and *images
+ * get the global batch's mean loss, top-1 hits and images (0: no rank had an image, and
+ * nothing changed). */
+clnet_status clnet__dist_train_step(clnet__dist *d, clnet_optimizer *o, const clnet_tensor *x,
+                                    int n, const int *labels, const float *cw, float lr,
+                                    float label_smoothing, double *loss, int *hits, int *images);
+
+/* Sums n doubles over the ranks, in place (op 0), or takes their maximum (op 1). */
+clnet_status clnet__dist_reduce(clnet__dist *d, double *v, int n, int op);
+
+/* The model's non-trainable weights (batch-norm moving statistics) averaged over the
+ * ranks, each having computed them from its shard. */
+clnet_status clnet__dist_average_statistics(clnet__dist *d);
+
+/* The communicator's internals for dist.c (comm.c). */
+int clnet__comm_broken(const clnet_comm *c);
+#ifdef CLNET_HAVE_MPI
+#include <mpi.h>
+MPI_Comm clnet__comm_mpi(const clnet_comm *c);
+/* Tells the other ranks this rank has reached its next exchange (a heartbeat), so that a
+ * timeout can name the ranks that never did. */
+void clnet__comm_beat(clnet_comm *c);
+/* Beats, then waits for n requests (one collective exchange), progressing MPI, for at
+ * most the communicator's timeout; then CLNET_ERR_RANK_LOST with the error naming what
+ * was waited for (what) and the ranks that have not reached this exchange, and the
+ * communicator marked broken. */
+clnet_status clnet__comm_wait(clnet_comm *c, clnet_context *ctx, MPI_Request *reqs, int n,
+                              const char *what);
+/* An MPI call's error code as a failure naming the call. */
+clnet_status clnet__comm_fail(clnet_comm *c, clnet_context *ctx, int code, const char *call);
+#endif
+
+#endif

@@ -1,0 +1,28 @@
+#!/bin/sh
+# run.sh DIST_STEP MPIEXEC - data-parallel training against one process (dist_step.c):
+# one epoch alone, then as 2 and as 5 ranks under mpirun, the weights compared; then a
+# rank that stops answering, which the others must name within their timeout.
+set -u
+step=$1
+mpiexec=$2
+. "$(dirname "$0")/env.sh"
+"$step" train "$dir/one.safetensors" --init "$dir/init.safetensors" || failed=1
+for n in 2 5; do
+    "$mpiexec" -np "$n" --oversubscribe "$step" train "$dir/n$n.safetensors" >"$dir/out$n" 2>&1 || {
+        cat "$dir/out$n"; echo "FAIL $n ranks: the run failed"; failed=1; continue; }
+    if "$step" compare "$dir/one.safetensors" "$dir/n$n.safetensors" "$dir/init.safetensors"; then
+        echo "PASS $n ranks equal one process"
+    else
+        echo "FAIL $n ranks differ from one process"; failed=1
+    fi
+done
+# A rank that hangs: rank 0 gives up after its 8 s timeout, naming rank 1.
+start=$(date +%s)
+"$mpiexec" -np 2 --oversubscribe "$step" hang >"$dir/hang" 2>&1
+took=$(( $(date +%s) - start ))
+if grep -q "no answer from rank 1" "$dir/hang" && [ "$took" -lt 60 ]; then
+    echo "PASS a hung rank is named within $took s"
+else
+    cat "$dir/hang"; echo "FAIL a hung rank was not named within 60 s ($took s)"; failed=1
+fi
+exit $failed
