@@ -523,6 +523,12 @@ typedef struct clnet_progress {
     int workers;                   /* the batcher's worker threads */
     int images;                    /* trained on this epoch so far */
     int skipped;                   /* left out of this epoch's batches so far as unreadable */
+    /* Data-parallel runs (clnet_fit_options.comm): ranks, and the seconds this epoch the
+     * steps waited for the gradient exchange after their own backward was done (the
+     * allreduce not hidden behind backward, and waiting for slower ranks), the most of
+     * any rank; 1 and 0 alone. */
+    int ranks;
+    double sync_s;
     float lr;                      /* learning rate of the last step */
     int end_of_epoch;
     /* 1: an epoch finished before a resume, reported again from the checkpoint's history

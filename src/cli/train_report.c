@@ -120,6 +120,10 @@ static void print_epoch_end(const settings *s, const clnet_progress *p)
     if (p->skipped)
         printf(", %d skipped (unreadable)", p->skipped);
     printf("\n");
+    if (p->ranks > 1) /* the exchange backward did not hide (and slower ranks) */
+        printf("    %d ranks: after their backward, steps waited %.1fs for the gradient exchange "
+               "(the most of any rank)\n",
+               p->ranks, p->sync_s);
     if (p->early_stop)
         printf("Early stop: %s has not improved for %d epochs; keeping the weights of epoch %d\n",
                isnan(p->val_loss) ? "loss" : "val_loss", s->fit.patience, p->best_epoch + 1);

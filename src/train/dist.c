@@ -1,7 +1,7 @@
 /* dist.c - one data-parallel run of clnet_fit over MPI, as Horovod and PyTorch's
  * DistributedDataParallel do it: every rank runs forward and backward on its shard of
  * the global batch; the trainable weights' gradients are copied to host memory (no MPI
- * is OpenCL-aware) in buckets of about BUCKET_BYTES, each read back as soon as backward
+ * is OpenCL-aware) in buckets of up to BUCKET_BYTES, each read back as soon as backward
  * has written its last gradient (the grad_hook of the backward loop) and summed over
  * the ranks by MPI_Iallreduce while backward goes on; then every rank writes the mean
  * back and takes the same update. Buckets follow the weights in reverse order, the order
@@ -51,6 +51,12 @@ clnet_status clnet__dist_reduce(clnet__dist *d, double *v, int n, int op)
     return CLNET_ERR_UNSUPPORTED;
 }
 
+double clnet__dist_take_sync_s(clnet__dist *d)
+{
+    (void)d;
+    return 0.0;
+}
+
 clnet_status clnet__dist_average_statistics(clnet__dist *d)
 {
     (void)d;
@@ -60,8 +66,11 @@ clnet_status clnet__dist_average_statistics(clnet__dist *d)
 #else
 
 /* Large enough that a bucket's MPI call costs far more than its latency, small enough
- * that the first ones start well before backward ends (PyTorch's default is 25 MB). */
-#define BUCKET_BYTES (4u << 20)
+ * that the first ones start well before backward ends (PyTorch's default is 25 MB): at
+ * most BUCKET_BYTES, and a quarter of a smaller model's gradients, but not below
+ * MIN_BUCKET_BYTES. */
+#define BUCKET_BYTES ((size_t)4 << 20)
+#define MIN_BUCKET_BYTES ((size_t)256 << 10)
 
 typedef struct bucket {
     size_t offset, count; /* floats of the host copy */
@@ -87,6 +96,7 @@ struct clnet__dist {
     MPI_Request *reqs;   /* the step's: one per bucket and the figures' */
     int counted;         /* writers[] counted for this step's plan */
     clnet_status error;  /* the hook's first failure */
+    double sync_s;       /* waiting for the exchange after backward, since the last take */
     float result[2];     /* this rank's {mean loss, hits} */
 };
 
@@ -111,6 +121,20 @@ void clnet__dist_destroy(clnet__dist *d)
     free(d->order);
     free(d->reqs);
     free(d);
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+double clnet__dist_take_sync_s(clnet__dist *d)
+{
+    const double s = d->sync_s;
+    d->sync_s = 0.0;
+    return s;
 }
 
 static clnet_status await(clnet__dist *d, MPI_Request *reqs, int n, const char *what)
@@ -149,6 +173,11 @@ clnet_status clnet__dist_create(clnet_comm *comm, clnet_model *m, clnet__dist **
     }
     d->comm = comm;
     d->m = m;
+    size_t total = 0;
+    for (int i = 0; i < m->n_weights; ++i)
+        total += shared(m, i) ? m->w[i]->count * sizeof(float) : 0;
+    size_t cap = total / 4 < BUCKET_BYTES ? total / 4 : BUCKET_BYTES;
+    cap = cap > MIN_BUCKET_BYTES ? cap : MIN_BUCKET_BYTES;
     bucket *cur = NULL;
     for (int i = m->n_weights - 1; i >= 0; --i) {
         const size_t count = m->w[i]->count;
@@ -156,7 +185,7 @@ clnet_status clnet__dist_create(clnet_comm *comm, clnet_model *m, clnet__dist **
         d->bucket_of[i] = -1;
         if (!shared(m, i))
             continue;
-        if (!cur || cur->count * sizeof(float) >= BUCKET_BYTES) {
+        if (!cur || cur->count * sizeof(float) >= cap) {
             cur = &d->b[d->n_buckets++];
             cur->offset = d->floats;
             cur->first = i;
@@ -387,6 +416,7 @@ clnet_status clnet__dist_train_step(clnet__dist *d, clnet_optimizer *o, const cl
     }
     if (st == CLNET_OK && result)
         st = wait_device(d, result, d->n_ready);
+    const double backward_done = now_s(); /* every gradient of this rank is on the host */
     if (result)
         clReleaseEvent(result);
     double fig[4] = {n > 0 ? (double)d->result[0] * n : 0.0, (double)d->result[1], (double)n,
@@ -401,6 +431,7 @@ clnet_status clnet__dist_train_step(clnet__dist *d, clnet_optimizer *o, const cl
         st = e == MPI_SUCCESS ? await(d, reqs, nreq + 1, "the gradients of this step")
                               : clnet__comm_fail(d->comm, ctx, e, "MPI_Iallreduce");
     }
+    d->sync_s += now_s() - backward_done;
     if (st != CLNET_OK)
         return st;
     *images = (int)fig[2];

@@ -32,6 +32,10 @@ clnet_status clnet__dist_train_step(clnet__dist *d, clnet_optimizer *o, const cl
                                     int n, const int *labels, const float *cw, float lr,
                                     float label_smoothing, double *loss, int *hits, int *images);
 
+/* The seconds the steps since the last call waited for the exchange after this rank's
+ * backward was done; zeroes the count. */
+double clnet__dist_take_sync_s(clnet__dist *d);
+
 /* Sums n doubles over the ranks, in place (op 0), or takes their maximum (op 1). */
 clnet_status clnet__dist_reduce(clnet__dist *d, double *v, int n, int op);
 

@@ -458,12 +458,15 @@ static clnet_status one_epoch(run *r, int epoch, const clnet_dataset *val, clnet
         }
     }
     data_figures(r->b, p);
-    if (r->dist) { /* the epoch's data figures of all the ranks */
-        double v[3] = {p->data_s, p->images, p->skipped};
+    p->ranks = clnet_comm_size(o->comm);
+    if (r->dist) { /* the epoch's data figures of all the ranks, the longest wait */
+        double v[3] = {p->data_s, p->images, p->skipped}, wait = clnet__dist_take_sync_s(r->dist);
         CLNET_TRY(clnet__dist_reduce(r->dist, v, 3, 0));
+        CLNET_TRY(clnet__dist_reduce(r->dist, &wait, 1, 1));
         p->data_s = v[0];
         p->images = (int)v[1];
         p->skipped = (int)v[2];
+        p->sync_s = wait;
     }
     if (images == 0)
         return clnet__fail(m->ctx, CLNET_ERR_PARSE,

@@ -3,7 +3,9 @@
  * ranks under mpirun, each run writing its weights, then compares them. The global
  * batches of 7 images over 16 (7, 7, 2) give shards of unequal sizes, and 5 ranks leave
  * some shards of the last batch empty, so the weighting by images is what makes the sums
- * agree. A plain program run by ctest through run.sh.
+ * agree; the hidden dense layer's 288 KB of gradients put the weights in two buckets
+ * (dist.c), so buckets read back while backward runs are summed too. A plain program run
+ * by ctest through run.sh.
  *
  *   dist_step train OUT.safetensors [--init INIT.safetensors]   alone, or under mpirun
  *   dist_step compare A B INIT          A and B within 1e-5 (relative, per weight), and
@@ -24,7 +26,8 @@
     "[c1]\nop = conv2d\nfilters = 6\nkernel_size = 3\npadding = same\nactivation = relu\n"         \
     "[p1]\nop = max_pool\npool_size = 2\nstrides = 2\n"                                            \
     "[c2]\nop = conv2d\nfilters = 8\nkernel_size = 3\npadding = same\nactivation = relu\n"         \
-    "[pool]\nop = global_avg_pool\n"                                                               \
+    "[flat]\nop = flatten\n"                                                                       \
+    "[hidden]\nop = dense\nunits = 300\nactivation = relu\n"                                       \
     "[logits]\nop = dense\nunits = 10\n"
 
 enum { IMAGES = 16, H = 12, W = 10 };

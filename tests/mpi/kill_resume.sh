@@ -53,7 +53,8 @@ last=$(tr '\r' '\n' <"$dir/log" | sed -n 's|^Epoch \([0-9]*\)/.*|\1|p' | tail -1
 more=$(( ${last:-1} + 1 ))
 if "$mpiexec" -np 2 --oversubscribe "$clnet" train --resume "$dir/k.safetensors.ckpt" --epochs "$more" \
     >"$dir/resumed" 2>&1 && tr '\r' '\n' <"$dir/resumed" | grep -q "^Epoch $more/$more" &&
-    grep -q "^Saved " "$dir/resumed" && [ -s "$dir/k.safetensors" ]; then
+    grep -q "^Saved " "$dir/resumed" && [ -s "$dir/k.safetensors" ] &&
+    grep -q "^    2 ranks: after their backward, steps waited [0-9.]*s for the gradient exchange" "$dir/resumed"; then
     echo "PASS --resume after the kill trains on to epoch $more"
 else
     tr '\r' '\n' <"$dir/resumed" | tail -20; echo "FAIL --resume after the kill"; failed=1
