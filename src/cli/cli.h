@@ -45,6 +45,9 @@ int clnet_cli_center_crop(const char *cmd, const char *v, float *out);
 /* A clnet_log_fn printing "clnet <user as const char *cmd>: <msg>" to stderr for levels
  * 0..2: the datasets' skipped images by path, empty classes, the summary line. */
 void clnet_cli_log(void *cmd, int level, const char *msg);
+/* From now on clnet_cli_log prints errors and warnings only (the ranks of an MPI run
+ * other than 0, whose summaries rank 0 prints). */
+void clnet_cli_log_quiet(void);
 
 /* The options of a plan on a device (plan.c), shared by `plan` and `graph --plan`. */
 typedef struct clnet_cli_plan_args {

@@ -56,9 +56,16 @@ int clnet_cli_center_crop(const char *cmd, const char *v, float *out)
     return 0;
 }
 
+static int log_most = 2; /* debug lines (each file an image folder ignores) are not for users */
+
+void clnet_cli_log_quiet(void)
+{
+    log_most = 1;
+}
+
 void clnet_cli_log(void *cmd, int level, const char *msg)
 {
-    if (level > 2) /* debug lines (each file an image folder ignores) are not for users */
+    if (level > log_most)
         return;
     fprintf(stderr, "clnet %s: %s\n", (const char *)cmd, msg);
 }

@@ -336,6 +336,8 @@ static int join_ranks(settings *s, char *device, size_t len)
     s->fit.comm = s->comm;
     if (s->rank != 0 && !freopen("/dev/null", "w", stdout))
         return clnet_cli_error("train", "rank %d: cannot silence its output", s->rank);
+    if (s->rank != 0)
+        clnet_cli_log_quiet(); /* its skipped files still show: each rank reads its own */
     s->tty = s->tty && s->rank == 0;
     clnet_device_info *list = NULL;
     int n = 0, gpus = 0;
