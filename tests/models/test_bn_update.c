@@ -1,5 +1,5 @@
 /* test_bn_update.c - batch-norm statistics that match the weights (clnet_model_update_bn,
- * src/train/fit.c): after a short clnet_fit run the saved model scores its own training
+ * src/train/passes.c): after a short clnet_fit run the saved model scores its own training
  * data as training reported (issue 10: ResNet-50 ended at training accuracy 1.0 and
  * evaluated at 0.28), and without the recomputation (keep_bn_statistics) the Keras
  * style, whose moving averages (momentum 0.99) lag far behind the weights, is far worse. */

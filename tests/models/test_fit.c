@@ -1,4 +1,4 @@
-/* test_fit.c - clnet_fit and clnet_evaluate (src/train/fit.c) on an image folder made
+/* test_fit.c - clnet_fit and clnet_evaluate (src/train/fit.c, passes.c) on an image folder made
  * here: a small ResNet learns it far above chance, a run resumed from its checkpoint
  * ends with exactly the weights of the uninterrupted run (one-cycle's lr and momentum), and a
  * diverging run stops naming the epoch and step while the last checkpoint stays loadable, and a run
