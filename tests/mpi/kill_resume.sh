@@ -1,7 +1,8 @@
 #!/bin/sh
 # kill_resume.sh CLNET MPIEXEC - `mpirun -np 2 clnet train` with one rank killed (SIGKILL)
 # mid-run: the other must stop within 60 s with the lost rank named, the checkpoint of
-# the finished epochs must stay loadable, and --resume from it must complete the run.
+# the finished epochs must stay loadable, and --resume from it must complete the run, on
+# another number of ranks (3).
 set -u
 clnet=$1
 mpiexec=$2
@@ -51,11 +52,11 @@ fi
 # The epoch it was in when killed; the resumed run trains two more.
 last=$(tr '\r' '\n' <"$dir/log" | sed -n 's|^Epoch \([0-9]*\)/.*|\1|p' | tail -1)
 more=$(( ${last:-1} + 1 ))
-if "$mpiexec" -np 2 --oversubscribe "$clnet" train --resume "$dir/k.safetensors.ckpt" --epochs "$more" \
+if "$mpiexec" -np 3 --oversubscribe "$clnet" train --resume "$dir/k.safetensors.ckpt" --epochs "$more" \
     >"$dir/resumed" 2>&1 && tr '\r' '\n' <"$dir/resumed" | grep -q "^Epoch $more/$more" &&
     grep -q "^Saved " "$dir/resumed" && [ -s "$dir/k.safetensors" ] &&
-    grep -q "^    2 ranks: after their backward, steps waited [0-9.]*s for the gradient exchange" "$dir/resumed"; then
-    echo "PASS --resume after the kill trains on to epoch $more"
+    grep -q "^    3 ranks: after their backward, steps waited [0-9.]*s for the gradient exchange" "$dir/resumed"; then
+    echo "PASS --resume after the kill trains on to epoch $more on 3 ranks"
 else
     tr '\r' '\n' <"$dir/resumed" | tail -20; echo "FAIL --resume after the kill"; failed=1
 fi
