@@ -123,7 +123,8 @@ static int resolve_inputs(const clnet_graph *g, const char *list, clnet_layer *o
     char buf[512];
     snprintf(buf, sizeof buf, "%s", list);
     int n = 0;
-    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+    char *rest = NULL; /* strtok_r: strtok's hidden state is shared by every thread */
+    for (char *tok = strtok_r(buf, ",", &rest); tok; tok = strtok_r(NULL, ",", &rest)) {
         clnet__trim(tok);
         if (n == max) {
             snprintf(bad, bad_len, "more than %d inputs", max);
