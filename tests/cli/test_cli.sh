@@ -255,6 +255,8 @@ if [ -f "$fm/train-images-idx3-ubyte.gz" ]; then
         "$data/cc.safetensors" "$data/two/boots/0.pgm" --center-crop 1.5
     check eval-center-crop-range nonzero "--center-crop: expected a fraction" "$clnet" eval \
         "$data/cc.safetensors" --data "$data/two" --center-crop -1
+    check train-mpi-timeout-range nonzero "mpi-timeout" "$clnet" train --from "$data/m.safetensors" \
+        --data "$data/two" --epochs 1 --val 0 --out "$data/aug.safetensors" --mpi-timeout 0
     check train-rotation-range nonzero "rotation" "$clnet" train --from "$data/m.safetensors" \
         --data "$data/two" --epochs 1 --val 0 --out "$data/aug.safetensors" --rotation 200
     # The decoded cache: made by one run, the next reads it (and still skips the bad file).

@@ -8,6 +8,8 @@
  * by ctest through run.sh.
  *
  *   dist_step train OUT.safetensors [--init INIT.safetensors]   alone, or under mpirun
+ *   dist_step single OUT                alone, through a communicator of one rank (MPI's
+ *                                       singleton start): the same as without
  *   dist_step compare A B INIT          A and B within 1e-5 (relative, per weight), and
  *                                       both moved away from INIT, so the check can fail
  *   dist_step hang                      rank 1 stops answering: rank 0 must name it */
@@ -65,13 +67,20 @@ static void write_data(const char *dir)
     fclose(f);
 }
 
-static int train(const char *out, const char *init, int hang)
+static int train(const char *out, const char *init, int hang, int single)
 {
     char err[1024] = "";
     clnet_comm *comm = NULL;
-    if (clnet_comm_launched() &&
+    if ((clnet_comm_launched() || single) &&
         clnet_comm_create(NULL, hang ? 8.0 : 0.0, &comm, err, sizeof err) != CLNET_OK) {
         fprintf(stderr, "dist_step: %s\n", err);
+        return 1;
+    }
+    if (single && (clnet_comm_size(comm) != 1 || clnet_comm_rank(comm) != 0 ||
+                   clnet_comm_create(NULL, -1.0, &comm, err, sizeof err) != CLNET_ERR_INVALID_ARG ||
+                   !strstr(err, "timeout"))) {
+        fprintf(stderr, "dist_step: a singleton communicator is %d of %d; a negative timeout: %s\n",
+                clnet_comm_rank(comm), clnet_comm_size(comm), err);
         return 1;
     }
     const int rank = clnet_comm_rank(comm);
@@ -204,11 +213,14 @@ static int compare(const char *a_path, const char *b_path, const char *init_path
 int main(int argc, char **argv)
 {
     if (argc >= 3 && !strcmp(argv[1], "train"))
-        return train(argv[2], argc >= 5 && !strcmp(argv[3], "--init") ? argv[4] : NULL, 0);
+        return train(argv[2], argc >= 5 && !strcmp(argv[3], "--init") ? argv[4] : NULL, 0, 0);
+    if (argc == 3 && !strcmp(argv[1], "single"))
+        return train(argv[2], NULL, 0, 1);
     if (argc >= 2 && !strcmp(argv[1], "hang"))
-        return train("/dev/null", NULL, 1);
+        return train("/dev/null", NULL, 1, 0);
     if (argc == 5 && !strcmp(argv[1], "compare"))
         return compare(argv[2], argv[3], argv[4]);
-    fprintf(stderr, "usage: dist_step train OUT [--init INIT] | compare A B INIT | hang\n");
+    fprintf(stderr,
+            "usage: dist_step train OUT [--init INIT] | single OUT | compare A B INIT | hang\n");
     return 2;
 }

@@ -1,12 +1,20 @@
 #!/bin/sh
 # run.sh DIST_STEP MPIEXEC - data-parallel training against one process (dist_step.c):
-# one epoch alone, then as 2 and as 5 ranks under mpirun, the weights compared; then a
-# rank that stops answering, which the others must name within their timeout.
+# one epoch alone, through a communicator of one rank, then as 2 and as 5 ranks under
+# mpirun, the weights compared; then a rank that stops answering, which the others must
+# name within their timeout.
 set -u
 step=$1
 mpiexec=$2
 . "$(dirname "$0")/env.sh"
 "$step" train "$dir/one.safetensors" --init "$dir/init.safetensors" || failed=1
+# One rank through a communicator (MPI started without mpirun) trains as without one.
+if "$step" single "$dir/single.safetensors" &&
+    "$step" compare "$dir/one.safetensors" "$dir/single.safetensors" "$dir/init.safetensors"; then
+    echo "PASS a communicator of one rank changes nothing"
+else
+    echo "FAIL a communicator of one rank"; failed=1
+fi
 for n in 2 5; do
     "$mpiexec" -np "$n" --oversubscribe "$step" train "$dir/n$n.safetensors" >"$dir/out$n" 2>&1 || {
         cat "$dir/out$n"; echo "FAIL $n ranks: the run failed"; failed=1; continue; }
