@@ -57,6 +57,12 @@ double clnet__dist_take_sync_s(clnet__dist *d)
     return 0.0;
 }
 
+clnet_status clnet__dist_same(clnet__dist *d, const double *v, const char *const *what, int n)
+{
+    (void)d, (void)v, (void)what, (void)n;
+    return CLNET_ERR_UNSUPPORTED;
+}
+
 clnet_status clnet__dist_average_statistics(clnet__dist *d)
 {
     (void)d;
@@ -217,6 +223,26 @@ clnet_status clnet__dist_create(clnet_comm *comm, clnet_model *m, clnet__dist **
     }
     *out = d;
     return CLNET_OK;
+}
+
+clnet_status clnet__dist_same(clnet__dist *d, const double *v, const char *const *what, int n)
+{
+    double *both = malloc((size_t)(2 * n) * sizeof *both);
+    if (!both)
+        return clnet__fail(d->m->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+    for (int k = 0; k < n; ++k) {
+        both[k] = v[k];
+        both[n + k] = -v[k];
+    }
+    clnet_status st = clnet__dist_reduce(d, both, 2 * n, 1);
+    for (int k = 0; st == CLNET_OK && k < n; ++k)
+        if (both[k] != -both[n + k])
+            st = clnet__fail(d->m->ctx, CLNET_ERR_INVALID_ARG,
+                             "the ranks disagree on %s: from %.17g to %.17g (every rank must "
+                             "train the same model on the same data with the same options)",
+                             what[k], -both[n + k], both[k]);
+    free(both);
+    return st;
 }
 
 /* Each of tensors' count floats from rank 0 to every rank, through staging. */

@@ -32,6 +32,10 @@ clnet_status clnet__dist_train_step(clnet__dist *d, clnet_optimizer *o, const cl
                                     int n, const int *labels, const float *cw, float lr,
                                     float label_smoothing, double *loss, int *hits, int *images);
 
+/* Checks that every rank has the same n values v (what names each, for the error): the
+ * settings a run's ranks must share, such as the data's size and the batch. */
+clnet_status clnet__dist_same(clnet__dist *d, const double *v, const char *const *what, int n);
+
 /* The seconds the steps since the last call waited for the exchange after this rank's
  * backward was done; zeroes the count. */
 double clnet__dist_take_sync_s(clnet__dist *d);

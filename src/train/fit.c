@@ -308,6 +308,13 @@ clnet_status clnet_fit(clnet_model *m, const clnet_dataset *train, const clnet_d
         r.steps_per_epoch = clnet_batcher_batches(r.b);
     if (st == CLNET_OK)
         st = clnet__dist_create(o.comm, m, &r.dist);
+    if (st == CLNET_OK && r.dist) { /* or the ranks' steps fall out of step */
+        static const char *const what[] = {"the training images", "the batch", "the epochs",
+                                           "the validation images", "the seed"};
+        const double v[] = {clnet_dataset_size(train), o.batch, o.epochs,
+                            val ? clnet_dataset_size(val) : -1.0, (double)o.seed};
+        st = clnet__dist_same(r.dist, v, what, (int)(sizeof v / sizeof v[0]));
+    }
     const int root = clnet_comm_rank(o.comm) == 0;
     if (st == CLNET_OK && o.checkpoint && o.resume && root)
         st = clnet__checkpoint_load(r.opt, o.checkpoint, &r.rec);

@@ -12,7 +12,8 @@
  *                                       singleton start): the same as without
  *   dist_step compare A B INIT          A and B within 1e-5 (relative, per weight), and
  *                                       both moved away from INIT, so the check can fail
- *   dist_step hang                      rank 1 stops answering: rank 0 must name it */
+ *   dist_step hang                      rank 1 stops answering: rank 0 must name it
+ *   dist_step mismatch                  rank 1 opens one image fewer: both must refuse */
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -42,18 +43,18 @@ static void put_be32(FILE *f, unsigned v)
 }
 
 /* The same idx files on every rank (each writes its own copy: no shared folder assumed). */
-static void write_data(const char *dir)
+static void write_data(const char *dir, int images)
 {
     mkdir(dir, 0700);
     char path[512];
     snprintf(path, sizeof path, "%s/train-images-idx3-ubyte", dir);
     FILE *f = fopen(path, "wb");
     put_be32(f, 0x803);
-    put_be32(f, IMAGES);
+    put_be32(f, (unsigned)images);
     put_be32(f, H);
     put_be32(f, W);
     unsigned x = 12345;
-    for (int i = 0; i < IMAGES * H * W; ++i) {
+    for (int i = 0; i < images * H * W; ++i) {
         x = x * 1103515245u + 12345u;
         fputc((int)(x >> 16) & 0xff, f);
     }
@@ -61,13 +62,13 @@ static void write_data(const char *dir)
     snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte", dir);
     f = fopen(path, "wb");
     put_be32(f, 0x801);
-    put_be32(f, IMAGES);
-    for (int i = 0; i < IMAGES; ++i)
+    put_be32(f, (unsigned)images);
+    for (int i = 0; i < images; ++i)
         fputc(i % 10, f);
     fclose(f);
 }
 
-static int train(const char *out, const char *init, int hang, int single)
+static int train(const char *out, const char *init, int hang, int single, int fewer)
 {
     char err[1024] = "";
     clnet_comm *comm = NULL;
@@ -86,7 +87,7 @@ static int train(const char *out, const char *init, int hang, int single)
     const int rank = clnet_comm_rank(comm);
     char dir[128];
     snprintf(dir, sizeof dir, "/tmp/clnet-dist-step-%d-%d", (int)getpid(), rank);
-    write_data(dir);
+    write_data(dir, IMAGES - (fewer && rank == 1));
     char source[160];
     snprintf(source, sizeof source, "idx:%s", dir);
     clnet_dataset *d = NULL;
@@ -133,7 +134,8 @@ static int train(const char *out, const char *init, int hang, int single)
         const clnet_status st = clnet_fit(m, d, NULL, &o);
         if (st != CLNET_OK) {
             fprintf(stderr, "dist_step: rank %d: %s\n", rank, clnet_context_error(ctx));
-            rc = hang && st == CLNET_ERR_RANK_LOST ? 3 : 1;
+            rc = (hang && st == CLNET_ERR_RANK_LOST) || (fewer && st == CLNET_ERR_INVALID_ARG) ? 3
+                                                                                               : 1;
         }
     }
     if (rc == 0 && rank == 0 && clnet_model_save(m, out) != CLNET_OK)
@@ -213,14 +215,17 @@ static int compare(const char *a_path, const char *b_path, const char *init_path
 int main(int argc, char **argv)
 {
     if (argc >= 3 && !strcmp(argv[1], "train"))
-        return train(argv[2], argc >= 5 && !strcmp(argv[3], "--init") ? argv[4] : NULL, 0, 0);
+        return train(argv[2], argc >= 5 && !strcmp(argv[3], "--init") ? argv[4] : NULL, 0, 0, 0);
     if (argc == 3 && !strcmp(argv[1], "single"))
-        return train(argv[2], NULL, 0, 1);
+        return train(argv[2], NULL, 0, 1, 0);
     if (argc >= 2 && !strcmp(argv[1], "hang"))
-        return train("/dev/null", NULL, 1, 0);
+        return train("/dev/null", NULL, 1, 0, 0);
+    if (argc >= 2 && !strcmp(argv[1], "mismatch"))
+        return train("/dev/null", NULL, 0, 0, 1);
     if (argc == 5 && !strcmp(argv[1], "compare"))
         return compare(argv[2], argv[3], argv[4]);
     fprintf(stderr,
-            "usage: dist_step train OUT [--init INIT] | single OUT | compare A B INIT | hang\n");
+            "usage: dist_step train OUT [--init INIT] | single OUT | compare A B INIT | hang | "
+            "mismatch\n");
     return 2;
 }

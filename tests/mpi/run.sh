@@ -24,6 +24,14 @@ for n in 2 5; do
         echo "FAIL $n ranks differ from one process"; failed=1
     fi
 done
+# Ranks that see different data refuse at once instead of falling out of step.
+"$mpiexec" -np 2 --oversubscribe "$step" mismatch >"$dir/mismatch" 2>&1
+if grep -q "rank 0: the ranks disagree on the training images: from 15 to 16" "$dir/mismatch" &&
+    grep -q "rank 1: the ranks disagree on the training images" "$dir/mismatch"; then
+    echo "PASS ranks with different data refuse, saying what differs"
+else
+    cat "$dir/mismatch"; echo "FAIL ranks with different data"; failed=1
+fi
 # A rank that hangs: rank 0 gives up after its 8 s timeout, naming rank 1.
 start=$(date +%s)
 "$mpiexec" -np 2 --oversubscribe "$step" hang >"$dir/hang" 2>&1
