@@ -91,13 +91,6 @@ void clnet_comm_destroy(clnet_comm *c)
 
 #else
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 MPI_Comm clnet__comm_mpi(const clnet_comm *c)
 {
     return c->comm;
@@ -240,7 +233,7 @@ clnet_status clnet__comm_wait(clnet_comm *c, clnet_context *ctx, MPI_Request *re
                               const char *what)
 {
     clnet__comm_beat(c); /* one beat per collective: every rank calls them in one order */
-    const double deadline = now_s() + c->timeout_s;
+    const double deadline = clnet__now() + c->timeout_s;
     struct timespec nap = {0, 20000}; /* 20 us: MPI progresses only when called */
     for (int spins = 0;; ++spins) {
         int done = 0;
@@ -250,7 +243,7 @@ clnet_status clnet__comm_wait(clnet_comm *c, clnet_context *ctx, MPI_Request *re
         if (done)
             return CLNET_OK;
         hear(c);
-        if (now_s() > deadline)
+        if (clnet__now() > deadline)
             break;
         if (spins > 100)
             nanosleep(&nap, NULL);

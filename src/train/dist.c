@@ -129,13 +129,6 @@ void clnet__dist_destroy(clnet__dist *d)
     free(d);
 }
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 double clnet__dist_take_sync_s(clnet__dist *d)
 {
     const double s = d->sync_s;
@@ -442,7 +435,7 @@ clnet_status clnet__dist_train_step(clnet__dist *d, clnet_optimizer *o, const cl
     }
     if (st == CLNET_OK && result)
         st = wait_device(d, result, d->n_ready);
-    const double backward_done = now_s(); /* every gradient of this rank is on the host */
+    const double backward_done = clnet__now(); /* every gradient of this rank is on the host */
     if (result)
         clReleaseEvent(result);
     double fig[4] = {n > 0 ? (double)d->result[0] * n : 0.0, (double)d->result[1], (double)n,
@@ -457,7 +450,7 @@ clnet_status clnet__dist_train_step(clnet__dist *d, clnet_optimizer *o, const cl
         st = e == MPI_SUCCESS ? await(d, reqs, nreq + 1, "the gradients of this step")
                               : clnet__comm_fail(d->comm, ctx, e, "MPI_Iallreduce");
     }
-    d->sync_s += now_s() - backward_done;
+    d->sync_s += clnet__now() - backward_done;
     if (st != CLNET_OK)
         return st;
     *images = (int)fig[2];
