@@ -17,8 +17,10 @@
 // softmax_cross_entropy_sparse is the training plan's loss step (src/train/loss.c): the
 // targets are integer labels (one-hot, smoothed), the row weight u = cw[label] (Keras's
 // class_weight) when weighted, and one pass writes both the gradient dx of the mean loss
-// and per row, into partial[2 * row], u * loss_row / rows and whether the first largest
+// and per row, into partial[2 * row], u * loss_row / denom and whether the first largest
 // logit is the label (1.0 or 0.0), for one fixed-order sum of both (clnet__reduce_rows).
+// denom is rows, or with data parallelism the global batch's images, so that the ranks'
+// gradients and losses add up to the global batch's mean (src/train/dist.c).
 
 #define TARGET(v) ((v) * keep + spread)
 #define ROW_WEIGHT(row) (weighted ? sw[row] : 1.0f)
@@ -64,12 +66,12 @@ kernel void softmax_cross_entropy_backward(global const float *x, global const f
 kernel void softmax_cross_entropy_sparse(global const float *x, global const int *labels,
                                          global const float *cw, int weighted, global float *dx,
                                          global float *partial, int rows, int c, float keep,
-                                         float spread)
+                                         float spread, float denom)
 {
     ROW_SETUP
     const int label = live ? labels[row] : 0;
     const float inv = 1.0f / s, u = live && weighted ? cw[label] : 1.0f;
-    const float g = u / (float)rows, log_s = log(s);
+    const float g = u / denom, log_s = log(s);
     float l = 0.0f;
     for (int j = lane; live && j < c; j += lanes) {
         const float t = (j == label ? keep : 0.0f) + spread, z = x[base + j] - m;
@@ -81,7 +83,7 @@ kernel void softmax_cross_entropy_sparse(global const float *x, global const int
         int best = 0;
         for (int j = 1; j < c; ++j)
             best = x[base + j] > x[base + best] ? j : best;
-        partial[2 * (size_t)row] = u * l / (float)rows;
+        partial[2 * (size_t)row] = u * l / denom;
         partial[2 * (size_t)row + 1] = best == label ? 1.0f : 0.0f;
     }
 }
@@ -91,7 +93,7 @@ kernel void softmax_cross_entropy_sparse(global const float *x, global const int
 kernel void softmax_cross_entropy_sparse(global const float *x, global const int *labels,
                                          global const float *cw, int weighted, global float *dx,
                                          global float *partial, int rows, int c, float keep,
-                                         float spread)
+                                         float spread, float denom)
 {
     const int row = get_global_id(0);
     if (row >= rows)
@@ -102,7 +104,7 @@ kernel void softmax_cross_entropy_sparse(global const float *x, global const int
     const int label = labels[row];
     float m;
     const float s = row_sum_exp(xr, c, &m), inv = 1.0f / s, log_s = log(s);
-    const float u = weighted ? cw[label] : 1.0f, g = u / (float)rows;
+    const float u = weighted ? cw[label] : 1.0f, g = u / denom;
     float l = 0.0f;
     int best = 0;
     for (int j = 0; j < c; ++j) {
@@ -111,7 +113,7 @@ kernel void softmax_cross_entropy_sparse(global const float *x, global const int
         dr[j] = g * (exp(z) * inv - t);
         best = xr[j] > xr[best] ? j : best;
     }
-    partial[2 * (size_t)row] = u * l / (float)rows;
+    partial[2 * (size_t)row] = u * l / denom;
     partial[2 * (size_t)row + 1] = best == label ? 1.0f : 0.0f;
 }
 

@@ -603,6 +603,12 @@ typedef struct clnet_fit_options {
      * batch-norm statistics are reduced, so every rank gets the same figures and
      * weights; only rank 0 writes the checkpoint. */
     clnet_comm *comm;
+    /* With comm: 1 computes each training batch norm's statistics over the global batch
+     * (PyTorch's SyncBatchNorm, --sync-bn), with two small exchanges per batch norm in
+     * forward and one in backward, so N ranks train as one process would; 0 (default):
+     * over each rank's shard, as PyTorch's DistributedDataParallel without it. Every rank
+     * must give the same value. No effect without comm. */
+    int sync_bn;
 } clnet_fit_options;
 
 /* Images of the training set each per-epoch recomputation of the batch-norm statistics

@@ -351,8 +351,6 @@ static int join_ranks(settings *s, char *device, size_t len)
                 snprintf(device, len, "%d", list[i].index);
         clnet_devices_free(list);
     }
-    printf("Data-parallel on %d ranks (MPI): each trains on its share of every batch\n",
-           clnet_comm_size(s->comm));
     return 0;
 }
 
@@ -387,6 +385,13 @@ int clnet_cli_train(int argc, char **argv)
     }
     if (rc == 0)
         rc = check_args(&s);
+    if (rc == 0 && s.comm) /* after a resume's recalled options */
+        printf("Data-parallel on %d ranks (MPI): each trains on its share of every batch%s\n",
+               clnet_comm_size(s.comm),
+               s.a.sync_bn ? ", batch norms over the whole batch (--sync-bn)" : "");
+    else if (rc == 0 && s.a.sync_bn)
+        fprintf(stderr, "train: --sync-bn: one process, not under mpirun: nothing to "
+                        "synchronize\n");
     clnet_dataset *all = NULL, *train = NULL, *val = NULL;
     clnet_graph *g = NULL;
     clnet_context *ctx = NULL;

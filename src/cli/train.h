@@ -20,7 +20,7 @@ typedef struct train_args {
     double freeze, patience, min_delta, workers;
     double random_resized_crop, color_jitter, rotation, translation; /* torchvision's */
     double center_crop, mpi_timeout;
-    int augment, flip, adamw, no_nesterov, no_normalize, no_bn_update, resume;
+    int augment, flip, adamw, no_nesterov, no_normalize, no_bn_update, sync_bn, resume;
 } train_args;
 
 /* The run's effective settings, derived from train_args (train_options.c). */

@@ -87,6 +87,9 @@ static void usage(void)
            "                       host's GPU of the rank's local number, else the first)\n"
            "  --mpi-timeout S      under mpirun, how long a rank waits for the others before\n"
            "                       it stops naming the silent ones (default 300)\n"
+           "  --sync-bn            under mpirun, batch norms take their statistics over\n"
+           "                       every rank's images (PyTorch's SyncBatchNorm): the ranks\n"
+           "                       train as one process would, for small shards per device\n"
            "%s",
            clnet_cli_model_usage);
 }
@@ -153,6 +156,7 @@ static const struct option {
     F("--no-nesterov", no_nesterov),
     F("--no-normalize", no_normalize),
     F("--no-bn-update", no_bn_update),
+    F("--sync-bn", sync_bn),
 #undef T
 #undef N
 #undef F
@@ -456,6 +460,7 @@ int clnet_cli_train_settle(settings *s, int train_images)
     f->min_delta = a->min_delta >= 0 ? (float)a->min_delta : 0.0f;
     f->restore_best = f->patience > 0;
     f->keep_bn_statistics = a->no_bn_update;
+    f->sync_bn = a->sync_bn;
     const char *opt = a->optimizer ? a->optimizer : "sgd";
     clnet_optimizer_options *o = &f->optimizer;
     if (clnet_optimizer_kind_parse(opt, &o->kind) != CLNET_OK)

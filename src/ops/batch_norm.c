@@ -4,6 +4,9 @@
  * statistics, gamma and beta, so nothing more is kept).
  * Kernels: cl/batch_norm.cl. Reference: src/ref/batch_norm.c.
  * Tests: tests/ops/test_batch_norm.c. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "ops/op.h"
 #include "ref/ref.h"
 
@@ -184,8 +187,61 @@ static clnet_status apply(const clnet__op_call *call, cl_mem mean, cl_mem stat, 
                          global);
 }
 
+/* With call->sync (--sync-bn): the sets x blocks x c partials at src (set k, block b,
+ * channel ch at (k * blocks + b) * c + ch) summed over the blocks in order, then over the
+ * ranks with the rows, written back as one block of the sums times scale(global rows).
+ * *global (unless NULL): the ranks' rows. Drains the queue: the sums are needed on the host. */
+static clnet_status rank_sums(const clnet__op_call *call, cl_mem src, int sets, int blocks,
+                              int rows, int rescale, int *global)
+{
+    clnet_context *ctx = call->ctx;
+    const int c = call->out->shape.c, n = sets * c;
+    const size_t floats = (size_t)sets * (size_t)blocks * (size_t)c;
+    double *v = malloc((size_t)(n + 1) * sizeof *v);
+    float *f = malloc(floats * sizeof *f);
+    clnet_status st =
+        v && f ? CLNET_OK : clnet__fail(ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+    if (st == CLNET_OK && rows == 0) /* a rank without images: its sums are 0 */
+        memset(f, 0, floats * sizeof *f);
+    else if (st == CLNET_OK) {
+        const cl_int e =
+            clEnqueueReadBuffer(ctx->queue, src, CL_TRUE, 0, floats * sizeof *f, f, 0, NULL, NULL);
+        if (e != CL_SUCCESS)
+            st = clnet__fail(ctx, CLNET_ERR_OPENCL, "batch_norm: reading its sums failed (%d)", e);
+    }
+    if (st == CLNET_OK) {
+        for (int k = 0; k < sets; ++k)
+            for (int ch = 0; ch < c; ++ch) {
+                double a = 0.0;
+                for (int b = 0; b < blocks; ++b)
+                    a += f[((size_t)k * blocks + b) * c + ch];
+                v[k * c + ch] = a;
+            }
+        v[n] = rows;
+        st = call->sync->sum(call->sync->user, v, n + 1, "the synchronized batch norm's sums");
+    }
+    if (st == CLNET_OK) {
+        if (global)
+            *global = (int)v[n];
+        /* backward's dx kernel divides by its own rows: sums times rows / global make it
+         * divide the global sums by the global rows */
+        const double scale = rescale ? (double)rows / v[n] : 1.0;
+        for (int i = 0; i < n; ++i)
+            f[i] = (float)(v[i] * scale);
+        const cl_int e = clEnqueueWriteBuffer(ctx->queue, src, CL_TRUE, 0, (size_t)n * sizeof *f, f,
+                                              0, NULL, NULL);
+        if (e != CL_SUCCESS)
+            st = clnet__fail(ctx, CLNET_ERR_OPENCL, "batch_norm: writing its sums failed (%d)", e);
+    }
+    free(v);
+    free(f);
+    return st;
+}
+
 /* Training: mean, then the centred sum of squares (stable), then invstd and the moving
- * statistics in place, then the fused apply. Inference: the apply alone. */
+ * statistics in place, then the fused apply. Inference: the apply alone. With
+ * call->sync each sum is over every rank's rows before it is finalized (one block of
+ * the global sums), so the statistics are the global batch's. */
 static clnet_status bn_forward(const clnet__op_call *call)
 {
     const clnet__batch_norm_params *p = call->params;
@@ -193,8 +249,9 @@ static clnet_status bn_forward(const clnet__op_call *call)
     if (!call->training)
         return apply(call, call->w[2]->buf, call->w[3]->buf, 1);
     const clnet_shape s = call->out->shape;
-    const int rows = s.n * s.h * s.w, c = s.c;
-    cl_mem x = call->in[0]->buf, mean = call->saved[0]->buf, invstd = call->saved[1]->buf;
+    const int rows = s.n * s.h * s.w, c = s.c; /* 0 rows: a rank without images (sync) */
+    cl_mem x = rows > 0 ? call->in[0]->buf : NULL;
+    cl_mem mean = call->saved[0]->buf, invstd = call->saved[1]->buf;
     int blocks, rpb;
     reduce_plan(ctx, rows, &blocks, &rpb);
     cl_mem partial = NULL;
@@ -204,28 +261,56 @@ static clnet_status bn_forward(const clnet__op_call *call)
     const size_t global[1] = {(size_t)c};
 
     const reduce_src sum_x = {x, x, x, mean, invstd, 0, BN_MEAN};
-    CLNET_TRY(reduce(call, &sum_x, rows, blocks, rpb, partial));
+    if (rows > 0)
+        CLNET_TRY(reduce(call, &sum_x, rows, blocks, rpb, partial));
+    int sum_blocks = blocks, sum_rows = rows;
+    if (call->sync) {
+        CLNET_TRY(rank_sums(call, partial, 1, blocks, rows, 0, &sum_rows));
+        sum_blocks = 1;
+        if (sum_rows == 0)
+            return CLNET_OK; /* no rank has an image: every rank stops here */
+    }
     const clnet_arg mean_args[] = {CLNET_ARG_MEM(partial), CLNET_ARG_MEM(mean),
-                                   CLNET_ARG_INT(blocks), CLNET_ARG_INT(c), CLNET_ARG_INT(rows)};
+                                   CLNET_ARG_INT(sum_blocks), CLNET_ARG_INT(c),
+                                   CLNET_ARG_INT(sum_rows)};
     CLNET_TRY(clnet__launch(ctx, PROG, "batch_norm_mean", mean_args, (int)CLNET_COUNTOF(mean_args),
                             1, global));
 
     const reduce_src sum_sq = {x, x, x, mean, invstd, 0, BN_VAR};
-    CLNET_TRY(reduce(call, &sum_sq, rows, blocks, rpb, partial));
+    if (rows > 0)
+        CLNET_TRY(reduce(call, &sum_sq, rows, blocks, rpb, partial));
+    if (call->sync)
+        CLNET_TRY(rank_sums(call, partial, 1, blocks, rows, 0, &sum_rows));
     const clnet_arg var_args[] = {CLNET_ARG_MEM(partial),
                                   CLNET_ARG_MEM(mean),
                                   CLNET_ARG_MEM(invstd),
                                   CLNET_ARG_MEM(call->w[2]->buf),
                                   CLNET_ARG_MEM(call->w[3]->buf),
-                                  CLNET_ARG_INT(blocks),
+                                  CLNET_ARG_INT(sum_blocks),
                                   CLNET_ARG_INT(c),
-                                  CLNET_ARG_INT(rows),
+                                  CLNET_ARG_INT(sum_rows),
                                   CLNET_ARG_FLOAT(p->epsilon),
                                   CLNET_ARG_FLOAT(p->momentum),
                                   CLNET_ARG_INT(p->unbiased)};
     CLNET_TRY(clnet__launch(ctx, PROG, "batch_norm_variance", var_args,
                             (int)CLNET_COUNTOF(var_args), 1, global));
-    return apply(call, mean, invstd, 0);
+    return rows > 0 ? apply(call, mean, invstd, 0) : CLNET_OK;
+}
+
+/* A rank without images (rows 0): the forward's two exchanges with zero sums, which
+ * still moves its statistics to the global batch's as every rank's; backward's one. */
+static clnet_status bn_sync_idle(const clnet__op_call *call, int backward)
+{
+    if (!backward)
+        return bn_forward(call);
+    const int c = call->out->shape.c, n = 2 * c + 1;
+    double *v = calloc((size_t)n, sizeof *v);
+    if (!v)
+        return clnet__fail(call->ctx, CLNET_ERR_OUT_OF_MEMORY, "out of host memory");
+    const clnet_status st =
+        call->sync->sum(call->sync->user, v, n, "the synchronized batch norm's sums");
+    free(v);
+    return st;
 }
 
 /* Training: the statistics' partials (forward), the gradient sums' partials and the sums
@@ -282,6 +367,10 @@ static clnet_status bn_backward(const clnet__op_call *call)
             CLNET_TRY(clnet__copy(ctx, sums, 0, dgamma->buf, 0, (size_t)c));
         if (dbeta)
             CLNET_TRY(clnet__copy(ctx, sums, (size_t)c, dbeta->buf, 0, (size_t)c));
+        /* dgamma and dbeta stay this rank's (the gradients' exchange sums them); dx needs
+         * the global batch's. */
+        if (training && call->sync)
+            CLNET_TRY(rank_sums(call, sums, 2, 1, rows, 1, NULL));
     }
     if (!dx)
         return CLNET_OK;
@@ -353,6 +442,7 @@ const clnet__op_desc clnet__op_batch_norm = {
     .prepare = bn_prepare,
     .forward = bn_forward,
     .backward = bn_backward,
+    .sync_idle = bn_sync_idle,
     .ref_forward = clnet__ref_batch_norm_forward,
     .ref_backward = clnet__ref_batch_norm_backward,
     .cases = bn_cases,

@@ -69,6 +69,13 @@ typedef struct clnet__op_exec {
     size_t prepacked_bytes;
 } clnet__op_exec;
 
+/* Data-parallel ops (train/dist.c): sum sums n doubles over the ranks in place, a
+ * collective every rank makes in the same order (what names it in a timeout's error). */
+typedef struct clnet__op_sync {
+    clnet_status (*sum)(void *user, double *v, int n, const char *what);
+    void *user;
+} clnet__op_sync;
+
 /* One device invocation. Forward reads in/w (and saved, in backward) and writes
  * out; in training it may update non-trainable weights and fill saved. Backward
  * writes din[i] (NULL: not wanted) and dw[i] (NULL for non-trainable or frozen);
@@ -98,6 +105,9 @@ typedef struct clnet__op_call {
     size_t out_offset;
     /* exec->prepacked_bytes of weights the op's prepack step rearranged (NULL: none). */
     cl_mem prepacked;
+    /* Training over several ranks whose ops of a sync_idle descriptor compute over the
+     * global batch (batch norm's statistics, --sync-bn); NULL: this process's batch. */
+    const clnet__op_sync *sync;
 } clnet__op_call;
 
 /* The same invocation for the plain C reference, in double. Forward may update
@@ -245,6 +255,13 @@ typedef struct clnet__op_desc {
     clnet_status (*prepack)(clnet_context *ctx, const void *params, const clnet_shape *in, int n_in,
                             const clnet__op_exec *e, const float *kernel, float *out);
     clnet_status (*backward)(const clnet__op_call *call);
+    /* May be NULL (the op never exchanges). With call->sync, the op's training forward
+     * (backward: its backward) sums over the ranks; this joins the same exchanges with
+     * nothing of its own, for a rank without an image of the batch, so every rank makes
+     * the same collectives in the same order, and updates what the forward would from
+     * the global sums (moving statistics). call is a training call whose out has n = 0;
+     * in, dout, din and dw are unset. */
+    clnet_status (*sync_idle)(const clnet__op_call *call, int backward);
     void (*ref_forward)(const clnet__ref_args *a);
     void (*ref_backward)(const clnet__ref_args *a);
     const clnet__op_case *cases; /* self-test cases, awkward shapes included */

@@ -19,11 +19,13 @@ clnet_status clnet__softmax_rows_backward(clnet_context *ctx, cl_mem y, cl_mem d
 /* The training loss over rows x c logits x against integer labels (one per row, in
  * [0, c)): dx = the gradient of the mean loss, and result[0] = the mean of u * loss over
  * the rows (label smoothing ls; u = cw[label], or 1 when cw is NULL), result[1] = the
- * rows whose first largest logit is the label, summed in a fixed order. partial holds 2 *
- * rows floats; s the REDUCE scratch of clnet__reduce_rows_scratch(ctx, rows, 2). Only
- * enqueues (softmax_cross_entropy.c). */
+ * rows whose first largest logit is the label, summed in a fixed order. denom > 0
+ * divides dx and result[0] instead of rows: the rows of every rank of a data-parallel
+ * step, whose sums are then the global batch's. partial holds 2 * rows floats; s the
+ * REDUCE scratch of clnet__reduce_rows_scratch(ctx, rows, 2). Only enqueues
+ * (softmax_cross_entropy.c). */
 clnet_status clnet__sce_sparse(clnet_context *ctx, const clnet__scratch *s, cl_mem x, cl_mem labels,
-                               cl_mem cw, float ls, int rows, int c, cl_mem dx, cl_mem partial,
-                               cl_mem result);
+                               cl_mem cw, float ls, int rows, int denom, int c, cl_mem dx,
+                               cl_mem partial, cl_mem result);
 
 #endif

@@ -126,15 +126,21 @@ static clnet_status sce_forward(const clnet__op_call *call)
 }
 
 clnet_status clnet__sce_sparse(clnet_context *ctx, const clnet__scratch *s, cl_mem x, cl_mem labels,
-                               cl_mem cw, float ls, int rows, int c, cl_mem dx, cl_mem partial,
-                               cl_mem result)
+                               cl_mem cw, float ls, int rows, int denom, int c, cl_mem dx,
+                               cl_mem partial, cl_mem result)
 {
     const clnet_arg args[] = {
-        CLNET_ARG_MEM(x),           CLNET_ARG_MEM(labels),
-        CLNET_ARG_MEM(cw ? cw : x), CLNET_ARG_INT(cw != 0),
-        CLNET_ARG_MEM(dx),          CLNET_ARG_MEM(partial),
-        CLNET_ARG_INT(rows),        CLNET_ARG_INT(c),
-        CLNET_ARG_FLOAT(1.0f - ls), CLNET_ARG_FLOAT(ls / (float)c),
+        CLNET_ARG_MEM(x),
+        CLNET_ARG_MEM(labels),
+        CLNET_ARG_MEM(cw ? cw : x),
+        CLNET_ARG_INT(cw != 0),
+        CLNET_ARG_MEM(dx),
+        CLNET_ARG_MEM(partial),
+        CLNET_ARG_INT(rows),
+        CLNET_ARG_INT(c),
+        CLNET_ARG_FLOAT(1.0f - ls),
+        CLNET_ARG_FLOAT(ls / (float)c),
+        CLNET_ARG_FLOAT((float)(denom > 0 ? denom : rows)),
     };
     CLNET_TRY(clnet__softmax_launch_rows(ctx, PROGRAM, "softmax_cross_entropy_sparse", args,
                                          (int)CLNET_COUNTOF(args), rows, c));

@@ -71,7 +71,7 @@ clnet_status clnet__labels_check(clnet_context *ctx, const int *labels, int n, i
 }
 
 clnet_status clnet__model_loss(clnet_model *m, const int *labels, const float *cw, float ls,
-                               clnet_tensor **dlogits, cl_mem *result)
+                               int images, clnet_tensor **dlogits, cl_mem *result)
 {
     clnet_context *ctx = m->ctx;
     clnet__plan *p = m->ran;
@@ -95,8 +95,8 @@ clnet_status clnet__model_loss(clnet_model *m, const int *labels, const float *c
     d->shape = s;
     d->count = clnet__shape_count(s);
     CLNET_TRY(clnet__sce_sparse(ctx, &l->scratch, p->values[p->output].view.buf, l->labels,
-                                cw ? l->class_weight : NULL, ls, s.n, s.c, d->buf, l->partial,
-                                l->result));
+                                cw ? l->class_weight : NULL, ls, s.n, images, s.c, d->buf,
+                                l->partial, l->result));
     *dlogits = d;
     *result = l->result;
     return CLNET_OK;

@@ -338,7 +338,8 @@ static clnet_status run_forward(clnet_model *m, clnet__plan *p, const clnet_tens
                                      .scratch = &st->scratch[0],
                                      .out_stride = host >= 0 ? p->values[host].view.shape.c : 0,
                                      .out_offset = host >= 0 ? (size_t)out->host_channel : 0,
-                                     .prepacked = st->prepacked ? st->prepacked->buf : NULL};
+                                     .prepacked = st->prepacked ? st->prepacked->buf : NULL,
+                                     .sync = training ? m->sync : NULL};
         /* The override goes into the step's own copy of the params and back out. */
         float *mom = momentum && training && (st->op->flags & CLNET_OP_MOVING_STATS)
                          ? (float *)((char *)st->params + st->op->momentum_offset)
@@ -533,7 +534,8 @@ clnet_status clnet_model_backward(clnet_model *m, const clnet_tensor *dy)
                                      .din = din,
                                      .dw = dw,
                                      .exec = &st->exec,
-                                     .scratch = &st->scratch[1]};
+                                     .scratch = &st->scratch[1],
+                                     .sync = st->inference ? NULL : m->sync};
         status = poison_scratch(m, &st->scratch[1]);
         if (m->hook)
             m->hook(m->hook_user, p, s, 1, 0);
@@ -557,4 +559,43 @@ clnet_status clnet_model_backward(clnet_model *m, const clnet_tensor *dy)
     }
     free(written);
     return status;
+}
+
+clnet_status clnet__model_sync_idle(clnet_model *m, int backward, const float *momentum)
+{
+    clnet__plan *p = NULL;
+    int slice = 1;
+    CLNET_TRY(clnet__model_plan(m, 1, 1, &p, &slice)); /* any batch: the same steps */
+    /* The steps run_forward and clnet_model_backward give m->sync, in their order, each
+     * called as they call it but with no images (its output's n is 0). */
+    for (int k = 0; k < p->n_steps; ++k) {
+        clnet__step *st = &p->steps[backward ? p->n_steps - 1 - k : k];
+        if (!st->op->sync_idle || st->inference || (backward ? !st->backward : st->in_place))
+            continue;
+        clnet_tensor *w[CLNET_MAX_WEIGHTS], none = p->values[st->out].view;
+        none.shape.n = 0;
+        none.count = 0;
+        clnet__step_weights(m, st, w, NULL);
+        const clnet__op_call call = {.ctx = m->ctx,
+                                     .params = st->params,
+                                     .out = &none,
+                                     .n_w = st->n_w,
+                                     .w = w,
+                                     .saved = st->saved,
+                                     .training = 1,
+                                     .exec = &st->exec,
+                                     .scratch = &st->scratch[backward],
+                                     .sync = m->sync};
+        float *mom = momentum && !backward && (st->op->flags & CLNET_OP_MOVING_STATS)
+                         ? (float *)((char *)st->params + st->op->momentum_offset)
+                         : NULL;
+        const float own = mom ? *mom : 0.0f;
+        if (mom)
+            *mom = *momentum;
+        const clnet_status status = st->op->sync_idle(&call, backward);
+        if (mom)
+            *mom = own;
+        CLNET_TRY(status);
+    }
+    return CLNET_OK;
 }

@@ -147,6 +147,9 @@ struct clnet_model {
      * gradients finished by then can be read back while backward goes on. */
     void (*grad_hook)(void *user, const clnet__plan *p, int step);
     void *grad_hook_user;
+    /* --sync-bn (train/dist.c): given to every op call of a training plan, so its batch
+     * norms compute their statistics over every rank's images. NULL: this process's. */
+    const clnet__op_sync *sync;
     struct profile *profile;  /* the last clnet_model_profile's rows (profile.c) */
     struct tune_result *tune; /* the last clnet_model_tune's rows (tune.c) */
     uint64_t slice_limit;     /* tests: the largest buffer instead of the device's */
@@ -208,6 +211,11 @@ void clnet__plan_free(clnet__plan *p);
  * partial last batch or alternating sizes neither re-plan nor re-allocate. */
 clnet_status clnet__model_plan(clnet_model *m, int training, int batch, clnet__plan **p,
                                int *slice);
+/* For a rank without an image of this step (m->sync set): joins, in order, the exchanges
+ * a training forward (backward: a backward) would make (clnet__op_desc.sync_idle), the
+ * moving statistics following the global batch's as the others' do (momentum not NULL:
+ * clnet__model_forward_momentum's). */
+clnet_status clnet__model_sync_idle(clnet_model *m, int backward, const float *momentum);
 /* A training forward of x whose ops with moving statistics (batch norms in training
  * mode) use momentum instead of their own, so that over batches of n_i images with
  * momentum seen / (seen + n_i) the statistics become the exact batch-size-weighted mean
@@ -226,9 +234,11 @@ clnet_status clnet__labels_check(clnet_context *ctx, const int *labels, int n, i
  * [0, classes), checked here; read by the device later: they must stay unchanged until
  * the next host wait) with per-class weights cw (NULL: none; the same rule) and label
  * smoothing ls: *dlogits (borrowed) gets the gradient for clnet_model_backward and
- * *result the device buffer {mean loss, hits}. Nothing waits. */
+ * *result the device buffer {mean loss, hits}. images > 0: the loss and gradient are
+ * the sums over this batch divided by images instead of its size (a data-parallel
+ * step's share of the global batch's mean). Nothing waits. */
 clnet_status clnet__model_loss(clnet_model *m, const int *labels, const float *cw, float ls,
-                               clnet_tensor **dlogits, cl_mem *result);
+                               int images, clnet_tensor **dlogits, cl_mem *result);
 /* The step's weights (the model's, or the plan's folded ones), and (dw not NULL) the
  * gradients its backward computes: NULL for frozen and non-trainable weights. */
 void clnet__step_weights(clnet_model *m, const clnet__step *s, clnet_tensor **w, clnet_tensor **dw);

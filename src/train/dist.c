@@ -5,9 +5,12 @@
  * has written its last gradient (the grad_hook of the backward loop) and summed over
  * the ranks by MPI_Iallreduce while backward goes on; then every rank writes the mean
  * back and takes the same update. Buckets follow the weights in reverse order, the order
- * backward finishes them. Each rank's sum is weighted by its images, so shards of
- * unequal size (a last batch, unreadable files) average exactly as one process would
- * over the global batch. Tests: tests/mpi/. */
+ * backward finishes them. Each rank's loss is its images' share of the global batch's
+ * mean (their loss summed and divided by the global batch's images), so the ranks'
+ * gradients sum to the global batch's and shards of unequal size (a last batch,
+ * unreadable files) average exactly as one process would. With --sync-bn the batch
+ * norms sum their statistics over the ranks too (m->sync, batch_norm.c), and a rank
+ * without images joins those exchanges with zeros. Tests: tests/mpi/. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +20,9 @@
 
 #ifndef CLNET_HAVE_MPI
 
-clnet_status clnet__dist_create(clnet_comm *comm, clnet_model *m, clnet__dist **out)
+clnet_status clnet__dist_create(clnet_comm *comm, clnet_model *m, int sync_bn, clnet__dist **out)
 {
+    (void)sync_bn;
     *out = NULL;
     return comm ? clnet__fail(m->ctx, CLNET_ERR_UNSUPPORTED, "this clnet was built without MPI")
                 : CLNET_OK;
@@ -69,6 +73,19 @@ clnet_status clnet__dist_average_statistics(clnet__dist *d)
     return CLNET_ERR_UNSUPPORTED;
 }
 
+int clnet__dist_sync_bn(const clnet__dist *d)
+{
+    (void)d;
+    return 0;
+}
+
+clnet_status clnet__dist_statistics_forward(clnet__dist *d, const clnet_tensor *x, int n,
+                                            double seen, int *images)
+{
+    (void)d, (void)x, (void)n, (void)seen, (void)images;
+    return CLNET_ERR_UNSUPPORTED;
+}
+
 #else
 
 /* Large enough that a bucket's MPI call costs far more than its latency, small enough
@@ -102,8 +119,10 @@ struct clnet__dist {
     MPI_Request *reqs;   /* the step's: one per bucket and the figures' */
     int counted;         /* writers[] counted for this step's plan */
     clnet_status error;  /* the hook's first failure */
-    double sync_s;       /* waiting for the exchange after backward, since the last take */
-    float result[2];     /* this rank's {mean loss, hits} */
+    int sync_bn;         /* batch norms over the global batch (m->sync during steps) */
+    clnet__op_sync sync;
+    double sync_s;   /* waiting for the exchange after backward, since the last take */
+    float result[2]; /* this rank's {mean loss, hits} */
 };
 
 static int shared(const clnet_model *m, int i)
@@ -141,17 +160,33 @@ static clnet_status await(clnet__dist *d, MPI_Request *reqs, int n, const char *
     return clnet__comm_wait(d->comm, d->m->ctx, reqs, n, what);
 }
 
-clnet_status clnet__dist_reduce(clnet__dist *d, double *v, int n, int op)
+static clnet_status reduce(clnet__dist *d, double *v, int n, int op, const char *what)
 {
     MPI_Request r;
     const int e = MPI_Iallreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, op ? MPI_MAX : MPI_SUM,
                                  clnet__comm_mpi(d->comm), &r);
     if (e != MPI_SUCCESS)
         return clnet__comm_fail(d->comm, d->m->ctx, e, "MPI_Iallreduce");
-    return await(d, &r, 1, "the run's figures");
+    return await(d, &r, 1, what);
 }
 
-clnet_status clnet__dist_create(clnet_comm *comm, clnet_model *m, clnet__dist **out)
+clnet_status clnet__dist_reduce(clnet__dist *d, double *v, int n, int op)
+{
+    return reduce(d, v, n, op, "the run's figures");
+}
+
+/* m->sync's sum: what batch norms exchange with --sync-bn. */
+static clnet_status sync_sum(void *user, double *v, int n, const char *what)
+{
+    return reduce(user, v, n, 0, what);
+}
+
+int clnet__dist_sync_bn(const clnet__dist *d)
+{
+    return d && d->sync_bn;
+}
+
+clnet_status clnet__dist_create(clnet_comm *comm, clnet_model *m, int sync_bn, clnet__dist **out)
 {
     *out = NULL;
     if (clnet_comm_size(comm) < 2)
@@ -172,6 +207,8 @@ clnet_status clnet__dist_create(clnet_comm *comm, clnet_model *m, clnet__dist **
     }
     d->comm = comm;
     d->m = m;
+    d->sync_bn = sync_bn != 0;
+    d->sync = (clnet__op_sync){sync_sum, d};
     size_t total = 0;
     for (int i = 0; i < m->n_weights; ++i)
         total += shared(m, i) ? m->w[i]->count * sizeof(float) : 0;
@@ -202,14 +239,18 @@ clnet_status clnet__dist_create(clnet_comm *comm, clnet_model *m, clnet__dist **
                            d->floats);
     }
     /* The same model on every rank, or the sums mix unrelated numbers. */
-    double shape[4] = {(double)m->n_weights, (double)d->floats, -(double)m->n_weights,
-                       -(double)d->floats};
-    clnet_status st = clnet__dist_reduce(d, shape, 4, 1);
-    if (st == CLNET_OK && (shape[0] != -shape[2] || shape[1] != -shape[3]))
+    double shape[6] = {(double)m->n_weights,  (double)d->floats,  d->sync_bn,
+                       -(double)m->n_weights, -(double)d->floats, -d->sync_bn};
+    clnet_status st = clnet__dist_reduce(d, shape, 6, 1);
+    if (st == CLNET_OK && (shape[0] != -shape[3] || shape[1] != -shape[4]))
         st = clnet__fail(m->ctx, CLNET_ERR_SHAPE,
                          "the ranks train different models: %.0f to %.0f weights, %.0f to %.0f "
                          "trainable parameters",
-                         -shape[2], shape[0], -shape[3], shape[1]);
+                         -shape[3], shape[0], -shape[4], shape[1]);
+    else if (st == CLNET_OK && shape[2] != -shape[5])
+        st = clnet__fail(m->ctx, CLNET_ERR_INVALID_ARG,
+                         "the ranks disagree on --sync-bn: some synchronize batch norms, some "
+                         "do not (every rank must be given the same options)");
     if (st != CLNET_OK) {
         clnet__dist_destroy(d);
         return st;
@@ -370,6 +411,45 @@ static clnet_status wait_device(clnet__dist *d, cl_event ev, int n_started)
     }
 }
 
+/* Forward, the loss over the global batch's images and backward of this rank's n > 0
+ * images, with the result read (*result) before backward; the buckets backward has not
+ * finished are read after it. all: the request of the global images' sum, awaited once
+ * forward is enqueued (its batch norms' exchanges, with --sync-bn, come first). */
+static clnet_status shard_step(clnet__dist *d, const clnet_tensor *x, int n, const int *labels,
+                               const float *cw, float label_smoothing, MPI_Request *all,
+                               const double *images, cl_event *result)
+{
+    clnet_model *m = d->m;
+    clnet_context *ctx = m->ctx;
+    clnet_tensor *y = NULL, *dlogits = NULL;
+    cl_mem res = NULL;
+    if (n == 0) { /* nothing of this batch here: the exchanges alone */
+        memset(d->host, 0, d->floats * sizeof *d->host);
+        if (d->sync_bn)
+            CLNET_TRY(clnet__model_sync_idle(m, 0, NULL));
+        CLNET_TRY(await(d, all, 1, "the step's images"));
+        return d->sync_bn && *images > 0 ? clnet__model_sync_idle(m, 1, NULL) : CLNET_OK;
+    }
+    CLNET_TRY(clnet_model_forward(m, x, 1, &y));
+    CLNET_TRY(await(d, all, 1, "the step's images"));
+    /* This rank's share of the global batch's mean: the ranks' sums are that mean. */
+    CLNET_TRY(clnet__model_loss(m, labels, cw, label_smoothing, (int)*images, &dlogits, &res));
+    /* Read before backward in the queue: the figures do not wait for backward. */
+    CLNET_CL_TRY(ctx, clEnqueueReadBuffer(ctx->queue, res, CL_FALSE, 0, sizeof d->result, d->result,
+                                          0, NULL, result));
+    m->grad_hook = on_backward_step;
+    m->grad_hook_user = d;
+    clnet_status st = clnet_model_backward(m, dlogits);
+    m->grad_hook = NULL;
+    m->grad_hook_user = NULL;
+    if (st == CLNET_OK)
+        st = d->error;
+    for (int k = 0; st == CLNET_OK && k < d->n_buckets; ++k)
+        if (!d->b[k].enqueued)
+            st = enqueue_reads(d, k);
+    return st;
+}
+
 clnet_status clnet__dist_train_step(clnet__dist *d, clnet_optimizer *o, const clnet_tensor *x,
                                     int n, const int *labels, const float *cw, float lr,
                                     float label_smoothing, double *loss, int *hits, int *images)
@@ -386,29 +466,18 @@ clnet_status clnet__dist_train_step(clnet__dist *d, clnet_optimizer *o, const cl
     cl_event result = NULL;
     d->result[0] = 0.0f;
     d->result[1] = 0.0f;
-    clnet_status st = CLNET_OK;
-    if (n > 0) {
-        clnet_tensor *y = NULL, *dlogits = NULL;
-        cl_mem res = NULL;
-        CLNET_TRY(clnet_model_forward(m, x, 1, &y));
-        CLNET_TRY(clnet__model_loss(m, labels, cw, label_smoothing, &dlogits, &res));
-        /* Read before backward in the queue: the figures do not wait for backward. */
-        CLNET_CL_TRY(ctx, clEnqueueReadBuffer(ctx->queue, res, CL_FALSE, 0, sizeof d->result,
-                                              d->result, 0, NULL, &result));
-        m->grad_hook = on_backward_step;
-        m->grad_hook_user = d;
-        st = clnet_model_backward(m, dlogits);
-        m->grad_hook = NULL;
-        m->grad_hook_user = NULL;
-        if (st == CLNET_OK)
-            st = d->error;
-    } else {
-        memset(d->host, 0, d->floats * sizeof *d->host); /* nothing of this batch here */
-    }
-    /* Buckets no hook call finished (none when n is 0) are read now. */
-    for (int k = 0; st == CLNET_OK && n > 0 && k < d->n_buckets; ++k)
-        if (!d->b[k].enqueued)
-            st = enqueue_reads(d, k);
+    /* The global batch's images, summed while forward is enqueued: the loss divides by
+     * them, so the gradients the ranks sum are the global batch's mean, however unequal
+     * the shards (a last batch, unreadable files) and with --sync-bn too. */
+    double all_images = (double)n;
+    MPI_Request all;
+    int e = MPI_Iallreduce(MPI_IN_PLACE, &all_images, 1, MPI_DOUBLE, MPI_SUM,
+                           clnet__comm_mpi(d->comm), &all);
+    if (e != MPI_SUCCESS)
+        return clnet__comm_fail(d->comm, ctx, e, "MPI_Iallreduce");
+    m->sync = d->sync_bn ? &d->sync : NULL;
+    clnet_status st = shard_step(d, x, n, labels, cw, label_smoothing, &all, &all_images, &result);
+    m->sync = NULL;
     if (st != CLNET_OK) {
         if (result)
             clReleaseEvent(result);
@@ -423,11 +492,8 @@ clnet_status clnet__dist_train_step(clnet__dist *d, clnet_optimizer *o, const cl
         bucket *b = &d->b[k];
         if (n > 0 && (st = wait_device(d, b->read, j)) != CLNET_OK)
             break;
-        float *g = d->host + b->offset;
-        for (size_t i = 0; n > 1 && i < b->count; ++i)
-            g[i] *= (float)n; /* the shard's sum: ranks of fewer images weigh less */
-        const int e = MPI_Iallreduce(MPI_IN_PLACE, g, (int)b->count, MPI_FLOAT, MPI_SUM,
-                                     clnet__comm_mpi(d->comm), &b->req);
+        e = MPI_Iallreduce(MPI_IN_PLACE, d->host + b->offset, (int)b->count, MPI_FLOAT, MPI_SUM,
+                           clnet__comm_mpi(d->comm), &b->req);
         if (e != MPI_SUCCESS)
             st = clnet__comm_fail(d->comm, ctx, e, "MPI_Iallreduce of the gradients");
         else
@@ -438,40 +504,53 @@ clnet_status clnet__dist_train_step(clnet__dist *d, clnet_optimizer *o, const cl
     const double backward_done = clnet__now(); /* every gradient of this rank is on the host */
     if (result)
         clReleaseEvent(result);
-    double fig[4] = {n > 0 ? (double)d->result[0] * n : 0.0, (double)d->result[1], (double)n,
+    double fig[3] = {n > 0 ? (double)d->result[0] : 0.0, (double)d->result[1],
                      n > 0 && !isfinite(d->result[0]) ? 1.0 : 0.0};
     MPI_Request *reqs = d->reqs;
     int nreq = 0;
     for (int j = 0; st == CLNET_OK && j < d->n_ready; ++j)
         reqs[nreq++] = d->b[d->order[j]].req;
     if (st == CLNET_OK) {
-        const int e = MPI_Iallreduce(MPI_IN_PLACE, fig, 4, MPI_DOUBLE, MPI_SUM,
-                                     clnet__comm_mpi(d->comm), &reqs[nreq]);
+        e = MPI_Iallreduce(MPI_IN_PLACE, fig, 3, MPI_DOUBLE, MPI_SUM, clnet__comm_mpi(d->comm),
+                           &reqs[nreq]);
         st = e == MPI_SUCCESS ? await(d, reqs, nreq + 1, "the gradients of this step")
                               : clnet__comm_fail(d->comm, ctx, e, "MPI_Iallreduce");
     }
     d->sync_s += clnet__now() - backward_done;
     if (st != CLNET_OK)
         return st;
-    *images = (int)fig[2];
+    *images = (int)all_images;
     *hits = (int)fig[1];
     if (*images == 0)
         return CLNET_OK; /* no rank had an image of this batch: no update anywhere */
-    *loss = fig[0] / fig[2];
-    if (fig[3] > 0.0 || !isfinite(*loss))
+    *loss = fig[0];
+    if (fig[2] > 0.0 || !isfinite(*loss))
         return clnet__fail(ctx, CLNET_ERR_DIVERGED,
                            "the loss is %g on %.0f of the ranks: training diverged (try a "
                            "smaller learning rate)",
-                           *loss, fig[3]);
-    const float scale = 1.0f / (float)fig[2];
-    for (size_t i = 0; i < d->floats; ++i)
-        d->host[i] *= scale;
+                           *loss, fig[2]);
     for (int i = 0; i < m->n_weights; ++i)
         if (d->bucket_of[i] >= 0)
             CLNET_CL_TRY(ctx, clEnqueueWriteBuffer(ctx->queue, m->dw[i]->buf, CL_FALSE, 0,
                                                    m->dw[i]->count * sizeof(float),
                                                    d->host + d->offset[i], 0, NULL, NULL));
     return clnet__optimizer_step_if_finite(o, lr, NULL);
+}
+
+clnet_status clnet__dist_statistics_forward(clnet__dist *d, const clnet_tensor *x, int n,
+                                            double seen, int *images)
+{
+    double all = (double)n;
+    CLNET_TRY(reduce(d, &all, 1, 0, "the batch's images"));
+    *images = (int)all;
+    if (all == 0.0)
+        return CLNET_OK;
+    d->m->sync = &d->sync;
+    const float momentum = (float)(seen / (seen + all));
+    const clnet_status st = n > 0 ? clnet__model_forward_momentum(d->m, x, momentum)
+                                  : clnet__model_sync_idle(d->m, 0, &momentum);
+    d->m->sync = NULL;
+    return st;
 }
 
 clnet_status clnet__dist_average_statistics(clnet__dist *d)

@@ -11,8 +11,11 @@
  * buckets in the order backward finishes them. */
 typedef struct clnet__dist clnet__dist;
 
-/* *out NULL (nothing to do) when comm is NULL or has one rank. */
-clnet_status clnet__dist_create(clnet_comm *comm, clnet_model *m, clnet__dist **out);
+/* *out NULL (nothing to do) when comm is NULL or has one rank. sync_bn: the training
+ * steps' batch norms compute their statistics over the global batch (--sync-bn). */
+clnet_status clnet__dist_create(clnet_comm *comm, clnet_model *m, int sync_bn, clnet__dist **out);
+/* Whether d synchronizes batch norms (0 when d is NULL). */
+int clnet__dist_sync_bn(const clnet__dist *d);
 void clnet__dist_destroy(clnet__dist *d);
 
 /* Rank 0's weights, optimizer state and step count (after a resume, its checkpoint's)
@@ -22,12 +25,12 @@ clnet_status clnet__dist_broadcast(clnet__dist *d, clnet_optimizer *o, clnet_ten
                                    double *v, int n);
 
 /* One step of the global batch, this rank's n images of it in x (n may be 0): forward,
- * loss and backward here, each bucket of gradients summed over the ranks (weighted by
- * their images) as soon as backward has finished it, then the mean over the global
- * batch written back into the gradients and the update applied, unless the global loss
- * is not finite (CLNET_ERR_DIVERGED, no update on any rank). *loss, *hits and *images
- * get the global batch's mean loss, top-1 hits and images (0: no rank had an image, and
- * nothing changed). */
+ * the loss as this rank's share of the global batch's mean (its sum over the global
+ * batch's images) and backward here, each bucket of gradients summed over the ranks as
+ * soon as backward has finished it, then written back into the gradients and the update
+ * applied, unless the global loss is not finite (CLNET_ERR_DIVERGED, no update on any
+ * rank). *loss, *hits and *images get the global batch's mean loss, top-1 hits and
+ * images (0: no rank had an image, and nothing changed). */
 clnet_status clnet__dist_train_step(clnet__dist *d, clnet_optimizer *o, const clnet_tensor *x,
                                     int n, const int *labels, const float *cw, float lr,
                                     float label_smoothing, double *loss, int *hits, int *images);
@@ -42,6 +45,13 @@ double clnet__dist_take_sync_s(clnet__dist *d);
 
 /* Sums n doubles over the ranks, in place (op 0), or takes their maximum (op 1). */
 clnet_status clnet__dist_reduce(clnet__dist *d, double *v, int n, int op);
+
+/* With sync_bn: a training forward of this rank's n images in x (n may be 0; x unread
+ * then) whose batch norms move their statistics towards the global batch's with
+ * momentum seen / (seen + images) (clnet_model_update_bn's weighting over the ranks);
+ * *images gets the global batch's images (0: nothing ran). */
+clnet_status clnet__dist_statistics_forward(clnet__dist *d, const clnet_tensor *x, int n,
+                                            double seen, int *images);
 
 /* The model's non-trainable weights (batch-norm moving statistics) averaged over the
  * ranks, each having computed them from its shard. */

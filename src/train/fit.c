@@ -307,7 +307,7 @@ clnet_status clnet_fit(clnet_model *m, const clnet_dataset *train, const clnet_d
     if (st == CLNET_OK)
         r.steps_per_epoch = clnet_batcher_batches(r.b);
     if (st == CLNET_OK)
-        st = clnet__dist_create(o.comm, m, &r.dist);
+        st = clnet__dist_create(o.comm, m, o.sync_bn, &r.dist);
     if (st == CLNET_OK && r.dist) { /* or the ranks' steps fall out of step */
         static const char *const what[] = {"the training images", "the batch", "the epochs",
                                            "the validation images", "the seed"};

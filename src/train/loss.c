@@ -57,7 +57,7 @@ static clnet_status forward_backward(clnet_model *m, const clnet_tensor *x, cons
     CLNET_TRY(clnet_model_forward(m, x, 1, &y));
     if (cw && !checked)
         CLNET_TRY(check_class_weight(m->ctx, cw, y->shape.c));
-    CLNET_TRY(clnet__model_loss(m, labels, cw, ls, &dlogits, result));
+    CLNET_TRY(clnet__model_loss(m, labels, cw, ls, 0, &dlogits, result));
     return clnet_model_backward(m, dlogits);
 }
 

@@ -276,8 +276,9 @@ clnet_status clnet__update_bn(clnet_model *m, const clnet_dataset *d, int batch,
         st = clnet_batcher_start(b, epoch);
     /* With momentum seen / (seen + n) the moving statistics become the mean of the batch
      * statistics weighted by their images (the first batch's replace them). A shard
-     * stops after the batches that cover the images. */
-    const int batches = (images + batch - 1) / batch;
+     * stops after the batches that cover the images. With --sync-bn a batch's statistics
+     * are the global batch's, the same on every rank, and seen counts every rank's. */
+    const int batches = (images + batch - 1) / batch, sync = clnet__dist_sync_bn(dist);
     for (int seen = 0, k = 0; st == CLNET_OK && (dist ? k < batches : seen < images); ++k) {
         const float *img = NULL;
         const int *labels = NULL;
@@ -285,16 +286,24 @@ clnet_status clnet__update_bn(clnet_model *m, const clnet_dataset *d, int batch,
         if ((st = clnet_batcher_next(b, &img, &labels, &n, NULL)) != CLNET_OK || (n == 0 && !dist))
             break;
         s.n = dist || n < images - seen ? n : images - seen;
-        if (s.n == 0)
+        if (s.n == 0 && !sync)
             continue;
         /* Nothing reads back before the next batch is drawn: the copy must be done. */
-        if ((st = clnet__upload(m->ctx, &x, s, img, 1)) == CLNET_OK)
+        if (s.n > 0)
+            st = clnet__upload(m->ctx, &x, s, img, 1);
+        if (st == CLNET_OK && sync) {
+            int all = 0;
+            st = clnet__dist_statistics_forward(dist, &x.view, s.n, seen, &all);
+            seen += all;
+            continue;
+        }
+        if (st == CLNET_OK)
             st = clnet__model_forward_momentum(m, &x.view, (float)((double)seen / (seen + s.n)));
         seen += s.n;
     }
     clnet_tensor_destroy(x.store);
     clnet_batcher_destroy(b);
-    if (st == CLNET_OK && dist)
+    if (st == CLNET_OK && dist && !sync)
         st = clnet__dist_average_statistics(dist);
     return st;
 }

@@ -257,6 +257,9 @@ if [ -f "$fm/train-images-idx3-ubyte.gz" ]; then
         "$data/cc.safetensors" --data "$data/two" --center-crop -1
     check train-mpi-timeout-range nonzero "mpi-timeout" "$clnet" train --from "$data/m.safetensors" \
         --data "$data/two" --epochs 1 --val 0 --out "$data/aug.safetensors" --mpi-timeout 0
+    check train-sync-bn-alone 0 "--sync-bn: one process, not under mpirun" "$clnet" train \
+        --from "$data/m.safetensors" --data "$data/two" --freeze 1 --epochs 1 --batch 8 --val 0 \
+        --out "$data/sync.safetensors" --sync-bn
     check train-rotation-range nonzero "rotation" "$clnet" train --from "$data/m.safetensors" \
         --data "$data/two" --epochs 1 --val 0 --out "$data/aug.safetensors" --rotation 200
     # The decoded cache: made by one run, the next reads it (and still skips the bad file).

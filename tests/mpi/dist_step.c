@@ -4,10 +4,14 @@
  * batches of 7 images over 16 (7, 7, 2) give shards of unequal sizes, and 5 ranks leave
  * some shards of the last batch empty, so the weighting by images is what makes the sums
  * agree; the hidden dense layer's 288 KB of gradients put the weights in two buckets
- * (dist.c), so buckets read back while backward runs are summed too. A plain program run
- * by ctest through run.sh.
+ * (dist.c), so buckets read back while backward runs are summed too. With --bn the model
+ * has batch norms and the ranks synchronize them (--sync-bn): their statistics are the
+ * global batch's, so N ranks again train as one process, moving statistics included
+ * (the end of the run recomputes them over every rank's images); --local-bn keeps them
+ * per shard, which must not match. A plain program run by ctest through run.sh.
  *
- *   dist_step train OUT.safetensors [--init INIT.safetensors]   alone, or under mpirun
+ *   dist_step train OUT.safetensors [--init INIT.safetensors] [--bn | --local-bn]
+ *                                       alone, or under mpirun
  *   dist_step single OUT                alone, through a communicator of one rank (MPI's
  *                                       singleton start): the same as without
  *   dist_step compare A B INIT          A and B within 1e-5 (relative, per weight), and
@@ -29,6 +33,20 @@
     "[c1]\nop = conv2d\nfilters = 6\nkernel_size = 3\npadding = same\nactivation = relu\n"         \
     "[p1]\nop = max_pool\npool_size = 2\nstrides = 2\n"                                            \
     "[c2]\nop = conv2d\nfilters = 8\nkernel_size = 3\npadding = same\nactivation = relu\n"         \
+    "[flat]\nop = flatten\n"                                                                       \
+    "[hidden]\nop = dense\nunits = 300\nactivation = relu\n"                                       \
+    "[logits]\nop = dense\nunits = 10\n"
+
+/* The same with a batch norm after each convolution (without a bias, as ResNet's: a bias
+ * before a batch norm has no gradient but rounding noise), one with a fused activation. */
+#define SPEC_BN                                                                                    \
+    "[image]\nop = input\nshape = 12, 10, 1\n"                                                     \
+    "[c1]\nop = conv2d\nfilters = 6\nkernel_size = 3\npadding = same\nuse_bias = false\n"          \
+    "[b1]\nop = batch_norm\nmomentum = 0.9\nactivation = relu\n"                                   \
+    "[p1]\nop = max_pool\npool_size = 2\nstrides = 2\n"                                            \
+    "[c2]\nop = conv2d\nfilters = 8\nkernel_size = 3\npadding = same\nuse_bias = false\n"          \
+    "[b2]\nop = batch_norm\nunbiased_variance = true\n"                                            \
+    "[r2]\nop = relu\n"                                                                            \
     "[flat]\nop = flatten\n"                                                                       \
     "[hidden]\nop = dense\nunits = 300\nactivation = relu\n"                                       \
     "[logits]\nop = dense\nunits = 10\n"
@@ -68,7 +86,8 @@ static void write_data(const char *dir, int images)
     fclose(f);
 }
 
-static int train(const char *out, const char *init, int hang, int single, int fewer)
+/* bn: 0 no batch norm, 1 synchronized, 2 per shard. */
+static int train(const char *out, const char *init, int hang, int single, int fewer, int bn)
 {
     char err[1024] = "";
     clnet_comm *comm = NULL;
@@ -100,7 +119,8 @@ static int train(const char *out, const char *init, int hang, int single, int fe
         fprintf(stderr, "dist_step: %s\n", err);
     else if (clnet_context_create(NULL, &ctx) != CLNET_OK)
         fprintf(stderr, "dist_step: no OpenCL device\n");
-    else if (clnet_graph_from_spec(SPEC, "dist_step", &g, err, sizeof err) != CLNET_OK)
+    else if (clnet_graph_from_spec(bn ? SPEC_BN : SPEC, "dist_step", &g, err, sizeof err) !=
+             CLNET_OK)
         fprintf(stderr, "dist_step: %s\n", err);
     else if (clnet_model_create(ctx, g, &mo, &m) != CLNET_OK)
         fprintf(stderr, "dist_step: %s\n", clnet_context_error(ctx));
@@ -130,6 +150,7 @@ static int train(const char *out, const char *init, int hang, int single, int fe
     o.seed = 3;
     o.augment = 1;
     o.comm = comm;
+    o.sync_bn = bn == 1;
     if (rc == 0) {
         const clnet_status st = clnet_fit(m, d, NULL, &o);
         if (st != CLNET_OK) {
@@ -168,6 +189,7 @@ static int compare(const char *a_path, const char *b_path, const char *init_path
     }
     int failures = 0;
     double worst = 0.0, least_moved = HUGE_VAL;
+    char worst_name[160] = "";
     for (int i = 0; i < clnet_model_weight_count(a); ++i) {
         clnet_weight_info info;
         clnet_tensor *ta = NULL, *tb = NULL, *t0 = NULL;
@@ -186,6 +208,8 @@ static int compare(const char *a_path, const char *b_path, const char *init_path
             moved = fmax(moved, fabs((double)x[k] - z[k]));
         }
         const double rel = scale > 0 ? diff / scale : diff;
+        if (rel > worst || !worst_name[0])
+            snprintf(worst_name, sizeof worst_name, "%s/%s", info.layer, info.name);
         worst = fmax(worst, rel);
         least_moved = fmin(least_moved, scale > 0 ? moved / scale : moved);
         if (!(rel <= 1e-5)) {
@@ -202,9 +226,9 @@ static int compare(const char *a_path, const char *b_path, const char *init_path
                 least_moved);
         ++failures;
     }
-    printf("%d weights: largest relative difference %.3g, every weight moved by at least %.3g "
-           "relative\n",
-           clnet_model_weight_count(a), worst, least_moved);
+    printf("%d weights: largest relative difference %.3g (%s), every weight moved by at least "
+           "%.3g relative\n",
+           clnet_model_weight_count(a), worst, worst_name, least_moved);
     clnet_model_destroy(a);
     clnet_model_destroy(b);
     clnet_model_destroy(init);
@@ -214,18 +238,30 @@ static int compare(const char *a_path, const char *b_path, const char *init_path
 
 int main(int argc, char **argv)
 {
-    if (argc >= 3 && !strcmp(argv[1], "train"))
-        return train(argv[2], argc >= 5 && !strcmp(argv[3], "--init") ? argv[4] : NULL, 0, 0, 0);
+    if (argc >= 3 && !strcmp(argv[1], "train")) {
+        const char *init = NULL;
+        int bn = 0;
+        for (int i = 3; i < argc; ++i) {
+            if (!strcmp(argv[i], "--init") && i + 1 < argc)
+                init = argv[++i];
+            else if (!strcmp(argv[i], "--bn") || !strcmp(argv[i], "--local-bn"))
+                bn = argv[i][2] == 'b' ? 1 : 2;
+            else
+                return 2;
+        }
+        return train(argv[2], init, 0, 0, 0, bn);
+    }
     if (argc == 3 && !strcmp(argv[1], "single"))
-        return train(argv[2], NULL, 0, 1, 0);
+        return train(argv[2], NULL, 0, 1, 0, 0);
     if (argc >= 2 && !strcmp(argv[1], "hang"))
-        return train("/dev/null", NULL, 1, 0, 0);
+        return train("/dev/null", NULL, 1, 0, 0, 0);
     if (argc >= 2 && !strcmp(argv[1], "mismatch"))
-        return train("/dev/null", NULL, 0, 0, 1);
+        return train("/dev/null", NULL, 0, 0, 1, 0);
     if (argc == 5 && !strcmp(argv[1], "compare"))
         return compare(argv[2], argv[3], argv[4]);
-    fprintf(stderr,
-            "usage: dist_step train OUT [--init INIT] | single OUT | compare A B INIT | hang | "
-            "mismatch\n");
+    fprintf(
+        stderr,
+        "usage: dist_step train OUT [--init INIT] [--bn | --local-bn] | single OUT | compare A B "
+        "INIT | hang | mismatch\n");
     return 2;
 }

@@ -2,7 +2,8 @@
 # kill_resume.sh CLNET MPIEXEC - `mpirun -np 2 clnet train` with one rank killed (SIGKILL)
 # mid-run: the other must stop within 60 s with the lost rank named, the checkpoint of
 # the finished epochs must stay loadable, and --resume from it must complete the run, on
-# another number of ranks (3).
+# another number of ranks (3). The model has a batch norm, synchronized (--sync-bn, kept by
+# the checkpoint for the resumed run).
 set -u
 clnet=$1
 mpiexec=$2
@@ -24,6 +25,9 @@ op = conv2d
 filters = 8
 kernel_size = 3
 padding = same
+use_bias = false
+[bn]
+op = batch_norm
 activation = relu
 [pool]
 op = global_avg_pool
@@ -32,7 +36,7 @@ op = dense
 units = 2
 SPEC
 "$mpiexec" -np 2 --oversubscribe "$clnet" train --model "$dir/m.spec" --data "$dir/data" --epochs 100000 \
-    --batch 8 --out "$dir/k.safetensors" >"$dir/log" 2>&1 &
+    --batch 8 --sync-bn --out "$dir/k.safetensors" >"$dir/log" 2>&1 &
 launcher=$!
 for i in $(seq 1 240); do [ -e "$dir/k.safetensors.ckpt" ] && break; sleep 0.5; done
 rank1=$(pgrep -f "train --model $dir/m.spec" | tail -1)
@@ -55,6 +59,7 @@ more=$(( ${last:-1} + 1 ))
 if "$mpiexec" -np 3 --oversubscribe "$clnet" train --resume "$dir/k.safetensors.ckpt" --epochs "$more" \
     >"$dir/resumed" 2>&1 && tr '\r' '\n' <"$dir/resumed" | grep -q "^Epoch $more/$more" &&
     grep -q "^Saved " "$dir/resumed" && [ -s "$dir/k.safetensors" ] &&
+    grep -q "^Data-parallel on 3 ranks (MPI): .*batch norms over the whole batch (--sync-bn)" "$dir/resumed" &&
     grep -q "^    3 ranks: after their backward, steps waited [0-9.]*s for the gradient exchange" "$dir/resumed"; then
     echo "PASS --resume after the kill trains on to epoch $more on 3 ranks"
 else

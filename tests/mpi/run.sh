@@ -1,7 +1,7 @@
 #!/bin/sh
 # run.sh DIST_STEP MPIEXEC - data-parallel training against one process (dist_step.c):
 # one epoch alone, through a communicator of one rank, then as 2 and as 5 ranks under
-# mpirun, the weights compared; then a rank that stops answering, which the others must
+# mpirun, the weights compared, without and with synchronized batch norms; then a rank that stops answering, which the others must
 # name within their timeout.
 set -u
 step=$1
@@ -24,6 +24,32 @@ for n in 2 5; do
         echo "FAIL $n ranks differ from one process"; failed=1
     fi
 done
+# Batch norms: synchronized (--sync-bn), 2 and 5 ranks (empty shards in the last batch)
+# train as one process, moving statistics included; per shard they must not.
+"$step" train "$dir/one-bn.safetensors" --init "$dir/init-bn.safetensors" --bn || failed=1
+for n in 2 5; do
+    "$mpiexec" -np "$n" --oversubscribe "$step" train "$dir/n$n-bn.safetensors" --bn \
+        >"$dir/out$n-bn" 2>&1 || {
+        cat "$dir/out$n-bn"; echo "FAIL $n ranks, --sync-bn: the run failed"; failed=1; continue; }
+    if "$step" compare "$dir/one-bn.safetensors" "$dir/n$n-bn.safetensors" \
+        "$dir/init-bn.safetensors"; then
+        echo "PASS $n ranks with --sync-bn equal one process"
+    else
+        echo "FAIL $n ranks with --sync-bn differ from one process"; failed=1
+    fi
+done
+if "$mpiexec" -np 2 --oversubscribe "$step" train "$dir/n2-local.safetensors" --local-bn \
+    >"$dir/out2-local" 2>&1; then
+    if "$step" compare "$dir/one-bn.safetensors" "$dir/n2-local.safetensors" \
+        "$dir/init-bn.safetensors" 2>"$dir/cmp-local"; then
+        echo "FAIL 2 ranks with per-shard batch norms equal one process: the check cannot fail"
+        failed=1
+    else
+        echo "PASS 2 ranks with per-shard batch norms differ from one process: $(head -1 "$dir/cmp-local")"
+    fi
+else
+    cat "$dir/out2-local"; echo "FAIL 2 ranks, per-shard batch norms: the run failed"; failed=1
+fi
 # Ranks that see different data refuse at once instead of falling out of step.
 "$mpiexec" -np 2 --oversubscribe "$step" mismatch >"$dir/mismatch" 2>&1
 if grep -q "rank 0: the ranks disagree on the training images: from 15 to 16" "$dir/mismatch" &&
