@@ -389,11 +389,14 @@ static void on_backward_step(void *user, const clnet__plan *p, int s)
 }
 
 /* Waits for ev, letting MPI progress the buckets already started (n_started of them in
- * order) meanwhile. */
+ * order) meanwhile: polling, with naps from 20 us doubling up to CLNET__NAP_MAX_NS, or
+ * with none started, in the device's own wait. */
 static clnet_status wait_device(clnet__dist *d, cl_event ev, int n_started)
 {
     clnet_context *ctx = d->m->ctx;
-    const struct timespec nap = {0, 20000};
+    if (n_started == 0)
+        CLNET_CL_TRY(ctx, clWaitForEvents(1, &ev));
+    long nap_ns = 20000;
     for (;;) {
         cl_int status = CL_QUEUED;
         CLNET_CL_TRY(ctx, clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status,
@@ -407,14 +410,17 @@ static clnet_status wait_device(clnet__dist *d, cl_event ev, int n_started)
             int done = 0;
             MPI_Test(&d->b[d->order[j]].req, &done, MPI_STATUS_IGNORE);
         }
+        const struct timespec nap = {0, nap_ns};
         nanosleep(&nap, NULL);
+        nap_ns = nap_ns < CLNET__NAP_MAX_NS ? 2 * nap_ns : nap_ns;
     }
 }
 
-/* Forward, the loss over the global batch's images and backward of this rank's n > 0
+/* Forward, the loss over the global batch's images and backward of this rank's n
  * images, with the result read (*result) before backward; the buckets backward has not
- * finished are read after it. all: the request of the global images' sum, awaited once
- * forward is enqueued (its batch norms' exchanges, with --sync-bn, come first). */
+ * finished are read after it. all: the request of the global images' sum (into
+ * *images), awaited once forward is enqueued (its batch norms' exchanges, with
+ * --sync-bn, come first). n 0: zero gradients, and the exchanges alone. */
 static clnet_status shard_step(clnet__dist *d, const clnet_tensor *x, int n, const int *labels,
                                const float *cw, float label_smoothing, MPI_Request *all,
                                const double *images, cl_event *result)

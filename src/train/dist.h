@@ -57,6 +57,14 @@ clnet_status clnet__dist_statistics_forward(clnet__dist *d, const clnet_tensor *
  * ranks, each having computed them from its shard. */
 clnet_status clnet__dist_average_statistics(clnet__dist *d);
 
+/* The longest nap between two polls of a wait for MPI (which progresses only when called)
+ * or for the device while MPI requests are open. Polling every 20 us through a step took
+ * so much of the cores from a CPU device's threads that 2 ranks trained the quickstart
+ * model at 350-428 images/s, against 518-631 with naps doubling from 20 us to this cap
+ * or to 1 ms; a cap of 1 ms however delays the many short exchanges of --sync-bn
+ * (467-556 images/s against 647-698 with this one). */
+#define CLNET__NAP_MAX_NS 160000L
+
 /* The communicator's internals for dist.c (comm.c). */
 int clnet__comm_broken(const clnet_comm *c);
 #ifdef CLNET_HAVE_MPI
