@@ -302,6 +302,19 @@ void clnet__step_weights(clnet_model *m, const clnet__step *s, clnet_tensor **w,
     }
 }
 
+/* momentum (not NULL) into the params of st when its op has moving statistics: the
+ * override goes into the step's own copy of the params, its own value into *own, for
+ * the caller to put back through the pointer returned (NULL: nothing overridden). */
+static float *override_momentum(clnet__step *st, const float *momentum, float *own)
+{
+    if (!momentum || !(st->op->flags & CLNET_OP_MOVING_STATS))
+        return NULL;
+    float *mom = (float *)((char *)st->params + st->op->momentum_offset);
+    *own = *mom;
+    *mom = *momentum;
+    return mom;
+}
+
 /* Runs the steps of p on x. momentum (not NULL): the momentum of every op with moving
  * statistics that runs in training mode, for this forward only. */
 static clnet_status run_forward(clnet_model *m, clnet__plan *p, const clnet_tensor *x,
@@ -340,13 +353,8 @@ static clnet_status run_forward(clnet_model *m, clnet__plan *p, const clnet_tens
                                      .out_offset = host >= 0 ? (size_t)out->host_channel : 0,
                                      .prepacked = st->prepacked ? st->prepacked->buf : NULL,
                                      .sync = training ? m->sync : NULL};
-        /* The override goes into the step's own copy of the params and back out. */
-        float *mom = momentum && training && (st->op->flags & CLNET_OP_MOVING_STATS)
-                         ? (float *)((char *)st->params + st->op->momentum_offset)
-                         : NULL;
-        const float own = mom ? *mom : 0.0f;
-        if (mom)
-            *mom = *momentum;
+        float own = 0.0f;
+        float *mom = training ? override_momentum(st, momentum, &own) : NULL;
         CLNET_TRY(poison_scratch(m, &st->scratch[0]));
         if (m->hook)
             m->hook(m->hook_user, p, s, 0, 0);
@@ -586,12 +594,8 @@ clnet_status clnet__model_sync_idle(clnet_model *m, int backward, const float *m
                                      .exec = &st->exec,
                                      .scratch = &st->scratch[backward],
                                      .sync = m->sync};
-        float *mom = momentum && !backward && (st->op->flags & CLNET_OP_MOVING_STATS)
-                         ? (float *)((char *)st->params + st->op->momentum_offset)
-                         : NULL;
-        const float own = mom ? *mom : 0.0f;
-        if (mom)
-            *mom = *momentum;
+        float own = 0.0f;
+        float *mom = backward ? NULL : override_momentum(st, momentum, &own);
         const clnet_status status = st->op->sync_idle(&call, backward);
         if (mom)
             *mom = own;

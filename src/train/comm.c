@@ -229,14 +229,19 @@ clnet_status clnet__comm_fail(clnet_comm *c, clnet_context *ctx, int code, const
                        call, text);
 }
 
+void clnet__comm_nap(long *nap_ns)
+{
+    const struct timespec nap = {0, *nap_ns};
+    nanosleep(&nap, NULL);
+    *nap_ns = *nap_ns < CLNET__NAP_MAX_NS ? 2 * *nap_ns : *nap_ns;
+}
+
 clnet_status clnet__comm_wait(clnet_comm *c, clnet_context *ctx, MPI_Request *reqs, int n,
                               const char *what)
 {
     clnet__comm_beat(c); /* one beat per collective: every rank calls them in one order */
     const double deadline = clnet__now() + c->timeout_s;
-    /* MPI progresses only when called, so this polls: at once, then with naps from 20 us
-     * doubling up to CLNET__NAP_MAX_NS. */
-    long nap_ns = 20000;
+    long nap_ns = CLNET__NAP_MIN_NS; /* MPI progresses only when called: polled */
     for (int spins = 0;; ++spins) {
         int done = 0;
         const int e = MPI_Testall(n, reqs, &done, MPI_STATUSES_IGNORE);
@@ -247,11 +252,8 @@ clnet_status clnet__comm_wait(clnet_comm *c, clnet_context *ctx, MPI_Request *re
         hear(c);
         if (clnet__now() > deadline)
             break;
-        if (spins > 100) {
-            const struct timespec nap = {0, nap_ns};
-            nanosleep(&nap, NULL);
-            nap_ns = nap_ns < CLNET__NAP_MAX_NS ? 2 * nap_ns : nap_ns;
-        }
+        if (spins > 100)
+            clnet__comm_nap(&nap_ns);
     }
     c->broken = 1;
     char lost[512] = "";

@@ -239,18 +239,10 @@ clnet_status clnet__dist_create(clnet_comm *comm, clnet_model *m, int sync_bn, c
                            d->floats);
     }
     /* The same model on every rank, or the sums mix unrelated numbers. */
-    double shape[6] = {(double)m->n_weights,  (double)d->floats,  d->sync_bn,
-                       -(double)m->n_weights, -(double)d->floats, -d->sync_bn};
-    clnet_status st = clnet__dist_reduce(d, shape, 6, 1);
-    if (st == CLNET_OK && (shape[0] != -shape[3] || shape[1] != -shape[4]))
-        st = clnet__fail(m->ctx, CLNET_ERR_SHAPE,
-                         "the ranks train different models: %.0f to %.0f weights, %.0f to %.0f "
-                         "trainable parameters",
-                         -shape[3], shape[0], -shape[4], shape[1]);
-    else if (st == CLNET_OK && shape[2] != -shape[5])
-        st = clnet__fail(m->ctx, CLNET_ERR_INVALID_ARG,
-                         "the ranks disagree on --sync-bn: some synchronize batch norms, some "
-                         "do not (every rank must be given the same options)");
+    const double v[3] = {(double)m->n_weights, (double)d->floats, d->sync_bn};
+    static const char *const what[3] = {"the model's weights", "the trainable parameters",
+                                        "--sync-bn (1: on)"};
+    const clnet_status st = clnet__dist_same(d, v, what, 3);
     if (st != CLNET_OK) {
         clnet__dist_destroy(d);
         return st;
@@ -389,14 +381,14 @@ static void on_backward_step(void *user, const clnet__plan *p, int s)
 }
 
 /* Waits for ev, letting MPI progress the buckets already started (n_started of them in
- * order) meanwhile: polling, with naps from 20 us doubling up to CLNET__NAP_MAX_NS, or
- * with none started, in the device's own wait. */
+ * order) meanwhile: polling with clnet__comm_nap's naps, or with none started, in the
+ * device's own wait. */
 static clnet_status wait_device(clnet__dist *d, cl_event ev, int n_started)
 {
     clnet_context *ctx = d->m->ctx;
     if (n_started == 0)
         CLNET_CL_TRY(ctx, clWaitForEvents(1, &ev));
-    long nap_ns = 20000;
+    long nap_ns = CLNET__NAP_MIN_NS;
     for (;;) {
         cl_int status = CL_QUEUED;
         CLNET_CL_TRY(ctx, clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status,
@@ -410,9 +402,7 @@ static clnet_status wait_device(clnet__dist *d, cl_event ev, int n_started)
             int done = 0;
             MPI_Test(&d->b[d->order[j]].req, &done, MPI_STATUS_IGNORE);
         }
-        const struct timespec nap = {0, nap_ns};
-        nanosleep(&nap, NULL);
-        nap_ns = nap_ns < CLNET__NAP_MAX_NS ? 2 * nap_ns : nap_ns;
+        clnet__comm_nap(&nap_ns);
     }
 }
 

@@ -57,12 +57,13 @@ clnet_status clnet__dist_statistics_forward(clnet__dist *d, const clnet_tensor *
  * ranks, each having computed them from its shard. */
 clnet_status clnet__dist_average_statistics(clnet__dist *d);
 
-/* The longest nap between two polls of a wait for MPI (which progresses only when called)
- * or for the device while MPI requests are open. Polling every 20 us through a step took
- * so much of the cores from a CPU device's threads that 2 ranks trained the quickstart
- * model at 350-428 images/s, against 518-631 with naps doubling from 20 us to this cap
- * or to 1 ms; a cap of 1 ms however delays the many short exchanges of --sync-bn
- * (467-556 images/s against 647-698 with this one). */
+/* The naps between two polls of a wait for MPI (which progresses only when called) or
+ * for the device while MPI requests are open: from the first, doubling up to the last.
+ * Polling every 20 us through a step took so much of the cores from a CPU device's
+ * threads that 2 ranks trained the quickstart model at 350-428 images/s, against 518-631
+ * with naps doubling from 20 us to this cap or to 1 ms; a cap of 1 ms however delays the
+ * many short exchanges of --sync-bn (467-556 images/s against 647-698 with this one). */
+#define CLNET__NAP_MIN_NS 20000L
 #define CLNET__NAP_MAX_NS 160000L
 
 /* The communicator's internals for dist.c (comm.c). */
@@ -70,6 +71,8 @@ int clnet__comm_broken(const clnet_comm *c);
 #ifdef CLNET_HAVE_MPI
 #include <mpi.h>
 MPI_Comm clnet__comm_mpi(const clnet_comm *c);
+/* Sleeps *nap_ns, then doubles it up to CLNET__NAP_MAX_NS. */
+void clnet__comm_nap(long *nap_ns);
 /* Tells the other ranks this rank has reached its next exchange (a heartbeat), so that a
  * timeout can name the ranks that never did. */
 void clnet__comm_beat(clnet_comm *c);

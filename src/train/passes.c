@@ -291,15 +291,12 @@ clnet_status clnet__update_bn(clnet_model *m, const clnet_dataset *d, int batch,
         /* Nothing reads back before the next batch is drawn: the copy must be done. */
         if (s.n > 0)
             st = clnet__upload(m->ctx, &x, s, img, 1);
-        if (st == CLNET_OK && sync) {
-            int all = 0;
-            st = clnet__dist_statistics_forward(dist, &x.view, s.n, seen, &all);
-            seen += all;
-            continue;
-        }
+        int all = s.n; /* the images these statistics are of */
         if (st == CLNET_OK)
-            st = clnet__model_forward_momentum(m, &x.view, (float)((double)seen / (seen + s.n)));
-        seen += s.n;
+            st = sync ? clnet__dist_statistics_forward(dist, &x.view, s.n, seen, &all)
+                      : clnet__model_forward_momentum(m, &x.view,
+                                                      (float)((double)seen / (seen + s.n)));
+        seen += all;
     }
     clnet_tensor_destroy(x.store);
     clnet_batcher_destroy(b);

@@ -58,6 +58,15 @@ if grep -q "rank 0: the ranks disagree on the training images: from 15 to 16" "$
 else
     cat "$dir/mismatch"; echo "FAIL ranks with different data"; failed=1
 fi
+# Ranks given different --sync-bn would make different exchanges: refused at the start.
+"$mpiexec" --oversubscribe -np 1 "$step" train "$dir/x.safetensors" --bn : -np 1 "$step" train \
+    "$dir/x.safetensors" --local-bn >"$dir/sync-mismatch" 2>&1
+if grep -q "rank 0: the ranks disagree on --sync-bn (1: on): from 0 to 1" "$dir/sync-mismatch" &&
+    grep -q "rank 1: the ranks disagree on --sync-bn" "$dir/sync-mismatch"; then
+    echo "PASS ranks given different --sync-bn refuse, naming it"
+else
+    cat "$dir/sync-mismatch"; echo "FAIL ranks given different --sync-bn"; failed=1
+fi
 # A rank that hangs: rank 0 gives up after its 8 s timeout, naming rank 1.
 start=$(date +%s)
 "$mpiexec" -np 2 --oversubscribe "$step" hang >"$dir/hang" 2>&1
